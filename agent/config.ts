@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { AgentConfig } from '../shared/wire/agent-config.ts';
+
+export class AgentConfigError extends Error {
+  override name = 'AgentConfigError';
+}
+
+const ms = z.number().int().nonnegative();
+const positive = z.number().int().positive();
+
+const metricSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('command'), command: z.string().min(1), every: positive, timeout: positive }),
+  z.object({ kind: z.literal('file'), file: z.string().min(1), every: positive, timeout: positive }),
+  z.object({
+    kind: z.literal('http'),
+    http: z.string().url(),
+    path: z.string().optional(),
+    every: positive,
+    timeout: positive,
+  }),
+]);
+
+const schema = z.strictObject({
+  pool: z.string().min(1),
+  cloud: z.string().min(1),
+  instanceId: z.string().min(1),
+  dataDir: z.string().min(1),
+  poolKeyFile: z.string().min(1),
+  listen: z.array(z.string().startsWith('/')).min(1),
+  bootstrap: z.array(z.string().startsWith('/')),
+  monitor: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535), url: z.string() }),
+  tunables: z.strictObject({
+    heartbeatInterval: positive,
+    suspectAfter: positive,
+    deadAfter: positive,
+    reapAfter: ms,
+    sampleInterval: positive,
+    stallThreshold: ms,
+    maxConnections: positive,
+    minConnections: z.number().int().nonnegative(),
+    maxMessageBytes: positive,
+    leaveGrace: ms,
+  }),
+  metrics: z.record(z.string(), metricSource),
+});
+
+/** Validates an agent config object; the error names the first bad field in one line. */
+export function parseAgentConfig(value: unknown, source = 'agent config'): AgentConfig {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue?.path.join('.') || '(root)';
+    throw new AgentConfigError(`${source}: ${path}: ${issue?.message ?? 'invalid'}`);
+  }
+  if (r.data.tunables.suspectAfter >= r.data.tunables.deadAfter) {
+    throw new AgentConfigError(`${source}: tunables.suspectAfter must be less than tunables.deadAfter`);
+  }
+  return r.data;
+}
+
+export async function readAgentConfig(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new AgentConfigError(
+      `cannot read agent config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new AgentConfigError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseAgentConfig(value, file);
+}

@@ -1,0 +1,113 @@
+import '../shared/polyfill.ts';
+import { parseArgs } from 'node:util';
+import { VERSION } from '../shared/version.ts';
+import { Agent, type AgentLog } from './agent.ts';
+import { readAgentConfig } from './config.ts';
+
+const HELP = `poolparty-agent ${VERSION} — the PoolParty daemon run on every instance of a pool
+
+Usage: poolparty-agent --config FILE
+
+Options:
+  -c, --config FILE   agent config (JSON, written by the CLI or a remoter base);
+                      default: $POOLPARTY_AGENT_CONFIG or /etc/poolparty/agent.json
+  --json              accepted for symmetry with the CLI: logs are always JSON lines
+  -h, --help          show this help
+  -v, --version       print the version
+
+The agent joins its pool over libp2p, gossips its load, keeps the membership view and serves
+its monitor (default port 8642). SIGTERM/SIGINT: leave the pool gracefully and exit 0.
+Logs: one JSON object per line on stdout.`;
+
+/** JSON-lines logger on stdout (journald keeps stdout). Debug lines only with POOLPARTY_DEBUG=1. */
+function jsonLog(base: Record<string, unknown>): AgentLog {
+  const debug = process.env.POOLPARTY_DEBUG === '1';
+  const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields })}\n`);
+  };
+  return {
+    debug: (msg, fields) => debug && write('debug', msg, fields),
+    info: (msg, fields) => write('info', msg, fields),
+    warn: (msg, fields) => write('warn', msg, fields),
+    error: (msg, fields) => write('error', msg, fields),
+  };
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse();
+  } catch (err) {
+    process.stderr.write(`poolparty-agent: ${(err as Error).message} (see --help)\n`);
+    return 2;
+  }
+  if (args.values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (args.values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const file = args.values.config ?? process.env.POOLPARTY_AGENT_CONFIG ?? '/etc/poolparty/agent.json';
+  const log = jsonLog({ component: 'agent' });
+  let config: Awaited<ReturnType<typeof readAgentConfig>>;
+  try {
+    config = await readAgentConfig(file);
+  } catch (err) {
+    log.error('config-invalid', { error: (err as Error).message });
+    process.stderr.write(`poolparty-agent: ${(err as Error).message}\n`);
+    return 2;
+  }
+
+  // An agent must outlive bugs triggered by remote input: log and carry on.
+  process.on('unhandledRejection', (reason) => log.error('unhandled-rejection', { error: String(reason) }));
+  process.on('uncaughtException', (err) => log.error('uncaught-exception', { error: err.message, stack: err.stack }));
+
+  const agent = new Agent(config, { log: jsonLog({ component: 'agent', instance: config.instanceId }) });
+  try {
+    await agent.start();
+  } catch (err) {
+    log.error('start-failed', { error: (err as Error).message });
+    await agent.stop({ leave: false }).catch(() => undefined);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('signal', { signal });
+      agent.stop({ leave: true }).then(
+        () => resolve(0),
+        (err: Error) => {
+          log.error('stop-failed', { error: err.message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`poolparty-agent: ${err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,57 @@
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { PrivateKey } from '@libp2p/interface';
+import { ping } from '@libp2p/ping';
+import { preSharedKey } from '@libp2p/pnet';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p, type Libp2p } from 'libp2p';
+
+export interface PoolNodeOptions {
+  privateKey: PrivateKey;
+  /** The pool's pre-shared key (swarm key v1 bytes). */
+  poolKey: Uint8Array;
+  listen: string[];
+  maxConnections: number;
+  /** Largest pubsub message accepted by the transport layer (bytes). */
+  maxMessageBytes: number;
+}
+
+export type PoolServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>>; ping: unknown };
+export type PoolNode = Libp2p<PoolServices>;
+
+/**
+ * Creates (does not start) the agent's libp2p node: TCP + pnet + noise + yamux, gossipsub with
+ * StrictSign. Loopback is on the allow list because a local pool runs many agents on one host
+ * and libp2p would otherwise rate-limit their connections as coming from a single address.
+ */
+export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
+  const node = await createLibp2p({
+    privateKey: opts.privateKey,
+    start: false,
+    addresses: { listen: opts.listen },
+    transports: [tcp()],
+    connectionProtector: preSharedKey({ psk: opts.poolKey }),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: opts.maxConnections,
+      allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
+      dialTimeout: 5_000,
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // A pool is a closed, keyed network: every member relays for every other.
+        canRelayMessage: true,
+        maxInboundDataLength: opts.maxMessageBytes * 4,
+      }),
+    },
+  });
+  return node as unknown as PoolNode;
+}

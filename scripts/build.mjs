@@ -1,0 +1,24 @@
+// Transpiles the TypeScript entry points into dist/ (dependencies stay external in node_modules).
+// Runs on `npm ci` (prepare), so `npx poolparty` works right after install.
+import { build } from 'esbuild';
+
+const entries = {
+  poolparty: 'cli/main.ts',
+  'poolparty-agent': 'agent/main.ts',
+  index: 'shared/index.ts',
+};
+
+const started = Date.now();
+await build({
+  entryPoints: entries,
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+console.log(JSON.stringify({ msg: 'built', outdir: 'dist', entries: Object.keys(entries), ms: Date.now() - started }));

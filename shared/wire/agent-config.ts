@@ -1,0 +1,30 @@
+import type { AgentTunables } from '../config/tunables.ts';
+import type { MetricSourceSpec } from './metrics.ts';
+
+/**
+ * What an agent needs to run, fully resolved (no defaults left to apply, durations in ms).
+ * Written as JSON by whoever starts the agent (the local remoter base, the SSH provisioner,
+ * EC2 user data) and read by `poolparty-agent --config FILE`.
+ */
+export interface AgentConfig {
+  pool: string;
+  cloud: string;
+  /** The remoter base's id for this instance (local: 'local-3'; EC2: 'i-0abc…'). */
+  instanceId: string;
+  /** Holds the agent's persistent identity key (peer-key, 0600) and its caches. */
+  dataDir: string;
+  /** The pool's pre-shared key file (libp2p pnet format), 0600. */
+  poolKeyFile: string;
+  /** libp2p listen multiaddrs, e.g. /ip4/127.0.0.2/tcp/8643. */
+  listen: string[];
+  /** Multiaddrs (with /p2p/<peerId>) of members to dial first. May be empty for the first node. */
+  bootstrap: string[];
+  monitor: {
+    host: string;
+    port: number;
+    /** The URL other nodes and the CLI use to reach this monitor; gossiped in heartbeats. */
+    url: string;
+  };
+  tunables: AgentTunables;
+  metrics: Record<string, MetricSourceSpec>;
+}

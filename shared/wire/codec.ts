@@ -1,0 +1,131 @@
+import { type Heartbeat, type Leave, WIRE_VERSION, type WireMessage } from './heartbeat.ts';
+import type { MetricMap } from './metrics.ts';
+
+/**
+ * Encoding and validation of gossip messages. Runs for every inbound message on every node, so it
+ * is hand-written (no schema library), allocation-light, and never throws: anything a peer sends
+ * is either a valid message or a reason to reject it.
+ */
+
+export type RejectReason = 'too-large' | 'not-json' | 'version' | 'schema';
+
+export type DecodeResult = { ok: true; msg: WireMessage } | { ok: false; reason: RejectReason; detail: string };
+
+/** Bounds that keep one member's heartbeat from bloating every other member's view. */
+export const WIRE_LIMITS = {
+  maxAddrs: 16,
+  maxStringLength: 256,
+  maxMetrics: 64,
+  metricName: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
+} as const;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeMessage(msg: WireMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(msg));
+}
+
+export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult {
+  if (bytes.byteLength > maxBytes) {
+    return { ok: false, reason: 'too-large', detail: `message of ${bytes.byteLength} bytes exceeds ${maxBytes}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return { ok: false, reason: 'not-json', detail: 'message is not UTF-8 JSON' };
+  }
+  if (!isObject(value)) return schema('message is not an object');
+  if (value.v !== WIRE_VERSION)
+    return { ok: false, reason: 'version', detail: `unsupported version ${String(value.v)}` };
+  if (value.type === 'heartbeat') return checkHeartbeat(value);
+  if (value.type === 'leave') return checkLeave(value);
+  return schema(`unknown type ${JSON.stringify(value.type)?.slice(0, 40)}`);
+}
+
+function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
+  const bad =
+    str(v, 'peerId') ??
+    str(v, 'instanceId') ??
+    str(v, 'cloud') ??
+    str(v, 'monitor', true) ??
+    str(v, 'version') ??
+    seq(v) ??
+    count(v, 'startedAt') ??
+    addrs(v.addrs) ??
+    metrics(v.metrics);
+  if (bad) return schema(bad);
+  const hb: Heartbeat = {
+    v: WIRE_VERSION,
+    type: 'heartbeat',
+    peerId: v.peerId as string,
+    instanceId: v.instanceId as string,
+    cloud: v.cloud as string,
+    addrs: v.addrs as string[],
+    monitor: v.monitor as string,
+    startedAt: v.startedAt as number,
+    seq: v.seq as number,
+    version: v.version as string,
+    metrics: v.metrics as MetricMap,
+  };
+  return { ok: true, msg: hb };
+}
+
+function checkLeave(v: Record<string, unknown>): DecodeResult {
+  const bad = str(v, 'peerId') ?? seq(v);
+  if (bad) return schema(bad);
+  const leave: Leave = { v: WIRE_VERSION, type: 'leave', peerId: v.peerId as string, seq: v.seq as number };
+  return { ok: true, msg: leave };
+}
+
+function schema(detail: string): DecodeResult {
+  return { ok: false, reason: 'schema', detail };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: Record<string, unknown>, key: string, allowEmpty = false): string | undefined {
+  const s = v[key];
+  if (typeof s !== 'string') return `${key}: expected a string`;
+  if (!allowEmpty && s.length === 0) return `${key}: must not be empty`;
+  if (s.length > WIRE_LIMITS.maxStringLength) return `${key}: longer than ${WIRE_LIMITS.maxStringLength}`;
+  return undefined;
+}
+
+function count(v: Record<string, unknown>, key: string): string | undefined {
+  const n = v[key];
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return `${key}: expected a non-negative integer`;
+  return undefined;
+}
+
+function seq(v: Record<string, unknown>): string | undefined {
+  return count(v, 'seq');
+}
+
+function addrs(a: unknown): string | undefined {
+  if (!Array.isArray(a)) return 'addrs: expected an array';
+  if (a.length > WIRE_LIMITS.maxAddrs) return `addrs: more than ${WIRE_LIMITS.maxAddrs}`;
+  for (const s of a) {
+    if (typeof s !== 'string' || s.length === 0 || s.length > WIRE_LIMITS.maxStringLength || s[0] !== '/') {
+      return 'addrs: expected multiaddr strings';
+    }
+  }
+  return undefined;
+}
+
+function metrics(m: unknown): string | undefined {
+  if (!isObject(m)) return 'metrics: expected an object';
+  let n = 0;
+  for (const key in m) {
+    if (++n > WIRE_LIMITS.maxMetrics) return `metrics: more than ${WIRE_LIMITS.maxMetrics}`;
+    if (!WIRE_LIMITS.metricName.test(key)) return `metrics: bad name ${JSON.stringify(key.slice(0, 40))}`;
+    const value = m[key];
+    if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
+      return `metrics.${key}: expected a finite number or null`;
+    }
+  }
+  return undefined;
+}
