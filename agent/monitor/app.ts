@@ -1,0 +1,109 @@
+import { type Context, Hono } from 'hono';
+import { HttpError } from './errors.ts';
+import type { MonitorSource } from './source.ts';
+import { type EventStreamOptions, eventStreamHandler } from './sse.ts';
+
+/**
+ * One monitor route. The app is built from a table of these, so a later feature (/leader,
+ * /scaling) adds a row instead of touching the error handling, the 405 logic or the index.
+ */
+export interface MonitorRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** Shown by GET / so a human (or the CLI) can discover the API. */
+  description: string;
+  handler: (c: Context) => Response | Promise<Response>;
+}
+
+export interface MonitorAppOptions extends EventStreamOptions {
+  /** Routes added after the built-in ones (a path may not repeat a built-in method+path). */
+  routes?: MonitorRoute[];
+  /**
+   * Called with every unexpected error (not HttpError) before the client gets a bare 500.
+   * Default: one JSON line on stderr.
+   */
+  onError?: (err: unknown, req: { method: string; path: string }) => void;
+}
+
+/** The read-only routes every agent serves. */
+export function monitorRoutes(source: MonitorSource, opts: EventStreamOptions = {}): MonitorRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: '/health',
+      description: 'liveness and identity of this agent',
+      handler: (c) => c.json(source.health()),
+    },
+    {
+      method: 'GET',
+      path: '/stats',
+      description: "this node's latest metric readings",
+      handler: (c) => c.json(source.stats()),
+    },
+    {
+      method: 'GET',
+      path: '/cluster',
+      description: 'pool membership and leader as this agent sees them',
+      handler: (c) => c.json(source.cluster()),
+    },
+    {
+      method: 'GET',
+      path: '/events',
+      description: 'server-sent events: hello (cluster view), then every pool event',
+      handler: eventStreamHandler(source, opts),
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      description: 'Prometheus metrics of this agent',
+      handler: async (c) =>
+        c.body(await source.registry.metrics(), 200, { 'Content-Type': source.registry.contentType }),
+    },
+  ];
+}
+
+/**
+ * Builds the monitor's HTTP app from the agent's state. It never listens: MonitorServer binds it,
+ * tests call app.request().
+ */
+export function createMonitorApp(source: MonitorSource, opts: MonitorAppOptions = {}): Hono {
+  const routes = [...monitorRoutes(source, opts), ...(opts.routes ?? [])];
+  const onError = opts.onError ?? logError;
+  const app = new Hono();
+
+  const index = routes.map(({ method, path, description }) => ({ method, path, description }));
+  app.get('/', (c) => c.json({ service: 'poolparty-agent monitor', routes: index }));
+
+  const allowed = new Map<string, Set<string>>([['/', new Set(['GET'])]]);
+  for (const route of routes) {
+    app.on(route.method, route.path, route.handler);
+    const methods = allowed.get(route.path) ?? new Set<string>();
+    methods.add(route.method);
+    allowed.set(route.path, methods);
+  }
+  // Registered after every real handler, so it only sees methods no route took.
+  for (const [path, methods] of allowed) {
+    // Hono answers HEAD with the GET handler minus the body.
+    const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].join(', ');
+    app.all(path, (c) => {
+      throw new HttpError(405, 'method not allowed', { headers: { Allow: allow }, body: { method: c.req.method } });
+    });
+  }
+
+  app.notFound((c) => c.json({ error: 'not found', path: c.req.path }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) {
+      return c.json({ error: err.message, ...err.body }, err.status, err.headers);
+    }
+    onError(err, { method: c.req.method, path: c.req.path });
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}
+
+function logError(err: unknown, req: { method: string; path: string }): void {
+  const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', msg: 'monitor request failed', method: req.method, path: req.path, error })}\n`,
+  );
+}
