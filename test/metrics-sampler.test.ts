@@ -1,0 +1,219 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricSampler } from '../agent/metrics/sampler.ts';
+import type { MetricSourceSpec } from '../shared/wire/metrics.ts';
+
+const system = async () => ({ load: 0.123456, cpu: 12.345678, mem: 40 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Child processes still holding a handle in this process: what a leaking sampler would leave. */
+async function liveProcesses(): Promise<number> {
+  // A reaped child's handle closes on the next loop turn.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  return process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap').length;
+}
+
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pp-sampler-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('MetricSampler', () => {
+  it('has first values of every metric once start() resolves, rounded, stamped by the injected clock', async () => {
+    const sampler = new MetricSampler({
+      sampleInterval: 60_000,
+      sources: { jobs: { kind: 'command', command: 'echo 1.23456789', every: 60_000, timeout: 5000 } },
+      now: () => 1_700_000_000_000,
+      system,
+    });
+    expect(sampler.values()).toEqual({ load: null, cpu: null, mem: null, jobs: null });
+    await sampler.start();
+    await sampler.stop();
+    expect(sampler.values()).toEqual({ load: 0.1235, cpu: 12.3457, mem: 40, jobs: 1.2346 });
+    expect(sampler.readings().jobs).toEqual({ value: 1.2346, sampledAt: 1_700_000_000_000 });
+  });
+
+  it('calls onError for each failed read and keeps the others', async () => {
+    const errors: [string, string][] = [];
+    const sampler = new MetricSampler({
+      sampleInterval: 60_000,
+      sources: {
+        bad: { kind: 'command', command: 'exit 3', every: 60_000, timeout: 5000 },
+        good: { kind: 'command', command: 'echo 1', every: 60_000, timeout: 5000 },
+      },
+      system,
+      onError: (metric, error) => {
+        errors.push([metric, error]);
+        throw new Error('a faulty listener must not break sampling');
+      },
+    });
+    await sampler.start();
+    await sampler.stop();
+    expect(errors).toEqual([['bad', "metric 'bad' (command 'exit 3'): exited with code 3"]]);
+    expect(sampler.values()).toMatchObject({ bad: null, good: 1 });
+  });
+
+  it('turns a failing system sample into three errors', async () => {
+    const errors: string[] = [];
+    const sampler = new MetricSampler({
+      sampleInterval: 60_000,
+      sources: {},
+      system: async () => {
+        throw new Error('no /proc');
+      },
+      onError: (metric) => errors.push(metric),
+    });
+    await sampler.start();
+    await sampler.stop();
+    expect(errors).toEqual(['load', 'cpu', 'mem']);
+    expect(sampler.readings().cpu).toMatchObject({ value: null, error: "metric 'cpu' (system): no /proc" });
+  });
+
+  it('refuses custom metrics that shadow built-ins or break the wire format', () => {
+    const spec: MetricSourceSpec = { kind: 'file', file: '/dev/null', every: 1000, timeout: 1000 };
+    const make =
+      (sources: Record<string, MetricSourceSpec>, sampleInterval = 1000) =>
+      () =>
+        new MetricSampler({ sampleInterval, sources, system });
+    expect(make({ cpu: spec })).toThrowError(
+      expect.objectContaining({
+        name: 'MetricNameError',
+        message: expect.stringContaining("'cpu' shadows a built-in"),
+      }),
+    );
+    expect(make({ 'bad name': spec })).toThrowError(expect.objectContaining({ name: 'MetricNameError' }));
+    expect(make({ q: { ...spec, every: 0 } })).toThrowError(
+      expect.objectContaining({ name: 'MetricConfigError', message: expect.stringContaining('metrics.q.every') }),
+    );
+    expect(make({}, Number.NaN)).toThrowError(expect.objectContaining({ name: 'MetricConfigError' }));
+  });
+
+  it('never overlaps a slow source with itself', async () => {
+    const log = join(dir, 'overlap.log');
+    const sampler = new MetricSampler({
+      sampleInterval: 60_000,
+      // Ticks every 20 ms, reads take ~150 ms: without the guard, reads would pile up.
+      sources: {
+        slow: {
+          kind: 'command',
+          command: `echo s >> ${log}; sleep 0.15; echo e >> ${log}; echo 1`,
+          every: 20,
+          timeout: 5000,
+        },
+      },
+      system,
+    });
+    await sampler.start();
+    await sleep(700);
+    await sampler.stop();
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    expect(lines).toEqual(lines.map((_, i) => (i % 2 === 0 ? 's' : 'e')));
+  });
+
+  it('stop() kills a running command and leaves no process behind', async () => {
+    const before = await liveProcesses();
+    const marker = join(dir, 'first-done');
+    const pidFile = join(dir, 'running.pid');
+    // Fast the first time (so start() resolves), then hangs for 10 s on every later read.
+    const command = `if [ -e ${marker} ]; then echo $$ > ${pidFile}; exec sleep 10; else : > ${marker}; echo 1; fi`;
+    const sampler = new MetricSampler({
+      sampleInterval: 30,
+      sources: {
+        hang: { kind: 'command', command, every: 30, timeout: 30_000 },
+        file: { kind: 'file', file: marker, every: 30, timeout: 1000 },
+      },
+      system,
+    });
+    await sampler.start();
+    expect(sampler.values().hang).toBe(1);
+    let pid = 0;
+    for (let i = 0; i < 100 && !pid; i++) {
+      await sleep(50);
+      pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    }
+    expect(pid).toBeGreaterThan(0);
+    expect(await isAlive(pid)).toBe(true);
+
+    await sampler.stop();
+    expect(await isAlive(pid)).toBe(false);
+    expect(await liveProcesses()).toBe(before);
+    // Readings survive stop(), and a stopped sampler stays stopped.
+    expect(sampler.values().hang).toBe(1);
+    await sampler.start();
+    expect(await liveProcesses()).toBe(before);
+  });
+
+  it('stop() during start() kills the first read and starts nothing', async () => {
+    const before = await liveProcesses();
+    const sampler = new MetricSampler({
+      sampleInterval: 30,
+      sources: { s: { kind: 'command', command: 'sleep 10', every: 30, timeout: 30_000 } },
+      system,
+    });
+    const starting = sampler.start();
+    await sleep(100);
+    await sampler.stop();
+    await starting;
+    expect(await liveProcesses()).toBe(before);
+  });
+
+  it('leaves nothing that keeps a process alive after stop()', async () => {
+    // A port nothing listens on, so the http source fails fast without leaving loopback.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const file = join(dir, 'value');
+    await writeFile(file, '5');
+    const script = join(dir, 'exit-check.mts');
+    const sources: Record<string, MetricSourceSpec> = {
+      c: { kind: 'command', command: 'echo 1', every: 20, timeout: 5000 },
+      h: { kind: 'command', command: 'sleep 10', every: 20, timeout: 300 },
+      f: { kind: 'file', file, every: 20, timeout: 5000 },
+      w: { kind: 'http', http: `http://127.0.0.1:${port}/`, every: 20, timeout: 5000 },
+    };
+    await writeFile(
+      script,
+      `import { MetricSampler } from ${JSON.stringify(resolve('agent/metrics/sampler.ts'))};
+const sampler = new MetricSampler({ sampleInterval: 20, sources: ${JSON.stringify(sources)} });
+await sampler.start();
+await new Promise((r) => setTimeout(r, 100));
+await sampler.stop();
+console.log(JSON.stringify(sampler.values()));
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    // Generous bound for a loaded machine; a leaked interval would keep it alive forever.
+    const bound = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) =>
+      child.on('close', (c, s) => r([c, s])),
+    );
+    clearTimeout(bound);
+    expect({ code, signal, err }).toEqual({ code: 0, signal: null, err: '' });
+    const values = JSON.parse(out);
+    expect(values).toMatchObject({ c: 1, f: 5, w: null, h: null });
+    expect(values.mem).toBeGreaterThan(0);
+  });
+});
