@@ -1,0 +1,414 @@
+import type { InstanceRecord, RemoterBase } from '../../shared/remoter/types.ts';
+import type { ScalingConfig } from '../../shared/scaling/config.ts';
+import { evaluateRule } from '../../shared/scaling/evaluate.ts';
+import type { Rule } from '../../shared/scaling/rule.ts';
+import { Sustain } from '../../shared/scaling/sustain.ts';
+import type { MemberView } from '../../shared/wire/cluster.ts';
+import type { Intent, Outcome, Retire } from '../../shared/wire/heartbeat.ts';
+import type { ActionLedger } from './ledger.ts';
+import { decide, type PolicyDecision, type RuleStatus } from './policy.ts';
+import { clientToken } from './token.ts';
+import { chooseVictims } from './victims.ts';
+
+/** One decision of the leader, as shown by GET /scaling and streamed as an event. */
+export interface DecisionRecord {
+  at: number;
+  term: number;
+  cloud: string;
+  action: 'expand' | 'contract' | 'replace' | 'none';
+  count: number;
+  reason: string;
+  blocked?: string;
+  /** Instances counted (provider running + pending, plus launches not listed yet). */
+  instances: number;
+  token?: string;
+  targets?: string[];
+  result?: 'ok' | 'failed';
+  error?: string;
+}
+
+export type ControlDraft =
+  | Omit<Intent, 'seq' | 'peerId'>
+  | Omit<Outcome, 'seq' | 'peerId'>
+  | Omit<Retire, 'seq' | 'peerId'>;
+
+export interface ScalerDeps {
+  pool: string;
+  cloud: string;
+  min: number;
+  max: number;
+  config: ScalingConfig;
+  /** The membership's deadAfter (ms): a dead member's instance goes after deadAfter + deadGrace of silence. */
+  deadAfter: number;
+  rules: { expand: Rule | null; contract: Rule | null };
+  /** Created on first use (only a leader needs the provider). */
+  remoter: () => RemoterBase;
+  ledger: ActionLedger;
+  now: () => number;
+  /** The term this node leads right now, or null. Checked again before every provider call. */
+  leads: () => number | null;
+  selfPeerId: () => string;
+  /** Every member of the pool including self. */
+  members: () => MemberView[];
+  publish: (msg: ControlDraft) => Promise<void>;
+  onDecision: (d: DecisionRecord) => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/** A launch returned by the provider but not listed yet (eventual consistency): still counted. */
+interface Unconfirmed {
+  id: string;
+  at: number;
+}
+
+/**
+ * The scaler shell: evaluates the cloud's rules on every node (so a new leader starts with warm
+ * sustain timers), and — on the leader only — counts instances from the provider, decides
+ * (policy.ts), announces intent, acts through the remoter base with a term-derived client token,
+ * and announces the outcome. One action at a time.
+ */
+export class Scaler {
+  readonly #d: ScalerDeps;
+  readonly #expand: Sustain | null;
+  readonly #contract: Sustain | null;
+  readonly #decisions: DecisionRecord[] = [];
+  readonly #unconfirmed: Unconfirmed[] = [];
+  readonly #retiring = new Map<string, number>();
+  #status: { expand: RuleStatus; contract: RuleStatus } = { expand: idle(), contract: idle() };
+  #busy = false;
+  #lastCount: number | null = null;
+  #lastNone = '';
+  #nextAction = 0;
+  #actionTerm = 0;
+
+  constructor(deps: ScalerDeps) {
+    this.#d = deps;
+    this.#expand = deps.rules.expand ? new Sustain(deps.rules.expand.sustainMs) : null;
+    this.#contract = deps.rules.contract ? new Sustain(deps.rules.contract.sustainMs) : null;
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** One evaluation round; call every config.interval. Never throws. */
+  async step(): Promise<void> {
+    const now = this.#d.now();
+    const alive = this.#cloudMembers().filter((m) => m.state === 'alive');
+    const metrics = alive.map((m) => m.metrics);
+    this.#status = {
+      expand: this.#evaluate(this.#d.rules.expand, this.#expand, metrics, now),
+      contract: this.#evaluate(this.#d.rules.contract, this.#contract, metrics, now),
+    };
+    const term = this.#d.leads();
+    if (term === null || this.#busy) return;
+    this.#busy = true;
+    try {
+      await this.#lead(term, now);
+    } catch (err) {
+      this.#record({ at: now, term, action: 'none', count: 0, reason: `error: ${(err as Error).message}` });
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** For GET /scaling. */
+  snapshot() {
+    const now = this.#d.now();
+    const { config, ledger, cloud } = this.#d;
+    const cooldown = (kind: 'expand' | 'contract') => {
+      const last = ledger.lastAt(cloud, kind);
+      return { last, remainingMs: last === null ? 0 : Math.max(0, last + config.cooldown[kind] - now) };
+    };
+    const rule = (r: Rule | null, s: RuleStatus) =>
+      r && {
+        text: r.text,
+        sustainMs: r.sustainMs,
+        holds: s.evaluation?.holds ?? false,
+        terms: s.evaluation?.terms ?? [],
+        sustain: s.sustain,
+      };
+    return {
+      cloud,
+      leading: this.#d.leads() !== null,
+      bounds: { min: this.#d.min, max: this.#d.max },
+      instances: this.#lastCount,
+      rules: {
+        expand: rule(this.#d.rules.expand, this.#status.expand),
+        contract: rule(this.#d.rules.contract, this.#status.contract),
+      },
+      cooldowns: { expand: cooldown('expand'), contract: cooldown('contract') },
+      pending: ledger
+        .entries()
+        .filter((e) => e.intent.cloud === cloud && !e.outcome && now - e.intent.at < config.intentTimeout)
+        .map((e) => e.intent),
+      retiring: [...this.#retiring.keys()],
+      decisions: [...this.#decisions],
+    };
+  }
+
+  async #lead(term: number, now: number): Promise<void> {
+    const d = this.#d;
+    let listed: InstanceRecord[];
+    try {
+      listed = (await d.remoter().list({ pool: d.pool, cloud: d.cloud })).filter(
+        (i) => i.state === 'pending' || i.state === 'running',
+      );
+    } catch (err) {
+      this.#record({
+        at: now,
+        term,
+        action: 'none',
+        count: 0,
+        reason: `provider list failed: ${(err as Error).message}`,
+      });
+      return;
+    }
+    const count = this.#count(listed, now);
+    this.#lastCount = count;
+
+    const orphans = this.#orphans(listed, now);
+    if (orphans.length > 0) {
+      await this.#act(
+        term,
+        'replace',
+        orphans.length,
+        orphans.map((o) => o.id),
+        orphans.map((o) => o.why).join('; '),
+        count,
+      );
+      return;
+    }
+
+    const inFlight = d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
+    const decision = decide({
+      now,
+      count,
+      min: d.min,
+      max: d.max,
+      expandBy: d.config.expandBy,
+      contractBy: d.config.contractBy,
+      expand: this.#status.expand,
+      contract: this.#status.contract,
+      lastExpandAt: d.ledger.lastAt(d.cloud, 'expand'),
+      lastContractAt: d.ledger.lastAt(d.cloud, 'contract'),
+      cooldown: d.config.cooldown,
+      inFlight: inFlight && { action: inFlight.kind === 'contract' ? 'contract' : 'expand', token: inFlight.token },
+    });
+    if (decision.action === 'none') {
+      this.#recordNone(now, term, decision, count);
+      return;
+    }
+    if (decision.action === 'expand') {
+      await this.#act(term, 'expand', decision.count, [], decision.reason, count);
+      return;
+    }
+    const victims = chooseVictims(this.#victimCandidates(listed), {
+      count: decision.count,
+      policy: d.config.victim,
+      now,
+      minimumRuntime: d.config.minimumRuntime,
+      leaderPeerId: d.selfPeerId(),
+      retiring: new Set(this.#retiring.keys()),
+    });
+    if (victims.victims.length === 0) {
+      this.#recordNone(
+        now,
+        term,
+        { ...decision, action: 'none', reason: `${decision.reason}, but ${victims.shortfall}` },
+        count,
+      );
+      return;
+    }
+    const reason = victims.shortfall ? `${decision.reason} (${victims.shortfall})` : decision.reason;
+    await this.#act(
+      term,
+      'contract',
+      victims.victims.length,
+      victims.victims.map((v) => v.instanceId),
+      reason,
+      count,
+    );
+  }
+
+  /** Intent → (drain) → provider call → outcome, fenced by the term before each provider call. */
+  async #act(term: number, kind: Intent['kind'], n: number, targets: string[], reason: string, count: number) {
+    const d = this.#d;
+    const at = d.now();
+    const action = this.#allocateAction(term);
+    const token = clientToken(d.pool, d.cloud, term, action);
+    const intent: Omit<Intent, 'seq' | 'peerId'> = {
+      v: 1,
+      type: 'intent',
+      term,
+      cloud: d.cloud,
+      action,
+      kind,
+      count: n,
+      token,
+      targets,
+      reason,
+      at,
+    };
+    d.ledger.intent({ ...intent, seq: 0, peerId: d.selfPeerId() });
+    await d.publish(intent);
+    d.log('scaling-intent', { kind, count: n, token, term, targets, reason });
+
+    let ok = false;
+    let instanceIds: string[] = [];
+    let error: string | undefined;
+    try {
+      if (kind === 'contract') await this.#drain(term, targets, token);
+      if (d.leads() !== term) throw new StaleTermError(`term ${term} is no longer ours: action fenced`);
+      if (kind === 'expand') {
+        const launched = await d.remoter().launch({ cloud: d.cloud, count: n, clientToken: token });
+        instanceIds = launched.map((i) => i.id);
+        for (const id of instanceIds) this.#unconfirmed.push({ id, at: d.now() });
+      } else {
+        await d.remoter().terminate(targets);
+        instanceIds = targets;
+      }
+      ok = true;
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const outcome: Omit<Outcome, 'seq' | 'peerId'> = {
+      v: 1,
+      type: 'outcome',
+      term,
+      cloud: d.cloud,
+      action,
+      kind,
+      token,
+      ok,
+      instanceIds,
+      at: d.now(),
+      ...(error ? { error } : {}),
+    };
+    d.ledger.outcome({ ...outcome, seq: 0, peerId: d.selfPeerId() });
+    await d.publish(outcome).catch(() => undefined);
+    for (const id of targets) this.#retiring.delete(id);
+    this.#lastNone = '';
+    this.#record({
+      at,
+      term,
+      action: kind,
+      count: n,
+      reason,
+      instances: count,
+      token,
+      ...(targets.length ? { targets } : {}),
+      result: ok ? 'ok' : 'failed',
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** Asks each victim to drain and leave, then waits (bounded) until they are gone from the view. */
+  async #drain(term: number, instanceIds: string[], token: string): Promise<void> {
+    const d = this.#d;
+    const byInstance = new Map(this.#cloudMembers().map((m) => [m.instanceId, m]));
+    for (const id of instanceIds) {
+      const m = byInstance.get(id);
+      this.#retiring.set(id, d.now());
+      if (m && m.peerId !== d.selfPeerId()) {
+        await d.publish({ v: 1, type: 'retire', term, target: m.peerId, token, at: d.now() });
+      }
+    }
+    const deadline = d.now() + d.config.drainTimeout;
+    while (d.now() < deadline) {
+      const states = this.#cloudMembers().filter((m) => instanceIds.includes(m.instanceId) && m.state === 'alive');
+      if (states.length === 0) return;
+      if (d.leads() !== term) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    d.log('drain-timeout', { instances: instanceIds, timeoutMs: d.config.drainTimeout });
+  }
+
+  #count(listed: InstanceRecord[], now: number): number {
+    const ids = new Set(listed.map((i) => i.id));
+    // Forget launches once listed, or after joinTimeout (then the orphan rule owns them).
+    for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
+      const u = this.#unconfirmed[i] as Unconfirmed;
+      if (ids.has(u.id) || now - u.at > this.#d.config.joinTimeout) this.#unconfirmed.splice(i, 1);
+    }
+    return listed.length + this.#unconfirmed.length;
+  }
+
+  #orphans(listed: InstanceRecord[], now: number): Array<{ id: string; why: string }> {
+    const { config } = this.#d;
+    const members = new Map(this.#cloudMembers().map((m) => [m.instanceId, m]));
+    const out: Array<{ id: string; why: string }> = [];
+    for (const inst of listed) {
+      if (this.#retiring.has(inst.id)) continue;
+      const m = members.get(inst.id);
+      if (!m && now - inst.launchedAt > config.joinTimeout) {
+        out.push({ id: inst.id, why: `${inst.id} never joined within ${config.joinTimeout / 1000}s` });
+      } else if (m?.state === 'dead' && m.lastSeenMs > this.#d.deadAfter + config.deadGrace) {
+        out.push({ id: inst.id, why: `${inst.id} dead for ${Math.round(m.lastSeenMs / 1000)}s` });
+      }
+    }
+    return out;
+  }
+
+  #victimCandidates(listed: InstanceRecord[]) {
+    const ids = new Set(listed.map((i) => i.id));
+    return this.#cloudMembers()
+      .filter((m) => m.state === 'alive' && ids.has(m.instanceId))
+      .map((m) => ({
+        instanceId: m.instanceId,
+        peerId: m.peerId,
+        startedAt: m.startedAt,
+        load: m.metrics.load ?? null,
+      }));
+  }
+
+  #cloudMembers(): MemberView[] {
+    return this.#d.members().filter((m) => m.cloud === this.#d.cloud);
+  }
+
+  #allocateAction(term: number): number {
+    if (this.#actionTerm !== term) {
+      this.#actionTerm = term;
+      this.#nextAction = this.#d.ledger.maxAction(term);
+    }
+    this.#nextAction = Math.max(this.#nextAction, this.#d.ledger.maxAction(term)) + 1;
+    return this.#nextAction;
+  }
+
+  #evaluate(rule: Rule | null, sustain: Sustain | null, metrics: MemberView['metrics'][], now: number): RuleStatus {
+    if (!rule || !sustain) return idle();
+    const evaluation = evaluateRule(rule, metrics);
+    return { evaluation, sustain: sustain.update(evaluation.holds, now) };
+  }
+
+  #recordNone(at: number, term: number, decision: PolicyDecision, count: number): void {
+    // "Nothing to do" is recorded when its reason changes, not every second.
+    const key = `${decision.blocked ?? ''}:${decision.reason.replace(/[\d.]+s/g, '')}`;
+    if (key === this.#lastNone) return;
+    this.#lastNone = key;
+    this.#record({
+      at,
+      term,
+      action: 'none',
+      count: 0,
+      reason: decision.reason,
+      instances: count,
+      ...(decision.blocked ? { blocked: decision.blocked } : {}),
+    });
+  }
+
+  #record(r: Omit<DecisionRecord, 'cloud' | 'instances'> & { instances?: number }): void {
+    const record: DecisionRecord = { ...r, cloud: this.#d.cloud, instances: r.instances ?? this.#lastCount ?? 0 };
+    this.#decisions.push(record);
+    if (this.#decisions.length > 50) this.#decisions.shift();
+    this.#d.onDecision(record);
+  }
+}
+
+export class StaleTermError extends Error {
+  override name = 'StaleTermError';
+}
+
+function idle(): RuleStatus {
+  return { evaluation: null, sustain: { since: null, heldForMs: 0, satisfied: false } };
+}
