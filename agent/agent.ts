@@ -1,21 +1,34 @@
 import { ensureIdentity } from '../shared/identity.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
+import { createRemoter } from '../shared/remoter/index.ts';
+import type { RemoterBase } from '../shared/remoter/types.ts';
+import { parseRule } from '../shared/scaling/rule.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView, HealthView, MemberView, StatsView } from '../shared/wire/cluster.ts';
-import { type Heartbeat, heartbeatTopic, type WireMessage } from '../shared/wire/heartbeat.ts';
+import {
+  type ControlMessage,
+  controlTopic,
+  type Heartbeat,
+  heartbeatTopic,
+  type Retire,
+  type WireMessage,
+} from '../shared/wire/heartbeat.ts';
 import { Dialer } from './discovery.ts';
 import { EventHub } from './events.ts';
 import { GossipChannel } from './gossip.ts';
+import { runHook } from './hook.ts';
+import { Leadership } from './leadership.ts';
 import { MembershipView } from './membership/view.ts';
 import { MetricSampler } from './metrics/sampler.ts';
-import { createMonitorApp } from './monitor/app.ts';
 import { type AgentMetrics, createAgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
-import type { MonitorSource } from './monitor/source.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
+import { ActionLedger } from './scaler/ledger.ts';
+import { type ControlDraft, Scaler } from './scaler/scaler.ts';
+import { buildMonitor } from './views.ts';
 
-/** Structured log sink (shared/log.ts provides one writing JSON lines). */
+/** Structured log sink (agent/main.ts provides one writing JSON lines). */
 export interface AgentLog {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -27,22 +40,29 @@ export interface AgentDeps {
   log: AgentLog;
   /** Epoch ms. */
   now?: () => number;
+  /** Provider override (tests); default: the cloud's remoter base from config.scaling. */
+  remoter?: RemoterBase;
 }
 
 /**
- * The composition root of one agent: it owns the libp2p node, the heartbeat channel, the
- * membership view, metric sampling and the monitor, and starts and stops them in order. Several
- * agents can live in one process (tests, benchmarks): nothing here is global.
+ * The composition root of one agent: it owns the libp2p node, the heartbeat and control
+ * channels, the membership view, the election, the scaler, metric sampling and the monitor, and
+ * starts and stops them in order. Several agents can live in one process (tests, benchmarks).
  */
 export class Agent {
   readonly config: AgentConfig;
   readonly events = new EventHub();
+  readonly ledger = new ActionLedger();
   readonly #log: AgentLog;
   readonly #now: () => number;
   readonly #membership: MembershipView;
   readonly #tickInterval: number;
+  #leadership: Leadership | undefined;
+  #scaler: Scaler | undefined;
+  #remoter: RemoterBase | undefined;
   #node: PoolNode | undefined;
-  #gossip: GossipChannel | undefined;
+  #heartbeats: GossipChannel | undefined;
+  #control: GossipChannel | undefined;
   #dialer: Dialer | undefined;
   #sampler: MetricSampler | undefined;
   #monitor: MonitorServer | undefined;
@@ -52,12 +72,14 @@ export class Agent {
   #startedAt = 0;
   #seq = 0;
   #running = false;
+  #retired = false;
   #lastTickAt = 0;
 
   constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#remoter = deps.remoter;
     const t = config.tunables;
     // Ticks several times per heartbeat so state changes surface within a fraction of an interval.
     this.#tickInterval = Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4)));
@@ -93,6 +115,14 @@ export class Agent {
     }
   }
 
+  get leadership(): Leadership | undefined {
+    return this.#leadership;
+  }
+
+  get scaler(): Scaler | undefined {
+    return this.#scaler;
+  }
+
   /** Peer ids this agent has open connections to. */
   connectedPeers(): string[] {
     return [...new Set(this.#node?.getConnections().map((c) => c.remotePeer.toString()) ?? [])];
@@ -114,9 +144,16 @@ export class Agent {
     const metrics = createAgentMetrics({ membersByState: () => this.#countByState() });
     this.#metrics = metrics;
     this.events.subscribe((e) => {
-      metrics.memberEvents.inc({ type: e.type });
-      this.#log.info(e.type, { peer: e.peerId, instance: e.instanceId });
+      if (e.type.startsWith('member-')) metrics.memberEvents.inc({ type: e.type });
+      const { type, ...fields } = e;
+      this.#log.info(type, fields);
     });
+    this.#leadership = new Leadership({
+      selfPeerId: () => this.#peerId,
+      startedAt: this.#startedAt,
+      settleAfter: t.suspectAfter,
+    });
+    this.#scaler = this.#createScaler();
 
     this.#sampler = new MetricSampler({
       sampleInterval: t.sampleInterval,
@@ -135,18 +172,28 @@ export class Agent {
       maxMessageBytes: t.maxMessageBytes,
     });
     this.#node = node;
-    this.#gossip = new GossipChannel({
-      pubsub: node.services.pubsub,
-      topic: heartbeatTopic(c.pool),
-      maxMessageBytes: t.maxMessageBytes,
-      isFresh: (peer, seq) => this.#membership.checkSeq(peer, seq) === 'fresh',
-      onMessage: (msg) => this.#receive(msg),
-      onReject: (reason, detail) => {
-        metrics.heartbeatsRejected.inc({ reason });
-        if (reason !== 'stale') this.#log.warn('message-rejected', { reason, detail });
-      },
-      onBytes: (direction, bytes) => metrics.gossipBytes.inc({ direction }, bytes),
-    });
+    const channel = (topic: string, types: WireMessage['type'][], isFresh: (peer: string, seq: number) => boolean) =>
+      new GossipChannel({
+        pubsub: node.services.pubsub,
+        topic,
+        types: new Set(types),
+        maxMessageBytes: t.maxMessageBytes,
+        isFresh,
+        onMessage: (msg) => this.#receive(msg),
+        onReject: (reason, detail) => {
+          metrics.heartbeatsRejected.inc({ reason });
+          if (reason !== 'stale') this.#log.warn('message-rejected', { topic, reason, detail });
+        },
+        onBytes: (direction, bytes) => metrics.gossipBytes.inc({ direction }, bytes),
+      });
+    this.#heartbeats = channel(
+      heartbeatTopic(c.pool),
+      ['heartbeat', 'leave'],
+      (peer, seq) => this.#membership.checkSeq(peer, seq) === 'fresh',
+    );
+    // Control messages are rare and must not be dropped for arriving out of order with
+    // heartbeats; gossipsub's seen-cache already removes exact duplicates.
+    this.#control = channel(controlTopic(c.pool), ['intent', 'outcome', 'retire'], () => true);
     this.#dialer = new Dialer({
       target: {
         connectionCount: () => node.getConnections().length,
@@ -162,22 +209,20 @@ export class Agent {
 
     await this.#sampler.start();
     await node.start();
-    this.#gossip.start();
+    this.#heartbeats.start();
+    this.#control.start();
     this.#running = true;
 
-    const source: MonitorSource = {
-      health: () => this.health(),
-      stats: () => this.stats(),
-      cluster: () => this.cluster(),
-      subscribe: (listener) => this.events.subscribe(listener),
-      registry: metrics.registry,
-    };
-    this.#monitor = new MonitorServer(createMonitorApp(source), { host: c.monitor.host, port: c.monitor.port });
+    this.#monitor = new MonitorServer(buildMonitor(this, metrics.registry), {
+      host: c.monitor.host,
+      port: c.monitor.port,
+    });
     await this.#monitor.start();
 
     this.#every(t.heartbeatInterval, () => this.#sendHeartbeat());
     this.#every(this.#tickInterval, () => this.#tick());
     this.#every(Math.max(500, t.heartbeatInterval), () => this.#maintainConnections());
+    if (this.#scaler && c.scaling) this.#every(c.scaling.config.interval, () => this.#scaler?.step());
     this.#maintainConnections();
     void this.#sendHeartbeat();
     this.#log.info('agent-started', {
@@ -200,16 +245,51 @@ export class Agent {
     this.#running = false;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    if (opts.leave !== false && this.#gossip) {
-      const leave: WireMessage = { v: 1, type: 'leave', peerId: this.#peerId, seq: ++this.#seq };
-      await withTimeout(this.#gossip.publish(leave), this.config.tunables.leaveGrace).catch(() => undefined);
-    }
+    if (opts.leave !== false && !this.#retired) await this.#announceLeave();
     this.events.flush();
     await this.#monitor?.stop();
-    this.#gossip?.stop();
+    this.#heartbeats?.stop();
+    this.#control?.stop();
     await this.#sampler?.stop();
     await this.#node?.stop();
     this.#log.info('agent-stopped', { peerId: this.#peerId, left: opts.leave !== false });
+  }
+
+  /**
+   * Drains this node before its instance is terminated: runs the before-terminate hook, hands
+   * leadership over, then leaves gracefully and stops heartbeating while the process stays up
+   * (a supervisor like systemd would otherwise restart it) until the provider terminates it.
+   */
+  async retire(reason: string, term: number): Promise<void> {
+    if (this.#retired || !this.#leadership) return;
+    this.#leadership.retire();
+    this.events.emit({
+      type: 'retiring',
+      peerId: this.#peerId,
+      instanceId: this.config.instanceId,
+      term,
+      at: this.#now(),
+      reason,
+    });
+    const hook = this.config.scaling?.config.beforeTerminate;
+    if (hook) {
+      const r = await runHook(hook.command, hook.timeout);
+      this.#log.info('before-terminate-hook', {
+        ok: r.ok,
+        code: r.code,
+        durationMs: r.durationMs,
+        error: r.error,
+        output: r.output,
+      });
+    }
+    // Let one heartbeat carry `retiring` so a leader hands over before we go silent.
+    await this.#sendHeartbeat();
+    this.#retired = true;
+    await this.#announceLeave();
+  }
+
+  get retired(): boolean {
+    return this.#retired;
   }
 
   health(): HealthView {
@@ -232,9 +312,16 @@ export class Agent {
 
   cluster(): ClusterView {
     const now = this.#now();
-    const members = [this.#selfView(), ...this.#membership.members(now)];
+    const self: MemberView[] = this.#retired ? [] : [this.#selfView()];
+    const members = [...self, ...this.#membership.members(now)];
     members.sort((a, b) => a.startedAt - b.startedAt || a.peerId.localeCompare(b.peerId));
-    return { pool: this.config.pool, self: this.#peerId, leader: null, members };
+    const leader = this.#leadership?.leader;
+    return {
+      pool: this.config.pool,
+      self: this.#peerId,
+      leader: leader ? { peerId: leader.peerId, term: leader.term } : null,
+      members,
+    };
   }
 
   #selfView(): MemberView {
@@ -254,57 +341,138 @@ export class Agent {
   }
 
   #heartbeat(): Heartbeat {
+    const suffix = `/p2p/${this.#peerId}`;
+    const addrs = (this.#node?.getMultiaddrs() ?? []).map((ma) => {
+      const s = ma.toString();
+      return s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
+    });
     return {
       v: 1,
       type: 'heartbeat',
       peerId: this.#peerId,
       instanceId: this.config.instanceId,
       cloud: this.config.cloud,
-      addrs: this.#listenAddrs(),
+      addrs,
       monitor: this.monitorUrl,
       startedAt: this.#startedAt,
       seq: this.#seq,
       version: VERSION,
       metrics: this.#sampler?.values() ?? {},
+      ...this.#leadership?.heartbeatFields(),
     };
   }
 
-  #listenAddrs(): string[] {
-    const suffix = `/p2p/${this.#peerId}`;
-    return (this.#node?.getMultiaddrs() ?? []).map((ma) => {
-      const s = ma.toString();
-      return s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
-    });
-  }
-
   async #sendHeartbeat(): Promise<void> {
-    if (!this.#running || !this.#gossip || !this.#metrics) return;
+    if (!this.#running || this.#retired || !this.#heartbeats || !this.#metrics) return;
     this.#seq++;
     try {
-      await this.#gossip.publish(this.#heartbeat());
+      await this.#heartbeats.publish(this.#heartbeat());
       this.#metrics.heartbeatsSent.inc();
     } catch (err) {
       this.#log.warn('heartbeat-publish-failed', { error: (err as Error).message });
     }
   }
 
+  async #announceLeave(): Promise<void> {
+    if (!this.#heartbeats) return;
+    const leave: WireMessage = { v: 1, type: 'leave', peerId: this.#peerId, seq: ++this.#seq };
+    await withTimeout(this.#heartbeats.publish(leave), this.config.tunables.leaveGrace).catch(() => undefined);
+  }
+
+  /** Publishes a control message (intent, outcome, retire) signed as this agent. */
+  async publishControl(draft: ControlDraft): Promise<void> {
+    if (!this.#control) return;
+    const msg = { ...draft, peerId: this.#peerId, seq: ++this.#seq } as ControlMessage;
+    await this.#control
+      .publish(msg)
+      .catch((err: Error) => this.#log.warn('control-publish-failed', { error: err.message }));
+  }
+
   #receive(msg: WireMessage): void {
     const now = this.#now();
-    const events = msg.type === 'heartbeat' ? this.#membership.heartbeat(msg, now) : this.#membership.leave(msg, now);
-    if (msg.type === 'heartbeat') this.#metrics?.heartbeatsReceived.inc();
-    for (const e of events) this.events.emit(e);
+    switch (msg.type) {
+      case 'heartbeat': {
+        this.#leadership?.observe(msg);
+        this.#metrics?.heartbeatsReceived.inc();
+        for (const e of this.#membership.heartbeat(msg, now)) this.events.emit(e);
+        return;
+      }
+      case 'leave':
+        for (const e of this.#membership.leave(msg, now)) this.events.emit(e);
+        return;
+      case 'intent':
+        this.#leadership?.observeTerm(msg.term);
+        this.ledger.intent(msg);
+        return;
+      case 'outcome':
+        this.#leadership?.observeTerm(msg.term);
+        this.ledger.outcome(msg);
+        return;
+      case 'retire':
+        this.#onRetire(msg);
+        return;
+    }
+  }
+
+  /** A retire request counts only from the leader we follow, at its current term (fencing). */
+  #onRetire(msg: Retire): void {
+    if (msg.target !== this.#peerId) return;
+    const leader = this.#leadership?.leader;
+    if (!leader || leader.peerId !== msg.peerId || msg.term < (this.#leadership?.term ?? 0)) {
+      this.#log.warn('retire-refused', { from: msg.peerId, term: msg.term, leader: leader ?? null });
+      return;
+    }
+    void this.retire(`retired by leader ${msg.peerId} (term ${msg.term}, ${msg.token})`, msg.term);
   }
 
   #tick(): void {
-    for (const e of this.#membership.tick(this.#now())) this.events.emit(e);
-    if (this.#metrics) this.#metrics.eventLoopLag.set(this.#lastLag() / 1000);
-  }
-
-  #lastLag(): number {
     const now = this.#now();
     const lag = this.#lastTickAt ? Math.max(0, now - this.#lastTickAt - this.#tickInterval) : 0;
     this.#lastTickAt = now;
-    return lag;
+    this.#metrics?.eventLoopLag.set(lag / 1000);
+    for (const e of this.#membership.tick(now)) this.events.emit(e);
+    if (!this.#leadership || this.#retired) return;
+    for (const e of this.#leadership.step(this.#membership.aliveHeartbeats(), now)) {
+      this.#metrics?.leaderChanges.inc();
+      this.events.emit(e);
+    }
+    this.#metrics?.leaderTerm.set(this.#leadership.leader?.term ?? 0);
+    this.#metrics?.isLeader.set(this.#leadership.leads === null ? 0 : 1);
+  }
+
+  #createScaler(): Scaler | undefined {
+    const s = this.config.scaling;
+    if (!s) return undefined;
+    const c = this.config;
+    const metrics = this.#metrics;
+    return new Scaler({
+      pool: c.pool,
+      cloud: c.cloud,
+      min: s.min,
+      max: s.max,
+      config: s.config,
+      deadAfter: c.tunables.deadAfter,
+      rules: {
+        expand: s.config.expandWhen ? parseRule(s.config.expandWhen) : null,
+        contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
+      },
+      remoter: () => {
+        this.#remoter ??= createRemoter({ pool: s.definition, cloud: c.cloud, stateDir: s.stateDir });
+        return this.#remoter;
+      },
+      ledger: this.ledger,
+      now: this.#now,
+      leads: () => (this.#retired || !this.#running ? null : (this.#leadership?.leads ?? null)),
+      selfPeerId: () => this.#peerId,
+      members: () => this.cluster().members,
+      publish: (msg) => this.publishControl(msg),
+      onDecision: (d) => {
+        metrics?.scalingDecisions.inc({ action: d.action });
+        if (d.action !== 'none') metrics?.scalingActions.inc({ kind: d.action, result: d.result ?? 'ok' });
+        this.events.emit({ type: 'scaling-decision', ...d });
+      },
+      log: (msg, fields) => this.#log.info(msg, fields),
+    });
   }
 
   #maintainConnections(): void {
@@ -318,7 +486,7 @@ export class Agent {
 
   #countByState() {
     const counts = this.#membership.countByState();
-    if (this.#running) counts.alive++;
+    if (this.#running && !this.#retired) counts.alive++;
     return counts;
   }
 

@@ -1,7 +1,7 @@
-import type { PoolEvent } from '../shared/wire/cluster.ts';
+import type { MemberEvent, PoolEvent } from '../shared/wire/cluster.ts';
 
 interface Held {
-  event: PoolEvent | undefined;
+  event: MemberEvent | undefined;
   timer: unknown;
 }
 
@@ -53,7 +53,8 @@ export class EventHub {
   }
 
   emit(event: PoolEvent): void {
-    if (this.#window <= 0) {
+    // Only membership flaps are coalesced; leader and scaling events are rare and all matter.
+    if (this.#window <= 0 || !isMemberEvent(event)) {
       this.#deliver(event);
       return;
     }
@@ -66,7 +67,7 @@ export class EventHub {
     this.#open(event);
   }
 
-  #open(delivered: PoolEvent): void {
+  #open(delivered: MemberEvent): void {
     const key = delivered.peerId;
     const entry: Held = { event: undefined, timer: undefined };
     entry.timer = this.#setTimer(() => {
@@ -98,4 +99,8 @@ export class EventHub {
       }
     }
   }
+}
+
+function isMemberEvent(event: PoolEvent): event is MemberEvent {
+  return event.type.startsWith('member-');
 }

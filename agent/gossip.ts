@@ -2,11 +2,13 @@ import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/goss
 import { decodeMessage, encodeMessage, type RejectReason } from '../shared/wire/codec.ts';
 import type { WireMessage } from '../shared/wire/heartbeat.ts';
 
-export type GossipRejectReason = RejectReason | 'unsigned' | 'spoofed' | 'stale' | 'handler-error';
+export type GossipRejectReason = RejectReason | 'unsigned' | 'spoofed' | 'stale' | 'wrong-topic' | 'handler-error';
 
 export interface GossipChannelOptions {
   pubsub: GossipSub;
   topic: string;
+  /** Message types this topic carries; others are rejected. */
+  types: ReadonlySet<WireMessage['type']>;
   maxMessageBytes: number;
   /** Whether (peerId, seq) is new; stale messages are ignored, not forwarded. */
   isFresh: (peerId: string, seq: number) => boolean;
@@ -58,6 +60,7 @@ export class GossipChannel {
     if (msg.type !== 'signed') return this.#reject('unsigned', 'message is not signed');
     const decoded = decodeMessage(msg.data, o.maxMessageBytes);
     if (!decoded.ok) return this.#reject(decoded.reason, decoded.detail);
+    if (!o.types.has(decoded.msg.type)) return this.#reject('wrong-topic', `${decoded.msg.type} on ${o.topic}`);
     const from = msg.from.toString();
     if (decoded.msg.peerId !== from) return this.#reject('spoofed', `peerId ${decoded.msg.peerId} signed by ${from}`);
     if (!o.isFresh(from, decoded.msg.seq)) {

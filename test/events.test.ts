@@ -30,7 +30,7 @@ describe('event hub', () => {
     const timers = fakeTimers();
     const hub = new EventHub({ coalesceWindow: 1000, ...timers });
     const seen: string[] = [];
-    hub.subscribe((e) => seen.push(`${e.peerId}:${e.type}`));
+    hub.subscribe((e) => seen.push(`${'peerId' in e ? e.peerId : ''}:${e.type}`));
     hub.emit(ev('member-suspect'));
     hub.emit(ev('member-recovered'));
     hub.emit(ev('member-suspect'));

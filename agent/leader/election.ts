@@ -1,3 +1,5 @@
+import type { LeaderEvent } from '../../shared/wire/cluster.ts';
+
 /**
  * Transient leader election: a pure core with no I/O. Every agent runs it on its own membership
  * view and they agree without a central server:
@@ -44,10 +46,7 @@ export interface ElectionState {
   startedAt: number;
 }
 
-export type LeaderEvent =
-  | { type: 'leader-elected'; peerId: string; term: number; at: number; self: boolean }
-  | { type: 'leader-lost'; peerId: string; term: number; at: number }
-  | { type: 'leader-stepped-down'; peerId: string; term: number; at: number; reason: string };
+export type { LeaderEvent };
 
 export interface ElectionInput {
   self: { peerId: string };

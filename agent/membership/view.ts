@@ -126,6 +126,13 @@ export class MembershipView {
     return m && { heartbeat: m.hb, state: m.state, lastSeen: m.lastSeen };
   }
 
+  /** Latest heartbeats of members currently alive. */
+  aliveHeartbeats(): Heartbeat[] {
+    const out: Heartbeat[] = [];
+    for (const m of this.#members.values()) if (m.state === 'alive') out.push(m.hb);
+    return out;
+  }
+
   countByState(): Record<MemberState, number> {
     const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
     for (const m of this.#members.values()) counts[m.state]++;

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { MemberState, PoolEvent } from '../../shared/wire/cluster.ts';
+import type { MemberEvent, MemberState } from '../../shared/wire/cluster.ts';
 
 export interface AgentMetricsOptions {
   /** Read at scrape time so the gauge is never stale. Missing states are reported as 0. */
@@ -19,11 +19,16 @@ export interface AgentMetrics {
   eventLoopLag: Gauge;
   metricSourceErrors: Counter<'metric'>;
   memberEvents: Counter<'type'>;
+  leaderTerm: Gauge;
+  isLeader: Gauge;
+  leaderChanges: Counter;
+  scalingDecisions: Counter<'action'>;
+  scalingActions: Counter<'kind' | 'result'>;
 }
 
 // Keyed by the union so adding a state or event type without listing it here fails to compile.
 const MEMBER_STATES: Record<MemberState, true> = { alive: true, suspect: true, dead: true, left: true };
-const MEMBER_EVENT_TYPES: Record<PoolEvent['type'], true> = {
+const MEMBER_EVENT_TYPES: Record<MemberEvent['type'], true> = {
   'member-joined': true,
   'member-suspect': true,
   'member-dead': true,
@@ -90,6 +95,36 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     },
   });
 
+  const leaderTerm = new Gauge({
+    name: 'poolparty_leader_term',
+    help: 'Term of the leader this agent follows (0 before any leader is known).',
+    registers,
+  });
+  const isLeader = new Gauge({
+    name: 'poolparty_is_leader',
+    help: '1 while this agent is the pool leader, else 0.',
+    registers,
+  });
+  const leaderChanges = new Counter({
+    name: 'poolparty_leader_changes_total',
+    help: 'Times this agent saw the leader change (elected, lost or stepped down).',
+    registers,
+  });
+  const scalingDecisions = new Counter({
+    name: 'poolparty_scaling_decisions_total',
+    help: 'Decisions recorded by this agent while leading, by action (none means a rule or bound was blocked or idle).',
+    labelNames: ['action'] as const,
+    registers,
+  });
+  const scalingActions = new Counter({
+    name: 'poolparty_scaling_actions_total',
+    help: 'Provider actions this agent carried out while leading, by kind and result.',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  leaderTerm.set(0);
+  isLeader.set(0);
+
   // Series that exist from the first scrape make rate() and absent() alerts behave.
   gossipBytes.inc({ direction: 'in' }, 0);
   gossipBytes.inc({ direction: 'out' }, 0);
@@ -111,5 +146,10 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     eventLoopLag,
     metricSourceErrors,
     memberEvents,
+    leaderTerm,
+    isLeader,
+    leaderChanges,
+    scalingDecisions,
+    scalingActions,
   };
 }

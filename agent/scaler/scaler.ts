@@ -3,29 +3,14 @@ import type { ScalingConfig } from '../../shared/scaling/config.ts';
 import { evaluateRule } from '../../shared/scaling/evaluate.ts';
 import type { Rule } from '../../shared/scaling/rule.ts';
 import { Sustain } from '../../shared/scaling/sustain.ts';
-import type { MemberView } from '../../shared/wire/cluster.ts';
+import type { MemberView, ScalingDecision } from '../../shared/wire/cluster.ts';
 import type { Intent, Outcome, Retire } from '../../shared/wire/heartbeat.ts';
 import type { ActionLedger } from './ledger.ts';
 import { decide, type PolicyDecision, type RuleStatus } from './policy.ts';
 import { clientToken } from './token.ts';
 import { chooseVictims } from './victims.ts';
 
-/** One decision of the leader, as shown by GET /scaling and streamed as an event. */
-export interface DecisionRecord {
-  at: number;
-  term: number;
-  cloud: string;
-  action: 'expand' | 'contract' | 'replace' | 'none';
-  count: number;
-  reason: string;
-  blocked?: string;
-  /** Instances counted (provider running + pending, plus launches not listed yet). */
-  instances: number;
-  token?: string;
-  targets?: string[];
-  result?: 'ok' | 'failed';
-  error?: string;
-}
+export type DecisionRecord = ScalingDecision;
 
 export type ControlDraft =
   | Omit<Intent, 'seq' | 'peerId'>

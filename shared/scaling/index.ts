@@ -1,3 +1,5 @@
+export type { ScalingConfig, VictimPolicy } from './config.ts';
+export { SCALING_DEFAULTS } from './config.ts';
 export type { Evaluation, TermResult } from './evaluate.ts';
 export { aggregate, compare, evaluateComparison, evaluateRule, metricValues } from './evaluate.ts';
 export type { Aggregate, CompareOp, Comparison, Junction, Rule, RuleExpr } from './rule.ts';
@@ -12,5 +14,3 @@ export {
 } from './rule.ts';
 export type { SustainState } from './sustain.ts';
 export { Sustain } from './sustain.ts';
-export type { ScalingConfig, VictimPolicy } from './config.ts';
-export { SCALING_DEFAULTS } from './config.ts';

@@ -1,4 +1,6 @@
+import type { PoolDefinition } from '../config/schema.ts';
 import type { AgentTunables } from '../config/tunables.ts';
+import type { ScalingConfig } from '../scaling/config.ts';
 import type { MetricSourceSpec } from './metrics.ts';
 
 /**
@@ -27,4 +29,17 @@ export interface AgentConfig {
   };
   tunables: AgentTunables;
   metrics: Record<string, MetricSourceSpec>;
+  /**
+   * Present when this agent may act as leader for its cloud: bounds, rules, and what it needs to
+   * build the cloud's remoter base. Absent: the agent takes part in the election but never acts.
+   */
+  scaling?: {
+    min: number;
+    max: number;
+    config: ScalingConfig;
+    /** The resolved pool definition (the remoter base launches more agents from it). */
+    definition: PoolDefinition;
+    /** The pool's state dir on this host (local provider: instance records, pool key). */
+    stateDir: string;
+  };
 }

@@ -60,4 +60,39 @@ export type MemberEvent =
   | { type: 'member-recovered'; peerId: string; instanceId: string; at: number }
   | { type: 'member-removed'; peerId: string; instanceId: string; at: number };
 
-export type PoolEvent = MemberEvent;
+/** Leadership changes as seen by this agent. */
+export type LeaderEvent =
+  | { type: 'leader-elected'; peerId: string; term: number; at: number; self: boolean }
+  | { type: 'leader-lost'; peerId: string; term: number; at: number }
+  | { type: 'leader-stepped-down'; peerId: string; term: number; at: number; reason: string };
+
+/** GET /leader */
+export interface LeaderDetail {
+  peerId: string;
+  term: number;
+  /** Epoch ms since which this agent has followed (or been) this leader. */
+  since: number;
+}
+
+/** One decision of the leader's scaler (GET /scaling lists the last 50). */
+export interface ScalingDecision {
+  at: number;
+  term: number;
+  cloud: string;
+  action: 'expand' | 'contract' | 'replace' | 'none';
+  count: number;
+  reason: string;
+  blocked?: string;
+  /** Instances counted (provider running + pending, plus launches not listed yet). */
+  instances: number;
+  token?: string;
+  targets?: string[];
+  result?: 'ok' | 'failed';
+  error?: string;
+}
+
+export type ScalingEvent =
+  | ({ type: 'scaling-decision' } & ScalingDecision)
+  | { type: 'retiring'; peerId: string; instanceId: string; term: number; at: number; reason: string };
+
+export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent;

@@ -1,4 +1,12 @@
-import { type Heartbeat, type Leave, WIRE_VERSION, type WireMessage } from './heartbeat.ts';
+import {
+  type Heartbeat,
+  type Intent,
+  type Leave,
+  type Outcome,
+  type Retire,
+  WIRE_VERSION,
+  type WireMessage,
+} from './heartbeat.ts';
 import type { MetricMap } from './metrics.ts';
 
 /**
@@ -16,6 +24,7 @@ export const WIRE_LIMITS = {
   maxAddrs: 16,
   maxStringLength: 256,
   maxMetrics: 64,
+  maxTargets: 256,
   metricName: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
 } as const;
 
@@ -41,6 +50,9 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult
     return { ok: false, reason: 'version', detail: `unsupported version ${String(value.v)}` };
   if (value.type === 'heartbeat') return checkHeartbeat(value);
   if (value.type === 'leave') return checkLeave(value);
+  if (value.type === 'intent') return checkIntent(value);
+  if (value.type === 'outcome') return checkOutcome(value);
+  if (value.type === 'retire') return checkRetire(value);
   return schema(`unknown type ${JSON.stringify(value.type)?.slice(0, 40)}`);
 }
 
@@ -54,7 +66,10 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
     seq(v) ??
     count(v, 'startedAt') ??
     addrs(v.addrs) ??
-    metrics(v.metrics);
+    metrics(v.metrics) ??
+    optional(v, 'term', count) ??
+    optional(v, 'leads', count) ??
+    optional(v, 'retiring', bool);
   if (bad) return schema(bad);
   const hb: Heartbeat = {
     v: WIRE_VERSION,
@@ -69,6 +84,9 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
     version: v.version as string,
     metrics: v.metrics as MetricMap,
   };
+  if (v.term !== undefined) hb.term = v.term as number;
+  if (v.leads !== undefined) hb.leads = v.leads as number;
+  if (v.retiring === true) hb.retiring = true;
   return { ok: true, msg: hb };
 }
 
@@ -77,6 +95,101 @@ function checkLeave(v: Record<string, unknown>): DecodeResult {
   if (bad) return schema(bad);
   const leave: Leave = { v: WIRE_VERSION, type: 'leave', peerId: v.peerId as string, seq: v.seq as number };
   return { ok: true, msg: leave };
+}
+
+const KINDS = new Set(['expand', 'contract', 'replace']);
+
+function actionFields(v: Record<string, unknown>): string | undefined {
+  return (
+    str(v, 'peerId') ??
+    seq(v) ??
+    count(v, 'term') ??
+    str(v, 'cloud') ??
+    count(v, 'action') ??
+    (KINDS.has(v.kind as string) ? undefined : 'kind: expected expand, contract or replace') ??
+    str(v, 'token') ??
+    count(v, 'at')
+  );
+}
+
+function checkIntent(v: Record<string, unknown>): DecodeResult {
+  const bad = actionFields(v) ?? count(v, 'count') ?? ids(v, 'targets') ?? str(v, 'reason', true);
+  if (bad) return schema(bad);
+  const intent: Intent = {
+    v: WIRE_VERSION,
+    type: 'intent',
+    peerId: v.peerId as string,
+    seq: v.seq as number,
+    term: v.term as number,
+    cloud: v.cloud as string,
+    action: v.action as number,
+    kind: v.kind as Intent['kind'],
+    count: v.count as number,
+    token: v.token as string,
+    targets: v.targets as string[],
+    reason: v.reason as string,
+    at: v.at as number,
+  };
+  return { ok: true, msg: intent };
+}
+
+function checkOutcome(v: Record<string, unknown>): DecodeResult {
+  const bad = actionFields(v) ?? optional(v, 'ok', bool, true) ?? ids(v, 'instanceIds') ?? optional(v, 'error', str);
+  if (bad) return schema(bad);
+  const outcome: Outcome = {
+    v: WIRE_VERSION,
+    type: 'outcome',
+    peerId: v.peerId as string,
+    seq: v.seq as number,
+    term: v.term as number,
+    cloud: v.cloud as string,
+    action: v.action as number,
+    kind: v.kind as Outcome['kind'],
+    token: v.token as string,
+    ok: v.ok as boolean,
+    instanceIds: v.instanceIds as string[],
+    at: v.at as number,
+  };
+  if (typeof v.error === 'string') outcome.error = v.error;
+  return { ok: true, msg: outcome };
+}
+
+function checkRetire(v: Record<string, unknown>): DecodeResult {
+  const bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'term') ?? str(v, 'target') ?? str(v, 'token') ?? count(v, 'at');
+  if (bad) return schema(bad);
+  const retire: Retire = {
+    v: WIRE_VERSION,
+    type: 'retire',
+    peerId: v.peerId as string,
+    seq: v.seq as number,
+    term: v.term as number,
+    target: v.target as string,
+    token: v.token as string,
+    at: v.at as number,
+  };
+  return { ok: true, msg: retire };
+}
+
+type Check = (v: Record<string, unknown>, key: string) => string | undefined;
+
+function optional(v: Record<string, unknown>, key: string, check: Check, required = false): string | undefined {
+  if (v[key] === undefined) return required ? `${key}: missing` : undefined;
+  return check(v, key);
+}
+
+function bool(v: Record<string, unknown>, key: string): string | undefined {
+  return typeof v[key] === 'boolean' ? undefined : `${key}: expected a boolean`;
+}
+
+function ids(v: Record<string, unknown>, key: string): string | undefined {
+  const a = v[key];
+  if (!Array.isArray(a) || a.length > WIRE_LIMITS.maxTargets)
+    return `${key}: expected at most ${WIRE_LIMITS.maxTargets} ids`;
+  for (const s of a) {
+    if (typeof s !== 'string' || s.length === 0 || s.length > WIRE_LIMITS.maxStringLength)
+      return `${key}: expected id strings`;
+  }
+  return undefined;
 }
 
 function schema(detail: string): DecodeResult {

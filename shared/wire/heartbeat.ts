@@ -25,6 +25,12 @@ export interface Heartbeat {
   /** Agent version. */
   version: string;
   metrics: MetricMap;
+  /** Highest leadership term the sender has seen (0: none yet). */
+  term?: number;
+  /** Present when the sender claims leadership: the term it leads. */
+  leads?: number;
+  /** The sender is retiring (draining before termination) and will not lead. */
+  retiring?: boolean;
 }
 
 /** Published once when an agent leaves gracefully (SIGTERM/SIGINT). */
@@ -35,4 +41,58 @@ export interface Leave {
   seq: number;
 }
 
-export type WireMessage = Heartbeat | Leave;
+export function controlTopic(pool: string): string {
+  return `poolparty/${pool}/control/1`;
+}
+
+/** Announced by the leader before it calls the provider. */
+export interface Intent {
+  v: 1;
+  type: 'intent';
+  peerId: string;
+  seq: number;
+  term: number;
+  cloud: string;
+  /** Action number within the term; with the term it derives the client token. */
+  action: number;
+  kind: 'expand' | 'contract' | 'replace';
+  count: number;
+  token: string;
+  /** Instance ids the action targets (contractions, orphan terminations). */
+  targets: string[];
+  reason: string;
+  at: number;
+}
+
+/** Announced by the leader after the provider answered. */
+export interface Outcome {
+  v: 1;
+  type: 'outcome';
+  peerId: string;
+  seq: number;
+  term: number;
+  cloud: string;
+  action: number;
+  kind: 'expand' | 'contract' | 'replace';
+  token: string;
+  ok: boolean;
+  instanceIds: string[];
+  error?: string;
+  at: number;
+}
+
+/** The leader asks one member to drain and leave before its instance is terminated. */
+export interface Retire {
+  v: 1;
+  type: 'retire';
+  peerId: string;
+  seq: number;
+  term: number;
+  target: string;
+  token: string;
+  at: number;
+}
+
+export type HeartbeatTopicMessage = Heartbeat | Leave;
+export type ControlMessage = Intent | Outcome | Retire;
+export type WireMessage = HeartbeatTopicMessage | ControlMessage;

@@ -1,0 +1,41 @@
+import type { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import type { Agent } from './agent.ts';
+import { createMonitorApp, type MonitorRoute } from './monitor/app.ts';
+import { HttpError } from './monitor/errors.ts';
+
+/** The monitor of one agent: the built-in routes plus /leader and /scaling. */
+export function buildMonitor(agent: Agent, registry: Registry): Hono {
+  const routes: MonitorRoute[] = [
+    {
+      method: 'GET',
+      path: '/leader',
+      description: 'the leader this agent follows: peer id, term, since when',
+      handler: (c) => {
+        const leader = agent.leadership?.leader;
+        if (!leader) throw new HttpError(404, 'no leader elected yet', { body: { term: agent.leadership?.term ?? 0 } });
+        return c.json({ ...leader, self: leader.peerId === agent.peerId });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/scaling',
+      description: 'scaling rules, current values, sustain timers, cooldowns, pending intents, last 50 decisions',
+      handler: (c) => {
+        const leader = agent.leadership?.leader ?? null;
+        const scaler = agent.scaler?.snapshot();
+        return c.json({ leader, enabled: scaler !== undefined, ...scaler });
+      },
+    },
+  ];
+  return createMonitorApp(
+    {
+      health: () => agent.health(),
+      stats: () => agent.stats(),
+      cluster: () => agent.cluster(),
+      subscribe: (listener) => agent.events.subscribe(listener),
+      registry,
+    },
+    { routes },
+  );
+}

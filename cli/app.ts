@@ -1,0 +1,72 @@
+import { VERSION } from '../shared/version.ts';
+import { type Command, type CommandIO, commandHelp, parseCommandArgs, UsageError } from './command.ts';
+import { bootstrapCommand } from './commands/bootstrap.ts';
+import { demoCommand } from './commands/demo.ts';
+import { listCommand } from './commands/list.ts';
+import { statusCommand } from './commands/status.ts';
+import { terminateCommand } from './commands/terminate.ts';
+
+/** The command tree: the one place commands are registered. */
+export const COMMANDS: readonly Command[] = [
+  bootstrapCommand,
+  statusCommand,
+  listCommand,
+  terminateCommand,
+  demoCommand,
+];
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Errors that mean "you asked wrongly" rather than "it did not work". */
+const USAGE_ERRORS = new Set(['UsageError', 'ConfigError']);
+
+export function topLevelHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `poolparty ${VERSION} — self-managing pools of machines`,
+    '',
+    'Usage: poolparty <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Every command takes --help and --json. Exit codes: 0 ok, 1 failure, 2 usage or config error.',
+    '',
+    'Options:',
+    '  -h, --help     show this help',
+    '  -v, --version  print the version',
+  ].join('\n');
+}
+
+/** Runs one command line and returns the exit code; errors are one line on stderr, never a stack. */
+export async function run(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(topLevelHelp());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(VERSION);
+    return EXIT.ok;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  try {
+    if (!cmd) throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    const values = parseCommandArgs(cmd, rest);
+    if (values.help) {
+      io.out(commandHelp(cmd));
+      return EXIT.ok;
+    }
+    const result = await cmd.run({ values, json: values.json === true, io });
+    if (result) io.out(values.json ? JSON.stringify(result.data, null, 2) : (result.text ?? ''));
+    return EXIT.ok;
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const message = e.message.replace(/\s*\n\s*/g, ' ');
+    io.progress(`poolparty: ${message}`);
+    if (json) io.out(JSON.stringify({ error: { name: e.name, message } }));
+    return USAGE_ERRORS.has(e.name) ? EXIT.usage : EXIT.failure;
+  }
+}

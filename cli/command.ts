@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * A command is data: name, summary, options and run. The tree is built in one place
+ * (cli/app.ts); parsing, --help and --json handling live here so every command behaves alike.
+ */
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Shown in --help after the flag, e.g. FILE. */
+  placeholder?: string;
+  description: string;
+}
+
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** What a command may do to the outside world; tests and main supply it. */
+export interface CommandIO {
+  /** Human output (without --json) and the JSON result go here. */
+  out(text: string): void;
+  /** Progress lines, as they happen. */
+  progress(text: string): void;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export interface CommandContext {
+  values: OptionValues;
+  json: boolean;
+  io: CommandIO;
+}
+
+/** `data` is printed as JSON with --json; `text` otherwise. */
+export interface CommandResult {
+  data: unknown;
+  text?: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Synopsis after the command name, e.g. '-c FILE [--yes]'. */
+  usage: string;
+  /** More help text shown under the options. */
+  details?: string;
+  options: Record<string, OptionSpec>;
+  run(ctx: CommandContext): Promise<CommandResult | undefined>;
+}
+
+/** Bad command line: exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The flags every command understands. */
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print the result as JSON on stdout (progress stays on stderr)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+export function parseCommandArgs(cmd: Command, args: string[]): OptionValues {
+  const options = { ...cmd.options, ...COMMON_OPTIONS };
+  try {
+    const { values } = parseArgs({
+      args,
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, o]) => [
+          name,
+          o.short ? { type: o.type, short: o.short } : { type: o.type },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as OptionValues;
+  } catch (err) {
+    // parseArgs explains at length how to pass positionals; the first sentence is the point.
+    const first = (err as Error).message.split(/\. |\n/)[0] ?? String(err);
+    throw new UsageError(`${cmd.name}: ${first.replace(/\.$/, '')} (see poolparty ${cmd.name} --help)`);
+  }
+}
+
+export function commandHelp(cmd: Command): string {
+  const options = { ...cmd.options, ...COMMON_OPTIONS };
+  const flags = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.placeholder ? ` ${o.placeholder}` : ''}`;
+    return [flag, o.description] as const;
+  });
+  const width = Math.max(...flags.map(([f]) => f.length));
+  const lines = [
+    `poolparty ${cmd.name} — ${cmd.summary}`,
+    '',
+    `Usage: poolparty ${cmd.name} ${cmd.usage}`.trimEnd(),
+    '',
+    'Options:',
+    ...flags.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`),
+  ];
+  if (cmd.details) lines.push('', cmd.details);
+  return lines.join('\n');
+}
+
+export function requireString(values: OptionValues, name: string, cmd: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`${cmd}: --${name} is required`);
+  return value;
+}
+
+export function optionalString(values: OptionValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The command could not do its job (a node unreachable, a launch failed): exit code 1. */
+export class OperationError extends Error {
+  override name = 'OperationError';
+}

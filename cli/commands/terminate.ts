@@ -1,0 +1,58 @@
+import { createInterface } from 'node:readline/promises';
+import type { InstanceRecord } from '../../shared/remoter/types.ts';
+import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
+import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+
+export interface TerminateResult {
+  pool: string;
+  terminated: string[];
+}
+
+/** Terminates every live instance of the chosen clouds and checks that none is left. */
+export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<TerminateResult> {
+  const live = (await listInstances(ctx)).filter(isLive);
+  for (const cloud of ctx.clouds) {
+    const ids = live.filter((i) => i.tags['poolparty:cloud'] === cloud).map((i) => i.id);
+    if (ids.length === 0) continue;
+    io.progress(`terminating ${ids.join(', ')}`);
+    await ctx.remoter(cloud).terminate(ids);
+  }
+  const left = (await listInstances(ctx)).filter(isLive);
+  if (left.length > 0) throw new OperationError(`still running after terminate: ${left.map((i) => i.id).join(', ')}`);
+  if (live.length > 0)
+    io.progress(`terminated ${live.length} instance${live.length > 1 ? 's' : ''} of pool ${ctx.pool.name}`);
+  return { pool: ctx.pool.name, terminated: live.map((i) => i.id) };
+}
+
+async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `Terminate ${live.length} instance(s) of pool ${pool} (${live.map((i) => i.id).join(', ')})? [y/N] `,
+    );
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export const terminateCommand: Command = {
+  name: 'terminate',
+  summary: 'terminate every instance of the pool (or of --cloud)',
+  usage: '-c FILE [--cloud NAME] [--yes] [--json]',
+  options: { ...POOL_OPTIONS, yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' } },
+  async run({ values, io }) {
+    const ctx = await openPool(values, 'terminate');
+    const live = (await listInstances(ctx)).filter(isLive);
+    if (live.length === 0) {
+      return { data: { pool: ctx.pool.name, terminated: [] }, text: `pool ${ctx.pool.name} has no running instances` };
+    }
+    if (!values.yes) {
+      if (!io.stdin.isTTY)
+        throw new UsageError('terminate: refusing to terminate without --yes (stdin is not a terminal)');
+      if (!(await confirm(io, live, ctx.pool.name))) throw new OperationError('terminate: cancelled');
+    }
+    const result = await terminatePool(ctx, io);
+    return { data: result, text: `terminated ${result.terminated.join(', ')}` };
+  },
+};

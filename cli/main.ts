@@ -1,0 +1,20 @@
+import '../shared/polyfill.ts';
+import { run } from './app.ts';
+
+const io = {
+  out: (text: string) => process.stdout.write(`${text}\n`),
+  progress: (text: string) => process.stderr.write(`${text}\n`),
+  stdin: process.stdin,
+};
+
+run(process.argv.slice(2), io).then(
+  (code) => {
+    // Exit now: idle HTTP keep-alive sockets must not hold the CLI open. stdout/stderr are
+    // synchronous for files and pipes on Linux, so nothing written is lost.
+    process.stdout.write('', () => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`poolparty: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,233 @@
+import * as z from 'zod';
+import { parseDuration } from '../duration.ts';
+import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
+import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
+
+/**
+ * Validation of clouds.ts and its normalised form. The input types live in shared/define.ts;
+ * the schema turns input into a PoolDefinition: defaults applied, durations in ms, tunables
+ * merged over the defaults, metrics resolved to MetricSourceSpec.
+ */
+
+/** Defaults of a custom metric's timing (ms). */
+export const METRIC_DEFAULTS = { every: 5000, timeout: 2000 } as const;
+/** Default first loopback address of a local cloud. */
+export const LOCAL_FIRST_ADDRESS = '127.0.0.2';
+
+export interface LocalUsingDefinition {
+  provider: 'local';
+  firstAddress: string;
+  p2pPort: number;
+  monitorPort: number;
+}
+
+export type UsingDefinition = LocalUsingDefinition;
+
+export interface CloudDefinition {
+  instances: { min: number; max: number };
+  using: UsingDefinition;
+  metrics: Record<string, MetricSourceSpec>;
+  agent: AgentTunables;
+  monitor: { host: string; port: number };
+}
+
+export interface PoolDefinition {
+  name: string;
+  /** As written in the file (absolute after loadPool); see resolveStateDir for the effective dir. */
+  stateDir?: string;
+  clouds: Record<string, CloudDefinition>;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+const name = (what: string) =>
+  z
+    .string()
+    .max(32, { error: `${what} must be at most 32 characters` })
+    .regex(NAME, { error: `${what} may contain only lowercase letters, digits and '-' (and not start with '-')` });
+
+const port = z.number().int().min(1).max(65535);
+const count = z.number().int().min(1);
+
+/** A duration (ms number or '1s' string) converted to ms; `min` rejects e.g. a zero interval. */
+const duration = (min = 0) =>
+  z.unknown().transform((value, ctx): number => {
+    if (typeof value !== 'number' && typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `expected a duration (ms or e.g. '1s'), got ${typeOf(value)}` });
+      return z.NEVER;
+    }
+    try {
+      const ms = parseDuration(value);
+      if (ms < min)
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min}ms, got ${JSON.stringify(value)}` });
+      return ms;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const loopbackAddress = z.string().refine(
+  (s) => {
+    const m = LOOPBACK.exec(s);
+    if (!m) return false;
+    const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return a <= 255 && b <= 255 && c >= 1 && c <= 254;
+  },
+  { error: (iss) => `expected a loopback address 127.a.b.c (c in 1..254), got ${JSON.stringify(iss.input)}` },
+);
+
+const localUsing = z.strictObject({
+  provider: z.literal('local'),
+  firstAddress: loopbackAddress.optional(),
+  p2pPort: port.optional(),
+  monitorPort: port.optional(),
+});
+
+const usingSchema = z.discriminatedUnion('provider', [localUsing]);
+
+const metricSchema = z
+  .strictObject({
+    command: z.string().min(1).optional(),
+    file: z.string().min(1).optional(),
+    http: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    path: z.string().min(1).optional(),
+    every: duration(1).optional(),
+    timeout: duration(1).optional(),
+  })
+  .transform((m, ctx): MetricSourceSpec => {
+    const kinds = (['command', 'file', 'http'] as const).filter((k) => m[k] !== undefined);
+    if (kinds.length !== 1) {
+      const got = kinds.length === 0 ? 'none' : kinds.join(' and ');
+      ctx.addIssue({ code: 'custom', message: `expected exactly one of command, file, http (got ${got})` });
+      return z.NEVER;
+    }
+    if (m.path !== undefined && m.http === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'path is only valid with http' });
+      return z.NEVER;
+    }
+    const every = m.every ?? METRIC_DEFAULTS.every;
+    const timeout = m.timeout ?? METRIC_DEFAULTS.timeout;
+    if (m.command !== undefined) return { kind: 'command', command: m.command, every, timeout };
+    if (m.file !== undefined) return { kind: 'file', file: m.file, every, timeout };
+    const spec: MetricSourceSpec = { kind: 'http', http: m.http as string, every, timeout };
+    if (m.path !== undefined) spec.path = m.path;
+    return spec;
+  });
+
+const tunablesSchema = z.strictObject({
+  heartbeatInterval: duration(1).optional(),
+  suspectAfter: duration(1).optional(),
+  deadAfter: duration(1).optional(),
+  reapAfter: duration().optional(),
+  sampleInterval: duration(1).optional(),
+  stallThreshold: duration(1).optional(),
+  maxConnections: count.optional(),
+  minConnections: z.number().int().min(0).optional(),
+  maxMessageBytes: z.number().int().min(256).optional(),
+  leaveGrace: duration().optional(),
+});
+
+const cloudSchema = z
+  .strictObject({
+    instances: z.strictObject({ min: z.number().int().min(0), max: count }),
+    using: usingSchema,
+    metrics: z.record(z.string(), metricSchema).optional(),
+    agent: tunablesSchema.optional(),
+    monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
+  })
+  .transform((c, ctx): CloudDefinition => {
+    const { min, max } = c.instances;
+    if (min > max) {
+      ctx.addIssue({ code: 'custom', path: ['instances'], message: `min (${min}) is greater than max (${max})` });
+    }
+    for (const metric of Object.keys(c.metrics ?? {})) {
+      if (!METRIC_NAME.test(metric)) {
+        ctx.addIssue({ code: 'custom', path: ['metrics', metric], message: 'metric names must be identifiers' });
+      } else if ((BUILTIN_METRICS as readonly string[]).includes(metric)) {
+        ctx.addIssue({ code: 'custom', path: ['metrics', metric], message: `'${metric}' is a built-in metric` });
+      }
+    }
+    const given = Object.fromEntries(Object.entries(c.agent ?? {}).filter(([, v]) => v !== undefined));
+    const agent: AgentTunables = { ...defaultTunables(c.agent?.heartbeatInterval), ...given };
+    if (agent.suspectAfter >= agent.deadAfter) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agent'],
+        message: `suspectAfter (${agent.suspectAfter}ms) must be less than deadAfter (${agent.deadAfter}ms)`,
+      });
+    }
+    if (agent.minConnections > agent.maxConnections) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agent'],
+        message: `minConnections (${agent.minConnections}) is greater than maxConnections (${agent.maxConnections})`,
+      });
+    }
+    const monitor = { host: c.monitor?.host ?? MONITOR_DEFAULTS.host, port: c.monitor?.port ?? MONITOR_DEFAULTS.port };
+    const using: LocalUsingDefinition = {
+      provider: 'local',
+      firstAddress: c.using.firstAddress ?? LOCAL_FIRST_ADDRESS,
+      p2pPort: c.using.p2pPort ?? P2P_DEFAULT_PORT,
+      monitorPort: c.using.monitorPort ?? monitor.port,
+    };
+    if (using.p2pPort === using.monitorPort) {
+      ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
+    }
+    return { instances: { min, max }, using, metrics: c.metrics ?? {}, agent, monitor };
+  });
+
+export const poolSchema = z.strictObject({
+  name: name('pool name'),
+  stateDir: z.string().min(1).optional(),
+  clouds: z
+    .record(name('cloud name'), cloudSchema)
+    .refine((clouds) => Object.keys(clouds).length > 0, { error: 'define at least one cloud' }),
+});
+
+/**
+ * Error map for parsing: short messages in the form used by ConfigError
+ * ("expected a number, got string"). Returns undefined to keep zod's message.
+ */
+export function describeIssue(iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return 'required';
+      return `expected ${article(String(iss.expected))}, got ${typeOf(iss.input)}`;
+    case 'unrecognized_keys': {
+      const keys = (iss.keys as string[]).map((k) => `'${k}'`).join(', ');
+      return `unknown key${(iss.keys as string[]).length > 1 ? 's' : ''} ${keys}`;
+    }
+    case 'invalid_union':
+      if (iss.discriminator !== undefined) {
+        const options = (iss.options as unknown[]).map((o) => `'${String(o)}'`).join(', ');
+        const value = (iss.input as Record<string, unknown> | undefined)?.[String(iss.discriminator)];
+        return `unknown ${String(iss.discriminator)} ${JSON.stringify(value)} (expected ${options})`;
+      }
+      return undefined;
+    case 'invalid_value':
+      return `expected ${(iss.values as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}, got ${JSON.stringify(iss.input)}`;
+    case 'too_small':
+      if (iss.origin === 'string') return `must not be empty`;
+      return `must be at least ${String(iss.minimum)}, got ${JSON.stringify(iss.input)}`;
+    case 'too_big':
+      if (iss.origin === 'string') return `must be at most ${String(iss.maximum)} characters`;
+      return `must be at most ${String(iss.maximum)}, got ${JSON.stringify(iss.input)}`;
+    default:
+      return undefined;
+  }
+}
+
+function article(expected: string): string {
+  const word = expected === 'int' ? 'integer' : expected;
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
+  return typeof value;
+}

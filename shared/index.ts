@@ -1,0 +1,21 @@
+/**
+ * The package's public surface, imported by clouds.ts files as 'poolparty'. Kept free of heavy
+ * imports (libp2p, zod) because every config load goes through it.
+ */
+
+export type { CloudDefinition, PoolDefinition } from './config/schema.ts';
+export type { AgentTunables } from './config/tunables.ts';
+export type {
+  CloudInput,
+  LocalOptions,
+  LocalUsing,
+  MetricInput,
+  PoolInput,
+  TunablesInput,
+  UsingInput,
+} from './define.ts';
+export { definePool, local } from './define.ts';
+export type { Duration } from './duration.ts';
+export type { AgentConfig } from './wire/agent-config.ts';
+export type { ClusterView, HealthView, MemberEvent, MemberState, MemberView, PoolEvent } from './wire/cluster.ts';
+export type { MetricSourceSpec } from './wire/metrics.ts';

@@ -1,0 +1,295 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadPool, parsePool, resolveCloud } from '../shared/config/load.ts';
+import { resolveAgentConfig, resolveStateDir } from '../shared/config/resolve.ts';
+import { defaultTunables } from '../shared/config/tunables.ts';
+
+let dir: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolparty-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Writes a file in the temp dir and returns its path. */
+async function file(ext: string, text: string): Promise<string> {
+  const path = join(dir, `pool-${++n}${ext}`);
+  await writeFile(path, text);
+  return path;
+}
+
+const tsPool = (cloud: string, extra = '') => `
+import { definePool, local } from 'poolparty';
+export default definePool({ name: 'demo', ${extra} clouds: { web: ${cloud} } });
+`;
+
+async function loadError(path: string): Promise<string> {
+  const err = await loadPool(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConfigError);
+  const message = (err as Error).message;
+  expect(message).not.toContain('\n');
+  return message;
+}
+
+describe('loadPool', () => {
+  it('loads the local example with defaults applied', async () => {
+    const pool = await loadPool('examples/local/clouds.ts');
+    expect(pool.name).toBe('demo');
+    const { name, cloud } = resolveCloud(pool);
+    expect(name).toBe('local');
+    expect(cloud.instances).toEqual({ min: 3, max: 5 });
+    expect(cloud.using).toEqual({ provider: 'local', firstAddress: '127.0.0.2', p2pPort: 8643, monitorPort: 8642 });
+    expect(cloud.agent).toEqual(defaultTunables(500));
+    expect(cloud.metrics.queue).toEqual({
+      kind: 'file',
+      file: '/tmp/poolparty-demo-queue',
+      every: 2000,
+      timeout: 2000,
+    });
+    expect(cloud.monitor).toEqual({ host: '0.0.0.0', port: 8642 });
+  });
+
+  it('loads a .ts file outside the repo that imports poolparty', async () => {
+    const path = await file(
+      '.ts',
+      tsPool(`{ instances: { min: 1, max: 2 }, using: local(), metrics: { q: { command: 'echo 1' } } }`),
+    );
+    const pool = await loadPool(path);
+    const cloud = pool.clouds.web!;
+    expect(cloud.using.firstAddress).toBe('127.0.0.2');
+    expect(cloud.metrics.q).toEqual({ kind: 'command', command: 'echo 1', every: 5000, timeout: 2000 });
+    expect(cloud.agent).toEqual(defaultTunables());
+  });
+
+  it('loads .mjs and .json definitions', async () => {
+    const mjs = await file(
+      '.mjs',
+      `import { local } from 'poolparty';\nexport default { name: 'm', clouds: { a: { instances: { min: 0, max: 1 }, using: local({ p2pPort: 9000 }) } } };\n`,
+    );
+    expect((await loadPool(mjs)).clouds.a!.using.p2pPort).toBe(9000);
+    const json = await file(
+      '.json',
+      JSON.stringify({
+        name: 'j',
+        clouds: {
+          a: {
+            instances: { min: 1, max: 1 },
+            using: { provider: 'local', firstAddress: '127.9.9.9' },
+            metrics: { depth: { http: 'http://127.0.0.1:1/x', path: 'a.b', every: '1s', timeout: 500 } },
+          },
+        },
+      }),
+    );
+    const pool = await loadPool(json);
+    expect(pool.clouds.a!.using.firstAddress).toBe('127.9.9.9');
+    expect(pool.clouds.a!.metrics.depth).toEqual({
+      kind: 'http',
+      http: 'http://127.0.0.1:1/x',
+      path: 'a.b',
+      every: 1000,
+      timeout: 500,
+    });
+  });
+
+  it('derives suspectAfter/deadAfter from heartbeatInterval and keeps explicit values', async () => {
+    const derived = parsePool(
+      {
+        name: 'p',
+        clouds: {
+          a: { instances: { min: 1, max: 1 }, using: { provider: 'local' }, agent: { heartbeatInterval: '250ms' } },
+        },
+      },
+      'x.json',
+    );
+    expect(derived.clouds.a!.agent).toMatchObject({ heartbeatInterval: 250, suspectAfter: 750, deadAfter: 1250 });
+    const explicit = parsePool(
+      {
+        name: 'p',
+        clouds: {
+          a: {
+            instances: { min: 1, max: 1 },
+            using: { provider: 'local' },
+            agent: { heartbeatInterval: 100, suspectAfter: '400ms', maxConnections: 12 },
+          },
+        },
+      },
+      'x.json',
+    );
+    expect(explicit.clouds.a!.agent).toMatchObject({
+      heartbeatInterval: 100,
+      suspectAfter: 400,
+      deadAfter: 500,
+      maxConnections: 12,
+    });
+  });
+
+  it('uses the cloud monitor port for a local cloud without monitorPort', () => {
+    const pool = parsePool(
+      {
+        name: 'p',
+        clouds: { a: { instances: { min: 1, max: 1 }, using: { provider: 'local' }, monitor: { port: 9100 } } },
+      },
+      'x.json',
+    );
+    expect(pool.clouds.a!.using.monitorPort).toBe(9100);
+  });
+});
+
+describe('config errors are one line naming the file and the field', () => {
+  const cases: [string, string, string][] = [
+    [
+      'wrong type',
+      `{ instances: { min: 1, max: '3' }, using: local() }`,
+      'clouds.web.instances.max: expected a number, got string',
+    ],
+    [
+      'min > max',
+      `{ instances: { min: 5, max: 3 }, using: local() }`,
+      'clouds.web.instances: min (5) is greater than max (3)',
+    ],
+    [
+      'not an integer',
+      `{ instances: { min: 1.5, max: 3 }, using: local() }`,
+      'clouds.web.instances.min: expected an integer, got 1.5',
+    ],
+    [
+      'max 0',
+      `{ instances: { min: 0, max: 0 }, using: local() }`,
+      'clouds.web.instances.max: must be at least 1, got 0',
+    ],
+    ['missing field', `{ instances: { min: 1, max: 3 } }`, 'clouds.web.using: required'],
+    [
+      'unknown provider',
+      `{ instances: { min: 1, max: 3 }, using: { provider: 'ec3' } }`,
+      `clouds.web.using.provider: unknown provider "ec3" (expected 'local')`,
+    ],
+    [
+      'unknown tunable',
+      `{ instances: { min: 1, max: 3 }, using: local(), agent: { heartbeat: 5 } }`,
+      `clouds.web.agent: unknown key 'heartbeat'`,
+    ],
+    [
+      'bad duration',
+      `{ instances: { min: 1, max: 3 }, using: local(), agent: { heartbeatInterval: 'fast' } }`,
+      `clouds.web.agent.heartbeatInterval: invalid duration 'fast'`,
+    ],
+    [
+      'suspect not before dead',
+      `{ instances: { min: 1, max: 3 }, using: local(), agent: { suspectAfter: '5s', deadAfter: '4s' } }`,
+      'clouds.web.agent: suspectAfter (5000ms) must be less than deadAfter (4000ms)',
+    ],
+    [
+      'built-in metric name',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { cpu: { command: 'x' } } }`,
+      `clouds.web.metrics.cpu: 'cpu' is a built-in metric`,
+    ],
+    [
+      'metric name not an identifier',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { 'my-q': { file: '/x' } } }`,
+      'clouds.web.metrics.my-q: metric names must be identifiers',
+    ],
+    [
+      'metric with two sources',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { q: { file: '/x', command: 'y' } } }`,
+      'clouds.web.metrics.q: expected exactly one of command, file, http (got command and file)',
+    ],
+    [
+      'not a loopback address',
+      `{ instances: { min: 1, max: 3 }, using: local({ firstAddress: '10.0.0.1' }) }`,
+      'clouds.web.using.firstAddress: expected a loopback address',
+    ],
+  ];
+  for (const [what, cloud, expected] of cases) {
+    it(what, async () => {
+      const path = await file('.ts', tsPool(cloud));
+      expect(await loadError(path)).toContain(`${path}: ${expected}`);
+    });
+  }
+
+  it('bad pool name', async () => {
+    const path = await file('.json', JSON.stringify({ name: 'Demo_1', clouds: {} }));
+    expect(await loadError(path)).toMatch(new RegExp(`^${path}: name: pool name may contain only lowercase`));
+  });
+
+  it('file not found', async () => {
+    expect(await loadError(join(dir, 'nope.ts'))).toBe(`${join(dir, 'nope.ts')}: file not found`);
+  });
+
+  it('syntax error', async () => {
+    const path = await file('.ts', `export default definePool({ name: 'x', clouds: {\n`);
+    expect(await loadError(path)).toMatch(new RegExp(`^${path}: syntax error: `));
+  });
+
+  it('invalid JSON', async () => {
+    const path = await file('.json', '{ "name": ');
+    expect(await loadError(path)).toMatch(new RegExp(`^${path}: invalid JSON: `));
+  });
+
+  it('no default export', async () => {
+    const path = await file('.ts', `export const pool = 1;\n`);
+    expect(await loadError(path)).toBe(`${path}: no default export (expected export default definePool({...}))`);
+  });
+
+  it('an exception thrown by the file', async () => {
+    const path = await file('.ts', `throw new Error('boom\\nsecond line');\nexport default {};\n`);
+    expect(await loadError(path)).toBe(`${path}: cannot load: boom second line`);
+  });
+});
+
+describe('resolveCloud / resolveAgentConfig / resolveStateDir', () => {
+  const two = parsePool(
+    {
+      name: 'p',
+      clouds: {
+        a: { instances: { min: 1, max: 1 }, using: { provider: 'local' }, metrics: { q: { file: '/q', every: '3s' } } },
+        b: { instances: { min: 1, max: 1 }, using: { provider: 'local' } },
+      },
+    },
+    'two.json',
+  );
+
+  it('picks a named cloud and explains ambiguity or unknown names', () => {
+    expect(resolveCloud(two, 'b').name).toBe('b');
+    expect(() => resolveCloud(two)).toThrow("pool 'p' has 2 clouds (a, b): choose one with --cloud");
+    expect(() => resolveCloud(two, 'c')).toThrow("pool 'p' has no cloud 'c' (clouds: a, b)");
+  });
+
+  it('builds a complete AgentConfig in ms', () => {
+    const config = resolveAgentConfig(two, 'a', {
+      instanceId: 'local-1',
+      dataDir: '/d',
+      poolKeyFile: '/k',
+      listen: ['/ip4/127.0.0.2/tcp/8643'],
+      bootstrap: [],
+      monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
+    });
+    expect(config).toEqual({
+      pool: 'p',
+      cloud: 'a',
+      instanceId: 'local-1',
+      dataDir: '/d',
+      poolKeyFile: '/k',
+      listen: ['/ip4/127.0.0.2/tcp/8643'],
+      bootstrap: [],
+      monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
+      tunables: defaultTunables(),
+      metrics: { q: { kind: 'file', file: '/q', every: 3000, timeout: 2000 } },
+    });
+  });
+
+  it('state dir: flag over env over definition over ~/.poolparty/<name>', () => {
+    const pool = { name: 'p', stateDir: '/from/def' };
+    expect(resolveStateDir(pool, '/flag', { POOLPARTY_STATE_DIR: '/env' })).toBe('/flag');
+    expect(resolveStateDir(pool, undefined, { POOLPARTY_STATE_DIR: '/env' })).toBe('/env');
+    expect(resolveStateDir(pool, undefined, {})).toBe('/from/def');
+    expect(resolveStateDir({ name: 'p' }, undefined, {})).toBe(join(homedir(), '.poolparty', 'p'));
+  });
+});
