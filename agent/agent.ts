@@ -1,8 +1,6 @@
 import { ensureIdentity } from '../shared/identity.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
-import { createRemoter } from '../shared/remoter/index.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
-import { parseRule } from '../shared/scaling/rule.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView, HealthView, MemberView, StatsView } from '../shared/wire/cluster.ts';
@@ -24,8 +22,9 @@ import { MetricSampler } from './metrics/sampler.ts';
 import { type AgentMetrics, createAgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
+import { createAgentScaler } from './scaler/for-agent.ts';
 import { ActionLedger } from './scaler/ledger.ts';
-import { type ControlDraft, Scaler } from './scaler/scaler.ts';
+import type { ControlDraft, Scaler } from './scaler/scaler.ts';
 import { buildMonitor } from './views.ts';
 
 /** Structured log sink (agent/main.ts provides one writing JSON lines). */
@@ -59,7 +58,7 @@ export class Agent {
   readonly #tickInterval: number;
   #leadership: Leadership | undefined;
   #scaler: Scaler | undefined;
-  #remoter: RemoterBase | undefined;
+  readonly #remoter: RemoterBase | undefined;
   #node: PoolNode | undefined;
   #heartbeats: GossipChannel | undefined;
   #control: GossipChannel | undefined;
@@ -153,7 +152,20 @@ export class Agent {
       startedAt: this.#startedAt,
       settleAfter: t.suspectAfter,
     });
-    this.#scaler = this.#createScaler();
+    this.#scaler = createAgentScaler({
+      config: c,
+      ledger: this.ledger,
+      now: this.#now,
+      metrics,
+      leads: () => (this.#retired || !this.#running ? null : (this.#leadership?.leads ?? null)),
+      selfPeerId: () => this.#peerId,
+      retireSelf: (reason, term) => void this.retire(reason, term),
+      members: () => this.cluster().members,
+      publish: (msg) => this.publishControl(msg),
+      emit: (e) => this.events.emit(e),
+      log: (msg, fields) => this.#log.info(msg, fields),
+      remoter: this.#remoter,
+    });
 
     this.#sampler = new MetricSampler({
       sampleInterval: t.sampleInterval,
@@ -438,41 +450,6 @@ export class Agent {
     }
     this.#metrics?.leaderTerm.set(this.#leadership.leader?.term ?? 0);
     this.#metrics?.isLeader.set(this.#leadership.leads === null ? 0 : 1);
-  }
-
-  #createScaler(): Scaler | undefined {
-    const s = this.config.scaling;
-    if (!s) return undefined;
-    const c = this.config;
-    const metrics = this.#metrics;
-    return new Scaler({
-      pool: c.pool,
-      cloud: c.cloud,
-      min: s.min,
-      max: s.max,
-      config: s.config,
-      deadAfter: c.tunables.deadAfter,
-      rules: {
-        expand: s.config.expandWhen ? parseRule(s.config.expandWhen) : null,
-        contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
-      },
-      remoter: () => {
-        this.#remoter ??= createRemoter({ pool: s.definition, cloud: c.cloud, stateDir: s.stateDir });
-        return this.#remoter;
-      },
-      ledger: this.ledger,
-      now: this.#now,
-      leads: () => (this.#retired || !this.#running ? null : (this.#leadership?.leads ?? null)),
-      selfPeerId: () => this.#peerId,
-      members: () => this.cluster().members,
-      publish: (msg) => this.publishControl(msg),
-      onDecision: (d) => {
-        metrics?.scalingDecisions.inc({ action: d.action });
-        if (d.action !== 'none') metrics?.scalingActions.inc({ kind: d.action, result: d.result ?? 'ok' });
-        this.events.emit({ type: 'scaling-decision', ...d });
-      },
-      log: (msg, fields) => this.#log.info(msg, fields),
-    });
   }
 
   #maintainConnections(): void {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { parseRule } from '../shared/scaling/rule.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 
 export class AgentConfigError extends Error {
@@ -43,6 +44,30 @@ const schema = z.strictObject({
     leaveGrace: ms,
   }),
   metrics: z.record(z.string(), metricSource),
+  scaling: z
+    .strictObject({
+      min: z.number().int().nonnegative(),
+      max: positive,
+      config: z.looseObject({
+        expandWhen: z.string().nullable(),
+        contractWhen: z.string().nullable(),
+        expandBy: positive,
+        contractBy: positive,
+        cooldown: z.strictObject({ expand: ms, contract: ms }),
+        minimumRuntime: ms,
+        victim: z.enum(['least-loaded', 'newest', 'oldest']),
+        joinTimeout: positive,
+        interval: positive,
+        drainTimeout: ms,
+        intentTimeout: ms,
+        deadGrace: ms,
+        beforeTerminate: z.strictObject({ command: z.string().min(1), timeout: positive }).nullable(),
+      }),
+      // Validated by the CLI when it loaded clouds.ts; carried through for the remoter base.
+      definition: z.looseObject({ name: z.string(), clouds: z.record(z.string(), z.unknown()) }),
+      stateDir: z.string().min(1),
+    })
+    .optional(),
 });
 
 /** Validates an agent config object; the error names the first bad field in one line. */
@@ -56,7 +81,20 @@ export function parseAgentConfig(value: unknown, source = 'agent config'): Agent
   if (r.data.tunables.suspectAfter >= r.data.tunables.deadAfter) {
     throw new AgentConfigError(`${source}: tunables.suspectAfter must be less than tunables.deadAfter`);
   }
-  return r.data;
+  const scaling = r.data.scaling;
+  if (scaling && scaling.min > scaling.max) {
+    throw new AgentConfigError(`${source}: scaling.min (${scaling.min}) is greater than scaling.max (${scaling.max})`);
+  }
+  for (const key of ['expandWhen', 'contractWhen'] as const) {
+    const text = scaling?.config[key];
+    if (!text) continue;
+    try {
+      parseRule(text);
+    } catch (err) {
+      throw new AgentConfigError(`${source}: scaling.config.${key}: ${(err as Error).message}`);
+    }
+  }
+  return r.data as AgentConfig;
 }
 
 export async function readAgentConfig(file: string): Promise<AgentConfig> {

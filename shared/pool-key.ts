@@ -48,7 +48,13 @@ export async function ensurePoolKey(file: string): Promise<{ key: Uint8Array; cr
     if ((err as NodeJS.ErrnoException & Error).message.includes('ENOENT')) {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       const key = generatePoolKey();
-      await writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      try {
+        await writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      } catch (writeErr) {
+        // Another process created it between our read and write: use theirs.
+        if ((writeErr as NodeJS.ErrnoException).code === 'EEXIST') return { key: await readPoolKey(file), created: false };
+        throw writeErr;
+      }
       await chmod(file, 0o600);
       return { key, created: true };
     }

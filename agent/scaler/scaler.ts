@@ -33,9 +33,12 @@ export interface ScalerDeps {
   /** The term this node leads right now, or null. Checked again before every provider call. */
   leads: () => number | null;
   selfPeerId: () => string;
+  selfInstanceId: () => string;
   /** Every member of the pool including self. */
   members: () => MemberView[];
   publish: (msg: ControlDraft) => Promise<void>;
+  /** The leader is the only possible victim: it hands leadership over and retires itself. */
+  retireSelf: (reason: string, term: number) => void;
   onDecision: (d: DecisionRecord) => void;
   log: (msg: string, fields: Record<string, unknown>) => void;
 }
@@ -205,12 +208,30 @@ export class Scaler {
       );
       return;
     }
+    const self = d.selfPeerId();
+    const others = victims.victims.filter((v) => v.peerId !== self);
+    if (others.length === 0) {
+      // Never terminate ourselves mid-action: hand leadership over, drain, and let the next
+      // leader terminate this instance once it has left.
+      const reason = `${decision.reason}: the leader is the only eligible victim, handing over to retire`;
+      this.#record({
+        at: now,
+        term,
+        action: 'contract',
+        count: 1,
+        reason,
+        instances: count,
+        targets: [d.selfInstanceId()],
+      });
+      d.retireSelf(reason, term);
+      return;
+    }
     const reason = victims.shortfall ? `${decision.reason} (${victims.shortfall})` : decision.reason;
     await this.#act(
       term,
       'contract',
-      victims.victims.length,
-      victims.victims.map((v) => v.instanceId),
+      others.length,
+      others.map((v) => v.instanceId),
       reason,
       count,
     );
@@ -300,7 +321,8 @@ export class Scaler {
       }
     }
     const deadline = d.now() + d.config.drainTimeout;
-    while (d.now() < deadline) {
+    // Bounded by both clocks: the injected one and a count of 100 ms polls.
+    for (let polls = Math.ceil(d.config.drainTimeout / 100); polls > 0 && d.now() < deadline; polls--) {
       const states = this.#cloudMembers().filter((m) => instanceIds.includes(m.instanceId) && m.state === 'alive');
       if (states.length === 0) return;
       if (d.leads() !== term) return;
@@ -330,6 +352,9 @@ export class Scaler {
         out.push({ id: inst.id, why: `${inst.id} never joined within ${config.joinTimeout / 1000}s` });
       } else if (m?.state === 'dead' && m.lastSeenMs > this.#d.deadAfter + config.deadGrace) {
         out.push({ id: inst.id, why: `${inst.id} dead for ${Math.round(m.lastSeenMs / 1000)}s` });
+      } else if (m?.state === 'left' && m.lastSeenMs > config.drainTimeout) {
+        // Retired (or stopped) agents whose instance still runs: not part of the pool any more.
+        out.push({ id: inst.id, why: `${inst.id} left the pool ${Math.round(m.lastSeenMs / 1000)}s ago` });
       }
     }
     return out;

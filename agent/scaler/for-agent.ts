@@ -1,0 +1,61 @@
+import { createRemoter } from '../../shared/remoter/index.ts';
+import type { RemoterBase } from '../../shared/remoter/types.ts';
+import { parseRule } from '../../shared/scaling/rule.ts';
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { MemberView, PoolEvent } from '../../shared/wire/cluster.ts';
+import type { AgentMetrics } from '../monitor/prom.ts';
+import type { ActionLedger } from './ledger.ts';
+import { type ControlDraft, Scaler } from './scaler.ts';
+
+export interface AgentScalerOptions {
+  config: AgentConfig;
+  ledger: ActionLedger;
+  now: () => number;
+  metrics: AgentMetrics;
+  leads: () => number | null;
+  selfPeerId: () => string;
+  retireSelf: (reason: string, term: number) => void;
+  members: () => MemberView[];
+  publish: (msg: ControlDraft) => Promise<void>;
+  emit: (e: PoolEvent) => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+  /** Provider override (tests); default: built from config.scaling on first use. */
+  remoter?: RemoterBase | undefined;
+}
+
+/** The scaler of an agent whose config allows it to lead; undefined when it may not. */
+export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
+  const s = o.config.scaling;
+  if (!s) return undefined;
+  let remoter = o.remoter;
+  return new Scaler({
+    pool: o.config.pool,
+    cloud: o.config.cloud,
+    min: s.min,
+    max: s.max,
+    config: s.config,
+    deadAfter: o.config.tunables.deadAfter,
+    rules: {
+      expand: s.config.expandWhen ? parseRule(s.config.expandWhen) : null,
+      contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
+    },
+    remoter: () => {
+      remoter ??= createRemoter({ pool: s.definition, cloud: o.config.cloud, stateDir: s.stateDir });
+      return remoter;
+    },
+    ledger: o.ledger,
+    now: o.now,
+    leads: o.leads,
+    selfPeerId: o.selfPeerId,
+    selfInstanceId: () => o.config.instanceId,
+    retireSelf: o.retireSelf,
+    members: o.members,
+    publish: o.publish,
+    onDecision: (d) => {
+      o.metrics.scalingDecisions.inc({ action: d.action });
+      if (d.action !== 'none') o.metrics.scalingActions.inc({ kind: d.action, result: d.result ?? 'ok' });
+      o.emit({ type: 'scaling-decision', ...d });
+    },
+    log: o.log,
+  });
+}

@@ -1,0 +1,256 @@
+import { describe, expect, it } from 'vitest';
+import { ActionLedger } from '../agent/scaler/ledger.ts';
+import { type ControlDraft, type DecisionRecord, Scaler, type ScalerDeps } from '../agent/scaler/scaler.ts';
+import type { InstanceRecord, LaunchRequest, RemoterBase } from '../shared/remoter/types.ts';
+import { SCALING_DEFAULTS, type ScalingConfig } from '../shared/scaling/config.ts';
+import { parseRule } from '../shared/scaling/rule.ts';
+import type { MemberView } from '../shared/wire/cluster.ts';
+
+/** A provider fake that records calls and can be told to list fewer instances (lag). */
+class FakeProvider implements RemoterBase {
+  readonly provider = 'fake';
+  instances: InstanceRecord[] = [];
+  calls: string[] = [];
+  hideNew = false;
+  #n = 0;
+  async launch(req: LaunchRequest): Promise<InstanceRecord[]> {
+    this.calls.push(`launch ${req.count} ${req.clientToken}`);
+    const out: InstanceRecord[] = [];
+    for (let i = 0; i < req.count; i++) {
+      const rec: InstanceRecord = { id: `i-${++this.#n}`, state: 'pending', launchedAt: 0, tags: {} };
+      out.push(rec);
+      if (!this.hideNew) this.instances.push(rec);
+    }
+    return out;
+  }
+  async list(): Promise<InstanceRecord[]> {
+    this.calls.push('list');
+    return this.instances.filter((i) => i.state !== 'terminated');
+  }
+  async terminate(ids: string[]): Promise<void> {
+    this.calls.push(`terminate ${ids.join(',')}`);
+    for (const i of this.instances) if (ids.includes(i.id)) i.state = 'terminated';
+  }
+}
+
+function member(id: string, over: Partial<MemberView> = {}): MemberView {
+  return {
+    peerId: `p-${id}`,
+    instanceId: id,
+    cloud: 'web',
+    state: 'alive',
+    addrs: [],
+    monitor: '',
+    lastSeenMs: 0,
+    startedAt: 0,
+    version: '0',
+    metrics: { load: 0.5 },
+    ...over,
+  };
+}
+
+function setup(over: { config?: Partial<ScalingConfig>; min?: number; max?: number } = {}) {
+  let now = 1_000_000;
+  let leads: number | null = 1;
+  const provider = new FakeProvider();
+  const published: ControlDraft[] = [];
+  const decisions: DecisionRecord[] = [];
+  const retired: string[] = [];
+  let members: MemberView[] = [];
+  const config: ScalingConfig = {
+    ...SCALING_DEFAULTS,
+    expandWhen: 'load > 0.8 for 2s',
+    contractWhen: 'load < 0.2 for 2s',
+    cooldown: { expand: 10_000, contract: 10_000 },
+    minimumRuntime: 0,
+    ...over.config,
+  };
+  const deps: ScalerDeps = {
+    pool: 'demo',
+    cloud: 'web',
+    min: over.min ?? 1,
+    max: over.max ?? 3,
+    config,
+    deadAfter: 5000,
+    rules: {
+      expand: config.expandWhen ? parseRule(config.expandWhen) : null,
+      contract: config.contractWhen ? parseRule(config.contractWhen) : null,
+    },
+    remoter: () => provider,
+    ledger: new ActionLedger(),
+    now: () => now,
+    leads: () => leads,
+    selfPeerId: () => 'p-i-1',
+    selfInstanceId: () => 'i-1',
+    retireSelf: (reason) => {
+      retired.push(reason);
+    },
+    members: () => members,
+    publish: async (m) => {
+      published.push(m);
+      provider.calls.push(`publish ${m.type}`);
+    },
+    onDecision: (d) => decisions.push(d),
+    log: () => {},
+  };
+  const scaler = new Scaler(deps);
+  return {
+    scaler,
+    retired,
+    provider,
+    published,
+    decisions,
+    deps,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    setLeads: (t: number | null) => {
+      leads = t;
+    },
+    setMembers: (m: MemberView[]) => {
+      members = m;
+    },
+    /** Provider instances all joined as members with the given load. */
+    joinAll: (load: number) => {
+      members = provider.instances
+        .filter((i) => i.state !== 'terminated')
+        .map((i) => member(i.id, { metrics: { load } }));
+    },
+  };
+}
+
+describe('scaler shell (fake provider, fake clock)', () => {
+  it('announces the intent before calling the provider, then the outcome', async () => {
+    const s = setup();
+    await s.scaler.step(); // below min: 0 < 1
+    expect(s.provider.calls).toEqual([
+      'list',
+      'publish intent',
+      expect.stringMatching(/^launch 1 pp-1-1-/),
+      'publish outcome',
+    ]);
+    expect(s.decisions[0]).toMatchObject({ action: 'expand', count: 1, result: 'ok', reason: 'below min: 0 < 1' });
+  });
+
+  it('expands only after the rule is sustained, one step per cooldown, up to max', async () => {
+    const s = setup();
+    await s.scaler.step();
+    s.joinAll(0.9);
+    for (let i = 0; i < 60; i++) {
+      s.advance(500);
+      await s.scaler.step();
+      s.joinAll(0.9);
+    }
+    const launches = s.provider.calls.filter((c) => c.startsWith('launch'));
+    expect(launches).toHaveLength(3); // min 1, then +1 twice, never past max 3
+    const tokens = launches.map((l) => l.split(' ')[2]);
+    expect(new Set(tokens).size).toBe(3);
+    expect(s.decisions.some((d) => d.blocked === 'at-max')).toBe(true);
+  });
+
+  it('counts launches the provider does not list yet, so lag cannot cause a second launch', async () => {
+    const s = setup({ min: 2, max: 5 });
+    s.provider.hideNew = true;
+    await s.scaler.step();
+    s.advance(500);
+    await s.scaler.step();
+    s.advance(500);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toEqual([expect.stringMatching(/^launch 2 /)]);
+  });
+
+  it('fences: an action whose term is lost before the provider call is not carried out', async () => {
+    const s = setup();
+    s.deps.publish = async (m) => {
+      s.published.push(m);
+      if (m.type === 'intent') s.setLeads(null); // a better claim arrived while we announced
+    };
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toEqual([]);
+    expect(s.decisions[0]).toMatchObject({ action: 'expand', result: 'failed' });
+    expect(s.decisions[0]?.error).toMatch(/no longer ours/);
+  });
+
+  it('does nothing while not leading, but keeps rule sustain warm', async () => {
+    const s = setup();
+    s.setLeads(null);
+    s.setMembers([member('i-1', { metrics: { load: 0.95 } })]);
+    await s.scaler.step();
+    s.advance(3000);
+    await s.scaler.step();
+    expect(s.provider.calls).toEqual([]);
+    expect(s.scaler.snapshot().rules.expand?.sustain.satisfied).toBe(true);
+  });
+
+  it('honours an in-flight intent of a dead leader until intentTimeout', async () => {
+    const s = setup({ config: { intentTimeout: 5000 } });
+    s.deps.ledger.intent({
+      v: 1,
+      type: 'intent',
+      peerId: 'p-dead',
+      seq: 1,
+      term: 1,
+      cloud: 'web',
+      action: 1,
+      kind: 'expand',
+      count: 1,
+      token: 'pp-1-1-x',
+      targets: [],
+      reason: 'r',
+      at: 1_000_000,
+    });
+    s.setLeads(2);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toEqual([]);
+    expect(s.decisions.at(-1)).toMatchObject({ action: 'none', blocked: 'in-flight' });
+    s.advance(5000);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toHaveLength(1);
+  });
+
+  it('drains the victim (retire) before terminating it, and never picks itself while others exist', async () => {
+    const s = setup({ config: { drainTimeout: 0 } });
+    s.provider.instances = ['i-1', 'i-2', 'i-3'].map((id) => ({ id, state: 'running', launchedAt: 0, tags: {} }));
+    s.setMembers(['i-1', 'i-2', 'i-3'].map((id, n) => member(id, { metrics: { load: 0.05 + n / 100 } })));
+    await s.scaler.step();
+    s.advance(2500);
+    await s.scaler.step();
+    expect(s.published.map((m) => m.type)).toEqual(['intent', 'retire', 'outcome']);
+    expect(s.provider.calls.at(-2)).toBe('terminate i-2'); // least loaded that is not the leader (i-1)
+  });
+
+  it('hands over instead of terminating itself when the leader is the only eligible victim', async () => {
+    const s = setup({ config: { minimumRuntime: 60_000 } });
+    s.provider.instances = ['i-1', 'i-2'].map((id) => ({ id, state: 'running', launchedAt: 0, tags: {} }));
+    // i-2 is too young to retire; the leader (i-1) is old enough.
+    s.setMembers([
+      member('i-1', { metrics: { load: 0.01 } }),
+      member('i-2', { metrics: { load: 0.01 }, startedAt: 1_000_000 }),
+    ]);
+    await s.scaler.step();
+    s.advance(2500);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
+    expect(s.retired).toHaveLength(1);
+    expect(s.decisions.at(-1)).toMatchObject({ action: 'contract', targets: ['i-1'] });
+  });
+
+  it('terminates orphans: never joined within joinTimeout, or dead past deadAfter + deadGrace', async () => {
+    const s = setup({ min: 0, config: { joinTimeout: 60_000, deadGrace: 1000, expandWhen: null, contractWhen: null } });
+    s.provider.instances = [
+      { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-ghost', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-dead', state: 'running', launchedAt: 0, tags: {} },
+    ];
+    s.provider.instances.push({ id: 'i-left', state: 'running', launchedAt: 0, tags: {} });
+    s.setMembers([
+      member('i-1'),
+      member('i-dead', { state: 'dead', lastSeenMs: 7000 }),
+      member('i-left', { state: 'left', lastSeenMs: 40_000 }),
+    ]);
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-ghost,i-dead,i-left');
+    expect(s.decisions[0]).toMatchObject({ action: 'replace', result: 'ok' });
+    expect(s.decisions[0]?.reason).toMatch(/never joined/);
+  });
+});

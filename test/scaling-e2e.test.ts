@@ -1,0 +1,229 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPool } from '../shared/config/load.ts';
+import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/local.ts';
+import type { RemoterBase } from '../shared/remoter/types.ts';
+import type { LeaderDetail, ScalingDecision } from '../shared/wire/cluster.ts';
+import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { runCli } from './fixtures/run-cli.ts';
+
+/**
+ * The self-scaling pool for real: agent processes on loopback, the local remoter base, a custom
+ * metric the test drives through a file. The count is sampled continuously from the provider.
+ */
+const CLI = resolve('bin/poolparty.mjs');
+const MIN = 2;
+const MAX = 4;
+let dir: string;
+let config: string;
+let stateDir: string;
+let queueFile: string;
+let drainedFile: string;
+let remoter: RemoterBase;
+let sampling = true;
+let maxSeen = 0;
+const samples: number[] = [];
+let sampler: Promise<void>;
+const { POOLPARTY_AGENT_BIN: _ignored, ...env } = process.env;
+
+async function running(): Promise<LocalInstanceRecord[]> {
+  const all = (await remoter.list({ pool: 'scale', cloud: 'web' })) as LocalInstanceRecord[];
+  return all.filter((i) => i.state === 'running' || i.state === 'pending');
+}
+
+async function json<T>(url: string): Promise<T> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return (await r.json()) as T;
+}
+
+async function leader(): Promise<{ leader: LeaderDetail; instance: LocalInstanceRecord }> {
+  return waitFor(
+    async () => {
+      for (const inst of await running()) {
+        const l = await json<LeaderDetail>(`${inst.monitor}/leader`).catch(() => null);
+        if (!l) continue;
+        const all = await running();
+        const view = await json<{ members: { peerId: string; instanceId: string }[] }>(`${inst.monitor}/cluster`);
+        const id = view.members.find((m) => m.peerId === l.peerId)?.instanceId;
+        const instance = all.find((i) => i.id === id);
+        if (instance) return { leader: l, instance };
+      }
+      return null;
+    },
+    'a leader',
+    150,
+  );
+}
+
+async function decisions(): Promise<ScalingDecision[]> {
+  const { instance } = await leader();
+  return (await json<{ decisions: ScalingDecision[] }>(`${instance.monitor}/scaling`)).decisions;
+}
+
+/** Every running instance's monitor sees `n` alive members. */
+async function converged(n: number): Promise<boolean> {
+  const all = await running();
+  if (all.length !== n) return false;
+  const views = await Promise.all(
+    all.map((i) => json<{ members: { state: string }[] }>(`${i.monitor}/cluster`).catch(() => null)),
+  );
+  return views.every((v) => v !== null && v.members.filter((m) => m.state === 'alive').length === n);
+}
+
+function launchTokens(records: LocalInstanceRecord[]): string[] {
+  return records.map((r) => r.tags['poolparty:token'] ?? '');
+}
+
+describe('self-scaling pool (real agents, local remoter)', () => {
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
+    dir = await mkdtemp(join(tmpdir(), 'poolparty-scale-'));
+    stateDir = join(dir, 'state');
+    config = join(dir, 'clouds.ts');
+    queueFile = join(dir, 'queue');
+    drainedFile = join(dir, 'drained');
+    await writeFile(queueFile, '0\n');
+    await writeFile(
+      config,
+      `import { definePool, local } from 'poolparty';
+export default definePool({
+  name: 'scale',
+  clouds: {
+    web: {
+      instances: { min: ${MIN}, max: ${MAX} },
+      using: local({ firstAddress: '${randomLoopbackBase()}' }),
+      metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
+      agent: { heartbeatInterval: '250ms' },
+      scaling: {
+        expandWhen: 'max(queue) > 10 for 1s',
+        contractWhen: 'max(queue) < 1 for 1s',
+        cooldown: { expand: '1500ms', contract: '1s' },
+        minimumRuntime: '0s',
+        victim: 'newest',
+        joinTimeout: '30s',
+        drainTimeout: '5s',
+        interval: '250ms',
+        beforeTerminate: { command: 'echo "$PPID" >> ${drainedFile}', timeout: '2s' },
+      },
+    },
+  },
+});
+`,
+    );
+    remoter = createLocalRemoter({ pool: await loadPool(config), cloud: 'web', stateDir });
+    const boot = await runCli(
+      [CLI, 'bootstrap', '-c', config, '--state-dir', stateDir, '--timeout', '45s', '--json'],
+      env,
+    );
+    expect(boot.code, boot.stderr).toBe(0);
+    sampler = (async () => {
+      while (sampling) {
+        const n = (await running().catch(() => [])).length;
+        samples.push(n);
+        maxSeen = Math.max(maxSeen, n);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+  });
+
+  afterAll(async () => {
+    sampling = false;
+    await sampler;
+    if (!dir) return;
+    await runCli([CLI, 'terminate', '-c', config, '--state-dir', stateDir, '--yes', '--json'], env).catch(
+      () => undefined,
+    );
+    await killMatching(stateDir);
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  });
+
+  it('elects one leader that every member agrees on', async () => {
+    const { leader: l } = await leader();
+    for (const inst of await running()) {
+      await waitFor(async () => (await json<LeaderDetail>(`${inst.monitor}/leader`)).peerId === l.peerId, 'agreement');
+    }
+    expect(l.term).toBeGreaterThanOrEqual(1);
+  });
+
+  it('expands step by step to max under sustained load, and never above', async () => {
+    await writeFile(queueFile, '50\n');
+    await waitFor(() => converged(MAX), `${MAX} instances alive`, 300, 200);
+    // Keep the load up past several cooldowns: the pool must stay at max.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await running()).length).toBe(MAX);
+    expect(maxSeen).toBe(MAX);
+    const expands = (await decisions()).filter((d) => d.action === 'expand');
+    expect(expands.length).toBeGreaterThanOrEqual(MAX - MIN);
+    expect(expands.every((d) => d.count === 1 && d.result === 'ok')).toBe(true);
+    const blocked = (await decisions()).filter((d) => d.blocked === 'at-max');
+    expect(blocked.length).toBeGreaterThanOrEqual(1);
+    // Every launch had its own token.
+    const tokens = launchTokens(await running());
+    expect(new Set(tokens).size).toBe(tokens.length);
+  });
+
+  it('contracts to min when the metric drops, draining victims before terminating them', async () => {
+    await writeFile(queueFile, '0\n');
+    await waitFor(() => converged(MIN), `${MIN} instances alive`, 300, 200);
+    const drained = (await readFile(drainedFile, 'utf8')).trim().split('\n');
+    expect(drained).toHaveLength(MAX - MIN);
+    const contracts = (await decisions()).filter((d) => d.action === 'contract');
+    expect(contracts.length).toBeGreaterThanOrEqual(MAX - MIN);
+    expect(contracts.every((d) => d.result === 'ok' && d.targets?.length === 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await running()).length).toBe(MIN);
+  });
+
+  it('replaces a killed non-leader that takes the pool below min', async () => {
+    const { instance: leaderInstance } = await leader();
+    const victim = (await running()).find((i) => i.id !== leaderInstance.id);
+    if (!victim) throw new Error('no non-leader');
+    process.kill(victim.pid, 'SIGKILL');
+    await waitFor(async () => !(await running()).some((i) => i.id === victim.id), 'victim gone from the provider');
+    await waitFor(() => converged(MIN), `back to ${MIN} alive`, 300, 200);
+    const replaced = (await decisions()).filter((d) => d.action === 'expand' && d.reason.startsWith('below min'));
+    expect(replaced.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('after kill -9 of the leader mid-cooldown: one new leader, cooldown honoured, no duplicate launch', async () => {
+    await writeFile(queueFile, '50\n');
+    // Wait for the first expansion of this phase, then kill the leader inside its cooldown.
+    await waitFor(async () => (await running()).length === MIN + 1, 'first expansion', 200, 100);
+    const old = await leader();
+    const expandedAt = Date.now();
+    process.kill(old.instance.pid, 'SIGKILL');
+    const next = await waitFor(
+      async () => {
+        const l = await leader().catch(() => null);
+        return l && l.leader.peerId !== old.leader.peerId ? l : null;
+      },
+      'a new leader',
+      200,
+    );
+    expect(next.leader.term).toBeGreaterThan(old.leader.term);
+    await waitFor(() => converged(MAX), `${MAX} alive under the new leader`, 300, 200);
+    // The new leader waited out the cooldown the old one started.
+    const firstByNew = (await decisions()).find((d) => d.action === 'expand' && d.term === next.leader.term);
+    expect(firstByNew).toBeDefined();
+    expect((firstByNew?.at ?? 0) - expandedAt).toBeGreaterThanOrEqual(1000);
+    // No two launches share a token, and the pool never went past max.
+    const records = (await remoter.list({ pool: 'scale', cloud: 'web' })) as LocalInstanceRecord[];
+    const byToken = new Map<string, number>();
+    for (const r of records)
+      byToken.set(r.tags['poolparty:token'] ?? r.id, (byToken.get(r.tags['poolparty:token'] ?? r.id) ?? 0) + 1);
+    expect([...byToken.values()].every((n) => n === 1)).toBe(true);
+    expect(maxSeen).toBeLessThanOrEqual(MAX);
+    expect(samples.length).toBeGreaterThan(50);
+  });
+
+  it('terminate leaves no agent process', async () => {
+    await writeFile(queueFile, '0\n');
+    const r = await runCli([CLI, 'terminate', '-c', config, '--state-dir', stateDir, '--yes', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor(() => pidsMatching(stateDir).length === 0, 'no agent left', 100);
+  });
+});
