@@ -273,7 +273,8 @@ export class Agent {
    * (a supervisor like systemd would otherwise restart it) until the provider terminates it.
    */
   async retire(reason: string, term: number): Promise<void> {
-    if (this.#retired || !this.#leadership) return;
+    // Retire requests are repeated until we leave: the first one wins.
+    if (this.#retired || !this.#leadership || this.#leadership.retiring) return;
     this.#leadership.retire();
     this.events.emit({
       type: 'retiring',

@@ -1,25 +1,58 @@
-import type { ClusterView, MemberEvent } from '../shared/wire/cluster.ts';
+import type { ClusterView, LeaderDetail, PoolEvent, ScalingDecision } from '../shared/wire/cluster.ts';
 
 /** A monitor that did not answer as expected. */
 export class MonitorError extends Error {
   override name = 'MonitorError';
 }
 
-const MEMBER_EVENTS = new Set([
+/** Every pool event type an agent streams on GET /events (shared/wire/cluster.ts). */
+const POOL_EVENTS: ReadonlySet<string> = new Set<PoolEvent['type']>([
   'member-joined',
   'member-suspect',
   'member-dead',
   'member-left',
   'member-recovered',
   'member-removed',
+  'leader-elected',
+  'leader-lost',
+  'leader-stepped-down',
+  'scaling-decision',
+  'retiring',
 ]);
 
-async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+/** GET /leader: the leader a node follows; `self` when that node leads. */
+export interface LeaderInfo extends LeaderDetail {
+  self: boolean;
+}
+
+/**
+ * GET /scaling as the CLI reads it. The scaler's other fields (rules, cooldowns, pending
+ * intents) are kept as they come, for --json.
+ */
+export interface ScalingView {
+  leader: LeaderDetail | null;
+  /** False when the node runs no scaler (its config has no scaling block). */
+  enabled: boolean;
+  cloud?: string;
+  leading?: boolean;
+  bounds?: { min: number; max: number };
+  instances?: number | null;
+  rules?: Record<'expand' | 'contract', { text: string; holds: boolean } | null>;
+  /** Oldest first; only the leader records decisions. */
+  decisions?: ScalingDecision[];
+  [more: string]: unknown;
+}
+
+async function getJson<T>(url: string, timeoutMs: number, notFound?: () => T): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw new MonitorError(`${url}: ${describeFetchError(err)}`);
+  }
+  if (res.status === 404 && notFound) {
+    await res.body?.cancel();
+    return notFound();
   }
   if (!res.ok) throw new MonitorError(`${url}: HTTP ${res.status}`);
   try {
@@ -33,6 +66,16 @@ export function fetchCluster(monitor: string, timeoutMs = 2000): Promise<Cluster
   return getJson<ClusterView>(`${monitor.replace(/\/$/, '')}/cluster`, timeoutMs);
 }
 
+/** The leader `monitor` follows, or null when none is elected yet (404). */
+export function fetchLeader(monitor: string, timeoutMs = 2000): Promise<LeaderInfo | null> {
+  return getJson<LeaderInfo | null>(`${monitor.replace(/\/$/, '')}/leader`, timeoutMs, () => null);
+}
+
+/** The node's scaler state; null when the node has no /scaling (an agent older than scaling). */
+export function fetchScaling(monitor: string, timeoutMs = 2000): Promise<ScalingView | null> {
+  return getJson<ScalingView | null>(`${monitor.replace(/\/$/, '')}/scaling`, timeoutMs, () => null);
+}
+
 export async function isHealthy(monitor: string, timeoutMs = 1000): Promise<boolean> {
   try {
     await getJson(`${monitor.replace(/\/$/, '')}/health`, timeoutMs);
@@ -43,13 +86,13 @@ export async function isHealthy(monitor: string, timeoutMs = 1000): Promise<bool
 }
 
 /**
- * Reads GET /events (SSE) and calls `onEvent` for each membership event; other events (hello)
- * and comments are skipped. Resolves when the stream ends or `signal` aborts; rejects if it
- * cannot connect.
+ * Reads GET /events (SSE) and calls `onEvent` for each pool event (membership, leadership,
+ * scaling); `hello`, unknown events and comments are skipped. Resolves when the stream ends or
+ * `signal` aborts; rejects if it cannot connect.
  */
 export async function followEvents(
   monitor: string,
-  onEvent: (event: MemberEvent) => void,
+  onEvent: (event: PoolEvent) => void,
   signal: AbortSignal,
 ): Promise<void> {
   const url = `${monitor.replace(/\/$/, '')}/events`;
@@ -78,8 +121,8 @@ export async function followEvents(
   }
 }
 
-/** One SSE message → a membership event, or undefined for anything else. */
-export function parseSseBlock(block: string): MemberEvent | undefined {
+/** One SSE message → a pool event, or undefined for anything else. */
+export function parseSseBlock(block: string): PoolEvent | undefined {
   let name = 'message';
   const data: string[] = [];
   for (const line of block.split('\n')) {
@@ -90,10 +133,10 @@ export function parseSseBlock(block: string): MemberEvent | undefined {
     if (field === 'event') name = value;
     else if (field === 'data') data.push(value);
   }
-  if (!MEMBER_EVENTS.has(name) || data.length === 0) return undefined;
+  if (!POOL_EVENTS.has(name) || data.length === 0) return undefined;
   try {
-    const event = JSON.parse(data.join('\n')) as MemberEvent;
-    return MEMBER_EVENTS.has(event.type) ? event : undefined;
+    const event = JSON.parse(data.join('\n')) as PoolEvent | null;
+    return event !== null && typeof event === 'object' && event.type === name ? event : undefined;
   } catch {
     return undefined;
   }

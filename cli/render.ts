@@ -1,6 +1,6 @@
 import { formatDuration } from '../shared/duration.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
-import type { ClusterView, MemberEvent } from '../shared/wire/cluster.ts';
+import type { ClusterView, PoolEvent, ScalingDecision } from '../shared/wire/cluster.ts';
 import { BUILTIN_METRICS, type MetricValue } from '../shared/wire/metrics.ts';
 
 /** Left-aligned columns separated by two spaces; the header row first. */
@@ -62,7 +62,74 @@ export function instanceTable(instances: InstanceRecord[]): string {
   );
 }
 
-export function eventLine(event: MemberEvent): string {
-  const time = new Date(event.at).toTimeString().slice(0, 8);
-  return `${time}  ${event.type.padEnd(16)}  ${event.instanceId.padEnd(10)}  ${shortPeerId(event.peerId)}`;
+/** Clock time of an epoch-ms instant, e.g. 17:04:31. */
+export function clock(at: number): string {
+  return new Date(at).toTimeString().slice(0, 8);
+}
+
+/** What a decision did, in a few words: 'expand +1', 'contract -2 (local-5, local-4)', 'none'. */
+export function decisionAction(d: ScalingDecision): string {
+  if (d.action === 'none') return d.blocked ? `none (${d.blocked})` : 'none';
+  const sign = d.action === 'contract' ? '-' : d.action === 'expand' ? '+' : '';
+  const targets = d.targets?.length ? ` (${d.targets.join(', ')})` : '';
+  return `${d.action} ${sign}${d.count}${targets}`;
+}
+
+function decisionResult(d: ScalingDecision): string {
+  if (!d.result) return '-';
+  return d.error ? `${d.result}: ${d.error}` : d.result;
+}
+
+/**
+ * One line per pool event. `names` maps peer ids to instance ids for events that only carry a
+ * peer id (leadership), so every line names the instance.
+ */
+export function eventLine(event: PoolEvent, names: ReadonlyMap<string, string> = new Map()): string {
+  const head = `${clock(event.at)}  ${event.type.padEnd(19)}`;
+  const who = (peerId: string, instanceId = names.get(peerId) ?? '?') =>
+    `${instanceId.padEnd(10)}  ${shortPeerId(peerId)}`;
+  switch (event.type) {
+    case 'leader-elected':
+      return `${head}  ${who(event.peerId)}  term ${event.term}`;
+    case 'leader-lost':
+      return `${head}  ${who(event.peerId)}  term ${event.term}`;
+    case 'leader-stepped-down':
+      return `${head}  ${who(event.peerId)}  term ${event.term}: ${event.reason}`;
+    case 'retiring':
+      return `${head}  ${who(event.peerId, event.instanceId)}  term ${event.term}: ${event.reason}`;
+    case 'scaling-decision': {
+      const result = event.result ? ` → ${decisionResult(event)}` : '';
+      return `${head}  ${decisionAction(event)} at ${event.instances} instances: ${event.reason}${result}`;
+    }
+    default:
+      return `${head}  ${who(event.peerId, event.instanceId)}`;
+  }
+}
+
+/** 'leader 12D3KooW…abc123 (local-1), term 3, since 17:04:31 (2m10s ago)'. */
+export function leaderLine(
+  leader: { peerId: string; term: number; since: number } | null,
+  now: number,
+  names: ReadonlyMap<string, string> = new Map(),
+): string {
+  if (!leader) return 'leader: none elected yet';
+  const instance = names.get(leader.peerId);
+  const ago = formatDuration(Math.max(0, now - leader.since));
+  return `leader ${shortPeerId(leader.peerId)}${instance ? ` (${instance})` : ''}, term ${leader.term}, since ${clock(leader.since)} (${ago} ago)`;
+}
+
+/** The last decisions, newest last, as a table. */
+export function decisionsTable(decisions: readonly ScalingDecision[]): string {
+  if (decisions.length === 0) return 'no scaling decisions yet';
+  return table(
+    ['TIME', 'ACTION', 'COUNT', 'INSTANCES', 'RESULT', 'REASON'],
+    decisions.map((d) => [
+      clock(d.at),
+      d.action === 'none' && d.blocked ? `none (${d.blocked})` : d.action,
+      String(d.count),
+      String(d.instances),
+      decisionResult(d),
+      d.reason,
+    ]),
+  );
 }

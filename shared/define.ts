@@ -1,5 +1,6 @@
 import type { AgentTunables } from './config/tunables.ts';
 import type { Duration } from './duration.ts';
+import type { VictimPolicy } from './scaling/config.ts';
 
 /**
  * What a user writes in clouds.ts. `definePool` only exists for types (like `defineConfig`):
@@ -45,15 +46,56 @@ type CountTunable = 'maxConnections' | 'minConnections' | 'maxMessageBytes';
 /** Agent tunables (see shared/config/tunables.ts); durations as ms numbers or strings like '1s'. */
 export type TunablesInput = { [K in keyof AgentTunables]?: K extends CountTunable ? number : Duration };
 
+/**
+ * How the cloud's leader scales it (see shared/scaling/config.ts for every default). Without this
+ * block the leader still keeps the cloud within instances.min..max (it replaces dead instances).
+ */
+export interface ScalingInput {
+  /**
+   * Rule that makes the leader add instances, e.g. 'load > 0.8 for 30s', 'max(cpu) > 90 for 1m',
+   * 'queue > 100 and load > 0.5 for 10s'. Metrics are averaged over the cloud's alive members
+   * unless an aggregate (avg, min, max, sum, p50, p90) is given. Default: never on load.
+   */
+  expandWhen?: string | null;
+  /** Rule that makes the leader retire instances, e.g. 'load < 0.2 for 2m'. Default: never on load. */
+  contractWhen?: string | null;
+  /** Instances added per expansion. Default 1. */
+  expandBy?: number;
+  /** Instances retired per contraction. Default 1. */
+  contractBy?: number;
+  /** Minimum time between two expansions / two contractions. Defaults '1m' / '3m'. */
+  cooldown?: { expand?: Duration; contract?: Duration };
+  /** An instance younger than this is never retired by a contraction. Default '10m'. */
+  minimumRuntime?: Duration;
+  /** Which instance a contraction retires. Default 'least-loaded'. */
+  victim?: VictimPolicy;
+  /** A launched instance that has not joined the pool after this long is replaced. Default '5m'. */
+  joinTimeout?: Duration;
+  /** How often the rules are evaluated (at least 100ms). Default '1s'. */
+  interval?: Duration;
+  /** How long a retiring instance may drain before it is terminated anyway. Default '30s'. */
+  drainTimeout?: Duration;
+  /** How long an action announced by a leader that then died blocks new actions. Default '60s'. */
+  intentTimeout?: Duration;
+  /** How long after a member is declared dead its instance is replaced. Default '30s'. */
+  deadGrace?: Duration;
+  /** A shell command a node runs before a contraction terminates it. Timeout default '30s'. */
+  beforeTerminate?: { command: string; timeout?: Duration };
+}
+
 export interface CloudInput {
   /** Bounds of the instance count; the pool is bootstrapped with `min`. */
   instances: { min: number; max: number };
   using: UsingInput;
-  /** Custom metrics by name (identifiers; load, cpu and mem are built in). */
+  /**
+   * Custom metrics by name (identifiers; load, cpu and mem are built in). A relative `file` is
+   * relative to the pool's state dir (see PoolInput.stateDir), where the CLI can write it too.
+   */
   metrics?: Record<string, MetricInput>;
   agent?: TunablesInput;
   /** Where each agent serves its monitor. Defaults: host '0.0.0.0', port 8642. */
   monitor?: { host?: string; port?: number };
+  scaling?: ScalingInput;
 }
 
 export interface PoolInput {

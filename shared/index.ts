@@ -11,11 +11,24 @@ export type {
   LocalUsing,
   MetricInput,
   PoolInput,
+  ScalingInput,
   TunablesInput,
   UsingInput,
 } from './define.ts';
 export { definePool, local } from './define.ts';
 export type { Duration } from './duration.ts';
+export type { ScalingConfig, VictimPolicy } from './scaling/config.ts';
 export type { AgentConfig } from './wire/agent-config.ts';
-export type { ClusterView, HealthView, MemberEvent, MemberState, MemberView, PoolEvent } from './wire/cluster.ts';
+export type {
+  ClusterView,
+  HealthView,
+  LeaderDetail,
+  LeaderEvent,
+  MemberEvent,
+  MemberState,
+  MemberView,
+  PoolEvent,
+  ScalingDecision,
+  ScalingEvent,
+} from './wire/cluster.ts';
 export type { MetricSourceSpec } from './wire/metrics.ts';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadPool, parsePool, resolveCloud } from '../shared/config/load.ts';
 import { resolveAgentConfig, resolveStateDir } from '../shared/config/resolve.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
+import { SCALING_DEFAULTS } from '../shared/scaling/config.ts';
 
 let dir: string;
 let n = 0;
@@ -48,13 +49,18 @@ describe('loadPool', () => {
     expect(cloud.instances).toEqual({ min: 3, max: 5 });
     expect(cloud.using).toEqual({ provider: 'local', firstAddress: '127.0.0.2', p2pPort: 8643, monitorPort: 8642 });
     expect(cloud.agent).toEqual(defaultTunables(500));
-    expect(cloud.metrics.queue).toEqual({
-      kind: 'file',
-      file: '/tmp/poolparty-demo-queue',
-      every: 2000,
-      timeout: 2000,
-    });
+    // Relative: under the pool's state dir, resolved per agent by resolveAgentConfig.
+    expect(cloud.metrics.queue).toEqual({ kind: 'file', file: 'queue', every: 1000, timeout: 2000 });
     expect(cloud.monitor).toEqual({ host: '0.0.0.0', port: 8642 });
+    expect(cloud.scaling).toEqual({
+      ...SCALING_DEFAULTS,
+      expandWhen: 'queue > 10 for 3s',
+      contractWhen: 'queue < 1 for 3s',
+      cooldown: { expand: 3000, contract: 3000 },
+      minimumRuntime: 0,
+      victim: 'newest',
+      joinTimeout: 60_000,
+    });
   });
 
   it('loads a .ts file outside the repo that imports poolparty', async () => {
@@ -270,6 +276,7 @@ describe('resolveCloud / resolveAgentConfig / resolveStateDir', () => {
       listen: ['/ip4/127.0.0.2/tcp/8643'],
       bootstrap: [],
       monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
+      stateDir: '/state',
     });
     expect(config).toEqual({
       pool: 'p',
@@ -282,6 +289,8 @@ describe('resolveCloud / resolveAgentConfig / resolveStateDir', () => {
       monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
       tunables: defaultTunables(),
       metrics: { q: { kind: 'file', file: '/q', every: 3000, timeout: 2000 } },
+      // Without a scaling block the leader still keeps the cloud within min..max.
+      scaling: { min: 1, max: 1, config: SCALING_DEFAULTS, definition: two, stateDir: '/state' },
     });
   });
 

@@ -267,7 +267,8 @@ export class Scaler {
       if (kind === 'contract') await this.#drain(term, targets, token);
       if (d.leads() !== term) throw new StaleTermError(`term ${term} is no longer ours: action fenced`);
       if (kind === 'expand') {
-        const launched = await d.remoter().launch({ cloud: d.cloud, count: n, clientToken: token });
+        const tags = { 'poolparty:term': String(term), 'poolparty:action': String(action) };
+        const launched = await d.remoter().launch({ cloud: d.cloud, count: n, clientToken: token, tags });
         instanceIds = launched.map((i) => i.id);
         for (const id of instanceIds) this.#unconfirmed.push({ id, at: d.now() });
       } else {
@@ -312,20 +313,23 @@ export class Scaler {
   /** Asks each victim to drain and leave, then waits (bounded) until they are gone from the view. */
   async #drain(term: number, instanceIds: string[], token: string): Promise<void> {
     const d = this.#d;
-    const byInstance = new Map(this.#cloudMembers().map((m) => [m.instanceId, m]));
-    for (const id of instanceIds) {
-      const m = byInstance.get(id);
-      this.#retiring.set(id, d.now());
-      if (m && m.peerId !== d.selfPeerId()) {
-        await d.publish({ v: 1, type: 'retire', term, target: m.peerId, token, at: d.now() });
+    for (const id of instanceIds) this.#retiring.set(id, d.now());
+    const stillAlive = () =>
+      this.#cloudMembers().filter((m) => instanceIds.includes(m.instanceId) && m.state === 'alive');
+    const ask = async (members: MemberView[]) => {
+      for (const m of members) {
+        if (m.peerId !== d.selfPeerId())
+          await d.publish({ v: 1, type: 'retire', term, target: m.peerId, token, at: d.now() });
       }
-    }
+    };
+    await ask(stillAlive());
     const deadline = d.now() + d.config.drainTimeout;
-    // Bounded by both clocks: the injected one and a count of 100 ms polls.
-    for (let polls = Math.ceil(d.config.drainTimeout / 100); polls > 0 && d.now() < deadline; polls--) {
-      const states = this.#cloudMembers().filter((m) => instanceIds.includes(m.instanceId) && m.state === 'alive');
-      if (states.length === 0) return;
-      if (d.leads() !== term) return;
+    // Bounded by both clocks: the injected one and a count of 100 ms polls. The request is
+    // repeated every second: a node that joined moments ago may not be in the mesh yet.
+    for (let polls = 1; polls <= Math.ceil(d.config.drainTimeout / 100) && d.now() < deadline; polls++) {
+      const alive = stillAlive();
+      if (alive.length === 0 || d.leads() !== term) return;
+      if (polls % 10 === 0) await ask(alive);
       await new Promise((r) => setTimeout(r, 100));
     }
     d.log('drain-timeout', { instances: instanceIds, timeoutMs: d.config.drainTimeout });

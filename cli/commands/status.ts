@@ -1,13 +1,75 @@
-import type { ClusterView } from '../../shared/wire/cluster.ts';
+import type { ClusterView, ScalingDecision } from '../../shared/wire/cluster.ts';
 import { type Command, OperationError, optionalString, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, POOL_OPTIONS } from '../context.ts';
-import { fetchCluster } from '../monitor-client.ts';
-import { clusterTable } from '../render.ts';
+import { fetchCluster, fetchLeader, fetchScaling, type LeaderInfo, type ScalingView } from '../monitor-client.ts';
+import { clusterTable, decisionsTable, leaderLine } from '../render.ts';
+
+/** How many of the leader's decisions status shows (the monitor keeps 50). */
+export const STATUS_DECISIONS = 10;
+
+export interface StatusScaling extends ScalingView {
+  /** The monitor the scaling state was read from: the leader's when it answers. */
+  node: string;
+  decisions: ScalingDecision[];
+}
+
+/** GET /cluster of one node, with the leader it follows and the scaler's recent decisions. */
+export interface StatusResult extends Omit<ClusterView, 'leader'> {
+  /** The node that answered /cluster. */
+  node: string;
+  leader: LeaderInfo | null;
+  /** Null when no node answers GET /scaling (agents older than scaling). */
+  scaling: StatusScaling | null;
+}
+
+/**
+ * Completes a cluster view read from `node`: its leader (GET /leader) and the scaling state.
+ * Only the leader records decisions, so /scaling is asked of the leader first, then of `node`.
+ */
+export async function statusOf(node: string, view: ClusterView): Promise<StatusResult> {
+  const leader = await fetchLeader(node).catch(() => null);
+  const leaderPeer = leader?.peerId ?? view.leader?.peerId;
+  const leaderMonitor = view.members.find((m) => m.peerId === leaderPeer && m.state === 'alive')?.monitor;
+  let scaling: StatusScaling | null = null;
+  for (const source of [...new Set([leaderMonitor, node])]) {
+    if (source === undefined) continue;
+    const s = await fetchScaling(source).catch(() => null);
+    if (s) {
+      scaling = { ...s, node: source, decisions: (s.decisions ?? []).slice(-STATUS_DECISIONS) };
+      break;
+    }
+  }
+  return { ...view, node, leader, scaling };
+}
+
+export function statusText(r: StatusResult, now: number = Date.now()): string {
+  const view: ClusterView = { ...r, leader: r.leader && { peerId: r.leader.peerId, term: r.leader.term } };
+  const names = new Map(r.members.map((m) => [m.peerId, m.instanceId]));
+  const lines = [clusterTable(view), leaderLine(r.leader, now, names)];
+  const s = r.scaling;
+  if (!s) return lines.join('\n');
+  if (!s.enabled) {
+    lines.push(`scaling: not enabled on ${s.node}`);
+    return lines.join('\n');
+  }
+  const bounds = s.bounds ? `, bounds ${s.bounds.min}..${s.bounds.max}` : '';
+  const count = typeof s.instances === 'number' ? `${s.instances} instances` : 'instances not counted yet';
+  lines.push(`scaling (${s.node}): ${count}${bounds}`);
+  for (const kind of ['expand', 'contract'] as const) {
+    const rule = s.rules?.[kind];
+    if (rule) lines.push(`  ${kind} when ${rule.text}${rule.holds ? ' (holds now)' : ''}`);
+  }
+  lines.push('', `last ${STATUS_DECISIONS} scaling decisions:`, decisionsTable(s.decisions));
+  return lines.join('\n');
+}
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: "show the pool's members as a node sees them (GET /cluster)",
+  summary: "show the pool's members, leader and recent scaling decisions as a node sees them",
   usage: '(-c FILE | --node URL) [--json]',
+  details:
+    'Reads GET /cluster and GET /leader of one node and GET /scaling of the leader. With --json: the\n' +
+    'cluster view plus `leader` ({peerId, term, since, self} or null) and `scaling` (or null).',
   options: {
     ...POOL_OPTIONS,
     node: { type: 'string', placeholder: 'URL', description: 'ask this monitor, e.g. http://127.0.0.2:8642' },
@@ -15,27 +77,31 @@ export const statusCommand: Command = {
   async run({ values }) {
     const node = optionalString(values, 'node');
     let view: ClusterView;
+    let answered: string;
     if (node !== undefined) {
       if (!/^https?:\/\//.test(node)) throw new UsageError(`status: --node must be an http(s) URL, got '${node}'`);
       view = await fetchCluster(node);
+      answered = node;
     } else {
       if (optionalString(values, 'config') === undefined) throw new UsageError('status: give -c FILE or --node URL');
       const ctx = await openPool(values, 'status');
       const live = (await listInstances(ctx)).filter((i) => isLive(i) && i.monitor);
       if (live.length === 0) throw new OperationError(`pool ${ctx.pool.name} has no running instances`);
       const errors: string[] = [];
-      let found: ClusterView | undefined;
+      let found: { view: ClusterView; node: string } | undefined;
       for (const inst of live) {
         try {
-          found = await fetchCluster(inst.monitor as string);
+          found = { view: await fetchCluster(inst.monitor as string), node: inst.monitor as string };
           break;
         } catch (err) {
           errors.push((err as Error).message);
         }
       }
       if (!found) throw new OperationError(`no node of pool ${ctx.pool.name} answers: ${errors.join('; ')}`);
-      view = found;
+      view = found.view;
+      answered = found.node;
     }
-    return { data: view, text: clusterTable(view) };
+    const result = await statusOf(answered, view);
+    return { data: result, text: statusText(result) };
   },
 };

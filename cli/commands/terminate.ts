@@ -8,20 +8,33 @@ export interface TerminateResult {
   terminated: string[];
 }
 
+/**
+ * Rounds of terminate: a leader that was mid-launch when the first round began may add an
+ * instance, and a lone survivor would heal the pool back to `min`. Every round signals every
+ * agent listed, so a second round normally finds nothing.
+ */
+const TERMINATE_ROUNDS = 5;
+
 /** Terminates every live instance of the chosen clouds and checks that none is left. */
 export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<TerminateResult> {
-  const live = (await listInstances(ctx)).filter(isLive);
-  for (const cloud of ctx.clouds) {
-    const ids = live.filter((i) => i.tags['poolparty:cloud'] === cloud).map((i) => i.id);
-    if (ids.length === 0) continue;
-    io.progress(`terminating ${ids.join(', ')}`);
-    await ctx.remoter(cloud).terminate(ids);
+  const terminated: string[] = [];
+  let live = (await listInstances(ctx)).filter(isLive);
+  for (let round = 0; round < TERMINATE_ROUNDS && live.length > 0; round++) {
+    for (const cloud of ctx.clouds) {
+      const ids = live.filter((i) => i.tags['poolparty:cloud'] === cloud).map((i) => i.id);
+      if (ids.length === 0) continue;
+      io.progress(`terminating ${ids.join(', ')}`);
+      await ctx.remoter(cloud).terminate(ids);
+      terminated.push(...ids.filter((id) => !terminated.includes(id)));
+    }
+    live = (await listInstances(ctx)).filter(isLive);
   }
-  const left = (await listInstances(ctx)).filter(isLive);
-  if (left.length > 0) throw new OperationError(`still running after terminate: ${left.map((i) => i.id).join(', ')}`);
-  if (live.length > 0)
-    io.progress(`terminated ${live.length} instance${live.length > 1 ? 's' : ''} of pool ${ctx.pool.name}`);
-  return { pool: ctx.pool.name, terminated: live.map((i) => i.id) };
+  if (live.length > 0) throw new OperationError(`still running after terminate: ${live.map((i) => i.id).join(', ')}`);
+  if (terminated.length > 0) {
+    const n = terminated.length;
+    io.progress(`terminated ${n} instance${n > 1 ? 's' : ''} of pool ${ctx.pool.name}`);
+  }
+  return { pool: ctx.pool.name, terminated };
 }
 
 async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Promise<boolean> {

@@ -1,7 +1,10 @@
 /**
- * A pool of agents on this machine: `npm run demo` (or `poolparty demo -c examples/local/clouds.ts`)
- * starts three agents, each on its own loopback address with its own monitor on port 8642,
- * prints the cluster and follows membership changes until Ctrl-C terminates the pool.
+ * A self-scaling pool of agents on this machine. `npm run demo`
+ * (`poolparty demo -c examples/local/clouds.ts --drive`) starts three agents, each on its own
+ * loopback address with its own monitor on port 8642, then fakes load through the `queue` metric:
+ * the elected leader grows the pool to 5 and, once the queue empties, shrinks it back to 3.
+ * Without --drive, feed the metric yourself: `echo 50 > ~/.poolparty/demo/queue`.
+ * Ctrl-C terminates the pool.
  */
 import { definePool, local } from 'poolparty';
 
@@ -10,15 +13,26 @@ export default definePool({
   name: 'demo',
   clouds: {
     local: {
-      // Bootstrap starts `min`; the leader may scale up to `max`.
+      // Bootstrap starts `min`; the leader keeps the pool within min..max.
       instances: { min: 3, max: 5 },
       // Instances are processes here: 127.0.0.2, 127.0.0.3, … (addresses in use are skipped).
       using: local({ firstAddress: '127.0.0.2' }),
       metrics: {
-        // A custom metric gossiped with load/cpu/mem. The file holds a number, e.g.
-        //   echo 12 > /tmp/poolparty-demo-queue
-        // While it is missing the metric is null and /stats shows the error — harmless.
-        queue: { file: '/tmp/poolparty-demo-queue', every: '2s' },
+        // A custom metric gossiped with load/cpu/mem: the number in a file. A relative path is
+        // relative to the pool's state dir, so this is ~/.poolparty/demo/queue by default (or
+        // under --state-dir). While the file is missing the metric is null (no rule fires).
+        queue: { file: 'queue', every: '1s' },
+      },
+      scaling: {
+        // Short windows so one grow-and-shrink cycle takes about a minute; real pools want
+        // minutes here (and the defaults: cooldowns 1m/3m, minimumRuntime 10m).
+        expandWhen: 'queue > 10 for 3s',
+        contractWhen: 'queue < 1 for 3s',
+        cooldown: { expand: '3s', contract: '3s' },
+        minimumRuntime: '0s',
+        // Retire the most recently launched agent first: the three bootstrapped ones stay.
+        victim: 'newest',
+        joinTimeout: '60s',
       },
       agent: {
         // Faster failure detection than the 1s default, for a lively demo: a killed agent is

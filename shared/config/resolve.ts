@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { AgentConfig } from '../wire/agent-config.ts';
+import type { MetricSourceSpec } from '../wire/metrics.ts';
 import type { PoolDefinition } from './schema.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
@@ -11,6 +12,8 @@ export interface AgentRuntime {
   listen: string[];
   bootstrap: string[];
   monitor: { host: string; port: number; url: string };
+  /** The pool's state dir on the agent's host (absolute): relative metric files live there. */
+  stateDir: string;
 }
 
 export class ResolveError extends Error {
@@ -20,11 +23,14 @@ export class ResolveError extends Error {
 /**
  * The fully resolved config of one agent. The pool is already normalised by loadPool (tunables
  * merged over the defaults, durations in ms, metric defaults applied), so this only assembles
- * and copies — the agent must not share mutable objects with its launcher.
+ * and copies — the agent must not share mutable objects with its launcher. Every agent gets the
+ * scaling block: whichever becomes leader needs the bounds, the rules and the whole definition
+ * to launch more agents like itself. The result is plain JSON (it is written to agent.json).
  */
 export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runtime: AgentRuntime): AgentConfig {
   const cloud = pool.clouds[cloudName];
   if (!cloud) throw new ResolveError(`pool '${pool.name}' has no cloud '${cloudName}'`);
+  const stateDir = resolve(runtime.stateDir);
   return {
     pool: pool.name,
     cloud: cloudName,
@@ -35,8 +41,31 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     bootstrap: [...runtime.bootstrap],
     monitor: { ...runtime.monitor },
     tunables: { ...cloud.agent },
-    metrics: Object.fromEntries(Object.entries(cloud.metrics).map(([name, spec]) => [name, { ...spec }])),
+    metrics: Object.fromEntries(
+      Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
+    ),
+    scaling: {
+      min: cloud.instances.min,
+      max: cloud.instances.max,
+      config: structuredClone(cloud.scaling),
+      // The definition keeps relative metric files relative: a leader resolves them again here.
+      definition: JSON.parse(JSON.stringify(pool)) as PoolDefinition,
+      stateDir,
+    },
   };
+}
+
+/**
+ * Where a file metric is read: an absolute path as is, '~/…' under the home directory, anything
+ * else relative to the pool's state dir — so the CLI (e.g. `demo --drive`) can write it.
+ */
+export function resolveMetricFile(stateDir: string, file: string): string {
+  const expanded = expandHome(file);
+  return isAbsolute(expanded) ? expanded : resolve(stateDir, expanded);
+}
+
+function withAbsoluteFile(spec: MetricSourceSpec, stateDir: string): MetricSourceSpec {
+  return spec.kind === 'file' ? { ...spec, file: resolveMetricFile(stateDir, spec.file) } : { ...spec };
 }
 
 /**
@@ -49,10 +78,14 @@ export function resolveStateDir(
   env: NodeJS.ProcessEnv = process.env,
 ): string {
   const chosen = flag ?? (env.POOLPARTY_STATE_DIR || undefined) ?? pool.stateDir ?? join('~', '.poolparty', pool.name);
-  return resolve(chosen === '~' || chosen.startsWith('~/') ? join(homedir(), chosen.slice(1)) : chosen);
+  return resolve(expandHome(chosen));
 }
 
 /** The pool key file inside a state dir. */
 export function poolKeyFile(stateDir: string): string {
   return join(stateDir, 'pool.key');
+}
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }

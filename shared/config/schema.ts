@@ -1,5 +1,7 @@
 import * as z from 'zod';
 import { parseDuration } from '../duration.ts';
+import { SCALING_DEFAULTS, type ScalingConfig } from '../scaling/config.ts';
+import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
 import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
 
@@ -11,6 +13,10 @@ import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT
 
 /** Defaults of a custom metric's timing (ms). */
 export const METRIC_DEFAULTS = { every: 5000, timeout: 2000 } as const;
+/** Default timeout of a `beforeTerminate` hook given without one (ms). */
+export const BEFORE_TERMINATE_TIMEOUT = 30_000;
+/** Shortest rule evaluation interval (ms): a tighter loop only burns CPU on every node. */
+export const MIN_SCALING_INTERVAL = 100;
 /** Default first loopback address of a local cloud. */
 export const LOCAL_FIRST_ADDRESS = '127.0.0.2';
 
@@ -29,6 +35,8 @@ export interface CloudDefinition {
   metrics: Record<string, MetricSourceSpec>;
   agent: AgentTunables;
   monitor: { host: string; port: number };
+  /** Always present: SCALING_DEFAULTS when the cloud has no scaling block (the leader still keeps min..max). */
+  scaling: ScalingConfig;
 }
 
 export interface PoolDefinition {
@@ -130,6 +138,54 @@ const tunablesSchema = z.strictObject({
   leaveGrace: duration().optional(),
 });
 
+const ruleText = z.string().min(1).nullable().optional();
+
+/** The scaling block as written; rules are checked in the cloud's transform, which knows its metrics. */
+const scalingSchema = z
+  .strictObject({
+    expandWhen: ruleText,
+    contractWhen: ruleText,
+    expandBy: count.optional(),
+    contractBy: count.optional(),
+    cooldown: z.strictObject({ expand: duration().optional(), contract: duration().optional() }).optional(),
+    minimumRuntime: duration().optional(),
+    victim: z.enum(['least-loaded', 'newest', 'oldest']).optional(),
+    joinTimeout: duration(1).optional(),
+    interval: duration(MIN_SCALING_INTERVAL).optional(),
+    drainTimeout: duration().optional(),
+    intentTimeout: duration(1).optional(),
+    deadGrace: duration().optional(),
+    beforeTerminate: z.strictObject({ command: z.string().min(1), timeout: duration(1).optional() }).optional(),
+  })
+  .transform((s): ScalingConfig => {
+    const d = SCALING_DEFAULTS;
+    return {
+      expandWhen: s.expandWhen ?? d.expandWhen,
+      contractWhen: s.contractWhen ?? d.contractWhen,
+      expandBy: s.expandBy ?? d.expandBy,
+      contractBy: s.contractBy ?? d.contractBy,
+      cooldown: {
+        expand: s.cooldown?.expand ?? d.cooldown.expand,
+        contract: s.cooldown?.contract ?? d.cooldown.contract,
+      },
+      minimumRuntime: s.minimumRuntime ?? d.minimumRuntime,
+      victim: s.victim ?? d.victim,
+      joinTimeout: s.joinTimeout ?? d.joinTimeout,
+      interval: s.interval ?? d.interval,
+      drainTimeout: s.drainTimeout ?? d.drainTimeout,
+      intentTimeout: s.intentTimeout ?? d.intentTimeout,
+      deadGrace: s.deadGrace ?? d.deadGrace,
+      beforeTerminate: s.beforeTerminate
+        ? { command: s.beforeTerminate.command, timeout: s.beforeTerminate.timeout ?? BEFORE_TERMINATE_TIMEOUT }
+        : d.beforeTerminate,
+    };
+  });
+
+/** A copy of the defaults: each cloud owns its object, nothing shares SCALING_DEFAULTS. */
+function defaultScaling(): ScalingConfig {
+  return structuredClone(SCALING_DEFAULTS);
+}
+
 const cloudSchema = z
   .strictObject({
     instances: z.strictObject({ min: z.number().int().min(0), max: count }),
@@ -137,6 +193,7 @@ const cloudSchema = z
     metrics: z.record(z.string(), metricSchema).optional(),
     agent: tunablesSchema.optional(),
     monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
+    scaling: scalingSchema.optional(),
   })
   .transform((c, ctx): CloudDefinition => {
     const { min, max } = c.instances;
@@ -176,7 +233,20 @@ const cloudSchema = z
     if (using.p2pPort === using.monitorPort) {
       ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
     }
-    return { instances: { min, max }, using, metrics: c.metrics ?? {}, agent, monitor };
+    const scaling = c.scaling ?? defaultScaling();
+    // Checked against this cloud's metrics: a typo would otherwise aggregate nothing and never fire.
+    const known = [...BUILTIN_METRICS, ...Object.keys(c.metrics ?? {})];
+    for (const key of ['expandWhen', 'contractWhen'] as const) {
+      const text = scaling[key];
+      if (text === null) continue;
+      try {
+        parseRule(text, known);
+      } catch (err) {
+        if (!(err instanceof RuleSyntaxError)) throw err;
+        ctx.addIssue({ code: 'custom', path: ['scaling', key], message: err.message });
+      }
+    }
+    return { instances: { min, max }, using, metrics: c.metrics ?? {}, agent, monitor, scaling };
   });
 
 export const poolSchema = z.strictObject({

@@ -106,6 +106,9 @@ export class LocalRemoter implements RemoterBase {
     }
     if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
     if (!req.clientToken) throw new RemoterError('a clientToken is required');
+    for (const [key, value] of Object.entries(req.tags ?? {})) {
+      if (typeof value !== 'string') throw new RemoterError(`tag '${key}' must be a string, got ${typeof value}`);
+    }
     if (!existsSync(this.agentBin)) throw new RemoterError(`agent launcher not found: ${this.agentBin}`);
     const keyFile = poolKeyFile(resolve(this.opts.stateDir));
 
@@ -199,6 +202,7 @@ export class LocalRemoter implements RemoterBase {
         listen: [`/ip4/${address}/tcp/${using.p2pPort}`],
         bootstrap: [...peers],
         monitor: { host: address, port: using.monitorPort, url: monitor },
+        stateDir: resolve(this.opts.stateDir),
       });
       const configFile = join(dir, 'agent.json');
       const logFile = join(dir, 'agent.log');
@@ -224,7 +228,8 @@ export class LocalRemoter implements RemoterBase {
         launchedAt: Date.now(),
         clientToken: req.clientToken,
         launchId,
-        tags: { [TAG_POOL]: pool.name, [TAG_CLOUD]: req.cloud, [TAG_TOKEN]: req.clientToken },
+        // The caller's tags (a leader's poolparty:term, poolparty:action) never replace ours.
+        tags: { ...req.tags, [TAG_POOL]: pool.name, [TAG_CLOUD]: req.cloud, [TAG_TOKEN]: req.clientToken },
         monitor,
         configFile,
         logFile,

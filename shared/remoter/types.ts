@@ -28,6 +28,11 @@ export interface LaunchRequest {
    * that earlier launch instead of starting new ones.
    */
   clientToken: string;
+  /**
+   * Extra tags stored on every launched instance and returned by list (e.g. the leader's
+   * poolparty:term and poolparty:action). The provider's own tags (pool, cloud, token) win.
+   */
+  tags?: Record<string, string>;
 }
 
 export interface ListFilter {
