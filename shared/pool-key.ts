@@ -52,7 +52,8 @@ export async function ensurePoolKey(file: string): Promise<{ key: Uint8Array; cr
         await writeFile(file, key, { mode: 0o600, flag: 'wx' });
       } catch (writeErr) {
         // Another process created it between our read and write: use theirs.
-        if ((writeErr as NodeJS.ErrnoException).code === 'EEXIST') return { key: await readPoolKey(file), created: false };
+        if ((writeErr as NodeJS.ErrnoException).code === 'EEXIST')
+          return { key: await readPoolKey(file), created: false };
         throw writeErr;
       }
       await chmod(file, 0o600);
