@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['shared/polyfill.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Real agents and sshd take seconds to converge; the machine is shared and noisy.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +16,6 @@ let env: NodeJS.ProcessEnv;
 
 describe('poolparty CLI end to end (real agents)', () => {
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
     dir = await mkdtemp(join(tmpdir(), 'poolparty-e2e-'));
     stateDir = join(dir, 'state');
     config = join(dir, 'clouds.ts');

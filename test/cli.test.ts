@@ -9,8 +9,8 @@ import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
-// The CLI from its TypeScript sources (no build needed), with the fake agent from test/fixtures.
-const CLI = ['--import', 'tsx', resolve('cli/main.ts')];
+// The built CLI (test/global-setup.ts builds dist/), with the fake agent from test/fixtures.
+const CLI = [resolve('bin/poolparty.mjs')];
 let dir: string;
 let config: string;
 let stateDir: string;

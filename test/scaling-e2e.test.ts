@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -89,7 +88,6 @@ function launchTokens(records: LocalInstanceRecord[]): string[] {
 
 describe('self-scaling pool (real agents, local remoter)', () => {
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
     dir = await mkdtemp(join(tmpdir(), 'poolparty-scale-'));
     stateDir = join(dir, 'state');
     config = join(dir, 'clouds.ts');
