@@ -1,0 +1,247 @@
+import * as z from 'zod';
+import { parseDuration } from '../duration.ts';
+import { resourceSchema } from '../resources/schema.ts';
+import type { PluginInstance, Resource } from '../resources/types.ts';
+
+/**
+ * The configuration options of a cloud — resources, resolver, verifiers, hooks, cookbooks,
+ * runList, attributes — validated and normalised into a ConfigureDefinition. `configureFields`
+ * is meant to be spread into the cloud's strictObject, and `toConfigure` called from the cloud's
+ * transform; `configureSchema` validates the same block on its own.
+ */
+
+export const RESOLVERS = ['chef-solo', 'itamae', 'puppet'] as const;
+export type ResolverName = (typeof RESOLVERS)[number];
+
+/** Verifier defaults: attempts are 1 + retries, `delay` apart. */
+export const VERIFIER_DEFAULTS = { retries: 5, delay: 2000, timeout: 5000, status: 200 } as const;
+/** Default timeout of a hook given without one (ms). */
+export const HOOK_TIMEOUT = 60_000;
+
+export type VerifierSpec = {
+  name: string;
+  /** Extra attempts after the first failure. */
+  retries: number;
+  /** Between attempts (ms). */
+  delay: number;
+  /** Per attempt (ms). */
+  timeout: number;
+} & (
+  | { kind: 'http'; url: string; status: number; body?: string; bodyMatch?: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'command'; command: string }
+);
+
+export interface HookSpec {
+  command: string;
+  timeout: number;
+}
+
+export const HOOK_EVENTS = ['beforeConfigure', 'afterConfigure', 'beforeTerminate', 'afterJoin'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+export type Hooks = Record<HookEvent, HookSpec[]>;
+
+export interface ConfigureDefinition {
+  /** Resources in declaration order, plugins expanded in place. */
+  resources: Resource[];
+  /** Tried in order; the first whose tool is installed applies the bundle. Default ['chef-solo']. */
+  resolver: ResolverName[];
+  verifiers: VerifierSpec[];
+  hooks: Hooks;
+  /** Cookbook directories as written (relative to the config file), plugin cookbooks appended. */
+  cookbooks: string[];
+  /** User run list entries ('recipe[x]'), after the generated recipe[poolparty]. */
+  runList: string[];
+  /** Node attributes for dna.json (and itamae's node JSON). */
+  attributes: Record<string, unknown>;
+  /** Names of the plugins used, for summaries. */
+  plugins: string[];
+}
+
+const durationMs = (min: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx): number => {
+    try {
+      const ms = parseDuration(value);
+      if (ms < min)
+        ctx.addIssue({ code: 'custom', message: `must be at least ${min}ms, got ${JSON.stringify(value)}` });
+      return ms;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const timing = {
+  name: z.string().min(1).optional(),
+  retries: z.number().int().min(0).max(100).optional(),
+  delay: durationMs(0).optional(),
+  timeout: durationMs(1).optional(),
+};
+
+const verifierInput = z.union([
+  z.strictObject({
+    http: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    status: z.number().int().min(100).max(599).optional(),
+    body: z.string().optional(),
+    bodyMatch: z
+      .string()
+      .refine(
+        (s) => {
+          try {
+            new RegExp(s);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { error: 'expected a regular expression' },
+      )
+      .optional(),
+    ...timing,
+  }),
+  z.strictObject({
+    tcp: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: "expected 'host:port'" }),
+    ...timing,
+  }),
+  z.strictObject({ command: z.string().min(1), ...timing }),
+]);
+
+export const verifierSchema = verifierInput.transform((v): VerifierSpec => {
+  const common = {
+    retries: v.retries ?? VERIFIER_DEFAULTS.retries,
+    delay: v.delay ?? VERIFIER_DEFAULTS.delay,
+    timeout: v.timeout ?? VERIFIER_DEFAULTS.timeout,
+  };
+  if ('http' in v) {
+    const spec: VerifierSpec = {
+      name: v.name ?? `http ${v.http}`,
+      ...common,
+      kind: 'http',
+      url: v.http,
+      status: v.status ?? VERIFIER_DEFAULTS.status,
+    };
+    if (v.body !== undefined) spec.body = v.body;
+    if (v.bodyMatch !== undefined) spec.bodyMatch = v.bodyMatch;
+    return spec;
+  }
+  if ('tcp' in v) {
+    const at = v.tcp.lastIndexOf(':');
+    return {
+      name: v.name ?? `tcp ${v.tcp}`,
+      ...common,
+      kind: 'tcp',
+      host: v.tcp.slice(0, at),
+      port: Number(v.tcp.slice(at + 1)),
+    };
+  }
+  return { name: v.name ?? `command ${v.command}`, ...common, kind: 'command', command: v.command };
+});
+
+const hookSchema = z
+  .union([z.string().min(1), z.strictObject({ command: z.string().min(1), timeout: durationMs(1).optional() })])
+  .transform(
+    (h): HookSpec =>
+      typeof h === 'string'
+        ? { command: h, timeout: HOOK_TIMEOUT }
+        : { command: h.command, timeout: h.timeout ?? HOOK_TIMEOUT },
+  );
+const hookList = z.union([hookSchema.transform((h) => [h]), z.array(hookSchema)]);
+
+const RUN_LIST_ENTRY = /^(recipe|role)\[[A-Za-z0-9_.:-]+\]$|^[A-Za-z0-9_.:-]+$/;
+
+const pluginSchema = z.strictObject({
+  kind: z.literal('plugin'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'a plugin name may contain only a-z, 0-9 and -' }),
+  resources: z.array(resourceSchema),
+  cookbook: z.string().min(1).optional(),
+  verifiers: z.array(verifierSchema).optional(),
+});
+
+/** Resources as written: resources, plugin results, and arrays of them (plugins may return several). */
+type ResourceItem = Resource | z.output<typeof pluginSchema>;
+const flatten = (value: unknown): unknown => (Array.isArray(value) ? value.flat(Number.POSITIVE_INFINITY) : value);
+const resourcesSchema = z.preprocess(
+  flatten,
+  z.array(
+    z.unknown().transform((item, ctx): ResourceItem => {
+      const isPlugin = item !== null && typeof item === 'object' && (item as { kind?: unknown }).kind === 'plugin';
+      const result = (isPlugin ? pluginSchema : resourceSchema).safeParse(item);
+      if (result.success) return result.data as ResourceItem;
+      const where = describe(item);
+      for (const issue of result.error.issues)
+        ctx.addIssue({ ...issue, message: `${where}: ${issue.message}` } as never);
+      return z.NEVER;
+    }),
+  ),
+);
+
+function describe(item: unknown): string {
+  const r = item as Partial<Record<'type' | 'path' | 'name' | 'kind', unknown>> | null;
+  if (r && r.kind === 'plugin') return `plugin ${String(r.name)}`;
+  if (r && typeof r.type === 'string') return `${r.type}[${String(r.path ?? r.name)}]`;
+  return 'resource';
+}
+
+/** The fields to spread into the cloud's strictObject. */
+export const configureFields = {
+  resources: resourcesSchema.optional(),
+  resolver: z
+    .union([z.enum(RESOLVERS).transform((r): ResolverName[] => [r]), z.array(z.enum(RESOLVERS)).min(1)])
+    .optional(),
+  verifiers: z.array(verifierSchema).optional(),
+  hooks: z
+    .strictObject({
+      beforeConfigure: hookList.optional(),
+      afterConfigure: hookList.optional(),
+      beforeTerminate: hookList.optional(),
+      afterJoin: hookList.optional(),
+    })
+    .optional(),
+  cookbooks: z.array(z.string().min(1)).optional(),
+  runList: z
+    .array(
+      z.string().regex(RUN_LIST_ENTRY, {
+        error: (iss) => `expected 'recipe[name]' or 'role[name]', got ${JSON.stringify(iss.input)}`,
+      }),
+    )
+    .optional(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+};
+
+type ParsedFields = { [K in keyof typeof configureFields]?: z.output<(typeof configureFields)[K]> };
+
+/** Normalises parsed fields: defaults, plugins expanded, bare run list names as recipe[...]. */
+export function toConfigure(c: ParsedFields): ConfigureDefinition {
+  const resources: Resource[] = [];
+  const verifiers: VerifierSpec[] = [...(c.verifiers ?? [])];
+  const cookbooks = [...(c.cookbooks ?? [])];
+  const runList = (c.runList ?? []).map((e) => (e.includes('[') ? e : `recipe[${e}]`));
+  const plugins: string[] = [];
+  for (const item of c.resources ?? []) {
+    if ('kind' in item) {
+      const plugin = item as PluginInstance & { verifiers?: VerifierSpec[] };
+      plugins.push(plugin.name);
+      resources.push(...plugin.resources);
+      verifiers.push(...(plugin.verifiers ?? []));
+      if (plugin.cookbook) {
+        cookbooks.push(plugin.cookbook);
+        const recipe = `recipe[${plugin.cookbook.replace(/\/+$/, '').split('/').pop()}]`;
+        if (!runList.includes(recipe)) runList.push(recipe);
+      }
+    } else resources.push(item);
+  }
+  const hooks = Object.fromEntries(HOOK_EVENTS.map((e) => [e, c.hooks?.[e] ?? []])) as Hooks;
+  return {
+    resources,
+    resolver: [...new Set<ResolverName>(c.resolver ?? ['chef-solo'])],
+    verifiers,
+    hooks,
+    cookbooks,
+    runList,
+    attributes: c.attributes ?? {},
+    plugins: [...new Set(plugins)],
+  };
+}
+
+/** The configure block on its own, e.g. for tests or a standalone file. */
+export const configureSchema = z.strictObject(configureFields).transform(toConfigure);
