@@ -1,0 +1,223 @@
+import { gzipSync } from 'node:zlib';
+import { type Ec2UsingDefinition, USER_DATA_LIMIT, USER_INIT_DELIMITER } from '../config/ec2-schema.ts';
+import { resolveAgentConfig } from '../config/resolve.ts';
+import type { PoolDefinition } from '../config/schema.ts';
+import { parsePoolKey } from '../pool-key.ts';
+import { findCredential } from './ec2-credentials.ts';
+import { UserDataError } from './ec2-errors.ts';
+
+/**
+ * The user data of an EC2 node: a cloud-init shell script that writes the pool key, the agent's
+ * config and environment, runs the operator's extra init, gets the agent artifact, installs the
+ * systemd unit and starts it. Pure: the same inputs give the same bytes, which EC2's client-token
+ * idempotency requires (a retried launch must send identical parameters).
+ *
+ * The agent artifact is the single file /opt/poolparty/poolparty-agent.mjs (what the systemd unit
+ * runs, and what the SSH provisioner copies): either baked into the image, or downloaded from
+ * `agentUrl` (https:// with curl, s3:// with the AWS CLI and the instance profile) and checked
+ * against `agentSha256`. Node.js must be on the image or installed by `userData`.
+ *
+ * What differs per instance (its id and private address) is read at boot from the instance
+ * metadata service (IMDSv2, link-local): one RunInstances call gives all instances the same bytes.
+ * Nothing here may hold an AWS credential; the output is checked before it is returned.
+ */
+
+/** Where things live on a node. */
+export const NODE_PATHS = {
+  configDir: '/etc/poolparty',
+  poolKey: '/etc/poolparty/pool.key',
+  agentConfig: '/etc/poolparty/agent.json',
+  agentEnv: '/etc/poolparty/agent.env',
+  userInit: '/etc/poolparty/user-init.sh',
+  stateDir: '/var/lib/poolparty',
+  dataDir: '/var/lib/poolparty/data',
+  agent: '/opt/poolparty/poolparty-agent.mjs',
+  unit: '/etc/systemd/system/poolparty-agent.service',
+} as const;
+
+/** Replaced at boot with values from the instance metadata service. */
+export const INSTANCE_ID_PLACEHOLDER = '@@POOLPARTY_INSTANCE_ID@@';
+export const PRIVATE_IP_PLACEHOLDER = '@@POOLPARTY_PRIVATE_IP@@';
+
+export interface UserDataInput {
+  pool: PoolDefinition;
+  /** A cloud of `pool` whose `using` is ec2. */
+  cloud: string;
+  /** The pool key file's content (libp2p swarm key v1). */
+  poolKey: Uint8Array | string;
+  /** Multiaddrs of members a new node dials first. */
+  bootstrap: string[];
+  /** The config bundle the node should apply, when bundles are in use. */
+  bundleHash?: string;
+  /** The systemd unit (systemd/poolparty-agent.service). */
+  unit: string;
+}
+
+const BUNDLE_HASH = /^[A-Za-z0-9:._-]{1,128}$/;
+
+export function buildUserData(input: UserDataInput): string {
+  const cloud = input.pool.clouds[input.cloud];
+  if (!cloud) throw new UserDataError(`pool '${input.pool.name}' has no cloud '${input.cloud}'`);
+  // Until the config union includes ec2, a cloud's `using` is typed as local only.
+  const using = cloud.using as unknown as Ec2UsingDefinition;
+  if (using.provider !== 'ec2') throw new UserDataError(`cloud '${input.cloud}' does not use the ec2 provider`);
+  if (input.bundleHash !== undefined && !BUNDLE_HASH.test(input.bundleHash)) {
+    throw new UserDataError(`invalid bundle hash ${JSON.stringify(input.bundleHash)}`);
+  }
+  for (const addr of input.bootstrap) {
+    if (!/^\/\S+$/.test(addr)) throw new UserDataError(`invalid bootstrap multiaddr ${JSON.stringify(addr)}`);
+  }
+  const poolKey = new TextDecoder().decode(
+    parsePoolKey(typeof input.poolKey === 'string' ? new TextEncoder().encode(input.poolKey) : input.poolKey),
+  );
+
+  const config = resolveAgentConfig(input.pool, input.cloud, {
+    instanceId: INSTANCE_ID_PLACEHOLDER,
+    dataDir: NODE_PATHS.dataDir,
+    poolKeyFile: NODE_PATHS.poolKey,
+    listen: [`/ip4/${PRIVATE_IP_PLACEHOLDER}/tcp/${using.p2pPort}`],
+    bootstrap: [...input.bootstrap],
+    monitor: {
+      host: cloud.monitor.host,
+      port: cloud.monitor.port,
+      url: `http://${PRIVATE_IP_PLACEHOLDER}:${cloud.monitor.port}`,
+    },
+    stateDir: NODE_PATHS.stateDir,
+  });
+  const configJson = `${JSON.stringify(config, null, 2)}\n`;
+  // Checked before compression: a credential anywhere in the pool definition would ride along.
+  const leak = findCredential(configJson);
+  if (leak) throw new UserDataError(`refusing to put ${leak} into user data (found in the agent config)`);
+  // Compressed: the config embeds the whole pool definition (including `userData` again), and
+  // EC2 allows 16 KB. gzipSync writes no timestamp, so the bytes stay deterministic.
+  const configB64 = gzipSync(configJson, { level: 9 }).toString('base64');
+
+  const env = [`POOLPARTY_AGENT_CONFIG=${NODE_PATHS.agentConfig}`];
+  if (input.bundleHash !== undefined) env.push(`POOLPARTY_BUNDLE_HASH=${input.bundleHash}`);
+
+  const script = [
+    '#!/bin/bash',
+    `# PoolParty node bootstrap for pool '${input.pool.name}', cloud '${input.cloud}' (generated; runs once, as root).`,
+    '# POOLPARTY_ROOT and POOLPARTY_IMDS exist for tests; cloud-init leaves them unset.',
+    'set -euo pipefail',
+    'umask 077',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    'R="${POOLPARTY_ROOT:-}"',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    'IMDS="${POOLPARTY_IMDS:-http://169.254.169.254}"',
+    'log() { echo "poolparty-bootstrap: $*" >&2; }',
+    'fail() { log "FAILED: $*"; exit 1; }',
+    '',
+    '# Instance id and private address from IMDSv2 (link-local; retried while the network comes up).',
+    'imds() {',
+    '  local token attempt',
+    '  for attempt in $(seq 1 30); do',
+    '    if token=$(curl -fsS -m 2 -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") &&',
+    '      curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"; then',
+    '      return 0',
+    '    fi',
+    '    sleep 2',
+    '  done',
+    '  return 1',
+    '}',
+    'INSTANCE_ID=$(imds instance-id) || fail "cannot read instance-id from the instance metadata service"',
+    'PRIVATE_IP=$(imds local-ipv4) || fail "cannot read local-ipv4 from the instance metadata service"',
+    '[[ $INSTANCE_ID =~ ^[A-Za-z0-9-]{1,64}$ ]] || fail "unexpected instance id"',
+    '[[ $PRIVATE_IP =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || fail "unexpected private address"',
+    '',
+    `install -d -m 0755 "$R${NODE_PATHS.configDir}" "$R/opt/poolparty" "$R/etc/systemd/system"`,
+    `install -d -m 0700 "$R${NODE_PATHS.stateDir}" "$R${NODE_PATHS.dataDir}"`,
+    '',
+    "# The pool key: the agents' pre-shared network key (not an AWS credential).",
+    `cat > "$R${NODE_PATHS.poolKey}" <<'POOLPARTY_KEY_EOF'`,
+    poolKey,
+    'POOLPARTY_KEY_EOF',
+    `chmod 0600 "$R${NODE_PATHS.poolKey}"`,
+    '',
+    "# The agent config (gzip, base64), with this instance's id and address filled in.",
+    `base64 -d > "$R${NODE_PATHS.agentConfig}.gz" <<'POOLPARTY_CONFIG_EOF'`,
+    ...wrap(configB64, 76),
+    'POOLPARTY_CONFIG_EOF',
+    `gzip -dc "$R${NODE_PATHS.agentConfig}.gz" |`,
+    `  sed -e "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" -e "s/${PRIVATE_IP_PLACEHOLDER}/$PRIVATE_IP/g" > "$R${NODE_PATHS.agentConfig}"`,
+    `rm -f "$R${NODE_PATHS.agentConfig}.gz"`,
+    `chmod 0600 "$R${NODE_PATHS.agentConfig}"`,
+    '',
+    `cat > "$R${NODE_PATHS.agentEnv}" <<'POOLPARTY_ENV_EOF'`,
+    ...env,
+    'POOLPARTY_ENV_EOF',
+    `chmod 0600 "$R${NODE_PATHS.agentEnv}"`,
+    ...userInit(using.userData),
+    ...agentArtifact(using.agentUrl, using.agentSha256),
+    '',
+    `cat > "$R${NODE_PATHS.unit}" <<'POOLPARTY_UNIT_EOF'`,
+    input.unit.trimEnd(),
+    'POOLPARTY_UNIT_EOF',
+    `chmod 0644 "$R${NODE_PATHS.unit}"`,
+    'systemctl daemon-reload',
+    'systemctl enable --now poolparty-agent.service',
+    'log "agent started as $INSTANCE_ID ($PRIVATE_IP)"',
+    '',
+  ].join('\n');
+
+  for (const delimiter of ['POOLPARTY_KEY_EOF', 'POOLPARTY_ENV_EOF', 'POOLPARTY_UNIT_EOF']) {
+    if (input.unit.split('\n').includes(delimiter))
+      throw new UserDataError(`the systemd unit contains a line '${delimiter}'`);
+  }
+  const found = findCredential(script);
+  if (found) throw new UserDataError(`refusing to put ${found} into user data`);
+  const size = Buffer.byteLength(script);
+  if (size > USER_DATA_LIMIT) {
+    throw new UserDataError(
+      `user data is ${size} bytes, EC2 allows ${USER_DATA_LIMIT}: shorten using.userData or the pool definition`,
+    );
+  }
+  return script;
+}
+
+function userInit(userData: string | undefined): string[] {
+  if (userData === undefined || userData.trim() === '') return [];
+  if (userData.split('\n').includes(USER_INIT_DELIMITER)) {
+    throw new UserDataError(`using.userData must not contain a line '${USER_INIT_DELIMITER}'`);
+  }
+  return [
+    '',
+    "# The operator's extra init (using.userData), before the agent starts: e.g. installing Node.js.",
+    `cat > "$R${NODE_PATHS.userInit}" <<'${USER_INIT_DELIMITER}'`,
+    userData.trimEnd(),
+    USER_INIT_DELIMITER,
+    `chmod 0700 "$R${NODE_PATHS.userInit}"`,
+    `bash "$R${NODE_PATHS.userInit}" || fail "using.userData exited with status $?"`,
+  ];
+}
+
+function agentArtifact(url: string | undefined, sha256: string | undefined): string[] {
+  const lines = ['', `AGENT="$R${NODE_PATHS.agent}"`];
+  if (url !== undefined) {
+    // The schema allows no quotes, spaces, $ or backslashes in the URL: single quotes are safe.
+    lines.push(
+      '# The agent artifact, from the operator-configured location only.',
+      `log "downloading the agent from ${url}"`,
+      url.startsWith('s3://')
+        ? `aws s3 cp --only-show-errors '${url}' "$AGENT.download" || fail "cannot download ${url} (AWS CLI and instance profile needed)"`
+        : `curl -fsSL --proto '=https' --retry 5 --retry-connrefused -o "$AGENT.download" '${url}' || fail "cannot download ${url}"`,
+    );
+    if (sha256 !== undefined) {
+      lines.push(
+        `echo "${sha256}  $AGENT.download" | sha256sum -c --quiet - || fail "agent checksum mismatch (expected ${sha256})"`,
+      );
+    }
+    lines.push('chmod 0755 "$AGENT.download"', 'mv -f "$AGENT.download" "$AGENT"');
+  }
+  lines.push(
+    `[[ -f $AGENT ]] || fail "no agent at ${NODE_PATHS.agent}: bake it into the image or set using.agentUrl"`,
+    'command -v node > /dev/null || fail "node not found: use an image with Node.js >= 20.19 or install it in using.userData"',
+  );
+  return lines;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += width) out.push(text.slice(i, i + width));
+  return out;
+}

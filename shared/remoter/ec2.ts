@@ -1,0 +1,360 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type DescribeInstancesCommandInput,
+  EC2Client,
+  type EC2ClientConfig,
+  type Filter,
+  type Instance,
+  paginateDescribeInstances,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
+import { poolKeyFile } from '../config/resolve.ts';
+import type { PoolDefinition } from '../config/schema.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { ensurePoolKey } from '../pool-key.ts';
+import {
+  AuthError,
+  CapacityError,
+  Ec2RequestError,
+  IdempotencyMismatchError,
+  TerminateRefusedError,
+  ThrottledError,
+} from './ec2-errors.ts';
+import {
+  AUTH_CODES,
+  CAPACITY_CODES,
+  checkLaunchRequest,
+  chunks,
+  type Ec2InstanceRecord,
+  errorCode,
+  errorMessage,
+  idsIn,
+  LIVE_STATES,
+  principalIn,
+  runInstancesInput,
+  shortAuthMessage,
+  THROTTLING_CODES,
+  toRecord,
+} from './ec2-request.ts';
+import { buildUserData } from './ec2-user-data.ts';
+import { findPackageRoot } from './package-root.ts';
+import type { LaunchRequest, ListFilter, RemoterBase } from './types.ts';
+import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
+
+/**
+ * The EC2 remoter base. AWS access comes from the SDK's standard configuration: the default
+ * credential chain (env, AWS_PROFILE and the shared files, SSO, the instance profile on nodes),
+ * the region from `using.region` or AWS_REGION/the profile, the endpoint from `using.endpoint` or
+ * AWS_ENDPOINT_URL_EC2. The SDK retries in adaptive mode (client-side rate limiting); throttling
+ * that outlasts it is retried here with backoff, then reported as ThrottledError.
+ *
+ * - launch: one RunInstances (MinCount = MaxCount = count) with the caller's client token, tags
+ *   and the node bootstrap as user data; InsufficientInstanceCapacity moves to the next subnet,
+ *   a full round of failures backs off and then throws CapacityError.
+ * - list: DescribeInstances by the pool/cloud tags and the live states, every page.
+ * - terminate: describes the ids first and refuses (all of them) if any is not this pool's and
+ *   cloud's; then TerminateInstances in batches. Resolves once EC2 accepted the termination.
+ * - An AuthError (UnauthorizedOperation, AuthFailure…) makes every later call fail at once:
+ *   only a new remoter, built from a changed config or credentials, tries again.
+ */
+
+export interface Ec2RemoterTunables {
+  /** SDK attempts per request, adaptive retry mode (count). Default 5. */
+  maxAttempts: number;
+  /** Further rounds when the SDK gave up on throttling (count). Default 3. */
+  throttleRetries: number;
+  /** First wait before such a round (ms), doubling up to throttleBackoffMax. Default 2000. */
+  throttleBackoff: number;
+  /** Longest wait between throttled rounds (ms). Default 20000. */
+  throttleBackoffMax: number;
+  /** Passes over the subnet list on InsufficientInstanceCapacity (count). Default 2. */
+  capacityRounds: number;
+  /** Wait between two passes (ms), doubling. Default 10000: capacity rarely comes back sooner. */
+  capacityBackoff: number;
+  /** DescribeInstances page size (EC2: 5..1000). Default 1000. */
+  pageSize: number;
+  /** Instance ids per DescribeInstances/TerminateInstances call in terminate (count). Default 50. */
+  terminateBatch: number;
+}
+
+export const EC2_REMOTER_DEFAULTS: Ec2RemoterTunables = {
+  maxAttempts: 5,
+  throttleRetries: 3,
+  throttleBackoff: 2000,
+  throttleBackoffMax: 20_000,
+  capacityRounds: 2,
+  capacityBackoff: 10_000,
+  pageSize: 1000,
+  terminateBatch: 50,
+};
+
+export interface Ec2RemoterOptions extends Partial<Ec2RemoterTunables> {
+  pool: PoolDefinition;
+  /** The cloud this remoter launches into (its `using` must be ec2()). */
+  cloud: string;
+  /** The pool's state dir (holds pool.key on the laptop). */
+  stateDir: string;
+  /** Default <stateDir>/pool.key (created if missing); on a node, the agent's poolKeyFile. */
+  poolKeyFile?: string;
+  /** Multiaddrs new nodes dial first (a leader passes its alive members). Default none. */
+  bootstrap?: string[] | (() => string[] | Promise<string[]>);
+  /** The config bundle new nodes should apply (POOLPARTY_BUNDLE_HASH in agent.env). */
+  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
+  /** The systemd unit text. Default: <package>/systemd/poolparty-agent.service. */
+  unit?: string;
+  /** A ready client (tests, custom middleware); otherwise one is built from `using` and the env. */
+  client?: EC2Client;
+  /** SDK retry strategy override (tests shorten delays); default adaptive with maxAttempts. */
+  retryStrategy?: EC2ClientConfig['retryStrategy'];
+  log?: Logger;
+}
+
+export function createEc2Remoter(opts: Ec2RemoterOptions): Ec2Remoter {
+  return new Ec2Remoter(opts);
+}
+
+export class Ec2Remoter implements RemoterBase {
+  readonly provider = 'ec2';
+  readonly client: EC2Client;
+  private readonly using: Ec2UsingDefinition;
+  private readonly monitorPort: number;
+  private readonly tunables: Ec2RemoterTunables;
+  private readonly log: Logger;
+  private authFailure: AuthError | undefined;
+  private unit: string | undefined;
+
+  constructor(private readonly opts: Ec2RemoterOptions) {
+    const cloud = opts.pool.clouds[opts.cloud];
+    if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
+    // Until the config union includes ec2, a cloud's `using` is typed as local only.
+    const using = cloud.using as unknown as Ec2UsingDefinition;
+    if (using.provider !== 'ec2') throw new RemoterError(`cloud '${opts.cloud}' does not use the ec2 provider`);
+    this.using = using;
+    this.monitorPort = cloud.monitor.port;
+    this.tunables = { ...EC2_REMOTER_DEFAULTS, ...definedOnly(opts) };
+    if (this.tunables.pageSize < 5 || this.tunables.pageSize > 1000) {
+      throw new RemoterError(`pageSize must be within 5..1000 (EC2 limit), got ${this.tunables.pageSize}`);
+    }
+    this.log = (opts.log ?? createLogger()).child({
+      component: 'ec2-remoter',
+      pool: opts.pool.name,
+      cloud: opts.cloud,
+    });
+    this.client =
+      opts.client ??
+      new EC2Client({
+        ...(using.region !== undefined ? { region: using.region } : {}),
+        ...(using.endpoint !== undefined ? { endpoint: using.endpoint } : {}),
+        retryMode: 'adaptive',
+        maxAttempts: this.tunables.maxAttempts,
+        ...(opts.retryStrategy !== undefined ? { retryStrategy: opts.retryStrategy } : {}),
+      });
+  }
+
+  async launch(req: LaunchRequest): Promise<Ec2InstanceRecord[]> {
+    this.refuseAfterAuthFailure();
+    if (req.cloud !== this.opts.cloud) {
+      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
+    }
+    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
+    checkLaunchRequest(req.clientToken, req.tags);
+    if (req.count === 0) return [];
+    const userData = await this.userData();
+
+    const subnets: (string | undefined)[] = this.using.subnetIds.length > 0 ? this.using.subnetIds : [undefined];
+    const tried: string[] = [];
+    let detail = '';
+    for (let round = 0; round < this.tunables.capacityRounds; round++) {
+      if (round > 0) await sleep(this.tunables.capacityBackoff * 2 ** (round - 1));
+      for (const subnetId of subnets) {
+        const input = runInstancesInput({
+          pool: this.opts.pool.name,
+          cloud: this.opts.cloud,
+          using: this.using,
+          count: req.count,
+          clientToken: req.clientToken,
+          requestTags: req.tags ?? {},
+          userData,
+          subnetId,
+        });
+        try {
+          const out = await this.send('RunInstances', () => this.client.send(new RunInstancesCommand(input)));
+          const records = (out.Instances ?? []).map((i) => toRecord(i, this.monitorPort));
+          this.log.info('launched', { count: records.length, ids: records.map((r) => r.id), subnetId, round });
+          return records;
+        } catch (err) {
+          const code = errorCode(err);
+          if (CAPACITY_CODES.has(code)) {
+            const where = subnetId ?? 'default';
+            if (!tried.includes(where)) tried.push(where);
+            detail = errorMessage(err);
+            this.log.warn('no capacity, trying the next subnet', { subnetId: where, code, round });
+            continue;
+          }
+          if (code === 'IdempotentParameterMismatch') return this.resolveMismatch(req);
+          throw this.wrap(err, 'RunInstances');
+        }
+      }
+    }
+    throw new CapacityError(this.using.instanceType, tried, detail);
+  }
+
+  async list(filter: ListFilter): Promise<Ec2InstanceRecord[]> {
+    this.refuseAfterAuthFailure();
+    if (filter.pool !== this.opts.pool.name) return [];
+    const filters: Filter[] = [
+      { Name: `tag:${TAG_POOL}`, Values: [filter.pool] },
+      { Name: 'instance-state-name', Values: [...LIVE_STATES] },
+    ];
+    if (filter.cloud !== undefined) filters.push({ Name: `tag:${TAG_CLOUD}`, Values: [filter.cloud] });
+    const instances = await this.describe({ Filters: filters }, this.tunables.pageSize);
+    return instances.map((i) => toRecord(i, this.monitorPort));
+  }
+
+  async terminate(ids: string[]): Promise<void> {
+    this.refuseAfterAuthFailure();
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return;
+    const malformed = wanted.filter((id) => !/^i-[0-9a-f]{8,17}$/.test(id));
+    if (malformed.length > 0) throw new TerminateRefusedError([], malformed);
+
+    // Describe first: nothing is terminated unless every id is this pool's and this cloud's.
+    const found: Instance[] = [];
+    const unknown: string[] = [];
+    for (const batch of chunks(wanted, this.tunables.terminateBatch)) {
+      try {
+        found.push(...(await this.describe({ InstanceIds: batch })));
+      } catch (err) {
+        if (!(err instanceof Ec2RequestError) || err.code !== 'InvalidInstanceID.NotFound') throw err;
+        const missing = idsIn(err.message).filter((id) => batch.includes(id));
+        unknown.push(...(missing.length > 0 ? missing : batch));
+        const rest = batch.filter((id) => !missing.includes(id));
+        if (missing.length > 0 && rest.length > 0) found.push(...(await this.describe({ InstanceIds: rest })));
+      }
+    }
+    const foreign = found
+      .filter((i) => tagOf(i, TAG_POOL) !== this.opts.pool.name || tagOf(i, TAG_CLOUD) !== this.opts.cloud)
+      .map((i) => i.InstanceId ?? '?');
+    const seen = new Set(found.map((i) => i.InstanceId));
+    for (const id of wanted) if (!seen.has(id) && !unknown.includes(id)) unknown.push(id);
+    if (foreign.length > 0 || unknown.length > 0) throw new TerminateRefusedError(foreign, unknown);
+
+    const targets = found
+      .filter((i) => i.State?.Name !== 'terminated' && i.State?.Name !== 'shutting-down')
+      .map((i) => i.InstanceId as string);
+    for (const batch of chunks(targets, this.tunables.terminateBatch)) {
+      try {
+        await this.send('TerminateInstances', () =>
+          this.client.send(new TerminateInstancesCommand({ InstanceIds: batch })),
+        );
+      } catch (err) {
+        throw this.wrap(err, 'TerminateInstances');
+      }
+      this.log.info('terminating', { ids: batch });
+    }
+  }
+
+  /**
+   * EC2 saw this token with other parameters. If that earlier launch was ours with the same count
+   * (only the bootstrap peers or the subnet differed: both change between retries), it is the
+   * launch the token stands for, and is returned; anything else is a caller error.
+   */
+  private async resolveMismatch(req: LaunchRequest): Promise<Ec2InstanceRecord[]> {
+    const earlier = await this.describe({ Filters: [{ Name: 'client-token', Values: [req.clientToken] }] });
+    const ours = earlier.every(
+      (i) => tagOf(i, TAG_POOL) === this.opts.pool.name && tagOf(i, TAG_CLOUD) === this.opts.cloud,
+    );
+    if (earlier.length === req.count && ours) {
+      this.log.info('client token already launched; returning that launch', { clientToken: req.clientToken });
+      return earlier.map((i) => toRecord(i, this.monitorPort));
+    }
+    throw new IdempotencyMismatchError(req.clientToken);
+  }
+
+  private async describe(input: DescribeInstancesCommandInput, pageSize?: number): Promise<Instance[]> {
+    try {
+      return await this.send('DescribeInstances', async () => {
+        const out: Instance[] = [];
+        const pages = paginateDescribeInstances({ client: this.client, ...(pageSize ? { pageSize } : {}) }, input);
+        for await (const page of pages) {
+          for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+        }
+        return out;
+      });
+    } catch (err) {
+      throw this.wrap(err, 'DescribeInstances');
+    }
+  }
+
+  /** One EC2 call: SDK retries, then rounds of backoff on throttling; auth failures become sticky. */
+  private async send<T>(action: string, call: () => Promise<T>): Promise<T> {
+    const { throttleRetries, throttleBackoff, throttleBackoffMax } = this.tunables;
+    for (let round = 0; ; round++) {
+      try {
+        return await call();
+      } catch (err) {
+        const code = errorCode(err);
+        if (THROTTLING_CODES.has(code)) {
+          if (round >= throttleRetries) throw new ThrottledError(action, round + 1);
+          const wait = Math.min(throttleBackoffMax, throttleBackoff * 2 ** round);
+          this.log.warn('throttled by EC2, backing off', { action, round, waitMs: wait });
+          await sleep(wait);
+          continue;
+        }
+        if (AUTH_CODES.has(code)) {
+          const message = errorMessage(err);
+          this.authFailure = new AuthError(code, action, principalIn(message), shortAuthMessage(message));
+          this.log.error('EC2 refused our credentials; no further calls', { action, code });
+          throw this.authFailure;
+        }
+        throw err;
+      }
+    }
+  }
+
+  private refuseAfterAuthFailure(): void {
+    if (this.authFailure) throw this.authFailure;
+  }
+
+  /** Our own errors pass through; SDK and network errors become Ec2RequestError with EC2's code. */
+  private wrap(err: unknown, action: string): Error {
+    if (err instanceof RemoterError) return err;
+    const code = errorCode(err);
+    if (code === 'CredentialsProviderError') {
+      return new AuthError('NoCredentials', action, undefined, errorMessage(err));
+    }
+    return new Ec2RequestError(code, action, errorMessage(err));
+  }
+
+  private async userData(): Promise<string> {
+    const { bootstrap, bundleHash } = this.opts;
+    const keyFile = this.opts.poolKeyFile ?? poolKeyFile(resolve(this.opts.stateDir));
+    const { key } = await ensurePoolKey(keyFile);
+    this.unit ??= this.opts.unit ?? readFileSync(join(findPackageRoot(), 'systemd', 'poolparty-agent.service'), 'utf8');
+    const hash = typeof bundleHash === 'function' ? await bundleHash() : bundleHash;
+    return buildUserData({
+      pool: this.opts.pool,
+      cloud: this.opts.cloud,
+      poolKey: key,
+      bootstrap: typeof bootstrap === 'function' ? await bootstrap() : (bootstrap ?? []),
+      ...(hash !== undefined ? { bundleHash: hash } : {}),
+      unit: this.unit,
+    });
+  }
+}
+
+function tagOf(inst: Instance, key: string): string | undefined {
+  return inst.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+function definedOnly(opts: Partial<Ec2RemoterTunables>): Partial<Ec2RemoterTunables> {
+  const out: Partial<Ec2RemoterTunables> = {};
+  for (const key of Object.keys(EC2_REMOTER_DEFAULTS) as (keyof Ec2RemoterTunables)[]) {
+    if (opts[key] !== undefined) out[key] = opts[key];
+  }
+  return out;
+}
