@@ -12,6 +12,9 @@ import {
   type Retire,
   type WireMessage,
 } from '../shared/wire/heartbeat.ts';
+import { BundleManager } from './bundle/manager.ts';
+import { BundleStore } from './bundle/store.ts';
+import { configureNode } from './configure/configure.ts';
 import { Dialer } from './discovery.ts';
 import { EventHub } from './events.ts';
 import { GossipChannel } from './gossip.ts';
@@ -63,6 +66,7 @@ export class Agent {
   #heartbeats: GossipChannel | undefined;
   #control: GossipChannel | undefined;
   #dialer: Dialer | undefined;
+  #bundles: BundleManager | undefined;
   #sampler: MetricSampler | undefined;
   #monitor: MonitorServer | undefined;
   #metrics: AgentMetrics | undefined;
@@ -120,6 +124,10 @@ export class Agent {
 
   get scaler(): Scaler | undefined {
     return this.#scaler;
+  }
+
+  get bundles(): BundleManager | undefined {
+    return this.#bundles;
   }
 
   /** Peer ids this agent has open connections to. */
@@ -219,8 +227,34 @@ export class Agent {
       onError: (what, err) => this.#log.debug('dial-failed', { peer: what, error: err.message }),
     });
 
+    this.#bundles = new BundleManager({
+      node,
+      store: new BundleStore(c.dataDir),
+      now: this.#now,
+      selfPeerId: () => this.#peerId,
+      leading: () => !this.#retired && this.#leadership?.leads !== null && this.#leadership?.leads !== undefined,
+      leaderHeartbeat: () => {
+        const leader = this.#leadership?.leader;
+        return leader && leader.peerId !== this.#peerId
+          ? (this.#membership.get(leader.peerId)?.heartbeat ?? null)
+          : null;
+      },
+      peers: () => this.#membership.aliveHeartbeats(),
+      configure: (bundleDir) =>
+        configureNode({
+          bundleDir,
+          timeout: t.applyTimeout,
+          onLog: ({ source, stream, line }) => this.#log.info('configure-log', { source, stream, line }),
+        }),
+      emit: (e) => this.events.emit(e),
+      log: (msg, fields) => this.#log.info(msg, fields),
+      maxBytes: t.maxBundleBytes,
+      maxUnavailable: t.maxUnavailable,
+    });
+
     await this.#sampler.start();
     await node.start();
+    await this.#bundles.start();
     this.#heartbeats.start();
     this.#control.start();
     this.#running = true;
@@ -234,6 +268,7 @@ export class Agent {
     this.#every(t.heartbeatInterval, () => this.#sendHeartbeat());
     this.#every(this.#tickInterval, () => this.#tick());
     this.#every(Math.max(500, t.heartbeatInterval), () => this.#maintainConnections());
+    this.#every(Math.min(1000, t.heartbeatInterval), () => this.#bundles?.tick());
     if (this.#scaler && c.scaling) this.#every(c.scaling.config.interval, () => this.#scaler?.step());
     this.#maintainConnections();
     void this.#sendHeartbeat();
@@ -372,6 +407,7 @@ export class Agent {
       version: VERSION,
       metrics: this.#sampler?.values() ?? {},
       ...this.#leadership?.heartbeatFields(),
+      ...this.#bundles?.heartbeatFields(),
     };
   }
 

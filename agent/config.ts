@@ -42,6 +42,9 @@ const schema = z.strictObject({
     minConnections: z.number().int().nonnegative(),
     maxMessageBytes: positive,
     leaveGrace: ms,
+    applyTimeout: positive,
+    maxBundleBytes: positive,
+    maxUnavailable: positive,
   }),
   metrics: z.record(z.string(), metricSource),
   scaling: z

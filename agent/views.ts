@@ -27,6 +27,12 @@ export function buildMonitor(agent: Agent, registry: Registry): Hono {
         return c.json({ leader, enabled: scaler !== undefined, ...scaler });
       },
     },
+    {
+      method: 'GET',
+      path: '/bundle',
+      description: 'configuration: applied bundle hash, state, last run (resolver, duration, verifiers), rollout',
+      handler: (c) => c.json({ peerId: agent.peerId, ...agent.bundles?.view() }),
+    },
   ];
   return createMonitorApp(
     {

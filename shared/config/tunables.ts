@@ -54,6 +54,15 @@ export interface AgentTunables {
    * Default 500.
    */
   leaveGrace: number;
+  /**
+   * Longest a configuration run (hooks, resolver, verifiers) may take before it is killed and
+   * counted as failed (ms). Default 600000 (10 min): package installs can be slow.
+   */
+  applyTimeout: number;
+  /** Largest configuration bundle accepted from a peer or the CLI (bytes). Default 64 MiB. */
+  maxBundleBytes: number;
+  /** Members that may apply a new bundle at the same time in a rolling update. Default 1. */
+  maxUnavailable: number;
 }
 
 export function defaultTunables(heartbeatInterval = 1000): AgentTunables {
@@ -68,6 +77,9 @@ export function defaultTunables(heartbeatInterval = 1000): AgentTunables {
     minConnections: 8,
     maxMessageBytes: 8192,
     leaveGrace: 500,
+    applyTimeout: 600_000,
+    maxBundleBytes: 64 * 1024 * 1024,
+    maxUnavailable: 1,
   };
 }
 

@@ -95,4 +95,12 @@ export type ScalingEvent =
   | ({ type: 'scaling-decision' } & ScalingDecision)
   | { type: 'retiring'; peerId: string; instanceId: string; term: number; at: number; reason: string };
 
-export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent;
+/** Configuration bundle events (this node applying, and the leader's rollout). */
+export type BundleEvent =
+  | { type: 'bundle-applied'; peerId: string; sha: string; resolver: string | null; durationMs: number; at: number }
+  | { type: 'bundle-failed'; peerId: string; sha: string; stage: string; error: string; at: number }
+  | { type: 'rollout-started'; sha: string; maxUnavailable: number; at: number }
+  | { type: 'rollout-halted'; sha: string; reason: string; at: number }
+  | { type: 'rollout-complete'; sha: string; members: number; at: number };
+
+export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent | BundleEvent;

@@ -1,9 +1,11 @@
 import {
+  type BundleState,
   type Heartbeat,
   type Intent,
   type Leave,
   type Outcome,
   type Retire,
+  type RolloutAnnouncement,
   WIRE_VERSION,
   type WireMessage,
 } from './heartbeat.ts';
@@ -69,7 +71,11 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
     metrics(v.metrics) ??
     optional(v, 'term', count) ??
     optional(v, 'leads', count) ??
-    optional(v, 'retiring', bool);
+    optional(v, 'retiring', bool) ??
+    optional(v, 'bundle', sha) ??
+    optional(v, 'bundleTarget', sha) ??
+    optional(v, 'bundleState', (o, k) => (BUNDLE_STATES.has(o[k] as string) ? undefined : `${k}: unknown state`)) ??
+    optional(v, 'rollout', rollout);
   if (bad) return schema(bad);
   const hb: Heartbeat = {
     v: WIRE_VERSION,
@@ -87,6 +93,10 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
   if (v.term !== undefined) hb.term = v.term as number;
   if (v.leads !== undefined) hb.leads = v.leads as number;
   if (v.retiring === true) hb.retiring = true;
+  if (v.bundle !== undefined) hb.bundle = v.bundle as string;
+  if (v.bundleTarget !== undefined) hb.bundleTarget = v.bundleTarget as string;
+  if (v.bundleState !== undefined) hb.bundleState = v.bundleState as BundleState;
+  if (v.rollout !== undefined) hb.rollout = v.rollout as RolloutAnnouncement;
   return { ok: true, msg: hb };
 }
 
@@ -98,6 +108,36 @@ function checkLeave(v: Record<string, unknown>): DecodeResult {
 }
 
 const KINDS = new Set(['expand', 'contract', 'replace']);
+const BUNDLE_STATES = new Set(['fetching', 'applying', 'ok', 'failed']);
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function sha(v: Record<string, unknown>, key: string): string | undefined {
+  return typeof v[key] === 'string' && SHA256.test(v[key] as string)
+    ? undefined
+    : `${key}: expected a sha256 hex digest`;
+}
+
+function rollout(v: Record<string, unknown>, key: string): string | undefined {
+  const r = v[key];
+  if (!isObject(r)) return `${key}: expected an object`;
+  const bad =
+    sha(r, 'sha') ??
+    ids(r, 'allowed') ??
+    count(r, 'maxUnavailable') ??
+    count(r, 'startedAt') ??
+    optional(r, 'halted', (o, k) => str(o, k));
+  if (bad) return `${key}.${bad}`;
+  // Rebuilt field by field so nothing unknown rides along.
+  const clean: RolloutAnnouncement = {
+    sha: r.sha as string,
+    allowed: r.allowed as string[],
+    maxUnavailable: r.maxUnavailable as number,
+    startedAt: r.startedAt as number,
+  };
+  if (typeof r.halted === 'string') clean.halted = r.halted;
+  v[key] = clean;
+  return undefined;
+}
 
 function actionFields(v: Record<string, unknown>): string | undefined {
   return (

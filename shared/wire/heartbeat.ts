@@ -31,6 +31,28 @@ export interface Heartbeat {
   leads?: number;
   /** The sender is retiring (draining before termination) and will not lead. */
   retiring?: boolean;
+  /** sha256 of the configuration bundle the sender has applied successfully. */
+  bundle?: string;
+  /** What the sender is doing with `bundleTarget`. */
+  bundleState?: BundleState;
+  /** sha256 of the bundle the sender is fetching or applying, or failed to apply. */
+  bundleTarget?: string;
+  /** Leader only: the pool's desired bundle and which members may apply it now. */
+  rollout?: RolloutAnnouncement;
+}
+
+export type BundleState = 'fetching' | 'applying' | 'ok' | 'failed';
+
+export interface RolloutAnnouncement {
+  /** sha256 of the desired bundle. */
+  sha: string;
+  /** At most maxUnavailable peer ids allowed to fetch and apply it now. */
+  allowed: string[];
+  maxUnavailable: number;
+  /** Set when a member failed to apply it: no further member is allowed until a new rollout. */
+  halted?: string;
+  /** Epoch ms the rollout started (leader's clock). */
+  startedAt: number;
 }
 
 /** Published once when an agent leaves gracefully (SIGTERM/SIGINT). */

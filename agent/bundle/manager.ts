@@ -1,0 +1,261 @@
+import { rm } from 'node:fs/promises';
+import type { Connection, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { unpackBundle } from '../../shared/bundle/unpack.ts';
+import type { BundleEvent } from '../../shared/wire/cluster.ts';
+import type { BundleState, Heartbeat, RolloutAnnouncement } from '../../shared/wire/heartbeat.ts';
+import type { ConfigureReport } from '../configure/configure.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import { FrameReader, line, PULL_PROTOCOL, PUSH_PROTOCOL, pullOver, sendAll, sha256 } from './protocol.ts';
+import { planRollout, type RolloutProgress } from './rollout.ts';
+import type { BundleStore } from './store.ts';
+
+export interface BundleManagerOptions {
+  node: PoolNode;
+  store: BundleStore;
+  now: () => number;
+  selfPeerId: () => string;
+  /** Whether this agent leads right now. */
+  leading: () => boolean;
+  /** The leader this agent follows (its latest heartbeat), or null. */
+  leaderHeartbeat: () => Heartbeat | null;
+  /** Latest heartbeats of alive members other than self. */
+  peers: () => Heartbeat[];
+  /** Applies an unpacked bundle (configureNode in production). */
+  configure: (bundleDir: string) => Promise<ConfigureReport>;
+  emit: (e: BundleEvent) => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+  /** Largest bundle accepted over the network (bytes). */
+  maxBytes: number;
+  /** Default maxUnavailable of a rollout pushed without one. */
+  maxUnavailable: number;
+}
+
+/**
+ * Getting the desired bundle onto this node and applying it; on the leader, running the rolling
+ * update. Every node serves bundles it holds to peers (`/poolparty/bundle/1`), verified by
+ * sha256 on both ends; the leader accepts pushes from the CLI (`/poolparty/bundle-push/1`).
+ * An unverified bundle is never unpacked, and a failed apply leaves the previous one recorded.
+ */
+export class BundleManager {
+  readonly #o: BundleManagerOptions;
+  #applied: string | null = null;
+  #target: string | null = null;
+  #state: BundleState = 'ok';
+  #lastReport: ConfigureReport | null = null;
+  #lastError: string | null = null;
+  #busy = false;
+  /** The rollout this node last saw announced (kept so a new leader can continue it). */
+  #rollout: RolloutAnnouncement | null = null;
+  #progress: RolloutProgress | null = null;
+  #announcedDone: string | null = null;
+
+  constructor(opts: BundleManagerOptions) {
+    this.#o = opts;
+  }
+
+  async start(): Promise<void> {
+    this.#applied = await this.#o.store.applied();
+    const node = this.#o.node;
+    await node.handle(PULL_PROTOCOL, (stream) => void this.#servePull(stream), { maxInboundStreams: 8 });
+    await node.handle(PUSH_PROTOCOL, (stream, conn) => void this.#acceptPush(stream, conn), { maxInboundStreams: 2 });
+  }
+
+  /** Heartbeat fields describing this node's configuration (and the rollout, on the leader). */
+  heartbeatFields(): Pick<Heartbeat, 'bundle' | 'bundleState' | 'bundleTarget' | 'rollout'> {
+    return {
+      ...(this.#applied ? { bundle: this.#applied } : {}),
+      ...(this.#target ? { bundleTarget: this.#target, bundleState: this.#state } : {}),
+      ...(this.#o.leading() && this.#rollout ? { rollout: this.#rollout } : {}),
+    };
+  }
+
+  /** Called periodically: plans the rollout when leading, applies when granted. */
+  tick(): void {
+    const o = this.#o;
+    const leaderHb = o.leaderHeartbeat();
+    if (!o.leading() && leaderHb?.rollout) this.#rollout = leaderHb.rollout;
+    if (o.leading() && this.#rollout) this.#plan();
+    const r = this.#rollout;
+    if (!r || this.#busy || r.sha === this.#applied) return;
+    if (!r.allowed.includes(o.selfPeerId())) return;
+    if (this.#target === r.sha && this.#state === 'failed') return;
+    void this.#fetchAndApply(r.sha);
+  }
+
+  /** For GET /bundle. */
+  view() {
+    return {
+      applied: this.#applied,
+      target: this.#target,
+      state: this.#state,
+      error: this.#lastError,
+      report: this.#lastReport && summarize(this.#lastReport),
+      rollout: this.#rollout,
+      progress:
+        this.#o.leading() && this.#progress
+          ? {
+              done: this.#progress.done,
+              inProgress: this.#progress.inProgress,
+              pending: this.#progress.pending,
+              complete: this.#progress.complete,
+            }
+          : null,
+    };
+  }
+
+  /** Starts a rollout of a bundle already in the store (leader only). */
+  startRollout(sha: string, maxUnavailable = this.#o.maxUnavailable): void {
+    this.#rollout = { sha, allowed: [], maxUnavailable, startedAt: this.#o.now() };
+    this.#announcedDone = null;
+    this.#o.emit({ type: 'rollout-started', sha, maxUnavailable, at: this.#o.now() });
+    this.#plan();
+  }
+
+  #plan(): void {
+    const o = this.#o;
+    const current = this.#rollout;
+    if (!current) return;
+    const self: Heartbeat | { peerId: string } = { peerId: o.selfPeerId(), ...this.heartbeatFields() };
+    const progress = planRollout(current, [self, ...o.peers()], o.selfPeerId());
+    if (progress.announcement.halted && !current.halted) {
+      o.emit({ type: 'rollout-halted', sha: current.sha, reason: progress.announcement.halted, at: o.now() });
+    }
+    if (progress.complete && this.#announcedDone !== current.sha) {
+      this.#announcedDone = current.sha;
+      o.emit({ type: 'rollout-complete', sha: current.sha, members: progress.done.length, at: o.now() });
+    }
+    this.#rollout = progress.announcement;
+    this.#progress = progress;
+  }
+
+  async #fetchAndApply(sha: string): Promise<void> {
+    const o = this.#o;
+    this.#busy = true;
+    this.#target = sha;
+    this.#state = 'fetching';
+    this.#lastError = null;
+    try {
+      let bytes = await o.store.read(sha);
+      if (!bytes) {
+        bytes = await this.#pull(sha);
+        await o.store.put(sha, bytes);
+      }
+      this.#state = 'applying';
+      const dir = o.store.unpackedPath(sha);
+      await rm(dir, { recursive: true, force: true });
+      await unpackBundle(bytes, sha, dir);
+      const report = await o.configure(dir);
+      this.#lastReport = report;
+      if (!report.ok) throw new ApplyError(report.stage, report.error ?? `failed at ${report.stage}`);
+      await o.store.setApplied(sha);
+      this.#applied = sha;
+      this.#state = 'ok';
+      o.emit({
+        type: 'bundle-applied',
+        peerId: o.selfPeerId(),
+        sha,
+        resolver: report.resolver,
+        durationMs: report.durationMs,
+        at: o.now(),
+      });
+    } catch (err) {
+      this.#state = 'failed';
+      this.#lastError = (err as Error).message;
+      const stage = err instanceof ApplyError ? err.stage : 'fetch';
+      o.emit({ type: 'bundle-failed', peerId: o.selfPeerId(), sha, stage, error: (err as Error).message, at: o.now() });
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Pulls from the leader first, then from members that have applied it. */
+  async #pull(sha: string): Promise<Buffer> {
+    const o = this.#o;
+    const leader = o.leaderHeartbeat();
+    const sources = [
+      ...(leader ? [leader.peerId] : []),
+      ...o
+        .peers()
+        .filter((p) => p.bundle === sha && p.peerId !== leader?.peerId)
+        .map((p) => p.peerId),
+    ];
+    const errors: string[] = [];
+    for (const peer of sources) {
+      try {
+        const stream = await o.node.dialProtocol(peerIdFromString(peer), PULL_PROTOCOL, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        return await pullOver(stream, sha, o.maxBytes);
+      } catch (err) {
+        errors.push(`${peer.slice(-8)}: ${(err as Error).message}`);
+      }
+    }
+    throw new Error(`no peer served bundle ${sha.slice(0, 12)} (${errors.join('; ') || 'no source known'})`);
+  }
+
+  async #servePull(stream: Stream): Promise<void> {
+    try {
+      const header = await new FrameReader(stream).header();
+      const sha = String(header.sha256 ?? '');
+      const bytes = /^[0-9a-f]{64}$/.test(sha) ? await this.#o.store.read(sha) : null;
+      if (!bytes) await sendAll(stream, line({ ok: false, error: `bundle ${sha.slice(0, 12)} not held here` }));
+      else {
+        await sendAll(stream, line({ ok: true, size: bytes.length }));
+        await sendAll(stream, bytes);
+      }
+      await stream.close();
+    } catch (err) {
+      stream.abort(err as Error);
+    }
+  }
+
+  async #acceptPush(stream: Stream, conn: Connection): Promise<void> {
+    const o = this.#o;
+    const refuse = async (error: string) => {
+      o.log('bundle-push-refused', { from: conn.remotePeer.toString(), error });
+      await sendAll(stream, line({ ok: false, error }));
+      await stream.close();
+    };
+    try {
+      const reader = new FrameReader(stream);
+      const header = await reader.header();
+      if (!o.leading()) return await refuse(`not the leader (leader: ${o.leaderHeartbeat()?.peerId ?? 'unknown'})`);
+      const sha = String(header.sha256 ?? '');
+      if (!/^[0-9a-f]{64}$/.test(sha)) return await refuse('sha256: expected a hex digest');
+      const bytes = await reader.body(Number(header.size), o.maxBytes);
+      if (sha256(bytes) !== sha) return await refuse(`bundle sha256 is ${sha256(bytes)}, not ${sha}`);
+      await o.store.put(sha, Buffer.from(bytes));
+      const maxUnavailable =
+        Number.isSafeInteger(header.maxUnavailable) && (header.maxUnavailable as number) > 0
+          ? (header.maxUnavailable as number)
+          : o.maxUnavailable;
+      this.startRollout(sha, maxUnavailable);
+      o.log('bundle-pushed', { from: conn.remotePeer.toString(), sha, bytes: bytes.length, maxUnavailable });
+      await sendAll(stream, line({ ok: true, sha256: sha }));
+      await stream.close();
+    } catch (err) {
+      await refuse((err as Error).message).catch(() => stream.abort(err as Error));
+    }
+  }
+}
+
+class ApplyError extends Error {
+  override name = 'ApplyError';
+  readonly stage: string;
+  constructor(stage: string, message: string) {
+    super(message);
+    this.stage = stage;
+  }
+}
+
+function summarize(r: ConfigureReport) {
+  return {
+    ok: r.ok,
+    stage: r.stage,
+    resolver: r.resolver,
+    durationMs: r.durationMs,
+    verifiers: r.verifiers,
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
