@@ -1,0 +1,315 @@
+import { readFile } from 'node:fs/promises';
+import { type Socket, connect as tcpConnect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+// ssh2 is CommonJS and Node's ESM loader does not detect all its named exports (utils): use the default.
+import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
+import { formatDuration } from '../duration.ts';
+import { ProvisionError, SshAuthError, SshKeyFileError, SshUnreachableError } from './errors.ts';
+import type { HostKeyCheck, KnownHosts } from './known-hosts.ts';
+
+/**
+ * One SSH connection to a target, opened the way a booting machine needs: retry until the port
+ * opens and sshd sends its banner (up to waitTimeout), then check the host key against the pool's
+ * known_hosts and authenticate with the key file. Failures that retrying cannot fix (wrong key,
+ * changed host key, unreadable key file) stop at once.
+ */
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  keyFile: string;
+}
+
+export interface SshTimeouts {
+  /** Total time to wait for the host to answer SSH, across attempts (ms). Default 60000. */
+  waitTimeout: number;
+  /** One step of one attempt: TCP connect, banner, handshake+auth (ms). Default 10000. */
+  attemptTimeout: number;
+  /** Pause between attempts (ms). Default 1000. */
+  retryInterval: number;
+  /** One remote command (ms). Default 120000: uploading and starting an agent on a slow host. */
+  commandTimeout: number;
+}
+
+export const SSH_TIMEOUT_DEFAULTS: SshTimeouts = {
+  waitTimeout: 60_000,
+  attemptTimeout: 10_000,
+  retryInterval: 1000,
+  commandTimeout: 120_000,
+};
+
+export type SshProgress =
+  | { type: 'connecting'; host: string; port: number; attempt: number }
+  | { type: 'port-open'; host: string; port: number }
+  | { type: 'banner'; host: string; port: number; banner: string }
+  | ({ type: 'host-key'; host: string; port: number; knownHostsFile: string } & HostKeyCheck)
+  | { type: 'authenticated'; host: string; port: number; user: string }
+  | { type: 'retry'; host: string; port: number; attempt: number; error: string };
+
+export interface ConnectOptions extends SshTarget {
+  knownHosts: KnownHosts;
+  /** Replace a recorded host key that no longer matches (a replaced machine). Default false. */
+  acceptNewHostKey?: boolean;
+  timeouts?: Partial<SshTimeouts>;
+  onProgress?: (e: SshProgress) => void;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Output kept per stream of one command: enough for any script we run, bounded against floods. */
+const MAX_OUTPUT = 1 << 20;
+
+export class SshSession {
+  private sftpPromise?: Promise<SFTPWrapper>;
+
+  constructor(
+    readonly target: SshTarget,
+    readonly hostKey: HostKeyCheck,
+    private readonly client: Client,
+    private readonly timeouts: SshTimeouts,
+  ) {}
+
+  /** Runs `command` (through the login shell), feeding `stdin`; resolves with its exit status. */
+  exec(command: string, stdin = '', timeout = this.timeouts.commandTimeout): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new ProvisionError(`${this.where()}: '${command}' did not finish within ${formatDuration(timeout)}`));
+        channel?.close();
+      }, timeout);
+      let channel: ClientChannel | undefined;
+      this.client.exec(command, (err, stream) => {
+        if (err) {
+          clearTimeout(timer);
+          reject(new ProvisionError(`${this.where()}: cannot run '${command}': ${err.message}`));
+          return;
+        }
+        channel = stream;
+        let stdout = '';
+        let stderr = '';
+        stream.on('data', (d: Buffer) => {
+          if (stdout.length < MAX_OUTPUT) stdout += d.toString('utf8');
+        });
+        stream.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < MAX_OUTPUT) stderr += d.toString('utf8');
+        });
+        stream.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          resolve({ code, signal, stdout, stderr });
+        });
+        stream.end(stdin);
+      });
+    });
+  }
+
+  /** Writes a remote file over SFTP with `mode`. */
+  async writeFile(path: string, data: string | Buffer, mode: number): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => {
+      sftp.writeFile(path, data, { mode }, (err) =>
+        err ? reject(new ProvisionError(`${this.where()}: cannot upload ${path}: ${err.message}`)) : resolve(),
+      );
+    });
+  }
+
+  /** Closes the connection (bounded: a dead peer must not hang the caller). */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpPromise ??= new Promise((resolve, reject) => {
+      this.client.sftp((err, sftp) =>
+        err ? reject(new ProvisionError(`${this.where()}: SFTP is not available: ${err.message}`)) : resolve(sftp),
+      );
+    });
+    return this.sftpPromise;
+  }
+
+  private where(): string {
+    return `${this.target.user}@${this.target.host}:${this.target.port}`;
+  }
+}
+
+/** Reads and parses the private key, so a bad key file fails before any network traffic. */
+export async function readPrivateKey(keyFile: string): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(keyFile);
+  } catch (err) {
+    throw new SshKeyFileError(
+      `cannot read SSH key file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const parsed = ssh2.utils.parseKey(bytes);
+  if (parsed instanceof Error) {
+    const hint = /passphrase|encrypted/i.test(parsed.message)
+      ? ' (encrypted keys are not supported: use an unencrypted key)'
+      : '';
+    throw new SshKeyFileError(`SSH key file ${keyFile} is not usable: ${parsed.message}${hint}`);
+  }
+  return bytes;
+}
+
+/** Fatal errors end the wait at once; anything else is retried until waitTimeout. */
+class Fatal {
+  constructor(readonly error: Error) {}
+}
+
+export async function connectSsh(opts: ConnectOptions): Promise<SshSession> {
+  const t = { ...SSH_TIMEOUT_DEFAULTS, ...opts.timeouts };
+  const privateKey = await readPrivateKey(opts.keyFile);
+  const deadline = Date.now() + t.waitTimeout;
+  let lastError = '';
+  // Bounded by the deadline; the attempt cap only guards against a clock that stands still.
+  for (let attempt = 1; attempt <= 100_000; attempt++) {
+    opts.onProgress?.({ type: 'connecting', host: opts.host, port: opts.port, attempt });
+    const stepTimeout = Math.max(1000, Math.min(t.attemptTimeout, deadline - Date.now()));
+    try {
+      return await attemptOnce(opts, privateKey, stepTimeout, t);
+    } catch (err) {
+      if (err instanceof Fatal) throw err.error;
+      lastError = (err as Error).message;
+    }
+    if (Date.now() + t.retryInterval >= deadline) {
+      throw new SshUnreachableError(
+        `cannot reach ${opts.host}:${opts.port} over SSH within ${formatDuration(t.waitTimeout)} ` +
+          `(${attempt} attempt${attempt > 1 ? 's' : ''}): ${lastError}`,
+      );
+    }
+    opts.onProgress?.({ type: 'retry', host: opts.host, port: opts.port, attempt, error: lastError });
+    await sleep(t.retryInterval);
+  }
+  throw new SshUnreachableError(`cannot reach ${opts.host}:${opts.port} over SSH: ${lastError}`);
+}
+
+async function attemptOnce(
+  opts: ConnectOptions,
+  privateKey: Buffer,
+  stepTimeout: number,
+  t: SshTimeouts,
+): Promise<SshSession> {
+  const { host, port } = opts;
+  const sock = await openPort(host, port, stepTimeout);
+  opts.onProgress?.({ type: 'port-open', host, port });
+  let banner: string;
+  try {
+    banner = await readBanner(sock, stepTimeout);
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
+  opts.onProgress?.({ type: 'banner', host, port, banner });
+
+  const client = new ssh2.Client();
+  let hostKey: HostKeyCheck | undefined;
+  let hostKeyError: Error | undefined;
+  return new Promise<SshSession>((resolve, reject) => {
+    client.once('ready', () => {
+      client.removeAllListeners('error');
+      client.on('error', () => {}); // later transport errors surface through exec/sftp callbacks
+      opts.onProgress?.({ type: 'authenticated', host, port, user: opts.user });
+      resolve(new SshSession(opts, hostKey as HostKeyCheck, client, t));
+    });
+    client.once('error', (err: Error & { level?: string }) => {
+      client.end();
+      sock.destroy();
+      if (hostKeyError) reject(new Fatal(hostKeyError));
+      else if (err.level === 'client-authentication') {
+        reject(
+          new Fatal(
+            new SshAuthError(
+              `${opts.user}@${host}:${port} rejected the key ${opts.keyFile} (publickey authentication failed): ` +
+                `is its public key in ~${opts.user}/.ssh/authorized_keys?`,
+            ),
+          ),
+        );
+      } else reject(new Error(`SSH handshake failed: ${err.message}`));
+    });
+    client.connect({
+      sock,
+      username: opts.user,
+      privateKey,
+      readyTimeout: stepTimeout,
+      keepaliveInterval: 15_000,
+      hostVerifier: (blob: Buffer, verify: (ok: boolean) => void) => {
+        opts.knownHosts.check(host, port, blob, opts.acceptNewHostKey === true).then(
+          (check) => {
+            hostKey = check;
+            opts.onProgress?.({ type: 'host-key', host, port, knownHostsFile: opts.knownHosts.file, ...check });
+            verify(true);
+          },
+          (err: Error) => {
+            hostKeyError = err;
+            verify(false);
+          },
+        );
+      },
+    });
+  });
+}
+
+function openPort(host: string, port: number, timeout: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`TCP connect to ${host}:${port} timed out after ${formatDuration(timeout)}`));
+    }, timeout);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.removeAllListeners('error');
+      resolve(sock);
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(new Error(`connect ${err.code ?? err.message}`));
+    });
+  });
+}
+
+/**
+ * Waits for the server's identification line ('SSH-2.0-…'; RFC 4253 allows other lines before
+ * it), then puts what was read back so ssh2 sees the stream from its start.
+ */
+function readBanner(sock: Socket, timeout: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const done = (err?: Error, banner?: string) => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      sock.off('error', onError);
+      if (err) return reject(err);
+      sock.pause();
+      sock.unshift(buffered);
+      resolve(banner as string);
+    };
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const lines = buffered.toString('latin1').split('\n');
+      const ident = lines.slice(0, -1).find((l) => l.startsWith('SSH-'));
+      if (ident) done(undefined, ident.trim());
+      else if (buffered.length > 8192) done(new Error('no SSH banner in the first 8 KiB'));
+    };
+    const onClose = () => done(new Error('connection closed before the SSH banner'));
+    const onError = (err: Error) => done(new Error(`connection failed before the SSH banner: ${err.message}`));
+    const timer = setTimeout(() => done(new Error(`no SSH banner within ${formatDuration(timeout)}`)), timeout);
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.once('error', onError);
+  });
+}

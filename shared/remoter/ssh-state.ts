@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { JsonStore } from './json-store.ts';
+import type { InstanceState } from './types.ts';
+
+/**
+ * The ssh provider's state, `<stateDir>/ssh/hosts.json`: which of the cloud's static hosts are in
+ * use, by which launch, with which agent identity. One record per host:port (a host launched
+ * again after terminate gets its record back), so instance ids stay unique.
+ */
+
+export interface SshHostRecord {
+  /** The instance id: the host, with ':port' unless the port is 22. Also the agent's instanceId. */
+  id: string;
+  pool: string;
+  cloud: string;
+  host: string;
+  port: number;
+  prefix: string;
+  bind: string;
+  /**
+   * pending: being provisioned (or a provisioning failed after files were installed: see error);
+   * running: provisioned and answered /health; stopping: being deprovisioned (or that failed);
+   * terminated: free again.
+   */
+  state: InstanceState;
+  peerId?: string;
+  p2pPort: number;
+  monitorPort: number;
+  monitor: string;
+  clientToken: string;
+  launchId: string;
+  /** Epoch ms. */
+  launchedAt: number;
+  terminatedAt?: number;
+  tags: Record<string, string>;
+  init?: 'systemd' | 'none';
+  /** The last provisioning or deprovisioning failure, one line. */
+  error?: string;
+}
+
+export interface SshState {
+  version: 1;
+  hosts: SshHostRecord[];
+}
+
+export interface SshStoreTunables {
+  lockTimeout: number;
+  lockPoll: number;
+  lockStaleAfter: number;
+}
+
+export function sshStateStore(stateDir: string, t: SshStoreTunables): JsonStore<SshState> {
+  return new JsonStore<SshState>({
+    file: join(stateDir, 'ssh', 'hosts.json'),
+    empty: () => ({ version: 1, hosts: [] }),
+    check: (value): asserts value is SshState => {
+      const v = value as Partial<SshState>;
+      if (v?.version !== 1 || !Array.isArray(v.hosts)) throw new Error('unknown format');
+    },
+    ...t,
+  });
+}
+
+export function hostId(host: string, port: number): string {
+  return port === 22 ? host : `${host}:${port}`;
+}
+
+/** A record holds its host unless terminated. */
+export function inUse(r: SshHostRecord): boolean {
+  return r.state !== 'terminated';
+}

@@ -1,0 +1,380 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { AgentRuntime } from '../config/resolve.ts';
+import type { SshUsingDefinition } from '../config/ssh-schema.ts';
+import { ensurePoolKey } from '../pool-key.ts';
+import type { Artifact } from '../provision/artifact.ts';
+import { loadArtifact } from '../provision/artifact.ts';
+import {
+  deprovisionHost,
+  type HostTarget,
+  type ProvisionProgress,
+  type ProvisionTimeouts,
+  provisionHost,
+} from '../provision/provision.ts';
+import type { AgentConfig } from '../wire/agent-config.ts';
+import type { HealthView } from '../wire/cluster.ts';
+import type { JsonStore } from './json-store.ts';
+import { hostId, inUse, type SshHostRecord, type SshState, sshStateStore } from './ssh-state.ts';
+import { deferred, dialAddress, expandHome, fetchHealth, urlHost } from './ssh-util.ts';
+import type { InstanceRecord, LaunchRequest, ListFilter, RemoterBase } from './types.ts';
+import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
+
+/**
+ * The remoter base of static SSH hosts: the cloud lists its machines; `launch` takes hosts not in
+ * use and provisions an agent on each (shared/provision), `terminate` deprovisions and frees them,
+ * `list` reports them with their agent's /health. Each agent binds its host's address: monitor
+ * http://<host>:<monitorPort>, p2p /ip4/<host>/tcp/<p2pPort>. State is `<stateDir>/ssh/hosts.json`
+ * (lock-guarded); host keys are checked against `<stateDir>/known_hosts`.
+ */
+
+export interface SshRemoterTunables {
+  /** Give up waiting for the state lock after this long (ms). Default 10000. */
+  lockTimeout: number;
+  /** Retry interval while another process holds the lock (ms). Default 25. */
+  lockPoll: number;
+  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
+  lockStaleAfter: number;
+  /** `list` asks each agent's /health with this timeout (ms). Default 1500: a listing must stay quick. */
+  healthTimeout: number;
+}
+
+export const SSH_REMOTER_DEFAULTS: SshRemoterTunables = {
+  lockTimeout: 10_000,
+  lockPoll: 25,
+  lockStaleAfter: 5000,
+  healthTimeout: 1500,
+};
+
+export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
+  /** The pool's name. */
+  pool: string;
+  cloud: string;
+  using: SshUsingDefinition;
+  /** The pool's state dir (pool.key, known_hosts, ssh/hosts.json). */
+  stateDir: string;
+  /** Builds an agent's config, e.g. `(rt) => resolveAgentConfig(pool, cloud, rt)`. */
+  agentConfig: (runtime: AgentRuntime) => AgentConfig;
+  /** Replace recorded host keys that changed (replaced machines). Default false. */
+  acceptNewHostKey?: boolean;
+  /** The agent artifact or its directory (default <package>/dist/artifact). */
+  artifact?: Artifact | string;
+  /** Extra agent environment (agent.env). */
+  env?: Record<string, string>;
+  /** Provisioning timeouts; waitTimeout defaults to the cloud's `waitTimeout`. */
+  timeouts?: Partial<ProvisionTimeouts>;
+  /** Progress of every host's provisioning (connect, host key, upload, start…), for the CLI. */
+  onProgress?: (e: ProvisionProgress) => void;
+}
+
+export type AgentHealth = 'healthy' | 'unreachable' | 'unknown';
+
+export interface SshInstanceRecord extends InstanceRecord {
+  host: string;
+  port: number;
+  prefix: string;
+  peerId?: string;
+  /** The agent's answer to GET /health when listed ('unknown' for hosts not running). */
+  agent: AgentHealth;
+  health?: HealthView;
+  error?: string;
+}
+
+/** Some hosts of a launch or terminate failed; `failures` keeps each host's original error. */
+export class SshRemoterError extends RemoterError {
+  override name = 'SshRemoterError';
+  constructor(
+    message: string,
+    readonly failures: { host: string; error: Error }[],
+  ) {
+    super(message);
+  }
+}
+
+/** Errors raised before anything was installed on the host: its record can be freed at once. */
+const NOTHING_INSTALLED = new Set([
+  'SshUnreachableError',
+  'SshAuthError',
+  'SshKeyFileError',
+  'HostKeyMismatchError',
+  'NodeMissingError',
+  'NodeTooOldError',
+  'ArtifactError',
+  'PoolKeyError',
+]);
+
+export function createSshRemoter(opts: SshRemoterOptions): SshRemoter {
+  return new SshRemoter(opts);
+}
+
+export class SshRemoter implements RemoterBase {
+  readonly provider = 'ssh';
+  private readonly tunables: SshRemoterTunables;
+  private readonly store: JsonStore<SshState>;
+  private readonly stateDir: string;
+
+  constructor(private readonly opts: SshRemoterOptions) {
+    if (opts.using.provider !== 'ssh') throw new RemoterError(`cloud '${opts.cloud}' does not use the ssh provider`);
+    this.tunables = { ...SSH_REMOTER_DEFAULTS };
+    for (const key of Object.keys(SSH_REMOTER_DEFAULTS) as (keyof SshRemoterTunables)[]) {
+      if (opts[key] !== undefined) this.tunables[key] = opts[key];
+    }
+    this.stateDir = resolve(opts.stateDir);
+    this.store = sshStateStore(this.stateDir, this.tunables);
+  }
+
+  get knownHostsFile(): string {
+    return join(this.stateDir, 'known_hosts');
+  }
+
+  async launch(req: LaunchRequest): Promise<SshInstanceRecord[]> {
+    if (req.cloud !== this.opts.cloud) {
+      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
+    }
+    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
+    if (!req.clientToken) throw new RemoterError('a clientToken is required');
+    for (const [key, value] of Object.entries(req.tags ?? {})) {
+      if (typeof value !== 'string') throw new RemoterError(`tag '${key}' must be a string, got ${typeof value}`);
+    }
+    // Before reserving anything: a missing artifact must not leave hosts 'pending'.
+    const artifact =
+      typeof this.opts.artifact === 'object' ? this.opts.artifact : await loadArtifact(this.opts.artifact);
+    const keyFile = join(this.stateDir, 'pool.key');
+
+    const reserved = await this.store.update(async (state) => {
+      await ensurePoolKey(keyFile); // under the lock: two launchers must not create two keys
+      const earlier = state.hosts.filter((h) => h.clientToken === req.clientToken && inUse(h));
+      if (earlier.length > 0) return { earlier: earlier.map((h) => ({ ...h })) };
+      return { batch: this.reserve(state, req) };
+    });
+    if (reserved.earlier) return reserved.earlier.map((r) => toRecord(r));
+    const batch = reserved.batch ?? [];
+    if (batch.length === 0) return [];
+
+    const existing = (await this.store.read()).hosts.filter(
+      (h) => h.state === 'running' && h.peerId && !batch.some((b) => b.id === h.id),
+    );
+    const outcomes = await this.provisionBatch(batch, existing, artifact, keyFile);
+
+    const failures: { host: string; error: Error }[] = [];
+    const records = await this.store.update((state) => {
+      const out: SshHostRecord[] = [];
+      batch.forEach((b, i) => {
+        const rec = state.hosts.find((h) => h.id === b.id && h.launchId === b.launchId);
+        const outcome = outcomes[i] as Outcome;
+        if (!rec) return; // terminated by someone else meanwhile
+        if (outcome.ok) {
+          Object.assign(rec, { state: 'running', peerId: outcome.peerId, init: outcome.init });
+          delete rec.error;
+          out.push({ ...rec });
+        } else {
+          failures.push({ host: rec.id, error: outcome.error });
+          rec.error = outcome.error.message;
+          if (NOTHING_INSTALLED.has(outcome.error.name)) {
+            rec.state = 'terminated';
+            rec.terminatedAt = Date.now();
+          }
+        }
+      });
+      return out;
+    });
+    if (failures.length > 0) {
+      throw new SshRemoterError(
+        `could not provision ${failures.length} of ${batch.length} host${batch.length > 1 ? 's' : ''}: ` +
+          failures.map((f) => `${f.host}: ${f.error.message}`).join('; '),
+        failures,
+      );
+    }
+    return records.map((r) => toRecord(r));
+  }
+
+  async list(filter: ListFilter): Promise<SshInstanceRecord[]> {
+    if (filter.pool !== this.opts.pool) return [];
+    const hosts = (await this.store.read()).hosts.filter(
+      (h) => h.pool === filter.pool && (filter.cloud === undefined || h.cloud === filter.cloud),
+    );
+    return Promise.all(
+      hosts.map(async (h) => {
+        if (h.state !== 'running') return toRecord(h);
+        const health = await fetchHealth(h.monitor, this.tunables.healthTimeout);
+        return toRecord(h, health ?? null);
+      }),
+    );
+  }
+
+  /** Deprovisions (stops the agent, removes its files) and frees the hosts; resolves when all are done. */
+  async terminate(ids: string[]): Promise<void> {
+    const targets = await this.store.update((state) => {
+      const unknown = ids.filter((id) => !state.hosts.some((h) => h.id === id));
+      if (unknown.length > 0) {
+        throw new RemoterError(`unknown instance${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+      }
+      const chosen = state.hosts.filter((h) => ids.includes(h.id) && inUse(h));
+      for (const h of chosen) h.state = 'stopping';
+      return chosen.map((h) => ({ ...h }));
+    });
+    const results = await Promise.allSettled(
+      targets.map((h) =>
+        deprovisionHost({
+          target: this.target(h),
+          knownHostsFile: this.knownHostsFile,
+          acceptNewHostKey: this.opts.acceptNewHostKey,
+          timeouts: this.timeouts(),
+          onProgress: this.opts.onProgress,
+        }),
+      ),
+    );
+    const failures: { host: string; error: Error }[] = [];
+    await this.store.update((state) => {
+      targets.forEach((t, i) => {
+        const rec = state.hosts.find((h) => h.id === t.id);
+        const r = results[i] as PromiseSettledResult<unknown>;
+        if (!rec) return;
+        if (r.status === 'fulfilled') {
+          rec.state = 'terminated';
+          rec.terminatedAt = Date.now();
+          delete rec.error;
+        } else {
+          const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+          rec.error = error.message;
+          failures.push({ host: t.id, error });
+        }
+      });
+    });
+    if (failures.length > 0) {
+      throw new SshRemoterError(
+        `could not terminate ${failures.map((f) => `${f.host}: ${f.error.message}`).join('; ')}`,
+        failures,
+      );
+    }
+  }
+
+  /** Marks `count` free hosts pending for this launch, in the order the cloud lists them. */
+  private reserve(state: SshState, req: LaunchRequest): SshHostRecord[] {
+    const { using, pool, cloud } = this.opts;
+    const busy = new Set(state.hosts.filter(inUse).map((h) => h.id));
+    const free = using.hosts.filter((h) => !busy.has(hostId(h.host, h.port)));
+    if (free.length < req.count) {
+      throw new RemoterError(
+        `cloud '${cloud}' has ${free.length} free host${free.length === 1 ? '' : 's'} of ${using.hosts.length}, ` +
+          `${req.count} requested (in use: ${[...busy].join(', ') || 'none'})`,
+      );
+    }
+    const launchId = randomBytes(6).toString('hex');
+    const now = Date.now();
+    return free.slice(0, req.count).map((h) => {
+      const id = hostId(h.host, h.port);
+      const rec: SshHostRecord = {
+        id,
+        pool,
+        cloud,
+        host: h.host,
+        port: h.port,
+        prefix: h.prefix,
+        bind: h.bind,
+        state: 'pending',
+        p2pPort: using.p2pPort,
+        monitorPort: using.monitorPort,
+        monitor: `http://${urlHost(h.host)}:${using.monitorPort}`,
+        clientToken: req.clientToken,
+        launchId,
+        launchedAt: now,
+        tags: { ...req.tags, [TAG_POOL]: pool, [TAG_CLOUD]: cloud, [TAG_TOKEN]: req.clientToken },
+      };
+      state.hosts = [...state.hosts.filter((x) => x.id !== id), rec];
+      return { ...rec };
+    });
+  }
+
+  /**
+   * Provisions the batch in parallel. Every agent is given every other agent as a bootstrap peer:
+   * peer ids are only known once each host is probed, so each config waits until all the batch's
+   * hosts have been probed (or failed).
+   */
+  private async provisionBatch(
+    batch: SshHostRecord[],
+    existing: SshHostRecord[],
+    artifact: Artifact,
+    poolKeyFile: string,
+  ): Promise<Outcome[]> {
+    const probed = batch.map(() => deferred<string>());
+    const allProbed = Promise.allSettled(probed.map((d) => d.promise));
+    const known = existing.map((h) => dialAddress(h, h.peerId as string));
+    const settled = await Promise.allSettled(
+      batch.map((rec, i) =>
+        provisionHost({
+          target: this.target(rec),
+          knownHostsFile: this.knownHostsFile,
+          acceptNewHostKey: this.opts.acceptNewHostKey,
+          poolKeyFile,
+          artifact,
+          env: this.opts.env,
+          timeouts: this.timeouts(),
+          onProgress: this.opts.onProgress,
+          agentConfig: async (ctx) => {
+            probed[i]?.resolve(ctx.peerId);
+            const peers = await allProbed;
+            const batchPeers = peers.flatMap((p, j) =>
+              p.status === 'fulfilled' && j !== i ? [dialAddress(batch[j] as SshHostRecord, p.value)] : [],
+            );
+            return this.opts.agentConfig({
+              instanceId: rec.id,
+              dataDir: ctx.paths.dataDir,
+              poolKeyFile: ctx.paths.poolKeyFile,
+              stateDir: ctx.paths.stateDir,
+              listen: [`/ip4/${rec.bind}/tcp/${rec.p2pPort}`],
+              bootstrap: [...known, ...batchPeers],
+              monitor: { host: rec.bind, port: rec.monitorPort, url: rec.monitor },
+            });
+          },
+        }).catch((err: unknown) => {
+          probed[i]?.reject(err); // no-op when it was probed already
+          throw err;
+        }),
+      ),
+    );
+    return settled.map((s) =>
+      s.status === 'fulfilled'
+        ? { ok: true, peerId: s.value.peerId, init: s.value.init }
+        : { ok: false, error: s.reason instanceof Error ? s.reason : new Error(String(s.reason)) },
+    );
+  }
+
+  private target(h: SshHostRecord): HostTarget {
+    const { using } = this.opts;
+    return {
+      host: h.host,
+      port: h.port,
+      prefix: h.prefix,
+      user: using.user,
+      keyFile: expandHome(using.keyFile),
+      init: using.init,
+    };
+  }
+
+  private timeouts(): Partial<ProvisionTimeouts> {
+    return { waitTimeout: this.opts.using.waitTimeout, ...this.opts.timeouts };
+  }
+}
+
+type Outcome = { ok: true; peerId: string; init: 'systemd' | 'none' } | { ok: false; error: Error };
+
+/** `health`: undefined = not asked (host not running), null = asked and no answer. */
+function toRecord(h: SshHostRecord, health?: HealthView | null): SshInstanceRecord {
+  const rec: SshInstanceRecord = {
+    id: h.id,
+    state: h.state,
+    privateIp: h.host,
+    launchedAt: h.launchedAt,
+    tags: { ...h.tags },
+    monitor: h.monitor,
+    host: h.host,
+    port: h.port,
+    prefix: h.prefix,
+    agent: health === undefined ? 'unknown' : health === null ? 'unreachable' : 'healthy',
+  };
+  if (h.peerId) rec.peerId = h.peerId;
+  if (health) rec.health = health;
+  if (h.error) rec.error = h.error;
+  return rec;
+}
