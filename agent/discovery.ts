@@ -42,10 +42,10 @@ export class Dialer {
   }
 
   /** Called periodically with the currently alive members; returns the number of dials started. */
-  maintain(candidates: Iterable<Candidate>): number {
+  maintain(candidates: Iterable<Candidate>, isolated = false): number {
     const o = this.#o;
     let deficit = o.minConnections - o.target.connectionCount() - this.#inFlight.size;
-    if (deficit <= 0) return 0;
+    if (deficit <= 0 && !isolated) return 0;
     let started = 0;
     const now = o.now();
     const fresh = shuffle([...candidates].filter((c) => this.#dialable(c.peerId, now)));
@@ -57,8 +57,9 @@ export class Dialer {
       deficit--;
       started++;
     }
-    // With no connection at all, fall back to the bootstrap list (our only way into the pool).
-    if (o.target.connectionCount() === 0 && this.#inFlight.size === 0) {
+    // With no connection at all, or connections but nobody heard from, fall back to the
+    // bootstrap list (our only way into the pool).
+    if ((o.target.connectionCount() === 0 || isolated) && this.#inFlight.size === 0) {
       for (const addr of o.bootstrap) {
         const key = `bootstrap:${addr}`;
         if (!this.#dialable(key, now)) continue;
@@ -84,7 +85,8 @@ export class Dialer {
       .dial(addrs.length === 1 ? (addrs[0] as Multiaddr) : addrs)
       .then(() => this.#failedAt.delete(key))
       .catch((err: Error) => {
-        this.#failedAt.set(key, this.#o.now());
+        // Jittered, so agents whose dials failed together do not all retry together.
+        this.#failedAt.set(key, this.#o.now() + (Math.random() - 0.5) * this.#o.retryAfter);
         this.#o.onError?.(key, err);
       })
       .finally(() => this.#inFlight.delete(key));

@@ -94,12 +94,28 @@ describe('membership state machine', () => {
     view.tick(250);
     // Our event loop was blocked for 4 s: the next tick comes at 4250 instead of 500.
     expect(view.tick(4250)).toEqual([]);
-    expect(view.stalledMs).toBe(3750);
+    // 3750 ms of stall, credited up to suspectAfter (3000 ms) per minute.
+    expect(view.stalledMs).toBe(3000);
     // Queued heartbeats are processed right after the stall.
     view.heartbeat(hb('a', 2), 4260);
     view.heartbeat(hb('b', 2), 4260);
     expect(run(view, 4500, 6000)).toEqual([]);
     expect(view.countByState()).toEqual({ alive: 2, suspect: 0, dead: 0, left: 0 });
+  });
+
+  it('caps stall credit per minute, so a starved host still detects failures', () => {
+    const view = new MembershipView(opts);
+    view.heartbeat(hb('a', 1), 0);
+    let t = 0;
+    view.tick(t);
+    const types: string[] = [];
+    // Stall 1 s every tick: without a cap 'a' would never be suspected.
+    for (let i = 0; i < 10; i++) {
+      t += 1250;
+      types.push(...view.tick(t).map((e) => e.type));
+    }
+    expect(view.stalledMs).toBe(3000);
+    expect(types).toEqual(['member-suspect', 'member-dead']);
   });
 
   it('still detects a peer that is really gone after a stall', () => {

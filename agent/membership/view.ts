@@ -45,6 +45,8 @@ export class MembershipView {
   readonly #tombstones = new Map<string, number>();
   #lastTick: number | undefined;
   #stalledTotal = 0;
+  /** Stall credits granted in the last minute: (time, ms). */
+  readonly #credits: Array<[number, number]> = [];
 
   constructor(opts: MembershipOptions) {
     if (!(opts.suspectAfter < opts.deadAfter)) throw new RangeError('suspectAfter must be less than deadAfter');
@@ -164,8 +166,15 @@ export class MembershipView {
     if (last === undefined) return 0;
     const excess = now - last - this.#opts.tickInterval;
     if (excess <= this.#opts.stallThreshold) return 0;
-    this.#stalledTotal += excess;
-    return excess;
+    // A starved host stalls again and again: credit at most suspectAfter per minute, or failure
+    // detection would stretch without bound (seen as 5 s → 13 s in benchmarks).
+    while (this.#credits.length > 0 && now - (this.#credits[0]?.[0] ?? now) > 60_000) this.#credits.shift();
+    const granted = this.#credits.reduce((sum, [, ms]) => sum + ms, 0);
+    const credit = Math.min(excess, Math.max(0, this.#opts.suspectAfter - granted));
+    if (credit <= 0) return 0;
+    this.#credits.push([now, credit]);
+    this.#stalledTotal += credit;
+    return credit;
   }
 
   #remember(peerId: string, seq: number): void {

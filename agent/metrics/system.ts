@@ -1,4 +1,4 @@
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import si from 'systeminformation';
 
 /** The built-in metrics every agent samples. */
@@ -12,18 +12,38 @@ export interface SystemSample {
 }
 
 /**
- * Samples the built-ins. Each call is cheap: loadavg is a syscall, currentLoad diffs the kernel's
- * CPU counters against the previous call, mem reads /proc/meminfo. Memory uses `active`
+ * Samples the built-ins. Each call is cheap and never blocks the event loop: loadavg is a
+ * syscall, cpu diffs os.cpus() tick counters against the previous call (systeminformation's
+ * currentLoad forks a shell per sample and measurably stalled agents on a loaded host), and mem
+ * comes from systeminformation's async /proc/meminfo read. Memory uses `active`
  * (total − available) rather than `used`, so reclaimable page cache does not look like pressure.
  */
 export async function sampleSystem(): Promise<SystemSample> {
-  const [cpu, mem] = await Promise.all([si.currentLoad(), si.mem()]);
+  const mem = await si.mem();
   const cores = Math.max(1, availableParallelism());
   return {
     load: (loadavg()[0] ?? 0) / cores,
-    cpu: clampPercent(cpu.currentLoad),
+    cpu: clampPercent(cpuBusy()),
     mem: mem.total > 0 ? clampPercent((mem.active / mem.total) * 100) : Number.NaN,
   };
+}
+
+let previous: { idle: number; total: number } | undefined;
+
+/** CPU busy % across all cores since the previous call (since boot on the first call). */
+function cpuBusy(): number {
+  let idle = 0;
+  let total = 0;
+  for (const c of cpus()) {
+    const t = c.times;
+    idle += t.idle;
+    total += t.user + t.nice + t.sys + t.idle + t.irq;
+  }
+  const before = previous;
+  previous = { idle, total };
+  const dTotal = before ? total - before.total : total;
+  const dIdle = before ? idle - before.idle : idle;
+  return dTotal > 0 ? (1 - dIdle / dTotal) * 100 : 0;
 }
 
 function clampPercent(value: number): number {

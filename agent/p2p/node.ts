@@ -50,6 +50,11 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
         // A pool is a closed, keyed network: every member relays for every other.
         canRelayMessage: true,
         maxInboundDataLength: opts.maxMessageBytes * 4,
+        // A pool is closed and keyed: every member is trusted. The default behaviour penalty
+        // (broken IWANT promises, easy to incur under event-loop lag) pruned healthy peers for
+        // good and collapsed the mesh in benchmarks; colocation penalties would punish a local
+        // pool, whose members all share one IP.
+        scoreParams: { behaviourPenaltyWeight: 0, IPColocationFactorWeight: 0 },
       }),
     },
   });

@@ -1,0 +1,166 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { defaultTunables } from '../../../shared/config/tunables.ts';
+import { generatePoolKey } from '../../../shared/pool-key.ts';
+import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
+import type { LoopbackBlock } from './loopback.ts';
+import { kill9, sleep, start } from './procs.ts';
+import type { RawEvent } from './protocol.ts';
+import { Tracker } from './tracker.ts';
+
+interface ProcAgent {
+  id: string;
+  ip: string;
+  child: ChildProcess;
+  peerId: string;
+  monitor: string;
+  multiaddr: string;
+  stalls: Array<{ from: number; to: number }>;
+}
+
+/**
+ * One agent per process (test/bench/stall-agent.ts, bundled): the real daemon's Agent with its
+ * monitor on <own address>:8642, plus a SIGUSR2 stall trigger. Raw events arrive as JSON lines on
+ * each child's stdout and feed one Tracker; observers are named p0, p1, …
+ */
+export class ProcPool {
+  readonly tracker = new Tracker();
+  readonly agents: ProcAgent[] = [];
+  readonly #killed = new Set<string>();
+  readonly #dir: string;
+  readonly #script: string;
+  readonly #loopback: LoopbackBlock;
+  readonly #flags: string[];
+  #keyFile = '';
+
+  constructor(opts: { dir: string; script: string; loopback: LoopbackBlock; nodeFlags?: string[] }) {
+    this.#dir = opts.dir;
+    this.#script = opts.script;
+    this.#loopback = opts.loopback;
+    this.#flags = opts.nodeFlags ?? [];
+  }
+
+  get alive(): ProcAgent[] {
+    return this.agents.filter((a) => !this.#killed.has(a.id));
+  }
+
+  async #spawn(i: number, bootstrap: string[]): Promise<ProcAgent> {
+    const ip = this.#loopback.next();
+    const config: AgentConfig = {
+      pool: 'bench',
+      cloud: 'web',
+      instanceId: `proc-${i}`,
+      dataDir: join(this.#dir, `agent-${i}`),
+      poolKeyFile: this.#keyFile,
+      listen: [`/ip4/${ip}/tcp/8643`],
+      bootstrap,
+      monitor: { host: ip, port: 8642, url: `http://${ip}:8642` },
+      tunables: defaultTunables(),
+      metrics: {},
+    };
+    const file = join(this.#dir, `agent-${i}.json`);
+    await writeFile(file, JSON.stringify(config));
+    const child = start('node', [...this.#flags, this.#script, '--config', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const agent: ProcAgent = { id: `p${i}`, ip, child, peerId: '', monitor: '', multiaddr: '', stalls: [] };
+    this.agents.push(agent);
+    this.tracker.add(agent.id);
+    const started = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`agent ${i} did not start within 60 s`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`agent ${i} exited (${code})`)));
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (msg.bench === 'event') this.tracker.ingest(agent.id, msg as unknown as RawEvent);
+        else if (msg.bench === 'stalled') agent.stalls.push({ from: msg.from as number, to: msg.to as number });
+        else if (msg.bench === 'started') {
+          agent.peerId = msg.peerId as string;
+          agent.monitor = msg.monitor as string;
+          agent.multiaddr = (msg.multiaddrs as string[])[0] ?? '';
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    await started;
+    return agent;
+  }
+
+  /** Seed first, then n-1 agents at once; resolves when all have started. */
+  async start(n: number): Promise<number> {
+    await mkdir(this.#dir, { recursive: true });
+    this.#keyFile = join(this.#dir, 'pool.key');
+    await writeFile(this.#keyFile, generatePoolKey(), { mode: 0o600 });
+    const seed = await this.#spawn(0, []);
+    this.tracker.setTarget(n);
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: n - 1 }, (_, i) => this.#spawn(i + 1, [seed.multiaddr])));
+    return t0;
+  }
+
+  /** Polls the tracker (fed by stdout) until `check` gives a value; null after timeoutMs. */
+  async until<T>(check: () => T | null, timeoutMs: number): Promise<T | null> {
+    for (let i = 0; i < timeoutMs / 100; i++) {
+      const v = check();
+      if (v !== null) return v;
+      await sleep(100);
+    }
+    return check();
+  }
+
+  /** SIGUSR2: the agent busy-waits; resolves with the stall's interval once it has ended. */
+  async stall(agent: ProcAgent): Promise<{ from: number; to: number } | null> {
+    const before = agent.stalls.length;
+    agent.child.kill('SIGUSR2');
+    return this.until(() => agent.stalls[before] ?? null, 15_000);
+  }
+
+  async kill(agent: ProcAgent): Promise<number> {
+    this.#killed.add(agent.id);
+    const at = Date.now();
+    await kill9(agent.child);
+    return at;
+  }
+
+  /** poolparty_gossip_bytes_total (in + out) from the agent's /metrics; null if unreachable. */
+  async gossipBytes(agent: ProcAgent): Promise<number | null> {
+    try {
+      const res = await fetch(`${agent.monitor}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const text = await res.text();
+      let total = 0;
+      for (const m of text.matchAll(
+        /^poolparty_gossip_bytes_total\{direction="(?:in|out)"\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/gm,
+      )) {
+        total += Number(m[1]);
+      }
+      return total;
+    } catch {
+      return null;
+    }
+  }
+
+  /** SIGTERM (the agent leaves and exits, writing its CPU profile if asked), SIGKILL after 3 s. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.agents.map(async (a) => {
+        if (a.child.exitCode !== null || a.child.signalCode !== null) return;
+        const exited = new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), 3000);
+          a.child.once('exit', () => {
+            clearTimeout(t);
+            resolve(true);
+          });
+        });
+        a.child.kill('SIGTERM');
+        if (!(await exited)) await kill9(a.child);
+      }),
+    );
+  }
+}

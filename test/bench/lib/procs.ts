@@ -1,0 +1,105 @@
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Every process the bench starts goes through here, so one call (or SIGINT, or the harness
+ * exiting) kills them all. Kills by pid only, never by name.
+ */
+const children = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function start(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  return track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'], ...opts }));
+}
+
+export function killAll(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+  children.clear();
+}
+
+/** Kills `child` with SIGKILL and resolves when it has exited (bounded: 5 s). */
+export async function kill9(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  child.kill('SIGKILL');
+  await exited;
+}
+
+export function liveChildren(): number {
+  return children.size;
+}
+
+let installed = false;
+/** Kill every child on SIGINT/SIGTERM and on exit (a crash of the harness leaves nothing behind). */
+export function installCleanup(extra: () => void = () => undefined): void {
+  if (installed) return;
+  installed = true;
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}, killing ${children.size} child processes\n`);
+    killAll();
+    extra();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => killAll());
+}
+
+const TICKS = 100; // USER_HZ: clock ticks per second on Linux
+const PAGE = 4096;
+
+export interface ProcSample {
+  /** user + system CPU time (s). */
+  cpuS: number;
+  rssBytes: number;
+  /** Bytes the process wrote (syscalls: sockets, pipes, files), from /proc/<pid>/io. */
+  wcharBytes: number | null;
+  atMs: number;
+}
+
+/** One reading of a process's CPU time, RSS and written bytes; null if it is gone. */
+export function sampleProc(pid: number): ProcSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(f[11]);
+    const stime = Number(f[12]);
+    const rssPages = Number(f[21]);
+    let wchar: number | null = null;
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      const m = /^wchar:\s+(\d+)/m.exec(io);
+      wchar = m ? Number(m[1]) : null;
+    } catch {
+      wchar = null;
+    }
+    return { cpuS: (utime + stime) / TICKS, rssBytes: rssPages * PAGE, wcharBytes: wchar, atMs: Date.now() };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU % of one core and bytes written per second between two samples of the same process. */
+export function rates(a: ProcSample, b: ProcSample): { cpuPct: number; wcharPerS: number | null } {
+  const dt = (b.atMs - a.atMs) / 1000;
+  return {
+    cpuPct: dt > 0 ? ((b.cpuS - a.cpuS) / dt) * 100 : 0,
+    wcharPerS: a.wcharBytes !== null && b.wcharBytes !== null && dt > 0 ? (b.wcharBytes - a.wcharBytes) / dt : null,
+  };
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import type { BenchContext, ScenarioResult } from '../lib/context.ts';
+import { machine } from '../lib/context.ts';
+import { InprocPool } from '../lib/inproc.ts';
+import { SerfPool } from '../lib/serf.ts';
+import { ratio, summarize } from '../lib/stats.ts';
+
+/**
+ * Failure detection: in a converged pool, crash one agent (no leave; heartbeats stop) and time
+ * until every other agent marks it dead. The pool is reused across repetitions: each one crashes
+ * a different non-seed agent, so repetition r runs with n - r agents.
+ */
+export async function failureDetection(ctx: BenchContext, n: number, reps: number): Promise<ScenarioResult> {
+  const dead: number[] = [];
+  const suspect: number[] = [];
+  const serfFailed: number[] = [];
+  let error: string | undefined;
+  const pool = new InprocPool({
+    n,
+    perHost: ctx.perHost,
+    hostScript: ctx.build.host,
+    dir: join(ctx.dir, `fail-${n}`),
+    loopback: ctx.loopback,
+    nodeFlags: ctx.nodeFlags,
+  });
+  try {
+    await pool.prepare();
+    const t0 = await pool.startRest();
+    const conv = await pool.until(() => pool.tracker.convergedAt(pool.peers), 30_000);
+    ctx.log('failure-detection-converged', { n, ms: conv === null ? null : conv - t0 });
+    if (conv === null) throw new Error(`pool of ${n} did not converge within 30 s`);
+    for (let r = 0; r < reps; r++) {
+      const victim = pool.alivePeers[1 + Math.floor(Math.random() * (pool.alivePeers.length - 1))] as string;
+      const at = await pool.crash([victim]);
+      const observers = pool.alivePeers;
+      const all = (type: string) => {
+        const times = pool.tracker.firstEvent(observers, type, victim, at);
+        return times.every((x) => x !== null) ? Math.max(...(times as number[])) : null;
+      };
+      const deadAt = await pool.until(() => all('member-dead'), 30_000);
+      const suspectAt = all('member-suspect');
+      ctx.log('failure-detection', {
+        n,
+        rep: r,
+        deadMs: deadAt && deadAt - at,
+        suspectMs: suspectAt && suspectAt - at,
+      });
+      if (deadAt !== null) dead.push(deadAt - at);
+      if (suspectAt !== null) suspect.push(suspectAt - at);
+    }
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    await pool.close();
+  }
+  if (ctx.serf) serfFailed.push(...(await serfFailure(ctx, n, reps)));
+  const mine = summarize(dead);
+  const theirs = ctx.serf ? summarize(serfFailed) : null;
+  return {
+    scenario: 'failure-detection',
+    parameters: {
+      n,
+      reps,
+      mode: 'in-process',
+      crash: 'agent.stop({leave:false})',
+      heartbeatMs: 1000,
+      deadAfterMs: 5000,
+    },
+    ...mine,
+    unit: 'ms',
+    target: '<= 3000 ms',
+    machine: machine(),
+    serf: theirs,
+    ratio: ratio(mine.median, theirs?.median ?? null),
+    detail: { suspect: summarize(suspect), anchor: 'memberlist LAN default: >= 4 s at 10 nodes, 8-48 s at 100' },
+    ...(error ? { error } : {}),
+  };
+}
+
+/** The same with Serf: kill -9 one agent, time until every other reports it `failed`. */
+async function serfFailure(ctx: BenchContext, n: number, reps: number): Promise<number[]> {
+  const out: number[] = [];
+  const serf = new SerfPool(ctx.loopback);
+  try {
+    await serf.prepare();
+    serf.startRest(n);
+    const conv = await serf.sampleUntil(serf.nodes, (m) => m.filter((x) => x.status === 'alive').length === n, 30_000);
+    if (conv === null) throw new Error(`serf pool of ${n} did not converge`);
+    for (let r = 0; r < reps; r++) {
+      const alive = serf.alive;
+      const victim = alive[1 + Math.floor(Math.random() * (alive.length - 1))];
+      if (!victim) break;
+      const at = await serf.kill(victim);
+      const failed = await serf.sampleUntil(
+        serf.alive,
+        (m) => m.some((x) => x.name === victim.name && x.status === 'failed'),
+        60_000,
+      );
+      ctx.log('failure-detection-serf', { n, rep: r, ms: failed && failed - at });
+      if (failed !== null) out.push(failed - at);
+    }
+  } catch (err) {
+    ctx.log('serf-error', { scenario: 'failure-detection', error: (err as Error).message });
+  } finally {
+    await serf.close();
+  }
+  return out;
+}

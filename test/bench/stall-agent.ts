@@ -1,0 +1,50 @@
+import '../../shared/polyfill.ts';
+import { parseArgs } from 'node:util';
+import { Agent, type AgentLog } from '../../agent/agent.ts';
+import { readAgentConfig } from '../../agent/config.ts';
+import type { PoolEvent } from '../../shared/wire/cluster.ts';
+
+/**
+ * Bench-only daemon: the same Agent as agent/main.ts, one per process, plus two things a
+ * benchmark needs and production must not have:
+ * - SIGUSR2 blocks the event loop for --stall-ms (a busy wait), to test the stall guard;
+ * - every raw membership/leader event (before coalescing) is printed as a JSON line
+ *   `{"bench":"event",...}`, so a member that is dead for a few ms is still counted.
+ * Nothing is printed while the pool is idle, so footprint figures are not skewed by logging.
+ */
+
+const { values } = parseArgs({
+  options: { config: { type: 'string' }, 'stall-ms': { type: 'string', default: '2000' } },
+  strict: true,
+});
+const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ bench: 'x', ...obj })}\n`);
+const quiet: AgentLog = { debug() {}, info() {}, warn() {}, error() {} };
+
+const config = await readAgentConfig(values.config ?? '');
+const stallMs = Number(values['stall-ms']);
+const agent = new Agent(config, { log: quiet });
+const hub = agent.events;
+const emit = hub.emit.bind(hub);
+hub.emit = (e: PoolEvent) => {
+  if (e.type.startsWith('member-') || e.type.startsWith('leader-')) {
+    const ev = e as { type: string; peerId: string; at: number; term?: number };
+    out({ bench: 'event', type: ev.type, peerId: ev.peerId, at: ev.at, term: ev.term });
+  }
+  emit(e);
+};
+
+process.on('SIGUSR2', () => {
+  const from = Date.now();
+  // Deliberately synchronous: nothing else in this process runs until it returns.
+  while (Date.now() - from < stallMs) {
+    /* busy */
+  }
+  out({ bench: 'stalled', from, to: Date.now() });
+});
+process.on('SIGTERM', () => {
+  agent.stop({ leave: true }).finally(() => process.exit(0));
+});
+process.on('unhandledRejection', () => undefined);
+
+await agent.start();
+out({ bench: 'started', peerId: agent.peerId, multiaddrs: agent.multiaddrs, monitor: agent.monitorUrl });
