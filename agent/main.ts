@@ -1,4 +1,8 @@
 import '../shared/polyfill.ts';
+
+// The leader may load the AWS SDK; its multi-line 'Node < 22' notice would break JSON logs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { parseArgs } from 'node:util';
 import { VERSION } from '../shared/version.ts';
 import { Agent, type AgentLog } from './agent.ts';

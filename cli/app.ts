@@ -1,8 +1,10 @@
 import { VERSION } from '../shared/version.ts';
 import { type Command, type CommandIO, commandHelp, parseCommandArgs, UsageError } from './command.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
+import { COMPILE_ERRORS, compileCommand } from './commands/compile.ts';
 import { demoCommand } from './commands/demo.ts';
 import { listCommand } from './commands/list.ts';
+import { showCommand } from './commands/show.ts';
 import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
 
@@ -13,13 +15,15 @@ export const COMMANDS: readonly Command[] = [
   listCommand,
   terminateCommand,
   demoCommand,
+  compileCommand,
+  showCommand,
 ];
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 /** Errors that mean "you asked wrongly" rather than "it did not work". */
-const USAGE_ERRORS = new Set(['UsageError', 'ConfigError']);
+const USAGE_ERRORS = new Set(['UsageError', 'ConfigError', 'Ec2OptionsError', ...COMPILE_ERRORS]);
 
 export function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,9 +1,10 @@
 import { loadPool, resolveCloud } from '../shared/config/load.ts';
 import { resolveStateDir } from '../shared/config/resolve.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { createRemoter } from '../shared/remoter/index.ts';
 import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
-import { type OptionSpec, type OptionValues, optionalString, requireString } from './command.ts';
+import { type OptionSpec, type OptionValues, optionalString, requireString, UsageError } from './command.ts';
 
 /** Options of every command that works on a pool definition. */
 export const POOL_OPTIONS: Record<string, OptionSpec> = {
@@ -31,6 +32,7 @@ export async function openPool(values: OptionValues, cmd: string): Promise<PoolC
   const chosen = optionalString(values, 'cloud');
   const clouds = chosen === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, chosen).name];
   const stateDir = resolveStateDir(pool, optionalString(values, 'state-dir'));
+  const ec2 = { ...ec2Extras(process.env), log: cliLogger(process.env) };
   const remoters = new Map<string, RemoterBase>();
   return {
     pool,
@@ -40,12 +42,35 @@ export async function openPool(values: OptionValues, cmd: string): Promise<PoolC
     remoter(cloud) {
       let r = remoters.get(cloud);
       if (!r) {
-        r = createRemoter({ pool, cloud, stateDir });
+        r = createRemoter({ pool, cloud, stateDir, ec2 });
         remoters.set(cloud, r);
       }
       return r;
     },
   };
+}
+
+/**
+ * Remoter logs on stderr, warnings and errors only (POOLPARTY_LOG_LEVEL overrides): stdout holds
+ * the command's result, and the progress lines already say what info lines would.
+ */
+function cliLogger(env: NodeJS.ProcessEnv): Logger {
+  const level = env.POOLPARTY_LOG_LEVEL ? undefined : 'warn';
+  return createLogger({}, { ...(level ? { level } : {}), write: (line) => process.stderr.write(line) });
+}
+
+/**
+ * POOLPARTY_EC2_PAGE_SIZE: DescribeInstances page size (5..1000, default 1000), for EC2-compatible
+ * APIs that cap pages lower, and for tests that need several pages without a thousand instances.
+ */
+export function ec2Extras(env: NodeJS.ProcessEnv): { pageSize?: number } {
+  const raw = env.POOLPARTY_EC2_PAGE_SIZE;
+  if (raw === undefined || raw === '') return {};
+  const pageSize = Number(raw);
+  if (!Number.isInteger(pageSize) || pageSize < 5 || pageSize > 1000) {
+    throw new UsageError(`POOLPARTY_EC2_PAGE_SIZE must be an integer within 5..1000, got ${JSON.stringify(raw)}`);
+  }
+  return { pageSize };
 }
 
 /** Every instance of the chosen clouds, as their remoters report them. */

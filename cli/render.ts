@@ -62,6 +62,11 @@ export function instanceTable(instances: InstanceRecord[]): string {
   );
 }
 
+/** The first 12 hex digits of a bundle hash: enough to tell bundles apart in a log line. */
+export function shortSha(sha: string): string {
+  return sha.slice(0, 12);
+}
+
 /** Clock time of an epoch-ms instant, e.g. 17:04:31. */
 export function clock(at: number): string {
   return new Date(at).toTimeString().slice(0, 8);
@@ -101,6 +106,16 @@ export function eventLine(event: PoolEvent, names: ReadonlyMap<string, string> =
       const result = event.result ? ` → ${decisionResult(event)}` : '';
       return `${head}  ${decisionAction(event)} at ${event.instances} instances: ${event.reason}${result}`;
     }
+    case 'bundle-applied':
+      return `${head}  ${who(event.peerId)}  ${shortSha(event.sha)} by ${event.resolver ?? 'no resolver'} in ${formatDuration(event.durationMs)}`;
+    case 'bundle-failed':
+      return `${head}  ${who(event.peerId)}  ${shortSha(event.sha)} at ${event.stage}: ${event.error}`;
+    case 'rollout-started':
+      return `${head}  ${shortSha(event.sha)}, at most ${event.maxUnavailable} node(s) at a time`;
+    case 'rollout-halted':
+      return `${head}  ${shortSha(event.sha)}: ${event.reason}`;
+    case 'rollout-complete':
+      return `${head}  ${shortSha(event.sha)} on ${event.members} member(s)`;
     default:
       return `${head}  ${who(event.peerId, event.instanceId)}`;
   }

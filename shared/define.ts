@@ -1,5 +1,7 @@
+import type { Ec2Options, Ec2Using } from './config/ec2-schema.ts';
 import type { AgentTunables } from './config/tunables.ts';
 import type { Duration } from './duration.ts';
+import type { ConfigureInput } from './resources/configure-input.ts';
 import type { VictimPolicy } from './scaling/config.ts';
 
 /**
@@ -25,8 +27,8 @@ export interface LocalUsing extends LocalOptions {
   provider: 'local';
 }
 
-/** Where a cloud's instances come from: a discriminated union on `provider` (ec2 and ssh come later). */
-export type UsingInput = LocalUsing;
+/** Where a cloud's instances come from: a discriminated union on `provider`. */
+export type UsingInput = LocalUsing | Ec2Using;
 
 interface MetricTiming {
   /** How often the metric is sampled. Default '5s'. */
@@ -79,11 +81,19 @@ export interface ScalingInput {
   intentTimeout?: Duration;
   /** How long after a member is declared dead its instance is replaced. Default '30s'. */
   deadGrace?: Duration;
-  /** A shell command a node runs before a contraction terminates it. Timeout default '30s'. */
+  /**
+   * A shell command a node runs before a contraction terminates it. Timeout default '30s'. Runs
+   * before the cloud's `hooks.beforeTerminate` (which also run on a terminate that is not a
+   * contraction); prefer `hooks.beforeTerminate` in new definitions.
+   */
   beforeTerminate?: { command: string; timeout?: Duration };
 }
 
-export interface CloudInput {
+/**
+ * One cloud: how many instances, where they come from, what they gossip, how they scale, and
+ * (ConfigureInput) what they are configured with: resources, resolver, verifiers, hooks.
+ */
+export interface CloudInput extends ConfigureInput {
   /** Bounds of the instance count; the pool is bootstrapped with `min`. */
   instances: { min: number; max: number };
   using: UsingInput;
@@ -118,4 +128,13 @@ export function definePool<const T extends PoolInput>(def: T): T {
 /** The local provider: instances are agent processes on this machine, one loopback address each. */
 export function local(opts: LocalOptions = {}): LocalUsing {
   return { provider: 'local', ...opts };
+}
+
+/**
+ * The EC2 provider (see docs/ec2.md): instances launched with RunInstances, tagged with the pool
+ * and cloud. Defined here rather than re-exported from ec2-schema.ts so that loading clouds.ts
+ * never pulls in zod: that file only contributes types.
+ */
+export function ec2(opts: Ec2Options): Ec2Using {
+  return { provider: 'ec2', ...opts };
 }

@@ -3,7 +3,15 @@
  * imports (libp2p, zod) because every config load goes through it.
  */
 
-export type { CloudDefinition, PoolDefinition } from './config/schema.ts';
+export type {
+  ConfigureDefinition,
+  HookEvent,
+  HookSpec,
+  ResolverName,
+  VerifierSpec,
+} from './config/configure-schema.ts';
+export type { BlockDeviceInput, Ec2Options, Ec2Using, Ec2UsingDefinition } from './config/ec2-schema.ts';
+export type { CloudDefinition, LocalUsingDefinition, PoolDefinition, UsingDefinition } from './config/schema.ts';
 export type { AgentTunables } from './config/tunables.ts';
 export type {
   CloudInput,
@@ -15,8 +23,10 @@ export type {
   TunablesInput,
   UsingInput,
 } from './define.ts';
-export { definePool, local } from './define.ts';
+export { definePool, ec2, local } from './define.ts';
 export type { Duration } from './duration.ts';
+// Resources, plugins and their constructors (file(), exec(), template(), definePlugin …): zod-free.
+export * from './resources/index.ts';
 export type { ScalingConfig, VictimPolicy } from './scaling/config.ts';
 export type { AgentConfig } from './wire/agent-config.ts';
 export type {

@@ -49,7 +49,8 @@ describe('poolparty CLI (fake agents)', () => {
   it('prints help and version; usage errors exit 2 with one line', async () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
-    for (const name of ['bootstrap', 'status', 'list', 'terminate', 'demo']) expect(help.stdout).toContain(name);
+    for (const name of ['bootstrap', 'status', 'list', 'terminate', 'demo', 'compile', 'show'])
+      expect(help.stdout).toContain(name);
     const version = await cli('--version');
     expect(version.stdout.trim()).toBe(VERSION);
     const sub = await cli('terminate', '--help');
@@ -58,7 +59,7 @@ describe('poolparty CLI (fake agents)', () => {
     const unknown = await cli('launch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(
-      "poolparty: unknown command 'launch' (commands: bootstrap, status, list, terminate, demo)\n",
+      "poolparty: unknown command 'launch' (commands: bootstrap, status, list, terminate, demo, compile, show)\n",
     );
     const missing = await cli('list');
     expect(missing.code).toBe(2);

@@ -70,7 +70,7 @@ describe('loadPool', () => {
     );
     const pool = await loadPool(path);
     const cloud = pool.clouds.web!;
-    expect(cloud.using.firstAddress).toBe('127.0.0.2');
+    expect(cloud.using).toMatchObject({ provider: 'local', firstAddress: '127.0.0.2' });
     expect(cloud.metrics.q).toEqual({ kind: 'command', command: 'echo 1', every: 5000, timeout: 2000 });
     expect(cloud.agent).toEqual(defaultTunables());
   });
@@ -95,7 +95,7 @@ describe('loadPool', () => {
       }),
     );
     const pool = await loadPool(json);
-    expect(pool.clouds.a!.using.firstAddress).toBe('127.9.9.9');
+    expect(pool.clouds.a!.using).toMatchObject({ firstAddress: '127.9.9.9' });
     expect(pool.clouds.a!.metrics.depth).toEqual({
       kind: 'http',
       http: 'http://127.0.0.1:1/x',
@@ -145,7 +145,7 @@ describe('loadPool', () => {
       },
       'x.json',
     );
-    expect(pool.clouds.a!.using.monitorPort).toBe(9100);
+    expect(pool.clouds.a!.using).toMatchObject({ provider: 'local', monitorPort: 9100 });
   });
 });
 
@@ -175,7 +175,7 @@ describe('config errors are one line naming the file and the field', () => {
     [
       'unknown provider',
       `{ instances: { min: 1, max: 3 }, using: { provider: 'ec3' } }`,
-      `clouds.web.using.provider: unknown provider "ec3" (expected 'local')`,
+      `clouds.web.using.provider: unknown provider "ec3" (expected 'local', 'ec2')`,
     ],
     [
       'unknown tunable',

@@ -40,7 +40,13 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
       contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
     },
     remoter: () => {
-      remoter ??= createRemoter({ pool: s.definition, cloud: o.config.cloud, stateDir: s.stateDir });
+      // The node's own pool key: a remoter defaulting to <stateDir>/pool.key would mint a new one.
+      remoter ??= createRemoter({
+        pool: s.definition,
+        cloud: o.config.cloud,
+        stateDir: s.stateDir,
+        poolKeyFile: o.config.poolKeyFile,
+      });
       return remoter;
     },
     ledger: o.ledger,

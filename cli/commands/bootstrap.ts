@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { resolveCloud } from '../../shared/config/load.ts';
 import { poolKeyFile } from '../../shared/config/resolve.ts';
 import { parseDuration } from '../../shared/duration.ts';
@@ -18,8 +19,17 @@ export interface BootstrapResult {
   /** Every running instance of the pool after bootstrap. */
   instances: InstanceRecord[];
   monitors: string[];
-  /** The cluster as the first node sees it (null when the pool has no instance). */
+  /** The cluster as the first node sees it (null when the pool has no instance, or with --no-wait). */
   cluster: ClusterView | null;
+  /** False with --no-wait: the instances were launched, nobody checked that they see each other. */
+  waited: boolean;
+}
+
+export interface BootstrapOptions {
+  timeoutMs: number;
+  /** Wait until every node sees every node alive (default true). */
+  wait?: boolean;
+  signal?: AbortSignal;
 }
 
 export const BOOTSTRAP_TIMEOUT_OPTION = {
@@ -37,38 +47,37 @@ export function timeoutOption(values: OptionValues): number {
   }
 }
 
+/** EC2 allows client tokens of at most 64 characters; long pool and cloud names are hashed. */
+const MAX_TOKEN = 64;
+
+/** The client token of the bootstrap launch that finds `running` instances: a rerun reuses it. */
+export function bootstrapToken(pool: string, cloud: string, running: number): string {
+  const plain = `bootstrap-${pool}-${cloud}-${running}`;
+  if (plain.length <= MAX_TOKEN) return plain;
+  const digest = createHash('sha256').update(`${pool}\0${cloud}`).digest('hex').slice(0, 32);
+  return `bootstrap-${digest}-${running}`;
+}
+
 /**
  * Ensures the pool key, launches up to `min` instances of the cloud (idempotent: the client token
- * is derived from how many already run), then waits until every node sees every node alive.
+ * is derived from how many already run), then, unless told not to, waits until every node sees
+ * every node alive.
+ *
+ * A provider other than local gives new instances their bootstrap peers from what it lists, so
+ * into an empty pool it launches one instance first and the rest once that one is listed: they
+ * all start knowing its address, instead of each starting alone and electing itself.
  */
 export async function bootstrapPool(
   ctx: PoolContext,
   cloudFlag: string | undefined,
-  timeoutMs: number,
+  opts: BootstrapOptions,
   io: CommandIO,
-  signal?: AbortSignal,
 ): Promise<BootstrapResult> {
+  const { timeoutMs, signal } = opts;
   const { name: cloudName, cloud } = resolveCloud(ctx.pool, cloudFlag);
   const keyFile = poolKeyFile(ctx.stateDir);
   const { created } = await ensurePoolKey(keyFile);
   if (created) io.progress(`created pool key ${keyFile}`);
-
-  const remoter = ctx.remoter(cloudName);
-  const running = (await remoter.list({ pool: ctx.pool.name, cloud: cloudName })).filter(isLive);
-  const need = cloud.instances.min - running.length;
-  let launched: InstanceRecord[] = [];
-  if (need > 0) {
-    io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running.length} running)`);
-    launched = await remoter.launch({
-      cloud: cloudName,
-      count: need,
-      clientToken: `bootstrap-${ctx.pool.name}-${cloudName}-${running.length}`,
-    });
-    for (const i of launched)
-      io.progress(`launched ${i.id} at ${i.privateIp ?? i.publicIp ?? '?'} (monitor ${i.monitor})`);
-  } else {
-    io.progress(`${running.length} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
-  }
 
   // Gossip is pool-wide: every node must see the instances of every cloud of the pool.
   const listAll = async () => {
@@ -78,15 +87,42 @@ export async function bootstrapPool(
     }
     return all;
   };
+
+  const remoter = ctx.remoter(cloudName);
+  let running = (await remoter.list({ pool: ctx.pool.name, cloud: cloudName })).filter(isLive).length;
+  const need = cloud.instances.min - running;
+  const launched: InstanceRecord[] = [];
+  if (need > 0) {
+    io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running} running)`);
+    const seedFirst = cloud.using.provider !== 'local' && need > 1 && (await listAll()).filter(isLive).length === 0;
+    const batches = seedFirst ? [1, need - 1] : [need];
+    for (const count of batches) {
+      const batch = await remoter.launch({
+        cloud: cloudName,
+        count,
+        clientToken: bootstrapToken(ctx.pool.name, cloudName, running),
+      });
+      running += batch.length;
+      launched.push(...batch);
+      for (const i of batch)
+        io.progress(`launched ${i.id} at ${i.privateIp ?? i.publicIp ?? '?'} (monitor ${i.monitor ?? '-'})`);
+    }
+  } else {
+    io.progress(`${running} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
+  }
+
+  const wait = opts.wait ?? true;
   const live = (await listAll()).filter(isLive);
   let views = new Map<string, ClusterView>();
-  if (live.length > 0) {
+  if (live.length > 0 && wait) {
     io.progress(`waiting for ${live.length} nodes to see each other (timeout ${timeoutMs / 1000}s)`);
     views = await waitForConvergence({ list: listAll, timeoutMs, pollMs: 250, progress: io.progress, signal });
     io.progress(`pool ${ctx.pool.name} is up: ${live.length}/${live.length} alive everywhere`);
+  } else if (live.length > 0) {
+    io.progress(`not waiting for the nodes to see each other (--no-wait): check with poolparty status`);
   }
-  const instances = (await listAll()).filter(isLive);
-  const result: BootstrapResult = {
+  const instances = wait ? (await listAll()).filter(isLive) : live;
+  return {
     pool: ctx.pool.name,
     cloud: cloudName,
     stateDir: ctx.stateDir,
@@ -95,27 +131,39 @@ export async function bootstrapPool(
     instances,
     monitors: instances.map((i) => i.monitor).filter((m): m is string => m !== undefined),
     cluster: views.values().next().value ?? null,
+    waited: wait,
   };
-  return result;
 }
 
 export function bootstrapText(r: BootstrapResult): string {
   if (r.instances.length === 0) return `pool ${r.pool} has no instances (min is 0)`;
   const lines = r.cluster ? [clusterTable(r.cluster), ''] : [];
-  lines.push('monitors:', ...r.instances.map((i) => `  ${i.id.padEnd(10)} ${i.monitor ?? '-'}`));
+  const width = Math.max(10, ...r.instances.map((i) => i.id.length));
+  lines.push('monitors:', ...r.instances.map((i) => `  ${i.id.padEnd(width)} ${i.monitor ?? '-'}`));
   return lines.join('\n');
 }
 
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: 'start a pool: create its key, launch `min` instances and wait until they see each other',
-  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--json]',
-  details: 'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
-  options: { ...POOL_OPTIONS, timeout: BOOTSTRAP_TIMEOUT_OPTION },
+  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--json]',
+  details: [
+    'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
+    '--no-wait returns once the provider accepted the launches, e.g. on EC2 when this machine cannot',
+    "reach the nodes' private addresses.",
+  ].join('\n'),
+  options: {
+    ...POOL_OPTIONS,
+    timeout: BOOTSTRAP_TIMEOUT_OPTION,
+    'no-wait': { type: 'boolean', description: 'launch and return without waiting for the nodes to see each other' },
+  },
   async run({ values, io }) {
     const timeoutMs = timeoutOption(values);
+    const wait = values['no-wait'] !== true;
+    if (!wait && values.timeout !== undefined)
+      throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
     const ctx = await openPool(values, 'bootstrap');
-    const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), timeoutMs, io);
+    const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait }, io);
     return { data: result, text: bootstrapText(result) };
   },
 };

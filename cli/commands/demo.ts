@@ -142,7 +142,7 @@ export const demoCommand: Command = {
     let failure: unknown;
     try {
       // A Ctrl-C during bootstrap stops waiting, then still terminates what was launched.
-      const boot = bootstrapPool(ctx, cloud, timeoutMs, io, stop.signal);
+      const boot = bootstrapPool(ctx, cloud, { timeoutMs, signal: stop.signal }, io);
       const first = await Promise.race([boot, signal.promise]);
       if (typeof first !== 'string') {
         for (const m of first.cluster?.members ?? []) names.set(m.peerId, m.instanceId);

@@ -3,6 +3,8 @@ import { parseDuration } from '../duration.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../scaling/config.ts';
 import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
+import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
+import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
 import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
@@ -27,7 +29,7 @@ export interface LocalUsingDefinition {
   monitorPort: number;
 }
 
-export type UsingDefinition = LocalUsingDefinition;
+export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition;
 
 export interface CloudDefinition {
   instances: { min: number; max: number };
@@ -37,6 +39,8 @@ export interface CloudDefinition {
   monitor: { host: string; port: number };
   /** Always present: SCALING_DEFAULTS when the cloud has no scaling block (the leader still keeps min..max). */
   scaling: ScalingConfig;
+  /** What the cloud's machines are configured with (resources, resolver, verifiers, hooks…); always present. */
+  configure: ConfigureDefinition;
 }
 
 export interface PoolDefinition {
@@ -94,7 +98,7 @@ const localUsing = z.strictObject({
   monitorPort: port.optional(),
 });
 
-const usingSchema = z.discriminatedUnion('provider', [localUsing]);
+const usingSchema = z.discriminatedUnion('provider', [localUsing, ec2UsingSchema]);
 
 const metricSchema = z
   .strictObject({
@@ -194,6 +198,7 @@ const cloudSchema = z
     agent: tunablesSchema.optional(),
     monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
     scaling: scalingSchema.optional(),
+    ...configureFields,
   })
   .transform((c, ctx): CloudDefinition => {
     const { min, max } = c.instances;
@@ -224,13 +229,19 @@ const cloudSchema = z
       });
     }
     const monitor = { host: c.monitor?.host ?? MONITOR_DEFAULTS.host, port: c.monitor?.port ?? MONITOR_DEFAULTS.port };
-    const using: LocalUsingDefinition = {
-      provider: 'local',
-      firstAddress: c.using.firstAddress ?? LOCAL_FIRST_ADDRESS,
-      p2pPort: c.using.p2pPort ?? P2P_DEFAULT_PORT,
-      monitorPort: c.using.monitorPort ?? monitor.port,
-    };
-    if (using.p2pPort === using.monitorPort) {
+    // Only a local cloud gets defaults here; ec2's schema already normalised its options.
+    const using: UsingDefinition =
+      c.using.provider === 'local'
+        ? {
+            provider: 'local',
+            firstAddress: c.using.firstAddress ?? LOCAL_FIRST_ADDRESS,
+            p2pPort: c.using.p2pPort ?? P2P_DEFAULT_PORT,
+            monitorPort: c.using.monitorPort ?? monitor.port,
+          }
+        : c.using;
+    // An ec2 node serves its monitor on the cloud's monitor port, next to p2pPort on the same address.
+    const monitorPort = using.provider === 'local' ? using.monitorPort : monitor.port;
+    if (using.p2pPort === monitorPort) {
       ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
     }
     const scaling = c.scaling ?? defaultScaling();
@@ -246,7 +257,15 @@ const cloudSchema = z
         ctx.addIssue({ code: 'custom', path: ['scaling', key], message: err.message });
       }
     }
-    return { instances: { min, max }, using, metrics: c.metrics ?? {}, agent, monitor, scaling };
+    return {
+      instances: { min, max },
+      using,
+      metrics: c.metrics ?? {},
+      agent,
+      monitor,
+      scaling,
+      configure: toConfigure(c),
+    };
   });
 
 export const poolSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type Ec2UsingDefinition, USER_DATA_LIMIT, USER_INIT_DELIMITER } from '../config/ec2-schema.ts';
+import { USER_DATA_LIMIT, USER_INIT_DELIMITER } from '../config/ec2-schema.ts';
 import { resolveAgentConfig } from '../config/resolve.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { parsePoolKey } from '../pool-key.ts';
@@ -58,8 +58,7 @@ const BUNDLE_HASH = /^[A-Za-z0-9:._-]{1,128}$/;
 export function buildUserData(input: UserDataInput): string {
   const cloud = input.pool.clouds[input.cloud];
   if (!cloud) throw new UserDataError(`pool '${input.pool.name}' has no cloud '${input.cloud}'`);
-  // Until the config union includes ec2, a cloud's `using` is typed as local only.
-  const using = cloud.using as unknown as Ec2UsingDefinition;
+  const using = cloud.using;
   if (using.provider !== 'ec2') throw new UserDataError(`cloud '${input.cloud}' does not use the ec2 provider`);
   if (input.bundleHash !== undefined && !BUNDLE_HASH.test(input.bundleHash)) {
     throw new UserDataError(`invalid bundle hash ${JSON.stringify(input.bundleHash)}`);

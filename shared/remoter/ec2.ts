@@ -130,8 +130,7 @@ export class Ec2Remoter implements RemoterBase {
   constructor(private readonly opts: Ec2RemoterOptions) {
     const cloud = opts.pool.clouds[opts.cloud];
     if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
-    // Until the config union includes ec2, a cloud's `using` is typed as local only.
-    const using = cloud.using as unknown as Ec2UsingDefinition;
+    const using = cloud.using;
     if (using.provider !== 'ec2') throw new RemoterError(`cloud '${opts.cloud}' does not use the ec2 provider`);
     this.using = using;
     this.monitorPort = cloud.monitor.port;

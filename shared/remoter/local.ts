@@ -178,6 +178,7 @@ export class LocalRemoter implements RemoterBase {
   private async spawnInto(state: LocalState, req: LaunchRequest, keyFile: string, out: LocalInstance[]): Promise<void> {
     const { pool } = this.opts;
     const { using } = pool.clouds[req.cloud]!;
+    if (using.provider !== 'local') throw new RemoterError(`cloud '${req.cloud}' does not use the local provider`);
     const live = state.instances.filter((i) => i.state !== 'terminated' && i.pool === pool.name);
     const addresses = await allocateAddresses({
       first: using.firstAddress,
