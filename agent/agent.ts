@@ -319,6 +319,7 @@ export class Agent {
       at: this.#now(),
       reason,
     });
+    // scaling.beforeTerminate first, then the configuration's hooks.beforeTerminate.
     const hook = this.config.scaling?.config.beforeTerminate;
     if (hook) {
       const r = await runHook(hook.command, hook.timeout);
@@ -330,6 +331,7 @@ export class Agent {
         output: r.output,
       });
     }
+    await this.#bundles?.runHooks('beforeTerminate');
     // Let one heartbeat carry `retiring` so a leader hands over before we go silent.
     await this.#sendHeartbeat();
     this.#retired = true;

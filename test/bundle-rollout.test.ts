@@ -36,7 +36,7 @@ describe('configuration rollout (real agents, itamae)', () => {
     return a;
   };
 
-  async function bundle(name: string, extra: { verifiers?: unknown[] } = {}) {
+  async function bundle(name: string, extra: { verifiers?: unknown[]; hooks?: unknown } = {}) {
     const root = join(work, name);
     const configure = configureSchema.parse({
       resources: [
@@ -108,6 +108,7 @@ describe('configuration rollout (real agents, itamae)', () => {
   }, async () => {
     const b = await bundle('v1', {
       verifiers: [{ command: `grep -q hello ${join(work, 'v1', 'motd')}`, name: 'motd' }],
+      hooks: { afterJoin: `echo joined >> ${join(work, 'v1', 'joined')}` },
     });
     expect(await push(leader(), b.bytes)).toEqual({ ok: true });
     let maxBusy = 0;
@@ -124,6 +125,11 @@ describe('configuration rollout (real agents, itamae)', () => {
     const runs = (await readFile(join(work, 'v1', 'runs'), 'utf8')).trim().split('\n');
     expect(runs).toEqual(['start', 'end', 'start', 'end', 'start', 'end']);
     expect(await readFile(join(work, 'v1', 'motd'), 'utf8')).toBe('hello from v1\n');
+    // afterJoin ran once on each node that has a configuration and has met the pool.
+    await waitFor('afterJoin on every node', async () => {
+      const lines = await readFile(join(work, 'v1', 'joined'), 'utf8').catch(() => '');
+      return lines.trim().split('\n').length === 3;
+    });
     for (const a of pool.agents) {
       const v = await bundleView(a);
       expect(v.report?.verifiers.every((x) => x.ok)).toBe(true);

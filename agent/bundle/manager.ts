@@ -2,9 +2,12 @@ import { rm } from 'node:fs/promises';
 import type { Connection, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { unpackBundle } from '../../shared/bundle/unpack.ts';
+import type { HookEvent } from '../../shared/config/configure-schema.ts';
 import type { BundleEvent } from '../../shared/wire/cluster.ts';
 import type { BundleState, Heartbeat, RolloutAnnouncement } from '../../shared/wire/heartbeat.ts';
+import { readHooks } from '../configure/bundle-dir.ts';
 import type { ConfigureReport } from '../configure/configure.ts';
+import { runHooks } from '../configure/hooks.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { FrameReader, line, PULL_PROTOCOL, PUSH_PROTOCOL, pullOver, sendAll, sha256 } from './protocol.ts';
 import { planRollout, type RolloutProgress } from './rollout.ts';
@@ -49,6 +52,7 @@ export class BundleManager {
   #rollout: RolloutAnnouncement | null = null;
   #progress: RolloutProgress | null = null;
   #announcedDone: string | null = null;
+  #joinedHookRan = false;
 
   constructor(opts: BundleManagerOptions) {
     this.#o = opts;
@@ -76,11 +80,30 @@ export class BundleManager {
     const leaderHb = o.leaderHeartbeat();
     if (!o.leading() && leaderHb?.rollout) this.#rollout = leaderHb.rollout;
     if (o.leading() && this.#rollout) this.#plan();
+    // afterJoin: once, when this node both has a configuration and has met the pool.
+    if (!this.#joinedHookRan && this.#applied && !this.#busy && o.peers().length > 0) {
+      this.#joinedHookRan = true;
+      void this.runHooks('afterJoin');
+    }
     const r = this.#rollout;
     if (!r || this.#busy || r.sha === this.#applied) return;
     if (!r.allowed.includes(o.selfPeerId())) return;
     if (this.#target === r.sha && this.#state === 'failed') return;
     void this.#fetchAndApply(r.sha);
+  }
+
+  /** Runs the applied bundle's hooks for `event` (none without an applied bundle). Never throws. */
+  async runHooks(event: HookEvent): Promise<{ ok: boolean; ran: number }> {
+    if (!this.#applied) return { ok: true, ran: 0 };
+    try {
+      const hooks = await readHooks(this.#o.store.unpackedPath(this.#applied));
+      const r = await runHooks(hooks, event);
+      for (const h of r.results) this.#o.log('hook', { event, ...h });
+      return { ok: r.ok, ran: r.results.length };
+    } catch (err) {
+      this.#o.log('hook-failed', { event, error: (err as Error).message });
+      return { ok: false, ran: 0 };
+    }
   }
 
   /** For GET /bundle. */
