@@ -23,6 +23,8 @@ export interface DialerOptions {
   /** A peer whose dial failed is not tried again for this long (ms). */
   retryAfter?: number;
   now?: () => number;
+  /** Source of the retry jitter, 0..1 (tests pin it). */
+  random?: () => number;
   onError?: (what: string, err: Error) => void;
 }
 
@@ -38,7 +40,7 @@ export class Dialer {
   readonly #failedAt = new Map<string, number>();
 
   constructor(opts: DialerOptions) {
-    this.#o = { retryAfter: 5_000, now: Date.now, ...opts };
+    this.#o = { retryAfter: 5_000, now: Date.now, random: Math.random, ...opts };
   }
 
   /** Called periodically with the currently alive members; returns the number of dials started. */
@@ -86,7 +88,7 @@ export class Dialer {
       .then(() => this.#failedAt.delete(key))
       .catch((err: Error) => {
         // Jittered, so agents whose dials failed together do not all retry together.
-        this.#failedAt.set(key, this.#o.now() + (Math.random() - 0.5) * this.#o.retryAfter);
+        this.#failedAt.set(key, this.#o.now() + (this.#o.random() - 0.5) * this.#o.retryAfter);
         this.#o.onError?.(key, err);
       })
       .finally(() => this.#inFlight.delete(key));

@@ -49,6 +49,7 @@ describe('dialer', () => {
       bootstrap: ['/ip4/127.0.0.9/tcp/8643', 'garbage'],
       minConnections: 2,
       retryAfter: 5000,
+      random: () => 0.5, // no jitter: retries exactly retryAfter later
       now: () => now,
     });
     expect(d.maintain([])).toBe(1);
