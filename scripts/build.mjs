@@ -14,6 +14,8 @@ await build({
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
+  // Dynamic imports become chunks, so provider SDKs load only when a leader first needs them.
+  splitting: true,
   packages: 'external',
   platform: 'node',
   format: 'esm',

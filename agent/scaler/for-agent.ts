@@ -1,4 +1,3 @@
-import { createRemoter } from '../../shared/remoter/index.ts';
 import type { RemoterBase } from '../../shared/remoter/types.ts';
 import { parseRule } from '../../shared/scaling/rule.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
@@ -40,12 +39,17 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
       contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
     },
     remoter: () => {
-      // The node's own pool key: a remoter defaulting to <stateDir>/pool.key would mint a new one.
-      remoter ??= createRemoter({
-        pool: s.definition,
-        cloud: o.config.cloud,
-        stateDir: s.stateDir,
-        poolKeyFile: o.config.poolKeyFile,
+      // Loaded on first use: only a leader needs a provider, and provider SDKs (AWS, ssh2) cost
+      // an idle follower tens of MB and seconds of startup.
+      remoter ??= lazyRemoter(async () => {
+        const { createRemoter } = await import('../../shared/remoter/index.ts');
+        // The node's own pool key: a remoter defaulting to <stateDir>/pool.key would mint a new one.
+        return createRemoter({
+          pool: s.definition,
+          cloud: o.config.cloud,
+          stateDir: s.stateDir,
+          poolKeyFile: o.config.poolKeyFile,
+        });
       });
       return remoter;
     },
@@ -64,4 +68,19 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
     },
     log: o.log,
   });
+}
+
+/** A RemoterBase whose implementation is created on the first call. */
+function lazyRemoter(load: () => Promise<RemoterBase>): RemoterBase {
+  let loaded: Promise<RemoterBase> | undefined;
+  const get = () => {
+    loaded ??= load();
+    return loaded;
+  };
+  return {
+    provider: 'lazy',
+    launch: async (req) => (await get()).launch(req),
+    list: async (filter) => (await get()).list(filter),
+    terminate: async (ids) => (await get()).terminate(ids),
+  };
 }
