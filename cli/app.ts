@@ -1,10 +1,11 @@
 import { VERSION } from '../shared/version.ts';
-import { type Command, type CommandIO, commandHelp, parseCommandArgs, UsageError } from './command.ts';
+import { type Command, type CommandIO, commandHelp, parseCommandLine, UsageError } from './command.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { COMPILE_ERRORS, compileCommand } from './commands/compile.ts';
 import { demoCommand } from './commands/demo.ts';
 import { listCommand } from './commands/list.ts';
 import { showCommand } from './commands/show.ts';
+import { sshCommand } from './commands/ssh.ts';
 import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   compileCommand,
   showCommand,
+  sshCommand,
 ];
 
 /** Exit codes. */
@@ -55,17 +57,21 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
     return EXIT.ok;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
-  const json = rest.includes('--json');
+  // Only our own flags: `ssh -- cmd --json` passes --json on to the remote command.
+  const dd = rest.indexOf('--');
+  const json = (dd < 0 ? rest : rest.slice(0, dd)).includes('--json');
   try {
     if (!cmd) throw new UsageError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
-    const values = parseCommandArgs(cmd, rest);
+    const { values, positionals, rest: passed } = parseCommandLine(cmd, rest);
     if (values.help) {
       io.out(commandHelp(cmd));
       return EXIT.ok;
     }
-    const result = await cmd.run({ values, json: values.json === true, io });
-    if (result) io.out(values.json ? JSON.stringify(result.data, null, 2) : (result.text ?? ''));
-    return EXIT.ok;
+    const result = await cmd.run({ values, json: values.json === true, io, positionals, rest: passed });
+    if (result && (values.json || result.text !== undefined)) {
+      io.out(values.json ? JSON.stringify(result.data, null, 2) : (result.text ?? ''));
+    }
+    return result?.exitCode ?? EXIT.ok;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const message = e.message.replace(/\s*\n\s*/g, ' ');

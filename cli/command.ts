@@ -28,12 +28,19 @@ export interface CommandContext {
   values: OptionValues;
   json: boolean;
   io: CommandIO;
+  /** Operands before `--` (only for commands with `positionals`). */
+  positionals: string[];
+  /** Everything after the first `--`, untouched (only for commands with `passThrough`). */
+  rest: string[];
 }
 
 /** `data` is printed as JSON with --json; `text` otherwise. */
 export interface CommandResult {
   data: unknown;
+  /** Printed without --json; undefined prints nothing (e.g. an interactive session already ran). */
   text?: string;
+  /** Exit code when the command succeeded as a command but passes on another's code (e.g. ssh). */
+  exitCode?: number;
 }
 
 export interface Command {
@@ -44,6 +51,10 @@ export interface Command {
   /** More help text shown under the options. */
   details?: string;
   options: Record<string, OptionSpec>;
+  /** Accepts operands, e.g. `ssh [INSTANCE]`; at most this many. */
+  positionals?: number;
+  /** Takes everything after `--` as is, e.g. a remote command. */
+  passThrough?: boolean;
   run(ctx: CommandContext): Promise<CommandResult | undefined>;
 }
 
@@ -59,10 +70,22 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function parseCommandArgs(cmd: Command, args: string[]): OptionValues {
+  return parseCommandLine(cmd, args).values;
+}
+
+/** Options and operands before the first `--`; what follows it is `rest`, for passThrough commands. */
+export function parseCommandLine(
+  cmd: Command,
+  args: string[],
+): { values: OptionValues; positionals: string[]; rest: string[] } {
   const options = { ...cmd.options, ...COMMON_OPTIONS };
+  const split = cmd.passThrough ? args.indexOf('--') : -1;
+  const own = split < 0 ? args : args.slice(0, split);
+  const rest = split < 0 ? [] : args.slice(split + 1);
+  let parsed: { values: OptionValues; positionals: string[] };
   try {
-    const { values } = parseArgs({
-      args,
+    parsed = parseArgs({
+      args: own,
       options: Object.fromEntries(
         Object.entries(options).map(([name, o]) => [
           name,
@@ -70,14 +93,19 @@ export function parseCommandArgs(cmd: Command, args: string[]): OptionValues {
         ]),
       ),
       strict: true,
-      allowPositionals: false,
-    });
-    return values as OptionValues;
+      allowPositionals: (cmd.positionals ?? 0) > 0,
+    }) as { values: OptionValues; positionals: string[] };
   } catch (err) {
     // parseArgs explains at length how to pass positionals; the first sentence is the point.
     const first = (err as Error).message.split(/\. |\n/)[0] ?? String(err);
     throw new UsageError(`${cmd.name}: ${first.replace(/\.$/, '')} (see poolparty ${cmd.name} --help)`);
   }
+  if (parsed.positionals.length > (cmd.positionals ?? 0)) {
+    throw new UsageError(
+      `${cmd.name}: unexpected argument '${parsed.positionals[cmd.positionals ?? 0]}' (see poolparty ${cmd.name} --help)`,
+    );
+  }
+  return { values: parsed.values, positionals: parsed.positionals, rest };
 }
 
 export function commandHelp(cmd: Command): string {

@@ -4,7 +4,16 @@ import type { PoolDefinition } from '../shared/config/schema.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createRemoter } from '../shared/remoter/index.ts';
 import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
-import { type OptionSpec, type OptionValues, optionalString, requireString, UsageError } from './command.ts';
+import { artifactDir } from './artifact.ts';
+import {
+  type CommandIO,
+  type OptionSpec,
+  type OptionValues,
+  optionalString,
+  requireString,
+  UsageError,
+} from './command.ts';
+import { sshProgressLine } from './ssh-progress.ts';
 
 /** Options of every command that works on a pool definition. */
 export const POOL_OPTIONS: Record<string, OptionSpec> = {
@@ -17,6 +26,14 @@ export const POOL_OPTIONS: Record<string, OptionSpec> = {
   },
 };
 
+/** For commands that connect to ssh hosts (bootstrap, terminate). */
+export const SSH_OPTIONS: Record<string, OptionSpec> = {
+  'accept-new-host-key': {
+    type: 'boolean',
+    description: "ssh clouds: replace a host's recorded key that changed (only for a machine you replaced)",
+  },
+};
+
 export interface PoolContext {
   pool: PoolDefinition;
   configFile: string;
@@ -26,13 +43,26 @@ export interface PoolContext {
   remoter(cloud: string): RemoterBase;
 }
 
-export async function openPool(values: OptionValues, cmd: string): Promise<PoolContext> {
+/** `io` receives the ssh remoter's provisioning progress (host keys included). */
+export async function openPool(values: OptionValues, cmd: string, io?: CommandIO): Promise<PoolContext> {
   const configFile = requireString(values, 'config', cmd);
   const pool = await loadPool(configFile);
   const chosen = optionalString(values, 'cloud');
   const clouds = chosen === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, chosen).name];
   const stateDir = resolveStateDir(pool, optionalString(values, 'state-dir'));
   const ec2 = { ...ec2Extras(process.env), log: cliLogger(process.env) };
+  const ssh = {
+    acceptNewHostKey: values['accept-new-host-key'] === true,
+    artifact: artifactDir(process.env),
+    ...(io
+      ? {
+          onProgress: (e: Parameters<typeof sshProgressLine>[0]) => {
+            const line = sshProgressLine(e);
+            if (line) io.progress(line);
+          },
+        }
+      : {}),
+  };
   const remoters = new Map<string, RemoterBase>();
   return {
     pool,
@@ -42,7 +72,7 @@ export async function openPool(values: OptionValues, cmd: string): Promise<PoolC
     remoter(cloud) {
       let r = remoters.get(cloud);
       if (!r) {
-        r = createRemoter({ pool, cloud, stateDir, ec2 });
+        r = createRemoter({ pool, cloud, stateDir, ec2, ssh });
         remoters.set(cloud, r);
       }
       return r;

@@ -1,4 +1,5 @@
 import type { Ec2Options, Ec2Using } from './config/ec2-schema.ts';
+import type { SshUsing } from './config/ssh-input.ts';
 import type { AgentTunables } from './config/tunables.ts';
 import type { Duration } from './duration.ts';
 import type { ConfigureInput } from './resources/configure-input.ts';
@@ -28,7 +29,7 @@ export interface LocalUsing extends LocalOptions {
 }
 
 /** Where a cloud's instances come from: a discriminated union on `provider`. */
-export type UsingInput = LocalUsing | Ec2Using;
+export type UsingInput = LocalUsing | Ec2Using | SshUsing;
 
 interface MetricTiming {
   /** How often the metric is sampled. Default '5s'. */
@@ -138,3 +139,9 @@ export function local(opts: LocalOptions = {}): LocalUsing {
 export function ec2(opts: Ec2Options): Ec2Using {
   return { provider: 'ec2', ...opts };
 }
+
+/**
+ * Static SSH hosts (see docs/ssh.md): `bootstrap` provisions the agent over SSH on machines you
+ * already have. Lives in ssh-input.ts (zod-free) and is re-exported here with the other providers.
+ */
+export { ssh } from './config/ssh-input.ts';

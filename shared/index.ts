@@ -12,6 +12,8 @@ export type {
 } from './config/configure-schema.ts';
 export type { BlockDeviceInput, Ec2Options, Ec2Using, Ec2UsingDefinition } from './config/ec2-schema.ts';
 export type { CloudDefinition, LocalUsingDefinition, PoolDefinition, UsingDefinition } from './config/schema.ts';
+export type { SshHostInput, SshOptions, SshUsing } from './config/ssh-input.ts';
+export type { SshHostDefinition, SshInit, SshUsingDefinition } from './config/ssh-schema.ts';
 export type { AgentTunables } from './config/tunables.ts';
 export type {
   CloudInput,
@@ -23,7 +25,7 @@ export type {
   TunablesInput,
   UsingInput,
 } from './define.ts';
-export { definePool, ec2, local } from './define.ts';
+export { definePool, ec2, local, ssh } from './define.ts';
 export type { Duration } from './duration.ts';
 // Resources, plugins and their constructors (file(), exec(), template(), definePlugin …): zod-free.
 export * from './resources/index.ts';

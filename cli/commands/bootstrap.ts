@@ -5,10 +5,12 @@ import { parseDuration } from '../../shared/duration.ts';
 import { ensurePoolKey } from '../../shared/pool-key.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
+import { ensureArtifact } from '../artifact.ts';
 import { type Command, type CommandIO, type OptionValues, optionalString, UsageError } from '../command.ts';
-import { isLive, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { waitForConvergence } from '../converge.ts';
 import { clusterTable } from '../render.ts';
+import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface BootstrapResult {
   pool: string;
@@ -94,14 +96,16 @@ export async function bootstrapPool(
   const launched: InstanceRecord[] = [];
   if (need > 0) {
     io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running} running)`);
-    const seedFirst = cloud.using.provider !== 'local' && need > 1 && (await listAll()).filter(isLive).length === 0;
+    // An ssh launch hands every host of the batch to the others itself; only ec2 needs a seed.
+    const seedFirst = cloud.using.provider === 'ec2' && need > 1 && (await listAll()).filter(isLive).length === 0;
     const batches = seedFirst ? [1, need - 1] : [need];
+    if (cloud.using.provider === 'ssh') await ensureArtifact(io.progress);
     for (const count of batches) {
-      const batch = await remoter.launch({
-        cloud: cloudName,
-        count,
-        clientToken: bootstrapToken(ctx.pool.name, cloudName, running),
-      });
+      const batch = await remoter
+        .launch({ cloud: cloudName, count, clientToken: bootstrapToken(ctx.pool.name, cloudName, running) })
+        .catch((err: unknown) => {
+          throw explainSshFailure(err);
+        });
       running += batch.length;
       launched.push(...batch);
       for (const i of batch)
@@ -146,14 +150,17 @@ export function bootstrapText(r: BootstrapResult): string {
 export const bootstrapCommand: Command = {
   name: 'bootstrap',
   summary: 'start a pool: create its key, launch `min` instances and wait until they see each other',
-  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--json]',
+  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--accept-new-host-key] [--json]',
   details: [
     'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
+    'ssh clouds: provisions `min` of the listed hosts over SSH (see docs/ssh.md); a host key is trusted',
+    'on first use and recorded in <state dir>/known_hosts, a changed one is refused.',
     '--no-wait returns once the provider accepted the launches, e.g. on EC2 when this machine cannot',
     "reach the nodes' private addresses.",
   ].join('\n'),
   options: {
     ...POOL_OPTIONS,
+    ...SSH_OPTIONS,
     timeout: BOOTSTRAP_TIMEOUT_OPTION,
     'no-wait': { type: 'boolean', description: 'launch and return without waiting for the nodes to see each other' },
   },
@@ -162,7 +169,7 @@ export const bootstrapCommand: Command = {
     const wait = values['no-wait'] !== true;
     if (!wait && values.timeout !== undefined)
       throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
-    const ctx = await openPool(values, 'bootstrap');
+    const ctx = await openPool(values, 'bootstrap', io);
     const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait }, io);
     return { data: result, text: bootstrapText(result) };
   },

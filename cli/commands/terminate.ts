@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
-import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
+import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface TerminateResult {
   pool: string;
@@ -24,7 +25,12 @@ export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<Te
       const ids = live.filter((i) => i.tags['poolparty:cloud'] === cloud).map((i) => i.id);
       if (ids.length === 0) continue;
       io.progress(`terminating ${ids.join(', ')}`);
-      await ctx.remoter(cloud).terminate(ids);
+      await ctx
+        .remoter(cloud)
+        .terminate(ids)
+        .catch((err: unknown) => {
+          throw explainSshFailure(err);
+        });
       terminated.push(...ids.filter((id) => !terminated.includes(id)));
     }
     live = (await listInstances(ctx)).filter(isLive);
@@ -52,10 +58,14 @@ async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Pro
 export const terminateCommand: Command = {
   name: 'terminate',
   summary: 'terminate every instance of the pool (or of --cloud)',
-  usage: '-c FILE [--cloud NAME] [--yes] [--json]',
-  options: { ...POOL_OPTIONS, yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' } },
+  usage: '-c FILE [--cloud NAME] [--yes] [--accept-new-host-key] [--json]',
+  options: {
+    ...POOL_OPTIONS,
+    ...SSH_OPTIONS,
+    yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+  },
   async run({ values, io }) {
-    const ctx = await openPool(values, 'terminate');
+    const ctx = await openPool(values, 'terminate', io);
     const live = (await listInstances(ctx)).filter(isLive);
     if (live.length === 0) {
       return { data: { pool: ctx.pool.name, terminated: [] }, text: `pool ${ctx.pool.name} has no running instances` };

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AgentConfig } from '../wire/agent-config.ts';
 import type { MetricSourceSpec } from '../wire/metrics.ts';
-import type { PoolDefinition } from './schema.ts';
+import type { CloudDefinition, PoolDefinition } from './schema.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
 export interface AgentRuntime {
@@ -26,6 +26,10 @@ export class ResolveError extends Error {
  * and copies — the agent must not share mutable objects with its launcher. Every agent gets the
  * scaling block: whichever becomes leader needs the bounds, the rules and the whole definition
  * to launch more agents like itself. The result is plain JSON (it is written to agent.json).
+ *
+ * Except on static SSH hosts: launching there means SSHing into a machine, and nodes hold no SSH
+ * key by design. Those agents get no scaling block, so their leader is elected (it still runs
+ * rollouts) but never launches or terminates; the laptop manages the hosts.
  */
 export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runtime: AgentRuntime): AgentConfig {
   const cloud = pool.clouds[cloudName];
@@ -44,14 +48,18 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     metrics: Object.fromEntries(
       Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
     ),
-    scaling: {
-      min: cloud.instances.min,
-      max: cloud.instances.max,
-      config: structuredClone(cloud.scaling),
-      // The definition keeps relative metric files relative: a leader resolves them again here.
-      definition: JSON.parse(JSON.stringify(pool)) as PoolDefinition,
-      stateDir,
-    },
+    ...(cloud.using.provider === 'ssh' ? {} : { scaling: scalingBlock(pool, cloud, stateDir) }),
+  };
+}
+
+function scalingBlock(pool: PoolDefinition, cloud: CloudDefinition, stateDir: string): AgentConfig['scaling'] {
+  return {
+    min: cloud.instances.min,
+    max: cloud.instances.max,
+    config: structuredClone(cloud.scaling),
+    // The definition keeps relative metric files relative: a leader resolves them again here.
+    definition: JSON.parse(JSON.stringify(pool)) as PoolDefinition,
+    stateDir,
   };
 }
 

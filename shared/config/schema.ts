@@ -5,6 +5,7 @@ import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
 import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
 import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
+import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSchema } from './ssh-schema.ts';
 import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
@@ -29,7 +30,7 @@ export interface LocalUsingDefinition {
   monitorPort: number;
 }
 
-export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition;
+export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition | SshUsingDefinition;
 
 export interface CloudDefinition {
   instances: { min: number; max: number };
@@ -98,7 +99,7 @@ const localUsing = z.strictObject({
   monitorPort: port.optional(),
 });
 
-const usingSchema = z.discriminatedUnion('provider', [localUsing, ec2UsingSchema]);
+const usingSchema = z.discriminatedUnion('provider', [localUsing, ec2UsingSchema, sshUsingSchema]);
 
 const metricSchema = z
   .strictObject({
@@ -229,18 +230,10 @@ const cloudSchema = z
       });
     }
     const monitor = { host: c.monitor?.host ?? MONITOR_DEFAULTS.host, port: c.monitor?.port ?? MONITOR_DEFAULTS.port };
-    // Only a local cloud gets defaults here; ec2's schema already normalised its options.
-    const using: UsingDefinition =
-      c.using.provider === 'local'
-        ? {
-            provider: 'local',
-            firstAddress: c.using.firstAddress ?? LOCAL_FIRST_ADDRESS,
-            p2pPort: c.using.p2pPort ?? P2P_DEFAULT_PORT,
-            monitorPort: c.using.monitorPort ?? monitor.port,
-          }
-        : c.using;
+    const using = normalizeUsing(c.using, monitor.port, ctx);
+    if (using === undefined) return z.NEVER;
     // An ec2 node serves its monitor on the cloud's monitor port, next to p2pPort on the same address.
-    const monitorPort = using.provider === 'local' ? using.monitorPort : monitor.port;
+    const monitorPort = using.provider === 'ec2' ? monitor.port : using.monitorPort;
     if (using.p2pPort === monitorPort) {
       ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
     }
@@ -267,6 +260,42 @@ const cloudSchema = z
       configure: toConfigure(c),
     };
   });
+
+/**
+ * Provider defaults: local and ssh get theirs here (ssh's may fail on duplicate hosts, reported
+ * as an issue under `using`); ec2's schema already normalised its options.
+ */
+function normalizeUsing(
+  u: z.output<typeof usingSchema>,
+  monitorPort: number,
+  ctx: z.core.$RefinementCtx,
+): UsingDefinition | undefined {
+  switch (u.provider) {
+    case 'local':
+      return {
+        provider: 'local',
+        firstAddress: u.firstAddress ?? LOCAL_FIRST_ADDRESS,
+        p2pPort: u.p2pPort ?? P2P_DEFAULT_PORT,
+        monitorPort: u.monitorPort ?? monitorPort,
+      };
+    case 'ssh':
+      try {
+        return normalizeSshUsing(u, monitorPort);
+      } catch (err) {
+        if (!(err instanceof SshConfigError)) throw err;
+        // normalizeSshUsing names the field first ('hosts: …'); a clash of ports has no field.
+        const m = /^(\w+): (.*)$/.exec(err.message);
+        ctx.addIssue({
+          code: 'custom',
+          path: m ? ['using', m[1] as string] : ['using'],
+          message: m?.[2] ?? err.message,
+        });
+        return undefined;
+      }
+    default:
+      return u;
+  }
+}
 
 export const poolSchema = z.strictObject({
   name: name('pool name'),

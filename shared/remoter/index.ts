@@ -1,7 +1,8 @@
-import { poolKeyFile } from '../config/resolve.ts';
+import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { createEc2Remoter, type Ec2RemoterOptions } from './ec2.ts';
 import { createLocalRemoter, type LocalRemoterOptions } from './local.ts';
+import { createSshRemoter, type SshRemoterOptions } from './ssh.ts';
 import type { InstanceRecord, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD } from './types.ts';
 
@@ -9,6 +10,8 @@ export type { Ec2RemoterOptions, Ec2RemoterTunables } from './ec2.ts';
 export { createEc2Remoter, EC2_REMOTER_DEFAULTS, Ec2Remoter } from './ec2.ts';
 export type { LocalInstanceRecord, LocalRemoterOptions, LocalRemoterTunables } from './local.ts';
 export { createLocalRemoter, LOCAL_REMOTER_DEFAULTS, LocalRemoter } from './local.ts';
+export type { AgentHealth, SshInstanceRecord, SshRemoterOptions, SshRemoterTunables } from './ssh.ts';
+export { createSshRemoter, SSH_REMOTER_DEFAULTS, SshRemoter, SshRemoterError } from './ssh.ts';
 export * from './types.ts';
 
 /** How many bootstrap peers a new EC2 node is given by default: enough to survive a few dead ones. */
@@ -35,6 +38,8 @@ export interface RemoterContext {
   local?: Partial<Omit<LocalRemoterOptions, 'pool' | 'cloud' | 'stateDir'>>;
   /** EC2 extras (tunables such as pageSize, a ready client, a logger). */
   ec2?: Partial<Omit<Ec2RemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>>;
+  /** SSH extras: the CLI's --accept-new-host-key, its progress printer, an artifact, timeouts. */
+  ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env'>;
 }
 
 /** The remoter base of a cloud, chosen by its `using.provider`. */
@@ -60,6 +65,16 @@ export function createRemoter(ctx: RemoterContext): RemoterBase {
       });
       return remoter;
     }
+    case 'ssh':
+      // Always the laptop's remoter: agents of ssh clouds get no scaling block (resolveAgentConfig).
+      return createSshRemoter({
+        ...ctx.ssh,
+        pool: ctx.pool.name,
+        cloud: ctx.cloud,
+        using: cloud.using,
+        stateDir: ctx.stateDir,
+        agentConfig: (rt) => resolveAgentConfig(ctx.pool, ctx.cloud, rt),
+      });
     default:
       throw new RemoterError(`unknown provider '${(cloud.using as { provider: string }).provider}'`);
   }
