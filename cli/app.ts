@@ -2,6 +2,7 @@ import { VERSION } from '../shared/version.ts';
 import { type Command, type CommandIO, commandHelp, parseCommandLine, UsageError } from './command.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { COMPILE_ERRORS, compileCommand } from './commands/compile.ts';
+import { configureCommand } from './commands/configure.ts';
 import { demoCommand } from './commands/demo.ts';
 import { listCommand } from './commands/list.ts';
 import { showCommand } from './commands/show.ts';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   compileCommand,
   showCommand,
+  configureCommand,
   sshCommand,
 ];
 

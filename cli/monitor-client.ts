@@ -1,4 +1,5 @@
 import type { ClusterView, LeaderDetail, PoolEvent, ScalingDecision } from '../shared/wire/cluster.ts';
+import type { BundleState, RolloutAnnouncement } from '../shared/wire/heartbeat.ts';
 
 /** A monitor that did not answer as expected. */
 export class MonitorError extends Error {
@@ -43,6 +44,20 @@ export interface ScalingView {
   [more: string]: unknown;
 }
 
+/** GET /bundle: a node's configuration state; `rollout`/`progress` as the node knows them (progress: leader only). */
+export interface BundleView {
+  peerId: string;
+  /** sha256 of the bundle applied successfully, or null. */
+  applied: string | null;
+  /** The bundle being fetched, applied, or that failed, or null. */
+  target: string | null;
+  state: BundleState;
+  error: string | null;
+  report: { ok: boolean; stage: string; resolver: string | null; verifiers: unknown[]; error?: string } | null;
+  rollout: RolloutAnnouncement | null;
+  progress: { done: string[]; inProgress: string[]; pending: string[]; complete: boolean } | null;
+}
+
 async function getJson<T>(url: string, timeoutMs: number, notFound?: () => T): Promise<T> {
   let res: Response;
   try {
@@ -74,6 +89,11 @@ export function fetchLeader(monitor: string, timeoutMs = 2000): Promise<LeaderIn
 /** The node's scaler state; null when the node has no /scaling (an agent older than scaling). */
 export function fetchScaling(monitor: string, timeoutMs = 2000): Promise<ScalingView | null> {
   return getJson<ScalingView | null>(`${monitor.replace(/\/$/, '')}/scaling`, timeoutMs, () => null);
+}
+
+/** The node's configuration state; null when the node has no /bundle (an agent older than bundles). */
+export function fetchBundle(monitor: string, timeoutMs = 2000): Promise<BundleView | null> {
+  return getJson<BundleView | null>(`${monitor.replace(/\/$/, '')}/bundle`, timeoutMs, () => null);
 }
 
 export async function isHealthy(monitor: string, timeoutMs = 1000): Promise<boolean> {

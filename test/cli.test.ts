@@ -59,7 +59,7 @@ describe('poolparty CLI (fake agents)', () => {
     const unknown = await cli('launch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(
-      "poolparty: unknown command 'launch' (commands: bootstrap, status, list, terminate, demo, compile, show, ssh)\n",
+      "poolparty: unknown command 'launch' (commands: bootstrap, status, list, terminate, demo, compile, show, configure, ssh)\n",
     );
     const missing = await cli('list');
     expect(missing.code).toBe(2);

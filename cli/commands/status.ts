@@ -1,8 +1,16 @@
 import type { ClusterView, ScalingDecision } from '../../shared/wire/cluster.ts';
 import { type Command, OperationError, optionalString, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, POOL_OPTIONS } from '../context.ts';
-import { fetchCluster, fetchLeader, fetchScaling, type LeaderInfo, type ScalingView } from '../monitor-client.ts';
-import { clusterTable, decisionsTable, leaderLine } from '../render.ts';
+import {
+  type BundleView,
+  fetchBundle,
+  fetchCluster,
+  fetchLeader,
+  fetchScaling,
+  type LeaderInfo,
+  type ScalingView,
+} from '../monitor-client.ts';
+import { clusterTable, decisionsTable, leaderLine, table } from '../render.ts';
 
 /** How many of the leader's decisions status shows (the monitor keeps 50). */
 export const STATUS_DECISIONS = 10;
@@ -13,6 +21,13 @@ export interface StatusScaling extends ScalingView {
   decisions: ScalingDecision[];
 }
 
+/** Each alive member's configuration (GET /bundle) and the leader's rollout. */
+export interface StatusConfiguration {
+  members: { peerId: string; instanceId: string; applied: string | null; state: string; error: string | null }[];
+  /** The leader's rollout and its progress, or null when none was pushed (or the leader did not answer). */
+  rollout: (NonNullable<BundleView['rollout']> & { progress: BundleView['progress'] }) | null;
+}
+
 /** GET /cluster of one node, with the leader it follows and the scaler's recent decisions. */
 export interface StatusResult extends Omit<ClusterView, 'leader'> {
   /** The node that answered /cluster. */
@@ -20,6 +35,26 @@ export interface StatusResult extends Omit<ClusterView, 'leader'> {
   leader: LeaderInfo | null;
   /** Null when no node answers GET /scaling (agents older than scaling). */
   scaling: StatusScaling | null;
+  configuration: StatusConfiguration;
+}
+
+/** Every alive member's GET /bundle (members that do not answer show state 'unknown'). */
+async function configurationOf(view: ClusterView, leaderPeer: string | undefined): Promise<StatusConfiguration> {
+  const alive = view.members.filter((m) => m.state === 'alive');
+  const views = await Promise.all(alive.map((m) => fetchBundle(m.monitor, 1500).catch(() => null)));
+  const members = alive.map((m, i) => {
+    const b = views[i];
+    return {
+      peerId: m.peerId,
+      instanceId: m.instanceId,
+      applied: b?.applied ?? null,
+      state: b?.state ?? 'unknown',
+      error: b?.error ?? null,
+    };
+  });
+  const leaderView = views[alive.findIndex((m) => m.peerId === leaderPeer)];
+  const rollout = leaderView?.rollout ? { ...leaderView.rollout, progress: leaderView.progress } : null;
+  return { members, rollout };
 }
 
 /**
@@ -39,13 +74,13 @@ export async function statusOf(node: string, view: ClusterView): Promise<StatusR
       break;
     }
   }
-  return { ...view, node, leader, scaling };
+  return { ...view, node, leader, scaling, configuration: await configurationOf(view, leaderPeer) };
 }
 
 export function statusText(r: StatusResult, now: number = Date.now()): string {
   const view: ClusterView = { ...r, leader: r.leader && { peerId: r.leader.peerId, term: r.leader.term } };
   const names = new Map(r.members.map((m) => [m.peerId, m.instanceId]));
-  const lines = [clusterTable(view), leaderLine(r.leader, now, names)];
+  const lines = [clusterTable(view), leaderLine(r.leader, now, names), ...configurationLines(r.configuration, names)];
   const s = r.scaling;
   if (!s) return lines.join('\n');
   if (!s.enabled) {
@@ -61,6 +96,31 @@ export function statusText(r: StatusResult, now: number = Date.now()): string {
   }
   lines.push('', `last ${STATUS_DECISIONS} scaling decisions:`, decisionsTable(s.decisions));
   return lines.join('\n');
+}
+
+/** The rollout in one line and each member's applied bundle (short hash), when any node has one. */
+export function configurationLines(c: StatusConfiguration | undefined, names: Map<string, string>): string[] {
+  if (!c || (!c.rollout && c.members.every((m) => m.applied === null && m.state !== 'failed'))) return [];
+  const lines: string[] = [];
+  const r = c.rollout;
+  if (r) {
+    const done = r.progress ? `${r.progress.done.length}/${c.members.length} applied` : '';
+    const state = r.halted
+      ? `halted: ${[...names].reduce((t, [peer, id]) => t.replaceAll(peer, id), r.halted)}`
+      : r.progress?.complete
+        ? 'complete'
+        : 'in progress';
+    lines.push(
+      `rollout ${r.sha.slice(0, 12)}: ${state}${done ? ` (${done})` : ''}, maxUnavailable ${r.maxUnavailable}`,
+    );
+  }
+  lines.push(
+    table(
+      ['INSTANCE', 'BUNDLE', 'STATE', 'ERROR'],
+      c.members.map((m) => [m.instanceId, m.applied?.slice(0, 12) ?? '-', m.state, m.error ?? '']),
+    ),
+  );
+  return ['', ...lines];
 }
 
 export const statusCommand: Command = {

@@ -1,0 +1,61 @@
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { multiaddr } from '@multiformats/multiaddr';
+import { PUSH_PROTOCOL, pushOver } from '../agent/bundle/protocol.ts';
+import { createPoolNode } from '../agent/p2p/node.ts';
+import { readPoolKey } from '../shared/pool-key.ts';
+import { OperationError } from './command.ts';
+
+/** The leader could not be reached over libp2p, or refused the bundle. */
+export class BundlePushError extends OperationError {
+  override name = 'BundlePushError';
+}
+
+export interface PushOptions {
+  /** The pool key on this machine: without it no pool member completes a handshake. */
+  poolKeyFile: string;
+  leaderPeerId: string;
+  /** The leader's listen multiaddrs (from /cluster), without /p2p. */
+  leaderAddrs: string[];
+  bytes: Buffer;
+  maxUnavailable?: number;
+  /** Per dial attempt (ms). */
+  dialTimeout?: number;
+}
+
+/**
+ * Hands a bundle to the leader: the CLI joins the pool's private network as a short-lived peer
+ * (a fresh identity each time, the pool key for pnet), dials the leader, pushes over
+ * `/poolparty/bundle-push/1` and leaves. The leader then serves the bundle to the others itself.
+ */
+export async function pushBundle(opts: PushOptions): Promise<void> {
+  if (opts.leaderAddrs.length === 0) throw new BundlePushError(`leader ${opts.leaderPeerId} announces no address`);
+  const node = await createPoolNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    poolKey: await readPoolKey(opts.poolKeyFile),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    maxConnections: 4,
+    maxMessageBytes: 8192,
+  });
+  await node.start();
+  try {
+    const errors: string[] = [];
+    for (const addr of opts.leaderAddrs) {
+      const target = multiaddr(addr.includes('/p2p/') ? addr : `${addr}/p2p/${opts.leaderPeerId}`);
+      let stream: Awaited<ReturnType<typeof node.dialProtocol>>;
+      try {
+        stream = await node.dialProtocol(target, PUSH_PROTOCOL, {
+          signal: AbortSignal.timeout(opts.dialTimeout ?? 10_000),
+        });
+      } catch (err) {
+        errors.push(`${addr}: ${(err as Error).message}`);
+        continue;
+      }
+      const answer = await pushOver(stream, opts.bytes, { maxUnavailable: opts.maxUnavailable });
+      if (!answer.ok) throw new BundlePushError(`the leader refused the bundle: ${answer.error ?? 'unknown error'}`);
+      return;
+    }
+    throw new BundlePushError(`cannot reach the leader ${opts.leaderPeerId}: ${errors.join('; ')}`);
+  } finally {
+    await node.stop();
+  }
+}

@@ -1,0 +1,149 @@
+import { join } from 'node:path';
+import { writeBundle } from '../../shared/bundle/index.ts';
+import { resolveCloud } from '../../shared/config/load.ts';
+import { poolKeyFile } from '../../shared/config/resolve.ts';
+import { parseDuration } from '../../shared/duration.ts';
+import type { ClusterView } from '../../shared/wire/cluster.ts';
+import { pushBundle } from '../bundle-push.ts';
+import { type Command, OperationError, type OptionValues, optionalString, UsageError } from '../command.ts';
+import { isLive, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { fetchCluster } from '../monitor-client.ts';
+import { followRollout, type NodeBundle } from '../rollout.ts';
+import { compileCloud } from './compile.ts';
+
+export interface ConfigureResult {
+  sha256: string;
+  /** The bundle as written locally, `<stateDir>/bundles/<sha256>.tar.gz`. */
+  path: string;
+  leader: { peerId: string; instanceId: string };
+  nodes: Pick<NodeBundle, 'instanceId' | 'applied' | 'state' | 'error'>[];
+}
+
+/** How long configure waits for a leader to be elected before pushing (ms). */
+const LEADER_WAIT = 30_000;
+
+function positiveInt(values: OptionValues, name: string): number | undefined {
+  const raw = optionalString(values, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`configure: --${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+function duration(values: OptionValues, name: string, fallback: string): number {
+  const raw = optionalString(values, name) ?? fallback;
+  try {
+    return parseDuration(/^\d+$/.test(raw) ? `${raw}s` : raw);
+  } catch (err) {
+    throw new UsageError(`configure: --${name}: ${(err as Error).message}`);
+  }
+}
+
+/** The cloud's monitors that answer, and the leader as the first of them sees it (waiting for one). */
+async function findLeader(
+  monitors: string[],
+  deadline: number,
+): Promise<{ view: ClusterView; peerId: string; instanceId: string; addrs: string[] }> {
+  let last = 'no node answers';
+  for (;;) {
+    for (const m of monitors) {
+      let view: ClusterView;
+      try {
+        view = await fetchCluster(m, 2000);
+      } catch (err) {
+        last = (err as Error).message;
+        continue;
+      }
+      const leader = view.members.find((x) => x.peerId === view.leader?.peerId && x.state === 'alive');
+      if (leader) return { view, peerId: leader.peerId, instanceId: leader.instanceId, addrs: leader.addrs };
+      last = `${m} knows no leader yet`;
+    }
+    if (Date.now() >= deadline) throw new OperationError(`configure: cannot find the pool's leader: ${last}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * Compiles the cloud's bundle, pushes it to the leader (the CLI joins the pool as a short-lived
+ * peer holding the pool key) and follows the rolling update node by node.
+ */
+export async function configurePool(
+  ctx: PoolContext,
+  opts: { cloud?: string; maxUnavailable?: number; timeoutMs: number; progress(line: string): void },
+): Promise<ConfigureResult> {
+  const { name } = resolveCloud(ctx.pool, opts.cloud);
+  const bundle = await compileCloud(ctx, opts.cloud);
+  const path = await writeBundle(bundle, join(ctx.stateDir, 'bundles'));
+  opts.progress(`compiled bundle ${bundle.sha256} (${bundle.bytes.length} bytes)`);
+  const instances = (await ctx.remoter(name).list({ pool: ctx.pool.name, cloud: name })).filter(isLive);
+  const monitors = instances.flatMap((i) => (i.monitor ? [i.monitor] : []));
+  if (monitors.length === 0)
+    throw new OperationError(`configure: cloud ${name} of pool ${ctx.pool.name} has no running instance`);
+  const deadline = Date.now() + opts.timeoutMs;
+  const leader = await findLeader(monitors, Math.min(deadline, Date.now() + LEADER_WAIT));
+  opts.progress(`pushing to the leader ${leader.instanceId} (${leader.peerId})`);
+  await pushBundle({
+    poolKeyFile: poolKeyFile(ctx.stateDir),
+    leaderPeerId: leader.peerId,
+    leaderAddrs: leader.addrs,
+    bytes: bundle.bytes,
+    ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
+  });
+  opts.progress(
+    `rolling out ${bundle.sha256.slice(0, 12)}${opts.maxUnavailable ? `, at most ${opts.maxUnavailable} node(s) at a time` : ''}`,
+  );
+  const nodes = await followRollout({
+    sha: bundle.sha256,
+    monitors: [...new Set([leader.view.members.find((m) => m.peerId === leader.peerId)?.monitor, ...monitors])].filter(
+      (m): m is string => m !== undefined,
+    ),
+    timeoutMs: Math.max(0, deadline - Date.now()),
+    pollMs: 300,
+    progress: opts.progress,
+  });
+  opts.progress(`${nodes.length}/${nodes.length} nodes applied ${bundle.sha256.slice(0, 12)}`);
+  return {
+    sha256: bundle.sha256,
+    path,
+    leader: { peerId: leader.peerId, instanceId: leader.instanceId },
+    nodes: nodes.map(({ instanceId, applied, state, error }) => ({ instanceId, applied, state, error })),
+  };
+}
+
+export const configureCommand: Command = {
+  name: 'configure',
+  summary: "compile the cloud's bundle and roll it out to the running pool, node by node",
+  usage: '-c FILE [--cloud NAME] [--max-unavailable N] [--timeout 10m] [--json]',
+  details: [
+    'Pushes the bundle to the leader over the pool network (needs the pool key in the state dir); the',
+    'leader lets at most --max-unavailable nodes apply it at once. Exits 0 when every alive node applied',
+    'it, 1 when the rollout halted (a node failed to apply it or its verifiers failed) or timed out.',
+  ].join('\n'),
+  options: {
+    ...POOL_OPTIONS,
+    'max-unavailable': {
+      type: 'string',
+      placeholder: 'N',
+      description: "nodes applying at once (default: the agents' maxUnavailable, 1)",
+    },
+    timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 10m)' },
+  },
+  async run({ values, io }) {
+    const maxUnavailable = positiveInt(values, 'max-unavailable');
+    const timeoutMs = duration(values, 'timeout', '10m');
+    const ctx = await openPool(values, 'configure', io);
+    const result = await configurePool(ctx, {
+      cloud: optionalString(values, 'cloud'),
+      ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+      timeoutMs,
+      progress: io.progress,
+    });
+    const width = Math.max(...result.nodes.map((n) => n.instanceId.length));
+    const text = [
+      `bundle ${result.sha256} applied on every node (leader ${result.leader.instanceId})`,
+      ...result.nodes.map((n) => `  ${n.instanceId.padEnd(width)}  ${n.state}`),
+    ].join('\n');
+    return { data: result, text };
+  },
+};
