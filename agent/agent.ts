@@ -232,6 +232,7 @@ export class Agent {
       store: new BundleStore(c.dataDir),
       now: this.#now,
       selfPeerId: () => this.#peerId,
+      cloud: c.cloud,
       leading: () => !this.#retired && this.#leadership?.leads !== null && this.#leadership?.leads !== undefined,
       leaderHeartbeat: () => {
         const leader = this.#leadership?.leader;

@@ -18,6 +18,8 @@ export interface PushOptions {
   leaderAddrs: string[];
   bytes: Buffer;
   maxUnavailable?: number;
+  /** The cloud the bundle configures: only its members apply it. */
+  cloud?: string;
   /** Per dial attempt (ms). */
   dialTimeout?: number;
 }
@@ -50,7 +52,10 @@ export async function pushBundle(opts: PushOptions): Promise<void> {
         errors.push(`${addr}: ${(err as Error).message}`);
         continue;
       }
-      const answer = await pushOver(stream, opts.bytes, { maxUnavailable: opts.maxUnavailable });
+      const answer = await pushOver(stream, opts.bytes, {
+        ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
+        ...(opts.cloud !== undefined ? { cloud: opts.cloud } : {}),
+      });
       if (!answer.ok) throw new BundlePushError(`the leader refused the bundle: ${answer.error ?? 'unknown error'}`);
       return;
     }

@@ -27,6 +27,8 @@ export interface FollowOptions {
   monitors: string[];
   timeoutMs: number;
   pollMs: number;
+  /** Only members of this cloud take part in the rollout. */
+  cloud?: string;
   progress(line: string): void;
 }
 
@@ -71,7 +73,9 @@ export async function followRollout(opts: FollowOptions): Promise<NodeBundle[]> 
   let nodes: NodeBundle[] = [];
   for (;;) {
     const view = await clusterOf(opts.monitors);
-    const alive = view.members.filter((m) => m.state === 'alive');
+    const alive = view.members.filter(
+      (m) => m.state === 'alive' && (opts.cloud === undefined || m.cloud === opts.cloud),
+    );
     const views = await Promise.all(alive.map((m) => fetchBundle(m.monitor, 2000).catch(() => undefined)));
     nodes = alive.map((m, i) => toNode(m, views[i]));
     for (const n of nodes) {

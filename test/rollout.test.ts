@@ -52,6 +52,16 @@ describe('rolling update plan', () => {
     expect(again.announcement.allowed).toEqual([]);
   });
 
+  it('only plans for members of the bundle cloud', () => {
+    const members: BundleMemberState[] = [
+      { peerId: 'a', cloud: 'web' },
+      { peerId: 'b', cloud: 'db' },
+    ];
+    const p = planRollout({ ...start, cloud: 'web', maxUnavailable: 5 }, members, 'L');
+    expect(p.announcement.allowed).toEqual(['a']);
+    expect(p.pending).toEqual(['a']);
+  });
+
   it('is complete when everyone has it', () => {
     const members: BundleMemberState[] = [
       { peerId: 'a', bundle: SHA, bundleState: 'ok' },

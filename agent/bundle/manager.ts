@@ -18,6 +18,8 @@ export interface BundleManagerOptions {
   store: BundleStore;
   now: () => number;
   selfPeerId: () => string;
+  /** This node's cloud: a rollout for another cloud is not ours to apply. */
+  cloud: string;
   /** Whether this agent leads right now. */
   leading: () => boolean;
   /** The leader this agent follows (its latest heartbeat), or null. */
@@ -87,6 +89,7 @@ export class BundleManager {
     }
     const r = this.#rollout;
     if (!r || this.#busy || r.sha === this.#applied) return;
+    if (r.cloud !== undefined && r.cloud !== o.cloud) return;
     if (!r.allowed.includes(o.selfPeerId())) return;
     if (this.#target === r.sha && this.#state === 'failed') return;
     void this.#fetchAndApply(r.sha);
@@ -128,8 +131,8 @@ export class BundleManager {
   }
 
   /** Starts a rollout of a bundle already in the store (leader only). */
-  startRollout(sha: string, maxUnavailable = this.#o.maxUnavailable): void {
-    this.#rollout = { sha, allowed: [], maxUnavailable, startedAt: this.#o.now() };
+  startRollout(sha: string, maxUnavailable = this.#o.maxUnavailable, cloud?: string): void {
+    this.#rollout = { sha, allowed: [], maxUnavailable, startedAt: this.#o.now(), ...(cloud ? { cloud } : {}) };
     this.#announcedDone = null;
     this.#o.emit({ type: 'rollout-started', sha, maxUnavailable, at: this.#o.now() });
     this.#plan();
@@ -139,7 +142,7 @@ export class BundleManager {
     const o = this.#o;
     const current = this.#rollout;
     if (!current) return;
-    const self: Heartbeat | { peerId: string } = { peerId: o.selfPeerId(), ...this.heartbeatFields() };
+    const self = { peerId: o.selfPeerId(), cloud: o.cloud, ...this.heartbeatFields() };
     const progress = planRollout(current, [self, ...o.peers()], o.selfPeerId());
     if (progress.announcement.halted && !current.halted) {
       o.emit({ type: 'rollout-halted', sha: current.sha, reason: progress.announcement.halted, at: o.now() });
@@ -253,7 +256,8 @@ export class BundleManager {
         Number.isSafeInteger(header.maxUnavailable) && (header.maxUnavailable as number) > 0
           ? (header.maxUnavailable as number)
           : o.maxUnavailable;
-      this.startRollout(sha, maxUnavailable);
+      const cloud = typeof header.cloud === 'string' && header.cloud.length > 0 ? header.cloud : undefined;
+      this.startRollout(sha, maxUnavailable, cloud);
       o.log('bundle-pushed', { from: conn.remotePeer.toString(), sha, bytes: bytes.length, maxUnavailable });
       await sendAll(stream, line({ ok: true, sha256: sha }));
       await stream.close();

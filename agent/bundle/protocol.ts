@@ -107,7 +107,7 @@ export async function pullOver(stream: Stream, sha: string, maxBytes: number): P
 export async function pushOver(
   stream: Stream,
   bytes: Buffer,
-  opts: { maxUnavailable?: number } = {},
+  opts: { maxUnavailable?: number; cloud?: string } = {},
 ): Promise<{ ok: boolean; error?: string }> {
   await sendAll(stream, line({ sha256: sha256(bytes), size: bytes.length, ...opts }));
   await sendAll(stream, bytes);

@@ -3,6 +3,7 @@ import type { BundleState, RolloutAnnouncement } from '../../shared/wire/heartbe
 /** A member's configuration state as gossiped in its heartbeat. */
 export interface BundleMemberState {
   peerId: string;
+  cloud?: string;
   bundle?: string;
   bundleState?: BundleState;
   bundleTarget?: string;
@@ -36,6 +37,7 @@ export function planRollout(
   const pending: string[] = [];
   let halted = current.halted;
   for (const m of members) {
+    if (current.cloud !== undefined && m.cloud !== current.cloud) continue;
     if (m.bundle === sha && m.bundleState !== 'fetching' && m.bundleState !== 'applying') done.push(m.peerId);
     else if (m.bundleTarget === sha && (m.bundleState === 'fetching' || m.bundleState === 'applying')) {
       inProgress.push(m.peerId);

@@ -88,6 +88,7 @@ export async function configurePool(
     leaderPeerId: leader.peerId,
     leaderAddrs: leader.addrs,
     bytes: bundle.bytes,
+    cloud: name,
     ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
   });
   opts.progress(
@@ -100,6 +101,7 @@ export async function configurePool(
     ),
     timeoutMs: Math.max(0, deadline - Date.now()),
     pollMs: 300,
+    cloud: name,
     progress: opts.progress,
   });
   opts.progress(`${nodes.length}/${nodes.length} nodes applied ${bundle.sha256.slice(0, 12)}`);

@@ -125,7 +125,8 @@ function rollout(v: Record<string, unknown>, key: string): string | undefined {
     ids(r, 'allowed') ??
     count(r, 'maxUnavailable') ??
     count(r, 'startedAt') ??
-    optional(r, 'halted', (o, k) => str(o, k));
+    optional(r, 'halted', (o, k) => str(o, k)) ??
+    optional(r, 'cloud', (o, k) => str(o, k));
   if (bad) return `${key}.${bad}`;
   // Rebuilt field by field so nothing unknown rides along.
   const clean: RolloutAnnouncement = {
@@ -135,6 +136,7 @@ function rollout(v: Record<string, unknown>, key: string): string | undefined {
     startedAt: r.startedAt as number,
   };
   if (typeof r.halted === 'string') clean.halted = r.halted;
+  if (typeof r.cloud === 'string') clean.cloud = r.cloud;
   v[key] = clean;
   return undefined;
 }

@@ -46,6 +46,8 @@ export type BundleState = 'fetching' | 'applying' | 'ok' | 'failed';
 export interface RolloutAnnouncement {
   /** sha256 of the desired bundle. */
   sha: string;
+  /** The cloud it configures: members of other clouds ignore it. Absent: every member. */
+  cloud?: string;
   /** At most maxUnavailable peer ids allowed to fetch and apply it now. */
   allowed: string[];
   maxUnavailable: number;
