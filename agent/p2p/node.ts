@@ -46,6 +46,9 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
       pubsub: gossipsub({
         globalSignaturePolicy: StrictSign,
         allowPublishToZeroTopicPeers: true,
+        // Heartbeats are small and frequent: send our own to the mesh (D peers), not to every
+        // peer, or each node receives each heartbeat once per connection.
+        floodPublish: false,
         emitSelf: false,
         // A pool is a closed, keyed network: every member relays for every other.
         canRelayMessage: true,
@@ -55,8 +58,26 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
         // good and collapsed the mesh in benchmarks; colocation penalties would punish a local
         // pool, whose members all share one IP.
         scoreParams: { behaviourPenaltyWeight: 0, IPColocationFactorWeight: 0 },
+        // Without a fast id, gossipsub verifies the Ed25519 signature of every duplicate copy
+        // before noticing it has seen the message: a quarter of all CPU at 25 agents. The key
+        // includes the signature, so a forged copy cannot shadow the genuine one.
+        fastMsgIdFn: fastMessageId,
       }),
     },
   });
   return node as unknown as PoolNode;
+}
+
+function b64(bytes: Uint8Array | undefined): string {
+  return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : '';
+}
+
+/** Cheap duplicate key of a raw gossipsub message: sender, sequence number and signature. */
+function fastMessageId(msg: {
+  from?: Uint8Array;
+  seqno?: Uint8Array;
+  signature?: Uint8Array;
+  data?: Uint8Array;
+}): string {
+  return `${b64(msg.from)}/${b64(msg.seqno)}/${b64(msg.signature ?? msg.data)}`;
 }
