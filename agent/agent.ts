@@ -474,7 +474,7 @@ export class Agent {
       this.#log.warn('retire-refused', { from: msg.peerId, term: msg.term, leader: leader ?? null });
       return;
     }
-    void this.retire(`retired by leader ${msg.peerId} (term ${msg.term}, ${msg.token})`, msg.term);
+    void this.retire(`retired by the leader …${msg.peerId.slice(-6)} (term ${msg.term})`, msg.term);
   }
 
   #tick(): void {
