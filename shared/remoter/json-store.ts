@@ -7,7 +7,7 @@ import { RemoterError } from './types.ts';
 /**
  * A JSON state file shared by processes (the CLI, a leader agent, a second CLI): reads see a whole
  * file (temp file + rename), updates run under a lock file holding the writer's pid. The same
- * protocol as the local provider's LocalStateStore, generic over the state's shape; a lock whose
+ * protocol for every provider's records (local instances, ssh hosts), generic over the state's shape; a lock whose
  * pid is gone (or, without a pid, older than lockStaleAfter) is broken.
  */
 
