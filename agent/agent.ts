@@ -502,7 +502,26 @@ export class Agent {
       .map((m) => ({ peerId: m.peerId, addrs: m.addrs }));
     // Connected yet hearing nobody for a while: our links lead nowhere, retry the bootstrap list.
     const isolated = candidates.length === 0 && this.#now() - this.#startedAt > this.config.tunables.suspectAfter;
+    this.#hangUpSilent();
     this.#dialer.maintain(candidates, isolated);
+  }
+
+  /**
+   * A connection to a peer we have never heard from, open for 3 × deadAfter, is closed: its
+   * pubsub streams are broken (seen when members dial each other at the same moment), and a
+   * fresh connection — redialled from gossip or the bootstrap list — renegotiates them.
+   */
+  #hangUpSilent(): void {
+    const node = this.#node;
+    if (!node) return;
+    const now = Date.now();
+    const limit = 3 * this.config.tunables.deadAfter;
+    for (const conn of node.getConnections()) {
+      const peer = conn.remotePeer.toString();
+      if (this.#membership.get(peer) || now - conn.timeline.open < limit) continue;
+      this.#log.info('hang-up-silent-peer', { peer, openMs: now - conn.timeline.open });
+      void node.hangUp(conn.remotePeer).catch(() => undefined);
+    }
   }
 
   #countByState() {

@@ -46,9 +46,10 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
       pubsub: gossipsub({
         globalSignaturePolicy: StrictSign,
         allowPublishToZeroTopicPeers: true,
-        // Heartbeats are small and frequent: send our own to the mesh (D peers), not to every
-        // peer, or each node receives each heartbeat once per connection.
-        floodPublish: false,
+        // Own heartbeats go to every subscribed peer, not only the mesh: a node whose mesh has
+        // not formed yet (or was pruned) must still be heard. floodPublish: false left a node
+        // unheard for 45 s in an end-to-end run.
+        floodPublish: true,
         emitSelf: false,
         // A pool is a closed, keyed network: every member relays for every other.
         canRelayMessage: true,
