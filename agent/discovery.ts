@@ -47,10 +47,11 @@ export class Dialer {
   maintain(candidates: Iterable<Candidate>, isolated = false): number {
     const o = this.#o;
     let deficit = o.minConnections - o.target.connectionCount() - this.#inFlight.size;
-    if (deficit <= 0 && !isolated) return 0;
     let started = 0;
     const now = o.now();
-    const fresh = shuffle([...candidates].filter((c) => this.#dialable(c.peerId, now)));
+    const all = [...candidates];
+    const candidatesSeen = all.map((c) => c.peerId);
+    const fresh = shuffle(all.filter((c) => this.#dialable(c.peerId, now)));
     for (const c of fresh) {
       if (deficit <= 0) break;
       const addrs = toMultiaddrs(c.addrs, c.peerId);
@@ -61,15 +62,19 @@ export class Dialer {
     }
     // With no connection at all, or connections but nobody heard from, fall back to the
     // bootstrap list (our only way into the pool).
-    if ((o.target.connectionCount() === 0 || isolated) && this.#inFlight.size === 0) {
-      for (const addr of o.bootstrap) {
-        const key = `bootstrap:${addr}`;
-        if (!this.#dialable(key, now)) continue;
-        const ma = parse(addr);
-        if (!ma) continue;
-        this.#start(key, [ma]);
-        started++;
-      }
+    const fallback = (o.target.connectionCount() === 0 || isolated) && this.#inFlight.size === 0;
+    const known = new Set(candidatesSeen);
+    for (const addr of o.bootstrap) {
+      const key = `bootstrap:${addr}`;
+      const ma = parse(addr);
+      if (!ma) continue;
+      // A bootstrap peer we are not connected to and have not heard from (its first dial may
+      // have raced its start) is retried too, so no member stays cut off from the others.
+      const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+      const unheard = peer !== undefined && peer !== o.selfPeerId && !known.has(peer) && !o.target.isConnected(peer);
+      if (!(fallback || unheard) || !this.#dialable(key, now)) continue;
+      this.#start(key, [ma]);
+      started++;
     }
     return started;
   }
