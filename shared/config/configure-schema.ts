@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { parseDuration } from '../duration.ts';
 import { resourceSchema } from '../resources/schema.ts';
 import type { PluginInstance, Resource } from '../resources/types.ts';
+import { durationSchema } from './duration-schema.ts';
 
 /**
  * The configuration options of a cloud — resources, resolver, verifiers, hooks, cookbooks,
@@ -58,18 +58,7 @@ export interface ConfigureDefinition {
   plugins: string[];
 }
 
-const durationMs = (min: number) =>
-  z.union([z.number(), z.string()]).transform((value, ctx): number => {
-    try {
-      const ms = parseDuration(value);
-      if (ms < min)
-        ctx.addIssue({ code: 'custom', message: `must be at least ${min}ms, got ${JSON.stringify(value)}` });
-      return ms;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+const durationMs = durationSchema;
 
 const timing = {
   name: z.string().min(1).optional(),

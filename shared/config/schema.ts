@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { parseDuration } from '../duration.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../scaling/config.ts';
 import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
 import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
+import { durationSchema } from './duration-schema.ts';
 import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
 import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSchema } from './ssh-schema.ts';
 import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
@@ -65,22 +65,7 @@ const port = z.number().int().min(1).max(65535);
 const count = z.number().int().min(1);
 
 /** A duration (ms number or '1s' string) converted to ms; `min` rejects e.g. a zero interval. */
-const duration = (min = 0) =>
-  z.unknown().transform((value, ctx): number => {
-    if (typeof value !== 'number' && typeof value !== 'string') {
-      ctx.addIssue({ code: 'custom', message: `expected a duration (ms or e.g. '1s'), got ${typeOf(value)}` });
-      return z.NEVER;
-    }
-    try {
-      const ms = parseDuration(value);
-      if (ms < min)
-        ctx.addIssue({ code: 'custom', message: `must be at least ${min}ms, got ${JSON.stringify(value)}` });
-      return ms;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
+const duration = durationSchema;
 
 const loopbackAddress = z.string().refine(
   (s) => {
