@@ -15,10 +15,10 @@ import {
 import { BundleManager } from './bundle/manager.ts';
 import { BundleStore } from './bundle/store.ts';
 import { configureNode } from './configure/configure.ts';
+import { runHook } from './configure/hooks.ts';
 import { Dialer } from './discovery.ts';
 import { EventHub } from './events.ts';
 import { GossipChannel } from './gossip.ts';
-import { runHook } from './hook.ts';
 import { Leadership } from './leadership.ts';
 import { MembershipView } from './membership/view.ts';
 import { MetricSampler } from './metrics/sampler.ts';
@@ -323,14 +323,8 @@ export class Agent {
     // scaling.beforeTerminate first, then the configuration's hooks.beforeTerminate.
     const hook = this.config.scaling?.config.beforeTerminate;
     if (hook) {
-      const r = await runHook(hook.command, hook.timeout);
-      this.#log.info('before-terminate-hook', {
-        ok: r.ok,
-        code: r.code,
-        durationMs: r.durationMs,
-        error: r.error,
-        output: r.output,
-      });
+      const r = await runHook(hook, { env: { ...process.env, POOLPARTY_HOOK: 'beforeTerminate' } });
+      this.#log.info('before-terminate-hook', { ...r });
     }
     await this.#bundles?.runHooks('beforeTerminate');
     // Let one heartbeat carry `retiring` so a leader hands over before we go silent.

@@ -1,6 +1,6 @@
 import type { LeaderDetail, LeaderEvent } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
-import { type Candidate, type ElectionState, initialElection, isCurrentTerm, stepElection } from './leader/election.ts';
+import { type Candidate, type ElectionState, initialElection, stepElection } from './leader/election.ts';
 
 /**
  * Holds this agent's side of the election: feeds the pure election with what gossip says about
@@ -70,11 +70,6 @@ export class Leadership {
 
   get leader(): LeaderDetail | null {
     return this.#state.leader && { ...this.#state.leader };
-  }
-
-  /** Whether an action of `term` may still be carried out here (fencing). */
-  isCurrent(term: number): boolean {
-    return isCurrentTerm(this.#state, term);
   }
 
   /** Fields for this agent's own heartbeat. */
