@@ -66,4 +66,90 @@ describe('wire codec', () => {
     const r = decodeMessage(enc({ ...hb, metrics: { load: 'x' } }), 8192);
     expect(r).toMatchObject({ ok: false, detail: 'metrics.load: expected a finite number or null' });
   });
+
+  it('round-trips control messages and the leader and bundle fields of heartbeats', () => {
+    const intent = {
+      v: 1,
+      type: 'intent',
+      peerId: 'L',
+      seq: 9,
+      term: 2,
+      cloud: 'web',
+      action: 3,
+      kind: 'expand',
+      count: 1,
+      token: 'pp-2-3-abc',
+      targets: [],
+      reason: 'below min',
+      at: 5,
+    } as const;
+    const outcome = { ...intent, type: 'outcome', ok: true, instanceIds: ['i-1'], error: 'x' } as const;
+    const { count: _c, targets: _t, reason: _r, ...outcomeOnly } = outcome;
+    const retire = { v: 1, type: 'retire', peerId: 'L', seq: 10, term: 2, target: 'p', token: 't', at: 6 } as const;
+    for (const msg of [intent, outcomeOnly, retire]) {
+      expect(decodeMessage(encodeMessage(msg as never), 8192)).toEqual({ ok: true, msg });
+    }
+    const sha = 'a'.repeat(64);
+    const leaderHb = {
+      ...hb,
+      term: 2,
+      leads: 2,
+      bundle: sha,
+      bundleState: 'applying',
+      bundleTarget: sha,
+      rollout: { sha, allowed: ['p'], maxUnavailable: 1, startedAt: 1, cloud: 'web' },
+    } as const;
+    expect(decodeMessage(encodeMessage(leaderHb as never), 8192)).toEqual({ ok: true, msg: leaderHb });
+  });
+
+  it.each([
+    [
+      'intent with an unknown kind',
+      {
+        v: 1,
+        type: 'intent',
+        peerId: 'L',
+        seq: 1,
+        term: 1,
+        cloud: 'c',
+        action: 1,
+        kind: 'explode',
+        count: 1,
+        token: 't',
+        targets: [],
+        reason: '',
+        at: 1,
+      },
+      /kind/,
+    ],
+    [
+      'outcome without ok',
+      {
+        v: 1,
+        type: 'outcome',
+        peerId: 'L',
+        seq: 1,
+        term: 1,
+        cloud: 'c',
+        action: 1,
+        kind: 'expand',
+        token: 't',
+        instanceIds: [],
+        at: 1,
+      },
+      /ok: missing/,
+    ],
+    ['retire without target', { v: 1, type: 'retire', peerId: 'L', seq: 1, term: 1, token: 't', at: 1 }, /target/],
+    ['heartbeat with a bad bundle hash', { ...hb, bundle: 'nothex' }, /bundle: expected a sha256/],
+    ['heartbeat with an unknown bundle state', { ...hb, bundleState: 'weird' }, /bundleState/],
+    [
+      'rollout with too many allowed',
+      { ...hb, rollout: { sha: 'a'.repeat(64), allowed: Array(300).fill('p'), maxUnavailable: 1, startedAt: 1 } },
+      /rollout\.allowed/,
+    ],
+  ])('rejects %s', (_name, value, detail) => {
+    const r = decodeMessage(enc(value), 65536);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.detail).toMatch(detail);
+  });
 });
