@@ -103,7 +103,7 @@ function instanceXml(model: Ec2Model, inst: FakeInstance): (XmlNode | undefined)
     ['imageId', inst.imageId],
     ['instanceState', stateXml(state)],
     ['privateDnsName', live ? `ip-${inst.privateIp.replaceAll('.', '-')}.ec2.internal` : ''],
-    ['dnsName', running ? `ec2-${inst.publicIp.replaceAll('.', '-')}.compute-1.amazonaws.com` : ''],
+    ['dnsName', running && inst.publicIp ? `ec2-${inst.publicIp.replaceAll('.', '-')}.compute-1.amazonaws.com` : ''],
     ['reason', state === 'terminated' ? 'User initiated' : ''],
     inst.keyName === undefined ? undefined : ['keyName', inst.keyName],
     ['amiLaunchIndex', inst.amiLaunchIndex],
@@ -122,7 +122,7 @@ function instanceXml(model: Ec2Model, inst: FakeInstance): (XmlNode | undefined)
     live ? ['subnetId', inst.subnetId] : undefined,
     live ? ['vpcId', inst.vpcId] : undefined,
     live ? ['privateIpAddress', inst.privateIp] : undefined,
-    running ? ['ipAddress', inst.publicIp] : undefined,
+    running && inst.publicIp ? ['ipAddress', inst.publicIp] : undefined,
     ['sourceDestCheck', true],
     items(
       'groupSet',

@@ -42,7 +42,8 @@ export interface FakeInstance {
   vpcId: string;
   availabilityZone: string;
   privateIp: string;
-  publicIp: string;
+  /** Absent for an instance without a public address. */
+  publicIp?: string;
   securityGroupIds: string[];
   iamInstanceProfile?: string;
   spot: boolean;
@@ -73,6 +74,11 @@ export interface ModelOptions {
   now?: () => number;
   /** Called for each instance a RunInstances creates (not for idempotent repeats). */
   onLaunch?: (instance: Readonly<FakeInstance>) => void;
+  /**
+   * The addresses of the `seq`-th instance created. Default: 10.x private, 203.0.113.x public,
+   * never routable from tests; end-to-end tests hand out loopback addresses they own instead.
+   */
+  addressesFor?: (seq: number) => { privateIp: string; publicIp?: string };
   /** Called when an instance is asked to terminate (once). */
   onTerminate?: (instance: Readonly<FakeInstance>) => void;
 }
@@ -216,9 +222,7 @@ export class Ec2Model {
         subnetId,
         vpcId: 'vpc-0123456789abcdef0',
         availabilityZone: zoneOf(subnetId),
-        // 10.x private and 203.0.113.x (TEST-NET-3) public addresses: never routable from tests.
-        privateIp: `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255 || 1}`,
-        publicIp: `203.0.113.${(seq % 254) + 1}`,
+        ...(this.opts.addressesFor?.(seq) ?? defaultAddresses(seq)),
         securityGroupIds: list(params.SecurityGroupId).map((v) => str(v) as string),
         spot,
         amiLaunchIndex: n,
@@ -368,4 +372,12 @@ function randomish(n: number): string {
 function zoneOf(subnetId: string): string {
   const letter = 'abcdef'[createHash('sha256').update(subnetId).digest()[0]! % 6];
   return `us-east-1${letter}`;
+}
+
+/** 10.x private and 203.0.113.x (TEST-NET-3) public addresses: never routable from tests. */
+function defaultAddresses(seq: number): { privateIp: string; publicIp: string } {
+  return {
+    privateIp: `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq & 255 || 1}`,
+    publicIp: `203.0.113.${(seq % 254) + 1}`,
+  };
 }
