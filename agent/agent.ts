@@ -3,7 +3,13 @@ import { readPoolKey } from '../shared/pool-key.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import type { ClusterView, HealthView, MemberView, StatsView } from '../shared/wire/cluster.ts';
+import {
+  type ClusterView,
+  type HealthView,
+  type MemberView,
+  memberBundleField,
+  type StatsView,
+} from '../shared/wire/cluster.ts';
 import {
   type ControlMessage,
   controlTopic,
@@ -173,6 +179,7 @@ export class Agent {
       emit: (e) => this.events.emit(e),
       log: (msg, fields) => this.#log.info(msg, fields),
       remoter: this.#remoter,
+      bundleHash: () => this.#bundles?.desiredForNewMembers(),
     });
 
     this.#sampler = new MetricSampler({
@@ -251,6 +258,7 @@ export class Agent {
       log: (msg, fields) => this.#log.info(msg, fields),
       maxBytes: t.maxBundleBytes,
       maxUnavailable: t.maxUnavailable,
+      ...(c.bundle ? { initial: c.bundle.sha256 } : {}),
     });
 
     await this.#sampler.start();
@@ -382,6 +390,7 @@ export class Agent {
       startedAt: hb.startedAt,
       version: hb.version,
       metrics: hb.metrics,
+      ...memberBundleField(hb),
     };
   }
 

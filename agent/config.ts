@@ -22,6 +22,29 @@ const metricSource = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a sha256 hex digest' });
+
+const bundle = z.strictObject({
+  sha256,
+  sftp: z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535),
+      user: z.string().min(1),
+      keyFile: z.string().min(1),
+      dir: z.string().min(1),
+      knownHostsFile: z.string().min(1).optional(),
+      hostKey: z
+        .string()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, { error: 'expected a SHA256:… fingerprint' })
+        .optional(),
+    })
+    .refine((s) => s.knownHostsFile !== undefined || s.hostKey !== undefined, {
+      error: 'needs knownHostsFile or hostKey: a node never trusts an unknown host key',
+    })
+    .optional(),
+});
+
 const schema = z.strictObject({
   pool: z.string().min(1),
   cloud: z.string().min(1),
@@ -46,6 +69,7 @@ const schema = z.strictObject({
     maxBundleBytes: positive,
     maxUnavailable: positive,
   }),
+  bundle: bundle.optional(),
   metrics: z.record(z.string(), metricSource),
   scaling: z
     .strictObject({

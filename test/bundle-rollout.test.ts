@@ -111,6 +111,13 @@ describe('configuration rollout (real agents, itamae)', () => {
       hooks: { afterJoin: `echo joined >> ${join(work, 'v1', 'joined')}` },
     });
     expect(await push(leader(), b.bytes)).toEqual({ ok: true });
+    // One rollout at a time per pool: another bundle is refused while v1 rolls out; v1 pushed
+    // again (a retried configure) is accepted and joins the running rollout.
+    const other = await bundle('too-soon');
+    const refused = await push(leader(), other.bytes);
+    expect(refused.ok).toBe(false);
+    expect(refused.error).toMatch(/rollout of [0-9a-f]{12} is in progress.*one rollout at a time/);
+    expect(await push(leader(), b.bytes)).toEqual({ ok: true });
     let maxBusy = 0;
     await waitFor(
       'every node applied v1',
@@ -139,11 +146,25 @@ describe('configuration rollout (real agents, itamae)', () => {
         ?.cluster()
         .members.find((m) => m.peerId === a.peerId);
       expect(seen?.state).toBe('alive');
+      // …with the resolver, duration and verifier results of its last apply.
+      await waitFor('the apply report gossiped', () => {
+        const m = pool.agents
+          .find((o) => o !== a)
+          ?.cluster()
+          .members.find((x) => x.peerId === a.peerId);
+        return m?.bundle?.applied === b.sha256 && m.bundle.report !== undefined;
+      });
+      const report = pool.agents
+        .find((o) => o !== a)
+        ?.cluster()
+        .members.find((m) => m.peerId === a.peerId)?.bundle?.report;
+      expect(report).toMatchObject({ ok: true, resolver: 'itamae', verifiers: { passed: 1, failed: [] } });
+      expect(report?.durationMs).toBeGreaterThan(0);
     }
   });
 
   it('a failing verifier halts the rollout and the other nodes keep their configuration', {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async () => {
     const v1 = (await bundleView(leader())).applied;
     const b = await bundle('v2', { verifiers: [{ command: 'exit 7', retries: 0, delay: 0, name: 'always fails' }] });
@@ -152,6 +173,25 @@ describe('configuration rollout (real agents, itamae)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const views = await Promise.all(pool.agents.map(bundleView));
     expect(views.filter((v) => v.state === 'failed' && v.target === b.sha256)).toHaveLength(1);
+    // The failure rides in the failed node's heartbeat too, naming the verifier.
+    const failed = pool.agents[views.findIndex((v) => v.state === 'failed')] as Agent;
+    await waitFor('the failure gossiped', () =>
+      Boolean(
+        pool.agents
+          .find((o) => o !== failed)
+          ?.cluster()
+          .members.find((m) => m.peerId === failed.peerId)
+          ?.bundle?.report?.verifiers.failed.includes('always fails'),
+      ),
+    );
+    // A halted rollout no longer blocks the next one.
+    const fixed = await bundle('v3');
+    expect(await push(leader(), fixed.bytes)).toEqual({ ok: true });
+    await waitFor(
+      'every node applied v3, the failed one included',
+      async () => (await Promise.all(pool.agents.map(bundleView))).every((v) => v.applied === fixed.sha256),
+      90_000,
+    );
     expect(views.every((v) => v.applied === v1)).toBe(true);
     expect((await readFile(join(work, 'v2', 'runs'), 'utf8')).trim().split('\n')).toEqual(['start', 'end']);
   });

@@ -97,9 +97,19 @@ describe('wire codec', () => {
       bundle: sha,
       bundleState: 'applying',
       bundleTarget: sha,
+      bundleReport: { ok: false, resolver: 'puppet', durationMs: 1234, verifiers: { passed: 2, failed: ['http'] } },
       rollout: { sha, allowed: ['p'], maxUnavailable: 1, startedAt: 1, cloud: 'web' },
     } as const;
     expect(decodeMessage(encodeMessage(leaderHb as never), 8192)).toEqual({ ok: true, msg: leaderHb });
+    // Unknown fields inside the report are dropped, not carried along.
+    const extra = { ...leaderHb, bundleReport: { ...leaderHb.bundleReport, resolver: null, secret: 'x' } };
+    const decoded = decodeMessage(enc(extra), 8192);
+    expect(decoded.ok && decoded.msg.type === 'heartbeat' && decoded.msg.bundleReport).toEqual({
+      ok: false,
+      resolver: null,
+      durationMs: 1234,
+      verifiers: { passed: 2, failed: ['http'] },
+    });
   });
 
   it.each([
@@ -142,6 +152,16 @@ describe('wire codec', () => {
     ['retire without target', { v: 1, type: 'retire', peerId: 'L', seq: 1, term: 1, token: 't', at: 1 }, /target/],
     ['heartbeat with a bad bundle hash', { ...hb, bundle: 'nothex' }, /bundle: expected a sha256/],
     ['heartbeat with an unknown bundle state', { ...hb, bundleState: 'weird' }, /bundleState/],
+    [
+      'bundle report with a negative duration',
+      { ...hb, bundleReport: { ok: true, resolver: 'itamae', durationMs: -1, verifiers: { passed: 0, failed: [] } } },
+      /bundleReport\.durationMs/,
+    ],
+    [
+      'bundle report without verifiers',
+      { ...hb, bundleReport: { ok: true, resolver: 'itamae', durationMs: 1 } },
+      /bundleReport\.verifiers/,
+    ],
     [
       'rollout with too many allowed',
       { ...hb, rollout: { sha: 'a'.repeat(64), allowed: Array(300).fill('p'), maxUnavailable: 1, startedAt: 1 } },

@@ -91,6 +91,17 @@ describe('local remoter', () => {
     await remoter.terminate(['local-4']);
   });
 
+  it("writes the pool's desired bundle into new agents' configs", async () => {
+    const sha = 'c'.repeat(64);
+    let asked = 0;
+    const { stateDir, remoter } = await setup({ bundleHash: () => (asked++, sha) });
+    const [inst] = await remoter.launch({ cloud: 'web', count: 1, clientToken: 'tok-bundle' });
+    const config = JSON.parse(await readFile(join(stateDir, 'local', inst!.id, 'agent.json'), 'utf8')) as AgentConfig;
+    expect(config.bundle).toEqual({ sha256: sha });
+    expect(asked).toBe(1);
+    await remoter.terminate([inst!.id]);
+  });
+
   it('skips addresses whose monitor or p2p port is taken', async () => {
     const { stateDir, base, remoter } = await setup();
     const blocker = createServer();

@@ -34,7 +34,25 @@ export interface BundleManagerOptions {
   maxBytes: number;
   /** Default maxUnavailable of a rollout pushed without one. */
   maxUnavailable: number;
+  /** The bundle to apply at first boot, from the agent config (until a rollout says otherwise). */
+  initial?: string;
+  /**
+   * Sources tried after the local cache and before peers (the SFTP host of the agent config).
+   * Each returns verified bytes or throws.
+   */
+  sources?: BundleSource[];
 }
+
+export interface BundleSource {
+  name: string;
+  fetch(sha: string): Promise<Buffer>;
+}
+
+/** A fetch that failed (no source reachable yet) is retried after this, doubling up to the cap. */
+const FETCH_RETRY_MS = 2_000;
+const FETCH_RETRY_CAP_MS = 60_000;
+/** Members asked for a bundle they do not advertise, per fetch. */
+const MAX_BLIND_PULLS = 4;
 
 /**
  * Getting the desired bundle onto this node and applying it; on the leader, running the rolling
@@ -55,6 +73,10 @@ export class BundleManager {
   #progress: RolloutProgress | null = null;
   #announcedDone: string | null = null;
   #joinedHookRan = false;
+  /** Set after a fetch failure: when the same bundle may be tried again, and the next delay. */
+  #retryAt = 0;
+  #retryDelay = FETCH_RETRY_MS;
+  #failedStage: string | null = null;
 
   constructor(opts: BundleManagerOptions) {
     this.#o = opts;
@@ -68,12 +90,34 @@ export class BundleManager {
   }
 
   /** Heartbeat fields describing this node's configuration (and the rollout, on the leader). */
-  heartbeatFields(): Pick<Heartbeat, 'bundle' | 'bundleState' | 'bundleTarget' | 'rollout'> {
+  heartbeatFields(): Pick<Heartbeat, 'bundle' | 'bundleState' | 'bundleTarget' | 'bundleReport' | 'rollout'> {
+    const r = this.#lastReport;
     return {
       ...(this.#applied ? { bundle: this.#applied } : {}),
       ...(this.#target ? { bundleTarget: this.#target, bundleState: this.#state } : {}),
+      ...(r ? { bundleReport: reportFields(r) } : {}),
       ...(this.#o.leading() && this.#rollout ? { rollout: this.#rollout } : {}),
     };
+  }
+
+  /**
+   * The bundle this node should apply now: the rollout's, once the leader grants it; before any
+   * rollout for this cloud is known, the agent config's (first boot only).
+   */
+  #desired(): string | null {
+    const o = this.#o;
+    const r = this.#rollout;
+    if (r && (r.cloud === undefined || r.cloud === o.cloud)) {
+      return r.sha !== this.#applied && r.allowed.includes(o.selfPeerId()) ? r.sha : null;
+    }
+    return !this.#applied && o.initial ? o.initial : null;
+  }
+
+  /** The hash new members should start with: the rollout's when one is known, else ours. */
+  desiredForNewMembers(): string | undefined {
+    const r = this.#rollout;
+    if (r && (r.cloud === undefined || r.cloud === this.#o.cloud) && !r.halted) return r.sha;
+    return this.#applied ?? this.#o.initial;
   }
 
   /** Called periodically: plans the rollout when leading, applies when granted. */
@@ -87,12 +131,13 @@ export class BundleManager {
       this.#joinedHookRan = true;
       void this.runHooks('afterJoin');
     }
-    const r = this.#rollout;
-    if (!r || this.#busy || r.sha === this.#applied) return;
-    if (r.cloud !== undefined && r.cloud !== o.cloud) return;
-    if (!r.allowed.includes(o.selfPeerId())) return;
-    if (this.#target === r.sha && this.#state === 'failed') return;
-    void this.#fetchAndApply(r.sha);
+    const sha = this.#desired();
+    if (!sha || this.#busy) return;
+    if (this.#target === sha && this.#state === 'failed') {
+      // An apply that failed stays failed (the rollout halts); a fetch is retried with backoff.
+      if (this.#failedStage !== 'fetch' || o.now() < this.#retryAt) return;
+    }
+    void this.#fetchAndApply(sha);
   }
 
   /** Runs the applied bundle's hooks for `event` (none without an applied bundle). Never throws. */
@@ -138,6 +183,15 @@ export class BundleManager {
     this.#plan();
   }
 
+  /** The rollout still granting members (neither complete nor halted), if any. */
+  #rolloutInProgress(): { sha: string; done: number; total: number } | null {
+    this.#plan();
+    const r = this.#rollout;
+    const p = this.#progress;
+    if (!r || !p || r.halted || p.complete) return null;
+    return { sha: r.sha, done: p.done.length, total: p.done.length + p.inProgress.length + p.pending.length };
+  }
+
   #plan(): void {
     const o = this.#o;
     const current = this.#rollout;
@@ -158,6 +212,7 @@ export class BundleManager {
   async #fetchAndApply(sha: string): Promise<void> {
     const o = this.#o;
     this.#busy = true;
+    if (this.#target !== sha) this.#retryDelay = FETCH_RETRY_MS;
     this.#target = sha;
     this.#state = 'fetching';
     this.#lastError = null;
@@ -168,6 +223,7 @@ export class BundleManager {
         await o.store.put(sha, bytes);
       }
       this.#state = 'applying';
+      this.#lastReport = null;
       const dir = o.store.unpackedPath(sha);
       await rm(dir, { recursive: true, force: true });
       await unpackBundle(bytes, sha, dir);
@@ -177,6 +233,8 @@ export class BundleManager {
       await o.store.setApplied(sha);
       this.#applied = sha;
       this.#state = 'ok';
+      this.#failedStage = null;
+      this.#retryDelay = FETCH_RETRY_MS;
       o.emit({
         type: 'bundle-applied',
         peerId: o.selfPeerId(),
@@ -189,24 +247,43 @@ export class BundleManager {
       this.#state = 'failed';
       this.#lastError = (err as Error).message;
       const stage = err instanceof ApplyError ? err.stage : 'fetch';
+      this.#failedStage = stage;
+      if (stage === 'fetch') {
+        this.#retryAt = o.now() + this.#retryDelay;
+        this.#retryDelay = Math.min(FETCH_RETRY_CAP_MS, this.#retryDelay * 2);
+      }
       o.emit({ type: 'bundle-failed', peerId: o.selfPeerId(), sha, stage, error: (err as Error).message, at: o.now() });
     } finally {
       this.#busy = false;
     }
   }
 
-  /** Pulls from the leader first, then from members that have applied it. */
+  /** Pulls from the configured sources, then the leader, then members that have applied it. */
   async #pull(sha: string): Promise<Buffer> {
     const o = this.#o;
+    const errors: string[] = [];
+    for (const source of o.sources ?? []) {
+      try {
+        const bytes = await source.fetch(sha);
+        if (sha256(bytes) !== sha) throw new Error(`served sha256 ${sha256(bytes)}`);
+        o.log('bundle-fetched', { sha, source: source.name, bytes: bytes.length });
+        return bytes;
+      } catch (err) {
+        errors.push(`${source.name}: ${(err as Error).message}`);
+      }
+    }
     const leader = o.leaderHeartbeat();
+    // The leader, then members that applied it, then a few others (one may hold it in its cache
+    // without having applied it, e.g. a leader of another cloud, or a node provisioned with it).
+    const others = o.peers().filter((p) => p.peerId !== leader?.peerId);
     const sources = [
       ...(leader ? [leader.peerId] : []),
-      ...o
-        .peers()
-        .filter((p) => p.bundle === sha && p.peerId !== leader?.peerId)
+      ...others.filter((p) => p.bundle === sha).map((p) => p.peerId),
+      ...others
+        .filter((p) => p.bundle !== sha)
+        .slice(0, MAX_BLIND_PULLS)
         .map((p) => p.peerId),
     ];
-    const errors: string[] = [];
     for (const peer of sources) {
       try {
         const stream = await o.node.dialProtocol(peerIdFromString(peer), PULL_PROTOCOL, {
@@ -257,7 +334,14 @@ export class BundleManager {
           ? (header.maxUnavailable as number)
           : o.maxUnavailable;
       const cloud = typeof header.cloud === 'string' && header.cloud.length > 0 ? header.cloud : undefined;
-      this.startRollout(sha, maxUnavailable, cloud);
+      const busy = this.#rolloutInProgress();
+      if (busy && busy.sha !== sha) {
+        return await refuse(
+          `a rollout of ${busy.sha.slice(0, 12)} is in progress (${busy.done}/${busy.total} applied): one rollout at a time, push again when it completes or halts`,
+        );
+      }
+      // The same bundle pushed again (a retried configure) joins the rollout already running.
+      if (!busy) this.startRollout(sha, maxUnavailable, cloud);
       o.log('bundle-pushed', { from: conn.remotePeer.toString(), sha, bytes: bytes.length, maxUnavailable });
       await sendAll(stream, line({ ok: true, sha256: sha }));
       await stream.close();
@@ -274,6 +358,17 @@ class ApplyError extends Error {
     super(message);
     this.stage = stage;
   }
+}
+
+/** What a heartbeat says about the last apply: compact, the details are in GET /bundle. */
+function reportFields(r: ConfigureReport): NonNullable<Heartbeat['bundleReport']> {
+  const failed = r.verifiers.filter((v) => !v.ok).map((v) => v.name);
+  return {
+    ok: r.ok,
+    resolver: r.resolver,
+    durationMs: Math.round(r.durationMs),
+    verifiers: { passed: r.verifiers.length - failed.length, failed },
+  };
 }
 
 function summarize(r: ConfigureReport) {

@@ -1,4 +1,4 @@
-import type { MemberEvent, MemberState, MemberView } from '../../shared/wire/cluster.ts';
+import { type MemberEvent, type MemberState, type MemberView, memberBundleField } from '../../shared/wire/cluster.ts';
 import type { Heartbeat, Leave } from '../../shared/wire/heartbeat.ts';
 
 /**
@@ -155,6 +155,7 @@ export class MembershipView {
         startedAt: m.hb.startedAt,
         version: m.hb.version,
         metrics: m.hb.metrics,
+        ...memberBundleField(m.hb),
       });
     }
     return out;

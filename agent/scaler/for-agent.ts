@@ -18,6 +18,8 @@ export interface AgentScalerOptions {
   publish: (msg: ControlDraft) => Promise<void>;
   emit: (e: PoolEvent) => void;
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** The bundle new instances should apply at first boot (the pool's desired one). */
+  bundleHash?: () => string | undefined;
   /** Provider override (tests); default: built from config.scaling on first use. */
   remoter?: RemoterBase | undefined;
 }
@@ -49,6 +51,7 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
           cloud: o.config.cloud,
           stateDir: s.stateDir,
           poolKeyFile: o.config.poolKeyFile,
+          ...(o.bundleHash ? { bundleHash: o.bundleHash } : {}),
         });
       });
       return remoter;

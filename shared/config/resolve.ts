@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { AgentConfig } from '../wire/agent-config.ts';
+import type { AgentBundleConfig, AgentConfig } from '../wire/agent-config.ts';
 import type { MetricSourceSpec } from '../wire/metrics.ts';
 import type { CloudDefinition, PoolDefinition } from './schema.ts';
 
@@ -14,6 +14,8 @@ export interface AgentRuntime {
   monitor: { host: string; port: number; url: string };
   /** The pool's state dir on the agent's host (absolute): relative metric files live there. */
   stateDir: string;
+  /** The bundle the node applies at first boot, when the pool has one. */
+  bundle?: AgentBundleConfig;
 }
 
 export class ResolveError extends Error {
@@ -45,6 +47,7 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     bootstrap: [...runtime.bootstrap],
     monitor: { ...runtime.monitor },
     tunables: { ...cloud.agent },
+    ...(runtime.bundle ? { bundle: structuredClone(runtime.bundle) } : {}),
     metrics: Object.fromEntries(
       Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
     ),

@@ -32,7 +32,7 @@ export interface RemoterContext {
    * id (libp2p dials a bare address). A first launch into an empty pool gets none.
    */
   bootstrap?: string[] | (() => string[] | Promise<string[]>);
-  /** The config bundle new instances should apply (ec2: POOLPARTY_BUNDLE_HASH). */
+  /** The config bundle new instances apply at first boot (their agent config's bundle.sha256). */
   bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
   /** Provider-specific extras (local: agentBin, grace periods…). */
   local?: Partial<Omit<LocalRemoterOptions, 'pool' | 'cloud' | 'stateDir'>>;
@@ -49,7 +49,13 @@ export function createRemoter(ctx: RemoterContext): RemoterBase {
   const provider = cloud.using.provider;
   switch (provider) {
     case 'local':
-      return createLocalRemoter({ ...ctx.local, pool: ctx.pool, cloud: ctx.cloud, stateDir: ctx.stateDir });
+      return createLocalRemoter({
+        ...ctx.local,
+        pool: ctx.pool,
+        cloud: ctx.cloud,
+        stateDir: ctx.stateDir,
+        ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
+      });
     case 'ec2': {
       // The bootstrap default lists through the remoter itself, so it is created first.
       let remoter: RemoterBase | undefined;

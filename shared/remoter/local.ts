@@ -65,6 +65,8 @@ export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
   node?: string;
   /** Environment of spawned agents. Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The config bundle new agents apply at first boot (they fetch it from their peers). */
+  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
 }
 
 /** An instance as the local provider reports it: the common record plus process details. */
@@ -189,6 +191,8 @@ export class LocalRemoter implements RemoterBase {
     });
     const peers = live.map(multiaddr);
     const launchId = randomBytes(6).toString('hex');
+    const { bundleHash } = this.opts;
+    const sha256 = typeof bundleHash === 'function' ? await bundleHash() : bundleHash;
     for (const address of addresses) {
       const id = `local-${state.nextIndex++}`;
       const dir = join(this.dir, id);
@@ -204,6 +208,7 @@ export class LocalRemoter implements RemoterBase {
         bootstrap: [...peers],
         monitor: { host: address, port: using.monitorPort, url: monitor },
         stateDir: resolve(this.opts.stateDir),
+        ...(sha256 ? { bundle: { sha256 } } : {}),
       });
       const configFile = join(dir, 'agent.json');
       const logFile = join(dir, 'agent.log');

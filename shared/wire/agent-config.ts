@@ -28,6 +28,11 @@ export interface AgentConfig {
     url: string;
   };
   tunables: AgentTunables;
+  /**
+   * The configuration bundle this node applies at first boot (before any leader announces a
+   * rollout), and where else it may fetch it. Absent: the node waits for a rollout.
+   */
+  bundle?: AgentBundleConfig;
   metrics: Record<string, MetricSourceSpec>;
   /**
    * Present when this agent may act as leader for its cloud: bounds, rules, and what it needs to
@@ -41,5 +46,24 @@ export interface AgentConfig {
     definition: PoolDefinition;
     /** The pool's state dir on this host (local provider: instance records, pool key). */
     stateDir: string;
+  };
+}
+
+export interface AgentBundleConfig {
+  /** sha256 of the desired bundle archive. */
+  sha256: string;
+  /**
+   * An SSH host holding `<dir>/<sha256>.tar.gz`, tried after the local cache and before peers.
+   * Its host key must already be known (knownHostsFile or a pinned SHA256 fingerprint): a node
+   * has no operator to confirm a new one.
+   */
+  sftp?: {
+    host: string;
+    port: number;
+    user: string;
+    keyFile: string;
+    dir: string;
+    knownHostsFile?: string;
+    hostKey?: string;
   };
 }

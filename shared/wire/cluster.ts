@@ -1,3 +1,4 @@
+import type { BundleReport, BundleState } from './heartbeat.ts';
 import type { MetricMap, MetricReading } from './metrics.ts';
 
 /** Membership states. `removed` members are no longer listed. */
@@ -17,6 +18,17 @@ export interface MemberView {
   startedAt: number;
   version: string;
   metrics: MetricMap;
+  /** The member's configuration as its heartbeat reports it (absent: none applied or pending). */
+  bundle?: MemberBundleView;
+}
+
+export interface MemberBundleView {
+  /** sha256 of the bundle applied successfully, or null. */
+  applied: string | null;
+  /** sha256 of the bundle being fetched/applied or that failed, when one is. */
+  target?: string;
+  state?: BundleState;
+  report?: BundleReport;
 }
 
 export interface LeaderView {
@@ -104,3 +116,21 @@ export type BundleEvent =
   | { type: 'rollout-complete'; sha: string; members: number; at: number };
 
 export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent | BundleEvent;
+
+/** The bundle fields of a heartbeat as a member view shows them (nothing when it has none). */
+export function memberBundleField(hb: {
+  bundle?: string;
+  bundleTarget?: string;
+  bundleState?: BundleState;
+  bundleReport?: BundleReport;
+}): { bundle?: MemberBundleView } {
+  if (!hb.bundle && !hb.bundleTarget) return {};
+  return {
+    bundle: {
+      applied: hb.bundle ?? null,
+      ...(hb.bundleTarget ? { target: hb.bundleTarget } : {}),
+      ...(hb.bundleState ? { state: hb.bundleState } : {}),
+      ...(hb.bundleReport ? { report: hb.bundleReport } : {}),
+    },
+  };
+}

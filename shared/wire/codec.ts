@@ -1,4 +1,5 @@
 import {
+  type BundleReport,
   type BundleState,
   type Heartbeat,
   type Intent,
@@ -75,6 +76,7 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
     optional(v, 'bundle', sha) ??
     optional(v, 'bundleTarget', sha) ??
     optional(v, 'bundleState', (o, k) => (BUNDLE_STATES.has(o[k] as string) ? undefined : `${k}: unknown state`)) ??
+    optional(v, 'bundleReport', bundleReport) ??
     optional(v, 'rollout', rollout);
   if (bad) return schema(bad);
   const hb: Heartbeat = {
@@ -96,6 +98,7 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
   if (v.bundle !== undefined) hb.bundle = v.bundle as string;
   if (v.bundleTarget !== undefined) hb.bundleTarget = v.bundleTarget as string;
   if (v.bundleState !== undefined) hb.bundleState = v.bundleState as BundleState;
+  if (v.bundleReport !== undefined) hb.bundleReport = v.bundleReport as BundleReport;
   if (v.rollout !== undefined) hb.rollout = v.rollout as RolloutAnnouncement;
   return { ok: true, msg: hb };
 }
@@ -115,6 +118,27 @@ function sha(v: Record<string, unknown>, key: string): string | undefined {
   return typeof v[key] === 'string' && SHA256.test(v[key] as string)
     ? undefined
     : `${key}: expected a sha256 hex digest`;
+}
+
+function bundleReport(v: Record<string, unknown>, key: string): string | undefined {
+  const r = v[key];
+  if (!isObject(r)) return `${key}: expected an object`;
+  const verifiers = r.verifiers;
+  const bad =
+    bool(r, 'ok') ??
+    (r.resolver === null ? undefined : str(r, 'resolver')) ??
+    count(r, 'durationMs') ??
+    (isObject(verifiers) ? (count(verifiers, 'passed') ?? ids(verifiers, 'failed')) : 'verifiers: expected an object');
+  if (bad) return `${key}.${bad}`;
+  const vs = verifiers as Record<string, unknown>;
+  const clean: BundleReport = {
+    ok: r.ok as boolean,
+    resolver: r.resolver as string | null,
+    durationMs: r.durationMs as number,
+    verifiers: { passed: vs.passed as number, failed: vs.failed as string[] },
+  };
+  v[key] = clean;
+  return undefined;
 }
 
 function rollout(v: Record<string, unknown>, key: string): string | undefined {

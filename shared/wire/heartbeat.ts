@@ -37,11 +37,26 @@ export interface Heartbeat {
   bundleState?: BundleState;
   /** sha256 of the bundle the sender is fetching or applying, or failed to apply. */
   bundleTarget?: string;
+  /** The outcome of the sender's last apply (of `bundleTarget`, else of `bundle`). */
+  bundleReport?: BundleReport;
   /** Leader only: the pool's desired bundle and which members may apply it now. */
   rollout?: RolloutAnnouncement;
 }
 
 export type BundleState = 'fetching' | 'applying' | 'ok' | 'failed';
+
+/** The last apply in brief; GET /bundle on the member has each verifier's details. */
+export interface BundleReport {
+  ok: boolean;
+  /** The resolver that ran (null when the apply stopped before one was chosen). */
+  resolver: string | null;
+  durationMs: number;
+  verifiers: {
+    passed: number;
+    /** Names of the verifiers that failed. */
+    failed: string[];
+  };
+}
 
 export interface RolloutAnnouncement {
   /** sha256 of the desired bundle. */
