@@ -64,6 +64,22 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
       : {}),
   };
   const remoters = new Map<string, RemoterBase>();
+  const bundles = new Map<string, Promise<{ sha256: string; bytes: Buffer } | undefined>>();
+  // Built on first use (a launch that provisions hosts), once per cloud and command.
+  const bundleOf = (cloud: string) => {
+    let b = bundles.get(cloud);
+    if (!b) {
+      // Imported here: compile.ts itself builds on this module.
+      b = import('./commands/compile.ts').then(async ({ compileCloud, hasConfiguration }) => {
+        if (!hasConfiguration({ pool }, cloud)) return undefined;
+        const built = await compileCloud({ pool, configFile }, cloud);
+        io?.progress(`compiled bundle ${built.sha256.slice(0, 12)} for cloud ${cloud} (${built.bytes.length} bytes)`);
+        return { sha256: built.sha256, bytes: built.bytes };
+      });
+      bundles.set(cloud, b);
+    }
+    return b;
+  };
   return {
     pool,
     configFile,
@@ -72,7 +88,7 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
     remoter(cloud) {
       let r = remoters.get(cloud);
       if (!r) {
-        r = createRemoter({ pool, cloud, stateDir, ec2, ssh });
+        r = createRemoter({ pool, cloud, stateDir, ec2, ssh: { ...ssh, bundle: () => bundleOf(cloud) } });
         remoters.set(cloud, r);
       }
       return r;

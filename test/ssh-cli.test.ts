@@ -18,6 +18,14 @@ const hasSshClient = existsSync('/usr/bin/ssh');
 /** Provisioning three real hosts on a loaded machine takes tens of seconds; bounded all the same. */
 const SLOW = 180_000;
 
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 function parentOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -60,7 +68,7 @@ describe.skipIf(!root)('poolparty CLI on an ssh cloud (real sshd, real agents)',
     config = join(dir, 'clouds.ts');
     await writeFile(
       config,
-      `import { definePool, ssh } from 'poolparty';
+      `import { definePool, file, ssh } from 'poolparty';
 export default definePool({
   name: 'sshcli',
   clouds: {
@@ -68,6 +76,9 @@ export default definePool({
       instances: { min: 3, max: 3 },
       using: ssh({ hosts: ${JSON.stringify(hosts)}, user: 'root', keyFile: ${JSON.stringify(keyFile)}, init: 'none', waitTimeout: '10s' }),
       agent: { heartbeatInterval: '250ms' },
+      // Bootstrap uploads the compiled bundle with the agent; each node applies it at first boot.
+      resources: [file(${JSON.stringify(join(dir, 'motd'))}, { content: 'provisioned\\n' })],
+      resolver: ['itamae'],
     },
   },
 });
@@ -125,6 +136,17 @@ export default definePool({
 
     const first = await list();
     expect(first.map((i) => [i.id, i.state, i.agent])).toEqual(ids.map((id) => [id, 'running', 'healthy']));
+    const compiled = await cli('compile', '-c', config, '-o', join(dir, 'out'), '--json');
+    expect(compiled.code, compiled.stderr).toBe(0);
+    const sha = (JSON.parse(compiled.stdout) as { sha256: string }).sha256;
+    expect(boot.stderr).toContain(`compiled bundle ${sha.slice(0, 12)} for cloud web`);
+    for (const i of first) {
+      await waitUntil(`${i.id} applied the bundle`, async () => {
+        const v = (await (await fetch(`${i.monitor}/bundle`)).json()) as { applied: string | null };
+        return v.applied === sha;
+      });
+    }
+    expect(readFileSync(join(dir, 'motd'), 'utf8')).toBe('provisioned\n');
     const peers = first.map((i) => i.peerId);
     expect(new Set(peers).size).toBe(3);
     for (const i of [0, 1, 2]) expect(agentPids(i)).toHaveLength(1);

@@ -31,7 +31,10 @@ export const COMPILE_ERRORS: ReadonlySet<string> = new Set([
  * bytes). Relative sources and cookbooks are relative to the config file. A builder error keeps
  * its class and gets the file and cloud in front of its message.
  */
-export async function compileCloud(ctx: PoolContext, cloudFlag: string | undefined): Promise<Bundle> {
+export async function compileCloud(
+  ctx: Pick<PoolContext, 'pool' | 'configFile'>,
+  cloudFlag: string | undefined,
+): Promise<Bundle> {
   const { name, cloud } = resolveCloud(ctx.pool, cloudFlag);
   try {
     return await buildBundle({
@@ -47,6 +50,15 @@ export async function compileCloud(ctx: PoolContext, cloudFlag: string | undefin
     }
     throw err;
   }
+}
+
+/** Whether a cloud has anything to configure: without resources or cookbooks it gets no bundle. */
+export function hasConfiguration(ctx: Pick<PoolContext, 'pool'>, cloud: string): boolean {
+  const c = ctx.pool.clouds[cloud]?.configure;
+  return (
+    c !== undefined &&
+    (c.resources.length > 0 || c.cookbooks.length > 0 || c.runList.length > 0 || c.verifiers.length > 0)
+  );
 }
 
 export function summaryText(r: CompileResult): string {

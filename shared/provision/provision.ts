@@ -81,6 +81,12 @@ export interface ProvisionHostOptions extends SessionOptions {
   env?: Record<string, string>;
   /** Unit template text. Default: the package's systemd/poolparty-agent.service. */
   unitTemplate?: string;
+  /**
+   * The configuration bundle: cached in the agent's data dir and named in its config, so the
+   * agent applies it at first boot. (An agent that already applied one keeps it: changing the
+   * configuration of a running pool is `poolparty configure`'s rolling update.)
+   */
+  bundle?: { sha256: string; bytes: Buffer };
 }
 
 export interface ProvisionResult {
@@ -105,6 +111,9 @@ export async function provisionHost(opts: ProvisionHostOptions): Promise<Provisi
   const t = { ...PROVISION_TIMEOUT_DEFAULTS, ...opts.timeouts };
   const progress = opts.onProgress ?? (() => {});
   const layout = remoteLayout(target.prefix);
+  if (opts.bundle && !/^[0-9a-f]{64}$/.test(opts.bundle.sha256)) {
+    throw new ProvisionError(`bundle sha256 ${JSON.stringify(opts.bundle.sha256.slice(0, 80))} is not a hex digest`);
+  }
   // Local inputs first: a missing artifact or pool key must not cost a connection.
   const artifact = typeof opts.artifact === 'object' ? opts.artifact : await loadArtifact(opts.artifact);
   const poolKey = await readPoolKey(opts.poolKeyFile);
@@ -126,7 +135,10 @@ export async function provisionHost(opts: ProvisionHostOptions): Promise<Provisi
     });
 
     const paths = { dataDir: layout.dataDir, poolKeyFile: layout.poolKeyFile, stateDir: layout.dataDir };
-    const config = await opts.agentConfig({ target, layout, init, node, peerId: identity.peerId, paths });
+    const built = await opts.agentConfig({ target, layout, init, node, peerId: identity.peerId, paths });
+    const config: AgentConfig = opts.bundle
+      ? { ...built, bundle: { ...built.bundle, sha256: opts.bundle.sha256 } }
+      : built;
     if (config.dataDir !== paths.dataDir || config.poolKeyFile !== paths.poolKeyFile) {
       throw new ProvisionError(
         `${target.host}: the agent config must use dataDir ${paths.dataDir} and poolKeyFile ${paths.poolKeyFile}`,
@@ -148,6 +160,7 @@ export async function provisionHost(opts: ProvisionHostOptions): Promise<Provisi
       files.push(['poolparty-agent.json', `${JSON.stringify(artifact.manifest, null, 2)}\n`]);
     } else progress({ type: 'artifact-unchanged', host: target.host, sha256: artifact.manifest.sha256 });
     if (identity.upload) files.push(['peer-key', identity.upload]);
+    if (opts.bundle) files.push(['bundle.tar.gz', opts.bundle.bytes]);
     if (init === 'systemd') {
       files.push([
         `${UNIT_NAME}.service`,
@@ -168,6 +181,7 @@ export async function provisionHost(opts: ProvisionHostOptions): Promise<Provisi
       healthUrl: localHealthUrl(config),
       healthTimeoutS: t.healthTimeout / 1000,
       stopGraceS: t.stopGrace / 1000,
+      ...(opts.bundle ? { bundleSha256: opts.bundle.sha256 } : {}),
     });
     stage = undefined; // from here on the install script removes it, whatever happens
     const out = parseKv((await run(session, runner, script, 'install and start the agent')).stdout);

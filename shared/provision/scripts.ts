@@ -141,6 +141,8 @@ export interface InstallScriptOptions {
   healthUrl: string;
   healthTimeoutS: number;
   stopGraceS: number;
+  /** sha256 of the bundle uploaded as `bundle.tar.gz`, cached where the agent looks for it. */
+  bundleSha256?: string;
 }
 
 /**
@@ -153,7 +155,7 @@ export function installScript(o: InstallScriptOptions): string {
   return `set -eu
 umask 077
 ${common(layout, o.stopGraceS)}
-${header({ stage: o.stage, init: o.init, node: o.node, health_url: o.healthUrl })}
+${header({ stage: o.stage, init: o.init, node: o.node, health_url: o.healthUrl, bundle_sha: o.bundleSha256 ?? '' })}
 health_tries=${Math.max(1, Math.round(o.healthTimeoutS * 5))}
 take_lock
 mkdir -p "$opt_dir" "$etc_dir" "$data_dir" "$log_dir"
@@ -169,6 +171,11 @@ put "$stage/agent.json" "$config" 600
 put "$stage/agent.env" "$env_file" 600
 put "$stage/pool.key" "$etc_dir/pool.key" 600
 if [ -f "$stage/peer-key" ] && [ ! -f "$data_dir/peer-key" ]; then put "$stage/peer-key" "$data_dir/peer-key" 600; fi
+if [ -n "$bundle_sha" ] && [ -f "$stage/bundle.tar.gz" ]; then
+  mkdir -p "$data_dir/bundles"
+  chmod 700 "$data_dir/bundles"
+  put "$stage/bundle.tar.gz" "$data_dir/bundles/$bundle_sha.tar.gz" 600
+fi
 stop_detached "$([ "$init" = none ] && echo scan || echo pidfile)"
 if [ "$init" = systemd ]; then
   put "$stage/$unit.service" "$unit_file" 644

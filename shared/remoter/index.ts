@@ -39,7 +39,7 @@ export interface RemoterContext {
   /** EC2 extras (tunables such as pageSize, a ready client, a logger). */
   ec2?: Partial<Omit<Ec2RemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>>;
   /** SSH extras: the CLI's --accept-new-host-key, its progress printer, an artifact, timeouts. */
-  ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env'>;
+  ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env' | 'bundle'>;
 }
 
 /** The remoter base of a cloud, chosen by its `using.provider`. */

@@ -65,6 +65,8 @@ export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
   timeouts?: Partial<ProvisionTimeouts>;
   /** Progress of every host's provisioning (connect, host key, upload, start…), for the CLI. */
   onProgress?: (e: ProvisionProgress) => void;
+  /** The cloud's configuration bundle, uploaded with the agent (built once per launch). */
+  bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
 }
 
 export type AgentHealth = 'healthy' | 'unreachable' | 'unknown';
@@ -300,9 +302,11 @@ export class SshRemoter implements RemoterBase {
     const probed = batch.map(() => deferred<string>());
     const allProbed = Promise.allSettled(probed.map((d) => d.promise));
     const known = existing.map((h) => dialAddress(h, h.peerId as string));
+    const bundle = await this.opts.bundle?.();
     const settled = await Promise.allSettled(
       batch.map((rec, i) =>
         provisionHost({
+          ...(bundle ? { bundle } : {}),
           target: this.target(rec),
           knownHostsFile: this.knownHostsFile,
           acceptNewHostKey: this.opts.acceptNewHostKey,
