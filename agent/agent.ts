@@ -18,7 +18,7 @@ import {
   type Retire,
   type WireMessage,
 } from '../shared/wire/heartbeat.ts';
-import { BundleManager } from './bundle/manager.ts';
+import { BundleManager, type BundleSource } from './bundle/manager.ts';
 import { BundleStore } from './bundle/store.ts';
 import { configureNode } from './configure/configure.ts';
 import { runHook } from './configure/hooks.ts';
@@ -259,6 +259,7 @@ export class Agent {
       maxBytes: t.maxBundleBytes,
       maxUnavailable: t.maxUnavailable,
       ...(c.bundle ? { initial: c.bundle.sha256 } : {}),
+      sources: this.#bundleSources(),
     });
 
     await this.#sampler.start();
@@ -290,6 +291,20 @@ export class Agent {
       monitor: this.monitorUrl,
       version: VERSION,
     });
+  }
+
+  /** Where bundles come from besides the cache and peers: the config's SFTP host, if any. */
+  #bundleSources(): BundleSource[] {
+    const sftp = this.config.bundle?.sftp;
+    if (!sftp) return [];
+    const maxBytes = this.config.tunables.maxBundleBytes;
+    return [
+      {
+        name: `sftp ${sftp.user}@${sftp.host}:${sftp.port}`,
+        // Loaded on first use: ssh2 costs an agent that never needs it memory and startup time.
+        fetch: async (sha) => (await import('./bundle/sftp-source.ts')).pullOverSftp(sftp, sha, maxBytes),
+      },
+    ];
   }
 
   /**

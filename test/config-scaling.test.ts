@@ -265,4 +265,19 @@ describe('resolveAgentConfig with scaling', () => {
     );
     expect(parseAgentConfig(JSON.parse(JSON.stringify(defaults))).scaling?.config).toEqual(SCALING_DEFAULTS);
   });
+
+  it('carries the first-boot bundle; an SFTP source must say how its host key is known', async () => {
+    const pool = await loadPool(await poolFile('{}'));
+    const sftp = { host: '10.0.0.5', port: 22, user: 'deploy', keyFile: '/k', dir: '/srv/b' };
+    const sha256 = 'a'.repeat(64);
+    const config = resolveAgentConfig(pool, 'web', {
+      ...runtime(dir),
+      bundle: { sha256, sftp: { ...sftp, knownHostsFile: '/etc/poolparty/known_hosts' } },
+    });
+    expect(parseAgentConfig(JSON.parse(JSON.stringify(config))).bundle?.sha256).toBe(sha256);
+    const bad = (bundle: unknown) => () => parseAgentConfig({ ...JSON.parse(JSON.stringify(config)), bundle });
+    expect(bad({ sha256, sftp })).toThrow(/bundle\.sftp: needs knownHostsFile or hostKey/);
+    expect(bad({ sha256, sftp: { ...sftp, hostKey: 'md5:aa' } })).toThrow(/bundle\.sftp\.hostKey: expected a SHA256/);
+    expect(bad({ sha256: 'nothex' })).toThrow(/bundle\.sha256: expected a sha256 hex digest/);
+  });
 });

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { formatDuration } from '../duration.ts';
 import { ProvisionError, SshAuthError, SshKeyFileError, SshUnreachableError } from './errors.ts';
-import type { HostKeyCheck, KnownHosts } from './known-hosts.ts';
+import type { HostKeyCheck, HostKeyVerifier } from './known-hosts.ts';
 
 /**
  * One SSH connection to a target, opened the way a booting machine needs: retry until the port
@@ -48,7 +48,7 @@ export type SshProgress =
   | { type: 'retry'; host: string; port: number; attempt: number; error: string };
 
 export interface ConnectOptions extends SshTarget {
-  knownHosts: KnownHosts;
+  knownHosts: HostKeyVerifier;
   /** Replace a recorded host key that no longer matches (a replaced machine). Default false. */
   acceptNewHostKey?: boolean;
   timeouts?: Partial<SshTimeouts>;
@@ -115,6 +115,33 @@ export class SshSession {
         err ? reject(new ProvisionError(`${this.where()}: cannot upload ${path}: ${err.message}`)) : resolve(),
       );
     });
+  }
+
+  /**
+   * Reads a remote file over SFTP, refusing one larger than `maxBytes` before reading and
+   * stopping a stream that grows past it.
+   */
+  async readFile(path: string, maxBytes: number): Promise<Buffer> {
+    const sftp = await this.sftp();
+    const fail = (what: string) => new ProvisionError(`${this.where()}: ${path}: ${what}`);
+    const size = await new Promise<number>((resolve, reject) => {
+      sftp.stat(path, (err, stats) => (err ? reject(fail(err.message)) : resolve(stats.size)));
+    });
+    if (size > maxBytes) throw fail(`${size} bytes, more than the ${maxBytes} allowed`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stream = sftp.createReadStream(path);
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > maxBytes) throw fail(`grew past the ${maxBytes} bytes allowed while reading`);
+        chunks.push(chunk);
+      }
+    } catch (err) {
+      stream.destroy();
+      throw err instanceof ProvisionError ? err : fail((err as Error).message);
+    }
+    return Buffer.concat(chunks);
   }
 
   /** Closes the connection (bounded: a dead peer must not hang the caller). */

@@ -58,3 +58,8 @@ export class RemoteCommandError extends ProvisionError {
 export class ArtifactError extends ProvisionError {
   override name = 'ArtifactError';
 }
+
+/** Strict checking found no recorded key for the host (nothing is trusted on first use). */
+export class UnknownHostKeyError extends ProvisionError {
+  override name = 'UnknownHostKeyError';
+}

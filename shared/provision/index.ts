@@ -4,8 +4,8 @@ export { defaultArtifactDir, loadArtifact, MIN_NODE_VERSION, nodeVersionAtLeast 
 export type { ConnectOptions, ExecResult, SshProgress, SshTarget, SshTimeouts } from './connect.ts';
 export { connectSsh, readPrivateKey, SSH_TIMEOUT_DEFAULTS, SshSession } from './connect.ts';
 export * from './errors.ts';
-export type { HostKeyCheck, HostKeyStatus } from './known-hosts.ts';
-export { fingerprint, hostPattern, KnownHosts } from './known-hosts.ts';
+export type { HostKeyCheck, HostKeyStatus, HostKeyVerifier } from './known-hosts.ts';
+export { fingerprint, hostPattern, KnownHosts, PinnedHostKeys } from './known-hosts.ts';
 export type { RemoteLayout } from './layout.ts';
 export { readUnitTemplate, remoteLayout, renderEnvFile, renderUnit, UNIT_NAME } from './layout.ts';
 export type {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { HostKeyMismatchError } from './errors.ts';
+import { HostKeyMismatchError, UnknownHostKeyError } from './errors.ts';
 
 /**
  * The pool's known_hosts file (`<stateDir>/known_hosts`), in OpenSSH's format so `ssh -o
@@ -53,10 +53,43 @@ function parseLine(line: string): Entry | undefined {
   return { patterns: hosts.split(','), type, key };
 }
 
+/** What connectSsh asks about a host key: KnownHosts (trust on first use) or PinnedHostKeys. */
+export interface HostKeyVerifier {
+  /** Named in errors and progress. */
+  readonly file: string;
+  check(host: string, port: number, blob: Buffer, acceptNew?: boolean): Promise<HostKeyCheck>;
+}
+
+/**
+ * Strict checking for machines without an operator (an agent pulling a bundle): the key must be
+ * one already recorded in a known_hosts file or a pinned SHA256 fingerprint; nothing is added.
+ */
+export class PinnedHostKeys implements HostKeyVerifier {
+  readonly file: string;
+  constructor(private readonly opts: { knownHostsFile?: string; fingerprint?: string }) {
+    this.file = opts.knownHostsFile ?? '(pinned fingerprint)';
+  }
+
+  async check(host: string, port: number, blob: Buffer): Promise<HostKeyCheck> {
+    const got = fingerprint(blob);
+    const allowed = [
+      ...(this.opts.fingerprint ? [this.opts.fingerprint.replace(/=+$/, '')] : []),
+      ...(this.opts.knownHostsFile ? await new KnownHosts(this.opts.knownHostsFile).lookup(host, port) : []),
+    ];
+    if (allowed.includes(got)) return { status: 'known', fingerprint: got, keyType: keyType(blob) };
+    if (allowed.length === 0) {
+      throw new UnknownHostKeyError(
+        `host key ${got} of ${hostPattern(host, port)} is not in ${this.file}: refusing to trust an unknown host`,
+      );
+    }
+    throw new HostKeyMismatchError(hostPattern(host, port), allowed.join(' or '), got, this.file);
+  }
+}
+
 /** Per-file queue: concurrent checks in one process (parallel provisioning) must not lose lines. */
 const queues = new Map<string, Promise<unknown>>();
 
-export class KnownHosts {
+export class KnownHosts implements HostKeyVerifier {
   constructor(readonly file: string) {}
 
   /**
