@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // ssh2 is CommonJS and Node's ESM loader does not detect all its named exports (utils): use the default.
 import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { formatDuration } from '../duration.ts';
-import { ProvisionError, SshAuthError, SshKeyFileError, SshUnreachableError } from './errors.ts';
+import { ProvisionError, RemoteFileError, SshAuthError, SshKeyFileError, SshUnreachableError } from './errors.ts';
 import type { HostKeyCheck, HostKeyVerifier } from './known-hosts.ts';
 
 /**
@@ -64,6 +64,10 @@ export interface ExecResult {
 
 /** Output kept per stream of one command: enough for any script we run, bounded against floods. */
 const MAX_OUTPUT = 1 << 20;
+/** Bytes asked for per SFTP read (ssh2 splits it into the server's packet size). */
+const READ_CHUNK = 256 * 1024;
+/** SSH_FX_NO_SUCH_FILE (SFTP v3). */
+const NO_SUCH_FILE = 2;
 
 export class SshSession {
   private sftpPromise?: Promise<SFTPWrapper>;
@@ -118,36 +122,78 @@ export class SshSession {
   }
 
   /**
-   * Reads a remote file over SFTP, refusing one larger than `maxBytes` before reading and
-   * stopping a stream that grows past it.
+   * Reads a remote file over SFTP, refusing one larger than `maxBytes` before reading (its size
+   * on the open handle) and stopping one that grows past it. Explicit reads rather than a read
+   * stream: the handle is closed before this returns, so closing the session right after leaves
+   * no request in flight to fail later as an uncaught stream error.
    */
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
     const sftp = await this.sftp();
-    const fail = (what: string) => new ProvisionError(`${this.where()}: ${path}: ${what}`);
-    const size = await new Promise<number>((resolve, reject) => {
-      sftp.stat(path, (err, stats) => (err ? reject(fail(err.message)) : resolve(stats.size)));
+    const fail = (reason: RemoteFileError['reason'], what: string) =>
+      new RemoteFileError(`${this.where()}: ${path}: ${what}`, reason);
+    const io = (err: Error & { code?: unknown }) =>
+      err.code === NO_SUCH_FILE ? fail('missing', 'no such file') : fail('unreadable', err.message);
+    const handle = await new Promise<Buffer>((resolve, reject) => {
+      sftp.open(path, 'r', (err, h) => (err ? reject(io(err)) : resolve(h)));
     });
-    if (size > maxBytes) throw fail(`${size} bytes, more than the ${maxBytes} allowed`);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const stream = sftp.createReadStream(path);
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > maxBytes) throw fail(`grew past the ${maxBytes} bytes allowed while reading`);
-        chunks.push(chunk);
+      const { size } = await new Promise<{ size: number }>((resolve, reject) => {
+        sftp.fstat(handle, (err, stats) => (err ? reject(io(err)) : resolve(stats)));
+      });
+      if (size > maxBytes) throw fail('too-large', `${size} bytes, more than the ${maxBytes} allowed`);
+      const chunks: Buffer[] = [];
+      let total = 0;
+      // Bounded: every pass reads at least one byte or ends, and total stops at maxBytes + 1.
+      for (;;) {
+        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, maxBytes + 1 - total));
+        const n = await new Promise<number>((resolve, reject) => {
+          sftp.read(handle, buf, 0, buf.length, total, (err, bytesRead) =>
+            err ? reject(io(err)) : resolve(bytesRead),
+          );
+        });
+        if (n === 0) break;
+        total += n;
+        if (total > maxBytes) throw fail('too-large', `grew past the ${maxBytes} bytes allowed while reading`);
+        chunks.push(buf.subarray(0, n));
       }
-    } catch (err) {
-      stream.destroy();
-      throw err instanceof ProvisionError ? err : fail((err as Error).message);
+      return Buffer.concat(chunks, total);
+    } finally {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000); // a dropped channel never answers
+        sftp.close(handle, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
-    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Opens a channel to host:port as the SSH server sees it (direct-tcpip): the server makes the
+   * TCP connection, so addresses only it can reach work. Needs AllowTcpForwarding on the server.
+   */
+  forwardOut(host: string, port: number, from = { host: '127.0.0.1', port: 0 }): Promise<ClientChannel> {
+    const fail = (err: Error) =>
+      new ProvisionError(`${this.where()}: cannot open a tunnel to ${host}:${port}: ${err.message}`);
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.forwardOut(from.host, from.port, host, port, (err, channel) =>
+          err ? reject(fail(err)) : resolve(channel),
+        );
+      } catch (err) {
+        reject(fail(err as Error)); // ssh2 throws at once when the connection is already gone
+      }
+    });
   }
 
   /** Closes the connection (bounded: a dead peer must not hang the caller). */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2000);
+      // A peer that never answers the disconnect would keep the socket half-open: drop it.
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
       this.client.once('close', () => {
         clearTimeout(timer);
         resolve();

@@ -31,11 +31,9 @@ export class HostKeyMismatchError extends ProvisionError {
     readonly expected: string,
     readonly got: string,
     readonly knownHostsFile: string,
+    advice = 'If the machine was replaced, provision again with acceptNewHostKey; otherwise this may be an attack.',
   ) {
-    super(
-      `host key of ${host} changed: expected ${expected}, got ${got} (recorded in ${knownHostsFile}). ` +
-        'If the machine was replaced, provision again with acceptNewHostKey; otherwise this may be an attack.',
-    );
+    super(`host key of ${host} changed: expected ${expected}, got ${got} (recorded in ${knownHostsFile}). ${advice}`);
   }
 }
 
@@ -62,4 +60,15 @@ export class ArtifactError extends ProvisionError {
 /** Strict checking found no recorded key for the host (nothing is trusted on first use). */
 export class UnknownHostKeyError extends ProvisionError {
   override name = 'UnknownHostKeyError';
+}
+
+/** A remote file could not be read over SFTP: missing, larger than allowed, or unreadable. */
+export class RemoteFileError extends ProvisionError {
+  override name = 'RemoteFileError';
+  constructor(
+    message: string,
+    readonly reason: 'missing' | 'too-large' | 'unreadable',
+  ) {
+    super(message);
+  }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HostKeyMismatchError, UnknownHostKeyError } from './errors.ts';
@@ -53,6 +53,15 @@ function parseLine(line: string): Entry | undefined {
   return { patterns: hosts.split(','), type, key };
 }
 
+/** A hashed line (`|1|salt|hmac type key`) as an entry for `pattern` when the HMAC-SHA1 matches. */
+function parseHashed(line: string, pattern: string): Entry | undefined {
+  const [hosts, type, key] = line.trim().split(/\s+/);
+  const [, magic, salt, hash] = hosts?.split('|') ?? [];
+  if (magic !== '1' || !salt || !hash || !type || !key) return undefined;
+  const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(pattern).digest('base64');
+  return mac === hash ? { patterns: [pattern], type, key } : undefined;
+}
+
 /** What connectSsh asks about a host key: KnownHosts (trust on first use) or PinnedHostKeys. */
 export interface HostKeyVerifier {
   /** Named in errors and progress. */
@@ -67,7 +76,9 @@ export interface HostKeyVerifier {
 export class PinnedHostKeys implements HostKeyVerifier {
   readonly file: string;
   constructor(private readonly opts: { knownHostsFile?: string; fingerprint?: string }) {
-    this.file = opts.knownHostsFile ?? '(pinned fingerprint)';
+    this.file =
+      [opts.knownHostsFile, opts.fingerprint ? 'the pinned hostKey' : undefined].filter(Boolean).join(' and ') ||
+      '(no known_hosts file or pinned hostKey)';
   }
 
   async check(host: string, port: number, blob: Buffer): Promise<HostKeyCheck> {
@@ -82,7 +93,13 @@ export class PinnedHostKeys implements HostKeyVerifier {
         `host key ${got} of ${hostPattern(host, port)} is not in ${this.file}: refusing to trust an unknown host`,
       );
     }
-    throw new HostKeyMismatchError(hostPattern(host, port), allowed.join(' or '), got, this.file);
+    throw new HostKeyMismatchError(
+      hostPattern(host, port),
+      allowed.join(' or '),
+      got,
+      this.file,
+      'If the machine was replaced, update the known_hosts file or hostKey; otherwise this may be an attack.',
+    );
   }
 }
 
@@ -126,11 +143,14 @@ export class KnownHosts implements HostKeyVerifier {
     return next;
   }
 
-  /** The recorded fingerprints of host:port (empty when unknown). */
+  /**
+   * The recorded fingerprints of host:port (empty when unknown). Hashed entries count too: a file
+   * copied from ~/.ssh/known_hosts usually has them (HashKnownHosts).
+   */
   async lookup(host: string, port: number): Promise<string[]> {
     const pattern = hostPattern(host, port);
     return (await this.readLines())
-      .map(parseLine)
+      .map((l) => parseLine(l) ?? parseHashed(l, pattern))
       .filter((e): e is Entry => e?.patterns.includes(pattern) === true)
       .map((e) => fingerprintOf(e.key));
   }
