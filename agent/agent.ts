@@ -77,6 +77,8 @@ export class Agent {
   #monitor: MonitorServer | undefined;
   #metrics: AgentMetrics | undefined;
   #timers: NodeJS.Timeout[] = [];
+  /** Aborted on stop: ends transfers still running (an SFTP pull may take up to a minute). */
+  readonly #stopping = new AbortController();
   #peerId = '';
   #startedAt = 0;
   #seq = 0;
@@ -302,7 +304,10 @@ export class Agent {
       {
         name: `sftp ${sftp.user}@${sftp.host}:${sftp.port}`,
         // Loaded on first use: ssh2 costs an agent that never needs it memory and startup time.
-        fetch: async (sha) => (await import('./bundle/sftp-source.ts')).pullOverSftp(sftp, sha, maxBytes),
+        fetch: async (sha) =>
+          (await import('./bundle/sftp-source.ts')).pullOverSftp(sftp, sha, maxBytes, {
+            signal: this.#stopping.signal,
+          }),
       },
     ];
   }
@@ -315,6 +320,7 @@ export class Agent {
     if (!this.#running) return;
     this.#running = false;
     for (const t of this.#timers) clearInterval(t);
+    this.#stopping.abort(new Error('agent stopping'));
     this.#timers = [];
     if (opts.leave !== false && !this.#retired) await this.#announceLeave();
     this.events.flush();
