@@ -87,8 +87,15 @@ export default definePool({
     const s = JSON.parse(status.stdout) as StatusResult;
     expect(s.configuration.members.map((m) => m.applied)).toEqual([result.sha256, result.sha256]);
     expect(s.configuration.rollout).toMatchObject({ sha: result.sha256 });
+    expect(s.configuration.members.map((m) => m.verifiers)).toEqual([
+      { passed: 1, failed: [] },
+      { passed: 1, failed: [] },
+    ]);
+    // Every member's configuration also rides in the heartbeats: the /cluster view has it.
+    for (const m of s.members) expect(m.bundle).toMatchObject({ applied: result.sha256, report: { ok: true } });
     const text = await cli('status', '-c', config);
     expect(text.stdout).toContain(`rollout ${result.sha256.slice(0, 12)}: complete`);
+    expect(text.stdout).toMatch(/local-\d +[0-9a-f]{12} +ok +1 ok/);
   });
 
   it('stops at a failing verifier: exit 1 with the halted reason and the node error', { timeout: SLOW }, async () => {
@@ -103,5 +110,6 @@ export default definePool({
 
     const status = await cli('status', '-c', config);
     expect(status.stdout).toMatch(/rollout [0-9a-f]{12}: halted: local-\d failed to apply/);
+    expect(status.stdout).toMatch(/local-\d .*failed +0 ok, failed: motd/);
   });
 });

@@ -23,7 +23,15 @@ export interface StatusScaling extends ScalingView {
 
 /** Each alive member's configuration (GET /bundle) and the leader's rollout. */
 export interface StatusConfiguration {
-  members: { peerId: string; instanceId: string; applied: string | null; state: string; error: string | null }[];
+  members: {
+    peerId: string;
+    instanceId: string;
+    applied: string | null;
+    state: string;
+    error: string | null;
+    /** The last apply's verifiers: how many passed and which failed (null: no apply reported). */
+    verifiers: { passed: number; failed: string[] } | null;
+  }[];
   /** The leader's rollout and its progress, or null when none was pushed (or the leader did not answer). */
   rollout: (NonNullable<BundleView['rollout']> & { progress: BundleView['progress'] }) | null;
 }
@@ -44,17 +52,26 @@ async function configurationOf(view: ClusterView, leaderPeer: string | undefined
   const views = await Promise.all(alive.map((m) => fetchBundle(m.monitor, 1500).catch(() => null)));
   const members = alive.map((m, i) => {
     const b = views[i];
+    // A member whose monitor this machine cannot reach still reports itself in heartbeats.
+    const gossiped = m.bundle;
     return {
       peerId: m.peerId,
       instanceId: m.instanceId,
-      applied: b?.applied ?? null,
-      state: b?.state ?? 'unknown',
+      applied: b ? b.applied : (gossiped?.applied ?? null),
+      state: b?.state ?? gossiped?.state ?? (gossiped ? 'ok' : 'unknown'),
       error: b?.error ?? null,
+      verifiers: verifiersOf(b) ?? gossiped?.report?.verifiers ?? null,
     };
   });
   const leaderView = views[alive.findIndex((m) => m.peerId === leaderPeer)];
   const rollout = leaderView?.rollout ? { ...leaderView.rollout, progress: leaderView.progress } : null;
   return { members, rollout };
+}
+
+function verifiersOf(b: BundleView | null | undefined): { passed: number; failed: string[] } | null {
+  const list = b?.report?.verifiers as { name: string; ok: boolean }[] | undefined;
+  if (!list) return null;
+  return { passed: list.filter((v) => v.ok).length, failed: list.filter((v) => !v.ok).map((v) => v.name) };
 }
 
 /**
@@ -116,11 +133,22 @@ export function configurationLines(c: StatusConfiguration | undefined, names: Ma
   }
   lines.push(
     table(
-      ['INSTANCE', 'BUNDLE', 'STATE', 'ERROR'],
-      c.members.map((m) => [m.instanceId, m.applied?.slice(0, 12) ?? '-', m.state, m.error ?? '']),
+      ['INSTANCE', 'BUNDLE', 'STATE', 'VERIFIERS', 'ERROR'],
+      c.members.map((m) => [
+        m.instanceId,
+        m.applied?.slice(0, 12) ?? '-',
+        m.state,
+        verifiersText(m.verifiers),
+        m.error ?? '',
+      ]),
     ),
   );
   return ['', ...lines];
+}
+
+function verifiersText(v: { passed: number; failed: string[] } | null): string {
+  if (!v) return '-';
+  return v.failed.length === 0 ? `${v.passed} ok` : `${v.passed} ok, failed: ${v.failed.join(', ')}`;
 }
 
 export const statusCommand: Command = {
