@@ -8,17 +8,25 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAgentConfig } from '../agent/config.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
-import { buildUserData, type UserDataInput } from '../shared/remoter/ec2-user-data.ts';
+import {
+  buildUserData,
+  MONITOR_HOST_PLACEHOLDER,
+  NODE_PATHS,
+  ROOT_PLACEHOLDER,
+  type UserDataInput,
+} from '../shared/remoter/ec2-user-data.ts';
 import { findPackageRoot } from '../shared/remoter/package-root.ts';
+import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { ec2Pool, harness, stubAwsEnv } from './ec2-fixtures.ts';
 import { startEc2Server } from './ec2-server/server.ts';
 
 const unit = await readFile(join(findPackageRoot(), 'systemd', 'poolparty-agent.service'), 'utf8');
 const poolKey = new TextDecoder().decode(generatePoolKey());
 const PEERS = ['/ip4/10.0.0.7/tcp/8643/p2p/12D3KooWExamplePeer'];
+const BUNDLE_SHA = 'ab'.repeat(32);
 
 function input(pool: PoolDefinition, extra: Partial<UserDataInput> = {}): UserDataInput {
-  return { pool, cloud: 'app', poolKey, bootstrap: PEERS, bundleHash: 'sha256-abc123', unit, ...extra };
+  return { pool, cloud: 'app', poolKey, bootstrap: PEERS, bundleHash: BUNDLE_SHA, unit, ...extra };
 }
 
 /** The agent config carried (gzip, base64) inside the script. */
@@ -72,6 +80,12 @@ describe('generated user data', () => {
     expect(() => buildUserData(input(leaky))).toThrow(/refusing to put aws_secret_access_key into user data/);
   });
 
+  it('refuses a bundle hash that is not a sha256 digest', () => {
+    expect(() => buildUserData(input(ec2Pool({}), { bundleHash: 'sha256-abc' }))).toThrow(
+      /invalid bundle hash "sha256-abc": expected a sha256 hex digest/,
+    );
+  });
+
   it('refuses user data over 16 KB with a clear error', () => {
     const big = ec2Pool({});
     (big.clouds.app?.using as unknown as { userData: string }).userData = `# ${randomBytes(9000).toString('hex')}`;
@@ -113,18 +127,22 @@ esac
       expect(await readFile(keyFile, 'utf8')).toBe(`${poolKey}\n`);
       expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
       const config = parseAgentConfig(JSON.parse(await readFile(join(root, 'etc/poolparty/agent.json'), 'utf8')));
+      // Under a root every node path lands inside it, and the monitor binds the node's own address.
       expect(config).toMatchObject({
         pool: 'web',
         cloud: 'app',
         instanceId: 'i-0123456789abcdef0',
-        poolKeyFile: '/etc/poolparty/pool.key',
+        poolKeyFile: `${root}/etc/poolparty/pool.key`,
+        dataDir: `${root}/var/lib/poolparty/data`,
         listen: ['/ip4/10.1.2.3/tcp/8643'],
         bootstrap: PEERS,
-        monitor: { host: '0.0.0.0', port: 8642, url: 'http://10.1.2.3:8642' },
+        monitor: { host: '10.1.2.3', port: 8642, url: 'http://10.1.2.3:8642' },
       });
-      expect(config.scaling).toMatchObject({ min: 2, max: 10, stateDir: '/var/lib/poolparty' });
-      expect(await readFile(join(root, 'etc/poolparty/agent.env'), 'utf8')).toContain(
-        'POOLPARTY_BUNDLE_HASH=sha256-abc123',
+      expect(config.scaling).toMatchObject({ min: 2, max: 10, stateDir: `${root}/var/lib/poolparty` });
+      expect(JSON.stringify(config)).not.toContain('@@');
+      expect(config.bundle).toEqual({ sha256: BUNDLE_SHA });
+      expect(await readFile(join(root, 'etc/poolparty/agent.env'), 'utf8')).toBe(
+        'POOLPARTY_AGENT_CONFIG=/etc/poolparty/agent.json\n',
       );
       expect(await readFile(join(root, 'extra-init-ran'), 'utf8')).toBe('extra-init\n');
       expect(await readFile(join(root, 'opt/poolparty/poolparty-agent.mjs'), 'utf8')).toBe('agent\n');
@@ -136,6 +154,88 @@ esac
       );
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The boot-time substitution of the script (from `gzip -dc` to the redirect into agent.json), run
+ * on `config` with the given root: what a node writes as its agent.json, without writing /etc.
+ */
+function substitute(script: string, config: string, root: string): string {
+  const lines = script.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('gzip -dc '));
+  const end = lines.findIndex((l, i) => i > start && l.endsWith('> "$R/etc/poolparty/agent.json"'));
+  const pipeline = lines
+    .slice(start, end + 1)
+    .join('\n')
+    .replace(/^gzip -dc "\$R\/etc\/poolparty\/agent\.json\.gz" \|/, 'printf "%s" "$CONFIG" |')
+    .replace(/ > "\$R\/etc\/poolparty\/agent\.json"$/, '');
+  const monitorHost = lines.filter((l) => /^(MONITOR_HOST=|\[\[ -z \$R \]\] \|\| MONITOR_HOST=)/.test(l));
+  const run = spawnSync(
+    'bash',
+    ['-euo', 'pipefail', '-c', ['PRIVATE_IP=10.1.2.3', ...monitorHost, pipeline].join('\n')],
+    {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, R: root, CONFIG: config, INSTANCE_ID: 'i-0123456789abcdef0' },
+    },
+  );
+  if (run.status !== 0) throw new Error(`substitution failed: ${run.stderr}`);
+  return run.stdout;
+}
+
+describe('node paths under POOLPARTY_ROOT', () => {
+  const pool = ec2Pool({});
+  const script = buildUserData(input(pool));
+  const embedded = embeddedConfig(script);
+
+  it('marks every node path of the agent config with the root placeholder', () => {
+    const config = JSON.parse(embedded) as AgentConfig;
+    expect(config.poolKeyFile).toBe(`${ROOT_PLACEHOLDER}${NODE_PATHS.poolKey}`);
+    expect(config.dataDir).toBe(`${ROOT_PLACEHOLDER}${NODE_PATHS.dataDir}`);
+    expect(config.scaling?.stateDir).toBe(`${ROOT_PLACEHOLDER}${NODE_PATHS.stateDir}`);
+    expect(config.monitor.host).toBe(MONITOR_HOST_PLACEHOLDER);
+  });
+
+  it('on a real node (no root) writes exactly the system paths and a wildcard monitor', () => {
+    const config = parseAgentConfig(JSON.parse(substitute(script, embedded, '')));
+    expect(config).toMatchObject({
+      instanceId: 'i-0123456789abcdef0',
+      poolKeyFile: '/etc/poolparty/pool.key',
+      dataDir: '/var/lib/poolparty/data',
+      monitor: { host: '0.0.0.0', port: 8642, url: 'http://10.1.2.3:8642' },
+    });
+    expect(config.scaling?.stateDir).toBe('/var/lib/poolparty');
+    expect(substitute(script, embedded, '')).not.toContain('@@');
+  });
+
+  it('under a root moves the paths there and binds the monitor to the node address', () => {
+    const config = parseAgentConfig(JSON.parse(substitute(script, embedded, '/tmp/node-7')));
+    expect(config).toMatchObject({
+      poolKeyFile: '/tmp/node-7/etc/poolparty/pool.key',
+      dataDir: '/tmp/node-7/var/lib/poolparty/data',
+      monitor: { host: '10.1.2.3' },
+    });
+  });
+
+  it('keeps a monitor host that is not a wildcard, root or not', () => {
+    const local = ec2Pool({});
+    (local.clouds.app as { monitor: { host: string } }).monitor.host = '127.0.0.1';
+    const s = buildUserData(input(local));
+    expect(embeddedConfig(s)).not.toContain(MONITOR_HOST_PLACEHOLDER);
+    expect(JSON.parse(substitute(s, embeddedConfig(s), '/tmp/node-7')).monitor.host).toBe('127.0.0.1');
+  });
+
+  it('refuses a root that is not a plain absolute path', () => {
+    for (const root of ['relative/dir', '/tmp/has space', '/tmp/a|b', '/tmp/x/']) {
+      const run = spawnSync('bash', ['-s'], {
+        input: script,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, POOLPARTY_ROOT: root, POOLPARTY_IMDS: 'http://127.0.0.1:9' },
+        timeout: 10_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('POOLPARTY_ROOT must be an absolute path');
     }
   });
 });

@@ -94,7 +94,12 @@ describe('local remoter', () => {
   it("writes the pool's desired bundle into new agents' configs", async () => {
     const sha = 'c'.repeat(64);
     let asked = 0;
-    const { stateDir, remoter } = await setup({ bundleHash: () => (asked++, sha) });
+    const { stateDir, remoter } = await setup({
+      bundleHash: () => {
+        asked++;
+        return sha;
+      },
+    });
     const [inst] = await remoter.launch({ cloud: 'web', count: 1, clientToken: 'tok-bundle' });
     const config = JSON.parse(await readFile(join(stateDir, 'local', inst!.id, 'agent.json'), 'utf8')) as AgentConfig;
     expect(config.bundle).toEqual({ sha256: sha });

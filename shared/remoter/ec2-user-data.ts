@@ -20,6 +20,12 @@ import { UserDataError } from './ec2-errors.ts';
  * What differs per instance (its id and private address) is read at boot from the instance
  * metadata service (IMDSv2, link-local): one RunInstances call gives all instances the same bytes.
  * Nothing here may hold an AWS credential; the output is checked before it is returned.
+ *
+ * Tests boot "nodes" on one host: POOLPARTY_ROOT puts every file the script writes, and every
+ * node path in the agent config, under a directory (the config's paths carry ROOT_PLACEHOLDER,
+ * replaced by that directory or by nothing on a real node); POOLPARTY_IMDS names the metadata
+ * service. A rooted node shares the host's network with its siblings, so a wildcard monitor
+ * host there becomes the node's private address (a wildcard bind would collide).
  */
 
 /** Where things live on a node. */
@@ -38,6 +44,15 @@ export const NODE_PATHS = {
 /** Replaced at boot with values from the instance metadata service. */
 export const INSTANCE_ID_PLACEHOLDER = '@@POOLPARTY_INSTANCE_ID@@';
 export const PRIVATE_IP_PLACEHOLDER = '@@POOLPARTY_PRIVATE_IP@@';
+/**
+ * Prefixes every node path in the agent config; replaced at boot by $POOLPARTY_ROOT (empty on a
+ * real node). It starts with '/' so the paths stay absolute for the config resolver.
+ */
+export const ROOT_PLACEHOLDER = '/@@POOLPARTY_ROOT@@';
+/** The monitor's bind address when the cloud's is a wildcard: that, or the private address under a root. */
+export const MONITOR_HOST_PLACEHOLDER = '@@POOLPARTY_MONITOR_HOST@@';
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
 
 export interface UserDataInput {
   pool: PoolDefinition;
@@ -47,13 +62,13 @@ export interface UserDataInput {
   poolKey: Uint8Array | string;
   /** Multiaddrs of members a new node dials first. */
   bootstrap: string[];
-  /** The config bundle the node should apply, when bundles are in use. */
+  /** sha256 of the config bundle the node applies at first boot, when the pool has one. */
   bundleHash?: string;
   /** The systemd unit (systemd/poolparty-agent.service). */
   unit: string;
 }
 
-const BUNDLE_HASH = /^[A-Za-z0-9:._-]{1,128}$/;
+const BUNDLE_HASH = /^[0-9a-f]{64}$/;
 
 export function buildUserData(input: UserDataInput): string {
   const cloud = input.pool.clouds[input.cloud];
@@ -61,7 +76,7 @@ export function buildUserData(input: UserDataInput): string {
   const using = cloud.using;
   if (using.provider !== 'ec2') throw new UserDataError(`cloud '${input.cloud}' does not use the ec2 provider`);
   if (input.bundleHash !== undefined && !BUNDLE_HASH.test(input.bundleHash)) {
-    throw new UserDataError(`invalid bundle hash ${JSON.stringify(input.bundleHash)}`);
+    throw new UserDataError(`invalid bundle hash ${JSON.stringify(input.bundleHash)}: expected a sha256 hex digest`);
   }
   for (const addr of input.bootstrap) {
     if (!/^\/\S+$/.test(addr)) throw new UserDataError(`invalid bootstrap multiaddr ${JSON.stringify(addr)}`);
@@ -70,18 +85,21 @@ export function buildUserData(input: UserDataInput): string {
     parsePoolKey(typeof input.poolKey === 'string' ? new TextEncoder().encode(input.poolKey) : input.poolKey),
   );
 
+  const wildcardMonitor = WILDCARD_HOSTS.has(cloud.monitor.host);
   const config = resolveAgentConfig(input.pool, input.cloud, {
     instanceId: INSTANCE_ID_PLACEHOLDER,
-    dataDir: NODE_PATHS.dataDir,
-    poolKeyFile: NODE_PATHS.poolKey,
+    dataDir: `${ROOT_PLACEHOLDER}${NODE_PATHS.dataDir}`,
+    poolKeyFile: `${ROOT_PLACEHOLDER}${NODE_PATHS.poolKey}`,
     listen: [`/ip4/${PRIVATE_IP_PLACEHOLDER}/tcp/${using.p2pPort}`],
     bootstrap: [...input.bootstrap],
     monitor: {
-      host: cloud.monitor.host,
+      host: wildcardMonitor ? MONITOR_HOST_PLACEHOLDER : cloud.monitor.host,
       port: cloud.monitor.port,
       url: `http://${PRIVATE_IP_PLACEHOLDER}:${cloud.monitor.port}`,
     },
-    stateDir: NODE_PATHS.stateDir,
+    stateDir: `${ROOT_PLACEHOLDER}${NODE_PATHS.stateDir}`,
+    // The node pulls it from a peer (or the laptop's SFTP upload) before the leader's heartbeat says otherwise.
+    ...(input.bundleHash !== undefined ? { bundle: { sha256: input.bundleHash } } : {}),
   });
   const configJson = `${JSON.stringify(config, null, 2)}\n`;
   // Checked before compression: a credential anywhere in the pool definition would ride along.
@@ -92,7 +110,6 @@ export function buildUserData(input: UserDataInput): string {
   const configB64 = gzipSync(configJson, { level: 9 }).toString('base64');
 
   const env = [`POOLPARTY_AGENT_CONFIG=${NODE_PATHS.agentConfig}`];
-  if (input.bundleHash !== undefined) env.push(`POOLPARTY_BUNDLE_HASH=${input.bundleHash}`);
 
   const script = [
     '#!/bin/bash',
@@ -106,6 +123,8 @@ export function buildUserData(input: UserDataInput): string {
     'IMDS="${POOLPARTY_IMDS:-http://169.254.169.254}"',
     'log() { echo "poolparty-bootstrap: $*" >&2; }',
     'fail() { log "FAILED: $*"; exit 1; }',
+    // The root is substituted into JSON strings and a sed replacement: plain path characters only.
+    '[[ -z $R || $R =~ ^(/[A-Za-z0-9._-]+)+$ ]] || fail "POOLPARTY_ROOT must be an absolute path of [A-Za-z0-9._/-]"',
     '',
     '# Instance id and private address from IMDSv2 (link-local; retried while the network comes up).',
     'imds() {',
@@ -123,6 +142,7 @@ export function buildUserData(input: UserDataInput): string {
     'PRIVATE_IP=$(imds local-ipv4) || fail "cannot read local-ipv4 from the instance metadata service"',
     '[[ $INSTANCE_ID =~ ^[A-Za-z0-9-]{1,64}$ ]] || fail "unexpected instance id"',
     '[[ $PRIVATE_IP =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || fail "unexpected private address"',
+    ...(wildcardMonitor ? [`MONITOR_HOST=${cloud.monitor.host}`, '[[ -z $R ]] || MONITOR_HOST=$PRIVATE_IP'] : []),
     '',
     `install -d -m 0755 "$R${NODE_PATHS.configDir}" "$R/opt/poolparty" "$R/etc/systemd/system"`,
     `install -d -m 0700 "$R${NODE_PATHS.stateDir}" "$R${NODE_PATHS.dataDir}"`,
@@ -133,12 +153,14 @@ export function buildUserData(input: UserDataInput): string {
     'POOLPARTY_KEY_EOF',
     `chmod 0600 "$R${NODE_PATHS.poolKey}"`,
     '',
-    "# The agent config (gzip, base64), with this instance's id and address filled in.",
+    "# The agent config (gzip, base64), with this instance's id, address and root filled in.",
     `base64 -d > "$R${NODE_PATHS.agentConfig}.gz" <<'POOLPARTY_CONFIG_EOF'`,
     ...wrap(configB64, 76),
     'POOLPARTY_CONFIG_EOF',
     `gzip -dc "$R${NODE_PATHS.agentConfig}.gz" |`,
-    `  sed -e "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" -e "s/${PRIVATE_IP_PLACEHOLDER}/$PRIVATE_IP/g" > "$R${NODE_PATHS.agentConfig}"`,
+    `  sed -e "s/${INSTANCE_ID_PLACEHOLDER}/$INSTANCE_ID/g" -e "s/${PRIVATE_IP_PLACEHOLDER}/$PRIVATE_IP/g" \\`,
+    ...(wildcardMonitor ? [`    -e "s/${MONITOR_HOST_PLACEHOLDER}/$MONITOR_HOST/g" \\`] : []),
+    `    -e "s|${ROOT_PLACEHOLDER}|$R|g" > "$R${NODE_PATHS.agentConfig}"`,
     `rm -f "$R${NODE_PATHS.agentConfig}.gz"`,
     `chmod 0600 "$R${NODE_PATHS.agentConfig}"`,
     '',

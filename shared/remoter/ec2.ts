@@ -102,7 +102,7 @@ export interface Ec2RemoterOptions extends Partial<Ec2RemoterTunables> {
   poolKeyFile?: string;
   /** Multiaddrs new nodes dial first (a leader passes its alive members). Default none. */
   bootstrap?: string[] | (() => string[] | Promise<string[]>);
-  /** The config bundle new nodes should apply (POOLPARTY_BUNDLE_HASH in agent.env). */
+  /** sha256 of the config bundle new nodes apply at first boot (`bundle.sha256` in their agent config). */
   bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
   /** The systemd unit text. Default: <package>/systemd/poolparty-agent.service. */
   unit?: string;

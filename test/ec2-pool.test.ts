@@ -1,0 +1,271 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../agent/config.ts';
+import { findCredential } from '../shared/remoter/ec2-credentials.ts';
+import type { ClusterView, ScalingDecision } from '../shared/wire/cluster.ts';
+import type { FakeInstance } from './ec2-server/model.ts';
+import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import { Ec2Machines } from './fixtures/ec2-instances.ts';
+import { randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { runCli } from './fixtures/run-cli.ts';
+import { freePort } from './fixtures/sshd.ts';
+
+/**
+ * A pool on the ec2 remoter base scaling itself for real: the CLI bootstraps the first instance
+ * through the AWS SDK against the wire-level EC2 server; every instance "boots" by running its
+ * real user data and then the real agent (test/fixtures/ec2-instances.ts); the elected leader
+ * expands with RunInstances and contracts with TerminateInstances, driven by a file metric.
+ * The count of live instances is taken from the server's model at every launch.
+ */
+
+const CLI = resolve('bin/poolparty.mjs');
+const AGENT = resolve('dist/poolparty-agent.mjs');
+const MIN = 1;
+const MAX = 3;
+// What an instance profile would hand the leader: distinctive, so a leak into user data shows.
+const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+let dir: string;
+let config: string;
+let queueFile: string;
+let server: FakeEc2Server | undefined;
+let machines: Ec2Machines | undefined;
+let cliEnv: NodeJS.ProcessEnv;
+/** The most instances not asked to terminate, seen at any launch. */
+let maxLive = 0;
+
+function live(): FakeInstance[] {
+  return [...(server?.model.instances.values() ?? [])].filter((i) => i.terminateRequestedAt === undefined);
+}
+
+async function json<T>(url: string): Promise<T> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return (await r.json()) as T;
+}
+
+function monitorOf(inst: FakeInstance, port: number): string {
+  return `http://${inst.privateIp}:${port}`;
+}
+
+/** Every live instance has a running agent whose monitor sees exactly the live instances alive. */
+async function converged(n: number, port: number): Promise<boolean> {
+  const instances = live();
+  if (instances.length !== n || (machines?.running().length ?? 0) !== n) return false;
+  const ids = instances.map((i) => i.instanceId).sort();
+  const views = await Promise.all(
+    instances.map((i) => json<ClusterView>(`${monitorOf(i, port)}/cluster`).catch(() => null)),
+  );
+  return views.every((v) => {
+    const alive = v?.members.filter((m) => m.state === 'alive').map((m) => m.instanceId) ?? [];
+    return JSON.stringify(alive.sort()) === JSON.stringify(ids);
+  });
+}
+
+/** Decisions every live node recorded (leadership may have moved), oldest first. */
+async function decisions(port: number): Promise<ScalingDecision[]> {
+  const all = await Promise.all(
+    live().map((i) =>
+      json<{ decisions?: ScalingDecision[] }>(`${monitorOf(i, port)}/scaling`)
+        .then((r) => r.decisions ?? [])
+        .catch(() => []),
+    ),
+  );
+  const seen = new Map<string, ScalingDecision>();
+  for (const d of all.flat()) seen.set(`${d.term}/${d.at}/${d.action}/${d.token ?? ''}`, d);
+  return [...seen.values()].sort((a, b) => a.at - b.at);
+}
+
+function userDataOf(params: Record<string, unknown>): string {
+  return Buffer.from(String(params.UserData), 'base64').toString('utf8');
+}
+
+function embeddedConfig(userData: string): string {
+  const m = /<<'POOLPARTY_CONFIG_EOF'\n([\s\S]*?)\nPOOLPARTY_CONFIG_EOF/.exec(userData);
+  if (!m?.[1]) throw new Error('no agent config in user data');
+  return gunzipSync(Buffer.from(m[1].replaceAll('\n', ''), 'base64')).toString('utf8');
+}
+
+function tagsOf(params: Record<string, unknown>): Record<string, string> {
+  const specs = (params.TagSpecification ?? []) as { ResourceType?: string; Tag?: { Key: string; Value: string }[] }[];
+  const instance = specs.find((s) => s.ResourceType === 'instance');
+  return Object.fromEntries((instance?.Tag ?? []).map((t) => [t.Key, t.Value]));
+}
+
+describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopback machines)', () => {
+  let monitorPort: number;
+  let p2pPort: number;
+  let firstIp: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'poolparty-ec2-pool-'));
+    config = join(dir, 'clouds.ts');
+    queueFile = join(dir, 'queue');
+    await writeFile(queueFile, '0\n');
+    const firstAddress = randomLoopbackBase();
+    monitorPort = await freePort('127.0.0.1');
+    p2pPort = await freePort('127.0.0.1');
+    while (p2pPort === monitorPort) p2pPort = await freePort('127.0.0.1');
+    const aws = {
+      AWS_ACCESS_KEY_ID: KEY_ID,
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      AWS_REGION: 'us-east-1',
+      // Nothing may reach for 169.254.169.254 or the developer's AWS files.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+    };
+    machines = new Ec2Machines({ dir: join(dir, 'machines'), firstAddress, agent: AGENT, agentEnv: aws });
+    const m = machines;
+    server = await startEc2Server({
+      pendingMs: 500,
+      addressesFor: m.addressesFor,
+      onLaunch: (inst) => {
+        maxLive = Math.max(maxLive, live().length);
+        m.onLaunch(inst);
+      },
+      onTerminate: m.onTerminate,
+    });
+    await writeFile(
+      config,
+      `import { definePool, ec2 } from 'poolparty';
+export default definePool({
+  name: 'ec2pool',
+  clouds: {
+    app: {
+      instances: { min: ${MIN}, max: ${MAX} },
+      using: ec2({
+        endpoint: '${server.endpoint}',
+        region: 'us-east-1',
+        imageId: 'ami-0123456789abcdef0',
+        instanceType: 't3.small',
+        subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+        iamInstanceProfile: 'poolparty-node',
+        p2pPort: ${p2pPort},
+      }),
+      monitor: { port: ${monitorPort} },
+      metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
+      agent: { heartbeatInterval: '250ms' },
+      scaling: {
+        expandWhen: 'max(queue) > 10 for 1s',
+        contractWhen: 'max(queue) < 1 for 1s',
+        cooldown: { expand: '1500ms', contract: '1s' },
+        minimumRuntime: '0s',
+        victim: 'newest',
+        joinTimeout: '30s',
+        drainTimeout: '5s',
+        interval: '250ms',
+      },
+    },
+  },
+});
+`,
+    );
+    cliEnv = { PATH: process.env.PATH, HOME: dir, POOLPARTY_STATE_DIR: join(dir, 'laptop'), ...aws };
+  }, 30_000);
+
+  afterAll(async () => {
+    await machines?.close();
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  }, 30_000);
+
+  it('bootstrap launches one instance that boots from its user data, under its own root', async () => {
+    const boot = await runCli([CLI, 'bootstrap', '-c', config, '--timeout', '30s', '--json'], cliEnv);
+    expect(boot.code, boot.stderr).toBe(0);
+    expect(server?.callsOf('RunInstances').map((c) => c.params.ClientToken)).toEqual(['bootstrap-ec2pool-app-0']);
+    const [first] = live();
+    if (!first) throw new Error('no instance launched');
+    firstIp = first.privateIp;
+    const machine = machines?.machines.get(first.instanceId);
+    await machine?.booted;
+    expect(machine?.bootError).toBeUndefined();
+    expect(await machine?.systemctl()).toEqual(['daemon-reload', 'enable --now poolparty-agent.service']);
+
+    const root = machine?.root as string;
+    const agentConfig = parseAgentConfig(JSON.parse(await readFile(join(root, 'etc/poolparty/agent.json'), 'utf8')));
+    expect(agentConfig).toMatchObject({
+      instanceId: first.instanceId,
+      poolKeyFile: `${root}/etc/poolparty/pool.key`,
+      dataDir: `${root}/var/lib/poolparty/data`,
+      monitor: { host: first.privateIp, port: monitorPort, url: monitorOf(first, monitorPort) },
+    });
+    expect(agentConfig.scaling?.stateDir).toBe(`${root}/var/lib/poolparty`);
+    // The laptop's pool key is the one the node got (the heredoc adds a final newline).
+    expect((await readFile(join(root, 'etc/poolparty/pool.key'), 'utf8')).trim()).toBe(
+      (await readFile(join(dir, 'laptop', 'pool.key'), 'utf8')).trim(),
+    );
+    // Alone, it claims leadership of the pool.
+    await waitFor(
+      async () => (await json<ClusterView>(`${monitorOf(first, monitorPort)}/cluster`)).leader !== null,
+      'the first node to lead',
+      150,
+    );
+  });
+
+  it('expands through RunInstances to max under load; new nodes join gossip; never above max', async () => {
+    await writeFile(queueFile, '50\n');
+    await waitFor(() => converged(MAX, monitorPort), `${MAX} instances alive everywhere`, 200, 200);
+    // Load stays high past several cooldowns: the leader must hold at max.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(live()).toHaveLength(MAX);
+    expect(maxLive).toBe(MAX);
+    for (const m of machines?.machines.values() ?? []) expect(m.bootError).toBeUndefined();
+
+    const runs = server?.callsOf('RunInstances').filter((c) => !c.error) ?? [];
+    const byLeader = runs.slice(1);
+    expect(byLeader).toHaveLength(MAX - MIN);
+    for (const run of byLeader) {
+      expect(run.params.MinCount).toBe('1');
+      expect(run.params.MaxCount).toBe('1');
+      const tags = tagsOf(run.params);
+      expect(tags).toMatchObject({ 'poolparty:pool': 'ec2pool', 'poolparty:cloud': 'app' });
+      expect(tags['poolparty:token']).toBe(run.params.ClientToken);
+      expect(Number(tags['poolparty:term'])).toBeGreaterThanOrEqual(1);
+      expect(Number(tags['poolparty:action'])).toBeGreaterThanOrEqual(1);
+      // A new node is told where the pool is: the first instance's p2p address.
+      expect(JSON.parse(embeddedConfig(userDataOf(run.params))).bootstrap).toContain(`/ip4/${firstIp}/tcp/${p2pPort}`);
+    }
+    const tokens = byLeader.map((r) => r.params.ClientToken);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    const d = await decisions(monitorPort);
+    expect(d.filter((x) => x.action === 'expand' && x.result === 'ok').length).toBeGreaterThanOrEqual(MAX - MIN);
+    expect(d.some((x) => x.blocked === 'at-max')).toBe(true);
+  });
+
+  it('contracts through TerminateInstances to min when the load drops; terminated agents are stopped', async () => {
+    await writeFile(queueFile, '0\n');
+    await waitFor(() => converged(MIN, monitorPort), `back to ${MIN} alive`, 200, 200);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(live()).toHaveLength(MIN);
+    const terminated = (server?.callsOf('TerminateInstances') ?? []).filter((c) => !c.error);
+    expect(terminated.length).toBeGreaterThanOrEqual(MAX - MIN);
+    const gone = [...(server?.model.instances.values() ?? [])].filter((i) => i.terminateRequestedAt !== undefined);
+    expect(gone).toHaveLength(MAX - MIN);
+    for (const inst of gone) {
+      const agent = machines?.machines.get(inst.instanceId)?.agent;
+      await waitFor(() => agent?.exitCode !== null || agent?.signalCode !== null, `${inst.instanceId}'s agent to stop`);
+    }
+    expect(machines?.running()).toHaveLength(MIN);
+    const d = await decisions(monitorPort);
+    expect(d.filter((x) => x.action === 'contract' && x.result === 'ok').length).toBeGreaterThanOrEqual(MAX - MIN);
+    expect(maxLive).toBeLessThanOrEqual(MAX);
+  });
+
+  it('sent no AWS credential in any user data, though every leader held them', () => {
+    const runs = server?.callsOf('RunInstances') ?? [];
+    expect(runs.length).toBeGreaterThanOrEqual(MAX);
+    for (const run of runs) {
+      const userData = userDataOf(run.params);
+      const everything = [JSON.stringify(run.params), userData, embeddedConfig(userData)].join('\n');
+      expect(findCredential(everything)).toBeUndefined();
+      expect(everything).not.toContain(SECRET);
+      expect(everything).not.toContain(KEY_ID);
+    }
+  });
+});
