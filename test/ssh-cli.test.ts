@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshInstanceRecord } from '../shared/remoter/ssh.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
 
@@ -23,15 +23,6 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
     await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function parentOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
   }
 }
 
@@ -98,10 +89,7 @@ export default definePool({
   const cli = (cmd: string, ...args: string[]) =>
     runCli([CLI, cmd, '--state-dir', stateDir, ...args], env, SLOW - 10_000);
   /** Agent processes installed under host i's prefix (a forked metric child shows the same line). */
-  const agentPids = (i: number) => {
-    const all = pidsMatching(`${prefixes[i]}/opt/poolparty/poolparty-agent.mjs`);
-    return all.filter((p) => !all.includes(parentOf(p)));
-  };
+  const agentPids = (i: number) => rootPidsMatching(`${prefixes[i]}/opt/poolparty/poolparty-agent.mjs`);
   const anyAgent = () => prefixes.flatMap((p) => pidsMatching(p));
   const list = async () => {
     const r = await cli('list', '-c', config, '--json');

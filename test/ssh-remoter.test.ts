@@ -12,19 +12,11 @@ import { type AgentConfigContext, provisionHost } from '../shared/provision/inde
 import { SshRemoter } from '../shared/remoter/ssh.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching, waitFor } from './fixtures/procs.ts';
 import { canRunSshd, freePort, generateKey, Sshd } from './fixtures/sshd.ts';
 
 const run = promisify(execFile);
 
-function parentOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-}
 const root = await canRunSshd();
 /** Provisioning real hosts on a loaded shared machine takes tens of seconds; bounded all the same. */
 const SLOW = 150_000;
@@ -97,10 +89,8 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
    * Agent processes of host i. The agent forks to run metric commands and a child shows the
    * agent's command line until it execs: a match whose parent matches is not another agent.
    */
-  const agentPids = (i: number) => {
-    const all = pidsMatching(`${join(dir, `host${i + 1}`)}/opt/poolparty/poolparty-agent.mjs --config`);
-    return all.filter((p) => !all.includes(parentOf(p)));
-  };
+  const agentPids = (i: number) =>
+    rootPidsMatching(`${join(dir, `host${i + 1}`)}/opt/poolparty/poolparty-agent.mjs --config`);
   const cluster = async (host: string) =>
     (await (
       await fetch(`http://${host}:${using.monitorPort}/cluster`, { signal: AbortSignal.timeout(2000) })

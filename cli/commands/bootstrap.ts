@@ -5,10 +5,11 @@ import { parseDuration } from '../../shared/duration.ts';
 import { ensurePoolKey } from '../../shared/pool-key.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
-import { ensureArtifact } from '../artifact.ts';
+import { artifactDir, ensureArtifact } from '../artifact.ts';
 import { type Command, type CommandIO, type OptionValues, optionalString, UsageError } from '../command.ts';
 import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { waitForConvergence } from '../converge.ts';
+import { type Ec2Provisioned, provisionEc2Instances } from '../ec2-provision.ts';
 import { clusterTable } from '../render.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 
@@ -18,6 +19,8 @@ export interface BootstrapResult {
   stateDir: string;
   poolKey: { file: string; created: boolean };
   launched: InstanceRecord[];
+  /** ec2 clouds with an `ssh` section: the instances provisioned over SSH by this run. */
+  provisioned?: Ec2Provisioned[];
   /** Every running instance of the pool after bootstrap. */
   instances: InstanceRecord[];
   monitors: string[];
@@ -32,6 +35,8 @@ export interface BootstrapOptions {
   /** Wait until every node sees every node alive (default true). */
   wait?: boolean;
   signal?: AbortSignal;
+  /** ec2 clouds with `ssh`: replace an instance's host key that changed. */
+  acceptNewHostKey?: boolean;
 }
 
 export const BOOTSTRAP_TIMEOUT_OPTION = {
@@ -91,7 +96,9 @@ export async function bootstrapPool(
   };
 
   const remoter = ctx.remoter(cloudName);
-  let running = (await remoter.list({ pool: ctx.pool.name, cloud: cloudName })).filter(isLive).length;
+  const before = (await remoter.list({ pool: ctx.pool.name, cloud: cloudName })).filter(isLive);
+  let running = before.length;
+  const overSsh = cloud.using.provider === 'ec2' && cloud.using.ssh !== undefined;
   const need = cloud.instances.min - running;
   const launched: InstanceRecord[] = [];
   if (need > 0) {
@@ -99,7 +106,7 @@ export async function bootstrapPool(
     // An ssh launch hands every host of the batch to the others itself; only ec2 needs a seed.
     const seedFirst = cloud.using.provider === 'ec2' && need > 1 && (await listAll()).filter(isLive).length === 0;
     const batches = seedFirst ? [1, need - 1] : [need];
-    if (cloud.using.provider === 'ssh') await ensureArtifact(io.progress);
+    if (cloud.using.provider === 'ssh' || overSsh) await ensureArtifact(io.progress);
     for (const count of batches) {
       const batch = await remoter
         .launch({ cloud: cloudName, count, clientToken: bootstrapToken(ctx.pool.name, cloudName, running) })
@@ -113,7 +120,20 @@ export async function bootstrapPool(
     }
   } else {
     io.progress(`${running} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
+    if (overSsh) await ensureArtifact(io.progress);
   }
+
+  // ec2 with `ssh`: the new instances get the agent over SSH, the running ones an upgrade in place.
+  const provisioned = overSsh
+    ? await provisionEc2Instances(ctx, cloudName, {
+        fresh: launched.map((i) => i.id),
+        existing: before.filter((i) => i.state === 'pending' || i.state === 'running').map((i) => i.id),
+        artifact: artifactDir(process.env),
+        acceptNewHostKey: opts.acceptNewHostKey === true,
+        listAll,
+        progress: io.progress,
+      })
+    : undefined;
 
   const wait = opts.wait ?? true;
   const live = (await listAll()).filter(isLive);
@@ -132,6 +152,7 @@ export async function bootstrapPool(
     stateDir: ctx.stateDir,
     poolKey: { file: keyFile, created },
     launched,
+    ...(provisioned ? { provisioned } : {}),
     instances,
     monitors: instances.map((i) => i.monitor).filter((m): m is string => m !== undefined),
     cluster: views.values().next().value ?? null,
@@ -155,6 +176,8 @@ export const bootstrapCommand: Command = {
     'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
     'ssh clouds: provisions `min` of the listed hosts over SSH (see docs/ssh.md); a host key is trusted',
     'on first use and recorded in <state dir>/known_hosts, a changed one is refused.',
+    'ec2 clouds with `ssh`: waits until the launched instances run and answer SSH, provisions them like',
+    'ssh hosts, and upgrades the running ones in place one at a time (see docs/ec2.md).',
     '--no-wait returns once the provider accepted the launches, e.g. on EC2 when this machine cannot',
     "reach the nodes' private addresses.",
   ].join('\n'),
@@ -170,7 +193,8 @@ export const bootstrapCommand: Command = {
     if (!wait && values.timeout !== undefined)
       throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
     const ctx = await openPool(values, 'bootstrap', io);
-    const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait }, io);
+    const acceptNewHostKey = values['accept-new-host-key'] === true;
+    const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait, acceptNewHostKey }, io);
     return { data: result, text: bootstrapText(result) };
   },
 };

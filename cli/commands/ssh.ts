@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { Ec2UsingDefinition } from '../../shared/config/ec2-schema.ts';
+import type { Ec2SshDefinition } from '../../shared/config/ec2-ssh-schema.ts';
+import type { UsingDefinition } from '../../shared/config/schema.ts';
 import type { SshUsingDefinition } from '../../shared/config/ssh-schema.ts';
+import { ec2SshAddress, ec2SshTarget } from '../../shared/provision/ec2.ts';
 import type { SshInstanceRecord } from '../../shared/remoter/ssh.ts';
 import { expandHome } from '../../shared/remoter/ssh-util.ts';
 import { type Command, OperationError, UsageError } from '../command.ts';
@@ -19,13 +23,29 @@ export interface SshCommandResult {
   command: string;
 }
 
+/** How to log in to a node: the cloud's user and key, and the name its host key is recorded under. */
+export interface SshLogin {
+  user: string;
+  keyFile: string;
+  /** ec2: the instance id (addresses are recycled; see shared/provision/ec2.ts). Default: the host. */
+  hostKeyAlias?: string;
+}
+
+/** A node `poolparty ssh` (and commands that reach a node over SSH) can open. */
+export interface SshNode {
+  cloud: string;
+  using: SshUsingDefinition | Ec2UsingDefinition;
+  rec: { id: string; host: string; port: number };
+  login: SshLogin;
+}
+
 /**
  * The system ssh client's argv for a node. Host keys are checked against the pool's own
  * known_hosts (the one bootstrap filled on first use) and never added silently: a key that is not
  * there is refused, like a changed one.
  */
 export function sshArgv(
-  using: SshUsingDefinition,
+  login: SshLogin,
   target: { host: string; port: number },
   stateDir: string,
   remote: string[] = [],
@@ -33,7 +53,7 @@ export function sshArgv(
   return [
     'ssh',
     '-i',
-    expandHome(using.keyFile),
+    expandHome(login.keyFile),
     '-p',
     String(target.port),
     '-o',
@@ -42,7 +62,8 @@ export function sshArgv(
     'StrictHostKeyChecking=yes',
     '-o',
     'IdentitiesOnly=yes',
-    `${using.user}@${target.host}`,
+    ...(login.hostKeyAlias ? ['-o', `HostKeyAlias=${login.hostKeyAlias}`] : []),
+    `${login.user}@${target.host}`,
     ...remote,
   ];
 }
@@ -52,29 +73,61 @@ export function shellQuote(argv: string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-/** The node to open: INSTANCE (an instance id or a host) of the chosen ssh clouds, else the first running host. */
-async function chooseNode(
-  ctx: PoolContext,
-  wanted: string | undefined,
-): Promise<{ cloud: string; using: SshUsingDefinition; rec: SshInstanceRecord }> {
-  const clouds = ctx.clouds.filter((c) => ctx.pool.clouds[c]?.using.provider === 'ssh');
+/** The running nodes of one cloud SSH reaches, in the order `poolparty ssh` prefers them. */
+async function nodesOf(ctx: PoolContext, cloud: string): Promise<SshNode[]> {
+  const using = ctx.pool.clouds[cloud]?.using;
+  if (using?.provider === 'ssh') {
+    const records = (await ctx.remoter(cloud).list({ pool: ctx.pool.name, cloud })) as SshInstanceRecord[];
+    const order = (r: SshInstanceRecord) =>
+      Math.max(
+        0,
+        using.hosts.findIndex((h) => h.host === r.host && h.port === r.port),
+      );
+    return records
+      .filter((r) => r.state === 'running')
+      .sort((a, b) => order(a) - order(b))
+      .map((r) => ({ cloud, using, rec: { id: r.id, host: r.host, port: r.port }, login: using }));
+  }
+  if (using?.provider === 'ec2' && using.ssh) {
+    const records = await ctx.remoter(cloud).list({ pool: ctx.pool.name, cloud });
+    return records
+      .filter((r) => r.state === 'running' && ec2SshAddress(using.ssh as Ec2SshDefinition, r))
+      .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id))
+      .map((r) => {
+        const t = ec2SshTarget(using, r);
+        return {
+          cloud,
+          using,
+          rec: { id: r.id, host: t.host, port: t.port },
+          login: { user: t.user, keyFile: t.keyFile, hostKeyAlias: t.hostKeyAlias },
+        };
+      });
+  }
+  return [];
+}
+
+const reachable = (using: UsingDefinition | undefined) =>
+  using?.provider === 'ssh' || (using?.provider === 'ec2' && using.ssh !== undefined);
+
+/**
+ * The node to open: INSTANCE (an instance id or a host) of the chosen clouds SSH reaches (ssh
+ * clouds, ec2 clouds with an `ssh` section), else the first running node.
+ */
+export async function chooseNode(ctx: PoolContext, wanted: string | undefined): Promise<SshNode> {
+  const clouds = ctx.clouds.filter((c) => reachable(ctx.pool.clouds[c]?.using));
   if (clouds.length === 0) {
+    const only = ctx.clouds.length === 1 ? ctx.clouds[0] : undefined;
+    const using = only === undefined ? undefined : ctx.pool.clouds[only]?.using;
     throw new UsageError(
-      `ssh: pool ${ctx.pool.name} has no ssh cloud${ctx.clouds.length === 1 ? ` (${ctx.clouds[0]})` : ''}`,
+      using?.provider === 'ec2'
+        ? `ssh: cloud ${only} has no ssh section in its ec2 options (add using.ssh with the key matching keyName)`
+        : `ssh: pool ${ctx.pool.name} has no ssh cloud${only === undefined ? '' : ` (${only})`}`,
     );
   }
-  const running: { cloud: string; using: SshUsingDefinition; rec: SshInstanceRecord; order: number }[] = [];
-  for (const cloud of clouds) {
-    const using = ctx.pool.clouds[cloud]?.using as SshUsingDefinition;
-    const records = (await ctx.remoter(cloud).list({ pool: ctx.pool.name, cloud })) as SshInstanceRecord[];
-    for (const rec of records.filter((r) => r.state === 'running')) {
-      const order = using.hosts.findIndex((h) => h.host === rec.host && h.port === rec.port);
-      running.push({ cloud, using, rec, order: running.length * 1000 + Math.max(order, 0) });
-    }
-  }
-  running.sort((a, b) => a.order - b.order);
+  const running: SshNode[] = [];
+  for (const cloud of clouds) running.push(...(await nodesOf(ctx, cloud)));
   if (running.length === 0) throw new OperationError(`ssh: pool ${ctx.pool.name} has no running ssh host`);
-  if (wanted === undefined) return running[0] as (typeof running)[number];
+  if (wanted === undefined) return running[0] as SshNode;
   const hit = running.find((r) => r.rec.id === wanted) ?? running.find((r) => r.rec.host === wanted);
   if (!hit) {
     throw new UsageError(`ssh: no running instance '${wanted}' (running: ${running.map((r) => r.rec.id).join(', ')})`);
@@ -101,27 +154,28 @@ function runSsh(argv: string[]): Promise<number> {
 
 export const sshCommand: Command = {
   name: 'ssh',
-  summary: 'open a shell on a node of an ssh cloud (or run a command there)',
+  summary: 'open a shell on a node of an ssh cloud or an ec2 cloud with ssh (or run a command there)',
   usage: '-c FILE [--cloud NAME] [INSTANCE] [-- command …] [--json]',
   details: [
     'INSTANCE is an instance id (as `poolparty list` shows it) or a host; default: the first running host.',
     "Runs the system ssh with the cloud's user and key, checking the host key against the pool's",
     'known_hosts (StrictHostKeyChecking=yes). Exits with the exit code of ssh. --json prints the',
-    'command line instead of running it.',
+    'command line instead of running it. ec2 clouds need an `ssh` section (docs/ec2.md); their host',
+    'keys are recorded under the instance id (HostKeyAlias).',
   ].join('\n'),
   options: { ...POOL_OPTIONS },
   positionals: 1,
   passThrough: true,
   async run({ values, json, positionals, rest }) {
     const ctx = await openPool(values, 'ssh');
-    const { cloud, using, rec } = await chooseNode(ctx, positionals[0]);
-    const argv = sshArgv(using, rec, ctx.stateDir, rest);
+    const { cloud, rec, login } = await chooseNode(ctx, positionals[0]);
+    const argv = sshArgv(login, rec, ctx.stateDir, rest);
     const data: SshCommandResult = {
       instance: rec.id,
       cloud,
       host: rec.host,
       port: rec.port,
-      user: using.user,
+      user: login.user,
       argv,
       command: shellQuote(argv),
     };

@@ -32,6 +32,9 @@ export default definePool({
         blockDevices: [{ deviceName: '/dev/xvda', sizeGiB: 20 }],
         // agentUrl: 's3://my-artifacts/poolparty/poolparty-agent.mjs',
         // agentSha256: '…',
+        // Or let `poolparty bootstrap` install the agent over SSH (docs/ec2.md, "Bootstrap over SSH");
+        // the security group must then let this machine in on TCP 22:
+        // ssh: { keyFile: '~/.ssh/ops.pem', user: 'ec2-user' },
         // spot: { maxPrice: '0.02' },
       }),
       scaling: {

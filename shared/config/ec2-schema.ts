@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { findCredentialIn } from '../remoter/ec2-credentials.ts';
+import { type Ec2SshDefinition, type Ec2SshOptions, ec2SshSchema } from './ec2-ssh-schema.ts';
 import { P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
@@ -60,6 +61,12 @@ export interface Ec2Options {
   agentSha256?: string;
   /** libp2p TCP port of every node. Default 8643. */
   p2pPort?: number;
+  /**
+   * Provision launched instances over SSH from the laptop (see ec2-ssh-schema.ts): `bootstrap`
+   * waits for SSH and installs the agent like on ssh hosts, so the image needs neither the agent
+   * nor `agentUrl`. Default: none (user data only).
+   */
+  ssh?: Ec2SshOptions;
 }
 
 export interface Ec2Using extends Ec2Options {
@@ -94,6 +101,7 @@ export interface Ec2UsingDefinition {
   agentUrl?: string;
   agentSha256?: string;
   p2pPort: number;
+  ssh?: Ec2SshDefinition;
 }
 
 /** The clouds.ts helper (to be re-exported next to `local()`). */
@@ -196,6 +204,7 @@ export const ec2UsingSchema = z
       .regex(/^[0-9a-f]{64}$/i, { error: 'expected 64 hex characters' })
       .optional(),
     p2pPort: z.number().int().min(1).max(65535).optional(),
+    ssh: ec2SshSchema.optional(),
   })
   .superRefine((u, ctx) => {
     // Every string, keys included: a credential in a tag key or a device name is as bad as in userData.
@@ -239,6 +248,7 @@ export const ec2UsingSchema = z
     if (u.spot !== undefined) def.spot = u.spot === true ? {} : { ...u.spot };
     if (u.agentUrl !== undefined) def.agentUrl = u.agentUrl;
     if (u.agentSha256 !== undefined) def.agentSha256 = u.agentSha256.toLowerCase();
+    if (u.ssh !== undefined) def.ssh = u.ssh;
     return def;
   });
 

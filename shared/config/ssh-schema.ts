@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import * as z from 'zod';
-import { parseDuration } from '../duration.ts';
+import { durationMsField, installPrefixField, sshInitField, sshPortField, sshUserField } from './ssh-fields.ts';
 import { MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
@@ -43,16 +43,13 @@ export interface SshUsingDefinition {
   waitTimeout: number;
 }
 
-const port = z.number().int().min(1).max(65535);
+const port = sshPortField;
 /** Host names and addresses: no whitespace, no shell or URL metacharacters, no option-looking '-'. */
 const hostName = z
   .string()
   .regex(/^[A-Za-z0-9_.:[\]-]+$/, { error: (iss) => `invalid host ${JSON.stringify(iss.input)}` })
   .refine((s) => !s.startsWith('-'), { error: 'a host must not start with -' });
-/** Prefixes end up in shell scripts (quoted) and systemd units (unquoted): keep them plain. */
-const prefix = z
-  .string()
-  .regex(/^(\/[A-Za-z0-9_.@+-]+)*\/?$/, { error: 'prefix must be an absolute path of plain characters, or empty' });
+const prefix = installPrefixField;
 
 const hostEntry = z.union([
   hostName,
@@ -62,27 +59,13 @@ const hostEntry = z.union([
 export const sshUsingSchema = z.strictObject({
   provider: z.literal('ssh'),
   hosts: z.array(hostEntry).min(1, { error: 'at least one host is required' }),
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: 'invalid user name' })
-    .optional(),
+  user: sshUserField.optional(),
   keyFile: z.string().min(1).optional(),
   port: port.optional(),
-  init: z.enum(['systemd', 'none', 'auto']).optional(),
+  init: sshInitField.optional(),
   p2pPort: port.optional(),
   monitorPort: port.optional(),
-  waitTimeout: z
-    .union([z.number(), z.string()])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      try {
-        return parseDuration(v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+  waitTimeout: durationMsField(),
 });
 
 export type SshUsingParsed = z.output<typeof sshUsingSchema>;

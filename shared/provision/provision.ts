@@ -6,7 +6,7 @@ import type { HealthView } from '../wire/cluster.ts';
 import { type Artifact, loadArtifact, MIN_NODE_VERSION, nodeVersionAtLeast } from './artifact.ts';
 import { connectSsh, type SshProgress, type SshSession, type SshTarget, type SshTimeouts } from './connect.ts';
 import { NodeMissingError, NodeTooOldError, ProvisionError, RemoteCommandError } from './errors.ts';
-import { type HostKeyCheck, KnownHosts } from './known-hosts.ts';
+import { type HostKeyCheck, type HostKeyVerifier, KnownHosts } from './known-hosts.ts';
 import { type RemoteLayout, readUnitTemplate, remoteLayout, renderEnvFile, renderUnit, UNIT_NAME } from './layout.ts';
 import { deprovisionScript, installScript, parseKv, probeScript, shq } from './scripts.ts';
 
@@ -64,6 +64,8 @@ interface SessionOptions {
   target: HostTarget;
   /** The pool's trust store, `<stateDir>/known_hosts`. */
   knownHostsFile: string;
+  /** Checks host keys instead of KnownHosts(knownHostsFile), e.g. under an EC2 instance id (ec2.ts). */
+  hostKeys?: HostKeyVerifier;
   /** Replace a recorded host key that changed (a replaced machine). Never implied. */
   acceptNewHostKey?: boolean;
   timeouts?: Partial<ProvisionTimeouts>;
@@ -246,7 +248,7 @@ export async function deprovisionHost(opts: DeprovisionOptions): Promise<Deprovi
 function open(opts: SessionOptions): Promise<SshSession> {
   return connectSsh({
     ...opts.target,
-    knownHosts: new KnownHosts(opts.knownHostsFile),
+    knownHosts: opts.hostKeys ?? new KnownHosts(opts.knownHostsFile),
     acceptNewHostKey: opts.acceptNewHostKey,
     timeouts: opts.timeouts,
     onProgress: opts.onProgress,

@@ -1,0 +1,145 @@
+import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
+import type { Ec2SshAddress, Ec2SshDefinition } from '../config/ec2-ssh-schema.ts';
+import { resolveAgentConfig } from '../config/resolve.ts';
+import type { PoolDefinition, UsingDefinition } from '../config/schema.ts';
+import { NODE_PATHS } from '../remoter/ec2-user-data.ts';
+import { expandHome } from '../remoter/ssh-util.ts';
+import type { InstanceRecord } from '../remoter/types.ts';
+import type { AgentConfig } from '../wire/agent-config.ts';
+import { ProvisionError } from './errors.ts';
+import type { HostKeyVerifier } from './known-hosts.ts';
+import type { RemoteLayout } from './layout.ts';
+import type { HostTarget } from './provision.ts';
+import { shq } from './scripts.ts';
+
+/**
+ * Reaching an EC2 instance over SSH (a cloud with `using: ec2({ ssh: {...} })`): which address
+ * and login, under which name its host key is trusted, and the agent config the provisioner
+ * writes for it — the same config user data writes (instance id, private address, monitor), so
+ * both ways of installing an agent agree. Pure, apart from the script it returns.
+ */
+
+/** The instance cannot be reached over SSH as configured (no ssh section, no address yet). */
+export class Ec2SshError extends ProvisionError {
+  override name = 'Ec2SshError';
+}
+
+export interface Ec2SshTarget extends HostTarget {
+  prefix: string;
+  init: Ec2SshDefinition['init'];
+  instanceId: string;
+  /**
+   * The name its host key is recorded under in the pool's known_hosts (OpenSSH's HostKeyAlias):
+   * the instance id, not the address. EC2 hands addresses to new instances all the time; a new
+   * instance on a recycled address is a new machine to trust, not a changed host key.
+   */
+  hostKeyAlias: string;
+  /** Which of the instance's addresses `host` is. */
+  address: Ec2SshAddress;
+}
+
+/** The address to SSH to: the configured kind, a public address falling back to the private one. */
+export function ec2SshAddress(
+  ssh: Pick<Ec2SshDefinition, 'address'>,
+  rec: Pick<InstanceRecord, 'privateIp' | 'publicIp'>,
+): { host: string; address: Ec2SshAddress } | undefined {
+  if (ssh.address === 'public' && rec.publicIp) return { host: rec.publicIp, address: 'public' };
+  return rec.privateIp ? { host: rec.privateIp, address: 'private' } : undefined;
+}
+
+/** The ssh section of a cloud's `using`, or undefined (not ec2, or ec2 without `ssh`). */
+export function ec2SshOf(using: UsingDefinition | undefined): Ec2SshDefinition | undefined {
+  return using?.provider === 'ec2' ? using.ssh : undefined;
+}
+
+/**
+ * How to log in to an EC2 instance of a cloud whose options have an `ssh` section. Throws
+ * Ec2SshError when they have none, or when the instance has no address yet (it is pending).
+ */
+export function ec2SshTarget(using: Ec2UsingDefinition, rec: InstanceRecord): Ec2SshTarget {
+  const ssh = using.ssh;
+  if (!ssh) {
+    throw new Ec2SshError(
+      `${rec.id}: its cloud's ec2 options have no ssh section (add using.ssh with at least keyFile to reach instances over SSH)`,
+    );
+  }
+  const where = ec2SshAddress(ssh, rec);
+  if (!where) throw new Ec2SshError(`${rec.id} has no ${ssh.address} or private address yet (state ${rec.state})`);
+  return {
+    host: where.host,
+    port: ssh.port,
+    user: ssh.user,
+    keyFile: expandHome(ssh.keyFile),
+    prefix: ssh.prefix,
+    init: ssh.init,
+    instanceId: rec.id,
+    hostKeyAlias: rec.id,
+    address: where.address,
+  };
+}
+
+/**
+ * A verifier that checks every key under `alias` (port 22's bare pattern, as OpenSSH records a
+ * HostKeyAlias), whatever address and port the connection used.
+ */
+export function aliasHostKeys(verifier: HostKeyVerifier, alias: string): HostKeyVerifier {
+  return {
+    file: verifier.file,
+    check: (_host, _port, blob, acceptNew) => verifier.check(alias, 22, blob, acceptNew),
+  };
+}
+
+/** Paths the provisioner decided (AgentConfigContext.paths). */
+export interface AgentPaths {
+  dataDir: string;
+  poolKeyFile: string;
+  stateDir: string;
+}
+
+/**
+ * The agent config of an instance provisioned over SSH: what user data writes (instance id,
+ * listen and monitor on the private address, the cloud's monitor bind address), with the
+ * provisioner's paths and the given bootstrap peers.
+ */
+export function ec2AgentConfig(
+  pool: PoolDefinition,
+  cloudName: string,
+  rec: InstanceRecord,
+  paths: AgentPaths,
+  bootstrap: string[],
+): AgentConfig {
+  const cloud = pool.clouds[cloudName];
+  if (cloud?.using.provider !== 'ec2') throw new Ec2SshError(`cloud '${cloudName}' does not use the ec2 provider`);
+  if (!rec.privateIp) throw new Ec2SshError(`${rec.id} has no private address: its agent would have none to announce`);
+  const { port, host } = cloud.monitor;
+  return resolveAgentConfig(pool, cloudName, {
+    instanceId: rec.id,
+    dataDir: paths.dataDir,
+    poolKeyFile: paths.poolKeyFile,
+    stateDir: paths.stateDir,
+    listen: [`/ip4/${rec.privateIp}/tcp/${cloud.using.p2pPort}`],
+    bootstrap: [...bootstrap],
+    monitor: { host, port, url: `http://${rec.privateIp}:${port}` },
+  });
+}
+
+/**
+ * Run as root before provisioning an instance user data may have booted: user data keeps the
+ * agent's identity in <data>/data/peer-key, the provisioner in <data>/peer-key. Copying it over
+ * keeps the node's peer id — a new one would leave the old one gossiped as `left` under the same
+ * instance id, which a leader reads as an agent gone and terminates the instance. Prints
+ * `adopted=1` when it copied.
+ */
+export function adoptIdentityScript(layout: RemoteLayout): string {
+  const userDataKey = `${layout.prefix}${NODE_PATHS.dataDir}/peer-key`;
+  const key = `${layout.dataDir}/peer-key`;
+  return `set -eu
+umask 077
+if [ ! -f ${shq(key)} ] && [ -f ${shq(userDataKey)} ]; then
+  mkdir -p ${shq(layout.dataDir)}
+  cp ${shq(userDataKey)} ${shq(`${key}.new`)}
+  mv -f ${shq(`${key}.new`)} ${shq(key)}
+  echo adopted=1
+fi
+`;
+}
