@@ -10,6 +10,14 @@ export class BundlePushError extends OperationError {
   override name = 'BundlePushError';
 }
 
+/** The peer asked is not (or no longer) the leader: the election moved on, ask again. */
+export class NotLeaderError extends BundlePushError {
+  override name = 'NotLeaderError';
+}
+
+// The agent's refusal text (agent/bundle/manager.ts) when it does not lead.
+const NOT_LEADER = /^not the leader\b/;
+
 export interface PushOptions {
   /** The pool key on this machine: without it no pool member completes a handshake. */
   poolKeyFile: string;
@@ -28,8 +36,9 @@ export interface PushOptions {
  * Hands a bundle to the leader: the CLI joins the pool's private network as a short-lived peer
  * (a fresh identity each time, the pool key for pnet), dials the leader, pushes over
  * `/poolparty/bundle-push/1` and leaves. The leader then serves the bundle to the others itself.
+ * Resolves with the multiaddr the bundle went to.
  */
-export async function pushBundle(opts: PushOptions): Promise<void> {
+export async function pushBundle(opts: PushOptions): Promise<string> {
   if (opts.leaderAddrs.length === 0) throw new BundlePushError(`leader ${opts.leaderPeerId} announces no address`);
   const node = await createPoolNode({
     privateKey: await generateKeyPair('Ed25519'),
@@ -56,8 +65,12 @@ export async function pushBundle(opts: PushOptions): Promise<void> {
         ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
         ...(opts.cloud !== undefined ? { cloud: opts.cloud } : {}),
       });
-      if (!answer.ok) throw new BundlePushError(`the leader refused the bundle: ${answer.error ?? 'unknown error'}`);
-      return;
+      if (!answer.ok) {
+        const why = answer.error ?? 'unknown error';
+        const Err = NOT_LEADER.test(why) ? NotLeaderError : BundlePushError;
+        throw new Err(`the leader refused the bundle: ${why}`);
+      }
+      return target.toString();
     }
     throw new BundlePushError(`cannot reach the leader ${opts.leaderPeerId}: ${errors.join('; ')}`);
   } finally {

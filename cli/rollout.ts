@@ -29,6 +29,8 @@ export interface FollowOptions {
   pollMs: number;
   /** Only members of this cloud take part in the rollout. */
   cloud?: string;
+  /** Maps a monitor URL as the pool announces it to one this process can fetch (an SSH tunnel); default as is. */
+  via?: (monitor: string) => Promise<string>;
   progress(line: string): void;
 }
 
@@ -51,11 +53,13 @@ function toNode(m: MemberView, b: BundleView | null | undefined): NodeBundle {
   };
 }
 
-async function clusterOf(monitors: string[]): Promise<ClusterView> {
+const asIs = async (monitor: string) => monitor;
+
+async function clusterOf(monitors: string[], via = asIs): Promise<ClusterView> {
   const errors: string[] = [];
   for (const m of monitors) {
     try {
-      return await fetchCluster(m, 2000);
+      return await fetchCluster(await via(m), 2000);
     } catch (err) {
       errors.push((err as Error).message);
     }
@@ -72,11 +76,18 @@ export async function followRollout(opts: FollowOptions): Promise<NodeBundle[]> 
   const printed = new Map<string, string>();
   let nodes: NodeBundle[] = [];
   for (;;) {
-    const view = await clusterOf(opts.monitors);
+    const via = opts.via ?? asIs;
+    const view = await clusterOf(opts.monitors, via);
     const alive = view.members.filter(
       (m) => m.state === 'alive' && (opts.cloud === undefined || m.cloud === opts.cloud),
     );
-    const views = await Promise.all(alive.map((m) => fetchBundle(m.monitor, 2000).catch(() => undefined)));
+    const views = await Promise.all(
+      alive.map((m) =>
+        via(m.monitor)
+          .then((url) => fetchBundle(url, 2000))
+          .catch(() => undefined),
+      ),
+    );
     nodes = alive.map((m, i) => toNode(m, views[i]));
     for (const n of nodes) {
       const line = nodeLine(n, opts.sha);

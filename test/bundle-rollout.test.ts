@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../agent/agent.ts';
 import { line, PUSH_PROTOCOL, pushOver, sendAll } from '../agent/bundle/protocol.ts';
 import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
+import { NotLeaderError, pushBundle } from '../cli/bundle-push.ts';
 import { buildBundle } from '../shared/bundle/build.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
@@ -95,6 +96,15 @@ describe('configuration rollout (real agents, itamae)', () => {
     const follower = pool.agents.find((a) => a !== leader());
     if (!follower) throw new Error('no follower');
     expect(await push(follower, b.bytes)).toMatchObject({ ok: false, error: expect.stringMatching(/not the leader/) });
+    // The CLI's push tells that refusal apart: configure asks the pool for the leader again.
+    await expect(
+      pushBundle({
+        poolKeyFile: pool.keyFile,
+        leaderPeerId: follower.peerId,
+        leaderAddrs: follower.multiaddrs,
+        bytes: b.bytes,
+      }),
+    ).rejects.toBeInstanceOf(NotLeaderError);
     const tampered = Buffer.from(b.bytes);
     tampered[tampered.length - 5] = (tampered[tampered.length - 5] ?? 0) ^ 0xff;
     const r = await push(leader(), tampered, { sha256: b.sha256, size: tampered.length });

@@ -4,11 +4,13 @@ import { resolveCloud } from '../../shared/config/load.ts';
 import { poolKeyFile } from '../../shared/config/resolve.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
-import { pushBundle } from '../bundle-push.ts';
+import { NotLeaderError, pushBundle } from '../bundle-push.ts';
 import { type Command, OperationError, type OptionValues, optionalString, UsageError } from '../command.ts';
-import { isLive, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { fetchCluster } from '../monitor-client.ts';
+import { DIRECT, type PoolReach } from '../pool-reach.ts';
 import { followRollout, type NodeBundle } from '../rollout.ts';
+import { openViaSsh } from '../via-ssh.ts';
 import { compileCloud } from './compile.ts';
 
 export interface ConfigureResult {
@@ -43,6 +45,7 @@ function duration(values: OptionValues, name: string, fallback: string): number 
 /** The cloud's monitors that answer, and the leader as the first of them sees it (waiting for one). */
 async function findLeader(
   monitors: string[],
+  reach: PoolReach,
   deadline: number,
 ): Promise<{ view: ClusterView; peerId: string; instanceId: string; addrs: string[] }> {
   let last = 'no node answers';
@@ -50,7 +53,7 @@ async function findLeader(
     for (const m of monitors) {
       let view: ClusterView;
       try {
-        view = await fetchCluster(m, 2000);
+        view = await fetchCluster(await reach.monitor(m), 2000);
       } catch (err) {
         last = (err as Error).message;
         continue;
@@ -64,33 +67,78 @@ async function findLeader(
   }
 }
 
+export interface ConfigureOptions {
+  cloud?: string;
+  maxUnavailable?: number;
+  timeoutMs: number;
+  progress(line: string): void;
+  /**
+   * Reach the pool through one node of the (ssh) cloud instead of directly: its monitor, the
+   * leader's libp2p listener and every monitor the rollout reads go through SSH tunnels.
+   */
+  viaSsh?: { instance?: string; acceptNewHostKey?: boolean };
+}
+
+/** The cloud's monitors as its instances record them; the pool reached as it is. */
+async function directEntry(ctx: PoolContext, cloud: string): Promise<{ reach: PoolReach; monitors: string[] }> {
+  const instances = (await ctx.remoter(cloud).list({ pool: ctx.pool.name, cloud })).filter(isLive);
+  const monitors = instances.flatMap((i) => (i.monitor ? [i.monitor] : []));
+  if (monitors.length === 0)
+    throw new OperationError(`configure: cloud ${cloud} of pool ${ctx.pool.name} has no running instance`);
+  return { reach: DIRECT, monitors };
+}
+
 /**
  * Compiles the cloud's bundle, pushes it to the leader (the CLI joins the pool as a short-lived
  * peer holding the pool key) and follows the rolling update node by node.
  */
-export async function configurePool(
-  ctx: PoolContext,
-  opts: { cloud?: string; maxUnavailable?: number; timeoutMs: number; progress(line: string): void },
-): Promise<ConfigureResult> {
+export async function configurePool(ctx: PoolContext, opts: ConfigureOptions): Promise<ConfigureResult> {
   const { name } = resolveCloud(ctx.pool, opts.cloud);
   const bundle = await compileCloud(ctx, opts.cloud);
   const path = await writeBundle(bundle, join(ctx.stateDir, 'bundles'));
   opts.progress(`compiled bundle ${bundle.sha256} (${bundle.bytes.length} bytes)`);
-  const instances = (await ctx.remoter(name).list({ pool: ctx.pool.name, cloud: name })).filter(isLive);
-  const monitors = instances.flatMap((i) => (i.monitor ? [i.monitor] : []));
-  if (monitors.length === 0)
-    throw new OperationError(`configure: cloud ${name} of pool ${ctx.pool.name} has no running instance`);
+  const entry = opts.viaSsh
+    ? await openViaSsh(ctx, { cloud: name, ...opts.viaSsh, progress: opts.progress, command: 'configure --via-ssh' })
+    : await directEntry(ctx, name);
+  try {
+    return await rollOut(ctx, opts, { ...entry, cloud: name, bundle, path });
+  } finally {
+    await entry.reach.close();
+  }
+}
+
+async function rollOut(
+  ctx: PoolContext,
+  opts: ConfigureOptions,
+  on: { reach: PoolReach; monitors: string[]; cloud: string; bundle: { sha256: string; bytes: Buffer }; path: string },
+): Promise<ConfigureResult> {
+  const { reach, monitors, bundle, path, cloud: name } = on;
   const deadline = Date.now() + opts.timeoutMs;
-  const leader = await findLeader(monitors, Math.min(deadline, Date.now() + LEADER_WAIT));
-  opts.progress(`pushing to the leader ${leader.instanceId} (${leader.peerId})`);
-  await pushBundle({
-    poolKeyFile: poolKeyFile(ctx.stateDir),
-    leaderPeerId: leader.peerId,
-    leaderAddrs: leader.addrs,
-    bytes: bundle.bytes,
-    cloud: name,
-    ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
-  });
+  const leaderDeadline = Math.min(deadline, Date.now() + LEADER_WAIT);
+  // A monitor's view of the leader can lag an election (a young pool, a leader that just left):
+  // a peer that says it does not lead is asked about again until the views settle.
+  let leader: Awaited<ReturnType<typeof findLeader>>;
+  let pushedTo: string;
+  for (;;) {
+    leader = await findLeader(monitors, reach, leaderDeadline);
+    opts.progress(`pushing to the leader ${leader.instanceId} (${leader.peerId})`);
+    try {
+      pushedTo = await pushBundle({
+        poolKeyFile: poolKeyFile(ctx.stateDir),
+        leaderPeerId: leader.peerId,
+        leaderAddrs: await reach.p2p(leader.addrs),
+        bytes: bundle.bytes,
+        cloud: name,
+        ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
+      });
+      break;
+    } catch (err) {
+      if (!(err instanceof NotLeaderError) || Date.now() >= leaderDeadline) throw err;
+      opts.progress(`${leader.instanceId} no longer leads; asking the pool again`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  if (reach.via) opts.progress(`bundle handed to the leader at ${pushedTo} (SSH tunnel via ${reach.via})`);
   opts.progress(
     `rolling out ${bundle.sha256.slice(0, 12)}${opts.maxUnavailable ? `, at most ${opts.maxUnavailable} node(s) at a time` : ''}`,
   );
@@ -102,6 +150,7 @@ export async function configurePool(
     timeoutMs: Math.max(0, deadline - Date.now()),
     pollMs: 300,
     cloud: name,
+    via: (m) => reach.monitor(m),
     progress: opts.progress,
   });
   opts.progress(`${nodes.length}/${nodes.length} nodes applied ${bundle.sha256.slice(0, 12)}`);
@@ -116,14 +165,23 @@ export async function configurePool(
 export const configureCommand: Command = {
   name: 'configure',
   summary: "compile the cloud's bundle and roll it out to the running pool, node by node",
-  usage: '-c FILE [--cloud NAME] [--max-unavailable N] [--timeout 10m] [--json]',
+  usage: '-c FILE [--cloud NAME] [--via-ssh [INSTANCE]] [--max-unavailable N] [--timeout 10m] [--json]',
   details: [
     'Pushes the bundle to the leader over the pool network (needs the pool key in the state dir); the',
     'leader lets at most --max-unavailable nodes apply it at once. Exits 0 when every alive node applied',
     'it, 1 when the rollout halted (a node failed to apply it or its verifiers failed) or timed out.',
+    '--via-ssh (ssh clouds, ec2 clouds with an ssh section), for pools only SSH reaches: the leader and',
+    'the monitors are reached through SSH tunnels from one node, INSTANCE or the first running one.',
+    "That node's host key must be in the pool's known_hosts (bootstrap records it).",
   ].join('\n'),
+  positionals: 1,
   options: {
     ...POOL_OPTIONS,
+    'via-ssh': {
+      type: 'boolean',
+      description: 'reach the pool through SSH tunnels from one node (INSTANCE: an id or a host)',
+    },
+    ...SSH_OPTIONS,
     'max-unavailable': {
       type: 'string',
       placeholder: 'N',
@@ -131,15 +189,24 @@ export const configureCommand: Command = {
     },
     timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 10m)' },
   },
-  async run({ values, io }) {
+  async run({ values, io, positionals }) {
     const maxUnavailable = positiveInt(values, 'max-unavailable');
     const timeoutMs = duration(values, 'timeout', '10m');
+    const viaSsh = values['via-ssh'] === true;
+    const acceptNewHostKey = values['accept-new-host-key'] === true;
+    if (!viaSsh && positionals[0] !== undefined)
+      throw new UsageError(`configure: unexpected argument '${positionals[0]}' (INSTANCE goes with --via-ssh)`);
+    if (!viaSsh && acceptNewHostKey)
+      throw new UsageError('configure: --accept-new-host-key only applies with --via-ssh');
     const ctx = await openPool(values, 'configure', io);
     const result = await configurePool(ctx, {
       cloud: optionalString(values, 'cloud'),
       ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
       timeoutMs,
       progress: io.progress,
+      ...(viaSsh
+        ? { viaSsh: { acceptNewHostKey, ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}) } }
+        : {}),
     });
     const width = Math.max(...result.nodes.map((n) => n.instanceId.length));
     const text = [
