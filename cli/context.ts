@@ -65,7 +65,7 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
   };
   const remoters = new Map<string, RemoterBase>();
   const bundles = new Map<string, Promise<{ sha256: string; bytes: Buffer } | undefined>>();
-  // Built on first use (a launch that provisions hosts), once per cloud and command.
+  // Built on first use (a launch: hosts provisioned, local agents spawned), once per cloud and command.
   const bundleOf = (cloud: string) => {
     let b = bundles.get(cloud);
     if (!b) {
@@ -88,7 +88,8 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
     remoter(cloud) {
       let r = remoters.get(cloud);
       if (!r) {
-        r = createRemoter({ pool, cloud, stateDir, ec2, ssh: { ...ssh, bundle: () => bundleOf(cloud) } });
+        const bundle = () => bundleOf(cloud);
+        r = createRemoter({ pool, cloud, stateDir, ec2, local: { bundle }, ssh: { ...ssh, bundle } });
         remoters.set(cloud, r);
       }
       return r;

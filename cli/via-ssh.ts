@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { aliasHostKeys } from '../shared/provision/ec2.ts';
+import { SshUnreachableError } from '../shared/provision/errors.ts';
 import { type HostKeyVerifier, KnownHosts, PinnedHostKeys } from '../shared/provision/known-hosts.ts';
 import { expandHome, urlHost } from '../shared/remoter/ssh-util.ts';
 import { OperationError, UsageError } from './command.ts';
-import { chooseNode } from './commands/ssh.ts';
+import { chooseNode, runningNodes, type SshNode } from './commands/ssh.ts';
 import type { PoolContext } from './context.ts';
 import { type PoolReach, tunnelReach } from './pool-reach.ts';
 import { explainSshFailure, sshProgressLine } from './ssh-progress.ts';
@@ -40,10 +41,14 @@ export function tunnelLine(e: TunnelEvent): string {
   return `tunnel: ${e.error}`;
 }
 
-/** chooseNode's errors name `ssh:`; here they belong to the command that asked. */
-async function pickNode(ctx: PoolContext, opts: ViaSshOptions): ReturnType<typeof chooseNode> {
+/**
+ * INSTANCE, or every running node in preference order (the next is tried when one is unreachable).
+ * chooseNode's errors name `ssh:`; here they belong to the command that asked.
+ */
+async function candidates(ctx: PoolContext, opts: ViaSshOptions): Promise<SshNode[]> {
+  const scoped = { ...ctx, clouds: [opts.cloud] };
   try {
-    return await chooseNode({ ...ctx, clouds: [opts.cloud] }, opts.instance);
+    return opts.instance === undefined ? await runningNodes(scoped) : [await chooseNode(scoped, opts.instance)];
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('ssh: ')) throw err;
     const message = `${opts.command}: ${err.message.slice('ssh: '.length)}`;
@@ -71,8 +76,7 @@ export interface EntryTarget {
  * The entry node: INSTANCE or the first running node of a cloud SSH reaches (an ssh cloud, an ec2
  * cloud with an `ssh` section), logged in to as `poolparty ssh` does.
  */
-async function entryTarget(ctx: PoolContext, opts: ViaSshOptions): Promise<EntryTarget> {
-  const node = await pickNode(ctx, opts);
+async function entryTarget(ctx: PoolContext, opts: ViaSshOptions, node: SshNode): Promise<EntryTarget> {
   const base = {
     instanceId: node.rec.id,
     host: node.rec.host,
@@ -95,33 +99,54 @@ async function entryTarget(ctx: PoolContext, opts: ViaSshOptions): Promise<Entry
   return { ...base, waitTimeout: node.using.ssh?.waitTimeout ?? 60_000, monitor: rec.monitor };
 }
 
-/** Connects to the chosen node (host key checked against the pool's known_hosts) and opens no tunnel yet. */
+/**
+ * With no INSTANCE, an entry node that does not answer gets this long before the next is tried
+ * (ms); the last candidate gets its cloud's whole waitTimeout.
+ */
+const NEXT_ENTRY_AFTER = 15_000;
+
+/**
+ * Connects to the chosen node (host key checked against the pool's known_hosts) and opens no
+ * tunnel yet. Without INSTANCE an unreachable node passes the turn to the next running one; a
+ * refused host key or login does not (that is for the operator to look at).
+ */
 export async function openViaSsh(ctx: PoolContext, opts: ViaSshOptions): Promise<SshEntry> {
-  const target = await entryTarget(ctx, opts);
+  const nodes = await candidates(ctx, opts);
+  for (let i = 0; ; i++) {
+    const last = i === nodes.length - 1;
+    const target = await entryTarget(ctx, opts, nodes[i] as SshNode);
+    try {
+      const timeout = last ? target.waitTimeout : Math.min(target.waitTimeout, NEXT_ENTRY_AFTER);
+      const tunnel = await openTunnel(ctx, opts, { ...target, waitTimeout: timeout });
+      return { reach: tunnelReach(tunnel), monitors: [target.monitor], instanceId: target.instanceId };
+    } catch (err) {
+      if (last || !(err instanceof SshUnreachableError)) throw explainSshFailure(err);
+      opts.progress(
+        `${target.instanceId}: unreachable over SSH (${err.message}); trying ${(nodes[i + 1] as SshNode).rec.id}`,
+      );
+    }
+  }
+}
+
+function openTunnel(ctx: PoolContext, opts: ViaSshOptions, target: EntryTarget): Promise<SshTunnel> {
   const knownHostsFile = join(ctx.stateDir, 'known_hosts');
   // Like `poolparty ssh` (StrictHostKeyChecking=yes): bootstrap recorded every node's key.
   const verifier: HostKeyVerifier = opts.acceptNewHostKey
     ? new KnownHosts(knownHostsFile)
     : new PinnedHostKeys({ knownHostsFile });
   const knownHosts = target.hostKeyAlias ? aliasHostKeys(verifier, target.hostKeyAlias) : verifier;
-  let tunnel: SshTunnel;
-  try {
-    tunnel = await SshTunnel.open({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      keyFile: target.keyFile,
-      knownHosts,
-      acceptNewHostKey: opts.acceptNewHostKey === true,
-      timeouts: { waitTimeout: target.waitTimeout },
-      onProgress: (e) => {
-        const line = sshProgressLine(e);
-        if (line) opts.progress(line);
-      },
-      onTunnel: (e) => opts.progress(tunnelLine(e)),
-    });
-  } catch (err) {
-    throw explainSshFailure(err);
-  }
-  return { reach: tunnelReach(tunnel), monitors: [target.monitor], instanceId: target.instanceId };
+  return SshTunnel.open({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    keyFile: target.keyFile,
+    knownHosts,
+    acceptNewHostKey: opts.acceptNewHostKey === true,
+    timeouts: { waitTimeout: target.waitTimeout },
+    onProgress: (e) => {
+      const line = sshProgressLine(e);
+      if (line) opts.progress(line);
+    },
+    onTunnel: (e) => opts.progress(tunnelLine(e)),
+  });
 }

@@ -182,4 +182,26 @@ export default definePool({
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('configure: --accept-new-host-key only applies with --via-ssh');
   });
+
+  // Last: it stops the first host's sshd (its agent keeps running).
+  it('without INSTANCE, passes over a node SSH does not reach and enters through the next', {
+    timeout: SLOW,
+  }, async () => {
+    const listed = JSON.parse((await cli(env, 'list', '-c', config, '--json')).stdout) as SshInstanceRecord[];
+    // The ssh cloud's hosts in the order they are written: the order entry nodes are tried in.
+    const first = listed.find((i) => i.host === sshds[0]?.host);
+    const second = listed.find((i) => i.host === sshds[1]?.host);
+    if (!first || !second) throw new Error(`instances of the first two hosts not listed: ${JSON.stringify(listed)}`);
+    await sshds[0]?.stop(false);
+    const r = await cli(sshOnly, 'configure', '-c', config, '--via-ssh', '--timeout', '180s', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `${first.id.replaceAll('.', '\\.')}: unreachable over SSH \\(.*\\); trying ${second.id.replaceAll('.', '\\.')}`,
+      ),
+    );
+    expect(r.stderr).toContain(`${second.host}: authenticated as root`);
+    const result = JSON.parse(r.stdout) as ConfigureResult;
+    for (const n of result.nodes) expect(n).toMatchObject({ applied: result.sha256, state: 'ok' });
+  });
 });

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigureResult } from '../cli/commands/configure.ts';
 import type { StatusResult } from '../cli/commands/status.ts';
-import { killMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { killMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
 const CLI = resolve('bin/poolparty.mjs');
@@ -12,8 +12,8 @@ const CLI = resolve('bin/poolparty.mjs');
 const SLOW = 180_000;
 
 /**
- * `poolparty configure` against a local pool of two real agents: the CLI compiles the bundle,
- * pushes it to the leader over libp2p and follows the rolling update; a failing verifier halts
+ * `poolparty configure` against a local pool of two real agents that applied the cloud's bundle at
+ * first boot (bootstrap put it in their caches): the CLI compiles the changed bundle, pushes it to the leader over libp2p and follows the rolling update; a failing verifier halts
  * the next one. The agents share this host's file system, so the resources are idempotent.
  */
 describe('poolparty configure (built CLI, real agents, itamae)', () => {
@@ -71,14 +71,38 @@ export default definePool({
 
   const cli = (...args: string[]) => runCli([CLI, ...args, '--state-dir', stateDir], env, SLOW - 10_000);
 
+  it("applies the cloud's bundle at first boot: bootstrap placed it with each agent", { timeout: SLOW }, async () => {
+    const compiled = await cli('compile', '-c', config, '-o', join(dir, 'compiled'), '--json');
+    expect(compiled.code, compiled.stderr).toBe(0);
+    const { sha256 } = JSON.parse(compiled.stdout) as { sha256: string };
+    // Each round runs the CLI (a second or two): bounded at about two minutes.
+    const s = await waitFor(
+      async () => {
+        const st = await cli('status', '-c', config, '--json');
+        const view = st.code === 0 ? (JSON.parse(st.stdout) as StatusResult) : undefined;
+        const members = view?.configuration.members ?? [];
+        return members.length === 2 && members.every((m) => m.applied === sha256) ? view : undefined;
+      },
+      'both nodes to apply the first-boot bundle',
+      60,
+      1000,
+    );
+    expect(s.configuration.members.map((m) => m.verifiers)).toEqual([
+      { passed: 1, failed: [] },
+      { passed: 1, failed: [] },
+    ]);
+    expect(await readFile(join(out, 'motd'), 'utf8')).toBe('hello v1\n');
+  });
+
   it('rolls a bundle out to both nodes; status shows it applied', { timeout: SLOW }, async () => {
+    await define('hello v1.1\n', `grep -q 'hello v1.1' ${out}/motd`);
     const r = await cli('configure', '-c', config, '--timeout', '150s', '--json');
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as ConfigureResult;
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(result.nodes.map((n) => n.instanceId).sort()).toEqual(['local-1', 'local-2']);
     for (const n of result.nodes) expect(n).toMatchObject({ applied: result.sha256, state: 'ok', error: null });
-    expect(await readFile(join(out, 'motd'), 'utf8')).toBe('hello v1\n');
+    expect(await readFile(join(out, 'motd'), 'utf8')).toBe('hello v1.1\n');
     expect(r.stderr).toContain(`pushing to the leader ${result.leader.instanceId}`);
     expect(r.stderr).toMatch(/local-\d: ok \(/);
 

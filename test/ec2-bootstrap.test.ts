@@ -384,12 +384,20 @@ export default definePool({
     expect(term.code, term.stderr).toBe(0);
   });
 
-  it('terminate ends the instance through EC2', { timeout: SLOW }, async () => {
+  it('terminate ends the instance through EC2 and forgets its host key (EC2 never reuses the id)', {
+    timeout: SLOW,
+  }, async () => {
+    const knownHosts = join(stateDir, 'known_hosts');
+    await appendFile(knownHosts, 'other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherHostKeyStaysPut\n');
+    expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${instanceId} `, 'm'));
     const res = await cli('terminate', '-c', config, '--yes', '--json');
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout).terminated).toEqual([instanceId]);
     const inst = server.model.instances.get(instanceId);
     expect(inst && server.model.stateOf(inst)).not.toBe('running');
     expect(agentPids()).toEqual([]);
+    const left = readFileSync(knownHosts, 'utf8');
+    expect(left).not.toContain(instanceId);
+    expect(left).toContain('other.example ssh-ed25519 ');
   });
 });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -104,6 +105,18 @@ describe('local remoter', () => {
     const config = JSON.parse(await readFile(join(stateDir, 'local', inst!.id, 'agent.json'), 'utf8')) as AgentConfig;
     expect(config.bundle).toEqual({ sha256: sha });
     expect(asked).toBe(1);
+    await remoter.terminate([inst!.id]);
+  });
+
+  it("puts the laptop's bundle into a new agent's cache and names it in its config", async () => {
+    const bytes = Buffer.from('not really a tarball');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const { stateDir, remoter } = await setup({ bundleHash: 'd'.repeat(64), bundle: async () => ({ sha256, bytes }) });
+    const [inst] = await remoter.launch({ cloud: 'web', count: 1, clientToken: 'tok-bytes' });
+    const dir = join(stateDir, 'local', inst!.id);
+    const config = JSON.parse(await readFile(join(dir, 'agent.json'), 'utf8')) as AgentConfig;
+    expect(config.bundle).toEqual({ sha256 });
+    expect(await readFile(join(config.dataDir, 'bundles', `${sha256}.tar.gz`))).toEqual(bytes);
     await remoter.terminate([inst!.id]);
   });
 

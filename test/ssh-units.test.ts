@@ -67,6 +67,20 @@ describe('known_hosts', () => {
     expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(4);
   });
 
+  it('forgets one host:port and keeps every other line', async () => {
+    const keys = await Promise.all([1, 2].map(async (n) => blobOf(`${(await generateKey(dir, `f${n}`)).keyFile}.pub`)));
+    const file = join(dir, 'kh4');
+    await writeFile(file, '# mine\n');
+    const kh = new KnownHosts(file);
+    await kh.check('i-0abc', 22, keys[0] as Buffer);
+    await kh.check('i-0abc', 2222, keys[1] as Buffer);
+    expect(await kh.forget('i-0abc', 22)).toBe(1);
+    expect(await kh.forget('i-0abc', 22)).toBe(0);
+    expect(await kh.lookup('i-0abc', 22)).toEqual([]);
+    expect(await kh.lookup('i-0abc', 2222)).toEqual([fingerprint(keys[1] as Buffer)]);
+    expect(await readFile(file, 'utf8')).toMatch(/^# mine\n\[i-0abc\]:2222 ssh-ed25519 /);
+  });
+
   it('is readable by OpenSSH itself', async () => {
     const { keyFile } = await generateKey(dir, 'ossh');
     const file = join(dir, 'kh3');

@@ -110,10 +110,10 @@ const reachable = (using: UsingDefinition | undefined) =>
   using?.provider === 'ssh' || (using?.provider === 'ec2' && using.ssh !== undefined);
 
 /**
- * The node to open: INSTANCE (an instance id or a host) of the chosen clouds SSH reaches (ssh
- * clouds, ec2 clouds with an `ssh` section), else the first running node.
+ * The running nodes of the chosen clouds SSH reaches (ssh clouds, ec2 clouds with an `ssh`
+ * section), preferred first; never empty.
  */
-export async function chooseNode(ctx: PoolContext, wanted: string | undefined): Promise<SshNode> {
+export async function runningNodes(ctx: PoolContext): Promise<SshNode[]> {
   const clouds = ctx.clouds.filter((c) => reachable(ctx.pool.clouds[c]?.using));
   if (clouds.length === 0) {
     const only = ctx.clouds.length === 1 ? ctx.clouds[0] : undefined;
@@ -127,6 +127,12 @@ export async function chooseNode(ctx: PoolContext, wanted: string | undefined): 
   const running: SshNode[] = [];
   for (const cloud of clouds) running.push(...(await nodesOf(ctx, cloud)));
   if (running.length === 0) throw new OperationError(`ssh: pool ${ctx.pool.name} has no running ssh host`);
+  return running;
+}
+
+/** The node to open: INSTANCE (an instance id or a host), else the first running node. */
+export async function chooseNode(ctx: PoolContext, wanted: string | undefined): Promise<SshNode> {
+  const running = await runningNodes(ctx);
   if (wanted === undefined) return running[0] as SshNode;
   const hit = running.find((r) => r.rec.id === wanted) ?? running.find((r) => r.rec.host === wanted);
   if (!hit) {

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { KnownHosts } from '../../shared/provision/known-hosts.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
@@ -32,6 +34,7 @@ export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<Te
           throw explainSshFailure(err);
         });
       terminated.push(...ids.filter((id) => !terminated.includes(id)));
+      await forgetHostKeys(ctx, cloud, ids);
     }
     live = (await listInstances(ctx)).filter(isLive);
   }
@@ -41,6 +44,18 @@ export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<Te
     io.progress(`terminated ${n} instance${n > 1 ? 's' : ''} of pool ${ctx.pool.name}`);
   }
   return { pool: ctx.pool.name, terminated };
+}
+
+/**
+ * Host keys of an ec2 cloud with `ssh` are recorded under the instance id, which EC2 never reuses:
+ * a terminated instance's lines would only pile up. (Static SSH hosts keep theirs: the same
+ * machine comes back.)
+ */
+async function forgetHostKeys(ctx: PoolContext, cloud: string, ids: string[]): Promise<void> {
+  const using = ctx.pool.clouds[cloud]?.using;
+  if (using?.provider !== 'ec2' || !using.ssh) return;
+  const knownHosts = new KnownHosts(join(ctx.stateDir, 'known_hosts'));
+  for (const id of ids) await knownHosts.forget(id, 22);
 }
 
 async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Promise<boolean> {

@@ -134,6 +134,24 @@ export class KnownHosts implements HostKeyVerifier {
       await this.write([...kept, ours]);
       return { status: 'replaced', fingerprint: got, keyType: type, previous: expected };
     };
+    return this.serial(run);
+  }
+
+  /**
+   * Drops every plain entry of host:port (a terminated machine whose name will not come back,
+   * such as an EC2 instance id); resolves with how many lines went.
+   */
+  forget(host: string, port: number): Promise<number> {
+    return this.serial(async () => {
+      const pattern = hostPattern(host, port);
+      const lines = await this.readLines();
+      const kept = lines.filter((l) => parseLine(l)?.patterns.includes(pattern) !== true);
+      if (kept.length !== lines.length) await this.write(kept);
+      return lines.length - kept.length;
+    });
+  }
+
+  private serial<T>(run: () => Promise<T>): Promise<T> {
     const prev = queues.get(this.file) ?? Promise.resolve();
     const next = prev.then(run, run);
     queues.set(

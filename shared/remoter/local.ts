@@ -67,6 +67,12 @@ export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
   env?: NodeJS.ProcessEnv;
   /** The config bundle new agents apply at first boot (they fetch it from their peers). */
   bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
+  /**
+   * The laptop's compiled bundle: placed in each new agent's bundle cache and named in its config,
+   * so the first node of a pool applies it at first boot with no peer to pull it from. Wins over
+   * bundleHash.
+   */
+  bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
 }
 
 /** An instance as the local provider reports it: the common record plus process details. */
@@ -192,13 +198,19 @@ export class LocalRemoter implements RemoterBase {
     const peers = live.map(multiaddr);
     const launchId = randomBytes(6).toString('hex');
     const { bundleHash } = this.opts;
-    const sha256 = typeof bundleHash === 'function' ? await bundleHash() : bundleHash;
+    const bundle = await this.opts.bundle?.();
+    const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
     for (const address of addresses) {
       const id = `local-${state.nextIndex++}`;
       const dir = join(this.dir, id);
       const dataDir = join(dir, 'data');
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       const { peerId } = await ensureIdentity(dataDir);
+      // Where the agent's bundle cache looks; the agent checks the hash again before unpacking.
+      if (bundle) {
+        await mkdir(join(dataDir, 'bundles'), { recursive: true, mode: 0o700 });
+        await writeFile(join(dataDir, 'bundles', `${bundle.sha256}.tar.gz`), bundle.bytes, { mode: 0o600 });
+      }
       const monitor = `http://${address}:${using.monitorPort}`;
       const config = resolveAgentConfig(pool, req.cloud, {
         instanceId: id,
