@@ -3,10 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigureResult } from '../cli/commands/configure.ts';
 import type { Ec2Provisioned } from '../cli/ec2-provision.ts';
 import { parseEc2Using } from '../shared/config/ec2-schema.ts';
 import { aliasHostKeys, ec2SshAddress, ec2SshTarget } from '../shared/provision/ec2.ts';
@@ -382,6 +384,39 @@ export default definePool({
 
     const term = await cli('terminate', '-c', downConfig, '--yes');
     expect(term.code, term.stderr).toBe(0);
+  });
+
+  it("configure --via-ssh rolls a bundle out through the instance's SSH when nothing else reaches it", {
+    timeout: SLOW,
+  }, async () => {
+    const out = join(dir, 'configured-via-ssh');
+    const cfg = join(dir, 'configure.ts');
+    await writeFile(
+      cfg,
+      readFileSync(config, 'utf8')
+        .replace('import { definePool, ec2 }', 'import { definePool, ec2, file }')
+        .replace(
+          "agent: { heartbeatInterval: '250ms' },",
+          `agent: { heartbeatInterval: '250ms' },\n      resources: [file(${JSON.stringify(out)}, { content: 'via ec2 ssh\\n' })],\n      resolver: ['itamae'],`,
+        ),
+    );
+    // The instance answers this CLI on its SSH port only (its monitor and libp2p port refuse).
+    const fenced = {
+      ...env,
+      NODE_OPTIONS: `--import=${pathToFileURL(resolve('test/fixtures/ssh-only.mjs')).href}`,
+      POOLPARTY_TEST_SSH_ONLY: `${ip}:${sshd.port}`,
+    };
+    const r = await runCli(
+      [CLI, 'configure', '-c', cfg, '--via-ssh', '--timeout', '120s', '--json'],
+      fenced,
+      SLOW - 10_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as ConfigureResult;
+    expect(result.nodes).toEqual([{ instanceId, applied: result.sha256, state: 'ok', error: null }]);
+    expect(r.stderr).toContain(`(SSH tunnel via root@${ip}:${sshd.port})`);
+    expect(r.stderr).toMatch(new RegExp(`tunnel 127\\.0\\.0\\.1:\\d+ → ${ip.replaceAll('.', '\\.')}:8642 `));
+    expect(readFileSync(out, 'utf8')).toBe('via ec2 ssh\n');
   });
 
   it('terminate ends the instance through EC2 and forgets its host key (EC2 never reuses the id)', {
