@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,6 +31,13 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
  * installs under its own prefix): bootstrap an ssh cloud, status, list, re-bootstrap, ssh,
  * terminate; then a changed host key refused and accepted with --accept-new-host-key.
  */
+/** Every regular file below `dir`. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
 describe.skipIf(!root)('poolparty CLI on an ssh cloud (real sshd, real agents)', () => {
   let dir: string;
   let stateDir: string;
@@ -135,6 +142,36 @@ export default definePool({
       });
     }
     expect(readFileSync(join(dir, 'motd'), 'utf8')).toBe('provisioned\n');
+    // Nothing the laptop holds is left on a node but the pool key: not its SSH key, not its
+    // known_hosts, no AWS variables; the only secrets are the pool key and the agent's identity.
+    const laptopKey = readFileSync(keyFile, 'utf8').trim();
+    for (const prefix of prefixes) {
+      const files = filesUnder(prefix);
+      // What is on a host (docs/ssh.md; init 'none', so no unit): besides bundles, exactly these.
+      expect(
+        files
+          .filter((f) => !f.includes('/var/lib/poolparty/bundles/'))
+          .map((f) => f.slice(prefix.length))
+          .sort(),
+      ).toEqual([
+        '/etc/poolparty/agent.env',
+        '/etc/poolparty/agent.json',
+        '/etc/poolparty/pool.key',
+        '/opt/poolparty/poolparty-agent.json',
+        '/opt/poolparty/poolparty-agent.mjs',
+        '/var/lib/poolparty.lock',
+        '/var/lib/poolparty/agent.pid',
+        '/var/lib/poolparty/peer-key',
+        '/var/log/poolparty/agent.log',
+      ]);
+      for (const f of files) {
+        const text = readFileSync(f, 'latin1');
+        expect(text.includes(laptopKey), f).toBe(false);
+        // The agent artifact is code (ssh2 and the AWS SDK name these); everything else is data.
+        if (!f.endsWith('.mjs')) expect(text, f).not.toMatch(/PRIVATE KEY|AWS_SECRET|aws_secret_access_key/);
+      }
+      expect(files.some((f) => f.endsWith('known_hosts'))).toBe(false);
+    }
     const peers = first.map((i) => i.peerId);
     expect(new Set(peers).size).toBe(3);
     for (const i of [0, 1, 2]) expect(agentPids(i)).toHaveLength(1);
