@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAgentConfig } from '../agent/config.ts';
+import { configureSchema } from '../shared/config/configure-schema.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import {
@@ -16,6 +17,7 @@ import {
   type UserDataInput,
 } from '../shared/remoter/ec2-user-data.ts';
 import { findPackageRoot } from '../shared/remoter/package-root.ts';
+import { file } from '../shared/resources/index.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { ec2Pool, harness, stubAwsEnv } from './ec2-fixtures.ts';
 import { startEc2Server } from './ec2-server/server.ts';
@@ -84,6 +86,19 @@ describe('generated user data', () => {
     expect(() => buildUserData(input(ec2Pool({}), { bundleHash: 'sha256-abc' }))).toThrow(
       /invalid bundle hash "sha256-abc": expected a sha256 hex digest/,
     );
+  });
+
+  it("carries no cloud's configuration: a large resource does not count against the 16 KB", () => {
+    const pool = ec2Pool({});
+    const content = randomBytes(20_000).toString('hex');
+    (pool.clouds.app as { configure: unknown }).configure = configureSchema.parse({
+      resources: [file('/srv/big.txt', { content })],
+      resolver: ['itamae'],
+    });
+    const script = buildUserData(input(pool));
+    const config = JSON.parse(embeddedConfig(script)) as AgentConfig;
+    expect(config.scaling?.definition.clouds.app?.configure.resources).toEqual([]);
+    expect(script).not.toContain(content.slice(0, 64));
   });
 
   it('refuses user data over 16 KB with a clear error', () => {

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { AgentBundleConfig, AgentConfig } from '../wire/agent-config.ts';
 import type { MetricSourceSpec } from '../wire/metrics.ts';
+import { toConfigure } from './configure-schema.ts';
 import type { CloudDefinition, PoolDefinition } from './schema.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
@@ -61,9 +62,21 @@ function scalingBlock(pool: PoolDefinition, cloud: CloudDefinition, stateDir: st
     max: cloud.instances.max,
     config: structuredClone(cloud.scaling),
     // The definition keeps relative metric files relative: a leader resolves them again here.
-    definition: JSON.parse(JSON.stringify(pool)) as PoolDefinition,
+    definition: withoutConfiguration(pool),
     stateDir,
   };
+}
+
+/**
+ * The pool as agents carry it: every cloud (a leader gives new nodes peers of any cloud) but not
+ * what the clouds are configured with. Nodes get that from bundles, never from this copy, and
+ * resources (file contents, templates) would only swell every agent config and EC2's 16 KB of
+ * user data.
+ */
+function withoutConfiguration(pool: PoolDefinition): PoolDefinition {
+  const copy = JSON.parse(JSON.stringify(pool)) as PoolDefinition;
+  for (const cloud of Object.values(copy.clouds)) cloud.configure = toConfigure({});
+  return copy;
 }
 
 /**

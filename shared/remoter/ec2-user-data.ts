@@ -105,8 +105,8 @@ export function buildUserData(input: UserDataInput): string {
   // Checked before compression: a credential anywhere in the pool definition would ride along.
   const leak = findCredential(configJson);
   if (leak) throw new UserDataError(`refusing to put ${leak} into user data (found in the agent config)`);
-  // Compressed: the config embeds the whole pool definition (including `userData` again), and
-  // EC2 allows 16 KB. gzipSync writes no timestamp, so the bytes stay deterministic.
+  // Compressed: the config embeds the pool definition (every cloud's `using`, `userData` again;
+  // not their resources, which travel in bundles), and EC2 allows 16 KB. gzipSync writes no timestamp, so the bytes stay deterministic.
   const configB64 = gzipSync(configJson, { level: 9 }).toString('base64');
 
   const env = [`POOLPARTY_AGENT_CONFIG=${NODE_PATHS.agentConfig}`];
