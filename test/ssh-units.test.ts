@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSshUsing } from '../shared/config/ssh-schema.ts';
 import { nodeVersionAtLeast } from '../shared/provision/artifact.ts';
 import { fingerprint, KnownHosts } from '../shared/provision/known-hosts.ts';
-import { checkNode } from '../shared/provision/provision.ts';
+import { checkNode, chooseInit } from '../shared/provision/provision.ts';
 import { parseKv, shq } from '../shared/provision/scripts.ts';
 import { generateKey, keyFingerprint } from './fixtures/sshd.ts';
 
@@ -126,6 +126,23 @@ describe('ssh using-options', () => {
     expect(() => parseSshUsing({ provider: 'ssh', hosts: ['h'], waitTimeout: 'soon' })).toThrow(/waitTimeout/);
     expect(() => parseSshUsing({ provider: 'ssh', hosts: ['h'], p2pPort: 8642 })).toThrow(/both 8642/);
     expect(() => parseSshUsing({ provider: 'ssh', hosts: ['h'], password: 'x' })).toThrow(/password/);
+  });
+});
+
+describe('init mode', () => {
+  it("follows the host for 'auto', and refuses what would not run or would run twice", () => {
+    const host = '10.0.0.9';
+    expect(chooseInit({ host }, { init: 'systemd' })).toBe('systemd');
+    expect(chooseInit({ host, init: 'auto' }, { init: 'none' })).toBe('none');
+    expect(chooseInit({ host, init: 'none' }, { init: 'systemd' })).toBe('none');
+    expect(() => chooseInit({ host, init: 'systemd' }, { init: 'none' })).toThrow(
+      "10.0.0.9 does not run systemd (no /run/systemd/system): use init 'none' or 'auto'",
+    );
+    // User data (or an image) already runs the agent's unit: a detached agent would be a second one.
+    expect(() => chooseInit({ host, init: 'none' }, { init: 'systemd', unit_active: '1' })).toThrow(
+      "10.0.0.9 runs poolparty-agent.service under systemd: init 'none' would start a second agent beside it; use init 'auto' or 'systemd'",
+    );
+    expect(chooseInit({ host, init: 'auto' }, { init: 'systemd', unit_active: '1' })).toBe('systemd');
   });
 });
 

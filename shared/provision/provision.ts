@@ -125,7 +125,7 @@ export async function provisionHost(opts: ProvisionHostOptions): Promise<Provisi
     const runner = await rootRunner(session);
     const probe = parseKv((await run(session, runner, probeScript(layout), 'probe')).stdout).last;
     const node = checkNode(target.host, probe);
-    const init = chooseInit(target, probe.init === 'systemd' ? 'systemd' : 'none');
+    const init = chooseInit(target, probe);
     const identity = await peerIdentity(target.host, probe.peer_key);
     progress({
       type: 'probed',
@@ -296,11 +296,22 @@ export function checkNode(host: string, probe: Record<string, string>): NodeInfo
   return { path, version };
 }
 
-function chooseInit(target: HostTarget, detected: InitMode): InitMode {
+/**
+ * The init mode to install with, from the target's wish and what the probe found. 'none' beside a
+ * running unit is refused: the unit (user data, an image, an earlier bootstrap) would keep its
+ * agent and a detached second one would join the pool under the same instance.
+ */
+export function chooseInit(target: Pick<HostTarget, 'host' | 'init'>, probe: Record<string, string>): InitMode {
+  const detected: InitMode = probe.init === 'systemd' ? 'systemd' : 'none';
   const wanted = target.init ?? 'auto';
   if (wanted === 'auto') return detected;
   if (wanted === 'systemd' && detected !== 'systemd') {
     throw new ProvisionError(`${target.host} does not run systemd (no /run/systemd/system): use init 'none' or 'auto'`);
+  }
+  if (wanted === 'none' && probe.unit_active === '1') {
+    throw new ProvisionError(
+      `${target.host} runs ${UNIT_NAME}.service under systemd: init 'none' would start a second agent beside it; use init 'auto' or 'systemd'`,
+    );
   }
   return wanted;
 }

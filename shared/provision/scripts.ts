@@ -112,7 +112,10 @@ systemd_ours() { [ -f "$unit_file" ] && grep -qF "$artifact" "$unit_file"; }
 `;
 }
 
-/** Prints key=value lines: uid, node path and version, init system, existing peer key, artifact sha. */
+/**
+ * Prints key=value lines: uid, node path and version, init system (and whether the agent's unit
+ * runs), existing peer key, artifact sha.
+ */
 export function probeScript(layout: RemoteLayout): string {
   return `${header({ data_dir: layout.dataDir, manifest: layout.manifest })}
 node=$(command -v node 2>/dev/null || true)
@@ -124,7 +127,12 @@ fi
 echo "uid=$(id -u)"
 echo "node=$node"
 if [ -n "$node" ]; then echo "node_version=$("$node" -p process.versions.node 2>/dev/null || true)"; fi
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo init=systemd; else echo init=none; fi
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  echo init=systemd
+  if systemctl is-active --quiet ${UNIT_NAME}.service 2>/dev/null; then echo unit_active=1; fi
+else
+  echo init=none
+fi
 if [ -r "$data_dir/peer-key" ]; then echo "peer_key=$(base64 < "$data_dir/peer-key" | tr -d '\\n')"; fi
 if [ -r "$manifest" ]; then echo "artifact_sha256=$(sed -n 's/.*"sha256": *"\\([0-9a-f]*\\)".*/\\1/p' "$manifest")"; fi
 echo "path=$PATH"
