@@ -104,11 +104,6 @@ export interface Ec2UsingDefinition {
   ssh?: Ec2SshDefinition;
 }
 
-/** The clouds.ts helper (to be re-exported next to `local()`). */
-export function ec2(opts: Ec2Options): Ec2Using {
-  return { provider: 'ec2', ...opts };
-}
-
 /** EC2 allows 50 tags per resource; the provider sets up to 6 (pool, cloud, token, term, action, Name). */
 export const MAX_USER_TAGS = 44;
 /** EC2's limit on user data, before base64. */
