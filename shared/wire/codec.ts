@@ -178,23 +178,30 @@ function actionFields(v: Record<string, unknown>): string | undefined {
   );
 }
 
-function checkIntent(v: Record<string, unknown>): DecodeResult {
-  const bad = actionFields(v) ?? count(v, 'count') ?? ids(v, 'targets') ?? str(v, 'reason', true);
-  if (bad) return schema(bad);
-  const intent: Intent = {
+/** The fields actionFields checked, copied out (unknown keys never ride along). */
+function actionOf(v: Record<string, unknown>): Omit<Intent, 'type' | 'count' | 'targets' | 'reason'> {
+  return {
     v: WIRE_VERSION,
-    type: 'intent',
     peerId: v.peerId as string,
     seq: v.seq as number,
     term: v.term as number,
     cloud: v.cloud as string,
     action: v.action as number,
     kind: v.kind as Intent['kind'],
-    count: v.count as number,
     token: v.token as string,
+    at: v.at as number,
+  };
+}
+
+function checkIntent(v: Record<string, unknown>): DecodeResult {
+  const bad = actionFields(v) ?? count(v, 'count') ?? ids(v, 'targets') ?? str(v, 'reason', true);
+  if (bad) return schema(bad);
+  const intent: Intent = {
+    ...actionOf(v),
+    type: 'intent',
+    count: v.count as number,
     targets: v.targets as string[],
     reason: v.reason as string,
-    at: v.at as number,
   };
   return { ok: true, msg: intent };
 }
@@ -203,18 +210,10 @@ function checkOutcome(v: Record<string, unknown>): DecodeResult {
   const bad = actionFields(v) ?? optional(v, 'ok', bool, true) ?? ids(v, 'instanceIds') ?? optional(v, 'error', str);
   if (bad) return schema(bad);
   const outcome: Outcome = {
-    v: WIRE_VERSION,
+    ...actionOf(v),
     type: 'outcome',
-    peerId: v.peerId as string,
-    seq: v.seq as number,
-    term: v.term as number,
-    cloud: v.cloud as string,
-    action: v.action as number,
-    kind: v.kind as Outcome['kind'],
-    token: v.token as string,
     ok: v.ok as boolean,
     instanceIds: v.instanceIds as string[],
-    at: v.at as number,
   };
   if (typeof v.error === 'string') outcome.error = v.error;
   return { ok: true, msg: outcome };
