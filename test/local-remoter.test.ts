@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import { parsePool } from '../shared/config/load.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
 import { nextLoopback } from '../shared/remoter/address.ts';
@@ -63,6 +64,8 @@ describe('local remoter', () => {
       expect(inst.peerId).toMatch(/^12D3KooW/);
       const h = await waitFor(() => health(inst.monitor!), `${inst.id} /health`);
       expect(h.instanceId).toBe(inst.id);
+      const argv = (await readFile(`/proc/${inst.pid}/cmdline`, 'utf8')).split('\0');
+      expect(argv.slice(1, 1 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS]);
     }
     // Each new agent is told about the ones before it, including those of the same launch.
     const configs = await Promise.all(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { loadArtifact } from '../shared/provision/artifact.ts';
@@ -144,10 +145,17 @@ describe('systemd unit', () => {
     await expectVerified('systemd/poolparty-agent.service');
   });
 
+  it("starts node with the agent's flags, like every other launcher", async () => {
+    const unit = await readUnitTemplate();
+    expect(unit).toContain(
+      `ExecStart=/usr/bin/env node ${AGENT_NODE_FLAGS.join(' ')} /opt/poolparty/poolparty-agent.mjs --config`,
+    );
+  });
+
   it('the unit rendered for a host (absolute node, prefixed paths) passes too', async () => {
     const layout = remoteLayout(join(dir, 'root'));
     const unit = renderUnit(await readUnitTemplate(), layout, process.execPath);
-    expect(unit).toContain(`ExecStart=${process.execPath} ${layout.artifact} --config`);
+    expect(unit).toContain(`ExecStart=${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${layout.artifact} --config`);
     expect(unit).toContain(`EnvironmentFile=-${layout.envFile}`);
     expect(unit).toContain(`Environment=POOLPARTY_AGENT_CONFIG=${layout.configFile}`);
     const file = join(dir, 'poolparty-agent.service');

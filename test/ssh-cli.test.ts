@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import type { SshInstanceRecord } from '../shared/remoter/ssh.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
@@ -175,6 +176,9 @@ export default definePool({
     const peers = first.map((i) => i.peerId);
     expect(new Set(peers).size).toBe(3);
     for (const i of [0, 1, 2]) expect(agentPids(i)).toHaveLength(1);
+    // The detached start (init 'none') passes node the agent's flags, as the unit does.
+    const argv = readFileSync(`/proc/${agentPids(0)[0]}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(1, 1 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS]);
 
     const again = await cli('bootstrap', '-c', config, '--timeout', '60s', '--json');
     expect(again.code, again.stderr).toBe(0);

@@ -1,3 +1,4 @@
+import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
 import { type RemoteLayout, UNIT_NAME } from './layout.ts';
 
 /**
@@ -202,9 +203,9 @@ else
     . "$env_file"
     set +a
     if command -v setsid >/dev/null 2>&1; then
-      exec setsid nohup "$node" "$artifact" --config "$config" >>"$log_file" 2>&1 </dev/null
+      exec setsid nohup "$node" ${AGENT_NODE_FLAGS.join(' ')} "$artifact" --config "$config" >>"$log_file" 2>&1 </dev/null
     fi
-    exec nohup "$node" "$artifact" --config "$config" >>"$log_file" 2>&1 </dev/null
+    exec nohup "$node" ${AGENT_NODE_FLAGS.join(' ')} "$artifact" --config "$config" >>"$log_file" 2>&1 </dev/null
   ) &
   running() { [ -n "$(find_agent_pids)" ]; }
   log_tail() { tail -n 20 "$log_file" 2>&1 || true; }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
 import { RemoterError } from './types.ts';
 
 /** Every agent's command line contains this; a recycled pid running something else does not. */
@@ -71,13 +72,13 @@ export interface SpawnAgentOptions {
 }
 
 /**
- * Starts `node <bin> --config <file>` detached, its stdout and stderr appended to `logFile`,
+ * Starts `node <AGENT_NODE_FLAGS> <bin> --config <file>` detached, its stdout and stderr appended to `logFile`,
  * and unref'd so the caller (a CLI) can exit while the agent runs on. Returns the pid.
  */
 export function spawnAgent(opts: SpawnAgentOptions): number {
   const fd = openSync(opts.logFile, 'a', 0o600);
   try {
-    const child = spawn(opts.node, [opts.bin, '--config', opts.configFile], {
+    const child = spawn(opts.node, [...AGENT_NODE_FLAGS, opts.bin, '--config', opts.configFile], {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,

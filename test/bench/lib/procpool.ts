@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { AGENT_NODE_FLAGS } from '../../../shared/agent-node-flags.ts';
 import { defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
@@ -39,7 +40,8 @@ export class ProcPool {
     this.#dir = opts.dir;
     this.#script = opts.script;
     this.#loopback = opts.loopback;
-    this.#flags = opts.nodeFlags ?? [];
+    // What ships: every agent process runs with these (shared/agent-node-flags.ts).
+    this.#flags = [...AGENT_NODE_FLAGS, ...(opts.nodeFlags ?? [])];
   }
 
   get alive(): ProcAgent[] {
