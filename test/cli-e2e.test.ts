@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
-import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
-import { runCli } from './fixtures/run-cli.ts';
+import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
 
 // The built CLI starting real agents (bin/poolparty.mjs → dist/). Runs once agent/main.ts exists.
 const CLI = resolve('bin/poolparty.mjs');
@@ -51,27 +50,9 @@ export default definePool({
     expect(boot.code, boot.stderr).toBe(0);
     expect(JSON.parse(boot.stdout).instances).toHaveLength(3);
 
-    // With 250 ms heartbeats a member is suspect after 750 ms unheard: on a loaded machine one can
-    // flicker right after bootstrap. What status must show is the pool alive, so read it until it
-    // does (bounded), and keep the last view for the message.
-    const alive = (v: ClusterView) =>
-      v.members
-        .filter((m) => m.state === 'alive')
-        .map((m) => m.instanceId)
-        .sort();
-    let view: ClusterView | undefined;
-    for (let i = 0; i < 20 && (!view || alive(view).length < 3); i++) {
-      if (view) await new Promise((r) => setTimeout(r, 500));
-      const status = await cli('status', '-c', config, '--json');
-      expect(status.code, status.stderr).toBe(0);
-      view = JSON.parse(status.stdout) as ClusterView;
-    }
-    expect(view?.pool).toBe('e2e');
-    expect(alive(view as ClusterView), JSON.stringify(view?.members.map((m) => [m.instanceId, m.state]))).toEqual([
-      'local-1',
-      'local-2',
-      'local-3',
-    ]);
+    const { view, alive, states } = await statusUntilAlive(() => cli('status', '-c', config, '--json'), 3);
+    expect(view.pool).toBe('e2e');
+    expect(alive, states).toEqual(['local-1', 'local-2', 'local-3']);
 
     const list = await cli('list', '-c', config, '--json');
     const instances = JSON.parse(list.stdout) as InstanceRecord[];

@@ -5,9 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
-import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
-import { runCli } from './fixtures/run-cli.ts';
+import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
 
 // The built CLI (test/global-setup.ts builds dist/), with the fake agent from test/fixtures.
 const CLI = [resolve('bin/poolparty.mjs')];
@@ -99,10 +98,8 @@ describe('poolparty CLI (fake agents)', () => {
     expect(JSON.parse(again.stdout).launched).toEqual([]);
     expect(pidsMatching(stateDir)).toHaveLength(3);
 
-    const status = await cli('status', '-c', config, '--json');
-    expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout) as ClusterView;
-    expect(view.members.filter((m) => m.state === 'alive')).toHaveLength(3);
+    const { alive, states } = await statusUntilAlive(() => cli('status', '-c', config, '--json'), 3);
+    expect(alive, states).toHaveLength(3);
     const byNode = await cli('status', '--node', result.monitors[1]!);
     expect(byNode.stdout).toContain('3/3 alive');
 

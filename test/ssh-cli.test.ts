@@ -7,9 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import type { SshInstanceRecord } from '../shared/remoter/ssh.ts';
-import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
-import { runCli } from './fixtures/run-cli.ts';
+import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
 
 const run = promisify(execFile);
@@ -120,15 +119,8 @@ export default definePool({
     }
     const ids = sshds.map((s) => `${s.host}:${s.port}`).sort();
 
-    const status = await cli('status', '-c', config, '--json');
-    expect(status.code, status.stderr).toBe(0);
-    const view = JSON.parse(status.stdout) as ClusterView;
-    expect(
-      view.members
-        .filter((m) => m.state === 'alive')
-        .map((m) => m.instanceId)
-        .sort(),
-    ).toEqual(ids);
+    const { alive, states } = await statusUntilAlive(() => cli('status', '-c', config, '--json'), 3);
+    expect(alive, states).toEqual(ids);
 
     const first = await list();
     expect(first.map((i) => [i.id, i.state, i.agent])).toEqual(ids.map((id) => [id, 'running', 'healthy']));
