@@ -5,19 +5,11 @@ import { poolKeyFile } from '../shared/config/resolve.ts';
 import { formatDuration } from '../shared/duration.ts';
 import { type Artifact, loadArtifact } from '../shared/provision/artifact.ts';
 import { connectSsh } from '../shared/provision/connect.ts';
-import {
-  adoptIdentityScript,
-  aliasHostKeys,
-  ec2AgentConfig,
-  ec2SshAddress,
-  ec2SshTarget,
-} from '../shared/provision/ec2.ts';
+import { aliasHostKeys, ec2AgentConfig, ec2SshAddress, ec2SshTarget } from '../shared/provision/ec2.ts';
 import { SshUnreachableError } from '../shared/provision/errors.ts';
 import type { HostKeyStatus } from '../shared/provision/known-hosts.ts';
 import { KnownHosts } from '../shared/provision/known-hosts.ts';
-import { remoteLayout } from '../shared/provision/layout.ts';
 import { type InitMode, type ProvisionProgress, provisionHost } from '../shared/provision/provision.ts';
-import { parseKv } from '../shared/provision/scripts.ts';
 import { bootstrapPeers } from '../shared/remoter/index.ts';
 import { SshRemoterError } from '../shared/remoter/ssh.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
@@ -60,8 +52,6 @@ export interface Ec2Provisioned {
   pid?: number;
   /** False when the instance already had this artifact. */
   artifactUploaded: boolean;
-  /** The instance's earlier agent (installed by user data) kept its identity. */
-  adoptedIdentity: boolean;
   hostKey: { status: HostKeyStatus; fingerprint: string };
 }
 
@@ -258,16 +248,8 @@ async function provisionOne(rec: InstanceRecord, o: OneOptions): Promise<Ec2Prov
     );
   });
   const hostKey = { status: session.hostKey.status, fingerprint: session.hostKey.fingerprint };
-  let adoptedIdentity = false;
-  try {
-    const root = (await session.exec('id -u')).stdout.trim() === '0';
-    // Without root (and no passwordless sudo) this fails quietly: the provisioner says why, below.
-    const r = await session.exec(root ? 'sh -s' : 'sudo -n sh -s', adoptIdentityScript(remoteLayout(target.prefix)));
-    adoptedIdentity = r.code === 0 && parseKv(r.stdout).last.adopted === '1';
-  } finally {
-    await session.close();
-  }
-  if (adoptedIdentity) o.progress(`${rec.id}: kept the agent identity user data had created`);
+  // This connection was the wait for SSH (and the host key check); the provisioner opens its own.
+  await session.close();
 
   const result = await provisionHost({
     target,
@@ -290,7 +272,6 @@ async function provisionOne(rec: InstanceRecord, o: OneOptions): Promise<Ec2Prov
     init: result.init,
     ...(result.pid !== undefined ? { pid: result.pid } : {}),
     artifactUploaded: result.artifactUploaded,
-    adoptedIdentity,
     hostKey,
   };
 }

@@ -242,11 +242,11 @@ export default definePool({
     timeout: SLOW,
   }, async () => {
     addresses.push(ip);
-    // As if user data had booted an agent first: its identity lives in <data>/data/peer-key.
+    // As if user data had booted an agent first: its identity is where the provisioner keeps it too.
     const key = await generateKeyPair('Ed25519');
     const userDataPeer = peerIdFromPrivateKey(key).toString();
-    await mkdir(join(prefix, 'var/lib/poolparty/data'), { recursive: true, mode: 0o700 });
-    await writeFile(join(prefix, 'var/lib/poolparty/data/peer-key'), privateKeyToProtobuf(key), { mode: 0o600 });
+    await mkdir(join(prefix, 'var/lib/poolparty'), { recursive: true, mode: 0o700 });
+    await writeFile(join(prefix, 'var/lib/poolparty/peer-key'), privateKeyToProtobuf(key), { mode: 0o600 });
 
     const { res, out } = await bootstrap();
     expect(res.code, res.stderr).toBe(0);
@@ -256,7 +256,7 @@ export default definePool({
     expect(out?.instances.map((i) => [i.id, i.privateIp])).toEqual([[instanceId, ip]]);
     expect(out?.monitors).toEqual([`http://${ip}:8642`]);
     expect(out?.provisioned).toMatchObject([
-      { instanceId, host: ip, address: 'private', init: 'none', artifactUploaded: true, adoptedIdentity: true },
+      { instanceId, host: ip, address: 'private', init: 'none', artifactUploaded: true },
     ]);
     expect(out?.provisioned?.[0]?.hostKey.status).toBe('added');
     expect(out?.cluster?.members.map((m) => [m.instanceId, m.state])).toEqual([[instanceId, 'alive']]);
@@ -276,7 +276,6 @@ export default definePool({
     peerId = health.peerId;
     // Kept: a new peer id would leave the old one gossiped as `left` under the same instance id.
     expect(peerId).toBe(userDataPeer);
-    expect(res.stderr).toContain(`${instanceId}: kept the agent identity user data had created`);
     expect(out?.provisioned?.[0]?.peerId).toBe(peerId);
     expect(agentPids()).toHaveLength(1);
     // The config user data would have written: the instance id, its private address.

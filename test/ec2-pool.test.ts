@@ -192,7 +192,7 @@ export default definePool({
     expect(agentConfig).toMatchObject({
       instanceId: first.instanceId,
       poolKeyFile: `${root}/etc/poolparty/pool.key`,
-      dataDir: `${root}/var/lib/poolparty/data`,
+      dataDir: `${root}/var/lib/poolparty`,
       monitor: { host: first.privateIp, port: monitorPort, url: monitorOf(first, monitorPort) },
     });
     expect(agentConfig.scaling?.stateDir).toBe(`${root}/var/lib/poolparty`);

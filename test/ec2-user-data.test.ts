@@ -148,7 +148,7 @@ esac
         cloud: 'app',
         instanceId: 'i-0123456789abcdef0',
         poolKeyFile: `${root}/etc/poolparty/pool.key`,
-        dataDir: `${root}/var/lib/poolparty/data`,
+        dataDir: `${root}/var/lib/poolparty`,
         listen: ['/ip4/10.1.2.3/tcp/8643'],
         bootstrap: PEERS,
         monitor: { host: '10.1.2.3', port: 8642, url: 'http://10.1.2.3:8642' },
@@ -217,7 +217,7 @@ describe('node paths under POOLPARTY_ROOT', () => {
     expect(config).toMatchObject({
       instanceId: 'i-0123456789abcdef0',
       poolKeyFile: '/etc/poolparty/pool.key',
-      dataDir: '/var/lib/poolparty/data',
+      dataDir: '/var/lib/poolparty',
       monitor: { host: '0.0.0.0', port: 8642, url: 'http://10.1.2.3:8642' },
     });
     expect(config.scaling?.stateDir).toBe('/var/lib/poolparty');
@@ -228,7 +228,7 @@ describe('node paths under POOLPARTY_ROOT', () => {
     const config = parseAgentConfig(JSON.parse(substitute(script, embedded, '/tmp/node-7')));
     expect(config).toMatchObject({
       poolKeyFile: '/tmp/node-7/etc/poolparty/pool.key',
-      dataDir: '/tmp/node-7/var/lib/poolparty/data',
+      dataDir: '/tmp/node-7/var/lib/poolparty',
       monitor: { host: '10.1.2.3' },
     });
   });

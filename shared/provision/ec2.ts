@@ -1,22 +1,19 @@
 import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
 import type { Ec2SshAddress, Ec2SshDefinition } from '../config/ec2-ssh-schema.ts';
 import { resolveAgentConfig } from '../config/resolve.ts';
-import type { PoolDefinition, UsingDefinition } from '../config/schema.ts';
-import { NODE_PATHS } from '../remoter/ec2-user-data.ts';
+import type { PoolDefinition } from '../config/schema.ts';
 import { expandHome } from '../remoter/ssh-util.ts';
 import type { InstanceRecord } from '../remoter/types.ts';
 import type { AgentConfig } from '../wire/agent-config.ts';
 import { ProvisionError } from './errors.ts';
 import type { HostKeyVerifier } from './known-hosts.ts';
-import type { RemoteLayout } from './layout.ts';
 import type { HostTarget } from './provision.ts';
-import { shq } from './scripts.ts';
 
 /**
  * Reaching an EC2 instance over SSH (a cloud with `using: ec2({ ssh: {...} })`): which address
  * and login, under which name its host key is trusted, and the agent config the provisioner
  * writes for it — the same config user data writes (instance id, private address, monitor), so
- * both ways of installing an agent agree. Pure, apart from the script it returns.
+ * both ways of installing an agent agree. Pure.
  */
 
 /** The instance cannot be reached over SSH as configured (no ssh section, no address yet). */
@@ -45,11 +42,6 @@ export function ec2SshAddress(
 ): { host: string; address: Ec2SshAddress } | undefined {
   if (ssh.address === 'public' && rec.publicIp) return { host: rec.publicIp, address: 'public' };
   return rec.privateIp ? { host: rec.privateIp, address: 'private' } : undefined;
-}
-
-/** The ssh section of a cloud's `using`, or undefined (not ec2, or ec2 without `ssh`). */
-export function ec2SshOf(using: UsingDefinition | undefined): Ec2SshDefinition | undefined {
-  return using?.provider === 'ec2' ? using.ssh : undefined;
 }
 
 /**
@@ -121,25 +113,4 @@ export function ec2AgentConfig(
     bootstrap: [...bootstrap],
     monitor: { host, port, url: `http://${rec.privateIp}:${port}` },
   });
-}
-
-/**
- * Run as root before provisioning an instance user data may have booted: user data keeps the
- * agent's identity in <data>/data/peer-key, the provisioner in <data>/peer-key. Copying it over
- * keeps the node's peer id — a new one would leave the old one gossiped as `left` under the same
- * instance id, which a leader reads as an agent gone and terminates the instance. Prints
- * `adopted=1` when it copied.
- */
-export function adoptIdentityScript(layout: RemoteLayout): string {
-  const userDataKey = `${layout.prefix}${NODE_PATHS.dataDir}/peer-key`;
-  const key = `${layout.dataDir}/peer-key`;
-  return `set -eu
-umask 077
-if [ ! -f ${shq(key)} ] && [ -f ${shq(userDataKey)} ]; then
-  mkdir -p ${shq(layout.dataDir)}
-  cp ${shq(userDataKey)} ${shq(`${key}.new`)}
-  mv -f ${shq(`${key}.new`)} ${shq(key)}
-  echo adopted=1
-fi
-`;
 }

@@ -3,6 +3,7 @@ import { USER_DATA_LIMIT, USER_INIT_DELIMITER } from '../config/ec2-schema.ts';
 import { resolveAgentConfig } from '../config/resolve.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { parsePoolKey } from '../pool-key.ts';
+import { remoteLayout } from '../provision/layout.ts';
 import { findCredential } from './ec2-credentials.ts';
 import { UserDataError } from './ec2-errors.ts';
 
@@ -28,17 +29,24 @@ import { UserDataError } from './ec2-errors.ts';
  * host there becomes the node's private address (a wildcard bind would collide).
  */
 
-/** Where things live on a node. */
+const LAYOUT = remoteLayout('');
+
+/**
+ * Where things live on a node: the SSH provisioner's layout (shared/provision/layout.ts), so an
+ * instance user data booted and one the laptop then provisions over SSH keep one identity, one
+ * bundle cache, one config.
+ */
 export const NODE_PATHS = {
-  configDir: '/etc/poolparty',
-  poolKey: '/etc/poolparty/pool.key',
-  agentConfig: '/etc/poolparty/agent.json',
-  agentEnv: '/etc/poolparty/agent.env',
-  userInit: '/etc/poolparty/user-init.sh',
-  stateDir: '/var/lib/poolparty',
-  dataDir: '/var/lib/poolparty/data',
-  agent: '/opt/poolparty/poolparty-agent.mjs',
-  unit: '/etc/systemd/system/poolparty-agent.service',
+  configDir: LAYOUT.etcDir,
+  poolKey: LAYOUT.poolKeyFile,
+  agentConfig: LAYOUT.configFile,
+  agentEnv: LAYOUT.envFile,
+  userInit: `${LAYOUT.etcDir}/user-init.sh`,
+  // One directory is the agent's data dir and, for relative metric files, its state dir (as provisioned).
+  stateDir: LAYOUT.dataDir,
+  dataDir: LAYOUT.dataDir,
+  agent: LAYOUT.artifact,
+  unit: LAYOUT.unitFile,
 } as const;
 
 /** Replaced at boot with values from the instance metadata service. */
@@ -145,7 +153,7 @@ export function buildUserData(input: UserDataInput): string {
     ...(wildcardMonitor ? [`MONITOR_HOST=${cloud.monitor.host}`, '[[ -z $R ]] || MONITOR_HOST=$PRIVATE_IP'] : []),
     '',
     `install -d -m 0755 "$R${NODE_PATHS.configDir}" "$R/opt/poolparty" "$R/etc/systemd/system"`,
-    `install -d -m 0700 "$R${NODE_PATHS.stateDir}" "$R${NODE_PATHS.dataDir}"`,
+    `install -d -m 0700 "$R${NODE_PATHS.dataDir}"`,
     '',
     "# The pool key: the agents' pre-shared network key (not an AWS credential).",
     `cat > "$R${NODE_PATHS.poolKey}" <<'POOLPARTY_KEY_EOF'`,
