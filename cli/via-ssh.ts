@@ -76,7 +76,7 @@ export interface EntryTarget {
  * The entry node: INSTANCE or the first running node of a cloud SSH reaches (an ssh cloud, an ec2
  * cloud with an `ssh` section), logged in to as `poolparty ssh` does.
  */
-async function entryTarget(ctx: PoolContext, opts: ViaSshOptions, node: SshNode): Promise<EntryTarget> {
+function entryTarget(opts: ViaSshOptions, node: SshNode): EntryTarget {
   const base = {
     instanceId: node.rec.id,
     host: node.rec.host,
@@ -93,10 +93,9 @@ async function entryTarget(ctx: PoolContext, opts: ViaSshOptions, node: SshNode)
     return { ...base, waitTimeout: ssh.waitTimeout, monitor: `http://${urlHost(self)}:${ssh.monitorPort}` };
   }
   // ec2: the instance's monitor is on its private address, which the instance itself reaches.
-  const { cloud } = node;
-  const rec = (await ctx.remoter(cloud).list({ pool: ctx.pool.name, cloud })).find((r) => r.id === node.rec.id);
-  if (!rec?.monitor) throw new OperationError(`${opts.command}: instance ${node.rec.id} has no monitor address`);
-  return { ...base, waitTimeout: node.using.ssh?.waitTimeout ?? 60_000, monitor: rec.monitor };
+  const { monitor } = node.rec;
+  if (!monitor) throw new OperationError(`${opts.command}: instance ${node.rec.id} has no monitor address`);
+  return { ...base, waitTimeout: node.using.ssh?.waitTimeout ?? 60_000, monitor };
 }
 
 /**
@@ -114,7 +113,7 @@ export async function openViaSsh(ctx: PoolContext, opts: ViaSshOptions): Promise
   const nodes = await candidates(ctx, opts);
   for (let i = 0; ; i++) {
     const last = i === nodes.length - 1;
-    const target = await entryTarget(ctx, opts, nodes[i] as SshNode);
+    const target = entryTarget(opts, nodes[i] as SshNode);
     try {
       const timeout = last ? target.waitTimeout : Math.min(target.waitTimeout, NEXT_ENTRY_AFTER);
       const tunnel = await openTunnel(ctx, opts, { ...target, waitTimeout: timeout });

@@ -35,7 +35,8 @@ export interface SshLogin {
 export interface SshNode {
   cloud: string;
   using: SshUsingDefinition | Ec2UsingDefinition;
-  rec: { id: string; host: string; port: number };
+  /** `monitor`: the node's monitor URL as its provider records it (ec2: on the private address). */
+  rec: { id: string; host: string; port: number; monitor?: string };
   login: SshLogin;
 }
 
@@ -98,7 +99,7 @@ async function nodesOf(ctx: PoolContext, cloud: string): Promise<SshNode[]> {
         return {
           cloud,
           using,
-          rec: { id: r.id, host: t.host, port: t.port },
+          rec: { id: r.id, host: t.host, port: t.port, ...(r.monitor ? { monitor: r.monitor } : {}) },
           login: { user: t.user, keyFile: t.keyFile, hostKeyAlias: t.hostKeyAlias },
         };
       });
