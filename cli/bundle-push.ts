@@ -1,6 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
-import { PUSH_PROTOCOL, pushOver } from '../agent/bundle/protocol.ts';
+import { NOT_LEADER, PUSH_PROTOCOL, pushOver } from '../agent/bundle/protocol.ts';
 import { createPoolNode } from '../agent/p2p/node.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
 import { OperationError } from './command.ts';
@@ -14,9 +14,6 @@ export class BundlePushError extends OperationError {
 export class NotLeaderError extends BundlePushError {
   override name = 'NotLeaderError';
 }
-
-// The agent's refusal text (agent/bundle/manager.ts) when it does not lead.
-const NOT_LEADER = /^not the leader\b/;
 
 export interface PushOptions {
   /** The pool key on this machine: without it no pool member completes a handshake. */
@@ -67,7 +64,7 @@ export async function pushBundle(opts: PushOptions): Promise<string> {
       });
       if (!answer.ok) {
         const why = answer.error ?? 'unknown error';
-        const Err = NOT_LEADER.test(why) ? NotLeaderError : BundlePushError;
+        const Err = answer.code === NOT_LEADER ? NotLeaderError : BundlePushError;
         throw new Err(`the leader refused the bundle: ${why}`);
       }
       return target.toString();

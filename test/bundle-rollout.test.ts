@@ -95,7 +95,11 @@ describe('configuration rollout (real agents, itamae)', () => {
     const b = await bundle('refused');
     const follower = pool.agents.find((a) => a !== leader());
     if (!follower) throw new Error('no follower');
-    expect(await push(follower, b.bytes)).toMatchObject({ ok: false, error: expect.stringMatching(/not the leader/) });
+    expect(await push(follower, b.bytes)).toMatchObject({
+      ok: false,
+      code: 'not-leader',
+      error: expect.stringMatching(/not the leader/),
+    });
     // The CLI's push tells that refusal apart: configure asks the pool for the leader again.
     await expect(
       pushBundle({

@@ -9,7 +9,7 @@ import { readHooks } from '../configure/bundle-dir.ts';
 import type { ConfigureReport } from '../configure/configure.ts';
 import { runHooks } from '../configure/hooks.ts';
 import type { PoolNode } from '../p2p/node.ts';
-import { FrameReader, line, PULL_PROTOCOL, PUSH_PROTOCOL, pullOver, sendAll, sha256 } from './protocol.ts';
+import { FrameReader, line, NOT_LEADER, PULL_PROTOCOL, PUSH_PROTOCOL, pullOver, sendAll, sha256 } from './protocol.ts';
 import { planRollout, type RolloutProgress } from './rollout.ts';
 import type { BundleStore } from './store.ts';
 
@@ -315,15 +315,16 @@ export class BundleManager {
 
   async #acceptPush(stream: Stream, conn: Connection): Promise<void> {
     const o = this.#o;
-    const refuse = async (error: string) => {
+    const refuse = async (error: string, code?: typeof NOT_LEADER) => {
       o.log('bundle-push-refused', { from: conn.remotePeer.toString(), error });
-      await sendAll(stream, line({ ok: false, error }));
+      await sendAll(stream, line({ ok: false, error, ...(code ? { code } : {}) }));
       await stream.close();
     };
     try {
       const reader = new FrameReader(stream);
       const header = await reader.header();
-      if (!o.leading()) return await refuse(`not the leader (leader: ${o.leaderHeartbeat()?.peerId ?? 'unknown'})`);
+      if (!o.leading())
+        return await refuse(`not the leader (leader: ${o.leaderHeartbeat()?.peerId ?? 'unknown'})`, NOT_LEADER);
       const sha = String(header.sha256 ?? '');
       if (!/^[0-9a-f]{64}$/.test(sha)) return await refuse('sha256: expected a hex digest');
       const bytes = await reader.body(Number(header.size), o.maxBytes);

@@ -103,16 +103,31 @@ export async function pullOver(stream: Stream, sha: string, maxBytes: number): P
   return bytes;
 }
 
+/** A push refused because the peer does not lead (any more): ask the pool for the leader again. */
+export const NOT_LEADER = 'not-leader';
+
+export interface PushAnswer {
+  ok: boolean;
+  error?: string;
+  /** Set on a refusal the pusher can act on. */
+  code?: typeof NOT_LEADER;
+}
+
 /** Client side of a push: sends the bundle, returns the server's answer. */
 export async function pushOver(
   stream: Stream,
   bytes: Buffer,
   opts: { maxUnavailable?: number; cloud?: string } = {},
-): Promise<{ ok: boolean; error?: string }> {
+): Promise<PushAnswer> {
   await sendAll(stream, line({ sha256: sha256(bytes), size: bytes.length, ...opts }));
   await sendAll(stream, bytes);
   const reader = new FrameReader(stream);
   const header = await reader.header();
   await stream.close().catch(() => undefined);
-  return header.ok === true ? { ok: true } : { ok: false, error: String(header.error ?? 'unknown error') };
+  if (header.ok === true) return { ok: true };
+  return {
+    ok: false,
+    error: String(header.error ?? 'unknown error'),
+    ...(header.code === NOT_LEADER ? { code: NOT_LEADER } : {}),
+  };
 }
