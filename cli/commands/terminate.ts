@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { forgetAliasedHostKeys } from '../../shared/provision/ec2.ts';
 import { KnownHosts } from '../../shared/provision/known-hosts.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
@@ -55,7 +56,7 @@ async function forgetHostKeys(ctx: PoolContext, cloud: string, ids: string[]): P
   const using = ctx.pool.clouds[cloud]?.using;
   if (using?.provider !== 'ec2' || !using.ssh) return;
   const knownHosts = new KnownHosts(join(ctx.stateDir, 'known_hosts'));
-  for (const id of ids) await knownHosts.forget(id, 22);
+  for (const id of ids) await forgetAliasedHostKeys(knownHosts, id);
 }
 
 async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Promise<boolean> {

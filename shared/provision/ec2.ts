@@ -6,7 +6,7 @@ import { expandHome } from '../remoter/ssh-util.ts';
 import type { InstanceRecord } from '../remoter/types.ts';
 import type { AgentConfig } from '../wire/agent-config.ts';
 import { ProvisionError } from './errors.ts';
-import type { HostKeyVerifier } from './known-hosts.ts';
+import type { HostKeyVerifier, KnownHosts } from './known-hosts.ts';
 import type { HostTarget } from './provision.ts';
 
 /**
@@ -77,9 +77,17 @@ export function ec2SshTarget(using: Ec2UsingDefinition, rec: InstanceRecord): Ec
 export function aliasHostKeys(verifier: HostKeyVerifier, alias: string): HostKeyVerifier {
   return {
     file: verifier.file,
-    check: (_host, _port, blob, acceptNew) => verifier.check(alias, 22, blob, acceptNew),
+    check: (_host, _port, blob, acceptNew) => verifier.check(alias, ALIAS_PORT, blob, acceptNew),
   };
 }
+
+/** Drops what aliasHostKeys recorded under `alias` (a terminated instance: EC2 never reuses its id). */
+export function forgetAliasedHostKeys(knownHosts: KnownHosts, alias: string): Promise<number> {
+  return knownHosts.forget(alias, ALIAS_PORT);
+}
+
+/** OpenSSH writes a HostKeyAlias entry as the bare name, which is host:port's pattern for port 22. */
+const ALIAS_PORT = 22;
 
 /** Paths the provisioner decided (AgentConfigContext.paths). */
 export interface AgentPaths {
