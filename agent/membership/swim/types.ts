@@ -1,0 +1,80 @@
+/**
+ * The contract between the pure membership core (SWIM + Lifeguard over a ring overlay) and the
+ * shell that runs it on libp2p. The core has no timers and no sockets: the shell feeds it inputs
+ * with the time, and carries out the effects it returns. The same core runs unchanged in the
+ * deterministic simulator (scripts/simulate-membership.ts).
+ *
+ * Member ids are libp2p peer ids (strings). Times are ms of one injected clock.
+ */
+
+export type Liveness = 'alive' | 'suspect' | 'dead' | 'left';
+
+/** What a member is, as far as liveness goes (records — addresses, cloud, … — live in the shell). */
+export interface MemberLiveness {
+  id: string;
+  /** Raised only by the member itself, to refute a suspicion or to announce a restart/leave. */
+  incarnation: number;
+  state: Liveness;
+  /** When this node last changed the member's state (its clock). */
+  since: number;
+}
+
+/**
+ * A membership change, disseminated pool-wide (the shell publishes it on gossipsub, signed by the
+ * originator `from`). Precedence between updates about the same member follows SWIM: a higher
+ * incarnation wins; at equal incarnation dead/left > suspect > alive.
+ */
+export type Update =
+  | { kind: 'alive'; id: string; incarnation: number }
+  | { kind: 'suspect'; id: string; incarnation: number; from: string; evidence: Evidence }
+  | { kind: 'dead'; id: string; incarnation: number; from: string }
+  | { kind: 'left'; id: string; incarnation: number };
+
+/**
+ * Why a prober suspects a member. `refused`: the member's host answered that nothing listens
+ * (connection refused/reset while redialling) — strong evidence, as after kill -9. `timeout`:
+ * silence only — weak evidence, as from an overloaded or stalled process, so it waits longer.
+ */
+export type Evidence = 'timeout' | 'refused';
+
+/** Point-to-point probe messages (the shell sends them over a libp2p stream protocol). */
+export type ProbeMessage =
+  | { t: 'ping'; seq: number }
+  | { t: 'ack'; seq: number }
+  /** Ask the receiver to probe `target` on our behalf and answer with `ack` or `nack`. */
+  | { t: 'ping-req'; seq: number; target: string }
+  | { t: 'nack'; seq: number };
+
+/** A digest entry for anti-entropy (push-pull): enough to tell who knows more. */
+export interface DigestEntry {
+  id: string;
+  incarnation: number;
+  state: Liveness;
+}
+
+export type CoreInput =
+  | { type: 'tick'; now: number }
+  | { type: 'probe'; from: string; msg: ProbeMessage; now: number }
+  | { type: 'update'; update: Update; now: number }
+  /** The transport could not reach `id` (dial refused, connection reset). */
+  | { type: 'unreachable'; id: string; evidence: Evidence; now: number }
+  /** Anti-entropy: a peer's full liveness table (on join, and periodically). */
+  | { type: 'sync'; entries: readonly DigestEntry[]; now: number }
+  /** This node leaves gracefully. */
+  | { type: 'leave'; now: number };
+
+export type MemberEventType =
+  | 'member-joined'
+  | 'member-suspect'
+  | 'member-dead'
+  | 'member-left'
+  | 'member-recovered';
+
+export type Effect =
+  | { type: 'send'; to: string; msg: ProbeMessage }
+  | { type: 'broadcast'; update: Update }
+  | { type: 'event'; event: MemberEventType; id: string; at: number }
+  /** Ask `with` for its table and send ours (anti-entropy); the shell answers with a `sync` input. */
+  | { type: 'sync'; with: string }
+  /** The set of peers this node probes or is probed by changed: keep connections to exactly these. */
+  | { type: 'neighbours'; ids: string[] };
