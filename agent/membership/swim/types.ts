@@ -63,12 +63,7 @@ export type CoreInput =
   /** This node leaves gracefully. */
   | { type: 'leave'; now: number };
 
-export type MemberEventType =
-  | 'member-joined'
-  | 'member-suspect'
-  | 'member-dead'
-  | 'member-left'
-  | 'member-recovered';
+export type MemberEventType = 'member-joined' | 'member-suspect' | 'member-dead' | 'member-left' | 'member-recovered';
 
 export type Effect =
   | { type: 'send'; to: string; msg: ProbeMessage }
