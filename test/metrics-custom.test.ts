@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readCommand } from '../agent/metrics/custom.ts';
+import { readCommand, readHttp } from '../agent/metrics/custom.ts';
+import { MetricBodyTooLargeError } from '../agent/metrics/errors.ts';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
 import type { MetricReading, MetricSourceSpec } from '../shared/wire/metrics.ts';
 
@@ -148,6 +149,37 @@ describe('file source', () => {
   });
 });
 
+/** Bytes the /huge handler managed to write before its connection closed, per request. */
+const hugeWritten: Promise<number>[] = [];
+const HUGE_TOTAL = 16 * 1024 * 1024;
+const HUGE_CHUNK = 8 * 1024;
+
+/**
+ * A chunked answer (no Content-Length) of 16 MB of digits, written only as fast as the client
+ * takes it (backpressure), so what was written when the connection closed shows how much was read.
+ */
+function streamHuge(res: import('node:http').ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain' }); // no content-length: chunked
+  const chunk = Buffer.alloc(HUGE_CHUNK, '1');
+  let written = 0;
+  hugeWritten.push(
+    new Promise((resolve) => {
+      res.on('close', () => resolve(written));
+      const pump = (): void => {
+        while (written < HUGE_TOTAL && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        if (!res.destroyed) res.end();
+      };
+      pump();
+    }),
+  );
+}
+
 describe('http source', () => {
   let server: Server;
   let base: string;
@@ -164,6 +196,7 @@ describe('http source', () => {
       else if (req.url === '/down') send(503, '0');
       else if (req.url === '/slow')
         return; // never answers
+      else if (req.url === '/huge') streamHuge(res);
       else send(404, 'not found');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -208,5 +241,21 @@ describe('http source', () => {
   it('times out on a server that never answers', async () => {
     const r = await firstReading(http('/slow', undefined, 200));
     expect(r).toMatchObject({ value: null, error: `metric 'm' (http ${base}/slow): timed out after 200ms` });
+  });
+
+  it('stops reading a chunked answer once it passes 64 KiB and names the metric and the limit', async () => {
+    const limit = 64 * 1024;
+    const r = await firstReading(http('/huge'));
+    expect(r).toMatchObject({ value: null, error: `metric 'm' (http ${base}/huge): body larger than ${limit} bytes` });
+    // The connection was closed early: the server could not push the 16 MB through.
+    expect(await hugeWritten[0]).toBeLessThan(HUGE_TOTAL / 4);
+
+    const err = await readHttp(`${base}/huge`, undefined, AbortSignal.timeout(5000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MetricBodyTooLargeError);
+    const { bytesRead } = err as MetricBodyTooLargeError;
+    expect(bytesRead).toBeGreaterThan(limit);
+    // At most one read past the limit (a socket read is at most 64 KiB).
+    expect(bytesRead).toBeLessThanOrEqual(limit + 64 * 1024);
+    expect(await hugeWritten[1]).toBeLessThan(HUGE_TOTAL / 4);
   });
 });

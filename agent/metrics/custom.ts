@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { MetricSourceSpec } from '../../shared/wire/metrics.ts';
-import { MetricCommandError, MetricFileError, MetricHttpError } from './errors.ts';
+import { MetricBodyTooLargeError, MetricCommandError, MetricFileError, MetricHttpError } from './errors.ts';
 import { numberAtPath, oneLine, parseLeadingNumber, parseNumber } from './parse.ts';
 
 /**
@@ -158,13 +158,7 @@ export async function readHttp(url: string, path: string | undefined, signal: Ab
     await response.body?.cancel().catch(() => {});
     throw new MetricHttpError(`body larger than ${MAX_OUTPUT_BYTES} bytes`);
   }
-  let body: string;
-  try {
-    body = await response.text();
-  } catch (err) {
-    if (signal.aborted) throw signal.reason;
-    throw new MetricHttpError(`reading body failed: ${errorCode(err)}`);
-  }
+  const body = await readBodyLimited(response, MAX_OUTPUT_BYTES, signal);
   if (!path) return parseNumber(body, 'body');
   let json: unknown;
   try {
@@ -173,6 +167,37 @@ export async function readHttp(url: string, path: string | undefined, signal: Ab
     throw new MetricHttpError(`body is not JSON: '${oneLine(body, 60)}'`);
   }
   return numberAtPath(json, path);
+}
+
+/**
+ * Reads the body chunk by chunk and cancels the stream (which closes the connection) as soon as
+ * more than `limit` bytes have arrived: Content-Length is absent from a chunked answer, so the
+ * header check alone lets a 16 MB answer through. At most limit plus one chunk is ever held.
+ */
+export async function readBodyLimited(response: Response, limit: number, signal: AbortSignal): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytesRead = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytesRead += value.byteLength;
+      if (bytesRead > limit) {
+        await reader.cancel().catch(() => {});
+        throw new MetricBodyTooLargeError(limit, bytesRead);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof MetricHttpError) throw err;
+    if (signal.aborted) throw signal.reason;
+    throw new MetricHttpError(`reading body failed: ${errorCode(err)}`);
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const FRIENDLY: Record<string, string> = {

@@ -39,6 +39,18 @@ export class MetricHttpError extends Error {
   override name = 'MetricHttpError';
 }
 
+/** An HTTP source's body passed the size limit; reading stopped there. */
+export class MetricBodyTooLargeError extends MetricHttpError {
+  override name = 'MetricBodyTooLargeError';
+  constructor(
+    readonly limit: number,
+    /** Bytes received when reading stopped: at most the limit plus one chunk. */
+    readonly bytesRead: number,
+  ) {
+    super(`body larger than ${limit} bytes`);
+  }
+}
+
 /** A source answered, but not with a number where one was expected. */
 export class MetricParseError extends Error {
   override name = 'MetricParseError';
