@@ -1,7 +1,7 @@
 import { VERSION } from '../shared/version.ts';
 import { type Command, type CommandIO, commandHelp, parseCommandLine, UsageError } from './command.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
-import { COMPILE_ERRORS, compileCommand } from './commands/compile.ts';
+import { compileCommand } from './commands/compile.ts';
 import { configureCommand } from './commands/configure.ts';
 import { demoCommand } from './commands/demo.ts';
 import { listCommand } from './commands/list.ts';
@@ -9,6 +9,7 @@ import { showCommand } from './commands/show.ts';
 import { sshCommand } from './commands/ssh.ts';
 import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
+import { COMPILE_ERRORS } from './compile-cloud.ts';
 
 /** The command tree: the one place commands are registered. */
 export const COMMANDS: readonly Command[] = [

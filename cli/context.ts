@@ -13,6 +13,7 @@ import {
   requireString,
   UsageError,
 } from './command.ts';
+import { launchBundle } from './compile-cloud.ts';
 import { sshProgressLine } from './ssh-progress.ts';
 
 /** Options of every command that works on a pool definition. */
@@ -69,13 +70,7 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
   const bundleOf = (cloud: string) => {
     let b = bundles.get(cloud);
     if (!b) {
-      // Imported here: compile.ts itself builds on this module.
-      b = import('./commands/compile.ts').then(async ({ compileCloud, hasConfiguration }) => {
-        if (!hasConfiguration({ pool }, cloud)) return undefined;
-        const built = await compileCloud({ pool, configFile }, cloud);
-        io?.progress(`compiled bundle ${built.sha256.slice(0, 12)} for cloud ${cloud} (${built.bytes.length} bytes)`);
-        return { sha256: built.sha256, bytes: built.bytes };
-      });
+      b = launchBundle({ pool, configFile }, cloud, io ? (line) => io.progress(line) : undefined);
       bundles.set(cloud, b);
     }
     return b;

@@ -14,6 +14,7 @@ import { bootstrapPeers } from '../shared/remoter/index.ts';
 import { SshRemoterError } from '../shared/remoter/ssh.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { OperationError } from './command.ts';
+import { launchBundle } from './compile-cloud.ts';
 import type { PoolContext } from './context.ts';
 import { explainSshFailure, sshProgressLine } from './ssh-progress.ts';
 
@@ -96,7 +97,7 @@ export async function provisionEc2Instances(
   });
 
   const artifact = typeof opts.artifact === 'object' ? opts.artifact : await loadArtifact(opts.artifact);
-  const bundle = await bundleOf(ctx, cloudName, opts.progress);
+  const bundle = await launchBundle(ctx, cloudName, opts.progress);
   const peers = (await opts.listAll()).filter((i) => i.state === 'pending' || i.state === 'running');
   const one = (rec: InstanceRecord) =>
     provisionOne(rec, {
@@ -274,20 +275,6 @@ async function provisionOne(rec: InstanceRecord, o: OneOptions): Promise<Ec2Prov
     artifactUploaded: result.artifactUploaded,
     hostKey,
   };
-}
-
-/** The cloud's configuration bundle, compiled as the ssh remoter's launches get it (none without resources). */
-async function bundleOf(
-  ctx: PoolContext,
-  cloud: string,
-  progress: (line: string) => void,
-): Promise<{ sha256: string; bytes: Buffer } | undefined> {
-  // Imported here: compile.ts builds on the command modules, which build on this one.
-  const { compileCloud, hasConfiguration } = await import('./commands/compile.ts');
-  if (!hasConfiguration(ctx, cloud)) return undefined;
-  const built = await compileCloud(ctx, cloud);
-  progress(`compiled bundle ${built.sha256.slice(0, 12)} for cloud ${cloud} (${built.bytes.length} bytes)`);
-  return { sha256: built.sha256, bytes: built.bytes };
 }
 
 function ec2State(rec: InstanceRecord): string {

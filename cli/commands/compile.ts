@@ -1,8 +1,8 @@
-import { dirname, join, resolve } from 'node:path';
-import { type Bundle, type BundleSummary, buildBundle, writeBundle } from '../../shared/bundle/index.ts';
-import { resolveCloud } from '../../shared/config/load.ts';
+import { join, resolve } from 'node:path';
+import { type BundleSummary, writeBundle } from '../../shared/bundle/index.ts';
 import { type Command, optionalString } from '../command.ts';
-import { openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { compileCloud } from '../compile-cloud.ts';
+import { openPool, POOL_OPTIONS } from '../context.ts';
 
 export interface CompileResult {
   sha256: string;
@@ -10,55 +10,6 @@ export interface CompileResult {
   path: string;
   bytes: number;
   summary: BundleSummary;
-}
-
-/**
- * Errors of building a bundle from a valid definition: bad resources, templates, sources,
- * cookbooks. They are the user's to fix (exit 2), like a config error.
- */
-export const COMPILE_ERRORS: ReadonlySet<string> = new Set([
-  'BundleInputError',
-  'BundleFormatError',
-  'InvalidResourceError',
-  'DuplicateResourceError',
-  'UnknownResourceError',
-  'ResourceCycleError',
-  'TemplateError',
-]);
-
-/**
- * Builds the cloud's bundle (pure and deterministic: the same definition and files give the same
- * bytes). Relative sources and cookbooks are relative to the config file. A builder error keeps
- * its class and gets the file and cloud in front of its message.
- */
-export async function compileCloud(
-  ctx: Pick<PoolContext, 'pool' | 'configFile'>,
-  cloudFlag: string | undefined,
-): Promise<Bundle> {
-  const { name, cloud } = resolveCloud(ctx.pool, cloudFlag);
-  try {
-    return await buildBundle({
-      pool: ctx.pool.name,
-      cloud: name,
-      definition: cloud,
-      configure: cloud.configure,
-      baseDir: dirname(resolve(ctx.configFile)),
-    });
-  } catch (err) {
-    if (err instanceof Error && COMPILE_ERRORS.has(err.name)) {
-      err.message = `${ctx.configFile}: clouds.${name}: ${err.message}`;
-    }
-    throw err;
-  }
-}
-
-/** Whether a cloud has anything to configure: without resources or cookbooks it gets no bundle. */
-export function hasConfiguration(ctx: Pick<PoolContext, 'pool'>, cloud: string): boolean {
-  const c = ctx.pool.clouds[cloud]?.configure;
-  return (
-    c !== undefined &&
-    (c.resources.length > 0 || c.cookbooks.length > 0 || c.runList.length > 0 || c.verifiers.length > 0)
-  );
 }
 
 export function summaryText(r: CompileResult): string {

@@ -6,12 +6,12 @@ import { parseDuration } from '../../shared/duration.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { NotLeaderError, pushBundle } from '../bundle-push.ts';
 import { type Command, OperationError, type OptionValues, optionalString, UsageError } from '../command.ts';
+import { compileCloud } from '../compile-cloud.ts';
 import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { fetchCluster } from '../monitor-client.ts';
 import { DIRECT, type PoolReach } from '../pool-reach.ts';
 import { followRollout, type NodeBundle } from '../rollout.ts';
 import { openViaSsh } from '../via-ssh.ts';
-import { compileCloud } from './compile.ts';
 
 export interface ConfigureResult {
   sha256: string;

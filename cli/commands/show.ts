@@ -1,8 +1,8 @@
 import { resolveCloud } from '../../shared/config/load.ts';
 import type { CloudDefinition, PoolDefinition } from '../../shared/config/schema.ts';
 import { type Command, optionalString } from '../command.ts';
+import { compileCloud } from '../compile-cloud.ts';
 import { openPool, POOL_OPTIONS } from '../context.ts';
-import { compileCloud } from './compile.ts';
 
 export interface ShowResult {
   pool: string;
