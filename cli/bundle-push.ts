@@ -1,8 +1,7 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
-import { NOT_LEADER, PUSH_PROTOCOL, pushOver } from '../agent/bundle/protocol.ts';
-import { createPoolNode } from '../agent/p2p/node.ts';
+import { createDialerNode } from '../shared/p2p/dialer-node.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
+import { NOT_LEADER, PUSH_PROTOCOL, pushOver } from '../shared/wire/bundle-transfer.ts';
 import { OperationError } from './command.ts';
 
 /** The leader could not be reached over libp2p, or refused the bundle. */
@@ -30,21 +29,14 @@ export interface PushOptions {
 }
 
 /**
- * Hands a bundle to the leader: the CLI joins the pool's private network as a short-lived peer
- * (a fresh identity each time, the pool key for pnet), dials the leader, pushes over
+ * Hands a bundle to the leader: the CLI enters the pool's private network as a short-lived,
+ * dial-only peer (a fresh identity each time, the pool key for pnet), dials the leader, pushes over
  * `/poolparty/bundle-push/1` and leaves. The leader then serves the bundle to the others itself.
  * Resolves with the multiaddr the bundle went to.
  */
 export async function pushBundle(opts: PushOptions): Promise<string> {
   if (opts.leaderAddrs.length === 0) throw new BundlePushError(`leader ${opts.leaderPeerId} announces no address`);
-  const node = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    poolKey: await readPoolKey(opts.poolKeyFile),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    maxConnections: 4,
-    maxMessageBytes: 8192,
-  });
-  await node.start();
+  const node = await createDialerNode({ poolKey: await readPoolKey(opts.poolKeyFile) });
   try {
     const errors: string[] = [];
     for (const addr of opts.leaderAddrs) {

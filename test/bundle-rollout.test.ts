@@ -6,13 +6,13 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../agent/agent.ts';
-import { line, PUSH_PROTOCOL, pushOver, sendAll } from '../agent/bundle/protocol.ts';
 import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
 import { NotLeaderError, pushBundle } from '../cli/bundle-push.ts';
 import { buildBundle } from '../shared/bundle/build.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
 import { directory, exec, file } from '../shared/resources/index.ts';
+import { line, PUSH_PROTOCOL, pushOver, sendAll } from '../shared/wire/bundle-transfer.ts';
 import { allAlive, TestPool, waitFor } from './helpers/agents.ts';
 
 type BundleView = {

@@ -3,13 +3,22 @@ import type { Connection, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { unpackBundle } from '../../shared/bundle/unpack.ts';
 import type { HookEvent } from '../../shared/config/configure-schema.ts';
+import {
+  FrameReader,
+  line,
+  NOT_LEADER,
+  PULL_PROTOCOL,
+  PUSH_PROTOCOL,
+  pullOver,
+  sendAll,
+  sha256,
+} from '../../shared/wire/bundle-transfer.ts';
 import type { BundleEvent } from '../../shared/wire/cluster.ts';
 import type { BundleState, Heartbeat, RolloutAnnouncement } from '../../shared/wire/heartbeat.ts';
 import { readHooks } from '../configure/bundle-dir.ts';
 import type { ConfigureReport } from '../configure/configure.ts';
 import { runHooks } from '../configure/hooks.ts';
 import type { PoolNode } from '../p2p/node.ts';
-import { FrameReader, line, NOT_LEADER, PULL_PROTOCOL, PUSH_PROTOCOL, pullOver, sendAll, sha256 } from './protocol.ts';
 import { planRollout, type RolloutProgress } from './rollout.ts';
 import type { BundleStore } from './store.ts';
 
