@@ -159,6 +159,20 @@ describe('idempotency', () => {
     expect(server.model.instances.size).toBe(2);
   });
 
+  it('reconcile adopts every instance of the pool listed by tag; a retried token still launches nothing', async () => {
+    const remoter = h.remoter(server.endpoint);
+    const first = await remoter.launch({ cloud: 'app', count: 2, clientToken: 'leader-1' });
+    const report = await remoter.reconcile({ pool: 'web', cloud: 'app' });
+    expect({ ...report, adopted: [...report.adopted].sort() }).toEqual({
+      adopted: ids(first),
+      cleared: [],
+      strays: [],
+    });
+    const again = await remoter.launch({ cloud: 'app', count: 2, clientToken: 'leader-1' });
+    expect(ids(again)).toEqual(ids(first));
+    expect(server.model.instances.size).toBe(2);
+  });
+
   it("another pool's token is not taken over", async () => {
     server.model.runInstances({
       ImageId: 'ami-0123456789abcdef0',

@@ -138,7 +138,7 @@ describe('local remoter', () => {
     const { stateDir, remoter, pool } = await setup();
     const launched = await remoter.launch({ cloud: 'web', count: 2, clientToken: 'k' });
     const victim = launched[0]!;
-    process.kill(victim.pid, 'SIGKILL');
+    process.kill(victim.pid!, 'SIGKILL');
     await waitFor(async () => (await remoter.list({ pool: pool.name }))[0]!.state === 'terminated', 'terminated');
     const listed = await remoter.list({ pool: pool.name, cloud: 'web' });
     expect(listed.map((i) => [i.id, i.state])).toEqual([

@@ -192,7 +192,7 @@ export default definePool({
     const { instance: leaderInstance } = await leader();
     const victim = (await running()).find((i) => i.id !== leaderInstance.id);
     if (!victim) throw new Error('no non-leader');
-    process.kill(victim.pid, 'SIGKILL');
+    process.kill(victim.pid!, 'SIGKILL');
     await waitFor(async () => !(await running()).some((i) => i.id === victim.id), 'victim gone from the provider');
     await waitFor(() => converged(MIN), `back to ${MIN} alive`, 300, 200);
     const replaced = (await decisions()).filter((d) => d.action === 'expand' && d.reason.startsWith('below min'));
@@ -217,7 +217,7 @@ export default definePool({
       }
       return null;
     }, 'the expansion in a follower ledger');
-    process.kill(old.instance.pid, 'SIGKILL');
+    process.kill(old.instance.pid!, 'SIGKILL');
     const next = await waitFor(
       async () => {
         const l = await leader().catch(() => null);

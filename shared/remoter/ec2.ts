@@ -42,7 +42,7 @@ import {
 } from './ec2-request.ts';
 import { buildUserData } from './ec2-user-data.ts';
 import { findPackageRoot } from './package-root.ts';
-import type { LaunchRequest, ListFilter, RemoterBase } from './types.ts';
+import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
 
 /**
@@ -212,6 +212,18 @@ export class Ec2Remoter implements RemoterBase {
     if (filter.cloud !== undefined) filters.push({ Name: `tag:${TAG_CLOUD}`, Values: [filter.cloud] });
     const instances = await this.describe({ Filters: filters }, this.tunables.pageSize);
     return instances.map((i) => toRecord(i, this.monitorPort));
+  }
+
+  /**
+   * EC2 needs no write-ahead record of its own: RunInstances is idempotent by ClientToken and every
+   * instance carries the pool and cloud tags from its creation, so an instance a dead leader
+   * launched is already listed. Reconciling is listing by tag and adopting everything listed.
+   */
+  async reconcile(filter: ListFilter): Promise<ReconcileReport> {
+    const listed = await this.list(filter);
+    const adopted = listed.map((i) => i.id);
+    this.log.info('reconciled', { pool: filter.pool, cloud: filter.cloud, adopted });
+    return { adopted, cleared: [], strays: [] };
   }
 
   async terminate(ids: string[]): Promise<void> {

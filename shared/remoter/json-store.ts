@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RemoterError } from './types.ts';
 
 /**
  * A JSON state file shared by processes (the CLI, a leader agent, a second CLI): reads see a whole
- * file (temp file + rename), updates run under a lock file holding the writer's pid. The same
+ * file (temp file + rename), updates run under a lock file holding the writer's pid. Every write is
+ * durable before it is visible (the temp file and then its directory are fsync'd), so a record
+ * written ahead of an action survives a crash of the machine, not only of the writer. The same
  * protocol for every provider's records (local instances, ssh hosts), generic over the state's shape; a lock whose
  * pid is gone (or, without a pid, older than lockStaleAfter) is broken.
  */
@@ -51,13 +53,17 @@ export class JsonStore<T> {
     }
   }
 
-  /** Runs `fn` on the state under the lock and writes what it leaves there; nothing is written if it throws. */
-  async update<R>(fn: (state: T) => Promise<R> | R): Promise<R> {
+  /**
+   * Runs `fn` on the state under the lock and writes what it leaves there; nothing more is written
+   * if it throws. `commit` writes the state as it is now, still under the lock: a write-ahead record
+   * is committed before the action it announces, and the outcome after it.
+   */
+  async update<R>(fn: (state: T, commit: () => Promise<void>) => Promise<R> | R): Promise<R> {
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     const release = await this.lock();
     try {
       const state = await this.read();
-      const result = await fn(state);
+      const result = await fn(state, () => this.write(state));
       await this.write(state);
       return result;
     } finally {
@@ -67,8 +73,15 @@ export class JsonStore<T> {
 
   private async write(state: T): Promise<void> {
     const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, this.file);
+    await syncDir(dirname(this.file));
   }
 
   private async lock(): Promise<() => Promise<void>> {
@@ -122,6 +135,19 @@ export class JsonStore<T> {
     const pid = Number((await readFile(aside, 'utf8').catch(() => '')).trim());
     if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) await link(aside, this.lockFile).catch(() => {});
     await unlink(aside).catch(() => {});
+  }
+}
+
+/** Makes a rename in `dir` durable. Some platforms cannot open or sync a directory: best effort there. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // EISDIR/EPERM/EINVAL on platforms without directory fsync
+  } finally {
+    await handle?.close().catch(() => {});
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { sep } from 'node:path';
 import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
 import { RemoterError } from './types.ts';
 
@@ -32,6 +33,53 @@ export function isAgentAlive(pid: number, marker: string): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+export interface AgentProcess {
+  pid: number;
+  /** The path after `--config` on its command line. */
+  configFile: string;
+}
+
+/**
+ * Every running agent whose `--config` lies under `dir` (a local remoter's state dir), from the
+ * process table: what a launcher that died left running is found here even though no record
+ * names its pid. A child an agent forked but has not exec'd yet shows the agent's command line;
+ * a match whose parent is a match is left out. Linux only (/proc); elsewhere none are found.
+ */
+export function findAgentProcesses(dir: string): AgentProcess[] {
+  const prefix = dir.endsWith(sep) ? dir : `${dir}${sep}`;
+  const found = new Map<number, AgentProcess>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited while we looked
+    }
+    const at = argv.indexOf('--config');
+    const configFile = at >= 0 ? argv[at + 1] : undefined;
+    if (!configFile?.startsWith(prefix) || !argv.some((a) => a.includes(AGENT_MARKER))) continue;
+    const pid = Number(entry);
+    if (isAgentAlive(pid, configFile)) found.set(pid, { pid, configFile });
+  }
+  return [...found.values()].filter((p) => !found.has(parentOf(p.pid)));
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
   }
 }
 

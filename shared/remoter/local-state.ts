@@ -3,6 +3,13 @@ import { JsonStore } from './json-store.ts';
 import type { InstanceState } from './types.ts';
 
 /**
+ * 'launching': recorded ahead of its spawn (write-ahead); a record still 'launching' when the lock
+ * is free belongs to a launcher that died, and is settled by the next launch, terminate or
+ * reconcile: adopted if its process runs, else terminated. Listed as 'pending'.
+ */
+export type LocalInstanceState = InstanceState | 'launching';
+
+/**
  * The local provider's state: `<stateDir>/local/instances.json`, written atomically (temp file +
  * rename) under a lock file, because the CLI and a leader agent may both launch and terminate.
  */
@@ -12,13 +19,15 @@ export interface LocalInstance {
   id: string;
   pool: string;
   cloud: string;
-  state: InstanceState;
+  state: LocalInstanceState;
   address: string;
   p2pPort: number;
   monitorPort: number;
-  pid: number;
-  peerId: string;
-  /** Epoch ms. */
+  /** Absent while 'launching' (not spawned yet, or spawned by a launcher that died before recording it). */
+  pid?: number;
+  /** Absent while 'launching': the identity is created with the instance. */
+  peerId?: string;
+  /** Epoch ms: when the launch was recorded, before the process was started. */
   launchedAt: number;
   terminatedAt?: number;
   clientToken: string;
@@ -33,7 +42,10 @@ export interface LocalInstance {
 
 export interface LocalState {
   version: 1;
-  /** N of the next 'local-N'; never reused, so a log or event names one instance forever. */
+  /**
+   * N of the next 'local-N'; never reused, so a log or event names one instance forever. Advanced
+   * and written before any process of a launch is started.
+   */
   nextIndex: number;
   instances: LocalInstance[];
 }
@@ -80,8 +92,8 @@ export class LocalStateStore {
     return this.#store.read();
   }
 
-  /** Runs `fn` on the state under the lock and writes what it leaves in the state. */
-  update<T>(fn: (state: LocalState) => Promise<T> | T): Promise<T> {
+  /** Runs `fn` on the state under the lock and writes what it leaves in the state; `commit` writes it meanwhile. */
+  update<T>(fn: (state: LocalState, commit: () => Promise<void>) => Promise<T> | T): Promise<T> {
     return this.#store.update(fn);
   }
 }

@@ -1,17 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { ensureIdentity } from '../identity.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { allocateAddresses } from './address.ts';
-import { isAgentAlive, signalAgent, spawnAgent } from './local-process.ts';
+import { faultPoint, withoutFaultPoint } from './fault-point.ts';
+import { findAgentProcesses, signalAgent, spawnAgent } from './local-process.ts';
+import {
+  cloudOf,
+  type LocalInstanceRecord,
+  latestLaunch,
+  markTerminated,
+  multiaddr,
+  prune,
+  runs,
+  toRecord,
+  waitForExit,
+} from './local-records.ts';
 import { type LocalInstance, type LocalState, LocalStateStore } from './local-state.ts';
 import { findPackageRoot } from './package-root.ts';
-import type { InstanceRecord, LaunchRequest, ListFilter, RemoterBase } from './types.ts';
+import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
 
 /**
@@ -75,13 +86,7 @@ export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
   bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
 }
 
-/** An instance as the local provider reports it: the common record plus process details. */
-export interface LocalInstanceRecord extends InstanceRecord {
-  pid: number;
-  peerId: string;
-  address: string;
-  logFile: string;
-}
+export type { LocalInstanceRecord } from './local-records.ts';
 
 export function createLocalRemoter(opts: LocalRemoterOptions): LocalRemoter {
   return new LocalRemoter(opts);
@@ -108,6 +113,12 @@ export class LocalRemoter implements RemoterBase {
     );
   }
 
+  /**
+   * Write-ahead: under the state lock, the new instances are recorded 'launching' (ids from the
+   * persisted counter, token, addresses) and that record is fsync'd before any process starts;
+   * each instance is recorded 'running' with its pid as soon as it is spawned. A launcher killed
+   * anywhere in between leaves records that the next launch, terminate or reconcile settles.
+   */
   async launch(req: LaunchRequest): Promise<LocalInstanceRecord[]> {
     if (req.cloud !== this.opts.cloud) {
       throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
@@ -121,25 +132,31 @@ export class LocalRemoter implements RemoterBase {
     const keyFile = poolKeyFile(resolve(this.opts.stateDir));
 
     let failure: unknown;
-    const records = await this.store.update(async (state) => {
+    const records = await this.store.update(async (state, commit) => {
       // Under the lock: two launchers creating the key at once would otherwise race.
       await ensurePoolKey(keyFile);
-      this.refresh(state);
+      await this.settle(state);
       const earlier = latestLaunch(state, req.clientToken);
       if (earlier.some((i) => i.state !== 'terminated')) return earlier.map(toRecord);
-      const launched: LocalInstance[] = [];
+      const batch = await this.reserve(state, req);
+      if (batch.length === 0) return [];
+      faultPoint('before-record');
+      await commit();
+      faultPoint('after-record');
       try {
-        await this.spawnInto(state, req, keyFile, launched);
+        await this.start(state, batch, keyFile, commit);
       } catch (err) {
         failure = err; // keep what did start in the state, so it can be listed and terminated
+        await this.settle(state);
       }
       prune(state, this.tunables.keepTerminated);
-      return launched.map(toRecord);
+      return batch.filter((i) => i.state === 'running').map(toRecord);
     });
     if (failure) throw failure instanceof RemoterError ? failure : new RemoterError(errorMessage(failure));
     return records;
   }
 
+  /** Instances of the pool; those of a launch in progress (or cut short) are 'pending'. */
   async list(filter: ListFilter): Promise<LocalInstanceRecord[]> {
     if (filter.pool !== this.opts.pool.name) return [];
     let state = await this.store.read();
@@ -156,34 +173,73 @@ export class LocalRemoter implements RemoterBase {
 
   /** SIGTERM, up to terminateGrace for a graceful leave, then SIGKILL; resolves once all are gone. */
   async terminate(ids: string[]): Promise<void> {
-    const targets = await this.store.update((state) => {
+    const targets = await this.store.update(async (state) => {
       const unknown = ids.filter((id) => !state.instances.some((i) => i.id === id));
       if (unknown.length > 0)
         throw new RemoterError(`unknown instance${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+      await this.settle(state); // a 'pending' id of a cut-short launch: its process, if any, is found
       const signalled: LocalInstance[] = [];
       for (const inst of state.instances.filter((i) => ids.includes(i.id) && i.state !== 'terminated')) {
-        if (isAgentAlive(inst.pid, inst.configFile)) {
-          signalAgent(inst.pid, 'SIGTERM');
+        if (runs(inst)) {
+          signalAgent(inst.pid as number, 'SIGTERM');
           inst.state = 'stopping';
           signalled.push({ ...inst });
         } else markTerminated(inst);
       }
       return signalled;
     });
-    if (targets.length === 0) return;
-
-    const { terminateGrace, terminatePoll } = this.tunables;
-    let alive = await waitForExit(targets, terminateGrace, terminatePoll);
-    for (const inst of alive) signalAgent(inst.pid, 'SIGKILL');
-    if (alive.length > 0) alive = await waitForExit(alive, Math.max(2000, terminateGrace), terminatePoll);
-
+    const alive = await this.stop(targets);
     await this.store.update((state) => this.refresh(state));
     if (alive.length > 0) {
       throw new RemoterError(`still running after SIGKILL: ${alive.map((i) => `${i.id} (pid ${i.pid})`).join(', ')}`);
     }
   }
 
-  private async spawnInto(state: LocalState, req: LaunchRequest, keyFile: string, out: LocalInstance[]): Promise<void> {
+  /**
+   * Settles cut-short launches (adopted if their process runs, else terminated), then ends every
+   * agent process under this pool's state dir that no live record names (of `filter.cloud` only,
+   * when given): SIGTERM, SIGKILL after terminateGrace. Strays are ended outside the lock.
+   */
+  async reconcile(filter: ListFilter): Promise<ReconcileReport> {
+    const report: ReconcileReport = { adopted: [], cleared: [], strays: [] };
+    if (filter.pool !== this.opts.pool.name) return report;
+    const strays = await this.store.update(async (state) => {
+      await this.settle(state, report);
+      const named = new Set(
+        state.instances.filter((i) => i.state !== 'terminated' && i.pid !== undefined).map((i) => i.pid),
+      );
+      // Another cloud's strays are its leader's; one whose config cannot be read is anybody's.
+      const ofCloud = (configFile: string) => {
+        const cloud = filter.cloud === undefined ? undefined : cloudOf(configFile);
+        return cloud === undefined || cloud === filter.cloud;
+      };
+      return findAgentProcesses(this.dir)
+        .filter((p) => !named.has(p.pid) && ofCloud(p.configFile))
+        .map((p) => ({ id: basename(dirname(p.configFile)), pid: p.pid, configFile: p.configFile }));
+    });
+    for (const p of strays) signalAgent(p.pid, 'SIGTERM');
+    const alive = await this.stop(strays);
+    report.strays = strays.map((p) => `${p.id} (pid ${p.pid})`);
+    if (alive.length > 0) {
+      throw new RemoterError(
+        `stray agents still running after SIGKILL: ${alive.map((p) => `pid ${p.pid}`).join(', ')}`,
+      );
+    }
+    return report;
+  }
+
+  /** Waits up to terminateGrace for signalled processes, SIGKILLs the rest; returns those still running. */
+  private async stop<T extends { pid?: number; configFile: string }>(targets: T[]): Promise<T[]> {
+    if (targets.length === 0) return [];
+    const { terminateGrace, terminatePoll } = this.tunables;
+    let alive = await waitForExit(targets, terminateGrace, terminatePoll);
+    for (const p of alive) signalAgent(p.pid as number, 'SIGKILL');
+    if (alive.length > 0) alive = await waitForExit(alive, Math.max(2000, terminateGrace), terminatePoll);
+    return alive;
+  }
+
+  /** Records `count` new instances 'launching' in `state` (not yet written), each with a fresh id. */
+  private async reserve(state: LocalState, req: LaunchRequest): Promise<LocalInstance[]> {
     const { pool } = this.opts;
     const { using } = pool.clouds[req.cloud]!;
     if (using.provider !== 'local') throw new RemoterError(`cloud '${req.cloud}' does not use the local provider`);
@@ -195,14 +251,50 @@ export class LocalRemoter implements RemoterBase {
       ports: [using.p2pPort, using.monitorPort],
       maxScan: this.tunables.maxAddressScan,
     });
-    const peers = live.map(multiaddr);
     const launchId = randomBytes(6).toString('hex');
+    const launchedAt = Date.now();
+    return addresses.map((address) => {
+      const id = `local-${state.nextIndex++}`;
+      const dir = join(this.dir, id);
+      const inst: LocalInstance = {
+        id,
+        pool: pool.name,
+        cloud: req.cloud,
+        state: 'launching',
+        address,
+        p2pPort: using.p2pPort,
+        monitorPort: using.monitorPort,
+        launchedAt,
+        clientToken: req.clientToken,
+        launchId,
+        // The caller's tags (a leader's poolparty:term, poolparty:action) never replace ours.
+        tags: { ...req.tags, [TAG_POOL]: pool.name, [TAG_CLOUD]: req.cloud, [TAG_TOKEN]: req.clientToken },
+        monitor: `http://${address}:${using.monitorPort}`,
+        configFile: join(dir, 'agent.json'),
+        logFile: join(dir, 'agent.log'),
+      };
+      state.instances.push(inst);
+      return inst;
+    });
+  }
+
+  /** Creates each reserved instance (data dir, identity, config, process) and commits it 'running'. */
+  private async start(
+    state: LocalState,
+    batch: LocalInstance[],
+    keyFile: string,
+    commit: () => Promise<void>,
+  ): Promise<void> {
+    const { pool } = this.opts;
+    const peers = state.instances
+      .filter((i) => i.pool === pool.name && (i.state === 'running' || i.state === 'stopping') && i.peerId)
+      .map(multiaddr);
     const { bundleHash } = this.opts;
     const bundle = await this.opts.bundle?.();
     const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
-    for (const address of addresses) {
-      const id = `local-${state.nextIndex++}`;
-      const dir = join(this.dir, id);
+    const env = withoutFaultPoint(this.opts.env ?? process.env);
+    for (const inst of batch) {
+      const dir = dirname(inst.configFile);
       const dataDir = join(dir, 'data');
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       const { peerId } = await ensureIdentity(dataDir);
@@ -211,117 +303,68 @@ export class LocalRemoter implements RemoterBase {
         await mkdir(join(dataDir, 'bundles'), { recursive: true, mode: 0o700 });
         await writeFile(join(dataDir, 'bundles', `${bundle.sha256}.tar.gz`), bundle.bytes, { mode: 0o600 });
       }
-      const monitor = `http://${address}:${using.monitorPort}`;
-      const config = resolveAgentConfig(pool, req.cloud, {
-        instanceId: id,
+      const config = resolveAgentConfig(pool, inst.cloud, {
+        instanceId: inst.id,
         dataDir,
         poolKeyFile: keyFile,
-        listen: [`/ip4/${address}/tcp/${using.p2pPort}`],
+        listen: [`/ip4/${inst.address}/tcp/${inst.p2pPort}`],
         bootstrap: [...peers],
-        monitor: { host: address, port: using.monitorPort, url: monitor },
+        monitor: { host: inst.address, port: inst.monitorPort, url: inst.monitor },
         stateDir: resolve(this.opts.stateDir),
         ...(sha256 ? { bundle: { sha256 } } : {}),
       });
-      const configFile = join(dir, 'agent.json');
-      const logFile = join(dir, 'agent.log');
-      await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+      await writeFile(inst.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
       const pid = spawnAgent({
         node: this.opts.node ?? process.execPath,
         bin: this.agentBin,
-        configFile,
-        logFile,
+        configFile: inst.configFile,
+        logFile: inst.logFile,
         cwd: dir,
-        env: this.opts.env ?? process.env,
+        env,
       });
-      const inst: LocalInstance = {
-        id,
-        pool: pool.name,
-        cloud: req.cloud,
-        state: 'running',
-        address,
-        p2pPort: using.p2pPort,
-        monitorPort: using.monitorPort,
-        pid,
-        peerId,
-        launchedAt: Date.now(),
-        clientToken: req.clientToken,
-        launchId,
-        // The caller's tags (a leader's poolparty:term, poolparty:action) never replace ours.
-        tags: { ...req.tags, [TAG_POOL]: pool.name, [TAG_CLOUD]: req.cloud, [TAG_TOKEN]: req.clientToken },
-        monitor,
-        configFile,
-        logFile,
-      };
-      state.instances.push(inst);
-      out.push(inst);
+      faultPoint('after-spawn');
+      Object.assign(inst, { state: 'running', pid, peerId });
+      await commit();
       peers.push(multiaddr(inst));
     }
   }
 
+  /**
+   * Under the lock a 'launching' record has no live launcher (it holds the lock until its last
+   * record): its agent, found in the process table by its config path, is adopted, or the record
+   * is terminated. Then instances whose process is gone are marked terminated.
+   */
+  private async settle(state: LocalState, report?: ReconcileReport): Promise<void> {
+    const cut = state.instances.filter((i) => i.state === 'launching');
+    const running = cut.length > 0 ? findAgentProcesses(this.dir) : [];
+    for (const inst of cut) {
+      const proc = running.find((p) => p.configFile === inst.configFile);
+      if (proc) {
+        const peerId = await ensureIdentity(join(dirname(inst.configFile), 'data')).then(
+          (id) => id.peerId,
+          () => undefined,
+        );
+        Object.assign(inst, { state: 'running', pid: proc.pid }, peerId ? { peerId } : {});
+        report?.adopted.push(inst.id);
+      } else {
+        markTerminated(inst);
+        report?.cleared.push(inst.id);
+      }
+    }
+    this.refresh(state);
+  }
+
   private needsRefresh(state: LocalState): boolean {
-    return state.instances.some((i) => i.state !== 'terminated' && !isAgentAlive(i.pid, i.configFile));
+    return state.instances.some((i) => i.state !== 'terminated' && i.state !== 'launching' && !runs(i));
   }
 
   /** Marks instances whose process is gone (or is no longer our agent) as terminated. */
   private refresh(state: LocalState): void {
     for (const inst of state.instances) {
-      if (inst.state !== 'terminated' && !isAgentAlive(inst.pid, inst.configFile)) markTerminated(inst);
+      if (inst.state !== 'terminated' && inst.state !== 'launching' && !runs(inst)) markTerminated(inst);
     }
     prune(state, this.tunables.keepTerminated);
   }
-}
-
-/** The instances of the most recent launch made with `token`. */
-function latestLaunch(state: LocalState, token: string): LocalInstance[] {
-  const withToken = state.instances.filter((i) => i.clientToken === token);
-  const last = withToken.at(-1);
-  return last ? withToken.filter((i) => i.launchId === last.launchId) : [];
-}
-
-async function waitForExit(insts: LocalInstance[], timeout: number, poll: number): Promise<LocalInstance[]> {
-  const deadline = Date.now() + timeout;
-  let alive = insts.filter((i) => isAgentAlive(i.pid, i.configFile));
-  while (alive.length > 0 && Date.now() < deadline) {
-    await sleep(poll);
-    alive = alive.filter((i) => isAgentAlive(i.pid, i.configFile));
-  }
-  return alive;
-}
-
-function markTerminated(inst: LocalInstance): void {
-  inst.state = 'terminated';
-  inst.terminatedAt = Date.now();
-}
-
-function prune(state: LocalState, keep: number): void {
-  const dead = state.instances.filter((i) => i.state === 'terminated');
-  if (dead.length <= keep) return;
-  const drop = new Set(
-    dead
-      .sort((a, b) => (a.terminatedAt ?? 0) - (b.terminatedAt ?? 0))
-      .slice(0, dead.length - keep)
-      .map((i) => i.id),
-  );
-  state.instances = state.instances.filter((i) => !drop.has(i.id));
-}
-
-function multiaddr(i: LocalInstance): string {
-  return `/ip4/${i.address}/tcp/${i.p2pPort}/p2p/${i.peerId}`;
-}
-
-function toRecord(i: LocalInstance): LocalInstanceRecord {
-  return {
-    id: i.id,
-    state: i.state,
-    privateIp: i.address,
-    launchedAt: i.launchedAt,
-    tags: { ...i.tags },
-    monitor: i.monitor,
-    pid: i.pid,
-    peerId: i.peerId,
-    address: i.address,
-    logFile: i.logFile,
-  };
 }
 
 function definedOnly(opts: Partial<LocalRemoterTunables>): Partial<LocalRemoterTunables> {

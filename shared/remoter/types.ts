@@ -40,11 +40,33 @@ export interface ListFilter {
   cloud?: string;
 }
 
+/** What `reconcile` found and did; every entry is an instance id (local strays: 'local-N (pid P)'). */
+export interface ReconcileReport {
+  /** Launches cut short whose instance does run: recorded as running now (ec2: everything listed). */
+  adopted: string[];
+  /** Launches cut short with nothing running: recorded as terminated, their ids never used again. */
+  cleared: string[];
+  /** Instances of the pool that no record names, terminated. */
+  strays: string[];
+}
+
 export interface RemoterBase {
   readonly provider: string;
+  /**
+   * Launches are write-ahead: the intended instances (ids, token) are recorded durably before
+   * they are created, so a launcher killed at any point leaves a record, never an unnamed
+   * instance. A launch with a token seen before returns that launch's instances while any lives.
+   */
   launch(req: LaunchRequest): Promise<InstanceRecord[]>;
   list(filter: ListFilter): Promise<InstanceRecord[]>;
   terminate(ids: string[]): Promise<void>;
+  /**
+   * Settles what a launcher that died left behind, for the pool (and cloud) of `filter`: records of
+   * cut-short launches are adopted (their instance runs) or cleared (it does not), and instances of
+   * the pool no record names are terminated. A new leader calls it once before it first acts.
+   * Optional only so that wrappers and test fakes written before it still type-check.
+   */
+  reconcile?(filter: ListFilter): Promise<ReconcileReport>;
 }
 
 /** Tag names every provider sets on the instances it launches. */
