@@ -5,7 +5,6 @@ import { poolKeyFile } from '../shared/config/resolve.ts';
 import { formatDuration } from '../shared/duration.ts';
 import { type Artifact, loadArtifact } from '../shared/provision/artifact.ts';
 import { connectSsh } from '../shared/provision/connect.ts';
-import { aliasHostKeys, ec2AgentConfig, ec2SshAddress, ec2SshTarget } from '../shared/provision/ec2.ts';
 import { SshUnreachableError } from '../shared/provision/errors.ts';
 import type { HostKeyStatus } from '../shared/provision/known-hosts.ts';
 import { KnownHosts } from '../shared/provision/known-hosts.ts';
@@ -16,6 +15,7 @@ import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { OperationError } from './command.ts';
 import { launchBundle } from './compile-cloud.ts';
 import type { PoolContext } from './context.ts';
+import { aliasHostKeys, ec2AgentConfig, ec2SshAddress, ec2SshTarget } from './ec2-ssh.ts';
 import { explainSshFailure, sshProgressLine } from './ssh-progress.ts';
 
 /**

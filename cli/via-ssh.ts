@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { aliasHostKeys } from '../shared/provision/ec2.ts';
 import { SshUnreachableError } from '../shared/provision/errors.ts';
 import { type HostKeyVerifier, KnownHosts, PinnedHostKeys } from '../shared/provision/known-hosts.ts';
 import { expandHome, urlHost } from '../shared/remoter/ssh-util.ts';
 import { OperationError, UsageError } from './command.ts';
 import { chooseNode, runningNodes, type SshNode } from './commands/ssh.ts';
 import type { PoolContext } from './context.ts';
+import { aliasHostKeys } from './ec2-ssh.ts';
 import { type PoolReach, tunnelReach } from './pool-reach.ts';
 import { explainSshFailure, sshProgressLine } from './ssh-progress.ts';
 import { SshTunnel, type TunnelEvent } from './ssh-tunnel.ts';

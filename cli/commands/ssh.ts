@@ -5,11 +5,11 @@ import type { Ec2UsingDefinition } from '../../shared/config/ec2-schema.ts';
 import type { Ec2SshDefinition } from '../../shared/config/ec2-ssh-schema.ts';
 import type { UsingDefinition } from '../../shared/config/schema.ts';
 import type { SshUsingDefinition } from '../../shared/config/ssh-schema.ts';
-import { ec2SshAddress, ec2SshTarget } from '../../shared/provision/ec2.ts';
 import type { SshInstanceRecord } from '../../shared/remoter/ssh.ts';
 import { expandHome } from '../../shared/remoter/ssh-util.ts';
 import { type Command, OperationError, UsageError } from '../command.ts';
 import { openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { ec2SshAddress, ec2SshTarget } from '../ec2-ssh.ts';
 
 export interface SshCommandResult {
   instance: string;
@@ -27,7 +27,7 @@ export interface SshCommandResult {
 export interface SshLogin {
   user: string;
   keyFile: string;
-  /** ec2: the instance id (addresses are recycled; see shared/provision/ec2.ts). Default: the host. */
+  /** ec2: the instance id (addresses are recycled; see cli/ec2-ssh.ts). Default: the host. */
   hostKeyAlias?: string;
 }
 

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { forgetAliasedHostKeys } from '../../shared/provision/ec2.ts';
 import { KnownHosts } from '../../shared/provision/known-hosts.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
+import { forgetAliasedHostKeys } from '../ec2-ssh.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface TerminateResult {

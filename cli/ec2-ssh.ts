@@ -1,13 +1,13 @@
-import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
-import type { Ec2SshAddress, Ec2SshDefinition } from '../config/ec2-ssh-schema.ts';
-import { resolveAgentConfig } from '../config/resolve.ts';
-import type { PoolDefinition } from '../config/schema.ts';
-import { expandHome } from '../remoter/ssh-util.ts';
-import type { InstanceRecord } from '../remoter/types.ts';
-import type { AgentConfig } from '../wire/agent-config.ts';
-import { ProvisionError } from './errors.ts';
-import type { HostKeyVerifier, KnownHosts } from './known-hosts.ts';
-import type { HostTarget } from './provision.ts';
+import type { Ec2UsingDefinition } from '../shared/config/ec2-schema.ts';
+import type { Ec2SshAddress, Ec2SshDefinition } from '../shared/config/ec2-ssh-schema.ts';
+import { resolveAgentConfig } from '../shared/config/resolve.ts';
+import type { PoolDefinition } from '../shared/config/schema.ts';
+import { ProvisionError } from '../shared/provision/errors.ts';
+import type { HostKeyVerifier, KnownHosts } from '../shared/provision/known-hosts.ts';
+import type { HostTarget } from '../shared/provision/provision.ts';
+import { expandHome } from '../shared/remoter/ssh-util.ts';
+import type { InstanceRecord } from '../shared/remoter/types.ts';
+import type { AgentConfig } from '../shared/wire/agent-config.ts';
 
 /**
  * Reaching an EC2 instance over SSH (a cloud with `using: ec2({ ssh: {...} })`): which address
