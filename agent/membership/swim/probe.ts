@@ -1,0 +1,178 @@
+import type { Effect } from './types.ts';
+
+/** What the prober needs from the core at each step. */
+export interface ProbeContext {
+  now: number;
+  /** Members this node probes, in round-robin order. */
+  subjects: readonly string[];
+  /** Up to `count` neighbours other than `target` to ask for an indirect probe. */
+  helpers(target: string, count: number): string[];
+  /** A duration scaled by local health. */
+  scale(ms: number): number;
+}
+
+export interface ProbeTimes {
+  probeInterval: number;
+  probeTimeout: number;
+  indirectChecks: number;
+  maxPending: number;
+}
+
+/** A finished probe of ours. */
+export type ProbeOutcome =
+  | { ok: true; target: string }
+  /** No ack by the end of the period; `nacks` helpers answered that they could not reach it either. */
+  | { ok: false; target: string; nacks: number; helpers: number };
+
+interface Probe {
+  seq: number;
+  target: string;
+  timeoutAt: number;
+  endAt: number;
+  helpers: number;
+  nacks: number;
+}
+
+/** A `ping-req` we serve: our `ping` to `target` answers `requester`'s probe `seq`. */
+interface Relay {
+  requester: string;
+  seq: number;
+  target: string;
+  deadline: number;
+}
+
+/**
+ * The probe cycle of one node: one probe per period, round-robin over its subjects; direct ping,
+ * then ping-req through helpers after the probe timeout, then failure at the end of the period.
+ * Also serves other nodes' ping-reqs. Pure: sends are pushed as effects.
+ */
+export class Prober {
+  private seq = 0;
+  private rr = 0;
+  private nextAt: number;
+  private current: Probe | undefined;
+  private readonly relays = new Map<number, Relay>();
+
+  constructor(
+    private readonly times: ProbeTimes,
+    now: number,
+    phase: number,
+  ) {
+    this.nextAt = now + Math.floor(phase * times.probeInterval);
+  }
+
+  /** The earliest time this prober wants a tick. */
+  get wakeAt(): number {
+    let at = this.nextAt;
+    const c = this.current;
+    if (c) at = Math.min(at, c.timeoutAt > 0 ? c.timeoutAt : c.endAt);
+    for (const r of this.relays.values()) at = Math.min(at, r.deadline);
+    return at;
+  }
+
+  tick(ctx: ProbeContext, out: Effect[]): ProbeOutcome | undefined {
+    const { now } = ctx;
+    for (const [seq, r] of this.relays) {
+      if (r.deadline > now) continue;
+      this.relays.delete(seq);
+      out.push({ type: 'send', to: r.requester, msg: { t: 'nack', seq: r.seq } });
+    }
+    let outcome: ProbeOutcome | undefined;
+    const c = this.current;
+    if (c && now >= c.timeoutAt && c.timeoutAt > 0) {
+      c.timeoutAt = 0;
+      const helpers = ctx.helpers(c.target, this.times.indirectChecks);
+      c.helpers = helpers.length;
+      for (const h of helpers) out.push({ type: 'send', to: h, msg: { t: 'ping-req', seq: c.seq, target: c.target } });
+    }
+    if (c && now >= c.endAt) {
+      this.current = undefined;
+      outcome = { ok: false, target: c.target, nacks: c.nacks, helpers: c.helpers };
+    }
+    if (now >= this.nextAt && !this.current) {
+      this.nextAt = now + ctx.scale(this.times.probeInterval);
+      const subjects = ctx.subjects;
+      if (subjects.length > 0) {
+        const target = subjects[this.rr++ % subjects.length]!;
+        const seq = ++this.seq;
+        this.current = {
+          seq,
+          target,
+          timeoutAt: now + ctx.scale(this.times.probeTimeout),
+          endAt: now + ctx.scale(this.times.probeInterval) - 1,
+          helpers: 0,
+          nacks: 0,
+        };
+        out.push({ type: 'send', to: target, msg: { t: 'ping', seq } });
+      }
+    }
+    return outcome;
+  }
+
+  /** An ack: ends our probe, or completes a relay. */
+  ack(seq: number, out: Effect[]): ProbeOutcome | undefined {
+    const c = this.current;
+    if (c && c.seq === seq) {
+      this.current = undefined;
+      return { ok: true, target: c.target };
+    }
+    const r = this.relays.get(seq);
+    if (r) {
+      this.relays.delete(seq);
+      out.push({ type: 'send', to: r.requester, msg: { t: 'ack', seq: r.seq } });
+    }
+    return undefined;
+  }
+
+  nack(seq: number): void {
+    if (this.current?.seq === seq) this.current.nacks++;
+  }
+
+  /** Serves a ping-req: probes `target` for `requester`. */
+  pingReq(requester: string, seq: number, target: string, ctx: ProbeContext, out: Effect[]): void {
+    if (this.relays.size >= this.times.maxPending) {
+      out.push({ type: 'send', to: requester, msg: { t: 'nack', seq } });
+      return;
+    }
+    const mine = ++this.seq;
+    this.relays.set(mine, { requester, seq, target, deadline: ctx.now + ctx.scale(this.times.probeTimeout) });
+    out.push({ type: 'send', to: target, msg: { t: 'ping', seq: mine } });
+  }
+
+  /**
+   * `id` cannot be reached: nack the relays probing it; true if it is the target of our own probe
+   * (which is then over: the caller suspects it).
+   */
+  unreachable(id: string, out: Effect[]): boolean {
+    for (const [seq, r] of this.relays) {
+      if (r.target !== id) continue;
+      this.relays.delete(seq);
+      out.push({ type: 'send', to: r.requester, msg: { t: 'nack', seq: r.seq } });
+    }
+    if (this.current?.target !== id) return false;
+    this.current = undefined;
+    return true;
+  }
+
+  /** Our own loop stalled: nothing in flight is evidence any more. */
+  cancel(now: number): void {
+    this.current = undefined;
+    this.relays.clear();
+    this.nextAt = Math.min(this.nextAt, now);
+  }
+
+  /** Stops probing (after leaving). */
+  stop(): void {
+    this.cancel(0);
+    this.nextAt = Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Up to `count` of `pool`, picked uniformly with `rand` (shuffles `pool` in place). */
+export function sample<T>(pool: T[], count: number, rand: () => number): T[] {
+  for (let i = 0; i < Math.min(count, pool.length); i++) {
+    const j = i + Math.floor(rand() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, count);
+}
