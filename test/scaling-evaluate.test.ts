@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, evaluateRule, parseRule, Sustain } from '../shared/scaling/index.ts';
+import { aggregate, evaluateRule } from '../shared/scaling/evaluate.ts';
+import { parseRule } from '../shared/scaling/rule.ts';
+import { Sustain } from '../shared/scaling/sustain.ts';
 
 describe('aggregate', () => {
   const values = [7, 1, 9, 3, 5, 10, 2, 8, 4, 6];

@@ -6,7 +6,7 @@ import {
   type Rule,
   type RuleExpr,
   RuleSyntaxError,
-} from '../shared/scaling/index.ts';
+} from '../shared/scaling/rule.ts';
 
 const cmp = (metric: string, op: Comparison['op'], value: number, agg: Comparison['agg'] = 'avg'): Comparison => ({
   kind: 'cmp',

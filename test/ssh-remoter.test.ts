@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRuntime } from '../shared/config/resolve.ts';
 import { parseSshUsing, type SshUsingDefinition } from '../shared/config/ssh-schema.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
-import { type AgentConfigContext, provisionHost } from '../shared/provision/index.ts';
+import { type AgentConfigContext, provisionHost } from '../shared/provision/provision.ts';
 import { SshRemoter } from '../shared/remoter/ssh.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
