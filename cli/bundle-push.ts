@@ -1,8 +1,8 @@
 import { multiaddr } from '@multiformats/multiaddr';
-import { createDialerNode } from '../shared/p2p/dialer-node.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
 import { NOT_LEADER, PUSH_PROTOCOL, pushOver } from '../shared/wire/bundle-transfer.ts';
 import { OperationError } from './command.ts';
+import { createDialerNode } from './dialer-node.ts';
 
 /** The leader could not be reached over libp2p, or refused the bundle. */
 export class BundlePushError extends OperationError {

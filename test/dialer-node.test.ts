@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
-import { createDialerNode } from '../shared/p2p/dialer-node.ts';
+import { createDialerNode } from '../cli/dialer-node.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { FrameReader, line, sendAll } from '../shared/wire/bundle-transfer.ts';
 
