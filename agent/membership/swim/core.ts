@@ -99,8 +99,9 @@ export class SwimCore {
     return this.table.get(id);
   }
 
-  digest(): DigestEntry[] {
-    return digestOf(this.table, this.tombstones);
+  /** Our table for anti-entropy; only the ids in `buckets` if given (summaries: digest.ts). */
+  digest(buckets?: readonly number[]): DigestEntry[] {
+    return digestOf(this.table, this.tombstones, buckets);
   }
 
   /** Current neighbours (subjects ∪ observers), sorted. */

@@ -1,4 +1,5 @@
 import type { SwimConfig } from './config.ts';
+import { fnv1a } from './overlay.ts';
 import type { MemberTable, Tombstones } from './table.ts';
 import type { DigestEntry, Liveness, Update } from './types.ts';
 
@@ -44,11 +45,43 @@ export function entryUpdate(e: DigestEntry, config: SwimConfig): Update | undefi
 }
 
 /** This node's table for anti-entropy: every member, and the tombstones of reaped ones as dead. */
-export function digestOf(table: MemberTable, tombstones: Tombstones): DigestEntry[] {
+export function digestOf(table: MemberTable, tombstones: Tombstones, buckets?: readonly number[]): DigestEntry[] {
   const out: DigestEntry[] = [];
+  if (buckets) {
+    const keep = new Set(buckets);
+    return digestOf(table, tombstones).filter((e) => keep.has(bucketOf(e.id)));
+  }
   for (const m of table.all()) out.push({ id: m.id, incarnation: m.incarnation, state: m.state });
   for (const [id, incarnation] of tombstones.entries()) {
     if (table.state(id) === undefined) out.push({ id, incarnation, state: 'dead' });
   }
   return out;
+}
+
+/**
+ * Anti-entropy in two rounds, so a sync costs O(buckets) bytes while two tables agree: the
+ * initiator sends its summary (one hash per bucket of ids), the partner answers with its entries in
+ * the buckets whose hashes differ, and the initiator sends its own entries of those buckets.
+ */
+export const SUMMARY_BUCKETS = 64;
+
+export function bucketOf(id: string): number {
+  return fnv1a(id) % SUMMARY_BUCKETS;
+}
+
+/** XOR of entry hashes per bucket: equal summaries mean (almost surely) equal digests. */
+export function summarize(entries: readonly DigestEntry[]): number[] {
+  const out = new Array<number>(SUMMARY_BUCKETS).fill(0);
+  for (const e of entries) {
+    const b = bucketOf(e.id);
+    out[b] = (out[b]! ^ fnv1a(`${e.id}:${e.incarnation}:${e.state}`)) >>> 0;
+  }
+  return out;
+}
+
+/** Buckets whose hashes differ between two summaries (all of them if `theirs` is malformed). */
+export function differingBuckets(mine: readonly number[], theirs: readonly number[]): number[] {
+  const all = Array.from({ length: SUMMARY_BUCKETS }, (_, b) => b);
+  if (!Array.isArray(theirs) || theirs.length !== SUMMARY_BUCKETS) return all;
+  return all.filter((b) => mine[b] !== theirs[b]);
 }
