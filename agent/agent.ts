@@ -3,34 +3,26 @@ import { readPoolKey } from '../shared/pool-key.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import {
-  type ClusterView,
-  type HealthView,
-  type MemberView,
-  memberBundleField,
-  type StatsView,
-} from '../shared/wire/cluster.ts';
-import {
-  type ControlMessage,
-  controlTopic,
-  type Heartbeat,
-  heartbeatTopic,
-  type Retire,
-  type WireMessage,
-} from '../shared/wire/heartbeat.ts';
-import { BundleManager, type BundleSource } from './bundle/manager.ts';
+import type { ClusterView, HealthView, StatsView } from '../shared/wire/cluster.ts';
+import { type ControlMessage, controlTopic, type Heartbeat } from '../shared/wire/heartbeat.ts';
+import { BundleManager } from './bundle/manager.ts';
+import { bundleSources } from './bundle/sources.ts';
 import { BundleStore } from './bundle/store.ts';
+import { clusterView, selfRecord } from './cluster-view.ts';
 import { configureNode } from './configure/configure.ts';
-import { runHook } from './configure/hooks.ts';
-import { Dialer } from './discovery.ts';
+import { ControlRouter } from './control.ts';
 import { EventHub } from './events.ts';
 import { GossipChannel } from './gossip.ts';
+import { holdsLease } from './leadership/lease.ts';
 import { Leadership } from './leadership.ts';
-import { MembershipView } from './membership/view.ts';
+import { LoadExchange } from './load/exchange.ts';
+import { Membership } from './membership/membership.ts';
+import { swimConfigOf } from './membership/swim-config.ts';
 import { MetricSampler } from './metrics/sampler.ts';
 import { type AgentMetrics, createAgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
+import { Retirement } from './retirement.ts';
 import { createAgentScaler } from './scaler/for-agent.ts';
 import { ActionLedger } from './scaler/ledger.ts';
 import type { ControlDraft, Scaler } from './scaler/scaler.ts';
@@ -53,9 +45,10 @@ export interface AgentDeps {
 }
 
 /**
- * The composition root of one agent: it owns the libp2p node, the heartbeat and control
- * channels, the membership view, the election, the scaler, metric sampling and the monitor, and
- * starts and stops them in order. Several agents can live in one process (tests, benchmarks).
+ * The composition root of one agent: it builds the components (libp2p node, membership, load
+ * exchange, control channel, leadership, scaler, bundles, sampler, monitor), wires them to each
+ * other through narrow callbacks, and starts and stops them in order. Behaviour lives in the
+ * components. Several agents can live in one process (tests, benchmarks).
  */
 export class Agent {
   readonly config: AgentConfig;
@@ -63,59 +56,42 @@ export class Agent {
   readonly ledger = new ActionLedger();
   readonly #log: AgentLog;
   readonly #now: () => number;
-  readonly #membership: MembershipView;
-  readonly #tickInterval: number;
-  #leadership: Leadership | undefined;
-  #scaler: Scaler | undefined;
   readonly #remoter: RemoterBase | undefined;
   #node: PoolNode | undefined;
-  #heartbeats: GossipChannel | undefined;
+  #membership: Membership | undefined;
+  #load: LoadExchange | undefined;
   #control: GossipChannel | undefined;
-  #dialer: Dialer | undefined;
+  #router: ControlRouter | undefined;
+  #leadership: Leadership | undefined;
+  #scaler: Scaler | undefined;
   #bundles: BundleManager | undefined;
   #sampler: MetricSampler | undefined;
   #monitor: MonitorServer | undefined;
   #metrics: AgentMetrics | undefined;
+  #retirement: Retirement | undefined;
   #timers: NodeJS.Timeout[] = [];
-  /** Aborted on stop: ends transfers still running (an SFTP pull may take up to a minute). */
   readonly #stopping = new AbortController();
   #peerId = '';
   #startedAt = 0;
   #seq = 0;
   #running = false;
-  #retired = false;
-  #lastTickAt = 0;
 
   constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
     this.#remoter = deps.remoter;
-    const t = config.tunables;
-    // Ticks several times per heartbeat so state changes surface within a fraction of an interval.
-    this.#tickInterval = Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4)));
-    this.#membership = new MembershipView({
-      suspectAfter: t.suspectAfter,
-      deadAfter: t.deadAfter,
-      reapAfter: t.reapAfter,
-      tickInterval: this.#tickInterval,
-      stallThreshold: t.stallThreshold,
-    });
   }
 
   get peerId(): string {
     return this.#peerId;
   }
 
-  /** Multiaddrs this agent listens on, with /p2p/<peerId>. */
   get multiaddrs(): string[] {
     return this.#node?.getMultiaddrs().map(String) ?? [];
   }
 
-  /**
-   * The monitor URL other members and the CLI should use: the configured public URL, or the bound
-   * address when the config asked for port 0 (tests) or named no URL.
-   */
+  /** The monitor URL others should use: the configured one, or the bound address for port 0. */
   get monitorUrl(): string {
     const { port, url } = this.config.monitor;
     if (port !== 0 && url) return url;
@@ -138,7 +114,10 @@ export class Agent {
     return this.#bundles;
   }
 
-  /** Peer ids this agent has open connections to. */
+  get retired(): boolean {
+    return this.#retirement?.retired ?? false;
+  }
+
   connectedPeers(): string[] {
     return [...new Set(this.#node?.getConnections().map((c) => c.remotePeer.toString()) ?? [])];
   }
@@ -146,8 +125,8 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     const t = c.tunables;
-    this.#startedAt = this.#now();
-    // Seeded from the wall clock so a restarted agent's sequence keeps rising for its peers.
+    const now = this.#now;
+    this.#startedAt = now();
     this.#seq = this.#startedAt;
     const [{ privateKey, peerId, created }, poolKey] = await Promise.all([
       ensureIdentity(c.dataDir),
@@ -163,28 +142,13 @@ export class Agent {
       const { type, ...fields } = e;
       this.#log.info(type, fields);
     });
-    this.#leadership = new Leadership({
-      selfPeerId: () => this.#peerId,
+    const leadership = new Leadership({
+      selfPeerId: () => peerId,
       startedAt: this.#startedAt,
       settleAfter: t.suspectAfter,
     });
-    this.#scaler = createAgentScaler({
-      config: c,
-      ledger: this.ledger,
-      now: this.#now,
-      metrics,
-      leads: () => (this.#retired || !this.#running ? null : (this.#leadership?.leads ?? null)),
-      selfPeerId: () => this.#peerId,
-      retireSelf: (reason, term) => void this.retire(reason, term),
-      members: () => this.cluster().members,
-      publish: (msg) => this.publishControl(msg),
-      emit: (e) => this.events.emit(e),
-      log: (msg, fields) => this.#log.info(msg, fields),
-      remoter: this.#remoter,
-      bundleHash: () => this.#bundles?.desiredForNewMembers(),
-    });
-
-    this.#sampler = new MetricSampler({
+    this.#leadership = leadership;
+    const sampler = new MetricSampler({
       sampleInterval: t.sampleInterval,
       sources: c.metrics,
       onError: (metric, error) => {
@@ -192,7 +156,7 @@ export class Agent {
         this.#log.warn('metric-source-error', { metric, error });
       },
     });
-
+    this.#sampler = sampler;
     const node = await createPoolNode({
       privateKey,
       poolKey,
@@ -201,55 +165,92 @@ export class Agent {
       maxMessageBytes: t.maxMessageBytes,
     });
     this.#node = node;
-    const channel = (topic: string, types: WireMessage['type'][], isFresh: (peer: string, seq: number) => boolean) =>
-      new GossipChannel({
-        pubsub: node.services.pubsub,
-        topic,
-        types: new Set(types),
-        maxMessageBytes: t.maxMessageBytes,
-        isFresh,
-        onMessage: (msg) => this.#receive(msg),
-        onReject: (reason, detail) => {
-          metrics.heartbeatsRejected.inc({ reason });
-          if (reason !== 'stale') this.#log.warn('message-rejected', { topic, reason, detail });
-        },
-        onBytes: (direction, bytes) => metrics.gossipBytes.inc({ direction }, bytes),
-      });
-    this.#heartbeats = channel(
-      heartbeatTopic(c.pool),
-      ['heartbeat', 'leave'],
-      (peer, seq) => this.#membership.checkSeq(peer, seq) === 'fresh',
-    );
-    // Control messages are rare and must not be dropped for arriving out of order with
-    // heartbeats; gossipsub's seen-cache already removes exact duplicates.
-    this.#control = channel(controlTopic(c.pool), ['intent', 'outcome', 'retire'], () => true);
-    this.#dialer = new Dialer({
-      target: {
-        connectionCount: () => node.getConnections().length,
-        isConnected: (peer) => node.getConnections().some((conn) => conn.remotePeer.toString() === peer),
-        dial: (addrs) => node.dial(addrs),
-      },
-      selfPeerId: peerId,
+    const onReject = (reason: string, detail: string) => {
+      metrics.heartbeatsRejected.inc({ reason });
+      if (reason !== 'stale') this.#log.warn('message-rejected', { reason, detail });
+    };
+    const onBytes = (direction: 'in' | 'out', bytes: number) => metrics.gossipBytes.inc({ direction }, bytes);
+    const membership = new Membership({
+      node,
+      pool: c.pool,
+      self: peerId,
+      swim: swimConfigOf(t),
+      now,
       bootstrap: c.bootstrap,
-      minConnections: t.minConnections,
-      now: this.#now,
-      onError: (what, err) => this.#log.debug('dial-failed', { peer: what, error: err.message }),
+      record: () => this.#record(),
+      maxMessageBytes: t.maxMessageBytes,
+      onFrame: (from, frame) => this.#load?.onReport(from, frame),
+      onEvent: (e) => {
+        if (e.type === 'member-removed') this.#load?.book.forget(e.peerId);
+        this.events.emit(e);
+      },
+      onReject,
+      onBytes,
+      log: (msg, fields) => this.#log.debug(msg, fields),
+      protect: () => {
+        const leader = leadership.leader?.peerId;
+        return leader && leader !== peerId ? [leader] : [];
+      },
+      maxConnections: t.maxConnections,
     });
-
+    this.#membership = membership;
+    this.#load = new LoadExchange({
+      self: () => peerId,
+      now,
+      loadInterval: t.loadInterval,
+      leader: () => (this.retired ? null : leadership.leader),
+      metrics: () => sampler.values(),
+      send: (to, frame) => membership.send(to, frame),
+      publishSummary: (draft) => this.publishControl(draft),
+      memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
+      maxMembers: 10_000,
+    });
+    this.#scaler = createAgentScaler({
+      config: c,
+      ledger: this.ledger,
+      now,
+      metrics,
+      leads: () => this.#actingTerm(),
+      selfPeerId: () => peerId,
+      retireSelf: (reason, term) => void this.retire(reason, term),
+      members: () => this.cluster().members,
+      publish: (msg) => this.publishControl(msg),
+      emit: (e) => this.events.emit(e),
+      log: (msg, fields) => this.#log.info(msg, fields),
+      remoter: this.#remoter,
+      bundleHash: () => this.#bundles?.desiredForNewMembers(),
+    });
+    this.#router = new ControlRouter({
+      self: () => peerId,
+      now,
+      leadership,
+      ledger: this.ledger,
+      load: this.#load,
+      retire: (reason, term) => void this.retire(reason, term),
+      log: (msg, fields) => this.#log.warn(msg, fields),
+    });
+    this.#control = new GossipChannel({
+      pubsub: node.services.pubsub,
+      topic: controlTopic(c.pool),
+      types: new Set(['intent', 'outcome', 'retire', 'summary', 'stopping']),
+      maxMessageBytes: t.maxMessageBytes,
+      isFresh: () => true,
+      onMessage: (msg) => this.#router?.receive(msg as ControlMessage),
+      onReject,
+      onBytes,
+    });
     this.#bundles = new BundleManager({
       node,
       store: new BundleStore(c.dataDir),
-      now: this.#now,
-      selfPeerId: () => this.#peerId,
+      now,
+      selfPeerId: () => peerId,
       cloud: c.cloud,
-      leading: () => !this.#retired && this.#leadership?.leads !== null && this.#leadership?.leads !== undefined,
+      leading: () => !this.retired && leadership.leads !== null,
       leaderHeartbeat: () => {
-        const leader = this.#leadership?.leader;
-        return leader && leader.peerId !== this.#peerId
-          ? (this.#membership.get(leader.peerId)?.heartbeat ?? null)
-          : null;
+        const leader = leadership.leader;
+        return leader && leader.peerId !== peerId ? (membership.record(leader.peerId) ?? null) : null;
       },
-      peers: () => this.#membership.aliveHeartbeats(),
+      peers: () => this.#aliveRecords(),
       configure: (bundleDir) =>
         configureNode({
           bundleDir,
@@ -261,29 +262,38 @@ export class Agent {
       maxBytes: t.maxBundleBytes,
       maxUnavailable: t.maxUnavailable,
       ...(c.bundle ? { initial: c.bundle.sha256 } : {}),
-      sources: this.#bundleSources(),
+      sources: bundleSources(c, this.#stopping.signal),
+    });
+    this.#retirement = new Retirement({
+      config: c,
+      self: () => peerId,
+      now,
+      leadership,
+      bundles: this.#bundles,
+      events: this.events,
+      log: (msg, fields) => this.#log.info(msg, fields),
+      announce: () => membership.refreshRecord(),
+      leave: () => membership.stop({ leave: true, grace: t.leaveGrace }),
     });
 
-    await this.#sampler.start();
+    await sampler.start();
     await node.start();
     await this.#bundles.start();
-    this.#heartbeats.start();
     this.#control.start();
     this.#running = true;
-
+    await membership.start();
+    this.#load.start();
     this.#monitor = new MonitorServer(buildMonitor(this, metrics.registry), {
       host: c.monitor.host,
       port: c.monitor.port,
     });
     await this.#monitor.start();
+    // The monitor's bound URL is part of the record: announce it now that it is known.
+    membership.refreshRecord();
 
-    this.#every(t.heartbeatInterval, () => this.#sendHeartbeat());
-    this.#every(this.#tickInterval, () => this.#tick());
-    this.#every(Math.max(500, t.heartbeatInterval), () => this.#maintainConnections());
+    this.#every(Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4))), () => this.#elect());
     this.#every(Math.min(1000, t.heartbeatInterval), () => this.#bundles?.tick());
     if (this.#scaler && c.scaling) this.#every(c.scaling.config.interval, () => this.#scaler?.step());
-    this.#maintainConnections();
-    void this.#sendHeartbeat();
     this.#log.info('agent-started', {
       peerId,
       pool: c.pool,
@@ -295,75 +305,28 @@ export class Agent {
     });
   }
 
-  /** Where bundles come from besides the cache and peers: the config's SFTP host, if any. */
-  #bundleSources(): BundleSource[] {
-    const sftp = this.config.bundle?.sftp;
-    if (!sftp) return [];
-    const maxBytes = this.config.tunables.maxBundleBytes;
-    return [
-      {
-        name: `sftp ${sftp.user}@${sftp.host}:${sftp.port}`,
-        // Loaded on first use: ssh2 costs an agent that never needs it memory and startup time.
-        fetch: async (sha) =>
-          (await import('./bundle/sftp-source.ts')).pullOverSftp(sftp, sha, maxBytes, {
-            signal: this.#stopping.signal,
-          }),
-      },
-    ];
-  }
-
-  /**
-   * Stops the agent. With `leave` (the default, as on SIGTERM) it first announces a graceful leave
-   * so peers mark it `left` at once instead of suspecting it.
-   */
+  /** Stops the agent; with `leave` (the default, as on SIGTERM) it first announces a graceful leave. */
   async stop(opts: { leave?: boolean } = {}): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     for (const t of this.#timers) clearInterval(t);
-    this.#stopping.abort(new Error('agent stopping'));
     this.#timers = [];
-    if (opts.leave !== false && !this.#retired) await this.#announceLeave();
+    this.#stopping.abort(new Error('agent stopping'));
+    const leave = opts.leave !== false && !this.retired;
+    await this.#membership?.stop({ leave, grace: this.config.tunables.leaveGrace });
+    this.#load?.stop();
     this.events.flush();
     await this.#monitor?.stop();
-    this.#heartbeats?.stop();
     this.#control?.stop();
+    await this.#bundles?.stop();
     await this.#sampler?.stop();
     await this.#node?.stop();
     this.#log.info('agent-stopped', { peerId: this.#peerId, left: opts.leave !== false });
   }
 
-  /**
-   * Drains this node before its instance is terminated: runs the before-terminate hook, hands
-   * leadership over, then leaves gracefully and stops heartbeating while the process stays up
-   * (a supervisor like systemd would otherwise restart it) until the provider terminates it.
-   */
+  /** Drains this node before its instance is terminated (hooks, hand-over, leave). */
   async retire(reason: string, term: number): Promise<void> {
-    // Retire requests are repeated until we leave: the first one wins.
-    if (this.#retired || !this.#leadership || this.#leadership.retiring) return;
-    this.#leadership.retire();
-    this.events.emit({
-      type: 'retiring',
-      peerId: this.#peerId,
-      instanceId: this.config.instanceId,
-      term,
-      at: this.#now(),
-      reason,
-    });
-    // scaling.beforeTerminate first, then the configuration's hooks.beforeTerminate.
-    const hook = this.config.scaling?.config.beforeTerminate;
-    if (hook) {
-      const r = await runHook(hook, { env: { ...process.env, POOLPARTY_HOOK: 'beforeTerminate' } });
-      this.#log.info('before-terminate-hook', { ...r });
-    }
-    await this.#bundles?.runHooks('beforeTerminate');
-    // Let one heartbeat carry `retiring` so a leader hands over before we go silent.
-    await this.#sendHeartbeat();
-    this.#retired = true;
-    await this.#announceLeave();
-  }
-
-  get retired(): boolean {
-    return this.#retired;
+    await this.#retirement?.retire(reason, term);
   }
 
   health(): HealthView {
@@ -385,172 +348,77 @@ export class Agent {
   }
 
   cluster(): ClusterView {
-    const now = this.#now();
-    const self: MemberView[] = this.#retired ? [] : [this.#selfView()];
-    const members = [...self, ...this.#membership.members(now)];
-    members.sort((a, b) => a.startedAt - b.startedAt || a.peerId.localeCompare(b.peerId));
-    const leader = this.#leadership?.leader;
-    return {
+    return clusterView({
       pool: this.config.pool,
-      self: this.#peerId,
-      leader: leader ? { peerId: leader.peerId, term: leader.term } : null,
-      members,
-    };
-  }
-
-  #selfView(): MemberView {
-    const hb = this.#heartbeat();
-    return {
-      peerId: hb.peerId,
-      instanceId: hb.instanceId,
-      cloud: hb.cloud,
-      state: 'alive',
-      addrs: hb.addrs,
-      monitor: hb.monitor,
-      lastSeenMs: 0,
-      startedAt: hb.startedAt,
-      version: hb.version,
-      metrics: hb.metrics,
-      ...memberBundleField(hb),
-    };
-  }
-
-  #heartbeat(): Heartbeat {
-    const suffix = `/p2p/${this.#peerId}`;
-    const addrs = (this.#node?.getMultiaddrs() ?? []).map((ma) => {
-      const s = ma.toString();
-      return s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
+      self: this.retired ? null : { ...this.#record(), seq: 0, metrics: this.#sampler?.values() ?? {} },
+      selfId: this.#peerId,
+      now: this.#now(),
+      leader: this.#leadership?.leader ?? null,
+      members: this.#membership ? [...this.#membership.known()] : [],
+      load: this.#load?.book,
     });
-    return {
-      v: 1,
-      type: 'heartbeat',
-      peerId: this.#peerId,
-      instanceId: this.config.instanceId,
-      cloud: this.config.cloud,
-      addrs,
-      monitor: this.monitorUrl,
-      startedAt: this.#startedAt,
-      seq: this.#seq,
-      version: VERSION,
-      metrics: this.#sampler?.values() ?? {},
-      ...this.#leadership?.heartbeatFields(),
-      ...this.#bundles?.heartbeatFields(),
-    };
   }
 
-  async #sendHeartbeat(): Promise<void> {
-    if (!this.#running || this.#retired || !this.#heartbeats || !this.#metrics) return;
-    this.#seq++;
-    try {
-      await this.#heartbeats.publish(this.#heartbeat());
-      this.#metrics.heartbeatsSent.inc();
-    } catch (err) {
-      this.#log.warn('heartbeat-publish-failed', { error: (err as Error).message });
-    }
-  }
-
-  async #announceLeave(): Promise<void> {
-    if (!this.#heartbeats) return;
-    const leave: WireMessage = { v: 1, type: 'leave', peerId: this.#peerId, seq: ++this.#seq };
-    await withTimeout(this.#heartbeats.publish(leave), this.config.tunables.leaveGrace).catch(() => undefined);
-  }
-
-  /** Publishes a control message (intent, outcome, retire) signed as this agent. */
-  async publishControl(draft: ControlDraft): Promise<void> {
+  /** Publishes a control message (intent, outcome, retire, summary) signed as this agent. */
+  async publishControl(draft: ControlDraft | Omit<ControlMessage, 'v' | 'peerId' | 'seq'>): Promise<void> {
     if (!this.#control) return;
-    const msg = { ...draft, peerId: this.#peerId, seq: ++this.#seq } as ControlMessage;
+    const msg = { ...draft, v: 2, peerId: this.#peerId, seq: ++this.#seq } as ControlMessage;
     await this.#control
       .publish(msg)
       .catch((err: Error) => this.#log.warn('control-publish-failed', { error: err.message }));
   }
 
-  #receive(msg: WireMessage): void {
-    const now = this.#now();
-    switch (msg.type) {
-      case 'heartbeat': {
-        this.#leadership?.observe(msg);
-        this.#metrics?.heartbeatsReceived.inc();
-        for (const e of this.#membership.heartbeat(msg, now)) this.events.emit(e);
-        return;
-      }
-      case 'leave':
-        for (const e of this.#membership.leave(msg, now)) this.events.emit(e);
-        return;
-      case 'intent':
-        this.#leadership?.observeTerm(msg.term);
-        this.ledger.intent(msg);
-        return;
-      case 'outcome':
-        this.#leadership?.observeTerm(msg.term);
-        this.ledger.outcome(msg);
-        return;
-      case 'retire':
-        this.#onRetire(msg);
-        return;
-    }
+  #record(): Omit<Heartbeat, 'seq' | 'metrics'> {
+    return selfRecord({
+      peerId: this.#peerId,
+      config: this.config,
+      addrs: this.#node?.getMultiaddrs() ?? [],
+      monitor: this.monitorUrl,
+      startedAt: this.#startedAt,
+      leadership: this.#leadership?.heartbeatFields() ?? {},
+      bundles: this.#bundles?.heartbeatFields() ?? {},
+    });
   }
 
-  /** A retire request counts only from the leader we follow, at its current term (fencing). */
-  #onRetire(msg: Retire): void {
-    if (msg.target !== this.#peerId) return;
-    const leader = this.#leadership?.leader;
-    if (!leader || leader.peerId !== msg.peerId || msg.term < (this.#leadership?.term ?? 0)) {
-      this.#log.warn('retire-refused', { from: msg.peerId, term: msg.term, leader: leader ?? null });
-      return;
-    }
-    void this.retire(`retired by the leader …${msg.peerId.slice(-6)} (term ${msg.term})`, msg.term);
+  #aliveRecords(): Heartbeat[] {
+    const out: Heartbeat[] = [];
+    for (const m of this.#membership?.known() ?? []) if (m.liveness.state === 'alive') out.push(m.record);
+    return out;
   }
 
-  #tick(): void {
-    const now = this.#now();
-    const lag = this.#lastTickAt ? Math.max(0, now - this.#lastTickAt - this.#tickInterval) : 0;
-    this.#lastTickAt = now;
-    this.#metrics?.eventLoopLag.set(lag / 1000);
-    for (const e of this.#membership.tick(now)) this.events.emit(e);
-    if (!this.#leadership || this.#retired) return;
-    for (const e of this.#leadership.step(this.#membership.aliveHeartbeats(), now)) {
+  /** The term this node may act in: it leads, is not retiring, and holds the quorum lease. */
+  #actingTerm(): number | null {
+    const term = this.#leadership?.leads ?? null;
+    if (term === null || this.retired || !this.#running || this.#router?.stopping) return null;
+    let members = 1;
+    for (const m of this.#membership?.known() ?? [])
+      if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
+    const within = 3 * this.config.tunables.loadInterval;
+    const ackers = this.#load?.book.ackers(term, this.#now(), within).length ?? 0;
+    const listed = this.#scaler?.snapshot().instances ?? 0;
+    const held = holdsLease({ ackers, members, listed: typeof listed === 'number' ? listed : 0 });
+    this.#metrics?.leaseHeld.set(held ? 1 : 0);
+    return held ? term : null;
+  }
+
+  #elect(): void {
+    const leadership = this.#leadership;
+    if (!leadership || this.retired || !this.#membership) return;
+    for (const r of this.#aliveRecords()) leadership.observe(r);
+    for (const e of leadership.step(this.#aliveRecords(), this.#now())) {
       this.#metrics?.leaderChanges.inc();
       this.events.emit(e);
-      // Announce a new claim at once instead of up to a heartbeat later (faster failover).
-      if (e.type === 'leader-elected' && e.self) void this.#sendHeartbeat();
+      // Announce a new claim at once (faster failover) instead of at the next record check.
+      this.#membership.refreshRecord();
     }
-    this.#metrics?.leaderTerm.set(this.#leadership.leader?.term ?? 0);
-    this.#metrics?.isLeader.set(this.#leadership.leads === null ? 0 : 1);
-  }
-
-  #maintainConnections(): void {
-    if (!this.#running || !this.#dialer) return;
-    const candidates = this.#membership
-      .members(this.#now())
-      .filter((m) => m.state === 'alive')
-      .map((m) => ({ peerId: m.peerId, addrs: m.addrs }));
-    // Connected yet hearing nobody for a while: our links lead nowhere, retry the bootstrap list.
-    const isolated = candidates.length === 0 && this.#now() - this.#startedAt > this.config.tunables.suspectAfter;
-    this.#hangUpSilent();
-    this.#dialer.maintain(candidates, isolated);
-  }
-
-  /**
-   * A connection to a peer we have never heard from, open for 3 × deadAfter, is closed: its
-   * pubsub streams are broken (seen when members dial each other at the same moment), and a
-   * fresh connection — redialled from gossip or the bootstrap list — renegotiates them.
-   */
-  #hangUpSilent(): void {
-    const node = this.#node;
-    if (!node) return;
-    const now = Date.now();
-    const limit = 3 * this.config.tunables.deadAfter;
-    for (const conn of node.getConnections()) {
-      const peer = conn.remotePeer.toString();
-      if (this.#membership.get(peer) || now - conn.timeline.open < limit) continue;
-      this.#log.info('hang-up-silent-peer', { peer, openMs: now - conn.timeline.open });
-      void node.hangUp(conn.remotePeer).catch(() => undefined);
-    }
+    this.#metrics?.leaderTerm.set(leadership.leader?.term ?? 0);
+    this.#metrics?.isLeader.set(leadership.leads === null ? 0 : 1);
   }
 
   #countByState() {
-    const counts = this.#membership.countByState();
-    if (this.#running && !this.#retired) counts.alive++;
+    const counts = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const m of this.#membership?.known() ?? []) counts[m.liveness.state]++;
+    if (this.#running && !this.retired) counts.alive++;
     return counts;
   }
 
@@ -565,11 +433,4 @@ export class Agent {
     }, ms);
     this.#timers.push(timer);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(resolve, reject).finally(() => clearTimeout(t));
-  });
 }

@@ -1,11 +1,26 @@
 import type { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import type { Agent } from './agent.ts';
+import type { BundleManager } from './bundle/manager.ts';
+import type { EventHub } from './events.ts';
+import type { Leadership } from './leadership.ts';
 import { createMonitorApp, type MonitorRoute } from './monitor/app.ts';
 import { HttpError } from './monitor/errors.ts';
+import type { MonitorSource } from './monitor/source.ts';
+
+/** What the monitor reads of an agent: a narrow read model, not the agent itself. */
+export interface AgentReadModel {
+  readonly peerId: string;
+  readonly events: EventHub;
+  readonly leadership: Leadership | undefined;
+  readonly scaler: { snapshot(): object } | undefined;
+  readonly bundles: BundleManager | undefined;
+  health: MonitorSource['health'];
+  stats: MonitorSource['stats'];
+  cluster: MonitorSource['cluster'];
+}
 
 /** The monitor of one agent: the built-in routes plus /leader and /scaling. */
-export function buildMonitor(agent: Agent, registry: Registry): Hono {
+export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
   const routes: MonitorRoute[] = [
     {
       method: 'GET',

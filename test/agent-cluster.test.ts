@@ -14,7 +14,12 @@ describe('agents on loopback (real libp2p, one process)', () => {
 
   it('five agents converge: every agent sees all five alive with metrics', async () => {
     for (let i = 1; i <= 5; i++) await pool.start(`n${i}`);
-    await waitFor('5 agents to see 5 alive members', () => pool.agents.every((a) => allAlive(a.cluster(), 5)));
+    // Followers learn others' metrics from the leader's load summary, a little after membership.
+    await waitFor('5 agents to see 5 alive members with metrics', () =>
+      pool.agents.every(
+        (a) => allAlive(a.cluster(), 5) && a.cluster().members.every((m) => m.metrics.load !== undefined),
+      ),
+    );
     const view = pool.agents[2]?.cluster() as ClusterView;
     expect(view.pool).toBe(pool.pool);
     expect(view.self).toBe(pool.agents[2]?.peerId);

@@ -1,10 +1,11 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
+import { encode as encodeCbor } from 'cborg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
 import { generatePoolKey, readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
-import { type Heartbeat, heartbeatTopic } from '../shared/wire/heartbeat.ts';
+import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
 import { allAlive, TestPool, waitFor } from './helpers/agents.ts';
 
 async function rogue(poolKey: Uint8Array): Promise<PoolNode> {
@@ -54,7 +55,7 @@ describe('hostile and foreign peers', () => {
     if (!agent) throw new Error('no agent');
     const bad = await rogue(await readPoolKey(pool.keyFile));
     extra.push(bad);
-    const topic = heartbeatTopic(pool.pool);
+    const topic = membersTopic(pool.pool);
     bad.services.pubsub.subscribe(topic);
     await bad.dial(multiaddr(agent.multiaddrs[0] as string));
     await waitFor('agent subscribed as seen by rogue', () =>
@@ -65,7 +66,7 @@ describe('hostile and foreign peers', () => {
 
     const me = bad.peerId.toString();
     const valid: Heartbeat = {
-      v: 1,
+      v: 2,
       type: 'heartbeat',
       peerId: me,
       instanceId: 'rogue',
@@ -78,18 +79,21 @@ describe('hostile and foreign peers', () => {
       metrics: { load: 0.1 },
     };
     const send = (data: Uint8Array) => bad.services.pubsub.publish(topic, data);
-    await send(new TextEncoder().encode('{"v":1,"type":"heartbeat","peerId":42}'));
-    await send(new TextEncoder().encode('not json at all'));
-    await send(new Uint8Array(20_000).fill(0x20));
+    await send(encodeCbor({ v: 2, type: 'heartbeat', peerId: 42 }));
+    await send(new Uint8Array([0xff, 0xff, 0x00]));
+    await send(new Uint8Array(300_000).fill(0x20));
     await send(encodeMessage({ ...valid, peerId: agent.peerId }));
     await send(encodeMessage(valid));
+    await send(
+      encodeMessage({ v: 2, type: 'update', peerId: me, seq: 101, update: { kind: 'alive', id: me, incarnation: 0 } }),
+    );
     await send(encodeMessage({ ...valid, seq: 50, instanceId: 'replayed' }));
 
     const url = agent.monitorUrl;
     await waitFor('rejections counted', async () => {
       const [schema, json, large, spoofed, stale] = await Promise.all([
         counter(url, 'poolparty_heartbeats_rejected_total', 'reason="schema"'),
-        counter(url, 'poolparty_heartbeats_rejected_total', 'reason="not-json"'),
+        counter(url, 'poolparty_heartbeats_rejected_total', 'reason="not-cbor"'),
         counter(url, 'poolparty_heartbeats_rejected_total', 'reason="too-large"'),
         counter(url, 'poolparty_heartbeats_rejected_total', 'reason="spoofed"'),
         counter(url, 'poolparty_heartbeats_rejected_total', 'reason="stale"'),

@@ -1,9 +1,10 @@
+import { encode as encodeCbor } from 'cborg';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../shared/wire/codec.ts';
-import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import type { Heartbeat, LoadSummary } from '../shared/wire/heartbeat.ts';
 
 const hb: Heartbeat = {
-  v: 1,
+  v: 2,
   type: 'heartbeat',
   peerId: '12D3KooWExample',
   instanceId: 'local-1',
@@ -16,12 +17,12 @@ const hb: Heartbeat = {
   metrics: { load: 0.5, cpu: 12.5, mem: 40, queue: null },
 };
 
-const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const enc = (v: unknown) => encodeCbor(v);
 
 describe('wire codec', () => {
   it('round-trips a heartbeat and a leave', () => {
     expect(decodeMessage(encodeMessage(hb), 8192)).toEqual({ ok: true, msg: hb });
-    const leave = { v: 1, type: 'leave', peerId: 'p', seq: 3 } as const;
+    const leave = { v: 2, type: 'leave', peerId: 'p', seq: 3 } as const;
     expect(decodeMessage(encodeMessage(leave), 8192)).toEqual({ ok: true, msg: leave });
   });
 
@@ -36,10 +37,12 @@ describe('wire codec', () => {
   });
 
   it.each([
-    ['not json', new TextEncoder().encode('{nope'), 'not-json'],
-    ['invalid utf-8', new Uint8Array([0xff, 0xfe, 0x7b]), 'not-json'],
+    ['not cbor', new Uint8Array([0xff, 0xff]), 'not-cbor'],
+    ['truncated cbor', new Uint8Array([0xa1, 0x61]), 'not-cbor'],
+    ['a non-finite metric', enc({ ...hb, metrics: { load: Number.POSITIVE_INFINITY } }), 'not-cbor'],
+    ['an absurd metric', enc({ ...hb, metrics: { load: 1e308 } }), 'schema'],
     ['an array', enc([1, 2]), 'schema'],
-    ['another version', enc({ ...hb, v: 2 }), 'version'],
+    ['another version', enc({ ...hb, v: 3 }), 'version'],
     ['unknown type', enc({ ...hb, type: 'gossip' }), 'schema'],
     ['seq as string', enc({ ...hb, seq: '5' }), 'schema'],
     ['negative seq', enc({ ...hb, seq: -1 }), 'schema'],
@@ -52,7 +55,7 @@ describe('wire codec', () => {
     ['metric string', enc({ ...hb, metrics: { load: 'high' } }), 'schema'],
     ['metric bad name', enc({ ...hb, metrics: { 'a b': 1 } }), 'schema'],
     ['metrics array', enc({ ...hb, metrics: [1] }), 'schema'],
-    ['leave without seq', enc({ v: 1, type: 'leave', peerId: 'p' }), 'schema'],
+    ['leave without seq', enc({ v: 2, type: 'leave', peerId: 'p' }), 'schema'],
   ])('rejects %s', (_name, bytes, reason) => {
     const r = decodeMessage(bytes, 8192);
     expect(r.ok).toBe(false);
@@ -64,12 +67,12 @@ describe('wire codec', () => {
 
   it('names the bad field', () => {
     const r = decodeMessage(enc({ ...hb, metrics: { load: 'x' } }), 8192);
-    expect(r).toMatchObject({ ok: false, detail: 'metrics.load: expected a finite number or null' });
+    expect(r).toMatchObject({ ok: false, detail: 'metrics.load: expected a number within ±1000000000000 or null' });
   });
 
   it('round-trips control messages and the leader and bundle fields of heartbeats', () => {
     const intent = {
-      v: 1,
+      v: 2,
       type: 'intent',
       peerId: 'L',
       seq: 9,
@@ -85,7 +88,7 @@ describe('wire codec', () => {
     } as const;
     const outcome = { ...intent, type: 'outcome', ok: true, instanceIds: ['i-1'], error: 'x' } as const;
     const { count: _c, targets: _t, reason: _r, ...outcomeOnly } = outcome;
-    const retire = { v: 1, type: 'retire', peerId: 'L', seq: 10, term: 2, target: 'p', token: 't', at: 6 } as const;
+    const retire = { v: 2, type: 'retire', peerId: 'L', seq: 10, term: 2, target: 'p', token: 't', at: 6 } as const;
     for (const msg of [intent, outcomeOnly, retire]) {
       expect(decodeMessage(encodeMessage(msg as never), 8192)).toEqual({ ok: true, msg });
     }
@@ -116,7 +119,7 @@ describe('wire codec', () => {
     [
       'intent with an unknown kind',
       {
-        v: 1,
+        v: 2,
         type: 'intent',
         peerId: 'L',
         seq: 1,
@@ -135,7 +138,7 @@ describe('wire codec', () => {
     [
       'outcome without ok',
       {
-        v: 1,
+        v: 2,
         type: 'outcome',
         peerId: 'L',
         seq: 1,
@@ -149,7 +152,7 @@ describe('wire codec', () => {
       },
       /ok: missing/,
     ],
-    ['retire without target', { v: 1, type: 'retire', peerId: 'L', seq: 1, term: 1, token: 't', at: 1 }, /target/],
+    ['retire without target', { v: 2, type: 'retire', peerId: 'L', seq: 1, term: 1, token: 't', at: 1 }, /target/],
     ['heartbeat with a bad bundle hash', { ...hb, bundle: 'nothex' }, /bundle: expected a sha256/],
     ['heartbeat with an unknown bundle state', { ...hb, bundleState: 'weird' }, /bundleState/],
     [
@@ -171,5 +174,59 @@ describe('wire codec', () => {
     const r = decodeMessage(enc(value), 65536);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.detail).toMatch(detail);
+  });
+});
+
+describe('wire codec: membership updates, summaries, stopping', () => {
+  it('round-trips each update kind and keeps no unknown field', () => {
+    for (const update of [
+      { kind: 'alive', id: 'p1', incarnation: 3 },
+      { kind: 'suspect', id: 'p1', incarnation: 3, from: 'p2', evidence: 'refused' },
+      { kind: 'dead', id: 'p1', incarnation: 3, from: 'p2' },
+      { kind: 'left', id: 'p1', incarnation: 4 },
+    ] as const) {
+      const msg = { v: 2, type: 'update', peerId: 'p2', seq: 7, update } as const;
+      expect(decodeMessage(encodeMessage(msg), 8192)).toEqual({ ok: true, msg });
+    }
+    const r = decodeMessage(
+      enc({ v: 2, type: 'update', peerId: 'p', seq: 1, update: { kind: 'alive', id: 'p', incarnation: 1, x: 1 } }),
+      8192,
+    );
+    expect(r.ok && r.msg.type === 'update' && 'x' in r.msg.update).toBe(false);
+  });
+
+  it.each([
+    ['an unknown kind', { kind: 'zombie', id: 'p', incarnation: 1 }, /update.kind/],
+    ['an incarnation past 2^53', { kind: 'alive', id: 'p', incarnation: 2 ** 60 }, /incarnation|CBOR/],
+    ['a suspect without its accuser', { kind: 'suspect', id: 'p', incarnation: 1, evidence: 'timeout' }, /from/],
+    [
+      'a suspect with unknown evidence',
+      { kind: 'suspect', id: 'p', incarnation: 1, from: 'q', evidence: 'vibes' },
+      /evidence/,
+    ],
+  ])('rejects an update with %s', (_name, update, detail) => {
+    const r = decodeMessage(enc({ v: 2, type: 'update', peerId: 'p', seq: 1, update }), 8192);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.detail).toMatch(detail);
+  });
+
+  it('round-trips a load summary and refuses one with an absurd metric', () => {
+    const summary: LoadSummary = {
+      v: 2,
+      type: 'summary',
+      peerId: 'L',
+      seq: 3,
+      term: 2,
+      at: 1000,
+      members: [{ peerId: 'p1', ageMs: 40, metrics: { load: 0.5, queue: null } }],
+    };
+    expect(decodeMessage(encodeMessage(summary), 8192)).toEqual({ ok: true, msg: summary });
+    const bad = { ...summary, members: [{ peerId: 'p1', ageMs: 40, metrics: { queue: 1e308 } }] };
+    expect(decodeMessage(enc(bad), 8192)).toMatchObject({ ok: false, reason: 'schema' });
+  });
+
+  it('round-trips a stopping notice', () => {
+    const msg = { v: 2, type: 'stopping', peerId: 'cli', seq: 1, at: 5 } as const;
+    expect(decodeMessage(encodeMessage(msg), 8192)).toEqual({ ok: true, msg });
   });
 });

@@ -121,7 +121,7 @@ describe('client tokens and the action ledger', () => {
   });
 
   const intent = (over: Partial<Intent>): Intent => ({
-    v: 1,
+    v: 2,
     type: 'intent',
     peerId: 'L',
     seq: 1,
@@ -137,7 +137,7 @@ describe('client tokens and the action ledger', () => {
     ...over,
   });
   const outcome = (i: Intent, ok = true): Outcome => ({
-    v: 1,
+    v: 2,
     type: 'outcome',
     peerId: i.peerId,
     seq: 2,

@@ -72,6 +72,7 @@ function setup(over: { config?: Partial<ScalingConfig>; min?: number; max?: numb
     max: over.max ?? 3,
     config,
     deadAfter: 5000,
+    replaceAfter: 60_000,
     rules: {
       expand: config.expandWhen ? parseRule(config.expandWhen) : null,
       contract: config.contractWhen ? parseRule(config.contractWhen) : null,
@@ -185,7 +186,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
   it('honours an in-flight intent of a dead leader until intentTimeout', async () => {
     const s = setup({ config: { intentTimeout: 5000 } });
     s.deps.ledger.intent({
-      v: 1,
+      v: 2,
       type: 'intent',
       peerId: 'p-dead',
       seq: 1,
@@ -245,12 +246,26 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.provider.instances.push({ id: 'i-left', state: 'running', launchedAt: 0, tags: {} });
     s.setMembers([
       member('i-1'),
-      member('i-dead', { state: 'dead', lastSeenMs: 7000 }),
+      member('i-dead', { state: 'dead', lastSeenMs: 61_000 }),
       member('i-left', { state: 'left', lastSeenMs: 40_000 }),
     ]);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-ghost,i-dead,i-left');
     expect(s.decisions[0]).toMatchObject({ action: 'replace', result: 'ok' });
     expect(s.decisions[0]?.reason).toMatch(/never joined/);
+  });
+
+  it('keeps a dead member whose instance the provider still runs until replaceAfter (a partition costs no machine)', async () => {
+    const s = setup({ min: 0, config: { joinTimeout: 60_000, deadGrace: 1000, expandWhen: null, contractWhen: null } });
+    s.provider.instances = [
+      { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-cut-off', state: 'running', launchedAt: 0, tags: {} },
+    ];
+    s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 45_000 })]);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
+    s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 61_000 })]);
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-cut-off');
   });
 });

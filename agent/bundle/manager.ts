@@ -98,6 +98,10 @@ export class BundleManager {
     await node.handle(PUSH_PROTOCOL, (stream, conn) => void this.#acceptPush(stream, conn), { maxInboundStreams: 2 });
   }
 
+  async stop(): Promise<void> {
+    await this.#o.node.unhandle([PULL_PROTOCOL, PUSH_PROTOCOL]).catch(() => undefined);
+  }
+
   /** Heartbeat fields describing this node's configuration (and the rollout, on the leader). */
   heartbeatFields(): Pick<Heartbeat, 'bundle' | 'bundleState' | 'bundleTarget' | 'bundleReport' | 'rollout'> {
     const r = this.#lastReport;

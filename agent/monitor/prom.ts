@@ -21,6 +21,7 @@ export interface AgentMetrics {
   memberEvents: Counter<'type'>;
   leaderTerm: Gauge;
   isLeader: Gauge;
+  leaseHeld: Gauge;
   leaderChanges: Counter;
   scalingDecisions: Counter<'action'>;
   scalingActions: Counter<'kind' | 'result'>;
@@ -105,6 +106,11 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     help: '1 while this agent is the pool leader, else 0.',
     registers,
   });
+  const leaseHeld = new Gauge({
+    name: 'poolparty_lease_held',
+    help: '1 while this agent leads with a quorum lease (a majority acknowledged its term), else 0.',
+    registers,
+  });
   const leaderChanges = new Counter({
     name: 'poolparty_leader_changes_total',
     help: 'Times this agent saw the leader change (elected, lost or stepped down).',
@@ -124,6 +130,7 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
   });
   leaderTerm.set(0);
   isLeader.set(0);
+  leaseHeld.set(0);
 
   // Series that exist from the first scrape make rate() and absent() alerts behave.
   gossipBytes.inc({ direction: 'in' }, 0);
@@ -148,6 +155,7 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     memberEvents,
     leaderTerm,
     isLeader,
+    leaseHeld,
     leaderChanges,
     scalingDecisions,
     scalingActions,

@@ -36,6 +36,7 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
     max: s.max,
     config: s.config,
     deadAfter: o.config.tunables.deadAfter,
+    replaceAfter: o.config.tunables.replaceAfter,
     rules: {
       expand: s.config.expandWhen ? parseRule(s.config.expandWhen) : null,
       contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
@@ -44,7 +45,7 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
       // Loaded on first use: only a leader needs a provider, and provider SDKs (AWS, ssh2) cost
       // an idle follower tens of MB and seconds of startup.
       remoter ??= lazyRemoter(async () => {
-        const { createRemoter } = await import('../../shared/remoter/index.ts');
+        const { loadRemoter: createRemoter } = await import('../../shared/remoter/load.ts');
         // The node's own pool key: a remoter defaulting to <stateDir>/pool.key would mint a new one.
         return createRemoter({
           pool: s.definition,

@@ -32,7 +32,7 @@ export class ActionLedger {
     // An outcome whose intent we missed (we joined in between) still counts for cooldowns.
     else {
       const intent: Intent = {
-        v: 1,
+        v: 2,
         type: 'intent',
         peerId: o.peerId,
         seq: o.seq,

@@ -25,6 +25,11 @@ export interface ScalerDeps {
   config: ScalingConfig;
   /** The membership's deadAfter (ms): a dead member's instance goes after deadAfter + deadGrace of silence. */
   deadAfter: number;
+  /**
+   * A dead member whose instance the provider still reports running (a partition, a hung agent)
+   * is replaced only after this long (ms): gossip silence alone must not cost a healthy machine.
+   */
+  replaceAfter: number;
   rules: { expand: Rule | null; contract: Rule | null };
   /** Created on first use (only a leader needs the provider). */
   remoter: () => RemoterBase;
@@ -244,7 +249,7 @@ export class Scaler {
     const action = this.#allocateAction(term);
     const token = clientToken(d.pool, d.cloud, term, action);
     const intent: Omit<Intent, 'seq' | 'peerId'> = {
-      v: 1,
+      v: 2,
       type: 'intent',
       term,
       cloud: d.cloud,
@@ -280,7 +285,7 @@ export class Scaler {
       error = (err as Error).message;
     }
     const outcome: Omit<Outcome, 'seq' | 'peerId'> = {
-      v: 1,
+      v: 2,
       type: 'outcome',
       term,
       cloud: d.cloud,
@@ -319,7 +324,7 @@ export class Scaler {
     const ask = async (members: MemberView[]) => {
       for (const m of members) {
         if (m.peerId !== d.selfPeerId())
-          await d.publish({ v: 1, type: 'retire', term, target: m.peerId, token, at: d.now() });
+          await d.publish({ v: 2, type: 'retire', term, target: m.peerId, token, at: d.now() });
       }
     };
     await ask(stillAlive());
@@ -355,6 +360,8 @@ export class Scaler {
       if (!m && now - inst.launchedAt > config.joinTimeout) {
         out.push({ id: inst.id, why: `${inst.id} never joined within ${config.joinTimeout / 1000}s` });
       } else if (m?.state === 'dead' && m.lastSeenMs > this.#d.deadAfter + config.deadGrace) {
+        // The provider still runs it: only replace after replaceAfter (I2 in ARCHITECTURE.md).
+        if (inst.state === 'running' && m.lastSeenMs < this.#d.replaceAfter) continue;
         out.push({ id: inst.id, why: `${inst.id} dead for ${Math.round(m.lastSeenMs / 1000)}s` });
       } else if (m?.state === 'left' && m.lastSeenMs > config.drainTimeout) {
         // Retired (or stopped) agents whose instance still runs: not part of the pool any more.

@@ -6,21 +6,42 @@
  */
 export interface AgentTunables {
   /**
-   * How often each agent publishes its heartbeat (ms). Default 1000.
-   * Lower detects failures sooner but costs bandwidth: every member forwards every heartbeat,
-   * so pool traffic grows with N² / interval.
+   * The membership probe period (ms). Default 1000. Each agent probes one ring neighbour per
+   * period (SWIM), so an agent's traffic does not depend on the pool's size; lower detects silent
+   * failures sooner for more probe traffic. (Named for the heartbeat it replaced.)
    */
   heartbeatInterval: number;
   /**
-   * A member not heard from for this long becomes `suspect` (ms). Default 3 × heartbeatInterval.
-   * Too low and a dropped packet or GC pause flaps members; too high and failures surface late.
+   * Least time a member suspected on silence alone has to refute before it is declared dead (ms).
+   * Default 3 × heartbeatInterval. The suspicion starts at 4 × this and shrinks towards it as
+   * other observers confirm (Lifeguard). It must outlast an event-loop stall of a healthy member
+   * (2 s), or a slow member is declared dead. A refused connection (the process is gone) is
+   * declared dead after heartbeatInterval / 2 instead.
    */
   suspectAfter: number;
   /**
-   * A member not heard from for this long becomes `dead` (ms). Default 5 × heartbeatInterval.
-   * Must be greater than suspectAfter.
+   * How long the leader's scaler waits after a member went dead before it replaces its instance
+   * (ms). Default 5 × heartbeatInterval. Must be greater than suspectAfter.
    */
   deadAfter: number;
+  /**
+   * How often each member sends its metrics to the leader (ms). Default 2000. The leader's
+   * summary of every member's metrics goes out every max(5 s, N × 250 ms). The reports double as
+   * acknowledgements of the leader's term (its quorum lease).
+   */
+  loadInterval: number;
+  /**
+   * A member unreachable for this long is replaced even though the provider still lists its
+   * instance as running (ms). Default 300000 (5 min): a partition shorter than this never costs a
+   * healthy machine; an instance the provider reports gone is replaced after deadAfter.
+   */
+  replaceAfter: number;
+  /**
+   * Rings of the membership overlay (count). Default 3. Each member is probed by one neighbour
+   * per ring and keeps connections to at most 2 × rings neighbours; more rings confirm failures
+   * faster for more traffic.
+   */
+  rings: number;
   /**
    * A dead or left member is removed from the view this long after it died or left (ms).
    * Default 60000. Long enough for operators to see the death in /cluster.
@@ -37,8 +58,8 @@ export interface AgentTunables {
    */
   stallThreshold: number;
   /**
-   * Upper bound of open libp2p connections (count). Default 32. The gossip mesh needs about 6–12;
-   * more connections cost memory and keep-alive traffic.
+   * Upper bound of open libp2p connections (count). Default 16: the ring neighbours (≤ 2 × rings),
+   * the leader, and a few spare; more cost memory and keep-alive traffic.
    */
   maxConnections: number;
   /**
@@ -46,7 +67,8 @@ export interface AgentTunables {
    */
   minConnections: number;
   /**
-   * Largest heartbeat accepted, in bytes. Default 8192. Larger messages are rejected and counted.
+   * Largest gossip message accepted, in bytes. Default 262144: the leader's load summary lists
+   * every member (~40 B each). Larger messages are rejected and counted.
    */
   maxMessageBytes: number;
   /**
@@ -70,12 +92,15 @@ export function defaultTunables(heartbeatInterval = 1000): AgentTunables {
     heartbeatInterval,
     suspectAfter: 3 * heartbeatInterval,
     deadAfter: 5 * heartbeatInterval,
+    loadInterval: 2000,
+    replaceAfter: 300_000,
+    rings: 3,
     reapAfter: 60_000,
     sampleInterval: 1000,
     stallThreshold: 200,
-    maxConnections: 32,
+    maxConnections: 16,
     minConnections: 8,
-    maxMessageBytes: 8192,
+    maxMessageBytes: 256 * 1024,
     leaveGrace: 500,
     applyTimeout: 600_000,
     maxBundleBytes: 64 * 1024 * 1024,

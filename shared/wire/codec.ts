@@ -1,10 +1,14 @@
+import { decode as cborDecode, encode as cborEncode } from 'cborg';
 import {
   type BundleReport,
   type BundleState,
   type Heartbeat,
   type Intent,
   type Leave,
+  type LoadSummary,
+  type MemberUpdate,
   type Outcome,
+  type PoolStopping,
   type Retire,
   type RolloutAnnouncement,
   WIRE_VERSION,
@@ -13,12 +17,12 @@ import {
 import type { MetricMap } from './metrics.ts';
 
 /**
- * Encoding and validation of gossip messages. Runs for every inbound message on every node, so it
- * is hand-written (no schema library), allocation-light, and never throws: anything a peer sends
- * is either a valid message or a reason to reject it.
+ * Encoding and validation of gossip messages (wire v2: CBOR). Runs for every inbound message on
+ * every node, so the checks are hand-written (no schema library), allocation-light, and never
+ * throw: anything a peer sends is either a valid message or a reason to reject it.
  */
 
-export type RejectReason = 'too-large' | 'not-json' | 'version' | 'schema';
+export type RejectReason = 'too-large' | 'not-cbor' | 'version' | 'schema';
 
 export type DecodeResult = { ok: true; msg: WireMessage } | { ok: false; reason: RejectReason; detail: string };
 
@@ -28,26 +32,41 @@ export const WIRE_LIMITS = {
   maxStringLength: 256,
   maxMetrics: 64,
   maxTargets: 256,
+  maxSummaryMembers: 10_000,
+  /** No metric a rule could sensibly use is larger; 1e308 from a hostile peer must not steer the leader. */
+  maxMetricValue: 1e12,
   metricName: /^[A-Za-z_][A-Za-z0-9_]{0,63}$/,
 } as const;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+/** CBOR options that refuse what JSON could not carry either (and big integers, which no field uses). */
+const DECODE_OPTIONS = {
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  rejectDuplicateMapKeys: true,
+  strict: true,
+} as const;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  return encoder.encode(JSON.stringify(msg));
+  return cborEncode(msg);
+}
+
+/** Decodes CBOR bytes from a peer; undefined when they are not well-formed CBOR. */
+export function decodeCbor(bytes: Uint8Array): unknown {
+  try {
+    return cborDecode(bytes, DECODE_OPTIONS);
+  } catch {
+    return undefined;
+  }
 }
 
 export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult {
   if (bytes.byteLength > maxBytes) {
     return { ok: false, reason: 'too-large', detail: `message of ${bytes.byteLength} bytes exceeds ${maxBytes}` };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return { ok: false, reason: 'not-json', detail: 'message is not UTF-8 JSON' };
-  }
+  const value = decodeCbor(bytes);
+  if (value === undefined) return { ok: false, reason: 'not-cbor', detail: 'message is not well-formed CBOR' };
   if (!isObject(value)) return schema('message is not an object');
   if (value.v !== WIRE_VERSION)
     return { ok: false, reason: 'version', detail: `unsupported version ${String(value.v)}` };
@@ -56,6 +75,9 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult
   if (value.type === 'intent') return checkIntent(value);
   if (value.type === 'outcome') return checkOutcome(value);
   if (value.type === 'retire') return checkRetire(value);
+  if (value.type === 'update') return checkUpdate(value);
+  if (value.type === 'summary') return checkSummary(value);
+  if (value.type === 'stopping') return checkStopping(value);
   return schema(`unknown type ${JSON.stringify(value.type)?.slice(0, 40)}`);
 }
 
@@ -101,6 +123,18 @@ function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
   if (v.bundleReport !== undefined) hb.bundleReport = v.bundleReport as BundleReport;
   if (v.rollout !== undefined) hb.rollout = v.rollout as RolloutAnnouncement;
   return { ok: true, msg: hb };
+}
+
+/** Checks a record (a heartbeat-shaped object) that arrived inside another message (sync). */
+export function checkRecord(value: unknown): Heartbeat | undefined {
+  if (!isObject(value) || value.v !== WIRE_VERSION || value.type !== 'heartbeat') return undefined;
+  const r = checkHeartbeat(value);
+  return r.ok ? (r.msg as Heartbeat) : undefined;
+}
+
+/** Checks a metric map from a peer (load reports); the reason when it is not one. */
+export function checkMetrics(value: unknown): string | undefined {
+  return metrics(value);
 }
 
 function checkLeave(v: Record<string, unknown>): DecodeResult {
@@ -235,6 +269,74 @@ function checkRetire(v: Record<string, unknown>): DecodeResult {
   return { ok: true, msg: retire };
 }
 
+const UPDATE_KINDS = new Set(['alive', 'suspect', 'dead', 'left']);
+const EVIDENCE = new Set(['timeout', 'refused']);
+
+function checkUpdate(v: Record<string, unknown>): DecodeResult {
+  const u = v.update;
+  const bad =
+    str(v, 'peerId') ??
+    seq(v) ??
+    (isObject(u)
+      ? ((UPDATE_KINDS.has(u.kind as string) ? undefined : 'update.kind: unknown') ??
+        str(u, 'id') ??
+        count(u, 'incarnation') ??
+        (u.kind === 'suspect' || u.kind === 'dead' ? str(u, 'from') : undefined) ??
+        (u.kind === 'suspect' && !EVIDENCE.has(u.evidence as string) ? 'update.evidence: unknown' : undefined))
+      : 'update: expected an object');
+  if (bad) return schema(bad);
+  const o = u as Record<string, unknown>;
+  const base = { id: o.id as string, incarnation: o.incarnation as number };
+  const update: MemberUpdate['update'] =
+    o.kind === 'suspect'
+      ? { kind: 'suspect', ...base, from: o.from as string, evidence: o.evidence as 'timeout' | 'refused' }
+      : o.kind === 'dead'
+        ? { kind: 'dead', ...base, from: o.from as string }
+        : { kind: o.kind as 'alive' | 'left', ...base };
+  return {
+    ok: true,
+    msg: { v: WIRE_VERSION, type: 'update', peerId: v.peerId as string, seq: v.seq as number, update },
+  };
+}
+
+function checkSummary(v: Record<string, unknown>): DecodeResult {
+  const list = v.members;
+  let bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'term') ?? count(v, 'at');
+  if (!bad && (!Array.isArray(list) || list.length > WIRE_LIMITS.maxSummaryMembers))
+    bad = `members: expected at most ${WIRE_LIMITS.maxSummaryMembers} entries`;
+  const members: LoadSummary['members'] = [];
+  for (const m of bad ? [] : (list as unknown[])) {
+    if (!isObject(m)) return schema('members: expected objects');
+    const mbad = str(m, 'peerId') ?? count(m, 'ageMs') ?? metrics(m.metrics);
+    if (mbad) return schema(`members.${mbad}`);
+    members.push({ peerId: m.peerId as string, ageMs: m.ageMs as number, metrics: m.metrics as MetricMap });
+  }
+  if (bad) return schema(bad);
+  const summary: LoadSummary = {
+    v: WIRE_VERSION,
+    type: 'summary',
+    peerId: v.peerId as string,
+    seq: v.seq as number,
+    term: v.term as number,
+    at: v.at as number,
+    members,
+  };
+  return { ok: true, msg: summary };
+}
+
+function checkStopping(v: Record<string, unknown>): DecodeResult {
+  const bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'at');
+  if (bad) return schema(bad);
+  const stopping: PoolStopping = {
+    v: WIRE_VERSION,
+    type: 'stopping',
+    peerId: v.peerId as string,
+    seq: v.seq as number,
+    at: v.at as number,
+  };
+  return { ok: true, msg: stopping };
+}
+
 type Check = (v: Record<string, unknown>, key: string) => string | undefined;
 
 function optional(v: Record<string, unknown>, key: string, check: Check, required = false): string | undefined {
@@ -301,8 +403,8 @@ function metrics(m: unknown): string | undefined {
     if (++n > WIRE_LIMITS.maxMetrics) return `metrics: more than ${WIRE_LIMITS.maxMetrics}`;
     if (!WIRE_LIMITS.metricName.test(key)) return `metrics: bad name ${JSON.stringify(key.slice(0, 40))}`;
     const value = m[key];
-    if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
-      return `metrics.${key}: expected a finite number or null`;
+    if (value !== null && (typeof value !== 'number' || !(Math.abs(value) <= WIRE_LIMITS.maxMetricValue))) {
+      return `metrics.${key}: expected a number within ±${WIRE_LIMITS.maxMetricValue} or null`;
     }
   }
   return undefined;

@@ -1,15 +1,21 @@
 import type { MetricMap } from './metrics.ts';
+import type { Update } from './swim.ts';
 
 /** Wire format version carried in every message; a later format gets a new topic suffix and `v`. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
-export function heartbeatTopic(pool: string): string {
-  return `poolparty/${pool}/heartbeat/1`;
+/** Member records and membership changes, published on change only. */
+export function membersTopic(pool: string): string {
+  return `poolparty/${pool}/members/${WIRE_VERSION}`;
 }
 
-/** Published every heartbeatInterval by every agent. */
+/**
+ * A member's record: who it is, where it listens, what it runs, what it claims. Published when a
+ * field other than `metrics` changes (never on a beat); `seq` orders a member's records. Metrics
+ * travel apart, at a bounded rate (load reports to the leader, the leader's summary).
+ */
 export interface Heartbeat {
-  v: 1;
+  v: 2;
   type: 'heartbeat';
   peerId: string;
   instanceId: string;
@@ -74,19 +80,50 @@ export interface RolloutAnnouncement {
 
 /** Published once when an agent leaves gracefully (SIGTERM/SIGINT). */
 export interface Leave {
-  v: 1;
+  v: 2;
   type: 'leave';
   peerId: string;
   seq: number;
 }
 
 export function controlTopic(pool: string): string {
-  return `poolparty/${pool}/control/1`;
+  return `poolparty/${pool}/control/${WIRE_VERSION}`;
+}
+
+/** A liveness change of the membership core (SWIM), signed by its originator. */
+export interface MemberUpdate {
+  v: 2;
+  type: 'update';
+  /** The signer: the member itself for alive/left, the accuser for suspect/dead. */
+  peerId: string;
+  seq: number;
+  update: Update;
+}
+
+/** The leader's view of every member's latest metrics, published at a rate that falls with N. */
+export interface LoadSummary {
+  v: 2;
+  type: 'summary';
+  peerId: string;
+  seq: number;
+  term: number;
+  at: number;
+  /** Per member: its metrics and their age at `at` (ms). */
+  members: Array<{ peerId: string; ageMs: number; metrics: MetricMap }>;
+}
+
+/** The operator is terminating the pool: leaders must stop scaling from now on. */
+export interface PoolStopping {
+  v: 2;
+  type: 'stopping';
+  peerId: string;
+  seq: number;
+  at: number;
 }
 
 /** Announced by the leader before it calls the provider. */
 export interface Intent {
-  v: 1;
+  v: 2;
   type: 'intent';
   peerId: string;
   seq: number;
@@ -105,7 +142,7 @@ export interface Intent {
 
 /** Announced by the leader after the provider answered. */
 export interface Outcome {
-  v: 1;
+  v: 2;
   type: 'outcome';
   peerId: string;
   seq: number;
@@ -122,7 +159,7 @@ export interface Outcome {
 
 /** The leader asks one member to drain and leave before its instance is terminated. */
 export interface Retire {
-  v: 1;
+  v: 2;
   type: 'retire';
   peerId: string;
   seq: number;
@@ -132,6 +169,6 @@ export interface Retire {
   at: number;
 }
 
-export type HeartbeatTopicMessage = Heartbeat | Leave;
-export type ControlMessage = Intent | Outcome | Retire;
+export type HeartbeatTopicMessage = Heartbeat | Leave | MemberUpdate;
+export type ControlMessage = Intent | Outcome | Retire | LoadSummary | PoolStopping;
 export type WireMessage = HeartbeatTopicMessage | ControlMessage;

@@ -1,0 +1,76 @@
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { VERSION } from '../shared/version.ts';
+import type { AgentConfig } from '../shared/wire/agent-config.ts';
+import { type ClusterView, type LeaderDetail, type MemberView, memberBundleField } from '../shared/wire/cluster.ts';
+import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import type { LoadBook } from './load/book.ts';
+import type { MemberLiveness } from './membership/swim/types.ts';
+
+/** This node's record (what the members topic carries about it), without seq and metrics. */
+export function selfRecord(o: {
+  peerId: string;
+  config: AgentConfig;
+  addrs: Multiaddr[];
+  monitor: string;
+  startedAt: number;
+  leadership: Pick<Heartbeat, 'term' | 'leads' | 'retiring'>;
+  bundles: Pick<Heartbeat, 'bundle' | 'bundleState' | 'bundleTarget' | 'bundleReport' | 'rollout'>;
+}): Omit<Heartbeat, 'seq' | 'metrics'> {
+  const suffix = `/p2p/${o.peerId}`;
+  return {
+    v: 2,
+    type: 'heartbeat',
+    peerId: o.peerId,
+    instanceId: o.config.instanceId,
+    cloud: o.config.cloud,
+    addrs: o.addrs.map((ma) => {
+      const s = ma.toString();
+      return s.endsWith(suffix) ? s.slice(0, -suffix.length) : s;
+    }),
+    monitor: o.monitor,
+    startedAt: o.startedAt,
+    version: VERSION,
+    ...o.leadership,
+    ...o.bundles,
+  };
+}
+
+function view(r: Heartbeat, state: MemberView['state'], lastSeenMs: number, metrics: Heartbeat['metrics']): MemberView {
+  return {
+    peerId: r.peerId,
+    instanceId: r.instanceId,
+    cloud: r.cloud,
+    state,
+    addrs: r.addrs,
+    monitor: r.monitor,
+    lastSeenMs,
+    startedAt: r.startedAt,
+    version: r.version,
+    metrics,
+    ...memberBundleField(r),
+  };
+}
+
+/** GET /cluster: self (unless retired) and every member with a record, its liveness and metrics. */
+export function clusterView(o: {
+  pool: string;
+  self: Heartbeat | null;
+  selfId: string;
+  now: number;
+  leader: LeaderDetail | null;
+  members: Array<{ record: Heartbeat; liveness: MemberLiveness; lastHeard: number }>;
+  load: LoadBook | undefined;
+}): ClusterView {
+  const members: MemberView[] = o.self ? [view(o.self, 'alive', 0, o.self.metrics)] : [];
+  for (const m of o.members) {
+    const load = o.load?.get(m.record.peerId);
+    members.push(view(m.record, m.liveness.state, Math.max(0, o.now - m.lastHeard), load?.metrics ?? {}));
+  }
+  members.sort((a, b) => a.startedAt - b.startedAt || a.peerId.localeCompare(b.peerId));
+  return {
+    pool: o.pool,
+    self: o.selfId,
+    leader: o.leader ? { peerId: o.leader.peerId, term: o.leader.term } : null,
+    members,
+  };
+}

@@ -1,0 +1,413 @@
+import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import { encode } from 'cborg';
+import type { MemberEvent } from '../../shared/wire/cluster.ts';
+import { decodeMessage, encodeMessage } from '../../shared/wire/codec.ts';
+import { type Heartbeat, type MemberUpdate, membersTopic, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
+import { decodeFrame, frameToWire, type ProbeFrame, probeProtocol, syncProtocol } from '../../shared/wire/probe.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import { FramedChannel, SendError } from '../transport/channel.ts';
+import { PeerRateLimit } from '../transport/rate-limit.ts';
+import { RecordBook, recordFingerprint } from './records.ts';
+import type { SwimConfig } from './swim/config.ts';
+import { SwimCore } from './swim/core.ts';
+import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
+import { requestSync, serveSync, tableHash } from './sync.ts';
+
+export interface MembershipOptions {
+  node: PoolNode;
+  pool: string;
+  self: string;
+  swim: SwimConfig;
+  now: () => number;
+  /** Multiaddrs (with /p2p/) of seeds to pull the table from at start. */
+  bootstrap: string[];
+  /** This node's record as it stands (seq and metrics are filled in here). */
+  record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
+  maxMessageBytes: number;
+  /** Frames that are not probes (load reports) go here. */
+  onFrame: (from: string, frame: ProbeFrame) => void;
+  onEvent: (e: MemberEvent) => void;
+  onReject: (reason: string, detail: string) => void;
+  onBytes: (direction: 'in' | 'out', bytes: number) => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+  /** Peers whose connections are kept beyond the neighbours (the leader). */
+  protect: () => string[];
+  maxConnections: number;
+}
+
+const TICK_MS = 100;
+const RECORD_CHECK_MS = 250;
+/** When a joiner repeats its announcement (ms after its join sync). */
+const ANNOUNCE_AFTER = [200, 1000, 3000];
+
+/**
+ * The membership component: runs the pure SWIM core on the clock and carries its effects —
+ * probes on the framed probe protocol, changes and records on the members topic (gossipsub,
+ * signed), anti-entropy on the sync protocol, and connections to exactly the ring neighbours.
+ */
+export class Membership {
+  readonly #o: MembershipOptions;
+  readonly #core: SwimCore;
+  readonly #records: RecordBook;
+  readonly #probes: FramedChannel;
+  readonly #heard = new Map<string, number>();
+  /** Joined per the core, waiting for the record that says who they are. */
+  readonly #pendingJoin = new Set<string>();
+  /** Members whose join was announced (so their removal is too). */
+  readonly #joined = new Set<string>();
+  #neighbours: string[] = [];
+  #timers: NodeJS.Timeout[] = [];
+  #seq: number;
+  #fingerprint = '';
+  #running = false;
+
+  constructor(opts: MembershipOptions) {
+    this.#o = opts;
+    this.#seq = opts.now();
+    this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now() });
+    this.#records = new RecordBook(opts.swim.maxMembers);
+    this.#probes = new FramedChannel({
+      node: opts.node,
+      protocol: probeProtocol(opts.pool),
+      now: opts.now,
+      // Probes are ~1/s per neighbour; load reports to a leader are 1 per member per interval.
+      limit: new PeerRateLimit(50, 200),
+      dialTimeout: 2_000,
+      onFrame: (from, bytes) => this.#frame(from, bytes),
+      onReject: (from, reason) => opts.onReject('frame', `${reason} from ${from}`),
+    });
+  }
+
+  get pubsub(): GossipSub {
+    return this.#o.node.services.pubsub;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#o;
+    this.#running = true;
+    const topic = membersTopic(o.pool);
+    this.pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg));
+    this.pubsub.subscribe(topic);
+    await this.#probes.start();
+    await o.node.handle(
+      syncProtocol(o.pool),
+      (stream) => void serveSync(stream, () => this.#table()).catch(() => undefined),
+      {
+        maxInboundStreams: 8,
+      },
+    );
+    o.node.addEventListener('peer:disconnect', this.#onDisconnect);
+    this.#timers.push(setInterval(() => this.#step({ type: 'tick', now: o.now() }), TICK_MS));
+    this.#timers.push(setInterval(() => this.refreshRecord(), RECORD_CHECK_MS));
+    this.refreshRecord();
+    void this.#join();
+  }
+
+  async stop(opts: { leave: boolean; grace: number }): Promise<void> {
+    if (!this.#running) return;
+    if (opts.leave) {
+      this.#step({ type: 'leave', now: this.#o.now() });
+      await new Promise((r) => setTimeout(r, Math.min(opts.grace, 200)));
+    }
+    this.#running = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
+    const topic = membersTopic(this.#o.pool);
+    this.pubsub.topicValidators.delete(topic);
+    try {
+      this.pubsub.unsubscribe(topic);
+    } catch {
+      // Already stopped with the node.
+    }
+    await this.#probes.stop();
+    await this.#o.node.unhandle(syncProtocol(this.#o.pool)).catch(() => undefined);
+  }
+
+  /** Publishes our record if anything but metrics changed since the last one. */
+  refreshRecord(): void {
+    if (!this.#running) return;
+    const base = this.#o.record();
+    const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
+    if (fp === this.#fingerprint) return;
+    this.#fingerprint = fp;
+    const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
+    this.#records.accept(record);
+    void this.#publish(record);
+  }
+
+  /** Sends a frame to a peer over the probe protocol (load reports). */
+  async send(to: string, frame: ProbeFrame): Promise<void> {
+    const bytes = encode(frameToWire(frame));
+    this.#o.onBytes('out', bytes.byteLength);
+    await this.#probes.send(to, bytes);
+  }
+
+  liveness(id: string): MemberLiveness | undefined {
+    return this.#core.get(id);
+  }
+
+  record(id: string): Heartbeat | undefined {
+    return this.#records.get(id);
+  }
+
+  /** Other members that have a record, with their liveness. */
+  *known(): Generator<{ record: Heartbeat; liveness: MemberLiveness; lastHeard: number }> {
+    for (const m of this.#core.members()) {
+      if (m.id === this.#o.self) continue;
+      const record = this.#records.get(m.id);
+      if (record) yield { record, liveness: m, lastHeard: this.#heard.get(m.id) ?? m.since };
+    }
+  }
+
+  get neighbours(): readonly string[] {
+    return this.#neighbours;
+  }
+
+  get awareness(): number {
+    return this.#core.awareness;
+  }
+
+  #step(input: CoreInput): void {
+    if (!this.#running) return;
+    let effects: Effect[];
+    try {
+      effects = this.#core.step(input);
+    } catch (err) {
+      this.#o.log('membership-core-error', { error: (err as Error).message, input: input.type });
+      return;
+    }
+    for (const e of effects) this.#effect(e);
+    if (input.type === 'tick') this.#reap();
+  }
+
+  #effect(e: Effect): void {
+    const o = this.#o;
+    switch (e.type) {
+      case 'send':
+        this.send(e.to, e.msg).catch((err: unknown) => {
+          if (err instanceof SendError && err.failure === 'refused')
+            this.#step({ type: 'unreachable', id: e.to, evidence: 'refused', now: o.now() });
+        });
+        return;
+      case 'broadcast': {
+        const msg: MemberUpdate = {
+          v: WIRE_VERSION,
+          type: 'update',
+          peerId: o.self,
+          seq: ++this.#seq,
+          update: e.update,
+        };
+        void this.#publish(msg);
+        return;
+      }
+      case 'event':
+        this.#emit(e.event, e.id, e.at);
+        return;
+      case 'sync':
+        void this.#sync(e.with);
+        return;
+      case 'neighbours':
+        this.#neighbours = e.ids;
+        this.#connect();
+        return;
+    }
+  }
+
+  #emit(type: MemberEvent['type'], id: string, at: number): void {
+    const record = this.#records.get(id);
+    if (!record) {
+      if (type === 'member-joined') this.#pendingJoin.add(id);
+      return;
+    }
+    this.#announce({ type, peerId: id, instanceId: record.instanceId, at });
+  }
+
+  #announce(e: MemberEvent): void {
+    if (e.type === 'member-joined') this.#joined.add(e.peerId);
+    this.#o.onEvent(e);
+  }
+
+  async #publish(msg: Heartbeat | MemberUpdate): Promise<void> {
+    const bytes = encodeMessage(msg);
+    try {
+      const r = await this.pubsub.publish(membersTopic(this.#o.pool), bytes);
+      this.#o.onBytes('out', bytes.byteLength * Math.max(1, r.recipients.length));
+    } catch (err) {
+      this.#o.log('members-publish-failed', { error: (err as Error).message });
+    }
+  }
+
+  #validate(msg: Message): TopicValidatorResult {
+    const o = this.#o;
+    o.onBytes('in', msg.data.byteLength);
+    if (msg.type !== 'signed') return this.#reject('unsigned', 'message is not signed');
+    const decoded = decodeMessage(msg.data, o.maxMessageBytes);
+    if (!decoded.ok) return this.#reject(decoded.reason, decoded.detail);
+    const from = msg.from.toString();
+    const m = decoded.msg;
+    if (m.peerId !== from) return this.#reject('spoofed', `peerId ${m.peerId} signed by ${from}`);
+    const now = o.now();
+    if (m.type === 'heartbeat') {
+      if (!this.#records.accept(m)) {
+        if ((this.#records.get(from)?.seq ?? 0) > m.seq)
+          o.onReject('stale', `record seq ${m.seq} from ${from} is older`);
+        return TopicValidatorResult.Ignore;
+      }
+      this.#heard.set(from, now);
+      this.#learnAddrs(m);
+      if (this.#pendingJoin.delete(from))
+        this.#announce({ type: 'member-joined', peerId: from, instanceId: m.instanceId, at: now });
+      return TopicValidatorResult.Accept;
+    }
+    if (m.type === 'update') {
+      const u = m.update;
+      // A member speaks for itself when alive or leaving; an accuser signs its own accusation.
+      const signer = u.kind === 'alive' || u.kind === 'left' ? u.id : u.from;
+      if (signer !== from) return this.#reject('spoofed', `${u.kind} about ${u.id} signed by ${from}`);
+      if (u.kind === 'alive') this.#heard.set(from, now);
+      this.#step({ type: 'update', update: u, now });
+      return TopicValidatorResult.Accept;
+    }
+    return this.#reject('wrong-topic', `${m.type} on the members topic`);
+  }
+
+  #reject(reason: string, detail: string): TopicValidatorResult {
+    this.#o.onReject(reason, detail);
+    return TopicValidatorResult.Reject;
+  }
+
+  #frame(from: string, bytes: Uint8Array): void {
+    this.#o.onBytes('in', bytes.byteLength);
+    const f = decodeFrame(bytes);
+    if (typeof f === 'string') {
+      this.#o.onReject('frame', `${f} from ${from}`);
+      return;
+    }
+    this.#heard.set(from, this.#o.now());
+    if (f.t === 'load') this.#o.onFrame(from, f);
+    else this.#step({ type: 'probe', from, msg: f, now: this.#o.now() });
+  }
+
+  #table() {
+    const entries = this.#core.digest();
+    const seqOf = (id: string) => this.#records.get(id)?.seq;
+    return { hash: tableHash(entries, seqOf), table: () => ({ entries, records: [...this.#records.all()] }) };
+  }
+
+  async #join(): Promise<void> {
+    for (const addr of this.#o.bootstrap) {
+      if (!this.#running) return;
+      try {
+        const ma = multiaddr(addr);
+        const peer = addr.split('/p2p/')[1];
+        if (peer === this.#o.self) continue;
+        await this.#o.node.dial(ma, { signal: AbortSignal.timeout(3_000) });
+        if (peer && (await this.#sync(peer, ''))) return this.#announceSelf();
+      } catch (err) {
+        this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
+      }
+    }
+  }
+
+  /**
+   * Publishes our record and liveness again a few times after joining: the first announcement
+   * went out before any peer was subscribed, and gossipsub does not replay. Receivers that
+   * already have them ignore the copies.
+   */
+  #announceSelf(): void {
+    const again = () => {
+      if (!this.#running) return;
+      const record = this.#records.get(this.#o.self);
+      if (record) void this.#publish(record);
+      const alive = { kind: 'alive' as const, id: this.#o.self, incarnation: this.#core.incarnation };
+      void this.#publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update: alive });
+    };
+    for (const ms of ANNOUNCE_AFTER) {
+      const t = setTimeout(again, ms);
+      this.#timers.push(t);
+    }
+  }
+
+  async #sync(peer: string, hash?: string): Promise<boolean> {
+    try {
+      const stream = await this.#o.node.dialProtocol(peerIdFromString(peer), syncProtocol(this.#o.pool), {
+        signal: AbortSignal.timeout(5_000),
+      });
+      const table = await requestSync(stream, hash ?? this.#table().hash, this.#o.swim.maxMembers);
+      if (!table) return true;
+      const now = this.#o.now();
+      for (const r of table.records) {
+        if (r.peerId === this.#o.self) continue;
+        if (this.#records.accept(r)) this.#learnAddrs(r);
+      }
+      this.#step({ type: 'sync', entries: table.entries, now });
+      for (const id of [...this.#pendingJoin]) {
+        const r = this.#records.get(id);
+        if (!r) continue;
+        this.#pendingJoin.delete(id);
+        this.#announce({ type: 'member-joined', peerId: id, instanceId: r.instanceId, at: now });
+      }
+      return true;
+    } catch (err) {
+      this.#o.log('sync-failed', { peer, error: (err as Error).message });
+      return false;
+    }
+  }
+
+  #learnAddrs(r: Heartbeat): void {
+    if (r.peerId === this.#o.self || r.addrs.length === 0) return;
+    try {
+      void this.#o.node.peerStore
+        .merge(peerIdFromString(r.peerId), { multiaddrs: r.addrs.map((a) => multiaddr(a)) })
+        .catch(() => undefined);
+    } catch {
+      // A malformed address in a valid-looking record: the member stays undialable.
+    }
+  }
+
+  /** Connections to exactly the neighbours (and protected peers); others are closed past the budget. */
+  #connect(): void {
+    const node = this.#o.node;
+    const keep = new Set([...this.#neighbours, ...this.#o.protect()]);
+    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
+    for (const id of keep) {
+      if (!connected.has(id) && this.#records.get(id))
+        void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+    }
+    let excess = connected.size - this.#o.maxConnections;
+    for (const id of connected) {
+      if (excess <= 0) break;
+      if (keep.has(id)) continue;
+      excess--;
+      void node.hangUp(peerIdFromString(id)).catch(() => undefined);
+    }
+  }
+
+  #onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+    const id = evt.detail.toString();
+    this.#probes.forget(id);
+    // A neighbour's connection closing is the first sign of a kill -9: probe it now, so a refused
+    // redial turns into strong evidence within one round trip, not at its next turn.
+    if (this.#running && this.#neighbours.includes(id))
+      this.send(id, { t: 'ping', seq: 0 }).catch((err: unknown) => {
+        if (err instanceof SendError && err.failure === 'refused')
+          this.#step({ type: 'unreachable', id, evidence: 'refused', now: this.#o.now() });
+      });
+  };
+
+  #reap(): void {
+    for (const id of this.#records.ids()) {
+      if (id === this.#o.self || this.#core.get(id)) continue;
+      const r = this.#records.get(id);
+      // Records of members the core never heard of (yet) are kept until they are stale.
+      if (r && this.#heard.has(id) && this.#o.now() - (this.#heard.get(id) ?? 0) < this.#o.swim.reapAfter) continue;
+      this.#records.forget(id);
+      this.#heard.delete(id);
+      if (r && this.#joined.delete(id))
+        this.#o.onEvent({ type: 'member-removed', peerId: id, instanceId: r.instanceId, at: this.#o.now() });
+    }
+  }
+}

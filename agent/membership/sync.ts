@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { Stream } from '@libp2p/interface';
+import { encode } from 'cborg';
+import { checkRecord, decodeCbor } from '../../shared/wire/codec.ts';
+import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import { FrameSplitter, frame } from '../transport/frames.ts';
+import type { DigestEntry, Liveness } from './swim/types.ts';
+
+/**
+ * Anti-entropy over `/poolparty/<pool>/sync/2`: the requester sends the hash of its table; the
+ * responder answers "same", or with its table (liveness entries in chunks, then one record per
+ * frame) and closes. Idle pools therefore exchange a hash, not a table; a joiner (empty hash)
+ * gets everything.
+ */
+
+export interface Table {
+  entries: DigestEntry[];
+  records: Heartbeat[];
+}
+
+const STATES: Liveness[] = ['alive', 'suspect', 'dead', 'left'];
+const CHUNK = 200;
+
+export function tableHash(entries: readonly DigestEntry[], records: (id: string) => number | undefined): string {
+  const h = createHash('sha256');
+  for (const e of [...entries].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    h.update(`${e.id}/${e.incarnation}/${e.state}/${records(e.id) ?? -1};`);
+  }
+  return h.digest('base64').slice(0, 22);
+}
+
+/** Server side: answers one request on `stream`. */
+export async function serveSync(stream: Stream, own: () => { hash: string; table: () => Table }): Promise<void> {
+  const request = await readFrames(stream, 1, 4096);
+  const asked = decodeCbor(request[0] ?? new Uint8Array());
+  const mine = own();
+  if (!Array.isArray(asked) || typeof asked[0] !== 'string') return void stream.abort(new Error('bad sync request'));
+  if (asked[0] === mine.hash) {
+    await send(stream, encode([true]));
+  } else {
+    const { entries, records } = mine.table();
+    await send(stream, encode([false]));
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      const chunk = entries.slice(i, i + CHUNK).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
+      await send(stream, encode(['e', chunk]));
+    }
+    for (const r of records) await send(stream, encode(['r', r]));
+  }
+  await stream.close().catch(() => undefined);
+}
+
+/** Client side: sends our hash, returns the peer's table (null when it matched ours). */
+export async function requestSync(stream: Stream, hash: string, maxMembers: number): Promise<Table | null> {
+  await send(stream, encode([hash]));
+  const frames = await readFrames(stream, 1 + Math.ceil(maxMembers / CHUNK) + maxMembers, 16 * 1024);
+  const head = decodeCbor(frames[0] ?? new Uint8Array());
+  if (!Array.isArray(head) || typeof head[0] !== 'boolean') throw new Error('bad sync answer');
+  if (head[0]) return null;
+  const table: Table = { entries: [], records: [] };
+  for (const f of frames.slice(1)) {
+    const v = decodeCbor(f);
+    if (!Array.isArray(v)) continue;
+    if (v[0] === 'e' && Array.isArray(v[1])) {
+      for (const e of v[1] as unknown[]) {
+        if (!Array.isArray(e)) continue;
+        const [id, incarnation, state] = e as [unknown, unknown, unknown];
+        const s = STATES[state as number];
+        if (typeof id === 'string' && id.length <= 128 && Number.isSafeInteger(incarnation) && s)
+          table.entries.push({ id, incarnation: incarnation as number, state: s });
+      }
+    } else if (v[0] === 'r') {
+      const r = checkRecord(v[1]);
+      if (r) table.records.push(r);
+    }
+  }
+  return table;
+}
+
+async function send(stream: Stream, payload: Uint8Array): Promise<void> {
+  if (!stream.send(frame(payload))) await stream.onDrain();
+}
+
+async function readFrames(stream: Stream, max: number, maxFrame: number): Promise<Uint8Array[]> {
+  const splitter = new FrameSplitter(maxFrame);
+  const out: Uint8Array[] = [];
+  for await (const chunk of stream) {
+    const got = splitter.push(chunk instanceof Uint8Array ? chunk : chunk.subarray());
+    if (typeof got === 'string') throw new Error(got);
+    out.push(...got);
+    if (out.length >= max) break;
+  }
+  return out;
+}

@@ -1,0 +1,159 @@
+import type { Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PoolNode } from '../p2p/node.ts';
+import { FrameSplitter, frame } from './frames.ts';
+import type { PeerRateLimit } from './rate-limit.ts';
+
+export type DialFailure = 'refused' | 'timeout' | 'other';
+
+/**
+ * Tells "nothing listens there" (the agent died: kill -9 closes its sockets, the host answers
+ * with RST) from silence. Only the first is strong evidence of death.
+ */
+export function classifyDialError(err: unknown, depth = 0): DialFailure {
+  if (!err || typeof err !== 'object' || depth > 4) return 'other';
+  const e = err as { code?: string; message?: string; errors?: unknown[]; cause?: unknown; name?: string };
+  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || /ECONNREFUSED|ECONNRESET/.test(e.message ?? ''))
+    return 'refused';
+  for (const inner of [...(e.errors ?? []), e.cause]) {
+    const r = classifyDialError(inner, depth + 1);
+    if (r !== 'other') return r;
+  }
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || /timed? ?out|aborted/i.test(e.message ?? ''))
+    return 'timeout';
+  return 'other';
+}
+
+export class SendError extends Error {
+  override name = 'SendError';
+  readonly failure: DialFailure;
+  constructor(peer: string, failure: DialFailure, cause: unknown) {
+    super(`send to ${peer.slice(-8)} failed (${failure}): ${(cause as Error)?.message ?? String(cause)}`);
+    this.failure = failure;
+  }
+}
+
+export interface FramedChannelOptions {
+  node: PoolNode;
+  protocol: string;
+  now: () => number;
+  /** Shed a peer's frames beyond this before decoding. */
+  limit: PeerRateLimit;
+  onFrame: (from: string, bytes: Uint8Array) => void;
+  onReject: (from: string, reason: string) => void;
+  /** Opening a stream to a peer we are not connected to dials it; bounded by this (ms). */
+  dialTimeout: number;
+}
+
+/**
+ * One long-lived outbound stream per peer for a protocol of small frames, so a probe costs one
+ * frame on an open connection instead of a stream negotiation. Inbound streams are read frame by
+ * frame; a peer that breaks the framing gets its stream closed, nothing else.
+ */
+export class FramedChannel {
+  readonly #o: FramedChannelOptions;
+  readonly #out = new Map<string, Promise<Stream>>();
+  readonly #inbound = new Set<Stream>();
+  #running = false;
+
+  constructor(opts: FramedChannelOptions) {
+    this.#o = opts;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    await this.#o.node.handle(this.#o.protocol, (stream, conn) => void this.#read(stream, conn.remotePeer.toString()), {
+      maxInboundStreams: 4,
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#o.node.unhandle(this.#o.protocol).catch(() => undefined);
+    const outs = [...this.#out.values()];
+    this.#out.clear();
+    for (const s of outs) void s.then((st) => st.abort(new Error('stopping'))).catch(() => undefined);
+    for (const s of this.#inbound) s.abort(new Error('stopping'));
+    this.#inbound.clear();
+  }
+
+  /** Sends one frame to `peer`; rejects with a SendError saying whether the peer refused. */
+  async send(peer: string, payload: Uint8Array): Promise<void> {
+    if (!this.#running) return;
+    let pending = this.#out.get(peer);
+    if (!pending) {
+      pending = this.#o.node.dialProtocol(peerIdFromString(peer), this.#o.protocol, {
+        signal: AbortSignal.timeout(this.#o.dialTimeout),
+      });
+      this.#out.set(peer, pending);
+      pending.then(
+        (stream) => {
+          // The remote side never writes on our outbound stream; read it only to notice its end.
+          void this.#drain(peer, stream, pending as Promise<Stream>);
+        },
+        () => {
+          if (this.#out.get(peer) === pending) this.#out.delete(peer);
+        },
+      );
+    }
+    let stream: Stream;
+    try {
+      stream = await pending;
+    } catch (err) {
+      throw new SendError(peer, classifyDialError(err), err);
+    }
+    try {
+      if (!stream.send(frame(payload))) await stream.onDrain({ signal: AbortSignal.timeout(this.#o.dialTimeout) });
+    } catch (err) {
+      if (this.#out.get(peer) === pending) this.#out.delete(peer);
+      stream.abort(err as Error);
+      throw new SendError(peer, classifyDialError(err), err);
+    }
+  }
+
+  /** Drops the cached stream to `peer` (its connection closed). */
+  forget(peer: string): void {
+    const s = this.#out.get(peer);
+    this.#out.delete(peer);
+    void s?.then((st) => st.abort(new Error('forgotten'))).catch(() => undefined);
+  }
+
+  async #drain(peer: string, stream: Stream, pending: Promise<Stream>): Promise<void> {
+    try {
+      for await (const _ of stream) {
+        // Nothing is expected here.
+      }
+    } catch {
+      // Closed or reset: the next send opens a new stream.
+    }
+    if (this.#out.get(peer) === pending) this.#out.delete(peer);
+  }
+
+  async #read(stream: Stream, from: string): Promise<void> {
+    if (!this.#running) return stream.abort(new Error('stopping'));
+    this.#inbound.add(stream);
+    const splitter = new FrameSplitter();
+    try {
+      for await (const chunk of stream) {
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+        const frames = splitter.push(bytes);
+        if (typeof frames === 'string') {
+          this.#o.onReject(from, frames);
+          stream.abort(new Error(frames));
+          return;
+        }
+        for (const f of frames) {
+          if (!this.#o.limit.take(from, this.#o.now())) {
+            this.#o.onReject(from, 'rate-limited');
+            continue;
+          }
+          this.#o.onFrame(from, f);
+        }
+      }
+    } catch {
+      // The peer went away mid-stream: nothing to do.
+    } finally {
+      this.#inbound.delete(stream);
+    }
+  }
+}
