@@ -13,10 +13,11 @@ import {
   BundleTooLargeError,
   UnsafeArchiveError,
 } from '../shared/bundle/errors.ts';
-import { readTar, type TarEntry, writeTar } from '../shared/bundle/tar.ts';
+import { type TarEntry, writeTar } from '../shared/bundle/tar.ts';
 import { unpackBundle } from '../shared/bundle/unpack.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { exec, file, template } from '../shared/resources/index.ts';
+import { tarEntries } from './helpers/tar.ts';
 
 /** Safe unpacking: the hash is checked first, hostile entries are refused, the target stays untouched. */
 
@@ -160,9 +161,69 @@ describe('unpackBundle', () => {
     );
   });
 
-  it('reads long names through the ustar prefix', () => {
+  it('checks entries as they stream: a link arriving after a file beneath it is refused too', async () => {
+    const { bytes, sha256 } = archive([
+      { path: 'l/passwd', type: 'file', mode: 0o644, data: Buffer.from('x') },
+      { path: 'l', type: 'symlink', mode: 0o777, linkname: 'd' },
+    ]);
+    const target = join(dir, 'late-link', 'target');
+    await expect(unpackBundle(bytes, sha256, target)).rejects.toThrow('l/passwd: lies beneath the link l');
+    expect(await readdir(join(dir, 'late-link'))).toEqual([]);
+  });
+
+  it('stops at the entry limit and leaves nothing behind', async () => {
+    const entries: TarEntry[] = Array.from({ length: 5 }, (_, i) => ({ path: `f${i}`, type: 'file', mode: 0o644 }));
+    const { bytes, sha256 } = archive(entries);
+    const target = join(dir, 'many', 'target');
+    await expect(unpackBundle(bytes, sha256, target, { maxEntries: 4 })).rejects.toThrow(
+      'bundle has more than 4 entries',
+    );
+    expect(await readdir(join(dir, 'many'))).toEqual([]);
+    await unpackBundle(bytes, sha256, target, { maxEntries: 5 });
+    expect(await readdir(target)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
+  });
+
+  it('stops inflating a gzip bomb at the byte limit', async () => {
+    // 16 MiB of zeros compress to about 16 KiB; the limit is hit long before they are inflated.
+    const bomb = archive([{ path: 'zeros', type: 'file', mode: 0o644, data: Buffer.alloc(16 * 1024 * 1024) }]);
+    const target = join(dir, 'bomb', 'target');
+    await expect(unpackBundle(bomb.bytes, bomb.sha256, target, { maxBytes: 1024 * 1024 })).rejects.toThrow(
+      'bundle unpacks to more than 1048576 bytes',
+    );
+    expect(await readdir(join(dir, 'bomb'))).toEqual([]);
+  });
+
+  it('refuses a corrupt tar in a valid gzip, and a truncated gzip, as format errors', async () => {
+    const hashed = (bytes: Buffer) => ({ bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
+    const notTar = hashed(gzipSync(Buffer.alloc(2048, 'x')));
+    await expect(unpackBundle(notTar.bytes, notTar.sha256, join(dir, 'corrupt'))).rejects.toThrow(
+      /^corrupt archive: Invalid tar header/,
+    );
+    const b = await build();
+    const cut = hashed(b.bytes.subarray(0, b.bytes.length - 100));
+    await expect(unpackBundle(cut.bytes, cut.sha256, join(dir, 'corrupt'))).rejects.toThrow(BundleFormatError);
+    await expect(lstat(join(dir, 'corrupt'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('streams large files to disk intact', async () => {
+    const data = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 11)) & 0xff;
+    const { bytes, sha256 } = archive([{ path: 'big.bin', type: 'file', mode: 0o600, data }]);
+    const target = join(dir, 'large');
+    const result = await unpackBundle(bytes, sha256, target);
+    expect((await readFile(join(target, 'big.bin'))).equals(data)).toBe(true);
+    expect(result).toEqual({
+      dir: target,
+      entries: 1,
+      bytes: writeTar([{ path: 'big.bin', type: 'file', mode: 0o600, data }]).length,
+    });
+  });
+
+  it('reads long names through the ustar prefix', async () => {
     const long = `${'a'.repeat(90)}/${'b'.repeat(90)}/file.txt`;
-    const entries = readTar(writeTar([{ path: long, type: 'file', mode: 0o644, data: Buffer.from('x') }]));
+    const entries = await tarEntries(
+      gzipSync(writeTar([{ path: long, type: 'file', mode: 0o644, data: Buffer.from('x') }])),
+    );
     expect(entries.map((e) => e.path)).toEqual([long]);
   });
 });

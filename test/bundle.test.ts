@@ -3,14 +3,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginx } from '../examples/plugins/nginx/index.ts';
 import { buildBundle, writeBundle } from '../shared/bundle/build.ts';
 import { BundleInputError } from '../shared/bundle/errors.ts';
-import { readTar } from '../shared/bundle/tar.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { cron, directory, exec, file, group, link, pkg, service, template, user } from '../shared/resources/index.ts';
+import { tarEntries } from './helpers/tar.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -410,7 +409,7 @@ describe('generated Chef DSL and Puppet manifest', () => {
 });
 
 async function unpackedFile(b: { bytes: Buffer }, path: string): Promise<Buffer> {
-  const entry = readTar(gunzipSync(b.bytes)).find((e) => e.path === path);
+  const entry = (await tarEntries(b.bytes)).find((e) => e.path === path);
   if (!entry?.data) throw new Error(`${path} not in bundle`);
   return entry.data;
 }

@@ -1,12 +1,12 @@
 import { BundleFormatError } from './errors.ts';
 
 /**
- * A minimal ustar writer and reader. Written here rather than shelling out to tar because the
- * bundle's hash is its identity: every header field (mtime 0, uid/gid 0, no user names, fixed
- * modes, sorted entries) is decided by this file, not by a platform's tar.
- *
- * The reader is deliberately more permissive than the writer (pax and GNU long names, every
- * type flag) so unpack.ts can see — and reject — whatever a hostile archive holds.
+ * A minimal ustar writer. The bundle's hash is its identity, so every header byte (mtime 0,
+ * uid/gid 0, no user names, fixed modes, NUL-terminated octal fields, sorted entries) is decided
+ * by this file — not by a platform's tar, and not by a library: tar-stream's pack() encodes the
+ * same entry with space-terminated numbers and filled device fields, so adopting it would rename
+ * every existing bundle, and its byte layout is no documented contract a later release must keep.
+ * Reading is tar-stream's (tar-read.ts), which also understands what this writer never emits.
  */
 
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
@@ -86,98 +86,4 @@ function splitName(name: string): [string, string] {
 
 function octal(h: Buffer, offset: number, length: number, value: number): void {
   h.write(`${value.toString(8).padStart(length - 1, '0')}\u0000`, offset, length, 'latin1');
-}
-
-/** Parses a whole tar; a truncated or corrupt archive is a BundleFormatError. */
-export function readTar(tar: Buffer): TarEntry[] {
-  const out: TarEntry[] = [];
-  let offset = 0;
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  while (offset + BLOCK <= tar.length) {
-    const h = tar.subarray(offset, offset + BLOCK);
-    if (h.every((b) => b === 0)) return out;
-    checkSum(h, offset);
-    const size = parseOctal(h, 124, 12, offset);
-    const typeflag = String.fromCharCode(h[156] as number);
-    const dataStart = offset + BLOCK;
-    const dataEnd = dataStart + size;
-    if (dataEnd > tar.length) throw new BundleFormatError(`truncated archive (entry at byte ${offset})`);
-    const data = tar.subarray(dataStart, dataEnd);
-    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
-    if (typeflag === 'x') {
-      pax = parsePax(data);
-      continue;
-    }
-    if (typeflag === 'g') continue;
-    if (typeflag === 'L' || typeflag === 'K') {
-      const value = cstring(data, 0, data.length);
-      if (typeflag === 'L') longName = value;
-      else longLink = value;
-      continue;
-    }
-    const prefix = cstring(h, 345, 155);
-    const rawName = cstring(h, 0, 100);
-    const path = pax.path ?? longName ?? (prefix ? `${prefix}/${rawName}` : rawName);
-    const linkname = pax.linkpath ?? longLink ?? cstring(h, 157, 100);
-    pax = {};
-    longName = undefined;
-    longLink = undefined;
-    const mode = parseOctal(h, 100, 8, offset);
-    const type: TarEntryType =
-      typeflag === '0' || typeflag === '\0' || typeflag === '7'
-        ? path.endsWith('/')
-          ? 'directory'
-          : 'file'
-        : typeflag === '5'
-          ? 'directory'
-          : typeflag === '2'
-            ? 'symlink'
-            : typeflag === '1'
-              ? 'hardlink'
-              : 'other';
-    const entry: TarEntry = { path: path.replace(/\/+$/, ''), type, mode, typeflag };
-    if (type === 'file') entry.data = Buffer.from(data);
-    if (type === 'symlink' || type === 'hardlink') entry.linkname = linkname;
-    out.push(entry);
-  }
-  throw new BundleFormatError('truncated archive (no end-of-archive marker)');
-}
-
-function checkSum(h: Buffer, at: number): void {
-  const stored = parseOctal(h, 148, 8, at);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] as number);
-  if (sum !== stored) throw new BundleFormatError(`bad header checksum at byte ${at}`);
-}
-
-function parseOctal(h: Buffer, offset: number, length: number, at: number): number {
-  const text = cstring(h, offset, length).trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new BundleFormatError(`bad numeric field at byte ${at + offset}`);
-  return Number.parseInt(text, 8);
-}
-
-function cstring(b: Buffer, offset: number, length: number): string {
-  const slice = b.subarray(offset, offset + length);
-  const end = slice.indexOf(0);
-  return slice.subarray(0, end === -1 ? slice.length : end).toString('utf8');
-}
-
-/** pax records: "<len> <key>=<value>\n". */
-function parsePax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const space = data.indexOf(0x20, i);
-    const len = Number.parseInt(data.subarray(i, space).toString('latin1'), 10);
-    if (space === -1 || !Number.isInteger(len) || len <= 0 || i + len > data.length)
-      throw new BundleFormatError('bad pax header');
-    const record = data.subarray(space + 1, i + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    i += len;
-  }
-  return out;
 }
