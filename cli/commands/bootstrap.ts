@@ -6,12 +6,20 @@ import { ensurePoolKey } from '../../shared/pool-key.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { artifactDir, ensureArtifact } from '../artifact.ts';
-import { type Command, type CommandIO, type OptionValues, optionalString, UsageError } from '../command.ts';
+import {
+  type Command,
+  type CommandIO,
+  OperationError,
+  type OptionValues,
+  optionalString,
+  UsageError,
+} from '../command.ts';
 import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { waitForConvergence } from '../converge.ts';
 import { type Ec2Provisioned, provisionEc2Instances } from '../ec2-provision.ts';
 import { clusterTable } from '../render.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
+import { sweep, terminateHint } from './terminate.ts';
 
 export interface BootstrapResult {
   pool: string;
@@ -80,7 +88,6 @@ export async function bootstrapPool(
   opts: BootstrapOptions,
   io: CommandIO,
 ): Promise<BootstrapResult> {
-  const { timeoutMs, signal } = opts;
   const { name: cloudName, cloud } = resolveCloud(ctx.pool, cloudFlag);
   const keyFile = poolKeyFile(ctx.stateDir);
   const { created } = await ensurePoolKey(keyFile);
@@ -96,33 +103,93 @@ export async function bootstrapPool(
   };
 
   const remoter = ctx.remoter(cloudName);
-  const before = (await remoter.list({ pool: ctx.pool.name, cloud: cloudName })).filter(isLive);
+  // A leader's start, from the laptop: launches cut short are settled, stray agents ended.
+  const settled = await remoter.reconcile?.({ pool: ctx.pool.name, cloud: cloudName });
+  if (settled && cloud.using.provider !== 'ec2' && settled.adopted.length > 0)
+    io.progress(`adopted ${settled.adopted.join(', ')} (launched by a run that was cut short)`);
+  if (settled && settled.cleared.length > 0) io.progress(`cleared launches cut short: ${settled.cleared.join(', ')}`);
+  if (settled && settled.strays.length > 0) io.progress(`ended agents no record named: ${settled.strays.join(', ')}`);
+  const listed = await remoter.list({ pool: ctx.pool.name, cloud: cloudName });
+  const before = listed.filter(isServing);
+  const known = new Set(listed.filter(isLive).map((i) => i.id));
   let running = before.length;
   const overSsh = cloud.using.provider === 'ec2' && cloud.using.ssh !== undefined;
   const need = cloud.instances.min - running;
   const launched: InstanceRecord[] = [];
-  if (need > 0) {
-    io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running} running)`);
-    // An ssh launch hands every host of the batch to the others itself; only ec2 needs a seed.
-    const seedFirst = cloud.using.provider === 'ec2' && need > 1 && (await listAll()).filter(isLive).length === 0;
-    const batches = seedFirst ? [1, need - 1] : [need];
-    if (cloud.using.provider === 'ssh' || overSsh) await ensureArtifact(io.progress);
-    for (const count of batches) {
-      const batch = await remoter
-        .launch({ cloud: cloudName, count, clientToken: bootstrapToken(ctx.pool.name, cloudName, running) })
-        .catch((err: unknown) => {
-          throw explainSshFailure(err);
-        });
-      running += batch.length;
-      launched.push(...batch);
-      for (const i of batch)
-        io.progress(`launched ${i.id} at ${i.privateIp ?? i.publicIp ?? '?'} (monitor ${i.monitor ?? '-'})`);
+  try {
+    if (need > 0) {
+      io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running} running)`);
+      // An ssh launch hands every host of the batch to the others itself; only ec2 needs a seed.
+      const seedFirst = cloud.using.provider === 'ec2' && need > 1 && (await listAll()).filter(isLive).length === 0;
+      const batches = seedFirst ? [1, need - 1] : [need];
+      if (cloud.using.provider === 'ssh' || overSsh) await ensureArtifact(io.progress);
+      for (const count of batches) {
+        const batch = await remoter
+          .launch({ cloud: cloudName, count, clientToken: bootstrapToken(ctx.pool.name, cloudName, running) })
+          .catch((err: unknown) => {
+            throw explainSshFailure(err);
+          });
+        running += batch.length;
+        launched.push(...batch);
+        for (const i of batch)
+          io.progress(`launched ${i.id} at ${i.privateIp ?? i.publicIp ?? '?'} (monitor ${i.monitor ?? '-'})`);
+      }
+    } else {
+      io.progress(`${running} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
+      if (overSsh) await ensureArtifact(io.progress);
     }
-  } else {
-    io.progress(`${running} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
-    if (overSsh) await ensureArtifact(io.progress);
+    return await finish(ctx, opts, io, { cloudName, keyFile, created, listAll, before, launched, overSsh });
+  } catch (err) {
+    if (need <= 0) throw err;
+    // What this run added (and hosts it re-provisioned); instances live before it are left alone.
+    const ours = (i: InstanceRecord) => !known.has(i.id) || launched.some((l) => l.id === i.id);
+    throw await undoLaunches(ctx, cloudName, ours, err, io);
   }
+}
 
+/**
+ * A bootstrap that failed after launching ends what it launched (a sweep of the instances it
+ * added) and fails with the cause; what could not be ended is named, with the command that does.
+ */
+async function undoLaunches(
+  ctx: PoolContext,
+  cloud: string,
+  ours: (i: InstanceRecord) => boolean,
+  cause: unknown,
+  io: CommandIO,
+): Promise<Error> {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const { terminated, left, failures } = await sweep(ctx, [cloud], ours, io).catch((err: unknown) => ({
+    terminated: [] as string[],
+    left: [] as InstanceRecord[],
+    failures: [`cannot list cloud ${cloud}: ${(err as Error).message}`],
+  }));
+  if (terminated.length > 0) io.progress(`bootstrap failed: ended what it launched: ${terminated.join(', ')}`);
+  if (left.length === 0 && failures.length === 0) return cause instanceof Error ? cause : new OperationError(why);
+  const leftText = left.length > 0 ? `still running: ${left.map((i) => i.id).join(', ')}` : 'could not check';
+  return new OperationError(
+    `${why}; ${leftText}${failures.length > 0 ? ` (${failures.join('; ')})` : ''}; remove with: ${terminateHint(ctx, cloud)}`,
+  );
+}
+
+interface Launched {
+  cloudName: string;
+  keyFile: string;
+  created: boolean;
+  listAll: () => Promise<InstanceRecord[]>;
+  before: InstanceRecord[];
+  launched: InstanceRecord[];
+  overSsh: boolean;
+}
+
+/** Provisions ec2-with-ssh instances, waits for convergence and builds the result. */
+async function finish(
+  ctx: PoolContext,
+  opts: BootstrapOptions,
+  io: CommandIO,
+  { cloudName, keyFile, created, listAll, before, launched, overSsh }: Launched,
+): Promise<BootstrapResult> {
+  const { timeoutMs, signal } = opts;
   // ec2 with `ssh`: the new instances get the agent over SSH, the running ones an upgrade in place.
   const provisioned = overSsh
     ? await provisionEc2Instances(ctx, cloudName, {
@@ -134,7 +201,6 @@ export async function bootstrapPool(
         progress: io.progress,
       })
     : undefined;
-
   const wait = opts.wait ?? true;
   const live = (await listAll()).filter(isLive);
   let views = new Map<string, ClusterView>();
@@ -158,6 +224,14 @@ export async function bootstrapPool(
     cluster: views.values().next().value ?? null,
     waited: wait,
   };
+}
+
+/**
+ * Live and serving: an ssh host whose agent does not answer /health is not counted, so a re-run
+ * bootstrap re-provisions it in place (docs/ssh.md); the ssh remoter's launch takes such hosts first.
+ */
+function isServing(i: InstanceRecord): boolean {
+  return isLive(i) && (i as { agent?: string }).agent !== 'unreachable';
 }
 
 export function bootstrapText(r: BootstrapResult): string {

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KnownHosts } from '../../shared/provision/known-hosts.ts';
-import type { InstanceRecord } from '../../shared/remoter/types.ts';
+import { type InstanceRecord, TAG_CLOUD } from '../../shared/remoter/types.ts';
 import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
 import { forgetAliasedHostKeys } from '../ec2-ssh.ts';
+import { fencePool } from '../fence.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface TerminateResult {
@@ -13,33 +15,120 @@ export interface TerminateResult {
 }
 
 /**
- * Rounds of terminate: a leader that was mid-launch when the first round began may add an
- * instance, and a lone survivor would heal the pool back to `min`. Every round signals every
- * agent listed, so a second round normally finds nothing.
+ * How hard a sweep tries: a leader that was mid-launch when the sweep began may add an instance,
+ * and until the agents honour the fence (cli/fence.ts) a survivor heals the pool back towards
+ * `min`. Every round ends everything listed, so a second round normally finds nothing.
  */
-const TERMINATE_ROUNDS = 5;
+export interface SweepLimits {
+  /** Most rounds of end-then-list (count). Default 10. */
+  rounds: number;
+  /** No round starts after this long (ms). Default 60000. */
+  timeoutMs: number;
+  /** Pause before listing again when a round left something (ms). Default 500. */
+  pauseMs: number;
+}
 
-/** Terminates every live instance of the chosen clouds and checks that none is left. */
-export async function terminatePool(ctx: PoolContext, io: CommandIO): Promise<TerminateResult> {
+export const SWEEP_DEFAULTS: SweepLimits = { rounds: 10, timeoutMs: 60_000, pauseMs: 500 };
+
+export interface SweepResult {
+  /** Ids whose terminate call succeeded. */
+  terminated: string[];
+  /** Live instances still listed when the sweep gave up (empty on success). */
+  left: InstanceRecord[];
+  /** The last failure per cloud, one line each. */
+  failures: string[];
+}
+
+/**
+ * Ends the live instances of `clouds` that `pick` selects, then lists again, round after round,
+ * until the providers list none of them or the limits run out. Each listing first reconciles
+ * (cut-short launches, stray agents no record names), so nothing unrecorded survives either.
+ * A provider's failure is reported and the sweep goes on: it is the listing that decides.
+ */
+export async function sweep(
+  ctx: PoolContext,
+  clouds: string[],
+  pick: (i: InstanceRecord) => boolean,
+  io: CommandIO,
+  limits: SweepLimits = SWEEP_DEFAULTS,
+): Promise<SweepResult> {
   const terminated: string[] = [];
-  let live = (await listInstances(ctx)).filter(isLive);
-  for (let round = 0; round < TERMINATE_ROUNDS && live.length > 0; round++) {
-    for (const cloud of ctx.clouds) {
-      const ids = live.filter((i) => i.tags['poolparty:cloud'] === cloud).map((i) => i.id);
+  const failures = new Map<string, string>();
+  const deadline = Date.now() + limits.timeoutMs;
+  let left = await listLeft(ctx, clouds, pick, io, failures);
+  for (let round = 1; left.length > 0 && round <= limits.rounds && Date.now() < deadline; round++) {
+    if (round > 1) await sleep(limits.pauseMs);
+    for (const cloud of clouds) {
+      const ids = left.filter((i) => i.tags[TAG_CLOUD] === cloud).map((i) => i.id);
       if (ids.length === 0) continue;
-      io.progress(`terminating ${ids.join(', ')}`);
-      await ctx
-        .remoter(cloud)
-        .terminate(ids)
-        .catch((err: unknown) => {
-          throw explainSshFailure(err);
-        });
-      terminated.push(...ids.filter((id) => !terminated.includes(id)));
-      await forgetHostKeys(ctx, cloud, ids);
+      io.progress(`round ${round}: terminating ${ids.join(', ')}`);
+      try {
+        await ctx.remoter(cloud).terminate(ids);
+        terminated.push(...ids.filter((id) => !terminated.includes(id)));
+        await forgetHostKeys(ctx, cloud, ids);
+      } catch (err) {
+        const line = errorLine(explainSshFailure(err));
+        failures.set(cloud, line);
+        io.progress(`round ${round}: cloud ${cloud}: ${line}`);
+      }
     }
-    live = (await listInstances(ctx)).filter(isLive);
+    left = await listLeft(ctx, clouds, pick, io, failures);
   }
-  if (live.length > 0) throw new OperationError(`still running after terminate: ${live.map((i) => i.id).join(', ')}`);
+  return { terminated, left, failures: [...failures].map(([cloud, line]) => `${cloud}: ${line}`) };
+}
+
+/** Reconciles then lists each cloud; what `pick` selects among the live instances. */
+async function listLeft(
+  ctx: PoolContext,
+  clouds: string[],
+  pick: (i: InstanceRecord) => boolean,
+  io: CommandIO,
+  failures: Map<string, string>,
+): Promise<InstanceRecord[]> {
+  const all: InstanceRecord[] = [];
+  for (const cloud of clouds) {
+    const remoter = ctx.remoter(cloud);
+    try {
+      const r = await remoter.reconcile?.({ pool: ctx.pool.name, cloud });
+      if (r && r.strays.length > 0) io.progress(`cloud ${cloud}: ended agents no record named: ${r.strays.join(', ')}`);
+      if (r && r.cleared.length > 0) io.progress(`cloud ${cloud}: cleared launches cut short: ${r.cleared.join(', ')}`);
+    } catch (err) {
+      const line = errorLine(explainSshFailure(err));
+      failures.set(cloud, line);
+      io.progress(`cloud ${cloud}: reconcile failed: ${line}`);
+    }
+    all.push(...(await remoter.list({ pool: ctx.pool.name, cloud })));
+  }
+  return all.filter((i) => isLive(i) && pick(i));
+}
+
+function errorLine(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The command that ends what a failed run left behind. */
+export function terminateHint(ctx: PoolContext, cloud?: string): string {
+  const dir = ` --state-dir ${JSON.stringify(ctx.stateDir)}`;
+  return `poolparty terminate -c ${JSON.stringify(ctx.configFile)}${cloud ? ` --cloud ${cloud}` : ''}${dir} --yes`;
+}
+
+/**
+ * Fences the pool (cli/fence.ts), then sweeps every instance of the chosen clouds. Throws an
+ * OperationError naming what is left, and the last provider failure, if the sweep ran out.
+ */
+export async function terminatePool(
+  ctx: PoolContext,
+  io: CommandIO,
+  limits: SweepLimits = SWEEP_DEFAULTS,
+): Promise<TerminateResult> {
+  await fencePool(ctx);
+  const { terminated, left, failures } = await sweep(ctx, ctx.clouds, () => true, io, limits);
+  if (left.length > 0) {
+    const why = failures.length > 0 ? ` (${failures.join('; ')})` : '';
+    throw new OperationError(
+      `still running after terminate: ${left.map((i) => i.id).join(', ')}${why}; run again: ${terminateHint(ctx)}`,
+    );
+  }
   if (terminated.length > 0) {
     const n = terminated.length;
     io.progress(`terminated ${n} instance${n > 1 ? 's' : ''} of pool ${ctx.pool.name}`);
@@ -84,7 +173,9 @@ export const terminateCommand: Command = {
     const ctx = await openPool(values, 'terminate', io);
     const live = (await listInstances(ctx)).filter(isLive);
     if (live.length === 0) {
-      return { data: { pool: ctx.pool.name, terminated: [] }, text: `pool ${ctx.pool.name} has no running instances` };
+      // Nothing recorded; the sweep still reconciles, ending agents that no record names.
+      const result = await terminatePool(ctx, io);
+      return { data: result, text: `pool ${ctx.pool.name} has no running instances` };
     }
     if (!values.yes) {
       if (!io.stdin.isTTY)
