@@ -1,103 +1,22 @@
-import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
-import type { PoolDefinition } from '../config/schema.ts';
-import { createEc2Remoter, type Ec2RemoterOptions } from './ec2.ts';
-import { createLocalRemoter, type LocalRemoterOptions } from './local.ts';
-import { createSshRemoter, type SshRemoterOptions } from './ssh.ts';
-import type { InstanceRecord, RemoterBase } from './types.ts';
-import { RemoterError, TAG_CLOUD } from './types.ts';
+import { createEc2Remoter } from './ec2.ts';
+import { buildRemoter, type RemoterContext } from './load.ts';
+import { createLocalRemoter } from './local.ts';
+import { createSshRemoter } from './ssh.ts';
+import type { RemoterBase } from './types.ts';
 
 export type { Ec2RemoterOptions, Ec2RemoterTunables } from './ec2.ts';
 export { createEc2Remoter, EC2_REMOTER_DEFAULTS, Ec2Remoter } from './ec2.ts';
+// The provider choice itself lives in load.ts, which the agent imports instead of this module:
+// it loads only the cloud's provider (loadRemoter), where this module loads all three.
+export type { RemoterContext, RemoterFactories } from './load.ts';
+export { bootstrapPeers, EC2_BOOTSTRAP_PEERS, loadRemoter } from './load.ts';
 export type { LocalInstanceRecord, LocalRemoterOptions, LocalRemoterTunables } from './local.ts';
 export { createLocalRemoter, LOCAL_REMOTER_DEFAULTS, LocalRemoter } from './local.ts';
 export type { AgentHealth, SshInstanceRecord, SshRemoterOptions, SshRemoterTunables } from './ssh.ts';
 export { createSshRemoter, SSH_REMOTER_DEFAULTS, SshRemoter, SshRemoterError } from './ssh.ts';
 export * from './types.ts';
 
-/** How many bootstrap peers a new EC2 node is given by default: enough to survive a few dead ones. */
-export const EC2_BOOTSTRAP_PEERS = 5;
-
-export interface RemoterContext {
-  pool: PoolDefinition;
-  cloud: string;
-  stateDir: string;
-  /**
-   * The pool key new instances get. Default <stateDir>/pool.key (the laptop's); an agent must pass
-   * its own config's poolKeyFile, or the remoter would create a new key nobody else has.
-   */
-  poolKeyFile?: string;
-  /**
-   * Multiaddrs new instances dial first (ec2; local computes its own). Default: the pool's oldest
-   * live instances as the provider lists them, `/ip4/<private ip>/tcp/<p2pPort>` without a peer
-   * id (libp2p dials a bare address). A first launch into an empty pool gets none.
-   */
-  bootstrap?: string[] | (() => string[] | Promise<string[]>);
-  /** The config bundle new instances apply at first boot (their agent config's bundle.sha256). */
-  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
-  /** Provider-specific extras (local: agentBin, grace periods…). */
-  local?: Partial<Omit<LocalRemoterOptions, 'pool' | 'cloud' | 'stateDir'>>;
-  /** EC2 extras (tunables such as pageSize, a ready client, a logger). */
-  ec2?: Partial<Omit<Ec2RemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>>;
-  /** SSH extras: the CLI's --accept-new-host-key, its progress printer, an artifact, timeouts. */
-  ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env' | 'bundle'>;
-}
-
-/** The remoter base of a cloud, chosen by its `using.provider`. */
+/** The remoter base of a cloud, chosen by its `using.provider` (every provider loaded: the CLI's). */
 export function createRemoter(ctx: RemoterContext): RemoterBase {
-  const cloud = ctx.pool.clouds[ctx.cloud];
-  if (!cloud) throw new RemoterError(`pool '${ctx.pool.name}' has no cloud '${ctx.cloud}'`);
-  const provider = cloud.using.provider;
-  switch (provider) {
-    case 'local':
-      return createLocalRemoter({
-        ...ctx.local,
-        pool: ctx.pool,
-        cloud: ctx.cloud,
-        stateDir: ctx.stateDir,
-        ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
-      });
-    case 'ec2': {
-      // The bootstrap default lists through the remoter itself, so it is created first.
-      let remoter: RemoterBase | undefined;
-      const peers = async () => (remoter ? bootstrapPeers(ctx.pool, await remoter.list({ pool: ctx.pool.name })) : []);
-      remoter = createEc2Remoter({
-        ...ctx.ec2,
-        pool: ctx.pool,
-        cloud: ctx.cloud,
-        stateDir: ctx.stateDir,
-        poolKeyFile: ctx.poolKeyFile ?? poolKeyFile(ctx.stateDir),
-        bootstrap: ctx.bootstrap ?? peers,
-        ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
-      });
-      return remoter;
-    }
-    case 'ssh':
-      // Always the laptop's remoter: agents of ssh clouds get no scaling block (resolveAgentConfig).
-      return createSshRemoter({
-        ...ctx.ssh,
-        pool: ctx.pool.name,
-        cloud: ctx.cloud,
-        using: cloud.using,
-        stateDir: ctx.stateDir,
-        agentConfig: (rt) => resolveAgentConfig(ctx.pool, ctx.cloud, rt),
-      });
-    default:
-      throw new RemoterError(`unknown provider '${(cloud.using as { provider: string }).provider}'`);
-  }
-}
-
-/**
- * Bootstrap multiaddrs from provider records: the oldest live instances with a private address
- * (oldest first: they are the likeliest to be up), each on its own cloud's p2p port. Ordered
- * deterministically, so a retried launch sends the same user data.
- */
-export function bootstrapPeers(pool: PoolDefinition, instances: InstanceRecord[], max = EC2_BOOTSTRAP_PEERS): string[] {
-  return instances
-    .filter((i) => (i.state === 'pending' || i.state === 'running') && i.privateIp !== undefined)
-    .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id))
-    .flatMap((i) => {
-      const using = pool.clouds[i.tags[TAG_CLOUD] ?? '']?.using;
-      return using ? [`/ip4/${i.privateIp}/tcp/${using.p2pPort}`] : [];
-    })
-    .slice(0, max);
+  return buildRemoter(ctx, { local: createLocalRemoter, ec2: createEc2Remoter, ssh: createSshRemoter });
 }

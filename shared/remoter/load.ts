@@ -1,0 +1,141 @@
+import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
+import type { PoolDefinition } from '../config/schema.ts';
+import type { Ec2RemoterOptions } from './ec2.ts';
+import type { LocalRemoterOptions } from './local.ts';
+import type { SshRemoterOptions } from './ssh.ts';
+import type { InstanceRecord, RemoterBase } from './types.ts';
+import { RemoterError, TAG_CLOUD } from './types.ts';
+
+/**
+ * Choosing and building a cloud's remoter base without loading the other providers: only type
+ * imports of ec2.ts, local.ts and ssh.ts here. `loadRemoter` imports the one provider module a
+ * cloud uses when it is called, so an agent (which calls it only once it leads) never loads the
+ * AWS SDK or ssh2 for a provider its cloud does not use. index.ts's synchronous `createRemoter`
+ * (the CLI's) passes all three factories, already loaded.
+ */
+
+/** How many bootstrap peers a new EC2 node is given by default: enough to survive a few dead ones. */
+export const EC2_BOOTSTRAP_PEERS = 5;
+
+export interface RemoterContext {
+  pool: PoolDefinition;
+  cloud: string;
+  stateDir: string;
+  /**
+   * The pool key new instances get. Default <stateDir>/pool.key (the laptop's); an agent must pass
+   * its own config's poolKeyFile, or the remoter would create a new key nobody else has.
+   */
+  poolKeyFile?: string;
+  /**
+   * Multiaddrs new instances dial first (ec2; local computes its own). Default: the pool's oldest
+   * live instances as the provider lists them, `/ip4/<private ip>/tcp/<p2pPort>` without a peer
+   * id (libp2p dials a bare address). A first launch into an empty pool gets none.
+   */
+  bootstrap?: string[] | (() => string[] | Promise<string[]>);
+  /** The config bundle new instances apply at first boot (their agent config's bundle.sha256). */
+  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
+  /** Provider-specific extras (local: agentBin, grace periods…). */
+  local?: Partial<Omit<LocalRemoterOptions, 'pool' | 'cloud' | 'stateDir'>>;
+  /** EC2 extras (tunables such as pageSize, a ready client, a logger). */
+  ec2?: Partial<Omit<Ec2RemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>>;
+  /** SSH extras: the CLI's --accept-new-host-key, its progress printer, an artifact, timeouts. */
+  ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env' | 'bundle'>;
+}
+
+/** The constructor of each provider's remoter base; `buildRemoter` calls the cloud's one only. */
+export interface RemoterFactories {
+  local: (opts: LocalRemoterOptions) => RemoterBase;
+  ec2: (opts: Ec2RemoterOptions) => RemoterBase;
+  ssh: (opts: SshRemoterOptions) => RemoterBase;
+}
+
+type Provider = keyof RemoterFactories;
+
+function cloudUsing(ctx: RemoterContext) {
+  const cloud = ctx.pool.clouds[ctx.cloud];
+  if (!cloud) throw new RemoterError(`pool '${ctx.pool.name}' has no cloud '${ctx.cloud}'`);
+  return cloud.using;
+}
+
+/** The cloud's `using.provider`, checked. */
+export function remoterProvider(ctx: RemoterContext): Provider {
+  const provider = (cloudUsing(ctx) as { provider: string }).provider;
+  if (provider === 'local' || provider === 'ec2' || provider === 'ssh') return provider;
+  throw new RemoterError(`unknown provider '${provider}'`);
+}
+
+/** The remoter base of a cloud, chosen by its `using.provider`, loading only that provider's module. */
+export async function loadRemoter(ctx: RemoterContext): Promise<RemoterBase> {
+  switch (remoterProvider(ctx)) {
+    case 'local':
+      return buildRemoter(ctx, { local: (await import('./local.ts')).createLocalRemoter });
+    case 'ec2':
+      return buildRemoter(ctx, { ec2: (await import('./ec2.ts')).createEc2Remoter });
+    case 'ssh':
+      return buildRemoter(ctx, { ssh: (await import('./ssh.ts')).createSshRemoter });
+  }
+}
+
+/** The remoter base of a cloud, built with its provider's factory (which must be among `factories`). */
+export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFactories>): RemoterBase {
+  const provider = remoterProvider(ctx);
+  const using = cloudUsing(ctx);
+  const factory = <P extends Provider>(p: P): RemoterFactories[P] => {
+    const f = factories[p];
+    if (!f) throw new RemoterError(`provider '${p}' is not loaded`);
+    return f as RemoterFactories[P];
+  };
+  switch (using.provider) {
+    case 'local':
+      return factory('local')({
+        ...ctx.local,
+        pool: ctx.pool,
+        cloud: ctx.cloud,
+        stateDir: ctx.stateDir,
+        ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
+      });
+    case 'ec2': {
+      // The bootstrap default lists through the remoter itself, so it is created first.
+      let remoter: RemoterBase | undefined;
+      const peers = async () => (remoter ? bootstrapPeers(ctx.pool, await remoter.list({ pool: ctx.pool.name })) : []);
+      remoter = factory('ec2')({
+        ...ctx.ec2,
+        pool: ctx.pool,
+        cloud: ctx.cloud,
+        stateDir: ctx.stateDir,
+        poolKeyFile: ctx.poolKeyFile ?? poolKeyFile(ctx.stateDir),
+        bootstrap: ctx.bootstrap ?? peers,
+        ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
+      });
+      return remoter;
+    }
+    case 'ssh':
+      // Always the laptop's remoter: agents of ssh clouds get no scaling block (resolveAgentConfig).
+      return factory('ssh')({
+        ...ctx.ssh,
+        pool: ctx.pool.name,
+        cloud: ctx.cloud,
+        using,
+        stateDir: ctx.stateDir,
+        agentConfig: (rt) => resolveAgentConfig(ctx.pool, ctx.cloud, rt),
+      });
+    default:
+      throw new RemoterError(`unknown provider '${provider}'`);
+  }
+}
+
+/**
+ * Bootstrap multiaddrs from provider records: the oldest live instances with a private address
+ * (oldest first: they are the likeliest to be up), each on its own cloud's p2p port. Ordered
+ * deterministically, so a retried launch sends the same user data.
+ */
+export function bootstrapPeers(pool: PoolDefinition, instances: InstanceRecord[], max = EC2_BOOTSTRAP_PEERS): string[] {
+  return instances
+    .filter((i) => (i.state === 'pending' || i.state === 'running') && i.privateIp !== undefined)
+    .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id))
+    .flatMap((i) => {
+      const using = pool.clouds[i.tags[TAG_CLOUD] ?? '']?.using;
+      return using ? [`/ip4/${i.privateIp}/tcp/${using.p2pPort}`] : [];
+    })
+    .slice(0, max);
+}
