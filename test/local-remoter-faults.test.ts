@@ -173,6 +173,20 @@ describe('local remoter: a launcher killed mid-launch', () => {
     });
   }
 
+  it('a retry with the same token settles the cut-short launch itself, without reconcile', async () => {
+    const s = setup();
+    const crashed = await launchInChild(s, 2, 'tok', 'after-spawn');
+    expect(crashed.signal).toBe('SIGKILL');
+    const [orphan] = await agentsRunning(s.stateDir);
+    const retried = await s.remoter.launch({ cloud: 'web', count: 2, clientToken: 'tok' });
+    expect(retried.map((i) => [i.id, i.state, i.pid])).toEqual([
+      ['local-1', 'running', orphan?.pid],
+      ['local-2', 'terminated', undefined],
+    ]);
+    await expectOneAgentPerId(s);
+    await terminateAll(s);
+  });
+
   it('ends an agent that no record names (a stray) and never gives its id again', async () => {
     const s = setup();
     const launched = await s.remoter.launch({ cloud: 'web', count: 2, clientToken: 'tok' });
