@@ -4,8 +4,9 @@ import '../shared/polyfill.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
+import { createLogger } from '../shared/log.ts';
 import { VERSION } from '../shared/version.ts';
-import { Agent, type AgentLog } from './agent.ts';
+import { Agent } from './agent.ts';
 import { readAgentConfig } from './config.ts';
 
 const HELP = `poolparty-agent ${VERSION} — the PoolParty daemon run on every instance of a pool
@@ -21,21 +22,8 @@ Options:
 
 The agent joins its pool over libp2p, gossips its load, keeps the membership view and serves
 its monitor (default port 8642). SIGTERM/SIGINT: leave the pool gracefully and exit 0.
-Logs: one JSON object per line on stdout.`;
-
-/** JSON-lines logger on stdout (journald keeps stdout). Debug lines only with POOLPARTY_DEBUG=1. */
-function jsonLog(base: Record<string, unknown>): AgentLog {
-  const debug = process.env.POOLPARTY_DEBUG === '1';
-  const write = (level: string, msg: string, fields?: Record<string, unknown>) => {
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields })}\n`);
-  };
-  return {
-    debug: (msg, fields) => debug && write('debug', msg, fields),
-    info: (msg, fields) => write('info', msg, fields),
-    warn: (msg, fields) => write('warn', msg, fields),
-    error: (msg, fields) => write('error', msg, fields),
-  };
-}
+Logs: one JSON object per line on stdout (POOLPARTY_LOG_LEVEL=debug|info|warn|error, or
+POOLPARTY_DEBUG=1 for debug), with journald's priority prefix when stdout is the journal.`;
 
 async function main(): Promise<number> {
   let args: ReturnType<typeof parse>;
@@ -54,7 +42,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const file = args.values.config ?? process.env.POOLPARTY_AGENT_CONFIG ?? '/etc/poolparty/agent.json';
-  const log = jsonLog({ component: 'agent' });
+  const log = createLogger({ component: 'agent' });
   let config: Awaited<ReturnType<typeof readAgentConfig>>;
   try {
     config = await readAgentConfig(file);
@@ -68,7 +56,7 @@ async function main(): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error('unhandled-rejection', { error: String(reason) }));
   process.on('uncaughtException', (err) => log.error('uncaught-exception', { error: err.message, stack: err.stack }));
 
-  const agent = new Agent(config, { log: jsonLog({ component: 'agent', instance: config.instanceId }) });
+  const agent = new Agent(config, { log: log.child({ instance: config.instanceId }) });
   try {
     await agent.start();
   } catch (err) {

@@ -51,7 +51,7 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
   const chosen = optionalString(values, 'cloud');
   const clouds = chosen === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, chosen).name];
   const stateDir = resolveStateDir(pool, optionalString(values, 'state-dir'));
-  const ec2 = { ...ec2Extras(process.env), log: cliLogger(process.env) };
+  const ec2 = { ...ec2Extras(process.env), log: cliLogger() };
   const ssh = {
     acceptNewHostKey: values['accept-new-host-key'] === true,
     artifact: artifactDir(process.env),
@@ -93,10 +93,11 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
 }
 
 /**
- * Remoter logs on stderr, warnings and errors only (POOLPARTY_LOG_LEVEL overrides): stdout holds
- * the command's result, and the progress lines already say what info lines would.
+ * The CLI's log lines (remoters, the fence): on stderr, warnings and errors only
+ * (POOLPARTY_LOG_LEVEL overrides): stdout holds the command's result, and the progress lines
+ * already say what info lines would.
  */
-function cliLogger(env: NodeJS.ProcessEnv): Logger {
+export function cliLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   const level = env.POOLPARTY_LOG_LEVEL ? undefined : 'warn';
   return createLogger({}, { ...(level ? { level } : {}), write: (line) => process.stderr.write(line) });
 }

@@ -1,5 +1,5 @@
-import { createLogger, type Logger } from '../shared/log.ts';
-import type { PoolContext } from './context.ts';
+import type { Logger } from '../shared/log.ts';
+import { cliLogger, type PoolContext } from './context.ts';
 
 /**
  * The "pool stopping" fence: before `terminate` ends anything, every leader of the pool is told to
@@ -7,12 +7,6 @@ import type { PoolContext } from './context.ts';
  * is not raced by self-healing. The agents do not implement it yet: this is the hook where the
  * CLI will send it. Until then the sweep's repeated rounds are what beat a leader that relaunches.
  */
-export async function fencePool(ctx: PoolContext, log: Logger = stderrLogger()): Promise<void> {
+export async function fencePool(ctx: PoolContext, log: Logger = cliLogger()): Promise<void> {
   log.debug('fence: not supported by agents yet', { pool: ctx.pool.name, clouds: ctx.clouds });
-}
-
-/** Debug lines on stderr only when POOLPARTY_LOG_LEVEL asks for them (stdout holds results). */
-function stderrLogger(): Logger {
-  const level = process.env.POOLPARTY_LOG_LEVEL ? undefined : 'warn';
-  return createLogger({}, { ...(level ? { level } : {}), write: (line) => process.stderr.write(line) });
 }

@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono';
+import { createLogger } from '../../shared/log.ts';
 import { HttpError } from './errors.ts';
 import type { MonitorSource } from './source.ts';
 import { type EventStreamOptions, eventStreamHandler } from './sse.ts';
@@ -20,7 +21,7 @@ export interface MonitorAppOptions extends EventStreamOptions {
   routes?: MonitorRoute[];
   /**
    * Called with every unexpected error (not HttpError) before the client gets a bare 500.
-   * Default: one JSON line on stderr.
+   * Default: an error line of the shared logger (stdout, like every agent log line).
    */
   onError?: (err: unknown, req: { method: string; path: string }) => void;
 }
@@ -103,7 +104,5 @@ export function createMonitorApp(source: MonitorSource, opts: MonitorAppOptions 
 
 function logError(err: unknown, req: { method: string; path: string }): void {
   const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', msg: 'monitor request failed', method: req.method, path: req.path, error })}\n`,
-  );
+  createLogger({ component: 'monitor' }).error('monitor request failed', { method: req.method, path: req.path, error });
 }
