@@ -1,15 +1,19 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bootstrapPool } from '../cli/commands/bootstrap.ts';
+import type { PoolContext } from '../cli/context.ts';
+import { parsePool } from '../shared/config/load.ts';
 import type { AgentRuntime } from '../shared/config/resolve.ts';
 import { parseSshUsing, type SshUsingDefinition } from '../shared/config/ssh-schema.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import { type AgentConfigContext, provisionHost } from '../shared/provision/provision.ts';
 import { SshRemoter } from '../shared/remoter/ssh.ts';
+import type { SshState } from '../shared/remoter/ssh-state.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching, waitFor } from './fixtures/procs.ts';
@@ -33,6 +37,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
   let userKey: { keyFile: string; publicKey: string };
   const sshds: Sshd[] = [];
   let using: SshUsingDefinition;
+  let rawUsing: Record<string, unknown>;
   let remoter: SshRemoter;
   const events: { type: string; host?: string; status?: string }[] = [];
 
@@ -60,14 +65,15 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
       await mkdir(prefix);
       hosts.push({ host: s.host, port: s.port, prefix });
     }
-    using = parseSshUsing({
+    rawUsing = {
       provider: 'ssh',
       hosts,
       user: 'root',
       keyFile: userKey.keyFile,
       init: 'none',
       waitTimeout: '5s',
-    });
+    };
+    using = parseSshUsing(rawUsing);
     remoter = new SshRemoter({
       pool,
       cloud: 'web',
@@ -80,6 +86,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
   }, 120_000);
 
   afterAll(async () => {
+    vi.unstubAllEnvs();
     await killMatching(dir); // agents run from <dir>/hostN/opt/poolparty: the safety net
     for (const s of sshds) await s.stop();
     await rm(dir, { recursive: true, force: true });
@@ -326,6 +333,70 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
         name: 'SshKeyFileError',
         message: `cannot read SSH key file ${join(dir, 'nope')}: ENOENT`,
       });
+    },
+    SLOW,
+  );
+
+  it(
+    'a re-run bootstrap replaces a dead agent (init none) in place: same host, same peer id, one agent',
+    async () => {
+      const before = (await remoter.list({ pool })).find((r) => r.host === sshds[2]?.host);
+      if (!before?.peerId) throw new Error('no third host record');
+      for (const pid of agentPids(2)) process.kill(pid, 'SIGKILL');
+      await waitFor(() => agentPids(2).length === 0, 'the third agent gone');
+      expect((await remoter.list({ pool })).map((r) => [r.id, r.state, r.agent])).toContainEqual([
+        before.id,
+        'running',
+        'unreachable',
+      ]);
+
+      vi.stubEnv('POOLPARTY_ARTIFACT_DIR', artifactDir);
+      const ctx: PoolContext = {
+        pool: parsePool({ name: pool, clouds: { web: { instances: { min: 3, max: 3 }, using: rawUsing } } }, 'ssh.json'),
+        configFile: 'ssh.json',
+        stateDir,
+        clouds: ['web'],
+        remoter: () => remoter,
+      };
+      const progress: string[] = [];
+      const io = { out: () => {}, progress: (l: string) => progress.push(l), stdin: process.stdin };
+      const result = await bootstrapPool(ctx, 'web', { timeoutMs: 60_000, wait: false }, io);
+      expect(progress).toContain('launching 1 instance in cloud web (2 running)');
+      expect(result.launched.map((r) => [r.id, r.state])).toEqual([[before.id, 'running']]);
+      expect((result.launched[0] as { peerId?: string }).peerId).toBe(before.peerId);
+      for (let i = 0; i < 3; i++) await expectOneAgent(i);
+      await allAlive(3);
+
+      // Everything answers now: a further re-run launches nothing.
+      const again = await bootstrapPool(ctx, 'web', { timeoutMs: 60_000, wait: false }, io);
+      expect(again.launched).toEqual([]);
+    },
+    SLOW,
+  );
+
+  it(
+    'reconcile adopts a launch cut short whose agent runs, and frees one whose agent does not',
+    async () => {
+      const file = join(stateDir, 'ssh', 'hosts.json');
+      const state = JSON.parse(await readFile(file, 'utf8')) as SshState;
+      const [first, second] = state.hosts;
+      if (!first || !second) throw new Error('no hosts');
+      // Two launches whose launcher died: host1's agent runs, host2's is killed.
+      for (const h of [first, second]) Object.assign(h, { state: 'pending', launcherPid: 2 ** 22 + 1 });
+      await writeFile(file, JSON.stringify(state));
+      for (const pid of agentPids(1)) process.kill(pid, 'SIGKILL');
+      await waitFor(() => agentPids(1).length === 0, 'the second agent gone');
+
+      const report = await remoter.reconcile({ pool, cloud: 'web' });
+      expect(report).toEqual({ adopted: [first.id], cleared: [second.id], strays: [] });
+      const listed = await remoter.list({ pool });
+      expect(listed.map((r) => [r.id, r.state])).toEqual([
+        [first.id, 'running'],
+        [second.id, 'terminated'],
+        [listed[2]?.id, 'running'],
+      ]);
+      await expect(readFile(join(dir, 'host2', 'etc', 'poolparty', 'agent.json'))).rejects.toThrow(/ENOENT/);
+      expect(await remoter.reconcile({ pool, cloud: 'web' })).toEqual({ adopted: [], cleared: [], strays: [] });
     },
     SLOW,
   );

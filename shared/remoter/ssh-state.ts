@@ -36,6 +36,11 @@ export interface SshHostRecord {
   init?: 'systemd' | 'none';
   /** The last provisioning or deprovisioning failure, one line. */
   error?: string;
+  /**
+   * While pending: the pid of the process provisioning it (on the machine that holds this state).
+   * A pending record whose launcher no longer runs was cut short; reconcile settles it.
+   */
+  launcherPid?: number;
 }
 
 export interface SshState {
@@ -63,6 +68,20 @@ export function sshStateStore(stateDir: string, t: SshStoreTunables): JsonStore<
 
 export function hostId(host: string, port: number): string {
   return port === 22 ? host : `${host}:${port}`;
+}
+
+/** True when a pending record's launcher died before recording the outcome. */
+export function cutShort(r: SshHostRecord): boolean {
+  return r.state === 'pending' && (r.launcherPid === undefined || !processRuns(r.launcherPid));
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A record holds its host unless terminated. */

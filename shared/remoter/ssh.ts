@@ -15,9 +15,10 @@ import {
 import type { AgentConfig } from '../wire/agent-config.ts';
 import type { HealthView } from '../wire/cluster.ts';
 import type { JsonStore } from './json-store.ts';
-import { hostId, inUse, type SshHostRecord, type SshState, sshStateStore } from './ssh-state.ts';
+import { reconcileHosts } from './ssh-reconcile.ts';
+import { cutShort, hostId, inUse, type SshHostRecord, type SshState, sshStateStore } from './ssh-state.ts';
 import { deferred, dialAddress, expandHome, fetchHealth, urlHost } from './ssh-util.ts';
-import type { InstanceRecord, LaunchRequest, ListFilter, RemoterBase } from './types.ts';
+import type { InstanceRecord, LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
 
 /**
@@ -143,11 +144,16 @@ export class SshRemoter implements RemoterBase {
       typeof this.opts.artifact === 'object' ? this.opts.artifact : await loadArtifact(this.opts.artifact);
     const keyFile = join(this.stateDir, 'pool.key');
 
+    // A host whose agent does not answer is replaced in place (docs/ssh.md), so its record does not
+    // hold it; asked before the lock, because /health takes time.
+    const dead = await this.deadAgents();
     const reserved = await this.store.update(async (state) => {
       await ensurePoolKey(keyFile); // under the lock: two launchers must not create two keys
-      const earlier = state.hosts.filter((h) => h.clientToken === req.clientToken && inUse(h));
+      const replaceable = (h: SshHostRecord) => cutShort(h) || (h.state === 'running' && dead.get(h.id) === h.launchId);
+      const earlier = state.hosts.filter((h) => h.clientToken === req.clientToken && inUse(h) && !replaceable(h));
       if (earlier.length > 0) return { earlier: earlier.map((h) => ({ ...h })) };
-      return { batch: this.reserve(state, req) };
+      // Write-ahead: the batch is recorded 'pending' with this launcher's pid before any host is touched.
+      return { batch: this.reserve(state, req, replaceable) };
     });
     if (reserved.earlier) return reserved.earlier.map((r) => toRecord(r));
     const batch = reserved.batch ?? [];
@@ -165,6 +171,7 @@ export class SshRemoter implements RemoterBase {
         const rec = state.hosts.find((h) => h.id === b.id && h.launchId === b.launchId);
         const outcome = outcomes[i] as Outcome;
         if (!rec) return; // terminated by someone else meanwhile
+        delete rec.launcherPid;
         if (outcome.ok) {
           Object.assign(rec, { state: 'running', peerId: outcome.peerId, init: outcome.init });
           delete rec.error;
@@ -215,17 +222,7 @@ export class SshRemoter implements RemoterBase {
       for (const h of chosen) h.state = 'stopping';
       return chosen.map((h) => ({ ...h }));
     });
-    const results = await Promise.allSettled(
-      targets.map((h) =>
-        deprovisionHost({
-          target: this.target(h),
-          knownHostsFile: this.knownHostsFile,
-          acceptNewHostKey: this.opts.acceptNewHostKey,
-          timeouts: this.timeouts(),
-          onProgress: this.opts.onProgress,
-        }),
-      ),
-    );
+    const results = await Promise.allSettled(targets.map((h) => this.deprovision(h)));
     const failures: { host: string; error: Error }[] = [];
     await this.store.update((state) => {
       targets.forEach((t, i) => {
@@ -251,11 +248,73 @@ export class SshRemoter implements RemoterBase {
     }
   }
 
-  /** Marks `count` free hosts pending for this launch, in the order the cloud lists them. */
-  private reserve(state: SshState, req: LaunchRequest): SshHostRecord[] {
+  /**
+   * Settles launches cut short (a 'pending' record whose launcher died): adopted if the host's
+   * agent answers /health, else deprovisioned and freed. Then ends strays: an agent answering as
+   * one of this cloud's hosts that no record holds is deprovisioned. Hosts that could not be
+   * deprovisioned stay 'stopping' (terminate retries them) and are reported in the error.
+   */
+  async reconcile(filter: ListFilter): Promise<ReconcileReport> {
+    const { report, failures } = await reconcileHosts(
+      {
+        pool: this.opts.pool,
+        cloud: this.opts.cloud,
+        using: this.opts.using,
+        store: this.store,
+        health: (monitor, id) => this.health(monitor, id),
+        deprovision: (h) => this.deprovision(h),
+      },
+      filter,
+    );
+    if (failures.length > 0) {
+      throw new SshRemoterError(
+        `could not end ${failures.map((f) => `${f.host}: ${f.error.message}`).join('; ')}`,
+        failures,
+      );
+    }
+    return report;
+  }
+
+  /** Running hosts of this cloud whose agent does not answer /health (twice), with their launch ids. */
+  private async deadAgents(): Promise<Map<string, string>> {
+    const { pool, cloud } = this.opts;
+    const running = (await this.store.read()).hosts.filter(
+      (h) => h.pool === pool && h.cloud === cloud && h.state === 'running',
+    );
+    const answers = await Promise.all(running.map((h) => this.health(h.monitor, h.id, 2)));
+    return new Map(running.filter((_, i) => !answers[i]).map((h) => [h.id, h.launchId]));
+  }
+
+  /** The agent's /health when it answers as instance `id`, within `attempts` tries. */
+  private async health(monitor: string, id: string, attempts = 1): Promise<HealthView | undefined> {
+    for (let i = 0; i < attempts; i++) {
+      const health = await fetchHealth(monitor, this.tunables.healthTimeout);
+      if (health) return health.instanceId === id ? health : undefined;
+    }
+    return undefined;
+  }
+
+  private deprovision(h: Pick<SshHostRecord, 'host' | 'port' | 'prefix'>) {
+    return deprovisionHost({
+      target: this.target(h),
+      knownHostsFile: this.knownHostsFile,
+      acceptNewHostKey: this.opts.acceptNewHostKey,
+      timeouts: this.timeouts(),
+      onProgress: this.opts.onProgress,
+    });
+  }
+
+  /**
+   * Marks `count` free hosts pending for this launch: first the hosts whose record may be replaced
+   * (dead agent, cut-short launch: re-provisioned in place), then free ones in the cloud's order.
+   */
+  private reserve(state: SshState, req: LaunchRequest, replaceable: (h: SshHostRecord) => boolean): SshHostRecord[] {
     const { using, pool, cloud } = this.opts;
-    const busy = new Set(state.hosts.filter(inUse).map((h) => h.id));
-    const free = using.hosts.filter((h) => !busy.has(hostId(h.host, h.port)));
+    const busy = new Set(state.hosts.filter((h) => inUse(h) && !replaceable(h)).map((h) => h.id));
+    const held = new Set(state.hosts.filter(inUse).map((h) => h.id));
+    const candidates = using.hosts.filter((h) => !busy.has(hostId(h.host, h.port)));
+    const again = candidates.filter((h) => held.has(hostId(h.host, h.port)));
+    const free = [...again, ...candidates.filter((h) => !again.includes(h))];
     if (free.length < req.count) {
       throw new RemoterError(
         `cloud '${cloud}' has ${free.length} free host${free.length === 1 ? '' : 's'} of ${using.hosts.length}, ` +
@@ -282,6 +341,7 @@ export class SshRemoter implements RemoterBase {
         launchId,
         launchedAt: now,
         tags: { ...req.tags, [TAG_POOL]: pool, [TAG_CLOUD]: cloud, [TAG_TOKEN]: req.clientToken },
+        launcherPid: process.pid,
       };
       state.hosts = [...state.hosts.filter((x) => x.id !== id), rec];
       return { ...rec };
@@ -344,7 +404,7 @@ export class SshRemoter implements RemoterBase {
     );
   }
 
-  private target(h: SshHostRecord): HostTarget {
+  private target(h: Pick<SshHostRecord, 'host' | 'port' | 'prefix'>): HostTarget {
     const { using } = this.opts;
     return {
       host: h.host,
