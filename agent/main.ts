@@ -6,8 +6,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/log.ts';
 import { VERSION } from '../shared/version.ts';
-import { Agent } from './agent.ts';
-import { readAgentConfig } from './config.ts';
+
+// The agent and its config schema are imported after the arguments are read, so
+// --help and --version load neither libp2p nor zod.
 
 const HELP = `poolparty-agent ${VERSION} — the PoolParty daemon run on every instance of a pool
 
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
   }
   const file = args.values.config ?? process.env.POOLPARTY_AGENT_CONFIG ?? '/etc/poolparty/agent.json';
   const log = createLogger({ component: 'agent' });
+  const [{ Agent }, { readAgentConfig }] = await Promise.all([import('./agent.ts'), import('./config.ts')]);
   let config: Awaited<ReturnType<typeof readAgentConfig>>;
   try {
     config = await readAgentConfig(file);

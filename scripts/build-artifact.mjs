@@ -1,13 +1,24 @@
 // Bundles the agent with every dependency into one ESM file, dist/artifact/poolparty-agent.mjs,
 // that runs with a plain `node` (>= 20.19) and no node_modules: the SSH provisioner uploads this
-// single file to /opt/poolparty. Also writes dist/artifact/poolparty-agent.json ({ version,
-// sha256, bytes }) so a provisioner can verify what it uploads and skip an unchanged upload.
+// single file to /opt/poolparty (EC2 nodes download it from using.agentUrl or have it baked into
+// their image). Also writes dist/artifact/poolparty-agent.json ({ version, sha256, bytes }) so a
+// provisioner can verify what it uploads and skip an unchanged upload.
+//
+// Lazily loaded parts stay inside that one file. The modules in LAZY (the remoter providers, with
+// the AWS SDK and ssh2, and the SFTP bundle source) are what the agent imports dynamically and
+// only a leader, or a node fetching its bundle over SFTP, ever needs. Each is bundled on its own
+// as self-contained CommonJS, brotli-compressed and embedded as a base64 string; the agent's
+// `import()` of it evaluates it on first use (scripts/embedded-module.mjs). An idle follower never
+// parses or runs them: its heap holds their compressed text only. An embedded module carries its
+// own copy of the shared code it uses (config schemas, pool key helpers), so nothing may rely on
+// class identity across that boundary (`instanceof` of an error a provider threw, say).
 //
 // Usage: node scripts/build-artifact.mjs [--outdir DIR]
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants } from 'node:zlib';
 import { build } from 'esbuild';
 
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -19,6 +30,66 @@ const outfile = join(outdir, 'poolparty-agent.mjs');
 // external they fail to load at runtime and the packages fall back to pure JS, which is the point:
 // the artifact must not depend on anything next to it on disk.
 const optionalNative = ['*.node', 'cpu-features', 'osx-temperature-sensor', 'macos-temperature-sensor'];
+
+const root = process.cwd();
+
+/**
+ * Dynamically imported modules embedded compressed (see above), by path from the package root or
+ * package name, each with its name in the artifact. systeminformation: only where /proc/meminfo
+ * is missing (agent/metrics/system.ts), i.e. not on Linux.
+ */
+const LAZY = {
+  'shared/remoter/ec2.ts': 'remoter-ec2',
+  'shared/remoter/ssh.ts': 'remoter-ssh',
+  'shared/remoter/local.ts': 'remoter-local',
+  'agent/bundle/sftp-source.ts': 'sftp-source',
+  systeminformation: 'systeminformation',
+};
+const embedded = {};
+
+/** One LAZY module as a minified CommonJS bundle, brotli-compressed, base64. */
+async function embeddedSource(path) {
+  const result = await build({
+    entryPoints: [path],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    minify: true,
+    legalComments: 'none',
+    external: optionalNative,
+    // The artifact's URL, passed in by the loader: paths derived from it stay what they were.
+    define: { 'import.meta.url': '__ppImportMetaUrl' },
+    logLevel: 'warning',
+  });
+  const code = result.outputFiles[0].contents;
+  const packed = brotliCompressSync(code, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: code.length },
+  });
+  embedded[LAZY[path]] = { bytes: code.length, compressed: packed.length };
+  return packed.toString('base64');
+}
+
+const embedLazy = {
+  name: 'embed-lazy',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const path = args.path in LAZY ? args.path : relative(root, resolve(args.resolveDir, args.path));
+      return path in LAZY ? { path, namespace: 'embedded' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'embedded' }, async (args) => ({
+      contents: [
+        `const { loadEmbedded } = require(${JSON.stringify(join(root, 'scripts', 'embedded-module.mjs'))});`,
+        // __ppArtifactUrl: the banner's import.meta.url (import.meta here would make this an ES module).
+        `module.exports = loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path))}, __ppArtifactUrl);`,
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: root,
+    }));
+  },
+};
 
 const started = Date.now();
 await mkdir(outdir, { recursive: true });
@@ -33,6 +104,7 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   external: optionalNative,
+  plugins: [embedLazy],
   // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
   // none, so give it one. __filename/__dirname for the same reason.
   banner: {
@@ -40,6 +112,7 @@ await build({
       "import { createRequire as __ppCreateRequire } from 'node:module';",
       "import { fileURLToPath as __ppFileURLToPath } from 'node:url';",
       "import { dirname as __ppDirname } from 'node:path';",
+      'const __ppArtifactUrl = import.meta.url;',
       'const require = __ppCreateRequire(import.meta.url);',
       'const __filename = __ppFileURLToPath(import.meta.url);',
       'const __dirname = __ppDirname(__filename);',
@@ -52,4 +125,4 @@ const bytes = await readFile(outfile);
 const { version } = JSON.parse(await readFile('package.json', 'utf8'));
 const manifest = { version, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 await writeFile(join(outdir, 'poolparty-agent.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(JSON.stringify({ msg: 'built-artifact', file: outfile, ...manifest, ms: Date.now() - started }));
+console.log(JSON.stringify({ msg: 'built-artifact', file: outfile, ...manifest, embedded, ms: Date.now() - started }));
