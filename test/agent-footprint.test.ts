@@ -1,0 +1,206 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { brotliDecompressSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+// @ts-expect-error: a plain .mjs module of the build, without type declarations
+import { loadEmbedded } from '../scripts/embedded-module.mjs';
+import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
+import { createLogger } from '../shared/log.ts';
+import { generatePoolKey } from '../shared/pool-key.ts';
+import type * as Ec2Module from '../shared/remoter/ec2.ts';
+import { TAG_CLOUD, TAG_POOL } from '../shared/remoter/types.ts';
+import { ec2Pool, stubAwsEnv } from './ec2-fixtures.ts';
+import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import { loadedModules, logLine, stopProcess, writeLoopbackConfig } from './helpers/agent-process.ts';
+
+/**
+ * "Load only what is used" (issue 13): an idle follower never loads the AWS SDK or ssh2. The npm
+ * build (dist/, dependencies in node_modules) loads providers as separate modules only when a
+ * leader needs one, which NODE_DEBUG's module log shows; the single-file artifact carries them
+ * compressed (scripts/build-artifact.mjs) and evaluates one only on first import, which a heap
+ * snapshot of its idle follower shows. A leader on the ec2 provider is covered by
+ * ec2-pool.test.ts (npm build) and, for the embedded module, by the last test here.
+ */
+
+const run = promisify(execFile);
+/** Strings that only the AWS SDK's code (its user agent) and only ssh2's (its ident) contain. */
+const MARKERS = { aws: 'aws-sdk-js', ssh2: 'ssh2js' };
+
+let dir: string;
+let artifact: string;
+let keyFile: string;
+let seed: ChildProcess | undefined;
+let seedAddr: string;
+const children: ChildProcess[] = [];
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}, cwd = dir): ChildProcess {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+/** Resolves with the agent's 'agent-started' log line. */
+async function started(child: ChildProcess): Promise<{ listen: string[]; monitor: string; peerId: string }> {
+  return (await logLine(child, 'agent-started', 30_000)) as { listen: string[]; monitor: string; peerId: string };
+}
+
+function config(name: string, bootstrap: string[]): Promise<string> {
+  return writeLoopbackConfig(dir, name, { keyFile, bootstrap, heartbeatInterval: 200 });
+}
+
+/** Waits until the follower sees the seed as leader: it has joined and settled as a follower. */
+async function following(monitor: string, peerId: string): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const view = await fetch(`${monitor}/cluster`)
+      .then((r) => r.json() as Promise<{ leader: { peerId: string } | null; members: unknown[] }>)
+      .catch(() => null);
+    if (view?.leader && view.leader.peerId !== peerId && view.members.length === 2) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the follower never saw the seed lead');
+}
+
+/** The heap snapshot written into `dir` (--heapsnapshot-signal), once it is complete. */
+async function snapshot(dir: string): Promise<string> {
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot'));
+    if (!file) continue;
+    const text = await readFile(join(dir, file), 'utf8');
+    // Whole once it parses: the writer appends it in pieces.
+    if (text.trimEnd().endsWith('}')) {
+      try {
+        JSON.parse(text);
+        return text;
+      } catch {
+        // not yet
+      }
+    }
+  }
+  throw new Error('no complete heap snapshot within 60 s');
+}
+
+/** The embedded modules of the artifact: name → decompressed CommonJS source. */
+function embedded(text: string): Map<string, { blob: string; source: string }> {
+  const out = new Map<string, { blob: string; source: string }>();
+  for (const m of text.matchAll(/\("([a-z0-9-]+)","([A-Za-z0-9+/=]{100,})",/g)) {
+    const [, name, blob] = m as unknown as [string, string, string];
+    out.set(name, { blob, source: brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8') });
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolparty-footprint-'));
+  await run(process.execPath, ['scripts/build-artifact.mjs', '--outdir', join(dir, 'build')]);
+  artifact = join(dir, 'build', 'poolparty-agent.mjs');
+  keyFile = join(dir, 'pool.key');
+  await writeFile(keyFile, generatePoolKey(), { mode: 0o600 });
+  // The seed starts first and so leads; the agents under test join it as followers.
+  seed = start([resolve('dist/poolparty-agent.mjs'), '--config', await config('seed', [])]);
+  seedAddr = (await started(seed)).listen[0] as string;
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(children.map(stopProcess));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('what an idle follower loads', () => {
+  it('the artifact carries the AWS SDK and ssh2 only inside its embedded modules', async () => {
+    const text = await readFile(artifact, 'utf8');
+    const modules = embedded(text);
+    expect([...modules.keys()].sort()).toEqual([
+      'remoter-ec2',
+      'remoter-local',
+      'remoter-ssh',
+      'sftp-source',
+      'systeminformation',
+    ]);
+    expect(modules.get('remoter-ec2')?.source).toContain(MARKERS.aws);
+    expect(modules.get('remoter-ssh')?.source).toContain(MARKERS.ssh2);
+    expect(modules.get('sftp-source')?.source).toContain(MARKERS.ssh2);
+    expect(text).not.toContain(MARKERS.aws);
+    expect(text).not.toContain(MARKERS.ssh2);
+  });
+
+  it('an idle follower of the artifact has evaluated neither (heap snapshot)', async () => {
+    const snapDir = join(dir, 'snap');
+    await mkdir(snapDir);
+    const child = start(
+      ['--heapsnapshot-signal=SIGUSR2', artifact, '--config', await config('art', [seedAddr])],
+      {},
+      snapDir,
+    );
+    const s = await started(child);
+    await following(s.monitor, s.peerId);
+    child.kill('SIGUSR2');
+    const heap = await snapshot(snapDir);
+    await stopProcess(child);
+    // The snapshot does hold what the follower runs (gossipsub's protocol id) ...
+    expect(heap).toContain('/meshsub/1.1.0');
+    // ... and nothing of the AWS SDK or ssh2.
+    expect(heap).not.toContain(MARKERS.aws);
+    expect(heap).not.toContain(MARKERS.ssh2);
+  }, 120_000);
+
+  it('an idle follower of the npm build imports no AWS SDK, ssh2 or systeminformation module', async () => {
+    const child = start([resolve('bin/poolparty-agent.mjs'), '--config', await config('npm', [seedAddr])], {
+      NODE_DEBUG: 'esm,module',
+    });
+    let debug = '';
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+      debug += c;
+    });
+    const s = await started(child);
+    await following(s.monitor, s.peerId);
+    await stopProcess(child);
+    const loaded = loadedModules(debug).files;
+    expect(loaded.some((f) => f.includes('/node_modules/libp2p/'))).toBe(true);
+    expect(loaded.filter((f) => /\/node_modules\/(@aws-sdk|@smithy|ssh2|systeminformation)\//.test(f))).toEqual([]);
+  }, 60_000);
+});
+
+describe("the artifact's embedded ec2 provider", () => {
+  let server: FakeEc2Server;
+  beforeAll(async () => {
+    // The agent sets the same before it can load the SDK (agent/main.ts).
+    stubAwsEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    server = await startEc2Server({ now: () => Date.now(), pendingMs: 0, shuttingDownMs: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    vi.unstubAllEnvs();
+  });
+
+  it('lists and launches against the wire-level EC2 server, as a leader would', async () => {
+    const { blob } = embedded(await readFile(artifact, 'utf8')).get('remoter-ec2') ?? { blob: '' };
+    const ec2 = loadEmbedded('remoter-ec2', blob, pathToFileURL(artifact).href) as typeof Ec2Module;
+    const stateDir = join(dir, 'ec2-state');
+    const remoter = ec2.createEc2Remoter({
+      pool: ec2Pool({ endpoint: server.endpoint }),
+      cloud: 'app',
+      stateDir,
+      poolKeyFile: join(stateDir, 'pool.key'),
+      log: createLogger({}, { level: 'error', write: () => {} }),
+      unit: '[Unit]\nDescription=test\n',
+    });
+    try {
+      server.addInstance({ [TAG_POOL]: 'web', [TAG_CLOUD]: 'app' });
+      expect(await remoter.list({ pool: 'web' })).toHaveLength(1);
+      const launched = await remoter.launch({ cloud: 'app', count: 1, clientToken: 'pp-1-1-footprint', tags: {} });
+      expect(launched).toHaveLength(1);
+      expect(await remoter.list({ pool: 'web' })).toHaveLength(2);
+    } finally {
+      remoter.client.destroy();
+    }
+  });
+});
