@@ -395,8 +395,9 @@ export class Agent {
       if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
     const within = 3 * this.config.tunables.loadInterval;
     const ackers = this.#load?.book.ackers(term, this.#now(), within).length ?? 0;
-    const listed = this.#scaler?.snapshot().instances ?? 0;
-    const held = holdsLease({ ackers, members, listed: typeof listed === 'number' ? listed : 0 });
+    // Not snapshot(): it asks who leads, which is this very question.
+    const listed = this.#scaler?.counted ?? 0;
+    const held = holdsLease({ ackers, members, listed });
     this.#metrics?.leaseHeld.set(held ? 1 : 0);
     return held ? term : null;
   }

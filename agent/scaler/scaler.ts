@@ -106,6 +106,11 @@ export class Scaler {
   }
 
   /** For GET /scaling. */
+  /** Instances counted at the last step (provider listing plus unconfirmed launches), or null. */
+  get counted(): number | null {
+    return this.#lastCount;
+  }
+
   snapshot() {
     const now = this.#d.now();
     const { config, ledger, cloud } = this.#d;
