@@ -352,7 +352,10 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
 
       vi.stubEnv('POOLPARTY_ARTIFACT_DIR', artifactDir);
       const ctx: PoolContext = {
-        pool: parsePool({ name: pool, clouds: { web: { instances: { min: 3, max: 3 }, using: rawUsing } } }, 'ssh.json'),
+        pool: parsePool(
+          { name: pool, clouds: { web: { instances: { min: 3, max: 3 }, using: rawUsing } } },
+          'ssh.json',
+        ),
         configFile: 'ssh.json',
         stateDir,
         clouds: ['web'],
