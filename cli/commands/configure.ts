@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pRetry from 'p-retry';
 import { writeBundle } from '../../shared/bundle/index.ts';
 import { resolveCloud } from '../../shared/config/load.ts';
 import { poolKeyFile } from '../../shared/config/resolve.ts';
@@ -48,23 +49,39 @@ async function findLeader(
   reach: PoolReach,
   deadline: number,
 ): Promise<{ view: ClusterView; peerId: string; instanceId: string; addrs: string[] }> {
-  let last = 'no node answers';
-  for (;;) {
-    for (const m of monitors) {
-      let view: ClusterView;
-      try {
-        view = await fetchCluster(await reach.monitor(m), 2000);
-      } catch (err) {
-        last = (err as Error).message;
-        continue;
-      }
-      const leader = view.members.find((x) => x.peerId === view.leader?.peerId && x.state === 'alive');
-      if (leader) return { view, peerId: leader.peerId, instanceId: leader.instanceId, addrs: leader.addrs };
-      last = `${m} knows no leader yet`;
-    }
-    if (Date.now() >= deadline) throw new OperationError(`configure: cannot find the pool's leader: ${last}`);
-    await new Promise((r) => setTimeout(r, 500));
+  try {
+    return await pRetry(() => askForLeader(monitors, reach), {
+      // Every monitor asked once per round, rounds 500 ms apart until the deadline.
+      retries: Number.POSITIVE_INFINITY,
+      factor: 1,
+      minTimeout: 500,
+      maxTimeout: 500,
+      shouldRetry: () => Date.now() < deadline,
+    });
+  } catch (err) {
+    throw new OperationError(`configure: cannot find the pool's leader: ${(err as Error).message}`);
   }
+}
+
+/** One round: the first monitor that answers and knows an alive leader; else why none did. */
+async function askForLeader(
+  monitors: string[],
+  reach: PoolReach,
+): Promise<{ view: ClusterView; peerId: string; instanceId: string; addrs: string[] }> {
+  let last = 'no node answers';
+  for (const m of monitors) {
+    let view: ClusterView;
+    try {
+      view = await fetchCluster(await reach.monitor(m), 2000);
+    } catch (err) {
+      last = (err as Error).message;
+      continue;
+    }
+    const leader = view.members.find((x) => x.peerId === view.leader?.peerId && x.state === 'alive');
+    if (leader) return { view, peerId: leader.peerId, instanceId: leader.instanceId, addrs: leader.addrs };
+    last = `${m} knows no leader yet`;
+  }
+  throw new Error(last);
 }
 
 export interface ConfigureOptions {
@@ -117,13 +134,13 @@ async function rollOut(
   const leaderDeadline = Math.min(deadline, Date.now() + LEADER_WAIT);
   // A monitor's view of the leader can lag an election (a young pool, a leader that just left):
   // a peer that says it does not lead is asked about again until the views settle.
-  let leader: Awaited<ReturnType<typeof findLeader>>;
-  let pushedTo: string;
-  for (;;) {
-    leader = await findLeader(monitors, reach, leaderDeadline);
-    opts.progress(`pushing to the leader ${leader.instanceId} (${leader.peerId})`);
-    try {
-      pushedTo = await pushBundle({
+  let asked = '';
+  const { leader, pushedTo } = await pRetry(
+    async () => {
+      const leader = await findLeader(monitors, reach, leaderDeadline);
+      asked = leader.instanceId;
+      opts.progress(`pushing to the leader ${leader.instanceId} (${leader.peerId})`);
+      const pushedTo = await pushBundle({
         poolKeyFile: poolKeyFile(ctx.stateDir),
         leaderPeerId: leader.peerId,
         leaderAddrs: await reach.p2p(leader.addrs),
@@ -131,13 +148,20 @@ async function rollOut(
         cloud: name,
         ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
       });
-      break;
-    } catch (err) {
-      if (!(err instanceof NotLeaderError) || Date.now() >= leaderDeadline) throw err;
-      opts.progress(`${leader.instanceId} no longer leads; asking the pool again`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
+      return { leader, pushedTo };
+    },
+    {
+      retries: Number.POSITIVE_INFINITY,
+      factor: 1,
+      minTimeout: 1000,
+      maxTimeout: 1000,
+      shouldRetry: ({ error }) => {
+        if (!(error instanceof NotLeaderError) || Date.now() >= leaderDeadline) return false;
+        opts.progress(`${asked} no longer leads; asking the pool again`);
+        return true;
+      },
+    },
+  );
   if (reach.via) opts.progress(`bundle handed to the leader at ${pushedTo} (SSH tunnel via ${reach.via})`);
   opts.progress(
     `rolling out ${bundle.sha256.slice(0, 12)}${opts.maxUnavailable ? `, at most ${opts.maxUnavailable} node(s) at a time` : ''}`,

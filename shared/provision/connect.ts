@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Socket, connect as tcpConnect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry, { AbortError } from 'p-retry';
 // ssh2 is CommonJS and Node's ESM loader does not detect all its named exports (utils): use the default.
 import ssh2, { type Client, type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { formatDuration } from '../duration.ts';
@@ -245,27 +245,43 @@ export async function connectSsh(opts: ConnectOptions): Promise<SshSession> {
   const t = { ...SSH_TIMEOUT_DEFAULTS, ...opts.timeouts };
   const privateKey = await readPrivateKey(opts.keyFile);
   const deadline = Date.now() + t.waitTimeout;
-  let lastError = '';
-  // Bounded by the deadline; the attempt cap only guards against a clock that stands still.
-  for (let attempt = 1; attempt <= 100_000; attempt++) {
-    opts.onProgress?.({ type: 'connecting', host: opts.host, port: opts.port, attempt });
-    const stepTimeout = Math.max(1000, Math.min(t.attemptTimeout, deadline - Date.now()));
-    try {
-      return await attemptOnce(opts, privateKey, stepTimeout, t);
-    } catch (err) {
-      if (err instanceof Fatal) throw err.error;
-      lastError = (err as Error).message;
-    }
-    if (Date.now() + t.retryInterval >= deadline) {
-      throw new SshUnreachableError(
-        `cannot reach ${opts.host}:${opts.port} over SSH within ${formatDuration(t.waitTimeout)} ` +
-          `(${attempt} attempt${attempt > 1 ? 's' : ''}): ${lastError}`,
-      );
-    }
-    opts.onProgress?.({ type: 'retry', host: opts.host, port: opts.port, attempt, error: lastError });
-    await sleep(t.retryInterval);
+  const at = { host: opts.host, port: opts.port };
+  let attempts = 0;
+  let fatal: Error | undefined;
+  try {
+    return await pRetry(
+      async (attempt) => {
+        attempts = attempt;
+        opts.onProgress?.({ type: 'connecting', ...at, attempt });
+        const stepTimeout = Math.max(1000, Math.min(t.attemptTimeout, deadline - Date.now()));
+        try {
+          return await attemptOnce(opts, privateKey, stepTimeout, t);
+        } catch (err) {
+          if (!(err instanceof Fatal)) throw err;
+          fatal = err.error;
+          throw new AbortError(err.error);
+        }
+      },
+      {
+        // Bounded by the deadline, not a count: no attempt starts once the next pause would pass it.
+        retries: Number.POSITIVE_INFINITY,
+        factor: 1,
+        minTimeout: t.retryInterval,
+        maxTimeout: t.retryInterval,
+        shouldRetry: ({ error, attemptNumber }) => {
+          if (Date.now() + t.retryInterval >= deadline) return false;
+          opts.onProgress?.({ type: 'retry', ...at, attempt: attemptNumber, error: error.message });
+          return true;
+        },
+      },
+    );
+  } catch (err) {
+    if (err === fatal) throw err;
+    throw new SshUnreachableError(
+      `cannot reach ${opts.host}:${opts.port} over SSH within ${formatDuration(t.waitTimeout)} ` +
+        `(${attempts} attempt${attempts > 1 ? 's' : ''}): ${(err as Error).message}`,
+    );
   }
-  throw new SshUnreachableError(`cannot reach ${opts.host}:${opts.port} over SSH: ${lastError}`);
 }
 
 async function attemptOnce(
