@@ -35,10 +35,17 @@ const root = process.cwd();
 
 /**
  * Dynamically imported modules embedded compressed (see above), by path from the package root or
- * package name, each with its name in the artifact. systeminformation: only where /proc/meminfo
- * is missing (agent/metrics/system.ts), i.e. not on Linux.
+ * package name, each with its name in the artifact. An embedded module's own dynamic imports of
+ * these are embedded in it in turn (load.ts carries the three providers, each loaded on its own).
+ * - agent/config.ts: the agent config's zod schema, run once at start. Embedded, zod and the
+ *   schema are garbage once the config is read, instead of a few MB of every agent's heap.
+ * - shared/remoter/load.ts and the providers: a leader's (config schemas, AWS SDK, ssh2).
+ * - agent/bundle/sftp-source.ts: ssh2, for a node that fetches its bundle over SFTP.
+ * - systeminformation: only where /proc/meminfo is missing (agent/metrics/system.ts).
  */
 const LAZY = {
+  'agent/config.ts': 'agent-config',
+  'shared/remoter/load.ts': 'remoter',
   'shared/remoter/ec2.ts': 'remoter-ec2',
   'shared/remoter/ssh.ts': 'remoter-ssh',
   'shared/remoter/local.ts': 'remoter-local',
@@ -61,6 +68,7 @@ async function embeddedSource(path) {
     external: optionalNative,
     // The artifact's URL, passed in by the loader: paths derived from it stay what they were.
     define: { 'import.meta.url': '__ppImportMetaUrl' },
+    plugins: [embedLazy],
     logLevel: 'warning',
   });
   const code = result.outputFiles[0].contents;

@@ -13,16 +13,17 @@ import { brotliDecompressSync } from 'node:zlib';
  * The exports of embedded module `name`, whose CommonJS source is `blob` (base64 of brotli), run
  * as if it were the artifact at `artifactUrl` itself: its require, __filename, __dirname and
  * import.meta.url (the build defines that as __ppImportMetaUrl) are the artifact's, as they were
- * when the module was part of the artifact's main bundle.
+ * when the module was part of the artifact's main bundle. __ppArtifactUrl is what the modules
+ * embedded in this one pass back here.
  */
 export function loadEmbedded(name, blob, artifactUrl) {
   const source = brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8');
   const file = fileURLToPath(artifactUrl);
   const wrapper = runInThisContext(
-    `(function (exports, require, module, __filename, __dirname, __ppImportMetaUrl) {${source}\n})`,
+    `(function (exports, require, module, __filename, __dirname, __ppImportMetaUrl, __ppArtifactUrl) {${source}\n})`,
     { filename: `${file}#${name}`, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER },
   );
   const module = { exports: {} };
-  wrapper(module.exports, createRequire(artifactUrl), module, file, dirname(file), artifactUrl);
+  wrapper(module.exports, createRequire(artifactUrl), module, file, dirname(file), artifactUrl, artifactUrl);
   return module.exports;
 }

@@ -11,7 +11,8 @@ import { loadEmbedded } from '../scripts/embedded-module.mjs';
 import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import { createLogger } from '../shared/log.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
-import type * as Ec2Module from '../shared/remoter/ec2.ts';
+import type { Ec2Remoter } from '../shared/remoter/ec2.ts';
+import type * as RemoterModule from '../shared/remoter/load.ts';
 import { TAG_CLOUD, TAG_POOL } from '../shared/remoter/types.ts';
 import { ec2Pool, stubAwsEnv } from './ec2-fixtures.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
@@ -23,7 +24,7 @@ import { loadedModules, logLine, stopProcess, writeLoopbackConfig } from './help
  * leader needs one, which NODE_DEBUG's module log shows; the single-file artifact carries them
  * compressed (scripts/build-artifact.mjs) and evaluates one only on first import, which a heap
  * snapshot of its idle follower shows. A leader on the ec2 provider is covered by
- * ec2-pool.test.ts (npm build) and, for the embedded module, by the last test here.
+ * ec2-pool.test.ts (npm build) and, for the embedded modules, by the last test here.
  */
 
 const run = promisify(execFile);
@@ -88,12 +89,13 @@ async function snapshot(dir: string): Promise<string> {
   throw new Error('no complete heap snapshot within 60 s');
 }
 
-/** The embedded modules of the artifact: name → decompressed CommonJS source. */
-function embedded(text: string): Map<string, { blob: string; source: string }> {
-  const out = new Map<string, { blob: string; source: string }>();
+/** The modules embedded in `text` (the artifact's, or an embedded module's), nested ones too: name → blob and source. */
+function embedded(text: string, out = new Map<string, { blob: string; source: string }>()) {
   for (const m of text.matchAll(/\("([a-z0-9-]+)","([A-Za-z0-9+/=]{100,})",/g)) {
     const [, name, blob] = m as unknown as [string, string, string];
-    out.set(name, { blob, source: brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8') });
+    const source = brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8');
+    out.set(name, { blob, source });
+    embedded(source, out);
   }
   return out;
 }
@@ -119,6 +121,8 @@ describe('what an idle follower loads', () => {
     const text = await readFile(artifact, 'utf8');
     const modules = embedded(text);
     expect([...modules.keys()].sort()).toEqual([
+      'agent-config',
+      'remoter',
       'remoter-ec2',
       'remoter-local',
       'remoter-ssh',
@@ -130,6 +134,9 @@ describe('what an idle follower loads', () => {
     expect(modules.get('sftp-source')?.source).toContain(MARKERS.ssh2);
     expect(text).not.toContain(MARKERS.aws);
     expect(text).not.toContain(MARKERS.ssh2);
+    // The providers are embedded in the remoter module, each on its own: loading one loads only it.
+    expect(modules.get('remoter')?.source).not.toContain(MARKERS.aws);
+    expect(modules.get('remoter')?.source).not.toContain(MARKERS.ssh2);
   });
 
   it('an idle follower of the artifact has evaluated neither (heap snapshot)', async () => {
@@ -181,18 +188,17 @@ describe("the artifact's embedded ec2 provider", () => {
     vi.unstubAllEnvs();
   });
 
-  it('lists and launches against the wire-level EC2 server, as a leader would', async () => {
-    const { blob } = embedded(await readFile(artifact, 'utf8')).get('remoter-ec2') ?? { blob: '' };
-    const ec2 = loadEmbedded('remoter-ec2', blob, pathToFileURL(artifact).href) as typeof Ec2Module;
+  it('a leader loads it through the embedded remoter module, and it lists and launches against the wire-level EC2 server', async () => {
+    const { blob } = embedded(await readFile(artifact, 'utf8')).get('remoter') ?? { blob: '' };
+    const { loadRemoter } = loadEmbedded('remoter', blob, pathToFileURL(artifact).href) as typeof RemoterModule;
     const stateDir = join(dir, 'ec2-state');
-    const remoter = ec2.createEc2Remoter({
+    const remoter = (await loadRemoter({
       pool: ec2Pool({ endpoint: server.endpoint }),
       cloud: 'app',
       stateDir,
       poolKeyFile: join(stateDir, 'pool.key'),
-      log: createLogger({}, { level: 'error', write: () => {} }),
-      unit: '[Unit]\nDescription=test\n',
-    });
+      ec2: { log: createLogger({}, { level: 'error', write: () => {} }), unit: '[Unit]\nDescription=test\n' },
+    })) as Ec2Remoter;
     try {
       server.addInstance({ [TAG_POOL]: 'web', [TAG_CLOUD]: 'app' });
       expect(await remoter.list({ pool: 'web' })).toHaveLength(1);
