@@ -54,7 +54,9 @@ describe('connectSsh retries', () => {
     );
     expect(err).toMatchObject({ name: 'SshUnreachableError' });
     expect((err as Error).message).toMatch(
-      new RegExp(`^cannot reach 127\\.0\\.0\\.1:${port} over SSH within 1\\.0s \\(${n} attempts\\): connect ECONNREFUSED`),
+      new RegExp(
+        `^cannot reach 127\\.0\\.0\\.1:${port} over SSH within 1\\.0s \\(${n} attempts\\): connect ECONNREFUSED`,
+      ),
     );
     expect(elapsed).toBeLessThan(1000 + 500);
   });
