@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { lazyRemoter } from '../agent/scaler/for-agent.ts';
 import { ActionLedger } from '../agent/scaler/ledger.ts';
 import { type ControlDraft, type DecisionRecord, Scaler, type ScalerDeps } from '../agent/scaler/scaler.ts';
-import type { InstanceRecord, LaunchRequest, RemoterBase } from '../shared/remoter/types.ts';
+import type {
+  InstanceRecord,
+  LaunchRequest,
+  ListFilter,
+  ReconcileReport,
+  RemoterBase,
+} from '../shared/remoter/types.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../shared/scaling/config.ts';
 import { parseRule } from '../shared/scaling/rule.ts';
 import type { MemberView } from '../shared/wire/cluster.ts';
@@ -33,6 +40,17 @@ class FakeProvider implements RemoterBase {
   }
 }
 
+/** A provider with reconcile(): records the call, returns `report` or throws `failWith`. */
+class ReconcilingProvider extends FakeProvider {
+  report: ReconcileReport = { adopted: [], cleared: [], strays: [] };
+  failWith: string | null = null;
+  async reconcile(filter: ListFilter): Promise<ReconcileReport> {
+    this.calls.push(`reconcile ${filter.pool}/${filter.cloud}`);
+    if (this.failWith) throw new Error(this.failWith);
+    return this.report;
+  }
+}
+
 function member(id: string, over: Partial<MemberView> = {}): MemberView {
   return {
     peerId: `p-${id}`,
@@ -49,10 +67,12 @@ function member(id: string, over: Partial<MemberView> = {}): MemberView {
   };
 }
 
-function setup(over: { config?: Partial<ScalingConfig>; min?: number; max?: number } = {}) {
+function setup<P extends FakeProvider = FakeProvider>(
+  over: { config?: Partial<ScalingConfig>; min?: number; max?: number; provider?: P } = {},
+) {
   let now = 1_000_000;
   let leads: number | null = 1;
-  const provider = new FakeProvider();
+  const provider = (over.provider ?? new FakeProvider()) as P;
   const published: ControlDraft[] = [];
   const decisions: DecisionRecord[] = [];
   const retired: string[] = [];
@@ -267,5 +287,72 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 61_000 })]);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-cut-off');
+  });
+
+  it('reconciles once per term before it first lists, and records what it found', async () => {
+    const provider = new ReconcilingProvider();
+    provider.report = { adopted: ['i-7'], cleared: ['i-8'], strays: ['i-9'] };
+    provider.instances = [{ id: 'i-7', state: 'running', launchedAt: 0, tags: {} }];
+    const s = setup({ provider, config: { expandWhen: null, contractWhen: null } });
+    s.setMembers([member('i-7')]);
+    await s.scaler.step();
+    await s.scaler.step();
+    expect(provider.calls.slice(0, 2)).toEqual(['reconcile demo/web', 'list']);
+    expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(1);
+    expect(s.decisions[0]).toMatchObject({ action: 'none', term: 1, targets: ['i-9'] });
+    expect(s.decisions[0]?.reason).toMatch(/adopted i-7; cleared i-8; ended strays i-9/);
+    // A new term (this node lost and won again) reconciles again.
+    s.setLeads(2);
+    await s.scaler.step();
+    expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(2);
+  });
+
+  it('does not act while reconcile fails: records the error once, retries on the next step', async () => {
+    const provider = new ReconcilingProvider();
+    provider.failWith = 'state file locked';
+    const s = setup({ provider }); // below min: would launch
+    await s.scaler.step();
+    s.advance(500);
+    await s.scaler.step();
+    expect(provider.calls).toEqual(['reconcile demo/web', 'reconcile demo/web']);
+    expect(s.decisions).toHaveLength(1);
+    expect(s.decisions[0]).toMatchObject({ action: 'none', result: 'failed' });
+    expect(s.decisions[0]?.reason).toMatch(/reconcile failed: state file locked/);
+    provider.failWith = null;
+    s.advance(500);
+    await s.scaler.step();
+    expect(provider.calls.slice(2)).toEqual([
+      'reconcile demo/web',
+      'list',
+      'publish intent',
+      expect.stringMatching(/^launch 1 /),
+      'publish outcome',
+    ]);
+  });
+
+  it('a reconcile whose term is lost meanwhile is not counted as done and nothing is listed', async () => {
+    const provider = new ReconcilingProvider();
+    const s = setup({ provider });
+    provider.reconcile = async (filter) => {
+      provider.calls.push(`reconcile ${filter.pool}/${filter.cloud}`);
+      s.setLeads(null);
+      return provider.report;
+    };
+    await s.scaler.step();
+    expect(provider.calls).toEqual(['reconcile demo/web']);
+  });
+
+  it("the agent's lazy remoter forwards reconcile (and answers an empty report for a provider without one)", async () => {
+    const provider = new ReconcilingProvider();
+    provider.report = { adopted: [], cleared: [], strays: ['i-3'] };
+    expect(await lazyRemoter(async () => provider).reconcile?.({ pool: 'demo', cloud: 'web' })).toEqual(
+      provider.report,
+    );
+    expect(provider.calls).toEqual(['reconcile demo/web']);
+    expect(await lazyRemoter(async () => new FakeProvider()).reconcile?.({ pool: 'demo' })).toEqual({
+      adopted: [],
+      cleared: [],
+      strays: [],
+    });
   });
 });

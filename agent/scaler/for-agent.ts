@@ -75,7 +75,7 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
 }
 
 /** A RemoterBase whose implementation is created on the first call. */
-function lazyRemoter(load: () => Promise<RemoterBase>): RemoterBase {
+export function lazyRemoter(load: () => Promise<RemoterBase>): RemoterBase {
   let loaded: Promise<RemoterBase> | undefined;
   const get = () => {
     loaded ??= load();
@@ -86,5 +86,9 @@ function lazyRemoter(load: () => Promise<RemoterBase>): RemoterBase {
     launch: async (req) => (await get()).launch(req),
     list: async (filter) => (await get()).list(filter),
     terminate: async (ids) => (await get()).terminate(ids),
+    reconcile: async (filter) => {
+      const remoter = await get();
+      return remoter.reconcile ? remoter.reconcile(filter) : { adopted: [], cleared: [], strays: [] };
+    },
   };
 }

@@ -73,6 +73,8 @@ export class Scaler {
   #lastNone = '';
   #nextAction = 0;
   #actionTerm = 0;
+  /** The term whose leader start already reconciled the provider (once per term). */
+  #reconciledTerm: number | null = null;
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
@@ -147,6 +149,7 @@ export class Scaler {
 
   async #lead(term: number, now: number): Promise<void> {
     const d = this.#d;
+    if (!(await this.#reconcile(term, now))) return;
     let listed: InstanceRecord[];
     try {
       listed = (await d.remoter().list({ pool: d.pool, cloud: d.cloud })).filter(
@@ -245,6 +248,49 @@ export class Scaler {
       reason,
       count,
     );
+  }
+
+  /**
+   * Once per term, before the first listing: settles what an earlier leader's launches cut short
+   * left behind (adopted, cleared, strays ended). False when it failed: this step does not act,
+   * and the next one tries again.
+   */
+  async #reconcile(term: number, now: number): Promise<boolean> {
+    const d = this.#d;
+    if (this.#reconciledTerm === term) return true;
+    const remoter = d.remoter();
+    if (!remoter.reconcile) {
+      this.#reconciledTerm = term;
+      return true;
+    }
+    try {
+      const r = await remoter.reconcile({ pool: d.pool, cloud: d.cloud });
+      if (d.leads() !== term) return false;
+      this.#reconciledTerm = term;
+      const found = r.adopted.length + r.cleared.length + r.strays.length;
+      const list = (what: string, ids: string[]) => (ids.length ? [`${what} ${ids.join(', ')}`] : []);
+      const detail = [...list('adopted', r.adopted), ...list('cleared', r.cleared), ...list('ended strays', r.strays)];
+      this.#record({
+        at: now,
+        term,
+        action: 'none',
+        count: 0,
+        reason: found
+          ? `reconciled on leader start: ${detail.join('; ')}`
+          : 'reconciled on leader start: nothing left over',
+        ...(r.strays.length ? { targets: [...r.strays] } : {}),
+      });
+      if (found) d.log('scaling-reconciled', { term, ...r });
+      return true;
+    } catch (err) {
+      // Recorded when the error changes, not on every step that retries it.
+      const reason = `provider reconcile failed: ${(err as Error).message}`;
+      if (this.#lastNone !== reason) {
+        this.#lastNone = reason;
+        this.#record({ at: now, term, action: 'none', count: 0, reason, result: 'failed' });
+      }
+      return false;
+    }
   }
 
   /** Intent → (drain) → provider call → outcome, fenced by the term before each provider call. */
