@@ -5,13 +5,15 @@
 // provisioner can verify what it uploads and skip an unchanged upload.
 //
 // Lazily loaded parts stay inside that one file. The modules in LAZY (the remoter providers, with
-// the AWS SDK and ssh2, and the SFTP bundle source) are what the agent imports dynamically and
-// only a leader, or a node fetching its bundle over SFTP, ever needs. Each is bundled on its own
-// as self-contained CommonJS, brotli-compressed and embedded as a base64 string; the agent's
-// `import()` of it evaluates it on first use (scripts/embedded-module.mjs). An idle follower never
-// parses or runs them: its heap holds their compressed text only. An embedded module carries its
-// own copy of the shared code it uses (config schemas, pool key helpers), so nothing may rely on
-// class identity across that boundary (`instanceof` of an error a provider threw, say).
+// the AWS SDK and ssh2, the SFTP bundle source, the config parser) are what the agent imports
+// dynamically and only a leader, a node fetching its bundle over SFTP, or the start ever needs.
+// Each is bundled on its own as self-contained CommonJS, brotli-compressed and embedded as a
+// base64 string; the agent's `import()` of it evaluates it on first use
+// (scripts/embedded-module.mjs). An idle follower runs the config parser once, garbage afterwards,
+// and never parses or runs the others: its heap holds their compressed text only. An embedded
+// module carries its own copy of the shared code it uses (config schemas, pool key helpers), so
+// nothing may rely on class identity across that boundary (`instanceof` of an error a provider
+// threw, say).
 //
 // Usage: node scripts/build-artifact.mjs [--outdir DIR]
 import { createHash } from 'node:crypto';
