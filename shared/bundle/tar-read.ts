@@ -1,5 +1,5 @@
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { type Extract, extract, type Header } from 'tar-stream';
+import type { Extract, Header } from 'tar-stream';
 import { BundleFormatError, BundleTooLargeError, UnsafeArchiveError } from './errors.ts';
 import type { TarEntry, TarEntryType } from './tar.ts';
 
@@ -21,6 +21,8 @@ export type TarEntryHandler = (header: TarHeader, content: AsyncIterable<Uint8Ar
  * of `onEntry` is passed through as it is.
  */
 export async function readTarGz(bytes: Uint8Array, maxBytes: number, onEntry: TarEntryHandler): Promise<number> {
+  // Loaded on first use: an idle agent never unpacks, so it never holds the parser.
+  const { extract } = await import('tar-stream');
   const gunzip = createGunzip();
   const tar = extract();
   const read = { bytes: 0 };
