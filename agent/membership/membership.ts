@@ -41,6 +41,8 @@ const TICK_MS = 100;
 const RECORD_CHECK_MS = 250;
 /** When a joiner repeats its announcement (ms after its join sync). */
 const ANNOUNCE_AFTER = [200, 1000, 3000];
+/** How often an agent that knows no live member retries its seeds (ms). */
+const REJOIN_MS = 2000;
 
 /**
  * The membership component: runs the pure SWIM core on the clock and carries its effects —
@@ -62,6 +64,7 @@ export class Membership {
   #seq: number;
   #fingerprint = '';
   #running = false;
+  #joining = false;
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
@@ -103,6 +106,16 @@ export class Membership {
     this.#timers.push(setInterval(() => this.refreshRecord(), RECORD_CHECK_MS));
     this.refreshRecord();
     void this.#join();
+    // A seed that was not up yet, or a pool we were cut off from: retry while we know nobody.
+    this.#timers.push(
+      setInterval(() => {
+        if (this.#running && !this.#joining && !this.#knowsAnyone()) void this.#join();
+      }, REJOIN_MS),
+    );
+  }
+
+  #knowsAnyone(): boolean {
+    return this.#core.members().some((m) => m.id !== this.#o.self && m.state === 'alive');
   }
 
   async stop(opts: { leave: boolean; grace: number }): Promise<void> {
@@ -298,14 +311,23 @@ export class Membership {
   }
 
   async #join(): Promise<void> {
+    this.#joining = true;
+    try {
+      await this.#joinOnce();
+    } finally {
+      this.#joining = false;
+    }
+  }
+
+  async #joinOnce(): Promise<void> {
     for (const addr of this.#o.bootstrap) {
       if (!this.#running) return;
       try {
-        const ma = multiaddr(addr);
-        const peer = addr.split('/p2p/')[1];
-        if (peer === this.#o.self) continue;
-        await this.#o.node.dial(ma, { signal: AbortSignal.timeout(3_000) });
-        if (peer && (await this.#sync(peer, ''))) return this.#announceSelf();
+        if (addr.split('/p2p/')[1] === this.#o.self) continue;
+        // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
+        const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(3_000) });
+        const peer = conn.remotePeer.toString();
+        if (peer !== this.#o.self && (await this.#sync(peer, ''))) return this.#announceSelf();
       } catch (err) {
         this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
       }
