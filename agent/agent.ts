@@ -146,6 +146,10 @@ export class Agent {
       selfPeerId: () => peerId,
       startedAt: this.#startedAt,
       settleAfter: t.suspectAfter,
+      // Views of who died converge within about a probe period: one claim per failover.
+      claimDelay: t.heartbeatInterval,
+      leaseTimeout: 3 * t.loadInterval,
+      onRefused: (r) => this.#log.warn('term-refused', { from: r.peerId, term: r.term }),
     });
     this.#leadership = leadership;
     const sampler = new MetricSampler({
@@ -390,6 +394,11 @@ export class Agent {
   #actingTerm(): number | null {
     const term = this.#leadership?.leads ?? null;
     if (term === null || this.retired || !this.#running || this.#router?.stopping) return null;
+    return this.#leaseHeld(term) ? term : null;
+  }
+
+  /** Whether this node, leading `term`, holds the quorum lease (the election's CheckQuorum reads it too). */
+  #leaseHeld(term: number): boolean {
     let members = 1;
     for (const m of this.#membership?.known() ?? [])
       if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
@@ -399,14 +408,17 @@ export class Agent {
     const listed = this.#scaler?.counted ?? 0;
     const held = holdsLease({ ackers, members, listed });
     this.#metrics?.leaseHeld.set(held ? 1 : 0);
-    return held ? term : null;
+    return held;
   }
 
   #elect(): void {
     const leadership = this.#leadership;
     if (!leadership || this.retired || !this.#membership) return;
-    for (const r of this.#aliveRecords()) leadership.observe(r);
-    for (const e of leadership.step(this.#aliveRecords(), this.#now())) {
+    const suspect: Heartbeat[] = [];
+    for (const m of this.#membership.known()) if (m.liveness.state === 'suspect') suspect.push(m.record);
+    const term = leadership.leads;
+    const leaseHeld = term !== null && this.#leaseHeld(term);
+    for (const e of leadership.step(this.#aliveRecords(), this.#now(), { leaseHeld, suspect })) {
       this.#metrics?.leaderChanges.inc();
       this.events.emit(e);
       // Announce a new claim at once (faster failover) instead of at the next record check.

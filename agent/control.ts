@@ -47,7 +47,11 @@ export class ControlRouter {
       o.log('control-refused', { type: msg.type, from: msg.peerId, term: msg.term, leader });
       return;
     }
-    o.leadership.observeTerm(msg.term);
+    // Even the leader we follow may not push the pool's term past the election's bound.
+    if (!o.leadership.observeTerm(msg.term, msg.peerId)) {
+      o.log('control-refused', { type: msg.type, from: msg.peerId, reason: 'term out of bounds', term: msg.term });
+      return;
+    }
     switch (msg.type) {
       case 'intent':
         if (msg.at > o.now() + MAX_FUTURE_SKEW) {

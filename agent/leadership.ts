@@ -1,53 +1,115 @@
 import type { LeaderDetail, LeaderEvent } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
-import { type Candidate, type ElectionState, initialElection, stepElection } from './leader/election.ts';
+import {
+  type Candidate,
+  DEFAULT_LEASE_TIMEOUT,
+  type ElectionState,
+  initialElection,
+  type RefusedTerm,
+  stepElection,
+} from './leader/election.ts';
+import { acceptsTerm, MAX_TERM_STEP, termLimit } from './leader/terms.ts';
+
+export interface LeadershipOptions {
+  selfPeerId: () => string;
+  startedAt: number;
+  /** A fresh agent listens this long before it may claim (ms). */
+  settleAfter: number;
+  /** With no claim to follow, the oldest member claims only after this long (ms). Default 0. */
+  claimDelay?: number;
+  /** A leader without its quorum lease this long yields to a better claim (ms). */
+  leaseTimeout?: number;
+  /** How far above the highest accepted term a term is still believed. Default MAX_TERM_STEP. */
+  maxTermStep?: number;
+  /** Told of every term refused (beyond the bound): the agent counts and logs them. */
+  onRefused?: (r: RefusedTerm) => void;
+}
+
+/** What one election round needs besides the alive members. */
+export interface StepContext {
+  /** Whether this agent, if it leads, holds its quorum lease now. */
+  leaseHeld?: boolean;
+  /** Suspect members' latest records: the leader this agent follows is still followed while suspect. */
+  suspect?: readonly Heartbeat[];
+}
+
+function candidateOf(hb: Heartbeat): Candidate {
+  return {
+    peerId: hb.peerId,
+    startedAt: hb.startedAt,
+    term: hb.term ?? 0,
+    ...(hb.leads !== undefined ? { leads: hb.leads } : {}),
+    ...(hb.retiring ? { retiring: true } : {}),
+  };
+}
 
 /**
  * Holds this agent's side of the election: feeds the pure election with what gossip says about
- * the others and tracks the highest term ever seen (dead members' terms included).
+ * the others and its own lease, and tracks the highest term seen in messages (bounded: a term
+ * beyond the election's bound is refused, never remembered).
  */
 export class Leadership {
-  readonly #selfPeerId: () => string;
-  readonly #settleAfter: number;
+  readonly #o: LeadershipOptions;
   #state: ElectionState;
   #seenTerm = 0;
   #retiring = false;
+  #refused = 0;
+  /** Refusals already reported ("peer:term"), so a record seen every round is reported once. */
+  readonly #reported = new Set<string>();
 
-  constructor(opts: { selfPeerId: () => string; startedAt: number; settleAfter: number }) {
-    this.#selfPeerId = opts.selfPeerId;
-    this.#settleAfter = opts.settleAfter;
+  constructor(opts: LeadershipOptions) {
+    this.#o = opts;
     this.#state = initialElection(opts.startedAt);
   }
 
-  /** Remembers the terms a heartbeat mentions, even if its sender dies right after. */
-  observe(hb: Heartbeat): void {
-    this.#seenTerm = Math.max(this.#seenTerm, hb.term ?? 0, hb.leads ?? 0);
-  }
-
-  /** Notes a term from any other message (intents, retire requests). */
-  observeTerm(term: number): void {
+  /** Notes a term from any other message (intents, retire requests); false when it was refused. */
+  observeTerm(term: number, from: string | null = null): boolean {
+    if (!this.acceptsTerm(term)) {
+      this.#refuse({ peerId: from, term });
+      return false;
+    }
     this.#seenTerm = Math.max(this.#seenTerm, term);
+    return true;
   }
 
-  /** One election round over the alive members' latest heartbeats (self excluded). */
-  step(alive: readonly Heartbeat[], now: number): LeaderEvent[] {
-    const candidates: Candidate[] = alive.map((hb) => ({
-      peerId: hb.peerId,
-      startedAt: hb.startedAt,
-      term: hb.term ?? 0,
-      ...(hb.leads !== undefined ? { leads: hb.leads } : {}),
-      ...(hb.retiring ? { retiring: true } : {}),
-    }));
+  /** Whether a term from a peer is within the bound (highest accepted + maxTermStep, safe integer). */
+  acceptsTerm(term: number): boolean {
+    return acceptsTerm(term, termLimit(this.#state.term, [], this.#o.maxTermStep ?? MAX_TERM_STEP));
+  }
+
+  /** Distinct (peer, term) refusals so far (beyond the bound). */
+  get refusedTerms(): number {
+    return this.#refused;
+  }
+
+  /** One election round over the alive members' latest records (self excluded). */
+  step(alive: readonly Heartbeat[], now: number, ctx: StepContext = {}): LeaderEvent[] {
+    const o = this.#o;
     const r = stepElection(this.#state, {
-      self: { peerId: this.#selfPeerId() },
-      alive: candidates,
+      self: { peerId: o.selfPeerId() },
+      alive: alive.map(candidateOf),
+      suspect: (ctx.suspect ?? []).map(candidateOf),
       seenTerm: this.#seenTerm,
       now,
-      settleAfter: this.#settleAfter,
+      settleAfter: o.settleAfter,
+      claimDelay: o.claimDelay ?? 0,
+      leaseHeld: ctx.leaseHeld ?? false,
+      leaseTimeout: o.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT,
+      maxTermStep: o.maxTermStep ?? MAX_TERM_STEP,
       retiring: this.#retiring,
     });
     this.#state = r.state;
+    for (const x of r.refused) this.#refuse(x);
     return r.events;
+  }
+
+  #refuse(r: RefusedTerm): void {
+    const key = `${r.peerId}:${r.term}`;
+    if (this.#reported.has(key)) return;
+    if (this.#reported.size >= 1024) this.#reported.clear();
+    this.#reported.add(key);
+    this.#refused++;
+    this.#o.onRefused?.(r);
   }
 
   /** From now on this agent will not lead (it is being drained); a leader hands over. */

@@ -109,15 +109,23 @@ describe('leader election', () => {
     expect(sim.nodes.get('c')?.leader).toMatchObject({ peerId: 'b', term: 2 });
   });
 
-  it('a leader seeing a better claim steps down at once (split brain healed)', () => {
+  it('a leader without its lease for leaseTimeout steps down for a better claim (split brain healed)', () => {
     const x = stepElection(
-      { term: 3, leads: 3, leader: { peerId: 'x', term: 3, since: 0 }, startedAt: 0 },
+      {
+        term: 3,
+        leads: 3,
+        leader: { peerId: 'x', term: 3, since: 0 },
+        startedAt: 0,
+        leadingSince: 0,
+        leaseHeldAt: null,
+      },
       {
         self: { peerId: 'x' },
         alive: [{ peerId: 'y', startedAt: 10, term: 4, leads: 4 }],
         seenTerm: 0,
         now: 5000,
         settleAfter: SETTLE,
+        leaseTimeout: 3000,
       },
     );
     expect(x.state.leads).toBeNull();
@@ -147,7 +155,7 @@ describe('leader election', () => {
     expect(younger.state.leader?.peerId).toBe('o');
   });
 
-  it('a leader re-asserts above a higher term it sees without a live claim', () => {
+  it('a leader never re-asserts at a higher term: a term seen without a claim costs no new term', () => {
     const r = stepElection(
       { term: 3, leads: 3, leader: { peerId: 'x', term: 3, since: 0 }, startedAt: 0 },
       {
@@ -158,9 +166,9 @@ describe('leader election', () => {
         settleAfter: SETTLE,
       },
     );
-    expect(r.state.leads).toBe(8);
-    expect(isCurrentTerm(r.state, 8)).toBe(true);
-    expect(isCurrentTerm(r.state, 3)).toBe(false);
+    expect(r.state).toMatchObject({ term: 7, leads: 3 });
+    expect(r.events).toEqual([]);
+    expect(isCurrentTerm(r.state, 3)).toBe(true);
   });
 
   it('a new leader takes a term above every term seen, also from gossip of dead members', () => {
@@ -185,5 +193,230 @@ describe('leader election', () => {
     sim.round(['a']);
     expect(sim.leaders()).toEqual(['b']);
     expect(sim.nodes.get('b')?.leads).toBe(2);
+  });
+});
+
+type Seen = 'alive' | 'suspect' | 'gone';
+
+/**
+ * A pool where every node has its own view of the others (alive, suspect or gone), a quorum
+ * lease computed from who follows whom, and optional hostile records published in place of a
+ * node's own. Each round every live node steps on a snapshot of the others.
+ */
+class Pool {
+  nodes = new Map<string, ElectionState>();
+  down = new Set<string>();
+  hostile = new Map<string, Candidate>();
+  now = 0;
+  /** Terms that some node claimed for itself (leader-elected with self). */
+  claims: Array<{ peerId: string; term: number; at: number }> = [];
+  refused = 0;
+  view: (observer: string, other: string, now: number) => Seen = (_o, other) =>
+    this.down.has(other) ? 'gone' : 'alive';
+
+  constructor(
+    ids: string[],
+    readonly opts: { claimDelay: number; leaseTimeout: number },
+  ) {
+    ids.forEach((id, i) => {
+      this.nodes.set(id, initialElection(i));
+    });
+  }
+
+  candidate(id: string): Candidate {
+    const h = this.hostile.get(id);
+    if (h) return h;
+    const s = this.nodes.get(id) as ElectionState;
+    return { peerId: id, startedAt: s.startedAt, term: s.term, ...(s.leads !== null ? { leads: s.leads } : {}) };
+  }
+
+  /** CheckQuorum as the agent computes it: a strict majority of the pool (self included) follows my term. */
+  leaseHeld(id: string): boolean {
+    const me = this.nodes.get(id) as ElectionState;
+    if (me.leads === null) return false;
+    let acks = 0;
+    for (const [other, s] of this.nodes) {
+      if (this.down.has(other) || this.hostile.has(other)) continue;
+      if (other !== id && this.view(id, other, this.now) === 'gone') continue;
+      if (s.leader?.peerId === id && s.leader.term === me.leads) acks++;
+    }
+    return acks > this.nodes.size / 2;
+  }
+
+  round() {
+    const snapshot = new Map([...this.nodes.keys()].map((id) => [id, this.candidate(id)]));
+    const leases = new Map([...this.nodes.keys()].map((id) => [id, this.leaseHeld(id)]));
+    for (const [id, state] of this.nodes) {
+      if (this.down.has(id) || this.hostile.has(id)) continue;
+      const others = [...snapshot.values()].filter((c) => c.peerId !== id && !this.down.has(c.peerId));
+      const r = stepElection(state, {
+        self: { peerId: id },
+        alive: others.filter((c) => this.view(id, c.peerId, this.now) === 'alive'),
+        suspect: others.filter((c) => this.view(id, c.peerId, this.now) === 'suspect'),
+        seenTerm: 0,
+        now: this.now,
+        settleAfter: SETTLE,
+        claimDelay: this.opts.claimDelay,
+        leaseTimeout: this.opts.leaseTimeout,
+        leaseHeld: leases.get(id) ?? false,
+      });
+      this.nodes.set(id, r.state);
+      this.refused += r.refused.length;
+      for (const e of r.events)
+        if (e.type === 'leader-elected' && e.self) this.claims.push({ peerId: id, term: e.term, at: this.now });
+    }
+    this.now += 100;
+  }
+
+  run(ms: number) {
+    for (const end = this.now + ms; this.now < end; ) this.round();
+  }
+
+  /** Each live honest node's leader as "peer@term". */
+  followed(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [id, s] of this.nodes)
+      if (!this.down.has(id) && !this.hostile.has(id)) out[id] = s.leader ? `${s.leader.peerId}@${s.leader.term}` : '-';
+    return out;
+  }
+
+  leaders(): string[] {
+    return [...this.nodes].filter(([id, s]) => !this.down.has(id) && s.leads !== null).map(([id]) => id);
+  }
+}
+
+const everyone = (ids: string, leader: string) => Object.fromEntries([...ids].map((id) => [id, leader]));
+
+describe('election hardening (issue 15)', () => {
+  const settled = (ids: string[]) => {
+    const pool = new Pool(ids, { claimDelay: 500, leaseTimeout: 3000 });
+    pool.now = SETTLE;
+    pool.run(2000);
+    return pool;
+  };
+
+  it('one new term per failover, whatever order the survivors learn of the death in', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    expect(pool.followed()).toEqual(everyone('abcde', 'a@1'));
+    const killedAt = pool.now;
+    pool.down.add('a');
+    // Views differ: b learns of a's death at once, e after 100 ms, c after 300 ms, d sees a
+    // suspect for 600 ms; c falsely suspects b for 400 ms and e for 200 ms (a loaded machine).
+    const learns: Record<string, number> = { b: 0, e: 100, c: 300, d: 600 };
+    pool.view = (o, other, now) => {
+      const t = now - killedAt;
+      if (other === 'a') return t >= (learns[o] ?? 0) ? 'gone' : o === 'd' ? 'suspect' : 'alive';
+      if (other === 'b' && ((o === 'c' && t < 400) || (o === 'e' && t < 200))) return 'suspect';
+      return 'alive';
+    };
+    pool.run(5000);
+    expect(pool.claims.filter((c) => c.at >= killedAt)).toEqual([{ peerId: 'b', term: 2, at: expect.any(Number) }]);
+    expect(pool.followed()).toEqual({ b: 'b@2', c: 'b@2', d: 'b@2', e: 'b@2' });
+  });
+
+  it('a leader only suspect for a moment (a stalled loop) keeps its followers and costs no term', () => {
+    const pool = settled(['a', 'b', 'c']);
+    const from = pool.now;
+    pool.view = (_o, other, now) => (other === 'a' && now - from < 2000 ? 'suspect' : 'alive');
+    pool.run(4000);
+    expect(pool.claims.filter((c) => c.at >= from)).toEqual([]);
+    expect(pool.followed()).toEqual(everyone('abc', 'a@1'));
+  });
+
+  it('candidates that raced for the same new term settle on the older one, still one term', () => {
+    const pool = settled(['a', 'b', 'c', 'd']);
+    const killedAt = pool.now;
+    pool.down.add('a');
+    // c cannot see b at all for 1.5 s: both claim term 2.
+    pool.view = (o, other, now) =>
+      other === 'a'
+        ? 'gone'
+        : (o === 'c' && other === 'b') || (o === 'b' && other === 'c')
+          ? now - killedAt < 1500
+            ? 'gone'
+            : 'alive'
+          : 'alive';
+    pool.run(6000);
+    const terms = new Set(pool.claims.filter((c) => c.at >= killedAt).map((c) => c.term));
+    expect([...terms]).toEqual([2]);
+    expect(pool.leaders()).toEqual(['b']);
+    expect(pool.followed()).toEqual({ b: 'b@2', c: 'b@2', d: 'b@2' });
+  });
+
+  it('a hostile member claiming term+1, then term+5, beside a leader holding its lease changes nothing', () => {
+    const pool = settled(['a', 'b', 'c', 'x']);
+    expect(pool.leaseHeld('a')).toBe(true);
+    pool.hostile.set('x', { peerId: 'x', startedAt: -1e9, term: 2, leads: 2 });
+    pool.run(3000);
+    pool.hostile.set('x', { peerId: 'x', startedAt: -1e9, term: 6, leads: 6 });
+    pool.run(10_000);
+    expect(pool.leaders()).toEqual(['a']);
+    expect(pool.followed()).toEqual({ a: 'a@1', b: 'a@1', c: 'a@1' });
+    expect(pool.claims.filter((c) => c.peerId !== 'a')).toEqual([]);
+  });
+
+  it('terms beyond highest + maxTermStep, or beyond the safe-integer range, are refused', () => {
+    const pool = settled(['a', 'b', 'c', 'x']);
+    for (const term of [1 + 17, Number.MAX_SAFE_INTEGER, 2 ** 60, -1, 1.5]) {
+      pool.hostile.set('x', { peerId: 'x', startedAt: -1e9, term, leads: term });
+      const before = pool.refused;
+      pool.round();
+      expect(pool.refused).toBeGreaterThan(before);
+    }
+    pool.run(10_000);
+    expect(pool.followed()).toEqual({ a: 'a@1', b: 'a@1', c: 'a@1' });
+    for (const id of 'abc') expect(pool.nodes.get(id)?.term).toBe(1);
+    // After the leader dies, the next claim is term 2: nothing refused raised the pool's term.
+    pool.down.add('a');
+    pool.hostile.delete('x');
+    pool.down.add('x');
+    pool.run(3000);
+    expect(pool.followed()).toEqual({ b: 'b@2', c: 'b@2' });
+  });
+
+  it('a fresh joiner accepts the pool term the alive members agree on, not one member alone', () => {
+    const input = (alive: Candidate[]) => ({ self: { peerId: 'n' }, alive, seenTerm: 0, now: 0, settleAfter: SETTLE });
+    const pool = [
+      { peerId: 'a', startedAt: 0, term: 50, leads: 50 },
+      { peerId: 'b', startedAt: 1, term: 50 },
+    ];
+    expect(stepElection(initialElection(0), input(pool)).state).toMatchObject({
+      term: 50,
+      leader: { peerId: 'a', term: 50 },
+    });
+    // Two members: one hostile claim far ahead is refused (the lower median is our own 0).
+    const alone = stepElection(initialElection(0), input([{ peerId: 'x', startedAt: 0, term: 9000, leads: 9000 }]));
+    expect(alone.state).toMatchObject({ term: 0, leader: null });
+    expect(alone.refused).toEqual([
+      { peerId: 'x', term: 9000 },
+      { peerId: 'x', term: 9000 },
+    ]);
+  });
+
+  it('partition heal: the minority leader (no lease) steps down for the majority leader, one leader within seconds', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    const minority = new Set(['a', 'b']);
+    pool.view = (o, other) => (minority.has(o) === minority.has(other) ? 'alive' : 'gone');
+    pool.run(10_000);
+    expect(pool.leaders().sort()).toEqual(['a', 'c']);
+    expect(pool.leaseHeld('a')).toBe(false);
+    expect(pool.leaseHeld('c')).toBe(true);
+    pool.view = () => 'alive';
+    const healedAt = pool.now;
+    pool.run(5000);
+    expect(pool.followed()).toEqual(everyone('abcde', 'c@2'));
+    expect(pool.claims.filter((c) => c.at >= healedAt)).toEqual([]);
+  });
+
+  it('partition heal: a minority that elected a higher term yields to the leased leader of the majority', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    const minority = new Set(['d', 'e']);
+    pool.view = (o, other) => (minority.has(o) === minority.has(other) ? 'alive' : 'gone');
+    pool.run(10_000);
+    expect(pool.followed()).toEqual({ ...everyone('abc', 'a@1'), ...everyone('de', 'd@2') });
+    pool.view = () => 'alive';
+    pool.run(5000);
+    expect(pool.leaders()).toEqual(['a']);
+    expect(pool.followed()).toEqual(everyone('abcde', 'a@1'));
   });
 });

@@ -1,20 +1,30 @@
 import type { LeaderEvent } from '../../shared/wire/cluster.ts';
+import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
 
 /**
  * Transient leader election: a pure core with no I/O. Every agent runs it on its own membership
  * view and they agree without a central server:
  *
- * - While an alive member claims leadership, it stays leader — a joining node never takes over
- *   (stability), whatever its start time.
- * - Claims are ordered by term, then by age (older start time, then smaller peer id). A member
- *   that sees a better claim than its own steps down at once.
- * - With no live claim (the leader died, left, or handed over), the oldest alive member claims
- *   a term greater than any it has seen. Others wait for that claim to arrive in gossip.
- * - A fresh agent does not claim during `settleAfter` from its start: it first listens, so it
- *   does not grab leadership of a pool it has not heard from yet.
+ * - **Stability.** A follower keeps the leader it follows while that leader is alive (or only
+ *   suspect) and still claims; another member's claim — higher term or older — is followed only
+ *   once that leader stops claiming. A joining node never takes over, whatever its start time.
+ * - **CheckQuorum** (etcd raft). A leader that holds its quorum lease never steps down for another
+ *   claim. One without it steps down for a better claim at the same term at once (two candidates
+ *   raced for one new term: the older wins), for any better claim once it has not held the lease
+ *   for `leaseTimeout` (a healed partition: the minority's leader yields to the majority's), and
+ *   for any claim at all after 2 × `leaseTimeout` (the other claimant then holds its lease, or it
+ *   would have yielded first). A hostile member claiming `term + 1` beside a leader with its lease
+ *   changes nothing.
+ * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
+ *   member claims, one term above the highest seen, and only once nobody has claimed for
+ *   `claimDelay` (views of who died converge meanwhile) and it has listened for `settleAfter`
+ *   since it started. A leader that is only suspect is still followed: a member whose loop
+ *   stalled does not cost a term. Claims are never re-asserted at a higher term.
+ * - **Bounded terms** (terms.ts): a term beyond `highest accepted + maxTermStep` or beyond the
+ *   safe-integer range is ignored and reported in `refused`.
  *
- * Two leaders can coexist briefly (a partition, a race at start); terms fence their actions:
- * scaler client tokens include the term, and stale-term actions are refused.
+ * Two leaders can still coexist briefly (a partition, a race); terms and the lease fence their
+ * actions: scaler client tokens include the term, and only a leader with its lease acts.
  */
 
 export interface Candidate {
@@ -37,114 +47,198 @@ export interface LeaderInfo {
 }
 
 export interface ElectionState {
-  /** Highest term seen anywhere. */
+  /** Highest term accepted anywhere. */
   term: number;
   /** The term this node leads, if it is the leader. */
   leads: number | null;
   leader: LeaderInfo | null;
   /** When this node's agent started; no claim before startedAt + settleAfter. */
   startedAt: number;
+  /** When this node began leading `leads` (absent: at the next step). */
+  leadingSince?: number | null;
+  /** The last step at which this node, leading `leads`, held its quorum lease (null: never). */
+  leaseHeldAt?: number | null;
+  /** Since when this node has seen no claim to follow (null: it follows or leads one). */
+  noClaimSince?: number | null;
 }
 
 export type { LeaderEvent };
 
 export interface ElectionInput {
   self: { peerId: string };
-  /** Alive members other than self (suspect/dead/left members must not be passed). */
+  /** Alive members other than self. */
   alive: readonly Candidate[];
-  /** Highest term seen in any message, including from non-alive members. */
+  /**
+   * Suspect members other than self. Only the leader this node follows counts among them: it is
+   * still followed while suspect (SWIM confirms or refutes the suspicion within a bounded time).
+   */
+  suspect?: readonly Candidate[];
+  /**
+   * Highest term seen in messages (control messages, records of members no longer alive), each
+   * already bounded by the shell when it arrived; here it is only checked to be a sane term.
+   */
   seenTerm: number;
   now: number;
   settleAfter: number;
+  /** How long no claim must have been seen before the oldest member claims (ms). Default 0. */
+  claimDelay?: number;
+  /** Whether this node, if it leads, holds its quorum lease now. Default false. */
+  leaseHeld?: boolean;
+  /** How long a leader may be without its lease before it yields to a better claim (ms). */
+  leaseTimeout?: number;
+  /** See terms.ts. Default MAX_TERM_STEP. */
+  maxTermStep?: number;
   /** Set when this node must not lead (it is retiring). */
   retiring?: boolean;
 }
 
-export function initialElection(startedAt: number): ElectionState {
-  return { term: 0, leads: null, leader: null, startedAt };
+/** A term from a peer that was ignored: beyond the accepted bound. */
+export interface RefusedTerm {
+  peerId: string | null;
+  term: number;
 }
 
+export interface ElectionResult {
+  state: ElectionState;
+  events: LeaderEvent[];
+  refused: RefusedTerm[];
+}
+
+/** Default lease timeout of the pure core (ms), the agent passes 3 × loadInterval. */
+export const DEFAULT_LEASE_TIMEOUT = 6000;
+
+export function initialElection(startedAt: number): ElectionState {
+  return { term: 0, leads: null, leader: null, startedAt, leadingSince: null, leaseHeldAt: null, noClaimSince: null };
+}
+
+type Claim = Candidate & { leads: number };
+
 /** Orders claims: higher term first, then older start, then smaller peer id. */
-function better(a: Candidate & { leads: number }, b: Candidate & { leads: number }): boolean {
+function better(a: Claim, b: Claim): boolean {
   if (a.leads !== b.leads) return a.leads > b.leads;
-  if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt;
-  return a.peerId < b.peerId;
+  return older(a, b);
 }
 
 function older(a: Candidate, b: Candidate): boolean {
   return a.startedAt !== b.startedAt ? a.startedAt < b.startedAt : a.peerId < b.peerId;
 }
 
-export function stepElection(
-  state: ElectionState,
-  input: ElectionInput,
-): { state: ElectionState; events: LeaderEvent[] } {
-  const { self, alive, now } = input;
+function bestOf(claims: readonly Claim[]): Claim | undefined {
+  return claims.reduce<Claim | undefined>((b, c) => (!b || better(c, b) ? c : b), undefined);
+}
+
+/** The candidates with every term beyond `limit` dropped (and reported). */
+function bounded(list: readonly Candidate[], limit: number, refused: RefusedTerm[]): Candidate[] {
+  return list.map((c) => {
+    const out: Candidate = { peerId: c.peerId, startedAt: c.startedAt, term: 0 };
+    if (acceptsTerm(c.term, limit)) out.term = c.term;
+    else refused.push({ peerId: c.peerId, term: c.term });
+    if (c.leads !== undefined) {
+      if (acceptsTerm(c.leads, limit)) out.leads = c.leads;
+      else refused.push({ peerId: c.peerId, term: c.leads });
+    }
+    if (c.retiring) out.retiring = true;
+    return out;
+  });
+}
+
+export function stepElection(state: ElectionState, input: ElectionInput): ElectionResult {
+  const { self, now } = input;
   const events: LeaderEvent[] = [];
-  const me: Candidate = {
-    peerId: self.peerId,
-    startedAt: state.startedAt,
-    term: state.term,
-    ...(state.leads !== null ? { leads: state.leads } : {}),
-  };
-  let term = Math.max(state.term, input.seenTerm, ...alive.map((c) => Math.max(c.term, c.leads ?? 0)));
+  const refused: RefusedTerm[] = [];
+  const leaseTimeout = input.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT;
+
+  const reported = [state.term, ...input.alive.map((c) => Math.max(c.term, c.leads ?? 0))];
+  const limit = termLimit(state.term, reported, input.maxTermStep ?? MAX_TERM_STEP);
+  const alive = bounded(input.alive, limit, refused);
+  const suspect = bounded(input.suspect ?? [], limit, refused);
+  // Bounded by the shell as each message arrived (against the anchor of that moment): here only sane.
+  let seenTerm = input.seenTerm;
+  if (!acceptsTerm(seenTerm, MAX_TERM)) {
+    refused.push({ peerId: null, term: seenTerm });
+    seenTerm = 0;
+  }
+  let term = Math.max(state.term, seenTerm, ...alive.map((c) => Math.max(c.term, c.leads ?? 0)));
+
   let leads = state.leads;
+  let leadingSince = leads === null ? null : (state.leadingSince ?? now);
+  let leaseHeldAt = leads === null ? null : (state.leaseHeldAt ?? null);
+  if (leads !== null && input.leaseHeld) leaseHeldAt = now;
+  const claims = alive.filter((c): c is Claim => c.leads !== undefined);
 
-  // The best live claim, ours included.
-  let best: (Candidate & { leads: number }) | undefined;
-  for (const c of [me, ...alive]) {
-    if (c.leads === undefined) continue;
-    const claim = c as Candidate & { leads: number };
-    if (!best || better(claim, best)) best = claim;
+  // Should we, leading, step down?
+  if (leads !== null) {
+    const mine: Claim = { peerId: self.peerId, startedAt: state.startedAt, term, leads };
+    const rival = bestOf(claims);
+    const withoutLease = input.leaseHeld ? 0 : now - (leaseHeldAt ?? leadingSince ?? now);
+    let reason: string | null = null;
+    if (input.retiring) reason = 'retiring';
+    else if (rival && !input.leaseHeld) {
+      const by = `claim by ${rival.peerId} at term ${rival.leads}`;
+      if (better(rival, mine) && rival.leads === leads) reason = `better ${by} (same term, older)`;
+      else if (better(rival, mine) && withoutLease >= leaseTimeout)
+        reason = `better ${by}, no lease for ${withoutLease} ms`;
+      else if (withoutLease >= 2 * leaseTimeout) reason = `${by}, no lease for ${withoutLease} ms`;
+    }
+    if (reason !== null) {
+      events.push({ type: 'leader-stepped-down', peerId: self.peerId, term: leads, at: now, reason });
+      leads = null;
+      leadingSince = null;
+      leaseHeldAt = null;
+    }
   }
 
-  if (leads !== null && (input.retiring || (best && best.peerId !== self.peerId))) {
-    const reason = input.retiring ? 'retiring' : `better claim by ${best?.peerId} at term ${best?.leads}`;
-    events.push({ type: 'leader-stepped-down', peerId: self.peerId, term: leads, at: now, reason });
-    leads = null;
-    if (best?.peerId === self.peerId) best = undefined;
+  // Whom do we follow? Ourselves; else the leader we followed while it still claims; else the best claim.
+  let follow: Claim | undefined;
+  if (leads !== null) follow = { peerId: self.peerId, startedAt: state.startedAt, term, leads };
+  else {
+    const current = state.leader?.peerId !== self.peerId ? state.leader : null;
+    const still = current && [...claims, ...suspect].find((c) => c.peerId === current.peerId && c.leads !== undefined);
+    follow = (still as Claim | undefined) ?? bestOf(claims);
   }
 
-  // We lead but a higher term exists without a live claim (e.g. a leader of a healed partition
-  // died): re-assert above it, or our own actions would be fenced as stale forever.
-  if (leads !== null && best?.peerId === self.peerId && term > leads) {
-    term += 1;
-    leads = term;
-    best = { ...me, leads: term };
-  }
-
-  if (!best) {
+  let noClaimSince = follow ? null : (state.noClaimSince ?? now);
+  if (!follow && Number.isSafeInteger(term + 1)) {
+    const me: Candidate = { peerId: self.peerId, startedAt: state.startedAt, term };
     const eligible = [...(input.retiring ? [] : [me]), ...alive.filter((c) => !c.retiring)];
     const oldest = eligible.reduce<Candidate | undefined>((o, c) => (!o || older(c, o) ? c : o), undefined);
     const settled = now - state.startedAt >= input.settleAfter;
-    if (oldest?.peerId === self.peerId && settled) {
+    const quiet = now - (noClaimSince ?? now) >= (input.claimDelay ?? 0);
+    if (oldest?.peerId === self.peerId && settled && quiet) {
       term += 1;
       leads = term;
-      best = { ...me, leads: term };
+      leadingSince = now;
+      leaseHeldAt = null;
+      noClaimSince = null;
+      follow = { ...me, term, leads: term };
     }
   }
 
   let leader: LeaderInfo | null = null;
-  if (best) {
-    const same = state.leader && state.leader.peerId === best.peerId && state.leader.term === best.leads;
-    leader = same && state.leader ? state.leader : { peerId: best.peerId, term: best.leads, since: now };
+  if (follow) {
+    const same = state.leader && state.leader.peerId === follow.peerId && state.leader.term === follow.leads;
+    leader = same && state.leader ? state.leader : { peerId: follow.peerId, term: follow.leads, since: now };
     if (!same) {
       events.push({
         type: 'leader-elected',
-        peerId: best.peerId,
-        term: best.leads,
+        peerId: follow.peerId,
+        term: follow.leads,
         at: now,
-        self: best.peerId === self.peerId,
+        self: follow.peerId === self.peerId,
       });
     }
   } else if (state.leader) {
     events.push({ type: 'leader-lost', peerId: state.leader.peerId, term: state.leader.term, at: now });
   }
 
-  return { state: { term, leads, leader, startedAt: state.startedAt }, events };
+  return {
+    state: { term, leads, leader, startedAt: state.startedAt, leadingSince, leaseHeldAt, noClaimSince },
+    events,
+    refused,
+  };
 }
 
 /** Whether an action tagged with `term` may still be carried out by this node. */
 export function isCurrentTerm(state: ElectionState, term: number): boolean {
-  return state.leads === term && state.term === term;
+  return state.leads === term;
 }
