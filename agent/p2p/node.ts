@@ -31,7 +31,7 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     privateKey: opts.privateKey,
     start: false,
     addresses: { listen: opts.listen },
-    transports: [tcp()],
+    transports: [tcp(dialSource(opts.listen))],
     connectionProtector: preSharedKey({ psk: opts.poolKey }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -46,9 +46,9 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
       pubsub: gossipsub({
         globalSignaturePolicy: StrictSign,
         allowPublishToZeroTopicPeers: true,
-        // Own heartbeats go to every subscribed peer, not only the mesh: a node whose mesh has
-        // not formed yet (or was pruned) must still be heard. floodPublish: false left a node
-        // unheard for 45 s in an end-to-end run.
+        // Only changes are published (records, membership updates, control, the leader's
+        // summary at a rate that falls with N), so sending our own to every subscribed peer
+        // (≤ maxConnections) costs little and does not wait for the mesh to form.
         floodPublish: true,
         emitSelf: false,
         // A pool is a closed, keyed network: every member relays for every other.
@@ -67,6 +67,19 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     },
   });
   return node as unknown as PoolNode;
+}
+
+/**
+ * An agent listening on exactly one IPv4 address dials from it too. Without this every local
+ * agent (each on its own 127.0.0.N) dials from 127.0.0.1, so packet filters — a partition test, a
+ * firewall rule per instance — cannot tell the agents' traffic apart. net.connect takes
+ * `localAddress`; @libp2p/tcp passes dialOpts through but does not declare it.
+ */
+function dialSource(listen: string[]): Parameters<typeof tcp>[0] {
+  const ips = new Set(listen.map((a) => /^\/ip4\/([0-9.]+)\/tcp\//.exec(a)?.[1]).filter((ip) => ip !== undefined));
+  const [ip] = [...ips];
+  if (ips.size !== 1 || ip === undefined || ip === '0.0.0.0' || listen.some((a) => !a.startsWith('/ip4/'))) return {};
+  return { dialOpts: { localAddress: ip } as NonNullable<Parameters<typeof tcp>[0]>['dialOpts'] };
 }
 
 function b64(bytes: Uint8Array | undefined): string {
