@@ -15,10 +15,13 @@ describe('agents on loopback (real libp2p, one process)', () => {
   it('five agents converge: every agent sees all five alive with metrics', async () => {
     for (let i = 1; i <= 5; i++) await pool.start(`n${i}`);
     // Followers learn others' metrics from the leader's load summary, a little after membership.
-    await waitFor('5 agents to see 5 alive members with metrics', () =>
-      pool.agents.every(
-        (a) => allAlive(a.cluster(), 5) && a.cluster().members.every((m) => m.metrics.load !== undefined),
-      ),
+    await waitFor(
+      '5 agents to see 5 alive members with metrics',
+      () =>
+        pool.agents.every(
+          (a) => allAlive(a.cluster(), 5) && a.cluster().members.every((m) => m.metrics.load !== undefined),
+        ),
+      30_000,
     );
     const view = pool.agents[2]?.cluster() as ClusterView;
     expect(view.pool).toBe(pool.pool);
