@@ -1,14 +1,14 @@
-import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encode } from 'cborg';
 import type { MemberEvent } from '../../shared/wire/cluster.ts';
-import { decodeMessage, encodeMessage } from '../../shared/wire/codec.ts';
-import { type Heartbeat, type MemberUpdate, membersTopic, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
+import { type Heartbeat, type MemberUpdate, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
 import { decodeFrame, frameToWire, type ProbeFrame, probeProtocol, syncProtocol } from '../../shared/wire/probe.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
+import { MembersTopic } from './members-topic.ts';
+import { keepConnections, learnAddrs } from './neighbours.ts';
 import { RecordBook, recordFingerprint } from './records.ts';
 import type { SwimConfig } from './swim/config.ts';
 import { SwimCore } from './swim/core.ts';
@@ -54,6 +54,7 @@ export class Membership {
   readonly #core: SwimCore;
   readonly #records: RecordBook;
   readonly #probes: FramedChannel;
+  readonly #topic: MembersTopic;
   readonly #heard = new Map<string, number>();
   /** Joined per the core, waiting for the record that says who they are. */
   readonly #pendingJoin = new Set<string>();
@@ -71,6 +72,19 @@ export class Membership {
     this.#seq = opts.now();
     this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now() });
     this.#records = new RecordBook(opts.swim.maxMembers);
+    this.#topic = new MembersTopic({
+      pubsub: opts.node.services.pubsub,
+      pool: opts.pool,
+      maxMessageBytes: opts.maxMessageBytes,
+      onRecord: (r) => this.#onRecord(r),
+      onUpdate: (update, from) => {
+        if (update.kind === 'alive') this.#heard.set(from, opts.now());
+        this.#step({ type: 'update', update, now: opts.now() });
+      },
+      onReject: opts.onReject,
+      onBytes: opts.onBytes,
+      log: opts.log,
+    });
     this.#probes = new FramedChannel({
       node: opts.node,
       protocol: probeProtocol(opts.pool),
@@ -83,16 +97,10 @@ export class Membership {
     });
   }
 
-  get pubsub(): GossipSub {
-    return this.#o.node.services.pubsub;
-  }
-
   async start(): Promise<void> {
     const o = this.#o;
     this.#running = true;
-    const topic = membersTopic(o.pool);
-    this.pubsub.topicValidators.set(topic, (_peer, msg) => this.#validate(msg));
-    this.pubsub.subscribe(topic);
+    this.#topic.start();
     await this.#probes.start();
     await o.node.handle(
       syncProtocol(o.pool),
@@ -128,13 +136,7 @@ export class Membership {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
-    const topic = membersTopic(this.#o.pool);
-    this.pubsub.topicValidators.delete(topic);
-    try {
-      this.pubsub.unsubscribe(topic);
-    } catch {
-      // Already stopped with the node.
-    }
+    this.#topic.stop();
     await this.#probes.stop();
     await this.#o.node.unhandle(syncProtocol(this.#o.pool)).catch(() => undefined);
   }
@@ -148,7 +150,7 @@ export class Membership {
     this.#fingerprint = fp;
     const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
     this.#records.accept(record);
-    void this.#publish(record);
+    void this.#topic.publish(record);
   }
 
   /** Sends a frame to a peer over the probe protocol (load reports). */
@@ -213,7 +215,7 @@ export class Membership {
           seq: ++this.#seq,
           update: e.update,
         };
-        void this.#publish(msg);
+        void this.#topic.publish(msg);
         return;
       }
       case 'event':
@@ -224,7 +226,12 @@ export class Membership {
         return;
       case 'neighbours':
         this.#neighbours = e.ids;
-        this.#connect();
+        keepConnections(
+          this.#o.node,
+          new Set([...e.ids, ...this.#o.protect()]),
+          (id) => this.#records.get(id) !== undefined,
+          this.#o.maxConnections,
+        );
         return;
     }
   }
@@ -243,53 +250,34 @@ export class Membership {
     this.#o.onEvent(e);
   }
 
-  async #publish(msg: Heartbeat | MemberUpdate): Promise<void> {
-    const bytes = encodeMessage(msg);
-    try {
-      const r = await this.pubsub.publish(membersTopic(this.#o.pool), bytes);
-      this.#o.onBytes('out', bytes.byteLength * Math.max(1, r.recipients.length));
-    } catch (err) {
-      this.#o.log('members-publish-failed', { error: (err as Error).message });
-    }
-  }
-
-  #validate(msg: Message): TopicValidatorResult {
+  #onRecord(m: Heartbeat): 'accept' | 'ignore' | { reject: string; detail: string } {
     const o = this.#o;
-    o.onBytes('in', msg.data.byteLength);
-    if (msg.type !== 'signed') return this.#reject('unsigned', 'message is not signed');
-    const decoded = decodeMessage(msg.data, o.maxMessageBytes);
-    if (!decoded.ok) return this.#reject(decoded.reason, decoded.detail);
-    const from = msg.from.toString();
-    const m = decoded.msg;
-    if (m.peerId !== from) return this.#reject('spoofed', `peerId ${m.peerId} signed by ${from}`);
+    const from = m.peerId;
+    // One instance, one member: a record claiming an instance another live member holds is refused
+    // (a key holder must not get a healthy instance terminated as its own).
+    const holder = this.#holderOf(m.instanceId);
+    if (holder && holder !== from) return { reject: 'instance-taken', detail: `${m.instanceId} is held by ${holder}` };
+    if (!this.#records.accept(m)) {
+      if ((this.#records.get(from)?.seq ?? 0) > m.seq) o.onReject('stale', `record seq ${m.seq} from ${from} is older`);
+      return 'ignore';
+    }
     const now = o.now();
-    if (m.type === 'heartbeat') {
-      if (!this.#records.accept(m)) {
-        if ((this.#records.get(from)?.seq ?? 0) > m.seq)
-          o.onReject('stale', `record seq ${m.seq} from ${from} is older`);
-        return TopicValidatorResult.Ignore;
-      }
-      this.#heard.set(from, now);
-      this.#learnAddrs(m);
-      if (this.#pendingJoin.delete(from))
-        this.#announce({ type: 'member-joined', peerId: from, instanceId: m.instanceId, at: now });
-      return TopicValidatorResult.Accept;
-    }
-    if (m.type === 'update') {
-      const u = m.update;
-      // A member speaks for itself when alive or leaving; an accuser signs its own accusation.
-      const signer = u.kind === 'alive' || u.kind === 'left' ? u.id : u.from;
-      if (signer !== from) return this.#reject('spoofed', `${u.kind} about ${u.id} signed by ${from}`);
-      if (u.kind === 'alive') this.#heard.set(from, now);
-      this.#step({ type: 'update', update: u, now });
-      return TopicValidatorResult.Accept;
-    }
-    return this.#reject('wrong-topic', `${m.type} on the members topic`);
+    this.#heard.set(from, now);
+    learnAddrs(o.node, o.self, m);
+    if (this.#pendingJoin.delete(from))
+      this.#announce({ type: 'member-joined', peerId: from, instanceId: m.instanceId, at: now });
+    return 'accept';
   }
 
-  #reject(reason: string, detail: string): TopicValidatorResult {
-    this.#o.onReject(reason, detail);
-    return TopicValidatorResult.Reject;
+  /** The member (not dead, not left) whose record names `instanceId`, if any. */
+  #holderOf(instanceId: string): string | undefined {
+    if (instanceId === this.#o.record().instanceId) return this.#o.self;
+    for (const r of this.#records.all()) {
+      if (r.instanceId !== instanceId || r.peerId === this.#o.self) continue;
+      const state = this.#core.get(r.peerId)?.state;
+      if (state === 'alive' || state === 'suspect') return r.peerId;
+    }
+    return undefined;
   }
 
   #frame(from: string, bytes: Uint8Array): void {
@@ -343,9 +331,15 @@ export class Membership {
     const again = () => {
       if (!this.#running) return;
       const record = this.#records.get(this.#o.self);
-      if (record) void this.#publish(record);
+      if (record) void this.#topic.publish(record);
       const alive = { kind: 'alive' as const, id: this.#o.self, incarnation: this.#core.incarnation };
-      void this.#publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update: alive });
+      void this.#topic.publish({
+        v: WIRE_VERSION,
+        type: 'update',
+        peerId: this.#o.self,
+        seq: ++this.#seq,
+        update: alive,
+      });
     };
     for (const ms of ANNOUNCE_AFTER) {
       const t = setTimeout(again, ms);
@@ -363,7 +357,7 @@ export class Membership {
       const now = this.#o.now();
       for (const r of table.records) {
         if (r.peerId === this.#o.self) continue;
-        if (this.#records.accept(r)) this.#learnAddrs(r);
+        if (this.#records.accept(r)) learnAddrs(this.#o.node, this.#o.self, r);
       }
       this.#step({ type: 'sync', entries: table.entries, now });
       for (const id of [...this.#pendingJoin]) {
@@ -376,35 +370,6 @@ export class Membership {
     } catch (err) {
       this.#o.log('sync-failed', { peer, error: (err as Error).message });
       return false;
-    }
-  }
-
-  #learnAddrs(r: Heartbeat): void {
-    if (r.peerId === this.#o.self || r.addrs.length === 0) return;
-    try {
-      void this.#o.node.peerStore
-        .merge(peerIdFromString(r.peerId), { multiaddrs: r.addrs.map((a) => multiaddr(a)) })
-        .catch(() => undefined);
-    } catch {
-      // A malformed address in a valid-looking record: the member stays undialable.
-    }
-  }
-
-  /** Connections to exactly the neighbours (and protected peers); others are closed past the budget. */
-  #connect(): void {
-    const node = this.#o.node;
-    const keep = new Set([...this.#neighbours, ...this.#o.protect()]);
-    const connected = new Set(node.getConnections().map((c) => c.remotePeer.toString()));
-    for (const id of keep) {
-      if (!connected.has(id) && this.#records.get(id))
-        void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
-    }
-    let excess = connected.size - this.#o.maxConnections;
-    for (const id of connected) {
-      if (excess <= 0) break;
-      if (keep.has(id)) continue;
-      excess--;
-      void node.hangUp(peerIdFromString(id)).catch(() => undefined);
     }
   }
 
