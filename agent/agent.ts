@@ -25,7 +25,8 @@ import { createPoolNode, type PoolNode } from './p2p/node.ts';
 import { Retirement } from './retirement.ts';
 import { createAgentScaler } from './scaler/for-agent.ts';
 import { ActionLedger } from './scaler/ledger.ts';
-import type { ControlDraft, Scaler } from './scaler/scaler.ts';
+import type { PoolScaler } from './scaler/pool-scaler.ts';
+import type { ControlDraft } from './scaler/scaler.ts';
 import { buildMonitor } from './views.ts';
 
 /** Structured log sink (agent/main.ts provides one writing JSON lines). */
@@ -40,8 +41,11 @@ export interface AgentDeps {
   log: AgentLog;
   /** Epoch ms. */
   now?: () => number;
-  /** Provider override (tests); default: the cloud's remoter base from config.scaling. */
-  remoter?: RemoterBase;
+  /**
+   * Provider override (tests): the own cloud's, or one per cloud of the pool; default: each
+   * cloud's remoter base from config.scaling.definition.
+   */
+  remoter?: RemoterBase | ((cloud: string) => RemoterBase | undefined);
 }
 
 /**
@@ -56,14 +60,14 @@ export class Agent {
   readonly ledger = new ActionLedger();
   readonly #log: AgentLog;
   readonly #now: () => number;
-  readonly #remoter: RemoterBase | undefined;
+  readonly #remoter: AgentDeps['remoter'];
   #node: PoolNode | undefined;
   #membership: Membership | undefined;
   #load: LoadExchange | undefined;
   #control: GossipChannel | undefined;
   #router: ControlRouter | undefined;
   #leadership: Leadership | undefined;
-  #scaler: Scaler | undefined;
+  #scaler: PoolScaler | undefined;
   #bundles: BundleManager | undefined;
   #sampler: MetricSampler | undefined;
   #monitor: MonitorServer | undefined;
@@ -106,7 +110,7 @@ export class Agent {
     return this.#leadership;
   }
 
-  get scaler(): Scaler | undefined {
+  get scaler(): PoolScaler | undefined {
     return this.#scaler;
   }
 
@@ -239,7 +243,10 @@ export class Agent {
       types: new Set(['intent', 'outcome', 'retire', 'summary', 'stopping']),
       maxMessageBytes: t.maxMessageBytes,
       isFresh: () => true,
-      onMessage: (msg) => this.#router?.receive(msg as ControlMessage),
+      onMessage: (msg) => {
+        this.#router?.receive(msg as ControlMessage);
+        return undefined;
+      },
       onReject,
       onBytes,
     });

@@ -41,6 +41,19 @@ export interface ScalingView {
   rules?: Record<'expand' | 'contract', { text: string; holds: boolean } | null>;
   /** Oldest first; only the leader records decisions. */
   decisions?: ScalingDecision[];
+  /** Every cloud's scaler (the leader scales each cloud of the pool), the agent's own included. */
+  clouds?: Record<string, ScalingCloudView>;
+  [more: string]: unknown;
+}
+
+/** One cloud's scaler in GET /scaling's `clouds`. */
+export interface ScalingCloudView {
+  cloud: string;
+  leading: boolean;
+  bounds: { min: number; max: number };
+  instances: number | null;
+  rules: Record<'expand' | 'contract', { text: string; holds: boolean } | null>;
+  decisions: ScalingDecision[];
   [more: string]: unknown;
 }
 

@@ -133,13 +133,15 @@ export function leaderLine(
   return `leader ${shortPeerId(leader.peerId)}${instance ? ` (${instance})` : ''}, term ${leader.term}, since ${clock(leader.since)} (${ago} ago)`;
 }
 
-/** The last decisions, newest last, as a table. */
+/** The last decisions, newest last, as a table (with a CLOUD column when they span several clouds). */
 export function decisionsTable(decisions: readonly ScalingDecision[]): string {
   if (decisions.length === 0) return 'no scaling decisions yet';
+  const clouds = new Set(decisions.map((d) => d.cloud)).size > 1;
   return table(
-    ['TIME', 'ACTION', 'COUNT', 'INSTANCES', 'RESULT', 'REASON'],
+    ['TIME', ...(clouds ? ['CLOUD'] : []), 'ACTION', 'COUNT', 'INSTANCES', 'RESULT', 'REASON'],
     decisions.map((d) => [
       clock(d.at),
+      ...(clouds ? [d.cloud] : []),
       d.action === 'none' && d.blocked ? `none (${d.blocked})` : d.action,
       String(d.count),
       String(d.instances),

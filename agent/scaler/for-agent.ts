@@ -1,9 +1,12 @@
+import type { AgentTunables } from '../../shared/config/tunables.ts';
 import type { RemoterBase } from '../../shared/remoter/types.ts';
+import type { ScalingConfig } from '../../shared/scaling/config.ts';
 import { parseRule } from '../../shared/scaling/rule.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { MemberView, PoolEvent } from '../../shared/wire/cluster.ts';
 import type { AgentMetrics } from '../monitor/prom.ts';
 import type { ActionLedger } from './ledger.ts';
+import { PoolScaler } from './pool-scaler.ts';
 import { type ControlDraft, Scaler } from './scaler.ts';
 
 export interface AgentScalerOptions {
@@ -20,26 +23,58 @@ export interface AgentScalerOptions {
   log: (msg: string, fields: Record<string, unknown>) => void;
   /** The bundle new instances should apply at first boot (the pool's desired one). */
   bundleHash?: () => string | undefined;
-  /** Provider override (tests); default: built from config.scaling on first use. */
-  remoter?: RemoterBase | undefined;
+  /**
+   * Provider override (tests): one remoter for the agent's own cloud, or one per cloud (a cloud
+   * the function answers undefined for gets its real provider). Default: built from the pool
+   * definition on first use.
+   */
+  remoter?: RemoterBase | ((cloud: string) => RemoterBase | undefined) | undefined;
 }
 
-/** The scaler of an agent whose config allows it to lead; undefined when it may not. */
-export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
+/**
+ * The scalers of an agent whose config allows it to lead: one per cloud of the pool definition
+ * (each with that cloud's bounds, rules, timings and provider), so the leader heals and scales
+ * every cloud wherever it runs; undefined when the agent may not lead. Clouds of static SSH hosts
+ * are left out: launching there needs the laptop's SSH key, which nodes never hold.
+ */
+export function createAgentScaler(o: AgentScalerOptions): PoolScaler | undefined {
   const s = o.config.scaling;
   if (!s) return undefined;
-  let remoter = o.remoter;
+  const own = o.config.cloud;
+  const scalers = new Map<string, Scaler>();
+  const names = [own, ...Object.keys(s.definition.clouds).filter((c) => c !== own)];
+  for (const cloud of names) {
+    const def = s.definition.clouds[cloud];
+    if (cloud !== own && (!def || def.using.provider === 'ssh')) continue;
+    // The own cloud's block is the agent's (equal to the definition's when resolved together).
+    const bounds = cloud === own || !def ? { min: s.min, max: s.max } : def.instances;
+    const config = cloud === own || !def ? s.config : def.scaling;
+    const timing = cloud === own || !def ? o.config.tunables : def.agent;
+    scalers.set(cloud, cloudScaler(o, cloud, bounds, config, timing));
+  }
+  return new PoolScaler(own, scalers);
+}
+
+function cloudScaler(
+  o: AgentScalerOptions,
+  cloud: string,
+  bounds: { min: number; max: number },
+  config: ScalingConfig,
+  timing: Pick<AgentTunables, 'deadAfter' | 'replaceAfter'>,
+): Scaler {
+  const s = o.config.scaling as NonNullable<AgentConfig['scaling']>;
+  let remoter = typeof o.remoter === 'function' ? o.remoter(cloud) : cloud === o.config.cloud ? o.remoter : undefined;
   return new Scaler({
     pool: o.config.pool,
-    cloud: o.config.cloud,
-    min: s.min,
-    max: s.max,
-    config: s.config,
-    deadAfter: o.config.tunables.deadAfter,
-    replaceAfter: o.config.tunables.replaceAfter,
+    cloud,
+    min: bounds.min,
+    max: bounds.max,
+    config,
+    deadAfter: timing.deadAfter,
+    replaceAfter: timing.replaceAfter,
     rules: {
-      expand: s.config.expandWhen ? parseRule(s.config.expandWhen) : null,
-      contract: s.config.contractWhen ? parseRule(s.config.contractWhen) : null,
+      expand: config.expandWhen ? parseRule(config.expandWhen) : null,
+      contract: config.contractWhen ? parseRule(config.contractWhen) : null,
     },
     remoter: () => {
       // Loaded on first use: only a leader needs a provider, and provider SDKs (AWS, ssh2) cost
@@ -49,7 +84,7 @@ export function createAgentScaler(o: AgentScalerOptions): Scaler | undefined {
         // The node's own pool key: a remoter defaulting to <stateDir>/pool.key would mint a new one.
         return createRemoter({
           pool: s.definition,
-          cloud: o.config.cloud,
+          cloud,
           stateDir: s.stateDir,
           poolKeyFile: o.config.poolKeyFile,
           ...(o.bundleHash ? { bundleHash: o.bundleHash } : {}),

@@ -87,7 +87,7 @@ export async function statusOf(node: string, view: ClusterView): Promise<StatusR
     if (source === undefined) continue;
     const s = await fetchScaling(source).catch(() => null);
     if (s) {
-      scaling = { ...s, node: source, decisions: (s.decisions ?? []).slice(-STATUS_DECISIONS) };
+      scaling = { ...s, node: source, decisions: allDecisions(s).slice(-STATUS_DECISIONS) };
       break;
     }
   }
@@ -104,15 +104,33 @@ export function statusText(r: StatusResult, now: number = Date.now()): string {
     lines.push(`scaling: not enabled on ${s.node}`);
     return lines.join('\n');
   }
+  const clouds = Object.values(s.clouds ?? {});
+  if (clouds.length > 1) {
+    lines.push(`scaling (${s.node}): ${clouds.length} clouds`);
+    for (const c of clouds) lines.push(...cloudLines(`  ${c.cloud}: `, c, '    '));
+  } else lines.push(...cloudLines(`scaling (${s.node}): `, s, '  '));
+  const of = clouds.length > 1 ? ' (all clouds)' : '';
+  lines.push('', `last ${STATUS_DECISIONS} scaling decisions${of}:`, decisionsTable(s.decisions));
+  return lines.join('\n');
+}
+
+/** A cloud's count, bounds and rules: `head` starts the first line, `indent` the rules'. */
+function cloudLines(head: string, s: Pick<ScalingView, 'bounds' | 'instances' | 'rules'>, indent: string): string[] {
   const bounds = s.bounds ? `, bounds ${s.bounds.min}..${s.bounds.max}` : '';
   const count = typeof s.instances === 'number' ? `${s.instances} instances` : 'instances not counted yet';
-  lines.push(`scaling (${s.node}): ${count}${bounds}`);
+  const lines = [`${head}${count}${bounds}`];
   for (const kind of ['expand', 'contract'] as const) {
     const rule = s.rules?.[kind];
-    if (rule) lines.push(`  ${kind} when ${rule.text}${rule.holds ? ' (holds now)' : ''}`);
+    if (rule) lines.push(`${indent}${kind} when ${rule.text}${rule.holds ? ' (holds now)' : ''}`);
   }
-  lines.push('', `last ${STATUS_DECISIONS} scaling decisions:`, decisionsTable(s.decisions));
-  return lines.join('\n');
+  return lines;
+}
+
+/** Every cloud's decisions oldest first (an agent without `clouds`: its own cloud's). */
+function allDecisions(s: ScalingView): ScalingDecision[] {
+  const clouds = Object.values(s.clouds ?? {});
+  if (clouds.length === 0) return s.decisions ?? [];
+  return clouds.flatMap((c) => c.decisions ?? []).sort((a, b) => a.at - b.at);
 }
 
 /** The rollout in one line and each member's applied bundle (short hash), when any node has one. */

@@ -1,0 +1,57 @@
+import type { Scaler } from './scaler.ts';
+
+type CloudSnapshot = ReturnType<Scaler['snapshot']>;
+
+/** GET /scaling: the agent's own cloud's scaler as before, and every cloud's under `clouds`. */
+export type PoolScalingSnapshot = CloudSnapshot & { clouds: Record<string, CloudSnapshot> };
+
+/**
+ * One scaler per cloud of the pool (issue 15, item 4): wherever the leader runs, every cloud is
+ * healed and scaled by its own bounds, rules and provider. Each cloud's scaler evaluates its own
+ * members' metrics on every node (warm sustain timers for a new leader) and acts only while this
+ * node leads with its lease; the scalers are independent (one busy cloud does not hold up another).
+ */
+export class PoolScaler {
+  readonly #own: Scaler;
+  readonly #all: ReadonlyMap<string, Scaler>;
+
+  /** `scalers` by cloud name; `own` names this agent's cloud (it must be among them). */
+  constructor(own: string, scalers: ReadonlyMap<string, Scaler>) {
+    const mine = scalers.get(own);
+    if (!mine) throw new Error(`no scaler for the agent's own cloud '${own}'`);
+    this.#own = mine;
+    this.#all = scalers;
+  }
+
+  /** The clouds scaled, the agent's own first. */
+  get clouds(): string[] {
+    return [...this.#all.keys()];
+  }
+
+  /** The scaler of one cloud. */
+  cloud(name: string): Scaler | undefined {
+    return this.#all.get(name);
+  }
+
+  get busy(): boolean {
+    return [...this.#all.values()].some((s) => s.busy);
+  }
+
+  /** Instances counted at the last step over every cloud (the pool's size for the lease), or null. */
+  get counted(): number | null {
+    let sum: number | null = null;
+    for (const s of this.#all.values()) if (s.counted !== null) sum = (sum ?? 0) + s.counted;
+    return sum;
+  }
+
+  /** One round of every cloud's scaler, concurrently. Never throws (each scaler records its errors). */
+  async step(): Promise<void> {
+    await Promise.all([...this.#all.values()].map((s) => s.step()));
+  }
+
+  snapshot(): PoolScalingSnapshot {
+    const clouds: Record<string, CloudSnapshot> = {};
+    for (const [name, s] of this.#all) clouds[name] = s.snapshot();
+    return { ...this.#own.snapshot(), clouds };
+  }
+}
