@@ -13,13 +13,26 @@ export interface ControlRouterOptions {
   log: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-/** An intent dated further ahead than this (ms) is refused: it would freeze scaling until then. */
+/**
+ * A control message dated further ahead than this (ms) is refused: an intent from the future
+ * would block its cloud's scaling ("waiting for … to complete") and an outcome its cooldown
+ * until then. One minute: more than any sane clock skew between two members.
+ */
 export const MAX_FUTURE_SKEW = 60_000;
+/** A retire request older than this (ms) is refused: a replay must not drain a member later. */
+export const MAX_RETIRE_AGE = 5 * 60_000;
+/** Instances one intent may name (far above any cloud's max, far below anything that hurts). */
+export const MAX_ACTION_COUNT = 10_000;
+/** Largest action number within a term: the next one stays a safe integer and the token short. */
+export const MAX_ACTION = 1_000_000;
 
 /**
  * Routes control messages by who may send them: intents, outcomes, retire requests and load
- * summaries only count from the leader this node follows, at its term or later; an intent from
- * the future is refused. A `stopping` notice (from `poolparty terminate`) fences every leader.
+ * summaries only count from the leader this node follows, at its term or later and within the
+ * election's term bound; numbers no honest leader sends are refused (outOfBounds: anything dated
+ * in the future, stale retire requests, action numbers and counts past their bounds). Intents
+ * older than the scaling intentTimeout need no check here: the ledger no longer counts them as
+ * in flight. A `stopping` notice (from `poolparty terminate`) fences every leader.
  */
 export class ControlRouter {
   readonly #o: ControlRouterOptions;
@@ -52,12 +65,13 @@ export class ControlRouter {
       o.log('control-refused', { type: msg.type, from: msg.peerId, reason: 'term out of bounds', term: msg.term });
       return;
     }
+    const bad = outOfBounds(msg, o.now());
+    if (bad) {
+      o.log('control-refused', { type: msg.type, from: msg.peerId, reason: bad, at: msg.at });
+      return;
+    }
     switch (msg.type) {
       case 'intent':
-        if (msg.at > o.now() + MAX_FUTURE_SKEW) {
-          o.log('control-refused', { type: msg.type, from: msg.peerId, reason: 'dated in the future', at: msg.at });
-          return;
-        }
         o.ledger.intent(msg);
         return;
       case 'outcome':
@@ -76,4 +90,15 @@ export class ControlRouter {
     if (msg.target !== this.#o.self()) return;
     this.#o.retire(`retired by the leader …${msg.peerId.slice(-6)} (term ${msg.term})`, msg.term);
   }
+}
+
+/** Why a message from the leader carries numbers no honest leader sends, or null. */
+export function outOfBounds(msg: Exclude<ControlMessage, { type: 'stopping' }>, now: number): string | null {
+  if (msg.at > now + MAX_FUTURE_SKEW) return 'dated in the future';
+  if (msg.type === 'retire' && msg.at < now - MAX_RETIRE_AGE) return 'retire request too old';
+  if (msg.type === 'intent' || msg.type === 'outcome') {
+    if (msg.action < 1 || msg.action > MAX_ACTION) return `action number outside 1..${MAX_ACTION}`;
+    if (msg.type === 'intent' && msg.count > MAX_ACTION_COUNT) return `count above ${MAX_ACTION_COUNT}`;
+  }
+  return null;
 }

@@ -2,24 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RefusedTerm } from '../agent/leader/election.ts';
 import { MAX_TERM, MAX_TERM_STEP, termLimit } from '../agent/leader/terms.ts';
 import { Leadership } from '../agent/leadership.ts';
-import type { Heartbeat } from '../shared/wire/heartbeat.ts';
-
-function record(peerId: string, over: Partial<Heartbeat> = {}): Heartbeat {
-  return {
-    v: 2,
-    type: 'heartbeat',
-    peerId,
-    instanceId: peerId,
-    cloud: 'web',
-    addrs: [],
-    monitor: '',
-    startedAt: 0,
-    seq: 1,
-    version: '0',
-    metrics: {},
-    ...over,
-  };
-}
+import { memberRecord as record } from './helpers/records.ts';
 
 /** The agent's Leadership as agent.ts builds it, on an injected clock. */
 function setup(self = 'a', startedAt = 0) {
