@@ -2,7 +2,14 @@ import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/goss
 import { decodeMessage, encodeMessage, type RejectReason } from '../shared/wire/codec.ts';
 import type { WireMessage } from '../shared/wire/heartbeat.ts';
 
-export type GossipRejectReason = RejectReason | 'unsigned' | 'spoofed' | 'stale' | 'wrong-topic' | 'handler-error';
+export type GossipRejectReason =
+  | RejectReason
+  | 'unsigned'
+  | 'spoofed'
+  | 'stale'
+  | 'wrong-topic'
+  | 'handler-error'
+  | 'instance-taken';
 
 export interface GossipChannelOptions {
   pubsub: GossipSub;
@@ -12,8 +19,11 @@ export interface GossipChannelOptions {
   maxMessageBytes: number;
   /** Whether (peerId, seq) is new; stale messages are ignored, not forwarded. */
   isFresh: (peerId: string, seq: number) => boolean;
-  /** Called once per valid new message, inside gossipsub validation (before forwarding). */
-  onMessage: (msg: WireMessage) => void;
+  /**
+   * Called once per valid new message, inside gossipsub validation (before forwarding). It may
+   * return a verdict: 'ignore' (not forwarded, not penalised) or a rejection (counted, penalised).
+   */
+  onMessage: (msg: WireMessage) => undefined | 'ignore' | { reject: string; detail: string };
   onReject: (reason: GossipRejectReason, detail: string) => void;
   onBytes: (direction: 'in' | 'out', bytes: number) => void;
 }
@@ -68,7 +78,9 @@ export class GossipChannel {
       return TopicValidatorResult.Ignore;
     }
     try {
-      o.onMessage(decoded.msg);
+      const verdict = o.onMessage(decoded.msg);
+      if (verdict === 'ignore') return TopicValidatorResult.Ignore;
+      if (verdict) return this.#reject(verdict.reject as GossipRejectReason, verdict.detail);
     } catch (err) {
       // Our own bug, not the peer's: do not penalise the sender.
       o.onReject('handler-error', (err as Error).message);

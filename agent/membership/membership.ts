@@ -2,12 +2,12 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encode } from 'cborg';
 import type { MemberEvent } from '../../shared/wire/cluster.ts';
-import { type Heartbeat, type MemberUpdate, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
+import { type Heartbeat, type MemberUpdate, membersTopic, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
 import { decodeFrame, frameToWire, type ProbeFrame, probeProtocol, syncProtocol } from '../../shared/wire/probe.ts';
+import { GossipChannel } from '../gossip.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
-import { MembersTopic } from './members-topic.ts';
 import { keepConnections, learnAddrs } from './neighbours.ts';
 import { RecordBook, recordFingerprint } from './records.ts';
 import type { SwimConfig } from './swim/config.ts';
@@ -54,7 +54,7 @@ export class Membership {
   readonly #core: SwimCore;
   readonly #records: RecordBook;
   readonly #probes: FramedChannel;
-  readonly #topic: MembersTopic;
+  readonly #topic: GossipChannel;
   readonly #heard = new Map<string, number>();
   /** Joined per the core, waiting for the record that says who they are. */
   readonly #pendingJoin = new Set<string>();
@@ -72,18 +72,17 @@ export class Membership {
     this.#seq = opts.now();
     this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now() });
     this.#records = new RecordBook(opts.swim.maxMembers);
-    this.#topic = new MembersTopic({
+    // Records and liveness updates, published on change and checked before anything sees them.
+    this.#topic = new GossipChannel({
       pubsub: opts.node.services.pubsub,
-      pool: opts.pool,
+      topic: membersTopic(opts.pool),
+      types: new Set(['heartbeat', 'update']),
       maxMessageBytes: opts.maxMessageBytes,
-      onRecord: (r) => this.#onRecord(r),
-      onUpdate: (update, from) => {
-        if (update.kind === 'alive') this.#heard.set(from, opts.now());
-        this.#step({ type: 'update', update, now: opts.now() });
-      },
+      isFresh: () => true,
+      onMessage: (m) =>
+        m.type === 'heartbeat' ? this.#onRecord(m) : m.type === 'update' ? this.#onUpdate(m) : 'ignore',
       onReject: opts.onReject,
       onBytes: opts.onBytes,
-      log: opts.log,
     });
     this.#probes = new FramedChannel({
       node: opts.node,
@@ -150,7 +149,7 @@ export class Membership {
     this.#fingerprint = fp;
     const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
     this.#records.accept(record);
-    void this.#topic.publish(record);
+    void this.#publish(record);
   }
 
   /** Sends a frame to a peer over the probe protocol (load reports). */
@@ -215,7 +214,7 @@ export class Membership {
           seq: ++this.#seq,
           update: e.update,
         };
-        void this.#topic.publish(msg);
+        void this.#publish(msg);
         return;
       }
       case 'event':
@@ -250,7 +249,17 @@ export class Membership {
     this.#o.onEvent(e);
   }
 
-  #onRecord(m: Heartbeat): 'accept' | 'ignore' | { reject: string; detail: string } {
+  /** A liveness update: a member speaks for its own alive/left; an accuser signs its accusation. */
+  #onUpdate(m: MemberUpdate): undefined | { reject: string; detail: string } {
+    const u = m.update;
+    const signer = u.kind === 'alive' || u.kind === 'left' ? u.id : u.from;
+    if (signer !== m.peerId) return { reject: 'spoofed', detail: `${u.kind} about ${u.id} signed by ${m.peerId}` };
+    if (u.kind === 'alive') this.#heard.set(m.peerId, this.#o.now());
+    this.#step({ type: 'update', update: u, now: this.#o.now() });
+    return undefined;
+  }
+
+  #onRecord(m: Heartbeat): undefined | 'ignore' | { reject: string; detail: string } {
     const o = this.#o;
     const from = m.peerId;
     // One instance, one member: a record claiming an instance another live member holds is refused
@@ -266,7 +275,7 @@ export class Membership {
     learnAddrs(o.node, o.self, m);
     if (this.#pendingJoin.delete(from))
       this.#announce({ type: 'member-joined', peerId: from, instanceId: m.instanceId, at: now });
-    return 'accept';
+    return undefined;
   }
 
   /** The member (not dead, not left) whose record names `instanceId`, if any. */
@@ -278,6 +287,10 @@ export class Membership {
       if (state === 'alive' || state === 'suspect') return r.peerId;
     }
     return undefined;
+  }
+
+  async #publish(msg: Heartbeat | MemberUpdate): Promise<void> {
+    await this.#topic.publish(msg).catch((err: Error) => this.#o.log('members-publish-failed', { error: err.message }));
   }
 
   #frame(from: string, bytes: Uint8Array): void {
@@ -331,9 +344,9 @@ export class Membership {
     const again = () => {
       if (!this.#running) return;
       const record = this.#records.get(this.#o.self);
-      if (record) void this.#topic.publish(record);
+      if (record) void this.#publish(record);
       const alive = { kind: 'alive' as const, id: this.#o.self, incarnation: this.#core.incarnation };
-      void this.#topic.publish({
+      void this.#publish({
         v: WIRE_VERSION,
         type: 'update',
         peerId: this.#o.self,
