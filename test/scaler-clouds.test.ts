@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
+import { PoolScaler } from '../agent/scaler/pool-scaler.ts';
+import type { Scaler } from '../agent/scaler/scaler.ts';
 import { type StatusResult, statusText } from '../cli/commands/status.ts';
 import { parsePool } from '../shared/config/load.ts';
 import type { InstanceRecord, LaunchRequest, RemoterBase } from '../shared/remoter/types.ts';
@@ -185,5 +187,33 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
     expect(text).toMatch(/ {2}worker: 2 instances, bounds 2..3\n {4}expand when worker-load > 1 for 1s \(holds now\)/);
     expect(text).toMatch(/TIME\s+CLOUD\s+ACTION/);
     expect(text).toMatch(/worker\s+expand/);
+  });
+
+  it('steps each cloud on its own interval, ticking at the shortest; counts sum for the lease', async () => {
+    const steps: string[] = [];
+    const fake = (cloud: string, interval: number, counted: number | null) =>
+      ({
+        interval,
+        counted,
+        busy: false,
+        step: async () => {
+          steps.push(cloud);
+        },
+      }) as unknown as Scaler;
+    const pool = new PoolScaler(
+      'web',
+      new Map([
+        ['web', fake('web', 200, 2)],
+        ['worker', fake('worker', 1000, 3)],
+        ['batch', fake('batch', 1000, null)],
+      ]),
+    );
+    expect(pool.interval).toBe(200);
+    expect(pool.counted).toBe(5);
+    // Ticks a little early or late, as timers do.
+    for (const now of [0, 195, 410, 598, 801, 1003, 1190, 2004]) await pool.step(now);
+    expect(steps.filter((c) => c === 'web')).toHaveLength(8);
+    expect(steps.filter((c) => c === 'worker')).toHaveLength(3); // 0, 1003, 2004
+    expect(() => new PoolScaler('gone', new Map())).toThrow(/own cloud/);
   });
 });

@@ -14,6 +14,7 @@ export type PoolScalingSnapshot = CloudSnapshot & { clouds: Record<string, Cloud
 export class PoolScaler {
   readonly #own: Scaler;
   readonly #all: ReadonlyMap<string, Scaler>;
+  readonly #lastStep = new Map<string, number>();
 
   /** `scalers` by cloud name; `own` names this agent's cloud (it must be among them). */
   constructor(own: string, scalers: ReadonlyMap<string, Scaler>) {
@@ -44,9 +45,26 @@ export class PoolScaler {
     return sum;
   }
 
-  /** One round of every cloud's scaler, concurrently. Never throws (each scaler records its errors). */
-  async step(): Promise<void> {
-    await Promise.all([...this.#all.values()].map((s) => s.step()));
+  /** The shortest of the clouds' scaling intervals: how often `step` should be called (ms). */
+  get interval(): number {
+    return Math.min(...[...this.#all.values()].map((s) => s.interval));
+  }
+
+  /**
+   * Steps every cloud whose own interval has passed since its last step (all of them without
+   * `now`), concurrently. Never throws (each scaler records its errors). Called every `interval`;
+   * half a tick of slack keeps a cloud whose interval equals the tick from skipping every other one.
+   */
+  async step(now?: number): Promise<void> {
+    const slack = this.interval / 2;
+    const due = [...this.#all].filter(([cloud, s]) => {
+      if (now === undefined) return true;
+      const last = this.#lastStep.get(cloud);
+      if (last !== undefined && now - last < s.interval - slack) return false;
+      this.#lastStep.set(cloud, now);
+      return true;
+    });
+    await Promise.all(due.map(([, s]) => s.step()));
   }
 
   snapshot(): PoolScalingSnapshot {

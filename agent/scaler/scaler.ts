@@ -86,6 +86,11 @@ export class Scaler {
     return this.#busy;
   }
 
+  /** How often this cloud's rules are evaluated (its scaling `interval`, ms). */
+  get interval(): number {
+    return this.#d.config.interval;
+  }
+
   /** One evaluation round; call every config.interval. Never throws. */
   async step(): Promise<void> {
     const now = this.#d.now();
