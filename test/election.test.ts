@@ -374,7 +374,7 @@ describe('election hardening (issue 15)', () => {
     expect(pool.followed()).toEqual({ b: 'b@2', c: 'b@2' });
   });
 
-  it('a fresh joiner accepts the pool term the alive members agree on, not one member alone', () => {
+  it('a fresh joiner accepts the pool term the alive members agree on; one member cannot move it later', () => {
     const input = (alive: Candidate[]) => ({ self: { peerId: 'n' }, alive, seenTerm: 0, now: 0, settleAfter: SETTLE });
     const pool = [
       { peerId: 'a', startedAt: 0, term: 50, leads: 50 },
@@ -384,13 +384,24 @@ describe('election hardening (issue 15)', () => {
       term: 50,
       leader: { peerId: 'a', term: 50 },
     });
-    // Two members: one hostile claim far ahead is refused (the lower median is our own 0).
-    const alone = stepElection(initialElection(0), input([{ peerId: 'x', startedAt: 0, term: 9000, leads: 9000 }]));
-    expect(alone.state).toMatchObject({ term: 0, leader: null });
-    expect(alone.refused).toEqual([
+    // Three: one hostile claim far ahead of the other two is refused.
+    const x = { peerId: 'x', startedAt: -5, term: 9000, leads: 9000 };
+    const three = stepElection(initialElection(0), input([...pool, x]));
+    expect(three.state).toMatchObject({ term: 50, leader: { peerId: 'a', term: 50 } });
+    expect(three.refused).toEqual([
       { peerId: 'x', term: 9000 },
       { peerId: 'x', term: 9000 },
     ]);
+    // A two-member pool: the fresh node accepts its only peer's term and follows it.
+    const two = stepElection(initialElection(0), input([{ peerId: 'a', startedAt: 0, term: 50, leads: 50 }]));
+    expect(two.state).toMatchObject({ term: 50, leader: { peerId: 'a', term: 50 } });
+    // Once it has a term, that single peer can no longer move it far.
+    const later = stepElection(two.state, {
+      ...input([{ peerId: 'a', startedAt: 0, term: 9000, leads: 9000 }]),
+      now: 100,
+    });
+    expect(later.state).toMatchObject({ term: 50 });
+    expect(later.refused).toHaveLength(2);
   });
 
   it('partition heal: the minority leader (no lease) steps down for the majority leader, one leader within seconds', () => {

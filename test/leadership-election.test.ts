@@ -41,7 +41,8 @@ describe('Leadership shell: bounded terms, lease-aware election', () => {
   it('never beyond the safe-integer range, even stepping 16 at a time', () => {
     expect(termLimit(MAX_TERM - 3, [])).toBe(MAX_TERM);
     expect(Number.isSafeInteger(MAX_TERM + 1)).toBe(true);
-    expect(termLimit(5, [Number.MAX_SAFE_INTEGER, 2 ** 60, 7])).toBe(7 + MAX_TERM_STEP);
+    expect(termLimit(5, [Number.MAX_SAFE_INTEGER, 2 ** 60, 7, 7])).toBe(7 + MAX_TERM_STEP);
+    expect(termLimit(0, [40])).toBe(40 + MAX_TERM_STEP); // fresh: its only peer
   });
 
   it('a leader holding its lease keeps leading beside a hostile claim; without it, it yields after leaseTimeout', () => {

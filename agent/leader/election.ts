@@ -148,7 +148,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   const refused: RefusedTerm[] = [];
   const leaseTimeout = input.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT;
 
-  const reported = [state.term, ...input.alive.map((c) => Math.max(c.term, c.leads ?? 0))];
+  const reported = input.alive.map((c) => Math.max(c.term, c.leads ?? 0));
   const limit = termLimit(state.term, reported, input.maxTermStep ?? MAX_TERM_STEP);
   const alive = bounded(input.alive, limit, refused);
   const suspect = bounded(input.suspect ?? [], limit, refused);

@@ -6,9 +6,9 @@
  *
  * A term is accepted only up to `anchor + maxTermStep` and never above MAX_TERM; anything
  * beyond is ignored (the shell counts and logs it). The anchor is the larger of this node's own
- * highest accepted term and the lower median of the alive members' terms (self included): a
- * node back from a long partition catches up with the pool, while one member alone — whatever
- * it sends — can move neither.
+ * highest accepted term and the lower median of the alive members' terms (self included once it
+ * has one): a node back from a long partition catches up with the pool, while one member alone —
+ * whatever it sends — can move neither (except for a fresh node whose only peer it is).
  */
 
 /**
@@ -35,11 +35,13 @@ function saneTerm(t: number): boolean {
 }
 
 /**
- * The highest term this node accepts now: `own` is its highest accepted term, `members` the
- * terms the alive members (self included) report as theirs.
+ * The highest term this node accepts now: `own` is its highest accepted term, `others` the terms
+ * the other alive members report as theirs. Our own term takes part in the median once we have
+ * one: a fresh node (own 0) of a two-member pool must still accept the pool's term.
  */
-export function termLimit(own: number, members: readonly number[], maxTermStep = MAX_TERM_STEP): number {
-  const anchor = Math.max(own, lowerMedian(members.filter(saneTerm)));
+export function termLimit(own: number, others: readonly number[], maxTermStep = MAX_TERM_STEP): number {
+  const reported = others.filter(saneTerm);
+  const anchor = Math.max(own, lowerMedian(own > 0 ? [own, ...reported] : reported));
   return Math.min(MAX_TERM, anchor + maxTermStep);
 }
 
