@@ -1,0 +1,74 @@
+import type { LeaderEvent } from '../../shared/wire/cluster.ts';
+import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import type { Leadership } from '../leadership.ts';
+import type { LoadBook } from '../load/book.ts';
+import type { MemberLiveness } from '../membership/swim/types.ts';
+import type { AgentMetrics } from '../monitor/prom.ts';
+import { holdsLease } from './lease.ts';
+
+export interface LeaderDutyOptions {
+  leadership: Leadership;
+  now: () => number;
+  /** Members with a record, and their liveness (self excluded). */
+  members: () => Iterable<{ record: Heartbeat; liveness: MemberLiveness }>;
+  load: LoadBook;
+  /** Instances the scalers counted at their last step (0 before any). */
+  counted: () => number;
+  /** The lease window: acknowledgements older than this do not count (ms). */
+  leaseTimeout: number;
+  /** Whether this node must not act: retired, stopping, or the pool is being terminated. */
+  barred: () => boolean;
+  metrics: AgentMetrics;
+  emit: (e: LeaderEvent) => void;
+  /** Publishes our record now (a new claim goes out at once: faster failover). */
+  announce: () => void;
+}
+
+/**
+ * The leader's side of the agent: one election round per tick on the membership view, and the
+ * answer to "may this node act now?" — it leads, is not barred, and holds its quorum lease
+ * (a strict majority acknowledged its term recently; see lease.ts).
+ */
+export class LeaderDuty {
+  readonly #o: LeaderDutyOptions;
+
+  constructor(opts: LeaderDutyOptions) {
+    this.#o = opts;
+  }
+
+  /** The term this node may act in, or null. */
+  actingTerm(): number | null {
+    const term = this.#o.leadership.leads;
+    if (term === null || this.#o.barred()) return null;
+    return this.#leaseHeld(term) ? term : null;
+  }
+
+  step(): void {
+    const o = this.#o;
+    const alive: Heartbeat[] = [];
+    const suspect: Heartbeat[] = [];
+    for (const m of o.members()) {
+      if (m.liveness.state === 'alive') alive.push(m.record);
+      else if (m.liveness.state === 'suspect') suspect.push(m.record);
+    }
+    const term = o.leadership.leads;
+    const leaseHeld = term !== null && this.#leaseHeld(term);
+    for (const e of o.leadership.step(alive, o.now(), { leaseHeld, suspect })) {
+      o.metrics.leaderChanges.inc();
+      o.emit(e);
+      o.announce();
+    }
+    o.metrics.leaderTerm.set(o.leadership.leader?.term ?? 0);
+    o.metrics.isLeader.set(o.leadership.leads === null ? 0 : 1);
+  }
+
+  #leaseHeld(term: number): boolean {
+    const o = this.#o;
+    let members = 1;
+    for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
+    const ackers = o.load.ackers(term, o.now(), o.leaseTimeout).length;
+    const held = holdsLease({ ackers, members, listed: o.counted() });
+    o.metrics.leaseHeld.set(held ? 1 : 0);
+    return held;
+  }
+}
