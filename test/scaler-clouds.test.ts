@@ -79,7 +79,7 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
       worker: new CloudProvider('worker', ['worker-1']),
     };
     const remoter = (cloud: string) => providers[cloud];
-    const tunables = { ...FAST, loadInterval: 300 };
+    const tunables = { ...FAST, loadInterval: 500 };
     const start = async (name: string, cloud: 'web' | 'worker'): Promise<Agent> => {
       const def = definition.clouds[cloud];
       if (!def) throw new Error(cloud);
@@ -113,19 +113,17 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
 
     // Healing: worker is below min (1 < 2) although the leader is in web.
     await waitFor('worker healed to min', () => providers.worker?.launches.length === 1, 15_000);
-    const decisionsOf = (cloud: string): ScalingDecision[] => web.scaler?.cloud(cloud)?.snapshot().decisions ?? [];
-    expect(decisionsOf('worker').find((d) => d.action === 'expand')).toMatchObject({
+    // Launches that went through (on a loaded machine an attempt may be fenced first: the lease lapsed).
+    const launched = (cloud: string): ScalingDecision[] =>
+      (web.scaler?.cloud(cloud)?.snapshot().decisions ?? []).filter((d) => d.action === 'expand' && d.result === 'ok');
+    expect(launched('worker')[0]).toMatchObject({
       cloud: 'worker',
       reason: 'below min: 1 < 2',
       result: 'ok',
     });
     // Expansion: worker's rule (queue > 10 for 1s, from worker members' metrics) adds one, up to max 3.
     await waitFor('worker expanded on its rule', () => providers.worker?.launches.length === 2, 15_000);
-    expect(
-      decisionsOf('worker')
-        .filter((d) => d.action === 'expand')
-        .at(-1)?.reason,
-    ).toMatch(/expand rule held/);
+    expect(launched('worker')[1]?.reason).toMatch(/expand rule held/);
     expect(providers.worker?.launches.every((l) => l.cloud === 'worker')).toBe(true);
     expect(providers.web?.launches).toEqual([]);
 
