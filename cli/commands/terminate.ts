@@ -16,7 +16,7 @@ export interface TerminateResult {
 
 /**
  * How hard a sweep tries: a leader that was mid-launch when the sweep began may add an instance,
- * and until the agents honour the fence (cli/fence.ts) a survivor heals the pool back towards
+ * and an agent the fence (cli/fence.ts) could not reach may still heal the pool back towards
  * `min`. Every round ends everything listed, so a second round normally finds nothing.
  */
 export interface SweepLimits {
@@ -121,7 +121,7 @@ export async function terminatePool(
   io: CommandIO,
   limits: SweepLimits = SWEEP_DEFAULTS,
 ): Promise<TerminateResult> {
-  await fencePool(ctx);
+  await fencePool(ctx, io);
   const { terminated, left, failures } = await sweep(ctx, ctx.clouds, () => true, io, limits);
   if (left.length > 0) {
     const why = failures.length > 0 ? ` (${failures.join('; ')})` : '';
