@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killDuringLaunch } from './faults/kill-launch-case.ts';
+import { partitionCase } from './faults/partition-case.ts';
+import { FaultPool } from './fixtures/fault-pool.ts';
+import { Partition, partitionUnavailable } from './fixtures/partition.ts';
+
+/**
+ * The fault suite's bounded sample for `npm test` (the whole suite: `npm run test:faults`): one
+ * real 5-agent pool (min 5, max 6) cut 2+3 for 10 s under expansion pressure, then its leader
+ * killed between spawn and record of a launch. About a minute and a half on an idle machine.
+ */
+
+const skipPartition = partitionUnavailable();
+if (skipPartition) console.warn(`faults-ci: partition case skipped: ${skipPartition}`);
+
+describe('fault sample (real agents)', () => {
+  let pool: FaultPool;
+  let cut: Partition | undefined;
+
+  beforeAll(async () => {
+    pool = await FaultPool.create({ name: 'faultci', min: 5, max: 6 });
+    if (!skipPartition) cut = new Partition();
+    await pool.bootstrap();
+    pool.startSampler();
+  }, 150_000);
+
+  afterAll(async () => {
+    cut?.dispose();
+    await pool?.cleanup();
+  }, 120_000);
+
+  it.skipIf(skipPartition !== null)(
+    '2+3 for 10 s: never above max, no healthy instance lost, one leader within 5 s of heal',
+    async () => {
+      const r = await partitionCase(pool, cut as Partition, { minority: 2, ms: 10_000, replaceAfter: 20_000 });
+      expect(pool.maxSeen).toBeLessThanOrEqual(6);
+      expect([...pool.reused]).toEqual([]);
+      expect(r.lost, JSON.stringify(r)).toEqual([]);
+      expect(r.agreeMs, JSON.stringify(r)).not.toBeNull();
+      expect(r.agreeMs as number).toBeLessThanOrEqual(5000);
+      expect(r.boundsOk, JSON.stringify(r)).toBe(true);
+    },
+    180_000,
+  );
+
+  it('the leader killed between spawn and record: never above max, no leaked agent', async () => {
+    const r = await killDuringLaunch(pool, 'after-spawn');
+    expect(r.died, JSON.stringify(r)).toBe(true);
+    expect(r.settled, JSON.stringify(r)).toBe(true);
+    expect(r.oneAgentPerRecord, JSON.stringify(r)).toBe(true);
+    expect(pool.maxSeen).toBeLessThanOrEqual(6);
+    expect([...pool.reused]).toEqual([]);
+    const { run, pids, listed } = await pool.terminate();
+    expect(run.code, run.stderr).toBe(0);
+    expect(pids).toEqual([]);
+    expect(listed).toEqual([]);
+  }, 240_000);
+});

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import type { FaultPool } from '../fixtures/fault-pool.ts';
+import { sleep, until } from '../fixtures/fault-pool.ts';
+
+/** Where the leader dies: a crash point of the local launch, or a SIGKILL at a random moment. */
+export type KillPoint = 'before-record' | 'after-record' | 'after-spawn' | 'random';
+
+export interface KillRound {
+  point: KillPoint;
+  leader: string;
+  /** The leader's process was gone within 30 s of the metric asking for growth. */
+  died: boolean;
+  /** ms after the metric rose (random rounds: when the test killed it). */
+  killedAfterMs: number;
+  /** After settling: live records, agent processes, and whether each record has its one process. */
+  live: string[];
+  agents: number;
+  oneAgentPerRecord: boolean;
+  settled: boolean;
+}
+
+/**
+ * One round: a settled pool with one leader, the leader armed to die at `point` of its next
+ * launch (or killed at a random moment of the growth), the metric asking for growth; then the
+ * metric goes neutral and the pool must settle — every live record backed by exactly one agent
+ * process, every agent process named by a record — and is contracted back to `min`.
+ */
+export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promise<KillRound> {
+  const { min, max } = pool.opts;
+  await pool.setQueue(0);
+  await until(`${min} alive`, () => pool.converged(min), 120_000, 500);
+  await pool.setQueue(5);
+  const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+  const rec = (await pool.live()).find((i) => i.id === leader.instanceId);
+  const pid = rec?.pid;
+  if (!pid) throw new Error(`no pid for the leader ${leader.instanceId}`);
+  if (point !== 'random') await pool.arm(leader.instanceId, point);
+  await sleep(200); // the agent reads its arm file every 50 ms
+  const rose = Date.now();
+  await pool.setQueue(50);
+  let killedAfterMs = 0;
+  if (point === 'random') {
+    // The expand rule holds after 1 s; the launch follows within the scaler's interval.
+    await sleep(800 + Math.floor(Math.random() * 1700));
+    killedAfterMs = Date.now() - rose;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  let died = false;
+  try {
+    await until('the leader gone', () => !isRunning(pid), 30_000, 20);
+    died = true;
+    if (point !== 'random') killedAfterMs = Date.now() - rose;
+  } catch {
+    died = false;
+  }
+  await pool.arm(leader.instanceId, undefined);
+  await pool.setQueue(5);
+  let settled = false;
+  try {
+    await until(
+      'the pool settled within bounds',
+      async () => {
+        const n = (await pool.live()).length;
+        return n >= min && n <= max && (await pool.converged(n)) && (await pool.agreedLeader()) !== null;
+      },
+      120_000,
+      500,
+    );
+    settled = true;
+  } catch {
+    settled = false;
+  }
+  const live = await pool.live();
+  const agents = pool.agentPids();
+  const pids = live.map((i) => i.pid).sort();
+  return {
+    point,
+    leader: leader.instanceId,
+    died,
+    killedAfterMs,
+    live: live.map((i) => i.id),
+    agents: agents.length,
+    oneAgentPerRecord: JSON.stringify(pids) === JSON.stringify([...agents].sort()),
+    settled,
+  };
+}
+
+/** Whether `pid` runs; a zombie (killed, not yet reaped by its parent) counts as gone. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,102 @@
+import type { FaultPool } from '../fixtures/fault-pool.ts';
+import { sleep, until } from '../fixtures/fault-pool.ts';
+import type { Partition } from '../fixtures/partition.ts';
+
+/** What one partition case observed (the test file asserts on it and prints it). */
+export interface PartitionReport {
+  minorityIds: string[];
+  majorityIds: string[];
+  leaderBefore: string;
+  /** Instances live at the cut that were gone after the heal. */
+  lost: string[];
+  /** Of those, the ones that went before replaceAfter of partition had passed. */
+  early: string[];
+  /** From the heal until every live agent named the same leader (ms); null if not within 20 s. */
+  agreeMs: number | null;
+  leaderAfter: string | null;
+  /** Live instances after the heal settled, and whether every agent saw them all alive. */
+  liveAfter: number;
+  boundsOk: boolean;
+  /** Expansions that succeeded while cut. */
+  expandsDuringCut: number;
+  maxSeen: number;
+}
+
+/**
+ * One partition: waits for a settled pool of `min` with one leader, asks for growth, cuts the
+ * leader and `minority - 1` others off from the rest for `ms`, heals, and measures. Afterwards it
+ * brings the pool back to `min` (the metric asks for less, then for nothing) for the next case.
+ */
+export async function partitionCase(
+  pool: FaultPool,
+  cut: Partition,
+  c: { minority: number; ms: number; replaceAfter: number },
+): Promise<PartitionReport> {
+  const { min, max } = pool.opts;
+  await pool.setQueue(0);
+  await until(`${min} alive`, () => pool.converged(min), 120_000, 500);
+  await pool.setQueue(5);
+  const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+  const live = (await pool.live()).sort((a, b) => a.id.localeCompare(b.id));
+  const others = live.filter((i) => i.id !== leader.instanceId);
+  const minority = [live.find((i) => i.id === leader.instanceId), ...others.slice(0, c.minority - 1)].filter(
+    (i) => i !== undefined,
+  );
+  const majority = live.filter((i) => !minority.includes(i));
+  const addr = (xs: typeof live) => xs.map((i) => i.address);
+
+  await pool.setQueue(50);
+  const cutAt = Date.now();
+  cut.cut(addr(minority), addr(majority));
+  await sleep(c.ms);
+  cut.heal();
+  const healAt = Date.now();
+
+  let agreeMs: number | null = null;
+  let leaderAfter: string | null = null;
+  for (let i = 0; i < 100 && Date.now() - healAt < 20_000; i++) {
+    const agreed = await pool.agreedLeader().catch(() => null);
+    if (agreed) {
+      agreeMs = Date.now() - healAt;
+      leaderAfter = agreed.instanceId;
+      break;
+    }
+    await sleep(100);
+  }
+
+  // Settled: the count within bounds and every agent seeing every live one alive.
+  let boundsOk = false;
+  try {
+    await until(
+      'the pool within bounds',
+      async () => {
+        const n = (await pool.live()).length;
+        return n >= min && n <= max && (await pool.converged(n));
+      },
+      90_000,
+      500,
+    );
+    boundsOk = true;
+  } catch {
+    boundsOk = false;
+  }
+  const after = new Set((await pool.live()).map((i) => i.id));
+  const lost = live.map((i) => i.id).filter((id) => !after.has(id));
+  const early = lost.filter((id) => (pool.lastLive.get(id) ?? 0) - cutAt < c.replaceAfter);
+  const expands = (await pool.decisions()).filter(
+    (d) => d.action === 'expand' && d.result === 'ok' && d.at >= cutAt && d.at <= healAt,
+  );
+  return {
+    minorityIds: minority.map((i) => i.id),
+    majorityIds: majority.map((i) => i.id),
+    leaderBefore: leader.instanceId,
+    lost,
+    early,
+    agreeMs,
+    leaderAfter,
+    liveAfter: after.size,
+    boundsOk,
+    expandsDuringCut: expands.length,
+    maxSeen: pool.maxSeen,
+  };
+}

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultPool, sleep, until } from '../fixtures/fault-pool.ts';
+import { leftoverChains, Partition, partitionUnavailable } from '../fixtures/partition.ts';
+import { partitionCase } from './partition-case.ts';
+
+/**
+ * Partitions of a real 5-agent pool (min 5, max 6) while the metric asks for growth: 2+3 and 1+4,
+ * each for 10 s (shorter than replaceAfter, 20 s here) and for 30 s (longer), the leader always on
+ * the minority side. Asserted on every case: the provider never lists more than max (sampled every
+ * 100 ms), no instance id is reused, no instance is terminated before replaceAfter of partition
+ * (none at all in the short cases), all agents agree on one leader within 5 s of the heal, and the
+ * pool is back within its bounds.
+ */
+
+const skip = partitionUnavailable();
+if (skip) console.warn(`fault suite: partitions skipped: ${skip}`);
+
+describe.skipIf(skip !== null)('partitions under expansion pressure (real agents, iptables on lo)', () => {
+  let pool: FaultPool;
+  let cut: Partition;
+
+  beforeAll(async () => {
+    pool = await FaultPool.create({ name: 'part', min: 5, max: 6 });
+    cut = new Partition();
+    await pool.bootstrap();
+    pool.startSampler();
+  });
+
+  afterAll(async () => {
+    cut?.dispose();
+    await pool?.cleanup();
+    expect(leftoverChains()).not.toContain(cut?.chain);
+  });
+
+  // BUG (agent/scaler/scaler.ts #orphans, outside this suite's scope): a member unreachable for
+  // longer than reapAfter is dropped from the view, and its instance — running and launched long
+  // ago — then matches the "never joined within joinTimeout" orphan rule and is replaced at once,
+  // without waiting for replaceAfter. Seen on 2026-12-05: the isolated old leader of a 1+4 split,
+  // 10 s into the partition: `replace … reason "local-2 never joined within 30s"` (term 4). With the
+  // defaults (reapAfter 60 s, replaceAfter 5 min) any partition over about a minute costs the
+  // minority's machines (I2). The 1+4 short case is expected to fail until the scaler remembers
+  // reaped members (or its orphan rule asks for replaceAfter for an instance that once joined).
+  const cases: [minority: 1 | 2, seconds: number, knownBug: boolean][] = [
+    [2, 10, false],
+    [1, 10, true],
+    [2, 30, false],
+    [1, 30, false],
+  ];
+  for (const [minority, seconds, knownBug] of cases) {
+    (knownBug ? it.fails : it)(`${minority}+${5 - minority} for ${seconds} s`, async () => {
+      const report = await partitionCase(pool, cut, { minority, ms: seconds * 1000, replaceAfter: 20_000 });
+      console.info(`partition ${minority}+${5 - minority} ${seconds}s: ${JSON.stringify(report)}`);
+      expect(pool.maxSeen, 'most instances ever listed').toBeLessThanOrEqual(6);
+      expect([...pool.reused], 'instance ids reused').toEqual([]);
+      expect(report.early, 'terminated before replaceAfter of partition').toEqual([]);
+      if (seconds * 1000 < 20_000) expect(report.lost, 'healthy instances lost to a short partition').toEqual([]);
+      // Only the minority's instances may go, and only in a partition longer than replaceAfter.
+      expect(report.lost.filter((id) => !report.minorityIds.includes(id))).toEqual([]);
+      expect(report.agreeMs, 'one leader after the heal (ms)').not.toBeNull();
+      expect(report.agreeMs as number).toBeLessThanOrEqual(5000);
+      expect(report.boundsOk, 'back within bounds').toBe(true);
+    });
+  }
+
+  it('terminate leaves nothing, and no rule is left in iptables', async () => {
+    await pool.setQueue(5);
+    cut.heal();
+    expect(cut.rules()).toEqual([]);
+    const { run, pids, listed } = await pool.terminate();
+    expect(run.code, run.stderr).toBe(0);
+    expect(pids).toEqual([]);
+    expect(listed).toEqual([]);
+    await sleep(0);
+    await until('nothing listed', async () => (await pool.live()).length === 0, 10_000);
+  });
+});
