@@ -194,9 +194,12 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     onReject,
     onBytes,
   });
-  const aliveRecords = () => {
+  // A suspect member may be mid-apply: a rollout that forgot it would grant the next one too
+  // (seen on a loaded machine: two members applied a bundle meant for one at a time).
+  const liveRecords = () => {
     const out: Heartbeat[] = [];
-    for (const m of membership.known()) if (m.liveness.state === 'alive') out.push(m.record);
+    for (const m of membership.known())
+      if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') out.push(m.record);
     return out;
   };
   const bundles: BundleManager = new BundleManager({
@@ -210,7 +213,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
       const leader = leadership.leader;
       return leader && leader.peerId !== peerId ? (membership.record(leader.peerId) ?? null) : null;
     },
-    peers: aliveRecords,
+    peers: liveRecords,
     configure: (bundleDir) =>
       configureNode({
         bundleDir,
