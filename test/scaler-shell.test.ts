@@ -355,4 +355,27 @@ describe('scaler shell (fake provider, fake clock)', () => {
       strays: [],
     });
   });
+
+  it('a member reaped from the view is not "never joined": replaced only after replaceAfter, like a dead one', async () => {
+    const s = setup({ min: 0, config: { joinTimeout: 1000, deadGrace: 1000, expandWhen: null, contractWhen: null } });
+    s.provider.instances = [
+      { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-cut-off', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-ghost', state: 'running', launchedAt: 0, tags: {} },
+    ];
+    s.setLeads(null); // a follower remembers too, so a new leader knows who was a member
+    s.setMembers([member('i-1'), member('i-cut-off')]);
+    await s.scaler.step();
+    // Partitioned away, declared dead, then reaped from the view (reapAfter is shorter than replaceAfter).
+    s.advance(10_000);
+    s.setMembers([member('i-1')]);
+    s.setLeads(1);
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-ghost'); // never a member: the joinTimeout rule
+    expect(s.provider.calls.filter((c) => c.includes('i-cut-off'))).toEqual([]);
+    s.advance(51_000); // 61 s since last heard: past replaceAfter (60 s)
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-cut-off');
+    expect(s.decisions.at(-1)?.reason).toMatch(/i-cut-off gone from the view, last heard 61s ago/);
+  });
 });

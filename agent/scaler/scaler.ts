@@ -67,6 +67,12 @@ export class Scaler {
   readonly #decisions: DecisionRecord[] = [];
   readonly #unconfirmed: Unconfirmed[] = [];
   readonly #retiring = new Map<string, number>();
+  /**
+   * Instances of this cloud seen as members (kept on every node, so a new leader has it): when
+   * last heard from (epoch ms) and whether they had left. A member reaped from the view is not
+   * an instance that "never joined": it is replaced like a dead one, after replaceAfter.
+   */
+  readonly #seen = new Map<string, { at: number; left: boolean }>();
   #status: { expand: RuleStatus; contract: RuleStatus } = { expand: idle(), contract: idle() };
   #busy = false;
   #lastCount: number | null = null;
@@ -94,6 +100,7 @@ export class Scaler {
   /** One evaluation round; call every config.interval. Never throws. */
   async step(): Promise<void> {
     const now = this.#d.now();
+    this.#remember(now);
     const alive = this.#cloudMembers().filter((m) => m.state === 'alive');
     const metrics = alive.map((m) => m.metrics);
     this.#status = {
@@ -413,7 +420,14 @@ export class Scaler {
     for (const inst of listed) {
       if (this.#retiring.has(inst.id)) continue;
       const m = members.get(inst.id);
-      if (!m && now - inst.launchedAt > config.joinTimeout) {
+      const seen = this.#seen.get(inst.id);
+      if (!m && seen) {
+        // Reaped from the view after it died or left: the rules below, from when it was last heard.
+        const silent = now - seen.at;
+        if (seen.left ? silent <= config.drainTimeout : silent <= this.#d.deadAfter + config.deadGrace) continue;
+        if (!seen.left && inst.state === 'running' && silent < this.#d.replaceAfter) continue;
+        out.push({ id: inst.id, why: `${inst.id} gone from the view, last heard ${Math.round(silent / 1000)}s ago` });
+      } else if (!m && now - inst.launchedAt > config.joinTimeout) {
         out.push({ id: inst.id, why: `${inst.id} never joined within ${config.joinTimeout / 1000}s` });
       } else if (m?.state === 'dead' && m.lastSeenMs > this.#d.deadAfter + config.deadGrace) {
         // The provider still runs it: only replace after replaceAfter (I2 in ARCHITECTURE.md).
@@ -425,6 +439,21 @@ export class Scaler {
       }
     }
     return out;
+  }
+
+  /** Notes when each member of this cloud was last heard from; forgets what is long gone (bounded). */
+  #remember(now: number): void {
+    for (const m of this.#cloudMembers()) {
+      const at = now - m.lastSeenMs;
+      const cur = this.#seen.get(m.instanceId);
+      if (!cur || cur.at <= at) this.#seen.set(m.instanceId, { at, left: m.state === 'left' });
+    }
+    const horizon = now - 2 * Math.max(this.#d.replaceAfter, this.#d.config.joinTimeout);
+    for (const [id, e] of this.#seen) if (e.at < horizon) this.#seen.delete(id);
+    for (const id of this.#seen.keys()) {
+      if (this.#seen.size <= MAX_SEEN) break;
+      this.#seen.delete(id);
+    }
   }
 
   #victimCandidates(listed: InstanceRecord[]) {
@@ -481,6 +510,9 @@ export class Scaler {
     this.#d.onDecision(record);
   }
 }
+
+/** Instances a scaler remembers as once seen (far above any cloud's max). */
+const MAX_SEEN = 10_000;
 
 export class StaleTermError extends Error {
   override name = 'StaleTermError';
