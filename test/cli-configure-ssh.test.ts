@@ -109,7 +109,8 @@ export default definePool({
     await killMatching(dir); // agents run from <dir>/hostN/opt/poolparty: the safety net
     for (const s of sshds) await s.stop();
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-  });
+    // terminate sweeps until the hosts list nothing (up to 60 s), and its own bound is 60 s.
+  }, 150_000);
 
   const cli = (e: NodeJS.ProcessEnv, ...args: string[]) =>
     runCli([CLI, ...args, '--state-dir', stateDir], e, SLOW - 10_000);
