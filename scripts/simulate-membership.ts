@@ -6,17 +6,21 @@
  * - Probe messages (`send` effects) arrive after a uniform latency and are lost with `--loss`.
  *   A send to a killed node is answered, one round trip later, by an `unreachable{refused}` input
  *   (the dial is refused: kill -9 leaves nothing listening).
- * - Updates (`broadcast` effects) are flooded gossipsub-like over a fixed random mesh of average
- *   degree D = 6 (each node links to 3 random others, links are symmetric): a node forwards an
- *   update the first time it sees it to every mesh peer but the one it came from; each hop has
- *   its own latency and loss; duplicates are counted as received bytes and dropped.
+ * - Updates (`broadcast` effects: dead, left, a member's own alive) are flooded gossipsub-like over
+ *   a fixed random mesh of average degree D = 6 (each node links to 3 random others, links are
+ *   symmetric): a node forwards an update the first time it sees it to every mesh peer but the one
+ *   it came from; each hop has its own latency and loss; duplicates are counted as received bytes
+ *   and dropped.
+ * - Targeted updates (`tell` effects: a suspicion to the suspect and its observers, a refutation
+ *   to the observers and accusers) travel like probes: one message per recipient, latency and
+ *   loss, no relay. The core re-sends them itself while they hold (`tellRetransmits`).
  * - Anti-entropy (`sync` effects), in rounds over a stream (no loss): the initiator sends its
  *   summary (digest.ts: one hash per id bucket); the partner answers with its entries in the
  *   buckets that differ; the initiator merges them and sends its own entries of those buckets.
  * - A stalled node processes nothing for 2 s; everything addressed to it waits, in order.
  *
  * Byte estimates (no real codec yet): ping/ack/nack 24 B payload + 60 B framing; ping-req 64 B
- * + 60 B (it carries the target id); an update 80 B + 60 B per hop; a sync 60 B per table entry
+ * + 60 B (it carries the target id); an update 80 B + 60 B per hop or per recipient; a sync 60 B per table entry
  * + 60 B, and 4 B per summary bucket. Bytes are counted per node in two windows: idle (before any fault) and churn (faults and
  * the 10 s after them).
  *
@@ -53,6 +57,7 @@ type Ev =
   | { k: 'tick' }
   | { k: 'probe'; from: number; msg: ProbeMessage }
   | { k: 'update'; from: number; u: number }
+  | { k: 'tell'; update: Update }
   | { k: 'unreachable'; id: number }
   | { k: 'sync-req'; from: number; summary: number[] }
   | { k: 'sync-resp'; from: number; entries: DigestEntry[]; buckets: number[] }
@@ -157,6 +162,7 @@ export function simulate(o: SimOptions) {
   const joinSeen = new Map<number, Float64Array>();
   const falseDeaths = new Set<string>();
   let falseSuspicions = 0;
+  let tellsSent = 0;
   let processed = 0;
 
   const link = (a: number, b: number): void => {
@@ -222,6 +228,14 @@ export function simulate(o: SimOptions) {
         }
         seen[i]![node] = 1;
         flood(node, i, -1);
+      } else if (e.type === 'tell') {
+        for (const id of e.to) {
+          const to = index.get(id);
+          if (to === undefined) continue;
+          count(node, SIZE.update, 'sent');
+          tellsSent++;
+          if (state[to] === 1 && rand() >= o.loss) q.push(nowT + lat(), to, { k: 'tell', update: e.update });
+        }
       } else if (e.type === 'event') record(node, e);
       else if (e.type === 'sync') {
         const to = index.get(e.with);
@@ -256,6 +270,10 @@ export function simulate(o: SimOptions) {
         seen[e.u]![node] = 1;
         flood(node, e.u, e.from);
         effects(node, core!.step({ type: 'update', update: updates[e.u]!, now }));
+        return;
+      case 'tell':
+        count(node, SIZE.update, 'recv');
+        effects(node, core!.step({ type: 'update', update: e.update, now }));
         return;
       case 'unreachable':
         effects(node, core!.step({ type: 'unreachable', id: names[e.id]!, evidence: 'refused', now }));
@@ -386,6 +404,7 @@ export function simulate(o: SimOptions) {
   };
   return {
     n: o.n,
+    config: o.config ?? {},
     seconds: o.seconds,
     seed: o.seed,
     loss: o.loss,
@@ -402,6 +421,7 @@ export function simulate(o: SimOptions) {
     bytesPerNodePerSecond: { idle: rates(1), churn: rates(2) },
     syncBytesShareIdleChurn: Number((syncBytes / (sumAll(bytes[1]!.sent) + sumAll(bytes[2]!.sent) || 1)).toFixed(3)),
     updatesFlooded: updates.length,
+    updatesTold: tellsSent,
     eventsProcessed: processed,
     wallClockMs: Math.round(performance.now() - wallStart),
   };
@@ -426,10 +446,25 @@ Options (defaults in brackets):
   --stall S        nodes whose event loop stalls for 2 s during the fault window [5]
   --join J         nodes joining during the fault window [5]
   --silent H       nodes that hang for good (silence, no refusal) during the fault window [0]
+  --probe-interval MS, --probe-timeout MS, --indirect-checks K, --tell-retransmits R
+                   override the core's defaults (agent/membership/swim/config.ts)
   --json           one compact JSON line (default: indented JSON)
   --help           this text
 Faults happen in [T/3, T/2]; bytes are reported for the idle window [T/12, T/3) and the churn
 window [T/3, T/2 + 10 s).`;
+
+const TUNABLE = {
+  '--probe-interval': 'probeInterval',
+  '--probe-timeout': 'probeTimeout',
+  '--indirect-checks': 'indirectChecks',
+  '--tell-retransmits': 'tellRetransmits',
+} as const;
+
+function overrides(args: Map<string, string>, num: (k: string, d: number) => number): Partial<SwimConfig> {
+  const out: Partial<SwimConfig> = {};
+  for (const [flag, key] of Object.entries(TUNABLE)) if (args.has(flag)) out[key] = num(flag, 0);
+  return out;
+}
 
 function main(argv: string[]): void {
   const args = new Map<string, string>();
@@ -459,6 +494,7 @@ function main(argv: string[]): void {
     stall: num('--stall', 5),
     join: num('--join', 5),
     silent: num('--silent', 0),
+    config: overrides(args, num),
   });
   console.log(args.has('--json') ? JSON.stringify(report) : JSON.stringify(report, null, 2));
 }

@@ -1,44 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSwimConfig, type SwimConfig } from '../agent/membership/swim/config.ts';
+import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { SwimCore } from '../agent/membership/swim/core.ts';
 import { neighbourhood, Roster } from '../agent/membership/swim/overlay.ts';
 import { seededRandom } from '../agent/membership/swim/prng.ts';
 import { MemberTable } from '../agent/membership/swim/table.ts';
-import type { Effect, Update } from '../agent/membership/swim/types.ts';
-
-const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`);
-
-function coreIn(self: string, members: string[], config: Partial<SwimConfig> = {}): SwimCore {
-  const cfg = { ...defaultSwimConfig(), ...config };
-  const roster = new Roster(
-    members.map((id) => ({ id, incarnation: 0, state: 'alive' as const })),
-    cfg.rings,
-    0,
-  );
-  return new SwimCore({ self, config: cfg, rand: seededRandom(7), now: 0, roster });
-}
-
-const sent = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'send' ? [e] : []));
-const told = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'broadcast' ? [e.update] : []));
-const seen = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'event' ? [`${e.event}:${e.id}`] : []));
-const update = (u: Update, now: number) => ({ type: 'update' as const, update: u, now });
-
-/** Ticks every 100 ms over [from, to). */
-function run(core: SwimCore, from: number, to: number): Effect[] {
-  const out: Effect[] = [];
-  for (let t = from; t < to; t += 100) out.push(...core.step({ type: 'tick', now: t }));
-  return out;
-}
-
-/** Ticks until the core pings someone; returns the target, seq and time. */
-function firstPing(core: SwimCore, from = 0): { to: string; seq: number; at: number } {
-  for (let t = from; t < from + 5000; t += 100) {
-    for (const e of sent(core.step({ type: 'tick', now: t }))) {
-      if (e.msg.t === 'ping') return { to: e.to, seq: e.msg.seq, at: t };
-    }
-  }
-  throw new Error('no ping');
-}
+import type { Update } from '../agent/membership/swim/types.ts';
+import { coreIn, firstPing, ids, run, seen, sent, tells, told, update } from './helpers/swim.ts';
 
 describe('ring overlay', () => {
   it('gives every member between 1 and K observers, consistent with who probes it', () => {
@@ -135,13 +102,18 @@ describe('probing', () => {
     const a = coreIn('node-000', ids(10));
     const p = firstPing(a);
     const fx = run(a, p.at + 100, p.at + 1100);
-    expect(told(fx)).toContainEqual({
+    expect(told(fx)).toEqual([]); // a suspicion is not flooded: told to the suspect and its observers
+    const told0 = tells(fx);
+    expect(told0).toHaveLength(1);
+    expect(told0[0]!.update).toEqual({
       kind: 'suspect',
       id: p.to,
       incarnation: 0,
       from: 'node-000',
       evidence: 'timeout',
     });
+    expect(told0[0]!.to[0]).toBe(p.to);
+    expect(told0[0]!.to).not.toContain('node-000');
     expect(a.get(p.to)?.state).toBe('suspect');
     expect(a.awareness).toBe(1); // no helper nacked: we may be the slow one
     // Two other observers confirm: the timeout shrinks to the minimum (3 s).
@@ -170,7 +142,9 @@ describe('probing', () => {
     a.step({ type: 'tick', now: 0 });
     const target = a.probed()[0]!;
     const fx = a.step({ type: 'unreachable', id: target, evidence: 'refused', now: 50 });
-    expect(told(fx)).toEqual([{ kind: 'suspect', id: target, incarnation: 0, from: 'node-000', evidence: 'refused' }]);
+    expect(tells(fx).map((t) => t.update)).toEqual([
+      { kind: 'suspect', id: target, incarnation: 0, from: 'node-000', evidence: 'refused' },
+    ]);
     expect(told(run(a, 100, 500)).filter((u) => u.kind === 'dead')).toEqual([]);
     expect(told(a.step({ type: 'tick', now: 550 }))).toContainEqual({
       kind: 'dead',
@@ -180,7 +154,7 @@ describe('probing', () => {
     });
     // Someone we do not observe: the shell's failed dial is no evidence for us.
     const other = ids(10).find((id) => id !== 'node-000' && !a.neighbours().includes(id))!;
-    expect(told(a.step({ type: 'unreachable', id: other, evidence: 'refused', now: 600 }))).toEqual([]);
+    expect(a.step({ type: 'unreachable', id: other, evidence: 'refused', now: 600 })).toEqual([]);
   });
 
   it('only marks suspect (no timer, no dead broadcast) when another node suspects', () => {
@@ -189,8 +163,12 @@ describe('probing', () => {
     const x = ids(10).find((id) => id !== 'node-000' && !a.neighbours().includes(id))!;
     const fx = a.step(update({ kind: 'suspect', id: x, incarnation: 0, from: 'node-001', evidence: 'refused' }, 0));
     expect(seen(fx)).toContain(`member-suspect:${x}`);
-    expect(told(run(a, 100, 20000)).filter((u) => u.kind === 'dead' && u.id === x)).toEqual([]);
+    const fx2 = run(a, 100, 11900);
+    expect(told(fx2).filter((u) => u.kind === 'dead' && u.id === x)).toEqual([]);
     expect(a.get(x)?.state).toBe('suspect');
+    // Neither dead nor refuted within suspicionMaxTimeout (12 s): the refutation missed us; it lapses.
+    expect(seen(run(a, 11900, 12100))).toContain(`member-recovered:${x}`);
+    expect(a.get(x)).toMatchObject({ state: 'alive', incarnation: 0 });
   });
 });
 
@@ -214,15 +192,26 @@ describe('stall guard', () => {
 });
 
 describe('refutation and precedence in the core', () => {
-  it('refutes a suspicion or death of itself with a higher incarnation', () => {
+  it('refutes a suspicion of itself to those who hold it, a death to the pool', () => {
     const a = coreIn('node-000', ids(5));
     const fx = a.step(
       update({ kind: 'suspect', id: 'node-000', incarnation: 0, from: 'node-001', evidence: 'timeout' }, 5),
     );
-    expect(told(fx)).toEqual([{ kind: 'alive', id: 'node-000', incarnation: 1 }]);
+    expect(told(fx)).toEqual([]);
+    expect(tells(fx)).toEqual([
+      {
+        type: 'tell',
+        to: expect.arrayContaining(['node-001']),
+        update: { kind: 'alive', id: 'node-000', incarnation: 1 },
+      },
+    ]);
     expect(a.incarnation).toBe(1);
     expect(a.awareness).toBe(1);
-    expect(told(a.step(update({ kind: 'dead', id: 'node-000', incarnation: 0, from: 'node-001' }, 6)))).toEqual([]);
+    // A death at an older incarnation: whoever took it never heard the refutation, so the pool hears our life.
+    expect(told(a.step(update({ kind: 'dead', id: 'node-000', incarnation: 0, from: 'node-001' }, 6)))).toEqual([
+      { kind: 'alive', id: 'node-000', incarnation: 1 },
+    ]);
+    expect(a.incarnation).toBe(1);
     expect(told(a.step(update({ kind: 'dead', id: 'node-000', incarnation: 1, from: 'node-001' }, 7)))).toEqual([
       { kind: 'alive', id: 'node-000', incarnation: 2 },
     ]);
@@ -298,7 +287,9 @@ describe('anti-entropy', () => {
         { id: 'node-002', incarnation: 1, state: 'alive' },
       ],
     });
-    expect(seen(fx).sort()).toEqual(['member-joined:fresh-1', 'member-joined:fresh-2', 'member-suspect:fresh-2']);
+    // A suspect entry is a view, not an accusation: the member joins alive at that incarnation.
+    expect(seen(fx).sort()).toEqual(['member-joined:fresh-1', 'member-joined:fresh-2']);
+    expect(a.get('fresh-2')).toMatchObject({ state: 'alive', incarnation: 4 });
     expect(a.get('node-004')?.state).toBe('dead');
     expect(a.get('node-002')?.incarnation).toBe(1);
     expect(a.get('gone-1')).toBeUndefined();
@@ -307,8 +298,10 @@ describe('anti-entropy', () => {
 
   it('refutes when a peer table says we are suspect, and teaches a joiner the pool', () => {
     const a = coreIn('node-000', ids(5));
+    a.step({ type: 'tick', now: 0 });
     const fx = a.step({ type: 'sync', entries: [{ id: 'node-000', incarnation: 0, state: 'suspect' }], now: 1 });
-    expect(told(fx)).toEqual([{ kind: 'alive', id: 'node-000', incarnation: 1 }]);
+    expect(tells(fx).map((t) => t.update)).toEqual([{ kind: 'alive', id: 'node-000', incarnation: 1 }]);
+    expect(tells(fx)[0]!.to.length).toBeGreaterThan(0);
     const j = new SwimCore({ self: 'joiner', config: defaultSwimConfig(), rand: seededRandom(2), now: 0 });
     j.step({ type: 'sync', entries: a.digest(), now: 5 });
     expect(

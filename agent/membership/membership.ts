@@ -3,7 +3,14 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { encode } from 'cborg';
 import type { MemberEvent } from '../../shared/wire/cluster.ts';
 import { type Heartbeat, type MemberUpdate, membersTopic, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
-import { decodeFrame, frameToWire, type ProbeFrame, probeProtocol, syncProtocol } from '../../shared/wire/probe.ts';
+import {
+  decodeFrame,
+  frameToWire,
+  type ProbeFrame,
+  probeProtocol,
+  speakerOf,
+  syncProtocol,
+} from '../../shared/wire/probe.ts';
 import { GossipChannel } from '../gossip.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { FramedChannel, SendError } from '../transport/channel.ts';
@@ -12,6 +19,7 @@ import { keepConnections, learnAddrs } from './neighbours.ts';
 import { RecordBook, recordFingerprint } from './records.ts';
 import type { SwimConfig } from './swim/config.ts';
 import { SwimCore } from './swim/core.ts';
+import { viewOf } from './swim/digest.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
 import { requestSync, serveSync, tableHash } from './sync.ts';
 
@@ -217,6 +225,9 @@ export class Membership {
         void this.#publish(msg);
         return;
       }
+      case 'tell':
+        for (const to of e.to) this.send(to, { t: 'update', update: e.update }).catch(() => undefined);
+        return;
       case 'event':
         this.#emit(e.event, e.id, e.at);
         return;
@@ -252,7 +263,7 @@ export class Membership {
   /** A liveness update: a member speaks for its own alive/left; an accuser signs its accusation. */
   #onUpdate(m: MemberUpdate): undefined | { reject: string; detail: string } {
     const u = m.update;
-    const signer = u.kind === 'alive' || u.kind === 'left' ? u.id : u.from;
+    const signer = speakerOf(u);
     if (signer !== m.peerId) return { reject: 'spoofed', detail: `${u.kind} about ${u.id} signed by ${m.peerId}` };
     if (u.kind === 'alive') this.#heard.set(m.peerId, this.#o.now());
     this.#step({ type: 'update', update: u, now: this.#o.now() });
@@ -302,13 +313,18 @@ export class Membership {
     }
     this.#heard.set(from, this.#o.now());
     if (f.t === 'load') this.#o.onFrame(from, f);
-    else this.#step({ type: 'probe', from, msg: f, now: this.#o.now() });
+    else if (f.t !== 'update') this.#step({ type: 'probe', from, msg: f, now: this.#o.now() });
+    // A told suspicion or refutation counts only from its accuser, or from the member itself.
+    else if (speakerOf(f.update) === from) this.#step({ type: 'update', update: f.update, now: this.#o.now() });
+    else this.#o.onReject('frame', `${f.update.kind} about ${f.update.id} told by ${from}`);
   }
 
   #table() {
     const entries = this.#core.digest();
     const seqOf = (id: string) => this.#records.get(id)?.seq;
-    return { hash: tableHash(entries, seqOf), table: () => ({ entries, records: [...this.#records.all()] }) };
+    // Views, not live incarnations: a refutation reaches only the suspect's observers (digest.ts).
+    const hash = tableHash(entries.map(viewOf), seqOf);
+    return { hash, table: () => ({ entries, records: [...this.#records.all()] }) };
   }
 
   async #join(): Promise<void> {

@@ -1,10 +1,12 @@
 import { checkMetrics, decodeCbor } from './codec.ts';
 import type { MetricMap } from './metrics.ts';
+import type { Evidence, Update } from './swim.ts';
 
 /**
- * Point-to-point frames between neighbours on `/poolparty/<pool>/probe/2`: SWIM probes and load
- * reports. They are the only periodic traffic of an idle agent, so each is a small CBOR array
- * (a tag, then positional fields) rather than a keyed map.
+ * Point-to-point frames between neighbours on `/poolparty/<pool>/probe/2`: SWIM probes, load
+ * reports, and the liveness updates told to a few members only (a suspicion to the suspect and its
+ * observers, a refutation back). They are the only periodic traffic of an idle agent, so each is
+ * a small CBOR array (a tag, then positional fields) rather than a keyed map.
  */
 export type ProbeFrame =
   | { t: 'ping'; seq: number }
@@ -12,10 +14,24 @@ export type ProbeFrame =
   | { t: 'ping-req'; seq: number; target: string }
   | { t: 'nack'; seq: number }
   /** A member's metrics for the leader; `term` is the leader term it follows (its lease ack). */
-  | { t: 'load'; term: number; metrics: MetricMap };
+  | { t: 'load'; term: number; metrics: MetricMap }
+  /**
+   * A suspicion or a refutation told point to point. Only these two kinds travel here (dead, left
+   * and joins go on the members topic, signed), and the receiver accepts one only from the member
+   * that speaks for it (`speakerOf`): the accuser of a suspicion, the member itself for its life.
+   */
+  | { t: 'update'; update: ToldUpdate };
 
-const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load'] as const;
+export type ToldUpdate = Extract<Update, { kind: 'alive' | 'suspect' }>;
+
+const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load', 'update'] as const;
 const MAX_ID = 128;
+const EVIDENCE: readonly Evidence[] = ['timeout', 'refused'];
+
+/** The member that must have sent an update for it to be believed: its accuser, or the member itself. */
+export function speakerOf(u: Update): string {
+  return u.kind === 'alive' || u.kind === 'left' ? u.id : u.from;
+}
 
 export function probeProtocol(pool: string): string {
   return `/poolparty/${pool}/probe/2`;
@@ -35,7 +51,24 @@ export function frameToWire(f: ProbeFrame): unknown[] {
       return [2, f.seq, f.target];
     case 'load':
       return [4, f.term, f.metrics];
+    case 'update': {
+      const u = f.update;
+      return u.kind === 'alive'
+        ? [5, u.incarnation, u.id]
+        : [5, u.incarnation, u.id, u.from, EVIDENCE.indexOf(u.evidence)];
+    }
   }
+}
+
+/** [5, incarnation, id] is alive; [5, incarnation, id, from, evidence] a suspicion. */
+function decodeUpdate(incarnation: number, v: unknown[]): ProbeFrame | string {
+  const [, , id, from, evidence] = v;
+  const validId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= MAX_ID;
+  if (!validId(id)) return 'bad update id';
+  if (v.length === 3) return { t: 'update', update: { kind: 'alive', id, incarnation } };
+  const ev = typeof evidence === 'number' ? EVIDENCE[evidence] : undefined;
+  if (v.length !== 5 || !validId(from) || ev === undefined) return 'bad update';
+  return { t: 'update', update: { kind: 'suspect', id, incarnation, from, evidence: ev } };
 }
 
 /** Decodes one frame; a string says what was wrong (the frame is dropped, the peer counted). */
@@ -47,6 +80,8 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
   if (!Number.isSafeInteger(a) || (a as number) < 0) return 'bad sequence or term';
   const n = a as number;
   switch (TAGS[tag]) {
+    case 'update':
+      return decodeUpdate(n, v);
     case 'ping':
       return { t: 'ping', seq: n };
     case 'ack':

@@ -6,6 +6,7 @@ import { inRing, supersedes } from './precedence.ts';
 import { type ProbeContext, type ProbeOutcome, Prober, sample } from './probe.ts';
 import { Suspicions } from './suspicion.ts';
 import { MemberTable, Tombstones } from './table.ts';
+import { Tells } from './tells.ts';
 import type {
   CoreInput,
   DigestEntry,
@@ -14,6 +15,7 @@ import type {
   MemberEventType,
   MemberLiveness,
   ProbeMessage,
+  ToldUpdate,
   Update,
 } from './types.ts';
 
@@ -41,6 +43,7 @@ export class SwimCore {
   private readonly table: MemberTable;
   private readonly tombstones: Tombstones;
   private readonly suspicions: Suspicions;
+  private readonly tells: Tells;
   /** Dead/left ids in the order they went, with when. */
   private readonly reapQueue = new Map<string, number>();
   private readonly prober: Prober;
@@ -54,6 +57,8 @@ export class SwimCore {
   private neighbourKey = '';
   private subjects: string[] = [];
   private near: string[] = [];
+  /** Our predecessors: the members that probe us, and so hold any suspicion of us. */
+  private observers: string[] = [];
   /** Unknown members refused because the table was full. */
   dropped = 0;
 
@@ -65,6 +70,7 @@ export class SwimCore {
     this.table = new MemberTable(opts.roster, config.rings);
     this.tombstones = new Tombstones(config.maxTombstones);
     this.suspicions = Suspicions.of(config);
+    this.tells = new Tells(config.tellRetransmits, config.maxPending);
     this.health = new Awareness(config.awarenessMax);
     this.inc = opts.incarnation ?? 0;
     const listed = this.table.get(self);
@@ -86,7 +92,7 @@ export class SwimCore {
 
   /** The earliest time this core wants a tick (the shell may tick more often). */
   get wakeAt(): number {
-    const at = Math.min(this.prober.wakeAt, this.nextSyncAt, this.suspicions.wakeAt);
+    const at = Math.min(this.prober.wakeAt, this.nextSyncAt, this.suspicions.wakeAt, this.tells.wakeAt);
     for (const since of this.reapQueue.values()) return Math.min(at, since + this.cfg.reapAfter);
     return at;
   }
@@ -131,7 +137,7 @@ export class SwimCore {
     const t = input.type;
     if (t === 'tick') this.tick(input.now, out);
     else if (t === 'probe') this.probe(input.from, input.msg, input.now, out);
-    else if (t === 'update' && wellFormed(input.update, this.cfg)) this.apply(input.update, input.now, out, false);
+    else if (t === 'update' && wellFormed(input.update, this.cfg)) this.apply(input.update, input.now, out);
     else if (t === 'unreachable' && (this.prober.unreachable(input.id, out) || this.subjects.includes(input.id))) {
       this.suspect(input.id, input.evidence, input.now, out);
     } else if (t === 'sync') this.sync(input.entries, input.now, out);
@@ -161,8 +167,10 @@ export class SwimCore {
     this.lastTick = now;
     this.outcome(this.prober.tick(this.context(now), out), now, out);
     for (const [id, incarnation] of this.suspicions.expired(now)) {
-      this.apply({ kind: 'dead', id, incarnation, from: this.self }, now, out, true);
+      this.apply({ kind: 'dead', id, incarnation, from: this.self }, now, out);
     }
+    this.tells.due(now, this.cfg.probeInterval, (u) => this.holds(u), out);
+    this.lapse(now, out);
     if (now >= this.nextSyncAt) {
       this.nextSyncAt = now + syncIntervalFor(this.cfg, this.table.size);
       const peer = this.near[Math.floor(this.rand() * this.near.length)];
@@ -195,18 +203,41 @@ export class SwimCore {
     }
   }
 
-  /** This node itself suspects `id`: it runs the timer and tells the pool. */
+  /**
+   * This node itself suspects `id`: it runs the timer and tells the suspect (so it can refute) and
+   * its observers (the only members that can confirm), not the pool: only `dead` is flooded.
+   */
   private suspect(id: string, evidence: Evidence, now: number, out: Effect[]): void {
     const m = this.table.get(id);
     if (!m || !inRing(m.state) || id === this.self) return;
     const news = this.suspicions.start(id, m.incarnation, this.self, now, evidence);
     if (m.state === 'alive') this.change({ ...m, state: 'suspect', since: now }, 'member-suspect', out);
-    if (news) {
-      out.push({
-        type: 'broadcast',
-        update: { kind: 'suspect', id, incarnation: m.incarnation, from: this.self, evidence },
-      });
+    if (!news) return;
+    const update: ToldUpdate = { kind: 'suspect', id, incarnation: m.incarnation, from: this.self, evidence };
+    const { observers } = neighbourhood(id, this.cfg.rings, this.table);
+    const to = [id, ...observers.filter((o) => o !== this.self)];
+    this.tells.tell(update, to, now, this.cfg.probeInterval, out);
+  }
+
+  /**
+   * A suspicion we only heard of lapses after `suspicionMaxTimeout`: by then its accusers have
+   * flooded the death, or the member refuted and its refutation (told to its observers as the
+   * member sees them) missed us. A later death or suspicion still applies.
+   */
+  private lapse(now: number, out: Effect[]): void {
+    for (const id of [...this.suspicions.untimed()]) {
+      const m = this.table.get(id);
+      if (m?.state !== 'suspect') this.suspicions.clear(id);
+      else if (now - m.since >= this.cfg.suspicionMaxTimeout)
+        this.change({ ...m, state: 'alive', since: now }, 'member-recovered', out);
     }
+  }
+
+  /** Whether a queued tell still says what we hold: our suspicion still stands, our refutation is our latest. */
+  private holds(u: ToldUpdate): boolean {
+    if (u.id === this.self) return !this.gone && u.kind === 'alive' && u.incarnation === this.inc;
+    const m = this.table.get(u.id);
+    return u.kind === 'suspect' && m?.state === 'suspect' && m.incarnation === u.incarnation;
   }
 
   /** Records a member's new state, with its event. */
@@ -221,20 +252,19 @@ export class SwimCore {
   }
 
   /** Applies an update (from gossip, a sync entry, or our own verdict) by precedence. */
-  private apply(u: Update, now: number, out: Effect[], fromSync: boolean): void {
+  private apply(u: Update, now: number, out: Effect[]): void {
     const cur = this.table.get(u.id);
     const tomb = this.tombstones.get(u.id);
-    if (u.id === this.self) this.aboutSelf(u, out);
+    if (u.id === this.self) this.aboutSelf(u, now, out);
     else if (!validIncarnation(u.incarnation, cur?.incarnation ?? tomb ?? 0, this.cfg)) return;
     else if (cur) this.update(cur, u, now, out);
     else if (tomb !== undefined && u.incarnation <= tomb) return;
     else if (u.kind === 'dead' || u.kind === 'left') this.tombstones.record(u.id, u.incarnation);
-    else if (u.kind === 'suspect' && !fromSync) return;
+    else if (u.kind === 'suspect') return;
     else if (this.table.size >= this.cfg.maxMembers) this.dropped++;
     else {
       this.tombstones.delete(u.id);
       this.change({ id: u.id, incarnation: u.incarnation, state: u.kind, since: now }, 'member-joined', out);
-      if (u.kind === 'suspect') out.push({ type: 'event', event: 'member-suspect', id: u.id, at: now });
     }
   }
 
@@ -255,15 +285,28 @@ export class SwimCore {
     }
   }
 
-  /** An update about us: refute any suspicion, death or newer life we do not know of. */
-  private aboutSelf(u: Update, out: Effect[]): void {
+  /**
+   * An update about us: refute any suspicion, death or newer life we do not know of. A suspicion is
+   * refuted to those who hold it (our observers and the accuser); a death or a newer life to the
+   * pool. An older suspicion is answered to its accuser alone (it missed our refutation), an older
+   * death to the pool (those who took it never heard our newer incarnation).
+   */
+  private aboutSelf(u: Update, now: number, out: Effect[]): void {
     if (!validIncarnation(u.incarnation, this.inc, this.cfg)) return;
-    const refute = u.kind === 'alive' ? u.incarnation > this.inc : u.incarnation >= this.inc;
-    if (!refute) return;
-    this.inc = u.incarnation + 1;
-    if (u.kind !== 'alive') this.health.apply(1);
-    this.table.set({ id: this.self, incarnation: this.inc, state: 'alive', since: this.lastTick });
-    out.push({ type: 'broadcast', update: { kind: 'alive', id: this.self, incarnation: this.inc } });
+    const current = u.kind === 'alive' ? u.incarnation > this.inc : u.incarnation >= this.inc;
+    if (current) {
+      this.inc = u.incarnation + 1;
+      if (u.kind !== 'alive') this.health.apply(1);
+      this.table.set({ id: this.self, incarnation: this.inc, state: 'alive', since: now });
+    } else if (u.kind === 'alive') return;
+    const alive: ToldUpdate = { kind: 'alive', id: this.self, incarnation: this.inc };
+    const accuser = u.kind === 'suspect' && u.from !== '' ? [u.from] : [];
+    if (u.kind !== 'suspect') out.push({ type: 'broadcast', update: alive });
+    else if (current) this.tells.tell(alive, [...this.observers, ...accuser], now, this.cfg.probeInterval, out);
+    else if (accuser.length > 0) {
+      this.tells.also(this.self, accuser[0]!);
+      out.push({ type: 'tell', to: accuser, update: alive });
+    }
   }
 
   private sync(entries: readonly DigestEntry[], now: number, out: Effect[]): void {
@@ -271,7 +314,11 @@ export class SwimCore {
     const limit = Math.min(entries.length, this.cfg.maxMembers + this.cfg.maxTombstones);
     for (let i = 0; i < limit; i++) {
       const u = entryUpdate(entries[i]!, this.cfg);
-      if (u) this.apply(u, now, out, true);
+      // A table carries views, not accusations: another member's suspect entry counts as alive
+      // (its observers hold the suspicion and flood the death, if it comes to that).
+      if (u?.kind === 'suspect' && u.id !== this.self)
+        this.apply({ kind: 'alive', id: u.id, incarnation: u.incarnation }, now, out);
+      else if (u) this.apply(u, now, out);
     }
   }
 
@@ -290,6 +337,7 @@ export class SwimCore {
     const none = { subjects: [], observers: [] };
     const { subjects, observers } = this.gone ? none : neighbourhood(this.self, this.cfg.rings, this.table);
     this.subjects = subjects;
+    this.observers = observers;
     this.near = [...new Set([...subjects, ...observers])].sort();
     const key = this.near.join('\n');
     if (key === this.neighbourKey) return;

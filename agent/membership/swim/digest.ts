@@ -69,10 +69,22 @@ export function bucketOf(id: string): number {
   return fnv1a(id) % SUMMARY_BUCKETS;
 }
 
-/** XOR of entry hashes per bucket: equal summaries mean (almost surely) equal digests. */
+/**
+ * An entry as far as views go, for comparing tables: a member on the rings (alive or suspect) at
+ * any incarnation is the same view. Suspicions and their refutations (which raise the incarnation)
+ * are told only to the member's observers, so other members hold older incarnations of live
+ * members by design; syncing them would cost a table exchange per suspicion and change nothing.
+ * Entries are still merged by precedence (incarnation first) whenever they are exchanged.
+ */
+export function viewOf(e: DigestEntry): DigestEntry {
+  return e.state === 'alive' || e.state === 'suspect' ? { id: e.id, incarnation: 0, state: 'alive' } : e;
+}
+
+/** XOR of entry hashes (of their views) per bucket: equal summaries mean (almost surely) equal views. */
 export function summarize(entries: readonly DigestEntry[]): number[] {
   const out = new Array<number>(SUMMARY_BUCKETS).fill(0);
-  for (const e of entries) {
+  for (const entry of entries) {
+    const e = viewOf(entry);
     const b = bucketOf(e.id);
     out[b] = (out[b]! ^ fnv1a(`${e.id}:${e.incarnation}:${e.state}`)) >>> 0;
   }

@@ -108,6 +108,11 @@ export class Suspicions {
     return s.deadline() !== before;
   }
 
+  /** Suspicions this node only heard of (it runs no timer for them). */
+  *untimed(): Generator<string> {
+    for (const id of this.map.keys()) if (!this.timed.has(id)) yield id;
+  }
+
   clear(id: string): void {
     this.map.delete(id);
     this.timed.delete(id);

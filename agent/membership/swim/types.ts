@@ -20,15 +20,21 @@ export interface MemberLiveness {
 }
 
 /**
- * A membership change, disseminated pool-wide (the shell publishes it on gossipsub, signed by the
- * originator `from`). Precedence between updates about the same member follows SWIM: a higher
- * incarnation wins; at equal incarnation dead/left > suspect > alive.
+ * A membership change. Dead, left and a member's own announcements (join, restart, refuting a
+ * death) are disseminated pool-wide (`broadcast`: the shell publishes them on gossipsub, signed by
+ * the originator). A suspicion and its refutation are told only to those concerned (`tell`): the
+ * suspect and its observers, the only members that can confirm it or must hear it refuted.
+ * Precedence between updates about the same member follows SWIM: a higher incarnation wins; at
+ * equal incarnation dead/left > suspect > alive.
  */
 export type Update =
   | { kind: 'alive'; id: string; incarnation: number }
   | { kind: 'suspect'; id: string; incarnation: number; from: string; evidence: Evidence }
   | { kind: 'dead'; id: string; incarnation: number; from: string }
   | { kind: 'left'; id: string; incarnation: number };
+
+/** The updates that are told point to point (`tell`) rather than broadcast. */
+export type ToldUpdate = Extract<Update, { kind: 'alive' | 'suspect' }>;
 
 /**
  * Why a prober suspects a member. `refused`: the member's host answered that nothing listens
@@ -67,7 +73,14 @@ export type MemberEventType = 'member-joined' | 'member-suspect' | 'member-dead'
 
 export type Effect =
   | { type: 'send'; to: string; msg: ProbeMessage }
+  /** Disseminate to the whole pool (dead, left, a member's own alive). */
   | { type: 'broadcast'; update: Update }
+  /**
+   * Send to these members only, point to point, like a probe (latency and loss, no relay): a
+   * suspicion to the suspect and its observers, a refutation to our observers and accusers. The
+   * core re-sends it a bounded number of times while it holds (`tellRetransmits`).
+   */
+  | { type: 'tell'; to: string[]; update: ToldUpdate }
   | { type: 'event'; event: MemberEventType; id: string; at: number }
   /** Ask `with` for its table and send ours (anti-entropy); the shell answers with a `sync` input. */
   | { type: 'sync'; with: string }
