@@ -16,6 +16,7 @@ import type { PoolNode } from '../p2p/node.ts';
 import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
 import { keepConnections, learnAddrs } from './neighbours.ts';
+import { LostMembers } from './reconnect.ts';
 import { RecordBook, recordFingerprint } from './records.ts';
 import type { SwimConfig } from './swim/config.ts';
 import { SwimCore } from './swim/core.ts';
@@ -51,6 +52,9 @@ const RECORD_CHECK_MS = 250;
 const ANNOUNCE_AFTER = [200, 1000, 3000];
 /** How often an agent that knows no live member retries its seeds (ms). */
 const REJOIN_MS = 2000;
+/** How often an agent tries one member it lost (ms), and for how long it keeps trying (ms). */
+const RECONNECT_MS = 5000;
+const RECONNECT_FOR = 6 * 60 * 60 * 1000;
 
 /**
  * The membership component: runs the pure SWIM core on the clock and carries its effects —
@@ -74,6 +78,7 @@ export class Membership {
   #fingerprint = '';
   #running = false;
   #joining = false;
+  readonly #lost = new LostMembers(1000, RECONNECT_FOR);
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
@@ -127,6 +132,7 @@ export class Membership {
         if (this.#running && !this.#joining && !this.#knowsAnyone()) void this.#join();
       }, REJOIN_MS),
     );
+    this.#timers.push(setInterval(() => void this.#reconnect(), RECONNECT_MS));
   }
 
   #knowsAnyone(): boolean {
@@ -256,6 +262,8 @@ export class Membership {
   }
 
   #announce(e: MemberEvent): void {
+    if (e.type === 'member-dead') this.#lost.lost(e.peerId, this.#records.get(e.peerId)?.addrs ?? [], e.at);
+    else if (e.type !== 'member-removed') this.#lost.found(e.peerId);
     if (e.type === 'member-joined') this.#joined.add(e.peerId);
     this.#o.onEvent(e);
   }
@@ -413,6 +421,28 @@ export class Membership {
           this.#step({ type: 'unreachable', id, evidence: 'refused', now: this.#o.now() });
       });
   };
+
+  /**
+   * Tries one lost member: a sync with it merges the two views, and each side learns the other
+   * declared it dead, so it refutes and its alive is flooded (a healed partition merges).
+   */
+  async #reconnect(): Promise<void> {
+    if (!this.#running) return;
+    const target = this.#lost.pick(this.#o.now(), Math.random());
+    if (!target || this.#core.get(target.id)?.state === 'alive') {
+      if (target) this.#lost.found(target.id);
+      return;
+    }
+    for (const addr of target.addrs) {
+      try {
+        await this.#o.node.dial(multiaddr(`${addr}/p2p/${target.id}`), { signal: AbortSignal.timeout(2_000) });
+        await this.#sync(target.id);
+        return;
+      } catch {
+        // Still gone (or still cut off): try again at a later turn.
+      }
+    }
+  }
 
   #reap(): void {
     for (const id of this.#records.ids()) {
