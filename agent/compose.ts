@@ -163,6 +163,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     now,
     metrics,
     leads: () => duty.actingTerm(),
+    leaseHeldFor: () => duty.leaseHeldFor(),
     selfPeerId: () => peerId,
     retireSelf: (reason, term) => void retirement.retire(reason, term),
     members: () => cluster().members,

@@ -68,7 +68,7 @@ function member(id: string, over: Partial<MemberView> = {}): MemberView {
 }
 
 function setup<P extends FakeProvider = FakeProvider>(
-  over: { config?: Partial<ScalingConfig>; min?: number; max?: number; provider?: P } = {},
+  over: { config?: Partial<ScalingConfig>; min?: number; max?: number; provider?: P; deps?: Partial<ScalerDeps> } = {},
 ) {
   let now = 1_000_000;
   let leads: number | null = 1;
@@ -113,6 +113,7 @@ function setup<P extends FakeProvider = FakeProvider>(
     },
     onDecision: (d) => decisions.push(d),
     log: () => {},
+    ...over.deps,
   };
   const scaler = new Scaler(deps);
   return {
@@ -287,6 +288,44 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 61_000 })]);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-cut-off');
+  });
+
+  it('does not replace a running instance on silence it saw without a quorum (a minority leader after the heal)', async () => {
+    let heldFor = 5_000;
+    const s = setup({
+      min: 0,
+      config: { joinTimeout: 60_000, deadGrace: 1000, expandWhen: null, contractWhen: null },
+      deps: { leaseHeldFor: () => heldFor },
+    });
+    s.provider.instances = [
+      { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-other-side', state: 'running', launchedAt: 0, tags: {} },
+    ];
+    s.setMembers([member('i-1'), member('i-other-side', { state: 'dead', lastSeenMs: 90_000 })]);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
+    heldFor = 61_000;
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-other-side');
+  });
+
+  it('a new leader does not take an instance it never saw for one that never joined, until replaceAfter', async () => {
+    let heldFor = 5_000;
+    const s = setup({
+      min: 0,
+      config: { joinTimeout: 30_000, deadGrace: 1000, expandWhen: null, contractWhen: null },
+      deps: { leaseHeldFor: () => heldFor },
+    });
+    s.provider.instances = [
+      { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
+      { id: 'i-reaped-elsewhere', state: 'running', launchedAt: 0, tags: {} },
+    ];
+    s.setMembers([member('i-1')]);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
+    heldFor = 61_000;
+    await s.scaler.step();
+    expect(s.provider.calls).toContain('terminate i-reaped-elsewhere');
   });
 
   it('reconciles once per term before it first lists, and records what it found', async () => {

@@ -31,9 +31,16 @@ export interface LeaderDutyOptions {
  */
 export class LeaderDuty {
   readonly #o: LeaderDutyOptions;
+  /** Since when the lease has been held without a break (undefined: not held). */
+  #leaseSince: number | undefined;
 
   constructor(opts: LeaderDutyOptions) {
     this.#o = opts;
+  }
+
+  /** How long the lease has been held without a break (ms; 0 when not held). */
+  leaseHeldFor(): number {
+    return this.#leaseSince === undefined ? 0 : this.#o.now() - this.#leaseSince;
   }
 
   /** The term this node may act in, or null. */
@@ -53,6 +60,7 @@ export class LeaderDuty {
     }
     const term = o.leadership.leads;
     const leaseHeld = term !== null && this.#leaseHeld(term);
+    if (term === null) this.#leaseSince = undefined;
     for (const e of o.leadership.step(alive, o.now(), { leaseHeld, suspect })) {
       o.metrics.leaderChanges.inc();
       o.emit(e);
@@ -69,6 +77,8 @@ export class LeaderDuty {
     const ackers = o.load.ackers(term, o.now(), o.leaseTimeout).length;
     const held = holdsLease({ ackers, members, listed: o.counted() });
     o.metrics.leaseHeld.set(held ? 1 : 0);
+    if (!held) this.#leaseSince = undefined;
+    else this.#leaseSince ??= o.now();
     return held;
   }
 }

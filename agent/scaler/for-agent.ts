@@ -15,6 +15,8 @@ export interface AgentScalerOptions {
   now: () => number;
   metrics: AgentMetrics;
   leads: () => number | null;
+  /** How long this node has held its quorum lease without a break (ms); see ScalerDeps. */
+  leaseHeldFor?: () => number;
   selfPeerId: () => string;
   retireSelf: (reason: string, term: number) => void;
   members: () => MemberView[];
@@ -72,6 +74,7 @@ function cloudScaler(
     config,
     deadAfter: timing.deadAfter,
     replaceAfter: timing.replaceAfter,
+    ...(o.leaseHeldFor ? { leaseHeldFor: o.leaseHeldFor } : {}),
     rules: {
       expand: config.expandWhen ? parseRule(config.expandWhen) : null,
       contract: config.contractWhen ? parseRule(config.contractWhen) : null,

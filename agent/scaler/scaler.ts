@@ -30,6 +30,13 @@ export interface ScalerDeps {
    * is replaced only after this long (ms): gossip silence alone must not cost a healthy machine.
    */
   replaceAfter: number;
+  /**
+   * How long this node has held its quorum lease without a break (ms). Unreachability seen while
+   * it had no quorum (the minority side of a partition) is no evidence: a leader replaces a
+   * running instance only after holding its lease for replaceAfter too, so a minority leader that
+   * takes over at the heal does not act on the stale view it had during the split.
+   */
+  leaseHeldFor?: () => number;
   rules: { expand: Rule | null; contract: Rule | null };
   /** Created on first use (only a leader needs the provider). */
   remoter: () => RemoterBase;
@@ -425,13 +432,18 @@ export class Scaler {
         // Reaped from the view after it died or left: the rules below, from when it was last heard.
         const silent = now - seen.at;
         if (seen.left ? silent <= config.drainTimeout : silent <= this.#d.deadAfter + config.deadGrace) continue;
-        if (!seen.left && inst.state === 'running' && silent < this.#d.replaceAfter) continue;
+        if (!seen.left && inst.state === 'running' && (silent < this.#d.replaceAfter || !this.#evidenced())) continue;
         out.push({ id: inst.id, why: `${inst.id} gone from the view, last heard ${Math.round(silent / 1000)}s ago` });
       } else if (!m && now - inst.launchedAt > config.joinTimeout) {
+        // A leader that has not watched it since its launch (with a quorum) cannot tell "never
+        // joined" from "joined, then cut off and reaped": for a running instance, wait replaceAfter.
+        const heldFor = this.#d.leaseHeldFor?.() ?? Number.POSITIVE_INFINITY;
+        const watchedSinceLaunch = now - heldFor <= inst.launchedAt;
+        if (inst.state === 'running' && !watchedSinceLaunch && heldFor < this.#d.replaceAfter) continue;
         out.push({ id: inst.id, why: `${inst.id} never joined within ${config.joinTimeout / 1000}s` });
       } else if (m?.state === 'dead' && m.lastSeenMs > this.#d.deadAfter + config.deadGrace) {
         // The provider still runs it: only replace after replaceAfter (I2 in ARCHITECTURE.md).
-        if (inst.state === 'running' && m.lastSeenMs < this.#d.replaceAfter) continue;
+        if (inst.state === 'running' && (m.lastSeenMs < this.#d.replaceAfter || !this.#evidenced())) continue;
         out.push({ id: inst.id, why: `${inst.id} dead for ${Math.round(m.lastSeenMs / 1000)}s` });
       } else if (m?.state === 'left' && m.lastSeenMs > config.drainTimeout) {
         // Retired (or stopped) agents whose instance still runs: not part of the pool any more.
@@ -439,6 +451,11 @@ export class Scaler {
       }
     }
     return out;
+  }
+
+  /** Whether this leader's view of who is unreachable was gathered with a quorum for replaceAfter. */
+  #evidenced(): boolean {
+    return (this.#d.leaseHeldFor?.() ?? Number.POSITIVE_INFINITY) >= this.#d.replaceAfter;
   }
 
   /** Notes when each member of this cloud was last heard from; forgets what is long gone (bounded). */
