@@ -52,9 +52,12 @@ const RECORD_CHECK_MS = 250;
 const ANNOUNCE_AFTER = [200, 1000, 3000];
 /** How often an agent that knows no live member retries its seeds (ms). */
 const REJOIN_MS = 2000;
-/** How often an agent tries one member it lost (ms), and for how long it keeps trying (ms). */
-const RECONNECT_MS = 5000;
-const RECONNECT_FOR = 6 * 60 * 60 * 1000;
+/**
+ * Retrying lost members: at most one dial per RECONNECT_MS; each member every 2 s for its first
+ * 2 minutes lost (a healed partition merges within seconds), then every 30 s, for up to 6 hours.
+ */
+const RECONNECT_MS = 1000;
+const LOST = { max: 1000, keepFor: 6 * 60 * 60 * 1000, fastEvery: 2000, fastFor: 120_000, slowEvery: 30_000 };
 
 /**
  * The membership component: runs the pure SWIM core on the clock and carries its effects —
@@ -78,7 +81,7 @@ export class Membership {
   #fingerprint = '';
   #running = false;
   #joining = false;
-  readonly #lost = new LostMembers(1000, RECONNECT_FOR);
+  readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;

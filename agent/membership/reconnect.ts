@@ -1,28 +1,46 @@
 /**
- * Members this node lost (declared dead, or reaped), with where they listened, so it can try
- * them again later: after a partition heals, each side holds the other dead and nobody probes a
- * dead member, so without retrying them the two views never merge (seen in the fault suite: a
- * 2+3 split stayed split for good). Serf's reconnect does the same. Pure and bounded.
+ * Members this node lost (declared dead), with where they listened, so it can try them again:
+ * after a partition heals, each side holds the other dead and nobody probes a dead member, so
+ * without retrying them the two views never merge (seen in the fault suite: a 2+3 split stayed
+ * split for good). Serf's reconnect does the same. Pure and bounded.
+ *
+ * Each member is retried soon after it was lost (a healed partition should merge within
+ * seconds), then rarely (a member that really died costs one refused dial per `slowEvery`).
  */
-export class LostMembers {
-  readonly #lost = new Map<string, { addrs: string[]; since: number }>();
-  readonly #max: number;
-  readonly #keepFor: number;
+export interface LostOptions {
+  /** Members remembered at most (the oldest go first). */
+  max: number;
+  /** How long a lost member is retried at all (ms). */
+  keepFor: number;
+  /** Retry interval during the first `fastFor` ms after the loss (ms). */
+  fastEvery: number;
+  fastFor: number;
+  /** Retry interval after that (ms). */
+  slowEvery: number;
+}
 
-  /** Remembers at most `max` members, each for `keepFor` ms. */
-  constructor(max: number, keepFor: number) {
-    this.#max = max;
-    this.#keepFor = keepFor;
+interface Lost {
+  addrs: string[];
+  since: number;
+  next: number;
+}
+
+export class LostMembers {
+  readonly #lost = new Map<string, Lost>();
+  readonly #o: LostOptions;
+
+  constructor(opts: LostOptions) {
+    this.#o = opts;
   }
 
   lost(id: string, addrs: readonly string[], now: number): void {
     if (addrs.length === 0) return;
     this.#lost.delete(id);
-    if (this.#lost.size >= this.#max) {
+    if (this.#lost.size >= this.#o.max) {
       const oldest = this.#lost.keys().next().value;
       if (oldest !== undefined) this.#lost.delete(oldest);
     }
-    this.#lost.set(id, { addrs: [...addrs], since: now });
+    this.#lost.set(id, { addrs: [...addrs], since: now, next: now + this.#o.fastEvery });
   }
 
   /** A member is back (alive again, or it left for good): stop trying it. */
@@ -30,12 +48,17 @@ export class LostMembers {
     this.#lost.delete(id);
   }
 
-  /** One lost member to try now, picked with `rand` in [0, 1); expired ones are dropped first. */
+  /** One lost member due for a retry now (picked with `rand` in [0, 1)), and schedules its next. */
   pick(now: number, rand: number): { id: string; addrs: string[] } | undefined {
-    for (const [id, l] of this.#lost) if (now - l.since > this.#keepFor) this.#lost.delete(id);
-    if (this.#lost.size === 0) return undefined;
-    const i = Math.floor(rand * this.#lost.size);
-    const [id, l] = [...this.#lost][i] as [string, { addrs: string[]; since: number }];
+    const due: string[] = [];
+    for (const [id, l] of this.#lost) {
+      if (now - l.since > this.#o.keepFor) this.#lost.delete(id);
+      else if (l.next <= now) due.push(id);
+    }
+    const id = due[Math.floor(rand * due.length)];
+    const l = id === undefined ? undefined : this.#lost.get(id);
+    if (id === undefined || !l) return undefined;
+    l.next = now + (now - l.since < this.#o.fastFor ? this.#o.fastEvery : this.#o.slowEvery);
     return { id, addrs: l.addrs };
   }
 
