@@ -318,8 +318,18 @@ export class SwimCore {
       // (its observers hold the suspicion and flood the death, if it comes to that).
       if (u?.kind === 'suspect' && u.id !== this.self)
         this.apply({ kind: 'alive', id: u.id, incarnation: u.incarnation }, now, out);
-      else if (u) this.apply(u, now, out);
+      else if (u?.kind === 'dead' && u.id !== this.self && this.holdsLive(u.id, u.incarnation)) {
+        // Their view, not evidence: after a healed partition each side holds the other dead at
+        // the same incarnation. Probe it ourselves; only our own failed probe makes us suspect it.
+        this.prober.verify(u.id);
+      } else if (u) this.apply(u, now, out);
     }
+  }
+
+  /** Whether we hold `id` alive or suspect at `incarnation` or later. */
+  private holdsLive(id: string, incarnation: number): boolean {
+    const m = this.table.get(id);
+    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.incarnation >= incarnation;
   }
 
   private leave(now: number, out: Effect[]): void {

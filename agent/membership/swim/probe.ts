@@ -52,6 +52,8 @@ export class Prober {
   private nextAt: number;
   private current: Probe | undefined;
   private readonly relays = new Map<number, Relay>();
+  /** Members to probe before the round-robin resumes (a view we must check, not believe). */
+  private readonly extra: string[] = [];
 
   constructor(
     private readonly times: ProbeTimes,
@@ -92,8 +94,8 @@ export class Prober {
     if (now >= this.nextAt && !this.current) {
       this.nextAt = now + ctx.scale(this.times.probeInterval);
       const subjects = ctx.subjects;
-      if (subjects.length > 0) {
-        const target = subjects[this.rr++ % subjects.length]!;
+      if (subjects.length > 0 || this.extra.length > 0) {
+        const target = this.extra.shift() ?? subjects[this.rr++ % subjects.length]!;
         const seq = ++this.seq;
         this.current = {
           seq,
@@ -107,6 +109,15 @@ export class Prober {
       }
     }
     return outcome;
+  }
+
+  /**
+   * Probes `id` at the next turn, ahead of the round-robin: another member's table says it is
+   * dead while ours says alive. A failed probe makes us suspect it ourselves; an ack keeps it.
+   */
+  verify(id: string): void {
+    if (this.extra.includes(id) || this.extra.length >= this.times.maxPending) return;
+    this.extra.push(id);
   }
 
   /** An ack: ends our probe, or completes a relay. */
