@@ -119,7 +119,16 @@ export class Membership {
     await this.#probes.start();
     await o.node.handle(
       syncProtocol(o.pool),
-      (stream) => void serveSync(stream, () => this.#table()).catch(() => undefined),
+      (stream) =>
+        void serveSync(
+          stream,
+          () => this.#table(),
+          // Only what a peer holds about us counts: a dead entry makes us refute.
+          (entries) => {
+            const aboutMe = entries.filter((e) => e.id === this.#o.self);
+            if (aboutMe.length > 0) this.#step({ type: 'sync', entries: aboutMe, now: this.#o.now() });
+          },
+        ).catch(() => undefined),
       {
         maxInboundStreams: 8,
       },
@@ -392,7 +401,11 @@ export class Membership {
       const stream = await this.#o.node.dialProtocol(peerIdFromString(peer), syncProtocol(this.#o.pool), {
         signal: AbortSignal.timeout(5_000),
       });
-      const table = await requestSync(stream, hash ?? this.#table().hash, this.#o.swim.maxMembers);
+      // What we hold about the peer goes with the request: if it is dead to us, it learns it and refutes.
+      const held = this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer); // tombstones too
+      const push =
+        held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
+      const table = await requestSync(stream, hash ?? this.#table().hash, this.#o.swim.maxMembers, push);
       if (!table) return true;
       const now = this.#o.now();
       for (const r of table.records) {

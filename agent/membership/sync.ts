@@ -29,12 +29,24 @@ export function tableHash(entries: readonly DigestEntry[], records: (id: string)
   return h.digest('base64').slice(0, 22);
 }
 
-/** Server side: answers one request on `stream`. */
-export async function serveSync(stream: Stream, own: () => { hash: string; table: () => Table }): Promise<void> {
+/** Most entries a requester may push with its request (what it holds about the responder). */
+const MAX_PUSHED = 16;
+
+/**
+ * Server side: answers one request on `stream`. A requester may push a few entries with its
+ * request — what it holds about us: a member of the other side of a healed partition holds us
+ * dead, and must tell us so we refute, or its view never heals.
+ */
+export async function serveSync(
+  stream: Stream,
+  own: () => { hash: string; table: () => Table },
+  onPushed: (entries: DigestEntry[]) => void = () => undefined,
+): Promise<void> {
   const request = await readFrames(stream, 1, 4096);
   const asked = decodeCbor(request[0] ?? new Uint8Array());
-  const mine = own();
   if (!Array.isArray(asked) || typeof asked[0] !== 'string') return void stream.abort(new Error('bad sync request'));
+  if (Array.isArray(asked[1])) onPushed(entriesOf((asked[1] as unknown[]).slice(0, MAX_PUSHED)));
+  const mine = own();
   if (asked[0] === mine.hash) {
     await send(stream, encode([true]));
   } else {
@@ -49,9 +61,27 @@ export async function serveSync(stream: Stream, own: () => { hash: string; table
   await stream.close().catch(() => undefined);
 }
 
+function entriesOf(list: unknown[]): DigestEntry[] {
+  const out: DigestEntry[] = [];
+  for (const e of list) {
+    if (!Array.isArray(e)) continue;
+    const [id, incarnation, state] = e as [unknown, unknown, unknown];
+    const s = STATES[state as number];
+    if (typeof id === 'string' && id.length <= 128 && Number.isSafeInteger(incarnation) && s)
+      out.push({ id, incarnation: incarnation as number, state: s });
+  }
+  return out;
+}
+
 /** Client side: sends our hash, returns the peer's table (null when it matched ours). */
-export async function requestSync(stream: Stream, hash: string, maxMembers: number): Promise<Table | null> {
-  await send(stream, encode([hash]));
+export async function requestSync(
+  stream: Stream,
+  hash: string,
+  maxMembers: number,
+  push: readonly DigestEntry[] = [],
+): Promise<Table | null> {
+  const pushed = push.slice(0, MAX_PUSHED).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
+  await send(stream, encode(pushed.length > 0 ? [hash, pushed] : [hash]));
   const frames = await readFrames(stream, 1 + Math.ceil(maxMembers / CHUNK) + maxMembers, 16 * 1024);
   const head = decodeCbor(frames[0] ?? new Uint8Array());
   if (!Array.isArray(head) || typeof head[0] !== 'boolean') throw new Error('bad sync answer');
@@ -61,13 +91,7 @@ export async function requestSync(stream: Stream, hash: string, maxMembers: numb
     const v = decodeCbor(f);
     if (!Array.isArray(v)) continue;
     if (v[0] === 'e' && Array.isArray(v[1])) {
-      for (const e of v[1] as unknown[]) {
-        if (!Array.isArray(e)) continue;
-        const [id, incarnation, state] = e as [unknown, unknown, unknown];
-        const s = STATES[state as number];
-        if (typeof id === 'string' && id.length <= 128 && Number.isSafeInteger(incarnation) && s)
-          table.entries.push({ id, incarnation: incarnation as number, state: s });
-      }
+      table.entries.push(...entriesOf(v[1] as unknown[]));
     } else if (v[0] === 'r') {
       const r = checkRecord(v[1]);
       if (r) table.records.push(r);
