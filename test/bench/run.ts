@@ -14,22 +14,29 @@ import { PLAN, type Step } from './plan.ts';
 const HELP = `npm run bench [-- options]   benchmarks of PoolParty beside Serf (see BENCHMARKS.md)
 
 Options:
-  --quick            every scenario once at small N (CI: < 2 min, no timing assertions)
+  --quick            every scenario once at small N, no bootstrap (CI: < 3 min, no timing assertions)
   --only LIST        comma-separated steps: join-convergence, failure-detection, leader-failover,
-                     scale-reaction, process-mode (footprint, stall, kill -9), largest-pool
+                     scale-reaction, process-mode (footprint, stall, kill -9), idle-cost (wire
+                     bytes from iptables, CPU and RSS from /proc, convergence and kill -9, beside
+                     Serf: N=10 and 50 one agent per process, N=200 in-process), largest-pool,
+                     bootstrap-50 (poolparty bootstrap of a 50-agent local cloud; full run only)
+  --n LIST           only the steps whose N is in this comma-separated list (e.g. --only idle-cost --n 50)
   --per-host N       in-process agents per host process (default 50)
   --no-serf          skip the Serf side (also skipped when the serf binary is missing)
   --cpu-prof         write V8 CPU profiles of every child to bench-results/profiles/
   --out FILE         results file (default bench-results/results.json)
   -h, --help         this help
 
-Prints one JSON object per scenario on stdout; progress goes to stderr as JSON lines.`;
+Prints one JSON object per scenario on stdout; progress goes to stderr as JSON lines.
+Wire bytes need root and iptables (an accounting chain on INPUT -i lo, removed on every exit);
+without them those figures are null and the run goes on.`;
 
 function parse() {
   return parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      n: { type: 'string' },
       'per-host': { type: 'string', default: '50' },
       'no-serf': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
@@ -94,7 +101,11 @@ async function main(): Promise<number> {
   log('bench-start', { quick: args.quick, serf, perHost, machine: machine() });
   const out: ScenarioResult[] = [];
   let failed = 0;
-  for (const step of steps.filter((s: Step) => !only || only.has(s.scenario))) {
+  const sizes = args.n ? new Set(args.n.split(',').map((s) => Number(s.trim()))) : null;
+  const selected = steps.filter(
+    (s: Step) => (!only || only.has(s.scenario)) && (!sizes || sizes.has(s.parameters.n as number)),
+  );
+  for (const step of selected) {
     const t = Date.now();
     try {
       const rows = [await step.run(ctx)].flat();

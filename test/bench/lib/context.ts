@@ -40,6 +40,20 @@ export function machine(): Machine {
   };
 }
 
+/** One measure of a scenario with PoolParty and Serf side by side (same run, same N, same loopback). */
+export interface Measure {
+  unit: string;
+  /** The issue-13 target this measure is held against ('' when informative only). */
+  target: string;
+  poolparty: Summary;
+  serf: Summary | null;
+  /** poolparty / serf on the medians. */
+  ratio: number | null;
+  /** Whether PoolParty's median meets the target; null when informative or not measured. */
+  met: boolean | null;
+  note?: string;
+}
+
 /** One printed line / one element of results.json. */
 export interface ScenarioResult extends Summary {
   scenario: string;
@@ -53,5 +67,7 @@ export interface ScenarioResult extends Summary {
   ratio: number | null;
   /** Breakdowns that explain the headline figure (start cost, suspect time, host lag, …). */
   detail?: Record<string, unknown>;
+  /** Scenarios that measure several things at once: each with its Serf counterpart. */
+  measures?: Record<string, Measure>;
   error?: string;
 }

@@ -7,7 +7,7 @@ import { generatePoolKey } from '../../../shared/pool-key.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../../../shared/scaling/config.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
 import type { MetricSourceSpec } from '../../../shared/wire/metrics.ts';
-import type { LoopbackBlock } from './loopback.ts';
+import { type LoopbackBlock, P2P_PORT } from './loopback.ts';
 import { kill9, sleep, track } from './procs.ts';
 import type { FakeRemoterSpec, HostReply, HostRequest, LaunchRecord, RawEvent, StartedAgent } from './protocol.ts';
 import { Tracker } from './tracker.ts';
@@ -110,6 +110,8 @@ export class InprocPool {
   /** Observer ids (peer ids) of every agent, in start order. */
   readonly peers: string[] = [];
   readonly startMs: number[] = [];
+  /** Loopback address of every agent configured so far, in config order. */
+  readonly ips: string[] = [];
   readonly #o: InprocPoolOptions;
   readonly #hosts: Host[] = [];
   /** Per host: agent index → peer id. */
@@ -132,6 +134,7 @@ export class InprocPool {
   config(i: number, bootstrap: string[]): AgentConfig {
     const o = this.#o;
     const ip = o.loopback.next();
+    this.ips.push(ip);
     const tunables = { ...defaultTunables(o.tunables?.heartbeatInterval ?? 1000), ...o.tunables };
     return {
       pool: 'bench',
@@ -139,7 +142,7 @@ export class InprocPool {
       instanceId: `bench-${i}`,
       dataDir: join(o.dir, `agent-${i}`),
       poolKeyFile: this.#keyFile,
-      listen: [`/ip4/${ip}/tcp/0`],
+      listen: [`/ip4/${ip}/tcp/${P2P_PORT}`],
       bootstrap,
       monitor: { host: ip, port: 0, url: '' },
       tunables,

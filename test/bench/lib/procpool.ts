@@ -1,13 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AGENT_NODE_FLAGS } from '../../../shared/agent-node-flags.ts';
 import { defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
-import type { LoopbackBlock } from './loopback.ts';
-import { kill9, sleep, start } from './procs.ts';
+import { type LoopbackBlock, P2P_PORT } from './loopback.ts';
+import { kill9, type ProcSample, rates, sampleProc, sleep, start } from './procs.ts';
 import type { RawEvent } from './protocol.ts';
 import { Tracker } from './tracker.ts';
 
@@ -18,6 +19,8 @@ interface ProcAgent {
   peerId: string;
   monitor: string;
   multiaddr: string;
+  /** Epoch ms the agent reported it had started (agent.start() resolved). */
+  startedAt: number;
   stalls: Array<{ from: number; to: number }>;
 }
 
@@ -48,7 +51,7 @@ export class ProcPool {
     return this.agents.filter((a) => !this.#killed.has(a.id));
   }
 
-  async #spawn(i: number, bootstrap: string[]): Promise<ProcAgent> {
+  async #spawn(i: number, bootstrap: string[], startTimeoutMs = 240_000): Promise<ProcAgent> {
     const ip = this.#loopback.next();
     const config: AgentConfig = {
       pool: 'bench',
@@ -56,7 +59,7 @@ export class ProcPool {
       instanceId: `proc-${i}`,
       dataDir: join(this.#dir, `agent-${i}`),
       poolKeyFile: this.#keyFile,
-      listen: [`/ip4/${ip}/tcp/8643`],
+      listen: [`/ip4/${ip}/tcp/${P2P_PORT}`],
       bootstrap,
       monitor: { host: ip, port: 8642, url: `http://${ip}:8642` },
       tunables: defaultTunables(),
@@ -67,11 +70,24 @@ export class ProcPool {
     const child = start('node', [...this.#flags, this.#script, '--config', file], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const agent: ProcAgent = { id: `p${i}`, ip, child, peerId: '', monitor: '', multiaddr: '', stalls: [] };
+    const agent: ProcAgent = {
+      id: `p${i}`,
+      ip,
+      child,
+      peerId: '',
+      monitor: '',
+      multiaddr: '',
+      startedAt: 0,
+      stalls: [],
+    };
     this.agents.push(agent);
     this.tracker.add(agent.id);
     const started = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`agent ${i} did not start within 60 s`)), 60_000);
+      // 50 Node processes starting at once on 2 shared cores take a while.
+      const t = setTimeout(
+        () => reject(new Error(`agent ${i} did not start within ${startTimeoutMs / 1000} s`)),
+        startTimeoutMs,
+      );
       child.once('exit', (code) => reject(new Error(`agent ${i} exited (${code})`)));
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         let msg: Record<string, unknown>;
@@ -86,6 +102,7 @@ export class ProcPool {
           agent.peerId = msg.peerId as string;
           agent.monitor = msg.monitor as string;
           agent.multiaddr = (msg.multiaddrs as string[])[0] ?? '';
+          agent.startedAt = Date.now();
           clearTimeout(t);
           resolve();
         }
@@ -95,15 +112,47 @@ export class ProcPool {
     return agent;
   }
 
-  /** Seed first, then n-1 agents at once; resolves when all have started. */
-  async start(n: number): Promise<number> {
+  /**
+   * Seed first, then n-1 agents at once; resolves when all have started. `onProgress` is called
+   * every 15 s while agents are still starting: how many have, and the CPU their processes used.
+   */
+  async start(
+    n: number,
+    opts: { startTimeoutMs?: number; onProgress?: (p: Record<string, unknown>) => void } = {},
+  ): Promise<number> {
     await mkdir(this.#dir, { recursive: true });
     this.#keyFile = join(this.#dir, 'pool.key');
     await writeFile(this.#keyFile, generatePoolKey(), { mode: 0o600 });
     const seed = await this.#spawn(0, []);
     this.tracker.setTarget(n);
     const t0 = Date.now();
-    await Promise.all(Array.from({ length: n - 1 }, (_, i) => this.#spawn(i + 1, [seed.multiaddr])));
+    let last = new Map<number, ProcSample>();
+    const progress = setInterval(() => {
+      const now = new Map<number, ProcSample>();
+      let cpuPct = 0;
+      for (const a of this.agents) {
+        const pid = a.child.pid ?? 0;
+        const s = sampleProc(pid);
+        const before = last.get(pid);
+        if (s) now.set(pid, s);
+        if (s && before) cpuPct += rates(before, s).cpuPct;
+      }
+      last = now;
+      opts.onProgress?.({
+        s: Math.round((Date.now() - t0) / 1000),
+        started: this.agents.filter((a) => a.startedAt > 0).length,
+        of: n,
+        cpuPctAllAgents: Math.round(cpuPct),
+        load1: Number((loadavg()[0] ?? 0).toFixed(1)),
+      });
+    }, 15_000);
+    try {
+      await Promise.all(
+        Array.from({ length: n - 1 }, (_, i) => this.#spawn(i + 1, [seed.multiaddr], opts.startTimeoutMs)),
+      );
+    } finally {
+      clearInterval(progress);
+    }
     return t0;
   }
 

@@ -42,6 +42,30 @@ export function liveChildren(): number {
   return children.size;
 }
 
+const exitHooks = new Set<() => void>();
+
+/**
+ * Registers a synchronous cleanup (an iptables chain, detached agents) that also runs when the
+ * harness exits or is interrupted; returns the unregister function. Each hook runs at most once.
+ */
+export function atExit(hook: () => void): () => void {
+  exitHooks.add(hook);
+  return () => {
+    exitHooks.delete(hook);
+  };
+}
+
+function runExitHooks(): void {
+  for (const hook of [...exitHooks]) {
+    exitHooks.delete(hook);
+    try {
+      hook();
+    } catch (err) {
+      process.stderr.write(`bench: cleanup failed: ${(err as Error).message}\n`);
+    }
+  }
+}
+
 let installed = false;
 /** Kill every child on SIGINT/SIGTERM and on exit (a crash of the harness leaves nothing behind). */
 export function installCleanup(extra: () => void = () => undefined): void {
@@ -50,12 +74,16 @@ export function installCleanup(extra: () => void = () => undefined): void {
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`bench: ${signal}, killing ${children.size} child processes\n`);
     killAll();
+    runExitHooks();
     extra();
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.on('exit', () => killAll());
+  process.on('exit', () => {
+    killAll();
+    runExitHooks();
+  });
 }
 
 const TICKS = 100; // USER_HZ: clock ticks per second on Linux
@@ -64,6 +92,7 @@ const PAGE = 4096;
 export interface ProcSample {
   /** user + system CPU time (s). */
   cpuS: number;
+  /** VmRSS from /proc/<pid>/status (resident set: anon + file + shmem). */
   rssBytes: number;
   /** Bytes the process wrote (syscalls: sockets, pipes, files), from /proc/<pid>/io. */
   wcharBytes: number | null;
@@ -78,7 +107,13 @@ export function sampleProc(pid: number): ProcSample | null {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const utime = Number(f[11]);
     const stime = Number(f[12]);
-    const rssPages = Number(f[21]);
+    let rssBytes = Number(f[21]) * PAGE;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) rssBytes = Number(m[1]) * 1024;
+    } catch {
+      // stat's rss field (pages) stands in
+    }
     let wchar: number | null = null;
     try {
       const io = readFileSync(`/proc/${pid}/io`, 'utf8');
@@ -87,7 +122,7 @@ export function sampleProc(pid: number): ProcSample | null {
     } catch {
       wchar = null;
     }
-    return { cpuS: (utime + stime) / TICKS, rssBytes: rssPages * PAGE, wcharBytes: wchar, atMs: Date.now() };
+    return { cpuS: (utime + stime) / TICKS, rssBytes, wcharBytes: wchar, atMs: Date.now() };
   } catch {
     return null;
   }

@@ -135,6 +135,25 @@ export class SerfPool {
     return pending.length === 0 ? last : null;
   }
 
+  /**
+   * kill -9 a random non-seed node `kills` times (while more than 2 are alive); each time, the ms
+   * until every live node lists it `failed` (null when some did not within 60 s).
+   */
+  async timeKills(kills: number, onKill: (rep: number, ms: number | null, victim: string) => void): Promise<void> {
+    for (let r = 0; r < kills && this.alive.length > 2; r++) {
+      const alive = this.alive;
+      const victim = alive[1 + Math.floor(Math.random() * (alive.length - 1))];
+      if (!victim) break;
+      const at = await this.kill(victim);
+      const failed = await this.sampleUntil(
+        this.alive,
+        (m) => m.some((x) => x.name === victim.name && x.status === 'failed'),
+        60_000,
+      );
+      onKill(r, failed && failed - at, victim.name);
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => kill9(n.child)));
   }

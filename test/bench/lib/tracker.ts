@@ -73,6 +73,11 @@ export class Tracker {
     return last;
   }
 
+  /** When each observer first saw the target alive (null: not yet). */
+  convergedTimes(observers: readonly string[]): Array<number | null> {
+    return observers.map((id) => this.#observers.get(id)?.convergedAt ?? null);
+  }
+
   notConverged(observers: readonly string[]): string[] {
     return observers.filter((id) => (this.#observers.get(id)?.convergedAt ?? null) === null);
   }

@@ -6,8 +6,9 @@ import { SerfPool } from '../lib/serf.ts';
 import { ratio, summarize } from '../lib/stats.ts';
 
 /**
- * Failure detection: in a converged pool, crash one agent (no leave; heartbeats stop) and time
- * until every other agent marks it dead. The pool is reused across repetitions: each one crashes
+ * Failure detection: in a converged pool, crash one agent (no leave: its libp2p node stops, so
+ * its address refuses connections, as after kill -9) and time until every other agent marks it
+ * dead. The pool is reused across repetitions: each one crashes
  * a different non-seed agent, so repetition r runs with n - r agents.
  */
 export async function failureDetection(ctx: BenchContext, n: number, reps: number): Promise<ScenarioResult> {
@@ -62,13 +63,16 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
       n,
       reps,
       mode: 'in-process',
+      perHost: ctx.perHost,
       crash: 'agent.stop({leave:false})',
-      heartbeatMs: 1000,
-      deadAfterMs: 5000,
+      // SWIM defaults (agent/membership/swim-config.ts from shared/config/tunables.ts).
+      probeIntervalMs: 1000,
+      refusedSuspicionMs: 500,
+      suspicionMinMs: 3000,
     },
     ...mine,
     unit: 'ms',
-    target: '<= 3000 ms',
+    target: '<= 3000 ms median (N=50 and 100)',
     machine: machine(),
     serf: theirs,
     ratio: ratio(mine.median, theirs?.median ?? null),
@@ -86,19 +90,10 @@ async function serfFailure(ctx: BenchContext, n: number, reps: number): Promise<
     serf.startRest(n);
     const conv = await serf.sampleUntil(serf.nodes, (m) => m.filter((x) => x.status === 'alive').length === n, 30_000);
     if (conv === null) throw new Error(`serf pool of ${n} did not converge`);
-    for (let r = 0; r < reps; r++) {
-      const alive = serf.alive;
-      const victim = alive[1 + Math.floor(Math.random() * (alive.length - 1))];
-      if (!victim) break;
-      const at = await serf.kill(victim);
-      const failed = await serf.sampleUntil(
-        serf.alive,
-        (m) => m.some((x) => x.name === victim.name && x.status === 'failed'),
-        60_000,
-      );
-      ctx.log('failure-detection-serf', { n, rep: r, ms: failed && failed - at });
-      if (failed !== null) out.push(failed - at);
-    }
+    await serf.timeKills(reps, (rep, ms) => {
+      ctx.log('failure-detection-serf', { n, rep, ms });
+      if (ms !== null) out.push(ms);
+    });
   } catch (err) {
     ctx.log('serf-error', { scenario: 'failure-detection', error: (err as Error).message });
   } finally {

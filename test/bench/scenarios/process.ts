@@ -150,14 +150,14 @@ export async function processScenarios(ctx: BenchContext, n: number, reps: numbe
   });
   const fp = ours ?? { rssMb: [], cpuPct: [], wcharPerS: [], gossipPerS: [] };
   return [
-    row('idle-rss', '<= 80 MB', 'MB', summarize(fp.rssMb, 1), serf && summarize(serf.rssMb, 1), {
+    row('idle-rss', '<= 64 MB', 'MB', summarize(fp.rssMb, 1), serf && summarize(serf.rssMb, 1), {
       anchor: 'Serf 5-10 MB RSS',
     }),
     row('idle-cpu', '<= 1 % of a core', '% of one core', summarize(fp.cpuPct, 2), serf && summarize(serf.cpuPct, 2), {
       source: '/proc/<pid>/stat utime+stime over the window',
     }),
     row('idle-gossip-bytes', '<= 2 kB/s per node', 'bytes/s', summarize(fp.gossipPerS), null, {
-      source: 'poolparty_gossip_bytes_total (in+out payload) from each /metrics',
+      source: 'poolparty_gossip_bytes_total (in+out payload) from each /metrics: not the wire (see idle-cost)',
       // write()/writev() bytes from /proc/<pid>/io: gossipsub framing, forwarding, signatures, pnet
       // and noise included. Not comparable with Serf, whose UDP sendto() is not counted there.
       allBytesWrittenPerS: summarize(fp.wcharPerS),
