@@ -14,5 +14,9 @@ export function swimConfigOf(t: AgentTunables): SwimConfig {
     refusedSuspicionTimeout: Math.max(50, Math.round(t.heartbeatInterval / 2)),
     stallThreshold: Math.max(t.stallThreshold, d.stallThreshold),
     reapAfter: t.reapAfter,
+    // The shell's anti-entropy first compares a table hash (~100 B when views agree), so it can
+    // run more often than memberlist's push-pull: a view left stale after a mass join heals in
+    // ~10 s, not 30 s.
+    syncInterval: Math.min(d.syncInterval, 10_000),
   };
 }

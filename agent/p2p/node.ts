@@ -35,8 +35,14 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     connectionProtector: preSharedKey({ psk: opts.poolKey }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // SWIM probes the ring neighbours already; libp2p's own monitor would open a ping stream on
+    // every connection every 10 s (a large share of an idle agent's packets in the benchmark).
+    connectionMonitor: { enabled: false },
     connectionManager: {
-      maxConnections: opts.maxConnections,
+      // A hard cap well above the membership's own target (maxConnections, which it keeps by
+      // closing non-neighbours): fifty agents joining through one seed at once must all get in
+      // (the benchmark's pool of 50 never formed when the seed refused past 16).
+      maxConnections: opts.maxConnections * 4,
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
       dialTimeout: 5_000,
     },
