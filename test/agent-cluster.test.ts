@@ -35,12 +35,14 @@ describe('agents on loopback (real libp2p, one process)', () => {
   });
 
   it('learns peers from heartbeats: agents that only knew n1 connect to others', async () => {
-    // Bootstrapped only to n1, the others dial members they learned about from gossip.
+    // Bootstrapped only to n1, an agent connects to its ring neighbours, learned from the table
+    // it pulled from n1: which ones depends on the peer ids' hashes, but some are not n1.
     const [n1, , , , n5] = pool.agents;
     if (!n1 || !n5) throw new Error('missing agents');
-    await waitFor('n5 connected beyond its bootstrap peer', () => n5.connectedPeers().length >= 3);
     expect(n5.config.bootstrap).toHaveLength(1);
-    expect(n5.connectedPeers()).toContain(n1.peerId);
+    await waitFor('n5 connected beyond its bootstrap peer', () =>
+      n5.connectedPeers().some((p) => p !== n1.peerId && pool.agents.some((a) => a.peerId === p)),
+    );
   });
 
   it('a stopped agent (no leave) is marked suspect then dead by the rest', async () => {

@@ -81,6 +81,7 @@ export class Membership {
   #fingerprint = '';
   #running = false;
   #joining = false;
+  #rejoinTicks = 0;
   readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
@@ -141,14 +142,30 @@ export class Membership {
     // A seed that was not up yet, or a pool we were cut off from: retry while we know nobody.
     this.#timers.push(
       setInterval(() => {
-        if (this.#running && !this.#joining && !this.#knowsAnyone()) void this.#join();
+        // A seed that was not up yet when we joined (or that we were cut off from): retry every
+        // unknown seed, often at first, then every 30 s. Knowing someone is not enough: seeds
+        // that started a moment late formed two pools that never met (a bootstrap of 3 agents).
+        this.#rejoinTicks++;
+        const due = this.#rejoinTicks * REJOIN_MS < 120_000 || this.#rejoinTicks % 15 === 0;
+        if (this.#running && !this.#joining && due && this.#unknownSeeds().length > 0) void this.#join();
       }, REJOIN_MS),
     );
     this.#timers.push(setInterval(() => void this.#reconnect(), RECONNECT_MS));
   }
 
-  #knowsAnyone(): boolean {
-    return this.#core.members().some((m) => m.id !== this.#o.self && m.state === 'alive');
+  /** Seeds that are neither us nor a member we hold alive. */
+  #unknownSeeds(): string[] {
+    const own = new Set(this.#records.get(this.#o.self)?.addrs ?? []);
+    const known = new Set<string>();
+    for (const m of this.#core.members()) {
+      if (m.id === this.#o.self || m.state !== 'alive') continue;
+      known.add(m.id);
+      for (const a of this.#records.get(m.id)?.addrs ?? []) known.add(a);
+    }
+    return this.#o.bootstrap.filter((addr) => {
+      const [base = addr, peer] = addr.split('/p2p/');
+      return peer !== this.#o.self && !own.has(base) && !known.has(base) && !(peer && known.has(peer));
+    });
   }
 
   async stop(opts: { leave: boolean; grace: number }): Promise<void> {
@@ -356,19 +373,21 @@ export class Membership {
     }
   }
 
+  /** Pulls the table from every seed we do not know yet; announces us again if any answered. */
   async #joinOnce(): Promise<void> {
-    for (const addr of this.#o.bootstrap) {
+    let joined = false;
+    for (const addr of this.#unknownSeeds()) {
       if (!this.#running) return;
       try {
-        if (addr.split('/p2p/')[1] === this.#o.self) continue;
         // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
         const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(3_000) });
         const peer = conn.remotePeer.toString();
-        if (peer !== this.#o.self && (await this.#sync(peer, ''))) return this.#announceSelf();
+        if (peer !== this.#o.self && (await this.#sync(peer, ''))) joined = true;
       } catch (err) {
         this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
       }
     }
+    if (joined) this.#announceSelf();
   }
 
   /**
