@@ -19,9 +19,14 @@ export interface LoadExchangeOptions {
   maxMembers: number;
 }
 
-/** Least time between two summaries, and the extra time per member (ms): ≤ ~160 B/s per agent. */
+/**
+ * Least time between two summaries, and the extra time per member (ms). A summary is ~60 B per
+ * member and gossipsub relays it over the mesh (D ≈ 6 copies per agent), so an agent pays about
+ * 6 × 60 B per SUMMARY_PER_MEMBER — ~360 B/s, flat in N — and a follower's view of others'
+ * metrics is up to max(5 s, N s) old (the leader's own view is fresh).
+ */
 const SUMMARY_MIN = 5_000;
-const SUMMARY_PER_MEMBER = 250;
+const SUMMARY_PER_MEMBER = 1_000;
 
 /**
  * Load at a bounded rate: every member reports its metrics to the leader every `loadInterval`;

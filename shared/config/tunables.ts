@@ -26,7 +26,7 @@ export interface AgentTunables {
   deadAfter: number;
   /**
    * How often each member sends its metrics to the leader (ms). Default 2000. The leader's
-   * summary of every member's metrics goes out every max(5 s, N × 250 ms). The reports double as
+   * summary of every member's metrics goes out every max(5 s, N × 1 s). The reports double as
    * acknowledgements of the leader's term (its quorum lease).
    */
   loadInterval: number;
