@@ -346,6 +346,20 @@ describe('scaler shell (fake provider, fake clock)', () => {
     expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(2);
   });
 
+  it('reconciles again every 30 s within a term: a stray that appeared after the first pass is ended', async () => {
+    const provider = new ReconcilingProvider();
+    const s = setup({ provider, config: { expandWhen: null, contractWhen: null } });
+    await s.scaler.step();
+    s.advance(10_000);
+    await s.scaler.step();
+    expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(1);
+    provider.report = { adopted: [], cleared: [], strays: ['i-late'] };
+    s.advance(21_000);
+    await s.scaler.step();
+    expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(2);
+    expect(s.decisions.map((d) => d.reason)).toContainEqual(expect.stringMatching(/^reconciled: ended strays i-late/));
+  });
+
   it('does not act while reconcile fails: records the error once, retries on the next step', async () => {
     const provider = new ReconcilingProvider();
     provider.failWith = 'state file locked';

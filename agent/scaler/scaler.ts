@@ -17,6 +17,9 @@ export type ControlDraft =
   | Omit<Outcome, 'seq' | 'peerId'>
   | Omit<Retire, 'seq' | 'peerId'>;
 
+/** How often a leader reconciles its provider again within a term (ms). */
+const RECONCILE_EVERY = 30_000;
+
 export interface ScalerDeps {
   pool: string;
   cloud: string;
@@ -86,8 +89,9 @@ export class Scaler {
   #lastNone = '';
   #nextAction = 0;
   #actionTerm = 0;
-  /** The term whose leader start already reconciled the provider (once per term). */
+  /** The term whose leader start already reconciled the provider, and when it last did. */
   #reconciledTerm: number | null = null;
+  #reconciledAt = 0;
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
@@ -276,7 +280,10 @@ export class Scaler {
    */
   async #reconcile(term: number, now: number): Promise<boolean> {
     const d = this.#d;
-    if (this.#reconciledTerm === term) return true;
+    // Again every RECONCILE_EVERY within a term: a stray that appeared after the first pass (an
+    // agent a crashed leader spawned just before it died) would otherwise run until the next term.
+    const again = this.#reconciledTerm === term;
+    if (again && now - this.#reconciledAt < RECONCILE_EVERY) return true;
     const remoter = d.remoter();
     if (!remoter.reconcile) {
       this.#reconciledTerm = term;
@@ -286,7 +293,9 @@ export class Scaler {
       const r = await remoter.reconcile({ pool: d.pool, cloud: d.cloud });
       if (d.leads() !== term) return false;
       this.#reconciledTerm = term;
+      this.#reconciledAt = now;
       const found = r.adopted.length + r.cleared.length + r.strays.length;
+      if (again && !found) return true;
       const list = (what: string, ids: string[]) => (ids.length ? [`${what} ${ids.join(', ')}`] : []);
       const detail = [...list('adopted', r.adopted), ...list('cleared', r.cleared), ...list('ended strays', r.strays)];
       this.#record({
@@ -295,7 +304,7 @@ export class Scaler {
         action: 'none',
         count: 0,
         reason: found
-          ? `reconciled on leader start: ${detail.join('; ')}`
+          ? `reconciled${again ? '' : ' on leader start'}: ${detail.join('; ')}`
           : 'reconciled on leader start: nothing left over',
         ...(r.strays.length ? { targets: [...r.strays] } : {}),
       });
