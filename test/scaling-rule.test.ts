@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../agent/membership/swim/prng.ts';
 import {
   type Comparison,
   formatRule,
@@ -227,17 +228,7 @@ describe('formatRule', () => {
 // Property: random ASTs, written with random spacing, case, optional `avg` and redundant
 // parentheses, parse back to the same tree; and format → parse is the identity on trees.
 describe('round-trip property', () => {
-  function mulberry32(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-  const rand = mulberry32(0x5ca1e);
+  const rand = seededRandom(0x5ca1e);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const chance = (p: number) => rand() < p;
   const space = () => pick(['', ' ', '  ', '\t']);

@@ -4,7 +4,6 @@ import {
   type BundleState,
   type Heartbeat,
   type Intent,
-  type Leave,
   type LoadSummary,
   type MemberUpdate,
   type Outcome,
@@ -71,7 +70,6 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult
   if (value.v !== WIRE_VERSION)
     return { ok: false, reason: 'version', detail: `unsupported version ${String(value.v)}` };
   if (value.type === 'heartbeat') return checkHeartbeat(value);
-  if (value.type === 'leave') return checkLeave(value);
   if (value.type === 'intent') return checkIntent(value);
   if (value.type === 'outcome') return checkOutcome(value);
   if (value.type === 'retire') return checkRetire(value);
@@ -135,13 +133,6 @@ export function checkRecord(value: unknown): Heartbeat | undefined {
 /** Checks a metric map from a peer (load reports); the reason when it is not one. */
 export function checkMetrics(value: unknown): string | undefined {
   return metrics(value);
-}
-
-function checkLeave(v: Record<string, unknown>): DecodeResult {
-  const bad = str(v, 'peerId') ?? seq(v);
-  if (bad) return schema(bad);
-  const leave: Leave = { v: WIRE_VERSION, type: 'leave', peerId: v.peerId as string, seq: v.seq as number };
-  return { ok: true, msg: leave };
 }
 
 const KINDS = new Set(['expand', 'contract', 'replace']);

@@ -78,14 +78,6 @@ export interface RolloutAnnouncement {
   startedAt: number;
 }
 
-/** Published once when an agent leaves gracefully (SIGTERM/SIGINT). */
-export interface Leave {
-  v: 2;
-  type: 'leave';
-  peerId: string;
-  seq: number;
-}
-
 export function controlTopic(pool: string): string {
   return `poolparty/${pool}/control/${WIRE_VERSION}`;
 }
@@ -169,6 +161,6 @@ export interface Retire {
   at: number;
 }
 
-export type HeartbeatTopicMessage = Heartbeat | Leave | MemberUpdate;
+export type HeartbeatTopicMessage = Heartbeat | MemberUpdate;
 export type ControlMessage = Intent | Outcome | Retire | LoadSummary | PoolStopping;
 export type WireMessage = HeartbeatTopicMessage | ControlMessage;
