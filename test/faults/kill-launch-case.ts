@@ -17,6 +17,8 @@ export interface KillRound {
   agents: number;
   oneAgentPerRecord: boolean;
   settled: boolean;
+  /** When records and processes disagree: each record (id state pid) and each agent (pid id). */
+  mismatch?: { records: string[]; agents: string[] };
 }
 
 /**
@@ -64,8 +66,13 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
     await until(
       'the pool settled within bounds',
       async () => {
-        const n = (await pool.live()).length;
-        return n >= min && n <= max && (await pool.converged(n)) && (await pool.agreedLeader()) !== null;
+        // A 'pending' record is a launch not settled yet: a new leader adopts or clears it when it
+        // takes over, which can be seconds after the survivors already see each other.
+        const live = await pool.live();
+        const n = live.length;
+        if (n < min || n > max || live.some((i) => i.state === 'pending')) return false;
+        const agreed = await pool.agreedLeader();
+        return agreed !== null && live.some((i) => i.id === agreed.instanceId) && (await pool.converged(n));
       },
       120_000,
       500,
@@ -77,6 +84,7 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
   const live = await pool.live();
   const agents = pool.agentPids();
   const pids = live.map((i) => i.pid).sort();
+  const oneAgentPerRecord = JSON.stringify(pids) === JSON.stringify([...agents].sort());
   return {
     point,
     leader: leader.instanceId,
@@ -84,8 +92,16 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
     killedAfterMs,
     live: live.map((i) => i.id),
     agents: agents.length,
-    oneAgentPerRecord: JSON.stringify(pids) === JSON.stringify([...agents].sort()),
+    oneAgentPerRecord,
     settled,
+    ...(oneAgentPerRecord
+      ? {}
+      : {
+          mismatch: {
+            records: (await pool.listAll()).map((i) => `${i.id} ${i.state} ${i.pid ?? '-'}`),
+            agents: agents.map((p) => `${p} ${pool.instanceOfPid(p)}`),
+          },
+        }),
   };
 }
 
