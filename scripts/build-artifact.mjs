@@ -35,6 +35,14 @@ const optionalNative = ['*.node', 'cpu-features', 'osx-temperature-sensor', 'mac
 
 const root = process.cwd();
 
+// What a leader running this file needs and would otherwise read from the package: the systemd
+// unit it hands new instances (shared/package-files.ts).
+const ARTIFACT_DEFINE = {
+  __POOLPARTY_ARTIFACT__: JSON.stringify({
+    unit: await readFile(join(root, 'systemd', 'poolparty-agent.service'), 'utf8'),
+  }),
+};
+
 /**
  * Dynamically imported modules embedded compressed (see above), by path from the package root or
  * package name, each with its name in the artifact. An embedded module's own dynamic imports of
@@ -69,7 +77,7 @@ async function embeddedSource(path) {
     legalComments: 'none',
     external: optionalNative,
     // The artifact's URL, passed in by the loader: paths derived from it stay what they were.
-    define: { 'import.meta.url': '__ppImportMetaUrl' },
+    define: { 'import.meta.url': '__ppImportMetaUrl', ...ARTIFACT_DEFINE },
     plugins: [embedLazy],
     logLevel: 'warning',
   });
@@ -114,6 +122,7 @@ await build({
   sourcemap: false,
   legalComments: 'none',
   external: optionalNative,
+  define: ARTIFACT_DEFINE,
   plugins: [embedLazy],
   // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
   // none, so give it one. __filename/__dirname for the same reason.

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../agent/config.ts';
@@ -22,7 +24,7 @@ import { freePort } from './fixtures/sshd.ts';
  */
 
 const CLI = resolve('bin/poolparty.mjs');
-const AGENT = resolve('dist/poolparty-agent.mjs');
+const execAsync = promisify(execFile);
 const MIN = 1;
 const MAX = 3;
 // What an instance profile would hand the leader: distinctive, so a leak into user data shows.
@@ -103,6 +105,10 @@ describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopbac
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'poolparty-ec2-pool-'));
+    // The single-file artifact an image bakes in: a leader running it has no package on disk, so
+    // everything it hands a new instance (the systemd unit) must travel inside it.
+    await execAsync(process.execPath, ['scripts/build-artifact.mjs', '--outdir', join(dir, 'artifact')]);
+    const agent = join(dir, 'artifact', 'poolparty-agent.mjs');
     config = join(dir, 'clouds.ts');
     queueFile = join(dir, 'queue');
     await writeFile(queueFile, '0\n');
@@ -119,7 +125,7 @@ describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopbac
       AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
       AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
     };
-    machines = new Ec2Machines({ dir: join(dir, 'machines'), firstAddress, agent: AGENT, agentEnv: aws });
+    machines = new Ec2Machines({ dir: join(dir, 'machines'), firstAddress, agent, agentEnv: aws });
     const m = machines;
     server = await startEc2Server({
       pendingMs: 500,
@@ -167,7 +173,7 @@ export default definePool({
 `,
     );
     cliEnv = { PATH: process.env.PATH, HOME: dir, POOLPARTY_STATE_DIR: join(dir, 'laptop'), ...aws };
-  }, 30_000);
+  }, 90_000);
 
   afterAll(async () => {
     await machines?.close();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findPackageRoot } from '../remoter/package-root.ts';
+import { agentArtifactDir } from '../package-files.ts';
 import { ArtifactError } from './errors.ts';
 
 /**
@@ -29,7 +29,7 @@ export const MANIFEST_FILE = 'poolparty-agent.json';
 export const MIN_NODE_VERSION = '20.19.0';
 
 export function defaultArtifactDir(): string {
-  return join(findPackageRoot(), 'dist', 'artifact');
+  return agentArtifactDir();
 }
 
 export async function loadArtifact(dir: string = defaultArtifactDir()): Promise<Artifact> {

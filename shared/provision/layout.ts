@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { findPackageRoot } from '../remoter/package-root.ts';
+import { agentUnitText } from '../package-files.ts';
 import { ProvisionError } from './errors.ts';
 
 /**
@@ -55,14 +53,12 @@ export function remoteLayout(prefix = ''): RemoteLayout {
   };
 }
 
-/** The unit template shipped with the package. */
-export async function readUnitTemplate(
-  file = join(findPackageRoot(), 'systemd', `${UNIT_NAME}.service`),
-): Promise<string> {
+/** The unit template shipped with the package (or embedded in the artifact a leader runs). */
+export async function readUnitTemplate(file?: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    return await agentUnitText(file);
   } catch (err) {
-    throw new ProvisionError(`cannot read the systemd unit template ${file}: ${(err as Error).message}`);
+    throw new ProvisionError(`cannot read the systemd unit template ${file ?? UNIT_NAME}: ${(err as Error).message}`);
   }
 }
 

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type DescribeInstancesCommandInput,
@@ -15,6 +14,7 @@ import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
 import { poolKeyFile } from '../config/resolve.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { agentUnitText } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import {
   AuthError,
@@ -41,7 +41,6 @@ import {
   toRecord,
 } from './ec2-request.ts';
 import { buildUserData } from './ec2-user-data.ts';
-import { findPackageRoot } from './package-root.ts';
 import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
 
@@ -345,7 +344,7 @@ export class Ec2Remoter implements RemoterBase {
     const { bootstrap, bundleHash } = this.opts;
     const keyFile = this.opts.poolKeyFile ?? poolKeyFile(resolve(this.opts.stateDir));
     const { key } = await ensurePoolKey(keyFile);
-    this.unit ??= this.opts.unit ?? readFileSync(join(findPackageRoot(), 'systemd', 'poolparty-agent.service'), 'utf8');
+    this.unit ??= this.opts.unit ?? (await agentUnitText());
     const hash = typeof bundleHash === 'function' ? await bundleHash() : bundleHash;
     return buildUserData({
       pool: this.opts.pool,

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findPackageRoot } from './remoter/package-root.ts';
+
+/**
+ * Files an agent needs beside its code when it acts as a leader: the systemd unit it writes into
+ * new instances' user data (ec2) or onto new hosts (ssh), and the agent artifact it uploads (ssh).
+ * From the package (CLI, tests, `npm run demo`) they are the package's files. A node runs the
+ * single-file artifact from /opt/poolparty with no package around it, so the artifact build
+ * (scripts/build-artifact.mjs) defines __POOLPARTY_ARTIFACT__: the unit's text, and the
+ * artifact's own directory is where its file and manifest are.
+ */
+
+declare const __POOLPARTY_ARTIFACT__: { unit: string } | undefined;
+
+/** What the artifact build embedded, or undefined when running from the package. */
+function embedded(): { unit: string } | undefined {
+  return typeof __POOLPARTY_ARTIFACT__ === 'undefined' ? undefined : __POOLPARTY_ARTIFACT__;
+}
+
+export const UNIT_FILE_NAME = 'poolparty-agent.service';
+
+/** Whether this code runs inside the single-file agent artifact. */
+export function runningFromArtifact(): boolean {
+  return embedded() !== undefined;
+}
+
+/** The systemd unit template: embedded in the artifact, else the package's systemd/ file. */
+export async function agentUnitText(file?: string): Promise<string> {
+  const inArtifact = embedded();
+  if (file === undefined && inArtifact) return inArtifact.unit;
+  return readFile(file ?? join(findPackageRoot(), 'systemd', UNIT_FILE_NAME), 'utf8');
+}
+
+/**
+ * Where the agent artifact and its manifest are: the artifact's own directory when this runs as
+ * the artifact (an ssh-cloud leader uploads the very file it runs), else the package's build.
+ */
+export function agentArtifactDir(): string {
+  if (runningFromArtifact()) return dirname(fileURLToPath(import.meta.url));
+  return join(findPackageRoot(), 'dist', 'artifact');
+}
