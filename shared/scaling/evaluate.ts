@@ -1,5 +1,6 @@
 import type { MetricValue } from '../wire/metrics.ts';
-import { type Aggregate, type CompareOp, type Comparison, formatComparison, type Rule, type RuleExpr } from './rule.ts';
+import type { Aggregate, CompareOp, Comparison, Rule, RuleExpr } from './rule.ts';
+import { formatComparison } from './rule-format.ts';
 
 /** One comparison of a rule with the value it saw: enough for an operator to see why it scaled. */
 export interface TermResult {
