@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
+import { type CompiledBase, type CompiledResource, DEFAULT_CRON_DIR, type Target } from './compiled.ts';
 import { DuplicateResourceError, InvalidResourceError, UnknownResourceError } from './errors.ts';
 import { orderResources } from './graph.ts';
+import { lower, shellQuote } from './lower.ts';
 import { resourceSchema } from './schema.ts';
-import { renderTemplate } from './template.ts';
-import type { NotifyTiming, Resource } from './types.ts';
+import type { Resource } from './types.ts';
 
 /**
  * The pure core between clouds.ts and the generators: validates resources, resolves refs,
@@ -13,45 +14,16 @@ import type { NotifyTiming, Resource } from './types.ts';
  * both the Chef and the Puppet generator consume, so they cannot disagree about content.
  */
 
-/** The kinds the generators know; templates and crons have become files. */
-export type CompiledKind = 'file' | 'directory' | 'link' | 'package' | 'service' | 'exec' | 'user' | 'group';
-
-export interface Target {
-  kind: CompiledKind;
-  /** Path for file/directory/link, name otherwise. */
-  name: string;
-}
-
-interface Base extends Target {
-  /** The ref as the user wrote it, e.g. 'template[/etc/site]' (for comments and messages). */
-  ref: string;
-  requires: Target[];
-  notifies: { target: Target; action: 'restart' | 'run'; timing: NotifyTiming }[];
-}
-
-export type CompiledResource =
-  | (Base & { kind: 'file'; content?: Buffer; mode: string; owner?: string; group?: string })
-  | (Base & { kind: 'directory'; mode: string; owner?: string; group?: string })
-  | (Base & { kind: 'link'; to: string })
-  | (Base & { kind: 'package'; version?: string; action: 'install' | 'remove' })
-  | (Base & { kind: 'service'; enable?: boolean; action?: 'start' | 'stop' | 'restart' })
-  | (Base & {
-      kind: 'exec';
-      /** Environment already folded in (see withEnv), identical for every resolver. */
-      command: string;
-      cwd?: string;
-      user?: string;
-      creates?: string;
-      onlyIf?: string;
-      notIf?: string;
-      refreshOnly: boolean;
-    })
-  | (Base & { kind: 'user'; uid?: number; gid?: string | number; home?: string; shell?: string })
-  | (Base & { kind: 'group'; gid?: number });
-
-export const DEFAULT_FILE_MODE = '0644';
-export const DEFAULT_DIRECTORY_MODE = '0755';
-export const DEFAULT_CRON_DIR = '/etc/cron.d';
+// The bundle builder and the generators import these from here.
+export {
+  type CompiledKind,
+  type CompiledResource,
+  DEFAULT_CRON_DIR,
+  DEFAULT_DIRECTORY_MODE,
+  DEFAULT_FILE_MODE,
+  type Target,
+} from './compiled.ts';
+export { shellQuote, withEnv } from './lower.ts';
 
 export interface CompileInput {
   resources: readonly unknown[];
@@ -106,7 +78,7 @@ export function compileResources(input: CompileInput): CompiledResource[] {
   const made = new Set<string>();
   return order.flatMap((i) => {
     const r = resources[i] as Resource;
-    const base: Base = {
+    const base: CompiledBase = {
       ...(targets[i] as Target),
       ref: refs[i] as string,
       requires: (r.requires ?? []).map((ref) => targets[index.get(ref) as number] as Target),
@@ -210,102 +182,4 @@ function implicitDeps(r: Resource, index: Map<string, number>, byPath: Map<strin
   if ((r.type === 'exec' || r.type === 'cron') && r.user) add(index.get(`user[${r.user}]`));
   if (r.type === 'user' && typeof r.gid === 'string') add(index.get(`group[${r.gid}]`));
   return out;
-}
-
-/** Single-quotes for /bin/sh: the only character needing care inside '…' is ' itself. */
-export function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Folds the environment into a command, so guards and command see it under every resolver. */
-export function withEnv(command: string, env: Record<string, string> | undefined): string {
-  const entries = Object.entries(env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (entries.length === 0) return command;
-  return `export ${entries.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}; ${command}`;
-}
-
-function lower(r: Resource, base: Base, sources: ReadonlyMap<string, Buffer>): CompiledResource {
-  const source = (what: string, s: string): Buffer => {
-    const bytes = sources.get(s);
-    if (!bytes) throw new InvalidResourceError(`${base.ref}: ${what} ${s} was not read`);
-    return bytes;
-  };
-  const owned = (o: { owner?: string; group?: string }) => ({
-    ...(o.owner !== undefined && { owner: o.owner }),
-    ...(o.group !== undefined && { group: o.group }),
-  });
-  switch (r.type) {
-    case 'file': {
-      const content = r.source !== undefined ? source('source', r.source) : r.content;
-      return {
-        ...base,
-        kind: 'file',
-        ...(content !== undefined && { content: Buffer.from(content) }),
-        mode: normalMode(r.mode ?? DEFAULT_FILE_MODE),
-        ...owned(r),
-      };
-    }
-    case 'template': {
-      const text = r.inline ?? source('template', r.source as string).toString('utf8');
-      const rendered = renderTemplate(text, r.variables ?? {}, base.ref);
-      return {
-        ...base,
-        kind: 'file',
-        content: Buffer.from(rendered),
-        mode: normalMode(r.mode ?? DEFAULT_FILE_MODE),
-        ...owned(r),
-      };
-    }
-    case 'cron': {
-      const when = [r.minute, r.hour, r.day, r.month, r.weekday].map((f) => f ?? '*').join(' ');
-      const content = `# Managed by PoolParty (cron[${r.name}]).\n${when} ${r.user ?? 'root'} ${r.command}\n`;
-      return { ...base, kind: 'file', content: Buffer.from(content), mode: DEFAULT_FILE_MODE };
-    }
-    case 'directory':
-      return { ...base, kind: 'directory', mode: normalMode(r.mode ?? DEFAULT_DIRECTORY_MODE), ...owned(r) };
-    case 'link':
-      return { ...base, kind: 'link', to: r.to };
-    case 'package':
-      return {
-        ...base,
-        kind: 'package',
-        ...(r.version !== undefined && { version: r.version }),
-        action: r.action ?? 'install',
-      };
-    case 'service':
-      return {
-        ...base,
-        kind: 'service',
-        ...(r.enable !== undefined && { enable: r.enable }),
-        ...(r.action !== undefined && { action: r.action }),
-      };
-    case 'exec':
-      return {
-        ...base,
-        kind: 'exec',
-        command: withEnv(r.command ?? r.name, r.env),
-        ...(r.cwd !== undefined && { cwd: r.cwd }),
-        ...(r.user !== undefined && { user: r.user }),
-        ...(r.creates !== undefined && { creates: r.creates }),
-        ...(r.onlyIf !== undefined && { onlyIf: withEnv(r.onlyIf, r.env) }),
-        ...(r.notIf !== undefined && { notIf: withEnv(r.notIf, r.env) }),
-        refreshOnly: r.refreshOnly ?? false,
-      };
-    case 'user':
-      return {
-        ...base,
-        kind: 'user',
-        ...(r.uid !== undefined && { uid: r.uid }),
-        ...(r.gid !== undefined && { gid: r.gid }),
-        ...(r.home !== undefined && { home: r.home }),
-        ...(r.shell !== undefined && { shell: r.shell }),
-      };
-    case 'group':
-      return { ...base, kind: 'group', ...(r.gid !== undefined && { gid: r.gid }) };
-  }
-}
-
-/** Four digits: '644' and '0644' are the same mode and must produce the same bundle. */
-function normalMode(mode: string): string {
-  return mode.padStart(4, '0');
 }
