@@ -1,6 +1,6 @@
 import type { Ec2Options, Ec2Using } from './config/ec2-schema.ts';
 import type { SshUsing } from './config/ssh-input.ts';
-import type { AgentTunables } from './config/tunables.ts';
+import type { TunablesInput } from './config/tunables.ts';
 import type { Duration } from './duration.ts';
 import type { ConfigureInput } from './resources/configure-input.ts';
 import type { VictimPolicy } from './scaling/config.ts';
@@ -44,10 +44,8 @@ export type MetricInput =
   | ({ file: string } & MetricTiming)
   | ({ http: string /** Dotted path into the JSON body, e.g. 'queue.depth'. */; path?: string } & MetricTiming);
 
-type CountTunable = 'maxConnections' | 'minConnections' | 'maxMessageBytes';
-
 /** Agent tunables (see shared/config/tunables.ts); durations as ms numbers or strings like '1s'. */
-export type TunablesInput = { [K in keyof AgentTunables]?: K extends CountTunable ? number : Duration };
+export type { TunablesInput };
 
 /**
  * How the cloud's leader scales it (see shared/scaling/config.ts for every default). Without this

@@ -6,6 +6,7 @@ import { parseAgentConfig } from '../agent/config.ts';
 import { ConfigError, loadPool, parsePool } from '../shared/config/load.ts';
 import { resolveAgentConfig, resolveMetricFile } from '../shared/config/resolve.ts';
 import { SCALING_DEFAULTS } from '../shared/scaling/config.ts';
+import { localRuntime } from './helpers/agent-runtime.ts';
 
 let dir: string;
 let n = 0;
@@ -197,19 +198,9 @@ describe('scaling block', () => {
 });
 
 describe('resolveAgentConfig with scaling', () => {
-  const runtime = (stateDir: string) => ({
-    instanceId: 'local-1',
-    dataDir: join(stateDir, 'local', 'local-1', 'data'),
-    poolKeyFile: join(stateDir, 'pool.key'),
-    listen: ['/ip4/127.0.0.2/tcp/8643'],
-    bootstrap: [],
-    monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
-    stateDir,
-  });
-
   it('carries bounds, the resolved rules, the definition and the state dir, as plain JSON', async () => {
     const pool = await loadPool('examples/local/clouds.ts');
-    const config = resolveAgentConfig(pool, 'local', runtime('/srv/pools/demo'));
+    const config = resolveAgentConfig(pool, 'local', localRuntime('/srv/pools/demo'));
     expect(config.scaling).toEqual({
       min: 3,
       max: 5,
@@ -244,7 +235,7 @@ describe('resolveAgentConfig with scaling', () => {
       },
       'p.json',
     );
-    const config = resolveAgentConfig(pool, 'a', runtime('/state'));
+    const config = resolveAgentConfig(pool, 'a', localRuntime('/state'));
     expect(config.metrics.q).toMatchObject({ kind: 'file', file: '/state/q/depth' });
     expect(config.metrics.h).toMatchObject({ kind: 'file', file: join(homedir(), 'h') });
     expect(config.metrics.abs).toMatchObject({ kind: 'file', file: '/var/abs' });
@@ -256,12 +247,12 @@ describe('resolveAgentConfig with scaling', () => {
 
   it("is accepted by the agent's config validator", async () => {
     const pool = await loadPool(await poolFile(`{ expandWhen: 'queue > 1', beforeTerminate: { command: 'true' } }`));
-    const config = resolveAgentConfig(pool, 'web', runtime(dir));
+    const config = resolveAgentConfig(pool, 'web', localRuntime(dir));
     expect(parseAgentConfig(JSON.parse(JSON.stringify(config)))).toEqual(config);
     const defaults = resolveAgentConfig(
       parsePool({ name: 'p', clouds: { a: { instances: { min: 0, max: 1 }, using: { provider: 'local' } } } }, 'p'),
       'a',
-      runtime(dir),
+      localRuntime(dir),
     );
     expect(parseAgentConfig(JSON.parse(JSON.stringify(defaults))).scaling?.config).toEqual(SCALING_DEFAULTS);
   });
@@ -271,7 +262,7 @@ describe('resolveAgentConfig with scaling', () => {
     const sftp = { host: '10.0.0.5', port: 22, user: 'deploy', keyFile: '/k', dir: '/srv/b' };
     const sha256 = 'a'.repeat(64);
     const config = resolveAgentConfig(pool, 'web', {
-      ...runtime(dir),
+      ...localRuntime(dir),
       bundle: { sha256, sftp: { ...sftp, knownHostsFile: '/etc/poolparty/known_hosts' } },
     });
     expect(parseAgentConfig(JSON.parse(JSON.stringify(config))).bundle?.sha256).toBe(sha256);

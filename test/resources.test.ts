@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { nginx } from '../examples/plugins/nginx/index.ts';
 import { configureFields, configureSchema, toConfigure } from '../shared/config/configure-schema.ts';
-import { describeIssue } from '../shared/config/schema.ts';
+import { describeIssue } from '../shared/config/describe-issue.ts';
 import { compileResources } from '../shared/resources/compile.ts';
 import {
   DuplicateResourceError,

@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import { findPackageRoot } from '../remoter/package-root.ts';
-import { type CloudDefinition, describeIssue, type PoolDefinition, poolSchema } from './schema.ts';
+import { describeIssue } from './describe-issue.ts';
+import { type CloudDefinition, type PoolDefinition, poolSchema } from './schema.ts';
 
 /** A bad pool definition. The message is one line: `<file>: <field path>: <what is wrong>`. */
 export class ConfigError extends Error {

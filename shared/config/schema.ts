@@ -1,12 +1,19 @@
 import * as z from 'zod';
-import { SCALING_DEFAULTS, type ScalingConfig } from '../scaling/config.ts';
+import type { ScalingConfig } from '../scaling/config.ts';
 import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
 import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
 import { durationSchema } from './duration-schema.ts';
 import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
+import { defaultScaling, scalingSchema } from './scaling-schema.ts';
 import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSchema } from './ssh-schema.ts';
-import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
+import {
+  type AgentTunables,
+  agentTunablesSchema,
+  MONITOR_DEFAULTS,
+  P2P_DEFAULT_PORT,
+  RETIRED_TUNABLES,
+} from './tunables.ts';
 
 /**
  * Validation of clouds.ts and its normalised form. The input types live in shared/define.ts;
@@ -16,10 +23,6 @@ import { type AgentTunables, defaultTunables, MONITOR_DEFAULTS, P2P_DEFAULT_PORT
 
 /** Defaults of a custom metric's timing (ms). */
 export const METRIC_DEFAULTS = { every: 5000, timeout: 2000 } as const;
-/** Default timeout of a `beforeTerminate` hook given without one (ms). */
-export const BEFORE_TERMINATE_TIMEOUT = 30_000;
-/** Shortest rule evaluation interval (ms): a tighter loop only burns CPU on every node. */
-export const MIN_SCALING_INTERVAL = 100;
 /** Default first loopback address of a local cloud. */
 export const LOCAL_FIRST_ADDRESS = '127.0.0.2';
 
@@ -115,76 +118,22 @@ const metricSchema = z
     return spec;
   });
 
-const tunablesSchema = z.strictObject({
-  heartbeatInterval: duration(1).optional(),
-  suspectAfter: duration(1).optional(),
-  deadAfter: duration(1).optional(),
-  loadInterval: duration(1).optional(),
-  replaceAfter: duration(1).optional(),
-  rings: count.optional(),
-  reapAfter: duration().optional(),
-  sampleInterval: duration(1).optional(),
-  stallThreshold: duration(1).optional(),
-  maxConnections: count.optional(),
-  minConnections: z.number().int().min(0).optional(),
-  maxMessageBytes: z.number().int().min(256).optional(),
-  leaveGrace: duration().optional(),
-});
-
-const ruleText = z.string().min(1).nullable().optional();
-
-/** The scaling block as written; rules are checked in the cloud's transform, which knows its metrics. */
-const scalingSchema = z
-  .strictObject({
-    expandWhen: ruleText,
-    contractWhen: ruleText,
-    expandBy: count.optional(),
-    contractBy: count.optional(),
-    cooldown: z.strictObject({ expand: duration().optional(), contract: duration().optional() }).optional(),
-    minimumRuntime: duration().optional(),
-    victim: z.enum(['least-loaded', 'newest', 'oldest']).optional(),
-    joinTimeout: duration(1).optional(),
-    interval: duration(MIN_SCALING_INTERVAL).optional(),
-    drainTimeout: duration().optional(),
-    intentTimeout: duration(1).optional(),
-    deadGrace: duration().optional(),
-    beforeTerminate: z.strictObject({ command: z.string().min(1), timeout: duration(1).optional() }).optional(),
-  })
-  .transform((s): ScalingConfig => {
-    const d = SCALING_DEFAULTS;
-    return {
-      expandWhen: s.expandWhen ?? d.expandWhen,
-      contractWhen: s.contractWhen ?? d.contractWhen,
-      expandBy: s.expandBy ?? d.expandBy,
-      contractBy: s.contractBy ?? d.contractBy,
-      cooldown: {
-        expand: s.cooldown?.expand ?? d.cooldown.expand,
-        contract: s.cooldown?.contract ?? d.cooldown.contract,
-      },
-      minimumRuntime: s.minimumRuntime ?? d.minimumRuntime,
-      victim: s.victim ?? d.victim,
-      joinTimeout: s.joinTimeout ?? d.joinTimeout,
-      interval: s.interval ?? d.interval,
-      drainTimeout: s.drainTimeout ?? d.drainTimeout,
-      intentTimeout: s.intentTimeout ?? d.intentTimeout,
-      deadGrace: s.deadGrace ?? d.deadGrace,
-      beforeTerminate: s.beforeTerminate
-        ? { command: s.beforeTerminate.command, timeout: s.beforeTerminate.timeout ?? BEFORE_TERMINATE_TIMEOUT }
-        : d.beforeTerminate,
-    };
-  });
-
-/** A copy of the defaults: each cloud owns its object, nothing shares SCALING_DEFAULTS. */
-function defaultScaling(): ScalingConfig {
-  return structuredClone(SCALING_DEFAULTS);
-}
+/** A cloud's `agent` block; a retired tunable fails with what to do about it, not as unknown. */
+const tunablesSchema = z.preprocess((value, ctx) => {
+  if (value === null || typeof value !== 'object') return value;
+  for (const key of Object.keys(value)) {
+    const why = RETIRED_TUNABLES[key];
+    if (why !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: why });
+  }
+  return value;
+}, agentTunablesSchema);
 
 const cloudSchema = z
   .strictObject({
     instances: z.strictObject({ min: z.number().int().min(0), max: count }),
     using: usingSchema,
     metrics: z.record(z.string(), metricSchema).optional(),
-    agent: tunablesSchema.optional(),
+    agent: tunablesSchema.prefault({}),
     monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
     scaling: scalingSchema.optional(),
     ...configureFields,
@@ -200,22 +149,6 @@ const cloudSchema = z
       } else if ((BUILTIN_METRICS as readonly string[]).includes(metric)) {
         ctx.addIssue({ code: 'custom', path: ['metrics', metric], message: `'${metric}' is a built-in metric` });
       }
-    }
-    const given = Object.fromEntries(Object.entries(c.agent ?? {}).filter(([, v]) => v !== undefined));
-    const agent: AgentTunables = { ...defaultTunables(c.agent?.heartbeatInterval), ...given };
-    if (agent.suspectAfter >= agent.deadAfter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['agent'],
-        message: `suspectAfter (${agent.suspectAfter}ms) must be less than deadAfter (${agent.deadAfter}ms)`,
-      });
-    }
-    if (agent.minConnections > agent.maxConnections) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['agent'],
-        message: `minConnections (${agent.minConnections}) is greater than maxConnections (${agent.maxConnections})`,
-      });
     }
     const monitor = { host: c.monitor?.host ?? MONITOR_DEFAULTS.host, port: c.monitor?.port ?? MONITOR_DEFAULTS.port };
     const using = normalizeUsing(c.using, monitor.port, ctx);
@@ -242,7 +175,7 @@ const cloudSchema = z
       instances: { min, max },
       using,
       metrics: c.metrics ?? {},
-      agent,
+      agent: c.agent,
       monitor,
       scaling,
       configure: toConfigure(c),
@@ -292,48 +225,3 @@ export const poolSchema = z.strictObject({
     .record(name('cloud name'), cloudSchema)
     .refine((clouds) => Object.keys(clouds).length > 0, { error: 'define at least one cloud' }),
 });
-
-/**
- * Error map for parsing: short messages in the form used by ConfigError
- * ("expected a number, got string"). Returns undefined to keep zod's message.
- */
-export function describeIssue(iss: z.core.$ZodRawIssue): string | undefined {
-  switch (iss.code) {
-    case 'invalid_type':
-      if (iss.input === undefined) return 'required';
-      return `expected ${article(String(iss.expected))}, got ${typeOf(iss.input)}`;
-    case 'unrecognized_keys': {
-      const keys = (iss.keys as string[]).map((k) => `'${k}'`).join(', ');
-      return `unknown key${(iss.keys as string[]).length > 1 ? 's' : ''} ${keys}`;
-    }
-    case 'invalid_union':
-      if (iss.discriminator !== undefined) {
-        const options = (iss.options as unknown[]).map((o) => `'${String(o)}'`).join(', ');
-        const value = (iss.input as Record<string, unknown> | undefined)?.[String(iss.discriminator)];
-        return `unknown ${String(iss.discriminator)} ${JSON.stringify(value)} (expected ${options})`;
-      }
-      return undefined;
-    case 'invalid_value':
-      return `expected ${(iss.values as unknown[]).map((v) => JSON.stringify(v)).join(' or ')}, got ${JSON.stringify(iss.input)}`;
-    case 'too_small':
-      if (iss.origin === 'string') return `must not be empty`;
-      return `must be at least ${String(iss.minimum)}, got ${JSON.stringify(iss.input)}`;
-    case 'too_big':
-      if (iss.origin === 'string') return `must be at most ${String(iss.maximum)} characters`;
-      return `must be at most ${String(iss.maximum)}, got ${JSON.stringify(iss.input)}`;
-    default:
-      return undefined;
-  }
-}
-
-function article(expected: string): string {
-  const word = expected === 'int' ? 'integer' : expected;
-  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
-  return typeof value;
-}

@@ -1,16 +1,22 @@
+import * as z from 'zod';
+import { durationSchema } from './duration-schema.ts';
+
 /**
  * Every tunable of the agent, in one place: what it does, its unit, its default and the trade-off.
  * Config files may override any of these per cloud (`agent: { ... }`), with durations given as
  * numbers of milliseconds or strings like '1s'. Inside the agent every value is a number in the
- * unit named here.
+ * unit named here. The same schema reads a cloud's `agent` block and the `tunables` of an agent
+ * config, so a default or a bound is written once.
  */
-export interface AgentTunables {
+const count = z.number().int().min(1);
+
+const fields = {
   /**
    * The membership probe period (ms). Default 1000. Each agent probes one ring neighbour per
    * period (SWIM), so an agent's traffic does not depend on the pool's size; lower detects silent
    * failures sooner for more probe traffic. (Named for the heartbeat it replaced.)
    */
-  heartbeatInterval: number;
+  heartbeatInterval: durationSchema(1).default(1000),
   /**
    * Least time a member suspected on silence alone has to refute before it is declared dead (ms).
    * Default 3 × heartbeatInterval. The suspicion starts at 4 × this and shrinks towards it as
@@ -18,94 +24,111 @@ export interface AgentTunables {
    * (2 s), or a slow member is declared dead. A refused connection (the process is gone) is
    * declared dead after heartbeatInterval / 2 instead.
    */
-  suspectAfter: number;
+  suspectAfter: durationSchema(1).optional(),
   /**
    * How long the leader's scaler waits after a member went dead before it replaces its instance
    * (ms). Default 5 × heartbeatInterval. Must be greater than suspectAfter.
    */
-  deadAfter: number;
+  deadAfter: durationSchema(1).optional(),
   /**
    * How often each member sends its metrics to the leader (ms). Default 2000. The leader's
    * summary of every member's metrics goes out every max(5 s, N × 1 s). The reports double as
    * acknowledgements of the leader's term (its quorum lease).
    */
-  loadInterval: number;
+  loadInterval: durationSchema(1).default(2000),
   /**
    * A member unreachable for this long is replaced even though the provider still lists its
    * instance as running (ms). Default 300000 (5 min): a partition shorter than this never costs a
    * healthy machine; an instance the provider reports gone is replaced after deadAfter.
    */
-  replaceAfter: number;
+  replaceAfter: durationSchema(1).default(300_000),
   /**
    * Rings of the membership overlay (count). Default 3. Each member is probed by one neighbour
    * per ring and keeps connections to at most 2 × rings neighbours; more rings confirm failures
    * faster for more traffic.
    */
-  rings: number;
+  rings: count.default(3),
   /**
    * A dead or left member is removed from the view this long after it died or left (ms).
    * Default 60000. Long enough for operators to see the death in /cluster.
    */
-  reapAfter: number;
+  reapAfter: durationSchema().default(60_000),
   /**
    * How often load, cpu and mem are sampled (ms). Default 1000. Sampling cpu costs a little CPU;
    * the value sent in each heartbeat is the latest sample.
    */
-  sampleInterval: number;
+  sampleInterval: durationSchema(1).default(1000),
   /**
    * Event-loop lag above this (ms) counts as a local stall: the stalled time is not held against
    * peers, so a blocked agent does not declare healthy peers dead. Default 200.
    */
-  stallThreshold: number;
+  stallThreshold: durationSchema(1).default(200),
   /**
    * Upper bound of open libp2p connections (count). Default 16: the ring neighbours (≤ 2 × rings),
    * the leader, and a few spare; more cost memory and keep-alive traffic.
    */
-  maxConnections: number;
-  /**
-   * Below this many connections the agent dials more known members (count). Default 8.
-   */
-  minConnections: number;
+  maxConnections: count.default(16),
   /**
    * Largest gossip message accepted, in bytes. Default 262144: the leader's load summary lists
    * every member (~40 B each). Larger messages are rejected and counted.
    */
-  maxMessageBytes: number;
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(256)
+    .default(256 * 1024),
   /**
    * How long a graceful leave waits for its announcement to be sent before stopping (ms).
    * Default 500.
    */
-  leaveGrace: number;
+  leaveGrace: durationSchema().default(500),
   /**
    * Longest a configuration run (hooks, resolver, verifiers) may take before it is killed and
    * counted as failed (ms). Default 600000 (10 min): package installs can be slow.
    */
-  applyTimeout: number;
+  applyTimeout: durationSchema(1).default(600_000),
   /** Largest configuration bundle accepted from a peer or the CLI (bytes). Default 64 MiB. */
-  maxBundleBytes: number;
-  /** Members that may apply a new bundle at the same time in a rolling update. Default 1. */
-  maxUnavailable: number;
-}
+  maxBundleBytes: count.default(64 * 1024 * 1024),
+  /** Members that may apply a new bundle at the same time in a rolling update (count). Default 1. */
+  maxUnavailable: count.default(1),
+};
 
+/**
+ * The tunables, defaults applied (suspectAfter and deadAfter follow heartbeatInterval unless
+ * given). Strict: a misspelt tunable is an error, not a silently ignored key.
+ */
+export const agentTunablesSchema = z
+  .strictObject(fields)
+  .transform((t) => ({
+    ...t,
+    suspectAfter: t.suspectAfter ?? 3 * t.heartbeatInterval,
+    deadAfter: t.deadAfter ?? 5 * t.heartbeatInterval,
+  }))
+  .refine((t) => t.suspectAfter < t.deadAfter, {
+    error: (iss) => {
+      const t = iss.input as { suspectAfter: number; deadAfter: number };
+      return `suspectAfter (${t.suspectAfter}ms) must be less than deadAfter (${t.deadAfter}ms)`;
+    },
+  });
+
+/** The agent's tunables, every value a number in the unit its field names. */
+export type AgentTunables = z.output<typeof agentTunablesSchema>;
+
+/** A cloud's `agent` block as written in clouds.ts: any subset, durations as ms or '1s'. */
+export type TunablesInput = z.input<typeof agentTunablesSchema>;
+
+/**
+ * Tunables that no longer do anything, each with what to do instead. A clouds.ts still setting
+ * one fails to load with this message; an agent config written by an older CLI still carrying one
+ * is accepted without it (an agent refusing to start over a dead key would be worse).
+ */
+export const RETIRED_TUNABLES: Readonly<Record<string, string>> = {
+  minConnections: 'no longer exists (nothing read it since the ring overlay): delete it',
+};
+
+/** Every default, with suspectAfter and deadAfter derived from the given heartbeatInterval. */
 export function defaultTunables(heartbeatInterval = 1000): AgentTunables {
-  return {
-    heartbeatInterval,
-    suspectAfter: 3 * heartbeatInterval,
-    deadAfter: 5 * heartbeatInterval,
-    loadInterval: 2000,
-    replaceAfter: 300_000,
-    rings: 3,
-    reapAfter: 60_000,
-    sampleInterval: 1000,
-    stallThreshold: 200,
-    maxConnections: 16,
-    minConnections: 8,
-    maxMessageBytes: 256 * 1024,
-    leaveGrace: 500,
-    applyTimeout: 600_000,
-    maxBundleBytes: 64 * 1024 * 1024,
-    maxUnavailable: 1,
-  };
+  return agentTunablesSchema.parse({ heartbeatInterval });
 }
 
 /** Defaults of the monitor: bind address and port. */
