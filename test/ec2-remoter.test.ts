@@ -173,6 +173,20 @@ describe('idempotency', () => {
     expect(server.model.instances.size).toBe(2);
   });
 
+  it('responses lost after RunInstances ran: the SDK retries with the token, EC2 returns the same instance', async () => {
+    const remoter = h.remoter(server.endpoint);
+    server.model.dropResponses('RunInstances', 2);
+    const launched = await remoter.launch({ cloud: 'app', count: 1, clientToken: 'lost-answer' });
+    expect(launched).toHaveLength(1);
+    expect(server.model.instances.size).toBe(1);
+    expect(server.callsOf('RunInstances').map((c) => c.error ?? 'ok')).toEqual([
+      'ResponseDropped',
+      'ResponseDropped',
+      'ok',
+    ]);
+    expect(new Set(server.callsOf('RunInstances').map((c) => c.params.ClientToken))).toEqual(new Set(['lost-answer']));
+  });
+
   it("another pool's token is not taken over", async () => {
     server.model.runInstances({
       ImageId: 'ami-0123456789abcdef0',

@@ -92,6 +92,7 @@ export class Ec2Model {
   readonly reservations = new Map<string, Reservation>();
   private readonly tokens = new Map<string, { paramsHash: string; reservationId: string }>();
   private readonly throttles = new Map<string, number>();
+  private readonly drops = new Map<string, number>();
   private readonly noCapacity = new Set<string>();
   private readonly unauthorized = new Set<string>();
   private counter = 0;
@@ -120,7 +121,23 @@ export class Ec2Model {
     for (const a of actions) this.unauthorized.add(a);
   }
 
+  /**
+   * The next `count` calls of `action` run (their effect stays) but the connection is cut before
+   * the answer: what a caller sees when a response is lost on the way back.
+   */
+  dropResponses(action: string, count: number): void {
+    this.drops.set(action, (this.drops.get(action) ?? 0) + count);
+  }
+
+  /** Whether this call's answer is to be dropped (counts it down). */
+  takeDrop(action: string): boolean {
+    const left = this.drops.get(action) ?? 0;
+    if (left > 0) this.drops.set(action, left - 1);
+    return left > 0;
+  }
+
   clearFaults(): void {
+    this.drops.clear();
     this.throttles.clear();
     this.noCapacity.clear();
     this.unauthorized.clear();

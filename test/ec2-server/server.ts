@@ -82,7 +82,13 @@ async function handle(model: Ec2Model, calls: CallRecord[], req: IncomingMessage
     }
     const principal = principalOf(req.headers.authorization);
     model.checkFaults(action, principal);
-    send(res, 200, dispatch(model, action, params, requestId));
+    const answer = dispatch(model, action, params, requestId);
+    if (model.takeDrop(action)) {
+      record.error = 'ResponseDropped';
+      req.socket.destroy();
+      return;
+    }
+    send(res, 200, answer);
   } catch (err) {
     if (err instanceof FakeEc2Error) {
       record.error = err.code;
