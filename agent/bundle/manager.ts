@@ -1,26 +1,19 @@
 import { rm } from 'node:fs/promises';
-import type { Connection, Stream } from '@libp2p/interface';
-import { peerIdFromString } from '@libp2p/peer-id';
 import { unpackBundle } from '../../shared/bundle/unpack.ts';
 import type { HookEvent } from '../../shared/config/configure-schema.ts';
-import {
-  FrameReader,
-  line,
-  NOT_LEADER,
-  PULL_PROTOCOL,
-  PUSH_PROTOCOL,
-  pullOver,
-  sendAll,
-  sha256,
-} from '../../shared/wire/bundle-transfer.ts';
+import { PULL_PROTOCOL, PUSH_PROTOCOL } from '../../shared/wire/bundle-transfer.ts';
 import type { BundleEvent } from '../../shared/wire/cluster.ts';
 import type { BundleState, Heartbeat, RolloutAnnouncement } from '../../shared/wire/heartbeat.ts';
 import { readHooks } from '../configure/bundle-dir.ts';
 import type { ConfigureReport } from '../configure/configure.ts';
 import { runHooks } from '../configure/hooks.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import { reportFields, summarize } from './report.ts';
 import { planRollout, type RolloutProgress } from './rollout.ts';
 import type { BundleStore } from './store.ts';
+import { acceptPush, type BundleSource, type PushOptions, pullBundle, serveBundle } from './transfer.ts';
+
+export type { BundleSource } from './transfer.ts';
 
 export interface BundleManagerOptions {
   node: PoolNode;
@@ -52,16 +45,9 @@ export interface BundleManagerOptions {
   sources?: BundleSource[];
 }
 
-export interface BundleSource {
-  name: string;
-  fetch(sha: string): Promise<Buffer>;
-}
-
 /** A fetch that failed (no source reachable yet) is retried after this, doubling up to the cap. */
 const FETCH_RETRY_MS = 2_000;
 const FETCH_RETRY_CAP_MS = 60_000;
-/** Members asked for a bundle they do not advertise, per fetch. */
-const MAX_BLIND_PULLS = 4;
 
 /**
  * Getting the desired bundle onto this node and applying it; on the leader, running the rolling
@@ -91,11 +77,28 @@ export class BundleManager {
     this.#o = opts;
   }
 
+  /** What a push from the CLI needs: the leader's rollout, started or joined. */
+  get #push(): PushOptions {
+    const o = this.#o;
+    return {
+      store: o.store,
+      maxBytes: o.maxBytes,
+      maxUnavailable: o.maxUnavailable,
+      leading: o.leading,
+      leaderHeartbeat: o.leaderHeartbeat,
+      rolloutInProgress: () => this.#rolloutInProgress(),
+      startRollout: (sha, maxUnavailable, cloud) => this.startRollout(sha, maxUnavailable, cloud),
+      log: o.log,
+    };
+  }
+
   async start(): Promise<void> {
     this.#applied = await this.#o.store.applied();
     const node = this.#o.node;
-    await node.handle(PULL_PROTOCOL, (stream) => void this.#servePull(stream), { maxInboundStreams: 8 });
-    await node.handle(PUSH_PROTOCOL, (stream, conn) => void this.#acceptPush(stream, conn), { maxInboundStreams: 2 });
+    await node.handle(PULL_PROTOCOL, (stream) => void serveBundle(stream, this.#o.store), { maxInboundStreams: 8 });
+    await node.handle(PUSH_PROTOCOL, (stream, conn) => void acceptPush(stream, conn, this.#push), {
+      maxInboundStreams: 2,
+    });
   }
 
   async stop(): Promise<void> {
@@ -232,7 +235,7 @@ export class BundleManager {
     try {
       let bytes = await o.store.read(sha);
       if (!bytes) {
-        bytes = await this.#pull(sha);
+        bytes = await pullBundle(sha, o);
         await o.store.put(sha, bytes);
       }
       this.#state = 'applying';
@@ -270,99 +273,6 @@ export class BundleManager {
       this.#busy = false;
     }
   }
-
-  /** Pulls from the configured sources, then the leader, then members that have applied it. */
-  async #pull(sha: string): Promise<Buffer> {
-    const o = this.#o;
-    const errors: string[] = [];
-    for (const source of o.sources ?? []) {
-      try {
-        const bytes = await source.fetch(sha);
-        if (sha256(bytes) !== sha) throw new Error(`served sha256 ${sha256(bytes)}`);
-        o.log('bundle-fetched', { sha, source: source.name, bytes: bytes.length });
-        return bytes;
-      } catch (err) {
-        errors.push(`${source.name}: ${(err as Error).message}`);
-      }
-    }
-    const leader = o.leaderHeartbeat();
-    // The leader, then members that applied it, then a few others (one may hold it in its cache
-    // without having applied it, e.g. a leader of another cloud, or a node provisioned with it).
-    const others = o.peers().filter((p) => p.peerId !== leader?.peerId);
-    const sources = [
-      ...(leader ? [leader.peerId] : []),
-      ...others.filter((p) => p.bundle === sha).map((p) => p.peerId),
-      ...others
-        .filter((p) => p.bundle !== sha)
-        .slice(0, MAX_BLIND_PULLS)
-        .map((p) => p.peerId),
-    ];
-    for (const peer of sources) {
-      try {
-        const stream = await o.node.dialProtocol(peerIdFromString(peer), PULL_PROTOCOL, {
-          signal: AbortSignal.timeout(10_000),
-        });
-        return await pullOver(stream, sha, o.maxBytes);
-      } catch (err) {
-        errors.push(`${peer.slice(-8)}: ${(err as Error).message}`);
-      }
-    }
-    throw new Error(`no peer served bundle ${sha.slice(0, 12)} (${errors.join('; ') || 'no source known'})`);
-  }
-
-  async #servePull(stream: Stream): Promise<void> {
-    try {
-      const header = await new FrameReader(stream).header();
-      const sha = String(header.sha256 ?? '');
-      const bytes = /^[0-9a-f]{64}$/.test(sha) ? await this.#o.store.read(sha) : null;
-      if (!bytes) await sendAll(stream, line({ ok: false, error: `bundle ${sha.slice(0, 12)} not held here` }));
-      else {
-        await sendAll(stream, line({ ok: true, size: bytes.length }));
-        await sendAll(stream, bytes);
-      }
-      await stream.close();
-    } catch (err) {
-      stream.abort(err as Error);
-    }
-  }
-
-  async #acceptPush(stream: Stream, conn: Connection): Promise<void> {
-    const o = this.#o;
-    const refuse = async (error: string, code?: typeof NOT_LEADER) => {
-      o.log('bundle-push-refused', { from: conn.remotePeer.toString(), error });
-      await sendAll(stream, line({ ok: false, error, ...(code ? { code } : {}) }));
-      await stream.close();
-    };
-    try {
-      const reader = new FrameReader(stream);
-      const header = await reader.header();
-      if (!o.leading())
-        return await refuse(`not the leader (leader: ${o.leaderHeartbeat()?.peerId ?? 'unknown'})`, NOT_LEADER);
-      const sha = String(header.sha256 ?? '');
-      if (!/^[0-9a-f]{64}$/.test(sha)) return await refuse('sha256: expected a hex digest');
-      const bytes = await reader.body(Number(header.size), o.maxBytes);
-      if (sha256(bytes) !== sha) return await refuse(`bundle sha256 is ${sha256(bytes)}, not ${sha}`);
-      await o.store.put(sha, Buffer.from(bytes));
-      const maxUnavailable =
-        Number.isSafeInteger(header.maxUnavailable) && (header.maxUnavailable as number) > 0
-          ? (header.maxUnavailable as number)
-          : o.maxUnavailable;
-      const cloud = typeof header.cloud === 'string' && header.cloud.length > 0 ? header.cloud : undefined;
-      const busy = this.#rolloutInProgress();
-      if (busy && busy.sha !== sha) {
-        return await refuse(
-          `a rollout of ${busy.sha.slice(0, 12)} is in progress (${busy.done}/${busy.total} applied): one rollout at a time, push again when it completes or halts`,
-        );
-      }
-      // The same bundle pushed again (a retried configure) joins the rollout already running.
-      if (!busy) this.startRollout(sha, maxUnavailable, cloud);
-      o.log('bundle-pushed', { from: conn.remotePeer.toString(), sha, bytes: bytes.length, maxUnavailable });
-      await sendAll(stream, line({ ok: true, sha256: sha }));
-      await stream.close();
-    } catch (err) {
-      await refuse((err as Error).message).catch(() => stream.abort(err as Error));
-    }
-  }
 }
 
 class ApplyError extends Error {
@@ -372,26 +282,4 @@ class ApplyError extends Error {
     super(message);
     this.stage = stage;
   }
-}
-
-/** What a heartbeat says about the last apply: compact, the details are in GET /bundle. */
-function reportFields(r: ConfigureReport): NonNullable<Heartbeat['bundleReport']> {
-  const failed = r.verifiers.filter((v) => !v.ok).map((v) => v.name);
-  return {
-    ok: r.ok,
-    resolver: r.resolver,
-    durationMs: Math.round(r.durationMs),
-    verifiers: { passed: r.verifiers.length - failed.length, failed },
-  };
-}
-
-function summarize(r: ConfigureReport) {
-  return {
-    ok: r.ok,
-    stage: r.stage,
-    resolver: r.resolver,
-    durationMs: r.durationMs,
-    verifiers: r.verifiers,
-    ...(r.error ? { error: r.error } : {}),
-  };
 }
