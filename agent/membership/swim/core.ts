@@ -2,17 +2,17 @@ import { Awareness } from './awareness.ts';
 import { type SwimConfig, syncIntervalFor } from './config.ts';
 import { digestOf, entryUpdate, validId, validIncarnation, wellFormed } from './digest.ts';
 import { neighbourhood, type Roster } from './overlay.ts';
-import { inRing, supersedes } from './precedence.ts';
+import { PeerView } from './peer-view.ts';
+import { inRing } from './precedence.ts';
 import { type ProbeContext, type ProbeOutcome, Prober, sample } from './probe.ts';
-import { Suspicions } from './suspicion.ts';
-import { MemberTable, Tombstones } from './table.ts';
+import type { Suspicions } from './suspicion.ts';
+import type { MemberTable, Tombstones } from './table.ts';
 import { Tells } from './tells.ts';
 import type {
   CoreInput,
   DigestEntry,
   Effect,
   Evidence,
-  MemberEventType,
   MemberLiveness,
   ProbeMessage,
   ToldUpdate,
@@ -40,12 +40,12 @@ export class SwimCore {
   readonly self: string;
   private readonly cfg: SwimConfig;
   private readonly rand: () => number;
+  /** What this node believes of the other members (applied by precedence in peer-view.ts). */
+  private readonly view: PeerView;
   private readonly table: MemberTable;
   private readonly tombstones: Tombstones;
   private readonly suspicions: Suspicions;
   private readonly tells: Tells;
-  /** Dead/left ids in the order they went, with when. */
-  private readonly reapQueue = new Map<string, number>();
   private readonly prober: Prober;
   private readonly health: Awareness;
   private inc: number;
@@ -53,23 +53,21 @@ export class SwimCore {
   private nextSyncAt: number;
   private announced: boolean;
   private gone = false;
-  private ringDirty = true;
   private neighbourKey = '';
   private subjects: string[] = [];
   private near: string[] = [];
   /** Our predecessors: the members that probe us, and so hold any suspicion of us. */
   private observers: string[] = [];
-  /** Unknown members refused because the table was full. */
-  dropped = 0;
 
   constructor(opts: SwimCoreOptions) {
     const { self, config, now } = opts;
     this.self = self;
     this.cfg = config;
     this.rand = opts.rand;
-    this.table = new MemberTable(opts.roster, config.rings);
-    this.tombstones = new Tombstones(config.maxTombstones);
-    this.suspicions = Suspicions.of(config);
+    this.view = new PeerView(self, config, opts.roster);
+    this.table = this.view.table;
+    this.tombstones = this.view.tombstones;
+    this.suspicions = this.view.suspicions;
     this.tells = new Tells(config.tellRetransmits, config.maxPending);
     this.health = new Awareness(config.awarenessMax);
     this.inc = opts.incarnation ?? 0;
@@ -86,15 +84,20 @@ export class SwimCore {
     return this.inc;
   }
 
+  /** Unknown members refused because the table was full. */
+  get dropped(): number {
+    return this.view.dropped;
+  }
+
   get awareness(): number {
     return this.health.score;
   }
 
   /** The earliest time this core wants a tick (the shell may tick more often). */
   get wakeAt(): number {
-    const at = Math.min(this.prober.wakeAt, this.nextSyncAt, this.suspicions.wakeAt, this.tells.wakeAt);
-    for (const since of this.reapQueue.values()) return Math.min(at, since + this.cfg.reapAfter);
-    return at;
+    return this.view.reapWakeAt(
+      Math.min(this.prober.wakeAt, this.nextSyncAt, this.suspicions.wakeAt, this.tells.wakeAt),
+    );
   }
 
   members(): MemberLiveness[] {
@@ -129,7 +132,7 @@ export class SwimCore {
       }
       this.dispatch(input, out);
     }
-    if (this.ringDirty) this.reshape(out);
+    if (this.view.ringDirty) this.reshape(out);
     return out;
   }
 
@@ -170,18 +173,13 @@ export class SwimCore {
       this.apply({ kind: 'dead', id, incarnation, from: this.self }, now, out);
     }
     this.tells.due(now, this.cfg.probeInterval, (u) => this.holds(u), out);
-    this.lapse(now, out);
+    this.view.lapse(now, out);
     if (now >= this.nextSyncAt) {
       this.nextSyncAt = now + syncIntervalFor(this.cfg, this.table.size);
       const peer = this.near[Math.floor(this.rand() * this.near.length)];
       if (peer !== undefined) out.push({ type: 'sync', with: peer });
     }
-    for (const [id, since] of this.reapQueue) {
-      if (since + this.cfg.reapAfter > now) break;
-      this.reapQueue.delete(id);
-      this.tombstones.record(id, this.table.get(id)?.incarnation ?? 0);
-      this.table.delete(id);
-    }
+    this.view.reap(now);
   }
 
   private outcome(o: ProbeOutcome | undefined, now: number, out: Effect[]): void {
@@ -211,26 +209,12 @@ export class SwimCore {
     const m = this.table.get(id);
     if (!m || !inRing(m.state) || id === this.self) return;
     const news = this.suspicions.start(id, m.incarnation, this.self, now, evidence);
-    if (m.state === 'alive') this.change({ ...m, state: 'suspect', since: now }, 'member-suspect', out);
+    if (m.state === 'alive') this.view.change({ ...m, state: 'suspect', since: now }, 'member-suspect', out);
     if (!news) return;
     const update: ToldUpdate = { kind: 'suspect', id, incarnation: m.incarnation, from: this.self, evidence };
     const { observers } = neighbourhood(id, this.cfg.rings, this.table);
     const to = [id, ...observers.filter((o) => o !== this.self)];
     this.tells.tell(update, to, now, this.cfg.probeInterval, out);
-  }
-
-  /**
-   * A suspicion we only heard of lapses after `suspicionMaxTimeout`: by then its accusers have
-   * flooded the death, or the member refuted and its refutation (told to its observers as the
-   * member sees them) missed us. A later death or suspicion still applies.
-   */
-  private lapse(now: number, out: Effect[]): void {
-    for (const id of [...this.suspicions.untimed()]) {
-      const m = this.table.get(id);
-      if (m?.state !== 'suspect') this.suspicions.clear(id);
-      else if (now - m.since >= this.cfg.suspicionMaxTimeout)
-        this.change({ ...m, state: 'alive', since: now }, 'member-recovered', out);
-    }
   }
 
   /** Whether a queued tell still says what we hold: our suspicion still stands, our refutation is our latest. */
@@ -240,49 +224,10 @@ export class SwimCore {
     return u.kind === 'suspect' && m?.state === 'suspect' && m.incarnation === u.incarnation;
   }
 
-  /** Records a member's new state, with its event. */
-  private change(m: MemberLiveness, event: MemberEventType | undefined, out: Effect[]): void {
-    const before = this.table.state(m.id);
-    if (before === undefined || inRing(before) !== inRing(m.state)) this.ringDirty = true;
-    this.table.set(m);
-    if (m.state !== 'suspect') this.suspicions.clear(m.id);
-    this.reapQueue.delete(m.id);
-    if (!inRing(m.state)) this.reapQueue.set(m.id, m.since);
-    if (event) out.push({ type: 'event', event, id: m.id, at: m.since });
-  }
-
   /** Applies an update (from gossip, a sync entry, or our own verdict) by precedence. */
   private apply(u: Update, now: number, out: Effect[]): void {
-    const cur = this.table.get(u.id);
-    const tomb = this.tombstones.get(u.id);
     if (u.id === this.self) this.aboutSelf(u, now, out);
-    else if (!validIncarnation(u.incarnation, cur?.incarnation ?? tomb ?? 0, this.cfg)) return;
-    else if (cur) this.update(cur, u, now, out);
-    else if (tomb !== undefined && u.incarnation <= tomb) return;
-    else if (u.kind === 'dead' || u.kind === 'left') this.tombstones.record(u.id, u.incarnation);
-    else if (u.kind === 'suspect') return;
-    else if (this.table.size >= this.cfg.maxMembers) this.dropped++;
-    else {
-      this.tombstones.delete(u.id);
-      this.change({ id: u.id, incarnation: u.incarnation, state: u.kind, since: now }, 'member-joined', out);
-    }
-  }
-
-  /** An update about a member we hold. */
-  private update(cur: MemberLiveness, u: Update, now: number, out: Effect[]): void {
-    const next: MemberLiveness = { id: u.id, incarnation: u.incarnation, state: u.kind, since: now };
-    const from = u.kind === 'suspect' || u.kind === 'dead' ? u.from || undefined : undefined;
-    if (u.kind === 'suspect' && cur.state === 'suspect' && cur.incarnation === u.incarnation) {
-      this.suspicions.of(u.id, u.incarnation).confirm(from);
-    } else if (!supersedes(next, cur)) return;
-    else if (u.kind === 'alive') this.change(next, cur.state === 'alive' ? undefined : 'member-recovered', out);
-    else if (u.kind === 'suspect') {
-      this.suspicions.of(u.id, u.incarnation).confirm(from);
-      this.change(next, 'member-suspect', out);
-    } else {
-      if (from === this.self) out.push({ type: 'broadcast', update: u });
-      this.change(next, u.kind === 'dead' ? 'member-dead' : 'member-left', out);
-    }
+    else this.view.learn(u, now, out);
   }
 
   /**
@@ -318,7 +263,7 @@ export class SwimCore {
       // (its observers hold the suspicion and flood the death, if it comes to that).
       if (u?.kind === 'suspect' && u.id !== this.self)
         this.apply({ kind: 'alive', id: u.id, incarnation: u.incarnation }, now, out);
-      else if (u?.kind === 'dead' && u.id !== this.self && this.holdsLive(u.id, u.incarnation)) {
+      else if (u?.kind === 'dead' && u.id !== this.self && this.view.holdsLive(u.id, u.incarnation)) {
         // Their view, not evidence: after a healed partition each side holds the other dead at
         // the same incarnation. Probe it ourselves; only our own failed probe makes us suspect it.
         this.prober.verify(u.id);
@@ -326,24 +271,18 @@ export class SwimCore {
     }
   }
 
-  /** Whether we hold `id` alive or suspect at `incarnation` or later. */
-  private holdsLive(id: string, incarnation: number): boolean {
-    const m = this.table.get(id);
-    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.incarnation >= incarnation;
-  }
-
   private leave(now: number, out: Effect[]): void {
     this.inc++;
     this.gone = true;
     this.prober.stop();
     this.table.set({ id: this.self, incarnation: this.inc, state: 'left', since: now });
-    this.ringDirty = true;
+    this.view.ringDirty = true;
     out.push({ type: 'broadcast', update: { kind: 'left', id: this.self, incarnation: this.inc } });
   }
 
   /** Recomputes subjects and observers; tells the shell when the neighbour set changed. */
   private reshape(out: Effect[]): void {
-    this.ringDirty = false;
+    this.view.ringDirty = false;
     const none = { subjects: [], observers: [] };
     const { subjects, observers } = this.gone ? none : neighbourhood(this.self, this.cfg.rings, this.table);
     this.subjects = subjects;
