@@ -1,9 +1,9 @@
 import type { Ec2Options, Ec2Using } from './config/ec2-schema.ts';
+import type { ScalingInput } from './config/scaling-schema.ts';
 import type { SshUsing } from './config/ssh-input.ts';
 import type { TunablesInput } from './config/tunables.ts';
 import type { Duration } from './duration.ts';
 import type { ConfigureInput } from './resources/configure-input.ts';
-import type { VictimPolicy } from './scaling/config.ts';
 
 /**
  * What a user writes in clouds.ts. `definePool` only exists for types (like `defineConfig`):
@@ -44,49 +44,11 @@ export type MetricInput =
   | ({ file: string } & MetricTiming)
   | ({ http: string /** Dotted path into the JSON body, e.g. 'queue.depth'. */; path?: string } & MetricTiming);
 
-/** Agent tunables (see shared/config/tunables.ts); durations as ms numbers or strings like '1s'. */
-export type { TunablesInput };
-
 /**
- * How the cloud's leader scales it (see shared/scaling/config.ts for every default). Without this
- * block the leader still keeps the cloud within instances.min..max (it replaces dead instances).
+ * Agent tunables (shared/config/tunables.ts) and the scaling block (shared/config/scaling-schema.ts),
+ * each field documented there with its default; durations as ms numbers or strings like '1s'.
  */
-export interface ScalingInput {
-  /**
-   * Rule that makes the leader add instances, e.g. 'load > 0.8 for 30s', 'max(cpu) > 90 for 1m',
-   * 'queue > 100 and load > 0.5 for 10s'. Metrics are averaged over the cloud's alive members
-   * unless an aggregate (avg, min, max, sum, p50, p90) is given. Default: never on load.
-   */
-  expandWhen?: string | null;
-  /** Rule that makes the leader retire instances, e.g. 'load < 0.2 for 2m'. Default: never on load. */
-  contractWhen?: string | null;
-  /** Instances added per expansion. Default 1. */
-  expandBy?: number;
-  /** Instances retired per contraction. Default 1. */
-  contractBy?: number;
-  /** Minimum time between two expansions / two contractions. Defaults '1m' / '3m'. */
-  cooldown?: { expand?: Duration; contract?: Duration };
-  /** An instance younger than this is never retired by a contraction. Default '10m'. */
-  minimumRuntime?: Duration;
-  /** Which instance a contraction retires. Default 'least-loaded'. */
-  victim?: VictimPolicy;
-  /** A launched instance that has not joined the pool after this long is replaced. Default '5m'. */
-  joinTimeout?: Duration;
-  /** How often the rules are evaluated (at least 100ms). Default '1s'. */
-  interval?: Duration;
-  /** How long a retiring instance may drain before it is terminated anyway. Default '30s'. */
-  drainTimeout?: Duration;
-  /** How long an action announced by a leader that then died blocks new actions. Default '60s'. */
-  intentTimeout?: Duration;
-  /** How long after a member is declared dead its instance is replaced. Default '30s'. */
-  deadGrace?: Duration;
-  /**
-   * A shell command a node runs before a contraction terminates it. Timeout default '30s'. Runs
-   * before the cloud's `hooks.beforeTerminate` (which also run on a terminate that is not a
-   * contraction); prefer `hooks.beforeTerminate` in new definitions.
-   */
-  beforeTerminate?: { command: string; timeout?: Duration };
-}
+export type { ScalingInput, TunablesInput };
 
 /**
  * One cloud: how many instances, where they come from, what they gossip, how they scale, and
@@ -104,6 +66,7 @@ export interface CloudInput extends ConfigureInput {
   agent?: TunablesInput;
   /** Where each agent serves its monitor. Defaults: host '0.0.0.0', port 8642. */
   monitor?: { host?: string; port?: number };
+  /** How the cloud's leader scales it; without it the leader still keeps instances.min..max. */
   scaling?: ScalingInput;
 }
 

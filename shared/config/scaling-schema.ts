@@ -1,5 +1,4 @@
 import * as z from 'zod';
-import { SCALING_DEFAULTS, type ScalingConfig } from '../scaling/config.ts';
 import { durationSchema as duration } from './duration-schema.ts';
 
 /** Default timeout of a `beforeTerminate` hook given without one (ms). */
@@ -8,58 +7,65 @@ export const BEFORE_TERMINATE_TIMEOUT = 30_000;
 export const MIN_SCALING_INTERVAL = 100;
 
 const count = z.number().int().min(1);
-const ruleText = z.string().min(1).nullable().optional();
+/** A rule's text; null: never on load. Checked by the caller, which knows the cloud's metrics. */
+const ruleText = z.string().min(1).nullable().default(null);
 
 /**
- * A cloud's scaling block: as written in clouds.ts (any subset, durations as ms or '1s') and as
- * carried in an agent config (complete, in ms), both read into a ScalingConfig with every default
- * of SCALING_DEFAULTS applied. Rules are checked by the caller, which knows the cloud's metrics.
+ * How a cloud's leader scales it: the `scaling` block as written in clouds.ts (any subset,
+ * durations as ms or strings like '1m') and as carried in an agent config (complete, in ms), both
+ * read into a ScalingConfig with every default below applied. Without the block the leader still
+ * keeps the cloud within instances.min..max (it replaces dead instances).
  */
-export const scalingSchema = z
-  .strictObject({
-    expandWhen: ruleText,
-    contractWhen: ruleText,
-    expandBy: count.optional(),
-    contractBy: count.optional(),
-    cooldown: z.strictObject({ expand: duration().optional(), contract: duration().optional() }).optional(),
-    minimumRuntime: duration().optional(),
-    victim: z.enum(['least-loaded', 'newest', 'oldest']).optional(),
-    joinTimeout: duration(1).optional(),
-    interval: duration(MIN_SCALING_INTERVAL).optional(),
-    drainTimeout: duration().optional(),
-    intentTimeout: duration(1).optional(),
-    deadGrace: duration().optional(),
-    // null: none (how a resolved config says it).
-    beforeTerminate: z
-      .strictObject({ command: z.string().min(1), timeout: duration(1).optional() })
-      .nullable()
-      .optional(),
-  })
-  .transform((s): ScalingConfig => {
-    const d = SCALING_DEFAULTS;
-    return {
-      expandWhen: s.expandWhen ?? d.expandWhen,
-      contractWhen: s.contractWhen ?? d.contractWhen,
-      expandBy: s.expandBy ?? d.expandBy,
-      contractBy: s.contractBy ?? d.contractBy,
-      cooldown: {
-        expand: s.cooldown?.expand ?? d.cooldown.expand,
-        contract: s.cooldown?.contract ?? d.cooldown.contract,
-      },
-      minimumRuntime: s.minimumRuntime ?? d.minimumRuntime,
-      victim: s.victim ?? d.victim,
-      joinTimeout: s.joinTimeout ?? d.joinTimeout,
-      interval: s.interval ?? d.interval,
-      drainTimeout: s.drainTimeout ?? d.drainTimeout,
-      intentTimeout: s.intentTimeout ?? d.intentTimeout,
-      deadGrace: s.deadGrace ?? d.deadGrace,
-      beforeTerminate: s.beforeTerminate
-        ? { command: s.beforeTerminate.command, timeout: s.beforeTerminate.timeout ?? BEFORE_TERMINATE_TIMEOUT }
-        : d.beforeTerminate,
-    };
-  });
+export const scalingSchema = z.strictObject({
+  /**
+   * Rule that makes the leader add instances, e.g. 'load > 0.8 for 30s', 'max(cpu) > 90 for 1m',
+   * 'queue > 100 and load > 0.5 for 10s'. Metrics are averaged over the cloud's alive members
+   * unless an aggregate (avg, min, max, sum, p50, p90) is given. Default null: never on load.
+   */
+  expandWhen: ruleText,
+  /** Rule that makes the leader retire instances, e.g. 'load < 0.2 for 2m'. Default null: never on load. */
+  contractWhen: ruleText,
+  /** Instances added per expansion (count). Default 1. */
+  expandBy: count.default(1),
+  /** Instances retired per contraction (count). Default 1. */
+  contractBy: count.default(1),
+  /** Least time between two expansions / two contractions (ms). Defaults 60000 ('1m') / 180000 ('3m'). */
+  cooldown: z.strictObject({ expand: duration().default(60_000), contract: duration().default(180_000) }).prefault({}),
+  /** An instance younger than this is never retired by a contraction (ms). Default 600000 ('10m'). */
+  minimumRuntime: duration().default(600_000),
+  /** Which instance a contraction retires. Default 'least-loaded'. */
+  victim: z.enum(['least-loaded', 'newest', 'oldest']).default('least-loaded'),
+  /** A launched instance that has not joined the pool after this long is replaced (ms). Default 300000 ('5m'). */
+  joinTimeout: duration(1).default(300_000),
+  /** How often the leader evaluates the rules (ms, at least 100). Default 1000. */
+  interval: duration(MIN_SCALING_INTERVAL).default(1000),
+  /** How long a retiring instance may drain before it is terminated anyway (ms). Default 30000. */
+  drainTimeout: duration().default(30_000),
+  /**
+   * An action announced by a leader that died before announcing its outcome blocks new actions of
+   * the same kind for this long (ms), since its launch may still appear. Default 60000.
+   */
+  intentTimeout: duration(1).default(60_000),
+  /** A dead member's instance is terminated this long after it was declared dead (ms). Default 30000. */
+  deadGrace: duration().default(30_000),
+  /**
+   * A shell command a node runs before a contraction terminates it, and its timeout (ms, default
+   * BEFORE_TERMINATE_TIMEOUT). Default null: none. Runs before the cloud's `hooks.beforeTerminate`
+   * (which also run on a terminate that is not a contraction); prefer those in new definitions.
+   */
+  beforeTerminate: z
+    .strictObject({ command: z.string().min(1), timeout: duration(1).default(BEFORE_TERMINATE_TIMEOUT) })
+    .nullable()
+    .default(null),
+});
 
-/** A copy of the defaults: each cloud owns its object, nothing shares SCALING_DEFAULTS. */
+/** The resolved scaling block (durations in ms): what the agent's scaler reads. */
+export type ScalingConfig = z.output<typeof scalingSchema>;
+/** The scaling block as written in clouds.ts. */
+export type ScalingInput = z.input<typeof scalingSchema>;
+export type VictimPolicy = ScalingConfig['victim'];
+
+/** Every default; a fresh object per call, so no cloud shares another's. */
 export function defaultScaling(): ScalingConfig {
-  return structuredClone(SCALING_DEFAULTS);
+  return scalingSchema.parse({});
 }

@@ -1,11 +1,10 @@
 import * as z from 'zod';
-import type { ScalingConfig } from '../scaling/config.ts';
 import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
 import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
 import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
 import { durationSchema } from './duration-schema.ts';
 import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
-import { defaultScaling, scalingSchema } from './scaling-schema.ts';
+import { type ScalingConfig, scalingSchema } from './scaling-schema.ts';
 import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSchema } from './ssh-schema.ts';
 import {
   type AgentTunables,
@@ -135,7 +134,7 @@ const cloudSchema = z
     metrics: z.record(z.string(), metricSchema).optional(),
     agent: tunablesSchema.prefault({}),
     monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
-    scaling: scalingSchema.optional(),
+    scaling: scalingSchema.prefault({}),
     ...configureFields,
   })
   .transform((c, ctx): CloudDefinition => {
@@ -158,7 +157,7 @@ const cloudSchema = z
     if (using.p2pPort === monitorPort) {
       ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
     }
-    const scaling = c.scaling ?? defaultScaling();
+    const scaling = c.scaling;
     // Checked against this cloud's metrics: a typo would otherwise aggregate nothing and never fire.
     const known = [...BUILTIN_METRICS, ...Object.keys(c.metrics ?? {})];
     for (const key of ['expandWhen', 'contractWhen'] as const) {
