@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { encode } from 'cborg';
 import { checkRecord, decodeCbor } from '../../shared/wire/codec.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import { syncProtocol } from '../../shared/wire/probe.ts';
+import type { PoolNode } from '../p2p/node.ts';
 import { FrameSplitter, frame } from '../transport/frames.ts';
+import { viewOf } from './swim/digest.ts';
 import type { DigestEntry, Liveness } from './swim/types.ts';
 
 /**
@@ -27,6 +31,49 @@ export function tableHash(entries: readonly DigestEntry[], records: (id: string)
     h.update(`${e.id}/${e.incarnation}/${e.state}/${records(e.id) ?? -1};`);
   }
   return h.digest('base64').slice(0, 22);
+}
+
+/** Our side of a sync: the hash of our views, and the table itself when a peer's hash differs. */
+export function ownTable(
+  entries: DigestEntry[],
+  records: { get(id: string): Heartbeat | undefined; all(): Iterable<Heartbeat> },
+): { hash: string; table: () => Table } {
+  // Views, not live incarnations: a refutation reaches only the suspect's observers (digest.ts).
+  const hash = tableHash(entries.map(viewOf), (id) => records.get(id)?.seq);
+  return { hash, table: () => ({ entries, records: [...records.all()] }) };
+}
+
+/**
+ * Pulls `peer`'s table (null: same as ours). What we hold about the peer goes with the request:
+ * if it is dead to us, it learns it and refutes.
+ */
+export async function pullTable(
+  node: PoolNode,
+  pool: string,
+  peer: string,
+  o: { hash: string; maxMembers: number; held: DigestEntry | undefined },
+): Promise<Table | null> {
+  const stream = await node.dialProtocol(peerIdFromString(peer), syncProtocol(pool), {
+    signal: AbortSignal.timeout(5_000),
+  });
+  const { held } = o;
+  const push = held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
+  return requestSync(stream, o.hash, o.maxMembers, push);
+}
+
+/** Serves our table on the sync protocol; `aboutMe` gets what a requester holds about us (a dead entry: we refute). */
+export function handleSync(
+  node: PoolNode,
+  o: { pool: string; self: string; own: () => { hash: string; table: () => Table } },
+  aboutMe: (entries: DigestEntry[]) => void,
+): Promise<void> {
+  const pushed = (entries: DigestEntry[]) => {
+    const mine = entries.filter((e) => e.id === o.self);
+    if (mine.length > 0) aboutMe(mine);
+  };
+  return node.handle(syncProtocol(o.pool), (stream) => void serveSync(stream, o.own, pushed).catch(() => undefined), {
+    maxInboundStreams: 8,
+  });
 }
 
 /** Most entries a requester may push with its request (what it holds about the responder). */

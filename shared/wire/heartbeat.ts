@@ -47,6 +47,16 @@ export interface Heartbeat {
   bundleReport?: BundleReport;
   /** Leader only: the pool's desired bundle and which members may apply it now. */
   rollout?: RolloutAnnouncement;
+  /**
+   * EC2 members: the instance identity document and its base64 signature as IMDS served them,
+   * which bind this peer to its instance (agent/membership/binding.ts). Bounded by the codec.
+   */
+  identity?: IdentityEvidence;
+}
+
+export interface IdentityEvidence {
+  document: string;
+  signature: string;
 }
 
 export type BundleState = 'fetching' | 'applying' | 'ok' | 'failed';

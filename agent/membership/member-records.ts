@@ -1,0 +1,130 @@
+import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import { type Claim, mayChange } from './binding.ts';
+import type { BindingCache } from './binding-cache.ts';
+import { RecordBook } from './records.ts';
+import type { MemberLiveness } from './swim/types.ts';
+
+export interface MemberRecordsOptions {
+  self: string;
+  /** Our own instance id (we hold it whatever others claim). */
+  selfInstance: () => string;
+  maxMembers: number;
+  /** Records of members the liveness table never had are kept this long after last heard (ms). */
+  reapAfter: number;
+  now: () => number;
+  liveness: (id: string) => MemberLiveness | undefined;
+  binding: BindingCache;
+}
+
+export type Offer = { ok: true; changed: boolean } | { ok: false; reason: string; detail: string };
+
+/**
+ * Members' records behind the binding gate: a record whose claim the provider refuses for good
+ * (another peer's instance, a terminated one, a forged identity document) is dropped; one that
+ * may still be bound (the launcher has not recorded it yet) is kept but takes no part until it
+ * is. Only members that take part are `known` — so the election, the lease, the scaler, the
+ * rollout and the cluster view never see a peer id the provider does not vouch for.
+ */
+export class MemberRecords {
+  readonly book: RecordBook;
+  /** When each member was last heard from (its record, alive updates, frames). */
+  readonly heard = new Map<string, number>();
+  readonly #o: MemberRecordsOptions;
+
+  constructor(opts: MemberRecordsOptions) {
+    this.#o = opts;
+    this.book = new RecordBook(opts.maxMembers);
+  }
+
+  /** Checks `r`'s binding and keeps it if newer; what to tell the sender when refused. */
+  offer(r: Heartbeat): Offer {
+    const v = this.#o.binding.check(claimOf(r), this.#holderOf(r.instanceId, r.peerId));
+    if (v.kind === 'unbound' && v.reason === 'taken') return { ok: false, reason: 'instance-taken', detail: v.detail };
+    if (v.kind === 'unbound' && !mayChange(v)) {
+      this.#drop(r.peerId);
+      return { ok: false, reason: 'unbound', detail: v.detail };
+    }
+    return { ok: true, changed: this.book.accept(r) };
+  }
+
+  takesPart(id: string): boolean {
+    return id === this.#o.self || this.#o.binding.takesPart(id);
+  }
+
+  /** Members (not us) with a record that take part, with their liveness. */
+  *known(
+    members: Iterable<MemberLiveness>,
+  ): Generator<{ record: Heartbeat; liveness: MemberLiveness; lastHeard: number }> {
+    for (const m of members) {
+      if (m.id === this.#o.self || !this.#o.binding.takesPart(m.id)) continue;
+      const record = this.book.get(m.id);
+      if (record) yield { record, liveness: m, lastHeard: this.heard.get(m.id) ?? m.since };
+    }
+  }
+
+  /**
+   * Checks again the verdicts that may change (a launch recorded meanwhile, a holder gone); drops
+   * records refused for good. Returns the members that take part now and did not before, and the
+   * records dropped.
+   */
+  recheck(): { joined: string[]; dropped: Heartbeat[] } {
+    const now: string[] = [];
+    const dropped: Heartbeat[] = [];
+    for (const id of [...this.#o.binding.due()]) {
+      const r = this.book.get(id);
+      if (!r) {
+        this.#o.binding.forget(id);
+        continue;
+      }
+      const before = this.#o.binding.takesPart(id);
+      const v = this.#o.binding.check(claimOf(r), this.#holderOf(r.instanceId, id));
+      if (v.kind === 'unbound' && !mayChange(v)) {
+        this.#drop(id);
+        dropped.push(r);
+      } else if (!before && this.#o.binding.takesPart(id)) now.push(id);
+    }
+    return { joined: now, dropped };
+  }
+
+  /** Forgets records of members the liveness table no longer has; returns the forgotten records. */
+  reap(): Heartbeat[] {
+    const o = this.#o;
+    const gone: Heartbeat[] = [];
+    for (const id of [...this.book.ids()]) {
+      if (id === o.self || o.liveness(id)) continue;
+      const r = this.book.get(id);
+      // Records of members the core never heard of (yet) are kept until they are stale.
+      if (r && this.heard.has(id) && o.now() - (this.heard.get(id) ?? 0) < o.reapAfter) continue;
+      this.#drop(id);
+      if (r) gone.push(r);
+    }
+    return gone;
+  }
+
+  #drop(id: string): void {
+    this.book.forget(id);
+    this.heard.delete(id);
+    this.#o.binding.forget(id);
+  }
+
+  /** The member (not dead, not left, taking part) whose record names `instanceId`, other than `claimant`. */
+  #holderOf(instanceId: string, claimant: string): string | undefined {
+    if (instanceId === this.#o.selfInstance()) return this.#o.self;
+    for (const r of this.book.all()) {
+      if (r.instanceId !== instanceId || r.peerId === claimant || r.peerId === this.#o.self) continue;
+      if (!this.#o.binding.takesPart(r.peerId)) continue;
+      const state = this.#o.liveness(r.peerId)?.state;
+      if (state === 'alive' || state === 'suspect') return r.peerId;
+    }
+    return undefined;
+  }
+}
+
+function claimOf(r: Heartbeat): Claim {
+  return {
+    peerId: r.peerId,
+    instanceId: r.instanceId,
+    cloud: r.cloud,
+    ...(r.identity ? { identity: r.identity } : {}),
+  };
+}

@@ -1,0 +1,42 @@
+import type { MemberEvent } from '../../shared/wire/cluster.ts';
+import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import type { BindingSource } from './binding.ts';
+import type { SwimConfig } from './swim/config.ts';
+
+export interface MembershipOptions {
+  node: PoolNode;
+  pool: string;
+  self: string;
+  swim: SwimConfig;
+  now: () => number;
+  /** Multiaddrs (with /p2p/) of seeds to pull the table from at start. */
+  bootstrap: string[];
+  /** This node's record as it stands (seq and metrics are filled in here). */
+  record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
+  maxMessageBytes: number;
+  /** Frames that are not probes (load reports) go here. */
+  onFrame: (from: string, frame: ProbeFrame) => void;
+  onEvent: (e: MemberEvent) => void;
+  onReject: (reason: string, detail: string) => void;
+  onBytes: (direction: 'in' | 'out', bytes: number) => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+  /** Peers whose connections are kept beyond the neighbours (the leader). */
+  protect: () => string[];
+  maxConnections: number;
+  /** Who vouches for a cloud's members (binding.ts); undefined: nobody is checked (first claim wins). */
+  binding?: (cloud: string) => BindingSource | undefined;
+}
+
+export const TICK_MS = 100;
+export const RECORD_CHECK_MS = 250;
+/** When a joiner repeats its announcement (ms after its join sync). */
+export const ANNOUNCE_AFTER = [200, 1000, 3000];
+/** A member not bound yet (its launch not recorded yet) is checked again this often (ms). */
+export const RECHECK_BINDING_MS = 2000;
+/**
+ * Retrying lost members: each member every 2 s for its first 2 minutes lost (a healed partition
+ * merges within seconds), then every 30 s, for up to 6 hours.
+ */
+export const LOST = { max: 1000, keepFor: 6 * 60 * 60 * 1000, fastEvery: 2000, fastFor: 120_000, slowEvery: 30_000 };

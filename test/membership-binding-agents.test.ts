@@ -1,0 +1,185 @@
+import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { multiaddr } from '@multiformats/multiaddr';
+import { encode } from 'cborg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
+import { FramedChannel } from '../agent/transport/channel.ts';
+import { PeerRateLimit } from '../agent/transport/rate-limit.ts';
+import { readPoolKey } from '../shared/pool-key.ts';
+import { encodeMessage } from '../shared/wire/codec.ts';
+import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
+import { frameToWire, probeProtocol } from '../shared/wire/probe.ts';
+import { FaultPool, sleep, until } from './fixtures/fault-pool.ts';
+
+/**
+ * Membership is bound to instances the provider runs (agent/membership/binding.ts), on a real
+ * local pool of 3 agents (min 3, max 5, expand when max(queue) > 10). Two peers hold the pool key
+ * and join as raw libp2p nodes:
+ *  - "phantom" claims an instance the launcher never made (local-99), the oldest start time (the
+ *    election would pick it), and reports queue = 1000 to every agent as load (a lease ack too);
+ *  - "usurper" claims a real member's instance id and reports the same load.
+ * Neither may be counted, followed or elected; the leader launches nothing for their load,
+ * terminates no real instance, and after the leader is killed the next leader is a real member.
+ */
+
+const POOL = 'binding';
+
+async function rogueNode(keyFile: string): Promise<PoolNode> {
+  const node = await createPoolNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    poolKey: await readPoolKey(keyFile),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    maxConnections: 16,
+    maxMessageBytes: 1 << 20,
+  });
+  await node.start();
+  return node;
+}
+
+async function rejected(monitor: string, reason: string): Promise<number> {
+  const text = await (await fetch(`${monitor}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`poolparty_heartbeats_rejected_total{reason="${reason}"}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('membership bound to launched instances (real agents)', () => {
+  let pool: FaultPool;
+  const rogues: PoolNode[] = [];
+  const channels: FramedChannel[] = [];
+  let reporting = true;
+
+  beforeAll(async () => {
+    pool = await FaultPool.create({ name: POOL, min: 3, max: 5 });
+    await pool.bootstrap();
+    pool.startSampler();
+  }, 200_000);
+
+  afterAll(async () => {
+    reporting = false;
+    await Promise.allSettled(channels.map((c) => c.stop()));
+    await Promise.allSettled(rogues.map((r) => r.stop()));
+    await pool?.cleanup();
+  }, 120_000);
+
+  it('a key holder without an instance, or with another member’s, takes no part', async () => {
+    await until('3 alive', () => pool.converged(3), 90_000, 500);
+    const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+    const before = await pool.live();
+    const ids = before.map((i) => i.id).sort();
+    const victim = before.find((i) => i.id !== leader.instanceId);
+    if (!victim?.peerId) throw new Error('no second member');
+
+    const keyFile = join(pool.stateDir, 'pool.key');
+    const phantom = await rogueNode(keyFile);
+    const usurper = await rogueNode(keyFile);
+    rogues.push(phantom, usurper);
+    const topic = membersTopic(POOL);
+    for (const r of rogues) {
+      r.services.pubsub.subscribe(topic);
+      for (const inst of before) await r.dial(multiaddr(`/ip4/${inst.address}/tcp/8643`)).catch(() => undefined);
+    }
+    await until(
+      'agents subscribed, as the rogues see them',
+      () => rogues.every((r) => r.services.pubsub.getSubscribers(topic).length >= 3),
+      20_000,
+    );
+    await sleep(1500); // a gossipsub heartbeat or so for the mesh
+
+    let seq = Date.now();
+    const claim = (node: PoolNode, instanceId: string): Heartbeat => ({
+      v: 2,
+      type: 'heartbeat',
+      peerId: node.peerId.toString(),
+      instanceId,
+      cloud: 'web',
+      addrs: node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0] as string),
+      monitor: '',
+      startedAt: 1, // the oldest: the election would pick it if it counted
+      seq: ++seq,
+      version: '0.1.0',
+      metrics: {},
+    });
+    const announce = async (node: PoolNode, instanceId: string) => {
+      const me = node.peerId.toString();
+      await node.services.pubsub.publish(topic, encodeMessage(claim(node, instanceId))).catch(() => undefined);
+      const alive = { kind: 'alive' as const, id: me, incarnation: 0 };
+      const update = { v: 2 as const, type: 'update' as const, peerId: me, seq: ++seq, update: alive };
+      await node.services.pubsub.publish(topic, encodeMessage(update)).catch(() => undefined);
+    };
+    await announce(phantom, 'local-99');
+    await announce(usurper, victim.id);
+
+    // Both report a queue of 1000 to every agent, naming the current term (a lease ack), every 500 ms.
+    for (const node of rogues) {
+      const ch = new FramedChannel({
+        node,
+        protocol: probeProtocol(POOL),
+        now: Date.now,
+        limit: new PeerRateLimit(50, 200),
+        dialTimeout: 2000,
+        onFrame: () => undefined,
+        onReject: () => undefined,
+      });
+      await ch.start();
+      channels.push(ch);
+    }
+    const peers = before.map((i) => i.peerId as string);
+    const report = async () => {
+      while (reporting) {
+        const term = (await pool.agreedLeader().catch(() => null))?.term ?? leader.term;
+        const bytes = encode(frameToWire({ t: 'load', term, metrics: { queue: 1000 } }));
+        for (const ch of channels) for (const p of peers) await ch.send(p, bytes).catch(() => undefined);
+        await sleep(500);
+      }
+    };
+    const reporter = report();
+
+    // The expand rule holds after 1 s and the scaler steps every 250 ms: 8 s is plenty to act on it.
+    await sleep(8000);
+    const rogueIds = rogues.map((r) => r.peerId.toString());
+    for (const inst of before) {
+      const view = await pool.cluster(inst.id);
+      const members = view?.members.map((m) => m.peerId) ?? [];
+      for (const r of rogueIds) expect(members, `${inst.id} counts no rogue`).not.toContain(r);
+      expect(view?.members.find((m) => m.peerId === victim.peerId)?.instanceId).toBe(victim.id);
+    }
+    const unbound = await Promise.all(before.map((i) => rejected(i.monitor as string, 'unbound')));
+    expect(
+      unbound.some((n) => n > 0),
+      'the rogues’ claims or frames were refused as unbound',
+    ).toBe(true);
+    expect((await pool.agreedLeader())?.peerId, 'leadership did not move').toBe(leader.peerId);
+    expect((await pool.live()).map((i) => i.id).sort(), 'nothing launched, nothing terminated').toEqual(ids);
+    const acted = (await pool.decisions()).filter((d) => d.action !== 'none' && d.result === 'ok');
+    expect(acted, 'no scaling action for the rogues’ load').toEqual([]);
+
+    // The leader dies: the oldest start time is the phantom's, but the next leader must be real.
+    process.kill(before.find((i) => i.id === leader.instanceId)?.pid as number, 'SIGKILL');
+    const next = await until(
+      'a new leader',
+      async () => {
+        const l = await pool.agreedLeader();
+        return l && l.peerId !== leader.peerId ? l : null;
+      },
+      60_000,
+      500,
+    );
+    expect(peers, 'the new leader is a real member').toContain(next.peerId);
+    expect(rogueIds).not.toContain(next.peerId);
+    await sleep(5000);
+    // Healing the killed leader's instance (below min) is expected; an expansion by the rule is not.
+    const expanded = (await pool.decisions()).filter(
+      (d) => d.action === 'expand' && d.result === 'ok' && !d.reason.startsWith('below min'),
+    );
+    expect(expanded, 'no expansion for the rogues’ load under the new leader either').toEqual([]);
+    expect(pool.maxSeen, 'never above the real pool plus a replacement').toBeLessThanOrEqual(4);
+    const live = await pool.live();
+    expect(
+      live.map((i) => i.id),
+      'the usurped instance was not terminated',
+    ).toContain(victim.id);
+    reporting = false;
+    await reporter;
+  }, 240_000);
+});
