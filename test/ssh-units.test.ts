@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSshUsing } from '../shared/config/ssh-schema.ts';
 import { nodeVersionAtLeast } from '../shared/provision/artifact.ts';
+import { checkNode, chooseInit } from '../shared/provision/host-checks.ts';
 import { fingerprint, KnownHosts } from '../shared/provision/known-hosts.ts';
-import { checkNode, chooseInit } from '../shared/provision/provision.ts';
 import { parseKv, shq } from '../shared/provision/scripts.ts';
 import { generateKey, keyFingerprint } from './fixtures/sshd.ts';
 
