@@ -16,6 +16,7 @@ import type * as RemoterModule from '../shared/remoter/load.ts';
 import { TAG_CLOUD, TAG_POOL } from '../shared/remoter/types.ts';
 import { ec2Pool, stubAwsEnv } from './ec2-fixtures.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import { waitFor } from './fixtures/wait.ts';
 import { loadedModules, logLine, stopProcess, writeLoopbackConfig } from './helpers/agent-process.ts';
 
 /**
@@ -59,34 +60,32 @@ function config(name: string, bootstrap: string[]): Promise<string> {
 
 /** Waits until the follower sees the seed as leader: it has joined and settled as a follower. */
 async function following(monitor: string, peerId: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const view = await fetch(`${monitor}/cluster`)
-      .then((r) => r.json() as Promise<{ leader: { peerId: string } | null; members: unknown[] }>)
-      .catch(() => null);
-    if (view?.leader && view.leader.peerId !== peerId && view.members.length === 2) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the follower never saw the seed lead');
+  await waitFor(
+    'the follower to see the seed lead',
+    async () => {
+      const r = await fetch(`${monitor}/cluster`, { signal: AbortSignal.timeout(2000) });
+      const view = (await r.json()) as { leader: { peerId: string } | null; members: unknown[] };
+      return view.leader !== null && view.leader.peerId !== peerId && view.members.length === 2 ? view : null;
+    },
+    { timeoutMs: 15_000 },
+  );
 }
 
 /** The heap snapshot written into `dir` (--heapsnapshot-signal), once it is complete. */
 async function snapshot(dir: string): Promise<string> {
-  for (let i = 0; i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot'));
-    if (!file) continue;
-    const text = await readFile(join(dir, file), 'utf8');
-    // Whole once it parses: the writer appends it in pieces.
-    if (text.trimEnd().endsWith('}')) {
-      try {
-        JSON.parse(text);
-        return text;
-      } catch {
-        // not yet
-      }
-    }
-  }
-  throw new Error('no complete heap snapshot within 60 s');
+  return waitFor(
+    'a complete heap snapshot',
+    async () => {
+      const file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot'));
+      if (!file) return null;
+      const text = await readFile(join(dir, file), 'utf8');
+      // Whole once it parses: the writer appends it in pieces (a partial one throws: not yet).
+      if (!text.trimEnd().endsWith('}')) return null;
+      JSON.parse(text);
+      return text;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 /** The modules embedded in `text` (the artifact's, or an embedded module's), nested ones too: name → blob and source. */

@@ -6,6 +6,7 @@ import { type DrivePlan, drive, planDrive, removeMetric, writeMetric } from '../
 import { decisionAction, eventLine } from '../cli/render.ts';
 import { loadPool, parsePool } from '../shared/config/load.ts';
 import type { ScalingDecision } from '../shared/wire/cluster.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -101,7 +102,9 @@ describe('drive', () => {
     const f = fakePool({ stuckAt: 3 });
     const stop = new AbortController();
     const run = drive(plan, f.deps(stop.signal, 60_000));
-    setTimeout(() => stop.abort(), 20);
+    // Aborted while it waits for the pool to grow, after it raised the metric.
+    await waitFor('the metric raised', () => f.writes.length === 1);
+    stop.abort();
     expect(await run).toBe('aborted');
     expect(f.writes).toEqual([50]);
   });

@@ -8,6 +8,7 @@ import { readCommand, readHttp } from '../agent/metrics/custom.ts';
 import { MetricBodyTooLargeError } from '../agent/metrics/errors.ts';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
 import type { MetricReading, MetricSourceSpec } from '../shared/wire/metrics.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const system = async () => ({ load: 0, cpu: 0, mem: 1 });
 
@@ -37,14 +38,6 @@ async function isAlive(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 let dir: string;
@@ -90,7 +83,7 @@ describe('command source', () => {
     const [shell, sleeper] = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
     expect(shell).toBeGreaterThan(0);
     expect(sleeper).toBeGreaterThan(0);
-    await waitFor(async () => !(await isAlive(shell!)) && !(await isAlive(sleeper!)), 'the timed-out processes to die');
+    await waitFor('the timed-out processes to die', async () => !(await isAlive(shell!)) && !(await isAlive(sleeper!)));
   });
 
   it('kills a plain foreground sleep on timeout', async () => {
@@ -98,14 +91,14 @@ describe('command source', () => {
     const r = await firstReading(command(`echo $$ > ${pidFile}; exec sleep 10`, 200));
     expect(r.error).toContain('timed out after 200ms');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    await waitFor(async () => !(await isAlive(pid)), 'sleep to die');
+    await waitFor('sleep to die', async () => !(await isAlive(pid)));
   });
 
   it('settles an aborted read only once the process is gone', async () => {
     const pidFile = join(dir, 'abort.pid');
     const controller = new AbortController();
     const read = readCommand(`echo $$ > ${pidFile}; exec sleep 10`, controller.signal);
-    await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '', 'the pid file');
+    await waitFor('the pid file', async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(await isAlive(pid)).toBe(true);
     controller.abort(new Error('stop now'));
@@ -125,10 +118,10 @@ describe('file source', () => {
       await sampler.start();
       expect(sampler.values().queue).toBe(12);
       await writeFile(path, ' 0.5 ');
-      await waitFor(async () => sampler.values().queue === 0.5, 'the new value');
+      await waitFor('the new value', async () => sampler.values().queue === 0.5);
       await writeFile(path, 'garbage');
       // writeFile truncates first, so a read may briefly see an empty file: wait for the garbage.
-      await waitFor(async () => sampler.readings().queue?.error?.includes("'garbage'") === true, 'the error');
+      await waitFor('the error', async () => sampler.readings().queue?.error?.includes("'garbage'") === true);
       expect(sampler.readings().queue).toMatchObject({ value: null, error: expect.stringContaining('not a number') });
     } finally {
       await sampler.stop();

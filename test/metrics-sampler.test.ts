@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
 import type { MetricSourceSpec } from '../shared/wire/metrics.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const system = async () => ({ load: 0.123456, cpu: 12.345678, mem: 40 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Child processes still holding a handle in this process: what a leaking sampler would leave. */
 async function liveProcesses(): Promise<number> {
@@ -121,7 +121,11 @@ describe('MetricSampler', () => {
       system,
     });
     await sampler.start();
-    await sleep(700);
+    // Three whole reads: at least a dozen ticks fell on a read in progress.
+    await waitFor('three reads of the slow source', async () => {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      return text.split('e\n').length > 3;
+    });
     await sampler.stop();
     const lines = (await readFile(log, 'utf8')).trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(4);
@@ -144,12 +148,9 @@ describe('MetricSampler', () => {
     });
     await sampler.start();
     expect(sampler.values().hang).toBe(1);
-    let pid = 0;
-    for (let i = 0; i < 100 && !pid; i++) {
-      await sleep(50);
-      pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
-    }
-    expect(pid).toBeGreaterThan(0);
+    const pid = await waitFor('the hanging read to start', async () =>
+      Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()),
+    );
     expect(await isAlive(pid)).toBe(true);
 
     await sampler.stop();
@@ -163,15 +164,19 @@ describe('MetricSampler', () => {
 
   it('stop() during start() kills the first read and starts nothing', async () => {
     const before = await liveProcesses();
+    const pidFile = join(dir, 'first-read.pid');
     const sampler = new MetricSampler({
       sampleInterval: 30,
-      sources: { s: { kind: 'command', command: 'sleep 10', every: 30, timeout: 30_000 } },
+      sources: { s: { kind: 'command', command: `echo $$ > ${pidFile}; exec sleep 10`, every: 30, timeout: 30_000 } },
       system,
     });
     const starting = sampler.start();
-    await sleep(100);
+    const pid = await waitFor('the first read to start', async () =>
+      Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()),
+    );
     await sampler.stop();
     await starting;
+    expect(await isAlive(pid)).toBe(false);
     expect(await liveProcesses()).toBe(before);
   });
 
@@ -193,9 +198,12 @@ describe('MetricSampler', () => {
     await writeFile(
       script,
       `import { MetricSampler } from ${JSON.stringify(resolve('agent/metrics/sampler.ts'))};
+import { waitFor } from ${JSON.stringify(resolve('test/fixtures/wait.ts'))};
 const sampler = new MetricSampler({ sampleInterval: 20, sources: ${JSON.stringify(sources)} });
 await sampler.start();
-await new Promise((r) => setTimeout(r, 100));
+// Stop only once the periodic reads run, so there are timers and reads in flight to leak.
+const first = sampler.readings().c.sampledAt;
+await waitFor('a periodic read', () => sampler.readings().c.sampledAt > first, { everyMs: 5 });
 await sampler.stop();
 console.log(JSON.stringify(sampler.values()));
 `,

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createMonitorApp } from '../agent/monitor/app.ts';
 import { MonitorBindError } from '../agent/monitor/errors.ts';
 import { MonitorServer } from '../agent/monitor/server.ts';
 import type { PoolEvent } from '../shared/wire/cluster.ts';
+import { waitFor } from './fixtures/wait.ts';
 import { fakeSource, SseReader } from './monitor-fake.ts';
 
 const servers: MonitorServer[] = [];
@@ -59,7 +60,7 @@ describe('MonitorServer over real HTTP', () => {
     expect(JSON.parse(msg.data!)).toEqual(dead);
 
     clients.at(-1)!.abort();
-    await vi.waitFor(() => expect(f.listeners.size).toBe(0), { timeout: 10_000 });
+    await waitFor('the SSE listener removed', () => f.listeners.size === 0, { timeoutMs: 10_000 });
   });
 
   it('stop() resolves while an SSE client is connected, and ends its stream', async () => {
@@ -72,7 +73,7 @@ describe('MonitorServer over real HTTP', () => {
     const url = server.url;
     await server.stop();
     expect(await sse.drain()).toBe(true);
-    await vi.waitFor(() => expect(f.listeners.size).toBe(0), { timeout: 10_000 });
+    await waitFor('the SSE listener removed', () => f.listeners.size === 0, { timeoutMs: 10_000 });
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 

@@ -5,6 +5,7 @@ import { HttpError } from '../agent/monitor/errors.ts';
 import { createAgentMetrics } from '../agent/monitor/prom.ts';
 import { formatSseMessage } from '../agent/monitor/sse.ts';
 import type { PoolEvent } from '../shared/wire/cluster.ts';
+import { waitFor } from './fixtures/wait.ts';
 import { fakeSource, SseReader } from './monitor-fake.ts';
 
 const joined: PoolEvent = { type: 'member-joined', peerId: 'peer-b', instanceId: 'local-2', at: 1_700_000_000_123 };
@@ -145,7 +146,7 @@ describe('monitor app: /events (SSE)', () => {
     expect(JSON.parse(msg.data!)).toEqual(joined);
 
     await sse.cancel();
-    await vi.waitFor(() => expect(f.listeners.size).toBe(0), { timeout: 5_000 });
+    await waitFor('the SSE listener removed', () => f.listeners.size === 0, { timeoutMs: 5_000 });
   });
 
   it('sends keep-alive comments on an idle stream', async () => {
@@ -155,15 +156,15 @@ describe('monitor app: /events (SSE)', () => {
     expect((await sse.next()).event).toBe('hello');
     expect(await sse.next()).toEqual({ comment: 'ping' });
     await sse.cancel();
-    await vi.waitFor(() => expect(f.listeners.size).toBe(0), { timeout: 5_000 });
+    await waitFor('the SSE listener removed', () => f.listeners.size === 0, { timeoutMs: 5_000 });
   });
 
   it('drops a client that stops reading instead of buffering without bound', async () => {
     const f = fakeSource();
     const res = await createMonitorApp(f.source, { maxPending: 5 }).request('/events');
-    await vi.waitFor(() => expect(f.listeners.size).toBe(1), { timeout: 5_000 });
+    await waitFor('the SSE client subscribed', () => f.listeners.size === 1, { timeoutMs: 5_000 });
     for (let i = 0; i < 100 && f.listeners.size > 0; i++) f.emit({ ...joined, at: i });
-    await vi.waitFor(() => expect(f.listeners.size).toBe(0), { timeout: 5_000 });
+    await waitFor('the SSE listener removed', () => f.listeners.size === 0, { timeoutMs: 5_000 });
     await res.body!.cancel();
   });
 

@@ -16,6 +16,7 @@ import { buildBundle } from '../shared/bundle/build.ts';
 import { unpackBundle } from '../shared/bundle/unpack.ts';
 import { configureSchema, type VerifierSpec } from '../shared/config/configure-schema.ts';
 import { file } from '../shared/resources/index.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 let work: string;
 let http: Server;
@@ -63,8 +64,7 @@ describe('runProcess', () => {
     const r = await runProcess('sh', ['-c', `sleep 30 & echo $! > ${pidFile}; wait`], { timeout: 300, killGrace: 200 });
     expect(r.timedOut).toBe(true);
     const pid = Number(await readFile(pidFile, 'utf8'));
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((res) => setTimeout(res, 50));
-    expect(alive(pid)).toBe(false);
+    await waitFor('the backgrounded sleep killed', () => !alive(pid), { timeoutMs: 5_000 });
   });
 
   it('reports a missing executable instead of throwing', async () => {

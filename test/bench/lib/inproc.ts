@@ -8,9 +8,10 @@ import { SCALING_DEFAULTS, type ScalingConfig } from '../../../shared/scaling/co
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
 import type { MetricSourceSpec } from '../../../shared/wire/metrics.ts';
 import { type LoopbackBlock, P2P_PORT } from './loopback.ts';
-import { kill9, sleep, track } from './procs.ts';
+import { kill9, track } from './procs.ts';
 import type { FakeRemoterSpec, HostReply, HostRequest, LaunchRecord, RawEvent, StartedAgent } from './protocol.ts';
 import { Tracker } from './tracker.ts';
+import { untilValue } from './until.ts';
 
 /** The parts of Scaler.snapshot() the bench reads. */
 export interface ScalingSnapshot {
@@ -229,15 +230,15 @@ export class InprocPool {
   }
 
   /** Polls every `everyMs` until `check` returns a value (bounded by timeoutMs); null on timeout. */
-  async until<T>(check: () => T | null, timeoutMs: number, everyMs = 100): Promise<T | null> {
-    const deadline = Date.now() + timeoutMs;
-    for (let i = 0; i < Math.ceil(timeoutMs / everyMs) + 1 && Date.now() <= deadline; i++) {
-      await this.poll();
-      const v = check();
-      if (v !== null) return v;
-      await sleep(everyMs);
-    }
-    return null;
+  until<T>(check: () => T | null, timeoutMs: number, everyMs = 100): Promise<T | null> {
+    return untilValue(
+      async () => {
+        await this.poll();
+        return check();
+      },
+      timeoutMs,
+      everyMs,
+    );
   }
 
   /** Crashes agents: no leave, heartbeats stop. Returns the epoch ms the crash was issued. */

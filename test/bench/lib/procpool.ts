@@ -8,9 +8,10 @@ import { defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
 import { type LoopbackBlock, P2P_PORT } from './loopback.ts';
-import { kill9, type ProcSample, rates, sampleProc, sleep, start } from './procs.ts';
+import { kill9, type ProcSample, rates, sampleProc, start } from './procs.ts';
 import type { RawEvent } from './protocol.ts';
 import { Tracker } from './tracker.ts';
+import { untilValue } from './until.ts';
 
 interface ProcAgent {
   id: string;
@@ -157,13 +158,8 @@ export class ProcPool {
   }
 
   /** Polls the tracker (fed by stdout) until `check` gives a value; null after timeoutMs. */
-  async until<T>(check: () => T | null, timeoutMs: number): Promise<T | null> {
-    for (let i = 0; i < timeoutMs / 100; i++) {
-      const v = check();
-      if (v !== null) return v;
-      await sleep(100);
-    }
-    return check();
+  until<T>(check: () => T | null, timeoutMs: number): Promise<T | null> {
+    return untilValue(check, timeoutMs);
   }
 
   /** SIGUSR2: the agent busy-waits; resolves with the stall's interval once it has ended. */
