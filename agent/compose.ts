@@ -1,30 +1,26 @@
 import type { PrivateKey } from '@libp2p/interface';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { type ControlMessage, controlTopic, type Heartbeat } from '../shared/wire/heartbeat.ts';
-import { BundleManager } from './bundle/manager.ts';
-import { bundleSources } from './bundle/sources.ts';
-import { BundleStore } from './bundle/store.ts';
-import { clusterView, selfRecord } from './cluster-view.ts';
-import { configureNode } from './configure/configure.ts';
-import { ControlRouter } from './control.ts';
+import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import type { BundleManager } from './bundle/manager.ts';
+import { buildBundles } from './compose/bundles.ts';
+import { agentComponents, runFlag } from './compose/components.ts';
+import { buildControl, type ControlPublish } from './compose/control.ts';
+import { buildDuty, buildLeadership } from './compose/leadership.ts';
+import { buildMembers } from './compose/members.ts';
+import { telemetry } from './compose/telemetry.ts';
+import { agentViews } from './compose/views.ts';
 import type { EventHub } from './events.ts';
-import { GossipChannel } from './gossip.ts';
-import { LeaderDuty } from './leadership/duty.ts';
-import { Leadership } from './leadership.ts';
-import { type Component, component, ticker } from './lifecycle.ts';
-import { LoadExchange } from './load/exchange.ts';
-import { Membership } from './membership/membership.ts';
-import { swimConfigOf } from './membership/swim-config.ts';
+import type { Leadership } from './leadership.ts';
+import type { Component } from './lifecycle.ts';
 import { MetricSampler } from './metrics/sampler.ts';
-import { type AgentMetrics, createAgentMetrics } from './monitor/prom.ts';
+import type { AgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
 import { Retirement } from './retirement.ts';
 import { createAgentScaler } from './scaler/for-agent.ts';
 import type { ActionLedger } from './scaler/ledger.ts';
 import type { PoolScaler } from './scaler/pool-scaler.ts';
-import type { ControlDraft } from './scaler/scaler.ts';
 import type { AgentDeps, AgentLog } from './types.ts';
 import { type AgentReadModel, buildMonitor } from './views.ts';
 
@@ -58,29 +54,20 @@ export interface AgentParts {
   monitorUrl(): string;
   record(): Omit<Heartbeat, 'seq' | 'metrics'>;
   cluster(): ClusterView;
-  publishControl(draft: ControlDraft | Omit<ControlMessage, 'v' | 'peerId' | 'seq'>): Promise<void>;
+  publishControl: ControlPublish;
   /** Announces a graceful leave (before the components stop). */
   leave(grace: number): Promise<void>;
 }
 
 /**
- * Builds an agent's components and wires them to each other through narrow callbacks. Nothing
- * starts here: the caller starts `components` in order.
+ * Builds an agent's components and wires them to each other through narrow callbacks (groups of
+ * them are built in compose/). Nothing starts here: the caller starts `components` in order.
  */
 export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const { config: c, peerId, now, log, events } = i;
   const t = c.tunables;
-  let seq = i.startedAt;
-  let running = false;
-  const stopping = new AbortController();
-
-  const metrics = createAgentMetrics({ membersByState: () => countByState() });
-  events.subscribe((e) => {
-    if (e.type.startsWith('member-')) metrics.memberEvents.inc({ type: e.type });
-    const { type, ...fields } = e;
-    log.info(type, fields);
-  });
-  const onError = (name: string, err: Error) => log.error('timer-failed', { component: name, error: err.message });
+  const run = runFlag();
+  const tel = telemetry(log, events, () => views.countByState());
   const node = await createPoolNode({
     privateKey: i.privateKey,
     poolKey: i.poolKey,
@@ -88,145 +75,60 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     maxConnections: t.maxConnections,
     maxMessageBytes: t.maxMessageBytes,
   });
-  const onReject = (reason: string, detail: string) => {
-    metrics.heartbeatsRejected.inc({ reason });
-    if (reason !== 'stale') log.warn('message-rejected', { reason, detail });
-  };
-  const onBytes = (direction: 'in' | 'out', bytes: number) => metrics.gossipBytes.inc({ direction }, bytes);
-
-  const leadership = new Leadership({
-    selfPeerId: () => peerId,
-    startedAt: i.startedAt,
-    settleAfter: t.suspectAfter,
-    // Views of who died converge within about a probe period: one claim per failover.
-    claimDelay: t.heartbeatInterval,
-    leaseTimeout: 3 * t.loadInterval,
-    onRefused: (r) => log.warn('term-refused', { from: r.peerId, term: r.term }),
-  });
+  const leadership = buildLeadership({ config: c, peerId, startedAt: i.startedAt, log });
   const sampler = new MetricSampler({
     sampleInterval: t.sampleInterval,
     sources: c.metrics,
     onError: (metric, error) => {
-      metrics.metricSourceErrors.inc({ metric });
+      tel.metrics.metricSourceErrors.inc({ metric });
       log.warn('metric-source-error', { metric, error });
     },
   });
-  const membership: Membership = new Membership({
-    node,
-    pool: c.pool,
-    self: peerId,
-    swim: swimConfigOf(t),
-    now,
-    bootstrap: c.bootstrap,
-    record: () => record(),
-    maxMessageBytes: t.maxMessageBytes,
-    onFrame: (from, frame) => load.onReport(from, frame),
-    onEvent: (e) => {
-      if (e.type === 'member-removed') load.book.forget(e.peerId);
-      events.emit(e);
-    },
-    onReject,
-    onBytes,
-    log: (msg, fields) => log.debug(msg, fields),
-    protect: () => {
-      const leader = leadership.leader?.peerId;
-      return leader && leader !== peerId ? [leader] : [];
-    },
-    maxConnections: t.maxConnections,
+  // What most groups of components are built from.
+  const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
+  const { membership, load } = buildMembers({
+    ...common,
+    sampler,
+    record: () => views.record(),
+    retired: () => retirement.retired,
+    publishSummary: (draft) => control.publish(draft),
   });
-  const load: LoadExchange = new LoadExchange({
-    self: () => peerId,
-    now,
-    loadInterval: t.loadInterval,
-    leader: () => (retirement.retired ? null : leadership.leader),
-    metrics: () => sampler.values(),
-    send: (to, frame) => membership.send(to, frame),
-    publishSummary: (draft) => publishControl(draft),
-    memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
-    maxMembers: 10_000,
-  });
-  const duty: LeaderDuty = new LeaderDuty({
-    leadership,
-    now,
+  const duty = buildDuty({
+    ...common,
     members: () => membership.known(),
     load: load.book,
     counted: () => scaler?.counted ?? 0,
-    leaseTimeout: 3 * t.loadInterval,
-    barred: () => retirement.retired || !running || router.stopping,
-    metrics,
-    emit: (e) => events.emit(e),
+    barred: () => retirement.retired || !run.running() || control.router.stopping,
     announce: () => membership.refreshRecord(),
   });
   const scaler = createAgentScaler({
     config: c,
     ledger: i.ledger,
     now,
-    metrics,
+    metrics: tel.metrics,
     leads: () => duty.actingTerm(),
     leaseHeldFor: () => duty.leaseHeldFor(),
     selfPeerId: () => peerId,
     retireSelf: (reason, term) => void retirement.retire(reason, term),
-    members: () => cluster().members,
-    publish: (msg) => publishControl(msg),
+    members: () => views.cluster().members,
+    publish: (msg) => control.publish(msg),
     emit: (e) => events.emit(e),
     log: (msg, fields) => log.info(msg, fields),
     remoter: i.remoter,
     bundleHash: () => bundles.desiredForNewMembers(),
   });
-  const router: ControlRouter = new ControlRouter({
-    self: () => peerId,
-    now,
-    leadership,
-    ledger: i.ledger,
+  const control = buildControl({
+    ...common,
     load,
+    ledger: i.ledger,
     retire: (reason, term) => void retirement.retire(reason, term),
-    log: (msg, fields) => log.warn(msg, fields),
+    running: run.running,
   });
-  const control = new GossipChannel({
-    pubsub: node.services.pubsub,
-    topic: controlTopic(c.pool),
-    types: new Set(['intent', 'outcome', 'retire', 'summary', 'stopping']),
-    maxMessageBytes: t.maxMessageBytes,
-    isFresh: () => true,
-    onMessage: (msg) => {
-      router.receive(msg as ControlMessage);
-      return undefined;
-    },
-    onReject,
-    onBytes,
-  });
-  // A suspect member may be mid-apply: a rollout that forgot it would grant the next one too
-  // (seen on a loaded machine: two members applied a bundle meant for one at a time).
-  const liveRecords = () => {
-    const out: Heartbeat[] = [];
-    for (const m of membership.known())
-      if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') out.push(m.record);
-    return out;
-  };
-  const bundles: BundleManager = new BundleManager({
-    node,
-    store: new BundleStore(c.dataDir),
-    now,
-    selfPeerId: () => peerId,
-    cloud: c.cloud,
-    leading: () => !retirement.retired && leadership.leads !== null,
-    leaderHeartbeat: () => {
-      const leader = leadership.leader;
-      return leader && leader.peerId !== peerId ? (membership.record(leader.peerId) ?? null) : null;
-    },
-    peers: liveRecords,
-    configure: (bundleDir) =>
-      configureNode({
-        bundleDir,
-        timeout: t.applyTimeout,
-        onLog: ({ source, stream, line }) => log.info('configure-log', { source, stream, line }),
-      }),
-    emit: (e) => events.emit(e),
-    log: (msg, fields) => log.info(msg, fields),
-    maxBytes: t.maxBundleBytes,
-    maxUnavailable: t.maxUnavailable,
-    ...(c.bundle ? { initial: c.bundle.sha256 } : {}),
-    sources: bundleSources(c, stopping.signal),
+  const bundles = buildBundles({
+    ...common,
+    membership,
+    retired: () => retirement.retired,
+    stopping: run.stopping,
   });
   const retirement: Retirement = new Retirement({
     config: c,
@@ -239,111 +141,37 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     announce: () => membership.refreshRecord(),
     leave: () => membership.stop({ leave: true, grace: t.leaveGrace }),
   });
-  const monitor = new MonitorServer(buildMonitor(i.readModel(), metrics.registry), {
+  const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry), {
     host: c.monitor.host,
     port: c.monitor.port,
   });
+  const views = agentViews({
+    ...common,
+    monitor,
+    bundles,
+    retirement,
+    sampler,
+    membership,
+    load,
+    running: run.running,
+  });
 
-  const monitorUrl = () => {
-    const { port, url } = c.monitor;
-    if (port !== 0 && url) return url;
-    try {
-      return monitor.url;
-    } catch {
-      return url;
-    }
-  };
-  const record = () =>
-    selfRecord({
-      peerId,
-      config: c,
-      addrs: node.getMultiaddrs(),
-      monitor: monitorUrl(),
-      startedAt: i.startedAt,
-      leadership: leadership.heartbeatFields(),
-      bundles: bundles.heartbeatFields(),
-    });
-  const cluster = () =>
-    clusterView({
-      pool: c.pool,
-      self: retirement.retired ? null : { ...record(), seq: 0, metrics: sampler.values() },
-      selfId: peerId,
-      now: now(),
-      leader: leadership.leader,
-      members: [...membership.known()],
-      load: load.book,
-    });
-  const publishControl = async (draft: ControlDraft | Omit<ControlMessage, 'v' | 'peerId' | 'seq'>) => {
-    if (!running) return;
-    const msg = { ...draft, v: 2, peerId, seq: ++seq } as ControlMessage;
-    await control.publish(msg).catch((err: Error) => log.warn('control-publish-failed', { error: err.message }));
-  };
-  const countByState = () => {
-    const counts = { alive: 0, suspect: 0, dead: 0, left: 0 };
-    for (const m of membership.known()) counts[m.liveness.state]++;
-    if (running && !retirement.retired) counts.alive++;
-    return counts;
-  };
-
-  const components: Component[] = [
-    component(
-      'sampler',
-      () => sampler.start(),
-      () => sampler.stop(),
-    ),
-    component(
-      'p2p',
-      () => node.start(),
-      () => node.stop(),
-    ),
-    component(
-      'bundles',
-      () => bundles.start(),
-      () => bundles.stop(),
-    ),
-    component(
-      'control',
-      () => control.start(),
-      () => control.stop(),
-    ),
-    component(
-      'running',
-      () => {
-        running = true;
-      },
-      () => {
-        running = false;
-        stopping.abort(new Error('agent stopping'));
-      },
-    ),
-    component(
-      'membership',
-      () => membership.start(),
-      // A retired agent already left; else the facade's stop decides (leave or not) first.
-      () => membership.stop({ leave: false, grace: 0 }),
-    ),
-    component(
-      'load',
-      () => load.start(),
-      () => load.stop(),
-    ),
-    component(
-      'monitor',
-      async () => {
-        await monitor.start();
-        // The monitor's bound URL is part of the record: announce it now that it is known.
-        membership.refreshRecord();
-      },
-      () => monitor.stop(),
-    ),
-    ticker('election', Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4))), () => duty.step(), onError),
-    ticker('bundles', Math.min(1000, t.heartbeatInterval), () => bundles.tick(), onError),
-    // Every cloud's scaler on its own interval: ticks at the shortest, each steps when due.
-    ...(scaler && c.scaling ? [ticker('scaling', scaler.interval, () => scaler.step(now()), onError)] : []),
-  ];
+  const components = agentComponents({
+    ...common,
+    onError: tel.onError,
+    run,
+    sampler,
+    bundles,
+    control: control.channel,
+    membership,
+    load,
+    monitor,
+    duty,
+    scaler,
+  });
   return {
     node,
-    metrics,
+    metrics: tel.metrics,
     leadership,
     scaler,
     bundles,
@@ -351,10 +179,10 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     monitor,
     retirement,
     components,
-    monitorUrl,
-    record,
-    cluster,
-    publishControl,
+    monitorUrl: views.monitorUrl,
+    record: views.record,
+    cluster: views.cluster,
+    publishControl: control.publish,
     leave: (grace: number) => membership.stop({ leave: true, grace }),
   };
 }

@@ -1,0 +1,107 @@
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { BundleManager } from '../bundle/manager.ts';
+import type { GossipChannel } from '../gossip.ts';
+import type { LeaderDuty } from '../leadership/duty.ts';
+import { type Component, component, ticker } from '../lifecycle.ts';
+import type { LoadExchange } from '../load/exchange.ts';
+import type { Membership } from '../membership/membership.ts';
+import type { MetricSampler } from '../metrics/sampler.ts';
+import type { MonitorServer } from '../monitor/server.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import type { PoolScaler } from '../scaler/pool-scaler.ts';
+
+/** Whether the agent runs: true between the start and the stop of its `component`. */
+export interface RunFlag {
+  running(): boolean;
+  /** Aborted when the agent stops: what waits on it gives up. */
+  readonly stopping: AbortSignal;
+  readonly component: Component;
+}
+
+export function runFlag(): RunFlag {
+  let running = false;
+  const stopping = new AbortController();
+  return {
+    running: () => running,
+    stopping: stopping.signal,
+    component: component(
+      'running',
+      () => {
+        running = true;
+      },
+      () => {
+        running = false;
+        stopping.abort(new Error('agent stopping'));
+      },
+    ),
+  };
+}
+
+export interface ComponentsInput {
+  config: AgentConfig;
+  now: () => number;
+  onError: (name: string, err: Error) => void;
+  run: RunFlag;
+  sampler: MetricSampler;
+  node: PoolNode;
+  bundles: BundleManager;
+  control: GossipChannel;
+  membership: Membership;
+  load: LoadExchange;
+  monitor: MonitorServer;
+  duty: LeaderDuty;
+  scaler: PoolScaler | undefined;
+}
+
+/** The agent's components in start order (stopped in reverse), and the timers that drive them. */
+export function agentComponents(i: ComponentsInput): Component[] {
+  const { config: c, sampler, node, bundles, control, membership, load, monitor, duty, scaler, onError } = i;
+  const t = c.tunables;
+  return [
+    component(
+      'sampler',
+      () => sampler.start(),
+      () => sampler.stop(),
+    ),
+    component(
+      'p2p',
+      () => node.start(),
+      () => node.stop(),
+    ),
+    component(
+      'bundles',
+      () => bundles.start(),
+      () => bundles.stop(),
+    ),
+    component(
+      'control',
+      () => control.start(),
+      () => control.stop(),
+    ),
+    i.run.component,
+    component(
+      'membership',
+      () => membership.start(),
+      // A retired agent already left; else the facade's stop decides (leave or not) first.
+      () => membership.stop({ leave: false, grace: 0 }),
+    ),
+    component(
+      'load',
+      () => load.start(),
+      () => load.stop(),
+    ),
+    component(
+      'monitor',
+      async () => {
+        await monitor.start();
+        // The monitor's bound URL is part of the record: announce it now that it is known.
+        membership.refreshRecord();
+      },
+      () => monitor.stop(),
+    ),
+    ticker('election', Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4))), () => duty.step(), onError),
+    ticker('bundles', Math.min(1000, t.heartbeatInterval), () => bundles.tick(), onError),
+    // Every cloud's scaler on its own interval: ticks at the shortest, each steps when due.
+    ...(scaler && c.scaling ? [ticker('scaling', scaler.interval, () => scaler.step(i.now()), onError)] : []),
+  ];
+}

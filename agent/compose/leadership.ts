@@ -1,0 +1,50 @@
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { EventHub } from '../events.ts';
+import { LeaderDuty, type LeaderDutyOptions } from '../leadership/duty.ts';
+import { Leadership } from '../leadership.ts';
+import type { AgentLog } from '../types.ts';
+import type { Telemetry } from './telemetry.ts';
+
+/** The election's state on this node, timed from the agent's tunables. */
+export function buildLeadership(i: {
+  config: AgentConfig;
+  peerId: string;
+  startedAt: number;
+  log: AgentLog;
+}): Leadership {
+  const t = i.config.tunables;
+  return new Leadership({
+    selfPeerId: () => i.peerId,
+    startedAt: i.startedAt,
+    settleAfter: t.suspectAfter,
+    // Views of who died converge within about a probe period: one claim per failover.
+    claimDelay: t.heartbeatInterval,
+    leaseTimeout: 3 * t.loadInterval,
+    onRefused: (r) => i.log.warn('term-refused', { from: r.peerId, term: r.term }),
+  });
+}
+
+export interface DutyInput
+  extends Pick<LeaderDutyOptions, 'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred'> {
+  config: AgentConfig;
+  telemetry: Telemetry;
+  events: EventHub;
+  /** Re-announces this node's record (its leadership claim is part of it). */
+  announce: () => void;
+}
+
+/** The leader's duty: election rounds, the acting term and the quorum lease. */
+export function buildDuty(i: DutyInput): LeaderDuty {
+  return new LeaderDuty({
+    leadership: i.leadership,
+    now: i.now,
+    members: i.members,
+    load: i.load,
+    counted: i.counted,
+    leaseTimeout: 3 * i.config.tunables.loadInterval,
+    barred: i.barred,
+    metrics: i.telemetry.metrics,
+    emit: (e) => i.events.emit(e),
+    announce: i.announce,
+  });
+}

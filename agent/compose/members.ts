@@ -1,0 +1,72 @@
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import type { EventHub } from '../events.ts';
+import type { Leadership } from '../leadership.ts';
+import { LoadExchange, type LoadExchangeOptions } from '../load/exchange.ts';
+import { Membership } from '../membership/membership.ts';
+import { swimConfigOf } from '../membership/swim-config.ts';
+import type { MetricSampler } from '../metrics/sampler.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import type { AgentLog } from '../types.ts';
+import type { Telemetry } from './telemetry.ts';
+
+export interface MembersInput {
+  config: AgentConfig;
+  peerId: string;
+  now: () => number;
+  log: AgentLog;
+  events: EventHub;
+  node: PoolNode;
+  telemetry: Telemetry;
+  leadership: Leadership;
+  sampler: MetricSampler;
+  /** This node's record as it gossips it. */
+  record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
+  /** A retired agent reports load to no leader. */
+  retired: () => boolean;
+  publishSummary: LoadExchangeOptions['publishSummary'];
+}
+
+/**
+ * Membership (SWIM over the ring, records, sync) and the load exchange that rides its probe
+ * streams: built together because each hands frames to the other.
+ */
+export function buildMembers(i: MembersInput): { membership: Membership; load: LoadExchange } {
+  const { config: c, peerId, now, log, events, telemetry: tel, leadership } = i;
+  const t = c.tunables;
+  const membership: Membership = new Membership({
+    node: i.node,
+    pool: c.pool,
+    self: peerId,
+    swim: swimConfigOf(t),
+    now,
+    bootstrap: c.bootstrap,
+    record: i.record,
+    maxMessageBytes: t.maxMessageBytes,
+    onFrame: (from, frame) => load.onReport(from, frame),
+    onEvent: (e) => {
+      if (e.type === 'member-removed') load.book.forget(e.peerId);
+      events.emit(e);
+    },
+    onReject: tel.onReject,
+    onBytes: tel.onBytes,
+    log: (msg, fields) => log.debug(msg, fields),
+    protect: () => {
+      const leader = leadership.leader?.peerId;
+      return leader && leader !== peerId ? [leader] : [];
+    },
+    maxConnections: t.maxConnections,
+  });
+  const load: LoadExchange = new LoadExchange({
+    self: () => peerId,
+    now,
+    loadInterval: t.loadInterval,
+    leader: () => (i.retired() ? null : leadership.leader),
+    metrics: () => i.sampler.values(),
+    send: (to, frame) => membership.send(to, frame),
+    publishSummary: i.publishSummary,
+    memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
+    maxMembers: 10_000,
+  });
+  return { membership, load };
+}
