@@ -3,6 +3,7 @@ import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { EventHub } from '../events.ts';
 import type { Leadership } from '../leadership.ts';
 import { LoadExchange, type LoadExchangeOptions } from '../load/exchange.ts';
+import { bindingSources } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
@@ -56,6 +57,8 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
       return leader && leader !== peerId ? [leader] : [];
     },
     maxConnections: t.maxConnections,
+    // Only members the provider vouches for take part (binding.ts).
+    binding: bindingSources(c, { peerId }),
   });
   const load: LoadExchange = new LoadExchange({
     self: () => peerId,
