@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { durationSchema } from './duration-schema.ts';
 
+const count = z.number().int().min(1);
+
 /**
  * Every tunable of the agent, in one place: what it does, its unit, its default and the trade-off.
  * Config files may override any of these per cloud (`agent: { ... }`), with durations given as
@@ -8,8 +10,6 @@ import { durationSchema } from './duration-schema.ts';
  * unit named here. The same schema reads a cloud's `agent` block and the `tunables` of an agent
  * config, so a default or a bound is written once.
  */
-const count = z.number().int().min(1);
-
 const fields = {
   /**
    * The membership probe period (ms). Default 1000. Each agent probes one ring neighbour per
