@@ -84,7 +84,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
       log.warn('metric-source-error', { metric, error });
     },
   });
-  // What most groups of components are built from.
+  // What most groups of components are built from (compose/wiring.ts).
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
   const { membership, load } = buildMembers({
     ...common,

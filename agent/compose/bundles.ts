@@ -1,24 +1,14 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { BundleManager } from '../bundle/manager.ts';
 import { bundleSources } from '../bundle/sources.ts';
 import { BundleStore } from '../bundle/store.ts';
 import { configureNode } from '../configure/configure.ts';
-import type { EventHub } from '../events.ts';
-import type { Leadership } from '../leadership.ts';
 import type { Membership } from '../membership/membership.ts';
-import type { PoolNode } from '../p2p/node.ts';
-import type { AgentLog } from '../types.ts';
+import type { Wiring } from './wiring.ts';
 
-export interface BundlesInput {
-  config: AgentConfig;
-  peerId: string;
-  now: () => number;
-  log: AgentLog;
-  events: EventHub;
-  node: PoolNode;
+export interface BundlesInput
+  extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'events' | 'node' | 'leadership'> {
   membership: Membership;
-  leadership: Leadership;
   /** A retired agent leads no rollout. */
   retired: () => boolean;
   /** Aborts a pull from the configured sources when the agent stops. */

@@ -1,4 +1,3 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { BundleManager } from '../bundle/manager.ts';
 import type { GossipChannel } from '../gossip.ts';
 import type { LeaderDuty } from '../leadership/duty.ts';
@@ -7,8 +6,8 @@ import type { LoadExchange } from '../load/exchange.ts';
 import type { Membership } from '../membership/membership.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
 import type { MonitorServer } from '../monitor/server.ts';
-import type { PoolNode } from '../p2p/node.ts';
 import type { PoolScaler } from '../scaler/pool-scaler.ts';
+import type { Wiring } from './wiring.ts';
 
 /** Whether the agent runs: true between the start and the stop of its `component`. */
 export interface RunFlag {
@@ -37,13 +36,10 @@ export function runFlag(): RunFlag {
   };
 }
 
-export interface ComponentsInput {
-  config: AgentConfig;
-  now: () => number;
+export interface ComponentsInput extends Pick<Wiring, 'config' | 'now' | 'node'> {
   onError: (name: string, err: Error) => void;
   run: RunFlag;
   sampler: MetricSampler;
-  node: PoolNode;
   bundles: BundleManager;
   control: GossipChannel;
   membership: Membership;

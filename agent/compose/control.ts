@@ -1,27 +1,16 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import { type ControlMessage, controlTopic } from '../../shared/wire/heartbeat.ts';
 import { ControlRouter } from '../control.ts';
 import { GossipChannel } from '../gossip.ts';
-import type { Leadership } from '../leadership.ts';
 import type { LoadExchange } from '../load/exchange.ts';
-import type { PoolNode } from '../p2p/node.ts';
 import type { ActionLedger } from '../scaler/ledger.ts';
 import type { ControlDraft } from '../scaler/scaler.ts';
-import type { AgentLog } from '../types.ts';
-import type { Telemetry } from './telemetry.ts';
+import type { Wiring } from './wiring.ts';
 
 export type ControlPublish = (draft: ControlDraft | Omit<ControlMessage, 'v' | 'peerId' | 'seq'>) => Promise<void>;
 
-export interface ControlInput {
-  config: AgentConfig;
-  peerId: string;
-  /** The first seq of this agent's control messages (its start time: a restart never reuses one). */
-  startedAt: number;
-  now: () => number;
-  log: AgentLog;
-  node: PoolNode;
-  telemetry: Telemetry;
-  leadership: Leadership;
+/** The first seq of this agent's control messages is its start time: a restart never reuses one. */
+export interface ControlInput
+  extends Pick<Wiring, 'config' | 'peerId' | 'startedAt' | 'now' | 'log' | 'node' | 'telemetry' | 'leadership'> {
   ledger: ActionLedger;
   load: LoadExchange;
   retire: (reason: string, term: number) => void;

@@ -1,17 +1,9 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
-import type { EventHub } from '../events.ts';
 import { LeaderDuty, type LeaderDutyOptions } from '../leadership/duty.ts';
 import { Leadership } from '../leadership.ts';
-import type { AgentLog } from '../types.ts';
-import type { Telemetry } from './telemetry.ts';
+import type { Wiring } from './wiring.ts';
 
 /** The election's state on this node, timed from the agent's tunables. */
-export function buildLeadership(i: {
-  config: AgentConfig;
-  peerId: string;
-  startedAt: number;
-  log: AgentLog;
-}): Leadership {
+export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt' | 'log'>): Leadership {
   const t = i.config.tunables;
   return new Leadership({
     selfPeerId: () => i.peerId,
@@ -25,10 +17,8 @@ export function buildLeadership(i: {
 }
 
 export interface DutyInput
-  extends Pick<LeaderDutyOptions, 'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred'> {
-  config: AgentConfig;
-  telemetry: Telemetry;
-  events: EventHub;
+  extends Pick<LeaderDutyOptions, 'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred'>,
+    Pick<Wiring, 'config' | 'telemetry' | 'events'> {
   /** Re-announces this node's record (its leadership claim is part of it). */
   announce: () => void;
 }

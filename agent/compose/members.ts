@@ -1,25 +1,13 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
-import type { EventHub } from '../events.ts';
-import type { Leadership } from '../leadership.ts';
 import { LoadExchange, type LoadExchangeOptions } from '../load/exchange.ts';
 import { bindingSources } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
-import type { PoolNode } from '../p2p/node.ts';
-import type { AgentLog } from '../types.ts';
-import type { Telemetry } from './telemetry.ts';
+import type { Wiring } from './wiring.ts';
 
-export interface MembersInput {
-  config: AgentConfig;
-  peerId: string;
-  now: () => number;
-  log: AgentLog;
-  events: EventHub;
-  node: PoolNode;
-  telemetry: Telemetry;
-  leadership: Leadership;
+export interface MembersInput
+  extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'events' | 'node' | 'telemetry' | 'leadership'> {
   sampler: MetricSampler;
   /** This node's record as it gossips it. */
   record: () => Omit<Heartbeat, 'seq' | 'metrics'>;

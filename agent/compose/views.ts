@@ -1,24 +1,16 @@
-import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { BundleManager } from '../bundle/manager.ts';
 import { clusterView, selfRecord } from '../cluster-view.ts';
-import type { Leadership } from '../leadership.ts';
 import type { LoadExchange } from '../load/exchange.ts';
 import type { Membership } from '../membership/membership.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
 import type { MonitorServer } from '../monitor/server.ts';
-import type { PoolNode } from '../p2p/node.ts';
 import type { Retirement } from '../retirement.ts';
+import type { Wiring } from './wiring.ts';
 
-export interface ViewsInput {
-  config: AgentConfig;
-  peerId: string;
-  startedAt: number;
-  now: () => number;
-  node: PoolNode;
+export interface ViewsInput extends Pick<Wiring, 'config' | 'peerId' | 'startedAt' | 'now' | 'node' | 'leadership'> {
   monitor: MonitorServer;
-  leadership: Leadership;
   bundles: BundleManager;
   retirement: Retirement;
   sampler: MetricSampler;
