@@ -3,7 +3,7 @@ import { scalingSchema } from '../config/scaling-schema.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { agentTunablesSchema, RETIRED_TUNABLES } from '../config/tunables.ts';
 import { parseRule } from '../scaling/rule.ts';
-import type { MetricSourceSpec } from './metrics.ts';
+import { metricSourceSchema } from './metric-source.ts';
 
 /**
  * What an agent needs to run, fully resolved (durations in ms). Written as JSON by whoever starts
@@ -16,19 +16,6 @@ import type { MetricSourceSpec } from './metrics.ts';
 const nonEmpty = z.string().min(1);
 const positive = z.number().int().positive();
 const tcpPort = z.number().int().min(1).max(65535);
-
-/** A custom metric source as resolved from the cloud's `metrics` (every and timeout in ms). */
-const metricSourceSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('command'), command: nonEmpty, every: positive, timeout: positive }),
-  z.object({ kind: z.literal('file'), file: nonEmpty, every: positive, timeout: positive }),
-  z.object({
-    kind: z.literal('http'),
-    http: z.url(),
-    path: z.string().optional(),
-    every: positive,
-    timeout: positive,
-  }),
-]) satisfies z.ZodType<MetricSourceSpec>;
 
 const bundleSchema = z.strictObject({
   /** sha256 of the desired bundle archive (hex). */

@@ -2,11 +2,8 @@
 export type MetricValue = number | null;
 export type MetricMap = Record<string, MetricValue>;
 
-/** A custom metric source, resolved (durations in ms). Declared per cloud in clouds.ts. */
-export type MetricSourceSpec =
-  | { kind: 'command'; command: string; every: number; timeout: number }
-  | { kind: 'file'; file: string; every: number; timeout: number }
-  | { kind: 'http'; http: string; path?: string; every: number; timeout: number };
+/** A custom metric source, resolved (durations in ms); its schema is in metric-source.ts. */
+export type { MetricSourceSpec } from './metric-source.ts';
 
 /** The latest reading of one metric on this node, as shown by /stats. */
 export interface MetricReading {
