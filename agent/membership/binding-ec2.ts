@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject, verify, X509Certificate } from 'node:crypto';
+import { IDENTITY_LIMITS } from '../../shared/wire/heartbeat.ts';
 import type { BindingSource, Claim, IdentityEvidence, Verdict } from './binding.ts';
 
 /**
@@ -21,9 +22,6 @@ export interface Ec2IdentityOptions {
   /** The document's accountId must be one of these (unset: any account the certificate signs for). */
   accountIds?: readonly string[];
 }
-
-/** Largest document and signature accepted (real ones are ~0.5 kB and ~350 B). */
-export const IDENTITY_LIMITS = { document: 4096, signature: 2048 } as const;
 
 export function ec2IdentitySource(opts: Ec2IdentityOptions): BindingSource {
   const key = publicKeyOf(opts.certificate);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import { type BindingSource, type LaunchedInstance, launcherRecordSource } from './binding.ts';
 import { ec2IdentitySource } from './binding-ec2.ts';
+import { OwnIdentity, readIdentity } from './binding-imds.ts';
 
 /**
  * Which binding source vouches for the members of each cloud, from the agent's config. Only an
@@ -38,6 +39,16 @@ export function bindingSources(c: AgentConfig, self: { peerId: string }): (cloud
     else sources.set(name, undefined);
   }
   return (cloud) => (sources.has(cloud) ? sources.get(cloud) : noSuchCloud);
+}
+
+/** Our own identity document reader, when our cloud checks members by it (EC2 with a certificate). */
+export function ownIdentity(
+  c: AgentConfig,
+  log: (msg: string, fields: Record<string, unknown>) => void,
+): OwnIdentity | undefined {
+  const using = (c.scaling?.definition.clouds[c.cloud] as { using?: Record<string, unknown> } | undefined)?.using;
+  if (using?.provider !== 'ec2' || typeof using.identityCertificate !== 'string') return undefined;
+  return new OwnIdentity(() => readIdentity(), log);
 }
 
 const noSuchCloud: BindingSource = {

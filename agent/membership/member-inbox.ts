@@ -11,6 +11,7 @@ export interface InboxContext {
   /** Load reports from members that take part. */
   onLoad: (from: string, frame: ProbeFrame) => void;
   onReject: (reason: string, detail: string) => void;
+  onBytes: (direction: 'in' | 'out', bytes: number) => void;
   /** A record was kept: learn its addresses, announce a join that waited for it. */
   kept: (r: Heartbeat) => void;
 }
@@ -68,6 +69,7 @@ export function receiveTable(ctx: InboxContext, self: string, records: readonly 
 
 /** A frame on the probe protocol: probes, told updates, load reports. */
 export function receiveFrame(ctx: InboxContext, from: string, bytes: Uint8Array): void {
+  ctx.onBytes('in', bytes.byteLength);
   const f = decodeFrame(bytes);
   if (typeof f === 'string') {
     ctx.onReject('frame', `${f} from ${from}`);

@@ -3,6 +3,7 @@ import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import type { BindingSource } from './binding.ts';
+import type { OwnIdentity } from './binding-imds.ts';
 import type { SwimConfig } from './swim/config.ts';
 
 export interface MembershipOptions {
@@ -27,6 +28,8 @@ export interface MembershipOptions {
   maxConnections: number;
   /** Who vouches for a cloud's members (binding.ts); undefined: nobody is checked (first claim wins). */
   binding?: (cloud: string) => BindingSource | undefined;
+  /** EC2 members: our identity document, carried in our record (binding-imds.ts). */
+  identity?: OwnIdentity;
 }
 
 export const TICK_MS = 100;

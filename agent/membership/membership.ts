@@ -89,6 +89,7 @@ export class Membership {
       step: (input) => this.#step(input),
       onLoad: opts.onFrame,
       onReject: opts.onReject,
+      onBytes: opts.onBytes,
       kept: (r) => {
         learnAddrs(opts.node, opts.self, r);
         this.#events.arrived(r.peerId);
@@ -117,10 +118,7 @@ export class Membership {
       // Probes are ~1/s per neighbour; load reports to a leader are 1 per member per interval.
       limit: new PeerRateLimit(50, 200),
       dialTimeout: 2_000,
-      onFrame: (from, bytes) => {
-        opts.onBytes('in', bytes.byteLength);
-        receiveFrame(this.#inbox, from, bytes);
-      },
+      onFrame: (from, bytes) => receiveFrame(this.#inbox, from, bytes),
       onReject: (from, reason) => opts.onReject('frame', `${reason} from ${from}`),
     });
   }
@@ -130,12 +128,15 @@ export class Membership {
     this.#running = true;
     this.#topic.start();
     await this.#probes.start();
-    await handleSync(o.node, { pool: o.pool, self: o.self, own: () => this.#table() }, (entries) =>
-      this.#step({ type: 'sync', entries, now: o.now() }),
+    await handleSync(
+      o.node,
+      { pool: o.pool, self: o.self, own: () => ownTable(this.#core.digest(), this.#members.book) },
+      (entries) => this.#step({ type: 'sync', entries, now: o.now() }),
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#timers.push(setInterval(() => this.#step({ type: 'tick', now: o.now() }), TICK_MS));
     this.#timers.push(setInterval(() => this.refreshRecord(), RECORD_CHECK_MS));
+    this.#o.identity?.start();
     this.refreshRecord();
     this.#joining.start();
   }
@@ -148,6 +149,7 @@ export class Membership {
     }
     this.#running = false;
     this.#joining.stop();
+    this.#o.identity?.stop();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
@@ -159,7 +161,8 @@ export class Membership {
   /** Publishes our record if anything but metrics changed since the last one. */
   refreshRecord(): void {
     if (!this.#running) return;
-    const base = this.#o.record();
+    const identity = this.#o.identity?.current;
+    const base = { ...this.#o.record(), ...(identity ? { identity } : {}) };
     const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
     if (fp === this.#fingerprint) return;
     this.#fingerprint = fp;
@@ -173,10 +176,6 @@ export class Membership {
     const bytes = encode(frameToWire(frame));
     this.#o.onBytes('out', bytes.byteLength);
     await this.#probes.send(to, bytes);
-  }
-
-  liveness(id: string): MemberLiveness | undefined {
-    return this.#core.get(id);
   }
 
   /** A member's record, if it takes part (bound to its instance, or its cloud is unchecked). */
@@ -219,17 +218,9 @@ export class Membership {
             this.#step({ type: 'unreachable', id: e.to, evidence: 'refused', now: o.now() });
         });
         return;
-      case 'broadcast': {
-        const msg: MemberUpdate = {
-          v: WIRE_VERSION,
-          type: 'update',
-          peerId: o.self,
-          seq: ++this.#seq,
-          update: e.update,
-        };
-        void this.#publish(msg);
+      case 'broadcast':
+        this.#broadcast(e.update);
         return;
-      }
       case 'tell':
         for (const to of e.to) this.send(to, { t: 'update', update: e.update }).catch(() => undefined);
         return;
@@ -255,21 +246,24 @@ export class Membership {
     await this.#topic.publish(msg).catch((err: Error) => this.#o.log('members-publish-failed', { error: err.message }));
   }
 
-  #table() {
-    return ownTable(this.#core.digest(), this.#members.book);
-  }
-
   #announceSelf(): void {
     const record = this.#members.book.get(this.#o.self);
     if (record) void this.#publish(record);
-    const update = { kind: 'alive' as const, id: this.#o.self, incarnation: this.#core.incarnation };
+    this.#broadcast({ kind: 'alive', id: this.#o.self, incarnation: this.#core.incarnation });
+  }
+
+  #broadcast(update: MemberUpdate['update']): void {
     void this.#publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update });
   }
 
   async #sync(peer: string, hash?: string): Promise<boolean> {
     try {
       const held = this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer); // tombstones too
-      const o = { hash: hash ?? this.#table().hash, maxMembers: this.#o.swim.maxMembers, held };
+      const o = {
+        hash: hash ?? ownTable(this.#core.digest(), this.#members.book).hash,
+        maxMembers: this.#o.swim.maxMembers,
+        held,
+      };
       const table = await pullTable(this.#o.node, this.#o.pool, peer, o);
       if (!table) return true;
       receiveTable(this.#inbox, this.#o.self, table.records);

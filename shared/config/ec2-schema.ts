@@ -62,6 +62,13 @@ export interface Ec2Options {
   /** libp2p TCP port of every node. Default 8643. */
   p2pPort?: number;
   /**
+   * PEM of the AWS RSA certificate for the region's instance identity signatures (AWS docs:
+   * "AWS public certificates for instance identity document signatures", RSA, for the base64
+   * signature). With it, a member counts only if its signed identity document names its instance
+   * (agent/membership/binding-ec2.ts). Default: none — members of this cloud are unchecked.
+   */
+  identityCertificate?: string;
+  /**
    * Provision launched instances over SSH from the laptop (see ec2-ssh-schema.ts): `bootstrap`
    * waits for SSH and installs the agent like on ssh hosts, so the image needs neither the agent
    * nor `agentUrl`. Default: none (user data only).
@@ -101,6 +108,7 @@ export interface Ec2UsingDefinition {
   agentUrl?: string;
   agentSha256?: string;
   p2pPort: number;
+  identityCertificate?: string;
   ssh?: Ec2SshDefinition;
 }
 
@@ -199,6 +207,11 @@ export const ec2UsingSchema = z
       .regex(/^[0-9a-f]{64}$/i, { error: 'expected 64 hex characters' })
       .optional(),
     p2pPort: z.number().int().min(1).max(65535).optional(),
+    identityCertificate: z
+      .string()
+      .max(4096)
+      .regex(/-----BEGIN (CERTIFICATE|PUBLIC KEY)-----/, { error: 'expected a PEM certificate' })
+      .optional(),
     ssh: ec2SshSchema.optional(),
   })
   .superRefine((u, ctx) => {
@@ -243,6 +256,7 @@ export const ec2UsingSchema = z
     if (u.spot !== undefined) def.spot = u.spot === true ? {} : { ...u.spot };
     if (u.agentUrl !== undefined) def.agentUrl = u.agentUrl;
     if (u.agentSha256 !== undefined) def.agentSha256 = u.agentSha256.toLowerCase();
+    if (u.identityCertificate !== undefined) def.identityCertificate = u.identityCertificate;
     if (u.ssh !== undefined) def.ssh = u.ssh;
     return def;
   });

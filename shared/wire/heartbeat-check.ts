@@ -16,6 +16,8 @@ import {
   type BundleReport,
   type BundleState,
   type Heartbeat,
+  IDENTITY_LIMITS,
+  type IdentityEvidence,
   type RolloutAnnouncement,
   WIRE_VERSION,
 } from './heartbeat.ts';
@@ -43,7 +45,8 @@ export function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
     optional(v, 'bundleTarget', sha) ??
     optional(v, 'bundleState', (o, k) => (BUNDLE_STATES.has(o[k] as string) ? undefined : `${k}: unknown state`)) ??
     optional(v, 'bundleReport', bundleReport) ??
-    optional(v, 'rollout', rollout);
+    optional(v, 'rollout', rollout) ??
+    optional(v, 'identity', identity);
   if (bad) return schema(bad);
   const hb: Heartbeat = {
     v: WIRE_VERSION,
@@ -66,6 +69,7 @@ export function checkHeartbeat(v: Record<string, unknown>): DecodeResult {
   if (v.bundleState !== undefined) hb.bundleState = v.bundleState as BundleState;
   if (v.bundleReport !== undefined) hb.bundleReport = v.bundleReport as BundleReport;
   if (v.rollout !== undefined) hb.rollout = v.rollout as RolloutAnnouncement;
+  if (v.identity !== undefined) hb.identity = v.identity as IdentityEvidence;
   return { ok: true, msg: hb };
 }
 
@@ -118,5 +122,18 @@ function rollout(v: Record<string, unknown>, key: string): string | undefined {
   if (typeof r.halted === 'string') clean.halted = r.halted;
   if (typeof r.cloud === 'string') clean.cloud = r.cloud;
   v[key] = clean;
+  return undefined;
+}
+
+/** An EC2 member's identity document and signature: two bounded strings, nothing else rides along. */
+function identity(v: Record<string, unknown>, key: string): string | undefined {
+  const r = v[key];
+  if (!isObject(r)) return `${key}: expected an object`;
+  const { document, signature } = r;
+  if (typeof document !== 'string' || document.length === 0 || document.length > IDENTITY_LIMITS.document)
+    return `${key}.document: expected a string of at most ${IDENTITY_LIMITS.document}`;
+  if (typeof signature !== 'string' || signature.length === 0 || signature.length > IDENTITY_LIMITS.signature)
+    return `${key}.signature: expected a string of at most ${IDENTITY_LIMITS.signature}`;
+  v[key] = { document, signature } satisfies IdentityEvidence;
   return undefined;
 }

@@ -59,6 +59,9 @@ export interface IdentityEvidence {
   signature: string;
 }
 
+/** Largest identity document and signature a record carries (real ones are ~0.5 kB and ~350 B). */
+export const IDENTITY_LIMITS = { document: 4096, signature: 2048 } as const;
+
 export type BundleState = 'fetching' | 'applying' | 'ok' | 'failed';
 
 /** The last apply in brief; GET /bundle on the member has each verifier's details. */
