@@ -49,31 +49,24 @@ export interface ComponentsInput extends Pick<Wiring, 'config' | 'now' | 'node'>
   scaler: PoolScaler | undefined;
 }
 
+/** A part whose own start and stop are its lifecycle. */
+function startable(name: string, part: { start(): void | Promise<void>; stop(): void | Promise<void> }): Component {
+  return component(
+    name,
+    () => part.start(),
+    () => part.stop(),
+  );
+}
+
 /** The agent's components in start order (stopped in reverse), and the timers that drive them. */
 export function agentComponents(i: ComponentsInput): Component[] {
   const { config: c, sampler, node, bundles, control, membership, load, monitor, duty, scaler, onError } = i;
   const t = c.tunables;
   return [
-    component(
-      'sampler',
-      () => sampler.start(),
-      () => sampler.stop(),
-    ),
-    component(
-      'p2p',
-      () => node.start(),
-      () => node.stop(),
-    ),
-    component(
-      'bundles',
-      () => bundles.start(),
-      () => bundles.stop(),
-    ),
-    component(
-      'control',
-      () => control.start(),
-      () => control.stop(),
-    ),
+    startable('sampler', sampler),
+    startable('p2p', node),
+    startable('bundles', bundles),
+    startable('control', control),
     i.run.component,
     component(
       'membership',
@@ -81,11 +74,7 @@ export function agentComponents(i: ComponentsInput): Component[] {
       // A retired agent already left; else the facade's stop decides (leave or not) first.
       () => membership.stop({ leave: false, grace: 0 }),
     ),
-    component(
-      'load',
-      () => load.start(),
-      () => load.stop(),
-    ),
+    startable('load', load),
     component(
       'monitor',
       async () => {
