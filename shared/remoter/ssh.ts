@@ -1,25 +1,18 @@
-import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { AgentRuntime } from '../config/resolve.ts';
-import type { SshUsingDefinition } from '../config/ssh-schema.ts';
 import { ensurePoolKey } from '../pool-key.ts';
-import type { Artifact } from '../provision/artifact.ts';
 import { loadArtifact } from '../provision/artifact.ts';
-import {
-  deprovisionHost,
-  type HostTarget,
-  type ProvisionProgress,
-  type ProvisionTimeouts,
-  provisionHost,
-} from '../provision/provision.ts';
-import type { AgentConfig } from '../wire/agent-config.ts';
+import { deprovisionHost, type HostTarget, type ProvisionTimeouts } from '../provision/provision.ts';
 import type { HealthView } from '../wire/cluster.ts';
 import type { JsonStore } from './json-store.ts';
+import { type SshInstanceRecord, toRecord } from './ssh-instance.ts';
+import { SSH_REMOTER_DEFAULTS, type SshRemoterOptions, type SshRemoterTunables } from './ssh-options.ts';
+import { type Outcome, provisionBatch } from './ssh-provision-batch.ts';
 import { reconcileHosts } from './ssh-reconcile.ts';
-import { cutShort, hostId, inUse, type SshHostRecord, type SshState, sshStateStore } from './ssh-state.ts';
-import { deferred, dialAddress, expandHome, fetchHealth, urlHost } from './ssh-util.ts';
-import type { InstanceRecord, LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
-import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
+import { reserveHosts } from './ssh-reserve.ts';
+import { cutShort, inUse, type SshHostRecord, type SshState, sshStateStore } from './ssh-state.ts';
+import { expandHome, fetchHealth } from './ssh-util.ts';
+import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
+import { RemoterError } from './types.ts';
 
 /**
  * The remoter base of static SSH hosts: the cloud lists its machines; `launch` takes hosts not in
@@ -29,59 +22,9 @@ import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
  * (lock-guarded); host keys are checked against `<stateDir>/known_hosts`.
  */
 
-export interface SshRemoterTunables {
-  /** Give up waiting for the state lock after this long (ms). Default 10000. */
-  lockTimeout: number;
-  /** Retry interval while another process holds the lock (ms). Default 25. */
-  lockPoll: number;
-  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
-  lockStaleAfter: number;
-  /** `list` asks each agent's /health with this timeout (ms). Default 1500: a listing must stay quick. */
-  healthTimeout: number;
-}
-
-export const SSH_REMOTER_DEFAULTS: SshRemoterTunables = {
-  lockTimeout: 10_000,
-  lockPoll: 25,
-  lockStaleAfter: 5000,
-  healthTimeout: 1500,
-};
-
-export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
-  /** The pool's name. */
-  pool: string;
-  cloud: string;
-  using: SshUsingDefinition;
-  /** The pool's state dir (pool.key, known_hosts, ssh/hosts.json). */
-  stateDir: string;
-  /** Builds an agent's config, e.g. `(rt) => resolveAgentConfig(pool, cloud, rt)`. */
-  agentConfig: (runtime: AgentRuntime) => AgentConfig;
-  /** Replace recorded host keys that changed (replaced machines). Default false. */
-  acceptNewHostKey?: boolean;
-  /** The agent artifact or its directory (default <package>/dist/artifact). */
-  artifact?: Artifact | string;
-  /** Extra agent environment (agent.env). */
-  env?: Record<string, string>;
-  /** Provisioning timeouts; waitTimeout defaults to the cloud's `waitTimeout`. */
-  timeouts?: Partial<ProvisionTimeouts>;
-  /** Progress of every host's provisioning (connect, host key, upload, start…), for the CLI. */
-  onProgress?: (e: ProvisionProgress) => void;
-  /** The cloud's configuration bundle, uploaded with the agent (built once per launch). */
-  bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
-}
-
-export type AgentHealth = 'healthy' | 'unreachable' | 'unknown';
-
-export interface SshInstanceRecord extends InstanceRecord {
-  host: string;
-  port: number;
-  prefix: string;
-  peerId?: string;
-  /** The agent's answer to GET /health when listed ('unknown' for hosts not running). */
-  agent: AgentHealth;
-  health?: HealthView;
-  error?: string;
-}
+// index.ts, load.ts and the CLI import these from here.
+export type { AgentHealth, SshInstanceRecord } from './ssh-instance.ts';
+export { SSH_REMOTER_DEFAULTS, type SshRemoterOptions, type SshRemoterTunables } from './ssh-options.ts';
 
 /** Some hosts of a launch or terminate failed; `failures` keeps each host's original error. */
 export class SshRemoterError extends RemoterError {
@@ -153,7 +96,8 @@ export class SshRemoter implements RemoterBase {
       const earlier = state.hosts.filter((h) => h.clientToken === req.clientToken && inUse(h) && !replaceable(h));
       if (earlier.length > 0) return { earlier: earlier.map((h) => ({ ...h })) };
       // Write-ahead: the batch is recorded 'pending' with this launcher's pid before any host is touched.
-      return { batch: this.reserve(state, req, replaceable) };
+      const { using, pool, cloud } = this.opts;
+      return { batch: reserveHosts(state, req, replaceable, { using, pool, cloud }) };
     });
     if (reserved.earlier) return reserved.earlier.map((r) => toRecord(r));
     const batch = reserved.batch ?? [];
@@ -162,7 +106,21 @@ export class SshRemoter implements RemoterBase {
     const existing = (await this.store.read()).hosts.filter(
       (h) => h.state === 'running' && h.peerId && !batch.some((b) => b.id === h.id),
     );
-    const outcomes = await this.provisionBatch(batch, existing, artifact, keyFile);
+    const bundle = await this.opts.bundle?.();
+    const outcomes = await provisionBatch(batch, existing, {
+      target: (h) => this.target(h),
+      common: {
+        knownHostsFile: this.knownHostsFile,
+        acceptNewHostKey: this.opts.acceptNewHostKey,
+        poolKeyFile: keyFile,
+        artifact,
+        env: this.opts.env,
+        timeouts: this.timeouts(),
+        onProgress: this.opts.onProgress,
+      },
+      ...(bundle ? { bundle } : {}),
+      agentConfig: (runtime) => this.opts.agentConfig(runtime),
+    });
 
     const failures: { host: string; error: Error }[] = [];
     const records = await this.store.update((state) => {
@@ -304,106 +262,6 @@ export class SshRemoter implements RemoterBase {
     });
   }
 
-  /**
-   * Marks `count` free hosts pending for this launch: first the hosts whose record may be replaced
-   * (dead agent, cut-short launch: re-provisioned in place), then free ones in the cloud's order.
-   */
-  private reserve(state: SshState, req: LaunchRequest, replaceable: (h: SshHostRecord) => boolean): SshHostRecord[] {
-    const { using, pool, cloud } = this.opts;
-    const busy = new Set(state.hosts.filter((h) => inUse(h) && !replaceable(h)).map((h) => h.id));
-    const held = new Set(state.hosts.filter(inUse).map((h) => h.id));
-    const candidates = using.hosts.filter((h) => !busy.has(hostId(h.host, h.port)));
-    const again = candidates.filter((h) => held.has(hostId(h.host, h.port)));
-    const free = [...again, ...candidates.filter((h) => !again.includes(h))];
-    if (free.length < req.count) {
-      throw new RemoterError(
-        `cloud '${cloud}' has ${free.length} free host${free.length === 1 ? '' : 's'} of ${using.hosts.length}, ` +
-          `${req.count} requested (in use: ${[...busy].join(', ') || 'none'})`,
-      );
-    }
-    const launchId = randomBytes(6).toString('hex');
-    const now = Date.now();
-    return free.slice(0, req.count).map((h) => {
-      const id = hostId(h.host, h.port);
-      const rec: SshHostRecord = {
-        id,
-        pool,
-        cloud,
-        host: h.host,
-        port: h.port,
-        prefix: h.prefix,
-        bind: h.bind,
-        state: 'pending',
-        p2pPort: using.p2pPort,
-        monitorPort: using.monitorPort,
-        monitor: `http://${urlHost(h.host)}:${using.monitorPort}`,
-        clientToken: req.clientToken,
-        launchId,
-        launchedAt: now,
-        tags: { ...req.tags, [TAG_POOL]: pool, [TAG_CLOUD]: cloud, [TAG_TOKEN]: req.clientToken },
-        launcherPid: process.pid,
-      };
-      state.hosts = [...state.hosts.filter((x) => x.id !== id), rec];
-      return { ...rec };
-    });
-  }
-
-  /**
-   * Provisions the batch in parallel. Every agent is given every other agent as a bootstrap peer:
-   * peer ids are only known once each host is probed, so each config waits until all the batch's
-   * hosts have been probed (or failed).
-   */
-  private async provisionBatch(
-    batch: SshHostRecord[],
-    existing: SshHostRecord[],
-    artifact: Artifact,
-    poolKeyFile: string,
-  ): Promise<Outcome[]> {
-    const probed = batch.map(() => deferred<string>());
-    const allProbed = Promise.allSettled(probed.map((d) => d.promise));
-    const known = existing.map((h) => dialAddress(h, h.peerId as string));
-    const bundle = await this.opts.bundle?.();
-    const settled = await Promise.allSettled(
-      batch.map((rec, i) =>
-        provisionHost({
-          ...(bundle ? { bundle } : {}),
-          target: this.target(rec),
-          knownHostsFile: this.knownHostsFile,
-          acceptNewHostKey: this.opts.acceptNewHostKey,
-          poolKeyFile,
-          artifact,
-          env: this.opts.env,
-          timeouts: this.timeouts(),
-          onProgress: this.opts.onProgress,
-          agentConfig: async (ctx) => {
-            probed[i]?.resolve(ctx.peerId);
-            const peers = await allProbed;
-            const batchPeers = peers.flatMap((p, j) =>
-              p.status === 'fulfilled' && j !== i ? [dialAddress(batch[j] as SshHostRecord, p.value)] : [],
-            );
-            return this.opts.agentConfig({
-              instanceId: rec.id,
-              dataDir: ctx.paths.dataDir,
-              poolKeyFile: ctx.paths.poolKeyFile,
-              stateDir: ctx.paths.stateDir,
-              listen: [`/ip4/${rec.bind}/tcp/${rec.p2pPort}`],
-              bootstrap: [...known, ...batchPeers],
-              monitor: { host: rec.bind, port: rec.monitorPort, url: rec.monitor },
-            });
-          },
-        }).catch((err: unknown) => {
-          probed[i]?.reject(err); // no-op when it was probed already
-          throw err;
-        }),
-      ),
-    );
-    return settled.map((s) =>
-      s.status === 'fulfilled'
-        ? { ok: true, peerId: s.value.peerId, init: s.value.init }
-        : { ok: false, error: s.reason instanceof Error ? s.reason : new Error(String(s.reason)) },
-    );
-  }
-
   private target(h: Pick<SshHostRecord, 'host' | 'port' | 'prefix'>): HostTarget {
     const { using } = this.opts;
     return {
@@ -419,26 +277,4 @@ export class SshRemoter implements RemoterBase {
   private timeouts(): Partial<ProvisionTimeouts> {
     return { waitTimeout: this.opts.using.waitTimeout, ...this.opts.timeouts };
   }
-}
-
-type Outcome = { ok: true; peerId: string; init: 'systemd' | 'none' } | { ok: false; error: Error };
-
-/** `health`: undefined = not asked (host not running), null = asked and no answer. */
-function toRecord(h: SshHostRecord, health?: HealthView | null): SshInstanceRecord {
-  const rec: SshInstanceRecord = {
-    id: h.id,
-    state: h.state,
-    privateIp: h.host,
-    launchedAt: h.launchedAt,
-    tags: { ...h.tags },
-    monitor: h.monitor,
-    host: h.host,
-    port: h.port,
-    prefix: h.prefix,
-    agent: health === undefined ? 'unknown' : health === null ? 'unreachable' : 'healthy',
-  };
-  if (h.peerId) rec.peerId = h.peerId;
-  if (health) rec.health = health;
-  if (h.error) rec.error = h.error;
-  return rec;
 }

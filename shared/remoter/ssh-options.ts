@@ -1,0 +1,48 @@
+import type { AgentRuntime } from '../config/resolve.ts';
+import type { SshUsingDefinition } from '../config/ssh-schema.ts';
+import type { Artifact } from '../provision/artifact.ts';
+import type { ProvisionProgress, ProvisionTimeouts } from '../provision/provision.ts';
+import type { AgentConfig } from '../wire/agent-config.ts';
+
+/** What the ssh remoter base (ssh.ts) is built with: its tunables and options. */
+
+export interface SshRemoterTunables {
+  /** Give up waiting for the state lock after this long (ms). Default 10000. */
+  lockTimeout: number;
+  /** Retry interval while another process holds the lock (ms). Default 25. */
+  lockPoll: number;
+  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
+  lockStaleAfter: number;
+  /** `list` asks each agent's /health with this timeout (ms). Default 1500: a listing must stay quick. */
+  healthTimeout: number;
+}
+
+export const SSH_REMOTER_DEFAULTS: SshRemoterTunables = {
+  lockTimeout: 10_000,
+  lockPoll: 25,
+  lockStaleAfter: 5000,
+  healthTimeout: 1500,
+};
+
+export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
+  /** The pool's name. */
+  pool: string;
+  cloud: string;
+  using: SshUsingDefinition;
+  /** The pool's state dir (pool.key, known_hosts, ssh/hosts.json). */
+  stateDir: string;
+  /** Builds an agent's config, e.g. `(rt) => resolveAgentConfig(pool, cloud, rt)`. */
+  agentConfig: (runtime: AgentRuntime) => AgentConfig;
+  /** Replace recorded host keys that changed (replaced machines). Default false. */
+  acceptNewHostKey?: boolean;
+  /** The agent artifact or its directory (default <package>/dist/artifact). */
+  artifact?: Artifact | string;
+  /** Extra agent environment (agent.env). */
+  env?: Record<string, string>;
+  /** Provisioning timeouts; waitTimeout defaults to the cloud's `waitTimeout`. */
+  timeouts?: Partial<ProvisionTimeouts>;
+  /** Progress of every host's provisioning (connect, host key, upload, start…), for the CLI. */
+  onProgress?: (e: ProvisionProgress) => void;
+  /** The cloud's configuration bundle, uploaded with the agent (built once per launch). */
+  bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
+}
