@@ -1,29 +1,32 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
-import type { PoolDefinition } from '../config/schema.ts';
+import { poolKeyFile } from '../config/resolve.ts';
 import { ensureIdentity } from '../identity.ts';
 import { ensurePoolKey } from '../pool-key.ts';
-import { allocateAddresses } from './address.ts';
-import { faultPoint, withoutFaultPoint } from './fault-point.ts';
-import { findAgentProcesses, signalAgent, spawnAgent } from './local-process.ts';
+import { faultPoint } from './fault-point.ts';
+import {
+  definedOnly,
+  LOCAL_REMOTER_DEFAULTS,
+  type LocalRemoterOptions,
+  type LocalRemoterTunables,
+} from './local-options.ts';
+import { findAgentProcesses, signalAgent } from './local-process.ts';
 import {
   cloudOf,
   type LocalInstanceRecord,
   latestLaunch,
   markTerminated,
-  multiaddr,
   prune,
   runs,
   toRecord,
   waitForExit,
 } from './local-records.ts';
+import { reserveInstances } from './local-reserve.ts';
+import { startInstances } from './local-start.ts';
 import { type LocalInstance, type LocalState, LocalStateStore } from './local-state.ts';
 import { findPackageRoot } from './package-root.ts';
 import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
-import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
+import { RemoterError } from './types.ts';
 
 /**
  * The local remoter base: every instance is a detached `node bin/poolparty-agent.mjs` process on
@@ -36,56 +39,8 @@ import { RemoterError, TAG_CLOUD, TAG_POOL, TAG_TOKEN } from './types.ts';
  * once all of them are gone the token starts new instances — a retry must not resurrect nothing.
  */
 
-export interface LocalRemoterTunables {
-  /** How long terminate waits after SIGTERM before SIGKILL (ms). Default 5000: an agent's
-   * graceful leave takes leaveGrace (500ms) plus shutdown; longer only slows `terminate`. */
-  terminateGrace: number;
-  /** How often terminate checks whether processes exited (ms). Default 100. */
-  terminatePoll: number;
-  /** Give up waiting for the state lock after this long (ms). Default 10000. */
-  lockTimeout: number;
-  /** Retry interval while another process holds the lock (ms). Default 25. */
-  lockPoll: number;
-  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
-  lockStaleAfter: number;
-  /** Most loopback addresses examined per launch (count). Default 1024. */
-  maxAddressScan: number;
-  /** Terminated records kept in instances.json (count). Default 50. */
-  keepTerminated: number;
-}
-
-export const LOCAL_REMOTER_DEFAULTS: LocalRemoterTunables = {
-  terminateGrace: 5000,
-  terminatePoll: 100,
-  lockTimeout: 10_000,
-  lockPoll: 25,
-  lockStaleAfter: 5000,
-  maxAddressScan: 1024,
-  keepTerminated: 50,
-};
-
-export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
-  pool: PoolDefinition;
-  /** The cloud this remoter launches into (its `using` must be local()). */
-  cloud: string;
-  /** The pool's state dir (holds pool.key and local/). */
-  stateDir: string;
-  /** Agent launcher script. Default: env POOLPARTY_AGENT_BIN, else <package>/bin/poolparty-agent.mjs. */
-  agentBin?: string;
-  /** Node binary. Default process.execPath. */
-  node?: string;
-  /** Environment of spawned agents. Default process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** The config bundle new agents apply at first boot (they fetch it from their peers). */
-  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
-  /**
-   * The laptop's compiled bundle: placed in each new agent's bundle cache and named in its config,
-   * so the first node of a pool applies it at first boot with no peer to pull it from. Wins over
-   * bundleHash.
-   */
-  bundle?: () => Promise<{ sha256: string; bytes: Buffer } | undefined>;
-}
-
+// index.ts, load.ts and the tests import these from here.
+export { LOCAL_REMOTER_DEFAULTS, type LocalRemoterOptions, type LocalRemoterTunables } from './local-options.ts';
 export type { LocalInstanceRecord } from './local-records.ts';
 
 export function createLocalRemoter(opts: LocalRemoterOptions): LocalRemoter {
@@ -138,13 +93,17 @@ export class LocalRemoter implements RemoterBase {
       await this.settle(state);
       const earlier = latestLaunch(state, req.clientToken);
       if (earlier.some((i) => i.state !== 'terminated')) return earlier.map(toRecord);
-      const batch = await this.reserve(state, req);
+      const batch = await reserveInstances(state, req, {
+        pool: this.opts.pool,
+        dir: this.dir,
+        maxAddressScan: this.tunables.maxAddressScan,
+      });
       if (batch.length === 0) return [];
       faultPoint('before-record');
       await commit();
       faultPoint('after-record');
       try {
-        await this.start(state, batch, keyFile, commit);
+        await startInstances(state, batch, { opts: this.opts, agentBin: this.agentBin, keyFile, commit });
       } catch (err) {
         failure = err; // keep what did start in the state, so it can be listed and terminated
         await this.settle(state);
@@ -238,97 +197,6 @@ export class LocalRemoter implements RemoterBase {
     return alive;
   }
 
-  /** Records `count` new instances 'launching' in `state` (not yet written), each with a fresh id. */
-  private async reserve(state: LocalState, req: LaunchRequest): Promise<LocalInstance[]> {
-    const { pool } = this.opts;
-    const { using } = pool.clouds[req.cloud]!;
-    if (using.provider !== 'local') throw new RemoterError(`cloud '${req.cloud}' does not use the local provider`);
-    const live = state.instances.filter((i) => i.state !== 'terminated' && i.pool === pool.name);
-    const addresses = await allocateAddresses({
-      first: using.firstAddress,
-      count: req.count,
-      taken: new Set(live.map((i) => i.address)),
-      ports: [using.p2pPort, using.monitorPort],
-      maxScan: this.tunables.maxAddressScan,
-    });
-    const launchId = randomBytes(6).toString('hex');
-    const launchedAt = Date.now();
-    return addresses.map((address) => {
-      const id = `local-${state.nextIndex++}`;
-      const dir = join(this.dir, id);
-      const inst: LocalInstance = {
-        id,
-        pool: pool.name,
-        cloud: req.cloud,
-        state: 'launching',
-        address,
-        p2pPort: using.p2pPort,
-        monitorPort: using.monitorPort,
-        launchedAt,
-        clientToken: req.clientToken,
-        launchId,
-        // The caller's tags (a leader's poolparty:term, poolparty:action) never replace ours.
-        tags: { ...req.tags, [TAG_POOL]: pool.name, [TAG_CLOUD]: req.cloud, [TAG_TOKEN]: req.clientToken },
-        monitor: `http://${address}:${using.monitorPort}`,
-        configFile: join(dir, 'agent.json'),
-        logFile: join(dir, 'agent.log'),
-      };
-      state.instances.push(inst);
-      return inst;
-    });
-  }
-
-  /** Creates each reserved instance (data dir, identity, config, process) and commits it 'running'. */
-  private async start(
-    state: LocalState,
-    batch: LocalInstance[],
-    keyFile: string,
-    commit: () => Promise<void>,
-  ): Promise<void> {
-    const { pool } = this.opts;
-    const peers = state.instances
-      .filter((i) => i.pool === pool.name && (i.state === 'running' || i.state === 'stopping') && i.peerId)
-      .map(multiaddr);
-    const { bundleHash } = this.opts;
-    const bundle = await this.opts.bundle?.();
-    const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
-    const env = withoutFaultPoint(this.opts.env ?? process.env);
-    for (const inst of batch) {
-      const dir = dirname(inst.configFile);
-      const dataDir = join(dir, 'data');
-      await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      const { peerId } = await ensureIdentity(dataDir);
-      // Where the agent's bundle cache looks; the agent checks the hash again before unpacking.
-      if (bundle) {
-        await mkdir(join(dataDir, 'bundles'), { recursive: true, mode: 0o700 });
-        await writeFile(join(dataDir, 'bundles', `${bundle.sha256}.tar.gz`), bundle.bytes, { mode: 0o600 });
-      }
-      const config = resolveAgentConfig(pool, inst.cloud, {
-        instanceId: inst.id,
-        dataDir,
-        poolKeyFile: keyFile,
-        listen: [`/ip4/${inst.address}/tcp/${inst.p2pPort}`],
-        bootstrap: [...peers],
-        monitor: { host: inst.address, port: inst.monitorPort, url: inst.monitor },
-        stateDir: resolve(this.opts.stateDir),
-        ...(sha256 ? { bundle: { sha256 } } : {}),
-      });
-      await writeFile(inst.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-      const pid = spawnAgent({
-        node: this.opts.node ?? process.execPath,
-        bin: this.agentBin,
-        configFile: inst.configFile,
-        logFile: inst.logFile,
-        cwd: dir,
-        env,
-      });
-      faultPoint('after-spawn');
-      Object.assign(inst, { state: 'running', pid, peerId });
-      await commit();
-      peers.push(multiaddr(inst));
-    }
-  }
-
   /**
    * Under the lock a 'launching' record has no live launcher (it holds the lock until its last
    * record): its agent, found in the process table by its config path, is adopted, or the record
@@ -365,14 +233,6 @@ export class LocalRemoter implements RemoterBase {
     }
     prune(state, this.tunables.keepTerminated);
   }
-}
-
-function definedOnly(opts: Partial<LocalRemoterTunables>): Partial<LocalRemoterTunables> {
-  const out: Partial<LocalRemoterTunables> = {};
-  for (const key of Object.keys(LOCAL_REMOTER_DEFAULTS) as (keyof LocalRemoterTunables)[]) {
-    if (opts[key] !== undefined) out[key] = opts[key];
-  }
-  return out;
 }
 
 function errorMessage(err: unknown): string {
