@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,5 +161,35 @@ describe("the agent config's scaling block", () => {
       command: 'true',
       timeout: 30_000,
     });
+  });
+});
+
+describe('the documentation keeps up with the schemas', () => {
+  it("README's tunables table names exactly the tunables the schema defines, with their defaults", async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Agent tunables'), readme.indexOf('Custom metric sources'));
+    const rows = [...section.matchAll(/^\| `(\w+)`\s*\|\s*([^|]+?)\s*\|/gm)].map(
+      (m) => [m[1] as string, m[2] as string] as const,
+    );
+    const defaults = defaultTunables();
+    expect(rows.map(([name]) => name).sort()).toEqual(Object.keys(defaults).sort());
+    for (const [name, written] of rows) {
+      // Derived defaults are written as a formula ('3 × heartbeat'); plain ones as the number.
+      if (/^\d+$/.test(written)) expect(Number(written), name).toBe(defaults[name as keyof AgentTunables]);
+    }
+  });
+
+  it('docs/configuration.md lists every exported *_DEFAULTS object', async () => {
+    const listed = await readFile('docs/configuration.md', 'utf8');
+    const names = new Set<string>();
+    for (const root of ['agent', 'cli', 'shared']) {
+      for (const file of await readdir(root, { recursive: true })) {
+        if (!file.endsWith('.ts')) continue;
+        const text = await readFile(join(root, file), 'utf8');
+        for (const m of text.matchAll(/^export const (\w+_DEFAULTS)\b/gm)) names.add(m[1] as string);
+      }
+    }
+    expect(names.size).toBeGreaterThan(5);
+    expect([...names].filter((name) => !listed.includes(`\`${name}\``))).toEqual([]);
   });
 });
