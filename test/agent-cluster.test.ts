@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { allAlive, states, TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { allAlive, states, TestPool } from './helpers/agents.ts';
 
 describe('agents on loopback (real libp2p, one process)', () => {
   let pool: TestPool;
@@ -21,7 +22,7 @@ describe('agents on loopback (real libp2p, one process)', () => {
         pool.agents.every(
           (a) => allAlive(a.cluster(), 5) && a.cluster().members.every((m) => m.metrics.load !== undefined),
         ),
-      30_000,
+      { timeoutMs: 30_000 },
     );
     const view = pool.agents[2]?.cluster() as ClusterView;
     expect(view.pool).toBe(pool.pool);
@@ -60,7 +61,9 @@ describe('agents on loopback (real libp2p, one process)', () => {
     if (!leaver) throw new Error('no leaver');
     const id = leaver.config.instanceId;
     await pool.stop(leaver, true);
-    await waitFor(`${id} left`, () => pool.agents.every((a) => states(a.cluster())[id] === 'left'), 3000);
+    await waitFor(`${id} left`, () => pool.agents.every((a) => states(a.cluster())[id] === 'left'), {
+      timeoutMs: 3000,
+    });
   });
 
   it('a restarted agent keeps its peer id and comes back alive', async () => {

@@ -6,7 +6,8 @@ import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
 import { generatePoolKey, readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
 import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
-import { allAlive, TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { allAlive, TestPool } from './helpers/agents.ts';
 
 async function rogue(poolKey: Uint8Array): Promise<PoolNode> {
   const node = await createPoolNode({
@@ -61,8 +62,10 @@ describe('hostile and foreign peers', () => {
     await waitFor('agent subscribed as seen by rogue', () =>
       bad.services.pubsub.getSubscribers(topic).some((p) => p.toString() === agent.peerId),
     );
-    // Give the mesh a gossipsub heartbeat to graft.
-    await new Promise((r) => setTimeout(r, 1200));
+    // Sent before the rogue grafted the agent into its mesh, the messages could be only gossiped
+    // about. The mesh is on the implementation, not on the GossipSub interface.
+    const mesh = bad.services.pubsub as unknown as { getMeshPeers(topic: string): string[] };
+    await waitFor('the agent in the rogue mesh', () => mesh.getMeshPeers(topic).includes(agent.peerId));
 
     const me = bad.peerId.toString();
     const valid: Heartbeat = {

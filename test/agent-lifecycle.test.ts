@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { TestPool } from './helpers/agents.ts';
 
 /** Active handles by kind (timers, sockets, servers), as Node reports them. */
 function resources(): Map<string, number> {
@@ -33,9 +34,9 @@ describe('agent lifecycle: stop releases what start took', () => {
     await pool.stop(b);
     await pool.stop(a, false);
     // Closing sockets and timers completes on later turns of the event loop: wait for it, bounded.
-    await waitFor('every handle released', () => Object.keys(grown(before, resources())).length === 0, 10_000).catch(
-      () => undefined,
-    );
+    await waitFor('every handle released', () => Object.keys(grown(before, resources())).length === 0, {
+      timeoutMs: 10_000,
+    }).catch(() => undefined);
     expect(grown(before, resources())).toEqual({});
   });
 });

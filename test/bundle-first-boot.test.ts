@@ -7,7 +7,8 @@ import { BundleStore } from '../agent/bundle/store.ts';
 import { buildBundle } from '../shared/bundle/build.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { directory, file } from '../shared/resources/index.ts';
-import { TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { TestPool } from './helpers/agents.ts';
 
 type BundleView = { applied: string | null; state: string; target: string | null; error: string | null };
 
@@ -46,18 +47,18 @@ describe('first-boot bundle from the agent config (real agents, itamae)', () => 
     // What the SSH provisioner does: the archive in the node's cache, its hash in the config.
     await new BundleStore(join(pool.dir, 'first')).put(b.sha256, b.bytes);
     const first = await pool.start('first', { bundle: { sha256: b.sha256 } });
-    await waitFor(
-      'the first node applied its bundle',
-      async () => (await bundleView(first)).applied === b.sha256,
-      60_000,
-    );
+    await waitFor('the first node applied its bundle', async () => (await bundleView(first)).applied === b.sha256, {
+      timeoutMs: 60_000,
+    });
     expect(await readFile(join(work, 'boot', 'motd'), 'utf8')).toBe('hello from boot\n');
     // What the leader hands to the instances it launches.
     expect(first.bundles?.desiredForNewMembers()).toBe(b.sha256);
 
     await rm(join(work, 'boot'), { recursive: true });
     const second = await pool.start('second', { bundle: { sha256: b.sha256 } });
-    await waitFor('the second node applied it', async () => (await bundleView(second)).applied === b.sha256, 60_000);
+    await waitFor('the second node applied it', async () => (await bundleView(second)).applied === b.sha256, {
+      timeoutMs: 60_000,
+    });
     expect(await new BundleStore(join(pool.dir, 'second')).has(b.sha256)).toBe(true);
     expect(await readFile(join(work, 'boot', 'motd'), 'utf8')).toBe('hello from boot\n');
   });
@@ -71,10 +72,12 @@ describe('first-boot bundle from the agent config (real agents, itamae)', () => 
         const v = await bundleView(third);
         return v.state === 'failed' && /no peer served bundle/.test(v.error ?? '');
       },
-      30_000,
+      { timeoutMs: 30_000 },
     );
     expect((await bundleView(third)).applied).toBeNull();
     await new BundleStore(join(pool.dir, 'first')).put(b.sha256, b.bytes);
-    await waitFor('the retried fetch applied it', async () => (await bundleView(third)).applied === b.sha256, 60_000);
+    await waitFor('the retried fetch applied it', async () => (await bundleView(third)).applied === b.sha256, {
+      timeoutMs: 60_000,
+    });
   });
 });

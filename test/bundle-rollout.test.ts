@@ -13,14 +13,15 @@ import { configureSchema } from '../shared/config/configure-schema.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
 import { directory, exec, file } from '../shared/resources/index.ts';
 import { line, PUSH_PROTOCOL, pushOver, sendAll } from '../shared/wire/bundle-transfer.ts';
-import { allAlive, TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { allAlive, TestPool } from './helpers/agents.ts';
 
 type BundleView = {
   applied: string | null;
   state: string;
   target: string | null;
   report: { verifiers: { ok: boolean }[] } | null;
-  rollout: { halted?: string } | null;
+  rollout: { sha: string; halted?: string } | null;
 };
 
 /** Real agents (one process), a real itamae run per node, bundles pushed and pulled over libp2p. */
@@ -73,7 +74,12 @@ describe('configuration rollout (real agents, itamae)', () => {
     pool = await TestPool.create();
     for (const n of ['r1', 'r2', 'r3']) await pool.start(n);
     await waitFor('3 agents converge', () => pool.agents.every((a) => allAlive(a.cluster(), 3)));
-    await waitFor('a leader', () => pool.agents.every((a) => a.cluster().leader !== null));
+    // Every push below goes to the leader agent 0 names: all must agree, and that one must lead.
+    await waitFor('one leader every agent agrees on', () => {
+      const ids = new Set(pool.agents.map((a) => a.cluster().leader?.peerId));
+      const [id] = ids;
+      return ids.size === 1 && id !== undefined && pool.agents.find((a) => a.peerId === id)?.leadership?.leads != null;
+    });
     client = await createPoolNode({
       privateKey: await generateKeyPair('Ed25519'),
       poolKey: await readPoolKey(pool.keyFile),
@@ -140,7 +146,7 @@ describe('configuration rollout (real agents, itamae)', () => {
         maxBusy = Math.max(maxBusy, views.filter((v) => v.state === 'fetching' || v.state === 'applying').length);
         return views.every((v) => v.applied === b.sha256 && v.state === 'ok');
       },
-      90_000,
+      { timeoutMs: 90_000 },
     );
     expect(maxBusy).toBeLessThanOrEqual(1);
     const runs = (await readFile(join(work, 'v1', 'runs'), 'utf8')).trim().split('\n');
@@ -183,8 +189,14 @@ describe('configuration rollout (real agents, itamae)', () => {
     const v1 = (await bundleView(leader())).applied;
     const b = await bundle('v2', { verifiers: [{ command: 'exit 7', retries: 0, delay: 0, name: 'always fails' }] });
     expect(await push(leader(), b.bytes)).toEqual({ ok: true });
-    await waitFor('the rollout halted', async () => Boolean((await bundleView(leader())).rollout?.halted), 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor('the rollout halted', async () => Boolean((await bundleView(leader())).rollout?.halted), {
+      timeoutMs: 60_000,
+    });
+    // Once every node holds the halted announcement no further node can be granted v2, so what
+    // the views show then is final (a fixed pause would only hope the leader had stopped).
+    await waitFor('every node saw the rollout halted', async () =>
+      (await Promise.all(pool.agents.map(bundleView))).every((v) => v.rollout?.sha === b.sha256 && v.rollout.halted),
+    );
     const views = await Promise.all(pool.agents.map(bundleView));
     expect(views.filter((v) => v.state === 'failed' && v.target === b.sha256)).toHaveLength(1);
     // The failure rides in the failed node's heartbeat too, naming the verifier.
@@ -204,7 +216,7 @@ describe('configuration rollout (real agents, itamae)', () => {
     await waitFor(
       'every node applied v3, the failed one included',
       async () => (await Promise.all(pool.agents.map(bundleView))).every((v) => v.applied === fixed.sha256),
-      90_000,
+      { timeoutMs: 90_000 },
     );
     expect(views.every((v) => v.applied === v1)).toBe(true);
     expect((await readFile(join(work, 'v2', 'runs'), 'utf8')).trim().split('\n')).toEqual(['start', 'end']);

@@ -13,7 +13,8 @@ import { hostPattern } from '../shared/provision/known-hosts.ts';
 import { directory, file } from '../shared/resources/index.ts';
 import { randomLoopbackBase } from './fixtures/procs.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
-import { TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { TestPool } from './helpers/agents.ts';
 
 const run = promisify(execFile);
 const root = await canRunSshd();
@@ -184,17 +185,21 @@ describe.skipIf(!root)('bundle pull over SFTP (real sshd)', () => {
     expect(slow.reason).toBe('timeout');
     expect(slow.message).toBe(`root@${sshd.host}:${sshd.port}: pulling ${fifo} timed out after 1.5s`);
     expect(accepted()).toBe(before + 1); // it did connect: the stall was in the transfer
-    await waitFor('the stalled connection closed', async () => (await openConnections()).length === 0, 10_000);
+    await waitFor('the stalled connection closed', async () => (await openConnections()).length === 0, {
+      timeoutMs: 10_000,
+    });
 
     const ac = new AbortController();
     const pull = pullOverSftp(src, stalled, MAX, { signal: ac.signal });
-    await waitFor('the second pull to connect', () => accepted() === before + 2, 20_000);
+    await waitFor('the second pull to connect', () => accepted() === before + 2, { timeoutMs: 20_000 });
     expect((await openConnections()).length).toBe(1); // the probe sees a live connection
     ac.abort();
     const aborted = await failure(pull);
     expect(aborted.reason).toBe('aborted');
     expect(aborted.message).toBe(`root@${sshd.host}:${sshd.port}: pulling ${fifo} aborted`);
-    await waitFor('the aborted connection closed', async () => (await openConnections()).length === 0, 10_000);
+    await waitFor('the aborted connection closed', async () => (await openConnections()).length === 0, {
+      timeoutMs: 10_000,
+    });
 
     // Already aborted: no connection at all.
     expect((await failure(pullOverSftp(src, sha, MAX, { signal: AbortSignal.abort() }))).reason).toBe('aborted');
@@ -218,7 +223,7 @@ describe.skipIf(!root)('bundle pull over SFTP (real sshd)', () => {
         'the bundle applied',
         async () =>
           ((await (await fetch(`${agent.monitorUrl}/bundle`)).json()) as { applied: string }).applied === b.sha256,
-        60_000,
+        { timeoutMs: 60_000 },
       );
       expect(await readFile(join(target, 'motd'), 'utf8')).toBe('from sftp\n');
     } finally {

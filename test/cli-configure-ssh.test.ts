@@ -12,6 +12,7 @@ import type { SshInstanceRecord } from '../shared/remoter/ssh.ts';
 import { killMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const run = promisify(execFile);
 const CLI = resolve('bin/poolparty.mjs');
@@ -19,14 +20,6 @@ const SSH_ONLY = pathToFileURL(resolve('test/fixtures/ssh-only.mjs')).href;
 const root = await canRunSshd();
 /** Provisioning three real hosts and three itamae runs on a loaded machine: generous, and bounded. */
 const SLOW = 240_000;
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
@@ -124,11 +117,15 @@ export default definePool({
     expect(instances.map((i) => i.state)).toEqual(['running', 'running', 'running']);
     // The test itself is not fenced: it reads the monitors directly.
     let leader: LeaderInfo | null = null;
-    await waitUntil('a leader and the first bundle everywhere', async () => {
-      leader = await getJson<LeaderInfo | null>(`${instances[0]?.monitor}/leader`);
-      const views = await Promise.all(instances.map((i) => getJson<BundleView>(`${i.monitor}/bundle`)));
-      return leader !== null && views.every((v) => v.applied !== null && v.state === 'ok');
-    });
+    await waitFor(
+      'a leader and the first bundle everywhere',
+      async () => {
+        leader = await getJson<LeaderInfo | null>(`${instances[0]?.monitor}/leader`);
+        const views = await Promise.all(instances.map((i) => getJson<BundleView>(`${i.monitor}/bundle`)));
+        return leader !== null && views.every((v) => v.applied !== null && v.state === 'ok');
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
     const leaderPeer = (leader as LeaderInfo | null)?.peerId;
     const leaderRec = instances.find((i) => i.peerId === leaderPeer) as SshInstanceRecord;
     const entry = instances.find((i) => i.peerId !== leaderPeer) as SshInstanceRecord;

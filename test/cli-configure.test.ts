@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigureResult } from '../cli/commands/configure.ts';
 import type { StatusResult } from '../cli/commands/status.ts';
-import { killMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const CLI = resolve('bin/poolparty.mjs');
 /** Two real itamae runs one after the other, on a loaded machine: generous, and bounded. */
@@ -77,15 +78,14 @@ export default definePool({
     const { sha256 } = JSON.parse(compiled.stdout) as { sha256: string };
     // Each round runs the CLI (a second or two): bounded at about two minutes.
     const s = await waitFor(
+      'both nodes to apply the first-boot bundle',
       async () => {
         const st = await cli('status', '-c', config, '--json');
         const view = st.code === 0 ? (JSON.parse(st.stdout) as StatusResult) : undefined;
         const members = view?.configuration.members ?? [];
         return members.length === 2 && members.every((m) => m.applied === sha256) ? view : undefined;
       },
-      'both nodes to apply the first-boot bundle',
-      60,
-      1000,
+      { timeoutMs: 60_000, everyMs: 1000 },
     );
     expect(s.configuration.members.map((m) => m.verifiers)).toEqual([
       { passed: 1, failed: [] },

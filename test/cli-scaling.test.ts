@@ -1,60 +1,48 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusResult } from '../cli/commands/status.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
-import { runCli } from './fixtures/run-cli.ts';
+import { LocalPool } from './fixtures/local-pool.ts';
+import { pidsMatching } from './fixtures/procs.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 // status and demo with leadership and scaling, against the fake agent (it serves /leader,
 // /scaling and leader/scaling events; see test/fixtures/fake-poolparty-agent.mjs).
-const CLI = ['--import', 'tsx', resolve('cli/main.ts')];
-let dir: string;
-let config: string;
-let stateDir: string;
-let env: NodeJS.ProcessEnv;
-const children: ChildProcess[] = [];
+let pool: LocalPool;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'poolparty-cli-scaling-'));
-  stateDir = join(dir, 'state');
-  config = join(dir, 'clouds.ts');
-  await writeFile(
-    config,
-    `import { definePool, local } from 'poolparty';
-export default definePool({
-  name: 'clisc',
-  clouds: {
-    web: {
-      instances: { min: 3, max: 5 },
-      using: local({ firstAddress: '${randomLoopbackBase()}' }),
-      metrics: { queue: { file: 'queue' } },
-      scaling: { expandWhen: 'queue > 10 for 3s', contractWhen: 'queue < 1 for 3s' },
-    },
-  },
-});
-`,
-  );
-  env = {
-    ...process.env,
-    POOLPARTY_AGENT_BIN: resolve('test/fixtures/fake-poolparty-agent.mjs'),
-    POOLPARTY_STATE_DIR: stateDir,
-  };
+  pool = await LocalPool.create({
+    name: 'clisc',
+    agent: 'fake',
+    cli: 'source',
+    cloudFields: `metrics: { queue: { file: 'queue' } },
+      scaling: { expandWhen: 'queue > 10 for 3s', contractWhen: 'queue < 1 for 3s' },`,
+  });
 });
 
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await killMatching(dir);
-  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-});
+afterAll(() => pool?.cleanup());
 
-const cli = (...args: string[]) => runCli([...CLI, ...args], env);
+const cli = (...args: string[]) => pool.cli(...args);
+
+/** How many /events streams the fake agents ended (see FAKE_AGENT_END_MIDDLE_EVENTS). */
+async function endedStreams(): Promise<number> {
+  const local = join(pool.stateDir, 'local');
+  let n = 0;
+  for (const entry of await readdir(local, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const log = await readFile(join(local, entry.name, 'agent.log'), 'utf8').catch(() => '');
+    n += log.split('"events stream ended"').length - 1;
+  }
+  return n;
+}
 
 describe('poolparty status and demo with a leader and scaling (fake agents)', () => {
-  it('status shows the leader and the last 10 decisions, in the table and in --json', async () => {
-    const boot = await cli('bootstrap', '-c', config, '--json');
+  // About ten CLI runs in a row, each a new node process: seconds apiece on a loaded machine.
+  it('status shows the leader and the last 10 decisions, in the table and in --json', {
+    timeout: 120_000,
+  }, async () => {
+    const boot = await cli('bootstrap', '-c', pool.config, '--json');
     expect(boot.code, boot.stderr).toBe(0);
     const instances = JSON.parse(boot.stdout).instances as InstanceRecord[];
     const leaderNode = instances[0]!.monitor!;
@@ -72,7 +60,7 @@ describe('poolparty status and demo with a leader and scaling (fake agents)', ()
       Array.from({ length: 10 }, (_, i) => `fake decision ${i + 2}`),
     );
 
-    const text = await cli('status', '-c', config);
+    const text = await cli('status', '-c', pool.config);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('pool clisc: 3/3 alive');
     expect(text.stdout).toMatch(/leader 12D3KooW\S+ \(local-1\), term 1, since \d\d:\d\d:\d\d \(\S+ ago\)/);
@@ -84,28 +72,25 @@ describe('poolparty status and demo with a leader and scaling (fake agents)', ()
     expect(text.stdout).toMatch(/expand\s+1\s+3\s+ok\s+fake decision 11/);
     expect(text.stdout).not.toContain('fake decision 1\n');
 
-    const term = await cli('terminate', '-c', config, '--yes');
+    const term = await cli('terminate', '-c', pool.config, '--yes');
     expect(term.code, term.stderr).toBe(0);
-    expect(pidsMatching(stateDir)).toEqual([]);
+    expect(pidsMatching(pool.stateDir)).toEqual([]);
   });
 
   it('demo prints leader changes, scaling decisions and retiring nodes once each', async () => {
-    const child = spawn(process.execPath, [...CLI, 'demo', '-c', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
+    const { child, out, exited } = pool.start(['demo', '-c', pool.config], { FAKE_AGENT_END_MIDDLE_EVENTS: '1' });
+    await waitFor('scaling lines', () => out.stdout.includes('fake expand') && out.stdout.includes('retiring'), {
+      timeoutMs: 30_000,
     });
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    await waitFor('a leader line', () => out.stdout.includes('leader-elected'), { timeoutMs: 10_000 });
+    // A duplicate would come from a second stream to one node, opened on a later round of the
+    // demo's stream refresh. The middle member ends its stream after each batch (its events are
+    // all membership and leadership, which the every-node streams drop), so each round reopens it:
+    // three stream ends in its log mean two rounds ran after every stream was open.
+    await waitFor('two stream refresh rounds of the demo', async () => (await endedStreams()) >= 3, {
+      timeoutMs: 30_000,
     });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
-    await waitFor(() => stdout.includes('fake expand') && stdout.includes('retiring'), 'scaling lines', 300);
-    await waitFor(() => stdout.includes('leader-elected'), 'a leader line', 100);
-    // Give a duplicate (from a second stream) the time to show up before counting.
-    await new Promise((r) => setTimeout(r, 1500));
-    const lines = stdout.split('\n');
+    const lines = out.stdout.split('\n');
     const count = (needle: string) => lines.filter((l) => l.includes(needle)).length;
     expect(count('fake expand')).toBe(1);
     expect(lines.find((l) => l.includes('fake expand'))).toMatch(
@@ -126,12 +111,12 @@ describe('poolparty status and demo with a leader and scaling (fake agents)', ()
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(stderr).toContain('stopping: terminating the pool');
-    expect(pidsMatching(stateDir)).toEqual([]);
+    expect(out.stderr).toContain('stopping: terminating the pool');
+    expect(pidsMatching(pool.stateDir)).toEqual([]);
   });
 
   it('demo --drive refuses a pool whose expand rule reads no file metric, before launching', async () => {
-    const bad = join(dir, 'nodrive.json');
+    const bad = join(pool.dir, 'nodrive.json');
     await writeFile(
       bad,
       JSON.stringify({
@@ -146,6 +131,6 @@ describe('poolparty status and demo with a leader and scaling (fake agents)', ()
     expect(res.stderr).toBe(
       "poolparty: demo --drive: the expand rule of cloud 'a' ('load > 1') reads no file metric to drive\n",
     );
-    expect(pidsMatching(join(stateDir, '..'))).toEqual([]);
+    expect(pidsMatching(join(pool.stateDir, '..'))).toEqual([]);
   });
 });

@@ -10,8 +10,9 @@ import { parsePool } from '../shared/config/load.ts';
 import { createLocalRemoter, type LocalRemoter } from '../shared/remoter/local.ts';
 import type { LocalState } from '../shared/remoter/local-state.ts';
 import { type RemoterBase, RemoterError } from '../shared/remoter/types.ts';
-import { killMatching, randomLoopbackBase, rootPidsMatching, waitFor } from './fixtures/procs.ts';
+import { killMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * `terminate` sweeps until the provider lists nothing, against a pool that keeps relaunching
@@ -97,7 +98,7 @@ describe('poolparty terminate sweeps', () => {
       healed += d.toString();
     });
     // The healer has restored min (the lost record left the pool one short).
-    await waitFor(() => /launched local-4/.test(healed), 'the healer to top the pool up');
+    await waitFor('the healer to top the pool up', () => /launched local-4/.test(healed));
     expect(first.map((i) => i.id)).toEqual(['local-2', 'local-3']);
 
     const env = { ...process.env, POOLPARTY_AGENT_BIN: FAKE_AGENT };
@@ -194,6 +195,6 @@ describe('a bootstrap that fails half-way', () => {
     );
     expect(agents(s.stateDir)).toHaveLength(1);
     await terminatePool(s.ctx(), collect().io);
-    await waitFor(() => agents(s.stateDir).length === 0, 'no agent left');
+    await waitFor('no agent left', () => agents(s.stateDir).length === 0);
   });
 });

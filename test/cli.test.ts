@@ -1,48 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
-import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
+import { LocalPool } from './fixtures/local-pool.ts';
+import { pidsMatching } from './fixtures/procs.ts';
+import { statusUntilAlive } from './fixtures/run-cli.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 // The built CLI (test/global-setup.ts builds dist/), with the fake agent from test/fixtures.
-const CLI = [resolve('bin/poolparty.mjs')];
-let dir: string;
-let config: string;
-let stateDir: string;
-let env: NodeJS.ProcessEnv;
-const children: ChildProcess[] = [];
+let pool: LocalPool;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'poolparty-cli-'));
-  stateDir = join(dir, 'state');
-  config = join(dir, 'clouds.ts');
-  await writeFile(
-    config,
-    `import { definePool, local } from 'poolparty';
-export default definePool({
-  name: 'clitest',
-  clouds: { web: { instances: { min: 3, max: 5 }, using: local({ firstAddress: '${randomLoopbackBase()}' }) } },
-});
-`,
-  );
-  env = {
-    ...process.env,
-    POOLPARTY_AGENT_BIN: resolve('test/fixtures/fake-poolparty-agent.mjs'),
-    POOLPARTY_STATE_DIR: stateDir,
-  };
+  pool = await LocalPool.create({ name: 'clitest', agent: 'fake' });
 });
 
-afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await killMatching(dir);
-  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-});
+afterAll(() => pool?.cleanup());
 
-const cli = (...args: string[]) => runCli([...CLI, ...args], env);
+const cli = (...args: string[]) => pool.cli(...args);
 
 describe('poolparty CLI (fake agents)', () => {
   it('prints help and version; usage errors exit 2 with one line', async () => {
@@ -66,7 +41,7 @@ describe('poolparty CLI (fake agents)', () => {
   });
 
   it('reports a bad pool definition in one line with exit code 2', async () => {
-    const bad = join(dir, 'bad.json');
+    const bad = join(pool.dir, 'bad.json');
     await writeFile(
       bad,
       JSON.stringify({ name: 'x', clouds: { a: { instances: { min: 2, max: 1 }, using: { provider: 'local' } } } }),
@@ -79,8 +54,11 @@ describe('poolparty CLI (fake agents)', () => {
     });
   });
 
-  it('bootstraps, reports status and list, refuses an unconfirmed terminate, then terminates', async () => {
-    const boot = await cli('bootstrap', '-c', config, '--json');
+  // About ten CLI runs in a row, each a new node process: seconds apiece on a loaded machine.
+  it('bootstraps, reports status and list, refuses an unconfirmed terminate, then terminates', {
+    timeout: 120_000,
+  }, async () => {
+    const boot = await cli('bootstrap', '-c', pool.config, '--json');
     expect(boot.code, boot.stderr).toBe(0);
     const result = JSON.parse(boot.stdout) as {
       launched: InstanceRecord[];
@@ -91,67 +69,59 @@ describe('poolparty CLI (fake agents)', () => {
     expect(result.monitors).toHaveLength(3);
     expect(boot.stderr).toContain('created pool key');
     expect(boot.stderr).toContain('local-3: sees 3/3 alive');
-    expect(pidsMatching(stateDir)).toHaveLength(3);
+    expect(pidsMatching(pool.stateDir)).toHaveLength(3);
 
-    const again = await cli('bootstrap', '-c', config, '--json');
+    const again = await cli('bootstrap', '-c', pool.config, '--json');
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).launched).toEqual([]);
-    expect(pidsMatching(stateDir)).toHaveLength(3);
+    expect(pidsMatching(pool.stateDir)).toHaveLength(3);
 
-    const { alive, states } = await statusUntilAlive(() => cli('status', '-c', config, '--json'), 3);
+    const { alive, states } = await statusUntilAlive(() => cli('status', '-c', pool.config, '--json'), 3);
     expect(alive, states).toHaveLength(3);
     const byNode = await cli('status', '--node', result.monitors[1]!);
     expect(byNode.stdout).toContain('3/3 alive');
 
-    const list = await cli('list', '-c', config, '--json');
+    const list = await cli('list', '-c', pool.config, '--json');
     expect((JSON.parse(list.stdout) as InstanceRecord[]).map((i) => i.state)).toEqual([
       'running',
       'running',
       'running',
     ]);
 
-    const refused = await cli('terminate', '-c', config);
+    const refused = await cli('terminate', '-c', pool.config);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('refusing to terminate without --yes');
-    expect(pidsMatching(stateDir)).toHaveLength(3);
+    expect(pidsMatching(pool.stateDir)).toHaveLength(3);
 
-    const term = await cli('terminate', '-c', config, '--yes', '--json');
+    const term = await cli('terminate', '-c', pool.config, '--yes', '--json');
     expect(term.code).toBe(0);
     expect(JSON.parse(term.stdout).terminated).toEqual(['local-1', 'local-2', 'local-3']);
-    expect(pidsMatching(stateDir)).toEqual([]);
+    expect(pidsMatching(pool.stateDir)).toEqual([]);
 
-    const after = await cli('status', '-c', config);
+    const after = await cli('status', '-c', pool.config);
     expect(after.code).toBe(1);
     expect(after.stderr).toBe('poolparty: pool clitest has no running instances\n');
-    const all = await cli('list', '-c', config, '--all', '--json');
+    const all = await cli('list', '-c', pool.config, '--all', '--json');
     expect((JSON.parse(all.stdout) as InstanceRecord[]).every((i) => i.state === 'terminated')).toBe(true);
   });
 
   it('demo follows events, switches node when the followed one dies, and terminates on SIGINT', async () => {
-    const child = spawn(process.execPath, [...CLI, 'demo', '-c', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const { child, out, exited } = pool.start(['demo', '-c', pool.config]);
 
-    const followed = await waitFor(() => /following events from (\S+)/.exec(stderr)?.[1], 'demo to follow a node', 300);
-    await waitFor(() => stdout.includes('member-joined'), 'an event line');
-    const instances = JSON.parse(
-      (await runCli([...CLI, 'list', '-c', config, '--json'], env)).stdout,
-    ) as (InstanceRecord & { pid: number })[];
+    const followed = await waitFor('demo to follow a node', () => /following events from (\S+)/.exec(out.stderr)?.[1], {
+      timeoutMs: 30_000,
+    });
+    await waitFor('an event line', () => out.stdout.includes('member-joined'));
+    const instances = JSON.parse((await cli('list', '-c', pool.config, '--json')).stdout) as (InstanceRecord & {
+      pid: number;
+    })[];
     const victim = instances.find((i) => i.monitor === followed)!;
     process.kill(victim.pid, 'SIGKILL');
-    await waitFor(() => /switched to (\S+)/.exec(stderr)?.[1], 'demo to switch node', 300);
+    await waitFor('demo to switch node', () => /switched to (\S+)/.exec(out.stderr)?.[1], { timeoutMs: 30_000 });
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    expect(stderr).toContain('stopping: terminating the pool');
-    expect(pidsMatching(stateDir)).toEqual([]);
+    expect(out.stderr).toContain('stopping: terminating the pool');
+    expect(pidsMatching(pool.stateDir)).toEqual([]);
   });
 });

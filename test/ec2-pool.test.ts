@@ -11,9 +11,11 @@ import type { ClusterView, ScalingDecision } from '../shared/wire/cluster.ts';
 import type { FakeInstance } from './ec2-server/model.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
 import { Ec2Machines } from './fixtures/ec2-instances.ts';
-import { randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { randomLoopbackBase } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
+import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
 import { freePort } from './fixtures/sshd.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * A pool on the ec2 remoter base scaling itself for real: the CLI bootstraps the first instance
@@ -100,6 +102,7 @@ function tagsOf(params: Record<string, unknown>): Record<string, string> {
 
 describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopback machines)', () => {
   let monitorPort: number;
+  const monitors = () => live().map((i) => monitorOf(i, monitorPort));
   let p2pPort: number;
   let firstIp: string;
 
@@ -208,17 +211,21 @@ export default definePool({
     );
     // Alone, it claims leadership of the pool.
     await waitFor(
-      async () => (await json<ClusterView>(`${monitorOf(first, monitorPort)}/cluster`)).leader !== null,
       'the first node to lead',
-      150,
+      async () => (await json<ClusterView>(`${monitorOf(first, monitorPort)}/cluster`)).leader !== null,
+      { timeoutMs: 15_000 },
     );
   });
 
   it('expands through RunInstances to max under load; new nodes join gossip; never above max', async () => {
+    const loaded = Date.now();
     await writeFile(queueFile, '50\n');
-    await waitFor(() => converged(MAX, monitorPort), `${MAX} instances alive everywhere`, 200, 200);
-    // Load stays high past several cooldowns: the leader must hold at max.
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor(`${MAX} instances alive everywhere`, () => converged(MAX, monitorPort), {
+      timeoutMs: 40_000,
+      everyMs: 200,
+    });
+    // Load stays high while the leader evaluates it again and again: it must hold at max.
+    await waitForHeldAtBound(monitors, 'expand', { since: loaded });
     expect(live()).toHaveLength(MAX);
     expect(maxLive).toBe(MAX);
     for (const m of machines?.machines.values() ?? []) expect(m.bootError).toBeUndefined();
@@ -245,9 +252,10 @@ export default definePool({
   });
 
   it('contracts through TerminateInstances to min when the load drops; terminated agents are stopped', async () => {
+    const unloaded = Date.now();
     await writeFile(queueFile, '0\n');
-    await waitFor(() => converged(MIN, monitorPort), `back to ${MIN} alive`, 200, 200);
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor(`back to ${MIN} alive`, () => converged(MIN, monitorPort), { timeoutMs: 40_000, everyMs: 200 });
+    await waitForHeldAtBound(monitors, 'contract', { since: unloaded });
     expect(live()).toHaveLength(MIN);
     const terminated = (server?.callsOf('TerminateInstances') ?? []).filter((c) => !c.error);
     expect(terminated.length).toBeGreaterThanOrEqual(MAX - MIN);
@@ -255,7 +263,7 @@ export default definePool({
     expect(gone).toHaveLength(MAX - MIN);
     for (const inst of gone) {
       const agent = machines?.machines.get(inst.instanceId)?.agent;
-      await waitFor(() => agent?.exitCode !== null || agent?.signalCode !== null, `${inst.instanceId}'s agent to stop`);
+      await waitFor(`${inst.instanceId}'s agent to stop`, () => agent?.exitCode !== null || agent?.signalCode !== null);
     }
     expect(machines?.running()).toHaveLength(MIN);
     const d = await decisions(monitorPort);

@@ -9,7 +9,8 @@ import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/
 import { findPackageRoot } from '../shared/remoter/package-root.ts';
 import { RemoterError } from '../shared/remoter/types.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 // What a leader needs from the local remoter: its tags kept, and launches from inside an agent
 // process that outlive that process.
@@ -112,10 +113,10 @@ process.exit(0);
     expect(launched).toHaveLength(2);
     // The launcher is gone; its agents run on and answer on their own addresses.
     for (const inst of launched) {
-      const health = await waitFor(async () => {
+      const health = await waitFor(`${inst.id} /health`, async () => {
         const res = await fetch(`${inst.monitor}/health`, { signal: AbortSignal.timeout(1000) });
         return (await res.json()) as { instanceId: string };
-      }, `${inst.id} /health`);
+      });
       expect(health.instanceId).toBe(inst.id);
     }
     expect(pidsMatching(stateDir).sort()).toEqual(launched.map((i) => i.pid).sort());

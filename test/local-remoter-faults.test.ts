@@ -7,7 +7,8 @@ import { parsePool } from '../shared/config/load.ts';
 import type { LaunchFaultPoint } from '../shared/remoter/fault-point.ts';
 import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/local.ts';
 import type { LocalState } from '../shared/remoter/local-state.ts';
-import { killMatching, randomLoopbackBase, rootPidsMatching, waitFor } from './fixtures/procs.ts';
+import { killMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * Crash tests of the local remoter's write-ahead launch: a launcher process is SIGKILLed at each
@@ -96,7 +97,9 @@ async function expectOneAgentPerId(s: ReturnType<typeof setup>): Promise<LocalIn
 async function terminateAll(s: ReturnType<typeof setup>): Promise<void> {
   const live = (await s.remoter.list({ pool: s.name })).filter((i) => i.state !== 'terminated');
   await s.remoter.terminate(live.map((i) => i.id));
-  await waitFor(async () => (await agentsRunning(s.stateDir)).length === 0, 'no agent process left', 50, 100);
+  await waitFor('no agent process left', async () => (await agentsRunning(s.stateDir)).length === 0, {
+    timeoutMs: 5000,
+  });
   expect(rootPidsMatching(s.stateDir)).toEqual([]);
 }
 

@@ -13,7 +13,8 @@ import { nextLoopback } from '../shared/remoter/address.ts';
 import { createLocalRemoter, type LocalRemoterOptions } from '../shared/remoter/local.ts';
 import { RemoterError } from '../shared/remoter/types.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const FAKE_AGENT = resolve('test/fixtures/fake-poolparty-agent.mjs');
 const servers: Server[] = [];
@@ -62,7 +63,7 @@ describe('local remoter', () => {
       expect(inst.monitor).toBe(`http://${inst.address}:8642`);
       expect(inst.tags).toEqual({ 'poolparty:pool': 't1', 'poolparty:cloud': 'web', 'poolparty:token': 'tok-a' });
       expect(inst.peerId).toMatch(/^12D3KooW/);
-      const h = await waitFor(() => health(inst.monitor!), `${inst.id} /health`);
+      const h = await waitFor(`${inst.id} /health`, () => health(inst.monitor!));
       expect(h.instanceId).toBe(inst.id);
       const argv = (await readFile(`/proc/${inst.pid}/cmdline`, 'utf8')).split('\0');
       expect(argv.slice(1, 1 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS]);
@@ -139,7 +140,7 @@ describe('local remoter', () => {
     const launched = await remoter.launch({ cloud: 'web', count: 2, clientToken: 'k' });
     const victim = launched[0]!;
     process.kill(victim.pid!, 'SIGKILL');
-    await waitFor(async () => (await remoter.list({ pool: pool.name }))[0]!.state === 'terminated', 'terminated');
+    await waitFor('terminated', async () => (await remoter.list({ pool: pool.name }))[0]!.state === 'terminated');
     const listed = await remoter.list({ pool: pool.name, cloud: 'web' });
     expect(listed.map((i) => [i.id, i.state])).toEqual([
       ['local-1', 'terminated'],
@@ -158,7 +159,7 @@ describe('local remoter', () => {
       terminateGrace: 500,
     });
     const [inst] = await remoter.launch({ cloud: 'web', count: 1, clientToken: 'stubborn' });
-    await waitFor(() => health(inst!.monitor!), 'health');
+    await waitFor('health', () => health(inst!.monitor!));
     await remoter.terminate([inst!.id]);
     expect(pidsMatching(stateDir)).toEqual([]);
     expect(await readFile(inst!.logFile, 'utf8')).toContain('ignoring SIGTERM');

@@ -8,7 +8,8 @@ import { type StatusResult, statusText } from '../cli/commands/status.ts';
 import { parsePool } from '../shared/config/load.ts';
 import type { InstanceRecord, LaunchRequest, RemoterBase } from '../shared/remoter/types.ts';
 import type { ScalingDecision } from '../shared/wire/cluster.ts';
-import { FAST, quietLog, TestPool, waitFor } from './helpers/agents.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { FAST, quietLog, TestPool } from './helpers/agents.ts';
 
 /** One cloud's provider: lists what it holds, records launches (launched instances never join). */
 class CloudProvider implements RemoterBase {
@@ -108,11 +109,13 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
     };
     const web = await start('web-1', 'web');
     await start('worker-1', 'worker');
-    await waitFor('web-1 leads', () => web.leadership?.leads !== null && web.leadership?.leads !== undefined, 10_000);
+    await waitFor('web-1 leads', () => web.leadership?.leads !== null && web.leadership?.leads !== undefined, {
+      timeoutMs: 10_000,
+    });
     expect(web.scaler?.clouds).toEqual(['web', 'worker']);
 
     // Healing: worker is below min (1 < 2) although the leader is in web.
-    await waitFor('worker healed to min', () => providers.worker?.launches.length === 1, 15_000);
+    await waitFor('worker healed to min', () => providers.worker?.launches.length === 1, { timeoutMs: 15_000 });
     // Launches that went through (on a loaded machine an attempt may be fenced first: the lease lapsed).
     const launched = (cloud: string): ScalingDecision[] =>
       (web.scaler?.cloud(cloud)?.snapshot().decisions ?? []).filter((d) => d.action === 'expand' && d.result === 'ok');
@@ -122,7 +125,7 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
       result: 'ok',
     });
     // Expansion: worker's rule (queue > 10 for 1s, from worker members' metrics) adds one, up to max 3.
-    await waitFor('worker expanded on its rule', () => providers.worker?.launches.length === 2, 15_000);
+    await waitFor('worker expanded on its rule', () => providers.worker?.launches.length === 2, { timeoutMs: 15_000 });
     expect(launched('worker')[1]?.reason).toMatch(/expand rule held/);
     expect(providers.worker?.launches.every((l) => l.cloud === 'worker')).toBe(true);
     expect(providers.web?.launches).toEqual([]);

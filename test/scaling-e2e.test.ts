@@ -6,8 +6,10 @@ import { loadPool } from '../shared/config/load.ts';
 import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/local.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
 import type { LeaderDetail, ScalingDecision } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
+import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * The self-scaling pool for real: agent processes on loopback, the local remoter base, a custom
@@ -41,6 +43,7 @@ async function json<T>(url: string): Promise<T> {
 
 async function leader(): Promise<{ leader: LeaderDetail; instance: LocalInstanceRecord }> {
   return waitFor(
+    'a leader',
     async () => {
       for (const inst of await running()) {
         const l = await json<LeaderDetail>(`${inst.monitor}/leader`).catch(() => null);
@@ -53,8 +56,7 @@ async function leader(): Promise<{ leader: LeaderDetail; instance: LocalInstance
       }
       return null;
     },
-    'a leader',
-    150,
+    { timeoutMs: 15_000 },
   );
 }
 
@@ -71,6 +73,8 @@ async function decisions(): Promise<ScalingDecision[]> {
   for (const d of all.flat()) seen.set(`${d.term}/${d.at}/${d.action}/${d.token ?? ''}`, d);
   return [...seen.values()].sort((a, b) => a.at - b.at);
 }
+
+const monitors = async () => (await running()).flatMap((i) => (i.monitor ? [i.monitor] : []));
 
 /** Every running instance's monitor sees `n` alive members. */
 async function converged(n: number): Promise<boolean> {
@@ -127,6 +131,7 @@ export default definePool({
       env,
     );
     expect(boot.code, boot.stderr).toBe(0);
+    // The instance count is sampled all along (a cadence, not a wait): never above max (I1).
     sampler = (async () => {
       while (sampling) {
         const n = (await running().catch(() => [])).length;
@@ -151,16 +156,17 @@ export default definePool({
   it('elects one leader that every member agrees on', async () => {
     const { leader: l } = await leader();
     for (const inst of await running()) {
-      await waitFor(async () => (await json<LeaderDetail>(`${inst.monitor}/leader`)).peerId === l.peerId, 'agreement');
+      await waitFor('agreement', async () => (await json<LeaderDetail>(`${inst.monitor}/leader`)).peerId === l.peerId);
     }
     expect(l.term).toBeGreaterThanOrEqual(1);
   });
 
   it('expands step by step to max under sustained load, and never above', async () => {
+    const loaded = Date.now();
     await writeFile(queueFile, '50\n');
-    await waitFor(() => converged(MAX), `${MAX} instances alive`, 300, 200);
-    // Keep the load up past several cooldowns: the pool must stay at max.
-    await new Promise((r) => setTimeout(r, 4000));
+    await waitFor(`${MAX} instances alive`, () => converged(MAX), { timeoutMs: 60_000, everyMs: 200 });
+    // Keep the load up while the leader evaluates it again and again: the pool must stay at max.
+    await waitForHeldAtBound(monitors, 'expand', { since: loaded });
     expect((await running()).length).toBe(MAX);
     expect(maxSeen).toBe(MAX);
     const expands = (await decisions()).filter((d) => d.action === 'expand');
@@ -175,16 +181,17 @@ export default definePool({
   });
 
   it('contracts to min when the metric drops, draining victims before terminating them', async () => {
+    const unloaded = Date.now();
     await writeFile(queueFile, '0\n');
-    await waitFor(() => converged(MIN), `${MIN} instances alive`, 300, 200);
+    await waitFor(`${MIN} instances alive`, () => converged(MIN), { timeoutMs: 60_000, everyMs: 200 });
     const drained = (await readFile(drainedFile, 'utf8')).trim().split('\n');
     expect(drained).toHaveLength(MAX - MIN);
-    const contracts = await waitFor(async () => {
+    const contracts = await waitFor('the contractions in the leader decisions', async () => {
       const found = (await decisions()).filter((d) => d.action === 'contract');
       return found.length >= MAX - MIN ? found : null;
-    }, 'the contractions in the leader decisions');
+    });
     expect(contracts.every((d) => d.result === 'ok' && d.targets?.length === 1)).toBe(true);
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitForHeldAtBound(monitors, 'contract', { since: unloaded });
     expect((await running()).length).toBe(MIN);
   });
 
@@ -193,8 +200,8 @@ export default definePool({
     const victim = (await running()).find((i) => i.id !== leaderInstance.id);
     if (!victim) throw new Error('no non-leader');
     process.kill(victim.pid!, 'SIGKILL');
-    await waitFor(async () => !(await running()).some((i) => i.id === victim.id), 'victim gone from the provider');
-    await waitFor(() => converged(MIN), `back to ${MIN} alive`, 300, 200);
+    await waitFor('victim gone from the provider', async () => !(await running()).some((i) => i.id === victim.id));
+    await waitFor(`back to ${MIN} alive`, () => converged(MIN), { timeoutMs: 60_000, everyMs: 200 });
     const replaced = (await decisions()).filter((d) => d.action === 'expand' && d.reason.startsWith('below min'));
     expect(replaced.length).toBeGreaterThanOrEqual(1);
   });
@@ -203,10 +210,10 @@ export default definePool({
     const phaseStart = Date.now();
     await writeFile(queueFile, '50\n');
     // Wait for the first expansion of this phase, then kill the leader inside its cooldown.
-    await waitFor(async () => (await running()).length === MIN + 1, 'first expansion', 200, 100);
+    await waitFor('first expansion', async () => (await running()).length === MIN + 1, { timeoutMs: 20_000 });
     const old = await leader();
     // When that expansion started, as every member recorded it from the leader's gossip.
-    const expandedAt = await waitFor(async () => {
+    const expandedAt = await waitFor('the expansion in a follower ledger', async () => {
       for (const i of await running()) {
         if (i.id === old.instance.id) continue;
         const s = await json<{ cooldowns?: { expand: { last: number | null } } }>(`${i.monitor}/scaling`).catch(
@@ -216,25 +223,25 @@ export default definePool({
         if (last !== null && last >= phaseStart) return last;
       }
       return null;
-    }, 'the expansion in a follower ledger');
+    });
     process.kill(old.instance.pid!, 'SIGKILL');
     const next = await waitFor(
+      'a new leader',
       async () => {
         const l = await leader().catch(() => null);
         return l && l.leader.peerId !== old.leader.peerId ? l : null;
       },
-      'a new leader',
-      200,
+      { timeoutMs: 20_000 },
     );
     expect(next.leader.term).toBeGreaterThan(old.leader.term);
-    await waitFor(() => converged(MAX), `${MAX} alive under the new leader`, 300, 200);
+    await waitFor(`${MAX} alive under the new leader`, () => converged(MAX), { timeoutMs: 60_000, everyMs: 200 });
     // The new leader waited out the cooldown the old one started.
     // The first expansion under a later term (under heavy load leadership may move again).
     const firstByNew = await waitFor(
+      'an expansion by a new leader in its decisions',
       async () =>
         (await decisions()).find((d) => d.action === 'expand' && d.term > old.leader.term && d.result === 'ok'),
-      'an expansion by a new leader in its decisions',
-      300,
+      { timeoutMs: 30_000 },
     );
     // Cooldown is 1.5 s from the old leader's intent.
     expect((firstByNew?.at ?? 0) - expandedAt).toBeGreaterThanOrEqual(1500);
@@ -258,6 +265,6 @@ export default definePool({
     await writeFile(queueFile, '0\n');
     const r = await runCli([CLI, 'terminate', '-c', config, '--state-dir', stateDir, '--yes', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    await waitFor(() => pidsMatching(stateDir).length === 0, 'no agent left', 100);
+    await waitFor('no agent left', () => pidsMatching(stateDir).length === 0, { timeoutMs: 10_000 });
   });
 });

@@ -12,8 +12,9 @@ import { loadArtifact } from '../shared/provision/artifact.ts';
 import { readUnitTemplate, remoteLayout, renderEnvFile, renderUnit } from '../shared/provision/layout.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import { killMatching, randomLoopbackBase, waitFor } from './fixtures/procs.ts';
+import { killMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { freePort } from './fixtures/sshd.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const run = promisify(execFile);
 
@@ -97,18 +98,18 @@ describe('agent artifact', () => {
     child.stderr?.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    const health = await waitFor(async () => {
+    const health = await waitFor(`the lone agent's /health (${out})`, async () => {
       const res = await fetch(`http://${host}:${port}/health`);
       return res.ok ? ((await res.json()) as { status: string; instanceId: string }) : undefined;
-    }, `the lone agent's /health (${out})`);
+    });
     expect(health).toMatchObject({ status: 'ok', instanceId: 'lone-1' });
     // system metrics (systeminformation, a CJS dependency) and a command metric both sampled
-    const stats = await waitFor(async () => {
+    const stats = await waitFor('metrics from the lone agent', async () => {
       const s = (await (await fetch(`http://${host}:${port}/stats`)).json()) as {
         metrics: Record<string, { value: number | null }>;
       };
       return s.metrics.depth?.value === 7 && typeof s.metrics.load?.value === 'number' ? s : undefined;
-    }, 'metrics from the lone agent');
+    });
     expect(stats.metrics.depth?.value).toBe(7);
     const metrics = await (await fetch(`http://${host}:${port}/metrics`)).text();
     expect(metrics).toContain('poolparty_');

@@ -10,6 +10,7 @@ import type { SshInstanceRecord } from '../shared/remoter/ssh.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
 import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const run = promisify(execFile);
 const CLI = resolve('bin/poolparty.mjs');
@@ -17,14 +18,6 @@ const root = await canRunSshd();
 const hasSshClient = existsSync('/usr/bin/ssh');
 /** Provisioning three real hosts on a loaded machine takes tens of seconds; bounded all the same. */
 const SLOW = 180_000;
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /**
  * The built CLI against three real OpenSSH servers on 127.a.b.2-4 (one file system, so every host
@@ -129,10 +122,16 @@ export default definePool({
     const sha = (JSON.parse(compiled.stdout) as { sha256: string }).sha256;
     expect(boot.stderr).toContain(`compiled bundle ${sha.slice(0, 12)} for cloud web`);
     for (const i of first) {
-      await waitUntil(`${i.id} applied the bundle`, async () => {
-        const v = (await (await fetch(`${i.monitor}/bundle`)).json()) as { applied: string | null };
-        return v.applied === sha;
-      });
+      await waitFor(
+        `${i.id} applied the bundle`,
+        async () => {
+          const v = (await (await fetch(`${i.monitor}/bundle`, { signal: AbortSignal.timeout(2000) })).json()) as {
+            applied: string | null;
+          };
+          return v.applied === sha;
+        },
+        { timeoutMs: 60_000, everyMs: 250 },
+      );
     }
     expect(readFileSync(join(dir, 'motd'), 'utf8')).toBe('provisioned\n');
     // Nothing the laptop holds is left on a node but the pool key: not its SSH key, not its

@@ -16,8 +16,9 @@ import { SshRemoter } from '../shared/remoter/ssh.ts';
 import type { SshState } from '../shared/remoter/ssh-state.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching, waitFor } from './fixtures/procs.ts';
+import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
 import { canRunSshd, freePort, generateKey, Sshd } from './fixtures/sshd.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 const run = promisify(execFile);
 
@@ -132,12 +133,12 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
   const allAlive = async (n: number) => {
     for (const s of sshds) {
       await waitFor(
+        `${n} alive members seen by ${s.host}`,
         async () => {
           const view = await cluster(s.host);
           return view.members.filter((m) => m.state === 'alive').length === n ? view : undefined;
         },
-        `${n} alive members seen by ${s.host}`,
-        150,
+        { timeoutMs: 15_000 },
       );
     }
   };
@@ -343,7 +344,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
       const before = (await remoter.list({ pool })).find((r) => r.host === sshds[2]?.host);
       if (!before?.peerId) throw new Error('no third host record');
       for (const pid of agentPids(2)) process.kill(pid, 'SIGKILL');
-      await waitFor(() => agentPids(2).length === 0, 'the third agent gone');
+      await waitFor('the third agent gone', () => agentPids(2).length === 0);
       expect((await remoter.list({ pool })).map((r) => [r.id, r.state, r.agent])).toContainEqual([
         before.id,
         'running',
@@ -388,7 +389,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
       for (const h of [first, second]) Object.assign(h, { state: 'pending', launcherPid: 2 ** 22 + 1 });
       await writeFile(file, JSON.stringify(state));
       for (const pid of agentPids(1)) process.kill(pid, 'SIGKILL');
-      await waitFor(() => agentPids(1).length === 0, 'the second agent gone');
+      await waitFor('the second agent gone', () => agentPids(1).length === 0);
 
       const report = await remoter.reconcile({ pool, cloud: 'web' });
       expect(report).toEqual({ adopted: [first.id], cleared: [second.id], strays: [] });

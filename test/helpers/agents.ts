@@ -72,20 +72,6 @@ export class TestPool {
   }
 }
 
-/** Polls `check` every 50 ms until it returns true or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 export function states(view: ClusterView): Record<string, string> {
   return Object.fromEntries(view.members.map((m) => [m.instanceId, m.state]));
 }
