@@ -1,6 +1,6 @@
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { LoadExchange, type LoadExchangeOptions } from '../load/exchange.ts';
-import { bindingSources } from '../membership/binding-sources.ts';
+import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
@@ -47,6 +47,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     maxConnections: t.maxConnections,
     // Only members the provider vouches for take part (binding.ts).
     binding: bindingSources(c, { peerId }),
+    identity: ownIdentity(c, (msg, fields) => log.warn(msg, fields)),
   });
   const load: LoadExchange = new LoadExchange({
     self: () => peerId,
