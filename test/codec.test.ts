@@ -29,6 +29,20 @@ describe('wire codec', () => {
     expect(r.ok && 'extra' in r.msg).toBe(false);
   });
 
+  it('drops unknown fields inside nested objects and reads retiring: false as absent', () => {
+    const bundleReport = { ok: false, resolver: null, durationMs: 5, verifiers: { passed: 1, failed: ['http'] } };
+    const r = decodeMessage(
+      enc({
+        ...hb,
+        retiring: false,
+        bundleReport: { ...bundleReport, extra: 1, verifiers: { ...bundleReport.verifiers, extra: 2 } },
+        identity: { document: '{}', signature: 'c2ln', extra: 3 },
+      }),
+      8192,
+    );
+    expect(r).toEqual({ ok: true, msg: { ...hb, bundleReport, identity: { document: '{}', signature: 'c2ln' } } });
+  });
+
   it('rejects oversized messages before parsing', () => {
     const r = decodeMessage(new Uint8Array(9000), 8192);
     expect(r).toMatchObject({ ok: false, reason: 'too-large' });
@@ -42,6 +56,7 @@ describe('wire codec', () => {
     ['an array', enc([1, 2]), 'schema'],
     ['another version', enc({ ...hb, v: 3 }), 'version'],
     ['unknown type', enc({ ...hb, type: 'gossip' }), 'schema'],
+    ['a type named like an Object property', enc({ ...hb, type: 'constructor' }), 'schema'],
     ['seq as string', enc({ ...hb, seq: '5' }), 'schema'],
     ['negative seq', enc({ ...hb, seq: -1 }), 'schema'],
     ['fractional startedAt', enc({ ...hb, startedAt: 1.5 }), 'schema'],

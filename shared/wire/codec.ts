@@ -1,8 +1,7 @@
 import { decode as cborDecode, encode as cborEncode } from 'cborg';
 import { type DecodeResult, isObject, metrics, schema } from './field-checks.ts';
 import { WIRE_VERSION, type WireMessage } from './heartbeat.ts';
-import { checkHeartbeat } from './heartbeat-check.ts';
-import { checkIntent, checkOutcome, checkRetire, checkStopping, checkSummary, checkUpdate } from './message-checks.ts';
+import { checkByType } from './message-checks.ts';
 
 /**
  * Encoding and validation of gossip messages (wire v2: CBOR). Runs for every inbound message on
@@ -12,7 +11,7 @@ import { checkIntent, checkOutcome, checkRetire, checkStopping, checkSummary, ch
 
 // What the agent imports from here; the checks live in their own modules.
 export { type DecodeResult, type RejectReason, WIRE_LIMITS } from './field-checks.ts';
-export { checkRecord } from './heartbeat-check.ts';
+export { checkRecord } from './message-checks.ts';
 
 /** CBOR options that refuse what JSON could not carry either (and big integers, which no field uses). */
 const DECODE_OPTIONS = {
@@ -46,14 +45,7 @@ export function decodeMessage(bytes: Uint8Array, maxBytes: number): DecodeResult
   if (!isObject(value)) return schema('message is not an object');
   if (value.v !== WIRE_VERSION)
     return { ok: false, reason: 'version', detail: `unsupported version ${String(value.v)}` };
-  if (value.type === 'heartbeat') return checkHeartbeat(value);
-  if (value.type === 'intent') return checkIntent(value);
-  if (value.type === 'outcome') return checkOutcome(value);
-  if (value.type === 'retire') return checkRetire(value);
-  if (value.type === 'update') return checkUpdate(value);
-  if (value.type === 'summary') return checkSummary(value);
-  if (value.type === 'stopping') return checkStopping(value);
-  return schema(`unknown type ${JSON.stringify(value.type)?.slice(0, 40)}`);
+  return checkByType(value);
 }
 
 /** Checks a metric map from a peer (load reports); the reason when it is not one. */

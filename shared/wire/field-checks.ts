@@ -1,4 +1,4 @@
-import type { WireMessage } from './heartbeat.ts';
+import { WIRE_VERSION, type WireMessage } from './heartbeat.ts';
 
 /**
  * The building blocks of the gossip decoders (codec.ts): bounds, and field checks that return the
@@ -24,6 +24,64 @@ export const WIRE_LIMITS = {
 export type Check = (v: Record<string, unknown>, key: string) => string | undefined;
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * A message's (or nested object's) fields, each with the check its value must pass. Typed by the
+ * interface it decodes to, so a field added there without a check here does not compile. Checks run
+ * in the order listed; the first reason wins.
+ */
+export type Fields<T> = { readonly [K in Exclude<keyof T, 'v' | 'type'>]-?: Check };
+
+type FieldTable = Readonly<Record<string, Check>>;
+
+/** The first reason one of `fields` gives, or undefined when all pass. */
+export function checkFields(v: Record<string, unknown>, fields: FieldTable): string | undefined {
+  for (const key in fields) {
+    const bad = fields[key]?.(v, key);
+    if (bad) return bad;
+  }
+  return undefined;
+}
+
+/** Only the listed fields that are present: keys a peer adds never ride along. */
+export function copyFields(v: Record<string, unknown>, fields: FieldTable): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in fields) if (v[key] !== undefined) out[key] = v[key];
+  return out;
+}
+
+/** Checks a gossip message of `type` and rebuilds it from its checked fields. */
+export function checkMessage(v: Record<string, unknown>, type: WireMessage['type'], fields: FieldTable): DecodeResult {
+  const bad = checkFields(v, fields);
+  if (bad) return schema(bad);
+  return { ok: true, msg: { v: WIRE_VERSION, type, ...copyFields(v, fields) } as WireMessage };
+}
+
+/** A nested object, replaced by a copy of just its checked fields. */
+export function object<T>(fields: Fields<T>): Check {
+  return (v, key) => {
+    const o = v[key];
+    if (!isObject(o)) return `${key}: expected an object`;
+    const bad = checkFields(o, fields);
+    if (bad) return `${key}.${bad}`;
+    v[key] = copyFields(o, fields);
+    return undefined;
+  };
+}
+
+/** Passes an absent field (or, with `required`, says it is missing); checks a present one. */
+export function opt(check: Check, required = false): Check {
+  return (v, key) => optional(v, key, check, required);
+}
+
+/** One of a closed set of strings. */
+export function oneOf(values: readonly string[], reason: string): Check {
+  const allowed = new Set(values);
+  return (v, key) => (allowed.has(v[key] as string) ? undefined : `${key}: ${reason}`);
+}
+
+/** A string that may be empty (a reason, a URL not yet known). */
+export const text: Check = (v, key) => str(v, key, true);
 
 export function sha(v: Record<string, unknown>, key: string): string | undefined {
   return typeof v[key] === 'string' && SHA256.test(v[key] as string)
@@ -73,20 +131,20 @@ export function count(v: Record<string, unknown>, key: string): string | undefin
   return undefined;
 }
 
-export function seq(v: Record<string, unknown>): string | undefined {
-  return count(v, 'seq');
-}
-
-export function addrs(a: unknown): string | undefined {
-  if (!Array.isArray(a)) return 'addrs: expected an array';
-  if (a.length > WIRE_LIMITS.maxAddrs) return `addrs: more than ${WIRE_LIMITS.maxAddrs}`;
+export function addrs(v: Record<string, unknown>, key: string): string | undefined {
+  const a = v[key];
+  if (!Array.isArray(a)) return `${key}: expected an array`;
+  if (a.length > WIRE_LIMITS.maxAddrs) return `${key}: more than ${WIRE_LIMITS.maxAddrs}`;
   for (const s of a) {
     if (typeof s !== 'string' || s.length === 0 || s.length > WIRE_LIMITS.maxStringLength || s[0] !== '/') {
-      return 'addrs: expected multiaddr strings';
+      return `${key}: expected multiaddr strings`;
     }
   }
   return undefined;
 }
+
+/** metrics as a field check; metrics() itself also checks bare load reports. */
+export const metricsField: Check = (v, key) => metrics(v[key]);
 
 export function metrics(m: unknown): string | undefined {
   if (!isObject(m)) return 'metrics: expected an object';

@@ -95,83 +95,70 @@ export function controlTopic(pool: string): string {
   return `poolparty/${pool}/control/${WIRE_VERSION}`;
 }
 
-/** A liveness change of the membership core (SWIM), signed by its originator. */
-export interface MemberUpdate {
+/** What every message opens with: its signer and the signer's own order. */
+interface Signed {
   v: 2;
-  type: 'update';
-  /** The signer: the member itself for alive/left, the accuser for suspect/dead. */
   peerId: string;
   seq: number;
+}
+
+/** A leader's message: the term it speaks in and when (its clock, epoch ms). */
+interface InTerm extends Signed {
+  term: number;
+  at: number;
+}
+
+/** A liveness change of the membership core (SWIM), signed by its originator. */
+export interface MemberUpdate extends Signed {
+  type: 'update';
+  /** The signer is the member itself for alive/left, the accuser for suspect/dead. */
   update: Update;
 }
 
 /** The leader's view of every member's latest metrics, published at a rate that falls with N. */
-export interface LoadSummary {
-  v: 2;
+export interface LoadSummary extends InTerm {
   type: 'summary';
-  peerId: string;
-  seq: number;
-  term: number;
-  at: number;
   /** Per member: its metrics and their age at `at` (ms). */
   members: Array<{ peerId: string; ageMs: number; metrics: MetricMap }>;
 }
 
 /** The operator is terminating the pool: leaders must stop scaling from now on. */
-export interface PoolStopping {
-  v: 2;
+export interface PoolStopping extends Signed {
   type: 'stopping';
-  peerId: string;
-  seq: number;
   at: number;
 }
 
-/** Announced by the leader before it calls the provider. */
-export interface Intent {
-  v: 2;
-  type: 'intent';
-  peerId: string;
-  seq: number;
-  term: number;
+/** What an intent and its outcome both name: one provider call of a term. */
+export interface ScalingAction extends InTerm {
   cloud: string;
   /** Action number within the term; with the term it derives the client token. */
   action: number;
   kind: 'expand' | 'contract' | 'replace';
-  count: number;
   token: string;
+}
+
+/** Announced by the leader before it calls the provider. */
+export interface Intent extends ScalingAction {
+  type: 'intent';
+  count: number;
   /** Instance ids the action targets (contractions, orphan terminations). */
   targets: string[];
   reason: string;
-  at: number;
 }
 
 /** Announced by the leader after the provider answered. */
-export interface Outcome {
-  v: 2;
+export interface Outcome extends ScalingAction {
   type: 'outcome';
-  peerId: string;
-  seq: number;
-  term: number;
-  cloud: string;
-  action: number;
-  kind: 'expand' | 'contract' | 'replace';
-  token: string;
   ok: boolean;
   instanceIds: string[];
   error?: string;
-  at: number;
 }
 
 /** The leader asks one member to drain and leave before its instance is terminated. */
-export interface Retire {
-  v: 2;
+export interface Retire extends InTerm {
   type: 'retire';
-  peerId: string;
-  seq: number;
-  term: number;
   target: string;
   token: string;
-  at: number;
 }
 
 export type HeartbeatTopicMessage = Heartbeat | MemberUpdate;

@@ -1,165 +1,181 @@
 import {
+  addrs,
   bool,
+  type Check,
+  checkFields,
+  checkMessage,
+  copyFields,
   count,
   type DecodeResult,
+  type Fields,
   ids,
   isObject,
-  metrics,
-  optional,
+  metricsField,
+  object,
+  oneOf,
+  opt,
   schema,
-  seq,
+  sha,
   str,
+  text,
   WIRE_LIMITS,
 } from './field-checks.ts';
 import {
-  type Intent,
+  type BundleReport,
+  type Heartbeat,
+  IDENTITY_LIMITS,
+  type IdentityEvidence,
   type LoadSummary,
-  type MemberUpdate,
-  type Outcome,
-  type PoolStopping,
-  type Retire,
+  type RolloutAnnouncement,
+  type ScalingAction,
   WIRE_VERSION,
+  type WireMessage,
 } from './heartbeat.ts';
-import type { MetricMap } from './metrics.ts';
+import type { Update } from './swim.ts';
 
-/** Checking the gossip messages other than heartbeats: scaling actions, membership updates, summaries. */
+/**
+ * What each gossip message may carry: its fields and their checks, by type. A message is rebuilt
+ * from its checked fields only, nested objects included.
+ */
 
-const KINDS = new Set(['expand', 'contract', 'replace']);
+// Records (heartbeats) and what they carry.
 
-function actionFields(v: Record<string, unknown>): string | undefined {
-  return (
-    str(v, 'peerId') ??
-    seq(v) ??
-    count(v, 'term') ??
-    str(v, 'cloud') ??
-    count(v, 'action') ??
-    (KINDS.has(v.kind as string) ? undefined : 'kind: expected expand, contract or replace') ??
-    str(v, 'token') ??
-    count(v, 'at')
-  );
-}
+/** A flag sent only when set: false reads as absent, so a record is the same either way. */
+const flag: Check = (v, key) => {
+  const bad = bool(v, key);
+  if (v[key] === false) delete v[key];
+  return bad;
+};
 
-/** The fields actionFields checked, copied out (unknown keys never ride along). */
-function actionOf(v: Record<string, unknown>): Omit<Intent, 'type' | 'count' | 'targets' | 'reason'> {
-  return {
-    v: WIRE_VERSION,
-    peerId: v.peerId as string,
-    seq: v.seq as number,
-    term: v.term as number,
-    cloud: v.cloud as string,
-    action: v.action as number,
-    kind: v.kind as Intent['kind'],
-    token: v.token as string,
-    at: v.at as number,
+/** A non-empty string of at most `max` characters (longer than the wire's usual bound). */
+function bounded(max: number): Check {
+  return (v, key) => {
+    const s = v[key];
+    return typeof s === 'string' && s.length > 0 && s.length <= max
+      ? undefined
+      : `${key}: expected a string of at most ${max}`;
   };
 }
 
-export function checkIntent(v: Record<string, unknown>): DecodeResult {
-  const bad = actionFields(v) ?? count(v, 'count') ?? ids(v, 'targets') ?? str(v, 'reason', true);
-  if (bad) return schema(bad);
-  const intent: Intent = {
-    ...actionOf(v),
-    type: 'intent',
-    count: v.count as number,
-    targets: v.targets as string[],
-    reason: v.reason as string,
-  };
-  return { ok: true, msg: intent };
-}
+const BUNDLE_REPORT: Fields<BundleReport> = {
+  ok: bool,
+  resolver: (v, key) => (v[key] === null ? undefined : str(v, key)),
+  durationMs: count,
+  verifiers: object<BundleReport['verifiers']>({ passed: count, failed: ids }),
+};
 
-export function checkOutcome(v: Record<string, unknown>): DecodeResult {
-  const bad = actionFields(v) ?? optional(v, 'ok', bool, true) ?? ids(v, 'instanceIds') ?? optional(v, 'error', str);
-  if (bad) return schema(bad);
-  const outcome: Outcome = {
-    ...actionOf(v),
-    type: 'outcome',
-    ok: v.ok as boolean,
-    instanceIds: v.instanceIds as string[],
-  };
-  if (typeof v.error === 'string') outcome.error = v.error;
-  return { ok: true, msg: outcome };
-}
+const ROLLOUT: Fields<RolloutAnnouncement> = {
+  sha,
+  allowed: ids,
+  maxUnavailable: count,
+  startedAt: count,
+  halted: opt(str),
+  cloud: opt(str),
+};
 
-export function checkRetire(v: Record<string, unknown>): DecodeResult {
-  const bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'term') ?? str(v, 'target') ?? str(v, 'token') ?? count(v, 'at');
-  if (bad) return schema(bad);
-  const retire: Retire = {
-    v: WIRE_VERSION,
-    type: 'retire',
-    peerId: v.peerId as string,
-    seq: v.seq as number,
-    term: v.term as number,
-    target: v.target as string,
-    token: v.token as string,
-    at: v.at as number,
-  };
-  return { ok: true, msg: retire };
-}
+/** An EC2 member's identity document and signature: two bounded strings, nothing else rides along. */
+const IDENTITY: Fields<IdentityEvidence> = {
+  document: bounded(IDENTITY_LIMITS.document),
+  signature: bounded(IDENTITY_LIMITS.signature),
+};
 
-const UPDATE_KINDS = new Set(['alive', 'suspect', 'dead', 'left']);
-const EVIDENCE = new Set(['timeout', 'refused']);
+const HEARTBEAT: Fields<Heartbeat> = {
+  peerId: str,
+  instanceId: str,
+  cloud: str,
+  monitor: text,
+  version: str,
+  seq: count,
+  startedAt: count,
+  addrs,
+  metrics: metricsField,
+  term: opt(count),
+  leads: opt(count),
+  retiring: opt(flag),
+  bundle: opt(sha),
+  bundleTarget: opt(sha),
+  bundleState: opt(oneOf(['fetching', 'applying', 'ok', 'failed'], 'unknown state')),
+  bundleReport: opt(object(BUNDLE_REPORT)),
+  rollout: opt(object(ROLLOUT)),
+  identity: opt(object(IDENTITY)),
+};
 
-export function checkUpdate(v: Record<string, unknown>): DecodeResult {
-  const u = v.update;
-  const bad =
-    str(v, 'peerId') ??
-    seq(v) ??
-    (isObject(u)
-      ? ((UPDATE_KINDS.has(u.kind as string) ? undefined : 'update.kind: unknown') ??
-        str(u, 'id') ??
-        count(u, 'incarnation') ??
-        (u.kind === 'suspect' || u.kind === 'dead' ? str(u, 'from') : undefined) ??
-        (u.kind === 'suspect' && !EVIDENCE.has(u.evidence as string) ? 'update.evidence: unknown' : undefined))
-      : 'update: expected an object');
-  if (bad) return schema(bad);
-  const o = u as Record<string, unknown>;
-  const base = { id: o.id as string, incarnation: o.incarnation as number };
-  const update: MemberUpdate['update'] =
-    o.kind === 'suspect'
-      ? { kind: 'suspect', ...base, from: o.from as string, evidence: o.evidence as 'timeout' | 'refused' }
-      : o.kind === 'dead'
-        ? { kind: 'dead', ...base, from: o.from as string }
-        : { kind: o.kind as 'alive' | 'left', ...base };
-  return {
-    ok: true,
-    msg: { v: WIRE_VERSION, type: 'update', peerId: v.peerId as string, seq: v.seq as number, update },
-  };
-}
+// Membership updates, the leader's control messages and summaries.
 
-export function checkSummary(v: Record<string, unknown>): DecodeResult {
-  const list = v.members;
-  let bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'term') ?? count(v, 'at');
-  if (!bad && (!Array.isArray(list) || list.length > WIRE_LIMITS.maxSummaryMembers))
-    bad = `members: expected at most ${WIRE_LIMITS.maxSummaryMembers} entries`;
-  const members: LoadSummary['members'] = [];
-  for (const m of bad ? [] : (list as unknown[])) {
-    if (!isObject(m)) return schema('members: expected objects');
-    const mbad = str(m, 'peerId') ?? count(m, 'ageMs') ?? metrics(m.metrics);
-    if (mbad) return schema(`members.${mbad}`);
-    members.push({ peerId: m.peerId as string, ageMs: m.ageMs as number, metrics: m.metrics as MetricMap });
+const SIGNED = { peerId: str, seq: count } as const;
+const IN_TERM = { ...SIGNED, term: count, at: count } as const;
+
+const ACTION: Fields<ScalingAction> = {
+  ...IN_TERM,
+  cloud: str,
+  action: count,
+  kind: oneOf(['expand', 'contract', 'replace'], 'expected expand, contract or replace'),
+  token: str,
+};
+
+type Member = LoadSummary['members'][number];
+const MEMBER: Fields<Member> = { peerId: str, ageMs: count, metrics: metricsField };
+
+/** The summary's members, each rebuilt from its checked fields. */
+const members: Check = (v, key) => {
+  const list = v[key];
+  if (!Array.isArray(list) || list.length > WIRE_LIMITS.maxSummaryMembers)
+    return `${key}: expected at most ${WIRE_LIMITS.maxSummaryMembers} entries`;
+  const clean: Partial<Member>[] = [];
+  for (const m of list) {
+    if (!isObject(m)) return `${key}: expected objects`;
+    const bad = checkFields(m, MEMBER);
+    if (bad) return `${key}.${bad}`;
+    clean.push(copyFields(m, MEMBER));
   }
-  if (bad) return schema(bad);
-  const summary: LoadSummary = {
-    v: WIRE_VERSION,
-    type: 'summary',
-    peerId: v.peerId as string,
-    seq: v.seq as number,
-    term: v.term as number,
-    at: v.at as number,
-    members,
-  };
-  return { ok: true, msg: summary };
+  v[key] = clean;
+  return undefined;
+};
+
+/** Each kind of update carries its own fields; the kind picks which are checked. */
+const UPDATE_BASE = { kind: str, id: str, incarnation: count } as const;
+const UPDATES = new Map<string, Check>([
+  ['alive', object<Extract<Update, { kind: 'alive' }>>(UPDATE_BASE)],
+  ['left', object<Extract<Update, { kind: 'left' }>>(UPDATE_BASE)],
+  ['dead', object<Extract<Update, { kind: 'dead' }>>({ ...UPDATE_BASE, from: str })],
+  [
+    'suspect',
+    object<Extract<Update, { kind: 'suspect' }>>({
+      ...UPDATE_BASE,
+      from: str,
+      evidence: oneOf(['timeout', 'refused'], 'unknown'),
+    }),
+  ],
+]);
+
+const update: Check = (v, key) => {
+  const u = v[key];
+  if (!isObject(u)) return `${key}: expected an object`;
+  const check = UPDATES.get(u.kind as string);
+  return check ? check(v, key) : `${key}.kind: unknown`;
+};
+
+const MESSAGES: { readonly [T in WireMessage['type']]: Fields<Extract<WireMessage, { type: T }>> } = {
+  heartbeat: HEARTBEAT,
+  intent: { ...ACTION, count, targets: ids, reason: text },
+  outcome: { ...ACTION, ok: opt(bool, true), instanceIds: ids, error: opt(str) },
+  retire: { ...IN_TERM, target: str, token: str },
+  update: { ...SIGNED, update },
+  summary: { ...IN_TERM, members },
+  stopping: { ...SIGNED, at: count },
+};
+
+/** Checks a message of any of the wire's types by that type's fields. */
+export function checkByType(v: Record<string, unknown>): DecodeResult {
+  const type = v.type as WireMessage['type'];
+  if (typeof type !== 'string' || !Object.hasOwn(MESSAGES, type))
+    return schema(`unknown type ${JSON.stringify(type)?.slice(0, 40)}`);
+  return checkMessage(v, type, MESSAGES[type]);
 }
 
-export function checkStopping(v: Record<string, unknown>): DecodeResult {
-  const bad = str(v, 'peerId') ?? seq(v) ?? count(v, 'at');
-  if (bad) return schema(bad);
-  const stopping: PoolStopping = {
-    v: WIRE_VERSION,
-    type: 'stopping',
-    peerId: v.peerId as string,
-    seq: v.seq as number,
-    at: v.at as number,
-  };
-  return { ok: true, msg: stopping };
+/** Checks a record (a heartbeat-shaped object) that arrived inside another message (sync). */
+export function checkRecord(value: unknown): Heartbeat | undefined {
+  if (!isObject(value) || value.v !== WIRE_VERSION || value.type !== 'heartbeat') return undefined;
+  const r = checkMessage(value, 'heartbeat', HEARTBEAT);
+  return r.ok ? (r.msg as Heartbeat) : undefined;
 }
