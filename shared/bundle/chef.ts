@@ -43,66 +43,55 @@ export function chefRecipe(resources: readonly CompiledResource[]): string {
   return [HEADER, ...blocks].join('\n');
 }
 
+type Of<K extends CompiledKind> = Extract<CompiledResource, { kind: K }>;
+
+/** The fields each kind writes as same-named Ruby attributes, in recipe order. */
+const PLAIN: { readonly [K in CompiledKind]: readonly (keyof Of<K> & string)[] } = {
+  file: ['mode', 'owner', 'group'],
+  directory: ['mode', 'owner', 'group'],
+  link: ['to'],
+  package: ['version'],
+  service: [],
+  exec: ['command', 'cwd', 'user'],
+  user: ['uid', 'gid', 'home', 'shell'],
+  group: ['gid'],
+};
+
 function attributes(r: CompiledResource): string[] {
   const out: string[] = [];
   const attr = (name: string, value: string | number | boolean | undefined) => {
     if (value === undefined) return;
     out.push(`${name} ${typeof value === 'string' ? rubyString(value) : String(value)}`);
   };
+  if (r.kind === 'file' && r.content !== undefined) out.push(`content ${rubyContent(r.content)}`);
+  const fields = r as unknown as Record<string, string | number | undefined>;
+  for (const name of PLAIN[r.kind]) attr(name, fields[name]);
+  if (r.kind === 'exec') {
+    attr('only_if', r.onlyIf);
+    const creates = r.creates && `test -e '${r.creates.replaceAll("'", `'\\''`)}'`;
+    attr('not_if', creates && r.notIf ? `${creates} || (\n${r.notIf}\n)` : (creates ?? r.notIf));
+  }
+  out.push(`action ${action(r)}`);
+  return out;
+}
+
+function action(r: CompiledResource): string {
   switch (r.kind) {
-    case 'file':
-      if (r.content !== undefined) out.push(`content ${rubyContent(r.content)}`);
-      attr('mode', r.mode);
-      attr('owner', r.owner);
-      attr('group', r.group);
-      out.push('action :create');
-      break;
-    case 'directory':
-      attr('mode', r.mode);
-      attr('owner', r.owner);
-      attr('group', r.group);
-      out.push('action :create');
-      break;
-    case 'link':
-      attr('to', r.to);
-      out.push('action :create');
-      break;
     case 'package':
-      attr('version', r.version);
-      out.push(`action :${r.action}`);
-      break;
+      return `:${r.action}`;
     case 'service': {
-      const actions = [
+      const given = [
         r.enable === undefined ? undefined : r.enable ? ':enable' : ':disable',
         r.action && `:${r.action}`,
       ];
-      const given = actions.filter((a) => a !== undefined);
-      out.push(`action ${given.length === 0 ? ':nothing' : `[${given.join(', ')}]`}`);
-      break;
+      const actions = given.filter((a) => a !== undefined);
+      return actions.length === 0 ? ':nothing' : `[${actions.join(', ')}]`;
     }
-    case 'exec': {
-      attr('command', r.command);
-      attr('cwd', r.cwd);
-      attr('user', r.user);
-      attr('only_if', r.onlyIf);
-      const creates = r.creates && `test -e '${r.creates.replaceAll("'", `'\\''`)}'`;
-      attr('not_if', creates && r.notIf ? `${creates} || (\n${r.notIf}\n)` : (creates ?? r.notIf));
-      out.push(`action ${r.refreshOnly ? ':nothing' : ':run'}`);
-      break;
-    }
-    case 'user':
-      attr('uid', r.uid);
-      attr('gid', r.gid);
-      attr('home', r.home);
-      attr('shell', r.shell);
-      out.push('action :create');
-      break;
-    case 'group':
-      attr('gid', r.gid);
-      out.push('action :create');
-      break;
+    case 'exec':
+      return r.refreshOnly ? ':nothing' : ':run';
+    default:
+      return ':create';
   }
-  return out;
 }
 
 export function chefMetadata(version: string): string {
