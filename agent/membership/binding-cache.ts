@@ -25,12 +25,14 @@ interface Entry {
 
 /**
  * Each member's binding verdict, checked once per claim and cached, so the per-agent cost is one
- * check per peer (plus a re-check every `recheckAfter` for the few whose verdict may change).
- * Bounded by the record book: the shell forgets a peer when it forgets its record.
+ * check per peer; the few verdicts that may change are kept apart and checked again every
+ * `recheckAfter`, so a tick costs nothing per bound member.
  */
 export class BindingCache {
   readonly #o: BindingCacheOptions;
   readonly #entries = new Map<string, Entry>();
+  /** Peers whose verdict may change (no record yet, instance taken, source not authoritative yet). */
+  readonly #retry = new Set<string>();
 
   constructor(opts: BindingCacheOptions) {
     this.#o = opts;
@@ -41,9 +43,12 @@ export class BindingCache {
     const key = keyOf(claim);
     const cur = this.#entries.get(claim.peerId);
     const now = this.#o.now();
-    if (cur && cur.key === key && !this.#due(cur, claim.cloud, now)) return cur.verdict;
-    const verdict = bindingVerdict(claim, this.#o.sourceFor(claim.cloud), holder);
+    if (cur && cur.key === key && !this.#isDue(claim.peerId, cur, now)) return cur.verdict;
+    const source = this.#o.sourceFor(claim.cloud);
+    const verdict = bindingVerdict(claim, source, holder);
     this.#entries.set(claim.peerId, { key, verdict, at: now });
+    if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined)) this.#retry.add(claim.peerId);
+    else this.#retry.delete(claim.peerId);
     return verdict;
   }
 
@@ -59,27 +64,26 @@ export class BindingCache {
   }
 
   /** Peers whose verdict is due for a re-check. */
-  *due(): Generator<string> {
+  due(): string[] {
     const now = this.#o.now();
-    for (const [peer, e] of this.#entries) if (this.#due(e, cloudOfKey(e.key), now)) yield peer;
+    return [...this.#retry].filter((peer) => {
+      const e = this.#entries.get(peer);
+      return e !== undefined && this.#isDue(peer, e, now);
+    });
   }
 
   forget(peerId: string): void {
     this.#entries.delete(peerId);
+    this.#retry.delete(peerId);
   }
 
-  #due(e: Entry, cloud: string, now: number): boolean {
-    if (now - e.at < this.#o.recheckAfter) return false;
-    return mayChange(e.verdict) || (e.verdict.kind === 'unchecked' && this.#o.sourceFor(cloud) !== undefined);
+  #isDue(peer: string, e: Entry, now: number): boolean {
+    return this.#retry.has(peer) && now - e.at >= this.#o.recheckAfter;
   }
 }
 
 function keyOf(c: Claim): string {
   return `${c.cloud}\u0000${c.instanceId}\u0000${evidenceKey(c.identity)}`;
-}
-
-function cloudOfKey(key: string): string {
-  return key.slice(0, key.indexOf('\u0000'));
 }
 
 function evidenceKey(e: IdentityEvidence | undefined): string {
