@@ -75,9 +75,21 @@ take_lock() {
     flock -w 120 9 || { echo "another provisioning run holds $lock_file" >&2; exit 6; }
   fi
 }
+# Sends signal $1 to each agent in $left (to its process group, so its metric commands go too),
+# then waits up to $2 naps; $left keeps those still running.
+signal_left() {
+  for p in $left; do kill "-$1" "-$p" 2>/dev/null || kill "-$1" "$p" 2>/dev/null || true; done
+  i=0
+  while [ -n "$left" ] && [ "$i" -lt "$2" ]; do
+    nap
+    i=$((i + 1))
+    next=""
+    for p in $left; do if is_agent "$p"; then next="$next $p"; fi; done
+    left=$next
+  done
+}
 # Stops detached agents: the one in the pid file, plus (scan) any other process running our
-# artifact with our config, e.g. after a lost pid file. TERM to the process group, KILL after
-# the grace period.
+# artifact with our config, e.g. after a lost pid file. TERM, KILL after the grace period.
 stop_detached() {
   pids=""
   if [ -f "$pid_file" ]; then
@@ -86,25 +98,9 @@ stop_detached() {
   fi
   if [ "$1" = scan ]; then pids="$pids $(find_agent_pids)"; fi
   pids=$(for p in $pids; do echo "$p"; done | sort -u)
-  for p in $pids; do kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true; done
-  i=0
   left="$pids"
-  while [ -n "$left" ] && [ "$i" -lt $((stop_grace * 5)) ]; do
-    nap
-    i=$((i + 1))
-    next=""
-    for p in $left; do if is_agent "$p"; then next="$next $p"; fi; done
-    left=$next
-  done
-  for p in $left; do kill -KILL "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
-  i=0
-  while [ -n "$left" ] && [ "$i" -lt 25 ]; do
-    nap
-    i=$((i + 1))
-    next=""
-    for p in $left; do if is_agent "$p"; then next="$next $p"; fi; done
-    left=$next
-  done
+  signal_left TERM $((stop_grace * 5))
+  signal_left KILL 25
   rm -f "$pid_file"
   if [ -n "$left" ]; then echo "agent still running after SIGKILL: $left" >&2; exit 7; fi
   for p in $pids; do echo "stopped=$p"; done
