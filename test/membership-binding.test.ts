@@ -125,15 +125,15 @@ describe('binding cache', () => {
       },
     };
     const cache = new BindingCache({ sourceFor: () => counted, now: () => now, recheckAfter: 2000 });
-    for (let i = 0; i < 5; i++) expect(cache.check(claim(), undefined).kind).toBe('bound');
+    for (let i = 0; i < 5; i++) expect(cache.check(claim(), () => undefined).kind).toBe('bound');
     expect(checks).toBe(1);
-    expect(cache.check(claim({ peerId: 'P2', instanceId: 'local-2' }), undefined).kind).toBe('unbound');
+    expect(cache.check(claim({ peerId: 'P2', instanceId: 'local-2' }), () => undefined).kind).toBe('unbound');
     expect(cache.takesPart('P2')).toBe(false);
     expect([...cache.due()]).toEqual([]);
     known.set('local-2', { id: 'local-2', state: 'running', peerId: 'P2' });
     now = 2500;
     expect([...cache.due()]).toEqual(['P2']);
-    expect(cache.check(claim({ peerId: 'P2', instanceId: 'local-2' }), undefined).kind).toBe('bound');
+    expect(cache.check(claim({ peerId: 'P2', instanceId: 'local-2' }), () => undefined).kind).toBe('bound');
     expect(cache.takesPart('P2')).toBe(true);
     expect(checks).toBe(3);
   });

@@ -38,14 +38,17 @@ export class BindingCache {
     this.#o = opts;
   }
 
-  /** Checks `claim` (again, if it differs from the cached one or is due); `holder`: the live member holding its instance. */
-  check(claim: Claim, holder: string | undefined): Verdict {
+  /**
+   * Checks `claim` (again, if it differs from the cached one or is due). `holder` finds the live
+   * member holding its instance (a scan of the records): asked only when the claim is checked.
+   */
+  check(claim: Claim, holder: () => string | undefined): Verdict {
     const key = keyOf(claim);
     const cur = this.#entries.get(claim.peerId);
     const now = this.#o.now();
     if (cur && cur.key === key && !this.#isDue(claim.peerId, cur, now)) return cur.verdict;
     const source = this.#o.sourceFor(claim.cloud);
-    const verdict = bindingVerdict(claim, source, holder);
+    const verdict = bindingVerdict(claim, source, holder());
     this.#entries.set(claim.peerId, { key, verdict, at: now });
     if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined)) this.#retry.add(claim.peerId);
     else this.#retry.delete(claim.peerId);

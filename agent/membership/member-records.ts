@@ -38,7 +38,7 @@ export class MemberRecords {
 
   /** Checks `r`'s binding and keeps it if newer; what to tell the sender when refused. */
   offer(r: Heartbeat): Offer {
-    const v = this.#o.binding.check(claimOf(r), this.#holderOf(r.instanceId, r.peerId));
+    const v = this.#o.binding.check(claimOf(r), () => this.#holderOf(r.instanceId, r.peerId));
     if (v.kind === 'unbound' && v.reason === 'taken') return { ok: false, reason: 'instance-taken', detail: v.detail };
     if (v.kind === 'unbound' && !mayChange(v)) {
       this.#drop(r.peerId);
@@ -77,7 +77,7 @@ export class MemberRecords {
         continue;
       }
       const before = this.#o.binding.takesPart(id);
-      const v = this.#o.binding.check(claimOf(r), this.#holderOf(r.instanceId, id));
+      const v = this.#o.binding.check(claimOf(r), () => this.#holderOf(r.instanceId, id));
       if (v.kind === 'unbound' && !mayChange(v)) {
         this.#drop(id);
         dropped.push(r);
