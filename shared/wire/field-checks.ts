@@ -43,9 +43,12 @@ export function checkFields(v: Record<string, unknown>, fields: FieldTable): str
   return undefined;
 }
 
-/** Only the listed fields that are present: keys a peer adds never ride along. */
-export function copyFields(v: Record<string, unknown>, fields: FieldTable): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** Only the listed fields that are present, added to `out`: keys a peer adds never ride along. */
+export function copyFields(
+  v: Record<string, unknown>,
+  fields: FieldTable,
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   for (const key in fields) if (v[key] !== undefined) out[key] = v[key];
   return out;
 }
@@ -54,7 +57,7 @@ export function copyFields(v: Record<string, unknown>, fields: FieldTable): Reco
 export function checkMessage(v: Record<string, unknown>, type: WireMessage['type'], fields: FieldTable): DecodeResult {
   const bad = checkFields(v, fields);
   if (bad) return schema(bad);
-  return { ok: true, msg: { v: WIRE_VERSION, type, ...copyFields(v, fields) } as WireMessage };
+  return { ok: true, msg: copyFields(v, fields, { v: WIRE_VERSION, type }) as unknown as WireMessage };
 }
 
 /** A nested object, replaced by a copy of just its checked fields. */
