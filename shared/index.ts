@@ -11,7 +11,8 @@ export type {
   VerifierSpec,
 } from './config/configure-schema.ts';
 export type { BlockDeviceInput, Ec2Options, Ec2Using, Ec2UsingDefinition } from './config/ec2-schema.ts';
-export type { CloudDefinition, LocalUsingDefinition, PoolDefinition, UsingDefinition } from './config/schema.ts';
+export type { LocalUsingDefinition } from './config/local-schema.ts';
+export type { CloudDefinition, PoolDefinition, UsingDefinition } from './config/schema.ts';
 export type { SshHostInput, SshOptions, SshUsing } from './config/ssh-input.ts';
 export type { SshHostDefinition, SshInit, SshUsingDefinition } from './config/ssh-schema.ts';
 export type { AgentTunables } from './config/tunables.ts';

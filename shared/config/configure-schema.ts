@@ -13,8 +13,6 @@ import { durationSchema } from './duration-schema.ts';
 export const RESOLVERS = ['chef-solo', 'itamae', 'puppet'] as const;
 export type ResolverName = (typeof RESOLVERS)[number];
 
-/** Verifier defaults: attempts are 1 + retries, `delay` apart. */
-export const VERIFIER_DEFAULTS = { retries: 5, delay: 2000, timeout: 5000, status: 200 } as const;
 /** Default timeout of a hook given without one (ms). */
 export const HOOK_TIMEOUT = 60_000;
 
@@ -60,17 +58,33 @@ export interface ConfigureDefinition {
 
 const durationMs = durationSchema;
 
+/** A verifier's fields that have a default: its attempts are 1 + retries, `delay` apart. */
+const defaulted = {
+  /** Extra attempts after the first failure (count). Default 5. */
+  retries: z.number().int().min(0).max(100).default(5),
+  /** Between attempts (ms or '1s'). Default 2000. */
+  delay: durationMs(0).default(2000),
+  /** Per attempt (ms or '5s'). Default 5000. */
+  timeout: durationMs(1).default(5000),
+  /** The HTTP status an http verifier expects. Default 200. */
+  status: z.number().int().min(100).max(599).default(200),
+};
+
+/** Verifier defaults: the schema's own, parsed from nothing. */
+export const VERIFIER_DEFAULTS = Object.freeze(z.strictObject(defaulted).parse({}));
+
 const timing = {
+  /** Shown in logs and /stats. Default: the kind and its target, e.g. 'http http://…'. */
   name: z.string().min(1).optional(),
-  retries: z.number().int().min(0).max(100).optional(),
-  delay: durationMs(0).optional(),
-  timeout: durationMs(1).optional(),
+  retries: defaulted.retries,
+  delay: defaulted.delay,
+  timeout: defaulted.timeout,
 };
 
 const verifierInput = z.union([
   z.strictObject({
     http: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
-    status: z.number().int().min(100).max(599).optional(),
+    status: defaulted.status,
     body: z.string().optional(),
     bodyMatch: z
       .string()
@@ -96,18 +110,14 @@ const verifierInput = z.union([
 ]);
 
 export const verifierSchema = verifierInput.transform((v): VerifierSpec => {
-  const common = {
-    retries: v.retries ?? VERIFIER_DEFAULTS.retries,
-    delay: v.delay ?? VERIFIER_DEFAULTS.delay,
-    timeout: v.timeout ?? VERIFIER_DEFAULTS.timeout,
-  };
+  const common = { retries: v.retries, delay: v.delay, timeout: v.timeout };
   if ('http' in v) {
     const spec: VerifierSpec = {
       name: v.name ?? `http ${v.http}`,
       ...common,
       kind: 'http',
       url: v.http,
-      status: v.status ?? VERIFIER_DEFAULTS.status,
+      status: v.status,
     };
     if (v.body !== undefined) spec.body = v.body;
     if (v.bodyMatch !== undefined) spec.bodyMatch = v.bodyMatch;

@@ -1,61 +1,37 @@
 import * as z from 'zod';
 import { parseRule, RuleSyntaxError } from '../scaling/rule.ts';
-import { BUILTIN_METRICS, type MetricSourceSpec } from '../wire/metrics.ts';
-import { type ConfigureDefinition, configureFields, toConfigure } from './configure-schema.ts';
-import { durationSchema } from './duration-schema.ts';
+import { BUILTIN_METRICS } from '../wire/metrics.ts';
+import { configureFields, toConfigure } from './configure-schema.ts';
 import { type Ec2UsingDefinition, ec2UsingSchema } from './ec2-schema.ts';
-import { type ScalingConfig, scalingSchema } from './scaling-schema.ts';
+import { type LocalUsingDefinition, localUsingSchema, normalizeLocalUsing } from './local-schema.ts';
+import { metricSchema } from './metric-schema.ts';
+import { scalingSchema } from './scaling-schema.ts';
 import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSchema } from './ssh-schema.ts';
 import {
   type AgentTunables,
   agentTunablesSchema,
   MONITOR_DEFAULTS,
-  P2P_DEFAULT_PORT,
   RETIRED_TUNABLES,
+  type TunablesInput,
 } from './tunables.ts';
 
 /**
- * Validation of clouds.ts and its normalised form. The input types live in shared/define.ts;
- * the schema turns input into a PoolDefinition: defaults applied, durations in ms, tunables
- * merged over the defaults, metrics resolved to MetricSourceSpec.
+ * Validation of clouds.ts and its normalised form, the PoolDefinition (z.output of poolSchema):
+ * defaults applied, durations in ms, tunables merged over the defaults, metrics resolved to
+ * MetricSourceSpec. What a user writes is z.input of the same schemas (shared/define.ts).
  */
 
-/** Defaults of a custom metric's timing (ms). */
-export const METRIC_DEFAULTS = { every: 5000, timeout: 2000 } as const;
-/** Default first loopback address of a local cloud. */
-export const LOCAL_FIRST_ADDRESS = '127.0.0.2';
-
-export interface LocalUsingDefinition {
-  provider: 'local';
-  firstAddress: string;
-  p2pPort: number;
-  monitorPort: number;
-}
-
 export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition | SshUsingDefinition;
-
-export interface CloudDefinition {
-  instances: { min: number; max: number };
-  using: UsingDefinition;
-  metrics: Record<string, MetricSourceSpec>;
-  agent: AgentTunables;
-  monitor: { host: string; port: number };
-  /** Always present: SCALING_DEFAULTS when the cloud has no scaling block (the leader still keeps min..max). */
-  scaling: ScalingConfig;
-  /** What the cloud's machines are configured with (resources, resolver, verifiers, hooks…); always present. */
-  configure: ConfigureDefinition;
-}
-
-export interface PoolDefinition {
-  name: string;
-  /** As written in the file (absolute after loadPool); see resolveStateDir for the effective dir. */
-  stateDir?: string;
-  clouds: Record<string, CloudDefinition>;
-}
+/** One cloud, normalised: every block present with its defaults. */
+export type CloudDefinition = z.output<typeof cloudSchema>;
+export type PoolDefinition = z.output<typeof poolSchema>;
+/** A cloud as written in clouds.ts, but for its configure fields (their input types: shared/resources). */
+export type CloudFieldsInput = Omit<z.input<typeof cloudSchema>, keyof typeof configureFields>;
+/** The pool as written in clouds.ts, but for its clouds. */
+export type PoolFieldsInput = Omit<z.input<typeof poolSchema>, 'clouds'>;
 
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 const name = (what: string) =>
   z
@@ -66,56 +42,7 @@ const name = (what: string) =>
 const port = z.number().int().min(1).max(65535);
 const count = z.number().int().min(1);
 
-/** A duration (ms number or '1s' string) converted to ms; `min` rejects e.g. a zero interval. */
-const duration = durationSchema;
-
-const loopbackAddress = z.string().refine(
-  (s) => {
-    const m = LOOPBACK.exec(s);
-    if (!m) return false;
-    const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    return a <= 255 && b <= 255 && c >= 1 && c <= 254;
-  },
-  { error: (iss) => `expected a loopback address 127.a.b.c (c in 1..254), got ${JSON.stringify(iss.input)}` },
-);
-
-const localUsing = z.strictObject({
-  provider: z.literal('local'),
-  firstAddress: loopbackAddress.optional(),
-  p2pPort: port.optional(),
-  monitorPort: port.optional(),
-});
-
-const usingSchema = z.discriminatedUnion('provider', [localUsing, ec2UsingSchema, sshUsingSchema]);
-
-const metricSchema = z
-  .strictObject({
-    command: z.string().min(1).optional(),
-    file: z.string().min(1).optional(),
-    http: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
-    path: z.string().min(1).optional(),
-    every: duration(1).optional(),
-    timeout: duration(1).optional(),
-  })
-  .transform((m, ctx): MetricSourceSpec => {
-    const kinds = (['command', 'file', 'http'] as const).filter((k) => m[k] !== undefined);
-    if (kinds.length !== 1) {
-      const got = kinds.length === 0 ? 'none' : kinds.join(' and ');
-      ctx.addIssue({ code: 'custom', message: `expected exactly one of command, file, http (got ${got})` });
-      return z.NEVER;
-    }
-    if (m.path !== undefined && m.http === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['path'], message: 'path is only valid with http' });
-      return z.NEVER;
-    }
-    const every = m.every ?? METRIC_DEFAULTS.every;
-    const timeout = m.timeout ?? METRIC_DEFAULTS.timeout;
-    if (m.command !== undefined) return { kind: 'command', command: m.command, every, timeout };
-    if (m.file !== undefined) return { kind: 'file', file: m.file, every, timeout };
-    const spec: MetricSourceSpec = { kind: 'http', http: m.http as string, every, timeout };
-    if (m.path !== undefined) spec.path = m.path;
-    return spec;
-  });
+const usingSchema = z.discriminatedUnion('provider', [localUsingSchema, ec2UsingSchema, sshUsingSchema]);
 
 /** A cloud's `agent` block; a retired tunable fails with what to do about it, not as unknown. */
 const tunablesSchema = z.preprocess((value, ctx) => {
@@ -125,19 +52,35 @@ const tunablesSchema = z.preprocess((value, ctx) => {
     if (why !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: why });
   }
   return value;
-}, agentTunablesSchema);
+}, agentTunablesSchema) as unknown as z.ZodType<AgentTunables, TunablesInput>;
 
 const cloudSchema = z
   .strictObject({
+    /** Bounds of the instance count; the pool is bootstrapped with `min`. */
     instances: z.strictObject({ min: z.number().int().min(0), max: count }),
+    /** Where the cloud's instances come from: local(), ssh({...}) or ec2({...}). */
     using: usingSchema,
+    /**
+     * Custom metrics by name (identifiers; load, cpu and mem are built in). A relative `file` is
+     * relative to the pool's state dir (see `stateDir`), where the CLI can write it too.
+     */
     metrics: z.record(z.string(), metricSchema).optional(),
+    /** Agent tunables, each documented with its default in shared/config/tunables.ts. */
     agent: tunablesSchema.prefault({}),
-    monitor: z.strictObject({ host: z.string().min(1).optional(), port: port.optional() }).optional(),
+    /** Where each agent serves its monitor. */
+    monitor: z
+      .strictObject({
+        /** Bind address. Default '0.0.0.0'. */
+        host: z.string().min(1).default(MONITOR_DEFAULTS.host),
+        /** Port. Default 8642. */
+        port: port.default(MONITOR_DEFAULTS.port),
+      })
+      .prefault({}),
+    /** How the cloud's leader scales it; without it the leader still keeps instances.min..max. */
     scaling: scalingSchema.prefault({}),
     ...configureFields,
   })
-  .transform((c, ctx): CloudDefinition => {
+  .transform((c, ctx) => {
     const { min, max } = c.instances;
     if (min > max) {
       ctx.addIssue({ code: 'custom', path: ['instances'], message: `min (${min}) is greater than max (${max})` });
@@ -149,7 +92,7 @@ const cloudSchema = z
         ctx.addIssue({ code: 'custom', path: ['metrics', metric], message: `'${metric}' is a built-in metric` });
       }
     }
-    const monitor = { host: c.monitor?.host ?? MONITOR_DEFAULTS.host, port: c.monitor?.port ?? MONITOR_DEFAULTS.port };
+    const monitor = c.monitor;
     const using = normalizeUsing(c.using, monitor.port, ctx);
     if (using === undefined) return z.NEVER;
     // An ec2 node serves its monitor on the cloud's monitor port, next to p2pPort on the same address.
@@ -176,7 +119,9 @@ const cloudSchema = z
       metrics: c.metrics ?? {},
       agent: c.agent,
       monitor,
+      /** Always present: the defaults when the cloud has no scaling block (the leader still keeps min..max). */
       scaling,
+      /** What the cloud's machines are configured with (resources, resolver, verifiers, hooks…); always present. */
       configure: toConfigure(c),
     };
   });
@@ -192,12 +137,7 @@ function normalizeUsing(
 ): UsingDefinition | undefined {
   switch (u.provider) {
     case 'local':
-      return {
-        provider: 'local',
-        firstAddress: u.firstAddress ?? LOCAL_FIRST_ADDRESS,
-        p2pPort: u.p2pPort ?? P2P_DEFAULT_PORT,
-        monitorPort: u.monitorPort ?? monitorPort,
-      };
+      return normalizeLocalUsing(u, monitorPort);
     case 'ssh':
       try {
         return normalizeSshUsing(u, monitorPort);
@@ -218,7 +158,13 @@ function normalizeUsing(
 }
 
 export const poolSchema = z.strictObject({
+  /** Pool name: lowercase letters, digits and '-', at most 32 characters. */
   name: name('pool name'),
+  /**
+   * Where the CLI keeps the pool key and provider state. Default ~/.poolparty/<name>;
+   * env POOLPARTY_STATE_DIR overrides it, and the CLI's --state-dir overrides both.
+   * A relative path is relative to the config file (absolute after loadPool; see resolveStateDir).
+   */
   stateDir: z.string().min(1).optional(),
   clouds: z
     .record(name('cloud name'), cloudSchema)

@@ -4,44 +4,11 @@ import { durationMsField, installPrefixField, sshInitField, sshPortField, sshUse
 import { MONITOR_DEFAULTS, P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
- * Validation of `using: ssh({...})` (see ssh-input.ts for the documented fields) and its normalised
- * form. The lead wires `sshUsingSchema` into the `using` discriminated union of schema.ts and calls
+ * `using: ssh({...})` of clouds.ts: every field with its meaning and default, the input types
+ * (ssh-input.ts re-exports them for clouds.ts) and the normalised form the ssh remoter reads.
+ * schema.ts wires `sshUsingSchema` into the `using` union and calls
  * `normalizeSshUsing(parsed, cloud.monitor.port)` in the cloud transform, like local's defaults.
  */
-
-/** Defaults of the ssh provider. */
-export const SSH_DEFAULTS = {
-  user: 'root',
-  keyFile: '~/.ssh/id_ed25519',
-  port: 22,
-  init: 'auto',
-  /** A booting cloud machine takes 20-60s to answer SSH; a static host answers at once or is down. */
-  waitTimeout: 60_000,
-} as const;
-
-export type SshInit = 'systemd' | 'none' | 'auto';
-
-export interface SshHostDefinition {
-  host: string;
-  port: number;
-  /** '' or an absolute path without a trailing '/'. */
-  prefix: string;
-  /** The address the agent binds. */
-  bind: string;
-}
-
-export interface SshUsingDefinition {
-  provider: 'ssh';
-  hosts: SshHostDefinition[];
-  user: string;
-  /** As written ('~' expanded by the remoter at use). */
-  keyFile: string;
-  init: SshInit;
-  p2pPort: number;
-  monitorPort: number;
-  /** ms */
-  waitTimeout: number;
-}
 
 const port = sshPortField;
 /** Host names and addresses: no whitespace, no shell or URL metacharacters, no option-looking '-'. */
@@ -49,39 +16,89 @@ const hostName = z
   .string()
   .regex(/^[A-Za-z0-9_.:[\]-]+$/, { error: (iss) => `invalid host ${JSON.stringify(iss.input)}` })
   .refine((s) => !s.startsWith('-'), { error: 'a host must not start with -' });
-const prefix = installPrefixField;
 
-const hostEntry = z.union([
-  hostName,
-  z.strictObject({ host: hostName, port: port.optional(), prefix: prefix.optional(), bind: z.ipv4().optional() }),
-]);
+/** One machine; a bare string is `{ host }`. */
+const hostObject = z.strictObject({
+  /** Address or name the CLI connects to; also the address the agent binds and announces. */
+  host: hostName,
+  /** SSH port of this host. Default: the cloud's `port`. */
+  port: port.optional(),
+  /**
+   * Install prefix on the host: files go to <prefix>/opt/poolparty, <prefix>/etc/poolparty,
+   * <prefix>/var/lib/poolparty. Default '' (the real system paths). For tests and for hosts that
+   * share a file system.
+   */
+  prefix: installPrefixField.optional(),
+  /**
+   * Address the agent binds (monitor and libp2p). Default: `host` when it is an IPv4 address,
+   * else 0.0.0.0 — a name or a NATed public address cannot be bound.
+   */
+  bind: z.ipv4().optional(),
+});
+
+/** The options with a default of their own; the ports of hosts and monitor follow the cloud. */
+const defaulted = {
+  /** Login user. Default 'root'; another user needs passwordless sudo (`sudo -n`). */
+  user: sshUserField.default('root'),
+  /** Private key file (OpenSSH or PEM, unencrypted). Default '~/.ssh/id_ed25519'. */
+  keyFile: z.string().min(1).default('~/.ssh/id_ed25519'),
+  /** SSH port of every host unless the host says otherwise. Default 22. */
+  port: port.default(22),
+  /**
+   * How the agent is kept running: 'systemd' (unit poolparty-agent.service), 'none' (a detached
+   * process with a pid file, for hosts without systemd), or 'auto' (default): systemd when
+   * /run/systemd/system exists on the host.
+   */
+  init: sshInitField.default('auto'),
+  /**
+   * How long to wait for a host's SSH to answer (ms or '2m'), e.g. while it boots. Default '60s':
+   * a booting cloud machine takes 20-60 s to answer SSH; a static host answers at once or is down.
+   */
+  waitTimeout: durationMsField().default(60_000),
+};
+
+/** Defaults of the ssh provider (the schema's own, parsed from nothing). */
+export const SSH_DEFAULTS = Object.freeze(z.strictObject(defaulted).parse({}));
 
 export const sshUsingSchema = z.strictObject({
   provider: z.literal('ssh'),
-  hosts: z.array(hostEntry).min(1, { error: 'at least one host is required' }),
-  user: sshUserField.optional(),
-  keyFile: z.string().min(1).optional(),
-  port: port.optional(),
-  init: sshInitField.optional(),
-  p2pPort: port.optional(),
+  /** The machines of this cloud; `launch` takes those not in use. */
+  hosts: z.array(z.union([hostName, hostObject])).min(1, { error: 'at least one host is required' }),
+  ...defaulted,
+  /** libp2p TCP port of every agent. Default 8643. */
+  p2pPort: port.default(P2P_DEFAULT_PORT),
+  /** Monitor port of every agent. Default: the cloud's `monitor.port`, else 8642. */
   monitorPort: port.optional(),
-  waitTimeout: durationMsField(),
 });
 
 export type SshUsingParsed = z.output<typeof sshUsingSchema>;
+/** One host as written in clouds.ts (a bare string is `{ host }`). */
+export type SshHostInput = z.input<typeof hostObject>;
+export type SshInit = z.output<typeof sshInitField>;
+
+/** A host with the cloud's defaults applied. `prefix`: '' or an absolute path without a trailing '/'. */
+export type SshHostDefinition = Required<z.output<typeof hostObject>>;
+
+/**
+ * The normalised options the ssh remoter reads (`keyFile` as written, '~' expanded at use; the
+ * cloud-wide `port` lives on in each host).
+ */
+export type SshUsingDefinition = Omit<SshUsingParsed, 'hosts' | 'port' | 'monitorPort'> & {
+  hosts: SshHostDefinition[];
+  monitorPort: number;
+};
 
 export class SshConfigError extends Error {
   override name = 'SshConfigError';
 }
 
-/** Applies the defaults; throws SshConfigError on duplicate hosts or clashing ports. */
+/** Applies the cloud's defaults; throws SshConfigError on duplicate hosts or clashing ports. */
 export function normalizeSshUsing(u: SshUsingParsed, monitorPort: number = MONITOR_DEFAULTS.port): SshUsingDefinition {
-  const sshPort = u.port ?? SSH_DEFAULTS.port;
   const hosts = u.hosts.map((h): SshHostDefinition => {
     const entry = typeof h === 'string' ? { host: h } : h;
     return {
       host: entry.host,
-      port: entry.port ?? sshPort,
+      port: entry.port ?? u.port,
       prefix: (entry.prefix ?? '').replace(/\/+$/, ''),
       bind: entry.bind ?? (isIPv4(entry.host) ? entry.host : '0.0.0.0'),
     };
@@ -95,12 +112,12 @@ export function normalizeSshUsing(u: SshUsingParsed, monitorPort: number = MONIT
   const def: SshUsingDefinition = {
     provider: 'ssh',
     hosts,
-    user: u.user ?? SSH_DEFAULTS.user,
-    keyFile: u.keyFile ?? SSH_DEFAULTS.keyFile,
-    init: u.init ?? SSH_DEFAULTS.init,
-    p2pPort: u.p2pPort ?? P2P_DEFAULT_PORT,
+    user: u.user,
+    keyFile: u.keyFile,
+    init: u.init,
+    p2pPort: u.p2pPort,
     monitorPort: u.monitorPort ?? monitorPort,
-    waitTimeout: u.waitTimeout ?? SSH_DEFAULTS.waitTimeout,
+    waitTimeout: u.waitTimeout,
   };
   if (def.p2pPort === def.monitorPort) throw new SshConfigError(`p2pPort and monitorPort are both ${def.p2pPort}`);
   return def;
