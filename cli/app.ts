@@ -1,28 +1,7 @@
 import { VERSION } from '../shared/version.ts';
-import { type Command, type CommandIO, commandHelp, parseCommandLine, UsageError } from './command.ts';
-import { bootstrapCommand } from './commands/bootstrap.ts';
-import { compileCommand } from './commands/compile.ts';
-import { configureCommand } from './commands/configure.ts';
-import { demoCommand } from './commands/demo.ts';
-import { listCommand } from './commands/list.ts';
-import { showCommand } from './commands/show.ts';
-import { sshCommand } from './commands/ssh.ts';
-import { statusCommand } from './commands/status.ts';
-import { terminateCommand } from './commands/terminate.ts';
-import { COMPILE_ERRORS } from './compile-cloud.ts';
-
-/** The command tree: the one place commands are registered. */
-export const COMMANDS: readonly Command[] = [
-  bootstrapCommand,
-  statusCommand,
-  listCommand,
-  terminateCommand,
-  demoCommand,
-  compileCommand,
-  showCommand,
-  configureCommand,
-  sshCommand,
-];
+import { type CommandIO, commandHelp, parseCommandLine, UsageError } from './command.ts';
+import { COMMANDS } from './command-table.ts';
+import { COMPILE_ERRORS } from './compile-errors.ts';
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -70,7 +49,8 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
       io.out(commandHelp(cmd));
       return EXIT.ok;
     }
-    const result = await cmd.run({ values, json: values.json === true, io, positionals, rest: passed });
+    const { run: handler } = await cmd.load();
+    const result = await handler({ values, json: values.json === true, io, positionals, rest: passed });
     if (result && (values.json || result.text !== undefined)) {
       io.out(values.json ? JSON.stringify(result.data, null, 2) : (result.text ?? ''));
     }

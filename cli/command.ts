@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 
 /**
- * A command is data: name, summary, options and run. The tree is built in one place
- * (cli/app.ts); parsing, --help and --json handling live here so every command behaves alike.
+ * A command is data: name, summary, options and a handler loaded on demand. The tree is built in
+ * one place (cli/command-table.ts); parsing, --help and --json handling live here so every
+ * command behaves alike.
  */
 
 export interface OptionSpec {
@@ -43,7 +44,8 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-export interface Command {
+/** What a command is, as data: all that parsing and --help need, without its handler. */
+export interface CommandSpec {
   name: string;
   summary: string;
   /** Synopsis after the command name, e.g. '-c FILE [--yes]'. */
@@ -55,7 +57,13 @@ export interface Command {
   positionals?: number;
   /** Takes everything after `--` as is, e.g. a remote command. */
   passThrough?: boolean;
-  run(ctx: CommandContext): Promise<CommandResult | undefined>;
+}
+
+export type CommandHandler = (ctx: CommandContext) => Promise<CommandResult | undefined>;
+
+export interface Command extends CommandSpec {
+  /** Imports the handler's module when the command runs, so no other command's dependencies load. */
+  load(): Promise<{ run: CommandHandler }>;
 }
 
 /** Bad command line: exit code 2. */
@@ -69,13 +77,13 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-export function parseCommandArgs(cmd: Command, args: string[]): OptionValues {
+export function parseCommandArgs(cmd: CommandSpec, args: string[]): OptionValues {
   return parseCommandLine(cmd, args).values;
 }
 
 /** Options and operands before the first `--`; what follows it is `rest`, for passThrough commands. */
 export function parseCommandLine(
-  cmd: Command,
+  cmd: CommandSpec,
   args: string[],
 ): { values: OptionValues; positionals: string[]; rest: string[] } {
   const options = { ...cmd.options, ...COMMON_OPTIONS };
@@ -108,7 +116,7 @@ export function parseCommandLine(
   return { values: parsed.values, positionals: parsed.positionals, rest };
 }
 
-export function commandHelp(cmd: Command): string {
+export function commandHelp(cmd: CommandSpec): string {
   const options = { ...cmd.options, ...COMMON_OPTIONS };
   const flags = Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.placeholder ? ` ${o.placeholder}` : ''}`;

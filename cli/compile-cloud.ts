@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { type Bundle, buildBundle } from '../shared/bundle/index.ts';
 import { resolveCloud } from '../shared/config/load.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
+import { COMPILE_ERRORS } from './compile-errors.ts';
 
 /** What compiling needs of a command's pool context: the definition and the file it came from. */
 export interface CompileSource {
@@ -9,20 +10,6 @@ export interface CompileSource {
   /** Relative sources and cookbooks are relative to this file. */
   configFile: string;
 }
-
-/**
- * Errors of building a bundle from a valid definition: bad resources, templates, sources,
- * cookbooks. They are the user's to fix (exit 2), like a config error.
- */
-export const COMPILE_ERRORS: ReadonlySet<string> = new Set([
-  'BundleInputError',
-  'BundleFormatError',
-  'InvalidResourceError',
-  'DuplicateResourceError',
-  'UnknownResourceError',
-  'ResourceCycleError',
-  'TemplateError',
-]);
 
 /**
  * Builds the cloud's bundle (pure and deterministic: the same definition and files give the same

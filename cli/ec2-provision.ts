@@ -9,7 +9,7 @@ import { SshUnreachableError } from '../shared/provision/errors.ts';
 import type { HostKeyStatus } from '../shared/provision/known-hosts.ts';
 import { KnownHosts } from '../shared/provision/known-hosts.ts';
 import { type InitMode, type ProvisionProgress, provisionHost } from '../shared/provision/provision.ts';
-import { bootstrapPeers } from '../shared/remoter/index.ts';
+import { bootstrapPeers } from '../shared/remoter/load.ts';
 import { SshRemoterError } from '../shared/remoter/ssh.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { OperationError } from './command.ts';

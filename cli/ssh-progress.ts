@@ -1,6 +1,6 @@
 import { HostKeyMismatchError } from '../shared/provision/errors.ts';
 import type { ProvisionProgress } from '../shared/provision/provision.ts';
-import { SshRemoterError } from '../shared/remoter/ssh.ts';
+import type { SshRemoterError } from '../shared/remoter/ssh.ts';
 import { OperationError } from './command.ts';
 import { shortPeerId } from './render.ts';
 
@@ -59,7 +59,7 @@ export class HostKeyRefusedError extends OperationError {
  * and the flag for the honest case (a reinstalled machine). Other errors pass through unchanged.
  */
 export function explainSshFailure(err: unknown): unknown {
-  const failures = err instanceof SshRemoterError ? err.failures.map((f) => f.error) : [err];
+  const failures = isSshRemoterError(err) ? err.failures.map((f) => f.error) : [err];
   const mismatches = failures.filter((e): e is HostKeyMismatchError => e instanceof HostKeyMismatchError);
   if (mismatches.length === 0) return err;
   const parts = mismatches.map((m) => `${m.host}: host key changed: expected ${m.expected}, got ${m.got}`);
@@ -68,4 +68,9 @@ export function explainSshFailure(err: unknown): unknown {
     `${parts.join('; ')} (known hosts ${file}); refusing to connect. ` +
       'If the machine was replaced, run again with --accept-new-host-key; otherwise someone may be intercepting.',
   );
+}
+
+/** By name, not instanceof: the ssh remoter (and ssh2) loads only for commands on ssh clouds. */
+function isSshRemoterError(err: unknown): err is SshRemoterError {
+  return err instanceof Error && err.name === 'SshRemoterError';
 }

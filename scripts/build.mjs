@@ -14,7 +14,8 @@ await build({
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
-  // Dynamic imports become chunks, so provider SDKs load only when a leader first needs them.
+  // Dynamic imports become chunks, so provider SDKs load only when a leader first needs them, and
+  // the CLI loads a command's handler (and its dependencies) only when that command runs.
   splitting: true,
   packages: 'external',
   platform: 'node',

@@ -7,16 +7,16 @@ import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { artifactDir, ensureArtifact } from '../artifact.ts';
 import {
-  type Command,
+  type CommandHandler,
   type CommandIO,
   OperationError,
   type OptionValues,
   optionalString,
   UsageError,
 } from '../command.ts';
-import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
+import { isLive, openPool, type PoolContext } from '../context.ts';
 import { waitForConvergence } from '../converge.ts';
-import { type Ec2Provisioned, provisionEc2Instances } from '../ec2-provision.ts';
+import type { Ec2Provisioned } from '../ec2-provision.ts';
 import { clusterTable } from '../render.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 import { sweep, terminateHint } from './terminate.ts';
@@ -46,12 +46,6 @@ export interface BootstrapOptions {
   /** ec2 clouds with `ssh`: replace an instance's host key that changed. */
   acceptNewHostKey?: boolean;
 }
-
-export const BOOTSTRAP_TIMEOUT_OPTION = {
-  type: 'string',
-  placeholder: 'DURATION',
-  description: 'how long to wait for the nodes to see each other (default 60s)',
-} as const;
 
 export function timeoutOption(values: OptionValues): number {
   const raw = optionalString(values, 'timeout') ?? '60s';
@@ -191,8 +185,9 @@ async function finish(
 ): Promise<BootstrapResult> {
   const { timeoutMs, signal } = opts;
   // ec2 with `ssh`: the new instances get the agent over SSH, the running ones an upgrade in place.
+  // Imported here: only ec2 clouds with `ssh` need it (and ssh2 with it).
   const provisioned = overSsh
-    ? await provisionEc2Instances(ctx, cloudName, {
+    ? await (await import('../ec2-provision.ts')).provisionEc2Instances(ctx, cloudName, {
         fresh: launched.map((i) => i.id),
         existing: before.filter((i) => i.state === 'pending' || i.state === 'running').map((i) => i.id),
         artifact: artifactDir(process.env),
@@ -242,33 +237,14 @@ export function bootstrapText(r: BootstrapResult): string {
   return lines.join('\n');
 }
 
-export const bootstrapCommand: Command = {
-  name: 'bootstrap',
-  summary: 'start a pool: create its key, launch `min` instances and wait until they see each other',
-  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--accept-new-host-key] [--json]',
-  details: [
-    'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
-    'ssh clouds: provisions `min` of the listed hosts over SSH (see docs/ssh.md); a host key is trusted',
-    'on first use and recorded in <state dir>/known_hosts, a changed one is refused.',
-    'ec2 clouds with `ssh`: waits until the launched instances run and answer SSH, provisions them like',
-    'ssh hosts, and upgrades the running ones in place one at a time (see docs/ec2.md).',
-    '--no-wait returns once the provider accepted the launches, e.g. on EC2 when this machine cannot',
-    "reach the nodes' private addresses.",
-  ].join('\n'),
-  options: {
-    ...POOL_OPTIONS,
-    ...SSH_OPTIONS,
-    timeout: BOOTSTRAP_TIMEOUT_OPTION,
-    'no-wait': { type: 'boolean', description: 'launch and return without waiting for the nodes to see each other' },
-  },
-  async run({ values, io }) {
-    const timeoutMs = timeoutOption(values);
-    const wait = values['no-wait'] !== true;
-    if (!wait && values.timeout !== undefined)
-      throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
-    const ctx = await openPool(values, 'bootstrap', io);
-    const acceptNewHostKey = values['accept-new-host-key'] === true;
-    const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait, acceptNewHostKey }, io);
-    return { data: result, text: bootstrapText(result) };
-  },
+/** `poolparty bootstrap`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values, io }) => {
+  const timeoutMs = timeoutOption(values);
+  const wait = values['no-wait'] !== true;
+  if (!wait && values.timeout !== undefined)
+    throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
+  const ctx = await openPool(values, 'bootstrap', io);
+  const acceptNewHostKey = values['accept-new-host-key'] === true;
+  const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait, acceptNewHostKey }, io);
+  return { data: result, text: bootstrapText(result) };
 };

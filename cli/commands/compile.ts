@@ -1,8 +1,8 @@
 import { join, resolve } from 'node:path';
 import { type BundleSummary, writeBundle } from '../../shared/bundle/index.ts';
-import { type Command, optionalString } from '../command.ts';
+import { type CommandHandler, optionalString } from '../command.ts';
 import { compileCloud } from '../compile-cloud.ts';
-import { openPool, POOL_OPTIONS } from '../context.ts';
+import { openPool } from '../context.ts';
 
 export interface CompileResult {
   sha256: string;
@@ -36,31 +36,18 @@ export function summaryText(r: CompileResult): string {
   return [`bundle ${r.sha256}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
 }
 
-export const compileCommand: Command = {
-  name: 'compile',
-  summary: "build the cloud's configuration bundle (deterministic; named by its sha256)",
-  usage: '-c FILE [--cloud NAME] [-o DIR] [--json]',
-  details: [
-    'Writes <DIR>/<sha256>.tar.gz: the resolved cloud (cloud.json), a chef-solo tree, a puppet manifest,',
-    'verifiers and hooks. The same definition and files always give the same bytes and hash.',
-    'Default DIR: <state dir>/bundles.',
-  ].join('\n'),
-  options: {
-    ...POOL_OPTIONS,
-    out: { type: 'string', short: 'o', placeholder: 'DIR', description: 'where to write the bundle' },
-  },
-  async run({ values }) {
-    const ctx = await openPool(values, 'compile');
-    const bundle = await compileCloud(ctx, optionalString(values, 'cloud'));
-    const out = optionalString(values, 'out');
-    const dir = out !== undefined ? resolve(out) : join(ctx.stateDir, 'bundles');
-    const path = await writeBundle(bundle, dir);
-    const result: CompileResult = {
-      sha256: bundle.sha256,
-      path,
-      bytes: bundle.bytes.length,
-      summary: bundle.summary,
-    };
-    return { data: result, text: summaryText(result) };
-  },
+/** `poolparty compile`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values }) => {
+  const ctx = await openPool(values, 'compile');
+  const bundle = await compileCloud(ctx, optionalString(values, 'cloud'));
+  const out = optionalString(values, 'out');
+  const dir = out !== undefined ? resolve(out) : join(ctx.stateDir, 'bundles');
+  const path = await writeBundle(bundle, dir);
+  const result: CompileResult = {
+    sha256: bundle.sha256,
+    path,
+    bytes: bundle.bytes.length,
+    summary: bundle.summary,
+  };
+  return { data: result, text: summaryText(result) };
 };

@@ -6,13 +6,12 @@ import { poolKeyFile } from '../../shared/config/resolve.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { NotLeaderError, pushBundle } from '../bundle-push.ts';
-import { type Command, OperationError, type OptionValues, optionalString, UsageError } from '../command.ts';
+import { type CommandHandler, OperationError, type OptionValues, optionalString, UsageError } from '../command.ts';
 import { compileCloud } from '../compile-cloud.ts';
-import { isLive, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
+import { isLive, openPool, type PoolContext } from '../context.ts';
 import { fetchCluster } from '../monitor-client.ts';
 import { DIRECT, type PoolReach } from '../pool-reach.ts';
 import { followRollout, type NodeBundle } from '../rollout.ts';
-import { openViaSsh } from '../via-ssh.ts';
 
 export interface ConfigureResult {
   sha256: string;
@@ -114,8 +113,14 @@ export async function configurePool(ctx: PoolContext, opts: ConfigureOptions): P
   const bundle = await compileCloud(ctx, opts.cloud);
   const path = await writeBundle(bundle, join(ctx.stateDir, 'bundles'));
   opts.progress(`compiled bundle ${bundle.sha256} (${bundle.bytes.length} bytes)`);
+  // The SSH tunnels (and ssh2) load only with --via-ssh.
   const entry = opts.viaSsh
-    ? await openViaSsh(ctx, { cloud: name, ...opts.viaSsh, progress: opts.progress, command: 'configure --via-ssh' })
+    ? await (await import('../via-ssh.ts')).openViaSsh(ctx, {
+        cloud: name,
+        ...opts.viaSsh,
+        progress: opts.progress,
+        command: 'configure --via-ssh',
+      })
     : await directEntry(ctx, name);
   try {
     return await rollOut(ctx, opts, { ...entry, cloud: name, bundle, path });
@@ -186,57 +191,29 @@ async function rollOut(
   };
 }
 
-export const configureCommand: Command = {
-  name: 'configure',
-  summary: "compile the cloud's bundle and roll it out to the running pool, node by node",
-  usage: '-c FILE [--cloud NAME] [--via-ssh [INSTANCE]] [--max-unavailable N] [--timeout 10m] [--json]',
-  details: [
-    'Pushes the bundle to the leader over the pool network (needs the pool key in the state dir); the',
-    'leader lets at most --max-unavailable nodes apply it at once. Exits 0 when every alive node applied',
-    'it, 1 when the rollout halted (a node failed to apply it or its verifiers failed) or timed out.',
-    '--via-ssh (ssh clouds, ec2 clouds with an ssh section), for pools only SSH reaches: the leader and',
-    'the monitors are reached through SSH tunnels from one node, INSTANCE or the first running one.',
-    "That node's host key must be in the pool's known_hosts (bootstrap records it).",
-  ].join('\n'),
-  positionals: 1,
-  options: {
-    ...POOL_OPTIONS,
-    'via-ssh': {
-      type: 'boolean',
-      description: 'reach the pool through SSH tunnels from one node (INSTANCE: an id or a host)',
-    },
-    ...SSH_OPTIONS,
-    'max-unavailable': {
-      type: 'string',
-      placeholder: 'N',
-      description: "nodes applying at once (default: the agents' maxUnavailable, 1)",
-    },
-    timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 10m)' },
-  },
-  async run({ values, io, positionals }) {
-    const maxUnavailable = positiveInt(values, 'max-unavailable');
-    const timeoutMs = duration(values, 'timeout', '10m');
-    const viaSsh = values['via-ssh'] === true;
-    const acceptNewHostKey = values['accept-new-host-key'] === true;
-    if (!viaSsh && positionals[0] !== undefined)
-      throw new UsageError(`configure: unexpected argument '${positionals[0]}' (INSTANCE goes with --via-ssh)`);
-    if (!viaSsh && acceptNewHostKey)
-      throw new UsageError('configure: --accept-new-host-key only applies with --via-ssh');
-    const ctx = await openPool(values, 'configure', io);
-    const result = await configurePool(ctx, {
-      cloud: optionalString(values, 'cloud'),
-      ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
-      timeoutMs,
-      progress: io.progress,
-      ...(viaSsh
-        ? { viaSsh: { acceptNewHostKey, ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}) } }
-        : {}),
-    });
-    const width = Math.max(...result.nodes.map((n) => n.instanceId.length));
-    const text = [
-      `bundle ${result.sha256} applied on every node (leader ${result.leader.instanceId})`,
-      ...result.nodes.map((n) => `  ${n.instanceId.padEnd(width)}  ${n.state}`),
-    ].join('\n');
-    return { data: result, text };
-  },
+/** `poolparty configure`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values, io, positionals }) => {
+  const maxUnavailable = positiveInt(values, 'max-unavailable');
+  const timeoutMs = duration(values, 'timeout', '10m');
+  const viaSsh = values['via-ssh'] === true;
+  const acceptNewHostKey = values['accept-new-host-key'] === true;
+  if (!viaSsh && positionals[0] !== undefined)
+    throw new UsageError(`configure: unexpected argument '${positionals[0]}' (INSTANCE goes with --via-ssh)`);
+  if (!viaSsh && acceptNewHostKey) throw new UsageError('configure: --accept-new-host-key only applies with --via-ssh');
+  const ctx = await openPool(values, 'configure', io);
+  const result = await configurePool(ctx, {
+    cloud: optionalString(values, 'cloud'),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+    timeoutMs,
+    progress: io.progress,
+    ...(viaSsh
+      ? { viaSsh: { acceptNewHostKey, ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}) } }
+      : {}),
+  });
+  const width = Math.max(...result.nodes.map((n) => n.instanceId.length));
+  const text = [
+    `bundle ${result.sha256} applied on every node (leader ${result.leader.instanceId})`,
+    ...result.nodes.map((n) => `  ${n.instanceId.padEnd(width)}  ${n.state}`),
+  ].join('\n');
+  return { data: result, text };
 };

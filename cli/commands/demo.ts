@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveCloud } from '../../shared/config/load.ts';
 import type { PoolEvent } from '../../shared/wire/cluster.ts';
-import { type Command, type CommandIO, OperationError, optionalString } from '../command.ts';
-import { isLive, openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { type CommandHandler, type CommandIO, OperationError, optionalString } from '../command.ts';
+import { isLive, openPool, type PoolContext } from '../context.ts';
 import { drive, planDrive, removeMetric, writeMetric } from '../drive.ts';
 import { fetchCluster, followEvents, isHealthy } from '../monitor-client.ts';
 import { followAllNodes } from '../node-streams.ts';
 import { eventLine } from '../render.ts';
-import { BOOTSTRAP_TIMEOUT_OPTION, bootstrapPool, bootstrapText, timeoutOption } from './bootstrap.ts';
+import { bootstrapPool, bootstrapText, timeoutOption } from './bootstrap.ts';
 import { terminatePool } from './terminate.ts';
 
 /** How long the demo looks for a live node to follow before giving up (ms). */
@@ -105,90 +105,71 @@ async function countCloud(ctx: PoolContext, cloud: string): Promise<{ live: numb
   return { live: live.length, alive: 0 };
 }
 
-export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'bootstrap a pool, follow its membership, leader and scaling events, terminate it on Ctrl-C',
-  usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--drive] [--json]',
-  details:
-    'Prints one line per event: membership (joined, suspect, dead, left, recovered, removed), leadership\n' +
-    '(elected, lost, stepped down) and scaling (decisions, retiring nodes). Kill an agent (e.g. kill -9 <pid>\n' +
-    'from `poolparty list`) to watch the pool notice and the leader replace it.\n' +
-    "--drive fakes load: it writes the file metric read by the cloud's expandWhen rule (a relative path is\n" +
-    "under the pool's state dir) high until the pool reaches max, then low until it is back at min.\n" +
-    'With --json: the bootstrap result, then one JSON event per line.',
-  options: {
-    ...POOL_OPTIONS,
-    timeout: BOOTSTRAP_TIMEOUT_OPTION,
-    drive: {
-      type: 'boolean',
-      description: 'after bootstrap, drive the scaling metric to grow the pool to max and shrink it back',
-    },
-  },
-  async run({ values, io, json }) {
-    const timeoutMs = timeoutOption(values);
-    const ctx = await openPool(values, 'demo');
-    const { name: cloud } = resolveCloud(ctx.pool, optionalString(values, 'cloud'));
-    // Checked before anything is launched: a pool that cannot be driven is a usage error.
-    const plan = values.drive ? planDrive(ctx.pool, cloud, ctx.stateDir) : undefined;
-    const say = (text: string) => (json ? io.progress(text) : io.out(text));
-    const names = new Map<string, string>();
-    const print = (e: PoolEvent) => {
-      if ('instanceId' in e) names.set(e.peerId, e.instanceId);
-      io.out(json ? JSON.stringify(e) : eventLine(e, names));
-    };
+/** `poolparty demo`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values, io, json }) => {
+  const timeoutMs = timeoutOption(values);
+  const ctx = await openPool(values, 'demo');
+  const { name: cloud } = resolveCloud(ctx.pool, optionalString(values, 'cloud'));
+  // Checked before anything is launched: a pool that cannot be driven is a usage error.
+  const plan = values.drive ? planDrive(ctx.pool, cloud, ctx.stateDir) : undefined;
+  const say = (text: string) => (json ? io.progress(text) : io.out(text));
+  const names = new Map<string, string>();
+  const print = (e: PoolEvent) => {
+    if ('instanceId' in e) names.set(e.peerId, e.instanceId);
+    io.out(json ? JSON.stringify(e) : eventLine(e, names));
+  };
 
-    const signal = nextSignal();
-    const stop = new AbortController();
-    let failure: unknown;
-    try {
-      // A Ctrl-C during bootstrap stops waiting, then still terminates what was launched.
-      const boot = bootstrapPool(ctx, cloud, { timeoutMs, signal: stop.signal }, io);
-      const first = await Promise.race([boot, signal.promise]);
-      if (typeof first !== 'string') {
-        for (const m of first.cluster?.members ?? []) names.set(m.peerId, m.instanceId);
-        io.out(json ? JSON.stringify(first) : `${bootstrapText(first)}\n\nevents (Ctrl-C terminates the pool):`);
-        const following = follow(ctx, io, print, stop.signal);
-        const everyNode = followAllNodes({
-          monitors: () => liveMonitors(ctx),
-          accept: fromEveryNode,
-          onEvent: print,
-          refreshMs: REFRESH_MS,
+  const signal = nextSignal();
+  const stop = new AbortController();
+  let failure: unknown;
+  try {
+    // A Ctrl-C during bootstrap stops waiting, then still terminates what was launched.
+    const boot = bootstrapPool(ctx, cloud, { timeoutMs, signal: stop.signal }, io);
+    const first = await Promise.race([boot, signal.promise]);
+    if (typeof first !== 'string') {
+      for (const m of first.cluster?.members ?? []) names.set(m.peerId, m.instanceId);
+      io.out(json ? JSON.stringify(first) : `${bootstrapText(first)}\n\nevents (Ctrl-C terminates the pool):`);
+      const following = follow(ctx, io, print, stop.signal);
+      const everyNode = followAllNodes({
+        monitors: () => liveMonitors(ctx),
+        accept: fromEveryNode,
+        onEvent: print,
+        refreshMs: REFRESH_MS,
+        signal: stop.signal,
+      });
+      if (plan) {
+        const driving = drive(plan, {
+          write: (v) => writeMetric(plan.file, v),
+          count: () => countCloud(ctx, cloud),
+          say,
           signal: stop.signal,
+          pollMs: REFRESH_MS,
+          phaseTimeoutMs: DRIVE_PHASE_TIMEOUT_MS,
         });
-        if (plan) {
-          const driving = drive(plan, {
-            write: (v) => writeMetric(plan.file, v),
-            count: () => countCloud(ctx, cloud),
-            say,
-            signal: stop.signal,
-            pollMs: REFRESH_MS,
-            phaseTimeoutMs: DRIVE_PHASE_TIMEOUT_MS,
-          });
-          // The driver's failure (e.g. the metric file cannot be written) ends the demo.
-          driving.catch((err: unknown) => {
-            failure ??= err;
-            stop.abort();
-          });
-        }
-        await Promise.race([following, signal.promise, abortedPromise(stop.signal)]);
-        stop.abort();
-        await everyNode;
+        // The driver's failure (e.g. the metric file cannot be written) ends the demo.
+        driving.catch((err: unknown) => {
+          failure ??= err;
+          stop.abort();
+        });
       }
+      await Promise.race([following, signal.promise, abortedPromise(stop.signal)]);
       stop.abort();
-      await boot;
-    } catch (err) {
-      failure ??= err;
-    } finally {
-      stop.abort();
-      signal.dispose();
+      await everyNode;
     }
-    if (plan) await removeMetric(plan.file).catch(() => undefined);
-    io.progress('stopping: terminating the pool');
-    const allClouds: PoolContext = { ...ctx, clouds: Object.keys(ctx.pool.clouds) };
-    const result = await terminatePool(allClouds, io);
-    if (failure && (failure as { name?: string }).name !== 'AbortError') throw failure;
-    return json ? undefined : { data: result, text: `terminated ${result.terminated.join(', ') || 'nothing'}` };
-  },
+    stop.abort();
+    await boot;
+  } catch (err) {
+    failure ??= err;
+  } finally {
+    stop.abort();
+    signal.dispose();
+  }
+  if (plan) await removeMetric(plan.file).catch(() => undefined);
+  io.progress('stopping: terminating the pool');
+  const allClouds: PoolContext = { ...ctx, clouds: Object.keys(ctx.pool.clouds) };
+  const result = await terminatePool(allClouds, io);
+  if (failure && (failure as { name?: string }).name !== 'AbortError') throw failure;
+  return json ? undefined : { data: result, text: `terminated ${result.terminated.join(', ') || 'nothing'}` };
 };
 
 function abortedPromise(signal: AbortSignal): Promise<void> {

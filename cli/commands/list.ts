@@ -1,19 +1,11 @@
-import type { Command } from '../command.ts';
-import { isLive, listInstances, openPool, POOL_OPTIONS } from '../context.ts';
+import type { CommandHandler } from '../command.ts';
+import { isLive, listInstances, openPool } from '../context.ts';
 import { instanceTable } from '../render.ts';
 
-export const listCommand: Command = {
-  name: 'list',
-  summary: "list the pool's instances as the provider reports them",
-  usage: '-c FILE [--cloud NAME] [--all] [--json]',
-  options: {
-    ...POOL_OPTIONS,
-    all: { type: 'boolean', description: 'include terminated instances the provider still remembers' },
-  },
-  async run({ values }) {
-    const ctx = await openPool(values, 'list');
-    const all = await listInstances(ctx);
-    const shown = values.all ? all : all.filter(isLive);
-    return { data: shown, text: instanceTable(shown) };
-  },
+/** `poolparty list`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values }) => {
+  const ctx = await openPool(values, 'list');
+  const all = await listInstances(ctx);
+  const shown = values.all ? all : all.filter(isLive);
+  return { data: shown, text: instanceTable(shown) };
 };

@@ -7,8 +7,8 @@ import type { UsingDefinition } from '../../shared/config/schema.ts';
 import type { SshUsingDefinition } from '../../shared/config/ssh-schema.ts';
 import type { SshInstanceRecord } from '../../shared/remoter/ssh.ts';
 import { expandHome } from '../../shared/remoter/ssh-util.ts';
-import { type Command, OperationError, UsageError } from '../command.ts';
-import { openPool, POOL_OPTIONS, type PoolContext } from '../context.ts';
+import { type CommandHandler, OperationError, UsageError } from '../command.ts';
+import { openPool, type PoolContext } from '../context.ts';
 import { ec2SshAddress, ec2SshTarget } from '../ec2-ssh.ts';
 
 export interface SshCommandResult {
@@ -159,34 +159,20 @@ function runSsh(argv: string[]): Promise<number> {
   });
 }
 
-export const sshCommand: Command = {
-  name: 'ssh',
-  summary: 'open a shell on a node of an ssh cloud or an ec2 cloud with ssh (or run a command there)',
-  usage: '-c FILE [--cloud NAME] [INSTANCE] [-- command …] [--json]',
-  details: [
-    'INSTANCE is an instance id (as `poolparty list` shows it) or a host; default: the first running host.',
-    "Runs the system ssh with the cloud's user and key, checking the host key against the pool's",
-    'known_hosts (StrictHostKeyChecking=yes). Exits with the exit code of ssh. --json prints the',
-    'command line instead of running it. ec2 clouds need an `ssh` section (docs/ec2.md); their host',
-    'keys are recorded under the instance id (HostKeyAlias).',
-  ].join('\n'),
-  options: { ...POOL_OPTIONS },
-  positionals: 1,
-  passThrough: true,
-  async run({ values, json, positionals, rest }) {
-    const ctx = await openPool(values, 'ssh');
-    const { cloud, rec, login } = await chooseNode(ctx, positionals[0]);
-    const argv = sshArgv(login, rec, ctx.stateDir, rest);
-    const data: SshCommandResult = {
-      instance: rec.id,
-      cloud,
-      host: rec.host,
-      port: rec.port,
-      user: login.user,
-      argv,
-      command: shellQuote(argv),
-    };
-    if (json) return { data };
-    return { data, exitCode: await runSsh(argv) };
-  },
+/** `poolparty ssh`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values, json, positionals, rest }) => {
+  const ctx = await openPool(values, 'ssh');
+  const { cloud, rec, login } = await chooseNode(ctx, positionals[0]);
+  const argv = sshArgv(login, rec, ctx.stateDir, rest);
+  const data: SshCommandResult = {
+    instance: rec.id,
+    cloud,
+    host: rec.host,
+    port: rec.port,
+    user: login.user,
+    argv,
+    command: shellQuote(argv),
+  };
+  if (json) return { data };
+  return { data, exitCode: await runSsh(argv) };
 };

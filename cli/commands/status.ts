@@ -1,6 +1,5 @@
 import type { ClusterView, ScalingDecision } from '../../shared/wire/cluster.ts';
-import { type Command, OperationError, optionalString, UsageError } from '../command.ts';
-import { isLive, listInstances, openPool, POOL_OPTIONS } from '../context.ts';
+import { type CommandHandler, OperationError, optionalString, UsageError } from '../command.ts';
 import {
   type BundleView,
   fetchBundle,
@@ -169,45 +168,36 @@ function verifiersText(v: { passed: number; failed: string[] } | null): string {
   return v.failed.length === 0 ? `${v.passed} ok` : `${v.passed} ok, failed: ${v.failed.join(', ')}`;
 }
 
-export const statusCommand: Command = {
-  name: 'status',
-  summary: "show the pool's members, leader and recent scaling decisions as a node sees them",
-  usage: '(-c FILE | --node URL) [--json]',
-  details:
-    'Reads GET /cluster and GET /leader of one node and GET /scaling of the leader. With --json: the\n' +
-    'cluster view plus `leader` ({peerId, term, since, self} or null) and `scaling` (or null).',
-  options: {
-    ...POOL_OPTIONS,
-    node: { type: 'string', placeholder: 'URL', description: 'ask this monitor, e.g. http://127.0.0.2:8642' },
-  },
-  async run({ values }) {
-    const node = optionalString(values, 'node');
-    let view: ClusterView;
-    let answered: string;
-    if (node !== undefined) {
-      if (!/^https?:\/\//.test(node)) throw new UsageError(`status: --node must be an http(s) URL, got '${node}'`);
-      view = await fetchCluster(node);
-      answered = node;
-    } else {
-      if (optionalString(values, 'config') === undefined) throw new UsageError('status: give -c FILE or --node URL');
-      const ctx = await openPool(values, 'status');
-      const live = (await listInstances(ctx)).filter((i) => isLive(i) && i.monitor);
-      if (live.length === 0) throw new OperationError(`pool ${ctx.pool.name} has no running instances`);
-      const errors: string[] = [];
-      let found: { view: ClusterView; node: string } | undefined;
-      for (const inst of live) {
-        try {
-          found = { view: await fetchCluster(inst.monitor as string), node: inst.monitor as string };
-          break;
-        } catch (err) {
-          errors.push((err as Error).message);
-        }
+/** `poolparty status`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values }) => {
+  const node = optionalString(values, 'node');
+  let view: ClusterView;
+  let answered: string;
+  if (node !== undefined) {
+    if (!/^https?:\/\//.test(node)) throw new UsageError(`status: --node must be an http(s) URL, got '${node}'`);
+    view = await fetchCluster(node);
+    answered = node;
+  } else {
+    if (optionalString(values, 'config') === undefined) throw new UsageError('status: give -c FILE or --node URL');
+    // Only a pool definition needs the config loader and the providers; --node asks over HTTP alone.
+    const { isLive, listInstances, openPool } = await import('../context.ts');
+    const ctx = await openPool(values, 'status');
+    const live = (await listInstances(ctx)).filter((i) => isLive(i) && i.monitor);
+    if (live.length === 0) throw new OperationError(`pool ${ctx.pool.name} has no running instances`);
+    const errors: string[] = [];
+    let found: { view: ClusterView; node: string } | undefined;
+    for (const inst of live) {
+      try {
+        found = { view: await fetchCluster(inst.monitor as string), node: inst.monitor as string };
+        break;
+      } catch (err) {
+        errors.push((err as Error).message);
       }
-      if (!found) throw new OperationError(`no node of pool ${ctx.pool.name} answers: ${errors.join('; ')}`);
-      view = found.view;
-      answered = found.node;
     }
-    const result = await statusOf(answered, view);
-    return { data: result, text: statusText(result) };
-  },
+    if (!found) throw new OperationError(`no node of pool ${ctx.pool.name} answers: ${errors.join('; ')}`);
+    view = found.view;
+    answered = found.node;
+  }
+  const result = await statusOf(answered, view);
+  return { data: result, text: statusText(result) };
 };

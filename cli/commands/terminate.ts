@@ -3,10 +3,9 @@ import { createInterface } from 'node:readline/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KnownHosts } from '../../shared/provision/known-hosts.ts';
 import { type InstanceRecord, TAG_CLOUD } from '../../shared/remoter/types.ts';
-import { type Command, type CommandIO, OperationError, UsageError } from '../command.ts';
-import { isLive, listInstances, openPool, POOL_OPTIONS, type PoolContext, SSH_OPTIONS } from '../context.ts';
+import { type CommandHandler, type CommandIO, OperationError, UsageError } from '../command.ts';
+import { isLive, listInstances, openPool, type PoolContext } from '../context.ts';
 import { forgetAliasedHostKeys } from '../ec2-ssh.ts';
-import { fencePool } from '../fence.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface TerminateResult {
@@ -121,6 +120,9 @@ export async function terminatePool(
   io: CommandIO,
   limits: SweepLimits = SWEEP_DEFAULTS,
 ): Promise<TerminateResult> {
+  // Imported here, not at the top: bootstrap sweeps what a failed run launched without the fence
+  // (and without libp2p, which the fence joins the pool with).
+  const { fencePool } = await import('../fence.ts');
   await fencePool(ctx, io);
   const { terminated, left, failures } = await sweep(ctx, ctx.clouds, () => true, io, limits);
   if (left.length > 0) {
@@ -160,29 +162,20 @@ async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Pro
   }
 }
 
-export const terminateCommand: Command = {
-  name: 'terminate',
-  summary: 'terminate every instance of the pool (or of --cloud)',
-  usage: '-c FILE [--cloud NAME] [--yes] [--accept-new-host-key] [--json]',
-  options: {
-    ...POOL_OPTIONS,
-    ...SSH_OPTIONS,
-    yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
-  },
-  async run({ values, io }) {
-    const ctx = await openPool(values, 'terminate', io);
-    const live = (await listInstances(ctx)).filter(isLive);
-    if (live.length === 0) {
-      // Nothing recorded; the sweep still reconciles, ending agents that no record names.
-      const result = await terminatePool(ctx, io);
-      return { data: result, text: `pool ${ctx.pool.name} has no running instances` };
-    }
-    if (!values.yes) {
-      if (!io.stdin.isTTY)
-        throw new UsageError('terminate: refusing to terminate without --yes (stdin is not a terminal)');
-      if (!(await confirm(io, live, ctx.pool.name))) throw new OperationError('terminate: cancelled');
-    }
+/** `poolparty terminate`; its options and help are in cli/command-table.ts. */
+export const run: CommandHandler = async ({ values, io }) => {
+  const ctx = await openPool(values, 'terminate', io);
+  const live = (await listInstances(ctx)).filter(isLive);
+  if (live.length === 0) {
+    // Nothing recorded; the sweep still reconciles, ending agents that no record names.
     const result = await terminatePool(ctx, io);
-    return { data: result, text: `terminated ${result.terminated.join(', ')}` };
-  },
+    return { data: result, text: `pool ${ctx.pool.name} has no running instances` };
+  }
+  if (!values.yes) {
+    if (!io.stdin.isTTY)
+      throw new UsageError('terminate: refusing to terminate without --yes (stdin is not a terminal)');
+    if (!(await confirm(io, live, ctx.pool.name))) throw new OperationError('terminate: cancelled');
+  }
+  const result = await terminatePool(ctx, io);
+  return { data: result, text: `terminated ${result.terminated.join(', ')}` };
 };

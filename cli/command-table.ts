@@ -1,0 +1,158 @@
+import type { Command } from './command.ts';
+import { BOOTSTRAP_TIMEOUT_OPTION, POOL_OPTIONS, SSH_OPTIONS } from './options.ts';
+
+/**
+ * The command tree: the one place commands are registered. Each entry is data — name, options,
+ * help — and `load`, which imports the handler's module only when that command runs: --help,
+ * --version and a mistyped flag never load the AWS SDK, ssh2, libp2p or the config loader, and a
+ * command loads only what it uses (the build keeps each handler a separate chunk).
+ */
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'bootstrap',
+    summary: 'start a pool: create its key, launch `min` instances and wait until they see each other',
+    usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--accept-new-host-key] [--json]',
+    details: [
+      'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
+      'ssh clouds: provisions `min` of the listed hosts over SSH (see docs/ssh.md); a host key is trusted',
+      'on first use and recorded in <state dir>/known_hosts, a changed one is refused.',
+      'ec2 clouds with `ssh`: waits until the launched instances run and answer SSH, provisions them like',
+      'ssh hosts, and upgrades the running ones in place one at a time (see docs/ec2.md).',
+      '--no-wait returns once the provider accepted the launches, e.g. on EC2 when this machine cannot',
+      "reach the nodes' private addresses.",
+    ].join('\n'),
+    options: {
+      ...POOL_OPTIONS,
+      ...SSH_OPTIONS,
+      timeout: BOOTSTRAP_TIMEOUT_OPTION,
+      'no-wait': { type: 'boolean', description: 'launch and return without waiting for the nodes to see each other' },
+    },
+    load: () => import('./commands/bootstrap.ts'),
+  },
+  {
+    name: 'status',
+    summary: "show the pool's members, leader and recent scaling decisions as a node sees them",
+    usage: '(-c FILE | --node URL) [--json]',
+    details:
+      'Reads GET /cluster and GET /leader of one node and GET /scaling of the leader. With --json: the\n' +
+      'cluster view plus `leader` ({peerId, term, since, self} or null) and `scaling` (or null).',
+    options: {
+      ...POOL_OPTIONS,
+      node: { type: 'string', placeholder: 'URL', description: 'ask this monitor, e.g. http://127.0.0.2:8642' },
+    },
+    load: () => import('./commands/status.ts'),
+  },
+  {
+    name: 'list',
+    summary: "list the pool's instances as the provider reports them",
+    usage: '-c FILE [--cloud NAME] [--all] [--json]',
+    options: {
+      ...POOL_OPTIONS,
+      all: { type: 'boolean', description: 'include terminated instances the provider still remembers' },
+    },
+    load: () => import('./commands/list.ts'),
+  },
+  {
+    name: 'terminate',
+    summary: 'terminate every instance of the pool (or of --cloud)',
+    usage: '-c FILE [--cloud NAME] [--yes] [--accept-new-host-key] [--json]',
+    options: {
+      ...POOL_OPTIONS,
+      ...SSH_OPTIONS,
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+    },
+    load: () => import('./commands/terminate.ts'),
+  },
+  {
+    name: 'demo',
+    summary: 'bootstrap a pool, follow its membership, leader and scaling events, terminate it on Ctrl-C',
+    usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--drive] [--json]',
+    details:
+      'Prints one line per event: membership (joined, suspect, dead, left, recovered, removed), leadership\n' +
+      '(elected, lost, stepped down) and scaling (decisions, retiring nodes). Kill an agent (e.g. kill -9 <pid>\n' +
+      'from `poolparty list`) to watch the pool notice and the leader replace it.\n' +
+      "--drive fakes load: it writes the file metric read by the cloud's expandWhen rule (a relative path is\n" +
+      "under the pool's state dir) high until the pool reaches max, then low until it is back at min.\n" +
+      'With --json: the bootstrap result, then one JSON event per line.',
+    options: {
+      ...POOL_OPTIONS,
+      timeout: BOOTSTRAP_TIMEOUT_OPTION,
+      drive: {
+        type: 'boolean',
+        description: 'after bootstrap, drive the scaling metric to grow the pool to max and shrink it back',
+      },
+    },
+    load: () => import('./commands/demo.ts'),
+  },
+  {
+    name: 'compile',
+    summary: "build the cloud's configuration bundle (deterministic; named by its sha256)",
+    usage: '-c FILE [--cloud NAME] [-o DIR] [--json]',
+    details: [
+      'Writes <DIR>/<sha256>.tar.gz: the resolved cloud (cloud.json), a chef-solo tree, a puppet manifest,',
+      'verifiers and hooks. The same definition and files always give the same bytes and hash.',
+      'Default DIR: <state dir>/bundles.',
+    ].join('\n'),
+    options: {
+      ...POOL_OPTIONS,
+      out: { type: 'string', short: 'o', placeholder: 'DIR', description: 'where to write the bundle' },
+    },
+    load: () => import('./commands/compile.ts'),
+  },
+  {
+    name: 'show',
+    summary: 'print the resolved definition (or the generated Chef recipe / puppet manifest)',
+    usage: '-c FILE [--cloud NAME] [--recipe] [--manifest] [--json]',
+    options: {
+      ...POOL_OPTIONS,
+      recipe: { type: 'boolean', description: "the Chef recipe generated from the cloud's resources" },
+      manifest: { type: 'boolean', description: "the puppet manifest generated from the cloud's resources" },
+    },
+    load: () => import('./commands/show.ts'),
+  },
+  {
+    name: 'configure',
+    summary: "compile the cloud's bundle and roll it out to the running pool, node by node",
+    usage: '-c FILE [--cloud NAME] [--via-ssh [INSTANCE]] [--max-unavailable N] [--timeout 10m] [--json]',
+    details: [
+      'Pushes the bundle to the leader over the pool network (needs the pool key in the state dir); the',
+      'leader lets at most --max-unavailable nodes apply it at once. Exits 0 when every alive node applied',
+      'it, 1 when the rollout halted (a node failed to apply it or its verifiers failed) or timed out.',
+      '--via-ssh (ssh clouds, ec2 clouds with an ssh section), for pools only SSH reaches: the leader and',
+      'the monitors are reached through SSH tunnels from one node, INSTANCE or the first running one.',
+      "That node's host key must be in the pool's known_hosts (bootstrap records it).",
+    ].join('\n'),
+    positionals: 1,
+    options: {
+      ...POOL_OPTIONS,
+      'via-ssh': {
+        type: 'boolean',
+        description: 'reach the pool through SSH tunnels from one node (INSTANCE: an id or a host)',
+      },
+      ...SSH_OPTIONS,
+      'max-unavailable': {
+        type: 'string',
+        placeholder: 'N',
+        description: "nodes applying at once (default: the agents' maxUnavailable, 1)",
+      },
+      timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 10m)' },
+    },
+    load: () => import('./commands/configure.ts'),
+  },
+  {
+    name: 'ssh',
+    summary: 'open a shell on a node of an ssh cloud or an ec2 cloud with ssh (or run a command there)',
+    usage: '-c FILE [--cloud NAME] [INSTANCE] [-- command …] [--json]',
+    details: [
+      'INSTANCE is an instance id (as `poolparty list` shows it) or a host; default: the first running host.',
+      "Runs the system ssh with the cloud's user and key, checking the host key against the pool's",
+      'known_hosts (StrictHostKeyChecking=yes). Exits with the exit code of ssh. --json prints the',
+      'command line instead of running it. ec2 clouds need an `ssh` section (docs/ec2.md); their host',
+      'keys are recorded under the instance id (HostKeyAlias).',
+    ].join('\n'),
+    options: { ...POOL_OPTIONS },
+    positionals: 1,
+    passThrough: true,
+    load: () => import('./commands/ssh.ts'),
+  },
+];
