@@ -9,7 +9,7 @@ import { PeerRateLimit } from '../agent/transport/rate-limit.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
 import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
-import { frameToWire, probeProtocol } from '../shared/wire/probe.ts';
+import { decodeFrame, frameToWire, probeProtocol } from '../shared/wire/probe.ts';
 import { FaultPool, sleep, until } from './fixtures/fault-pool.ts';
 
 /**
@@ -19,8 +19,11 @@ import { FaultPool, sleep, until } from './fixtures/fault-pool.ts';
  *  - "phantom" claims an instance the launcher never made (local-99), the oldest start time (the
  *    election would pick it), and reports queue = 1000 to every agent as load (a lease ack too);
  *  - "usurper" claims a real member's instance id and reports the same load.
- * Neither may be counted, followed or elected; the leader launches nothing for their load,
- * terminates no real instance, and after the leader is killed the next leader is a real member.
+ * Both answer probes, so without binding they pass for live members: run against the tree before
+ * binding, the phantom is counted everywhere, the leader launches two instances for its load and
+ * no real member takes over when the leader dies. With binding neither may be counted, followed
+ * or elected; the leader launches nothing for their load, terminates no real instance, and after
+ * the leader is killed the next leader is a real member.
  */
 
 const POOL = 'binding';
@@ -110,15 +113,20 @@ describe('membership bound to launched instances (real agents)', () => {
     await announce(phantom, 'local-99');
     await announce(usurper, victim.id);
 
-    // Both report a queue of 1000 to every agent, naming the current term (a lease ack), every 500 ms.
+    // Both answer probes (so they look alive) and report a queue of 1000 to every agent, naming
+    // the current term (a lease ack), every 500 ms.
     for (const node of rogues) {
-      const ch = new FramedChannel({
+      const ch: FramedChannel = new FramedChannel({
         node,
         protocol: probeProtocol(POOL),
         now: Date.now,
         limit: new PeerRateLimit(50, 200),
         dialTimeout: 2000,
-        onFrame: () => undefined,
+        onFrame: (from, bytes) => {
+          const f = decodeFrame(bytes);
+          if (typeof f !== 'string' && f.t === 'ping')
+            void ch.send(from, encode(frameToWire({ t: 'ack', seq: f.seq }))).catch(() => undefined);
+        },
         onReject: () => undefined,
       });
       await ch.start();
