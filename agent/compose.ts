@@ -67,7 +67,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const { config: c, peerId, now, log, events } = i;
   const t = c.tunables;
   const run = runFlag();
-  const tel = telemetry(log, events, () => views.countByState());
+  const tel = telemetry(log, events, () => views.countByState(), now);
   const node = await createPoolNode({
     privateKey: i.privateKey,
     poolKey: i.poolKey,

@@ -1,23 +1,32 @@
 import type { EventHub } from '../events.ts';
+import { LogThrottle } from '../monitor/log-throttle.ts';
 import { type AgentMetrics, type AgentMetricsOptions, createAgentMetrics } from '../monitor/prom.ts';
 import type { AgentLog } from '../types.ts';
 
 export interface Telemetry {
   metrics: AgentMetrics;
-  /** A gossip message refused: counted, and logged unless it was merely stale. */
+  /** A gossip message refused: counted; logged unless merely stale, at most once per reason per REJECT_LOG_EVERY. */
   onReject: (reason: string, detail: string) => void;
   onBytes: (direction: 'in' | 'out', bytes: number) => void;
   /** A component's timer failed. */
   onError: (name: string, err: Error) => void;
 }
 
+/**
+ * At most one 'message-rejected' line per reason per this long (ms); the metric counts every one.
+ * A fixed limit, not a tunable: it bounds log volume under a flood and nothing else depends on it.
+ */
+export const REJECT_LOG_EVERY = 10_000;
+
 /** The agent's metrics and logging: every event is logged, member events are also counted. */
 export function telemetry(
   log: AgentLog,
   events: EventHub,
   membersByState: AgentMetricsOptions['membersByState'],
+  now: () => number,
 ): Telemetry {
   const metrics = createAgentMetrics({ membersByState });
+  const rejects = new LogThrottle(REJECT_LOG_EVERY, now);
   events.subscribe((e) => {
     if (e.type.startsWith('member-')) metrics.memberEvents.inc({ type: e.type });
     const { type, ...fields } = e;
@@ -27,7 +36,10 @@ export function telemetry(
     metrics,
     onReject: (reason, detail) => {
       metrics.heartbeatsRejected.inc({ reason });
-      if (reason !== 'stale') log.warn('message-rejected', { reason, detail });
+      if (reason === 'stale') return;
+      const take = rejects.take(reason);
+      if (take.log)
+        log.warn('message-rejected', { reason, detail, ...(take.suppressed ? { suppressed: take.suppressed } : {}) });
     },
     onBytes: (direction, bytes) => metrics.gossipBytes.inc({ direction }, bytes),
     onError: (name, err) => log.error('timer-failed', { component: name, error: err.message }),
