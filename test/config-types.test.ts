@@ -41,6 +41,12 @@ describe('clouds.ts input types', () => {
       local({ address: '127.0.0.2' }),
       // @ts-expect-error the ssh section's address is public or private
       ec2({ ...image, ssh: { address: 'elastic' } }),
+      // @ts-expect-error ec2 needs an image
+      ec2({ instanceType: 't3.small' }),
+      // @ts-expect-error a block device's size is a number of GiB
+      ec2({ ...image, blockDevices: [{ deviceName: '/dev/xvda', sizeGiB: '8' }] }),
+      // @ts-expect-error unknown ec2 option
+      ec2({ ...image, accessKeyId: 'x' }),
       // @ts-expect-error unknown option of the ec2 ssh section
       ec2({ ...image, ssh: { password: 'x' } }),
       cloud({
@@ -150,6 +156,7 @@ describe('clouds.ts input types', () => {
       expandBy: hover('expandBy'),
       address: hover("address: 'public'"),
       firstAddress: hover('firstAddress'),
+      instanceType: hover('instanceType'),
     };
     expect(docs).toEqual({
       instances: expect.stringMatching(/^Bounds of the instance count/),
@@ -160,6 +167,7 @@ describe('clouds.ts input types', () => {
       expandBy: expect.stringMatching(/^Instances added per expansion/),
       address: expect.stringMatching(/^Which address the laptop connects to/),
       firstAddress: expect.stringMatching(/^First loopback address handed to an instance/),
+      instanceType: expect.stringMatching(/^e\.g\. 't3\.small'/),
     });
   }, 60_000);
 });

@@ -1,116 +1,15 @@
 import * as z from 'zod';
 import { findCredentialIn } from '../remoter/ec2-credentials.ts';
-import { type Ec2SshDefinition, type Ec2SshOptions, ec2SshSchema } from './ec2-ssh-schema.ts';
+import { ec2SshSchema } from './ec2-ssh-schema.ts';
 import { P2P_DEFAULT_PORT } from './tunables.ts';
 
 /**
- * The `using: ec2({...})` options of a cloud: their input type (what clouds.ts holds), the zod
- * schema that validates them and the normalised definition the EC2 remoter base reads. The
+ * The `using: ec2({...})` options of a cloud: the zod schema, each field with its meaning and
+ * default, whose input type is what clouds.ts holds (Ec2Options) and whose output is the
+ * normalised definition the EC2 remoter base reads (Ec2UsingDefinition). The
  * schema rejects AWS credentials anywhere in the options: nodes get AWS access from their
  * instance profile, and options end up in user data, tags and every agent's config.
  */
-
-export type EbsVolumeType = 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard';
-
-export interface BlockDeviceInput {
-  /** e.g. '/dev/xvda' (the root device of most Linux AMIs) or '/dev/sdf'. */
-  deviceName: string;
-  /** Volume size in GiB. */
-  sizeGiB: number;
-  /** Default 'gp3'. */
-  volumeType?: EbsVolumeType;
-  iops?: number;
-  /** MiB/s, gp3 only. */
-  throughput?: number;
-  /** Default true. */
-  encrypted?: boolean;
-  /** Default true: a pool's instances are cattle, their volumes go with them. */
-  deleteOnTermination?: boolean;
-}
-
-/** Options of the ec2 provider, as written in clouds.ts. */
-export interface Ec2Options {
-  /** AWS region. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region. */
-  region?: string;
-  /** EC2 API endpoint for EC2-compatible clouds and tests. Default: AWS_ENDPOINT_URL_EC2, else AWS's. */
-  endpoint?: string;
-  /** An AMI id ('ami-…') or an SSM parameter ('resolve:ssm:/aws/service/…'). */
-  imageId: string;
-  /** e.g. 't3.small'. */
-  instanceType: string;
-  /** EC2 key pair for operator SSH access; PoolParty itself never needs it. */
-  keyName?: string;
-  securityGroupIds?: string[];
-  /** Launches go to the first subnet; on InsufficientInstanceCapacity to the next one, in order. */
-  subnetIds?: string[];
-  /** Instance profile name or ARN: the nodes' only AWS access (a leader launches and terminates with it). */
-  iamInstanceProfile?: string;
-  /** Extra shell run as root by the node bootstrap before the agent starts (e.g. install Node.js). */
-  userData?: string;
-  /** Extra tags on instances and volumes ('aws:' and 'poolparty:' keys are reserved). */
-  tags?: Record<string, string>;
-  /** Spot instances; `maxPrice` in USD per hour (default: the on-demand price). */
-  spot?: true | { maxPrice?: string };
-  blockDevices?: BlockDeviceInput[];
-  /**
-   * Where a node downloads the single-file agent (https:// or s3:// through the instance profile).
-   * Default: none — the image already has /opt/poolparty/poolparty-agent.mjs.
-   */
-  agentUrl?: string;
-  /** SHA-256 (hex) the downloaded agent must have. Recommended with agentUrl. */
-  agentSha256?: string;
-  /** libp2p TCP port of every node. Default 8643. */
-  p2pPort?: number;
-  /**
-   * PEM of the AWS RSA certificate for the region's instance identity signatures (AWS docs:
-   * "AWS public certificates for instance identity document signatures", RSA, for the base64
-   * signature). With it, a member counts only if its signed identity document names its instance
-   * (agent/membership/binding-ec2.ts). Default: none — members of this cloud are unchecked.
-   */
-  identityCertificate?: string;
-  /**
-   * Provision launched instances over SSH from the laptop (see ec2-ssh-schema.ts): `bootstrap`
-   * waits for SSH and installs the agent like on ssh hosts, so the image needs neither the agent
-   * nor `agentUrl`. Default: none (user data only).
-   */
-  ssh?: Ec2SshOptions;
-}
-
-export interface Ec2Using extends Ec2Options {
-  provider: 'ec2';
-}
-
-export interface BlockDevice {
-  deviceName: string;
-  sizeGiB: number;
-  volumeType: EbsVolumeType;
-  iops?: number;
-  throughput?: number;
-  encrypted: boolean;
-  deleteOnTermination: boolean;
-}
-
-/** The normalised options (defaults applied); plain JSON, it travels in every agent's config. */
-export interface Ec2UsingDefinition {
-  provider: 'ec2';
-  region?: string;
-  endpoint?: string;
-  imageId: string;
-  instanceType: string;
-  keyName?: string;
-  securityGroupIds: string[];
-  subnetIds: string[];
-  iamInstanceProfile?: { name: string } | { arn: string };
-  userData?: string;
-  tags: Record<string, string>;
-  spot?: { maxPrice?: string };
-  blockDevices: BlockDevice[];
-  agentUrl?: string;
-  agentSha256?: string;
-  p2pPort: number;
-  identityCertificate?: string;
-  ssh?: Ec2SshDefinition;
-}
 
 /** EC2 allows 50 tags per resource; the provider sets up to 6 (pool, cloud, token, term, action, Name). */
 export const MAX_USER_TAGS = 44;
@@ -127,40 +26,58 @@ const idList = (re: RegExp, what: string) =>
     .refine((ids) => new Set(ids).size === ids.length, { error: 'duplicate ids' });
 
 const blockDeviceSchema = z.strictObject({
+  /** e.g. '/dev/xvda' (the root device of most Linux AMIs) or '/dev/sdf'. */
   deviceName: z.string().regex(/^\/dev\/[a-z0-9]+$/, { error: "expected a device name like '/dev/xvda'" }),
+  /** Volume size in GiB. */
   sizeGiB: z.number().int().min(1).max(65_536),
-  volumeType: z.enum(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard']).optional(),
+  /** Default 'gp3'. */
+  volumeType: z.enum(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard']).default('gp3'),
   iops: z.number().int().min(100).optional(),
+  /** MiB/s, gp3 only. */
   throughput: z.number().int().min(125).optional(),
-  encrypted: z.boolean().optional(),
-  deleteOnTermination: z.boolean().optional(),
+  /** Default true. */
+  encrypted: z.boolean().default(true),
+  /** Default true: a pool's instances are cattle, their volumes go with them. */
+  deleteOnTermination: z.boolean().default(true),
 });
 
 export const ec2UsingSchema = z
   .strictObject({
     provider: z.literal('ec2'),
+    /** AWS region. Default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region. */
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, {
         error: (iss) => `expected a region like 'eu-west-1', got ${JSON.stringify(iss.input)}`,
       })
       .optional(),
+    /** EC2 API endpoint for EC2-compatible clouds and tests. Default: AWS_ENDPOINT_URL_EC2, else AWS's. */
     endpoint: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+    /** An AMI id ('ami-…') or an SSM parameter ('resolve:ssm:/aws/service/…'). */
     imageId: z.string().regex(/^(ami-[0-9a-f]{8}([0-9a-f]{9})?|resolve:ssm:\/\S+)$/, {
       error: (iss) => `expected an AMI id 'ami-…' or 'resolve:ssm:/…', got ${JSON.stringify(iss.input)}`,
     }),
+    /** e.g. 't3.small'. */
     instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, {
       error: (iss) => `expected an instance type like 't3.small', got ${JSON.stringify(iss.input)}`,
     }),
+    /** EC2 key pair for operator SSH access; PoolParty itself never needs it. */
     keyName: z.string().min(1).max(255).optional(),
-    securityGroupIds: idList(/^sg-[0-9a-f]{8,17}$/, "a security group id 'sg-…'").optional(),
-    subnetIds: idList(/^subnet-[0-9a-f]{8,17}$/, "a subnet id 'subnet-…'").optional(),
+    /** Default: none (the VPC's default security group). */
+    securityGroupIds: idList(/^sg-[0-9a-f]{8,17}$/, "a security group id 'sg-…'").default(() => []),
+    /** Launches go to the first subnet; on InsufficientInstanceCapacity to the next one, in order. Default: none. */
+    subnetIds: idList(/^subnet-[0-9a-f]{8,17}$/, "a subnet id 'subnet-…'").default(() => []),
+    /**
+     * Instance profile name or ARN: the nodes' only AWS access (a leader launches and terminates
+     * with it). Normalised to `{ name }` or `{ arn }`.
+     */
     iamInstanceProfile: z
       .string()
       .regex(/^([\w+=,.@-]{1,128}|arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128})$/, {
         error: 'expected an instance profile name or ARN',
       })
       .optional(),
+    /** Extra shell run as root by the node bootstrap before the agent starts (e.g. install Node.js). */
     userData: z
       .string()
       .refine((s) => Buffer.byteLength(s) <= USER_DATA_LIMIT / 2, {
@@ -170,6 +87,7 @@ export const ec2UsingSchema = z
         error: `must not contain a line '${USER_INIT_DELIMITER}'`,
       })
       .optional(),
+    /** Extra tags on instances and volumes ('aws:' and 'poolparty:' keys are reserved). Default: none. */
     tags: z
       .record(z.string().min(1).max(128), z.string().max(256))
       .superRefine((tags, ctx) => {
@@ -185,7 +103,8 @@ export const ec2UsingSchema = z
         if (Object.keys(tags).length > MAX_USER_TAGS)
           ctx.addIssue({ code: 'custom', message: `at most ${MAX_USER_TAGS} tags` });
       })
-      .optional(),
+      .default(() => ({})),
+    /** Spot instances; `maxPrice` in USD per hour (default: the on-demand price). Normalised to `{ maxPrice? }`. */
     spot: z
       .union([
         z.literal(true),
@@ -197,21 +116,39 @@ export const ec2UsingSchema = z
         }),
       ])
       .optional(),
-    blockDevices: z.array(blockDeviceSchema).optional(),
+    /** Default: none (the AMI's own). */
+    blockDevices: z.array(blockDeviceSchema).default(() => []),
+    /**
+     * Where a node downloads the single-file agent (https:// or s3:// through the instance profile).
+     * Default: none — the image already has /opt/poolparty/poolparty-agent.mjs.
+     */
     agentUrl: z
       .url({ protocol: /^(https|s3)$/, error: 'expected an https:// or s3:// URL' })
       .refine((u) => !/[\s'"`$\\]/.test(u), { error: 'must not contain quotes, spaces, $ or backslashes' })
       .optional(),
+    /** SHA-256 (hex) the downloaded agent must have. Recommended with agentUrl. */
     agentSha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/i, { error: 'expected 64 hex characters' })
       .optional(),
-    p2pPort: z.number().int().min(1).max(65535).optional(),
+    /** libp2p TCP port of every node. Default 8643. */
+    p2pPort: z.number().int().min(1).max(65535).default(P2P_DEFAULT_PORT),
+    /**
+     * PEM of the AWS RSA certificate for the region's instance identity signatures (AWS docs:
+     * "AWS public certificates for instance identity document signatures", RSA, for the base64
+     * signature). With it, a member counts only if its signed identity document names its instance
+     * (agent/membership/binding-ec2.ts). Default: none — members of this cloud are unchecked.
+     */
     identityCertificate: z
       .string()
       .max(4096)
       .regex(/-----BEGIN (CERTIFICATE|PUBLIC KEY)-----/, { error: 'expected a PEM certificate' })
       .optional(),
+    /**
+     * Provision launched instances over SSH from the laptop (see ec2-ssh-schema.ts): `bootstrap`
+     * waits for SSH and installs the agent like on ssh hosts, so the image needs neither the agent
+     * nor `agentUrl`. Default: none (user data only).
+     */
     ssh: ec2SshSchema.optional(),
   })
   .superRefine((u, ctx) => {
@@ -228,38 +165,23 @@ export const ec2UsingSchema = z
       ctx.addIssue({ code: 'custom', path: ['agentSha256'], message: 'agentSha256 needs agentUrl' });
     }
   })
-  .transform((u): Ec2UsingDefinition => {
-    const def: Ec2UsingDefinition = {
-      provider: 'ec2',
-      imageId: u.imageId,
-      instanceType: u.instanceType,
-      securityGroupIds: u.securityGroupIds ?? [],
-      subnetIds: u.subnetIds ?? [],
-      tags: u.tags ?? {},
-      blockDevices: (u.blockDevices ?? []).map((b) => ({
-        ...b,
-        volumeType: b.volumeType ?? 'gp3',
-        encrypted: b.encrypted ?? true,
-        deleteOnTermination: b.deleteOnTermination ?? true,
-      })),
-      p2pPort: u.p2pPort ?? P2P_DEFAULT_PORT,
-    };
-    if (u.region !== undefined) def.region = u.region;
-    if (u.endpoint !== undefined) def.endpoint = u.endpoint;
-    if (u.keyName !== undefined) def.keyName = u.keyName;
-    if (u.iamInstanceProfile !== undefined) {
-      def.iamInstanceProfile = u.iamInstanceProfile.startsWith('arn:')
-        ? { arn: u.iamInstanceProfile }
-        : { name: u.iamInstanceProfile };
-    }
-    if (u.userData !== undefined) def.userData = u.userData;
-    if (u.spot !== undefined) def.spot = u.spot === true ? {} : { ...u.spot };
-    if (u.agentUrl !== undefined) def.agentUrl = u.agentUrl;
-    if (u.agentSha256 !== undefined) def.agentSha256 = u.agentSha256.toLowerCase();
-    if (u.identityCertificate !== undefined) def.identityCertificate = u.identityCertificate;
-    if (u.ssh !== undefined) def.ssh = u.ssh;
-    return def;
-  });
+  .transform(({ iamInstanceProfile, spot, agentSha256, ...rest }) => ({
+    ...rest,
+    ...(iamInstanceProfile !== undefined && {
+      iamInstanceProfile: (iamInstanceProfile.startsWith('arn:')
+        ? { arn: iamInstanceProfile }
+        : { name: iamInstanceProfile }) as { name: string } | { arn: string },
+    }),
+    ...(spot !== undefined && { spot: spot === true ? {} : { ...spot } }),
+    ...(agentSha256 !== undefined && { agentSha256: agentSha256.toLowerCase() }),
+  }));
+
+/** Options of the ec2 provider, as written in clouds.ts. */
+export type Ec2Options = Omit<z.input<typeof ec2UsingSchema>, 'provider'>;
+export type Ec2Using = Ec2Options & { provider: 'ec2' };
+export type BlockDeviceInput = z.input<typeof blockDeviceSchema>;
+/** The normalised options (defaults applied); plain JSON, it travels in every agent's config. */
+export type Ec2UsingDefinition = z.output<typeof ec2UsingSchema>;
 
 /** Validates ec2 options alone (outside a whole pool file); the message names the first bad field. */
 export function parseEc2Using(value: unknown): Ec2UsingDefinition {
