@@ -208,6 +208,21 @@ describe('config errors are one line naming the file and the field', () => {
       'clouds.web.metrics.q: expected exactly one of command, file, http (got command and file)',
     ],
     [
+      'metric with an https-less URL',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { q: { http: 'ftp://h/x' } } }`,
+      'clouds.web.metrics.q.http: expected an http(s) URL',
+    ],
+    [
+      'metric path without http',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { q: { file: '/x', path: 'a' } } }`,
+      'clouds.web.metrics.q.path: path is only valid with http',
+    ],
+    [
+      'metric with a zero period',
+      `{ instances: { min: 1, max: 3 }, using: local(), metrics: { q: { command: 'x', every: 0 } } }`,
+      'clouds.web.metrics.q.every: must be at least 1ms',
+    ],
+    [
       'not a loopback address',
       `{ instances: { min: 1, max: 3 }, using: local({ firstAddress: '10.0.0.1' }) }`,
       'clouds.web.using.firstAddress: expected a loopback address',
