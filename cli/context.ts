@@ -2,11 +2,11 @@ import { loadPool, resolveCloud } from '../shared/config/load.ts';
 import { resolveStateDir } from '../shared/config/resolve.ts';
 import type { PoolDefinition } from '../shared/config/schema.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
-import { buildRemoter, type RemoterFactories } from '../shared/remoter/load.ts';
 import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { artifactDir } from './artifact.ts';
 import { type CommandIO, type OptionValues, optionalString, requireString, UsageError } from './command.ts';
 import { launchBundle } from './compile-cloud.ts';
+import { lazyRemoter } from './lazy-remoter.ts';
 import { sshProgressLine } from './ssh-progress.ts';
 
 export interface PoolContext {
@@ -38,7 +38,6 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
         }
       : {}),
   };
-  const factories = await providerFactories(pool);
   const remoters = new Map<string, RemoterBase>();
   const bundles = new Map<string, Promise<{ sha256: string; bytes: Buffer } | undefined>>();
   // Built on first use (a launch: hosts provisioned, local agents spawned), once per cloud and command.
@@ -59,25 +58,12 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
       let r = remoters.get(cloud);
       if (!r) {
         const bundle = () => bundleOf(cloud);
-        r = buildRemoter({ pool, cloud, stateDir, ec2, local: { bundle }, ssh: { ...ssh, bundle } }, factories);
+        r = lazyRemoter({ pool, cloud, stateDir, ec2, local: { bundle }, ssh: { ...ssh, bundle } });
         remoters.set(cloud, r);
       }
       return r;
     },
   };
-}
-
-/**
- * The constructors of the providers the pool's clouds use, imported now (remoter() is synchronous):
- * a command on a local pool never loads the AWS SDK or ssh2.
- */
-async function providerFactories(pool: PoolDefinition): Promise<Partial<RemoterFactories>> {
-  const used = new Set<string>(Object.values(pool.clouds).map((c) => c.using.provider));
-  const factories: Partial<RemoterFactories> = {};
-  if (used.has('local')) factories.local = (await import('../shared/remoter/local.ts')).createLocalRemoter;
-  if (used.has('ec2')) factories.ec2 = (await import('../shared/remoter/ec2.ts')).createEc2Remoter;
-  if (used.has('ssh')) factories.ssh = (await import('../shared/remoter/ssh.ts')).createSshRemoter;
-  return factories;
 }
 
 /**

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +29,11 @@ interface Loaded {
 }
 
 async function cliLoads(...args: string[]): Promise<Loaded> {
-  const env = { ...process.env, NODE_DEBUG: 'esm,module' };
+  const env = {
+    ...process.env,
+    NODE_DEBUG: 'esm,module',
+    POOLPARTY_STATE_DIR: join(tmpdir(), 'poolparty-startup-state'),
+  };
   const { code, stdout, stderr } = await run(process.execPath, [BIN, ...args], {
     env,
     maxBuffer: 256 * 1024 * 1024,
@@ -63,4 +70,38 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(JSON.parse(r.stdout).error.name).toBe('MonitorError');
     expect(r.heavy).toEqual([]);
   }, 60_000);
+
+  it('show on a pool of ec2 and ssh clouds loads neither provider: nothing asks them anything', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poolparty-startup-'));
+    try {
+      const config = join(dir, 'pool.json');
+      await writeFile(config, JSON.stringify(TWO_PROVIDERS));
+      const r = await cliLoads('show', '-c', config, '--json');
+      expect(r.code).toBe(0);
+      expect(Object.keys(JSON.parse(r.stdout).definition.clouds)).toEqual(['app', 'hosts']);
+      // The definition needs the config loader; nothing else heavy.
+      expect(r.packages).toContain('zod');
+      expect(r.heavy.filter((f) => !/\/node_modules\/(zod|jiti)\//.test(f))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
+
+const TWO_PROVIDERS = {
+  name: 'lazy',
+  clouds: {
+    app: {
+      instances: { min: 1, max: 2 },
+      using: {
+        provider: 'ec2',
+        region: 'us-east-1',
+        imageId: 'ami-0123456789abcdef0',
+        instanceType: 't3.small',
+        subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+        securityGroupIds: ['sg-0123456789abcdef0'],
+      },
+    },
+    hosts: { instances: { min: 1, max: 1 }, using: { provider: 'ssh', hosts: ['127.0.0.1'] } },
+  },
+};
