@@ -13,28 +13,6 @@ import { durationSchema } from './duration-schema.ts';
 export const RESOLVERS = ['chef-solo', 'itamae', 'puppet'] as const;
 export type ResolverName = (typeof RESOLVERS)[number];
 
-/** Default timeout of a hook given without one (ms). */
-export const HOOK_TIMEOUT = 60_000;
-
-export type VerifierSpec = {
-  name: string;
-  /** Extra attempts after the first failure. */
-  retries: number;
-  /** Between attempts (ms). */
-  delay: number;
-  /** Per attempt (ms). */
-  timeout: number;
-} & (
-  | { kind: 'http'; url: string; status: number; body?: string; bodyMatch?: string }
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'command'; command: string }
-);
-
-export interface HookSpec {
-  command: string;
-  timeout: number;
-}
-
 export const HOOK_EVENTS = ['beforeConfigure', 'afterConfigure', 'beforeTerminate', 'afterJoin'] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 export type Hooks = Record<HookEvent, HookSpec[]>;
@@ -57,6 +35,11 @@ export interface ConfigureDefinition {
 }
 
 const durationMs = durationSchema;
+
+/** A hook's timeout (ms or '1m'). Default 60000. */
+const hookTimeout = durationMs(1).default(60_000);
+/** Default timeout of a hook given without one (ms): the schema's own. */
+export const HOOK_TIMEOUT: number = hookTimeout.parse(undefined);
 
 /** A verifier's fields that have a default: its attempts are 1 + retries, `delay` apart. */
 const defaulted = {
@@ -109,41 +92,43 @@ const verifierInput = z.union([
   z.strictObject({ command: z.string().min(1), ...timing }),
 ]);
 
-export const verifierSchema = verifierInput.transform((v): VerifierSpec => {
+export const verifierSchema = verifierInput.transform((v) => {
   const common = { retries: v.retries, delay: v.delay, timeout: v.timeout };
   if ('http' in v) {
-    const spec: VerifierSpec = {
-      name: v.name ?? `http ${v.http}`,
+    const { http, status, body, bodyMatch } = v;
+    return {
+      name: v.name ?? `http ${http}`,
       ...common,
-      kind: 'http',
-      url: v.http,
-      status: v.status,
+      kind: 'http' as const,
+      url: http,
+      status,
+      ...(body !== undefined && { body }),
+      ...(bodyMatch !== undefined && { bodyMatch }),
     };
-    if (v.body !== undefined) spec.body = v.body;
-    if (v.bodyMatch !== undefined) spec.bodyMatch = v.bodyMatch;
-    return spec;
   }
   if ('tcp' in v) {
     const at = v.tcp.lastIndexOf(':');
-    return {
-      name: v.name ?? `tcp ${v.tcp}`,
-      ...common,
-      kind: 'tcp',
-      host: v.tcp.slice(0, at),
-      port: Number(v.tcp.slice(at + 1)),
-    };
+    const host = v.tcp.slice(0, at);
+    const port = Number(v.tcp.slice(at + 1));
+    return { name: v.name ?? `tcp ${v.tcp}`, ...common, kind: 'tcp' as const, host, port };
   }
-  return { name: v.name ?? `command ${v.command}`, ...common, kind: 'command', command: v.command };
+  return { name: v.name ?? `command ${v.command}`, ...common, kind: 'command' as const, command: v.command };
 });
 
+/** A verifier, normalised: `kind` and its target, defaults applied, times in ms. */
+export type VerifierSpec = z.output<typeof verifierSchema>;
+
+const hookObject = z.strictObject({
+  /** A shell command run on the machine; POOLPARTY_HOOK names the event. */
+  command: z.string().min(1),
+  timeout: hookTimeout,
+});
+export type HookSpec = z.output<typeof hookObject>;
+
+/** A bare command string is `{ command }`. */
 const hookSchema = z
-  .union([z.string().min(1), z.strictObject({ command: z.string().min(1), timeout: durationMs(1).optional() })])
-  .transform(
-    (h): HookSpec =>
-      typeof h === 'string'
-        ? { command: h, timeout: HOOK_TIMEOUT }
-        : { command: h.command, timeout: h.timeout ?? HOOK_TIMEOUT },
-  );
+  .union([z.string().min(1), hookObject])
+  .transform((h): HookSpec => (typeof h === 'string' ? { command: h, timeout: HOOK_TIMEOUT } : h));
 const hookList = z.union([hookSchema.transform((h) => [h]), z.array(hookSchema)]);
 
 const RUN_LIST_ENTRY = /^(recipe|role)\[[A-Za-z0-9_.:-]+\]$|^[A-Za-z0-9_.:-]+$/;
