@@ -3,13 +3,15 @@ import { FaultPool } from '../fixtures/fault-pool.ts';
 import { type KillPoint, type KillRound, killDuringLaunch } from './kill-launch-case.ts';
 
 /**
- * kill -9 of the leader during a launch, six times, at each crash point of the local launch
- * (before its write-ahead record, after it, between spawn and record) and at random moments of the
- * growth: the pool never lists more than max, never reuses an id, settles with exactly one agent
- * process per live record (no leaked agent), and terminate leaves nothing.
+ * kill -9 of the leader during a launch, twenty times: five at each crash point of the local
+ * launch (before its write-ahead record, after it, between spawn and record) and five at random
+ * moments of the growth. The pool never lists more than max, never reuses an id, settles with
+ * exactly one agent process per live record (no leaked agent), and terminate leaves nothing.
  */
 
-const POINTS: KillPoint[] = ['after-spawn', 'before-record', 'after-record', 'random', 'after-spawn', 'random'];
+const ROUNDS = 20;
+const KINDS: KillPoint[] = ['after-spawn', 'before-record', 'after-record', 'random'];
+const POINTS: KillPoint[] = Array.from({ length: ROUNDS }, (_, n) => KINDS[n % KINDS.length] as KillPoint);
 
 describe('kill -9 of the leader mid-launch (real agents)', () => {
   let pool: FaultPool;
