@@ -77,10 +77,6 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-export function parseCommandArgs(cmd: CommandSpec, args: string[]): OptionValues {
-  return parseCommandLine(cmd, args).values;
-}
-
 /** Options and operands before the first `--`; what follows it is `rest`, for passThrough commands. */
 export function parseCommandLine(
   cmd: CommandSpec,
