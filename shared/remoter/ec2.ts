@@ -1,31 +1,21 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type DescribeInstancesCommandInput,
   EC2Client,
-  type EC2ClientConfig,
   type Filter,
   type Instance,
-  paginateDescribeInstances,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
 import { poolKeyFile } from '../config/resolve.ts';
-import type { PoolDefinition } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { agentUnitText } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
+import { Ec2Calls } from './ec2-calls.ts';
+import { CapacityError, Ec2RequestError, IdempotencyMismatchError, TerminateRefusedError } from './ec2-errors.ts';
+import { definedOnly, EC2_REMOTER_DEFAULTS, type Ec2RemoterOptions, type Ec2RemoterTunables } from './ec2-options.ts';
 import {
-  AuthError,
-  CapacityError,
-  Ec2RequestError,
-  IdempotencyMismatchError,
-  TerminateRefusedError,
-  ThrottledError,
-} from './ec2-errors.ts';
-import {
-  AUTH_CODES,
   CAPACITY_CODES,
   checkLaunchRequest,
   chunks,
@@ -34,10 +24,7 @@ import {
   errorMessage,
   idsIn,
   LIVE_STATES,
-  principalIn,
   runInstancesInput,
-  shortAuthMessage,
-  THROTTLING_CODES,
   toRecord,
 } from './ec2-request.ts';
 import { buildUserData } from './ec2-user-data.ts';
@@ -61,56 +48,7 @@ import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
  *   only a new remoter, built from a changed config or credentials, tries again.
  */
 
-export interface Ec2RemoterTunables {
-  /** SDK attempts per request, adaptive retry mode (count). Default 5. */
-  maxAttempts: number;
-  /** Further rounds when the SDK gave up on throttling (count). Default 3. */
-  throttleRetries: number;
-  /** First wait before such a round (ms), doubling up to throttleBackoffMax. Default 2000. */
-  throttleBackoff: number;
-  /** Longest wait between throttled rounds (ms). Default 20000. */
-  throttleBackoffMax: number;
-  /** Passes over the subnet list on InsufficientInstanceCapacity (count). Default 2. */
-  capacityRounds: number;
-  /** Wait between two passes (ms), doubling. Default 10000: capacity rarely comes back sooner. */
-  capacityBackoff: number;
-  /** DescribeInstances page size (EC2: 5..1000). Default 1000. */
-  pageSize: number;
-  /** Instance ids per DescribeInstances/TerminateInstances call in terminate (count). Default 50. */
-  terminateBatch: number;
-}
-
-export const EC2_REMOTER_DEFAULTS: Ec2RemoterTunables = {
-  maxAttempts: 5,
-  throttleRetries: 3,
-  throttleBackoff: 2000,
-  throttleBackoffMax: 20_000,
-  capacityRounds: 2,
-  capacityBackoff: 10_000,
-  pageSize: 1000,
-  terminateBatch: 50,
-};
-
-export interface Ec2RemoterOptions extends Partial<Ec2RemoterTunables> {
-  pool: PoolDefinition;
-  /** The cloud this remoter launches into (its `using` must be ec2()). */
-  cloud: string;
-  /** The pool's state dir (holds pool.key on the laptop). */
-  stateDir: string;
-  /** Default <stateDir>/pool.key (created if missing); on a node, the agent's poolKeyFile. */
-  poolKeyFile?: string;
-  /** Multiaddrs new nodes dial first (a leader passes its alive members). Default none. */
-  bootstrap?: string[] | (() => string[] | Promise<string[]>);
-  /** sha256 of the config bundle new nodes apply at first boot (`bundle.sha256` in their agent config). */
-  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
-  /** The systemd unit text. Default: <package>/systemd/poolparty-agent.service. */
-  unit?: string;
-  /** A ready client (tests, custom middleware); otherwise one is built from `using` and the env. */
-  client?: EC2Client;
-  /** SDK retry strategy override (tests shorten delays); default adaptive with maxAttempts. */
-  retryStrategy?: EC2ClientConfig['retryStrategy'];
-  log?: Logger;
-}
+export { EC2_REMOTER_DEFAULTS, type Ec2RemoterOptions, type Ec2RemoterTunables } from './ec2-options.ts';
 
 export function createEc2Remoter(opts: Ec2RemoterOptions): Ec2Remoter {
   return new Ec2Remoter(opts);
@@ -123,7 +61,7 @@ export class Ec2Remoter implements RemoterBase {
   private readonly monitorPort: number;
   private readonly tunables: Ec2RemoterTunables;
   private readonly log: Logger;
-  private authFailure: AuthError | undefined;
+  private readonly calls: Ec2Calls;
   private unit: string | undefined;
 
   constructor(private readonly opts: Ec2RemoterOptions) {
@@ -151,10 +89,11 @@ export class Ec2Remoter implements RemoterBase {
         maxAttempts: this.tunables.maxAttempts,
         ...(opts.retryStrategy !== undefined ? { retryStrategy: opts.retryStrategy } : {}),
       });
+    this.calls = new Ec2Calls(this.client, this.tunables, this.log);
   }
 
   async launch(req: LaunchRequest): Promise<Ec2InstanceRecord[]> {
-    this.refuseAfterAuthFailure();
+    this.calls.refuseAfterAuthFailure();
     if (req.cloud !== this.opts.cloud) {
       throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
     }
@@ -180,7 +119,7 @@ export class Ec2Remoter implements RemoterBase {
           subnetId,
         });
         try {
-          const out = await this.send('RunInstances', () => this.client.send(new RunInstancesCommand(input)));
+          const out = await this.calls.send('RunInstances', () => this.client.send(new RunInstancesCommand(input)));
           const records = (out.Instances ?? []).map((i) => toRecord(i, this.monitorPort));
           this.log.info('launched', { count: records.length, ids: records.map((r) => r.id), subnetId, round });
           return records;
@@ -194,7 +133,7 @@ export class Ec2Remoter implements RemoterBase {
             continue;
           }
           if (code === 'IdempotentParameterMismatch') return this.resolveMismatch(req);
-          throw this.wrap(err, 'RunInstances');
+          throw this.calls.wrap(err, 'RunInstances');
         }
       }
     }
@@ -202,14 +141,14 @@ export class Ec2Remoter implements RemoterBase {
   }
 
   async list(filter: ListFilter): Promise<Ec2InstanceRecord[]> {
-    this.refuseAfterAuthFailure();
+    this.calls.refuseAfterAuthFailure();
     if (filter.pool !== this.opts.pool.name) return [];
     const filters: Filter[] = [
       { Name: `tag:${TAG_POOL}`, Values: [filter.pool] },
       { Name: 'instance-state-name', Values: [...LIVE_STATES] },
     ];
     if (filter.cloud !== undefined) filters.push({ Name: `tag:${TAG_CLOUD}`, Values: [filter.cloud] });
-    const instances = await this.describe({ Filters: filters }, this.tunables.pageSize);
+    const instances = await this.calls.describe({ Filters: filters }, this.tunables.pageSize);
     return instances.map((i) => toRecord(i, this.monitorPort));
   }
 
@@ -226,7 +165,7 @@ export class Ec2Remoter implements RemoterBase {
   }
 
   async terminate(ids: string[]): Promise<void> {
-    this.refuseAfterAuthFailure();
+    this.calls.refuseAfterAuthFailure();
     const wanted = [...new Set(ids)];
     if (wanted.length === 0) return;
     const malformed = wanted.filter((id) => !/^i-[0-9a-f]{8,17}$/.test(id));
@@ -237,13 +176,13 @@ export class Ec2Remoter implements RemoterBase {
     const unknown: string[] = [];
     for (const batch of chunks(wanted, this.tunables.terminateBatch)) {
       try {
-        found.push(...(await this.describe({ InstanceIds: batch })));
+        found.push(...(await this.calls.describe({ InstanceIds: batch })));
       } catch (err) {
         if (!(err instanceof Ec2RequestError) || err.code !== 'InvalidInstanceID.NotFound') throw err;
         const missing = idsIn(err.message).filter((id) => batch.includes(id));
         unknown.push(...(missing.length > 0 ? missing : batch));
         const rest = batch.filter((id) => !missing.includes(id));
-        if (missing.length > 0 && rest.length > 0) found.push(...(await this.describe({ InstanceIds: rest })));
+        if (missing.length > 0 && rest.length > 0) found.push(...(await this.calls.describe({ InstanceIds: rest })));
       }
     }
     const foreign = found
@@ -258,11 +197,11 @@ export class Ec2Remoter implements RemoterBase {
       .map((i) => i.InstanceId as string);
     for (const batch of chunks(targets, this.tunables.terminateBatch)) {
       try {
-        await this.send('TerminateInstances', () =>
+        await this.calls.send('TerminateInstances', () =>
           this.client.send(new TerminateInstancesCommand({ InstanceIds: batch })),
         );
       } catch (err) {
-        throw this.wrap(err, 'TerminateInstances');
+        throw this.calls.wrap(err, 'TerminateInstances');
       }
       this.log.info('terminating', { ids: batch });
     }
@@ -274,7 +213,7 @@ export class Ec2Remoter implements RemoterBase {
    * launch the token stands for, and is returned; anything else is a caller error.
    */
   private async resolveMismatch(req: LaunchRequest): Promise<Ec2InstanceRecord[]> {
-    const earlier = await this.describe({ Filters: [{ Name: 'client-token', Values: [req.clientToken] }] });
+    const earlier = await this.calls.describe({ Filters: [{ Name: 'client-token', Values: [req.clientToken] }] });
     const ours = earlier.every(
       (i) => tagOf(i, TAG_POOL) === this.opts.pool.name && tagOf(i, TAG_CLOUD) === this.opts.cloud,
     );
@@ -283,61 +222,6 @@ export class Ec2Remoter implements RemoterBase {
       return earlier.map((i) => toRecord(i, this.monitorPort));
     }
     throw new IdempotencyMismatchError(req.clientToken);
-  }
-
-  private async describe(input: DescribeInstancesCommandInput, pageSize?: number): Promise<Instance[]> {
-    try {
-      return await this.send('DescribeInstances', async () => {
-        const out: Instance[] = [];
-        const pages = paginateDescribeInstances({ client: this.client, ...(pageSize ? { pageSize } : {}) }, input);
-        for await (const page of pages) {
-          for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
-        }
-        return out;
-      });
-    } catch (err) {
-      throw this.wrap(err, 'DescribeInstances');
-    }
-  }
-
-  /** One EC2 call: SDK retries, then rounds of backoff on throttling; auth failures become sticky. */
-  private async send<T>(action: string, call: () => Promise<T>): Promise<T> {
-    const { throttleRetries, throttleBackoff, throttleBackoffMax } = this.tunables;
-    for (let round = 0; ; round++) {
-      try {
-        return await call();
-      } catch (err) {
-        const code = errorCode(err);
-        if (THROTTLING_CODES.has(code)) {
-          if (round >= throttleRetries) throw new ThrottledError(action, round + 1);
-          const wait = Math.min(throttleBackoffMax, throttleBackoff * 2 ** round);
-          this.log.warn('throttled by EC2, backing off', { action, round, waitMs: wait });
-          await sleep(wait);
-          continue;
-        }
-        if (AUTH_CODES.has(code)) {
-          const message = errorMessage(err);
-          this.authFailure = new AuthError(code, action, principalIn(message), shortAuthMessage(message));
-          this.log.error('EC2 refused our credentials; no further calls', { action, code });
-          throw this.authFailure;
-        }
-        throw err;
-      }
-    }
-  }
-
-  private refuseAfterAuthFailure(): void {
-    if (this.authFailure) throw this.authFailure;
-  }
-
-  /** Our own errors pass through; SDK and network errors become Ec2RequestError with EC2's code. */
-  private wrap(err: unknown, action: string): Error {
-    if (err instanceof RemoterError) return err;
-    const code = errorCode(err);
-    if (code === 'CredentialsProviderError') {
-      return new AuthError('NoCredentials', action, undefined, errorMessage(err));
-    }
-    return new Ec2RequestError(code, action, errorMessage(err));
   }
 
   private async userData(): Promise<string> {
@@ -359,12 +243,4 @@ export class Ec2Remoter implements RemoterBase {
 
 function tagOf(inst: Instance, key: string): string | undefined {
   return inst.Tags?.find((t) => t.Key === key)?.Value;
-}
-
-function definedOnly(opts: Partial<Ec2RemoterTunables>): Partial<Ec2RemoterTunables> {
-  const out: Partial<Ec2RemoterTunables> = {};
-  for (const key of Object.keys(EC2_REMOTER_DEFAULTS) as (keyof Ec2RemoterTunables)[]) {
-    if (opts[key] !== undefined) out[key] = opts[key];
-  }
-  return out;
 }

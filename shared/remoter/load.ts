@@ -3,7 +3,7 @@ import type { PoolDefinition } from '../config/schema.ts';
 import type { Ec2RemoterOptions } from './ec2.ts';
 import type { LocalRemoterOptions } from './local.ts';
 import type { SshRemoterOptions } from './ssh.ts';
-import type { InstanceRecord, RemoterBase } from './types.ts';
+import type { InstanceRecord, LaunchContext, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD } from './types.ts';
 
 /**
@@ -17,23 +17,7 @@ import { RemoterError, TAG_CLOUD } from './types.ts';
 /** How many bootstrap peers a new EC2 node is given by default: enough to survive a few dead ones. */
 export const EC2_BOOTSTRAP_PEERS = 5;
 
-export interface RemoterContext {
-  pool: PoolDefinition;
-  cloud: string;
-  stateDir: string;
-  /**
-   * The pool key new instances get. Default <stateDir>/pool.key (the laptop's); an agent must pass
-   * its own config's poolKeyFile, or the remoter would create a new key nobody else has.
-   */
-  poolKeyFile?: string;
-  /**
-   * Multiaddrs new instances dial first (ec2; local computes its own). Default: the pool's oldest
-   * live instances as the provider lists them, `/ip4/<private ip>/tcp/<p2pPort>` without a peer
-   * id (libp2p dials a bare address). A first launch into an empty pool gets none.
-   */
-  bootstrap?: string[] | (() => string[] | Promise<string[]>);
-  /** The config bundle new instances apply at first boot (their agent config's bundle.sha256). */
-  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
+export interface RemoterContext extends LaunchContext {
   /** Provider-specific extras (local: agentBin, grace periods…). */
   local?: Partial<Omit<LocalRemoterOptions, 'pool' | 'cloud' | 'stateDir'>>;
   /** EC2 extras (tunables such as pageSize, a ready client, a logger). */

@@ -1,8 +1,32 @@
+import type { PoolDefinition } from '../config/schema.ts';
+
 /**
  * The remoter base: one interface for every provider (local processes, EC2, static SSH hosts).
  * A remoter is created for one pool and one cloud of it; the provider is the source of truth for
  * instance counts, so callers list() before they act.
  */
+
+/** Where a remoter base launches and what every instance it launches is handed. */
+export interface LaunchContext {
+  pool: PoolDefinition;
+  /** The cloud launched into. */
+  cloud: string;
+  /** The pool's state dir (holds pool.key on the laptop). */
+  stateDir: string;
+  /**
+   * The pool key new instances get. Default <stateDir>/pool.key (the laptop's); an agent must pass
+   * its own config's poolKeyFile, or the remoter would create a new key nobody else has.
+   */
+  poolKeyFile?: string;
+  /**
+   * Multiaddrs new instances dial first (ec2; local computes its own). Default: the pool's oldest
+   * live instances as the provider lists them, `/ip4/<private ip>/tcp/<p2pPort>` without a peer
+   * id (libp2p dials a bare address). A first launch into an empty pool gets none.
+   */
+  bootstrap?: string[] | (() => string[] | Promise<string[]>);
+  /** The config bundle new instances apply at first boot (their agent config's bundle.sha256). */
+  bundleHash?: string | (() => string | undefined | Promise<string | undefined>);
+}
 
 export type InstanceState = 'pending' | 'running' | 'stopping' | 'terminated';
 
