@@ -87,7 +87,17 @@ describe('membership bound to launched instances (real agents)', () => {
       () => rogues.every((r) => r.services.pubsub.getSubscribers(topic).length >= 3),
       20_000,
     );
-    await sleep(1500); // a gossipsub heartbeat or so for the mesh
+    // Published before a rogue grafted the agents into its mesh, the claims could be only gossiped
+    // about. The mesh is on the implementation, not on the GossipSub interface.
+    await until(
+      'the agents in every rogue mesh',
+      () =>
+        rogues.every(
+          (r) =>
+            (r.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic).length >= 3,
+        ),
+      20_000,
+    );
 
     let seq = Date.now();
     const claim = (node: PoolNode, instanceId: string): Heartbeat => ({
