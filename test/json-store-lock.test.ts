@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../shared/remoter/json-store.ts';
+import { procState } from '../shared/remoter/pid.ts';
 
 /**
  * The state lock of the local and ssh providers: a holder that died breaks it, and a holder that
@@ -55,8 +56,7 @@ async function zombie(): Promise<number> {
   });
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return pid;
+    if (procState(pid) === 'Z') return pid;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`pid ${pid} did not become a zombie`);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processRuns } from './pid.ts';
 import { RemoterError } from './types.ts';
 
 /**
@@ -122,7 +122,7 @@ export class JsonStore<T> {
         return false;
       }
     }
-    return !pidAlive(pid);
+    return !processRuns(pid);
   }
 
   /** Atomic rename decides between concurrent breakers; a fresh lock moved aside is put back with link(). */
@@ -134,7 +134,7 @@ export class JsonStore<T> {
       return;
     }
     const pid = Number((await readFile(aside, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) await link(aside, this.lockFile).catch(() => {});
+    if (Number.isInteger(pid) && pid > 0 && processRuns(pid)) await link(aside, this.lockFile).catch(() => {});
     await unlink(aside).catch(() => {});
   }
 }
@@ -149,24 +149,5 @@ async function syncDir(dir: string): Promise<void> {
     // EISDIR/EPERM/EINVAL on platforms without directory fsync
   } finally {
     await handle?.close().catch(() => {});
-  }
-}
-
-/**
- * Whether the lock holder still runs. A zombie counts as gone: a leader killed while holding the
- * lock stays a zombie until its parent reaps it, and on a host whose init does not reap, never.
- */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return !existsSync('/proc/self'); // without /proc (macOS) the signal is all there is
   }
 }

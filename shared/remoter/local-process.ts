@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { sep } from 'node:path';
 import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
+import { procState } from './pid.ts';
 import { RemoterError } from './types.ts';
 
 /** Every agent's command line contains this; a recycled pid running something else does not. */
@@ -27,13 +28,8 @@ export function isAgentAlive(pid: number, marker: string): boolean {
     return code === 'ENOENT' && !procAvailable();
   }
   if (!cmdline.includes(AGENT_MARKER) || !cmdline.includes(marker)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const state = procState(pid);
+  return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 export interface AgentProcess {

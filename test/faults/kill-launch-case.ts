@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { processRuns } from '../../shared/remoter/pid.ts';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import { sleep, until } from '../fixtures/fault-pool.ts';
 
@@ -53,7 +53,7 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
   }
   let died = false;
   try {
-    await until('the leader gone', () => !isRunning(pid), 30_000, 20);
+    await until('the leader gone', () => !processRuns(pid), 30_000, 20);
     died = true;
     if (point !== 'random') killedAfterMs = Date.now() - rose;
   } catch {
@@ -103,14 +103,4 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
           },
         }),
   };
-}
-
-/** Whether `pid` runs; a zombie (killed, not yet reaped by its parent) counts as gone. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
