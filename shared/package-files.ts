@@ -19,10 +19,11 @@ function embedded(): { unit: string } | undefined {
   return typeof __POOLPARTY_ARTIFACT__ === 'undefined' ? undefined : __POOLPARTY_ARTIFACT__;
 }
 
-export const UNIT_FILE_NAME = 'poolparty-agent.service';
+/** The agent's systemd unit name (without .service): the file in systemd/ and on every host. */
+export const UNIT_NAME = 'poolparty-agent';
 
 /** Whether this code runs inside the single-file agent artifact. */
-export function runningFromArtifact(): boolean {
+function runningFromArtifact(): boolean {
   return embedded() !== undefined;
 }
 
@@ -30,7 +31,7 @@ export function runningFromArtifact(): boolean {
 export async function agentUnitText(file?: string): Promise<string> {
   const inArtifact = embedded();
   if (file === undefined && inArtifact) return inArtifact.unit;
-  return readFile(file ?? join(findPackageRoot(), 'systemd', UNIT_FILE_NAME), 'utf8');
+  return readFile(file ?? join(findPackageRoot(), 'systemd', `${UNIT_NAME}.service`), 'utf8');
 }
 
 /**

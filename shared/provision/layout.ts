@@ -1,4 +1,4 @@
-import { agentUnitText } from '../package-files.ts';
+import { agentUnitText, UNIT_NAME } from '../package-files.ts';
 import { ProvisionError } from './errors.ts';
 
 /**
@@ -27,7 +27,7 @@ export interface RemoteLayout {
   unitFile: string;
 }
 
-export const UNIT_NAME = 'poolparty-agent';
+export { UNIT_NAME };
 
 export function remoteLayout(prefix = ''): RemoteLayout {
   const p = prefix.replace(/\/+$/, '');
