@@ -15,6 +15,7 @@ import { runVerifiers } from '../agent/configure/verifiers.ts';
 import { buildBundle } from '../shared/bundle/build.ts';
 import { unpackBundle } from '../shared/bundle/unpack.ts';
 import { configureSchema, type VerifierSpec } from '../shared/config/configure-schema.ts';
+import { processRuns } from '../shared/remoter/pid.ts';
 import { file } from '../shared/resources/index.ts';
 import { waitFor } from './fixtures/wait.ts';
 
@@ -38,15 +39,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('runProcess', () => {
   it('streams output line by line, in order, across chunks', async () => {
     const lines: string[] = [];
@@ -64,7 +56,7 @@ describe('runProcess', () => {
     const r = await runProcess('sh', ['-c', `sleep 30 & echo $! > ${pidFile}; wait`], { timeout: 300, killGrace: 200 });
     expect(r.timedOut).toBe(true);
     const pid = Number(await readFile(pidFile, 'utf8'));
-    await waitFor('the backgrounded sleep killed', () => !alive(pid), { timeoutMs: 5_000 });
+    await waitFor('the backgrounded sleep killed', () => !processRuns(pid), { timeoutMs: 5_000 });
   });
 
   it('reports a missing executable instead of throwing', async () => {

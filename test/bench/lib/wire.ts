@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { processRuns } from '../../../shared/remoter/pid.ts';
 import { atExit } from './procs.ts';
 
 /**
@@ -57,21 +58,12 @@ function removeChain(chain: string): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Removes chains left by bench runs that were SIGKILLed (their pid no longer exists). */
 function sweepStale(): string[] {
   const swept: string[] = [];
   for (const line of ipt(['-S']).split('\n')) {
     const m = /^-N (PPB-(\d+)-[0-9a-f]+)$/.exec(line.trim());
-    if (m && !alive(Number(m[2]))) {
+    if (m && !processRuns(Number(m[2]))) {
       removeChain(m[1] as string);
       swept.push(m[1] as string);
     }
