@@ -14,6 +14,7 @@ import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import type { Component } from './lifecycle.ts';
 import { MetricSampler } from './metrics/sampler.ts';
+import { registerPoolMetrics } from './monitor/pool-metrics.ts';
 import type { AgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
@@ -105,7 +106,6 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     config: c,
     ledger: i.ledger,
     now,
-    metrics: tel.metrics,
     leads: () => duty.actingTerm(),
     leaseHeldFor: () => duty.leaseHeldFor(),
     selfPeerId: () => peerId,
@@ -154,6 +154,13 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     membership,
     load,
     running: run.running,
+  });
+  registerPoolMetrics(tel.metrics.registry, {
+    ...{ pool: c.pool, cloud: c.cloud, instanceId: c.instanceId },
+    cluster: views.cluster,
+    scaling: () => scaler?.snapshot().clouds,
+    leads: () => duty.actingTerm() !== null,
+    subscribe: (listener) => events.subscribe(listener),
   });
 
   const components = agentComponents({

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { createMonitorApp } from '../agent/monitor/app.ts';
 import { HttpError } from '../agent/monitor/errors.ts';
 import { createAgentMetrics } from '../agent/monitor/prom.ts';
 import { formatSseMessage } from '../agent/monitor/sse.ts';
 import type { PoolEvent } from '../shared/wire/cluster.ts';
+import { promtoolCheck } from './fixtures/promtool.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { fakeSource, SseReader } from './monitor-fake.ts';
 
@@ -184,16 +184,6 @@ describe('monitor app: /events (SSE)', () => {
     expect(() => formatSseMessage('a\nb', {})).toThrow(/one line/);
   });
 });
-
-/** Runs `promtool check metrics` on text; fails (never skips) when promtool is missing. */
-function promtoolCheck(text: string): { status: number | null; output: string } {
-  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
-  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new Error('promtool not found on PATH: install the prometheus package (apt-get install -y prometheus)');
-  }
-  if (run.error) throw run.error;
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
-}
 
 describe('agent metrics (prom-client)', () => {
   it('each call has its own registry, so two agents can live in one process', async () => {

@@ -23,8 +23,6 @@ export interface AgentMetrics {
   isLeader: Gauge;
   leaseHeld: Gauge;
   leaderChanges: Counter;
-  scalingDecisions: Counter<'action'>;
-  scalingActions: Counter<'kind' | 'result'>;
 }
 
 // Keyed by the union so adding a state or event type without listing it here fails to compile.
@@ -116,18 +114,6 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     help: 'Times this agent saw the leader change (elected, lost or stepped down).',
     registers,
   });
-  const scalingDecisions = new Counter({
-    name: 'poolparty_scaling_decisions_total',
-    help: 'Decisions recorded by this agent while leading, by action (none means a rule or bound was blocked or idle).',
-    labelNames: ['action'] as const,
-    registers,
-  });
-  const scalingActions = new Counter({
-    name: 'poolparty_scaling_actions_total',
-    help: 'Provider actions this agent carried out while leading, by kind and result.',
-    labelNames: ['kind', 'result'] as const,
-    registers,
-  });
   leaderTerm.set(0);
   isLeader.set(0);
   leaseHeld.set(0);
@@ -157,7 +143,5 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
     isLeader,
     leaseHeld,
     leaderChanges,
-    scalingDecisions,
-    scalingActions,
   };
 }

@@ -4,7 +4,6 @@ import type { ScalingConfig } from '../../shared/scaling/config.ts';
 import { parseRule } from '../../shared/scaling/rule.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { MemberView, PoolEvent } from '../../shared/wire/cluster.ts';
-import type { AgentMetrics } from '../monitor/prom.ts';
 import type { ActionLedger } from './ledger.ts';
 import { PoolScaler } from './pool-scaler.ts';
 import { type ControlDraft, Scaler } from './scaler.ts';
@@ -13,7 +12,6 @@ export interface AgentScalerOptions {
   config: AgentConfig;
   ledger: ActionLedger;
   now: () => number;
-  metrics: AgentMetrics;
   leads: () => number | null;
   /** How long this node has held its quorum lease without a break (ms); see ScalerDeps. */
   leaseHeldFor?: () => number;
@@ -104,8 +102,6 @@ function cloudScaler(
     members: o.members,
     publish: o.publish,
     onDecision: (d) => {
-      o.metrics.scalingDecisions.inc({ action: d.action });
-      if (d.action !== 'none') o.metrics.scalingActions.inc({ kind: d.action, result: d.result ?? 'ok' });
       o.emit({ type: 'scaling-decision', ...d });
     },
     log: o.log,
