@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImdsError, readIdentity } from '../agent/membership/binding-imds.ts';
 import { bindingSources, ownIdentity } from '../agent/membership/binding-sources.ts';
+import { parseEc2Using } from '../shared/config/ec2-schema.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { decodeMessage, encodeMessage } from '../shared/wire/codec.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
@@ -40,8 +41,13 @@ function imdsStub(): Server {
   });
 }
 
-function config(cloud: string, certificate?: string): AgentConfig {
-  const using = { provider: 'ec2', region: 'eu-west-1', ...(certificate ? { identityCertificate: certificate } : {}) };
+function config(cloud: string, certificate?: string, accountId?: string): AgentConfig {
+  const using = {
+    provider: 'ec2',
+    region: 'eu-west-1',
+    ...(certificate ? { identityCertificate: certificate } : {}),
+    ...(accountId ? { accountId } : {}),
+  };
   return {
     pool: 'p',
     cloud,
@@ -88,6 +94,27 @@ describe('EC2 identity documents (IMDS stub, wire, verifier)', () => {
     const claim = { peerId: got.peerId, instanceId: got.instanceId, cloud: got.cloud, identity: got.identity };
     expect(source?.check(claim)).toEqual({ kind: 'bound', by: 'ec2-identity' });
     expect(source?.check({ ...claim, instanceId: 'i-0fffffffffffffff0' })).toMatchObject({ reason: 'bad-evidence' });
+  });
+
+  it("pins the account when the cloud names one: AWS's regional key signs every account's documents", () => {
+    const claim = { peerId: 'P1', instanceId: 'i-0123456789abcdef0', cloud: 'web', identity: { document, signature } };
+    const pinned = (account: string) => bindingSources(config('web', certificate, account), { peerId: 'SELF' })('web');
+    expect(pinned('123456789012')?.check(claim)).toEqual({ kind: 'bound', by: 'ec2-identity' });
+    expect(pinned('210987654321')?.check(claim)).toMatchObject({ kind: 'unbound', reason: 'bad-evidence' });
+    const using = { provider: 'ec2', imageId: 'ami-0123456789abcdef0', instanceType: 't3.small' } as const;
+    expect(() => parseEc2Using({ ...using, accountId: '1234' })).toThrow(/12-digit/);
+    expect(parseEc2Using({ ...using, accountId: '123456789012' }).accountId).toBe('123456789012');
+  });
+
+  it('warns once per unchecked cloud when the sources are built (agent start)', () => {
+    const warned: Record<string, unknown>[] = [];
+    bindingSources(config('web'), { peerId: 'SELF' }, (msg, fields) => warned.push({ msg, ...fields }));
+    expect(warned).toEqual([
+      { msg: 'binding-unchecked', cloud: 'web', provider: 'ec2', why: 'the cloud names no identityCertificate' },
+    ]);
+    warned.length = 0;
+    bindingSources(config('web', certificate), { peerId: 'SELF' }, (msg, fields) => warned.push({ msg, ...fields }));
+    expect(warned).toEqual([]);
   });
 
   it('the codec refuses an oversized or malformed identity', () => {

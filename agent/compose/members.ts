@@ -46,7 +46,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     },
     maxConnections: t.maxConnections,
     // Only members the provider vouches for take part (binding.ts).
-    binding: bindingSources(c, { peerId }),
+    binding: bindingSources(c, { peerId }, (msg, fields) => log.warn(msg, fields)),
     identity: ownIdentity(c, (msg, fields) => log.warn(msg, fields)),
   });
   const load: LoadExchange = new LoadExchange({

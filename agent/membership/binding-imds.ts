@@ -58,6 +58,19 @@ export class OwnIdentity {
     private readonly log: (msg: string, fields: Record<string, unknown>) => void,
   ) {}
 
+  /**
+   * Evidence known before start (an ssh agent's launcher certificate, from its config): in the
+   * very first record, so verifiers never see this member without it.
+   */
+  static fixed(evidence: IdentityEvidence): OwnIdentity {
+    const own = new OwnIdentity(
+      () => Promise.resolve(evidence),
+      () => undefined,
+    );
+    own.#current = evidence;
+    return own;
+  }
+
   get current(): IdentityEvidence | undefined {
     return this.#current;
   }

@@ -4,48 +4,94 @@ import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import { type BindingSource, type LaunchedInstance, launcherRecordSource } from './binding.ts';
 import { ec2IdentitySource } from './binding-ec2.ts';
 import { OwnIdentity, readIdentity } from './binding-imds.ts';
+import { launcherCertificateSource } from './binding-ssh.ts';
 
 /**
- * Which binding source vouches for the members of each cloud, from the agent's config. Only an
- * agent that knows the pool definition (a local or EC2 agent: `scaling.definition`) can tell a
- * cloud's provider; others (ssh agents) check nobody and keep the first-claim rule.
+ * Which binding source vouches for the members of each cloud, from the agent's config. The
+ * pool's clouds come from the pool definition (local and EC2 agents: `scaling.definition`), else
+ * from the launcher block (ssh agents carry no definition, only each cloud's provider).
  *
  *  - local: the launcher's record, read from `<stateDir>/local/instances.json` (the same host,
  *    the same user: agents read the file the launcher writes). It vouches only while it names
  *    this agent itself (our instance with our peer id): an agent started by hand next to a
  *    state dir was not launched from it, and must not reject its peers by it.
- *  - ec2: the identity document, when the cloud names an `identityCertificate` (PEM).
- *  - a cloud the definition does not have: nothing can be bound to it.
- *  - ssh (and ec2 without a certificate): unchecked (README: what binding does not cover).
+ *  - ec2: the identity document, when the cloud names an `identityCertificate` (PEM), from the
+ *    cloud's `accountId` when it names one.
+ *  - ssh: the launcher certificate, when this agent's config holds the launcher's public key.
+ *  - a cloud the pool does not have: nothing can be bound to it.
+ * Every other cloud is unchecked (first claim wins); `warn` is told so once per cloud, here, at
+ * agent start. An agent that knows no cloud at all checks nobody.
  */
-export function bindingSources(c: AgentConfig, self: { peerId: string }): (cloud: string) => BindingSource | undefined {
-  const def = c.scaling?.definition;
-  if (!def) return () => undefined;
+export function bindingSources(
+  c: AgentConfig,
+  self: { peerId: string },
+  warn: (msg: string, fields: Record<string, unknown>) => void = () => undefined,
+): (cloud: string) => BindingSource | undefined {
+  const clouds = cloudsOf(c);
+  if (!clouds) {
+    warn('binding-unchecked', { cloud: '*', why: 'this agent knows neither the pool definition nor a launcher key' });
+    return () => undefined;
+  }
   const local = c.scaling
     ? localRecords(join(c.scaling.stateDir, 'local', 'instances.json'), c.instanceId, self)
-    : null;
+    : undefined;
   const sources = new Map<string, BindingSource | undefined>();
-  for (const [name, cloud] of Object.entries(def.clouds)) {
-    const using = (cloud as { using?: { provider?: string; identityCertificate?: unknown; region?: unknown } }).using;
-    if (using?.provider === 'local' && local) sources.set(name, local);
-    else if (using?.provider === 'ec2' && typeof using.identityCertificate === 'string')
-      sources.set(
-        name,
-        ec2IdentitySource({
-          certificate: using.identityCertificate,
-          ...(typeof using.region === 'string' ? { region: using.region } : {}),
-        }),
-      );
-    else sources.set(name, undefined);
+  for (const [name, using] of clouds) {
+    const chosen = sourceFor(c, using, local);
+    if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: using.provider, why: chosen });
+    sources.set(name, typeof chosen === 'string' ? undefined : chosen);
   }
   return (cloud) => (sources.has(cloud) ? sources.get(cloud) : noSuchCloud);
 }
 
-/** Our own identity document reader, when our cloud checks members by it (EC2 with a certificate). */
+/** What a cloud's `using` says that binding reads (carried as plain JSON, so checked field by field). */
+interface CloudUsing {
+  provider?: unknown;
+  identityCertificate?: unknown;
+  region?: unknown;
+  accountId?: unknown;
+}
+
+/** The pool's clouds and what each uses: the carried definition, else the launcher block's list. */
+function cloudsOf(c: AgentConfig): Map<string, CloudUsing> | undefined {
+  const def = c.scaling?.definition;
+  if (def)
+    return new Map(Object.entries(def.clouds).map(([n, cloud]) => [n, (cloud as { using?: CloudUsing }).using ?? {}]));
+  if (c.launcher) return new Map(Object.entries(c.launcher.clouds).map(([n, provider]) => [n, { provider }]));
+  return undefined;
+}
+
+/** The cloud's source, or why its members are unchecked. */
+function sourceFor(c: AgentConfig, using: CloudUsing, local: BindingSource | undefined): BindingSource | string {
+  switch (using.provider) {
+    case 'local':
+      return local ?? "an ssh agent cannot read the local launcher's record";
+    case 'ec2':
+      if (typeof using.identityCertificate !== 'string')
+        return c.scaling ? 'the cloud names no identityCertificate' : 'this agent does not carry the pool definition';
+      return ec2IdentitySource({
+        certificate: using.identityCertificate,
+        ...(typeof using.region === 'string' ? { region: using.region } : {}),
+        ...(typeof using.accountId === 'string' ? { accountIds: [using.accountId] } : {}),
+      });
+    case 'ssh':
+      return c.launcher
+        ? launcherCertificateSource({ publicKey: c.launcher.publicKey, pool: c.pool })
+        : "this agent's config holds no launcher key";
+    default:
+      return `unknown provider ${String(using.provider)}`;
+  }
+}
+
+/**
+ * Our own evidence for our record, when our cloud checks members by it: the launcher certificate
+ * from our config (ssh), or the identity document read from IMDS (EC2 with a certificate).
+ */
 export function ownIdentity(
   c: AgentConfig,
   log: (msg: string, fields: Record<string, unknown>) => void,
 ): OwnIdentity | undefined {
+  if (c.launcher?.certificate) return OwnIdentity.fixed(c.launcher.certificate);
   const using = (c.scaling?.definition.clouds[c.cloud] as { using?: Record<string, unknown> } | undefined)?.using;
   if (using?.provider !== 'ec2' || typeof using.identityCertificate !== 'string') return undefined;
   return new OwnIdentity(() => readIdentity(), log);

@@ -145,6 +145,16 @@ export const ec2UsingSchema = z
       .regex(/-----BEGIN (CERTIFICATE|PUBLIC KEY)-----/, { error: 'expected a PEM certificate' })
       .optional(),
     /**
+     * The AWS account the pool's instances run in (12 digits). With `identityCertificate`, a
+     * member's identity document must name this account: AWS signs every account's documents with
+     * the same regional key, so without it an instance of any account can vouch for itself.
+     * Default: none — any account.
+     */
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, { error: 'expected a 12-digit AWS account id' })
+      .optional(),
+    /**
      * Provision launched instances over SSH from the laptop (see ec2-ssh-schema.ts): `bootstrap`
      * waits for SSH and installs the agent like on ssh hosts, so the image needs neither the agent
      * nor `agentUrl`. Default: none (user data only).

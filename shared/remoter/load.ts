@@ -102,6 +102,7 @@ export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFact
         using,
         stateDir: ctx.stateDir,
         agentConfig: (rt) => resolveAgentConfig(ctx.pool, ctx.cloud, rt),
+        clouds: Object.fromEntries(Object.entries(ctx.pool.clouds).map(([n, c]) => [n, c.using.provider])),
       });
     default:
       throw new RemoterError(`unknown provider '${provider}'`);

@@ -33,6 +33,11 @@ export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
   stateDir: string;
   /** Builds an agent's config, e.g. `(rt) => resolveAgentConfig(pool, cloud, rt)`. */
   agentConfig: (runtime: AgentRuntime) => AgentConfig;
+  /**
+   * The pool's clouds by provider, written into every agent's launcher block so that an ssh agent
+   * knows which clouds exist and which need a launcher certificate. Default: this cloud only.
+   */
+  clouds?: Record<string, string>;
   /** Replace recorded host keys that changed (replaced machines). Default false. */
   acceptNewHostKey?: boolean;
   /** The agent artifact or its directory (default <package>/dist/artifact). */

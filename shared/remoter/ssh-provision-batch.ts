@@ -15,7 +15,8 @@ export interface BatchSettings {
   common: Omit<ProvisionHostOptions, 'target' | 'agentConfig' | 'bundle'>;
   /** The cloud's configuration bundle, uploaded with every agent. */
   bundle?: { sha256: string; bytes: Buffer };
-  agentConfig: (runtime: AgentRuntime) => AgentConfig;
+  /** The agent's config for its runtime and peer id (which its launcher certificate names). */
+  agentConfig: (runtime: AgentRuntime, peerId: string) => AgentConfig;
 }
 
 /**
@@ -44,15 +45,18 @@ export async function provisionBatch(
           const batchPeers = peers.flatMap((p, j) =>
             p.status === 'fulfilled' && j !== i ? [dialAddress(batch[j] as SshHostRecord, p.value)] : [],
           );
-          return settings.agentConfig({
-            instanceId: rec.id,
-            dataDir: ctx.paths.dataDir,
-            poolKeyFile: ctx.paths.poolKeyFile,
-            stateDir: ctx.paths.stateDir,
-            listen: [`/ip4/${rec.bind}/tcp/${rec.p2pPort}`],
-            bootstrap: [...known, ...batchPeers],
-            monitor: { host: rec.bind, port: rec.monitorPort, url: rec.monitor },
-          });
+          return settings.agentConfig(
+            {
+              instanceId: rec.id,
+              dataDir: ctx.paths.dataDir,
+              poolKeyFile: ctx.paths.poolKeyFile,
+              stateDir: ctx.paths.stateDir,
+              listen: [`/ip4/${rec.bind}/tcp/${rec.p2pPort}`],
+              bootstrap: [...known, ...batchPeers],
+              monitor: { host: rec.bind, port: rec.monitorPort, url: rec.monitor },
+            },
+            ctx.peerId,
+          );
         },
       }).catch((err: unknown) => {
         probed[i]?.reject(err); // no-op when it was probed already

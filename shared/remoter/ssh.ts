@@ -4,6 +4,7 @@ import { loadArtifact } from '../provision/artifact.ts';
 import { deprovisionHost, type HostTarget, type ProvisionTimeouts } from '../provision/provision.ts';
 import type { HealthView } from '../wire/cluster.ts';
 import type { JsonStore } from './json-store.ts';
+import { ensureLauncherKey, withCertificate } from './ssh-certificate.ts';
 import { type SshInstanceRecord, toRecord } from './ssh-instance.ts';
 import { SSH_REMOTER_DEFAULTS, type SshRemoterOptions, type SshRemoterTunables } from './ssh-options.ts';
 import { type Outcome, provisionBatch } from './ssh-provision-batch.ts';
@@ -86,6 +87,10 @@ export class SshRemoter implements RemoterBase {
     const artifact =
       typeof this.opts.artifact === 'object' ? this.opts.artifact : await loadArtifact(this.opts.artifact);
     const keyFile = join(this.stateDir, 'pool.key');
+    // The CLI is the only launcher of ssh hosts (their agents get no scaling block): it holds the
+    // key that certifies each agent's peer id for its host, and no node ever does.
+    const launcherKey = await ensureLauncherKey(this.stateDir);
+    const clouds = this.opts.clouds ?? { [this.opts.cloud]: 'ssh' };
 
     // A host whose agent does not answer is replaced in place (docs/ssh.md), so its record does not
     // hold it; asked before the lock, because /health takes time.
@@ -119,7 +124,7 @@ export class SshRemoter implements RemoterBase {
         onProgress: this.opts.onProgress,
       },
       ...(bundle ? { bundle } : {}),
-      agentConfig: (runtime) => this.opts.agentConfig(runtime),
+      agentConfig: (runtime, peerId) => withCertificate(this.opts.agentConfig(runtime), launcherKey, clouds, peerId),
     });
 
     const failures: { host: string; error: Error }[] = [];

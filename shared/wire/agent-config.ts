@@ -3,6 +3,7 @@ import { scalingSchema } from '../config/scaling-schema.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { agentTunablesSchema, RETIRED_TUNABLES } from '../config/tunables.ts';
 import { parseRule } from '../scaling/rule.ts';
+import { IDENTITY_LIMITS } from './heartbeat.ts';
 import { metricSourceSchema } from './metric-source.ts';
 
 /**
@@ -94,6 +95,31 @@ const scalingBlockSchema = z
     }
   });
 
+/**
+ * Written by the CLI into the configs of agents it provisions on ssh hosts (shared/remoter/
+ * ssh-certificate.ts): how this agent proves its own instance, and checks its peers'. Never holds
+ * the launcher's private key.
+ */
+const launcherSchema = z.strictObject({
+  /** The pool's launcher public key (ed25519, SPKI PEM): members of ssh clouds need its certificate. */
+  publicKey: z
+    .string()
+    .max(1024)
+    .regex(/-----BEGIN PUBLIC KEY-----/, { error: 'expected a PEM public key' }),
+  /**
+   * Every cloud of the pool and its provider ('ssh', 'ec2', 'local'): an ssh agent carries no pool
+   * definition, and must still know which clouds exist and which of them its key vouches for.
+   */
+  clouds: z.record(nonEmpty, nonEmpty),
+  /** This agent's certificate, carried in its record: the signed document and base64 signature. */
+  certificate: z
+    .strictObject({
+      document: z.string().max(IDENTITY_LIMITS.document),
+      signature: z.string().max(IDENTITY_LIMITS.signature),
+    })
+    .optional(),
+});
+
 export const agentConfigSchema = z.strictObject({
   /** Pool name. */
   pool: nonEmpty,
@@ -131,6 +157,8 @@ export const agentConfigSchema = z.strictObject({
    * build the cloud's remoter base. Absent: the agent takes part in the election but never acts.
    */
   scaling: scalingBlockSchema.optional(),
+  /** Binding by launcher certificate (ssh clouds); absent: members of ssh clouds are unchecked. */
+  launcher: launcherSchema.optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -48,8 +48,9 @@ export interface Heartbeat {
   /** Leader only: the pool's desired bundle and which members may apply it now. */
   rollout?: RolloutAnnouncement;
   /**
-   * EC2 members: the instance identity document and its base64 signature as IMDS served them,
-   * which bind this peer to its instance (agent/membership/binding.ts). Bounded by the codec.
+   * The evidence that binds this peer to its instance (agent/membership/binding.ts), bounded by
+   * the codec. EC2 members: the instance identity document and its base64 signature as IMDS
+   * served them; ssh members: the launcher certificate the CLI signed (launcher-certificate.ts).
    */
   identity?: IdentityEvidence;
 }

@@ -1,0 +1,184 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindingVerdict, type Claim, mayChange, takesPart } from '../agent/membership/binding.ts';
+import { bindingSources, ownIdentity } from '../agent/membership/binding-sources.ts';
+import { checkCertificate, launcherCertificateSource, launcherPublicKey } from '../agent/membership/binding-ssh.ts';
+import { defaultTunables } from '../shared/config/tunables.ts';
+import {
+  ensureLauncherKey,
+  type LauncherKey,
+  LauncherKeyError,
+  launcherKeyFile,
+  mintCertificate,
+  withCertificate,
+} from '../shared/remoter/ssh-certificate.ts';
+import { type AgentConfig, agentConfigSchema } from '../shared/wire/agent-config.ts';
+import { decodeMessage, encodeMessage } from '../shared/wire/codec.ts';
+import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import { certificateDocument } from '../shared/wire/launcher-certificate.ts';
+import { memberRecord } from './helpers/records.ts';
+
+/**
+ * ssh binding by launcher certificate: the CLI's key file (created once, 0600), the certificate it
+ * mints into an agent's config, the record carrying it through the codec, and the verdict every
+ * agent reaches on it — bound only for the exact pool, cloud, instance and peer the CLI signed.
+ */
+
+let dir: string;
+let key: LauncherKey;
+const POOL = 'p';
+const claims = { pool: POOL, cloud: 'web', instanceId: '127.0.0.2', peerId: 'P1', issuedAt: 1_700_000_000_000 };
+const claim = (over: Partial<Claim> = {}): Claim => ({
+  peerId: 'P1',
+  instanceId: '127.0.0.2',
+  cloud: 'web',
+  identity: mintCertificate(key, claims),
+  ...over,
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'poolparty-launcher-'));
+  key = await ensureLauncherKey(join(dir, 'state'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('launcher key (CLI state dir)', () => {
+  it('is created once, 0600, and the same key is read back by every later or concurrent launcher', async () => {
+    const stateDir = join(dir, 'fresh');
+    const all = await Promise.all([1, 2, 3, 4].map(() => ensureLauncherKey(stateDir)));
+    expect(new Set(all.map((k) => k.publicKeyPem)).size).toBe(1);
+    expect((await stat(launcherKeyFile(stateDir))).mode & 0o777).toBe(0o600);
+    expect((await ensureLauncherKey(stateDir)).publicKeyPem).toBe(all[0]?.publicKeyPem);
+    expect(await readFile(launcherKeyFile(stateDir), 'utf8')).toContain('BEGIN PRIVATE KEY');
+  });
+
+  it('refuses a key file that is not an ed25519 private key', async () => {
+    const stateDir = join(dir, 'bad');
+    await ensureLauncherKey(stateDir);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    await writeFile(launcherKeyFile(stateDir), rsa);
+    await expect(ensureLauncherKey(stateDir)).rejects.toBeInstanceOf(LauncherKeyError);
+  });
+});
+
+describe('launcher certificate verdict (pure)', () => {
+  const check = (c: Claim) => checkCertificate(c, launcherPublicKey(key.publicKeyPem), POOL);
+
+  it('binds the peer the certificate names for its instance and cloud', () => {
+    expect(check(claim())).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+  });
+
+  it('refuses for good a claim without a certificate, or with one the launcher did not sign', () => {
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const document = certificateDocument(claims);
+    const forged = { document, signature: sign(null, Buffer.from(document), other).toString('base64') };
+    for (const identity of [undefined, forged, { document, signature: 'AAAA' }]) {
+      const v = check({ ...claim(), identity } as Claim);
+      expect(v).toMatchObject({ kind: 'unbound', reason: 'bad-evidence' });
+      expect(takesPart(v)).toBe(false);
+      expect(mayChange(v)).toBe(false);
+    }
+  });
+
+  it('refuses a certificate copied by another peer, or used for another instance, cloud or pool', () => {
+    expect(check(claim({ peerId: 'P2' }))).toMatchObject({
+      reason: 'bad-evidence',
+      detail: expect.stringMatching(/P1/),
+    });
+    expect(check(claim({ instanceId: '127.0.0.3' }))).toMatchObject({ reason: 'bad-evidence' });
+    expect(check(claim({ cloud: 'db' }))).toMatchObject({ reason: 'bad-evidence' });
+    const elsewhere = mintCertificate(key, { ...claims, pool: 'q' });
+    expect(check(claim({ identity: elsewhere }))).toMatchObject({ reason: 'bad-evidence' });
+  });
+
+  it('refuses a signed document that is not a certificate, or one edited after signing', () => {
+    const signed = (document: string) => ({
+      document,
+      signature: sign(null, Buffer.from(document), key.privateKey).toString('base64'),
+    });
+    const plain = JSON.stringify({ ...claims });
+    expect(check(claim({ identity: signed(plain) }))).toMatchObject({ reason: 'bad-evidence' });
+    const good = mintCertificate(key, claims);
+    const edited = { ...good, document: good.document.replace('P1', 'P2') };
+    expect(check(claim({ peerId: 'P2', identity: edited }))).toMatchObject({ reason: 'bad-evidence' });
+  });
+
+  it('a live holder keeps its instance even against a valid certificate (re-provisioned with a new key)', () => {
+    const source = launcherCertificateSource({ publicKey: key.publicKeyPem, pool: POOL });
+    const v = bindingVerdict(claim(), source, 'P0');
+    expect(v).toMatchObject({ kind: 'unbound', reason: 'taken' });
+    expect(bindingVerdict(claim(), source, 'P1')).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+  });
+
+  it('only takes an ed25519 launcher key', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' });
+    expect(() => launcherPublicKey(rsa.toString())).toThrow(/not ed25519/);
+  });
+});
+
+describe('an ssh agent’s config and record', () => {
+  const base: AgentConfig = {
+    pool: POOL,
+    cloud: 'web',
+    instanceId: '127.0.0.2',
+    dataDir: '/var/lib/poolparty',
+    poolKeyFile: '/etc/poolparty/pool.key',
+    listen: ['/ip4/127.0.0.2/tcp/8643'],
+    bootstrap: [],
+    monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
+    tunables: defaultTunables(),
+    metrics: {},
+  };
+  const clouds = { web: 'ssh', db: 'ssh', api: 'ec2' };
+  const config = () => agentConfigSchema.parse(withCertificate(base, key, clouds, 'P1', 5));
+
+  it('carries the public key, every cloud and its own certificate, and parses (never the private key)', () => {
+    const c = config();
+    expect(c.launcher?.clouds).toEqual(clouds);
+    expect(c.launcher?.publicKey).toBe(key.publicKeyPem);
+    expect(JSON.stringify(c)).not.toContain('PRIVATE');
+    expect(() => agentConfigSchema.parse({ ...c, launcher: { ...c.launcher, publicKey: 'x' } })).toThrow();
+  });
+
+  it('puts the certificate in the first record, through the codec, and peers bind it', () => {
+    const c = config();
+    const own = ownIdentity(c, () => undefined);
+    expect(own?.current).toEqual(c.launcher?.certificate);
+    const record = memberRecord('P1', {
+      instanceId: c.instanceId,
+      cloud: c.cloud,
+      ...(own?.current ? { identity: own.current } : {}),
+    });
+    const decoded = decodeMessage(encodeMessage(record), 256 * 1024);
+    if (!decoded.ok) throw new Error(decoded.detail);
+    const got = decoded.msg as Heartbeat;
+    const peer = { ...config(), instanceId: '127.0.0.3' };
+    const source = bindingSources(peer, { peerId: 'P9' })('web');
+    expect(source?.name).toBe('launcher-certificate');
+    const fromRecord = { peerId: got.peerId, instanceId: got.instanceId, cloud: got.cloud, identity: got.identity };
+    expect(source?.check(fromRecord)).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+  });
+
+  it('checks ssh clouds by certificate, leaves other providers unchecked (warned once) and knows no other cloud', () => {
+    const warned: Record<string, unknown>[] = [];
+    const sources = bindingSources(config(), { peerId: 'P1' }, (msg, fields) => warned.push({ msg, ...fields }));
+    expect(sources('db')?.check(claim({ cloud: 'db', identity: undefined }))).toMatchObject({
+      reason: 'bad-evidence',
+    });
+    expect(sources('api')).toBeUndefined();
+    expect(warned).toEqual([
+      { msg: 'binding-unchecked', cloud: 'api', provider: 'ec2', why: 'this agent does not carry the pool definition' },
+    ]);
+    expect(sources('ghost')?.check(claim({ cloud: 'ghost' }))).toMatchObject({ reason: 'no-instance' });
+  });
+
+  it('without a launcher block an ssh agent checks nobody, and says so at start', () => {
+    const warned: string[] = [];
+    const sources = bindingSources(base, { peerId: 'P1' }, (msg) => warned.push(msg));
+    expect(sources('web')).toBeUndefined();
+    expect(warned).toEqual(['binding-unchecked']);
+  });
+});
