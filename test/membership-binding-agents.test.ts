@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encode } from 'cborg';
@@ -10,7 +11,9 @@ import { readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
 import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
 import { decodeFrame, frameToWire, probeProtocol } from '../shared/wire/probe.ts';
-import { FaultPool, sleep, until } from './fixtures/fault-pool.ts';
+import { FaultPool, rejected } from './fixtures/fault-pool.ts';
+import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * Membership is bound to instances the provider runs (agent/membership/binding.ts), on a real
@@ -40,12 +43,6 @@ async function rogueNode(keyFile: string): Promise<PoolNode> {
   return node;
 }
 
-async function rejected(monitor: string, reason: string): Promise<number> {
-  const text = await (await fetch(`${monitor}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`poolparty_heartbeats_rejected_total{reason="${reason}"}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
 describe('membership bound to launched instances (real agents)', () => {
   let pool: FaultPool;
   const rogues: PoolNode[] = [];
@@ -66,12 +63,19 @@ describe('membership bound to launched instances (real agents)', () => {
   }, 120_000);
 
   it('a key holder without an instance, or with another member’s, takes no part', async () => {
-    await until('3 alive', () => pool.converged(3), 90_000, 500);
-    const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+    await waitFor('3 alive', () => pool.converged(3), { timeoutMs: 90_000, everyMs: 500 });
+    const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
     const before = await pool.live();
     const ids = before.map((i) => i.id).sort();
     const victim = before.find((i) => i.id !== leader.instanceId);
     if (!victim?.peerId) throw new Error('no second member');
+    // The real members report a queue of 0, so the contract rule holds with the pool at its min:
+    // the leader's evaluations of it (blocked at min) show below when it has had its chances to
+    // act on the rogues' load, and it holds only while their queue of 1000 is not counted.
+    await pool.setQueue(0);
+    const quietFrom = Date.now();
+    const monitors = async () => (await pool.live()).map((i) => i.monitor as string);
+    const unboundBefore = await Promise.all(before.map((i) => rejected(i.monitor as string, 'unbound')));
 
     const keyFile = join(pool.stateDir, 'pool.key');
     const phantom = await rogueNode(keyFile);
@@ -82,21 +86,21 @@ describe('membership bound to launched instances (real agents)', () => {
       r.services.pubsub.subscribe(topic);
       for (const inst of before) await r.dial(multiaddr(`/ip4/${inst.address}/tcp/8643`)).catch(() => undefined);
     }
-    await until(
+    await waitFor(
       'agents subscribed, as the rogues see them',
       () => rogues.every((r) => r.services.pubsub.getSubscribers(topic).length >= 3),
-      20_000,
+      { timeoutMs: 20_000 },
     );
     // Published before a rogue grafted the agents into its mesh, the claims could be only gossiped
     // about. The mesh is on the implementation, not on the GossipSub interface.
-    await until(
+    await waitFor(
       'the agents in every rogue mesh',
       () =>
         rogues.every(
           (r) =>
             (r.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic).length >= 3,
         ),
-      20_000,
+      { timeoutMs: 20_000 },
     );
 
     let seq = Date.now();
@@ -148,13 +152,24 @@ describe('membership bound to launched instances (real agents)', () => {
         const term = (await pool.agreedLeader().catch(() => null))?.term ?? leader.term;
         const bytes = encode(frameToWire({ t: 'load', term, metrics: { queue: 1000 } }));
         for (const ch of channels) for (const p of peers) await ch.send(p, bytes).catch(() => undefined);
+        // The rogues' reporting period (part of the attack, as an agent's loadInterval).
         await sleep(500);
       }
     };
     const reporter = report();
 
-    // The expand rule holds after 1 s and the scaler steps every 250 ms: 8 s is plenty to act on it.
-    await sleep(8000);
+    // Every agent refused some of the rogues' claims or frames as unbound; then the leader has
+    // evaluated its rules round after round with their load arriving.
+    await waitFor(
+      'every agent to refuse the rogues as unbound',
+      async () =>
+        (await Promise.all(before.map((i) => rejected(i.monitor as string, 'unbound')))).every(
+          (n, k) => n > (unboundBefore[k] ?? 0),
+        ),
+      { timeoutMs: 30_000 },
+    );
+    const held = await waitForHeldAtBound(monitors, 'contract', { since: quietFrom, rounds: 4 });
+    expect(held.rules?.expand?.holds, 'the expand rule counted no rogue’s queue').toBe(false);
     const rogueIds = rogues.map((r) => r.peerId.toString());
     for (const inst of before) {
       const view = await pool.cluster(inst.id);
@@ -162,31 +177,28 @@ describe('membership bound to launched instances (real agents)', () => {
       for (const r of rogueIds) expect(members, `${inst.id} counts no rogue`).not.toContain(r);
       expect(view?.members.find((m) => m.peerId === victim.peerId)?.instanceId).toBe(victim.id);
     }
-    const unbound = await Promise.all(before.map((i) => rejected(i.monitor as string, 'unbound')));
-    expect(
-      unbound.some((n) => n > 0),
-      'the rogues’ claims or frames were refused as unbound',
-    ).toBe(true);
     expect((await pool.agreedLeader())?.peerId, 'leadership did not move').toBe(leader.peerId);
     expect((await pool.live()).map((i) => i.id).sort(), 'nothing launched, nothing terminated').toEqual(ids);
     const acted = (await pool.decisions()).filter((d) => d.action !== 'none' && d.result === 'ok');
     expect(acted, 'no scaling action for the rogues’ load').toEqual([]);
 
     // The leader dies: the oldest start time is the phantom's, but the next leader must be real.
+    const killedAt = Date.now();
     process.kill(before.find((i) => i.id === leader.instanceId)?.pid as number, 'SIGKILL');
-    const next = await until(
+    const next = await waitFor(
       'a new leader',
       async () => {
         const l = await pool.agreedLeader();
         return l && l.peerId !== leader.peerId ? l : null;
       },
-      60_000,
-      500,
+      { timeoutMs: 60_000, everyMs: 500 },
     );
     expect(peers, 'the new leader is a real member').toContain(next.peerId);
     expect(rogueIds).not.toContain(next.peerId);
-    await sleep(5000);
-    // Healing the killed leader's instance (below min) is expected; an expansion by the rule is not.
+    // The new leader heals the killed leader's instance (below min: expected), then holds at min
+    // round after round with the rogues' load still arriving; an expansion by the rule is not expected.
+    const heldNext = await waitForHeldAtBound(monitors, 'contract', { since: killedAt, rounds: 4, timeoutMs: 60_000 });
+    expect(heldNext.rules?.expand?.holds, 'the new leader’s expand rule counted no rogue’s queue').toBe(false);
     const expanded = (await pool.decisions()).filter(
       (d) => d.action === 'expand' && d.result === 'ok' && !d.reason.startsWith('below min'),
     );

@@ -6,7 +6,9 @@ import { openPool, type PoolContext } from '../../cli/context.ts';
 import { fencePool } from '../../cli/fence.ts';
 import { parsePool } from '../../shared/config/load.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
-import { FaultPool, sleep, until } from '../fixtures/fault-pool.ts';
+import { FaultPool } from '../fixtures/fault-pool.ts';
+import { waitForSustainedRounds } from '../fixtures/scaling-watch.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * The pool-stopping fence for real: `fencePool` (what `terminate` calls first) tells every agent
@@ -28,8 +30,16 @@ afterAll(async () => {
   await pool?.cleanup();
 });
 
+/** Whether every live agent's log matches `pattern`. */
+async function allLogged(pattern: RegExp): Promise<boolean> {
+  const logs = await Promise.all(
+    (await pool.live()).map((i) => readFile(join(pool.stateDir, 'local', i.id, 'agent.log'), 'utf8').catch(() => '')),
+  );
+  return logs.length > 0 && logs.every((l) => pattern.test(l));
+}
+
 async function killNonLeader(): Promise<string> {
-  const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+  const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
   const victim = (await pool.live()).find((i) => i.id !== leader.instanceId && i.state === 'running');
   if (!victim?.pid) throw new Error('no non-leader to kill');
   process.kill(victim.pid, 'SIGKILL');
@@ -40,18 +50,18 @@ describe('fencePool against a real self-healing pool', () => {
   let healMs = 0;
 
   it('control: without the fence, the leader replaces a killed node', async () => {
-    await until('3 alive', () => pool.converged(3), 90_000, 500);
+    await waitFor('3 alive', () => pool.converged(3), { timeoutMs: 90_000, everyMs: 500 });
     const before = new Set((await pool.listAll()).map((i) => i.id));
     const killedAt = Date.now();
     const victim = await killNonLeader();
-    await until(
+    await waitFor(
       'a replacement',
       async () =>
         (await pool.live()).some((i) => !before.has(i.id)) && !(await pool.live()).some((i) => i.id === victim),
-      90_000,
+      { timeoutMs: 90_000 },
     );
     healMs = Date.now() - killedAt;
-    await until('3 alive again', () => pool.converged(3), 90_000, 500);
+    await waitFor('3 alive again', () => pool.converged(3), { timeoutMs: 90_000, everyMs: 500 });
   });
 
   it('after the fence, a killed node is not replaced', async () => {
@@ -63,21 +73,30 @@ describe('fencePool against a real self-healing pool', () => {
     expect(result.reached, lines.join('\n')).toBe(3);
     expect(lines.join('\n')).toMatch(/fence: told 3 agents the pool is stopping/);
     const fencedAt = Date.now();
+    const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
+    await waitFor('every agent to log the notice', () => allLogged(/pool-stopping/), { timeoutMs: 20_000 });
 
+    // Two reasons to launch from here on: the pool below its min, and the expand rule holding.
+    await pool.setQueue(50);
     const before = new Set((await pool.listAll()).map((i) => i.id));
     const victim = await killNonLeader();
-    // Twice what healing took with the leader free to act, and at least 15 s.
-    await sleep(Math.max(15_000, 2 * healMs));
+    // Each round counted below is an evaluation by the leader with the victim gone from the
+    // provider's listing and the expand rule sustained: unfenced, the first of them would launch
+    // (as the control above shows).
+    const last = await waitForSustainedRounds(
+      `the fenced leader ${leader.instanceId} to evaluate 4 rounds with ${victim} gone and the rule sustained`,
+      () => pool.scaling(leader.instanceId),
+      'expand',
+      { rounds: 4, ready: async () => !(await pool.live()).some((i) => i.id === victim), timeoutMs: 30_000 },
+    );
+    await pool.setQueue(5);
+    expect(last.leading, 'the leader does not act once fenced').toBe(false);
+    expect(last.pending ?? [], 'no intent announced').toEqual([]);
     const added = (await pool.listAll()).filter((i) => !before.has(i.id)).map((i) => i.id);
     expect(added, `launched after the fence (healing took ${healMs} ms before)`).toEqual([]);
     expect((await pool.live()).map((i) => i.id)).not.toContain(victim);
     const acted = (await pool.decisions()).filter((d) => d.at >= fencedAt && d.action !== 'none');
     expect(acted).toEqual([]);
-    // Every agent logged the notice.
-    for (const inst of await pool.live()) {
-      const log = await readFile(join(pool.stateDir, 'local', inst.id, 'agent.log'), 'utf8');
-      expect(log, inst.id).toMatch(/pool-stopping/);
-    }
   });
 
   it('terminate then leaves nothing: no agent process, nothing listed', async () => {

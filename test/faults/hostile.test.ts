@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,9 @@ import { createPoolNode, type PoolNode } from '../../agent/p2p/node.ts';
 import { readPoolKey } from '../../shared/pool-key.ts';
 import { encodeMessage } from '../../shared/wire/codec.ts';
 import { controlTopic, type Heartbeat, type Intent, membersTopic } from '../../shared/wire/heartbeat.ts';
-import { FaultPool, sleep, until } from '../fixtures/fault-pool.ts';
+import { FaultPool, rejected } from '../fixtures/fault-pool.ts';
+import { waitForHeldAtBound } from '../fixtures/scaling-watch.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * A peer holding the pool key (a compromised member, a leaked key) joins a real 3-agent pool as a
@@ -50,8 +53,8 @@ describe('a hostile peer with the pool key (real agents)', () => {
   });
 
   it('keeps one legitimate leader, terminates and launches nothing, stays up with bounded RSS', async () => {
-    await until('3 alive', () => pool.converged(3), 90_000, 500);
-    const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+    await waitFor('3 alive', () => pool.converged(3), { timeoutMs: 90_000, everyMs: 500 });
+    const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
     const before = await pool.live();
     const ids = before.map((i) => i.id).sort();
     const rssBefore = new Map(before.map((i) => [i.id, rssKb(i.pid as number)]));
@@ -68,8 +71,25 @@ describe('a hostile peer with the pool key (real agents)', () => {
     for (const inst of before) {
       await rogue.dial(multiaddr(`/ip4/${inst.address}/tcp/${8643}`)).catch(() => undefined);
     }
-    await until('agents subscribed, as the rogue sees them', () => ps.getSubscribers(ct).length >= 3, 20_000);
-    await sleep(1500); // a gossipsub heartbeat or so for the mesh
+    await waitFor('agents subscribed, as the rogue sees them', () => ps.getSubscribers(ct).length >= 3, {
+      timeoutMs: 20_000,
+    });
+    // Published before the rogue grafted the agents into its mesh, the attack could be only
+    // gossiped about. The mesh is on the implementation, not on the GossipSub interface.
+    const mesh = ps as unknown as { getMeshPeers(t: string): string[] };
+    await waitFor(
+      'the agents in the rogue mesh',
+      () => mesh.getMeshPeers(mt).length >= 3 && mesh.getMeshPeers(ct).length >= 3,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    // The contract rule holds from here (the pool sits at its min): the leader's evaluations of it
+    // show below when it has had its chances to act on the attack.
+    await pool.setQueue(0);
+    const attackedAt = Date.now();
+    const monitors = before.map((i) => i.monitor as string);
+    const spoofedBefore = await Promise.all(monitors.map((m) => rejected(m, 'spoofed')));
 
     const me = rogue.peerId.toString();
     let seq = Date.now();
@@ -148,12 +168,25 @@ describe('a hostile peer with the pool key (real agents)', () => {
     for (let i = 0; i < 4000; i++) {
       junk[i % junk.length] = i & 0xff;
       await send(i % 2 === 0 ? mt : ct, i % 3 === 0 ? junk : encodeMessage(record({ seq: ++seq, startedAt: -i })));
+      // Paces the flood (part of the attack), so the rogue's own loop is not the bottleneck.
       if (i % 200 === 0) await sleep(10);
     }
-
-    // Long enough for the leader to act on any of it (rules hold after 1 s; deadAfter + deadGrace ~2.3 s).
-    await sleep(15_000);
-    const now = await until('one leader after the attack', () => pool.agreedLeader(), 20_000);
+    // Last, a record signed by the rogue in a real member's name: refused as 'spoofed', a reason
+    // nothing above earns. Each agent reads the rogue's messages in order, so once every agent
+    // counted it, every agent has been handed the whole attack.
+    await send(mt, encodeMessage(record({ peerId: victim.peerId, instanceId: victim.instanceId })));
+    await waitFor(
+      'every agent to refuse the closing spoofed record',
+      async () =>
+        (await Promise.all(monitors.map((m) => rejected(m, 'spoofed')))).every((n, k) => n > (spoofedBefore[k] ?? 0)),
+      { timeoutMs: 30_000 },
+    );
+    // Then the leader evaluates its rules with the attack in: the contract rule still holds (a
+    // counted fake metric of 1e12 would break it), blocked at min, round after round.
+    const held = await waitForHeldAtBound(() => monitors, 'contract', { since: attackedAt, rounds: 4 });
+    expect(held.rules?.expand?.holds, 'the expand rule saw no fake metric').toBe(false);
+    await pool.setQueue(5);
+    const now = await waitFor('one leader after the attack', () => pool.agreedLeader(), { timeoutMs: 20_000 });
     expect(realPeers, 'the leader is a real member').toContain(now.peerId);
     expect(now.peerId, 'leadership did not move').toBe(leader.peerId);
     expect(now.term, 'the term was not pushed').toBeLessThanOrEqual(leader.term + 1);

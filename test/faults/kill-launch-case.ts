@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { processRuns } from '../../shared/remoter/pid.ts';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
-import { sleep, until } from '../fixtures/fault-pool.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /** Where the leader dies: a crash point of the local launch, or a SIGKILL at a random moment. */
 export type KillPoint = 'before-record' | 'after-record' | 'after-spawn' | 'random';
@@ -30,19 +31,19 @@ export interface KillRound {
 export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promise<KillRound> {
   const { min, max } = pool.opts;
   await pool.setQueue(0);
-  await until(`${min} alive`, () => pool.converged(min), 120_000, 500);
+  await waitFor(`${min} alive`, () => pool.converged(min), { timeoutMs: 120_000, everyMs: 500 });
   await pool.setQueue(5);
-  const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+  const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
   const rec = (await pool.live()).find((i) => i.id === leader.instanceId);
   const pid = rec?.pid;
   if (!pid) throw new Error(`no pid for the leader ${leader.instanceId}`);
   if (point !== 'random') await pool.arm(leader.instanceId, point);
-  await sleep(200); // the agent reads its arm file every 50 ms
   const rose = Date.now();
   await pool.setQueue(50);
   let killedAfterMs = 0;
   if (point === 'random') {
-    // The expand rule holds after 1 s; the launch follows within the scaler's interval.
+    // The fault itself, not a wait for an outcome: a kill at a random moment of the growth (the
+    // expand rule holds after 1 s, the launch follows within the scaler's interval).
     await sleep(800 + Math.floor(Math.random() * 1700));
     killedAfterMs = Date.now() - rose;
     try {
@@ -53,7 +54,7 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
   }
   let died = false;
   try {
-    await until('the leader gone', () => !processRuns(pid), 30_000, 20);
+    await waitFor('the leader gone', () => !processRuns(pid), { timeoutMs: 30_000, everyMs: 20 });
     died = true;
     if (point !== 'random') killedAfterMs = Date.now() - rose;
   } catch {
@@ -63,7 +64,7 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
   await pool.setQueue(5);
   let settled = false;
   try {
-    await until(
+    await waitFor(
       'the pool settled within bounds',
       async () => {
         // A 'pending' record is a launch not settled yet: a new leader adopts or clears it when it
@@ -74,8 +75,7 @@ export async function killDuringLaunch(pool: FaultPool, point: KillPoint): Promi
         const agreed = await pool.agreedLeader();
         return agreed !== null && live.some((i) => i.id === agreed.instanceId) && (await pool.converged(n));
       },
-      120_000,
-      500,
+      { timeoutMs: 120_000, everyMs: 500 },
     );
     settled = true;
   } catch {

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
-import { sleep, until } from '../fixtures/fault-pool.ts';
 import type { Partition } from '../fixtures/partition.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /** What one partition case observed (the test file asserts on it and prints it). */
 export interface PartitionReport {
@@ -34,9 +35,9 @@ export async function partitionCase(
 ): Promise<PartitionReport> {
   const { min, max } = pool.opts;
   await pool.setQueue(0);
-  await until(`${min} alive`, () => pool.converged(min), 120_000, 500);
+  await waitFor(`${min} alive`, () => pool.converged(min), { timeoutMs: 120_000, everyMs: 500 });
   await pool.setQueue(5);
-  const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+  const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
   const live = (await pool.live()).sort((a, b) => a.id.localeCompare(b.id));
   const others = live.filter((i) => i.id !== leader.instanceId);
   const minority = [live.find((i) => i.id === leader.instanceId), ...others.slice(0, c.minority - 1)].filter(
@@ -48,33 +49,27 @@ export async function partitionCase(
   await pool.setQueue(50);
   const cutAt = Date.now();
   cut.cut(addr(minority), addr(majority));
+  // The partition's length is the fault being injected, not a wait for an outcome.
   await sleep(c.ms);
   cut.heal();
   const healAt = Date.now();
 
-  let agreeMs: number | null = null;
-  let leaderAfter: string | null = null;
-  for (let i = 0; i < 100 && Date.now() - healAt < 20_000; i++) {
-    const agreed = await pool.agreedLeader().catch(() => null);
-    if (agreed) {
-      agreeMs = Date.now() - healAt;
-      leaderAfter = agreed.instanceId;
-      break;
-    }
-    await sleep(100);
-  }
+  const agreed = await waitFor('one leader after the heal', () => pool.agreedLeader(), {
+    timeoutMs: 20_000,
+  }).catch(() => null);
+  const agreeMs = agreed && Date.now() - healAt;
+  const leaderAfter = agreed?.instanceId ?? null;
 
   // Settled: the count within bounds and every agent seeing every live one alive.
   let boundsOk = false;
   try {
-    await until(
+    await waitFor(
       'the pool within bounds',
       async () => {
         const n = (await pool.live()).length;
         return n >= min && n <= max && (await pool.converged(n));
       },
-      90_000,
-      500,
+      { timeoutMs: 90_000, everyMs: 500 },
     );
     boundsOk = true;
   } catch {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultPool, sleep, until } from '../fixtures/fault-pool.ts';
+import { FaultPool } from '../fixtures/fault-pool.ts';
 import { leftoverChains, Partition, partitionUnavailable } from '../fixtures/partition.ts';
+import { waitFor } from '../fixtures/wait.ts';
 import { partitionCase } from './partition-case.ts';
 
 /**
@@ -72,7 +73,6 @@ describe.skipIf(skip !== null)('partitions under expansion pressure (real agents
     expect(run.code, run.stderr).toBe(0);
     expect(pids).toEqual([]);
     expect(listed).toEqual([]);
-    await sleep(0);
-    await until('nothing listed', async () => (await pool.live()).length === 0, 10_000);
+    await waitFor('nothing listed', async () => (await pool.live()).length === 0, { timeoutMs: 10_000 });
   });
 });

@@ -2,8 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultPool, sleep, until } from '../fixtures/fault-pool.ts';
+import { FaultPool } from '../fixtures/fault-pool.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * CPU starvation of one agent of a real 3-agent pool: its event loop stalled by SIGSTOP for 2 s
@@ -48,6 +50,7 @@ describe('CPU starvation of one agent (real agents)', () => {
           const state = view?.members.find((m) => m.instanceId === id)?.state;
           if (state) seen.add(state);
         }
+        // The sampling period of this watch, which records every state; nothing waits on it.
         await sleep(200);
       }
     })();
@@ -71,21 +74,32 @@ describe('CPU starvation of one agent (real agents)', () => {
 
   for (const role of ['follower', 'leader'] as const) {
     it(`a ${role} stalled 3 × 2 s by SIGSTOP, then starved at nice 19: no false death`, async () => {
-      await until('3 alive', () => pool.converged(3), 90_000, 500);
-      const leader = await until('one leader', () => pool.agreedLeader(), 60_000);
+      await waitFor('3 alive', () => pool.converged(3), { timeoutMs: 90_000, everyMs: 500 });
+      const leader = await waitFor('one leader', () => pool.agreedLeader(), { timeoutMs: 60_000 });
       const live = await pool.live();
       const ids = live.map((i) => i.id).sort();
       const target = live.find((i) => (role === 'leader') === (i.id === leader.instanceId));
       if (!target?.pid) throw new Error(`no ${role}`);
       const pid = target.pid;
       const w = watch(target.id);
+      // Each stall and the starvation below last a fixed time: that is the fault injected. Between
+      // and after them the test waits for the target to be heard from again by every other agent.
+      const heardAgain = (since: number, what: string) =>
+        waitFor(
+          `${target.id} heard from alive by every other agent ${what}`,
+          () => pool.heardAliveSince(target.id, since),
+          {
+            timeoutMs: 30_000,
+            everyMs: 200,
+          },
+        ).catch(() => undefined); // a target never heard again fails the checks below, which say why
       for (let n = 0; n < 3; n++) {
         process.kill(pid, 'SIGSTOP');
         stopped.push(pid);
         await sleep(2000);
         process.kill(pid, 'SIGCONT');
         stopped.pop();
-        await sleep(3000);
+        await heardAgain(Date.now(), `after stall ${n + 1}`);
       }
       execFileSync('renice', ['-n', '19', '-p', String(pid)], { stdio: 'ignore' });
       for (let n = 0; n < Math.max(2, cpus().length); n++) {
@@ -94,14 +108,17 @@ describe('CPU starvation of one agent (real agents)', () => {
       await sleep(10_000);
       for (const h of hogs.splice(0)) h.kill('SIGKILL');
       execFileSync('renice', ['-n', '0', '-p', String(pid)], { stdio: 'ignore' });
-      await sleep(3000);
+      // A death needs a suspicion first, and /cluster shows one as 'suspect'; so once every agent
+      // lists the target alive and heard from after the fault, no suspicion the fault raised is
+      // still running: it was refuted, or it became the death the watch would have seen.
+      await heardAgain(Date.now(), 'after the starvation');
       const states = await w.stop();
       console.info(`starvation (${role} ${target.id}): states seen ${[...states].join(', ')}`);
       expect([...states], 'never declared dead').not.toContain('dead');
       expect(await deathsLogged()).toEqual([]);
       expect((await pool.live()).map((i) => i.id).sort(), 'nothing replaced or launched').toEqual(ids);
       expect(pool.maxSeen).toBe(3);
-      await until('3 alive after', () => pool.converged(3), 30_000, 500);
+      await waitFor('3 alive after', () => pool.converged(3), { timeoutMs: 30_000, everyMs: 500 });
     });
   }
 
