@@ -87,17 +87,17 @@ describe('pool metrics', () => {
       'poolparty_rule_threshold{cloud="web",rule="expand",term="avg(load) > 0.8"} 0.8',
       'poolparty_rule_holds{cloud="web",rule="expand"} 1',
       'poolparty_rule_sustained_seconds{cloud="web",rule="expand"} 12.5',
-      'poolparty_member_metric{cloud="web",instance="w1",metric="queue"} 12',
-      'poolparty_member_metric{cloud="web",instance="w3",metric="load"} 0.1',
+      'poolparty_member_metric{cloud="web",instance_id="w1",metric="queue"} 12',
+      'poolparty_member_metric{cloud="web",instance_id="w3",metric="load"} 0.1',
     ])
       expect(text).toContain(line);
     // Not counted yet: no series rather than a made-up 0.
     expect(text).not.toContain('poolparty_cloud_instances{cloud="batch"}');
     // Dead members' last readings and metrics with no value are not exported.
-    expect(text).not.toContain('instance="b1"');
+    expect(text).not.toContain('instance_id="b1"');
     expect(text).not.toContain('metric="cpu"');
     expect(text).toMatch(
-      /poolparty_build_info\{version="0\.1\.0",node_version="v\d+[^"]*",pool="shop",cloud="web",instance="w1"\} 1/,
+      /poolparty_build_info\{version="0\.1\.0",node_version="v\d+[^"]*",pool="shop",cloud="web",instance_id="w1"\} 1/,
     );
     expect(promtoolCheck(text).status, promtoolCheck(text).output).toBe(0);
   });

@@ -41,9 +41,12 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
   new Gauge({
     name: 'poolparty_build_info',
     help: 'Always 1; the labels say which agent build runs here and for which pool, cloud and instance.',
-    labelNames: ['version', 'node_version', 'pool', 'cloud', 'instance'] as const,
+    labelNames: ['version', 'node_version', 'pool', 'cloud', 'instance_id'] as const,
     registers,
-  }).set({ version: VERSION, node_version: process.version, pool: s.pool, cloud: s.cloud, instance: s.instanceId }, 1);
+  }).set(
+    { version: VERSION, node_version: process.version, pool: s.pool, cloud: s.cloud, instance_id: s.instanceId },
+    1,
+  );
 
   new Gauge({
     name: 'poolparty_cloud_members',
@@ -143,7 +146,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
   new Gauge({
     name: 'poolparty_member_metric',
     help: "Each member's last gossiped metric; exported by the leader only (it receives every member's reports).",
-    labelNames: ['cloud', 'instance', 'metric'] as const,
+    labelNames: ['cloud', 'instance_id', 'metric'] as const,
     registers,
     collect() {
       this.reset();
@@ -152,7 +155,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
         if (m.state !== 'alive' && m.state !== 'suspect') continue;
         for (const [metric, value] of Object.entries(m.metrics))
           if (typeof value === 'number' && Number.isFinite(value))
-            this.set({ cloud: m.cloud, instance: m.instanceId, metric }, value);
+            this.set({ cloud: m.cloud, instance_id: m.instanceId, metric }, value);
       }
     },
   });
