@@ -64,6 +64,21 @@ describe('clouds.ts input types', () => {
         // @ts-expect-error a verifier's retries is a number
         verifiers: [{ http: 'http://127.0.0.1/', retries: 'many' }],
       }),
+      cloud({
+        ...base,
+        // @ts-expect-error a resolver is chef-solo, itamae or puppet
+        resolver: 'chef',
+      }),
+      cloud({
+        ...base,
+        // @ts-expect-error hooks are named for their event
+        hooks: { onBoot: 'echo' },
+      }),
+      cloud({
+        ...base,
+        // @ts-expect-error resources are resources and plugin results
+        resources: ['file /a'],
+      }),
     ];
     // The builders stay plain objects at run time: types are all the checking they do.
     expect(pools[1]).toEqual({ provider: 'ssh', user: 'admin' });
@@ -100,6 +115,9 @@ describe('clouds.ts input types', () => {
       "  metrics: { q: { command: 'x', every: '1s' }, f: { file: 'f', timeout: 1 } },",
       '  monitor: { port: 9000 },',
       '  scaling: { expandBy: 2 },',
+      "  resolver: ['itamae'],",
+      "  verifiers: [{ tcp: '127.0.0.1:80', retries: 2 }],",
+      "  hooks: { afterJoin: 'echo joined' },",
       '};',
       'definePool({',
       "  name: 'p',",
@@ -157,6 +175,9 @@ describe('clouds.ts input types', () => {
       address: hover("address: 'public'"),
       firstAddress: hover('firstAddress'),
       instanceType: hover('instanceType'),
+      resolver: hover('resolver'),
+      tcp: hover('tcp'),
+      afterJoin: hover('afterJoin'),
     };
     expect(docs).toEqual({
       instances: expect.stringMatching(/^Bounds of the instance count/),
@@ -168,6 +189,9 @@ describe('clouds.ts input types', () => {
       address: expect.stringMatching(/^Which address the laptop connects to/),
       firstAddress: expect.stringMatching(/^First loopback address handed to an instance/),
       instanceType: expect.stringMatching(/^e\.g\. 't3\.small'/),
+      resolver: expect.stringMatching(/^One resolver, or a fallback list/),
+      tcp: expect.stringMatching(/^'host:port' that must accept a connection/),
+      afterJoin: expect.stringMatching(/^Once, when the node has its configuration/),
     });
   }, 60_000);
 });

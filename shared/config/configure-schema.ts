@@ -59,16 +59,24 @@ export const VERIFIER_DEFAULTS = Object.freeze(z.strictObject(defaulted).parse({
 const timing = {
   /** Shown in logs and /stats. Default: the kind and its target, e.g. 'http http://…'. */
   name: z.string().min(1).optional(),
+  /** Extra attempts after a failure. Default 5. */
   retries: defaulted.retries,
+  /** Between attempts (ms or '2s'). Default '2s'. */
   delay: defaulted.delay,
+  /** Per attempt (ms or '5s'). Default '5s'. */
   timeout: defaulted.timeout,
 };
 
+/** An HTTP answer, an open TCP port, or a command exiting 0. */
 const verifierInput = z.union([
   z.strictObject({
+    /** The URL asked (http or https). */
     http: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }),
+    /** The status expected. Default 200. */
     status: defaulted.status,
+    /** A substring the body must contain. */
     body: z.string().optional(),
+    /** A regular expression the body must match. */
     bodyMatch: z
       .string()
       .refine(
@@ -86,10 +94,15 @@ const verifierInput = z.union([
     ...timing,
   }),
   z.strictObject({
+    /** 'host:port' that must accept a connection. */
     tcp: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: "expected 'host:port'" }),
     ...timing,
   }),
-  z.strictObject({ command: z.string().min(1), ...timing }),
+  z.strictObject({
+    /** A shell command that must exit 0. */
+    command: z.string().min(1),
+    ...timing,
+  }),
 ]);
 
 export const verifierSchema = verifierInput.transform((v) => {
@@ -121,12 +134,13 @@ export type VerifierSpec = z.output<typeof verifierSchema>;
 const hookObject = z.strictObject({
   /** A shell command run on the machine; POOLPARTY_HOOK names the event. */
   command: z.string().min(1),
+  /** How long it may run (ms or '1m'). Default '60s'. */
   timeout: hookTimeout,
 });
 export type HookSpec = z.output<typeof hookObject>;
 
 /** A bare command string is `{ command }`. */
-const hookSchema = z
+export const hookSchema = z
   .union([z.string().min(1), hookObject])
   .transform((h): HookSpec => (typeof h === 'string' ? { command: h, timeout: HOOK_TIMEOUT } : h));
 const hookList = z.union([hookSchema.transform((h) => [h]), z.array(hookSchema)]);
@@ -142,8 +156,13 @@ const pluginSchema = z.strictObject({
 });
 
 /** Resources as written: resources, plugin results, and arrays of them (plugins may return several). */
+export type ResourceInput = Resource | PluginInstance | ResourceInput[];
 type ResourceItem = Resource | z.output<typeof pluginSchema>;
 const flatten = (value: unknown): unknown => (Array.isArray(value) ? value.flat(Number.POSITIVE_INFINITY) : value);
+/**
+ * Typed as taking ResourceInput[] (what z.input shows a user) though it takes anything at run
+ * time: it flattens, then tells resources from plugins itself to name the item in each error.
+ */
 const resourcesSchema = z.preprocess(
   flatten,
   z.array(
@@ -157,7 +176,7 @@ const resourcesSchema = z.preprocess(
       return z.NEVER;
     }),
   ),
-);
+) as unknown as z.ZodType<ResourceItem[], ResourceInput[]>;
 
 function describe(item: unknown): string {
   const r = item as Partial<Record<'type' | 'path' | 'name' | 'kind', unknown>> | null;
@@ -168,20 +187,30 @@ function describe(item: unknown): string {
 
 /** The fields to spread into the cloud's strictObject. */
 export const configureFields = {
+  /** Resources and plugin results (nested arrays are flattened), applied in dependency order. */
   resources: resourcesSchema.optional(),
+  /** One resolver, or a fallback list: the first whose tool is installed applies. Default 'chef-solo'. */
   resolver: z
     .union([z.enum(RESOLVERS).transform((r): ResolverName[] => [r]), z.array(z.enum(RESOLVERS)).min(1)])
     .optional(),
+  /** Checked after every apply; a failure stops a rollout. */
   verifiers: z.array(verifierSchema).optional(),
+  /** Shell commands run at points of a machine's life: one, or a list run in order. */
   hooks: z
     .strictObject({
+      /** Before the resolver applies each bundle. */
       beforeConfigure: hookList.optional(),
+      /** After the resolver applied a bundle, before the verifiers. */
       afterConfigure: hookList.optional(),
+      /** When the agent retires, before its instance is terminated. */
       beforeTerminate: hookList.optional(),
+      /** Once, when the node has its configuration and has met the pool. */
       afterJoin: hookList.optional(),
     })
     .optional(),
+  /** Your own Chef cookbook directories (relative to clouds.ts); chef-solo only. */
   cookbooks: z.array(z.string().min(1)).optional(),
+  /** Run list entries after the generated recipe, e.g. ['recipe[mycook]']; chef-solo only. */
   runList: z
     .array(
       z.string().regex(RUN_LIST_ENTRY, {
@@ -189,6 +218,7 @@ export const configureFields = {
       }),
     )
     .optional(),
+  /** Node attributes (dna.json). */
   attributes: z.record(z.string(), z.unknown()).optional(),
 };
 

@@ -1,53 +1,22 @@
-import type { Duration } from '../duration.ts';
-import type { PluginInstance, Resource } from './types.ts';
+import type * as z from 'zod';
+import type { configureSchema, hookSchema, ResolverName, verifierSchema } from '../config/configure-schema.ts';
 
 /**
- * What a cloud may write in clouds.ts to configure its machines (validated by
- * shared/config/configure-schema.ts). Zod-free so define.ts can extend CloudInput with it.
+ * What a cloud may write in clouds.ts to configure its machines: the input types of the schema
+ * in shared/config/configure-schema.ts, where each field is documented with its default. Only
+ * types are imported, so define.ts can extend CloudInput with them without loading zod.
  */
 
 /** 'chef-solo' (default), 'itamae' or 'puppet'. */
-export type ResolverInput = 'chef-solo' | 'itamae' | 'puppet';
-
-interface VerifierTiming {
-  /** Shown in results; default derived from the check, e.g. 'http http://127.0.0.1/'. */
-  name?: string;
-  /** Extra attempts after a failure. Default 5. */
-  retries?: number;
-  /** Between attempts. Default '2s'. */
-  delay?: Duration;
-  /** Per attempt. Default '5s'. */
-  timeout?: Duration;
-}
+export type ResolverInput = ResolverName;
 
 /** An HTTP answer (status default 200; `body` substring or `bodyMatch` regex), an open TCP port, or a command exiting 0. */
-export type VerifierInput =
-  | ({ http: string; status?: number; body?: string; bodyMatch?: string } & VerifierTiming)
-  | ({ tcp: string } & VerifierTiming)
-  | ({ command: string } & VerifierTiming);
+export type VerifierInput = z.input<typeof verifierSchema>;
 
 /** A shell command, or one with its own timeout (default '60s'). */
-export type HookInput = string | { command: string; timeout?: Duration };
+export type HookInput = z.input<typeof hookSchema>;
 
-type ResourceInput = Resource | PluginInstance | ResourceInput[];
+export type { ResourceInput } from '../config/configure-schema.ts';
 
-export interface ConfigureInput {
-  /** Resources and plugin results (nested arrays are flattened), applied in dependency order. */
-  resources?: ResourceInput[];
-  /** One resolver, or a fallback list: the first whose tool is installed applies. Default 'chef-solo'. */
-  resolver?: ResolverInput | ResolverInput[];
-  /** Checked after every apply; a failure stops a rollout. */
-  verifiers?: VerifierInput[];
-  hooks?: {
-    beforeConfigure?: HookInput | HookInput[];
-    afterConfigure?: HookInput | HookInput[];
-    beforeTerminate?: HookInput | HookInput[];
-    afterJoin?: HookInput | HookInput[];
-  };
-  /** Your own Chef cookbook directories (relative to clouds.ts); chef-solo only. */
-  cookbooks?: string[];
-  /** Run list entries after the generated recipe, e.g. ['recipe[mycook]']; chef-solo only. */
-  runList?: string[];
-  /** Node attributes (dna.json). */
-  attributes?: Record<string, unknown>;
-}
+/** The configure fields of a cloud (resources, resolver, verifiers, hooks, cookbooks, runList, attributes). */
+export type ConfigureInput = z.input<typeof configureSchema>;
