@@ -1,7 +1,9 @@
 import type { LoadSummary } from '../../shared/wire/heartbeat.ts';
 import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import { MAX_FRAME } from '../transport/frames.ts';
 import { LoadBook, summaryInterval } from './book.ts';
+import { summaryFrames, summaryRows } from './summary.ts';
 
 export interface LoadExchangeOptions {
   self: () => string;
@@ -12,32 +14,40 @@ export interface LoadExchangeOptions {
   /** This node's current metrics. */
   metrics: () => MetricMap;
   send: (to: string, frame: ProbeFrame) => Promise<void>;
-  /** Publishes the leader's summary on the control topic. */
-  publishSummary: (draft: Omit<LoadSummary, 'v' | 'peerId' | 'seq'>) => Promise<void>;
+  /**
+   * Unused: the summary goes point to point (`send`) since it cost an idle agent more than
+   * anything else relayed over the gossipsub mesh. Kept only until the composition stops passing it.
+   */
+  publishSummary?: (draft: Omit<LoadSummary, 'v' | 'peerId' | 'seq'>) => Promise<void>;
   /** Members this node sees (for the summary's interval and content). */
   memberIds: () => string[];
   maxMembers: number;
 }
 
 /**
- * Least time between two summaries, and the extra time per member (ms). A summary is ~60 B per
- * member and gossipsub relays it over the mesh (D ≈ 6 copies per agent), so an agent pays about
- * 6 × 60 B per SUMMARY_PER_MEMBER — ~360 B/s, flat in N — and a follower's view of others'
- * metrics is up to max(5 s, N s) old (the leader's own view is fresh).
+ * Least time between two summaries to a member, and the extra time per member (ms). A summary is
+ * ~90 B per member and goes to each follower once per interval, point to point, so a follower
+ * receives ~90 B per SUMMARY_PER_MEMBER — ~90 B/s, flat in N — and its view of others' metrics is
+ * up to max(5 s, N s) old (the leader's own view is fresh). The leader sends N times that.
  */
 const SUMMARY_MIN = 5_000;
 const SUMMARY_PER_MEMBER = 1_000;
+/** Room left in a frame for the CBOR headers a row measured alone does not count. */
+const SUMMARY_FRAME_BYTES = MAX_FRAME - 256;
 
 /**
  * Load at a bounded rate: every member reports its metrics to the leader every `loadInterval`;
- * the leader keeps them (they are also its lease acknowledgements) and publishes a summary of
- * every member's metrics at an interval that grows with N, which followers serve in /cluster.
+ * the leader keeps them (they are also its lease acknowledgements) and sends each member that
+ * follows it a summary of every member's metrics at an interval that grows with N, which
+ * followers serve in /cluster. Point to point on the probe channel, not over gossipsub: the mesh
+ * delivered each summary ~6 times to every agent, plus IHAVE gossip about it.
  */
 export class LoadExchange {
   readonly #o: LoadExchangeOptions;
   readonly book: LoadBook;
   #timer: NodeJS.Timeout | undefined;
-  #lastSummary = 0;
+  /** When each follower last got the summary (only followers that reported recently). */
+  #sentAt = new Map<string, number>();
   #summarised = 0;
 
   constructor(opts: LoadExchangeOptions) {
@@ -54,14 +64,23 @@ export class LoadExchange {
     this.#timer = undefined;
   }
 
-  /** A load report from a member (only a leader gets them). */
+  /**
+   * A load frame from a member: a load report (only a leader gets them), or the summary of the
+   * leader this node follows, in its term (from anyone else it is dropped).
+   */
   onReport(from: string, frame: ProbeFrame): void {
-    if (frame.t !== 'load') return;
-    this.book.report(from, { metrics: frame.metrics, at: this.#o.now(), term: frame.term });
+    if (frame.t === 'load') {
+      this.book.report(from, { metrics: frame.metrics, at: this.#o.now(), term: frame.term });
+      return;
+    }
+    if (frame.t !== 'summary') return;
+    const leader = this.#o.leader();
+    if (!leader || leader.peerId !== from || leader.term !== frame.term || from === this.#o.self()) return;
+    this.onSummary({ members: frame.rows });
   }
 
-  /** The leader's summary, on a follower. */
-  onSummary(s: LoadSummary): void {
+  /** The leader's summary, on a follower (also as an older leader publishes it on the control topic). */
+  onSummary(s: Pick<LoadSummary, 'members'>): void {
     const now = this.#o.now();
     for (const m of s.members) {
       if (m.peerId === this.#o.self()) continue;
@@ -80,16 +99,27 @@ export class LoadExchange {
     }
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
-    // A member new to the summary is worth one early summary (joins are rare); else wait the interval.
+    // A member new to the summary is worth one early summary to all (joins are rare); else each
+    // follower gets it once per interval, counted from its own last one (so sends spread out).
     const grew = reported > this.#summarised;
-    if (!grew && now - this.#lastSummary < summaryInterval(ids.length + 1, SUMMARY_MIN, SUMMARY_PER_MEMBER)) return;
-    this.#lastSummary = now;
     this.#summarised = reported;
-    const members: LoadSummary['members'] = [{ peerId: o.self(), ageMs: 0, metrics: o.metrics() }];
-    for (const id of ids) {
-      const e = this.book.get(id);
-      if (e) members.push({ peerId: id, ageMs: Math.max(0, now - e.at), metrics: e.metrics });
+    const interval = summaryInterval(ids.length + 1, SUMMARY_MIN, SUMMARY_PER_MEMBER);
+    const followers = this.book.ackers(leader.term, now, 3 * o.loadInterval);
+    const sent = new Map<string, number>();
+    const due: string[] = [];
+    for (const id of followers) {
+      const at = this.#sentAt.get(id);
+      if (grew || at === undefined || now - at >= interval) due.push(id);
+      else sent.set(id, at);
     }
-    await o.publishSummary({ type: 'summary', term: leader.term, at: now, members });
+    for (const id of due) sent.set(id, now);
+    this.#sentAt = sent;
+    if (due.length === 0) return;
+    const frames = summaryFrames(
+      leader.term,
+      summaryRows(o.self(), o.metrics(), ids, this.book, now),
+      SUMMARY_FRAME_BYTES,
+    );
+    await Promise.all(due.flatMap((id) => frames.map((f) => o.send(id, f).catch(() => undefined))));
   }
 }

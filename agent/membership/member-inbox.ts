@@ -14,6 +14,8 @@ export interface InboxContext {
   onBytes: (direction: 'in' | 'out', bytes: number) => void;
   /** A record was kept: learn its addresses, announce a join that waited for it. */
   kept: (r: Heartbeat) => void;
+  /** A member we hold no record of spoke to us (a joiner whose announcements we missed). */
+  unknown?: (id: string) => void;
 }
 
 export type GossipVerdict = undefined | 'ignore' | { reject: string; detail: string };
@@ -80,7 +82,7 @@ export function receiveFrame(ctx: InboxContext, from: string, bytes: Uint8Array)
     return;
   }
   ctx.members.heard.set(from, ctx.now());
-  if (f.t === 'load') {
+  if (f.t === 'load' || f.t === 'summary') {
     if (ctx.members.takesPart(from)) ctx.onLoad(from, f);
   } else if (f.t !== 'update') ctx.step({ type: 'probe', from, msg: f, now: ctx.now() });
   // A told suspicion or refutation counts only from its accuser, or from the member itself.

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { PoolNode } from '../p2p/node.ts';
 import { FrameSplitter, frame } from './frames.ts';
 import type { PeerRateLimit } from './rate-limit.ts';
+import { lazyWindowUpdates } from './yamux-window.ts';
 
 export type DialFailure = 'refused' | 'timeout' | 'other';
 
@@ -58,6 +59,8 @@ export class FramedChannel {
 
   constructor(opts: FramedChannelOptions) {
     this.#o = opts;
+    // Before any frame flows: an idle agent's traffic is mostly these small frames.
+    lazyWindowUpdates();
   }
 
   async start(): Promise<void> {

@@ -1,9 +1,12 @@
 import { checkMetrics, decodeCbor } from './codec.ts';
 import type { MetricMap } from './metrics.ts';
+import { decodeSummary, type SummaryFrame, summaryToWire } from './summary-frame.ts';
 import type { Evidence, Update } from './swim.ts';
 
+export type { SummaryFrame, SummaryRow } from './summary-frame.ts';
+
 /**
- * Point-to-point frames between neighbours on `/poolparty/<pool>/probe/2`: SWIM probes, load
+ * Point-to-point frames between neighbours (and between a leader and its followers) on `/poolparty/<pool>/probe/2`: SWIM probes, load
  * reports, and the liveness updates told to a few members only (a suspicion to the suspect and its
  * observers, a refutation back). They are the only periodic traffic of an idle agent, so each is
  * a small CBOR array (a tag, then positional fields) rather than a keyed map.
@@ -20,11 +23,13 @@ export type ProbeFrame =
    * and joins go on the members topic, signed), and the receiver accepts one only from the member
    * that speaks for it (`speakerOf`): the accuser of a suspicion, the member itself for its life.
    */
-  | { t: 'update'; update: ToldUpdate };
+  | { t: 'update'; update: ToldUpdate }
+  /** The leader's summary of every member's metrics, for a member that follows it (summary-frame.ts). */
+  | SummaryFrame;
 
 export type ToldUpdate = Extract<Update, { kind: 'alive' | 'suspect' }>;
 
-const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load', 'update'] as const;
+const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load', 'update', 'summary'] as const;
 const MAX_ID = 128;
 const EVIDENCE: readonly Evidence[] = ['timeout', 'refused'];
 
@@ -51,6 +56,8 @@ export function frameToWire(f: ProbeFrame): unknown[] {
       return [2, f.seq, f.target];
     case 'load':
       return [4, f.term, f.metrics];
+    case 'summary':
+      return summaryToWire(f);
     case 'update': {
       const u = f.update;
       return u.kind === 'alive'
@@ -82,6 +89,8 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
   switch (TAGS[tag]) {
     case 'update':
       return decodeUpdate(n, v);
+    case 'summary':
+      return decodeSummary(n, v);
     case 'ping':
       return { t: 'ping', seq: n };
     case 'ack':
