@@ -9,6 +9,7 @@ import { type AgentParts, composeAgent } from './compose.ts';
 import { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { type ReadyView, readiness } from './monitor/readiness.ts';
 import { ActionLedger } from './scaler/ledger.ts';
 import type { PoolScaler } from './scaler/pool-scaler.ts';
 import type { ControlDraft } from './scaler/scaler.ts';
@@ -143,6 +144,18 @@ export class Agent {
       cloud: this.config.cloud,
       metrics: this.#parts?.sampler.readings() ?? {},
     };
+  }
+
+  ready(): ReadyView {
+    const others = this.cluster().members.filter((m) => m.peerId !== this.#peerId && m.state === 'alive').length;
+    const bundle = this.#parts?.bundles.view();
+    return readiness({
+      running: this.#running,
+      retiring: this.retired,
+      seeds: this.config.bootstrap.length,
+      othersAlive: others,
+      bundle: bundle ?? { applied: null, state: 'fetching' },
+    });
   }
 
   cluster(): ClusterView {

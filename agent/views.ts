@@ -5,6 +5,7 @@ import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import { createMonitorApp, type MonitorRoute } from './monitor/app.ts';
 import { HttpError } from './monitor/errors.ts';
+import type { ReadyView } from './monitor/readiness.ts';
 import type { MonitorSource } from './monitor/source.ts';
 
 /** What the monitor reads of an agent: a narrow read model, not the agent itself. */
@@ -17,11 +18,21 @@ export interface AgentReadModel {
   health: MonitorSource['health'];
   stats: MonitorSource['stats'];
   cluster: MonitorSource['cluster'];
+  ready(): ReadyView;
 }
 
 /** The monitor of one agent: the built-in routes plus /leader and /scaling. */
 export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
   const routes: MonitorRoute[] = [
+    {
+      method: 'GET',
+      path: '/ready',
+      description: 'readiness: 200 when serving, joined and the bundle is applied, else 503 with the failing checks',
+      handler: (c) => {
+        const view = agent.ready();
+        return c.json(view, view.ready ? 200 : 503);
+      },
+    },
     {
       method: 'GET',
       path: '/leader',
