@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { JsonStore } from './json-store.ts';
+import { processRuns } from './pid.ts';
 import type { InstanceState } from './types.ts';
 
 /**
@@ -73,15 +74,6 @@ export function hostId(host: string, port: number): string {
 /** True when a pending record's launcher died before recording the outcome. */
 export function cutShort(r: SshHostRecord): boolean {
   return r.state === 'pending' && (r.launcherPid === undefined || !processRuns(r.launcherPid));
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A record holds its host unless terminated. */
