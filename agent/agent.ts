@@ -9,6 +9,7 @@ import { type AgentParts, composeAgent } from './compose.ts';
 import { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import { Lifecycle } from './lifecycle.ts';
+import type { HistoryRecorder } from './monitor/history.ts';
 import { type ReadyView, readiness } from './monitor/readiness.ts';
 import { ActionLedger } from './scaler/ledger.ts';
 import type { PoolScaler } from './scaler/pool-scaler.ts';
@@ -67,6 +68,10 @@ export class Agent {
 
   get bundles(): BundleManager | undefined {
     return this.#parts?.bundles;
+  }
+
+  get history(): HistoryRecorder | undefined {
+    return this.#parts?.history;
   }
 
   get retired(): boolean {

@@ -6,6 +6,7 @@ import type { BundleManager } from './bundle/manager.ts';
 import { buildBundles } from './compose/bundles.ts';
 import { agentComponents, runFlag } from './compose/components.ts';
 import { buildControl, type ControlPublish } from './compose/control.ts';
+import { buildDashboard } from './compose/dashboard.ts';
 import { buildDuty, buildLeadership } from './compose/leadership.ts';
 import { buildMembers } from './compose/members.ts';
 import { telemetry } from './compose/telemetry.ts';
@@ -14,7 +15,7 @@ import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import type { Component } from './lifecycle.ts';
 import { MetricSampler } from './metrics/sampler.ts';
-import { registerPoolMetrics } from './monitor/pool-metrics.ts';
+import type { HistoryRecorder } from './monitor/history.ts';
 import type { AgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
@@ -50,6 +51,7 @@ export interface AgentParts {
   sampler: MetricSampler;
   monitor: MonitorServer;
   retirement: Retirement;
+  history: HistoryRecorder;
   /** In start order; stopped in reverse. */
   components: Component[];
   monitorUrl(): string;
@@ -155,12 +157,12 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     load,
     running: run.running,
   });
-  registerPoolMetrics(tel.metrics.registry, {
-    ...{ pool: c.pool, cloud: c.cloud, instanceId: c.instanceId },
+  const dashboard = buildDashboard({
+    ...common,
+    registry: tel.metrics.registry,
     cluster: views.cluster,
     scaling: () => scaler?.snapshot().clouds,
     leads: () => duty.actingTerm() !== null,
-    subscribe: (listener) => events.subscribe(listener),
   });
 
   const components = agentComponents({
@@ -176,6 +178,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     duty,
     scaler,
   });
+  components.push(dashboard.history);
   return {
     node,
     metrics: tel.metrics,
@@ -185,6 +188,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     sampler,
     monitor,
     retirement,
+    history: dashboard.history,
     components,
     monitorUrl: views.monitorUrl,
     record: views.record,

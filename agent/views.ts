@@ -5,8 +5,10 @@ import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import { createMonitorApp, type MonitorRoute } from './monitor/app.ts';
 import { HttpError } from './monitor/errors.ts';
+import type { HistoryRecorder } from './monitor/history.ts';
 import type { ReadyView } from './monitor/readiness.ts';
 import type { MonitorSource } from './monitor/source.ts';
+import type { LedgerEntry } from './scaler/ledger.ts';
 
 /** What the monitor reads of an agent: a narrow read model, not the agent itself. */
 export interface AgentReadModel {
@@ -15,6 +17,9 @@ export interface AgentReadModel {
   readonly leadership: Leadership | undefined;
   readonly scaler: { snapshot(): object } | undefined;
   readonly bundles: BundleManager | undefined;
+  readonly history: HistoryRecorder | undefined;
+  /** The pool's recent scaling actions as gossiped (intents and outcomes): a follower's view of decisions. */
+  readonly ledger: { entries(): LedgerEntry[] };
   health: MonitorSource['health'];
   stats: MonitorSource['stats'];
   cluster: MonitorSource['cluster'];
@@ -50,8 +55,15 @@ export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
       handler: (c) => {
         const leader = agent.leadership?.leader ?? null;
         const scaler = agent.scaler?.snapshot();
-        return c.json({ leader, enabled: scaler !== undefined, ...scaler });
+        return c.json({ leader, enabled: scaler !== undefined, ...scaler, actions: recentActions(agent.ledger) });
       },
+    },
+    {
+      method: 'GET',
+      path: '/history',
+      description:
+        'the last hour of pool samples (members per cloud, bounds, rule values) and the last 200 pool events',
+      handler: (c) => c.json(agent.history?.history.view() ?? { everyMs: 0, samples: [], events: [] }),
     },
     {
       method: 'GET',
@@ -65,9 +77,33 @@ export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
       health: () => agent.health(),
       stats: () => agent.stats(),
       cluster: () => agent.cluster(),
-      subscribe: (listener) => agent.events.subscribe(listener),
+      subscribe: (listener) => {
+        const events = agent.events.subscribe(listener);
+        const samples = agent.history?.onSample((s) => listener({ type: 'pool-sample', ...s }));
+        return () => {
+          events();
+          samples?.();
+        };
+      },
       registry,
     },
     { routes },
   );
+}
+
+/** The ledger's entries as GET /scaling's `actions`: newest first, the fields a reader needs. */
+function recentActions(ledger: { entries(): LedgerEntry[] }) {
+  return ledger
+    .entries()
+    .map(({ intent: i, outcome: o }) => ({
+      at: i.at,
+      term: i.term,
+      cloud: i.cloud,
+      kind: i.kind,
+      count: i.count,
+      reason: i.reason,
+      outcome: o ? (o.ok ? 'ok' : 'failed') : 'pending',
+      instanceIds: o?.instanceIds ?? [],
+    }))
+    .sort((a, b) => b.at - a.at);
 }

@@ -1,28 +1,9 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { type CloudScalingView, decisionOutcome, registerPoolMetrics } from '../agent/monitor/pool-metrics.ts';
-import type { ClusterView, MemberView, PoolEvent } from '../shared/wire/cluster.ts';
+import type { ClusterView, PoolEvent } from '../shared/wire/cluster.ts';
 import { promtoolCheck } from './fixtures/promtool.ts';
-
-function member(
-  instanceId: string,
-  cloud: string,
-  state: MemberView['state'],
-  metrics: MemberView['metrics'],
-): MemberView {
-  return {
-    peerId: `peer-${instanceId}`,
-    instanceId,
-    cloud,
-    state,
-    addrs: [],
-    monitor: '',
-    lastSeenMs: 0,
-    startedAt: 0,
-    version: '0.1.0',
-    metrics,
-  };
-}
+import { memberView, scalingView } from './helpers/pool-views.ts';
 
 function rig(opts: { leads: boolean; scaling?: Record<string, CloudScalingView> }) {
   const registry = new Registry();
@@ -32,10 +13,10 @@ function rig(opts: { leads: boolean; scaling?: Record<string, CloudScalingView> 
     self: 'peer-w1',
     leader: { peerId: 'peer-w1', term: 4 },
     members: [
-      member('w1', 'web', 'alive', { load: 0.9, queue: 12 }),
-      member('w2', 'web', 'alive', { load: 0.7, cpu: null }),
-      member('w3', 'web', 'suspect', { load: 0.1 }),
-      member('b1', 'batch', 'dead', { load: 0 }),
+      memberView('w1', 'web', 'alive', { load: 0.9, queue: 12 }),
+      memberView('w2', 'web', 'alive', { load: 0.7, cpu: null }),
+      memberView('w3', 'web', 'suspect', { load: 0.1 }),
+      memberView('b1', 'batch', 'dead', { load: 0 }),
     ],
   };
   registerPoolMetrics(registry, {
@@ -56,18 +37,7 @@ function rig(opts: { leads: boolean; scaling?: Record<string, CloudScalingView> 
   return { registry, emit };
 }
 
-const webScaling: CloudScalingView = {
-  bounds: { min: 2, max: 6 },
-  instances: 3,
-  rules: {
-    expand: {
-      holds: true,
-      sustain: { heldForMs: 12_500 },
-      terms: [{ text: 'avg(load) > 0.8', threshold: 0.8, value: 0.85 }],
-    },
-    contract: null,
-  },
-};
+const webScaling = scalingView({ min: 2, max: 6 }, 3, { text: 'avg(load) > 0.8', threshold: 0.8, value: 0.85 }, 12_500);
 
 describe('pool metrics', () => {
   it('exports each cloud against its bounds, the rules as the leader sees them, and the members by state', async () => {

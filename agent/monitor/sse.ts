@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { PoolEvent } from '../../shared/wire/cluster.ts';
+import type { MonitorEvent } from '../../shared/wire/cluster.ts';
 import type { MonitorSource } from './source.ts';
 
 export interface EventStreamOptions {
@@ -22,7 +22,7 @@ export function formatSseMessage(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** GET /events: a `hello` with the current cluster view, then every pool event as it happens. */
+/** GET /events: a `hello` with the current cluster view, then every pool event (and pool sample) as it happens. */
 export function eventStreamHandler(source: MonitorSource, opts: EventStreamOptions = {}) {
   const keepAliveMs = opts.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
   const maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
@@ -54,7 +54,7 @@ export function eventStreamHandler(source: MonitorSource, opts: EventStreamOptio
       });
 
       send(hello);
-      const unsubscribe = source.subscribe((event: PoolEvent) => send(formatSseMessage(event.type, event)));
+      const unsubscribe = source.subscribe((event: MonitorEvent) => send(formatSseMessage(event.type, event)));
       const keepAlive = setInterval(() => send(': ping\n\n'), keepAliveMs);
       try {
         await done;

@@ -117,6 +117,30 @@ export type BundleEvent =
 
 export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent | BundleEvent;
 
+/** One sample of the pool as an agent sees it, for the live page (GET /history, SSE `pool-sample`). */
+export interface PoolSample {
+  at: number;
+  leader: LeaderView | null;
+  /** Members by state per cloud, with the cloud's bounds and the leader's count when known. */
+  clouds: Record<
+    string,
+    { alive: number; suspect: number; dead: number; min: number | null; max: number | null; counted: number | null }
+  >;
+  /** Every term of every scaling rule: the aggregate, its threshold, and how long the rule has held (ms). */
+  rules: {
+    cloud: string;
+    rule: 'expand' | 'contract';
+    term: string;
+    value: number | null;
+    threshold: number;
+    holds: boolean;
+    heldMs: number;
+  }[];
+}
+
+/** What GET /events streams: pool events, and a `pool-sample` every few seconds for the live page. */
+export type MonitorEvent = PoolEvent | ({ type: 'pool-sample' } & PoolSample);
+
 /** The bundle fields of a heartbeat as a member view shows them (nothing when it has none). */
 export function memberBundleField(hb: {
   bundle?: string;
