@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadPool, parsePool } from '../shared/config/load.ts';
+import { loadPool, parsePool } from '../shared/config/load.ts';
 import { resolveAgentConfig } from '../shared/config/resolve.ts';
 import * as api from '../shared/index.ts';
 import { createRemoter, SshRemoter } from '../shared/remoter/index.ts';
+import { poolError } from './fixtures/pool-error.ts';
 
 /** `using: ssh({...})` wired into the cloud definition, the agent config and createRemoter. */
 
@@ -13,16 +14,6 @@ const pool = (using: Record<string, unknown>, extra: Record<string, unknown> = {
     lan: { instances: { min: 1, max: 2 }, using: { provider: 'local' } },
   },
 });
-
-function parseError(raw: unknown): string {
-  try {
-    parsePool(raw, 'x.json');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const runtime = {
   instanceId: '10.0.0.1',
@@ -64,13 +55,13 @@ describe('ssh clouds', () => {
   });
 
   it('reports bad ssh options as one line naming the field', () => {
-    expect(parseError(pool({ hosts: [] }))).toBe('x.json: clouds.web.using.hosts: at least one host is required');
-    expect(parseError(pool({ hosts: ['a', 'a'] }))).toBe('x.json: clouds.web.using.hosts: a:22 is listed twice');
-    expect(parseError(pool({ hosts: ['a'], p2pPort: 8642 }))).toBe(
+    expect(poolError(pool({ hosts: [] }))).toBe('x.json: clouds.web.using.hosts: at least one host is required');
+    expect(poolError(pool({ hosts: ['a', 'a'] }))).toBe('x.json: clouds.web.using.hosts: a:22 is listed twice');
+    expect(poolError(pool({ hosts: ['a'], p2pPort: 8642 }))).toBe(
       'x.json: clouds.web.using: p2pPort and monitorPort are both 8642',
     );
-    expect(parseError(pool({ hosts: ['a'], init: 'upstart' }))).toMatch(/^x\.json: clouds\.web\.using\.init: /);
-    expect(parseError(pool({ hosts: ['a'], password: 'x' }))).toBe("x.json: clouds.web.using: unknown key 'password'");
+    expect(poolError(pool({ hosts: ['a'], init: 'upstart' }))).toMatch(/^x\.json: clouds\.web\.using\.init: /);
+    expect(poolError(pool({ hosts: ['a'], password: 'x' }))).toBe("x.json: clouds.web.using: unknown key 'password'");
   });
 
   it('gives ssh agents no scaling block (nodes hold no SSH key); other clouds keep theirs', () => {

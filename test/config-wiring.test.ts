@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { HOOK_TIMEOUT, VERIFIER_DEFAULTS } from '../shared/config/configure-schema.ts';
-import { ConfigError, loadPool, parsePool } from '../shared/config/load.ts';
+import { configureSchema, HOOK_TIMEOUT, VERIFIER_DEFAULTS } from '../shared/config/configure-schema.ts';
+import { loadPool, parsePool } from '../shared/config/load.ts';
 import * as api from '../shared/index.ts';
 import { bootstrapPeers, createRemoter } from '../shared/remoter/index.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
+import { poolError } from './fixtures/pool-error.ts';
 
 /** The ec2 provider and the configure fields, wired into the cloud definition and the public API. */
 
@@ -18,16 +19,6 @@ const ec2Cloud = (using: Record<string, unknown>, extra: Record<string, unknown>
     },
   },
 });
-
-function parseError(raw: unknown): string {
-  try {
-    parsePool(raw, 'x.json');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('ec2 clouds', () => {
   it('loads examples/ec2/clouds.ts with ec2 options normalised and no local defaults', async () => {
@@ -54,19 +45,19 @@ describe('ec2 clouds', () => {
   });
 
   it('reports bad ec2 options in one line naming the field', () => {
-    expect(parseError(ec2Cloud({ instanceType: 'huge' }))).toBe(
+    expect(poolError(ec2Cloud({ instanceType: 'huge' }))).toBe(
       `x.json: clouds.web.using.instanceType: expected an instance type like 't3.small', got "huge"`,
     );
-    expect(parseError(ec2Cloud({ subnets: ['subnet-0123456789abcdef0'] }))).toBe(
+    expect(poolError(ec2Cloud({ subnets: ['subnet-0123456789abcdef0'] }))).toBe(
       `x.json: clouds.web.using: unknown key 'subnets'`,
     );
-    expect(parseError(ec2Cloud({ userData: 'export AWS_SECRET_ACCESS_KEY=abc' }))).toMatch(
+    expect(poolError(ec2Cloud({ userData: 'export AWS_SECRET_ACCESS_KEY=abc' }))).toMatch(
       /^x\.json: clouds\.web\.using\.userData: must not contain AWS credentials/,
     );
   });
 
   it('rejects an ec2 p2pPort equal to the monitor port', () => {
-    expect(parseError(ec2Cloud({ p2pPort: 9000 }, { monitor: { port: 9000 } }))).toBe(
+    expect(poolError(ec2Cloud({ p2pPort: 9000 }, { monitor: { port: 9000 } }))).toBe(
       'x.json: clouds.web.using: p2pPort and monitorPort are both 9000',
     );
   });
@@ -125,16 +116,8 @@ describe('configure fields', () => {
       { name: 'p', clouds: { a: { instances: { min: 1, max: 1 }, using: { provider: 'local' } } } },
       'x.json',
     );
-    expect(pool.clouds.a!.configure).toEqual({
-      resources: [],
-      resolver: ['chef-solo'],
-      verifiers: [],
-      hooks: { beforeConfigure: [], afterConfigure: [], beforeTerminate: [], afterJoin: [] },
-      cookbooks: [],
-      runList: [],
-      attributes: {},
-      plugins: [],
-    });
+    // The same as the configure block parsed on its own from nothing (resources.test.ts spells it out).
+    expect(pool.clouds.a!.configure).toEqual(configureSchema.parse({}));
   });
 
   it('loads examples/configure/clouds.ts: resources, resolver order, verifiers, hooks, the nginx plugin', async () => {
@@ -191,7 +174,7 @@ describe('configure fields', () => {
         },
       },
     };
-    expect(parseError(raw)).toMatch(/^x\.json: clouds\.a\.resources\.0(\.path)?: file\[relative\/path\]: /);
+    expect(poolError(raw)).toMatch(/^x\.json: clouds\.a\.resources\.0(\.path)?: file\[relative\/path\]: /);
   });
 
   it('keeps scaling.beforeTerminate and hooks.beforeTerminate side by side', () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommand, readHttp } from '../agent/metrics/custom.ts';
 import { MetricBodyTooLargeError } from '../agent/metrics/errors.ts';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
+import { processRuns } from '../shared/remoter/pid.ts';
 import type { MetricReading, MetricSourceSpec } from '../shared/wire/metrics.ts';
 import { waitFor } from './fixtures/wait.ts';
 
@@ -28,16 +29,6 @@ async function firstReading(spec: MetricSourceSpec): Promise<MetricReading> {
   // onError sees exactly the failures the reading shows.
   expect(errors).toEqual(reading.error === undefined ? [] : [reading.error]);
   return reading;
-}
-
-/** Alive and not a zombie (a zombie has been killed; it only waits for its parent to reap it). */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 let dir: string;
@@ -83,7 +74,7 @@ describe('command source', () => {
     const [shell, sleeper] = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
     expect(shell).toBeGreaterThan(0);
     expect(sleeper).toBeGreaterThan(0);
-    await waitFor('the timed-out processes to die', async () => !(await isAlive(shell!)) && !(await isAlive(sleeper!)));
+    await waitFor('the timed-out processes to die', async () => !processRuns(shell!) && !processRuns(sleeper!));
   });
 
   it('kills a plain foreground sleep on timeout', async () => {
@@ -91,7 +82,7 @@ describe('command source', () => {
     const r = await firstReading(command(`echo $$ > ${pidFile}; exec sleep 10`, 200));
     expect(r.error).toContain('timed out after 200ms');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    await waitFor('sleep to die', async () => !(await isAlive(pid)));
+    await waitFor('sleep to die', async () => !processRuns(pid));
   });
 
   it('settles an aborted read only once the process is gone', async () => {
@@ -100,10 +91,10 @@ describe('command source', () => {
     const read = readCommand(`echo $$ > ${pidFile}; exec sleep 10`, controller.signal);
     await waitFor('the pid file', async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '');
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    expect(await isAlive(pid)).toBe(true);
+    expect(processRuns(pid)).toBe(true);
     controller.abort(new Error('stop now'));
     await expect(read).rejects.toThrow('stop now');
-    expect(await isAlive(pid)).toBe(false);
+    expect(processRuns(pid)).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
+import { processRuns } from '../shared/remoter/pid.ts';
 import type { MetricSourceSpec } from '../shared/wire/metrics.ts';
 import { waitFor } from './fixtures/wait.ts';
 
@@ -16,15 +17,6 @@ async function liveProcesses(): Promise<number> {
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   return process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap').length;
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 let dir: string;
@@ -151,10 +143,10 @@ describe('MetricSampler', () => {
     const pid = await waitFor('the hanging read to start', async () =>
       Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()),
     );
-    expect(await isAlive(pid)).toBe(true);
+    expect(processRuns(pid)).toBe(true);
 
     await sampler.stop();
-    expect(await isAlive(pid)).toBe(false);
+    expect(processRuns(pid)).toBe(false);
     expect(await liveProcesses()).toBe(before);
     // Readings survive stop(), and a stopped sampler stays stopped.
     expect(sampler.values().hang).toBe(1);
@@ -176,7 +168,7 @@ describe('MetricSampler', () => {
     );
     await sampler.stop();
     await starting;
-    expect(await isAlive(pid)).toBe(false);
+    expect(processRuns(pid)).toBe(false);
     expect(await liveProcesses()).toBe(before);
   });
 
