@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
-import { sampleSystem } from '../agent/metrics/system.ts';
+import { parseMeminfo, parseProcStat, sampleSystem } from '../agent/metrics/system.ts';
 
 describe('built-in system metrics', () => {
   it('samples load, cpu and mem in plausible ranges', async () => {
@@ -26,5 +26,23 @@ describe('built-in system metrics', () => {
     expect(v.mem).toBeGreaterThan(0);
     expect(v.mem).toBeLessThanOrEqual(100);
     expect(sampler.readings().mem?.error).toBeUndefined();
+  });
+});
+
+describe('procfs parsing', () => {
+  it('reads busy and total ticks from the aggregate cpu line, iowait counted idle', () => {
+    const text = 'cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 50 2 25 400 20 1 1 0 0 0\nintr 1\n';
+    expect(parseProcStat(text)).toEqual({ idle: 840, total: 1000 });
+    expect(parseProcStat('intr 1\n')).toBeUndefined();
+  });
+
+  it('reads total and active memory, falling back without MemAvailable', () => {
+    expect(parseMeminfo('MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 400 kB\n')).toEqual({
+      total: 1000 * 1024,
+      active: 600 * 1024,
+    });
+    const old = 'MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 150 kB\nSlab: 0 kB\n';
+    expect(parseMeminfo(old)).toEqual({ total: 1000 * 1024, active: 700 * 1024 });
+    expect(parseMeminfo('')).toBeUndefined();
   });
 });

@@ -29,9 +29,13 @@ export interface AgentViews {
   countByState(): { alive: number; suspect: number; dead: number; left: number };
 }
 
+/** Longest time our own multiaddrs are reused without asking libp2p again (ms). */
+const ADDRS_FOR = 5_000;
+
 /** What the agent says of itself and of the pool, read from its parts when asked. */
 export function agentViews(i: ViewsInput): AgentViews {
   const { config: c, peerId, membership, retirement } = i;
+  const addrs = ownAddrs(i.node, i.now);
   const monitorUrl = () => {
     const { port, url } = c.monitor;
     if (port !== 0 && url) return url;
@@ -45,7 +49,7 @@ export function agentViews(i: ViewsInput): AgentViews {
     selfRecord({
       peerId,
       config: c,
-      addrs: i.node.getMultiaddrs(),
+      addrs: addrs(),
       monitor: monitorUrl(),
       startedAt: i.startedAt,
       leadership: i.leadership.heartbeatFields(),
@@ -70,5 +74,26 @@ export function agentViews(i: ViewsInput): AgentViews {
       if (i.running() && !retirement.retired) counts.alive++;
       return counts;
     },
+  };
+}
+
+/**
+ * The node's own multiaddrs, asked of libp2p again after it says they changed or ADDRS_FOR ms:
+ * membership rebuilds our record every 250 ms to notice changes, and libp2p's address manager
+ * recomputes the list on each call (a few percent of an idle agent's CPU in a profile).
+ */
+function ownAddrs(node: ViewsInput['node'], now: () => number): () => ReturnType<ViewsInput['node']['getMultiaddrs']> {
+  let cached: ReturnType<ViewsInput['node']['getMultiaddrs']> = [];
+  let at = Number.NEGATIVE_INFINITY;
+  node.addEventListener('self:peer:update', () => {
+    at = Number.NEGATIVE_INFINITY;
+  });
+  return () => {
+    if (now() - at >= ADDRS_FOR) {
+      cached = node.getMultiaddrs();
+      // Not listening yet: ask again next time.
+      if (cached.length > 0) at = now();
+    }
+    return cached;
   };
 }
