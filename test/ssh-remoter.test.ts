@@ -1,26 +1,22 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bootstrapPool } from '../cli/commands/bootstrap.ts';
 import type { PoolContext } from '../cli/context.ts';
 import { parsePool } from '../shared/config/load.ts';
 import type { AgentRuntime } from '../shared/config/resolve.ts';
 import { parseSshUsing, type SshUsingDefinition } from '../shared/config/ssh-schema.ts';
-import { defaultTunables } from '../shared/config/tunables.ts';
 import { type AgentConfigContext, provisionHost } from '../shared/provision/provision.ts';
 import { SshRemoter } from '../shared/remoter/ssh.ts';
+import { ensureLauncherKey, withCertificate } from '../shared/remoter/ssh-certificate.ts';
 import type { SshState } from '../shared/remoter/ssh-state.ts';
-import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
-import { canRunSshd, freePort, generateKey, Sshd } from './fixtures/sshd.ts';
+import { killMatching, pidsMatching, rootPidsMatching } from './fixtures/procs.ts';
+import { sshAgentConfig, startSshHosts } from './fixtures/ssh-hosts.ts';
+import { canRunSshd, freePort, generateKey, type Sshd } from './fixtures/sshd.ts';
 import { waitFor } from './fixtures/wait.ts';
-
-const run = promisify(execFile);
 
 const root = await canRunSshd();
 /** Provisioning real hosts on a loaded shared machine takes tens of seconds; bounded all the same. */
@@ -42,38 +38,15 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
   let remoter: SshRemoter;
   const events: { type: string; host?: string; status?: string }[] = [];
 
-  /** Agents without a scaling block: they gossip but never try to launch anything. */
   const pool = `ssh${Math.random().toString(36).slice(2, 7)}`;
-  const agentConfig = ({ stateDir: _, ...rt }: AgentRuntime): AgentConfig => ({
-    pool,
-    cloud: 'web',
-    ...rt,
-    tunables: { ...defaultTunables(200), suspectAfter: 1000, deadAfter: 2000, leaveGrace: 200 },
-    metrics: {},
-  });
+  const agentConfig = sshAgentConfig(pool);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'poolparty-ssh-'));
     stateDir = join(dir, 'state');
-    artifactDir = join(dir, 'artifact');
-    await run(process.execPath, ['scripts/build-artifact.mjs', '--outdir', artifactDir]);
-    userKey = await generateKey(dir, 'user_key');
-    const base = randomLoopbackBase().replace(/\.2$/, '');
-    for (const n of [2, 3, 4]) sshds.push(await Sshd.start(`${base}.${n}`, [userKey.publicKey]));
-    const hosts = [];
-    for (const [i, s] of sshds.entries()) {
-      const prefix = join(dir, `host${i + 1}`);
-      await mkdir(prefix);
-      hosts.push({ host: s.host, port: s.port, prefix });
-    }
-    rawUsing = {
-      provider: 'ssh',
-      hosts,
-      user: 'root',
-      keyFile: userKey.keyFile,
-      init: 'none',
-      waitTimeout: '5s',
-    };
+    const hosts = await startSshHosts(dir, 3);
+    ({ artifactDir, userKey, rawUsing } = hosts);
+    sshds.push(...hosts.sshds);
     using = parseSshUsing(rawUsing);
     remoter = new SshRemoter({
       pool,
@@ -125,6 +98,12 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
       `host${i + 1}: ${pids.length} agents\n${procs.join('\n')}\nlog tail:\n${log.split('\n').slice(-12).join('\n')}`,
     );
   };
+  /**
+   * A host provisioned by hand gets what the remoter gives its agents: the config and a launcher
+   * certificate for its peer id (without one, the other agents do not count it).
+   */
+  const certifiedConfig = async (ctx: AgentConfigContext, rt: AgentRuntime) =>
+    withCertificate(agentConfig(rt), await ensureLauncherKey(stateDir), { web: 'ssh' }, ctx.peerId);
   /** What the remoter would give a re-provisioned agent: the other running agents. */
   const peersExcept = async (id: string) =>
     (await remoter.list({ pool }))
@@ -208,7 +187,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
         poolKeyFile: join(stateDir, 'pool.key'),
         artifact: artifactDir,
         agentConfig: async (ctx: AgentConfigContext) =>
-          agentConfig({
+          certifiedConfig(ctx, {
             instanceId: before.id,
             ...ctx.paths,
             listen: [`/ip4/${host.host}/tcp/${using.p2pPort}`],
@@ -252,7 +231,7 @@ describe.skipIf(!root)('ssh remoter base (real sshd)', () => {
         poolKeyFile: join(stateDir, 'pool.key'),
         artifact: artifactDir,
         agentConfig: async (ctx: AgentConfigContext) =>
-          agentConfig({
+          certifiedConfig(ctx, {
             instanceId: `${host.host}:${host.port}`,
             ...ctx.paths,
             listen: [`/ip4/${host.host}/tcp/${using.p2pPort}`],
