@@ -1,10 +1,34 @@
 /**
- * Node.js flags every agent process is started with, by every launcher: the systemd unit
- * (systemd/poolparty-agent.service, checked against this list by a test), the detached start of
- * `init: 'none'`, the local remoter and the benchmarks (which measure what ships).
+ * How every agent process is started, by every launcher: the systemd unit
+ * (systemd/poolparty-agent.service, checked against these by a test), the detached start of
+ * `init: 'none'` (shared/provision/scripts.ts), the local remoter (shared/remoter/local-process.ts)
+ * and the benchmarks (which measure what ships). Measured on an idle follower of the single-file
+ * artifact, RSS from /proc/<pid>/status after 60 s (BENCHMARKS.md, "RSS per idle follower").
  *
  * `--max-semi-space-size=2` (MiB): V8 sizes the young generation for throughput, up to 16 MiB per
  * semi-space; an idle agent allocates little and often, so 2 MiB costs no measurable CPU and cut
- * idle RSS from ~174 MB to ~140 MB per agent (BENCHMARKS.md, process mode, N=5).
+ * idle RSS from ~174 MB to ~140 MB per agent (the source build of 2026-12-02).
+ *
+ * `--optimize-for-size`: V8 grows the old generation less eagerly and keeps less code and feedback
+ * around; about −4 MB of heap on an idle follower, idle CPU unchanged within noise.
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size'];
+
+/**
+ * Environment every agent process starts with, before the user's own settings (agent.env for the
+ * unit and `init: 'none'`, the launcher's environment for the local remoter), which override it.
+ *
+ * GLIBC_TUNABLES (read by glibc's malloc at exec; other C libraries ignore it): the agent's threads
+ * (V8's compiler and GC workers, libuv) would each get a malloc arena, and start-up's compile of the
+ * 2 MB artifact peaks at ~10 MB of malloc that, freed, stays in those arenas because glibc raises
+ * its trim threshold after large frees. Two arenas and fixed 128 KiB mmap/trim thresholds (large
+ * blocks are mapped and unmapped, the heap's free top is returned) cut ~6 MB of RSS per agent.
+ */
+export const AGENT_NODE_ENV: Readonly<Record<string, string>> = {
+  GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072',
+};
+
+/** `env` with AGENT_NODE_ENV added where `env` does not set the variable itself. */
+export function agentNodeEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...AGENT_NODE_ENV, ...env };
+}

@@ -13,11 +13,13 @@ import { createLogger } from '../shared/log.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import type { Ec2Remoter } from '../shared/remoter/ec2.ts';
 import type * as RemoterModule from '../shared/remoter/load.ts';
+import { signalAgent, spawnAgent } from '../shared/remoter/local-process.ts';
+import { processRuns } from '../shared/remoter/pid.ts';
 import { TAG_CLOUD, TAG_POOL } from '../shared/remoter/types.ts';
 import { ec2Pool, stubAwsEnv } from './ec2-fixtures.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { loadedModules, logLine, stopProcess, writeLoopbackConfig } from './helpers/agent-process.ts';
+import { loadedModules, logLine, missingLaunchEnv, stopProcess, writeLoopbackConfig } from './helpers/agent-process.ts';
 
 /**
  * "Load only what is used" (issue 13): an idle follower never loads the AWS SDK or ssh2. The npm
@@ -172,6 +174,42 @@ describe('what an idle follower loads', () => {
     const loaded = loadedModules(debug).files;
     expect(loaded.some((f) => f.includes('/node_modules/libp2p/'))).toBe(true);
     expect(loaded.filter((f) => /\/node_modules\/(@aws-sdk|@smithy|ssh2|systeminformation)\//.test(f))).toEqual([]);
+  }, 60_000);
+});
+
+describe('how a launcher starts the artifact', () => {
+  it("the local provider's spawn runs a follower with AGENT_NODE_FLAGS as node's options and AGENT_NODE_ENV", async () => {
+    const logFile = join(dir, 'spawned.log');
+    const pid = spawnAgent({
+      node: process.execPath,
+      bin: artifact,
+      configFile: await config('spawned', [seedAddr]),
+      logFile,
+      cwd: dir,
+      env: process.env,
+    });
+    try {
+      const s = await waitFor(
+        "the spawned agent's 'agent-started' line",
+        async () => {
+          const line = (await readFile(logFile, 'utf8')).split('\n').find((l) => l.includes('"agent-started"'));
+          return line ? (JSON.parse(line) as { monitor: string; peerId: string }) : null;
+        },
+        { timeoutMs: 30_000 },
+      );
+      // Node refuses to start on an option it does not know, so a follower that joined and follows
+      // runs with these flags as node's own options (before the script, not as the agent's args) ...
+      await following(s.monitor, s.peerId);
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      expect(argv.slice(1, 2 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS, artifact]);
+      // ... and with the environment glibc's malloc reads at exec.
+      expect(missingLaunchEnv(pid)).toEqual([]);
+    } finally {
+      signalAgent(pid, 'SIGTERM');
+      await waitFor('the spawned agent to exit', async () => !processRuns(pid) || null, { timeoutMs: 15_000 }).catch(
+        () => signalAgent(pid, 'SIGKILL'),
+      );
+    }
   }, 60_000);
 });
 

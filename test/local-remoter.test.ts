@@ -15,6 +15,7 @@ import { RemoterError } from '../shared/remoter/types.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { missingLaunchEnv } from './helpers/agent-process.ts';
 
 const FAKE_AGENT = resolve('test/fixtures/fake-poolparty-agent.mjs');
 const servers: Server[] = [];
@@ -67,6 +68,7 @@ describe('local remoter', () => {
       expect(h.instanceId).toBe(inst.id);
       const argv = (await readFile(`/proc/${inst.pid}/cmdline`, 'utf8')).split('\0');
       expect(argv.slice(1, 1 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS]);
+      expect(missingLaunchEnv(inst.pid as number)).toEqual([]);
     }
     // Each new agent is told about the ones before it, including those of the same launch.
     const configs = await Promise.all(

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS } from '../shared/agent-node-flags.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { loadArtifact } from '../shared/provision/artifact.ts';
@@ -146,11 +146,12 @@ describe('systemd unit', () => {
     await expectVerified('systemd/poolparty-agent.service');
   });
 
-  it("starts node with the agent's flags, like every other launcher", async () => {
+  it("starts node with the agent's flags and environment, like every other launcher", async () => {
     const unit = await readUnitTemplate();
     expect(unit).toContain(
       `ExecStart=/usr/bin/env node ${AGENT_NODE_FLAGS.join(' ')} /opt/poolparty/poolparty-agent.mjs --config`,
     );
+    for (const [k, v] of Object.entries(AGENT_NODE_ENV)) expect(unit).toContain(`\nEnvironment=${k}=${v}\n`);
   });
 
   it('the unit rendered for a host (absolute node, prefixed paths) passes too', async () => {

@@ -11,6 +11,7 @@ import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from
 import { runCli, statusUntilAlive } from './fixtures/run-cli.ts';
 import { canRunSshd, generateKey, Sshd } from './fixtures/sshd.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { missingLaunchEnv } from './helpers/agent-process.ts';
 
 const run = promisify(execFile);
 const CLI = resolve('bin/poolparty.mjs');
@@ -167,9 +168,10 @@ export default definePool({
     const peers = first.map((i) => i.peerId);
     expect(new Set(peers).size).toBe(3);
     for (const i of [0, 1, 2]) expect(agentPids(i)).toHaveLength(1);
-    // The detached start (init 'none') passes node the agent's flags, as the unit does.
+    // The detached start (init 'none') passes node the agent's flags and environment, as the unit does.
     const argv = readFileSync(`/proc/${agentPids(0)[0]}/cmdline`, 'utf8').split('\0');
     expect(argv.slice(1, 1 + AGENT_NODE_FLAGS.length)).toEqual([...AGENT_NODE_FLAGS]);
+    expect(missingLaunchEnv(agentPids(0)[0] as number)).toEqual([]);
 
     const again = await cli('bootstrap', '-c', config, '--timeout', '60s', '--json');
     expect(again.code, again.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
 import { type RemoteLayout, UNIT_NAME } from './layout.ts';
 
 /**
@@ -195,7 +195,10 @@ else
   cd "$data_dir"
   (
     exec 9>&-
-    set -a
+    # What every agent process starts with (shared/agent-node-flags.ts); agent.env may override it.
+${Object.entries(AGENT_NODE_ENV)
+  .map(([k, v]) => `    export ${k}=${shq(v)}\n`)
+  .join('')}    set -a
     . "$env_file"
     set +a
     if command -v setsid >/dev/null 2>&1; then

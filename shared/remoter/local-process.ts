@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { sep } from 'node:path';
-import { AGENT_NODE_FLAGS } from '../agent-node-flags.ts';
+import { AGENT_NODE_FLAGS, agentNodeEnv } from '../agent-node-flags.ts';
 import { procState } from './pid.ts';
 import { RemoterError } from './types.ts';
 
@@ -116,15 +116,16 @@ export interface SpawnAgentOptions {
 }
 
 /**
- * Starts `node <AGENT_NODE_FLAGS> <bin> --config <file>` detached, its stdout and stderr appended to `logFile`,
- * and unref'd so the caller (a CLI) can exit while the agent runs on. Returns the pid.
+ * Starts `node <AGENT_NODE_FLAGS> <bin> --config <file>` detached, with AGENT_NODE_ENV under `env`,
+ * its stdout and stderr appended to `logFile`, and unref'd so the caller (a CLI) can exit while the
+ * agent runs on. Returns the pid.
  */
 export function spawnAgent(opts: SpawnAgentOptions): number {
   const fd = openSync(opts.logFile, 'a', 0o600);
   try {
     const child = spawn(opts.node, [...AGENT_NODE_FLAGS, opts.bin, '--config', opts.configFile], {
       cwd: opts.cwd,
-      env: opts.env,
+      env: agentNodeEnv(opts.env),
       detached: true,
       stdio: ['ignore', fd, fd],
     });

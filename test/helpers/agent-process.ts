@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { AGENT_NODE_ENV } from '../../shared/agent-node-flags.ts';
 import { defaultTunables } from '../../shared/config/tunables.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 
@@ -79,4 +81,20 @@ export function loadedModules(debug: string): { files: string[]; builtins: strin
     builtins.add((m[1] as string).replace(/^node:/, ''));
   }
   return { files: [...files], builtins: [...builtins] };
+}
+
+/**
+ * The AGENT_NODE_ENV variables missing from the environment process `pid` started with, from
+ * /proc/<pid>/environ (an empty list: all there). glibc's loader cuts GLIBC_TUNABLES in place
+ * after its first tunable once it has read them all (2.36 here), so a value counts as there when
+ * it is a non-empty `:`-separated prefix of ours.
+ */
+export function missingLaunchEnv(pid: number): string[] {
+  const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  return Object.entries(AGENT_NODE_ENV)
+    .filter(([k, v]) => {
+      const seen = environ.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+      return !seen || !(v === seen || v.startsWith(`${seen}:`));
+    })
+    .map(([k]) => k);
 }
