@@ -22,46 +22,123 @@ export interface JoiningOptions {
   log: (msg: string, fields: Record<string, unknown>) => void;
 }
 
-/** How often an agent retries the seeds it does not know yet (ms). */
+/** First retry of the seeds not known yet (ms); each failed round doubles it, up to REJOIN_MAX_MS. */
 const REJOIN_MS = 2000;
+const REJOIN_MAX_MS = 30_000;
+/**
+ * How long a join dial may take (ms). Fifty agents joining through one seed on two loaded cores
+ * take seconds each to handshake: with 3 s every joiner gave up mid-handshake and retried, so
+ * the seed spent its CPU on handshakes nobody waited for and most joiners never got in.
+ */
+const JOIN_DIAL_MS = 15_000;
 /** At most one dial to a lost member per RECONNECT_MS. */
 const RECONNECT_MS = 1000;
 /** When a joiner repeats its announcement (ms after its join sync). */
 const ANNOUNCE_AFTER = [200, 1000, 3000];
+/** Least time between two announcements asked for by a sync that found us missing (ms). */
+const REANNOUNCE_MS = 5000;
+/** Least time between two pulls from the same member we do not hold alive (ms); and how many are remembered. */
+const PULL_UNKNOWN_MS = 10_000;
+const PULL_UNKNOWN_MAX = 1000;
 
 /**
- * Joining and re-joining: pulls the table from every seed not known yet (at start, then every 2 s
- * for 2 minutes, then every 30 s: seeds that came up a moment late left a bootstrap of 3 agents
- * as two pools that never met), and retries lost members one at a time (a healed partition
- * merges when a sync lets each side learn it was declared dead). After a join, our record and
- * liveness are published again a few times: the first announcement went out before any peer was
- * subscribed, and gossipsub does not replay (receivers that have them ignore the copies).
+ * The pause before the next join round (ms): doubled after each round that reached no seed, up to
+ * REJOIN_MAX_MS, and jittered by ±50 % (`rand` in [0, 1)) so joiners turned away together do not
+ * come back together. Seeds that came up a moment late still merge: rounds never stop while a
+ * seed is unknown.
+ */
+export function rejoinDelay(failedRounds: number, rand: number): number {
+  const base = Math.min(REJOIN_MAX_MS, REJOIN_MS * 2 ** Math.min(failedRounds, 10));
+  return Math.round(base * (0.5 + rand));
+}
+
+/**
+ * Whether a peer's table (from a sync) lacks what we published about ourselves: no entry for
+ * us on its rings, or an older record. Then our announcement was lost on its way to that peer.
+ */
+export function missesUs(
+  self: string,
+  ownSeq: number | undefined,
+  table: { entries: readonly { id: string; state: string }[]; records: readonly { peerId: string; seq: number }[] },
+): boolean {
+  const entry = table.entries.find((e) => e.id === self);
+  if (!entry || (entry.state !== 'alive' && entry.state !== 'suspect')) return true;
+  const record = table.records.find((r) => r.peerId === self);
+  return ownSeq !== undefined && (record === undefined || record.seq < ownSeq);
+}
+
+/**
+ * Joining and re-joining: pulls the table from every seed not known yet (at start, then after a
+ * backoff that grows while no seed answers: seeds that came up a moment late left a bootstrap of
+ * 3 agents as two pools that never met), and retries lost members one at a time (a healed
+ * partition merges when a sync lets each side learn it was declared dead). After a join, our
+ * record and liveness are published again a few times: the first announcement went out before
+ * any peer was subscribed, and gossipsub does not replay (receivers that have them ignore the
+ * copies). A later sync that finds us missing from a peer's table announces us once more: in a
+ * startup storm every copy can be lost, and a member nobody holds is probed and synced by nobody.
  */
 export class Joining {
   readonly #o: JoiningOptions;
   #timers: NodeJS.Timeout[] = [];
+  #rejoin: NodeJS.Timeout | undefined;
   #joining = false;
-  #ticks = 0;
+  #failedRounds = 0;
+  #lastAnnounce = -Infinity;
+  /** Members we pulled from because they spoke to us unknown, with when. */
+  readonly #pulledUnknown = new Map<string, number>();
 
   constructor(opts: JoiningOptions) {
     this.#o = opts;
   }
 
   start(): void {
-    void this.#join();
-    this.#timers.push(
-      setInterval(() => {
-        this.#ticks++;
-        const due = this.#ticks * REJOIN_MS < 120_000 || this.#ticks % 15 === 0;
-        if (this.#o.running() && !this.#joining && due && this.unknownSeeds().length > 0) void this.#join();
-      }, REJOIN_MS),
-    );
+    void this.#join().finally(() => this.#scheduleRejoin());
     this.#timers.push(setInterval(() => void this.#reconnect(), RECONNECT_MS));
   }
 
   stop(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
+    clearTimeout(this.#rejoin);
+    this.#rejoin = undefined;
+  }
+
+  /** A sync with `peer` returned its table: if our announcement never reached it, announce again. */
+  pulled(table: Parameters<typeof missesUs>[2], ownSeq: number | undefined): void {
+    const now = this.#o.now();
+    if (!this.#o.running() || now - this.#lastAnnounce < REANNOUNCE_MS) return;
+    if (!missesUs(this.#o.self, ownSeq, table)) return;
+    this.#lastAnnounce = now;
+    this.#o.announce();
+  }
+
+  /**
+   * A member we hold no record of spoke to us (a probe: it holds us as its ring neighbour): pull
+   * its table, which carries its record and liveness. A joiner whose announcements were all lost
+   * is then held by its ring neighbours, and anti-entropy carries it to the rest.
+   */
+  heardFrom(id: string): void {
+    const o = this.#o;
+    if (!o.running() || id === o.self) return;
+    const now = o.now();
+    if (now - (this.#pulledUnknown.get(id) ?? -Infinity) < PULL_UNKNOWN_MS) return;
+    if (this.#pulledUnknown.size >= PULL_UNKNOWN_MAX) {
+      for (const [k, at] of this.#pulledUnknown) if (now - at >= PULL_UNKNOWN_MS) this.#pulledUnknown.delete(k);
+      if (this.#pulledUnknown.size >= PULL_UNKNOWN_MAX) return;
+    }
+    this.#pulledUnknown.set(id, now);
+    void o.sync(id);
+  }
+
+  #scheduleRejoin(): void {
+    if (!this.#o.running()) return;
+    this.#rejoin = setTimeout(
+      () => {
+        const go = !this.#joining && this.unknownSeeds().length > 0;
+        void (go ? this.#join() : Promise.resolve()).finally(() => this.#scheduleRejoin());
+      },
+      rejoinDelay(this.#failedRounds, Math.random()),
+    );
   }
 
   /** Seeds that are neither us nor a member we hold alive. */
@@ -87,13 +164,14 @@ export class Joining {
         if (!this.#o.running()) return;
         try {
           // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
-          const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(3_000) });
+          const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(JOIN_DIAL_MS) });
           const peer = conn.remotePeer.toString();
           if (peer !== this.#o.self && (await this.#o.sync(peer, ''))) joined = true;
         } catch (err) {
           this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
         }
       }
+      this.#failedRounds = joined ? 0 : this.#failedRounds + 1;
       if (joined) for (const ms of ANNOUNCE_AFTER) this.#timers.push(setTimeout(() => this.#announce(), ms));
     } finally {
       this.#joining = false;
@@ -101,7 +179,9 @@ export class Joining {
   }
 
   #announce(): void {
-    if (this.#o.running()) this.#o.announce();
+    if (!this.#o.running()) return;
+    this.#lastAnnounce = this.#o.now();
+    this.#o.announce();
   }
 
   /**

@@ -82,6 +82,7 @@ export function receiveFrame(ctx: InboxContext, from: string, bytes: Uint8Array)
     return;
   }
   ctx.members.heard.set(from, ctx.now());
+  if (ctx.members.book.get(from) === undefined) ctx.unknown?.(from);
   if (f.t === 'load' || f.t === 'summary') {
     if (ctx.members.takesPart(from)) ctx.onLoad(from, f);
   } else if (f.t !== 'update') ctx.step({ type: 'probe', from, msg: f, now: ctx.now() });

@@ -44,7 +44,12 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
       // (the benchmark's pool of 50 never formed when the seed refused past 16).
       maxConnections: opts.maxConnections * 4,
       allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
-      dialTimeout: 5_000,
+      // Dials that matter for time pass their own, shorter signal (probes, neighbours); this
+      // bounds the rest. A seed handshaking with fifty joiners on loaded cores takes seconds per
+      // connection: at 5 s (dial) and 10 s (inbound upgrade) every handshake of the storm was
+      // abandoned half done and retried, and most joiners never got in.
+      dialTimeout: 20_000,
+      inboundUpgradeTimeout: 20_000,
     },
     services: {
       identify: identify(),
