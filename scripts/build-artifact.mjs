@@ -16,16 +16,14 @@
 // threw, say).
 //
 // Usage: node scripts/build-artifact.mjs [--outdir DIR]
+// The benchmarks build their agent child with buildArtifact() so they measure this very build.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { build } from 'esbuild';
-
-const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
-const outdir = resolve(values.outdir ?? join('dist', 'artifact'));
-const outfile = join(outdir, 'poolparty-agent.mjs');
 
 // Optional native or platform-specific modules that their packages require inside try/catch
 // (ssh2's compiled crypto binding and cpu-features, systeminformation's macOS sensors). Left
@@ -33,7 +31,8 @@ const outfile = join(outdir, 'poolparty-agent.mjs');
 // the artifact must not depend on anything next to it on disk.
 const optionalNative = ['*.node', 'cpu-features', 'osx-temperature-sensor', 'macos-temperature-sensor'];
 
-const root = process.cwd();
+/** The package root: every path below (entry points, LAZY keys) is relative to it. */
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 // What a leader running this file needs and would otherwise read from the package: the systemd
 // unit it hands new instances (shared/package-files.ts).
@@ -62,11 +61,10 @@ const LAZY = {
   'agent/bundle/sftp-source.ts': 'sftp-source',
   systeminformation: 'systeminformation',
 };
-const embedded = {};
-
-/** One LAZY module as a minified CommonJS bundle, brotli-compressed, base64. */
-async function embeddedSource(path) {
+/** One LAZY module as a minified CommonJS bundle, brotli-compressed, base64; its sizes go to `embedded`. */
+async function embeddedSource(path, embedded) {
   const result = await build({
+    absWorkingDir: root,
     entryPoints: [path],
     bundle: true,
     write: false,
@@ -78,7 +76,7 @@ async function embeddedSource(path) {
     external: optionalNative,
     // The artifact's URL, passed in by the loader: paths derived from it stay what they were.
     define: { 'import.meta.url': '__ppImportMetaUrl', ...ARTIFACT_DEFINE },
-    plugins: [embedLazy],
+    plugins: [embedLazy(embedded)],
     logLevel: 'warning',
   });
   const code = result.outputFiles[0].contents;
@@ -89,7 +87,8 @@ async function embeddedSource(path) {
   return packed.toString('base64');
 }
 
-const embedLazy = {
+/** The esbuild plugin that embeds LAZY modules (their sizes go to `embedded`). */
+const embedLazy = (embedded) => ({
   name: 'embed-lazy',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
@@ -101,47 +100,67 @@ const embedLazy = {
       contents: [
         `const { loadEmbedded } = require(${JSON.stringify(join(root, 'scripts', 'embedded-module.mjs'))});`,
         // __ppArtifactUrl: the banner's import.meta.url (import.meta here would make this an ES module).
-        `module.exports = loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path))}, __ppArtifactUrl);`,
+        `module.exports = loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path, embedded))}, __ppArtifactUrl);`,
       ].join('\n'),
       loader: 'js',
       resolveDir: root,
     }));
   },
-};
-
-const started = Date.now();
-await mkdir(outdir, { recursive: true });
-await build({
-  entryPoints: ['agent/main.ts'],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  external: optionalNative,
-  define: ARTIFACT_DEFINE,
-  plugins: [embedLazy],
-  // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
-  // none, so give it one. __filename/__dirname for the same reason.
-  banner: {
-    js: [
-      "import { createRequire as __ppCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __ppFileURLToPath } from 'node:url';",
-      "import { dirname as __ppDirname } from 'node:path';",
-      'const __ppArtifactUrl = import.meta.url;',
-      'const require = __ppCreateRequire(import.meta.url);',
-      'const __filename = __ppFileURLToPath(import.meta.url);',
-      'const __dirname = __ppDirname(__filename);',
-    ].join(''),
-  },
-  logLevel: 'warning',
 });
 
-const bytes = await readFile(outfile);
-const { version } = JSON.parse(await readFile('package.json', 'utf8'));
-const manifest = { version, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-await writeFile(join(outdir, 'poolparty-agent.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(JSON.stringify({ msg: 'built-artifact', file: outfile, ...manifest, embedded, ms: Date.now() - started }));
+/**
+ * Builds `<outdir>/<name>.mjs` from `entry` (paths relative to the package root) and its manifest
+ * `<name>.json`. The bench builds its agent child (test/bench/stall-agent.ts) here too, so what it
+ * measures is bundled, embedded and minified exactly like what ships.
+ */
+export async function buildArtifact({
+  entry = 'agent/main.ts',
+  outdir = join(root, 'dist', 'artifact'),
+  name = 'poolparty-agent',
+} = {}) {
+  const started = Date.now();
+  const outfile = join(resolve(outdir), `${name}.mjs`);
+  const embedded = {};
+  await mkdir(resolve(outdir), { recursive: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    external: optionalNative,
+    define: ARTIFACT_DEFINE,
+    plugins: [embedLazy(embedded)],
+    // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
+    // none, so give it one. __filename/__dirname for the same reason.
+    banner: {
+      js: [
+        "import { createRequire as __ppCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __ppFileURLToPath } from 'node:url';",
+        "import { dirname as __ppDirname } from 'node:path';",
+        'const __ppArtifactUrl = import.meta.url;',
+        'const require = __ppCreateRequire(import.meta.url);',
+        'const __filename = __ppFileURLToPath(import.meta.url);',
+        'const __dirname = __ppDirname(__filename);',
+      ].join(''),
+    },
+    logLevel: 'warning',
+  });
+
+  const bytes = await readFile(outfile);
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  const manifest = { version, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  await writeFile(join(resolve(outdir), `${name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
+  return { file: outfile, ...manifest, embedded, ms: Date.now() - started };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+  const built = await buildArtifact({ outdir: values.outdir ?? join('dist', 'artifact') });
+  console.log(JSON.stringify({ msg: 'built-artifact', ...built }));
+}

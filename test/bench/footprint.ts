@@ -1,41 +1,44 @@
 /**
- * Agent footprint: what one idle agent process costs, and what `--help` costs.
+ * Agent footprint: what idle followers cost, measured from outside, and what `--help` costs.
  *
- *   npx tsx test/bench/footprint.ts [--agent FILE] [--idle SECONDS] [--flag NODEFLAG]...
+ *   npx tsx test/bench/footprint.ts [--agent FILE] [--followers N] [--idle SECONDS] [--bare] [--flag NODEFLAG]...
  *
- * --agent  the agent to measure (default dist/artifact/poolparty-agent.mjs, the single file that
- *          ships to cloud instances; bin/poolparty-agent.mjs is the npm launcher local pools run).
- *          Build first: `npm run build`.
- * --idle   seconds the follower runs before it is measured (default 30).
- * --flag   an extra Node.js flag for the measured processes (repeatable), on top of
- *          AGENT_NODE_FLAGS (shared/agent-node-flags.ts), which every launcher uses.
+ * --agent      the agent to measure (default: the single-file artifact, built from the current
+ *              source into a temporary directory by scripts/build-artifact.mjs — what ships to
+ *              cloud instances; bin/poolparty-agent.mjs is the npm launcher).
+ * --followers  how many followers to measure, each its own process (default 3).
+ * --idle       seconds the followers run before they are measured (default 60).
+ * --bare       start the measured followers without AGENT_NODE_FLAGS and AGENT_NODE_ENV
+ *              (shared/agent-node-flags.ts): the "before" of a flag change, in the same run.
+ * --flag       an extra Node.js flag for the measured followers (repeatable).
  *
- * The measured agent is a follower: a seed agent (alone, so it leads) starts first, then the
- * measured one bootstraps from it on loopback with default tunables and no metrics, bundle or
- * scaling block. Nothing else runs in the pool. Prints one JSON object:
+ * A seed agent (alone, so it leads) starts first, as every launcher starts agents; then the
+ * followers bootstrap from it on loopback with default tunables and no metrics, bundle or scaling
+ * block. Prints one JSON object:
  *
- *   { date, node, agent, flags, idleSeconds,
- *     help:     { rssKb, heapUsedKb, modules },
- *     follower: { role, rssKb, heapUsedKb, cpuPercent, modules } }
+ *   { date, node, load1, agent, flags, env, idleSeconds, help: { rssKb, heapUsedKb, modules },
+ *     followers: { n, rssMb, rssAnonMb, rssFileMb, cpuPercent (each { median, min, max }), each },
+ *     modules }
  *
- * rssKb is VmRSS from /proc/<pid>/status (at exit for --help, after --idle for the follower);
- * cpuPercent is the follower's user + system CPU over the second half of --idle, in % of one core;
- * heapUsedKb is process.memoryUsage().heapUsed read by a one-line preload (--import of a data:
- * URL, on exit or on SIGUSR2). modules counts what Node loaded, from NODE_DEBUG=esm,module in a
- * separate run of the same command (the debug output itself costs memory, so it never runs in the
- * measured process): { files, builtins, packages: names of node_modules packages loaded }. The
- * artifact bundles its dependencies, so its `packages` is empty by construction and `files` counts
- * the artifact itself.
+ * rssMb is VmRSS from /proc/<pid>/status after --idle (RssAnon: private memory; RssFile: pages of
+ * files, mostly the node binary, shared by every agent of a host); cpuPercent is user + system CPU
+ * over the second half of --idle, in % of one core; `each` adds process.memoryUsage() of each
+ * follower (MB), read by a one-line preload on SIGUSR2. modules counts what Node loaded, from
+ * NODE_DEBUG=esm,module in a separate follower (the debug output costs memory, so never in a
+ * measured one): { files, builtins, packages }. The artifact bundles its dependencies, so its
+ * `packages` is empty by construction and `files` counts the artifact itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGENT_NODE_FLAGS } from '../../shared/agent-node-flags.ts';
+import { buildArtifact } from '../../scripts/build-artifact.mjs';
+import { AGENT_NODE_ENV, AGENT_NODE_FLAGS, agentNodeEnv } from '../../shared/agent-node-flags.ts';
 import { generatePoolKey } from '../../shared/pool-key.ts';
 import { loadedModules, logLine, stopProcess as stop, writeLoopbackConfig } from '../helpers/agent-process.ts';
+import { percentile } from './lib/stats.ts';
 
 interface Modules {
   files: number;
@@ -43,48 +46,55 @@ interface Modules {
   packages: string[];
 }
 
-interface Sample {
-  rssKb: number;
-  heapUsedKb: number | null;
-  modules: Modules;
+interface FollowerSample {
+  role: string;
+  rssMb: number;
+  rssAnonMb: number;
+  rssFileMb: number;
+  cpuPercent: number;
+  memoryUsageMb: Record<string, number> | null;
 }
 
 const { values } = parseArgs({
   options: {
-    agent: { type: 'string', default: 'dist/artifact/poolparty-agent.mjs' },
-    idle: { type: 'string', default: '30' },
+    agent: { type: 'string' },
+    followers: { type: 'string', default: '3' },
+    idle: { type: 'string', default: '60' },
+    bare: { type: 'boolean', default: false },
     flag: { type: 'string', multiple: true, default: [] },
   },
 });
-const agent = resolve(values.agent);
 const idleSeconds = Number(values.idle);
-const flags = [...AGENT_NODE_FLAGS, ...values.flag];
-if (!existsSync(agent)) throw new Error(`${agent} is missing: run \`npm run build\``);
+const followers = Number(values.followers);
 if (!(idleSeconds >= 0)) throw new Error('--idle: expected a number of seconds');
+if (!(Number.isInteger(followers) && followers >= 1)) throw new Error('--followers: expected a positive integer');
+const flags = [...(values.bare ? [] : AGENT_NODE_FLAGS), ...values.flag];
+const env: NodeJS.ProcessEnv = values.bare ? { ...process.env } : agentNodeEnv(process.env);
 
 const dir = await mkdtemp(join(tmpdir(), 'poolparty-footprint-'));
-const heapFile = join(dir, 'heap.json');
-// Writes process.memoryUsage().heapUsed to $PP_FOOTPRINT_HEAP on exit and on SIGUSR2.
+const agent = values.agent ? resolve(values.agent) : (await buildArtifact({ outdir: join(dir, 'build') })).file;
+if (!existsSync(agent)) throw new Error(`${agent} is missing: run \`npm run build\``);
+
+// Writes process.memoryUsage() as JSON to $PP_FOOTPRINT_MEM on exit and on SIGUSR2.
 const preload = `data:text/javascript,${encodeURIComponent(
-  "import{writeFileSync as w}from'node:fs';const f=process.env.PP_FOOTPRINT_HEAP;" +
-    'const d=()=>w(f,String(process.memoryUsage().heapUsed));' +
+  "import{writeFileSync as w}from'node:fs';const f=process.env.PP_FOOTPRINT_MEM;" +
+    'const d=()=>w(f,JSON.stringify(process.memoryUsage()));' +
     "process.on('exit',d);process.on('SIGUSR2',d);",
 )}`;
 const children = new Set<ChildProcess>();
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function run(args: string[], childEnv: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
-async function rssKb(pid: number): Promise<number> {
+/** VmRSS, RssAnon and RssFile of `pid`, in kB. */
+async function rss(pid: number): Promise<{ vmRss: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { vmRss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
@@ -94,10 +104,11 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ 100)
 }
 
-async function heapUsedKb(): Promise<number | null> {
+/** What the preload wrote to `file`, once it is there (null after 5 s). */
+async function memoryUsage(file: string): Promise<NodeJS.MemoryUsage | null> {
   for (let i = 0; i < 50; i++) {
-    const text = await readFile(heapFile, 'utf8').catch(() => '');
-    if (text) return Math.round(Number(text) / 1024);
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text) return JSON.parse(text) as NodeJS.MemoryUsage;
     await sleep(100);
   }
   return null;
@@ -106,6 +117,13 @@ async function heapUsedKb(): Promise<number | null> {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+const summary = (xs: number[]) => ({
+  median: percentile(xs, 50),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+});
 
 function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
   return new Promise((res) => {
@@ -129,80 +147,112 @@ function parseModules(debug: string): Modules {
   return { files: files.length, builtins: builtins.length, packages: [...packages].sort() };
 }
 
-async function measureHelp(): Promise<Sample> {
+async function measureHelp() {
   // RSS at exit: the preload's exit hook runs last, so read VmRSS there too.
   const rssPreload = `data:text/javascript,${encodeURIComponent(
     "import{readFileSync as r,writeFileSync as w}from'node:fs';" +
       "process.on('exit',()=>w(process.env.PP_FOOTPRINT_RSS,/VmRSS:\\s+(\\d+)/.exec(r('/proc/self/status','utf8'))[1]));",
   )}`;
+  const memFile = join(dir, 'help-mem');
   const rssFile = join(dir, 'help-rss');
   const child = run([...flags, '--import', preload, '--import', rssPreload, agent, '--help'], {
-    PP_FOOTPRINT_HEAP: heapFile,
+    ...env,
+    PP_FOOTPRINT_MEM: memFile,
     PP_FOOTPRINT_RSS: rssFile,
   });
   await new Promise((r) => child.once('exit', r));
-  const rss = Number(await readFile(rssFile, 'utf8'));
-  const heap = await heapUsedKb();
-  await rm(heapFile, { force: true });
-  const debug = run([...flags, agent, '--help'], { NODE_DEBUG: 'esm,module' });
+  const rssKb = Number(await readFile(rssFile, 'utf8'));
+  const heap = await memoryUsage(memFile);
+  const debug = run([...flags, agent, '--help'], { ...env, NODE_DEBUG: 'esm,module' });
   const text = collect(debug.stderr);
   await new Promise((r) => debug.once('exit', r));
-  return { rssKb: rss, heapUsedKb: heap, modules: parseModules(await text) };
+  return { rssKb, heapUsedKb: heap && Math.round(heap.heapUsed / 1024), modules: parseModules(await text) };
 }
 
-function config(name: string, keyFile: string, bootstrap: string[]): Promise<string> {
-  return writeLoopbackConfig(dir, name, { keyFile, bootstrap });
-}
-
-async function measureFollower(): Promise<Sample & { role: string; cpuPercent: number }> {
+async function measureFollowers() {
   const keyFile = join(dir, 'pool.key');
   await writeFile(keyFile, generatePoolKey(), { mode: 0o600 });
-  const seed = run([...AGENT_NODE_FLAGS, agent, '--config', await config('seed', keyFile, [])]);
-  const seedStarted = await logLine(seed, 'agent-started');
-  const bootstrap = [(seedStarted.listen as string[])[0] as string];
+  const config = (name: string, bootstrap: string[]) => writeLoopbackConfig(dir, name, { keyFile, bootstrap });
+  const seed = run([...AGENT_NODE_FLAGS, agent, '--config', await config('seed', [])], agentNodeEnv(process.env));
+  const bootstrap = [((await logLine(seed, 'agent-started')).listen as string[])[0] as string];
 
-  const follower = run([...flags, '--import', preload, agent, '--config', await config('f', keyFile, bootstrap)], {
-    PP_FOOTPRINT_HEAP: heapFile,
-  });
-  const started = await logLine(follower, 'agent-started');
+  const measured = await Promise.all(
+    Array.from({ length: followers }, async (_, i) => {
+      const memFile = join(dir, `f${i}.mem`);
+      const child = run([...flags, '--import', preload, agent, '--config', await config(`f${i}`, bootstrap)], {
+        ...env,
+        PP_FOOTPRINT_MEM: memFile,
+      });
+      const started = await logLine(child, 'agent-started');
+      return { child, memFile, started };
+    }),
+  );
   // CPU over the idle window's second half: startup (parse, compile, join) excluded.
   await sleep((idleSeconds * 1000) / 2);
-  const cpu0 = await cpuSeconds(follower.pid as number);
+  const cpu0 = await Promise.all(measured.map((m) => cpuSeconds(m.child.pid as number)));
   const t0 = Date.now();
   await sleep((idleSeconds * 1000) / 2);
-  const cpuPercent = ((await cpuSeconds(follower.pid as number)) - cpu0) / ((Date.now() - t0) / 100_000);
-  const rss = await rssKb(follower.pid as number);
-  follower.kill('SIGUSR2');
-  const heap = await heapUsedKb();
-  const cluster = (await (await fetch(`${started.monitor}/cluster`)).json()) as { leader: { peerId: string } | null };
-  const role = cluster.leader?.peerId === started.peerId ? 'leader' : 'follower';
-  await stop(follower);
+  const each: FollowerSample[] = [];
+  for (const [i, m] of measured.entries()) {
+    const pid = m.child.pid as number;
+    const cpuPercent = ((await cpuSeconds(pid)) - (cpu0[i] as number)) / ((Date.now() - t0) / 100_000);
+    const r = await rss(pid);
+    m.child.kill('SIGUSR2');
+    const mem = await memoryUsage(m.memFile);
+    const cluster = (await (await fetch(`${m.started.monitor}/cluster`)).json()) as {
+      leader: { peerId: string } | null;
+    };
+    each.push({
+      role: cluster.leader?.peerId === m.started.peerId ? 'leader' : 'follower',
+      rssMb: mb(r.vmRss),
+      rssAnonMb: mb(r.anon),
+      rssFileMb: mb(r.file),
+      cpuPercent: Math.round(cpuPercent * 100) / 100,
+      memoryUsageMb: mem && Object.fromEntries(Object.entries(mem).map(([k, v]) => [k, mb(v / 1024)])),
+    });
+  }
+  await Promise.all(measured.map((m) => stop(m.child)));
 
-  // The same follower again under NODE_DEBUG, only to list its modules once it has settled.
-  const debug = run([...flags, agent, '--config', await config('g', keyFile, bootstrap)], {
+  // One more follower under NODE_DEBUG, only to list its modules once it has settled.
+  const debug = run([...flags, agent, '--config', await config('debug', bootstrap)], {
+    ...env,
     NODE_DEBUG: 'esm,module',
   });
   const text = collect(debug.stderr);
   await logLine(debug, 'agent-started');
   await sleep(Math.min(idleSeconds, 5) * 1000);
   await stop(debug);
-  const modules = parseModules(await text);
   await stop(seed);
-  return { role, rssKb: rss, heapUsedKb: heap, cpuPercent: Math.round(cpuPercent * 100) / 100, modules };
+  const pick = (k: 'rssMb' | 'rssAnonMb' | 'rssFileMb' | 'cpuPercent') => summary(each.map((e) => e[k]));
+  return {
+    followers: {
+      n: followers,
+      rssMb: pick('rssMb'),
+      rssAnonMb: pick('rssAnonMb'),
+      rssFileMb: pick('rssFileMb'),
+      cpuPercent: pick('cpuPercent'),
+      each,
+    },
+    modules: parseModules(await text),
+  };
 }
 
 try {
+  const load1 = Number((loadavg()[0] ?? 0).toFixed(1));
   const help = await measureHelp();
-  const follower = await measureFollower();
+  const { followers: measured, modules } = await measureFollowers();
   console.log(
     JSON.stringify({
       date: new Date().toISOString(),
       node: process.version,
-      agent: values.agent,
+      load1: [load1, Number((loadavg()[0] ?? 0).toFixed(1))],
+      agent: values.agent ?? 'artifact built from the current source',
       flags,
+      env: values.bare ? {} : AGENT_NODE_ENV,
       idleSeconds,
       help,
-      follower,
+      followers: measured,
+      modules,
     }),
   );
 } finally {

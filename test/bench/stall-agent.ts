@@ -1,7 +1,6 @@
 import '../../shared/polyfill.ts';
 import { parseArgs } from 'node:util';
-import { Agent, type AgentLog } from '../../agent/agent.ts';
-import { readAgentConfig } from '../../agent/config.ts';
+import type { AgentLog } from '../../agent/agent.ts';
 import type { PoolEvent } from '../../shared/wire/cluster.ts';
 
 /**
@@ -11,6 +10,9 @@ import type { PoolEvent } from '../../shared/wire/cluster.ts';
  * - every raw membership/leader event (before coalescing) is printed as a JSON line
  *   `{"bench":"event",...}`, so a member that is dead for a few ms is still counted.
  * Nothing is printed while the pool is idle, so footprint figures are not skewed by logging.
+ * The bench runs it built as the artifact is (test/bench/lib/build.ts), and it imports the agent
+ * and its config parser as agent/main.ts does — after the arguments, the parser dynamically (the
+ * artifact embeds it, so zod is garbage once the config is read) — so its memory is main.ts's.
  */
 
 const { values } = parseArgs({
@@ -20,6 +22,10 @@ const { values } = parseArgs({
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ bench: 'x', ...obj })}\n`);
 const quiet: AgentLog = { debug() {}, info() {}, warn() {}, error() {} };
 
+const [{ Agent }, { readAgentConfig }] = await Promise.all([
+  import('../../agent/agent.ts'),
+  import('../../agent/config.ts'),
+]);
 const config = await readAgentConfig(values.config ?? '');
 const stallMs = Number(values['stall-ms']);
 const agent = new Agent(config, { log: quiet });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { buildDist } from '../../../scripts/build.mjs';
+import { buildArtifact } from '../../../scripts/build-artifact.mjs';
 
 export interface BenchBuild {
   host: string;
@@ -7,24 +8,17 @@ export interface BenchBuild {
 }
 
 /**
- * Bundles the bench's child entry points with the same esbuild options as `npm run build`
- * (scripts/build.mjs), so children run plain JS like the production daemon — no TypeScript loader
- * in their memory or CPU figures — and always from the current source, never a stale dist/.
+ * Builds the bench's children from the current source, never a stale dist/:
+ * - the agent child (test/bench/stall-agent.ts, one agent per process) as the single-file artifact
+ *   (scripts/build-artifact.mjs), so its RSS and CPU are those of what a cloud instance runs: one
+ *   minified file, the providers and the config parser embedded and evaluated only on use;
+ * - the in-process host (many agents per process) like `npm run build` (scripts/build.mjs), with
+ *   its packages in node_modules.
  */
 export async function buildChildren(root: string, outdir: string): Promise<BenchBuild> {
-  await build({
-    entryPoints: {
-      'bench-host': join(root, 'test/bench/host.ts'),
-      'bench-agent': join(root, 'test/bench/stall-agent.ts'),
-    },
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return { host: join(outdir, 'bench-host.mjs'), agent: join(outdir, 'bench-agent.mjs') };
+  const [agent] = await Promise.all([
+    buildArtifact({ entry: 'test/bench/stall-agent.ts', outdir, name: 'bench-agent' }),
+    buildDist({ entries: { 'bench-host': join(root, 'test/bench/host.ts') }, outdir }),
+  ]);
+  return { host: join(outdir, 'bench-host.mjs'), agent: agent.file };
 }

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AGENT_NODE_FLAGS } from '../../../shared/agent-node-flags.ts';
+import { AGENT_NODE_FLAGS, agentNodeEnv } from '../../../shared/agent-node-flags.ts';
 import { defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
@@ -26,7 +26,8 @@ interface ProcAgent {
 }
 
 /**
- * One agent per process (test/bench/stall-agent.ts, bundled): the real daemon's Agent with its
+ * One agent per process (test/bench/stall-agent.ts, built as the artifact is: lib/build.ts), started
+ * with the flags and environment every launcher uses: the real daemon's Agent with its
  * monitor on <own address>:8642, plus a SIGUSR2 stall trigger. Raw events arrive as JSON lines on
  * each child's stdout and feed one Tracker; observers are named p0, p1, …
  */
@@ -44,7 +45,7 @@ export class ProcPool {
     this.#dir = opts.dir;
     this.#script = opts.script;
     this.#loopback = opts.loopback;
-    // What ships: every agent process runs with these (shared/agent-node-flags.ts).
+    // What ships: every agent process runs with these and AGENT_NODE_ENV (shared/agent-node-flags.ts).
     this.#flags = [...AGENT_NODE_FLAGS, ...(opts.nodeFlags ?? [])];
   }
 
@@ -69,6 +70,7 @@ export class ProcPool {
     const file = join(this.#dir, `agent-${i}.json`);
     await writeFile(file, JSON.stringify(config));
     const child = start('node', [...this.#flags, this.#script, '--config', file], {
+      env: agentNodeEnv(process.env),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const agent: ProcAgent = {

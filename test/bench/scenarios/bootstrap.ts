@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { buildDist } from '../../../scripts/build.mjs';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
 import { machine } from '../lib/context.ts';
 import { LoopbackBlock } from '../lib/loopback.ts';
@@ -74,17 +74,10 @@ function killPids(pids: number[]): void {
 
 async function buildCli(root: string): Promise<{ cli: string; agent: string }> {
   const outdir = join(root, 'bench-results', 'build', 'cli');
-  await build({
-    entryPoints: { poolparty: join(root, 'cli/main.ts'), 'poolparty-agent': join(root, 'agent/main.ts') },
+  // Built as `npm run build` builds dist/, which local pools run.
+  await buildDist({
+    entries: { poolparty: join(root, 'cli/main.ts'), 'poolparty-agent': join(root, 'agent/main.ts') },
     outdir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    splitting: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
   });
   return { cli: join(outdir, 'poolparty.mjs'), agent: join(outdir, 'poolparty-agent.mjs') };
 }

@@ -1,0 +1,9 @@
+/** Types of scripts/build-artifact.mjs for the TypeScript that imports it (the bench). */
+export function buildArtifact(opts?: { entry?: string; outdir?: string; name?: string }): Promise<{
+  file: string;
+  version: string;
+  sha256: string;
+  bytes: number;
+  embedded: Record<string, { bytes: number; compressed: number }>;
+  ms: number;
+}>;
