@@ -12,8 +12,9 @@ import type { FakeInstance } from './ec2-server/model.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
 import { Ec2Machines } from './fixtures/ec2-instances.ts';
 import { randomLoopbackBase } from './fixtures/procs.ts';
+import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
-import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
+import { decisionsOf, waitForHeldAtBound } from './fixtures/scaling-watch.ts';
 import { freePort } from './fixtures/sshd.ts';
 import { waitFor } from './fixtures/wait.ts';
 
@@ -71,17 +72,8 @@ async function converged(n: number, port: number): Promise<boolean> {
 }
 
 /** Decisions every live node recorded (leadership may have moved), oldest first. */
-async function decisions(port: number): Promise<ScalingDecision[]> {
-  const all = await Promise.all(
-    live().map((i) =>
-      json<{ decisions?: ScalingDecision[] }>(`${monitorOf(i, port)}/scaling`)
-        .then((r) => r.decisions ?? [])
-        .catch(() => []),
-    ),
-  );
-  const seen = new Map<string, ScalingDecision>();
-  for (const d of all.flat()) seen.set(`${d.term}/${d.at}/${d.action}/${d.token ?? ''}`, d);
-  return [...seen.values()].sort((a, b) => a.at - b.at);
+function decisions(port: number): Promise<ScalingDecision[]> {
+  return decisionsOf(live().map((i) => monitorOf(i, port)));
 }
 
 function userDataOf(params: Record<string, unknown>): string {
@@ -160,16 +152,7 @@ export default definePool({
       monitor: { port: ${monitorPort} },
       metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
       agent: { heartbeatInterval: '250ms' },
-      scaling: {
-        expandWhen: 'max(queue) > 10 for 1s',
-        contractWhen: 'max(queue) < 1 for 1s',
-        cooldown: { expand: '1500ms', contract: '1s' },
-        minimumRuntime: '0s',
-        victim: 'newest',
-        joinTimeout: '30s',
-        drainTimeout: '5s',
-        interval: '250ms',
-      },
+      scaling: ${quickScaling()},
     },
   },
 });

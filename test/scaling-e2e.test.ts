@@ -7,8 +7,9 @@ import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/
 import type { RemoterBase } from '../shared/remoter/types.ts';
 import type { LeaderDetail, ScalingDecision } from '../shared/wire/cluster.ts';
 import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
-import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
+import { decisionsOf, waitForHeldAtBound } from './fixtures/scaling-watch.ts';
 import { waitFor } from './fixtures/wait.ts';
 
 /**
@@ -61,20 +62,11 @@ async function leader(): Promise<{ leader: LeaderDetail; instance: LocalInstance
 }
 
 /** Decisions recorded by every live node (leadership may have moved), oldest first. */
-async function decisions(): Promise<ScalingDecision[]> {
-  const all = await Promise.all(
-    (await running()).map((i) =>
-      json<{ decisions?: ScalingDecision[] }>(`${i.monitor}/scaling`)
-        .then((r) => r.decisions ?? [])
-        .catch(() => []),
-    ),
-  );
-  const seen = new Map<string, ScalingDecision>();
-  for (const d of all.flat()) seen.set(`${d.term}/${d.at}/${d.action}/${d.token ?? ''}`, d);
-  return [...seen.values()].sort((a, b) => a.at - b.at);
-}
-
 const monitors = async () => (await running()).flatMap((i) => (i.monitor ? [i.monitor] : []));
+
+async function decisions(): Promise<ScalingDecision[]> {
+  return decisionsOf(await monitors());
+}
 
 /** Every running instance's monitor sees `n` alive members. */
 async function converged(n: number): Promise<boolean> {
@@ -109,17 +101,7 @@ export default definePool({
       using: local({ firstAddress: '${randomLoopbackBase()}' }),
       metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
       agent: { heartbeatInterval: '250ms' },
-      scaling: {
-        expandWhen: 'max(queue) > 10 for 1s',
-        contractWhen: 'max(queue) < 1 for 1s',
-        cooldown: { expand: '1500ms', contract: '1s' },
-        minimumRuntime: '0s',
-        victim: 'newest',
-        joinTimeout: '30s',
-        drainTimeout: '5s',
-        interval: '250ms',
-        beforeTerminate: { command: 'echo "$PPID" >> ${drainedFile}', timeout: '2s' },
-      },
+      scaling: ${quickScaling({ beforeTerminate: `{ command: 'echo "$PPID" >> ${drainedFile}', timeout: '2s' }` })},
     },
   },
 });

@@ -1,17 +1,27 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 /**
- * The process state letter from /proc/<pid>/stat ('R', 'S', 'Z'…), or undefined when there is no
- * such process or no /proc. The name field may hold spaces and parentheses: the state follows the
+ * The fields of /proc/<pid>/stat after the name (state, ppid, …), or undefined when there is no
+ * such process or no /proc. The name field may hold spaces and parentheses: the rest follows the
  * last ')'.
  */
-export function procState(pid: number): string | undefined {
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** The process state letter ('R', 'S', 'Z'…), or undefined when there is no such process or no /proc. */
+export function procState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
+/** The parent's pid, or 0 when there is no such process or no /proc. */
+export function parentPid(pid: number): number {
+  return Number(statFields(pid)?.[1] ?? 0);
 }
 
 /**
