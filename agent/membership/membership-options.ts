@@ -32,7 +32,15 @@ export interface MembershipOptions {
   identity?: OwnIdentity;
 }
 
-export const TICK_MS = 100;
+/**
+ * The core is ticked when it next wants to be (`wakeAt`: a probe, its timeout, a suspicion, a
+ * tell, a sync), not on a fixed beat — an idle member wakes ~3 times per probe period instead of
+ * 10 — but never more than TICK_MAX_MS apart (lapsed suspicions, binding re-checks and records of
+ * removed members are looked at on ticks; the core also wants one every `probeInterval`), and
+ * never closer than TICK_MIN_MS (a wake time already past must not spin the loop).
+ */
+export const TICK_MAX_MS = 500;
+export const TICK_MIN_MS = 10;
 export const RECORD_CHECK_MS = 250;
 /** When a joiner repeats its announcement (ms after its join sync). */
 export const ANNOUNCE_AFTER = [200, 1000, 3000];

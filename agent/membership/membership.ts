@@ -9,7 +9,14 @@ import { Joining } from './joining.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveFrame, receiveRecord, receiveTable, receiveUpdate } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
-import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, TICK_MS } from './membership-options.ts';
+import {
+  LOST,
+  type MembershipOptions,
+  RECHECK_BINDING_MS,
+  RECORD_CHECK_MS,
+  TICK_MAX_MS,
+  TICK_MIN_MS,
+} from './membership-options.ts';
 import { Connections, learnAddrs } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { recordFingerprint } from './records.ts';
@@ -38,6 +45,8 @@ export class Membership {
   readonly #connections: Connections;
   #neighbours: string[] = [];
   #timers: NodeJS.Timeout[] = [];
+  #tick: NodeJS.Timeout | undefined;
+  #tickAt = Number.POSITIVE_INFINITY;
   #seq: number;
   #fingerprint = '';
   #running = false;
@@ -143,7 +152,7 @@ export class Membership {
       (entries) => this.#step({ type: 'sync', entries, now: o.now() }),
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
-    this.#timers.push(setInterval(() => this.#step({ type: 'tick', now: o.now() }), TICK_MS));
+    this.#scheduleTick();
     this.#timers.push(setInterval(() => this.refreshRecord(), RECORD_CHECK_MS));
     this.#o.identity?.start();
     this.refreshRecord();
@@ -163,6 +172,8 @@ export class Membership {
     this.#o.identity?.stop();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
+    clearTimeout(this.#tick);
+    this.#tick = undefined;
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();
     await this.#probes.stop();
@@ -214,10 +225,28 @@ export class Membership {
       effects = this.#core.step(input);
     } catch (err) {
       this.#o.log('membership-core-error', { error: (err as Error).message, input: input.type });
+      this.#scheduleTick();
       return;
     }
     for (const e of effects) this.#effect(e);
     if (input.type === 'tick') this.#tickRecords();
+    this.#scheduleTick();
+  }
+
+  /** Arms the tick for when the core next wants one (an input may have brought that closer). */
+  #scheduleTick(): void {
+    if (!this.#running) return;
+    const now = this.#o.now();
+    const most = Math.min(TICK_MAX_MS, this.#o.swim.probeInterval);
+    const at = Math.max(now + TICK_MIN_MS, Math.min(this.#core.wakeAt, now + most));
+    if (this.#tick && at >= this.#tickAt) return;
+    clearTimeout(this.#tick);
+    this.#tickAt = at;
+    this.#tick = setTimeout(() => {
+      this.#tick = undefined;
+      this.#tickAt = Number.POSITIVE_INFINITY;
+      this.#step({ type: 'tick', now: this.#o.now() });
+    }, at - now);
   }
 
   #effect(e: Effect): void {
