@@ -1,6 +1,7 @@
 import { type Context, Hono } from 'hono';
 import { createLogger } from '../../shared/log.ts';
 import { HttpError } from './errors.ts';
+import { PAGE_HTML, PAGE_SCRIPT_HASH, PAGE_STYLE_HASH } from './page-assets.ts';
 import type { MonitorSource } from './source.ts';
 import { type EventStreamOptions, eventStreamHandler } from './sse.ts';
 
@@ -73,7 +74,12 @@ export function createMonitorApp(source: MonitorSource, opts: MonitorAppOptions 
   const app = new Hono();
 
   const index = routes.map(({ method, path, description }) => ({ method, path, description }));
-  app.get('/', (c) => c.json({ service: 'poolparty-agent monitor', routes: index }));
+  // Browsers get the live page; everything else (the CLI, curl) the route index as JSON.
+  app.get('/', (c) =>
+    wantsHtml(c.req.header('accept'))
+      ? c.html(PAGE_HTML, 200, PAGE_HEADERS)
+      : c.json({ service: 'poolparty-agent monitor', routes: index }),
+  );
 
   const allowed = new Map<string, Set<string>>([['/', new Set(['GET'])]]);
   for (const route of routes) {
@@ -106,3 +112,27 @@ function logError(err: unknown, req: { method: string; path: string }): void {
   const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   createLogger({ component: 'monitor' }).error('monitor request failed', { method: req.method, path: req.path, error });
 }
+
+// A browser navigating here asks for text/html first; curl and fetch (any type) keep the JSON index.
+function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/html/.test(accept);
+}
+
+/**
+ * The page runs only its own inline script and style (by hash) and talks only to this monitor:
+ * whatever a member gossips, nothing it says can load or run code in a visitor's browser.
+ */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': [
+    "default-src 'none'",
+    `script-src ${PAGE_SCRIPT_HASH}`,
+    `style-src ${PAGE_STYLE_HASH}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-cache',
+};
