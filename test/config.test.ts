@@ -284,24 +284,20 @@ describe('resolveCloud / resolveAgentConfig / resolveStateDir', () => {
   });
 
   it('builds a complete AgentConfig in ms', () => {
-    const config = resolveAgentConfig(two, 'a', {
+    const node = {
       instanceId: 'local-1',
       dataDir: '/d',
       poolKeyFile: '/k',
       listen: ['/ip4/127.0.0.2/tcp/8643'],
       bootstrap: [],
       monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
-      stateDir: '/state',
-    });
+    };
+    const config = resolveAgentConfig(two, 'a', { ...node, stateDir: '/state' });
     expect(config).toEqual({
       pool: 'p',
       cloud: 'a',
-      instanceId: 'local-1',
-      dataDir: '/d',
-      poolKeyFile: '/k',
-      listen: ['/ip4/127.0.0.2/tcp/8643'],
-      bootstrap: [],
-      monitor: { host: '127.0.0.2', port: 8642, url: 'http://127.0.0.2:8642' },
+      // The node's own fields are carried as given; the state dir goes into the scaling block.
+      ...node,
       tunables: defaultTunables(),
       metrics: { q: { kind: 'file', file: '/q', every: 3000, timeout: 2000 } },
       // Without a scaling block the leader still keeps the cloud within min..max.

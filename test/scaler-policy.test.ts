@@ -4,6 +4,7 @@ import { decide, type PolicyInput } from '../agent/scaler/policy.ts';
 import { clientToken } from '../agent/scaler/token.ts';
 import { chooseVictims, type VictimCandidate } from '../agent/scaler/victims.ts';
 import type { Intent, Outcome } from '../shared/wire/heartbeat.ts';
+import { intentRecord } from './helpers/records.ts';
 
 const idle = { evaluation: null, sustain: { since: null, heldForMs: 0, satisfied: false } };
 const held = (ms: number) => ({ evaluation: null, sustain: { since: 0, heldForMs: ms, satisfied: true } });
@@ -120,22 +121,7 @@ describe('client tokens and the action ledger', () => {
     ).toBe(4);
   });
 
-  const intent = (over: Partial<Intent>): Intent => ({
-    v: 2,
-    type: 'intent',
-    peerId: 'L',
-    seq: 1,
-    term: 1,
-    cloud: 'web',
-    action: 1,
-    kind: 'expand',
-    count: 1,
-    token: 't1',
-    targets: [],
-    reason: 'r',
-    at: 1000,
-    ...over,
-  });
+  const intent = intentRecord;
   const outcome = (i: Intent, ok = true): Outcome => ({
     v: 2,
     type: 'outcome',

@@ -12,6 +12,7 @@ import type {
 import { SCALING_DEFAULTS, type ScalingConfig } from '../shared/scaling/config.ts';
 import { parseRule } from '../shared/scaling/rule.ts';
 import type { MemberView } from '../shared/wire/cluster.ts';
+import { intentRecord } from './helpers/records.ts';
 
 /** A provider fake that records calls and can be told to list fewer instances (lag). */
 class FakeProvider implements RemoterBase {
@@ -206,21 +207,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
 
   it('honours an in-flight intent of a dead leader until intentTimeout', async () => {
     const s = setup({ config: { intentTimeout: 5000 } });
-    s.deps.ledger.intent({
-      v: 2,
-      type: 'intent',
-      peerId: 'p-dead',
-      seq: 1,
-      term: 1,
-      cloud: 'web',
-      action: 1,
-      kind: 'expand',
-      count: 1,
-      token: 'pp-1-1-x',
-      targets: [],
-      reason: 'r',
-      at: 1_000_000,
-    });
+    s.deps.ledger.intent(intentRecord({ peerId: 'p-dead', token: 'pp-1-1-x', at: 1_000_000 }));
     s.setLeads(2);
     await s.scaler.step();
     expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toEqual([]);

@@ -1,4 +1,4 @@
-import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import type { Heartbeat, Intent } from '../../shared/wire/heartbeat.ts';
 
 /** A member's record as gossip carries it: a valid heartbeat of `peerId` with `over` applied. */
 export function memberRecord(peerId: string, over: Partial<Heartbeat> = {}): Heartbeat {
@@ -14,6 +14,26 @@ export function memberRecord(peerId: string, over: Partial<Heartbeat> = {}): Hea
     seq: 1,
     version: '0',
     metrics: {},
+    ...over,
+  };
+}
+
+/** A leader's intent as the control topic carries it: an expansion by one in term 1, `over` applied. */
+export function intentRecord(over: Partial<Intent> = {}): Intent {
+  return {
+    v: 2,
+    type: 'intent',
+    peerId: 'L',
+    seq: 1,
+    term: 1,
+    cloud: 'web',
+    action: 1,
+    kind: 'expand',
+    count: 1,
+    token: 't1',
+    targets: [],
+    reason: 'r',
+    at: 1000,
     ...over,
   };
 }
