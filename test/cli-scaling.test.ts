@@ -92,6 +92,8 @@ describe('poolparty status and demo with a leader and scaling (fake agents)', ()
     });
     const lines = out.stdout.split('\n');
     const count = (needle: string) => lines.filter((l) => l.includes(needle)).length;
+    // Where a newcomer watches the pool: the first node's live page.
+    expect(out.stdout).toMatch(/watch it live: open http:\/\/127\.\d+\.\d+\.\d+:\d+\/ in a browser/);
     expect(count('fake expand')).toBe(1);
     expect(lines.find((l) => l.includes('fake expand'))).toMatch(
       /scaling-decision\s+expand \+1 at 3 instances: fake expand → ok$/,

@@ -128,7 +128,10 @@ export const run: CommandHandler = async ({ values, io, json }) => {
     const first = await Promise.race([boot, signal.promise]);
     if (typeof first !== 'string') {
       for (const m of first.cluster?.members ?? []) names.set(m.peerId, m.instanceId);
-      io.out(json ? JSON.stringify(first) : `${bootstrapText(first)}\n\nevents (Ctrl-C terminates the pool):`);
+      // Every node serves the live page; the first one is where a newcomer looks.
+      const page = first.instances.find((i) => i.monitor)?.monitor;
+      const watch = page ? `\n\nwatch it live: open ${page.replace(/\/$/, '')}/ in a browser` : '';
+      io.out(json ? JSON.stringify(first) : `${bootstrapText(first)}${watch}\n\nevents (Ctrl-C terminates the pool):`);
       const following = follow(ctx, io, print, stop.signal);
       const everyNode = followAllNodes({
         monitors: () => liveMonitors(ctx),
