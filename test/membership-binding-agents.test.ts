@@ -1,19 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateKeyPair } from '@libp2p/crypto/keys';
-import { multiaddr } from '@multiformats/multiaddr';
 import { encode } from 'cborg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
-import { FramedChannel } from '../agent/transport/channel.ts';
-import { PeerRateLimit } from '../agent/transport/rate-limit.ts';
-import { readPoolKey } from '../shared/pool-key.ts';
-import { encodeMessage } from '../shared/wire/codec.ts';
-import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
-import { decodeFrame, frameToWire, probeProtocol } from '../shared/wire/probe.ts';
+import { frameToWire } from '../shared/wire/probe.ts';
 import { FaultPool, rejected } from './fixtures/fault-pool.ts';
 import { waitForHeldAtBound } from './fixtures/scaling-watch.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { RoguePeer } from './helpers/rogue-peer.ts';
 
 /**
  * Membership is bound to instances the provider runs (agent/membership/binding.ts), on a real
@@ -31,22 +24,9 @@ import { waitFor } from './fixtures/wait.ts';
 
 const POOL = 'binding';
 
-async function rogueNode(keyFile: string): Promise<PoolNode> {
-  const node = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    poolKey: await readPoolKey(keyFile),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    maxConnections: 16,
-    maxMessageBytes: 1 << 20,
-  });
-  await node.start();
-  return node;
-}
-
 describe('membership bound to launched instances (real agents)', () => {
   let pool: FaultPool;
-  const rogues: PoolNode[] = [];
-  const channels: FramedChannel[] = [];
+  const rogues: RoguePeer[] = [];
   let reporting = true;
 
   beforeAll(async () => {
@@ -57,7 +37,6 @@ describe('membership bound to launched instances (real agents)', () => {
 
   afterAll(async () => {
     reporting = false;
-    await Promise.allSettled(channels.map((c) => c.stop()));
     await Promise.allSettled(rogues.map((r) => r.stop()));
     await pool?.cleanup();
   }, 120_000);
@@ -78,80 +57,22 @@ describe('membership bound to launched instances (real agents)', () => {
     const unboundBefore = await Promise.all(before.map((i) => rejected(i.monitor as string, 'unbound')));
 
     const keyFile = join(pool.stateDir, 'pool.key');
-    const phantom = await rogueNode(keyFile);
-    const usurper = await rogueNode(keyFile);
+    const phantom = await RoguePeer.start(POOL, keyFile);
+    const usurper = await RoguePeer.start(POOL, keyFile);
     rogues.push(phantom, usurper);
-    const topic = membersTopic(POOL);
-    for (const r of rogues) {
-      r.services.pubsub.subscribe(topic);
-      for (const inst of before) await r.dial(multiaddr(`/ip4/${inst.address}/tcp/8643`)).catch(() => undefined);
-    }
-    await waitFor(
-      'agents subscribed, as the rogues see them',
-      () => rogues.every((r) => r.services.pubsub.getSubscribers(topic).length >= 3),
-      { timeoutMs: 20_000 },
-    );
-    // Published before a rogue grafted the agents into its mesh, the claims could be only gossiped
-    // about. The mesh is on the implementation, not on the GossipSub interface.
-    await waitFor(
-      'the agents in every rogue mesh',
-      () =>
-        rogues.every(
-          (r) =>
-            (r.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic).length >= 3,
-        ),
-      { timeoutMs: 20_000 },
-    );
-
-    let seq = Date.now();
-    const claim = (node: PoolNode, instanceId: string): Heartbeat => ({
-      v: 2,
-      type: 'heartbeat',
-      peerId: node.peerId.toString(),
-      instanceId,
-      cloud: 'web',
-      addrs: node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0] as string),
-      monitor: '',
-      startedAt: 1, // the oldest: the election would pick it if it counted
-      seq: ++seq,
-      version: '0.1.0',
-      metrics: {},
-    });
-    const announce = async (node: PoolNode, instanceId: string) => {
-      const me = node.peerId.toString();
-      await node.services.pubsub.publish(topic, encodeMessage(claim(node, instanceId))).catch(() => undefined);
-      const alive = { kind: 'alive' as const, id: me, incarnation: 0 };
-      const update = { v: 2 as const, type: 'update' as const, peerId: me, seq: ++seq, update: alive };
-      await node.services.pubsub.publish(topic, encodeMessage(update)).catch(() => undefined);
-    };
-    await announce(phantom, 'local-99');
-    await announce(usurper, victim.id);
-
+    for (const r of rogues) await r.join(before.map((i) => `/ip4/${i.address}/tcp/8643`));
+    // startedAt 1 (RoguePeer's): the oldest, so the election would pick a rogue if it counted.
+    await phantom.claim('local-99', 'web');
+    await usurper.claim(victim.id, 'web');
     // Both answer probes (so they look alive) and report a queue of 1000 to every agent, naming
     // the current term (a lease ack), every 500 ms.
-    for (const node of rogues) {
-      const ch: FramedChannel = new FramedChannel({
-        node,
-        protocol: probeProtocol(POOL),
-        now: Date.now,
-        limit: new PeerRateLimit(50, 200),
-        dialTimeout: 2000,
-        onFrame: (from, bytes) => {
-          const f = decodeFrame(bytes);
-          if (typeof f !== 'string' && f.t === 'ping')
-            void ch.send(from, encode(frameToWire({ t: 'ack', seq: f.seq }))).catch(() => undefined);
-        },
-        onReject: () => undefined,
-      });
-      await ch.start();
-      channels.push(ch);
-    }
+    for (const r of rogues) await r.answerProbes();
     const peers = before.map((i) => i.peerId as string);
     const report = async () => {
       while (reporting) {
         const term = (await pool.agreedLeader().catch(() => null))?.term ?? leader.term;
         const bytes = encode(frameToWire({ t: 'load', term, metrics: { queue: 1000 } }));
-        for (const ch of channels) for (const p of peers) await ch.send(p, bytes).catch(() => undefined);
+        for (const r of rogues) for (const p of peers) await r.sendFrame(p, bytes).catch(() => undefined);
         // The rogues' reporting period (part of the attack, as an agent's loadInterval).
         await sleep(500);
       }
@@ -170,7 +91,7 @@ describe('membership bound to launched instances (real agents)', () => {
     );
     const held = await waitForHeldAtBound(monitors, 'contract', { since: quietFrom, rounds: 4 });
     expect(held.rules?.expand?.holds, 'the expand rule counted no rogue’s queue').toBe(false);
-    const rogueIds = rogues.map((r) => r.peerId.toString());
+    const rogueIds = rogues.map((r) => r.peerId);
     for (const inst of before) {
       const view = await pool.cluster(inst.id);
       const members = view?.members.map((m) => m.peerId) ?? [];

@@ -79,6 +79,12 @@ export class RoguePeer {
     this.#probes = ch;
   }
 
+  /** Sends `bytes` as one frame to `peerId` on the probe protocol (after answerProbes). */
+  async sendFrame(peerId: string, bytes: Uint8Array): Promise<void> {
+    if (!this.#probes) throw new Error('answerProbes() first: frames go over its channel');
+    await this.#probes.send(peerId, bytes);
+  }
+
   /** Publishes a record claiming `instanceId` of `cloud` (with `over` applied) and an `alive` for itself. */
   async claim(instanceId: string, cloud: string, over: Partial<Heartbeat> = {}): Promise<void> {
     const topic = membersTopic(this.pool);
