@@ -175,6 +175,16 @@ describe('an ssh agent’s config and record', () => {
     expect(sources('ghost')?.check(claim({ cloud: 'ghost' }))).toMatchObject({ reason: 'no-instance' });
   });
 
+  it('says at start when its own certificate would not bind it (its peer key changed since it was signed)', () => {
+    const warned: Record<string, unknown>[] = [];
+    bindingSources(config(), { peerId: 'P1' }, (msg, fields) => warned.push({ msg, ...fields }));
+    expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([]);
+    bindingSources(config(), { peerId: 'P7' }, (msg, fields) => warned.push({ msg, ...fields }));
+    expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([
+      { msg: 'own-certificate-refused', detail: expect.stringMatching(/names peer P1/) },
+    ]);
+  });
+
   it('without a launcher block an ssh agent checks nobody, and says so at start', () => {
     const warned: string[] = [];
     const sources = bindingSources(base, { peerId: 'P1' }, (msg) => warned.push(msg));

@@ -41,6 +41,13 @@ export function bindingSources(
     if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: using.provider, why: chosen });
     sources.set(name, typeof chosen === 'string' ? undefined : chosen);
   }
+  // A certificate that does not bind us (a peer key replaced on the host by hand, a config from
+  // another pool) makes every peer ignore us: said at start, not discovered from their silence.
+  const own = c.launcher?.certificate;
+  const mine =
+    own &&
+    sources.get(c.cloud)?.check({ peerId: self.peerId, instanceId: c.instanceId, cloud: c.cloud, identity: own });
+  if (mine && mine.kind === 'unbound') warn('own-certificate-refused', { detail: mine.detail });
   return (cloud) => (sources.has(cloud) ? sources.get(cloud) : noSuchCloud);
 }
 
