@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { nginx } from '../examples/plugins/nginx/index.ts';
 import { configureSchema, HOOK_TIMEOUT, VERIFIER_DEFAULTS } from '../shared/config/configure-schema.ts';
 import { loadPool, parsePool } from '../shared/config/load.ts';
 import * as api from '../shared/index.ts';
@@ -146,14 +147,10 @@ describe('configure fields', () => {
     ]);
     const web = pool.clouds.web!.configure;
     expect(web.plugins).toEqual(['nginx']);
-    expect(web.resources.map((r) => r.type)).toEqual([
-      'package',
-      'directory',
-      'template',
-      'template',
-      'link',
-      'service',
-    ]);
+    // The plugin's resources, expanded in place (resources.test.ts spells out what they are).
+    const plugin = nginx({ port: 8080, message: 'Hello from a PoolParty node' });
+    expect(web.resources).toEqual(configureSchema.parse({ resources: [plugin] }).resources);
+    expect(web.resources.length).toBeGreaterThan(0);
     expect(web.verifiers.map((v) => v.name)).toEqual(['nginx serves the page']);
   });
 
