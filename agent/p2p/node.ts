@@ -34,7 +34,9 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     transports: [tcp(dialSource(opts.listen))],
     connectionProtector: preSharedKey({ psk: opts.poolKey }),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // No yamux keep-alive: a ping on every connection every 30 s (and its pong and ACK) was a
+    // tenth of an idle agent's packets, and SWIM already probes the peers that matter.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // SWIM probes the ring neighbours already; libp2p's own monitor would open a ping stream on
     // every connection every 10 s (a large share of an idle agent's packets in the benchmark).
     connectionMonitor: { enabled: false },
