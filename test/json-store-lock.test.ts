@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JsonStore } from '../shared/remoter/json-store.ts';
 import { procState } from '../shared/remoter/pid.ts';
+import { waitFor } from './fixtures/wait.ts';
 
 /**
  * The state lock of the local and ssh providers: a holder that died breaks it, and a holder that
@@ -54,12 +55,8 @@ async function zombie(): Promise<number> {
     sh.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
     sh.once('error', reject);
   });
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    if (procState(pid) === 'Z') return pid;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`pid ${pid} did not become a zombie`);
+  await waitFor(`pid ${pid} to become a zombie`, () => procState(pid) === 'Z', { timeoutMs: 5000, everyMs: 20 });
+  return pid;
 }
 
 describe.skipIf(process.platform !== 'linux')('JsonStore lock', () => {

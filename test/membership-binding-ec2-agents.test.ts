@@ -4,21 +4,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateKeyPair } from '@libp2p/crypto/keys';
-import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIdentity } from '../agent/membership/binding-imds.ts';
-import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
-import { readPoolKey } from '../shared/pool-key.ts';
 import { createEc2Remoter, type Ec2Remoter } from '../shared/remoter/ec2.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
-import { encodeMessage } from '../shared/wire/codec.ts';
-import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
 import { ec2Pool, fastRetry, stubAwsEnv } from './ec2-fixtures.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
 import { Ec2Machines } from './fixtures/ec2-instances.ts';
+import { rejected } from './fixtures/fault-pool.ts';
 import { randomLoopbackBase } from './fixtures/procs.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { RoguePeer } from './helpers/rogue-peer.ts';
 
 /**
  * EC2 membership binding with real agents: the wire-level EC2 server launches "machines" whose
@@ -37,7 +33,7 @@ describe('EC2 members bound by their identity documents (real agents)', () => {
   let server: FakeEc2Server;
   let machines: Ec2Machines;
   let remoter: Ec2Remoter;
-  const rogues: PoolNode[] = [];
+  const rogues: RoguePeer[] = [];
 
   beforeAll(async () => {
     stubAwsEnv();
@@ -113,57 +109,22 @@ describe('EC2 members bound by their identity documents (real agents)', () => {
     const copied = await readIdentity(first.imds);
 
     const keyFile = join(dir, 'laptop', 'pool.key');
-    const topic = membersTopic('web');
     for (let i = 0; i < 2; i++) {
-      const node = await createPoolNode({
-        privateKey: await generateKeyPair('Ed25519'),
-        poolKey: await readPoolKey(keyFile),
-        listen: ['/ip4/127.0.0.1/tcp/0'],
-        maxConnections: 8,
-        maxMessageBytes: 1 << 20,
-      });
-      await node.start();
-      rogues.push(node);
-      node.services.pubsub.subscribe(topic);
-      for (const m of both) await node.dial(multiaddr(`/ip4/${m.privateIp}/tcp/8643`)).catch(() => undefined);
+      const rogue = await RoguePeer.start('web', keyFile);
+      rogues.push(rogue);
+      await rogue.join(both.map((m) => `/ip4/${m.privateIp}/tcp/8643`));
     }
-    await waitFor('the agents subscribed, as the rogues see them', () =>
-      rogues.every((r) => r.services.pubsub.getSubscribers(topic).length >= 2),
-    );
-    await new Promise((r) => setTimeout(r, 1500)); // a gossipsub heartbeat for the mesh
+    // One claims the first machine with its copied document; one an instance that does not exist.
     const claims = [first.instanceId, 'i-0fffffffffffffff1'];
-    for (const [i, node] of rogues.entries()) {
-      const record: Heartbeat = {
-        v: 2,
-        type: 'heartbeat',
-        peerId: node.peerId.toString(),
-        instanceId: claims[i] as string,
-        cloud: 'app',
-        addrs: [],
-        monitor: '',
-        startedAt: 1,
-        seq: Date.now(),
-        version: '0.1.0',
-        metrics: {},
-        identity: copied,
-      };
-      await node.services.pubsub.publish(topic, encodeMessage(record));
-    }
+    for (const [i, rogue] of rogues.entries())
+      await rogue.claim(claims[i] as string, 'app', { addrs: [], identity: copied });
 
-    const rogueIds = rogues.map((r) => r.peerId.toString());
+    const rogueIds = rogues.map((r) => r.peerId);
     await waitFor('both claims refused on every member', async () => {
       const counts = await Promise.all(
         both.map(async (m) => {
-          const text = await fetch(`http://${m.privateIp}:8642/metrics`).then((r) => r.text());
-          const n = (reason: string) =>
-            Number(
-              text
-                .split('\n')
-                .find((l) => l.startsWith(`poolparty_heartbeats_rejected_total{reason="${reason}"}`))
-                ?.split(' ')
-                .at(-1) ?? 0,
-            );
-          return n('unbound') + n('instance-taken');
+          const monitor = `http://${m.privateIp}:8642`;
+          return (await rejected(monitor, 'unbound')) + (await rejected(monitor, 'instance-taken'));
         }),
       );
       return counts.every((c) => c >= 2);
