@@ -58,7 +58,10 @@ export async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     const message = e.message.replace(/\s*\n\s*/g, ' ');
-    io.progress(`poolparty: ${message}`);
+    // A config with several problems lists one per indented line (each a path and what is wrong);
+    // anything else is one line, whatever newlines its message carried.
+    const listed = e.name === 'ConfigError' && /\n {2}\S/.test(e.message);
+    io.progress(`poolparty: ${listed ? e.message : message}`);
     if (json) io.out(JSON.stringify({ error: { name: e.name, message } }));
     return USAGE_ERRORS.has(e.name) ? EXIT.usage : EXIT.failure;
   }

@@ -54,6 +54,28 @@ describe('poolparty CLI (fake agents)', () => {
     });
   });
 
+  it('lists every problem of a pool definition, one per line, with exit code 2', async () => {
+    const bad = join(pool.dir, 'typos.json');
+    await writeFile(
+      bad,
+      JSON.stringify({
+        name: 'x',
+        clouds: { a: { instancez: { min: 1, max: 2 }, using: { provider: 'local', firstAdress: '127.0.0.2' } } },
+      }),
+    );
+    const res = await cli('list', '-c', bad);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(
+      [
+        `poolparty: ${bad}: 3 problems:`,
+        "  clouds.a: unknown key 'instancez' (did you mean 'instances'?)",
+        '  clouds.a.instances: required',
+        "  clouds.a.using: unknown key 'firstAdress' (did you mean 'firstAddress'?)",
+        '',
+      ].join('\n'),
+    );
+  });
+
   // About ten CLI runs in a row, each a new node process: seconds apiece on a loaded machine.
   it('bootstraps, reports status and list, refuses an unconfirmed terminate, then terminates', {
     timeout: 120_000,

@@ -236,8 +236,34 @@ describe('config errors are one line naming the file and the field', () => {
   }
 
   it('bad pool name', async () => {
-    const path = await file('.json', JSON.stringify({ name: 'Demo_1', clouds: {} }));
+    const path = await file(
+      '.json',
+      JSON.stringify({
+        name: 'Demo_1',
+        clouds: { web: { instances: { min: 1, max: 1 }, using: { provider: 'local' } } },
+      }),
+    );
     expect(await loadError(path)).toMatch(new RegExp(`^${path}: name: pool name may contain only lowercase`));
+  });
+
+  it('reports every problem at once, each with its path, and suggests the key a typo meant', async () => {
+    const path = await file(
+      '.ts',
+      `import { definePool, local } from 'poolparty';
+export default definePool({ name: 'demo', clouds: { app: { instancez: { min: 1, max: 2 }, using: local({ firstAdress: '127.0.0.2' }) } } } as never);
+`,
+    );
+    const err = await loadPool(path).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message.split('\n')).toEqual([
+      `${path}: 3 problems:`,
+      "  clouds.app: unknown key 'instancez' (did you mean 'instances'?)",
+      '  clouds.app.instances: required',
+      "  clouds.app.using: unknown key 'firstAdress' (did you mean 'firstAddress'?)",
+    ]);
   });
 
   it('file not found', async () => {

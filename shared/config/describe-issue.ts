@@ -10,8 +10,12 @@ export function describeIssue(iss: z.core.$ZodRawIssue): string | undefined {
       if (iss.input === undefined) return 'required';
       return `expected ${article(String(iss.expected))}, got ${typeOf(iss.input)}`;
     case 'unrecognized_keys': {
-      const keys = (iss.keys as string[]).map((k) => `'${k}'`).join(', ');
-      return `unknown key${(iss.keys as string[]).length > 1 ? 's' : ''} ${keys}`;
+      const known = knownKeys(iss.inst);
+      const keys = (iss.keys as string[]).map((k) => {
+        const near = nearest(k, known);
+        return near ? `'${k}' (did you mean '${near}'?)` : `'${k}'`;
+      });
+      return `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
     }
     case 'invalid_union':
       if (iss.discriminator !== undefined) {
@@ -43,4 +47,40 @@ function typeOf(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
   return typeof value;
+}
+
+/** The keys an object schema knows (the issue carries the schema that raised it). */
+function knownKeys(inst: unknown): string[] {
+  const shape = (inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/**
+ * The known key a misspelt one most likely meant: the closest by edit distance, if that distance
+ * is small for the key's length (one edit per 4 characters, at least 1, at most 3), else none.
+ */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  const limit = Math.min(3, Math.max(1, Math.floor(key.length / 4)));
+  let best: { key: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d <= limit && (!best || d < best.d)) best = { key: k, d };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  return (d[a.length] as number[])[b.length] as number;
 }

@@ -38,11 +38,7 @@ export function parsePool(raw: unknown, source: string): PoolDefinition {
     throw new ConfigError(`${source}: expected the default export to be definePool({...}), got ${typeof raw}`);
   }
   const result = poolSchema.safeParse(raw, { error: describeIssue });
-  if (!result.success) {
-    const issue = result.error.issues[0] as (typeof result.error.issues)[number];
-    const path = issue.path.map(String).join('.');
-    throw new ConfigError(oneLine(`${source}: ${path ? `${path}: ` : ''}${issue.message}`));
-  }
+  if (!result.success) throw new ConfigError(describeIssues(source, result.error.issues));
   const pool: PoolDefinition = result.data;
   // A relative stateDir means "next to the config file", not "wherever the CLI was started".
   if (pool.stateDir !== undefined && !pool.stateDir.startsWith('~')) {
@@ -102,6 +98,20 @@ function describeLoadError(err: unknown): string {
     return `syntax error: ${err.message}`;
   }
   return `cannot load: ${err.message}`;
+}
+
+/**
+ * Every problem at once, each `<path>: <what is wrong>`: one line for one problem (as before),
+ * else a count and one indented line per problem, so a file with two typos is fixed in one round.
+ */
+export function describeIssues(source: string, issues: readonly { path: PropertyKey[]; message: string }[]): string {
+  // By path, so a block's problems read together (zod reports unknown keys after the fields).
+  const byPath = issues
+    .map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const lines = [...new Set(byPath.map(({ path, message }) => oneLine(`${path ? `${path}: ` : ''}${message}`)))];
+  if (lines.length === 1) return `${source}: ${lines[0]}`;
+  return [`${source}: ${lines.length} problems:`, ...lines.map((l) => `  ${l}`)].join('\n');
 }
 
 function oneLine(message: string): string {
