@@ -11,7 +11,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'bootstrap',
     summary: 'start a pool: create its key, launch `min` instances and wait until they see each other',
-    usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--accept-new-host-key] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--state-dir DIR] [--timeout 60s | --no-wait] [--accept-new-host-key] [--json]',
     details: [
       'Idempotent: instances already running count towards min, and a repeated bootstrap launches nothing.',
       'ssh clouds: provisions `min` of the listed hosts over SSH (see docs/ssh.md); a host key is trusted',
@@ -32,7 +32,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'status',
     summary: "show the pool's members, leader and recent scaling decisions as a node sees them",
-    usage: '(-c FILE | --node URL) [--json]',
+    usage: '[-c FILE | --node URL] [--json]',
     details:
       'Reads GET /cluster and GET /leader of one node and GET /scaling of the leader. With --json: the\n' +
       'cluster view plus `leader` ({peerId, term, since, self} or null) and `scaling` (or null).',
@@ -45,7 +45,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'list',
     summary: "list the pool's instances as the provider reports them",
-    usage: '-c FILE [--cloud NAME] [--all] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--all] [--json]',
     options: {
       ...POOL_OPTIONS,
       all: { type: 'boolean', description: 'include terminated instances the provider still remembers' },
@@ -55,7 +55,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'terminate',
     summary: 'terminate every instance of the pool (or of --cloud)',
-    usage: '-c FILE [--cloud NAME] [--yes] [--accept-new-host-key] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--yes] [--accept-new-host-key] [--json]',
     options: {
       ...POOL_OPTIONS,
       ...SSH_OPTIONS,
@@ -66,7 +66,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'demo',
     summary: 'bootstrap a pool, follow its membership, leader and scaling events, terminate it on Ctrl-C',
-    usage: '-c FILE [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--drive] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--drive] [--json]',
     details:
       'Prints one line per event: membership (joined, suspect, dead, left, recovered, removed), leadership\n' +
       '(elected, lost, stepped down) and scaling (decisions, retiring nodes). Kill an agent (e.g. kill -9 <pid>\n' +
@@ -87,7 +87,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'compile',
     summary: "build the cloud's configuration bundle (deterministic; named by its sha256)",
-    usage: '-c FILE [--cloud NAME] [-o DIR] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [-o DIR] [--json]',
     details: [
       'Writes <DIR>/<sha256>.tar.gz: the resolved cloud (cloud.json), a chef-solo tree, a puppet manifest,',
       'verifiers and hooks. The same definition and files always give the same bytes and hash.',
@@ -102,7 +102,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'show',
     summary: 'print the resolved definition (or the generated Chef recipe / puppet manifest)',
-    usage: '-c FILE [--cloud NAME] [--recipe] [--manifest] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--recipe] [--manifest] [--json]',
     options: {
       ...POOL_OPTIONS,
       recipe: { type: 'boolean', description: "the Chef recipe generated from the cloud's resources" },
@@ -113,7 +113,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'configure',
     summary: "compile the cloud's bundle and roll it out to the running pool, node by node",
-    usage: '-c FILE [--cloud NAME] [--via-ssh [INSTANCE]] [--max-unavailable N] [--timeout 10m] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [--via-ssh [INSTANCE]] [--max-unavailable N] [--timeout 10m] [--json]',
     details: [
       'Pushes the bundle to the leader over the pool network (needs the pool key in the state dir); the',
       'leader lets at most --max-unavailable nodes apply it at once. Exits 0 when every alive node applied',
@@ -142,7 +142,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'ssh',
     summary: 'open a shell on a node of an ssh cloud or an ec2 cloud with ssh (or run a command there)',
-    usage: '-c FILE [--cloud NAME] [INSTANCE] [-- command …] [--json]',
+    usage: '[-c FILE] [--cloud NAME] [INSTANCE] [-- command …] [--json]',
     details: [
       'INSTANCE is an instance id (as `poolparty list` shows it) or a host; default: the first running host.',
       "Runs the system ssh with the cloud's user and key, checking the host key against the pool's",

@@ -4,8 +4,9 @@ import type { PoolDefinition } from '../shared/config/schema.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { artifactDir } from './artifact.ts';
-import { type CommandIO, type OptionValues, optionalString, requireString, UsageError } from './command.ts';
+import { type CommandIO, type OptionValues, optionalString, UsageError } from './command.ts';
 import { launchBundle } from './compile-cloud.ts';
+import { configFile } from './config-file.ts';
 import { lazyRemoter } from './lazy-remoter.ts';
 import { sshProgressLine } from './ssh-progress.ts';
 
@@ -20,8 +21,8 @@ export interface PoolContext {
 
 /** `io` receives the ssh remoter's provisioning progress (host keys included). */
 export async function openPool(values: OptionValues, cmd: string, io?: CommandIO): Promise<PoolContext> {
-  const configFile = requireString(values, 'config', cmd);
-  const pool = await loadPool(configFile);
+  const file = configFile(values, cmd);
+  const pool = await loadPool(file);
   const chosen = optionalString(values, 'cloud');
   const clouds = chosen === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, chosen).name];
   const stateDir = resolveStateDir(pool, optionalString(values, 'state-dir'));
@@ -44,14 +45,14 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
   const bundleOf = (cloud: string) => {
     let b = bundles.get(cloud);
     if (!b) {
-      b = launchBundle({ pool, configFile }, cloud, io ? (line) => io.progress(line) : undefined);
+      b = launchBundle({ pool, configFile: file }, cloud, io ? (line) => io.progress(line) : undefined);
       bundles.set(cloud, b);
     }
     return b;
   };
   return {
     pool,
-    configFile,
+    configFile: file,
     stateDir,
     clouds,
     remoter(cloud) {

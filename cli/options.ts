@@ -7,7 +7,12 @@ import type { OptionSpec } from './command.ts';
 
 /** Options of every command that works on a pool definition. */
 export const POOL_OPTIONS: Record<string, OptionSpec> = {
-  config: { type: 'string', short: 'c', placeholder: 'FILE', description: 'pool definition (clouds.ts, .js or .json)' },
+  config: {
+    type: 'string',
+    short: 'c',
+    placeholder: 'FILE',
+    description: 'pool definition (.ts, .js or .json); default $POOLPARTY_CONFIG, else ./clouds.ts',
+  },
   cloud: { type: 'string', placeholder: 'NAME', description: 'the cloud to act on (default: the only one)' },
   'state-dir': {
     type: 'string',

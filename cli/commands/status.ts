@@ -178,7 +178,6 @@ export const run: CommandHandler = async ({ values }) => {
     view = await fetchCluster(node);
     answered = node;
   } else {
-    if (optionalString(values, 'config') === undefined) throw new UsageError('status: give -c FILE or --node URL');
     // Only a pool definition needs the config loader and the providers; --node asks over HTTP alone.
     const { isLive, listInstances, openPool } = await import('../context.ts');
     const ctx = await openPool(values, 'status');
