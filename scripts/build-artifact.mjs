@@ -46,8 +46,8 @@ const ARTIFACT_DEFINE = {
  * Dynamically imported modules embedded compressed (see above), by path from the package root or
  * package name, each with its name in the artifact. An embedded module's own dynamic imports of
  * these are embedded in it in turn (load.ts carries the three providers, each loaded on its own).
- * - agent/config.ts: the agent config's zod schema, run once at start. Embedded, zod and the
- *   schema are garbage once the config is read, instead of a few MB of every agent's heap.
+ * - agent/config.ts: the agent config's zod schema, run once at start. Embedded and TRANSIENT,
+ *   zod and the schema are garbage once the config is read (about 1 MB of every agent's heap).
  * - shared/remoter/load.ts and the providers: a leader's (config schemas, AWS SDK, ssh2).
  * - agent/bundle/sftp-source.ts: ssh2, for a node that fetches its bundle over SFTP.
  * - systeminformation: only where /proc/meminfo is missing (agent/metrics/system.ts).
@@ -61,8 +61,35 @@ const LAZY = {
   'agent/bundle/sftp-source.ts': 'sftp-source',
   systeminformation: 'systeminformation',
 };
+/**
+ * LAZY modules used once, at start: nothing may keep them alive afterwards. An embedded module's
+ * exports are cached by the import that loads it (esbuild's CommonJS wrapper) and zod keeps its
+ * registry, and with it the whole bundle's scope, on globalThis. So a TRANSIENT module's exports
+ * are getters that evaluate it afresh on each read (main.ts reads readAgentConfig once), and its
+ * globalThis is a throwaway object over the real one: reads see every global, writes stay its own.
+ * A heap snapshot of an idle follower holds none of zod (test/agent-footprint.test.ts).
+ */
+const TRANSIENT = new Set(['agent/config.ts']);
+
+/** The names `path` exports (an ES module build's metafile lists them; the CommonJS one does not). */
+async function exportNames(path) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [path],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return Object.values(result.metafile.outputs)[0].exports;
+}
+
 /** One LAZY module as a minified CommonJS bundle, brotli-compressed, base64; its sizes go to `embedded`. */
 async function embeddedSource(path, embedded) {
+  const transient = TRANSIENT.has(path);
   const result = await build({
     absWorkingDir: root,
     entryPoints: [path],
@@ -75,7 +102,12 @@ async function embeddedSource(path, embedded) {
     legalComments: 'none',
     external: optionalNative,
     // The artifact's URL, passed in by the loader: paths derived from it stay what they were.
-    define: { 'import.meta.url': '__ppImportMetaUrl', ...ARTIFACT_DEFINE },
+    define: {
+      'import.meta.url': '__ppImportMetaUrl',
+      ...ARTIFACT_DEFINE,
+      ...(transient ? { globalThis: '__ppGlobal' } : {}),
+    },
+    ...(transient ? { banner: { js: 'var __ppGlobal = Object.create(globalThis);' } } : {}),
     plugins: [embedLazy(embedded)],
     logLevel: 'warning',
   });
@@ -100,7 +132,10 @@ const embedLazy = (embedded) => ({
       contents: [
         `const { loadEmbedded } = require(${JSON.stringify(join(root, 'scripts', 'embedded-module.mjs'))});`,
         // __ppArtifactUrl: the banner's import.meta.url (import.meta here would make this an ES module).
-        `module.exports = loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path, embedded))}, __ppArtifactUrl);`,
+        `const load = () => loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path, embedded))}, __ppArtifactUrl);`,
+        TRANSIENT.has(args.path)
+          ? `for (const k of ${JSON.stringify(await exportNames(args.path))}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`
+          : 'module.exports = load();',
       ].join('\n'),
       loader: 'js',
       resolveDir: root,

@@ -31,8 +31,11 @@ import { loadedModules, logLine, missingLaunchEnv, stopProcess, writeLoopbackCon
  */
 
 const run = promisify(execFile);
-/** Strings that only the AWS SDK's code (its user agent) and only ssh2's (its ident) contain. */
-const MARKERS = { aws: 'aws-sdk-js', ssh2: 'ssh2js' };
+/**
+ * Strings that only the AWS SDK's code (its user agent), only ssh2's (its ident) and only zod's
+ * (the global it keeps its registry in) contain.
+ */
+const MARKERS = { aws: 'aws-sdk-js', ssh2: 'ssh2js', zod: '__zod_globalRegistry' };
 
 let dir: string;
 let artifact: string;
@@ -117,7 +120,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('what an idle follower loads', () => {
+describe('what an idle follower loads or keeps', () => {
   it('the artifact carries the AWS SDK and ssh2 only inside its embedded modules', async () => {
     const text = await readFile(artifact, 'utf8');
     const modules = embedded(text);
@@ -155,9 +158,10 @@ describe('what an idle follower loads', () => {
     await stopProcess(child);
     // The snapshot does hold what the follower runs (gossipsub's protocol id) ...
     expect(heap).toContain('/meshsub/1.1.0');
-    // ... and nothing of the AWS SDK or ssh2.
+    // ... and nothing of the AWS SDK or ssh2, nor of the config parser's zod, which ran at start.
     expect(heap).not.toContain(MARKERS.aws);
     expect(heap).not.toContain(MARKERS.ssh2);
+    expect(heap).not.toContain(MARKERS.zod);
   }, 120_000);
 
   it('an idle follower of the npm build imports no AWS SDK, ssh2 or systeminformation module', async () => {
