@@ -1,4 +1,4 @@
-import type { Command } from './command.ts';
+import type { Command, OptionSpec } from './command.ts';
 import { BOOTSTRAP_TIMEOUT_OPTION, POOL_OPTIONS, SSH_OPTIONS } from './options.ts';
 
 /**
@@ -154,5 +154,19 @@ export const COMMANDS: readonly Command[] = [
     positionals: 1,
     passThrough: true,
     load: () => import('./commands/ssh.ts'),
+  },
+  {
+    name: 'validate',
+    summary: 'check a pool definition: the schema, then rules, timings, resolvers and credentials',
+    usage: '[-c FILE] [--cloud NAME] [--json]',
+    details: [
+      'Lists every check as ok, warn or error: the schema (every problem at once), min and max, the',
+      'metrics each rule reads, rules that could never act or that overlap, timings that judge a rule on',
+      "one sample, a local cloud's resolver on this PATH, ssh keys readable, the EC2 region and where the",
+      'AWS credentials would come from (names only, never a value; offline). Exit 0 when valid (warnings',
+      'included), 2 when the definition is invalid.',
+    ].join('\n'),
+    options: { config: POOL_OPTIONS.config, cloud: POOL_OPTIONS.cloud } as Record<string, OptionSpec>,
+    load: () => import('./commands/validate.ts'),
   },
 ];
