@@ -27,8 +27,12 @@ export type CloudInput = CloudFieldsInput & ConfigureInput;
 
 export type PoolInput = PoolFieldsInput & { clouds: Record<string, CloudInput> };
 
-/** Identity function: gives a clouds.ts file its types. */
-export function definePool<const T extends PoolInput>(def: T): T {
+/**
+ * Identity function: gives a clouds.ts file its types. Not generic on purpose: a parameter typed
+ * PoolInput keeps TypeScript's excess-property check on the object literal at every level, so a
+ * misspelt key (`instancez`, `firstAdress`) is an error in the editor, not only at load time.
+ */
+export function definePool(def: PoolInput): PoolInput {
   return def;
 }
 
