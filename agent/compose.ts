@@ -94,7 +94,6 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     sampler,
     record: () => views.record(),
     retired: () => retirement.retired,
-    publishSummary: (draft) => control.publish(draft),
   });
   const duty = buildDuty({
     ...common,

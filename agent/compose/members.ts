@@ -1,5 +1,5 @@
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
-import { LoadExchange, type LoadExchangeOptions } from '../load/exchange.ts';
+import { LoadExchange } from '../load/exchange.ts';
 import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
@@ -13,7 +13,6 @@ export interface MembersInput
   record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
   /** A retired agent reports load to no leader. */
   retired: () => boolean;
-  publishSummary: LoadExchangeOptions['publishSummary'];
 }
 
 /**
@@ -56,7 +55,6 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     leader: () => (i.retired() ? null : leadership.leader),
     metrics: () => i.sampler.values(),
     send: (to, frame) => membership.send(to, frame),
-    publishSummary: i.publishSummary,
     memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
     maxMembers: 10_000,
   });

@@ -14,11 +14,6 @@ export interface LoadExchangeOptions {
   /** This node's current metrics. */
   metrics: () => MetricMap;
   send: (to: string, frame: ProbeFrame) => Promise<void>;
-  /**
-   * Unused: the summary goes point to point (`send`) since it cost an idle agent more than
-   * anything else relayed over the gossipsub mesh. Kept only until the composition stops passing it.
-   */
-  publishSummary?: (draft: Omit<LoadSummary, 'v' | 'peerId' | 'seq'>) => Promise<void>;
   /** Members this node sees (for the summary's interval and content). */
   memberIds: () => string[];
   maxMembers: number;
