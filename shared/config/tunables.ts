@@ -87,7 +87,7 @@ const fields = {
    * counted as failed (ms). Default 600000 (10 min): package installs can be slow.
    */
   applyTimeout: durationSchema(1).default(600_000),
-  /** Largest configuration bundle accepted from a peer or the CLI (bytes). Default 64 MiB. */
+  /** Largest configuration bundle accepted from a peer or the CLI (bytes). Default 67108864 (64 MiB). */
   maxBundleBytes: count.default(64 * 1024 * 1024),
   /** Members that may apply a new bundle at the same time in a rolling update (count). Default 1. */
   maxUnavailable: count.default(1),
