@@ -49,8 +49,9 @@ async function main(): Promise<number> {
   try {
     config = await readAgentConfig(file);
   } catch (err) {
-    log.error('config-invalid', { error: (err as Error).message });
-    process.stderr.write(`poolparty-agent: ${(err as Error).message}\n`);
+    // Said once: to a person at a terminal as a line, else as the structured log line (the journal).
+    if (process.stderr.isTTY) process.stderr.write(`poolparty-agent: ${(err as Error).message}\n`);
+    else log.error('config-invalid', { error: (err as Error).message });
     return 2;
   }
 
@@ -66,11 +67,18 @@ async function main(): Promise<number> {
     await agent.stop({ leave: false }).catch(() => undefined);
     return 1;
   }
+  const stopNotifying = process.env.NOTIFY_SOCKET
+    ? (await import('./systemd-ready.ts')).notifySystemdWhenReady({
+        ready: () => agent.ready(),
+        log: (msg, fields) => log.info(msg, fields),
+      })
+    : () => undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      stopNotifying();
       log.info('signal', { signal });
       agent.stop({ leave: true }).then(
         () => resolve(0),
