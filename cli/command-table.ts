@@ -169,4 +169,19 @@ export const COMMANDS: readonly Command[] = [
     options: { config: POOL_OPTIONS.config, cloud: POOL_OPTIONS.cloud } as Record<string, OptionSpec>,
     load: () => import('./commands/validate.ts'),
   },
+  {
+    name: 'plan',
+    summary: 'show what bootstrap, terminate or configure would do to the pool now, without doing it',
+    usage: '[-c FILE] [--cloud NAME] [--json] [bootstrap|terminate|configure]',
+    details: [
+      'Lists the instances the provider reports and what the command would do with each: bootstrap',
+      'launches up to `min` (running instances count towards it), terminate ends every live instance,',
+      'configure rolls out the bundle compiled from the definition (its sha256) to every node not running',
+      "it yet (asked through each node's monitor; one that does not answer is shown as unknown).",
+      'Nothing is launched, ended, reconciled or written. Default: bootstrap.',
+    ].join('\n'),
+    positionals: 1,
+    options: { ...POOL_OPTIONS },
+    load: () => import('./commands/plan.ts'),
+  },
 ];

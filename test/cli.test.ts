@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/command-table.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
 import { LocalPool } from './fixtures/local-pool.ts';
@@ -33,7 +34,7 @@ describe('poolparty CLI (fake agents)', () => {
     const unknown = await cli('launch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe(
-      "poolparty: unknown command 'launch' (commands: bootstrap, status, list, terminate, demo, compile, show, configure, ssh)\n",
+      `poolparty: unknown command 'launch' (commands: ${COMMANDS.map((c) => c.name).join(', ')})\n`,
     );
     const missing = await cli('list');
     expect(missing.code).toBe(2);
