@@ -31,6 +31,8 @@ const REJOIN_MAX_MS = 30_000;
  * the seed spent its CPU on handshakes nobody waited for and most joiners never got in.
  */
 const JOIN_DIAL_MS = 15_000;
+/** How long a join's table pull may take (ms); other syncs keep sync.ts's 5 s. Same reason. */
+export const JOIN_SYNC_MS = 20_000;
 /** At most one dial to a lost member per RECONNECT_MS. */
 const RECONNECT_MS = 1000;
 /** When a joiner repeats its announcement (ms after its join sync). */

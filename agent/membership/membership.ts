@@ -5,7 +5,7 @@ import { GossipChannel } from '../gossip.ts';
 import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
 import { BindingCache } from './binding-cache.ts';
-import { Joining } from './joining.ts';
+import { JOIN_SYNC_MS, Joining } from './joining.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveFrame, receiveRecord, receiveTable, receiveUpdate } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
@@ -298,6 +298,9 @@ export class Membership {
         hash: hash ?? ownTable(this.#core.digest(), this.#members.book).hash,
         maxMembers: this.#o.swim.maxMembers,
         held,
+        // A join's pull (empty hash) is the joiner's only way in: give a seed busy with a
+        // storm of joiners time to serve it (joining.ts).
+        ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}),
       };
       const table = await pullTable(this.#o.node, this.#o.pool, peer, o);
       if (!table) return true;

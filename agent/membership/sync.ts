@@ -51,10 +51,10 @@ export async function pullTable(
   node: PoolNode,
   pool: string,
   peer: string,
-  o: { hash: string; maxMembers: number; held: DigestEntry | undefined },
+  o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number },
 ): Promise<Table | null> {
   const stream = await node.dialProtocol(peerIdFromString(peer), syncProtocol(pool), {
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
   });
   const { held } = o;
   const push = held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
