@@ -184,4 +184,17 @@ export const COMMANDS: readonly Command[] = [
     options: { ...POOL_OPTIONS },
     load: () => import('./commands/plan.ts'),
   },
+  {
+    name: 'init',
+    summary: 'write a commented starter clouds.ts in the working directory',
+    usage: '[--provider local|ssh|ec2] [--force] [--json]',
+    details:
+      'The pool is named after the directory. An existing clouds.ts is never replaced without --force.\n' +
+      'The result passes `poolparty validate` once the ssh hosts or ec2 ids are yours.',
+    options: {
+      provider: { type: 'string', placeholder: 'NAME', description: 'local (default), ssh or ec2' },
+      force: { type: 'boolean', description: 'replace an existing clouds.ts' },
+    },
+    load: () => import('./commands/init.ts'),
+  },
 ];
