@@ -19,9 +19,12 @@ export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
 const MAINTAIN_MS = 2000;
 /**
  * A connection younger than this is not closed for the budget (ms): a joiner's sync with its seed,
- * or a sync with a random member, must finish on the connection it opened.
+ * or a sync with a random member, must finish on the connection it opened. Longer than a join's
+ * dial and table pull together (joining.ts: 15 s + 20 s is the worst case; both usually take
+ * well under a second): a seed that cut joiners at 10 s while a storm made their pulls slower
+ * than that left them retrying for minutes.
  */
-const GRACE_MS = 10_000;
+const GRACE_MS = 30_000;
 
 /**
  * Connections to exactly the ring neighbours and the protected peers (the leader): missing ones
