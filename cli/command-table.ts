@@ -197,4 +197,19 @@ export const COMMANDS: readonly Command[] = [
     },
     load: () => import('./commands/init.ts'),
   },
+  {
+    name: 'completion',
+    summary: 'print a shell completion script for bash, zsh or fish',
+    usage: 'bash|zsh|fish',
+    details: [
+      'bash: eval "$(poolparty completion bash)" in ~/.bashrc',
+      'zsh:  eval "$(poolparty completion zsh)" in ~/.zshrc, after compinit',
+      'fish: poolparty completion fish > ~/.config/fish/completions/poolparty.fish',
+      'Generated from this command table: every command and flag completes; -c, --state-dir and -o complete files.',
+    ].join('\n'),
+    positionals: 1,
+    options: {},
+    // The handler completes this very table: handed in here, not imported there (no cycle).
+    load: async () => ({ run: (await import('./commands/completion.ts')).completionCommand(COMMANDS) }),
+  },
 ];
