@@ -67,6 +67,19 @@ describe('poolparty validate', () => {
     expect(messages).toContain("did you mean 'firstAddress'");
   });
 
+  it('reports a single problem as one error check; an unknown --cloud is a usage error', async () => {
+    const file = await definition(`instances: { min: 3, max: 1 }, using: local(),`);
+    const res = await validate(file, '--json');
+    expect(res.code).toBe(2);
+    expect((JSON.parse(res.stdout) as ValidateResult).checks).toEqual([
+      { check: 'schema', level: 'error', message: 'clouds.web.instances: min (3) is greater than max (1)' },
+    ]);
+    const sound = await definition(`instances: { min: 1, max: 2 }, using: local(),`);
+    const cloud = await validate(sound, '--cloud', 'db');
+    expect(cloud.code).toBe(2);
+    expect(cloud.stderr).toBe("poolparty: pool 'val' has no cloud 'db' (clouds: web)\n");
+  });
+
   it('warns without failing: rules that overlap, on a cloud that cannot scale', async () => {
     const file = await definition(
       `instances: { min: 2, max: 2 }, using: local(), scaling: { expandWhen: 'load > 0.5', contractWhen: 'load < 0.7' },`,

@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { loadPool, resolveCloud } from '../../shared/config/load.ts';
+import type { PoolDefinition } from '../../shared/config/schema.ts';
 import { expandHome } from '../../shared/remoter/ssh-util.ts';
 import { type CommandHandler, optionalString } from '../command.ts';
 import { configFile } from '../config-file.ts';
@@ -45,15 +46,19 @@ export function machineFacts(env: NodeJS.ProcessEnv = process.env): Facts {
  */
 export const run: CommandHandler = async ({ values }) => {
   const file = configFile(values, 'validate');
-  let checks: Check[];
+  let pool: PoolDefinition | undefined;
+  let checks: Check[] = [];
   try {
-    const pool = await loadPool(file);
-    const flag = optionalString(values, 'cloud');
-    const clouds = flag === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, flag).name];
-    checks = checkPool(pool, clouds, machineFacts());
+    pool = await loadPool(file);
   } catch (err) {
     if (!(err instanceof Error) || err.name !== 'ConfigError') throw err;
     checks = schemaProblems(file, err.message);
+  }
+  if (pool) {
+    // A --cloud the pool lacks is a usage error (exit 2 with the names), not a problem of the file.
+    const flag = optionalString(values, 'cloud');
+    const clouds = flag === undefined ? Object.keys(pool.clouds) : [resolveCloud(pool, flag).name];
+    checks = checkPool(pool, clouds, machineFacts());
   }
   const level = worst(checks);
   const result: ValidateResult = { file, valid: level !== 'error', level, checks };
