@@ -16,7 +16,7 @@ const cmp = (a: Version, b: Version) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2
  * (`>=X.Y.Z`, `^X.Y.Z`, alternatives joined by `||`). Anything else throws, so a new form fails
  * the test loudly instead of passing unchecked.
  */
-export function satisfies(version: string, range: string): boolean {
+function satisfies(version: string, range: string): boolean {
   const v = parse(version);
   return range.split('||').some((alt) => {
     const part = alt.trim();
