@@ -159,7 +159,11 @@ describe('scaling block', () => {
       `clouds.web.scaling.cooldown.expand: invalid duration 'soon': expected e.g. 500ms, 5s, 2m, 1h`,
     ],
     ['unknown cooldown key', `{ cooldown: { grow: '1m' } }`, `clouds.web.scaling.cooldown: unknown key 'grow'`],
-    ['unknown scaling key', `{ expandWhenn: 'load > 1' }`, `clouds.web.scaling: unknown key 'expandWhenn' (did you mean 'expandWhen'?)`],
+    [
+      'unknown scaling key',
+      `{ expandWhenn: 'load > 1' }`,
+      `clouds.web.scaling: unknown key 'expandWhenn' (did you mean 'expandWhen'?)`,
+    ],
     ['interval too short', `{ interval: '10ms' }`, 'clouds.web.scaling.interval: must be at least 100ms, got "10ms"'],
     ['joinTimeout zero', `{ joinTimeout: 0 }`, 'clouds.web.scaling.joinTimeout: must be at least 1ms, got 0'],
     [
