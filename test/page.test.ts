@@ -91,6 +91,46 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('the live page on :8642 in a real 
     expect(problems).toEqual([]);
   }, 100_000);
 
+  it("a follower's page shows the leader's decision; it fits a phone, the keyboard reaches the marks, dark follows the system", async () => {
+    const [any] = await listInstances();
+    const leader = (await (await fetch(`${any?.monitor}/leader`)).json()) as { peerId: string };
+    const cluster = (await (await fetch(`${any?.monitor}/cluster`)).json()) as {
+      members: { peerId: string; instanceId: string }[];
+    };
+    const leaderId = cluster.members.find((m) => m.peerId === leader.peerId)?.instanceId;
+    const follower = (await listInstances()).find((i) => i.id !== leaderId && i.monitor);
+    if (!follower?.monitor) throw new Error('no follower with a monitor');
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    phone.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    try {
+      await phone.goto(follower.monitor);
+      // A follower knows the decision only as the leader gossiped it (intent and outcome).
+      const expand = phone.locator('#decisions li[data-kind="expand"]');
+      await waitFor("the leader's expand on a follower's page", async () => (await expand.count()) > 0, {
+        timeoutMs: 20_000,
+      });
+      expect(await expand.first().textContent()).toMatch(/expand web ×1: .*→ ok/);
+      // No sideways scrolling of the page on a phone (the members table scrolls in its own box).
+      // (Expressions as strings: the tests compile without the DOM library.)
+      expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      // Tab reaches a decision mark on the size chart (its reason is its title).
+      let onMark = false;
+      for (let i = 0; i < 40 && !onMark; i++) {
+        await phone.keyboard.press('Tab');
+        onMark = await phone.evaluate<boolean>("document.activeElement?.classList.contains('mark') ?? false");
+      }
+      expect(onMark).toBe(true);
+      const background = () => phone.evaluate<string>('getComputedStyle(document.body).backgroundColor');
+      await phone.emulateMedia({ colorScheme: 'light' });
+      const light = await background();
+      await phone.emulateMedia({ colorScheme: 'dark' });
+      expect(await background()).not.toBe(light);
+    } finally {
+      await phone.close();
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it('marks a member killed with SIGKILL dead, and says when the stream drops', async () => {
     const viewed = new URL(page.url()).host;
     const victim = (await listInstances()).find((i) => i.monitor && new URL(i.monitor).host !== viewed && i.pid);
