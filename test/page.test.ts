@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMonitorApp } from '../agent/monitor/app.ts';
+import { MonitorServer } from '../agent/monitor/server.ts';
 import { loadPool } from '../shared/config/load.ts';
 import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/local.ts';
 import { LocalPool } from './fixtures/local-pool.ts';
 import { quickScaling } from './fixtures/quick-scaling.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { fakeSource } from './monitor-fake.ts';
 
 /** Debian's chromium (CI installs it); the playwright browser download cannot work offline. */
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -155,5 +158,30 @@ describe.skipIf(!CHROMIUM && !process.env.CI)('the live page on :8642 in a real 
         timeoutMs: 20_000,
       },
     );
+  }, 60_000);
+});
+
+describe.skipIf(!CHROMIUM && !process.env.CI)('the live page when its stream drops and comes back', () => {
+  it('says it is reconnecting while the monitor is gone, and is live again when it answers', async () => {
+    if (!CHROMIUM) throw new Error('chromium not found: apt-get install -y chromium');
+    const app = createMonitorApp(fakeSource().source);
+    let server = new MonitorServer(app, { host: '127.0.0.1', port: 0 });
+    await server.start();
+    const { port } = server.address;
+    const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const p = await b.newPage();
+      await p.goto(server.url);
+      const status = () => p.locator('#status').textContent();
+      await waitFor('live', async () => (await status())?.startsWith('live'));
+      await server.stop();
+      await waitFor('reconnecting', async () => (await status())?.startsWith('reconnecting'), { timeoutMs: 20_000 });
+      server = new MonitorServer(app, { host: '127.0.0.1', port });
+      await server.start();
+      await waitFor('live again', async () => (await status())?.startsWith('live'), { timeoutMs: 30_000 });
+    } finally {
+      await b.close();
+      await server.stop();
+    }
   }, 60_000);
 });
