@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { which } from '../../shared/which.ts';
 import { refused, runTool } from './run-tool.ts';
 import type { ApplyOptions, ApplyResult, Resolver } from './types.ts';
-import { which } from './which.ts';
 
 /** chef-solo (or its free rebuild cinc-solo): `chef-solo -c solo.rb -j dna.json` in the bundle. */
 

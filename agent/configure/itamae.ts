@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { which } from '../../shared/which.ts';
 import { onlyGeneratedRecipe, refused, runTool } from './run-tool.ts';
 import type { ApplyOptions, ApplyResult, Resolver } from './types.ts';
-import { which } from './which.ts';
 
 /**
  * itamae runs the generated Chef-DSL recipe directly (`itamae local`), with dna.json as node

@@ -2,10 +2,10 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { loadPool, resolveCloud } from '../../shared/config/load.ts';
 import type { PoolDefinition } from '../../shared/config/schema.ts';
 import { expandHome } from '../../shared/remoter/ssh-util.ts';
+import { which } from '../../shared/which.ts';
 import { type CommandHandler, optionalString } from '../command.ts';
 import { configFile } from '../config-file.ts';
 import { type Check, checkPool, checksText, type Facts, worst } from '../validate-checks.ts';
-import { onPath } from '../which.ts';
 
 export interface ValidateResult {
   file: string;
@@ -28,7 +28,7 @@ export function machineFacts(env: NodeJS.ProcessEnv = process.env): Facts {
         return false;
       }
     },
-    onPath: (bin) => onPath(bin, env.PATH ?? ''),
+    onPath: (bin) => which(bin, env.PATH ?? ''),
     readText(p) {
       try {
         return readFileSync(path(p), 'utf8');
