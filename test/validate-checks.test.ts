@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type Check,
-  checkCloud,
-  checkPool,
-  checksText,
-  type Facts,
-  iniSection,
-  overlap,
-  worst,
-} from '../cli/validate-checks.ts';
+import { type Check, checkCloud, checkPool, checksText, type Facts, overlap, worst } from '../cli/validate-checks.ts';
+import { iniSection } from '../cli/validate-machine.ts';
 import { parsePool } from '../shared/config/load.ts';
 import type { CloudDefinition } from '../shared/config/schema.ts';
 import { parseRule } from '../shared/scaling/rule.ts';
