@@ -1,13 +1,13 @@
 import { encode } from 'cborg';
-import { type Heartbeat, type MemberUpdate, membersTopic, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
-import { frameToWire, type ProbeFrame, probeProtocol, syncProtocol } from '../../shared/wire/probe.ts';
-import { GossipChannel } from '../gossip.ts';
-import { FramedChannel, SendError } from '../transport/channel.ts';
-import { PeerRateLimit } from '../transport/rate-limit.ts';
+import { type Heartbeat, type MemberUpdate, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
+import { frameToWire, type ProbeFrame, syncProtocol } from '../../shared/wire/probe.ts';
+import type { GossipChannel } from '../gossip.ts';
+import { type FramedChannel, SendError } from '../transport/channel.ts';
 import { BindingCache } from './binding-cache.ts';
 import { JOIN_SYNC_MS, Joining } from './joining.ts';
+import { memberChannels } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
-import { type InboxContext, receiveFrame, receiveRecord, receiveTable, receiveUpdate } from './member-inbox.ts';
+import { type InboxContext, receiveTable } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
 import {
   LOST,
@@ -23,6 +23,7 @@ import { recordFingerprint } from './records.ts';
 import { SwimCore } from './swim/core.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
 import { handleSync, ownTable, pullTable } from './sync.ts';
+import { WakeTimer } from './wake-timer.ts';
 
 export type { MembershipOptions } from './membership-options.ts';
 
@@ -44,9 +45,8 @@ export class Membership {
   readonly #inbox: InboxContext;
   readonly #connections: Connections;
   #neighbours: string[] = [];
-  #timers: NodeJS.Timeout[] = [];
-  #tick: NodeJS.Timeout | undefined;
-  #tickAt = Number.POSITIVE_INFINITY;
+  #recordCheck: NodeJS.Timeout | undefined;
+  readonly #tick = new WakeTimer();
   #seq: number;
   #fingerprint = '';
   #running = false;
@@ -113,32 +113,7 @@ export class Membership {
         this.#events.arrived(r.peerId);
       },
     };
-    // Records and liveness updates, published on change and checked before anything sees them.
-    this.#topic = new GossipChannel({
-      pubsub: opts.node.services.pubsub,
-      topic: membersTopic(opts.pool),
-      types: new Set(['heartbeat', 'update']),
-      maxMessageBytes: opts.maxMessageBytes,
-      isFresh: () => true,
-      onMessage: (m) =>
-        m.type === 'heartbeat'
-          ? receiveRecord(this.#inbox, m)
-          : m.type === 'update'
-            ? receiveUpdate(this.#inbox, m)
-            : 'ignore',
-      onReject: opts.onReject,
-      onBytes: opts.onBytes,
-    });
-    this.#probes = new FramedChannel({
-      node: opts.node,
-      protocol: probeProtocol(opts.pool),
-      now: opts.now,
-      // Probes are ~1/s per neighbour; load reports to a leader are 1 per member per interval.
-      limit: new PeerRateLimit(50, 200),
-      dialTimeout: 2_000,
-      onFrame: (from, bytes) => receiveFrame(this.#inbox, from, bytes),
-      onReject: (from, reason) => opts.onReject('frame', `${reason} from ${from}`),
-    });
+    ({ topic: this.#topic, probes: this.#probes } = memberChannels(opts, this.#inbox));
   }
 
   async start(): Promise<void> {
@@ -153,7 +128,7 @@ export class Membership {
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#scheduleTick();
-    this.#timers.push(setInterval(() => this.refreshRecord(), RECORD_CHECK_MS));
+    this.#recordCheck = setInterval(() => this.refreshRecord(), RECORD_CHECK_MS);
     this.#o.identity?.start();
     this.refreshRecord();
     this.#joining.start();
@@ -170,10 +145,8 @@ export class Membership {
     this.#joining.stop();
     this.#connections.stop();
     this.#o.identity?.stop();
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers = [];
-    clearTimeout(this.#tick);
-    this.#tick = undefined;
+    clearInterval(this.#recordCheck);
+    this.#tick.clear();
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();
     await this.#probes.stop();
@@ -210,14 +183,6 @@ export class Membership {
     return this.#members.known(this.#core.members());
   }
 
-  get neighbours(): readonly string[] {
-    return this.#neighbours;
-  }
-
-  get awareness(): number {
-    return this.#core.awareness;
-  }
-
   #step(input: CoreInput): void {
     if (!this.#running) return;
     let effects: Effect[];
@@ -239,24 +204,13 @@ export class Membership {
     const now = this.#o.now();
     const most = Math.min(TICK_MAX_MS, this.#o.swim.probeInterval);
     const at = Math.max(now + TICK_MIN_MS, Math.min(this.#core.wakeAt, now + most));
-    if (this.#tick && at >= this.#tickAt) return;
-    clearTimeout(this.#tick);
-    this.#tickAt = at;
-    this.#tick = setTimeout(() => {
-      this.#tick = undefined;
-      this.#tickAt = Number.POSITIVE_INFINITY;
-      this.#step({ type: 'tick', now: this.#o.now() });
-    }, at - now);
+    this.#tick.arm(at, now, () => this.#step({ type: 'tick', now: this.#o.now() }));
   }
 
   #effect(e: Effect): void {
-    const o = this.#o;
     switch (e.type) {
       case 'send':
-        this.send(e.to, e.msg).catch((err: unknown) => {
-          if (err instanceof SendError && err.failure === 'refused')
-            this.#step({ type: 'unreachable', id: e.to, evidence: 'refused', now: o.now() });
-        });
+        this.#probe(e.to, e.msg);
         return;
       case 'broadcast':
         this.#broadcast(e.update);
@@ -320,12 +274,16 @@ export class Membership {
     this.#probes.forget(id);
     // A neighbour's connection closing is the first sign of a kill -9: probe it now, so a refused
     // redial turns into strong evidence within one round trip, not at its next turn.
-    if (this.#running && this.#neighbours.includes(id))
-      this.send(id, { t: 'ping', seq: 0 }).catch((err: unknown) => {
-        if (err instanceof SendError && err.failure === 'refused')
-          this.#step({ type: 'unreachable', id, evidence: 'refused', now: this.#o.now() });
-      });
+    if (this.#running && this.#neighbours.includes(id)) this.#probe(id, { t: 'ping', seq: 0 });
   };
+
+  /** Sends; a refused dial (nothing listens there: the process is gone) is evidence at once. */
+  #probe(to: string, frame: ProbeFrame): void {
+    this.send(to, frame).catch((err: unknown) => {
+      if (err instanceof SendError && err.failure === 'refused')
+        this.#step({ type: 'unreachable', id: to, evidence: 'refused', now: this.#o.now() });
+    });
+  }
 
   /** Re-checks bindings that may change, and forgets records the core no longer has. */
   #tickRecords(): void {
