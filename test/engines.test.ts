@@ -5,22 +5,26 @@ import { describe, expect, it } from 'vitest';
 const SUPPORTED = ['20.19.0', '22.13.0', '24.0.0'];
 
 type Version = [number, number, number];
+// An `x` part (`>= 10.x`) is a wildcard: as a lower bound it reads as 0.
 const parse = (v: string): Version => {
-  const [a = 0, b = 0, c = 0] = v.trim().split('.').map(Number);
+  const [a = 0, b = 0, c = 0] = v
+    .trim()
+    .split('.')
+    .map((p) => (p === 'x' ? 0 : Number(p)));
   return [a, b, c];
 };
 const cmp = (a: Version, b: Version) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
 /**
  * Whether `version` satisfies an npm engines range of the forms the dependency tree uses
- * (`>=X.Y.Z`, `^X.Y.Z`, alternatives joined by `||`). Anything else throws, so a new form fails
+ * (`>=X.Y.Z`, `>= X.x`, `^X.Y.Z`, alternatives joined by `||`). Anything else throws, so a new form fails
  * the test loudly instead of passing unchecked.
  */
 function satisfies(version: string, range: string): boolean {
   const v = parse(version);
   return range.split('||').some((alt) => {
     const part = alt.trim();
-    const ge = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(part);
+    const ge = /^>=\s*(\d+(?:\.(?:\d+|x)){0,2})$/.exec(part);
     if (ge) return cmp(v, parse(ge[1] as string)) >= 0;
     const caret = /^\^(\d+(?:\.\d+){0,2})$/.exec(part);
     if (caret) {
@@ -36,6 +40,8 @@ describe('dependencies fit the supported Node versions (no EBADENGINE on npm ci)
     expect(satisfies('20.19.0', '>=22')).toBe(false);
     expect(satisfies('22.13.0', '^20.19.0 || ^22.13.0 || >=23.5.0')).toBe(true);
     expect(satisfies('22.12.0', '^20.19.0 || ^22.13.0 || >=23.5.0')).toBe(false);
+    expect(satisfies('20.19.0', '>= 10.x')).toBe(true);
+    expect(satisfies('20.19.0', '>= 21.x')).toBe(false);
     expect(() => satisfies('20.19.0', '~20.1')).toThrow(/not understood/);
   });
 
