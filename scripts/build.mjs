@@ -3,7 +3,8 @@
 //
 // Usage: node scripts/build.mjs [--outdir DIR]
 // The benchmarks build their in-process host with buildDist() so it is bundled like this build.
-import { resolve } from 'node:path';
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -23,7 +24,7 @@ const ENTRIES = {
  */
 export async function buildDist({ entries = ENTRIES, outdir = resolve(root, 'dist') } = {}) {
   const started = Date.now();
-  await build({
+  const result = await build({
     absWorkingDir: root,
     entryPoints: entries,
     outdir: resolve(outdir),
@@ -38,8 +39,36 @@ export async function buildDist({ entries = ENTRIES, outdir = resolve(root, 'dis
     target: 'node20',
     sourcemap: 'linked',
     logLevel: 'warning',
+    metafile: true,
   });
-  return { outdir: resolve(outdir), entries: Object.keys(entries), ms: Date.now() - started };
+  const built = new Set(Object.keys(result.metafile.outputs).map((out) => resolve(root, out)));
+  const pruned = pruneStale(resolve(outdir), built);
+  return { outdir: resolve(outdir), entries: Object.keys(entries), pruned, ms: Date.now() - started };
+}
+
+/**
+ * Chunk names carry content hashes, so every change leaves the previous build's chunks behind
+ * (thousands after a day of work). Files this build did not write are removed once they are an
+ * hour old: a process started from a recent build (another test run, a running local pool) may
+ * still import one of its lazily loaded chunks, and must find it.
+ */
+function pruneStale(outdir, built, maxAgeMs = 60 * 60 * 1000) {
+  const cutoff = Date.now() - maxAgeMs;
+  let pruned = 0;
+  for (const entry of readdirSync(outdir, { withFileTypes: true })) {
+    if (!entry.isFile() || !/\.mjs(\.map)?$/.test(entry.name)) continue;
+    const path = join(outdir, entry.name);
+    if (built.has(path)) continue;
+    try {
+      if (statSync(path).mtimeMs < cutoff) {
+        unlinkSync(path);
+        pruned += 1;
+      }
+    } catch {
+      // Another build pruned it first: nothing left to do.
+    }
+  }
+  return pruned;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
