@@ -3,6 +3,7 @@ import { scalingSchema } from '../config/scaling-schema.ts';
 import type { PoolDefinition } from '../config/schema.ts';
 import { agentTunablesSchema, RETIRED_TUNABLES } from '../config/tunables.ts';
 import { parseRule } from '../scaling/rule.ts';
+import { poolBindingSchema } from './cloud-binding.ts';
 import { IDENTITY_LIMITS } from './heartbeat.ts';
 import { metricSourceSchema } from './metric-source.ts';
 
@@ -159,6 +160,8 @@ export const agentConfigSchema = z.strictObject({
   scaling: scalingBlockSchema.optional(),
   /** Binding by launcher certificate (ssh clouds); absent: members of ssh clouds are unchecked. */
   launcher: launcherSchema.optional(),
+  /** How each cloud's members prove their instance (shared/wire/cloud-binding.ts); absent: from the definition or launcher block. */
+  binding: poolBindingSchema.optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
