@@ -162,6 +162,18 @@ export const agentConfigSchema = z.strictObject({
   launcher: launcherSchema.optional(),
   /** How each cloud's members prove their instance (shared/wire/cloud-binding.ts); absent: from the definition or launcher block. */
   binding: poolBindingSchema.optional(),
+  /**
+   * The pool's upgrade public key (ed25519, SPKI PEM; shared/upgrade/key.ts): the agent runs a new
+   * artifact only with a manifest it signed. Absent: every upgrade is refused.
+   */
+  upgrade: z
+    .strictObject({
+      publicKey: z
+        .string()
+        .max(1024)
+        .regex(/-----BEGIN PUBLIC KEY-----/),
+    })
+    .optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
