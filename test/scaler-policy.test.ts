@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ActionLedger } from '../agent/scaler/ledger.ts';
-import { decide, type PolicyInput } from '../agent/scaler/policy.ts';
 import { clientToken } from '../agent/scaler/token.ts';
-import { chooseVictims, type VictimCandidate } from '../agent/scaler/victims.ts';
+import { decide, type PolicyInput } from '../shared/scaling/decide.ts';
+import { chooseVictims, type VictimCandidate } from '../shared/scaling/victims.ts';
 import type { Intent, Outcome } from '../shared/wire/heartbeat.ts';
 import { intentRecord } from './helpers/records.ts';
 

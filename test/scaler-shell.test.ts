@@ -10,7 +10,6 @@ import type {
   RemoterBase,
 } from '../shared/remoter/types.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../shared/scaling/config.ts';
-import { parseRule } from '../shared/scaling/rule.ts';
 import type { MemberView } from '../shared/wire/cluster.ts';
 import { intentRecord } from './helpers/records.ts';
 
@@ -94,10 +93,6 @@ function setup<P extends FakeProvider = FakeProvider>(
     config,
     deadAfter: 5000,
     replaceAfter: 60_000,
-    rules: {
-      expand: config.expandWhen ? parseRule(config.expandWhen) : null,
-      contract: config.contractWhen ? parseRule(config.contractWhen) : null,
-    },
     remoter: () => provider,
     ledger: new ActionLedger(),
     now: () => now,

@@ -1,6 +1,5 @@
 import type { RemoterBase } from '../../shared/remoter/types.ts';
 import type { ScalingConfig } from '../../shared/scaling/config.ts';
-import type { Rule } from '../../shared/scaling/rule.ts';
 import type { MemberView, ScalingDecision } from '../../shared/wire/cluster.ts';
 import type { Intent, Outcome, Retire } from '../../shared/wire/heartbeat.ts';
 import type { ActionLedger } from './ledger.ts';
@@ -32,7 +31,6 @@ export interface ScalerDeps {
    * takes over at the heal does not act on the stale view it had during the split.
    */
   leaseHeldFor?: () => number;
-  rules: { expand: Rule | null; contract: Rule | null };
   /** Created on first use (only a leader needs the provider). */
   remoter: () => RemoterBase;
   ledger: ActionLedger;

@@ -1,7 +1,6 @@
 import type { AgentTunables } from '../../shared/config/tunables.ts';
 import type { RemoterBase } from '../../shared/remoter/types.ts';
 import type { ScalingConfig } from '../../shared/scaling/config.ts';
-import { parseRule } from '../../shared/scaling/rule.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { MemberView, PoolEvent } from '../../shared/wire/cluster.ts';
 import type { ActionLedger } from './ledger.ts';
@@ -73,10 +72,6 @@ function cloudScaler(
     deadAfter: timing.deadAfter,
     replaceAfter: timing.replaceAfter,
     ...(o.leaseHeldFor ? { leaseHeldFor: o.leaseHeldFor } : {}),
-    rules: {
-      expand: config.expandWhen ? parseRule(config.expandWhen) : null,
-      contract: config.contractWhen ? parseRule(config.contractWhen) : null,
-    },
     remoter: () => {
       // Loaded on first use: only a leader needs a provider, and provider SDKs (AWS, ssh2) cost
       // an idle follower tens of MB and seconds of startup.

@@ -1,26 +1,32 @@
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
+import type { PolicyDecision } from '../../shared/scaling/decide.ts';
+import { idleRules, type RuleStatuses, rulesSnapshot } from '../../shared/scaling/rule-status.ts';
+import { initialScalingState, type ScalingState, type StepDecision, stepScaling } from '../../shared/scaling/step.ts';
+import { chooseVictims } from '../../shared/scaling/victims.ts';
 import type { MemberView } from '../../shared/wire/cluster.ts';
 import { ActionRunner } from './actions.ts';
 import { DecisionLog } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
+import { stepMembers } from './members.ts';
 import { OrphanWatch } from './orphans.ts';
-import { decide, type PolicyDecision } from './policy.ts';
 import { Reconciliation } from './reconcile.ts';
-import { RuleWatch } from './rule-watch.ts';
-import { chooseVictims } from './victims.ts';
 
 export { StaleTermError } from './actions.ts';
 export type { ControlDraft, DecisionRecord, ScalerDeps } from './deps.ts';
 
 /**
- * The scaler shell: evaluates the cloud's rules on every node (so a new leader starts with warm
- * sustain timers), and — on the leader only — counts instances from the provider, decides
- * (policy.ts), announces intent, acts through the remoter base with a term-derived client token
- * (actions.ts), and announces the outcome. One action at a time.
+ * The scaler shell: steps the cloud's scaling state on every node (so a new leader starts with
+ * warm sustain timers), and — on the leader only — counts instances from the provider, decides
+ * (stepScaling in shared/scaling/step.ts, the simulator's code too), announces intent, acts
+ * through the remoter base with a term-derived client token (actions.ts), and announces the
+ * outcome. One action at a time.
  */
 export class Scaler {
   readonly #d: ScalerDeps;
-  readonly #rules: RuleWatch;
+  #state: ScalingState = initialScalingState();
+  #rules: RuleStatuses = idleRules();
+  /** Whether this round has stepped the scaling state yet (exactly once per round). */
+  #stepped = false;
   readonly #decisions: DecisionLog;
   readonly #orphans: OrphanWatch;
   readonly #actions: ActionRunner;
@@ -30,7 +36,6 @@ export class Scaler {
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
-    this.#rules = new RuleWatch(deps.rules);
     this.#decisions = new DecisionLog(deps.cloud, () => this.#lastCount, deps.onDecision);
     this.#orphans = new OrphanWatch(deps);
     this.#actions = new ActionRunner(deps, () => this.#cloudMembers());
@@ -49,14 +54,13 @@ export class Scaler {
   /** One evaluation round; call every config.interval. Never throws. */
   async step(): Promise<void> {
     const now = this.#d.now();
+    this.#stepped = false;
     this.#orphans.remember(this.#cloudMembers(), now);
-    const alive = this.#cloudMembers().filter((m) => m.state === 'alive');
-    this.#rules.update(
-      alive.map((m) => m.metrics),
-      now,
-    );
     const term = this.#d.leads();
-    if (term === null || this.#busy) return;
+    if (term === null || this.#busy) {
+      this.#step(null);
+      return;
+    }
     this.#busy = true;
     try {
       await this.#lead(term, now);
@@ -64,7 +68,32 @@ export class Scaler {
       this.#decisions.record({ at: now, term, action: 'none', count: 0, reason: `error: ${(err as Error).message}` });
     } finally {
       this.#busy = false;
+      if (!this.#stepped) this.#step(null);
     }
+  }
+
+  /**
+   * Steps the scaling state on the members as they are now; `count` null when this round does
+   * not decide (not leading, or stopped before counting). Timers advance either way.
+   */
+  #step(count: number | null): StepDecision & { now: number } {
+    const d = this.#d;
+    const now = d.now();
+    const inFlight = count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
+    const result = stepScaling(this.#state, {
+      now,
+      members: stepMembers(this.#cloudMembers(), now),
+      count,
+      bounds: { min: d.min, max: d.max },
+      config: d.config,
+      lastExpandAt: d.ledger.lastAt(d.cloud, 'expand'),
+      lastContractAt: d.ledger.lastAt(d.cloud, 'contract'),
+      inFlight: inFlight && { action: inFlight.kind === 'contract' ? 'contract' : 'expand', token: inFlight.token },
+    });
+    this.#state = result.state;
+    this.#rules = result.rules;
+    this.#stepped = true;
+    return { ...result.decision, now };
   }
 
   /** For GET /scaling. */
@@ -85,7 +114,7 @@ export class Scaler {
       leading: this.#d.leads() !== null,
       bounds: { min: this.#d.min, max: this.#d.max },
       instances: this.#lastCount,
-      rules: this.#rules.snapshot(),
+      rules: rulesSnapshot(config, this.#rules),
       cooldowns: { expand: cooldown('expand'), contract: cooldown('contract') },
       pending: ledger
         .entries()
@@ -96,8 +125,9 @@ export class Scaler {
     };
   }
 
-  async #lead(term: number, now: number): Promise<void> {
+  async #lead(term: number, started: number): Promise<void> {
     const d = this.#d;
+    let now = started;
     if (!(await this.#reconciliation.due(term, now))) return;
     let listed: InstanceRecord[];
     try {
@@ -130,22 +160,8 @@ export class Scaler {
       return;
     }
 
-    const status = this.#rules.status;
-    const inFlight = d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
-    const decision = decide({
-      now,
-      count,
-      min: d.min,
-      max: d.max,
-      expandBy: d.config.expandBy,
-      contractBy: d.config.contractBy,
-      expand: status.expand,
-      contract: status.contract,
-      lastExpandAt: d.ledger.lastAt(d.cloud, 'expand'),
-      lastContractAt: d.ledger.lastAt(d.cloud, 'contract'),
-      cooldown: d.config.cooldown,
-      inFlight: inFlight && { action: inFlight.kind === 'contract' ? 'contract' : 'expand', token: inFlight.token },
-    });
+    const decision = this.#step(count);
+    now = decision.now;
     if (decision.action === 'none') {
       this.#recordNone(now, term, decision, count);
       return;

@@ -26,9 +26,9 @@ export class Sustain {
 
   /** Records one sample of the condition taken at `now`. */
   update(holds: boolean, now: number): SustainState {
-    if (!holds) this.since = null;
-    else if (this.since === null || now < this.since) this.since = now;
-    return this.snapshot(now);
+    const state = sustainStep(this.since, holds, now, this.sustainMs);
+    this.since = state.since;
+    return state;
   }
 
   /** Forgets the current run, e.g. after the scaler acted on it or the leader changed. */
@@ -38,8 +38,21 @@ export class Sustain {
 
   /** The state at `now` without recording a sample. */
   snapshot(now: number): SustainState {
-    if (this.since === null) return { since: null, heldForMs: 0, satisfied: false };
-    const heldForMs = Math.max(0, now - this.since);
-    return { since: this.since, heldForMs, satisfied: heldForMs >= this.sustainMs };
+    return sustainAt(this.since, now, this.sustainMs);
   }
+}
+
+/**
+ * One sample of a sustain timer as plain data (the scaling state is a value, see step.ts): the
+ * timer that began at `since` (null: not holding) after the condition was `holds` at `now`.
+ */
+export function sustainStep(since: number | null, holds: boolean, now: number, sustainMs: number): SustainState {
+  const next = !holds ? null : since === null || now < since ? now : since;
+  return sustainAt(next, now, sustainMs);
+}
+
+function sustainAt(since: number | null, now: number, sustainMs: number): SustainState {
+  if (since === null) return { since: null, heldForMs: 0, satisfied: false };
+  const heldForMs = Math.max(0, now - since);
+  return { since, heldForMs, satisfied: heldForMs >= sustainMs };
 }

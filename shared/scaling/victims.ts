@@ -1,4 +1,4 @@
-import type { VictimPolicy } from '../../shared/scaling/config.ts';
+import type { VictimPolicy } from './config.ts';
 
 export interface VictimCandidate {
   instanceId: string;

@@ -1,5 +1,5 @@
-import type { Evaluation } from '../../shared/scaling/evaluate.ts';
-import type { SustainState } from '../../shared/scaling/sustain.ts';
+import type { Evaluation } from './evaluate.ts';
+import type { SustainState } from './sustain.ts';
 
 /**
  * What the leader should do now: a pure function of the counted instances, the bounds, the
@@ -80,6 +80,6 @@ function remaining(last: number | null, cooldown: number, now: number): number {
   return last === null ? 0 : Math.max(0, last + cooldown - now);
 }
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 }

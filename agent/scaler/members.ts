@@ -1,0 +1,22 @@
+import type { StepMember } from '../../shared/scaling/step.ts';
+import type { MemberView } from '../../shared/wire/cluster.ts';
+
+/**
+ * The cloud's alive members as the pure scaling step reads them. A member is ready once its
+ * heartbeat reports a bundle applied with nothing newer in progress or failed (its verifiers
+ * are part of the apply).
+ */
+export function stepMembers(members: readonly MemberView[], now: number): StepMember[] {
+  return members
+    .filter((m) => m.state === 'alive')
+    .map((m) => {
+      const metrics: Record<string, { value: number | null; at: number }> = Object.create(null);
+      for (const [name, value] of Object.entries(m.metrics)) metrics[name] = { value: value ?? null, at: now };
+      return {
+        id: m.instanceId,
+        metrics,
+        launchedAt: m.startedAt,
+        ready: !!m.bundle?.applied && (m.bundle.state === undefined || m.bundle.state === 'ok'),
+      };
+    });
+}
