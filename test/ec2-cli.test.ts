@@ -1,11 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
-import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import type { FakeEc2Server } from './ec2-server/server.ts';
+import { type Ec2CliPool, startEc2CliPool } from './fixtures/ec2-cli-pool.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
 /**
@@ -20,56 +19,26 @@ const SUBNET_A = 'subnet-0aaaaaaaaaaaaaaaa';
 const SUBNET_B = 'subnet-0bbbbbbbbbbbbbbbb';
 const MIN = 12;
 
+let pool: Ec2CliPool;
 let server: FakeEc2Server;
-let dir: string;
 let config: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  server = await startEc2Server();
-  dir = await mkdtemp(join(tmpdir(), 'poolparty-ec2-cli-'));
-  config = join(dir, 'clouds.ts');
-  await writeFile(
-    config,
-    `import { definePool, ec2 } from 'poolparty';
-export default definePool({
-  name: 'ec2cli',
-  clouds: {
-    app: {
-      instances: { min: ${MIN}, max: 20 },
-      using: ec2({
-        imageId: 'ami-0123456789abcdef0',
-        instanceType: 't3.small',
-        subnetIds: ['${SUBNET_A}', '${SUBNET_B}'],
-        securityGroupIds: ['sg-0123456789abcdef0'],
-        iamInstanceProfile: 'poolparty-node',
-      }),
-      scaling: { expandWhen: 'load > 0.8 for 30s' },
-    },
-  },
-});
-`,
-  );
-  env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    POOLPARTY_STATE_DIR: join(dir, 'state'),
-    // Static fake credentials; no profile, credential file or instance metadata is consulted.
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: server.endpoint,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+  pool = await startEc2CliPool({
+    name: 'ec2cli',
+    min: MIN,
+    max: 20,
+    subnetIds: [SUBNET_A, SUBNET_B],
+    scaling: "{ expandWhen: 'load > 0.8 for 30s' }",
     // Pages of 5: the pool's 12 instances (plus foreign ones) take several DescribeInstances pages.
-    POOLPARTY_EC2_PAGE_SIZE: '5',
-  };
+    extraEnv: { POOLPARTY_EC2_PAGE_SIZE: '5' },
+  });
+  ({ server, config, env } = pool);
 });
 
 afterAll(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await pool?.close();
 });
 
 const cli = (...args: string[]) => runCli([CLI, ...args], env);

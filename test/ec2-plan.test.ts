@@ -1,10 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../cli/commands/validate.ts';
 import type { Plan } from '../cli/plan-steps.ts';
-import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import type { FakeEc2Server } from './ec2-server/server.ts';
+import { type Ec2CliPool, startEc2CliPool } from './fixtures/ec2-cli-pool.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
 /**
@@ -18,52 +17,24 @@ const CLI = resolve('bin/poolparty.mjs');
 const MIN = 4;
 const SECRET = 'test-secret-never-printed';
 
+let pool: Ec2CliPool;
 let server: FakeEc2Server;
-let dir: string;
 let config: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  server = await startEc2Server();
-  dir = await mkdtemp(join(tmpdir(), 'poolparty-ec2-plan-'));
-  config = join(dir, 'clouds.ts');
-  await writeFile(
-    config,
-    `import { definePool, ec2 } from 'poolparty';
-export default definePool({
-  name: 'ec2plan',
-  clouds: {
-    app: {
-      instances: { min: ${MIN}, max: 8 },
-      using: ec2({
-        imageId: 'ami-0123456789abcdef0',
-        instanceType: 't3.small',
-        subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
-        securityGroupIds: ['sg-0123456789abcdef0'],
-        iamInstanceProfile: 'poolparty-node',
-      }),
-    },
-  },
-});
-`,
-  );
-  env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    POOLPARTY_STATE_DIR: join(dir, 'state'),
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: SECRET,
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_EC2: server.endpoint,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
-  };
+  pool = await startEc2CliPool({
+    name: 'ec2plan',
+    min: MIN,
+    max: 8,
+    subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+    secretAccessKey: SECRET,
+  });
+  ({ server, config, env } = pool);
 });
 
 afterAll(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await pool?.close();
 });
 
 const cli = (...args: string[]) => runCli([CLI, ...args], env);
