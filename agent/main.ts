@@ -23,7 +23,7 @@ Options:
 
 The agent joins its pool over libp2p, gossips its load, keeps the membership view and serves
 its monitor (default port 8642). SIGTERM/SIGINT: leave the pool gracefully and exit 0.
-Logs: one JSON object per line on stdout (POOLPARTY_LOG_LEVEL=debug|info|warn|error, or
+Logs: one JSON object per line on stdout (POOLPARTY_LOG_LEVEL=trace|debug|info|warn|error|fatal, or
 POOLPARTY_DEBUG=1 for debug), with journald's priority prefix when stdout is the journal.`;
 
 async function main(): Promise<number> {
