@@ -14,6 +14,7 @@ import {
   RETIRED_TUNABLES,
   type TunablesInput,
 } from './tunables.ts';
+import { type VsphereUsingDefinition, vsphereUsingSchema } from './vsphere-schema.ts';
 
 /**
  * Validation of clouds.ts and its normalised form, the PoolDefinition (z.output of poolSchema):
@@ -21,7 +22,7 @@ import {
  * MetricSourceSpec. What a user writes is z.input of the same schemas (shared/define.ts).
  */
 
-export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition | SshUsingDefinition;
+export type UsingDefinition = LocalUsingDefinition | Ec2UsingDefinition | SshUsingDefinition | VsphereUsingDefinition;
 /** One cloud, normalised: every block present with its defaults. */
 export type CloudDefinition = z.output<typeof cloudSchema>;
 export type PoolDefinition = z.output<typeof poolSchema>;
@@ -42,7 +43,12 @@ const name = (what: string) =>
 const port = z.number().int().min(1).max(65535);
 const count = z.number().int().min(1);
 
-const usingSchema = z.discriminatedUnion('provider', [localUsingSchema, ec2UsingSchema, sshUsingSchema]);
+const usingSchema = z.discriminatedUnion('provider', [
+  localUsingSchema,
+  ec2UsingSchema,
+  sshUsingSchema,
+  vsphereUsingSchema,
+]);
 
 /** A cloud's `agent` block; a retired tunable fails with what to do about it, not as unknown. */
 const tunablesSchema = z.preprocess((value, ctx) => {
@@ -58,7 +64,7 @@ const cloudSchema = z
   .strictObject({
     /** Bounds of the instance count; the pool is bootstrapped with `min`. */
     instances: z.strictObject({ min: z.number().int().min(0), max: count }),
-    /** Where the cloud's instances come from: local(), ssh({...}) or ec2({...}). */
+    /** Where the cloud's instances come from: local(), ssh({...}), ec2({...}) or vsphere({...}). */
     using: usingSchema,
     /**
      * Custom metrics by name (identifiers; load, cpu and mem are built in). A relative `file` is
@@ -95,8 +101,8 @@ const cloudSchema = z
     const monitor = c.monitor;
     const using = normalizeUsing(c.using, monitor.port, ctx);
     if (using === undefined) return z.NEVER;
-    // An ec2 node serves its monitor on the cloud's monitor port, next to p2pPort on the same address.
-    const monitorPort = using.provider === 'ec2' ? monitor.port : using.monitorPort;
+    // An ec2 or vsphere node serves its monitor on the cloud's monitor port, next to p2pPort on the same address.
+    const monitorPort = using.provider === 'ec2' || using.provider === 'vsphere' ? monitor.port : using.monitorPort;
     if (using.p2pPort === monitorPort) {
       ctx.addIssue({ code: 'custom', path: ['using'], message: `p2pPort and monitorPort are both ${using.p2pPort}` });
     }
