@@ -35,7 +35,13 @@ export function selfRecord(o: {
   };
 }
 
-function view(r: Heartbeat, state: MemberView['state'], lastSeenMs: number, metrics: Heartbeat['metrics']): MemberView {
+function view(
+  r: Heartbeat,
+  state: MemberView['state'],
+  lastSeenMs: number,
+  metrics: Heartbeat['metrics'],
+  metricsAgeMs?: number,
+): MemberView {
   return {
     peerId: r.peerId,
     instanceId: r.instanceId,
@@ -47,6 +53,7 @@ function view(r: Heartbeat, state: MemberView['state'], lastSeenMs: number, metr
     startedAt: r.startedAt,
     version: r.version,
     metrics,
+    ...(metricsAgeMs !== undefined ? { metricsAgeMs } : {}),
     ...memberBundleField(r),
   };
 }
@@ -64,7 +71,8 @@ export function clusterView(o: {
   const members: MemberView[] = o.self ? [view(o.self, 'alive', 0, o.self.metrics)] : [];
   for (const m of o.members) {
     const load = o.load?.get(m.record.peerId);
-    members.push(view(m.record, m.liveness.state, Math.max(0, o.now - m.lastHeard), load?.metrics ?? {}));
+    const age = load ? Math.max(0, o.now - load.at) : undefined;
+    members.push(view(m.record, m.liveness.state, Math.max(0, o.now - m.lastHeard), load?.metrics ?? {}, age));
   }
   members.sort((a, b) => a.startedAt - b.startedAt || a.peerId.localeCompare(b.peerId));
   return {

@@ -18,6 +18,8 @@ export interface MemberView {
   startedAt: number;
   version: string;
   metrics: MetricMap;
+  /** How old `metrics` are (ms): stale metrics never drive a scaling decision. Absent: unknown (fresh). */
+  metricsAgeMs?: number;
   /** The member's configuration as its heartbeat reports it (absent: none applied or pending). */
   bundle?: MemberBundleView;
 }
@@ -95,6 +97,10 @@ export interface ScalingDecision {
   count: number;
   reason: string;
   blocked?: string;
+  /** The policy whose verdict decided (expandWhen, contractWhen, target, steps, schedule, bounds). */
+  policy?: string;
+  /** What every configured policy asked for at this decision, and why (desired null: no opinion). */
+  policies?: Array<{ policy: string; desired: number | null; why: string }>;
   /** Instances counted (provider running + pending, plus launches not listed yet). */
   instances: number;
   token?: string;
