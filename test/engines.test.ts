@@ -58,3 +58,20 @@ describe('dependencies fit the supported Node versions (no EBADENGINE on npm ci)
     expect(misfits).toEqual([]);
   });
 });
+
+describe('install scripts are reviewed (npm ci skips unreviewed ones and warns)', () => {
+  it('every locked package with an install script is approved or denied in allowScripts', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { allowScripts?: Record<string, boolean> };
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+      packages: Record<string, { hasInstallScript?: boolean }>;
+    };
+    const unreviewed = Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && p.hasInstallScript)
+      .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length))
+      .filter((name) => typeof pkg.allowScripts?.[name] !== 'boolean');
+    expect(unreviewed).toEqual([]);
+    // esbuild's postinstall checks its platform binary; ssh2 and cpu-features only try to compile
+    // optional native speed-ups (ssh2 falls back to JS), which would need a compiler on the node.
+    expect(pkg.allowScripts).toMatchObject({ esbuild: true, ssh2: false, 'cpu-features': false });
+  });
+});
