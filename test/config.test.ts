@@ -328,6 +328,8 @@ describe('resolveCloud / resolveAgentConfig / resolveStateDir', () => {
       metrics: { q: { kind: 'file', file: '/q', every: 3000, timeout: 2000 } },
       // Without a scaling block the leader still keeps the cloud within min..max.
       scaling: { min: 1, max: 1, config: SCALING_DEFAULTS, definition: two, stateDir: '/state' },
+      // How each cloud binds its members: the definition alone does not say where the launcher's record is.
+      binding: { a: { provider: 'local' }, b: { provider: 'local' } },
     });
   });
 

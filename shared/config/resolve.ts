@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { AgentBundleConfig, AgentConfig } from '../wire/agent-config.ts';
 import type { MetricSourceSpec } from '../wire/metrics.ts';
 import { toConfigure } from './configure-schema.ts';
+import { poolBinding } from './pool-binding.ts';
 import type { CloudDefinition, PoolDefinition } from './schema.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
@@ -53,6 +54,8 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
       Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
     ),
     ...(cloud.using.provider === 'ssh' ? {} : { scaling: scalingBlock(pool, cloud, stateDir) }),
+    // Every agent checks every cloud's members by that cloud's provider, so each carries the table.
+    binding: poolBinding(pool),
   };
 }
 
