@@ -64,7 +64,7 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
 
 export interface UserDataInput {
   pool: PoolDefinition;
-  /** A cloud of `pool` whose `using` is ec2. */
+  /** A cloud of `pool` whose `using` is ec2 (or vsphere, with `identity`). */
   cloud: string;
   /** The pool key file's content (libp2p swarm key v1). */
   poolKey: Uint8Array | string;
@@ -74,7 +74,29 @@ export interface UserDataInput {
   bundleHash?: string;
   /** The systemd unit (systemd/poolparty-agent.service). */
   unit: string;
+  /**
+   * Shell lines that set INSTANCE_ID and PRIVATE_IP, for a provider without EC2's metadata service
+   * (vsphere: the id is fixed per VM at clone time). Default: both read from IMDSv2.
+   */
+  identity?: string[];
 }
+
+const IMDS_IDENTITY = [
+  '# Instance id and private address from IMDSv2 (link-local; retried while the network comes up).',
+  'imds() {',
+  '  local token attempt',
+  '  for attempt in $(seq 1 30); do',
+  '    if token=$(curl -fsS -m 2 -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") &&',
+  '      curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"; then',
+  '      return 0',
+  '    fi',
+  '    sleep 2',
+  '  done',
+  '  return 1',
+  '}',
+  'INSTANCE_ID=$(imds instance-id) || fail "cannot read instance-id from the instance metadata service"',
+  'PRIVATE_IP=$(imds local-ipv4) || fail "cannot read local-ipv4 from the instance metadata service"',
+];
 
 const BUNDLE_HASH = /^[0-9a-f]{64}$/;
 
@@ -82,7 +104,8 @@ export function buildUserData(input: UserDataInput): string {
   const cloud = input.pool.clouds[input.cloud];
   if (!cloud) throw new UserDataError(`pool '${input.pool.name}' has no cloud '${input.cloud}'`);
   const using = cloud.using;
-  if (using.provider !== 'ec2') throw new UserDataError(`cloud '${input.cloud}' does not use the ec2 provider`);
+  if (using.provider !== 'ec2' && using.provider !== 'vsphere')
+    throw new UserDataError(`cloud '${input.cloud}' does not use the ec2 or vsphere provider`);
   if (input.bundleHash !== undefined && !BUNDLE_HASH.test(input.bundleHash)) {
     throw new UserDataError(`invalid bundle hash ${JSON.stringify(input.bundleHash)}: expected a sha256 hex digest`);
   }
@@ -134,20 +157,7 @@ export function buildUserData(input: UserDataInput): string {
     // The root is substituted into JSON strings and a sed replacement: plain path characters only.
     '[[ -z $R || $R =~ ^(/[A-Za-z0-9._-]+)+$ ]] || fail "POOLPARTY_ROOT must be an absolute path of [A-Za-z0-9._/-]"',
     '',
-    '# Instance id and private address from IMDSv2 (link-local; retried while the network comes up).',
-    'imds() {',
-    '  local token attempt',
-    '  for attempt in $(seq 1 30); do',
-    '    if token=$(curl -fsS -m 2 -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") &&',
-    '      curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"; then',
-    '      return 0',
-    '    fi',
-    '    sleep 2',
-    '  done',
-    '  return 1',
-    '}',
-    'INSTANCE_ID=$(imds instance-id) || fail "cannot read instance-id from the instance metadata service"',
-    'PRIVATE_IP=$(imds local-ipv4) || fail "cannot read local-ipv4 from the instance metadata service"',
+    ...(input.identity ?? IMDS_IDENTITY),
     '[[ $INSTANCE_ID =~ ^[A-Za-z0-9-]{1,64}$ ]] || fail "unexpected instance id"',
     '[[ $PRIVATE_IP =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || fail "unexpected private address"',
     ...(wildcardMonitor ? [`MONITOR_HOST=${cloud.monitor.host}`, '[[ -z $R ]] || MONITOR_HOST=$PRIVATE_IP'] : []),
