@@ -1,4 +1,5 @@
 import { loadRemoter, type RemoterContext, remoterProvider } from '../shared/remoter/load.ts';
+import { withLauncherBinding } from '../shared/remoter/pool-binding.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
 
 /**
@@ -11,7 +12,8 @@ export function lazyRemoter(ctx: RemoterContext): RemoterBase {
   const provider = remoterProvider(ctx);
   let loading: Promise<RemoterBase> | undefined;
   const real = () => {
-    loading ??= loadRemoter(ctx);
+    // Stamped first: the agents this launches carry how every cloud's members are checked.
+    loading ??= withLauncherBinding(ctx).then(loadRemoter);
     return loading;
   };
   return {
