@@ -8,6 +8,7 @@ import { agentComponents, runFlag } from './compose/components.ts';
 import { buildControl, type ControlPublish } from './compose/control.ts';
 import { buildDashboard } from './compose/dashboard.ts';
 import { buildDuty, buildLeadership } from './compose/leadership.ts';
+import { leveled, RETIREMENT_LEVELS, SCALER_LEVELS } from './compose/log-levels.ts';
 import { buildMembers } from './compose/members.ts';
 import { telemetry } from './compose/telemetry.ts';
 import { agentViews } from './compose/views.ts';
@@ -114,7 +115,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     members: () => views.cluster().members,
     publish: (msg) => control.publish(msg),
     emit: (e) => events.emit(e),
-    log: (msg, fields) => log.info(msg, fields),
+    log: leveled(log, SCALER_LEVELS),
     remoter: i.remoter,
     bundleHash: () => bundles.desiredForNewMembers(),
   });
@@ -138,7 +139,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     leadership,
     bundles,
     events,
-    log: (msg, fields) => log.info(msg, fields),
+    log: leveled(log, RETIREMENT_LEVELS),
     announce: () => membership.refreshRecord(),
     leave: () => membership.stop({ leave: true, grace: t.leaveGrace }),
   });

@@ -6,6 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/log.ts';
 import { VERSION } from '../shared/version.ts';
+import { leveled, SYSTEMD_LEVELS } from './compose/log-levels.ts';
 
 // The agent and its config schema are imported after the arguments are read, so
 // --help and --version load neither libp2p nor zod.
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
   const stopNotifying = process.env.NOTIFY_SOCKET
     ? (await import('./systemd-ready.ts')).notifySystemdWhenReady({
         ready: () => agent.ready(),
-        log: (msg, fields) => log.info(msg, fields),
+        log: leveled(log, SYSTEMD_LEVELS),
       })
     : () => undefined;
   return new Promise<number>((resolve) => {

@@ -4,6 +4,7 @@ import { bundleSources } from '../bundle/sources.ts';
 import { BundleStore } from '../bundle/store.ts';
 import { configureNode } from '../configure/configure.ts';
 import type { Membership } from '../membership/membership.ts';
+import { BUNDLE_LEVELS, leveled } from './log-levels.ts';
 import type { Wiring } from './wiring.ts';
 
 export interface BundlesInput
@@ -46,7 +47,7 @@ export function buildBundles(i: BundlesInput): BundleManager {
         onLog: ({ source, stream, line }) => log.info('configure-log', { source, stream, line }),
       }),
     emit: (e) => i.events.emit(e),
-    log: (msg, fields) => log.info(msg, fields),
+    log: leveled(log, BUNDLE_LEVELS),
     maxBytes: t.maxBundleBytes,
     maxUnavailable: t.maxUnavailable,
     ...(c.bundle ? { initial: c.bundle.sha256 } : {}),

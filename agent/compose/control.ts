@@ -4,6 +4,7 @@ import { GossipChannel } from '../gossip.ts';
 import type { LoadExchange } from '../load/exchange.ts';
 import type { ActionLedger } from '../scaler/ledger.ts';
 import type { ControlDraft } from '../scaler/scaler.ts';
+import { CONTROL_LEVELS, leveled } from './log-levels.ts';
 import type { Wiring } from './wiring.ts';
 
 export type ControlPublish = (draft: ControlDraft | Omit<ControlMessage, 'v' | 'peerId' | 'seq'>) => Promise<void>;
@@ -36,7 +37,7 @@ export function buildControl(i: ControlInput): {
     ledger: i.ledger,
     load: i.load,
     retire: i.retire,
-    log: (msg, fields) => log.warn(msg, fields),
+    log: leveled(log, CONTROL_LEVELS),
   });
   const channel = new GossipChannel({
     pubsub: i.node.services.pubsub,

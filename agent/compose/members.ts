@@ -4,6 +4,7 @@ import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
+import { leveled, MEMBERSHIP_LEVELS } from './log-levels.ts';
 import type { Wiring } from './wiring.ts';
 
 export interface MembersInput
@@ -38,7 +39,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     },
     onReject: tel.onReject,
     onBytes: tel.onBytes,
-    log: (msg, fields) => log.debug(msg, fields),
+    log: leveled(log, MEMBERSHIP_LEVELS),
     protect: () => {
       const leader = leadership.leader?.peerId;
       return leader && leader !== peerId ? [leader] : [];

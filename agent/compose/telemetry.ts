@@ -2,6 +2,7 @@ import type { EventHub } from '../events.ts';
 import { LogThrottle } from '../monitor/log-throttle.ts';
 import { type AgentMetrics, type AgentMetricsOptions, createAgentMetrics } from '../monitor/prom.ts';
 import type { AgentLog } from '../types.ts';
+import { eventLevel } from './log-levels.ts';
 
 export interface Telemetry {
   metrics: AgentMetrics;
@@ -18,7 +19,7 @@ export interface Telemetry {
  */
 export const REJECT_LOG_EVERY = 10_000;
 
-/** The agent's metrics and logging: every event is logged, member events are also counted. */
+/** The agent's metrics and logging: every event is logged at its level (log-levels.ts), member events are also counted. */
 export function telemetry(
   log: AgentLog,
   events: EventHub,
@@ -30,7 +31,7 @@ export function telemetry(
   events.subscribe((e) => {
     if (e.type.startsWith('member-')) metrics.memberEvents.inc({ type: e.type });
     const { type, ...fields } = e;
-    log.info(type, fields);
+    log[eventLevel(e)](type, fields);
   });
   return {
     metrics,
