@@ -1,15 +1,7 @@
 import type { Connection, Stream } from '@libp2p/interface';
-import { peerIdFromString } from '@libp2p/peer-id';
-import {
-  FrameReader,
-  line,
-  NOT_LEADER,
-  PULL_PROTOCOL,
-  pullOver,
-  sendAll,
-  sha256,
-} from '../../shared/wire/bundle-transfer.ts';
+import { FrameReader, line, NOT_LEADER, PULL_PROTOCOL, sendAll, sha256 } from '../../shared/wire/bundle-transfer.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import { pullFromPeers, serveByHash } from '../content/by-hash.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import type { BundleStore } from './store.ts';
 
@@ -24,20 +16,8 @@ export interface BundleSource {
 type Log = (msg: string, fields: Record<string, unknown>) => void;
 
 /** Serves a bundle this node holds to a peer that asks for it by sha256 (`/poolparty/bundle/1`). */
-export async function serveBundle(stream: Stream, store: BundleStore): Promise<void> {
-  try {
-    const header = await new FrameReader(stream).header();
-    const sha = String(header.sha256 ?? '');
-    const bytes = /^[0-9a-f]{64}$/.test(sha) ? await store.read(sha) : null;
-    if (!bytes) await sendAll(stream, line({ ok: false, error: `bundle ${sha.slice(0, 12)} not held here` }));
-    else {
-      await sendAll(stream, line({ ok: true, size: bytes.length }));
-      await sendAll(stream, bytes);
-    }
-    await stream.close();
-  } catch (err) {
-    stream.abort(err as Error);
-  }
+export function serveBundle(stream: Stream, store: BundleStore): Promise<void> {
+  return serveByHash(stream, (sha) => store.read(sha), 'bundle');
 }
 
 export interface PullOptions {
@@ -74,17 +54,11 @@ export async function pullBundle(sha: string, o: PullOptions): Promise<Buffer> {
       .slice(0, MAX_BLIND_PULLS)
       .map((p) => p.peerId),
   ];
-  for (const peer of sources) {
-    try {
-      const stream = await o.node.dialProtocol(peerIdFromString(peer), PULL_PROTOCOL, {
-        signal: AbortSignal.timeout(10_000),
-      });
-      return await pullOver(stream, sha, o.maxBytes);
-    } catch (err) {
-      errors.push(`${peer.slice(-8)}: ${(err as Error).message}`);
-    }
-  }
-  throw new Error(`no peer served bundle ${sha.slice(0, 12)} (${errors.join('; ') || 'no source known'})`);
+  return pullFromPeers(
+    sha,
+    { node: o.node, protocol: PULL_PROTOCOL, what: 'bundle', peers: sources, maxBytes: o.maxBytes },
+    errors,
+  );
 }
 
 export interface PushOptions {
