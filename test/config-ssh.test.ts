@@ -46,6 +46,8 @@ describe('ssh clouds', () => {
       p2pPort: 8643,
       monitorPort: 8642,
       waitTimeout: 120_000,
+      // Launcher certificates are good for a year unless the cloud says otherwise.
+      certificateValidity: 8_760 * 3_600_000,
     });
   });
 

@@ -98,6 +98,7 @@ describe.skipIf(!root)('ssh members bound by launcher certificates (real sshd, r
         instanceId,
         peerId,
         issuedAt: Date.now(),
+        expiresAt: Date.now() + 3_600_000,
       });
     await bare.claim(`${base}.9`, 'web');
     await forger.claim(`${base}.10`, 'web', {

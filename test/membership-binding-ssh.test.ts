@@ -4,8 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingVerdict, type Claim, mayChange, takesPart } from '../agent/membership/binding.ts';
+import { BindingCache } from '../agent/membership/binding-cache.ts';
 import { bindingSources, ownIdentity } from '../agent/membership/binding-sources.ts';
-import { checkCertificate, launcherCertificateSource, launcherPublicKey } from '../agent/membership/binding-ssh.ts';
+import {
+  CERTIFICATE_CLOCK_SKEW,
+  checkCertificate,
+  launcherCertificateSource,
+  launcherPublicKey,
+} from '../agent/membership/binding-ssh.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import {
   ensureLauncherKey,
@@ -30,7 +36,19 @@ import { memberRecord } from './helpers/records.ts';
 let dir: string;
 let key: LauncherKey;
 const POOL = 'p';
-const claims = { pool: POOL, cloud: 'web', instanceId: '127.0.0.2', peerId: 'P1', issuedAt: 1_700_000_000_000 };
+const ISSUED = 1_700_000_000_000;
+const DAY = 86_400_000;
+const claims = {
+  pool: POOL,
+  cloud: 'web',
+  instanceId: '127.0.0.2',
+  peerId: 'P1',
+  issuedAt: ISSUED,
+  expiresAt: ISSUED + 30 * DAY,
+};
+/** A moment inside the certificate's validity window. */
+const DURING = ISSUED + DAY;
+const BOUND = { kind: 'bound', by: 'launcher-certificate', until: claims.expiresAt };
 const claim = (over: Partial<Claim> = {}): Claim => ({
   peerId: 'P1',
   instanceId: '127.0.0.2',
@@ -65,10 +83,31 @@ describe('launcher key (CLI state dir)', () => {
 });
 
 describe('launcher certificate verdict (pure)', () => {
-  const check = (c: Claim) => checkCertificate(c, launcherPublicKey(key.publicKeyPem), POOL);
+  const check = (c: Claim, now = DURING) => checkCertificate(c, launcherPublicKey(key.publicKeyPem), POOL, now);
 
-  it('binds the peer the certificate names for its instance and cloud', () => {
-    expect(check(claim())).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+  it('binds the peer the certificate names for its instance and cloud, until the certificate expires', () => {
+    expect(check(claim())).toEqual(BOUND);
+  });
+
+  it('refuses for good a certificate past its expiry, or dated further ahead than the allowed clock skew', () => {
+    for (const now of [claims.expiresAt, claims.expiresAt + DAY, ISSUED - CERTIFICATE_CLOCK_SKEW - 1]) {
+      const v = check(claim(), now);
+      expect(v, `at ${now - ISSUED} ms after issue`).toMatchObject({ kind: 'unbound', reason: 'bad-evidence' });
+      expect(mayChange(v)).toBe(false);
+    }
+    expect(check(claim(), claims.expiresAt)).toMatchObject({
+      detail: expect.stringMatching(/expired at .*re-provision/),
+    });
+    // A host whose clock is a little behind the laptop that signed still binds a fresh certificate.
+    expect(check(claim(), ISSUED - CERTIFICATE_CLOCK_SKEW)).toEqual(BOUND);
+    expect(check(claim(), claims.expiresAt - 1)).toEqual(BOUND);
+  });
+
+  it('refuses a certificate of the format before expiry (no validity window), even signed by the launcher', () => {
+    const { expiresAt: _, ...old } = claims;
+    const document = JSON.stringify({ kind: 'poolparty-launcher-certificate/1', ...old });
+    const identity = { document, signature: sign(null, Buffer.from(document), key.privateKey).toString('base64') };
+    expect(check(claim({ identity }))).toMatchObject({ reason: 'bad-evidence', detail: /not a launcher certificate/ });
   });
 
   it('refuses for good a claim without a certificate, or with one the launcher did not sign', () => {
@@ -107,10 +146,25 @@ describe('launcher certificate verdict (pure)', () => {
   });
 
   it('a live holder keeps its instance even against a valid certificate (re-provisioned with a new key)', () => {
-    const source = launcherCertificateSource({ publicKey: key.publicKeyPem, pool: POOL });
+    const source = launcherCertificateSource({ publicKey: key.publicKeyPem, pool: POOL, now: () => DURING });
     const v = bindingVerdict(claim(), source, 'P0');
     expect(v).toMatchObject({ kind: 'unbound', reason: 'taken' });
-    expect(bindingVerdict(claim(), source, 'P1')).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+    expect(bindingVerdict(claim(), source, 'P1')).toEqual(BOUND);
+  });
+
+  it('a cached bound verdict falls due when its certificate expires, and is refused then', () => {
+    let now = DURING;
+    const source = launcherCertificateSource({ publicKey: key.publicKeyPem, pool: POOL, now: () => now });
+    const cache = new BindingCache({ sourceFor: () => source, now: () => now, recheckAfter: 1000 });
+    expect(cache.check(claim(), () => undefined)).toEqual(BOUND);
+    now = claims.expiresAt - 1;
+    expect(cache.due()).toEqual([]);
+    expect(cache.takesPart('P1')).toBe(true);
+    now = claims.expiresAt;
+    expect(cache.due()).toEqual(['P1']);
+    expect(cache.check(claim(), () => undefined)).toMatchObject({ kind: 'unbound', detail: /expired/ });
+    expect(cache.takesPart('P1')).toBe(false);
+    expect(cache.due()).toEqual([]);
   });
 
   it('only takes an ed25519 launcher key', () => {
@@ -133,7 +187,8 @@ describe('an ssh agent’s config and record', () => {
     metrics: {},
   };
   const clouds = { web: 'ssh', db: 'ssh', api: 'ec2' };
-  const config = () => agentConfigSchema.parse(withCertificate(base, key, clouds, 'P1', 5));
+  const config = () => agentConfigSchema.parse(withCertificate(base, key, clouds, 'P1', ISSUED, 30 * DAY));
+  const at = () => DURING;
 
   it('carries the public key, every cloud and its own certificate, and parses (never the private key)', () => {
     const c = config();
@@ -156,15 +211,15 @@ describe('an ssh agent’s config and record', () => {
     if (!decoded.ok) throw new Error(decoded.detail);
     const got = decoded.msg as Heartbeat;
     const peer = { ...config(), instanceId: '127.0.0.3' };
-    const source = bindingSources(peer, { peerId: 'P9' })('web');
+    const source = bindingSources(peer, { peerId: 'P9' }, undefined, at)('web');
     expect(source?.name).toBe('launcher-certificate');
     const fromRecord = { peerId: got.peerId, instanceId: got.instanceId, cloud: got.cloud, identity: got.identity };
-    expect(source?.check(fromRecord)).toEqual({ kind: 'bound', by: 'launcher-certificate' });
+    expect(source?.check(fromRecord)).toEqual(BOUND);
   });
 
   it('checks ssh clouds by certificate, leaves other providers unchecked (warned once) and knows no other cloud', () => {
     const warned: Record<string, unknown>[] = [];
-    const sources = bindingSources(config(), { peerId: 'P1' }, (msg, fields) => warned.push({ msg, ...fields }));
+    const sources = bindingSources(config(), { peerId: 'P1' }, (msg, fields) => warned.push({ msg, ...fields }), at);
     expect(sources('db')?.check(claim({ cloud: 'db', identity: undefined }))).toMatchObject({
       reason: 'bad-evidence',
     });
@@ -177,11 +232,15 @@ describe('an ssh agent’s config and record', () => {
 
   it('says at start when its own certificate would not bind it (its peer key changed since it was signed)', () => {
     const warned: Record<string, unknown>[] = [];
-    bindingSources(config(), { peerId: 'P1' }, (msg, fields) => warned.push({ msg, ...fields }));
+    const warn = (msg: string, fields: Record<string, unknown>) => warned.push({ msg, ...fields });
+    bindingSources(config(), { peerId: 'P1' }, warn, at);
     expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([]);
-    bindingSources(config(), { peerId: 'P7' }, (msg, fields) => warned.push({ msg, ...fields }));
+    bindingSources(config(), { peerId: 'P7' }, warn, at);
+    // …or it has expired: the host must be re-provisioned.
+    bindingSources(config(), { peerId: 'P1' }, warn, () => ISSUED + 31 * DAY);
     expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([
       { msg: 'own-certificate-refused', detail: expect.stringMatching(/names peer P1/) },
+      { msg: 'own-certificate-refused', detail: expect.stringMatching(/expired/) },
     ]);
   });
 

@@ -26,13 +26,17 @@ interface Entry {
 /**
  * Each member's binding verdict, checked once per claim and cached, so the per-agent cost is one
  * check per peer; the few verdicts that may change are kept apart and checked again every
- * `recheckAfter`, so a tick costs nothing per bound member.
+ * `recheckAfter`, and a verdict bound only until its evidence expires is checked again then. A
+ * tick compares the clock with the earliest expiry only, so it costs nothing per bound member.
  */
 export class BindingCache {
   readonly #o: BindingCacheOptions;
   readonly #entries = new Map<string, Entry>();
   /** Peers whose verdict may change (no record yet, instance taken, source not authoritative yet). */
   readonly #retry = new Set<string>();
+  /** Peers bound by evidence that expires, and when. */
+  readonly #expiring = new Map<string, number>();
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   constructor(opts: BindingCacheOptions) {
     this.#o = opts;
@@ -52,6 +56,12 @@ export class BindingCache {
     this.#entries.set(claim.peerId, { key, verdict, at: now });
     if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined)) this.#retry.add(claim.peerId);
     else this.#retry.delete(claim.peerId);
+    const until = verdict.kind === 'bound' ? verdict.until : undefined;
+    if (until === undefined) this.#expiring.delete(claim.peerId);
+    else {
+      this.#expiring.set(claim.peerId, until);
+      this.#nextExpiry = Math.min(this.#nextExpiry, until);
+    }
     return verdict;
   }
 
@@ -69,18 +79,27 @@ export class BindingCache {
   /** Peers whose verdict is due for a re-check. */
   due(): string[] {
     const now = this.#o.now();
-    return [...this.#retry].filter((peer) => {
+    const due = [...this.#retry].filter((peer) => {
       const e = this.#entries.get(peer);
       return e !== undefined && this.#isDue(peer, e, now);
     });
+    if (now < this.#nextExpiry) return due;
+    this.#nextExpiry = Number.POSITIVE_INFINITY;
+    for (const [peer, until] of this.#expiring) {
+      if (until <= now) due.push(peer);
+      else this.#nextExpiry = Math.min(this.#nextExpiry, until);
+    }
+    return due;
   }
 
   forget(peerId: string): void {
     this.#entries.delete(peerId);
     this.#retry.delete(peerId);
+    this.#expiring.delete(peerId);
   }
 
   #isDue(peer: string, e: Entry, now: number): boolean {
+    if ((this.#expiring.get(peer) ?? Number.POSITIVE_INFINITY) <= now) return true;
     return this.#retry.has(peer) && now - e.at >= this.#o.recheckAfter;
   }
 }

@@ -1,23 +1,26 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
-import { type BindingSource, type LaunchedInstance, launcherRecordSource } from './binding.ts';
+import type { CloudBinding } from '../../shared/wire/cloud-binding.ts';
+import type { BindingSource } from './binding.ts';
 import { ec2IdentitySource } from './binding-ec2.ts';
 import { OwnIdentity, readIdentity } from './binding-imds.ts';
+import { ownLocalRecords, peerLocalRecords } from './binding-local.ts';
 import { launcherCertificateSource } from './binding-ssh.ts';
 
 /**
- * Which binding source vouches for the members of each cloud, from the agent's config. The
- * pool's clouds come from the pool definition (local and EC2 agents: `scaling.definition`), else
- * from the launcher block (ssh agents carry no definition, only each cloud's provider).
+ * Which binding source vouches for the members of each cloud, from the agent's config. A claim is
+ * checked by the source of the *claimed* cloud's provider, whatever this agent runs on; what each
+ * needs comes from the config's binding table (every agent carries it, shared/wire/cloud-binding.ts),
+ * else — configs written before the table — from the carried pool definition (local and EC2
+ * agents) or the launcher block (ssh agents: each cloud's provider and the launcher's key).
  *
- *  - local: the launcher's record, read from `<stateDir>/local/instances.json` (the same host,
- *    the same user: agents read the file the launcher writes). It vouches only while it names
- *    this agent itself (our instance with our peer id): an agent started by hand next to a
- *    state dir was not launched from it, and must not reject its peers by it.
+ *  - local: the launcher's record (`instances.json`). An agent of a local cloud reads it only
+ *    while it names this agent itself (see ownLocalRecords); an agent of another provider reads it
+ *    when its host has the file (an ssh host that is the launcher's machine), else cannot check.
  *  - ec2: the identity document, when the cloud names an `identityCertificate` (PEM), from the
  *    cloud's `accountId` when it names one.
- *  - ssh: the launcher certificate, when this agent's config holds the launcher's public key.
+ *  - ssh: the launcher certificate, checked with the launcher's public key.
  *  - a cloud the pool does not have: nothing can be bound to it.
  * Every other cloud is unchecked (first claim wins); `warn` is told so once per cloud, here, at
  * agent start. An agent that knows no cloud at all checks nobody.
@@ -26,23 +29,34 @@ export function bindingSources(
   c: AgentConfig,
   self: { peerId: string },
   warn: (msg: string, fields: Record<string, unknown>) => void = () => undefined,
+  now: () => number = Date.now,
 ): (cloud: string) => BindingSource | undefined {
   const clouds = cloudsOf(c);
   if (!clouds) {
     warn('binding-unchecked', { cloud: '*', why: 'this agent knows neither the pool definition nor a launcher key' });
     return () => undefined;
   }
-  const local = c.scaling
-    ? localRecords(join(c.scaling.stateDir, 'local', 'instances.json'), c.instanceId, self)
-    : undefined;
+  const ownLocal = clouds.get(c.cloud)?.provider === 'local';
+  const records = new Map<string, BindingSource>();
+  const localSource = (file: string) => {
+    let source = records.get(file);
+    if (!source) {
+      source = ownLocal ? ownLocalRecords(file, c.instanceId, self) : peerLocalRecords(file);
+      records.set(file, source);
+      if (!ownLocal && !existsSync(file))
+        warn('binding-unchecked-for-now', { file, why: "the local launcher's record is not on this host (yet)" });
+    }
+    return source;
+  };
   const sources = new Map<string, BindingSource | undefined>();
-  for (const [name, using] of clouds) {
-    const chosen = sourceFor(c, using, local);
-    if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: using.provider, why: chosen });
+  for (const [name, binding] of clouds) {
+    const chosen = sourceFor(c, binding, localSource, now);
+    if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: binding.provider, why: chosen });
     sources.set(name, typeof chosen === 'string' ? undefined : chosen);
   }
   // A certificate that does not bind us (a peer key replaced on the host by hand, a config from
-  // another pool) makes every peer ignore us: said at start, not discovered from their silence.
+  // another pool, an expired one) makes every peer ignore us: said at start, not discovered from
+  // their silence.
   const own = c.launcher?.certificate;
   const mine =
     own &&
@@ -51,42 +65,70 @@ export function bindingSources(
   return (cloud) => (sources.has(cloud) ? sources.get(cloud) : noSuchCloud);
 }
 
-/** What a cloud's `using` says that binding reads (carried as plain JSON, so checked field by field). */
-interface CloudUsing {
-  provider?: unknown;
-  identityCertificate?: unknown;
-  region?: unknown;
-  accountId?: unknown;
+/** A cloud's binding entry, or (configs before the table, unknown providers) just its provider. */
+type Binding = CloudBinding | { provider: string };
+
+/** The pool's clouds and how each binds: the table over the carried definition, else the launcher block's list. */
+function cloudsOf(c: AgentConfig): Map<string, Binding> | undefined {
+  const def = c.scaling?.definition;
+  const listed: [string, Binding][] = def
+    ? Object.entries(def.clouds).map(([n, cloud]) => [n, legacyBinding((cloud as { using?: unknown }).using)])
+    : c.launcher
+      ? Object.entries(c.launcher.clouds).map(([n, provider]) => [n, { provider }])
+      : [];
+  if (!def && !c.launcher && !c.binding) return undefined;
+  const clouds = new Map<string, Binding>(listed);
+  for (const [n, b] of Object.entries(c.binding ?? {})) clouds.set(n, b);
+  return clouds;
 }
 
-/** The pool's clouds and what each uses: the carried definition, else the launcher block's list. */
-function cloudsOf(c: AgentConfig): Map<string, CloudUsing> | undefined {
-  const def = c.scaling?.definition;
-  if (def)
-    return new Map(Object.entries(def.clouds).map(([n, cloud]) => [n, (cloud as { using?: CloudUsing }).using ?? {}]));
-  if (c.launcher) return new Map(Object.entries(c.launcher.clouds).map(([n, provider]) => [n, { provider }]));
-  return undefined;
+/** What a carried definition's `using` says binding reads (plain JSON, so checked field by field). */
+function legacyBinding(using: unknown): Binding {
+  const u = (typeof using === 'object' && using !== null ? using : {}) as Record<string, unknown>;
+  const text = (key: string) => (typeof u[key] === 'string' ? { [key]: u[key] as string } : {});
+  if (u.provider === 'ec2')
+    return { provider: 'ec2', ...text('identityCertificate'), ...text('region'), ...text('accountId') };
+  return { provider: String(u.provider) };
 }
 
 /** The cloud's source, or why its members are unchecked. */
-function sourceFor(c: AgentConfig, using: CloudUsing, local: BindingSource | undefined): BindingSource | string {
-  switch (using.provider) {
-    case 'local':
-      return local ?? "an ssh agent cannot read the local launcher's record";
-    case 'ec2':
-      if (typeof using.identityCertificate !== 'string')
-        return c.scaling ? 'the cloud names no identityCertificate' : 'this agent does not carry the pool definition';
+function sourceFor(
+  c: AgentConfig,
+  b: Binding,
+  localSource: (file: string) => BindingSource | string,
+  now: () => number,
+): BindingSource | string {
+  const field = (key: string) => {
+    const v = (b as Record<string, unknown>)[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  switch (b.provider) {
+    case 'local': {
+      const file = field('records') ?? (c.scaling ? join(c.scaling.stateDir, 'local', 'instances.json') : undefined);
+      return file ? localSource(file) : "this agent's config does not say where the local launcher's record is";
+    }
+    case 'ec2': {
+      const certificate = field('identityCertificate');
+      if (!certificate)
+        return c.scaling || c.binding
+          ? 'the cloud names no identityCertificate'
+          : 'this agent does not carry the pool definition';
+      const region = field('region');
+      const accountId = field('accountId');
       return ec2IdentitySource({
-        certificate: using.identityCertificate,
-        ...(typeof using.region === 'string' ? { region: using.region } : {}),
-        ...(typeof using.accountId === 'string' ? { accountIds: [using.accountId] } : {}),
+        certificate,
+        ...(region ? { region } : {}),
+        ...(accountId ? { accountIds: [accountId] } : {}),
       });
-    case 'ssh':
-      return c.launcher
-        ? launcherCertificateSource({ publicKey: c.launcher.publicKey, pool: c.pool })
+    }
+    case 'ssh': {
+      const publicKey = field('publicKey') ?? c.launcher?.publicKey;
+      return publicKey
+        ? launcherCertificateSource({ publicKey, pool: c.pool, now })
         : "this agent's config holds no launcher key";
+    }
     default:
-      return `unknown provider ${String(using.provider)}`;
+      return `unknown provider ${String(b.provider)}`;
   }
 }
 
@@ -108,44 +150,3 @@ const noSuchCloud: BindingSource = {
   name: 'pool-definition',
   check: (claim) => ({ kind: 'unbound', reason: 'no-instance', detail: `the pool has no cloud '${claim.cloud}'` }),
 };
-
-/**
- * The local launcher's record as a source: a stat per check (cheap), a read only when the file
- * changed. Unchecked while the record does not name ourselves.
- */
-function localRecords(file: string, selfInstance: string, self: { peerId: string }): BindingSource {
-  let instances = new Map<string, LaunchedInstance>();
-  let mtime = -1;
-  const refresh = () => {
-    try {
-      const m = statSync(file).mtimeMs;
-      if (m === mtime) return;
-      const state = JSON.parse(readFileSync(file, 'utf8')) as { instances?: unknown };
-      const next = new Map<string, LaunchedInstance>();
-      for (const i of Array.isArray(state.instances) ? state.instances : []) {
-        const r = i as Record<string, unknown>;
-        if (typeof r.id !== 'string' || typeof r.state !== 'string') continue;
-        next.set(r.id, {
-          id: r.id,
-          state: r.state,
-          ...(typeof r.peerId === 'string' ? { peerId: r.peerId } : {}),
-          ...(typeof r.cloud === 'string' ? { cloud: r.cloud } : {}),
-        });
-      }
-      instances = next;
-      mtime = m;
-    } catch {
-      // Mid-rename or gone: keep what was read last.
-    }
-  };
-  const records = launcherRecordSource(() => instances);
-  return {
-    name: records.name,
-    check(claim) {
-      refresh();
-      const me = instances.get(selfInstance);
-      if (me?.peerId !== self.peerId) return { kind: 'unchecked' };
-      return records.check(claim);
-    },
-  };
-}

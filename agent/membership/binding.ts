@@ -13,8 +13,10 @@ import type { IdentityEvidence } from '../../shared/wire/heartbeat.ts';
  *    the signature must verify against the configured AWS certificate and the document must name
  *    the claimed instance. A document can be copied, so the first live claimant of an instance
  *    keeps it (`holder`).
- * A cloud without a source (ssh, or EC2 without a certificate) is `unchecked`: first claim wins,
- * as before binding existed.
+ *  - ssh: a launcher certificate the CLI signed, naming the peer id, valid for a window.
+ * Each claim is checked by the source of the claimed cloud's provider, whatever the checker runs
+ * on (the pool's binding table tells every agent what each provider needs). A cloud without a
+ * source (e.g. EC2 without a certificate) is `unchecked`: first claim wins, as before binding.
  */
 
 /** What a member's record claims: its peer id runs this instance of this cloud. */
@@ -43,7 +45,8 @@ export type UnboundReason =
   | 'bad-evidence';
 
 export type Verdict =
-  | { kind: 'bound'; by: string }
+  /** `until`: the evidence stops holding then (epoch ms; an expiring certificate), and is checked again. */
+  | { kind: 'bound'; by: string; until?: number }
   | { kind: 'unchecked' }
   | { kind: 'unbound'; reason: UnboundReason; detail: string };
 

@@ -55,6 +55,13 @@ const defaulted = {
    * a booting cloud machine takes 20-60 s to answer SSH; a static host answers at once or is down.
    */
   waitTimeout: durationMsField().default(60_000),
+  /**
+   * How long the launcher certificate `bootstrap` signs for each host's agent stays valid (ms or
+   * '720h'), at least '1m'. Default '8760h' (365 days). Members refuse an expired one: re-provision
+   * the host before then (docs/ssh.md, "Launcher key and certificates"). Shorter limits what a
+   * leaked host key and certificate are worth; longer means fewer re-provisions.
+   */
+  certificateValidity: durationMsField(60_000).default(8_760 * 3_600_000),
 };
 
 /** Defaults of the ssh provider (the schema's own, parsed from nothing). */
@@ -118,6 +125,7 @@ export function normalizeSshUsing(u: SshUsingParsed, monitorPort: number = MONIT
     p2pPort: u.p2pPort,
     monitorPort: u.monitorPort ?? monitorPort,
     waitTimeout: u.waitTimeout,
+    certificateValidity: u.certificateValidity,
   };
   if (def.p2pPort === def.monitorPort) throw new SshConfigError(`p2pPort and monitorPort are both ${def.p2pPort}`);
   return def;

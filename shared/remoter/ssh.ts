@@ -91,6 +91,7 @@ export class SshRemoter implements RemoterBase {
     // key that certifies each agent's peer id for its host, and no node ever does.
     const launcherKey = await ensureLauncherKey(this.stateDir);
     const clouds = this.opts.clouds ?? { [this.opts.cloud]: 'ssh' };
+    const validity = this.opts.using.certificateValidity;
 
     // A host whose agent does not answer is replaced in place (docs/ssh.md), so its record does not
     // hold it; asked before the lock, because /health takes time.
@@ -124,7 +125,8 @@ export class SshRemoter implements RemoterBase {
         onProgress: this.opts.onProgress,
       },
       ...(bundle ? { bundle } : {}),
-      agentConfig: (runtime, peerId) => withCertificate(this.opts.agentConfig(runtime), launcherKey, clouds, peerId),
+      agentConfig: (runtime, peerId) =>
+        withCertificate(this.opts.agentConfig(runtime), launcherKey, clouds, peerId, Date.now(), validity),
     });
 
     const failures: { host: string; error: Error }[] = [];

@@ -12,12 +12,17 @@ export interface CertificateClaims {
   cloud: string;
   instanceId: string;
   peerId: string;
-  /** Epoch ms the CLI signed it; informational (certificates do not expire: see ARCHITECTURE.md). */
+  /** Epoch ms the CLI signed it: the start of the validity window (verifiers allow some clock skew). */
   issuedAt: number;
+  /** Epoch ms from which verifiers refuse it: a leaked certificate and peer key stop working by themselves. */
+  expiresAt: number;
 }
 
-/** Names the format inside the signed bytes, so a signature over any other document never passes as one. */
-export const CERTIFICATE_KIND = 'poolparty-launcher-certificate/1';
+/**
+ * Names the format inside the signed bytes, so a signature over any other document never passes
+ * as one. /1 had no expiry: such certificates no longer parse, so they are refused.
+ */
+export const CERTIFICATE_KIND = 'poolparty-launcher-certificate/2';
 
 /** The document's text, fields in a fixed order (the signature covers these exact bytes). */
 export function certificateDocument(c: CertificateClaims): string {
@@ -28,6 +33,7 @@ export function certificateDocument(c: CertificateClaims): string {
     instanceId: c.instanceId,
     peerId: c.peerId,
     issuedAt: c.issuedAt,
+    expiresAt: c.expiresAt,
   });
 }
 
@@ -41,10 +47,11 @@ export function parseCertificateDocument(text: string): CertificateClaims | unde
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const d = v as Record<string, unknown>;
-  const { pool, cloud, instanceId, peerId, issuedAt } = d;
+  const { pool, cloud, instanceId, peerId, issuedAt, expiresAt } = d;
   if (d.kind !== CERTIFICATE_KIND) return undefined;
   if (typeof pool !== 'string' || typeof cloud !== 'string') return undefined;
   if (typeof instanceId !== 'string' || typeof peerId !== 'string') return undefined;
   if (typeof issuedAt !== 'number' || !Number.isSafeInteger(issuedAt)) return undefined;
-  return { pool, cloud, instanceId, peerId, issuedAt };
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt)) return undefined;
+  return { pool, cloud, instanceId, peerId, issuedAt, expiresAt };
 }
