@@ -20,7 +20,12 @@ const { values } = parseArgs({
   strict: true,
 });
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ bench: 'x', ...obj })}\n`);
-const quiet: AgentLog = { debug() {}, info() {}, warn() {}, error() {} };
+/** Membership's failures (a join dial, a table pull): kept by the harness to say why a view stayed short. */
+const FAILURES = new Set(['join-dial-failed', 'sync-failed', 'members-publish-failed', 'membership-core-error']);
+const failure = (msg: string, fields?: Record<string, unknown>) => {
+  if (FAILURES.has(msg)) out({ bench: 'log', msg, at: Date.now(), ...fields });
+};
+const quiet: AgentLog = { debug: failure, info: failure, warn: failure, error: failure };
 
 const [{ Agent }, { readAgentConfig }] = await Promise.all([
   import('../../agent/agent.ts'),

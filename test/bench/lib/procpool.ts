@@ -23,7 +23,11 @@ interface ProcAgent {
   /** Epoch ms the agent reported it had started (agent.start() resolved). */
   startedAt: number;
   stalls: Array<{ from: number; to: number }>;
+  /** Membership failures the agent logged (stall-agent.ts), oldest first, at most MAX_LOGS. */
+  logs: Array<Record<string, unknown>>;
 }
+
+const MAX_LOGS = 200;
 
 /**
  * One agent per process (test/bench/stall-agent.ts, built as the artifact is: lib/build.ts), started
@@ -82,6 +86,7 @@ export class ProcPool {
       multiaddr: '',
       startedAt: 0,
       stalls: [],
+      logs: [],
     };
     this.agents.push(agent);
     this.tracker.add(agent.id);
@@ -100,7 +105,9 @@ export class ProcPool {
           return;
         }
         if (msg.bench === 'event') this.tracker.ingest(agent.id, msg as unknown as RawEvent);
-        else if (msg.bench === 'stalled') agent.stalls.push({ from: msg.from as number, to: msg.to as number });
+        else if (msg.bench === 'log') {
+          if (agent.logs.length < MAX_LOGS) agent.logs.push(msg);
+        } else if (msg.bench === 'stalled') agent.stalls.push({ from: msg.from as number, to: msg.to as number });
         else if (msg.bench === 'started') {
           agent.peerId = msg.peerId as string;
           agent.monitor = msg.monitor as string;

@@ -62,6 +62,11 @@ export class Tracker {
     return n;
   }
 
+  /** How many of `observers` hold `peer` alive. */
+  seenAliveBy(observers: readonly string[], peer: string): number {
+    return observers.filter((id) => this.#observers.get(id)?.states.get(peer) === 'alive').length;
+  }
+
   /** The time the last of `observers` converged, or null while one has not. */
   convergedAt(observers: readonly string[]): number | null {
     let last = 0;

@@ -77,8 +77,7 @@ async function oursInProcesses(ctx: BenchContext, n: number, kills: number, wire
     };
     ctx.log('cost-timeline', { n, ...side.timeline });
     if (conv === null) {
-      const seen = pool.agents.map((a) => ({ id: a.id, sees: pool.tracker.aliveSeenBy(a.id) }));
-      ctx.log('cost-not-converged', { n, stragglers: seen.filter((s) => s.sees < n).slice(0, 20) });
+      ctx.log('cost-not-converged', { n, stragglers: stragglers(pool, n, t0) });
     }
     ctx.log('cost-converged', { n, ms: side.convergeMs });
     await sleep(ctx.quick ? 2000 : 5000);
@@ -154,6 +153,22 @@ async function serfSide(
     await serf.close();
   }
   return side;
+}
+
+/** Agents that see fewer than n, with how many see them and the membership failures they logged. */
+function stragglers(pool: ProcPool, n: number, t0: number) {
+  const ids = pool.agents.map((a) => a.id);
+  return pool.agents
+    .map((a) => ({
+      id: a.id,
+      sees: pool.tracker.aliveSeenBy(a.id),
+      seenBy: pool.tracker.seenAliveBy(ids, a.peerId),
+      startedMs: a.startedAt - t0,
+      failures: a.logs.length,
+      lastFailures: a.logs.slice(-3).map((l) => ({ ...l, at: (l.at as number) - t0 })),
+    }))
+    .filter((s) => s.sees < n)
+    .slice(0, 20);
 }
 
 function brief(w: IdleWindow) {
