@@ -5,6 +5,7 @@ import type { LocalRemoterOptions } from './local.ts';
 import type { SshRemoterOptions } from './ssh.ts';
 import type { InstanceRecord, LaunchContext, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD } from './types.ts';
+import type { VsphereRemoterOptions } from './vsphere.ts';
 
 /**
  * Choosing and building a cloud's remoter base without loading the other providers: only type
@@ -24,6 +25,10 @@ export interface RemoterContext extends LaunchContext {
   ec2?: Partial<Omit<Ec2RemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>>;
   /** SSH extras: the CLI's --accept-new-host-key, its progress printer, an artifact, timeouts. */
   ssh?: Pick<SshRemoterOptions, 'acceptNewHostKey' | 'onProgress' | 'artifact' | 'timeouts' | 'env' | 'bundle'>;
+  /** vSphere extras (page size, task bound, a logger, the environment credentials are read from). */
+  vsphere?: Partial<
+    Omit<VsphereRemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>
+  >;
 }
 
 /** The constructor of each provider's remoter base; `buildRemoter` calls the cloud's one only. */
@@ -31,6 +36,7 @@ export interface RemoterFactories {
   local: (opts: LocalRemoterOptions) => RemoterBase;
   ec2: (opts: Ec2RemoterOptions) => RemoterBase;
   ssh: (opts: SshRemoterOptions) => RemoterBase;
+  vsphere: (opts: VsphereRemoterOptions) => RemoterBase;
 }
 
 type Provider = keyof RemoterFactories;
@@ -44,7 +50,7 @@ function cloudUsing(ctx: RemoterContext) {
 /** The cloud's `using.provider`, checked. */
 export function remoterProvider(ctx: RemoterContext): Provider {
   const provider = (cloudUsing(ctx) as { provider: string }).provider;
-  if (provider === 'local' || provider === 'ec2' || provider === 'ssh') return provider;
+  if (provider === 'local' || provider === 'ec2' || provider === 'ssh' || provider === 'vsphere') return provider;
   throw new RemoterError(`unknown provider '${provider}'`);
 }
 
@@ -57,6 +63,8 @@ export async function loadRemoter(ctx: RemoterContext): Promise<RemoterBase> {
       return buildRemoter(ctx, { ec2: (await import('./ec2.ts')).createEc2Remoter });
     case 'ssh':
       return buildRemoter(ctx, { ssh: (await import('./ssh.ts')).createSshRemoter });
+    case 'vsphere':
+      return buildRemoter(ctx, { vsphere: (await import('./vsphere.ts')).createVsphereRemoter });
   }
 }
 
@@ -78,12 +86,14 @@ export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFact
         stateDir: ctx.stateDir,
         ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
       });
-    case 'ec2': {
+    case 'ec2':
+    case 'vsphere': {
       // The bootstrap default lists through the remoter itself, so it is created first.
       let remoter: RemoterBase | undefined;
       const peers = async () => (remoter ? bootstrapPeers(ctx.pool, await remoter.list({ pool: ctx.pool.name })) : []);
-      remoter = factory('ec2')({
-        ...ctx.ec2,
+      const make = using.provider === 'ec2' ? factory('ec2') : factory('vsphere');
+      remoter = make({
+        ...(using.provider === 'ec2' ? ctx.ec2 : ctx.vsphere),
         pool: ctx.pool,
         cloud: ctx.cloud,
         stateDir: ctx.stateDir,
