@@ -5,6 +5,7 @@ import type { ScalingInput } from './config/scaling-schema.ts';
 import type { CloudFieldsInput, PoolFieldsInput } from './config/schema.ts';
 import type { SshUsing } from './config/ssh-input.ts';
 import type { TunablesInput } from './config/tunables.ts';
+import type { VsphereOptions, VsphereUsing } from './config/vsphere-schema.ts';
 import type { ConfigureInput } from './resources/configure-input.ts';
 
 /**
@@ -17,7 +18,7 @@ import type { ConfigureInput } from './resources/configure-input.ts';
 export type { LocalOptions, LocalUsing, MetricInput, ScalingInput, TunablesInput };
 
 /** Where a cloud's instances come from: a discriminated union on `provider`. */
-export type UsingInput = LocalUsing | Ec2Using | SshUsing;
+export type UsingInput = LocalUsing | Ec2Using | SshUsing | VsphereUsing;
 
 /**
  * One cloud: how many instances, where they come from, what they gossip, how they scale, and
@@ -48,6 +49,14 @@ export function local(opts: LocalOptions = {}): LocalUsing {
  */
 export function ec2(opts: Ec2Options): Ec2Using {
   return { provider: 'ec2', ...opts };
+}
+
+/**
+ * The vSphere provider (see docs/vsphere.md): VMs cloned from a template into the pool's folder
+ * in vCenter. Credentials come from VSPHERE_USER/VSPHERE_PASSWORD (or the url's user info).
+ */
+export function vsphere(opts: VsphereOptions): VsphereUsing {
+  return { provider: 'vsphere', ...opts };
 }
 
 /**

@@ -16,6 +16,7 @@ export type { CloudDefinition, PoolDefinition, UsingDefinition } from './config/
 export type { SshHostInput, SshOptions, SshUsing } from './config/ssh-input.ts';
 export type { SshHostDefinition, SshInit, SshUsingDefinition } from './config/ssh-schema.ts';
 export type { AgentTunables } from './config/tunables.ts';
+export type { VsphereOptions, VsphereUsing, VsphereUsingDefinition } from './config/vsphere-schema.ts';
 export type {
   CloudInput,
   LocalOptions,
@@ -26,7 +27,7 @@ export type {
   TunablesInput,
   UsingInput,
 } from './define.ts';
-export { definePool, ec2, local, ssh } from './define.ts';
+export { definePool, ec2, local, ssh, vsphere } from './define.ts';
 export type { Duration } from './duration.ts';
 // Resources, plugins and their constructors (file(), exec(), template(), definePlugin …): zod-free.
 export * from './resources/index.ts';
