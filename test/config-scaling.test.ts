@@ -75,6 +75,11 @@ describe('scaling block', () => {
       intentTimeout: 60_000,
       deadGrace: 0,
       beforeTerminate: { command: 'sh -c "echo bye"', timeout: 45_000 },
+      target: null,
+      steps: [],
+      schedule: [],
+      maxMetricAge: 60_000,
+      warmup: 0,
     });
   });
 
@@ -123,7 +128,7 @@ describe('scaling block', () => {
     [
       'unknown aggregate',
       `{ expandWhen: 'top(cpu) > 90' }`,
-      `clouds.web.scaling.expandWhen: unknown aggregate 'top' at column 1: expected avg, min, max, sum, p50, p90`,
+      `clouds.web.scaling.expandWhen: unknown aggregate 'top' at column 1: expected avg, min, max, sum, p50, p90, p99, permember`,
     ],
     [
       'missing number',

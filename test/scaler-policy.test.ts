@@ -61,6 +61,7 @@ describe('scaling policy', () => {
       action: 'expand',
       count: 2,
       reason: 'below min: 0 < 2',
+      policy: 'bounds',
     });
     expect(decide(input({ count: 7 }))).toMatchObject({ action: 'contract', count: 2 });
   });

@@ -49,7 +49,7 @@ describe('parseRule: documented examples', () => {
   });
 
   it('accepts every aggregate, every operator, negatives and decimals', () => {
-    for (const agg of ['avg', 'min', 'max', 'sum', 'p50', 'p90'] as const) {
+    for (const agg of ['avg', 'min', 'max', 'sum', 'p50', 'p90', 'p99', 'permember'] as const) {
       expect(parseRule(`${agg}(mem) >= 1`).expr).toEqual(cmp('mem', '>=', 1, agg));
     }
     for (const op of ['>', '>=', '<', '<=', '==', '!='] as const) {
@@ -125,10 +125,15 @@ describe('parseRule: errors', () => {
     ['load foo 1', `unexpected 'foo' at column 6: ${OPS}`, 'foo', 6],
     ['max(cpu) foo 90', `unexpected 'foo' at column 10: ${OPS}`, 'foo', 10],
     ['load = 1', `unexpected '=' at column 6: ${OPS}`, '=', 6],
-    ['mean(load) > 1', "unknown aggregate 'mean' at column 1: expected avg, min, max, sum, p50, p90", 'mean', 1],
+    [
+      'mean(load) > 1',
+      "unknown aggregate 'mean' at column 1: expected avg, min, max, sum, p50, p90, p99, permember",
+      'mean',
+      1,
+    ],
     [
       'load > 1 or count(x) > 1',
-      "unknown aggregate 'count' at column 13: expected avg, min, max, sum, p50, p90",
+      "unknown aggregate 'count' at column 13: expected avg, min, max, sum, p50, p90, p99, permember",
       'count',
       13,
     ],

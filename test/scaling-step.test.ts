@@ -37,8 +37,9 @@ describe('stepScaling (the pure pipeline the scaler and the simulator share)', (
     const last = stepScaling(state, input(4000, 0.9)).decision;
     expect(last.reason).toBe('expand rule held for 4.0s');
     expect(last.policies).toEqual([
-      { policy: 'expandWhen', desired: 3, why: 'held for 4.0s' },
-      { policy: 'contractWhen', desired: null, why: 'does not hold' },
+      { policy: 'expandWhen', desired: 3, why: 'expand rule held for 4.0s' },
+      // An unsustained contract rule holds the size: it does not agree to a scale-in.
+      { policy: 'contractWhen', desired: 2, why: 'contract rule does not hold' },
     ]);
   });
 

@@ -4,14 +4,15 @@ import type { MemberView } from '../../shared/wire/cluster.ts';
 /**
  * The cloud's alive members as the pure scaling step reads them. A member is ready once its
  * heartbeat reports a bundle applied with nothing newer in progress or failed (its verifiers
- * are part of the apply).
+ * are part of the apply). Its metrics were sampled `metricsAgeMs` ago (unknown: now).
  */
 export function stepMembers(members: readonly MemberView[], now: number): StepMember[] {
   return members
     .filter((m) => m.state === 'alive')
     .map((m) => {
+      const at = now - (m.metricsAgeMs ?? 0);
       const metrics: Record<string, { value: number | null; at: number }> = Object.create(null);
-      for (const [name, value] of Object.entries(m.metrics)) metrics[name] = { value: value ?? null, at: now };
+      for (const [name, value] of Object.entries(m.metrics)) metrics[name] = { value: value ?? null, at };
       return {
         id: m.instanceId,
         metrics,

@@ -1,7 +1,12 @@
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
-import type { PolicyDecision } from '../../shared/scaling/decide.ts';
 import { idleRules, type RuleStatuses, rulesSnapshot } from '../../shared/scaling/rule-status.ts';
-import { initialScalingState, type ScalingState, type StepDecision, stepScaling } from '../../shared/scaling/step.ts';
+import {
+  initialScalingState,
+  type ScalingState,
+  type StepDecision,
+  type StepResult,
+  stepScaling,
+} from '../../shared/scaling/step.ts';
 import { chooseVictims } from '../../shared/scaling/victims.ts';
 import type { MemberView } from '../../shared/wire/cluster.ts';
 import { ActionRunner } from './actions.ts';
@@ -25,6 +30,8 @@ export class Scaler {
   readonly #d: ScalerDeps;
   #state: ScalingState = initialScalingState();
   #rules: RuleStatuses = idleRules();
+  /** What the last step saw, for GET /scaling. */
+  #last: Pick<StepResult, 'bounds' | 'counted'> & { policies: StepDecision['policies'] };
   /** Whether this round has stepped the scaling state yet (exactly once per round). */
   #stepped = false;
   readonly #decisions: DecisionLog;
@@ -36,6 +43,7 @@ export class Scaler {
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
+    this.#last = { bounds: { min: deps.min, max: deps.max }, counted: { warming: [], stale: 0 }, policies: [] };
     this.#decisions = new DecisionLog(deps.cloud, () => this.#lastCount, deps.onDecision);
     this.#orphans = new OrphanWatch(deps);
     this.#actions = new ActionRunner(deps, () => this.#cloudMembers());
@@ -92,6 +100,7 @@ export class Scaler {
     });
     this.#state = result.state;
     this.#rules = result.rules;
+    this.#last = { bounds: result.bounds, counted: result.counted, policies: result.decision.policies };
     this.#stepped = true;
     return { ...result.decision, now };
   }
@@ -112,9 +121,12 @@ export class Scaler {
     return {
       cloud,
       leading: this.#d.leads() !== null,
-      bounds: { min: this.#d.min, max: this.#d.max },
+      // In force: a schedule window's when one is.
+      bounds: this.#last.bounds,
       instances: this.#lastCount,
       rules: rulesSnapshot(config, this.#rules),
+      policies: this.#last.policies,
+      counted: this.#last.counted,
       cooldowns: { expand: cooldown('expand'), contract: cooldown('contract') },
       pending: ledger
         .entries()
@@ -149,14 +161,14 @@ export class Scaler {
 
     const orphans = this.#orphans.orphans(listed, this.#cloudMembers(), this.#actions.retiring, now);
     if (orphans.length > 0) {
-      await this.#act(
+      await this.#act([
         term,
         'replace',
         orphans.length,
         orphans.map((o) => o.id),
         orphans.map((o) => o.why).join('; '),
         count,
-      );
+      ]);
       return;
     }
 
@@ -167,7 +179,7 @@ export class Scaler {
       return;
     }
     if (decision.action === 'expand') {
-      await this.#act(term, 'expand', decision.count, [], decision.reason, count);
+      await this.#act([term, 'expand', decision.count, [], decision.reason, count], decision);
       return;
     }
     const victims = chooseVictims(this.#victimCandidates(listed), {
@@ -201,25 +213,20 @@ export class Scaler {
         reason,
         instances: count,
         targets: [d.selfInstanceId()],
+        ...why(decision),
       });
       d.retireSelf(reason, term);
       return;
     }
     const reason = victims.shortfall ? `${decision.reason} (${victims.shortfall})` : decision.reason;
-    await this.#act(
-      term,
-      'contract',
-      others.length,
-      others.map((v) => v.instanceId),
-      reason,
-      count,
-    );
+    await this.#act([term, 'contract', others.length, others.map((v) => v.instanceId), reason, count], decision);
   }
 
-  async #act(...args: Parameters<ActionRunner['act']>): Promise<void> {
+  /** Runs an action and records it, with the policies that asked for it when a step did. */
+  async #act(args: Parameters<ActionRunner['act']>, by?: StepDecision): Promise<void> {
     const done = await this.#actions.act(...args);
     this.#decisions.rearm();
-    this.#decisions.record(done);
+    this.#decisions.record(by ? { ...done, ...why(by) } : done);
   }
 
   #victimCandidates(listed: InstanceRecord[]) {
@@ -238,9 +245,10 @@ export class Scaler {
     return this.#d.members().filter((m) => m.cloud === this.#d.cloud);
   }
 
-  #recordNone(at: number, term: number, decision: PolicyDecision, count: number): void {
-    // "Nothing to do" is recorded when its reason changes, not every second.
-    const key = `${decision.blocked ?? ''}:${decision.reason.replace(/[\d.]+s/g, '')}`;
+  #recordNone(at: number, term: number, decision: StepDecision, count: number): void {
+    // "Nothing to do" is recorded when its reason changes, not every second (nor every time a
+    // metric's value in it moves).
+    const key = `${decision.blocked ?? ''}:${decision.reason.replace(/\d+(\.\d+)?/g, '')}`;
     this.#decisions.recordOnChange(key, {
       at,
       term,
@@ -249,6 +257,12 @@ export class Scaler {
       reason: decision.reason,
       instances: count,
       ...(decision.blocked ? { blocked: decision.blocked } : {}),
+      ...why(decision),
     });
   }
+}
+
+/** The deciding policy and every policy's verdict, as a decision record carries them. */
+function why(d: StepDecision): { policy?: string; policies: StepDecision['policies'] } {
+  return d.policy ? { policy: d.policy, policies: d.policies } : { policies: d.policies };
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { durationSchema as duration } from './duration-schema.ts';
+import { scheduleSchema, stepSchema, targetSchema } from './policy-schema.ts';
 
 /** Default timeout of a `beforeTerminate` hook given without one (ms). */
 export const BEFORE_TERMINATE_TIMEOUT = 30_000;
@@ -20,7 +21,7 @@ export const scalingSchema = z.strictObject({
   /**
    * Rule that makes the leader add instances, e.g. 'load > 0.8 for 30s', 'max(cpu) > 90 for 1m',
    * 'queue > 100 and load > 0.5 for 10s'. Metrics are averaged over the cloud's alive members
-   * unless an aggregate (avg, min, max, sum, p50, p90) is given. Default null: never on load.
+   * unless an aggregate (avg, min, max, sum, p50, p90, p99, permember) is given. Default null: never on load.
    */
   expandWhen: ruleText,
   /** Rule that makes the leader retire instances, e.g. 'load < 0.2 for 2m'. Default null: never on load. */
@@ -33,6 +34,22 @@ export const scalingSchema = z.strictObject({
   cooldown: z.strictObject({ expand: duration().default(60_000), contract: duration().default(180_000) }).prefault({}),
   /** An instance younger than this is never retired by a contraction (ms). Default 600000 ('10m'). */
   minimumRuntime: duration().default(600_000),
+  /**
+   * Target tracking: keep a metric near a value, e.g. { metric: 'cpu', value: 60 }; see
+   * policy-schema.ts for tolerance and stabilization. Default null: none.
+   */
+  target: targetSchema.nullable().default(null),
+  /** Step scaling, e.g. [{ above: 0.7, add: 1 }, { above: 0.9, add: 3 }, { below: 0.2, remove: '10%' }]. Default []. */
+  steps: z.array(stepSchema).default([]),
+  /** Scheduled capacity, e.g. [{ cron: '0 8 * * 1-5', timezone: 'Europe/Berlin', min: 4, for: '10h' }]. Default []. */
+  schedule: z.array(scheduleSchema).default([]),
+  /** A member's metrics older than this never drive a decision (ms). Default 60000 ('1m'). */
+  maxMetricAge: duration(1).default(60_000),
+  /**
+   * A member's metrics count once it has applied its bundle and passed its verifiers, or once it
+   * has run this long, whichever comes first (ms). Default 0: from its first report.
+   */
+  warmup: duration().default(0),
   /** Which instance a contraction retires. Default 'least-loaded'. */
   victim: z.enum(['least-loaded', 'newest', 'oldest']).default('least-loaded'),
   /** A launched instance that has not joined the pool after this long is replaced (ms). Default 300000 ('5m'). */

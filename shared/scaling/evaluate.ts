@@ -21,15 +21,21 @@ export interface Evaluation {
   terms: TermResult[];
 }
 
-const PERCENTILES: Partial<Record<Aggregate, number>> = { p50: 50, p90: 90 };
+const PERCENTILES: Partial<Record<Aggregate, number>> = { p50: 50, p90: 90, p99: 99 };
 
 /**
  * Aggregates a metric over members; null for no values. Percentiles are nearest-rank: always a
- * value some member actually reported, never an interpolation between two.
+ * value some member actually reported, never an interpolation between two. `members` (default:
+ * as many as values) divides `permember`'s sum.
  */
-export function aggregate(agg: Aggregate, values: readonly number[]): number | null {
+export function aggregate(agg: Aggregate, values: readonly number[], members = values.length): number | null {
   if (values.length === 0) return null;
   switch (agg) {
+    case 'permember': {
+      let sum = 0;
+      for (const v of values) sum += v;
+      return sum / Math.max(1, members);
+    }
     case 'min':
       return values.reduce((a, b) => Math.min(a, b));
     case 'max':
@@ -41,7 +47,8 @@ export function aggregate(agg: Aggregate, values: readonly number[]): number | n
       return agg === 'sum' ? sum : sum / values.length;
     }
     case 'p50':
-    case 'p90': {
+    case 'p90':
+    case 'p99': {
       const sorted = [...values].sort((a, b) => a - b);
       // Integer percentile times count, then divide: exact, so p90 of 10 values is rank 9, not 10.
       const rank = Math.max(1, Math.ceil(((PERCENTILES[agg] as number) * sorted.length) / 100));
@@ -86,7 +93,7 @@ export function evaluateComparison(
   cmp: Comparison,
   members: ReadonlyArray<Readonly<Record<string, MetricValue | undefined>>>,
 ): TermResult {
-  const value = aggregate(cmp.agg, metricValues(members, cmp.metric));
+  const value = aggregate(cmp.agg, metricValues(members, cmp.metric), members.length);
   return {
     text: formatComparison(cmp),
     agg: cmp.agg,

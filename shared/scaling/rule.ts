@@ -13,7 +13,12 @@ import { parseDuration } from '../duration.ts';
  * Keywords and aggregates are case-insensitive; metric names are not (they are config keys).
  */
 
-export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'p50', 'p90'] as const;
+/**
+ * How a metric is combined over the counted members. `permember` is the sum divided by every
+ * counted member, reporting or not: a backlog one node reports (a queue depth) becomes the
+ * backlog per instance, which is what a target for that queue should track.
+ */
+export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'p50', 'p90', 'p99', 'permember'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 
 export const COMPARE_OPS = ['>', '>=', '<', '<=', '==', '!='] as const;

@@ -1,6 +1,13 @@
 import type { ScalingConfig } from './config.ts';
-import { decide, type PolicyDecision, seconds } from './decide.ts';
-import { type MetricMaps, observeRules, type RuleStatuses, type RuleTimers } from './rule-status.ts';
+import { type PolicyDecision, ruleIdle, ruleVerdicts, settle } from './decide.ts';
+import { aggregate, metricValues } from './evaluate.ts';
+import { scheduledBounds } from './policies/schedule.ts';
+import { stepsVerdict } from './policies/steps.ts';
+import { type Recommendation, targetVerdict } from './policies/target.ts';
+import type { PolicyVerdict } from './policies/verdict.ts';
+import type { Aggregate } from './rule.ts';
+import { observeRules, type RuleStatuses, type RuleTimers } from './rule-status.ts';
+import { type Counted, countedMetrics, type SampledMember } from './samples.ts';
 
 /**
  * The whole scaling decision of one cloud at one instant, as one pure function: the live scaler
@@ -9,17 +16,13 @@ import { type MetricMaps, observeRules, type RuleStatuses, type RuleTimers } fro
  * passes `now` and keeps the returned state for the next step.
  */
 
-/** One sample of a member's metric: its value (null: the source failed) and when it was taken (epoch ms). */
-export interface MetricSample {
-  value: number | null;
-  at: number;
-}
+export type { PolicyVerdict } from './policies/verdict.ts';
+export type { MetricSample } from './samples.ts';
 
 /** An alive member of the cloud, as the scaler sees it. */
-export interface StepMember {
+export interface StepMember extends SampledMember {
   /** Instance id. */
   id: string;
-  metrics: Readonly<Record<string, MetricSample>>;
   /** Epoch ms at which its agent started. */
   launchedAt: number;
   /** It has applied its configuration bundle and passed its verifiers. */
@@ -47,13 +50,6 @@ export interface StepInput {
   inFlight: { action: 'expand' | 'contract'; token: string } | null;
 }
 
-/** What one policy asked for at this step: the size it wants (null: no opinion) and why. */
-export interface PolicyVerdict {
-  policy: string;
-  desired: number | null;
-  why: string;
-}
-
 export interface StepDecision extends PolicyDecision {
   /** Every configured policy's verdict, whichever won. */
   policies: PolicyVerdict[];
@@ -61,7 +57,10 @@ export interface StepDecision extends PolicyDecision {
 
 /** Everything a step carries to the next: plain data, so it can be kept, logged or compared. */
 export interface ScalingState {
+  /** When each threshold rule's current run began. */
   rules: RuleTimers;
+  /** Target tracking's recent recommendations, for its stabilization windows. */
+  target: Recommendation[];
 }
 
 export interface StepResult {
@@ -69,66 +68,71 @@ export interface StepResult {
   decision: StepDecision;
   /** The rules as evaluated at this step, for GET /scaling. */
   rules: RuleStatuses;
+  /** The bounds in force (instances.min/max, or a schedule window's). */
+  bounds: { min: number; max: number };
+  /** Whose metrics counted: members warming up and stale samples were left out. */
+  counted: Omit<Counted, 'maps'>;
 }
 
 export function initialScalingState(): ScalingState {
-  return { rules: { expand: null, contract: null } };
+  return { rules: { expand: null, contract: null }, target: [] };
 }
 
 export function stepScaling(state: ScalingState, input: StepInput): StepResult {
   const { config, now } = input;
-  const metrics = metricMaps(input.members);
-  const observed = observeRules(config, state.rules, metrics, now);
-  const next: ScalingState = { rules: observed.timers };
-  const policies = ruleVerdicts(observed.status, input.count, config);
-  if (input.count === null) {
-    return {
-      state: next,
-      rules: observed.status,
-      decision: { action: 'none', count: 0, reason: 'not counting', policies },
-    };
+  const counted = countedMetrics(input.members, now, config);
+  const { maps } = counted;
+  const observed = observeRules(config, state.rules, maps, now);
+  // A follower counts nothing; its target history is kept warm on the members it sees.
+  const size = input.count ?? input.members.length;
+  const valueFor = (metric: string, agg: Aggregate) => aggregate(agg, metricValues(maps, metric), maps.length);
+
+  const verdicts = ruleVerdicts(
+    { count: size, expandBy: config.expandBy, contractBy: config.contractBy, ...observed.status },
+    { expand: config.expandWhen !== null, contract: config.contractWhen !== null },
+  );
+  let target = state.target;
+  if (config.target) {
+    const t = targetVerdict(config.target, valueFor(config.target.metric, config.target.agg), size, target, now);
+    verdicts.push(t.verdict);
+    target = t.history;
   }
-  const decision = decide({
+  const steps = stepsVerdict(config.steps, valueFor, size);
+  if (steps) verdicts.push(steps);
+  const scheduled = scheduledBounds(config.schedule, input.bounds, size, now);
+  if (scheduled.verdict) verdicts.push(scheduled.verdict);
+
+  const next: ScalingState = { rules: observed.timers, target };
+  const base = { state: next, rules: observed.status, bounds: scheduled.bounds, counted: omitMaps(counted) };
+  if (input.count === null) {
+    return { ...base, decision: { action: 'none', count: 0, reason: 'not counting', policies: verdicts } };
+  }
+  const decision = settle({
     now,
     count: input.count,
-    min: input.bounds.min,
-    max: input.bounds.max,
-    expandBy: config.expandBy,
-    contractBy: config.contractBy,
-    expand: observed.status.expand,
-    contract: observed.status.contract,
+    min: scheduled.bounds.min,
+    max: scheduled.bounds.max,
+    boundsBy: scheduled.active ? 'schedule' : 'bounds',
+    verdicts: verdicts.filter((v) => v.policy !== 'schedule'),
+    idle: idleReason(config, observed.status, verdicts, counted),
     lastExpandAt: input.lastExpandAt,
     lastContractAt: input.lastContractAt,
     cooldown: config.cooldown,
     inFlight: input.inFlight,
   });
-  return { state: next, rules: observed.status, decision: { ...decision, policies } };
+  return { ...base, decision: { ...decision, policies: verdicts } };
 }
 
-/** The rules' part of a decision: the size each sustained rule asks for. */
-function ruleVerdicts(status: RuleStatuses, count: number | null, config: ScalingConfig): PolicyVerdict[] {
-  const out: PolicyVerdict[] = [];
-  const verdict = (policy: 'expandWhen' | 'contractWhen', s: RuleStatuses['expand'], step: number) => {
-    if (config[policy] === null) return;
-    const sustained = s.sustain.satisfied;
-    const why = sustained
-      ? `held for ${seconds(s.sustain.heldForMs)}`
-      : s.sustain.since !== null
-        ? `holding for ${seconds(s.sustain.heldForMs)} (not yet sustained)`
-        : 'does not hold';
-    out.push({ policy, desired: sustained && count !== null ? count + step : null, why });
-  };
-  verdict('expandWhen', status.expand, config.expandBy);
-  verdict('contractWhen', status.contract, -config.contractBy);
-  return out;
+/** Why nothing happens: the rules' state as before, then each other policy's own words. */
+function idleReason(config: ScalingConfig, rules: RuleStatuses, verdicts: PolicyVerdict[], c: Counted): string {
+  const others = verdicts.filter((v) => v.policy !== 'expandWhen' && v.policy !== 'contractWhen');
+  const parts =
+    config.expandWhen || config.contractWhen || others.length === 0 ? [ruleIdle(rules.expand, rules.contract)] : [];
+  for (const v of others) parts.push(`${v.policy}: ${v.why}`);
+  if (c.warming.length) parts.push(`${c.warming.length} warming up`);
+  return parts.join('; ');
 }
 
-/** Each member's metric values as the rules read them. */
-function metricMaps(members: readonly StepMember[]): MetricMaps {
-  return members.map((m) => {
-    // No prototype: a metric named __proto__ or constructor is just a metric.
-    const map: Record<string, number | null> = Object.create(null);
-    for (const [name, sample] of Object.entries(m.metrics)) map[name] = sample.value;
-    return map;
-  });
+function omitMaps(c: Counted): Omit<Counted, 'maps'> {
+  return { warming: c.warming, stale: c.stale };
 }
