@@ -85,7 +85,7 @@ describe('pool metrics', () => {
   it('counts decisions by outcome, instances by action, and bundle applies with their duration', async () => {
     const { registry, emit } = rig({ leads: true, scaling: { web: webScaling } });
     const base = { at: 1, term: 4, cloud: 'web', instances: 3, reason: 'r' };
-    emit({ type: 'scaling-decision', ...base, action: 'expand', count: 2, result: 'ok' });
+    emit({ type: 'scaling-decision', ...base, action: 'expand', count: 2, result: 'ok', policy: 'target' });
     emit({ type: 'scaling-decision', ...base, action: 'expand', count: 1, result: 'failed', error: 'quota' });
     emit({ type: 'scaling-decision', ...base, action: 'expand', count: 1, blocked: 'at max' });
     emit({ type: 'scaling-decision', ...base, action: 'none', count: 0 });
@@ -93,10 +93,10 @@ describe('pool metrics', () => {
     emit({ type: 'bundle-failed', peerId: 'p', sha: 's', stage: 'apply', error: 'x', at: 1 });
     const text = await registry.metrics();
     for (const line of [
-      'poolparty_decisions_total{cloud="web",action="expand",outcome="ok"} 1',
-      'poolparty_decisions_total{cloud="web",action="expand",outcome="failed"} 1',
-      'poolparty_decisions_total{cloud="web",action="expand",outcome="blocked"} 1',
-      'poolparty_decisions_total{cloud="web",action="none",outcome="idle"} 1',
+      'poolparty_decisions_total{cloud="web",action="expand",outcome="ok",policy="target"} 1',
+      'poolparty_decisions_total{cloud="web",action="expand",outcome="failed",policy="none"} 1',
+      'poolparty_decisions_total{cloud="web",action="expand",outcome="blocked",policy="none"} 1',
+      'poolparty_decisions_total{cloud="web",action="none",outcome="idle",policy="none"} 1',
       'poolparty_instance_actions_total{cloud="web",kind="expand",outcome="ok"} 2',
       'poolparty_instance_actions_total{cloud="web",kind="expand",outcome="failed"} 1',
       'poolparty_bundle_applies_total{outcome="ok"} 1',

@@ -164,8 +164,8 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
     new Counter<L>({ name, help, labelNames, registers });
   const decisions = counter(
     'poolparty_decisions_total',
-    "The leader's scaling decisions, by cloud, action (expand, contract, replace, none) and outcome (ok, failed, blocked, idle).",
-    ['cloud', 'action', 'outcome'],
+    "The leader's scaling decisions, by cloud, action (expand, contract, replace, none), outcome (ok, failed, blocked, idle) and the policy that decided (expandWhen, contractWhen, target, steps, schedule, bounds; none).",
+    ['cloud', 'action', 'outcome', 'policy'],
   );
   const instances = counter(
     'poolparty_instance_actions_total',
@@ -189,7 +189,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
   return s.subscribe((e) => {
     if (e.type === 'scaling-decision') {
       const outcome = decisionOutcome(e);
-      decisions.inc({ cloud: e.cloud, action: e.action, outcome });
+      decisions.inc({ cloud: e.cloud, action: e.action, outcome, policy: e.policy ?? 'none' });
       if (e.action !== 'none' && (outcome === 'ok' || outcome === 'failed'))
         instances.inc({ cloud: e.cloud, kind: e.action, outcome }, Math.max(1, e.count));
     } else if (e.type === 'bundle-applied') {
