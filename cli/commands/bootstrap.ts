@@ -17,6 +17,7 @@ import {
 import { isLive, openPool, type PoolContext } from '../context.ts';
 import { waitForConvergence } from '../converge.ts';
 import type { Ec2Provisioned } from '../ec2-provision.ts';
+import { timed } from '../progress.ts';
 import { clusterTable } from '../render.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 import { sweep, terminateHint } from './terminate.ts';
@@ -237,14 +238,25 @@ export function bootstrapText(r: BootstrapResult): string {
   return lines.join('\n');
 }
 
+/** The last progress line: what this run did and what runs now. */
+export function bootstrapSummary(r: BootstrapResult): string {
+  const seen = r.waited ? (r.instances.length > 0 ? ', every node sees every node' : '') : ' (not waited for)';
+  return `${r.launched.length} launched, ${r.instances.length} running in pool ${r.pool}${seen}`;
+}
+
 /** `poolparty bootstrap`; its options and help are in cli/command-table.ts. */
 export const run: CommandHandler = async ({ values, io }) => {
   const timeoutMs = timeoutOption(values);
   const wait = values['no-wait'] !== true;
   if (!wait && values.timeout !== undefined)
     throw new UsageError('bootstrap: --timeout and --no-wait exclude each other');
-  const ctx = await openPool(values, 'bootstrap', io);
+  const t = timed('bootstrap', io);
+  const ctx = await openPool(values, 'bootstrap', t.io);
   const acceptNewHostKey = values['accept-new-host-key'] === true;
-  const result = await bootstrapPool(ctx, optionalString(values, 'cloud'), { timeoutMs, wait, acceptNewHostKey }, io);
+  const cloud = optionalString(values, 'cloud');
+  const result = await t.run(
+    () => bootstrapPool(ctx, cloud, { timeoutMs, wait, acceptNewHostKey }, t.io),
+    bootstrapSummary,
+  );
   return { data: result, text: bootstrapText(result) };
 };

@@ -11,6 +11,7 @@ import { compileCloud } from '../compile-cloud.ts';
 import { isLive, openPool, type PoolContext } from '../context.ts';
 import { fetchCluster } from '../monitor-client.ts';
 import { DIRECT, type PoolReach } from '../pool-reach.ts';
+import { timed } from '../progress.ts';
 import { followRollout, type NodeBundle } from '../rollout.ts';
 
 export interface ConfigureResult {
@@ -200,16 +201,21 @@ export const run: CommandHandler = async ({ values, io, positionals }) => {
   if (!viaSsh && positionals[0] !== undefined)
     throw new UsageError(`configure: unexpected argument '${positionals[0]}' (INSTANCE goes with --via-ssh)`);
   if (!viaSsh && acceptNewHostKey) throw new UsageError('configure: --accept-new-host-key only applies with --via-ssh');
-  const ctx = await openPool(values, 'configure', io);
-  const result = await configurePool(ctx, {
-    cloud: optionalString(values, 'cloud'),
-    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
-    timeoutMs,
-    progress: io.progress,
-    ...(viaSsh
-      ? { viaSsh: { acceptNewHostKey, ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}) } }
-      : {}),
-  });
+  const t = timed('configure', io);
+  const ctx = await openPool(values, 'configure', t.io);
+  const result = await t.run(
+    () =>
+      configurePool(ctx, {
+        cloud: optionalString(values, 'cloud'),
+        ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+        timeoutMs,
+        progress: t.io.progress,
+        ...(viaSsh
+          ? { viaSsh: { acceptNewHostKey, ...(positionals[0] !== undefined ? { instance: positionals[0] } : {}) } }
+          : {}),
+      }),
+    (r) => `bundle ${r.sha256.slice(0, 12)} applied on ${r.nodes.length} node${r.nodes.length === 1 ? '' : 's'}`,
+  );
   const width = Math.max(...result.nodes.map((n) => n.instanceId.length));
   const text = [
     `bundle ${result.sha256} applied on every node (leader ${result.leader.instanceId})`,

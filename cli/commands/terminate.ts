@@ -6,6 +6,7 @@ import { type InstanceRecord, TAG_CLOUD } from '../../shared/remoter/types.ts';
 import { type CommandHandler, type CommandIO, OperationError, UsageError } from '../command.ts';
 import { isLive, listInstances, openPool, type PoolContext } from '../context.ts';
 import { forgetAliasedHostKeys } from '../ec2-ssh.ts';
+import { timed } from '../progress.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
 
 export interface TerminateResult {
@@ -164,11 +165,14 @@ async function confirm(io: CommandIO, live: InstanceRecord[], pool: string): Pro
 
 /** `poolparty terminate`; its options and help are in cli/command-table.ts. */
 export const run: CommandHandler = async ({ values, io }) => {
-  const ctx = await openPool(values, 'terminate', io);
+  const t = timed('terminate', io);
+  const ctx = await openPool(values, 'terminate', t.io);
   const live = (await listInstances(ctx)).filter(isLive);
+  const summary = (r: TerminateResult) =>
+    `${r.terminated.length} instance${r.terminated.length === 1 ? '' : 's'} of pool ${r.pool} ended`;
   if (live.length === 0) {
     // Nothing recorded; the sweep still reconciles, ending agents that no record names.
-    const result = await terminatePool(ctx, io);
+    const result = await t.run(() => terminatePool(ctx, t.io), summary);
     return { data: result, text: `pool ${ctx.pool.name} has no running instances` };
   }
   if (!values.yes) {
@@ -176,6 +180,6 @@ export const run: CommandHandler = async ({ values, io }) => {
       throw new UsageError('terminate: refusing to terminate without --yes (stdin is not a terminal)');
     if (!(await confirm(io, live, ctx.pool.name))) throw new OperationError('terminate: cancelled');
   }
-  const result = await terminatePool(ctx, io);
+  const result = await t.run(() => terminatePool(ctx, t.io), summary);
   return { data: result, text: `terminated ${result.terminated.join(', ')}` };
 };
