@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VsphereConnectionError, VsphereFaultError } from './vsphere-errors.ts';
 import { httpsTransport, type SoapTransport, type TlsPolicy } from './vsphere-transport.ts';
-import { extraConfigNodes, faultName, type ObjectContent, objectContent } from './vsphere-values.ts';
+import { extraConfigNodes, faultName, type ObjectContent, objectContent, sessionLost } from './vsphere-values.ts';
 import {
   el,
   envelope,
@@ -291,6 +291,8 @@ export class VsphereClient {
       const name = typeOf(detail[element ?? '']) ?? element?.replace(/Fault$/, '') ?? 'ServerFault';
       throw new VsphereFaultError(name, method, text(fault.faultstring) ?? '');
     }
-    return obj(body[`${method}Response`]).returnval;
+    const returnval = obj(body[`${method}Response`]).returnval;
+    if (sessionLost(returnval)) throw new VsphereFaultError('NotAuthenticated', method, '');
+    return returnval;
   }
 }

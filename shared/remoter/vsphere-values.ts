@@ -50,3 +50,13 @@ export function optionValues(v: XmlValue): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * The simulator answers an unauthenticated property read with the session fault per property
+ * (vCenter faults the whole call): either way the session is gone.
+ */
+export function sessionLost(returnval: XmlValue): boolean {
+  return list(obj(returnval).objects).some((o) =>
+    list(obj(o).missingSet).some((m) => typeOf(obj(obj(m).fault).fault) === 'NotAuthenticated'),
+  );
+}

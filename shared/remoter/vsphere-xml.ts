@@ -68,6 +68,8 @@ const parser = new XMLParser({
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
+  // Go's encoder (vcsim, and vCenter's proxies) writes '"' as &#34;: numeric references must decode.
+  htmlEntities: true,
   isArray: (name) => REPEATED.has(name),
 });
 
