@@ -10,7 +10,9 @@ import { ensureLauncherKey } from './ssh-certificate.ts';
  * of every cloud. A definition already stamped (a leader's carried copy) is kept as it is: only
  * the launcher's own state dir says where its record is.
  */
-export async function withLauncherBinding<C extends { pool: PoolDefinition; stateDir: string }>(ctx: C): Promise<C> {
+export async function withLauncherBinding<C extends { pool: PoolDefinition; stateDir: string }>(
+  ctx: C,
+): Promise<C & { pool: BoundPool }> {
   if ((ctx.pool as BoundPool).binding) return ctx;
   const stateDir = resolve(ctx.stateDir);
   const hasSsh = Object.values(ctx.pool.clouds).some((c) => c.using.provider === 'ssh');
