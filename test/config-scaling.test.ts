@@ -281,3 +281,77 @@ describe('resolveAgentConfig with scaling', () => {
     expect(bad({ sha256: 'nothex' })).toThrow(/bundle\.sha256: expected a sha256 hex digest/);
   });
 });
+
+describe('scaling policies (target, steps, schedule, metric age, warm-up)', () => {
+  const parse = (scaling: unknown) =>
+    parsePool(
+      { name: 'p', clouds: { web: { instances: { min: 1, max: 4 }, using: { provider: 'local' }, scaling } } },
+      'clouds.ts',
+    ).clouds.web!.scaling;
+
+  it('resolves durations to ms, fills each policy’s defaults, and survives the agent config round trip', async () => {
+    const scaling = parse({
+      target: { metric: 'cpu', value: 60 },
+      steps: [{ above: 0.9, add: '50%' }],
+      schedule: [{ cron: '0 8 * * 1-5', timezone: 'Europe/Berlin', min: 2, for: '10h' }],
+      maxMetricAge: '30s',
+      warmup: '5m',
+    });
+    expect(scaling.target).toEqual({
+      metric: 'cpu',
+      value: 60,
+      agg: 'avg',
+      tolerance: 0.1,
+      scaleInStabilization: 300_000,
+      scaleOutStabilization: 0,
+    });
+    expect(scaling.steps).toEqual([{ above: 0.9, add: '50%', metric: 'load', agg: 'avg' }]);
+    expect(scaling.schedule).toEqual([{ cron: '0 8 * * 1-5', timezone: 'Europe/Berlin', min: 2, for: 36_000_000 }]);
+    expect([scaling.maxMetricAge, scaling.warmup]).toEqual([30_000, 300_000]);
+    const pool = parsePool(
+      { name: 'p', clouds: { web: { instances: { min: 1, max: 4 }, using: { provider: 'local' }, scaling } } },
+      'p',
+    );
+    const config = resolveAgentConfig(pool, 'web', localRuntime(dir));
+    expect(parseAgentConfig(JSON.parse(JSON.stringify(config))).scaling?.config).toEqual(scaling);
+  });
+
+  const errors: [unknown, string][] = [
+    [{ target: { metric: 'cpu', value: 0 } }, 'target.value: must be above 0'],
+    [{ target: { metric: 'cpu' } }, 'target.value: required'],
+    [{ target: { metric: 'cpu', value: 60, agg: 'mean' } }, 'target.agg: expected "avg" or'],
+    [{ target: { metric: 'cpu', value: 60, tolerance: 1 } }, 'target.tolerance:'],
+    [{ target: { metric: 'cpu load', value: 60 } }, 'target.metric: expected a metric name'],
+    [{ steps: [{ above: 0.7 }] }, "steps.0: a step 'above' takes add"],
+    [{ steps: [{ below: 0.2, add: 1 }] }, "steps.0: a step 'below' takes remove"],
+    [{ steps: [{ above: 0.7, below: 0.2, add: 1 }] }, 'steps.0: a step needs exactly one of above, below'],
+    [
+      { steps: [{ below: 0.2, remove: '10' }] },
+      "steps.0.remove: expected a count of instances or a percentage like '10%'",
+    ],
+    [{ schedule: [{ cron: '0 8 * *', min: 2 }] }, 'schedule.0.cron: expected a five-field cron'],
+    [
+      { schedule: [{ cron: '0 25 * * *', min: 2 }] },
+      "schedule.0.cron: bad cron '0 25 * * *': Invalid value for hour: 25",
+    ],
+    [
+      { schedule: [{ cron: '0 8 * * *', timezone: 'Mars/Base', min: 2 }] },
+      "schedule.0.timezone: unknown time zone 'Mars/Base'",
+    ],
+    [{ schedule: [{ cron: '0 8 * * *' }] }, 'schedule.0: a schedule window sets min, max or both'],
+    [{ schedule: [{ cron: '0 8 * * *', min: 5, max: 3 }] }, 'schedule.0.min: min 5 is above max 3'],
+    [{ maxMetricAge: 0 }, 'maxMetricAge: must be at least 1ms'],
+    [{ warmup: '-1s' }, "warmup: invalid duration '-1s'"],
+  ];
+  it.each(errors)('one line naming the field: %j', (scaling, expected) => {
+    let message = '';
+    try {
+      parse(scaling);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message.startsWith(`clouds.ts: clouds.web.scaling.${expected}`)).toBe(true);
+    expect(message).not.toContain('\n');
+  });
+});

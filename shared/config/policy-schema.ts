@@ -23,7 +23,7 @@ export const targetSchema = z.strictObject({
   /** The metric to hold near `value`, e.g. 'cpu' (a built-in or a custom metric of the cloud). */
   metric: metricName,
   /** The value to hold it at, in the metric's unit (cpu is a percentage, load a fraction per core). */
-  value: z.number().positive(),
+  value: z.number().positive({ error: 'must be above 0' }),
   /** How the members' values are combined (avg, min, max, sum, p50, p90, p99, permember). Default 'avg'. */
   agg: aggregate.default('avg'),
   /** Relative band around the target in which nothing changes (0.1: ±10 %). Default 0.1. */
