@@ -100,7 +100,9 @@ export async function bootstrapPool(
   const remoter = ctx.remoter(cloudName);
   // A leader's start, from the laptop: launches cut short are settled, stray agents ended.
   const settled = await remoter.reconcile?.({ pool: ctx.pool.name, cloud: cloudName });
-  if (settled && cloud.using.provider !== 'ec2' && settled.adopted.length > 0)
+  // ec2 and vsphere adopt everything they list (their marks are set at creation): nothing to report.
+  const listsAll = cloud.using.provider === 'ec2' || cloud.using.provider === 'vsphere';
+  if (settled && !listsAll && settled.adopted.length > 0)
     io.progress(`adopted ${settled.adopted.join(', ')} (launched by a run that was cut short)`);
   if (settled && settled.cleared.length > 0) io.progress(`cleared launches cut short: ${settled.cleared.join(', ')}`);
   if (settled && settled.strays.length > 0) io.progress(`ended agents no record named: ${settled.strays.join(', ')}`);
@@ -114,8 +116,8 @@ export async function bootstrapPool(
   try {
     if (need > 0) {
       io.progress(`launching ${need} instance${need > 1 ? 's' : ''} in cloud ${cloudName} (${running} running)`);
-      // An ssh launch hands every host of the batch to the others itself; only ec2 needs a seed.
-      const seedFirst = cloud.using.provider === 'ec2' && need > 1 && (await listAll()).filter(isLive).length === 0;
+      // An ssh launch hands every host of the batch to the others itself; ec2 and vsphere need a seed.
+      const seedFirst = listsAll && need > 1 && (await listAll()).filter(isLive).length === 0;
       const batches = seedFirst ? [1, need - 1] : [need];
       if (cloud.using.provider === 'ssh' || overSsh) await ensureArtifact(io.progress);
       for (const count of batches) {
