@@ -18,6 +18,8 @@ export interface AgentRuntime {
   stateDir: string;
   /** The bundle the node applies at first boot, when the pool has one. */
   bundle?: AgentBundleConfig;
+  /** The pool's upgrade public key (SPKI PEM, shared/upgrade/key.ts); absent: the agent refuses upgrades. */
+  upgradeKey?: string;
 }
 
 export class ResolveError extends Error {
@@ -50,6 +52,7 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     monitor: { ...runtime.monitor },
     tunables: { ...cloud.agent },
     ...(runtime.bundle ? { bundle: structuredClone(runtime.bundle) } : {}),
+    ...(runtime.upgradeKey ? { upgrade: { publicKey: runtime.upgradeKey } } : {}),
     metrics: Object.fromEntries(
       Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
     ),
