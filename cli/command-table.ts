@@ -206,6 +206,11 @@ export const COMMANDS: readonly Command[] = [
       'max-per-step': { type: 'string', placeholder: 'N', description: 'launches per decision at most (default none)' },
       'failure-rate': { type: 'string', placeholder: 'SHARE', description: 'share of launches that never join (0..1)' },
       seed: { type: 'string', placeholder: 'N', description: 'seed of the launch failures (default 1)' },
+      load: {
+        type: 'string',
+        placeholder: 'MODEL',
+        description: "replay (default): members report the trace's values; spread: that load over the ready members",
+      },
       metric: { type: 'string', placeholder: 'NAME', description: 'metric of Prometheus series without __name__' },
       against: { type: 'string', placeholder: 'FILE', description: 'another definition to compare on the trace' },
       svg: { type: 'string', placeholder: 'FILE', description: 'draw the metric, thresholds and instances to FILE' },

@@ -5,7 +5,12 @@ import { parseRule } from '../../shared/scaling/rule.ts';
 import { type Comparison, compareRuns } from '../../shared/scaling/simulate/compare.ts';
 import { simulate } from '../../shared/scaling/simulate/engine.ts';
 import { parseTrace, type Trace } from '../../shared/scaling/simulate/trace.ts';
-import type { SimulationResult, SimulationSetup } from '../../shared/scaling/simulate/types.ts';
+import {
+  LOAD_MODELS,
+  type LoadModel,
+  type SimulationResult,
+  type SimulationSetup,
+} from '../../shared/scaling/simulate/types.ts';
 import { type CommandHandler, type OptionValues, optionalString, requireString, UsageError } from '../command.ts';
 import { configFile } from '../config-file.ts';
 import { chartSvg } from '../simulate/chart.ts';
@@ -98,7 +103,12 @@ function modelOptions(values: OptionValues): SimulateResult['model'] {
     if (raw.trim() === '' || !check(n)) throw new UsageError(`simulate: --${name} '${raw}' is not ${what}`);
     return n;
   };
+  const load = optionalString(values, 'load') ?? 'replay';
+  if (!(LOAD_MODELS as readonly string[]).includes(load)) {
+    throw new UsageError(`simulate: --load '${load}' is not a load model (${LOAD_MODELS.join(' or ')})`);
+  }
   return {
+    load: load as LoadModel,
     launchTimeMs: duration('launch-time', DEFAULT_LAUNCH),
     applyTimeMs: duration('apply-time', DEFAULT_APPLY),
     maxPerStep: number('max-per-step', (n) => Number.isInteger(n) && n >= 1, 'a whole number of at least 1'),

@@ -132,7 +132,7 @@ function axes(x: Scale, y: Scale, yc: Scale, r: SimulationResult, metric: string
 
 function legend(metric: string, aggregate: string | undefined, against: boolean): string[] {
   const items: [string, string][] = [
-    [line(COLOR.member, 1.5, 'stroke-opacity="0.6"'), `${metric} per member`],
+    [line(COLOR.member, 1.5, 'stroke-opacity="0.6"'), `${metric} per trace member`],
     ...(aggregate
       ? [[line(COLOR.metric, 3), `${aggregate.replace(/\s.*$/, '')} (what the rules see)`] as [string, string]]
       : []),

@@ -3,7 +3,7 @@ import type { Comparison, DecisionDiff } from '../../shared/scaling/simulate/com
 import type { SimulationResult, SimulationSetup } from '../../shared/scaling/simulate/types.ts';
 import { table } from '../render.ts';
 
-type Model = Pick<SimulationSetup, 'launchTimeMs' | 'applyTimeMs' | 'maxPerStep' | 'failureRate' | 'seed'>;
+type Model = Pick<SimulationSetup, 'launchTimeMs' | 'applyTimeMs' | 'maxPerStep' | 'failureRate' | 'seed' | 'load'>;
 
 /** The report of one simulation: its setting, every decision with its reason, the timeline and the totals. */
 export function simulationText(traceFile: string, r: SimulationResult, model: Model): string {
@@ -12,7 +12,7 @@ export function simulationText(traceFile: string, r: SimulationResult, model: Mo
   const failures = model.failureRate > 0 ? `, ${pct(model.failureRate)} of launches fail (seed ${model.seed})` : '';
   const lines = [
     `simulate ${r.cloud} on ${traceFile}: ${stamp(r.start)} to ${stamp(r.end)} UTC (${formatDuration(s.durationMs)}, ${s.evaluations} evaluations every ${formatDuration(r.intervalMs)})`,
-    `instances ${r.bounds.min}..${r.bounds.max}; launch ${formatDuration(model.launchTimeMs)}, apply ${formatDuration(model.applyTimeMs)}, max per step ${model.maxPerStep ?? 'none'}${failures}`,
+    `instances ${r.bounds.min}..${r.bounds.max}; launch ${formatDuration(model.launchTimeMs)}, apply ${formatDuration(model.applyTimeMs)}, max per step ${model.maxPerStep ?? 'none'}${failures}; load ${model.load ?? 'replay'}`,
     '',
     table(
       ['TIME', 'ACTION', 'COUNT', 'INSTANCES', 'REASON'],

@@ -28,7 +28,9 @@ export function simulate(trace: Trace, setup: SimulationSetup): SimulationResult
     failureRate: setup.failureRate,
     seed: setup.seed,
   });
-  pool.seed(setup.initial ?? bounds.min, trace.start - LONG_AGO_MS);
+  const initial = setup.initial ?? bounds.min;
+  pool.seed(initial, trace.start - LONG_AGO_MS);
+  const load = loadModel(setup, trace.members.length || initial);
   const recorder = new Recorder(setup, trace.start, trace.end);
   let state: ScalingState = initialScalingState();
   let lastExpandAt: number | null = null;
@@ -37,7 +39,10 @@ export function simulate(trace: Trace, setup: SimulationSetup): SimulationResult
   for (let now = trace.start; now <= trace.end; now += interval) {
     feed.advance(now);
     const alive = pool.members(now);
-    const members = alive.map((m, i): StepMember => stepMember(m, feed.metricsOf(i), now));
+    const serving = alive.filter((m) => m.readyAt <= now).length;
+    const members = alive.map((m, i): StepMember => {
+      return stepMember(m, load(feed.metricsOf(i), m.readyAt <= now, serving), now);
+    });
     const count = pool.counted().length;
     // The rules advance at every evaluation, whatever the leader then does (as on every live node).
     const step = stepScaling(state, {
@@ -101,6 +106,17 @@ export function simulate(trace: Trace, setup: SimulationSetup): SimulationResult
     }
   }
   return recorder.result(pool.instances);
+}
+
+/** The metrics a member reports under the setup's load model (see SimulationSetup.load). */
+function loadModel(setup: SimulationSetup, recordedWith: number) {
+  const baseline = setup.traceInstances ?? recordedWith;
+  return (metrics: Record<string, number>, ready: boolean, serving: number): Record<string, number> => {
+    if (setup.load !== 'spread') return metrics;
+    const share: Record<string, number> = Object.create(null);
+    for (const [name, value] of Object.entries(metrics)) share[name] = ready ? (value * baseline) / serving : 0;
+    return share;
+  };
 }
 
 function stepMember(m: SimInstance, metrics: Record<string, number>, now: number): StepMember {

@@ -18,7 +18,19 @@ export interface SimulationSetup {
   seed: number;
   /** Instances running when the trace begins; default `bounds.min`. */
   initial?: number;
+  /**
+   * How the trace's values answer to the pool's size. 'replay' (default): every member reports
+   * what the trace recorded, however many run. 'spread': the values are per-member load recorded
+   * with `traceInstances` members serving; the same work is spread over the ready members (a
+   * member still applying its bundle serves nothing and reports 0), so adding instances lowers it.
+   */
+  load?: LoadModel;
+  /** Members that served the trace's load, for 'spread'; default the members the trace names, else `initial`. */
+  traceInstances?: number;
 }
+
+export type LoadModel = 'replay' | 'spread';
+export const LOAD_MODELS: readonly LoadModel[] = ['replay', 'spread'];
 
 /** One decision of the simulated leader, as the live scaler would record it. */
 export interface SimDecision {
