@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr';
-import type { PoolNode } from '../p2p/node.ts';
+import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import type { LostMembers } from './reconnect.ts';
 
 export interface JoiningOptions {
@@ -28,9 +28,10 @@ const REJOIN_MAX_MS = 30_000;
 /**
  * How long a join dial may take (ms). Fifty agents joining through one seed on two loaded cores
  * take seconds each to handshake: with 3 s every joiner gave up mid-handshake and retried, so
- * the seed spent its CPU on handshakes nobody waited for and most joiners never got in.
+ * the seed spent its CPU on handshakes nobody waited for and most joiners never got in. Longer
+ * than the seed's own limit for an inbound upgrade, so the seed never finishes one we left.
  */
-const JOIN_DIAL_MS = 15_000;
+const JOIN_DIAL_MS = DIAL_MS + 5_000;
 /** How long a join's table pull may take (ms); other syncs keep sync.ts's 5 s. Same reason. */
 export const JOIN_SYNC_MS = 20_000;
 /** At most one dial to a lost member per RECONNECT_MS. */

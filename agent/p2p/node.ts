@@ -18,13 +18,19 @@ export interface PoolNodeOptions {
   maxMessageBytes: number;
 }
 
+/** Half-open inbound upgrades (handshakes) a node works on at once; more are refused at once. */
+export const MAX_PENDING_INBOUND = 8;
+/** Inbound connections accepted per remote address per second (libp2p's default is 5). */
+const INBOUND_PER_ADDRESS_PER_S = 100;
+/** Longest dial and inbound upgrade (ms); callers may pass shorter signals. */
+export const DIAL_MS = 20_000;
+
 export type PoolServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>>; ping: unknown };
 export type PoolNode = Libp2p<PoolServices>;
 
 /**
  * Creates (does not start) the agent's libp2p node: TCP + pnet + noise + yamux, gossipsub with
- * StrictSign. Loopback is on the allow list because a local pool runs many agents on one host
- * and libp2p would otherwise rate-limit their connections as coming from a single address.
+ * StrictSign.
  */
 export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
   const node = await createLibp2p({
@@ -45,13 +51,24 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
       // closing non-neighbours): fifty agents joining through one seed at once must all get in
       // (the benchmark's pool of 50 never formed when the seed refused past 16).
       maxConnections: opts.maxConnections * 4,
-      allow: ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128'],
+      // Admission, not a queue: a seed handshaking with every joiner of a storm at once gives
+      // each a sliver of its CPU, so none finishes before its joiner gives up and the seed's
+      // work is thrown away (N=50, one process each, at load 60: 20-45 agents never got in).
+      // Past MAX_PENDING_INBOUND half-open upgrades a connection is refused at once; its joiner
+      // backs off and comes back. libp2p skips this check for addresses on its allow list, so
+      // loopback is no longer on it; the per-address rate is raised instead because a pool on
+      // one host may share an address (tests on 127.0.0.1).
+      maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      inboundConnectionThreshold: INBOUND_PER_ADDRESS_PER_S,
       // Dials that matter for time pass their own, shorter signal (probes, neighbours); this
       // bounds the rest. A seed handshaking with fifty joiners on loaded cores takes seconds per
       // connection: at 5 s (dial) and 10 s (inbound upgrade) every handshake of the storm was
       // abandoned half done and retried, and most joiners never got in.
-      dialTimeout: 20_000,
-      inboundUpgradeTimeout: 20_000,
+      dialTimeout: DIAL_MS,
+      // libp2p caps each address of a dial at 6 s by default, whatever the caller's signal: a
+      // join's 25 s dial to its one seed was in fact 6 s, shorter than the seed's upgrade.
+      addressDialTimeout: DIAL_MS,
+      inboundUpgradeTimeout: DIAL_MS,
     },
     services: {
       identify: identify(),

@@ -9,15 +9,18 @@ export type DialFailure = 'refused' | 'timeout' | 'other';
 
 /**
  * Tells "nothing listens there" (the agent died: kill -9 closes its sockets, the host answers
- * with RST) from silence. Only the first is strong evidence of death.
+ * a new connection with RST) from silence. Only the first is strong evidence of death. A reset
+ * counts only on a stream that was open (`established`): while dialling it is no evidence, as a
+ * live peer past its limit of pending handshakes accepts and closes at once (p2p/node.ts), and a
+ * seed in a join storm must not be declared dead by the neighbours that dial it.
  */
-export function classifyDialError(err: unknown, depth = 0): DialFailure {
+export function classifyDialError(err: unknown, established = false, depth = 0): DialFailure {
   if (!err || typeof err !== 'object' || depth > 4) return 'other';
   const e = err as { code?: string; message?: string; errors?: unknown[]; cause?: unknown; name?: string };
-  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || /ECONNREFUSED|ECONNRESET/.test(e.message ?? ''))
-    return 'refused';
+  const refusal = established ? /ECONNREFUSED|ECONNRESET/ : /ECONNREFUSED/;
+  if (refusal.test(e.code ?? '') || refusal.test(e.message ?? '')) return 'refused';
   for (const inner of [...(e.errors ?? []), e.cause]) {
-    const r = classifyDialError(inner, depth + 1);
+    const r = classifyDialError(inner, established, depth + 1);
     if (r !== 'other') return r;
   }
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || /timed? ?out|aborted/i.test(e.message ?? ''))
@@ -110,7 +113,7 @@ export class FramedChannel {
     } catch (err) {
       if (this.#out.get(peer) === pending) this.#out.delete(peer);
       stream.abort(err as Error);
-      throw new SendError(peer, classifyDialError(err), err);
+      throw new SendError(peer, classifyDialError(err, true), err);
     }
   }
 
