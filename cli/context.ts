@@ -59,7 +59,15 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
       let r = remoters.get(cloud);
       if (!r) {
         const bundle = () => bundleOf(cloud);
-        r = lazyRemoter({ pool, cloud, stateDir, ec2, local: { bundle }, ssh: { ...ssh, bundle } });
+        r = lazyRemoter({
+          pool,
+          cloud,
+          stateDir,
+          ec2,
+          vsphere: { log: ec2.log },
+          local: { bundle },
+          ssh: { ...ssh, bundle },
+        });
         remoters.set(cloud, r);
       }
       return r;
