@@ -73,8 +73,8 @@ describe('clouds JSON Schema (cli/json-schema.ts)', () => {
     ]);
   });
 
-  it('scripts/clouds-schema.ts prints it', () => {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/clouds-schema.ts'], { encoding: 'utf8' });
+  it('poolparty schema prints it (the built CLI)', () => {
+    const res = spawnSync(process.execPath, ['bin/poolparty.mjs', 'schema'], { encoding: 'utf8' });
     expect(res.status, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual(JSON.parse(JSON.stringify(poolJsonSchema())));
   });
