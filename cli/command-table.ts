@@ -231,6 +231,14 @@ export const COMMANDS: readonly Command[] = [
     load: () => import('./commands/init.ts'),
   },
   {
+    name: 'schema',
+    summary: 'print the JSON Schema of a pool definition, for editors',
+    usage: '',
+    details: 'poolparty schema > clouds.schema.json, then "$schema": "./clouds.schema.json" in a clouds.json.',
+    options: {},
+    load: () => import('./commands/schema.ts'),
+  },
+  {
     name: 'completion',
     summary: 'print a shell completion script for bash, zsh or fish',
     usage: 'bash|zsh|fish',
