@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lazyRemoter } from '../agent/scaler/for-agent.ts';
 import { ActionLedger } from '../agent/scaler/ledger.ts';
 import { type ControlDraft, type DecisionRecord, Scaler, type ScalerDeps } from '../agent/scaler/scaler.ts';
+import { targetSchema } from '../shared/config/policy-schema.ts';
 import type {
   InstanceRecord,
   LaunchRequest,
@@ -412,5 +413,49 @@ describe('scaler shell (fake provider, fake clock)', () => {
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-cut-off');
     expect(s.decisions.at(-1)?.reason).toMatch(/i-cut-off gone from the view, last heard 61s ago/);
+  });
+
+  it('acts on a policy and records which one decided and what each asked for', async () => {
+    const s = setup({
+      min: 1,
+      max: 5,
+      config: { expandWhen: null, contractWhen: null, target: targetSchema.parse({ metric: 'load', value: 0.5 }) },
+    });
+    await s.scaler.step(); // below min: 1 launch
+    s.joinAll(1.0);
+    s.advance(10_000); // past the expand cooldown the below-min launch started
+    await s.scaler.step();
+    expect(s.decisions.at(-1)).toMatchObject({
+      action: 'expand',
+      count: 1, // 1 × 1.0 / 0.5 = 2
+      result: 'ok',
+      policy: 'target',
+      reason: 'avg(load) 1 vs target 0.5: 1 → 2',
+      policies: [{ policy: 'target', desired: 2, why: 'avg(load) 1 vs target 0.5: 1 → 2' }],
+    });
+    expect(s.scaler.snapshot().policies).toEqual([{ policy: 'target', desired: 2, why: expect.any(String) }]);
+  });
+
+  it("leaves out a member's metrics older than maxMetricAge, and a member still warming up", async () => {
+    const s = setup({ config: { maxMetricAge: 5000, warmup: 60_000, minimumRuntime: 0 } });
+    s.provider.instances = [{ id: 'i-1', state: 'running', launchedAt: 0, tags: {} }];
+    // Stale (reports stopped 6 s ago) and warming (started 1 s ago, no bundle): neither counts.
+    s.setMembers([
+      member('i-1', { metrics: { load: 0.95 }, metricsAgeMs: 6000, startedAt: 0 }),
+      member('i-2', { metrics: { load: 0.95 }, startedAt: 999_000 }),
+    ]);
+    await s.scaler.step();
+    s.advance(3000);
+    await s.scaler.step();
+    expect(s.scaler.snapshot().rules.expand?.holds).toBe(false);
+    expect(s.scaler.snapshot().counted).toEqual({ warming: ['i-2'], stale: 1 });
+    // Its bundle applied and verified, the new member counts before its warm-up is over.
+    const ready = { applied: 'a'.repeat(64), state: 'ok' as const };
+    s.setMembers([
+      member('i-1', { metricsAgeMs: 6000 }),
+      member('i-2', { metrics: { load: 0.95 }, startedAt: 999_000, bundle: ready }),
+    ]);
+    await s.scaler.step();
+    expect(s.scaler.snapshot().rules.expand?.holds).toBe(true);
   });
 });
