@@ -1,0 +1,50 @@
+import type { Membership } from '../membership/membership.ts';
+import type { MonitorRoute } from '../monitor/app.ts';
+import { UpgradeService } from '../upgrade/service.ts';
+import type { Wiring } from './wiring.ts';
+
+export interface UpgradeInput extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'node' | 'leadership'> {
+  membership: Membership;
+  /** A retired agent leads no rollout. */
+  retired: () => boolean;
+  /** The agent's readiness (GET /ready): the health gate of a restart. */
+  ready: () => boolean;
+}
+
+/** The upgrade component, reading the pool through the membership and the election. */
+export function buildUpgrade(i: UpgradeInput): UpgradeService {
+  const { config: c, peerId, membership, leadership, log } = i;
+  return new UpgradeService({
+    node: i.node,
+    pool: c.pool,
+    dataDir: c.dataDir,
+    publicKey: c.upgrade?.publicKey,
+    selfPeerId: peerId,
+    selfInstanceId: c.instanceId,
+    leading: () => !i.retired() && leadership.leads !== null,
+    leaderPeerId: () => leadership.leader?.peerId ?? null,
+    ready: i.ready,
+    members: () =>
+      [...membership.known()]
+        .filter((m) => m.record.peerId !== peerId && m.liveness.state !== 'dead' && m.liveness.state !== 'left')
+        .map((m) => ({
+          peerId: m.record.peerId,
+          instanceId: m.record.instanceId,
+          alive: m.liveness.state === 'alive',
+          version: m.record.version,
+        })),
+    now: i.now,
+    log: (msg, fields) => log.info(msg, fields),
+  });
+}
+
+/** GET /upgrade on every monitor. */
+export function upgradeRoute(upgrade: UpgradeService): MonitorRoute {
+  return {
+    method: 'GET',
+    path: '/upgrade',
+    description:
+      'agent upgrade: what this node runs and holds, its last restart; on the leader the rollout, where and why it halted',
+    handler: async (c) => c.json(await upgrade.view()),
+  };
+}

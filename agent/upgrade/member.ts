@@ -1,0 +1,158 @@
+import type { Connection, Stream } from '@libp2p/interface';
+import {
+  parseSignedManifest,
+  type SignedManifest,
+  verifyArtifact,
+  verifyManifest,
+} from '../../shared/upgrade/manifest.ts';
+import {
+  ARTIFACT_PROTOCOL,
+  type MemberUpgradeStatus,
+  parseUpgradeRequest,
+  type UpgradeRequest,
+} from '../../shared/upgrade/protocol.ts';
+import { verifyRollback } from '../../shared/upgrade/rollback.ts';
+import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
+import { pullFromPeers } from '../content/by-hash.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import type { RunningArtifact } from './running.ts';
+import type { ArtifactStore } from './store.ts';
+
+export interface MemberOptions {
+  node: PoolNode;
+  store: ArtifactStore;
+  pool: string;
+  /** The pool's upgrade public key from this agent's config; absent: every upgrade is refused. */
+  publicKey: string | undefined;
+  running: RunningArtifact;
+  /** The peer id of the leader this agent follows, if any. */
+  leader: () => string | null;
+  selfPeerId: string;
+  ready: () => boolean;
+  maxBytes: number;
+  gateMs: number;
+  now: () => number;
+  /** Stops this agent and starts `current.mjs` (restart.ts). */
+  restart: () => void;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+type Answer = Record<string, unknown> & { ok: boolean };
+
+/**
+ * A member's side of an upgrade (`/poolparty/upgrade/1`): stage (fetch from peers, verify, keep),
+ * activate (restart into a staged artifact), rollback, status. Only the leader this member
+ * follows may stage, activate or roll back, and whatever it asks, the artifact must verify with
+ * this agent's own upgrade key: a leader orders a rollout, it never decides what runs.
+ */
+export class UpgradeMember {
+  readonly #o: MemberOptions;
+  /** Staging in progress, by sha256: a repeated request waits for the same fetch. */
+  readonly #staging = new Map<string, Promise<Answer>>();
+
+  constructor(o: MemberOptions) {
+    this.#o = o;
+  }
+
+  async handle(stream: Stream, conn: Connection): Promise<void> {
+    try {
+      const raw = await new FrameReader(stream).header();
+      const req = parseUpgradeRequest(raw);
+      const from = conn.remotePeer.toString();
+      const answer = typeof req === 'string' ? { ok: false, error: req } : await this.answer(req, from);
+      if (!answer.ok) this.#o.log('upgrade-refused', { from, type: raw.type, error: answer.error });
+      await sendAll(stream, line(answer));
+      await stream.close();
+      if (answer.ok && answer.restart === true) this.restartSelf();
+    } catch (err) {
+      stream.abort(err as Error);
+    }
+  }
+
+  /** What to answer `req` from peer `from` (the leader itself calls this with its own peer id). */
+  async answer(req: UpgradeRequest, from: string): Promise<Answer> {
+    if (req.type === 'status') return { ok: true, ...(await this.status()) };
+    const o = this.#o;
+    if (!o.publicKey) return { ok: false, error: 'this agent has no upgrade key: it refuses every upgrade' };
+    if (from !== o.selfPeerId && from !== o.leader())
+      return { ok: false, error: `only the leader this agent follows may ${req.type} (${from} does not lead)` };
+    if (req.type === 'stage') return this.#stageOnce(req.signed, req.holders);
+    if (req.type === 'activate') return this.#activate(req.sha256);
+    const verdict = verifyRollback(req.request, o.publicKey, o.pool);
+    if (!verdict.ok) return { ok: false, error: `rollback refused: ${verdict.detail}` };
+    const back = await o.store.rollback();
+    if (!back) return { ok: false, error: 'no previous artifact to return to' };
+    await o.store.writeTrial(null);
+    o.log('upgrade-rollback', { to: back });
+    return { ok: true, restart: true, to: back };
+  }
+
+  /** Restarts into `current.mjs` once the answer that says so has gone out. */
+  restartSelf(): void {
+    setTimeout(() => this.#o.restart(), 200).unref();
+  }
+
+  async status(): Promise<MemberUpgradeStatus> {
+    const o = this.#o;
+    return {
+      version: o.running.version,
+      sha256: o.running.sha256,
+      held: await o.store.held(),
+      ready: o.ready(),
+      last: await o.store.outcome(),
+    };
+  }
+
+  #stageOnce(signed: unknown, holders: string[]): Promise<Answer> {
+    const sha = (signed as SignedManifest | null)?.manifest?.sha256;
+    const key = typeof sha === 'string' ? sha : '';
+    const pending = this.#staging.get(key);
+    if (pending) return pending;
+    const staging = this.#stage(signed, holders).finally(() => this.#staging.delete(key));
+    this.#staging.set(key, staging);
+    return staging;
+  }
+
+  async #stage(signed: unknown, holders: string[]): Promise<Answer> {
+    const o = this.#o;
+    // The signature first: nothing is fetched for a manifest the pool's key did not sign.
+    const parsed = parseSignedManifest(signed);
+    if (!parsed.ok) return { ok: false, error: `refused: ${signed ? parsed.detail : 'unsigned'}` };
+    const claimed = verifyManifest(parsed.signed, o.publicKey as string, o.pool);
+    if (!claimed.ok) return { ok: false, error: `refused: ${claimed.detail}` };
+    const m = parsed.signed.manifest;
+    if (await o.store.read(m.sha256)) return { ok: true, held: m.sha256 };
+    let bytes: Buffer;
+    try {
+      const peers = holders.filter((p) => p !== o.selfPeerId);
+      bytes = await pullFromPeers(m.sha256, {
+        node: o.node,
+        protocol: ARTIFACT_PROTOCOL,
+        what: 'artifact',
+        peers,
+        maxBytes: o.maxBytes,
+        timeout: 30_000,
+      });
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+    const verdict = verifyArtifact(bytes, signed, o.publicKey as string, o.pool);
+    if (!verdict.ok) return { ok: false, error: `refused: ${verdict.detail}` };
+    await o.store.put(parsed.signed, bytes);
+    o.log('upgrade-staged', { sha256: m.sha256, version: m.version, bytes: bytes.length });
+    return { ok: true, held: m.sha256 };
+  }
+
+  async #activate(sha: string): Promise<Answer> {
+    const o = this.#o;
+    if (o.running.sha256 === sha) return { ok: true, running: sha };
+    const [bytes, signed] = await Promise.all([o.store.read(sha), o.store.signed(sha)]);
+    if (!bytes || !signed) return { ok: false, error: `artifact ${sha.slice(0, 12)} is not staged here` };
+    // Checked again from disk: what restarts is exactly what the key signed.
+    const verdict = verifyArtifact(bytes, signed, o.publicKey as string, o.pool);
+    if (!verdict.ok) return { ok: false, error: `refused: ${verdict.detail}` };
+    await o.store.activate(sha, o.running.file, o.gateMs, o.now());
+    o.log('upgrade-activated', { sha256: sha, version: verdict.manifest.version, from: o.running.file });
+    return { ok: true, restart: true };
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The leader's side of an upgrade, pure: which member to stage, which to restart, when to halt.
+ * Every member first stages the artifact (fetched from peers that hold it, verified, kept beside
+ * the current one), which costs no availability; then members restart into it one at a time
+ * (maxUnavailable), each through its health gate, the leader last. The first failure halts the
+ * rollout pool-wide: no further member restarts until a new push.
+ */
+
+export type MemberPhase = 'pending' | 'staged' | 'restarting' | 'done' | 'failed';
+
+export interface MemberProgress {
+  peerId: string;
+  instanceId: string;
+  phase: MemberPhase;
+  /** When it was told to restart (epoch ms). */
+  restartAt?: number;
+  /** Why staging or the restart failed. */
+  error?: string;
+}
+
+export interface UpgradeRollout {
+  sha256: string;
+  version: string;
+  startedAt: number;
+  /** How long a restarted member has to show the new version and be ready (ms). */
+  gateMs: number;
+  maxUnavailable: number;
+  members: MemberProgress[];
+  halted?: { peerId: string; instanceId: string; reason: string; at: number };
+  completedAt?: number;
+}
+
+/** What the leader sees of one member at a tick. */
+export interface MemberObservation {
+  peerId: string;
+  instanceId: string;
+  alive: boolean;
+  /** The version in its record. */
+  version: string;
+  /** Its status answer, when it gave one this tick. */
+  status?: { sha256: string | null; ready: boolean; last: { sha256: string; ok: boolean; reason?: string } | null };
+}
+
+export type Step =
+  | { kind: 'stage'; peers: string[]; holders: string[] }
+  | { kind: 'activate'; peers: string[] }
+  | { kind: 'activate-self' }
+  | { kind: 'wait' }
+  | { kind: 'done' };
+
+/** Extra time past the member's own gate before the leader gives up on it (its restart, the rejoin). */
+export const LEADER_GATE_SLACK = 15_000;
+
+/**
+ * Folds what the leader observes into the rollout (new members join its list; a restarted member
+ * that runs the target and is ready is done; one that rolled back, or overran the gate, halts it)
+ * and says what to do next. `self` is the leader: it restarts last.
+ */
+export function planUpgrade(
+  r: UpgradeRollout,
+  seen: readonly MemberObservation[],
+  self: string,
+  now: number,
+): { rollout: UpgradeRollout; step: Step } {
+  const members = r.members.map((m) => ({ ...m }));
+  for (const o of seen)
+    if (!members.some((m) => m.peerId === o.peerId))
+      members.push({ peerId: o.peerId, instanceId: o.instanceId, phase: 'pending' });
+  let halted = r.halted;
+  for (const m of members) {
+    const o = seen.find((x) => x.peerId === m.peerId);
+    const runsTarget = o?.status?.sha256 === r.sha256 && o.version === r.version;
+    if (m.phase !== 'done' && m.phase !== 'failed' && runsTarget && o?.alive && o.status?.ready) {
+      m.phase = 'done';
+      continue;
+    }
+    if (m.phase !== 'restarting') continue;
+    const last = o?.status?.last;
+    const reason =
+      last && last.sha256 === r.sha256 && !last.ok
+        ? `rolled back: ${last.reason ?? 'not healthy'}`
+        : now > (m.restartAt ?? now) + r.gateMs + LEADER_GATE_SLACK
+          ? `not back on ${r.version} and ready within ${r.gateMs + LEADER_GATE_SLACK} ms`
+          : undefined;
+    if (reason) {
+      m.phase = 'failed';
+      m.error = reason;
+      halted ??= { peerId: m.peerId, instanceId: m.instanceId, reason, at: now };
+    }
+  }
+  const rollout: UpgradeRollout = { ...r, members, ...(halted ? { halted } : {}) };
+  if (halted) return { rollout, step: { kind: 'wait' } };
+  const others = members.filter((m) => m.peerId !== self);
+  const holders = [...members.filter((m) => m.phase !== 'pending').map((m) => m.peerId), self];
+  const pending = others.filter((m) => m.phase === 'pending');
+  const restarting = others.filter((m) => m.phase === 'restarting');
+  // Everyone else must be alive before another goes down: a member lost meanwhile counts as down.
+  const down = others.filter((m) => !seen.find((o) => o.peerId === m.peerId)?.alive).length;
+  const slots = Math.max(0, r.maxUnavailable - restarting.length - Math.max(0, down - restarting.length));
+  const staged = others.filter((m) => m.phase === 'staged').sort((a, b) => (a.peerId < b.peerId ? -1 : 1));
+  if (pending.length > 0 && restarting.length === 0 && staged.length === 0)
+    return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };
+  if (staged.length > 0 && slots > 0)
+    return { rollout, step: { kind: 'activate', peers: staged.slice(0, slots).map((m) => m.peerId) } };
+  if (pending.length > 0 && slots > 0)
+    return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };
+  if (restarting.length > 0 || pending.length > 0 || staged.length > 0) return { rollout, step: { kind: 'wait' } };
+  const leader = members.find((m) => m.peerId === self);
+  if (leader && leader.phase !== 'done') return { rollout, step: { kind: 'activate-self' } };
+  return { rollout: { ...rollout, completedAt: rollout.completedAt ?? now }, step: { kind: 'done' } };
+}
+
+/** Marks members after the leader acted on them: staged, restarting, or failed with the reason. */
+export function markMember(
+  r: UpgradeRollout,
+  peerId: string,
+  phase: MemberPhase,
+  now: number,
+  error?: string,
+): UpgradeRollout {
+  const m = r.members.find((x) => x.peerId === peerId);
+  // A member that refuses or loses the artifact halts the rollout like one that failed its gate.
+  const halted =
+    phase === 'failed' && !r.halted && m
+      ? { peerId, instanceId: m.instanceId, reason: error ?? 'failed', at: now }
+      : r.halted;
+  return {
+    ...r,
+    ...(halted ? { halted } : {}),
+    members: r.members.map((m) =>
+      m.peerId === peerId
+        ? { ...m, phase, ...(phase === 'restarting' ? { restartAt: now } : {}), ...(error ? { error } : {}) }
+        : m,
+    ),
+  };
+}

@@ -1,0 +1,122 @@
+import { UPGRADE_DEFAULTS } from '../../shared/upgrade/defaults.ts';
+import { ARTIFACT_PROTOCOL, UPGRADE_PROTOCOL, UPGRADE_PUSH_PROTOCOL } from '../../shared/upgrade/protocol.ts';
+import { serveByHash } from '../content/by-hash.ts';
+import type { Component } from '../lifecycle.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import { UpgradeLeader, type UpgradeLeaderOptions } from './leader.ts';
+import { UpgradeMember } from './member.ts';
+import { acceptUpgradePush } from './push.ts';
+import { requestRestart } from './restart.ts';
+import { runningArtifact } from './running.ts';
+import { ArtifactStore } from './store.ts';
+
+export interface UpgradeServiceOptions extends Pick<UpgradeLeaderOptions, 'members' | 'now' | 'log'> {
+  node: PoolNode;
+  pool: string;
+  dataDir: string;
+  publicKey: string | undefined;
+  selfPeerId: string;
+  selfInstanceId: string;
+  leading: () => boolean;
+  leaderPeerId: () => string | null;
+  ready: () => boolean;
+  /** Stops this agent and starts `current.mjs`; default: restart.ts (SIGTERM to itself). */
+  restart?: () => void;
+}
+
+/**
+ * The upgrade component: every agent serves the artifacts it holds, answers the leader's
+ * requests and, after a restart under trial, confirms its gate once ready; the leader also takes
+ * pushes and runs the rollout. GET /upgrade reads `view()`.
+ */
+export class UpgradeService implements Component {
+  readonly name = 'upgrade';
+  readonly store: ArtifactStore;
+  readonly member: UpgradeMember;
+  readonly leader: UpgradeLeader;
+  readonly #o: UpgradeServiceOptions;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(o: UpgradeServiceOptions) {
+    this.#o = o;
+    this.store = new ArtifactStore(o.dataDir);
+    this.member = new UpgradeMember({
+      node: o.node,
+      store: this.store,
+      pool: o.pool,
+      publicKey: o.publicKey,
+      running: runningArtifact(),
+      leader: o.leaderPeerId,
+      selfPeerId: o.selfPeerId,
+      ready: o.ready,
+      maxBytes: UPGRADE_DEFAULTS.maxArtifactBytes,
+      gateMs: UPGRADE_DEFAULTS.gateMs,
+      now: o.now,
+      restart: o.restart ?? requestRestart,
+      log: o.log,
+    });
+    this.leader = new UpgradeLeader({ ...o, member: this.member });
+  }
+
+  async start(): Promise<void> {
+    const { node } = this.#o;
+    await node.handle(ARTIFACT_PROTOCOL, (s) => void serveByHash(s, (sha) => this.store.read(sha), 'artifact'), {
+      maxInboundStreams: 4,
+    });
+    await node.handle(UPGRADE_PROTOCOL, (s, conn) => void this.member.handle(s, conn), { maxInboundStreams: 4 });
+    await node.handle(
+      UPGRADE_PUSH_PROTOCOL,
+      (s, conn) =>
+        void acceptUpgradePush(s, conn, {
+          store: this.store,
+          leader: this.leader,
+          pool: this.#o.pool,
+          publicKey: this.#o.publicKey,
+          leading: this.#o.leading,
+          leaderPeerId: this.#o.leaderPeerId,
+          maxBytes: UPGRADE_DEFAULTS.maxArtifactBytes,
+          gateMs: UPGRADE_DEFAULTS.gateMs,
+          maxUnavailable: UPGRADE_DEFAULTS.maxUnavailable,
+          log: this.#o.log,
+        }),
+      { maxInboundStreams: 2 },
+    );
+    this.#timer = setInterval(() => void this.tick(), UPGRADE_DEFAULTS.tickMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#o.node.unhandle([ARTIFACT_PROTOCOL, UPGRADE_PROTOCOL, UPGRADE_PUSH_PROTOCOL]).catch(() => undefined);
+  }
+
+  async tick(): Promise<void> {
+    try {
+      await this.#confirmTrial();
+      await this.leader.tick();
+    } catch (err) {
+      this.#o.log('upgrade-tick-failed', { error: (err as Error).message });
+    }
+  }
+
+  /** After a restart into a new artifact: tells the supervisor this agent is ready (the gate passes). */
+  async #confirmTrial(): Promise<void> {
+    const running = runningArtifact();
+    if (!running.sha256 || !this.#o.ready()) return;
+    const trial = await this.store.trial();
+    if (!trial || trial.sha256 !== running.sha256 || trial.confirmedAt !== undefined) return;
+    await this.store.writeTrial({ ...trial, confirmedAt: this.#o.now() });
+    this.#o.log('upgrade-ready', { sha256: running.sha256, version: running.version });
+  }
+
+  /** GET /upgrade: what this node runs and holds, and on the leader the rollout. */
+  async view() {
+    const rollout = this.leader.rollout;
+    return {
+      self: await this.member.status(),
+      keyConfigured: this.#o.publicKey !== undefined,
+      rollout: rollout ? { ...rollout, leading: this.#o.leading() } : null,
+    };
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
+import type { UpgradeOutcome } from '../../shared/upgrade/protocol.ts';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The file name every artifact keeps: process tables find agents by 'poolparty-agent' in it. */
+export const ARTIFACT_NAME = 'poolparty-agent.mjs';
+
+/** A restart into a new artifact waiting for its health gate (written before the restart). */
+export interface Trial {
+  sha256: string;
+  /** What ran before: where a failed trial returns to. */
+  previous: string;
+  startedAt: number;
+  /** How long the new agent has to be ready (ms). */
+  gateMs: number;
+  /** Set by the new agent once it is ready: the supervisor ends the trial as a success. */
+  confirmedAt?: number;
+}
+
+/**
+ * Agent artifacts on a node, in `<dataDir>/upgrade/`: each verified artifact with its signed
+ * manifest under `artifacts/<sha256>/`, and two stable symlinks — `current.mjs` (what the
+ * supervisor runs) and `previous.mjs` (what ran before, kept for rollback). Nothing enters
+ * `artifacts/` unverified, so what is held can be served to peers as it is.
+ */
+export class ArtifactStore {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'upgrade');
+  }
+
+  get currentLink(): string {
+    return join(this.dir, 'current.mjs');
+  }
+
+  get previousLink(): string {
+    return join(this.dir, 'previous.mjs');
+  }
+
+  artifactPath(sha: string): string {
+    return join(this.dir, 'artifacts', check(sha), ARTIFACT_NAME);
+  }
+
+  async read(sha: string): Promise<Buffer | null> {
+    return readOrNull(this.artifactPath(sha));
+  }
+
+  /** The signed manifest kept beside an artifact (as stored: it was verified when put). */
+  async signed(sha: string): Promise<SignedManifest | null> {
+    const text = await readOrNull(join(this.dir, 'artifacts', check(sha), 'manifest.json'));
+    return text ? (JSON.parse(text.toString('utf8')) as SignedManifest) : null;
+  }
+
+  async held(): Promise<string[]> {
+    const names = await readdir(join(this.dir, 'artifacts')).catch(() => [] as string[]);
+    return names.filter((n) => SHA256.test(n)).sort();
+  }
+
+  /** Keeps an artifact the caller verified against its signed manifest: whole or not at all. */
+  async put(signed: SignedManifest, bytes: Buffer): Promise<void> {
+    const sha = check(signed.manifest.sha256);
+    const final = join(this.dir, 'artifacts', sha);
+    const tmp = `${final}.${process.pid}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    await writeFile(join(tmp, ARTIFACT_NAME), bytes, { mode: 0o600 });
+    await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(signed)}\n`, { mode: 0o600 });
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
+  }
+
+  /** Where `current.mjs` points, or null when this node still runs what it was started with. */
+  current(): Promise<string | null> {
+    return readlink(this.currentLink).catch(() => null);
+  }
+
+  previous(): Promise<string | null> {
+    return readlink(this.previousLink).catch(() => null);
+  }
+
+  /**
+   * Points `current.mjs` at artifact `sha` and `previous.mjs` at what ran until now (`running`,
+   * the file this process was started from), and opens the trial the supervisor judges.
+   */
+  async activate(sha: string, running: string, gateMs: number, now: number): Promise<Trial> {
+    const target = this.artifactPath(sha);
+    const previous = (await this.current()) ?? running;
+    if (previous !== target) await this.#link(this.previousLink, previous);
+    await this.#link(this.currentLink, target);
+    const trial: Trial = { sha256: sha, previous, startedAt: now, gateMs };
+    await this.writeTrial(trial);
+    return trial;
+  }
+
+  /** Points `current.mjs` back at `previous.mjs`'s target (and previous at what was current). */
+  async rollback(): Promise<string | null> {
+    const previous = await this.previous();
+    if (!previous) return null;
+    const current = await this.current();
+    await this.#link(this.currentLink, previous);
+    if (current) await this.#link(this.previousLink, current);
+    return previous;
+  }
+
+  async trial(): Promise<Trial | null> {
+    const text = await readOrNull(join(this.dir, 'trial.json'));
+    return text ? (JSON.parse(text.toString('utf8')) as Trial) : null;
+  }
+
+  async writeTrial(trial: Trial | null): Promise<void> {
+    if (!trial) return rm(join(this.dir, 'trial.json'), { force: true });
+    await writeAtomically(join(this.dir, 'trial.json'), `${JSON.stringify(trial)}\n`);
+  }
+
+  async outcome(): Promise<UpgradeOutcome | null> {
+    const text = await readOrNull(join(this.dir, 'last.json'));
+    return text ? (JSON.parse(text.toString('utf8')) as UpgradeOutcome) : null;
+  }
+
+  async writeOutcome(outcome: UpgradeOutcome): Promise<void> {
+    await writeAtomically(join(this.dir, 'last.json'), `${JSON.stringify(outcome)}\n`);
+  }
+
+  /** Replaces a symlink atomically: a new link under another name, renamed over the old one. */
+  async #link(link: string, target: string): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${link}.${process.pid}.tmp`;
+    await rm(tmp, { force: true });
+    await symlink(target, tmp);
+    await rename(tmp, link);
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+async function readOrNull(file: string): Promise<Buffer | null> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function check(sha: string): string {
+  if (!SHA256.test(sha)) throw new Error(`not a sha256 hex digest: ${JSON.stringify(sha.slice(0, 80))}`);
+  return sha;
+}

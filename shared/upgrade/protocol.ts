@@ -1,0 +1,87 @@
+/**
+ * The upgrade protocols between the CLI, the leader and the members (libp2p streams, framed like
+ * bundle transfer: a JSON header line, then raw bytes where there are any;
+ * shared/wire/bundle-transfer.ts).
+ *
+ * - `/poolparty/upgrade-push/1` (CLI → leader): header `{signed, size, gateMs?}` + the artifact, or
+ *   `{rollback: SignedRollback}`. Answer `{ok, sha256, version}` or `{ok:false, error, code?}`.
+ * - `/poolparty/artifact/1` (member → any peer): content by hash, the bundle pull framing.
+ * - `/poolparty/upgrade/1` (leader → member): one request line, one answer line (UpgradeRequest).
+ *
+ * Whoever sends them, members verify every manifest with their own configured public key: the
+ * leader is trusted with the order of a rollout, never with what runs.
+ */
+export const UPGRADE_PUSH_PROTOCOL = '/poolparty/upgrade-push/1';
+export const ARTIFACT_PROTOCOL = '/poolparty/artifact/1';
+export const UPGRADE_PROTOCOL = '/poolparty/upgrade/1';
+
+/** The requests a leader sends a member. */
+export type UpgradeRequest =
+  /** Fetch the artifact from `holders` (peer ids, best first), verify it and keep it beside the current one. */
+  | { type: 'stage'; signed: unknown; holders: string[] }
+  /** Restart into the staged artifact `sha256` (its own signed manifest is checked again). */
+  | { type: 'activate'; sha256: string }
+  /** Return to the artifact run before the current one (`poolparty upgrade --rollback`). */
+  | { type: 'rollback'; request: unknown }
+  /** What this member runs and holds, and how its last upgrade ended. */
+  | { type: 'status' };
+
+/** What a member says of itself (the `status` answer; also its own GET /upgrade). */
+export interface MemberUpgradeStatus {
+  /** The version it runs: its artifact's signed manifest, else the built-in one. */
+  version: string;
+  /** sha256 of the artifact it runs, when it runs one it was upgraded to. */
+  sha256: string | null;
+  /** Artifacts held (sha256), verified. */
+  held: string[];
+  ready: boolean;
+  /** The outcome of the last restart into a new artifact, as the supervisor judged it. */
+  last: UpgradeOutcome | null;
+}
+
+export interface UpgradeOutcome {
+  sha256: string;
+  ok: boolean;
+  /** Why it was rolled back. */
+  reason?: string;
+  at: number;
+}
+
+/** `poolparty upgrade --rollback`: signed like a manifest, so only the upgrade key holder asks it. */
+export interface RollbackRequest {
+  pool: string;
+  issuedAt: number;
+}
+
+/** The document signed for a rollback request (a fixed prefix: no manifest signature counts here). */
+export function rollbackDocument(r: RollbackRequest): string {
+  return ['poolparty-upgrade-rollback/1', `pool=${r.pool}`, `issuedAt=${r.issuedAt}`].join('\n');
+}
+
+/** Parses one request line from a peer; a one-line reason when it is not a request. */
+export function parseUpgradeRequest(value: unknown): UpgradeRequest | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected an object';
+  const v = value as Record<string, unknown>;
+  switch (v.type) {
+    case 'stage': {
+      const holders = v.holders;
+      if (
+        !Array.isArray(holders) ||
+        holders.length > 64 ||
+        !holders.every((h) => typeof h === 'string' && h.length < 128)
+      )
+        return 'holders: expected up to 64 peer ids';
+      return { type: 'stage', signed: v.signed, holders: holders as string[] };
+    }
+    case 'activate':
+      return typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256)
+        ? { type: 'activate', sha256: v.sha256 }
+        : 'sha256: expected a hex digest';
+    case 'rollback':
+      return { type: 'rollback', request: v.request };
+    case 'status':
+      return { type: 'status' };
+    default:
+      return `type: unknown ${JSON.stringify(v.type)?.slice(0, 40)}`;
+  }
+}
