@@ -27,7 +27,7 @@ export interface AgentReadModel {
 }
 
 /** The monitor of one agent: the built-in routes plus /leader and /scaling. */
-export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
+export function buildMonitor(agent: AgentReadModel, registry: Registry, extra: MonitorRoute[] = []): Hono {
   const routes: MonitorRoute[] = [
     {
       method: 'GET',
@@ -87,7 +87,7 @@ export function buildMonitor(agent: AgentReadModel, registry: Registry): Hono {
       },
       registry,
     },
-    { routes },
+    { routes: [...routes, ...extra] },
   );
 }
 
