@@ -1,6 +1,5 @@
 import { ensureIdentity } from '../shared/identity.ts';
 import { readPoolKey } from '../shared/pool-key.ts';
-import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView, HealthView, StatsView } from '../shared/wire/cluster.ts';
 import type { ControlMessage } from '../shared/wire/heartbeat.ts';
@@ -15,6 +14,7 @@ import { ActionLedger } from './scaler/ledger.ts';
 import type { PoolScaler } from './scaler/pool-scaler.ts';
 import type { ControlDraft } from './scaler/scaler.ts';
 import type { AgentDeps, AgentLog } from './types.ts';
+import { agentVersion } from './upgrade/running.ts';
 
 export type { AgentDeps, AgentLog };
 
@@ -114,7 +114,7 @@ export class Agent {
       instanceId: c.instanceId,
       listen: this.multiaddrs,
       monitor: this.monitorUrl,
-      version: VERSION,
+      version: agentVersion(),
     });
   }
 
@@ -139,6 +139,7 @@ export class Agent {
       peerId: this.#peerId,
       instanceId: this.config.instanceId,
       uptimeS: Math.round((this.#now() - this.#startedAt) / 1000),
+      version: agentVersion(),
     };
   }
 

@@ -1,10 +1,10 @@
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { VERSION } from '../shared/version.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { type ClusterView, type LeaderDetail, type MemberView, memberBundleField } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import type { LoadBook } from './load/book.ts';
 import type { MemberLiveness } from './membership/swim/types.ts';
+import { agentVersion } from './upgrade/running.ts';
 
 /** This node's record (what the members topic carries about it), without seq and metrics. */
 export function selfRecord(o: {
@@ -29,7 +29,7 @@ export function selfRecord(o: {
     }),
     monitor: o.monitor,
     startedAt: o.startedAt,
-    version: VERSION,
+    version: agentVersion(),
     ...o.leadership,
     ...o.bundles,
   };

@@ -52,6 +52,8 @@ export interface HealthView {
   peerId: string;
   instanceId: string;
   uptimeS: number;
+  /** The agent version it runs (an upgraded artifact's signed manifest, else the version built in). */
+  version?: string;
 }
 
 /** GET /stats */
