@@ -11,6 +11,7 @@ import { buildDuty, buildLeadership } from './compose/leadership.ts';
 import { leveled, RETIREMENT_LEVELS, SCALER_LEVELS } from './compose/log-levels.ts';
 import { buildMembers } from './compose/members.ts';
 import { telemetry } from './compose/telemetry.ts';
+import { buildUpgrade, upgradeRoute } from './compose/upgrade.ts';
 import { agentViews } from './compose/views.ts';
 import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
@@ -143,7 +144,13 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     announce: () => membership.refreshRecord(),
     leave: () => membership.stop({ leave: true, grace: t.leaveGrace }),
   });
-  const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry), {
+  const upgrade = buildUpgrade({
+    ...common,
+    membership,
+    retired: () => retirement.retired,
+    ready: () => i.readModel().ready().ready,
+  });
+  const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,
     port: c.monitor.port,
   });
@@ -178,7 +185,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     duty,
     scaler,
   });
-  components.push(dashboard.history);
+  components.push(dashboard.history, upgrade);
   return {
     node,
     metrics: tel.metrics,
