@@ -56,6 +56,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // An upgraded node runs its current artifact under this process (agent/upgrade/boot.ts).
+  const boot = { dataDir: config.dataDir, configFile: file, log };
+  const upgrade = await import('./upgrade/boot.ts');
+  const supervising = await upgrade.superviseIfUpgraded(boot);
+  if (supervising !== undefined) return supervising;
+
   // An agent must outlive bugs triggered by remote input: log and carry on.
   process.on('unhandledRejection', (reason) => log.error('unhandled-rejection', { error: String(reason) }));
   process.on('uncaughtException', (err) => log.error('uncaught-exception', { error: err.message, stack: err.stack }));
@@ -82,7 +88,7 @@ async function main(): Promise<number> {
       stopNotifying();
       log.info('signal', { signal });
       agent.stop({ leave: true }).then(
-        () => resolve(0),
+        () => resolve(upgrade.afterStop(boot)),
         (err: Error) => {
           log.error('stop-failed', { error: err.message });
           resolve(1);
