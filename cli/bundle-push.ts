@@ -1,6 +1,7 @@
+import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { readPoolKey } from '../shared/pool-key.ts';
-import { NOT_LEADER, PUSH_PROTOCOL, pushOver } from '../shared/wire/bundle-transfer.ts';
+import { NOT_LEADER, PUSH_PROTOCOL, type PushAnswer, pushOver } from '../shared/wire/bundle-transfer.ts';
 import { OperationError } from './command.ts';
 import { createDialerNode } from './dialer-node.ts';
 
@@ -35,29 +36,43 @@ export interface PushOptions {
  * Resolves with the multiaddr the bundle went to.
  */
 export async function pushBundle(opts: PushOptions): Promise<string> {
+  return pushToLeader(opts, PUSH_PROTOCOL, 'bundle', (stream) =>
+    pushOver(stream, opts.bytes, {
+      ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
+      ...(opts.cloud !== undefined ? { cloud: opts.cloud } : {}),
+    }),
+  );
+}
+
+/**
+ * Dials the leader on `protocol` as a short-lived peer holding the pool key, lets `push` talk on
+ * the stream, and leaves; resolves with the multiaddr it reached. A refusal is a BundlePushError
+ * (NotLeaderError when the peer no longer leads) naming `what` was refused.
+ */
+export async function pushToLeader(
+  opts: Pick<PushOptions, 'poolKeyFile' | 'leaderPeerId' | 'leaderAddrs' | 'dialTimeout'>,
+  protocol: string,
+  what: string,
+  push: (stream: Stream) => Promise<PushAnswer>,
+): Promise<string> {
   if (opts.leaderAddrs.length === 0) throw new BundlePushError(`leader ${opts.leaderPeerId} announces no address`);
   const node = await createDialerNode({ poolKey: await readPoolKey(opts.poolKeyFile) });
   try {
     const errors: string[] = [];
     for (const addr of opts.leaderAddrs) {
       const target = multiaddr(addr.includes('/p2p/') ? addr : `${addr}/p2p/${opts.leaderPeerId}`);
-      let stream: Awaited<ReturnType<typeof node.dialProtocol>>;
+      let stream: Stream;
       try {
-        stream = await node.dialProtocol(target, PUSH_PROTOCOL, {
-          signal: AbortSignal.timeout(opts.dialTimeout ?? 10_000),
-        });
+        stream = await node.dialProtocol(target, protocol, { signal: AbortSignal.timeout(opts.dialTimeout ?? 10_000) });
       } catch (err) {
         errors.push(`${addr}: ${(err as Error).message}`);
         continue;
       }
-      const answer = await pushOver(stream, opts.bytes, {
-        ...(opts.maxUnavailable !== undefined ? { maxUnavailable: opts.maxUnavailable } : {}),
-        ...(opts.cloud !== undefined ? { cloud: opts.cloud } : {}),
-      });
+      const answer = await push(stream);
       if (!answer.ok) {
         const why = answer.error ?? 'unknown error';
         const Err = answer.code === NOT_LEADER ? NotLeaderError : BundlePushError;
-        throw new Err(`the leader refused the bundle: ${why}`);
+        throw new Err(`the leader refused the ${what}: ${why}`);
       }
       return target.toString();
     }
