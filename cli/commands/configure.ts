@@ -44,10 +44,11 @@ function duration(values: OptionValues, name: string, fallback: string): number 
 }
 
 /** The cloud's monitors that answer, and the leader as the first of them sees it (waiting for one). */
-async function findLeader(
+export async function findLeader(
   monitors: string[],
   reach: PoolReach,
   deadline: number,
+  command = 'configure',
 ): Promise<{ view: ClusterView; peerId: string; instanceId: string; addrs: string[] }> {
   try {
     return await pRetry(() => askForLeader(monitors, reach), {
@@ -59,7 +60,7 @@ async function findLeader(
       shouldRetry: () => Date.now() < deadline,
     });
   } catch (err) {
-    throw new OperationError(`configure: cannot find the pool's leader: ${(err as Error).message}`);
+    throw new OperationError(`${command}: cannot find the pool's leader: ${(err as Error).message}`);
   }
 }
 
