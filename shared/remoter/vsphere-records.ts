@@ -25,7 +25,7 @@ export const VM_PROPERTIES = [
   'config.extraConfig',
   'runtime.powerState',
   'guest.ipAddress',
-  'guest.guestHeartbeatStatus',
+  'guestHeartbeatStatus',
 ];
 
 /** Longest pool-cloud prefix kept in a VM name: the name must stay an instance id (≤ 64 of [A-Za-z0-9-]). */
@@ -71,7 +71,7 @@ export interface VmView {
 
 export function vmView(o: ObjectContent): VmView {
   const ip = text(o.props.get('guest.ipAddress'));
-  const heartbeat = text(o.props.get('guest.guestHeartbeatStatus'));
+  const heartbeat = text(o.props.get('guestHeartbeatStatus'));
   return {
     name: text(o.props.get('name')) ?? o.obj.value,
     ref: o.obj,

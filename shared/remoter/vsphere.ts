@@ -105,6 +105,7 @@ export class VsphereRemoter implements RemoterBase {
       this.log.info('client token already launched; returning that launch', { clientToken: req.clientToken });
       return Promise.all(earlier.map((vm) => this.poweredOn(vm)));
     }
+    await this.seedAddress();
     const out: InstanceRecord[] = [];
     for (let i = 0; i < req.count; i++)
       out.push(await this.launchOne(req, vmName(this.opts.pool.name, req.cloud, req.clientToken, i)));
@@ -173,6 +174,21 @@ export class VsphereRemoter implements RemoterBase {
     if (vm.config[MARK.token] !== req.clientToken || !isOurs(vm, this.opts.pool.name, req.cloud))
       throw new VsphereSetupError(`a VM named ${name} exists in the pool's folder and is not this launch's`);
     return this.poweredOn(vm);
+  }
+
+  /**
+   * New nodes find the pool through the listed addresses of its VMs, and a VM has one only once its
+   * guest reports it (VMware Tools): a launch right after the pool's first (bootstrap's seed) waits
+   * for that address, bounded, instead of handing the new VMs no peer at all.
+   */
+  private async seedAddress(): Promise<void> {
+    const bound = Date.now() + (this.opts.taskTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.taskTimeoutMs);
+    for (let wait = 500; ; wait = Math.min(5000, wait * 2)) {
+      const live = (await this.vms()).filter((vm) => vm.powerState === 'poweredOn');
+      if (live.length === 0 || live.some((vm) => vm.ip !== undefined)) return;
+      if (Date.now() > bound) return this.log.warn('no VM of the pool reports an address; launching without peers');
+      await sleep(wait);
+    }
   }
 
   /** The VM of this name in the pool's folder, waiting (bounded) for a clone that is still running. */
