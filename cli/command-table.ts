@@ -140,6 +140,30 @@ export const COMMANDS: readonly Command[] = [
     load: () => import('./commands/configure.ts'),
   },
   {
+    name: 'upgrade',
+    summary: 'roll a new agent artifact out to the running pool, node by node, with health gates and rollback',
+    usage:
+      '[-c FILE] [--artifact FILE] [--gate 2m] [--max-unavailable N] [--timeout 15m] [--rollback] [--yes] [--json]',
+    details: [
+      "Signs the artifact's manifest (version, sha256, size, build time) with the pool's upgrade key",
+      '(<state dir>/upgrade.key, made by the first launch) and pushes it to the leader; nodes fetch it from',
+      'peers, verify it with their own copy of the public key and restart into it one at a time, the leader',
+      'last. A node not ready on the new agent within --gate returns to the previous one by itself and the',
+      'rollout halts. Default artifact: dist/artifact/poolparty-agent.mjs (npm run build). Exits 0 when',
+      'every node runs it, 1 when it halted or timed out. --rollback: every node returns to its previous agent.',
+    ].join('\n'),
+    options: {
+      ...POOL_OPTIONS,
+      artifact: { type: 'string', placeholder: 'FILE', description: 'the single-file agent to roll out' },
+      gate: { type: 'string', placeholder: 'DURATION', description: 'how long a restarted node has to be ready (2m)' },
+      'max-unavailable': { type: 'string', placeholder: 'N', description: 'nodes restarting at once (default 1)' },
+      timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 15m)' },
+      rollback: { type: 'boolean', description: 'return every node to the agent it ran before' },
+      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+    },
+    load: () => import('./commands/upgrade.ts'),
+  },
+  {
     name: 'ssh',
     summary: 'open a shell on a node of an ssh cloud or an ec2 cloud with ssh (or run a command there)',
     usage: '[-c FILE] [--cloud NAME] [INSTANCE] [-- command …] [--json]',
