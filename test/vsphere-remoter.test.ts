@@ -118,7 +118,25 @@ describe('vsphere remoter base against the vSphere simulator', () => {
     const listed = await r.list({ pool: 'web', cloud: 'app' });
     expect(listed.map((i) => i.id)).toEqual([vm.id]);
     // Powered on, no VMware Tools heartbeat yet: booting.
-    expect(listed[0]?.state).toBe('pending');
+    expect(listed[0]).toMatchObject({ state: 'pending' });
+    expect(listed[0]?.privateIp).toBeUndefined();
+    // Once Tools report an address and a green heartbeat (set in the simulator as Tools would): running.
+    const c = sim.client();
+    const ref = await c.findByInventoryPath(`DC0/vm/poolparty/tests/${vm.id}`);
+    if (!ref) throw new Error('VM not found');
+    await c.reconfigure(ref, { 'SET.guest.ipAddress': '127.0.0.42', 'SET.guestHeartbeatStatus': 'green' });
+    expect((await r.list({ pool: 'web', cloud: 'app' }))[0]).toMatchObject({
+      state: 'running',
+      privateIp: '127.0.0.42',
+      monitor: 'http://127.0.0.42:8642',
+    });
+    // A task's fault is one line naming it: powering off a VM that is off.
+    await c.powerOff(ref);
+    await expect(c.powerOff(ref)).rejects.toThrow(
+      /^vSphere .*power off .* failed: InvalidPowerState.*: the VM is not in the power state the operation needs$/,
+    );
+    expect((await r.list({ pool: 'web', cloud: 'app' }))[0]?.state).toBe('stopping');
+    await c.powerOn(ref);
   });
 
   it('lists 30+ VMs of the pool across PropertyCollector pages, and not another pool in the same folder', async () => {
