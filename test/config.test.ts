@@ -175,7 +175,7 @@ describe('config errors are one line naming the file and the field', () => {
     [
       'unknown provider',
       `{ instances: { min: 1, max: 3 }, using: { provider: 'ec3' } }`,
-      `clouds.web.using.provider: unknown provider "ec3" (expected 'local', 'ec2', 'ssh')`,
+      `clouds.web.using.provider: unknown provider "ec3" (expected 'local', 'ec2', 'ssh', 'vsphere')`,
     ],
     [
       'unknown tunable',
