@@ -225,6 +225,12 @@ describe('vsphere remoter base against the vSphere simulator', () => {
   it('bad credentials and missing inventory paths are one-line errors naming what is wrong', async () => {
     const bad = await remoter(pool('web'), { env: { VSPHERE_USER: 'user', VSPHERE_PASSWORD: 'wrong' } });
     await expect(bad.list({ pool: 'web' })).rejects.toThrow(/^vSphere Login failed: InvalidLogin.*VSPHERE_USER/);
+    // Without the variables, the user info clouds.ts gave the URL (kept beside the laptop's parse).
+    const withUserInfo = new URL(sim.url);
+    withUserInfo.username = sim.user;
+    withUserInfo.password = sim.password;
+    const fromUrl = await remoter(pool('web', { url: withUserInfo.toString() }), { env: {} });
+    expect(await fromUrl.list({ pool: 'web' })).toHaveLength(1);
     const none = await remoter(pool('web'), { env: {} });
     await expect(none.list({ pool: 'web' })).rejects.toThrow(/no vCenter credentials: set VSPHERE_USER/);
     const missing = await remoter(pool('web', { template: 'no-such-template' }));
