@@ -91,7 +91,8 @@ export function planUpgrade(
   const rollout: UpgradeRollout = { ...r, members, ...(halted ? { halted } : {}) };
   if (halted) return { rollout, step: { kind: 'wait' } };
   const others = members.filter((m) => m.peerId !== self);
-  const holders = [...members.filter((m) => m.phase !== 'pending').map((m) => m.peerId), self];
+  // Members that hold it serve it first; the leader is asked last, so it is not everyone's source.
+  const holders = [...others.filter((m) => m.phase !== 'pending' && m.phase !== 'failed').map((m) => m.peerId), self];
   const pending = others.filter((m) => m.phase === 'pending');
   const restarting = others.filter((m) => m.phase === 'restarting');
   // Everyone else must be alive before another goes down: a member lost meanwhile counts as down.
