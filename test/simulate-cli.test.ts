@@ -59,7 +59,7 @@ describe('poolparty simulate', () => {
 
     const chart = await readFile(svg, 'utf8');
     expect(XMLValidator.validate(chart)).toBe(true);
-    for (const label of ['load per trace member', 'what the rules see', 'instances', 'expand: avg(load) &gt; 0.7']) {
+    for (const label of ['load per trace member', 'what the scaler sees', 'instances', 'expand: avg(load) &gt; 0.7']) {
       expect(chart).toContain(label);
     }
     // One marker per action, each with its reason as a tooltip.

@@ -149,4 +149,17 @@ describe('daily-cycle.csv', () => {
     expect(spread.summary.peak).toBeLessThan(base.bounds.max);
     expect(spread.summary.instanceHours).toBeLessThan(replay.summary.instanceHours);
   });
+
+  it('target tracking (clouds-target.ts) sizes the pool from the ratio to its target, through the same step', async () => {
+    const t = await trace('daily-cycle.csv');
+    const target = await cloud('examples/traces/clouds-target.ts');
+    const r = run(t, target, 'spread');
+    const expands = acts(r, 'expand');
+    expect(expands.length).toBeGreaterThan(0);
+    for (const d of [...expands, ...acts(r, 'contract')])
+      expect(d.reason).toMatch(/^avg\(load\) [\d.]+ vs target 0\.6: /);
+    // It acts on the ratio before the threshold rule's 0.7 has held for two minutes.
+    expect(expands[0]!.at).toBeLessThan(acts(run(t, base, 'spread'), 'expand')[0]!.at);
+    expect(r.thresholds).toContainEqual({ rule: 'target', text: 'avg(load) = 0.6', metric: 'load', value: 0.6 });
+  });
 });

@@ -1,5 +1,5 @@
 import type { Trace } from '../../shared/scaling/simulate/trace.ts';
-import type { SimDecision, SimulationResult } from '../../shared/scaling/simulate/types.ts';
+import type { SimDecision, SimulationResult, Threshold } from '../../shared/scaling/simulate/types.ts';
 import { countTicks, linear, niceTicks, numberLabel, type Scale, timeLabel, timeTicks } from './chart-scale.ts';
 
 export interface ChartInput {
@@ -14,7 +14,7 @@ const W = 1000;
 const H = 500;
 const LEFT = 70;
 const RIGHT = 70;
-const TOP = 92;
+const TOP = 100;
 const BOTTOM = 52;
 
 // A white outline under labels, so a line crossing one does not make it unreadable.
@@ -26,6 +26,8 @@ const COLOR = {
   expand: '#c62828',
   contract: '#2e7d32',
   replace: '#6a1b9a',
+  target: '#00838f',
+  step: '#8d6e63',
   instances: '#e67e00',
   ready: '#f3b866',
   against: '#7b1fa2',
@@ -72,7 +74,7 @@ export function chartSvg({ trace, traceFile, result, against }: ChartInput): str
     parts.push(path(stepPoints(points, end, x, y), COLOR.metric, 2.5));
   }
   for (const t of result.thresholds.filter((t) => t.metric === metric)) {
-    const color = t.rule === 'expand' ? COLOR.expand : COLOR.contract;
+    const color = THRESHOLD_COLOR[t.rule];
     parts.push(
       `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f(y(t.value))}" y2="${f(y(t.value))}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
       `<text x="${W - RIGHT - 6}" y="${f(y(t.value) - 5)}" text-anchor="end" fill="${color}" ${HALO}>${esc(`${t.rule}: ${t.text}`)}</text>`,
@@ -90,7 +92,8 @@ export function chartSvg({ trace, traceFile, result, against }: ChartInput): str
     parts.push(path(stepPoints(counts(against, 'instances'), end, x, yc), COLOR.against, 2, 'stroke-dasharray="8 4"'));
   parts.push(path(stepPoints(counts(result, 'instances'), end, x, yc), COLOR.instances, 3));
   for (const d of result.decisions) if (d.action !== 'none') parts.push(marker(d, x(d.at), yc(d.instances)));
-  parts.push(...legend(metric, aggregate, against !== undefined), '</svg>');
+  const kinds = [...new Set(result.thresholds.filter((t) => t.metric === metric).map((t) => t.rule))];
+  parts.push(...legend(metric, aggregate, against !== undefined, kinds), '</svg>');
   return `${parts.join('\n')}\n`;
 }
 
@@ -130,14 +133,19 @@ function axes(x: Scale, y: Scale, yc: Scale, r: SimulationResult, metric: string
   return out;
 }
 
-function legend(metric: string, aggregate: string | undefined, against: boolean): string[] {
+const THRESHOLD_COLOR = { expand: COLOR.expand, contract: COLOR.contract, target: COLOR.target, step: COLOR.step };
+const THRESHOLD_LABEL = { expand: 'expand at', contract: 'contract at', target: 'target', step: 'step at' };
+
+function legend(metric: string, aggregate: string | undefined, against: boolean, kinds: Threshold['rule'][]): string[] {
   const items: [string, string][] = [
     [line(COLOR.member, 1.5, 'stroke-opacity="0.6"'), `${metric} per trace member`],
     ...(aggregate
-      ? [[line(COLOR.metric, 3), `${aggregate.replace(/\s.*$/, '')} (what the rules see)`] as [string, string]]
+      ? [[line(COLOR.metric, 3), `${aggregate.replace(/\s.*$/, '')} (what the scaler sees)`] as [string, string]]
       : []),
-    [line(COLOR.expand, 1.5, 'stroke-dasharray="6 4"'), 'expand at'],
-    [line(COLOR.contract, 1.5, 'stroke-dasharray="6 4"'), 'contract at'],
+    ...kinds.map((k): [string, string] => [
+      line(THRESHOLD_COLOR[k], 1.5, 'stroke-dasharray="6 4"'),
+      THRESHOLD_LABEL[k],
+    ]),
     [line(COLOR.instances, 3), 'instances'],
     [line(COLOR.ready, 2, 'stroke-dasharray="5 3"'), 'ready'],
     ...(against
@@ -148,9 +156,16 @@ function legend(metric: string, aggregate: string | undefined, against: boolean)
   ];
   const out: string[] = [];
   let at = LEFT;
+  let row = 64;
   for (const [swatch, label] of items) {
-    out.push(`<g transform="translate(${at} 70)">${swatch}<text x="22" y="4">${esc(label)}</text></g>`);
-    at += 34 + label.length * 5.9;
+    const width = 34 + label.length * 5.9;
+    // A legend wider than the plot wraps onto a second row rather than running off the picture.
+    if (at + width > W - RIGHT + 40) {
+      at = LEFT;
+      row += 18;
+    }
+    out.push(`<g transform="translate(${at} ${row})">${swatch}<text x="22" y="4">${esc(label)}</text></g>`);
+    at += width;
   }
   return out;
 }

@@ -57,7 +57,8 @@ export function simulate(trace: Trace, setup: SimulationSetup): SimulationResult
     });
     state = step.state;
     const ready = members.filter((m) => m.ready).length;
-    recorder.observe(now, step, count, ready, Math.min(interval, trace.end - now));
+    const maps = members.map((m) => Object.fromEntries(Object.entries(m.metrics).map(([k, v]) => [k, v.value])));
+    recorder.observe(now, step, count, ready, Math.min(interval, trace.end - now), maps);
 
     const orphans = pool.neverJoined(now, config.joinTimeout);
     if (orphans.length > 0) {

@@ -1,4 +1,7 @@
 import type { PolicyDecision } from '../decide.ts';
+import { aggregate, metricValues } from '../evaluate.ts';
+import type { Aggregate } from '../rule.ts';
+import type { MetricMaps } from '../rule-status.ts';
 import type { StepResult } from '../step.ts';
 import type { SimInstance } from './pool-model.ts';
 import type {
@@ -42,13 +45,17 @@ export class Recorder {
     this.#end = end;
   }
 
-  /** One evaluation at `now`, standing for the next `spanMs` of trace time. */
-  observe(now: number, step: StepResult, instances: number, ready: number, spanMs: number): void {
+  /**
+   * One evaluation at `now`, standing for the next `spanMs` of trace time. `metrics` are the
+   * members' values, for the aggregates the target and step policies read.
+   */
+  observe(now: number, step: StepResult, instances: number, ready: number, spanMs: number, metrics: MetricMaps): void {
     this.#evaluations++;
     this.#countMs += instances * spanMs;
     this.#peak = Math.max(this.#peak, instances);
     this.#lowest = Math.min(this.#lowest, instances);
-    if (instances >= this.#setup.bounds.max) this.#atMaxMs += spanMs;
+    // The bounds in force: a schedule window may have moved them.
+    if (instances >= (step.bounds ?? this.#setup.bounds).max) this.#atMaxMs += spanMs;
     const wantsMore =
       step.rules.expand.evaluation?.holds === true ||
       step.decision.policies.some((p) => p.desired !== null && p.desired > ready);
@@ -65,6 +72,12 @@ export class Recorder {
         if (!this.#thresholds.some((t) => t.rule === kind && t.text === term.text)) {
           this.#thresholds.push({ rule: kind, text: term.text, metric: term.metric, value: term.threshold });
         }
+      }
+    }
+    for (const t of policyThresholds(this.#setup.config)) {
+      values[t.text] = aggregate(t.agg, metricValues(metrics, t.metric));
+      if (!this.#thresholds.some((x) => x.rule === t.rule && x.text === t.text)) {
+        this.#thresholds.push({ rule: t.rule, text: t.text, metric: t.metric, value: t.value });
       }
     }
     const key = JSON.stringify(values);
@@ -125,6 +138,27 @@ export class Recorder {
       summary,
     };
   }
+}
+
+/** The lines a chart draws for the target and step policies, each with the aggregate it compares. */
+function policyThresholds(config: SimulationSetup['config']): (Threshold & { agg: Aggregate })[] {
+  const out: (Threshold & { agg: Aggregate })[] = [];
+  const t = config.target;
+  if (t)
+    out.push({
+      rule: 'target',
+      text: `${t.agg}(${t.metric}) = ${t.value}`,
+      metric: t.metric,
+      value: t.value,
+      agg: t.agg,
+    });
+  for (const s of config.steps ?? []) {
+    const value = s.above ?? s.below;
+    if (value === undefined) continue;
+    const text = `${s.agg}(${s.metric}) ${s.above !== undefined ? `> ${value}: +${s.add}` : `< ${value}: -${s.remove}`}`;
+    out.push({ rule: 'step', text, metric: s.metric, value, agg: s.agg });
+  }
+  return out;
 }
 
 function round(hours: number): number {

@@ -64,7 +64,8 @@ export interface TermPoint {
 
 /** A rule term's threshold, for charts. */
 export interface Threshold {
-  rule: 'expand' | 'contract';
+  /** The threshold rule, or the policy (a target to hold, a step's threshold) it belongs to. */
+  rule: 'expand' | 'contract' | 'target' | 'step';
   text: string;
   metric: string;
   value: number;
