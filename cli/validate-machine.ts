@@ -1,5 +1,6 @@
 import type { ResolverName } from '../shared/config/configure-schema.ts';
 import type { CloudDefinition } from '../shared/config/schema.ts';
+import { vsphereCredentialsCheck } from './validate-vsphere.ts';
 
 /**
  * `poolparty validate`'s checks against this machine (cli/validate-checks.ts has those of the
@@ -69,8 +70,7 @@ export function credentialChecks(cloud: CloudDefinition, facts: Facts): CloudChe
   const using = cloud.using;
   if (using.provider === 'local') return [];
   if (using.provider === 'ssh') return [keyFileCheck(using.keyFile, facts)];
-  // vCenter credentials are checked by logging in, which validate never does.
-  if (using.provider === 'vsphere') return [];
+  if (using.provider === 'vsphere') return [vsphereCredentialsCheck(using, facts.env)];
   const checks = [regionCheck(using.region, facts), awsCredentialsCheck(facts)];
   if (using.ssh) checks.push(keyFileCheck(using.ssh.keyFile, facts));
   return checks;
