@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { credentialChecks, type Facts } from '../cli/validate-machine.ts';
 import { loadPool, parsePool } from '../shared/config/load.ts';
 import { resolveAgentConfig } from '../shared/config/resolve.ts';
 import { vsphereUrlCredentials } from '../shared/config/vsphere-schema.ts';
@@ -68,5 +69,27 @@ describe('vsphere clouds', () => {
     const err = poolError(pool(using));
     expect(err.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2);
     expect(err).toContain(expected);
+  });
+
+  it('validate says where vCenter credentials would come from, by name only', () => {
+    const facts = (env: Record<string, string>): Facts => ({
+      env,
+      readable: () => false,
+      onPath: () => undefined,
+      readText: () => undefined,
+    });
+    const plain = parsePool(pool({ url: 'https://vc.example.com/sdk' }), 'clouds.ts').clouds.web;
+    const withInfo = parsePool(pool({ url: 'https://ops:pw@vc.example.com/sdk' }), 'clouds.ts').clouds.web;
+    if (!plain || !withInfo) throw new Error('no cloud');
+    const messages = (cloud: typeof plain, env: Record<string, string>) =>
+      credentialChecks(cloud, facts(env)).map((c) => `${c.level} ${c.message}`);
+    expect(messages(plain, { VSPHERE_USER: 'ops', VSPHERE_PASSWORD: 'pw' })).toEqual([
+      'ok vCenter credentials from the environment (VSPHERE_USER)',
+    ]);
+    expect(messages(plain, { VSPHERE_USER: 'ops' })).toEqual(['error VSPHERE_PASSWORD is not set beside VSPHERE_USER']);
+    expect(messages(withInfo, {})).toEqual(["ok vCenter credentials from using.url's user info"]);
+    expect(messages(plain, {})).toEqual([
+      'error no vCenter credentials: set VSPHERE_USER and VSPHERE_PASSWORD (or user info in using.url)',
+    ]);
   });
 });
