@@ -1,6 +1,7 @@
 import { Cron } from 'croner';
 import * as z from 'zod';
 import { AGGREGATES } from '../scaling/rule.ts';
+import { PERCENT } from '../scaling/step-amount.ts';
 import { durationSchema as duration } from './duration-schema.ts';
 
 /**
@@ -34,7 +35,6 @@ export const targetSchema = z.strictObject({
   scaleOutStabilization: duration().default(0),
 });
 
-const PERCENT = /^(\d+(?:\.\d+)?)%$/;
 /** A step size: a count of instances, or a percentage of the current count like '10%'. */
 const amount = z.union([
   z.number().int().min(1),
@@ -105,12 +105,6 @@ export const scheduleSchema = z
 export type TargetPolicy = z.output<typeof targetSchema>;
 export type StepPolicy = z.output<typeof stepSchema>;
 export type ScheduleWindow = z.output<typeof scheduleSchema>;
-
-/** The percentage of a step size like '10%', or null for a plain count. */
-export function stepPercent(amount: number | string): number | null {
-  if (typeof amount === 'number') return null;
-  return Number(PERCENT.exec(amount)?.[1] ?? Number.NaN);
-}
 
 function validZone(zone: string): boolean {
   try {

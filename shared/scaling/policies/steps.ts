@@ -1,5 +1,6 @@
-import { type StepPolicy, stepPercent } from '../../config/policy-schema.ts';
+import type { StepPolicy } from '../../config/policy-schema.ts';
 import type { Aggregate } from '../rule.ts';
+import { stepPercent } from '../step-amount.ts';
 import { formatValue, type PolicyVerdict } from './verdict.ts';
 
 /** The aggregate of a metric over the counted members, or null when none reported it fresh. */
