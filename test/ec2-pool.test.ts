@@ -1,21 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../agent/config.ts';
 import { findCredential } from '../shared/remoter/ec2-credentials.ts';
 import type { ClusterView, ScalingDecision } from '../shared/wire/cluster.ts';
 import type { FakeInstance } from './ec2-server/model.ts';
-import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
-import { Ec2Machines } from './fixtures/ec2-instances.ts';
-import { randomLoopbackBase } from './fixtures/procs.ts';
+import type { FakeEc2Server } from './ec2-server/server.ts';
+import { Ec2AgentPool } from './fixtures/ec2-agent-pool.ts';
+import type { Ec2Machines } from './fixtures/ec2-instances.ts';
 import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { decisionsOf, waitForHeldAtBound } from './fixtures/scaling-watch.ts';
-import { freePort } from './fixtures/sshd.ts';
 import { waitFor } from './fixtures/wait.ts';
 
 /**
@@ -27,13 +23,13 @@ import { waitFor } from './fixtures/wait.ts';
  */
 
 const CLI = resolve('bin/poolparty.mjs');
-const execAsync = promisify(execFile);
 const MIN = 1;
 const MAX = 3;
 // What an instance profile would hand the leader: distinctive, so a leak into user data shows.
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
+let pool: Ec2AgentPool | undefined;
 let dir: string;
 let config: string;
 let queueFile: string;
@@ -44,7 +40,7 @@ let cliEnv: NodeJS.ProcessEnv;
 let maxLive = 0;
 
 function live(): FakeInstance[] {
-  return [...(server?.model.instances.values() ?? [])].filter((i) => i.terminateRequestedAt === undefined);
+  return pool?.live() ?? [];
 }
 
 async function json<T>(url: string): Promise<T> {
@@ -58,17 +54,8 @@ function monitorOf(inst: FakeInstance, port: number): string {
 }
 
 /** Every live instance has a running agent whose monitor sees exactly the live instances alive. */
-async function converged(n: number, port: number): Promise<boolean> {
-  const instances = live();
-  if (instances.length !== n || (machines?.running().length ?? 0) !== n) return false;
-  const ids = instances.map((i) => i.instanceId).sort();
-  const views = await Promise.all(
-    instances.map((i) => json<ClusterView>(`${monitorOf(i, port)}/cluster`).catch(() => null)),
-  );
-  return views.every((v) => {
-    const alive = v?.members.filter((m) => m.state === 'alive').map((m) => m.instanceId) ?? [];
-    return JSON.stringify(alive.sort()) === JSON.stringify(ids);
-  });
+function converged(n: number): Promise<boolean> {
+  return pool ? pool.converged(n) : Promise.resolve(false);
 }
 
 /** Decisions every live node recorded (leadership may have moved), oldest first. */
@@ -99,38 +86,28 @@ describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopbac
   let firstIp: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'poolparty-ec2-pool-'));
-    // The single-file artifact an image bakes in: a leader running it has no package on disk, so
-    // everything it hands a new instance (the systemd unit) must travel inside it.
-    await execAsync(process.execPath, ['scripts/build-artifact.mjs', '--outdir', join(dir, 'artifact')]);
-    const agent = join(dir, 'artifact', 'poolparty-agent.mjs');
-    config = join(dir, 'clouds.ts');
-    queueFile = join(dir, 'queue');
-    await writeFile(queueFile, '0\n');
-    const firstAddress = randomLoopbackBase();
-    monitorPort = await freePort('127.0.0.1');
-    p2pPort = await freePort('127.0.0.1');
-    while (p2pPort === monitorPort) p2pPort = await freePort('127.0.0.1');
     const aws = {
       AWS_ACCESS_KEY_ID: KEY_ID,
       AWS_SECRET_ACCESS_KEY: SECRET,
       AWS_REGION: 'us-east-1',
       // Nothing may reach for 169.254.169.254 or the developer's AWS files.
       AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
     };
-    machines = new Ec2Machines({ dir: join(dir, 'machines'), firstAddress, agent, agentEnv: aws });
-    const m = machines;
-    server = await startEc2Server({
-      pendingMs: 500,
-      addressesFor: m.addressesFor,
-      onLaunch: (inst) => {
+    // The image bakes in the single-file artifact: a leader running it has no package on disk, so
+    // everything it hands a new instance (the systemd unit) must travel inside it.
+    pool = await Ec2AgentPool.start({
+      name: 'ec2-pool',
+      aws,
+      onLaunch: () => {
         maxLive = Math.max(maxLive, live().length);
-        m.onLaunch(inst);
       },
-      onTerminate: m.onTerminate,
     });
+    ({ dir, server, machines, monitorPort, p2pPort, cliEnv } = pool);
+    config = join(dir, 'clouds.ts');
+    queueFile = join(dir, 'queue');
+    await writeFile(queueFile, '0\n');
     await writeFile(
       config,
       `import { definePool, ec2 } from 'poolparty';
@@ -139,16 +116,7 @@ export default definePool({
   clouds: {
     app: {
       instances: { min: ${MIN}, max: ${MAX} },
-      using: ec2({
-        endpoint: '${server.endpoint}',
-        region: 'us-east-1',
-        imageId: 'ami-0123456789abcdef0',
-        instanceType: 't3.small',
-        subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
-        securityGroupIds: ['sg-0123456789abcdef0'],
-        iamInstanceProfile: 'poolparty-node',
-        p2pPort: ${p2pPort},
-      }),
+      using: ec2(${JSON.stringify(pool.ec2Options)}),
       monitor: { port: ${monitorPort} },
       metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
       agent: { heartbeatInterval: '250ms' },
@@ -158,14 +126,9 @@ export default definePool({
 });
 `,
     );
-    cliEnv = { PATH: process.env.PATH, HOME: dir, POOLPARTY_STATE_DIR: join(dir, 'laptop'), ...aws };
   }, 90_000);
 
-  afterAll(async () => {
-    await machines?.close();
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-  }, 30_000);
+  afterAll(() => pool?.close(), 30_000);
 
   it('bootstrap launches one instance that boots from its user data, under its own root', async () => {
     const boot = await runCli([CLI, 'bootstrap', '-c', config, '--timeout', '30s', '--json'], cliEnv);
@@ -203,7 +166,7 @@ export default definePool({
   it('expands through RunInstances to max under load; new nodes join gossip; never above max', async () => {
     const loaded = Date.now();
     await writeFile(queueFile, '50\n');
-    await waitFor(`${MAX} instances alive everywhere`, () => converged(MAX, monitorPort), {
+    await waitFor(`${MAX} instances alive everywhere`, () => converged(MAX), {
       timeoutMs: 40_000,
       everyMs: 200,
     });
@@ -237,7 +200,7 @@ export default definePool({
   it('contracts through TerminateInstances to min when the load drops; terminated agents are stopped', async () => {
     const unloaded = Date.now();
     await writeFile(queueFile, '0\n');
-    await waitFor(`back to ${MIN} alive`, () => converged(MIN, monitorPort), { timeoutMs: 40_000, everyMs: 200 });
+    await waitFor(`back to ${MIN} alive`, () => converged(MIN), { timeoutMs: 40_000, everyMs: 200 });
     await waitForHeldAtBound(monitors, 'contract', { since: unloaded });
     expect(live()).toHaveLength(MIN);
     const terminated = (server?.callsOf('TerminateInstances') ?? []).filter((c) => !c.error);
