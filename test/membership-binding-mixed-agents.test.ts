@@ -95,7 +95,7 @@ describe.skipIf(!root)('a pool of a local and an ssh cloud binds both clouds on 
     expect(pool.binding?.loc).toEqual({ provider: 'local', records: join(stateDir, 'local', 'instances.json') });
 
     const locals = await local.launch({ cloud: 'loc', count: 2, clientToken: 'mix-loc' });
-    const { p2pPort } = pool.clouds.loc?.using as { p2pPort: number };
+    const { p2pPort } = (pool.clouds.loc as { using: { p2pPort: number } }).using;
     const localAddrs = locals.map((i) => `/ip4/${i.address}/tcp/${p2pPort}/p2p/${i.peerId}`);
     // The ssh hosts are told where the local agents are: the two clouds' launchers do not share
     // bootstrap peers, and this pool has no other way to meet.
