@@ -4,6 +4,7 @@ import { type MemberUpgradeStatus, UPGRADE_PROTOCOL, type UpgradeRequest } from 
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import type { UpgradeMember } from './member.ts';
+import { RollbackRun } from './rollback-leader.ts';
 import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
 
 export interface UpgradeLeaderOptions {
@@ -31,6 +32,7 @@ export class UpgradeLeader {
   #rollout: UpgradeRollout | null = null;
   #signed: SignedManifest | null = null;
   #busy = false;
+  #rollback: RollbackRun | null = null;
 
   constructor(o: UpgradeLeaderOptions) {
     this.#o = o;
@@ -38,6 +40,22 @@ export class UpgradeLeader {
 
   get rollout(): UpgradeRollout | null {
     return this.#rollout;
+  }
+
+  get rollback(): RollbackRun | null {
+    return this.#rollback;
+  }
+
+  /** `poolparty upgrade --rollback`: the caller verified the request; members verify it again. */
+  beginRollback(request: unknown, gateMs: number): void {
+    const o = this.#o;
+    this.#rollback = new RollbackRun(
+      request,
+      o.members().map((m) => m.peerId),
+      gateMs,
+      o.now(),
+    );
+    o.log('upgrade-rollback-started', { members: this.#rollback.progress.queue.length });
   }
 
   /** In progress: neither complete nor halted. */
@@ -62,11 +80,19 @@ export class UpgradeLeader {
 
   async tick(): Promise<void> {
     const o = this.#o;
-    if (this.#busy || !this.#rollout || !this.#signed || !o.leading()) return;
-    if (this.#rollout.halted || this.#rollout.completedAt) return;
+    if (this.#busy || !o.leading()) return;
+    const run = this.#rollback && !this.#rollback.finished ? this.#rollback : null;
+    const rollout = this.#rollout && !this.#rollout.halted && !this.#rollout.completedAt ? this.#rollout : null;
+    if (!run && (!rollout || !this.#signed)) return;
     this.#busy = true;
     try {
-      await this.#step(this.#rollout, this.#signed);
+      if (run) {
+        const self = async (request: unknown) => {
+          const a = await o.member.answer({ type: 'rollback', request }, o.selfPeerId);
+          if (a.ok && a.restart === true) o.member.restartSelf();
+        };
+        await run.step((peer, req, timeout) => this.ask(peer, req, timeout), self, o.now);
+      } else if (rollout && this.#signed) await this.#step(rollout, this.#signed);
     } finally {
       this.#busy = false;
     }
@@ -88,7 +114,7 @@ export class UpgradeLeader {
       const answers = await Promise.all(
         step.peers.map(
           async (peer) =>
-            [peer, await this.#ask(peer, { type: 'stage', signed, holders: step.holders }, STAGE_TIMEOUT)] as const,
+            [peer, await this.ask(peer, { type: 'stage', signed, holders: step.holders }, STAGE_TIMEOUT)] as const,
         ),
       );
       for (const [peer, a] of answers) {
@@ -99,7 +125,7 @@ export class UpgradeLeader {
       }
     } else if (step.kind === 'activate') {
       for (const peer of step.peers) {
-        const a = await this.#ask(peer, { type: 'activate', sha256: r.sha256 }, REQUEST_TIMEOUT);
+        const a = await this.ask(peer, { type: 'activate', sha256: r.sha256 }, REQUEST_TIMEOUT);
         r = a.ok ? markMember(r, peer, 'restarting', o.now()) : markMember(r, peer, 'failed', o.now(), String(a.error));
       }
     } else if (step.kind === 'activate-self') {
@@ -117,14 +143,14 @@ export class UpgradeLeader {
   }
 
   async #status(peer: string): Promise<MemberObservation['status'] | undefined> {
-    const a = await this.#ask(peer, { type: 'status' }, REQUEST_TIMEOUT);
+    const a = await this.ask(peer, { type: 'status' }, REQUEST_TIMEOUT);
     if (!a.ok) return undefined;
     const s = a as unknown as MemberUpgradeStatus;
     return { sha256: s.sha256, ready: s.ready === true, last: s.last };
   }
 
   /** One request to a member; a failure to reach it is an answer too (`ok: false`). */
-  async #ask(peer: string, req: UpgradeRequest, timeout: number): Promise<Record<string, unknown> & { ok: boolean }> {
+  async ask(peer: string, req: UpgradeRequest, timeout: number): Promise<Record<string, unknown> & { ok: boolean }> {
     const o = this.#o;
     if (peer === o.selfPeerId) return o.member.answer(req, o.selfPeerId);
     try {

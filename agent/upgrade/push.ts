@@ -1,5 +1,6 @@
 import type { Connection, Stream } from '@libp2p/interface';
 import { parseSignedManifest, verifyArtifact } from '../../shared/upgrade/manifest.ts';
+import { verifyRollback } from '../../shared/upgrade/rollback.ts';
 import { FrameReader, line, NOT_LEADER, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import type { UpgradeLeader } from './leader.ts';
 import type { ArtifactStore } from './store.ts';
@@ -41,6 +42,15 @@ export async function acceptUpgradePush(stream: Stream, conn: Connection, o: Acc
       });
     if (!o.publicKey)
       return await answer({ ok: false, error: 'this pool has no upgrade key: agents refuse every upgrade' });
+    if (header.rollback !== undefined) {
+      const v = verifyRollback(header.rollback, o.publicKey, o.pool);
+      if (!v.ok) return await answer({ ok: false, error: `refused: ${v.detail}` });
+      const busy = o.leader.inProgress();
+      if (busy)
+        return await answer({ ok: false, error: `an upgrade to ${busy.version} is in progress: wait for it to end` });
+      o.leader.beginRollback(header.rollback, positive(header.gateMs) ?? o.gateMs);
+      return await answer({ ok: true, rollback: true });
+    }
     const parsed = parseSignedManifest(header.signed);
     if (!parsed.ok) return await answer({ ok: false, error: `refused: ${header.signed ? parsed.detail : 'unsigned'}` });
     const bytes = await reader.body(Number(header.size), o.maxBytes);
