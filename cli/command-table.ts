@@ -218,7 +218,7 @@ export const COMMANDS: readonly Command[] = [
       "trace's own clock, with modelled launch and bundle-apply times: every decision with its reason,",
       'the instance count over time, time below target and at max, instance-hours. Nothing is launched.',
       'Traces: CSV with a header (time,metric,value[,member]; ISO times), JSON lines with those fields,',
-      'or the JSON of a Prometheus range query (member from the instance label). --against FILE runs a',
+      'or the JSON of a Prometheus range query (member from its instance_id or instance label). --against runs a',
       'second definition on the same trace and prints the actions that differ and the totals.',
     ].join('\n'),
     options: {

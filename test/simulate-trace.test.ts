@@ -124,6 +124,19 @@ describe('Prometheus range query', () => {
     ]);
   });
 
+  it("reads PoolParty's own poolparty_member_metric: the metric and member from its labels", () => {
+    const t = parseTrace(
+      answer([
+        {
+          metric: { __name__: 'poolparty_member_metric', instance: 'leader:8642', instance_id: 'i-1', metric: 'queue' },
+          values: [[1714550400, '7']],
+        },
+      ]),
+      'q.json',
+    );
+    expect(t.samples).toEqual([{ at: 1714550400_000, metric: 'queue', value: 7, member: 'i-1' }]);
+  });
+
   it('names an unnamed series after the metric it is told, and without one says so', () => {
     const body = answer([{ metric: {}, values: [[1714550400, '3']] }]);
     expect(parseTrace(body, 'q.json', { metric: 'queue' }).samples[0]).toMatchObject({ metric: 'queue', member: null });

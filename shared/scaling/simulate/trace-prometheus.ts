@@ -1,7 +1,9 @@
 import { checkMetric, describe, parseValue, type TraceSample } from './trace-fields.ts';
 
 /** Labels that name the member a Prometheus series came from, most specific first. */
-const MEMBER_LABELS = ['member', 'instance', 'pod', 'host', 'node'];
+const MEMBER_LABELS = ['member', 'instance_id', 'instance', 'pod', 'host', 'node'];
+/** PoolParty's own export of the members' gossiped metrics: the metric is a label. */
+const MEMBER_METRIC = 'poolparty_member_metric';
 
 interface Series {
   metric?: Record<string, unknown>;
@@ -10,8 +12,9 @@ interface Series {
 
 /**
  * The samples of a Prometheus range query answer (`/api/v1/query_range`). Each series is one
- * member (its `member`, `instance`, `pod`, `host` or `node` label), or every member when it has
- * none of those; its metric is `__name__`, else `metric`. A query's answer is usually one line,
+ * member (its `member`, `instance_id`, `instance`, `pod`, `host` or `node` label), or every member
+ * when it has none of those; its metric is `__name__` (the `metric` label of PoolParty's own
+ * poolparty_member_metric), else the `metric` argument. A query's answer is usually one line,
  * so problems name the JSON path rather than a line.
  */
 export function parsePrometheus(
@@ -33,7 +36,7 @@ export function parsePrometheus(
   (answer.data.result as Series[]).forEach((series, i) => {
     const where = `${file}: data.result[${i}]`;
     const labels = series?.metric ?? {};
-    const name = checkMetric(labels.__name__ ?? metric);
+    const name = checkMetric(labels.__name__ === MEMBER_METRIC ? labels.metric : (labels.__name__ ?? metric));
     if (typeof name === 'object') {
       problems.push(
         labels.__name__ === undefined
