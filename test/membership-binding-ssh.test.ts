@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindingVerdict, type Claim, mayChange, takesPart } from '../agent/membership/binding.ts';
 import { BindingCache } from '../agent/membership/binding-cache.ts';
-import { bindingSources, ownIdentity } from '../agent/membership/binding-sources.ts';
+import { bindingSources, ownIdentity, RENEW_WARNING } from '../agent/membership/binding-sources.ts';
 import {
   CERTIFICATE_CLOCK_SKEW,
   checkCertificate,
@@ -38,6 +38,8 @@ let key: LauncherKey;
 const POOL = 'p';
 const ISSUED = 1_700_000_000_000;
 const DAY = 86_400_000;
+/** How long the configs' certificates below are valid: well beyond RENEW_WARNING from DURING. */
+const VALIDITY = 90 * DAY;
 const claims = {
   pool: POOL,
   cloud: 'web',
@@ -187,8 +189,9 @@ describe('an ssh agent’s config and record', () => {
     metrics: {},
   };
   const clouds = { web: 'ssh', db: 'ssh', api: 'ec2' };
-  const config = () => agentConfigSchema.parse(withCertificate(base, key, clouds, 'P1', ISSUED, 30 * DAY));
+  const config = () => agentConfigSchema.parse(withCertificate(base, key, clouds, 'P1', ISSUED, VALIDITY));
   const at = () => DURING;
+  const expiry = ISSUED + VALIDITY;
 
   it('carries the public key, every cloud and its own certificate, and parses (never the private key)', () => {
     const c = config();
@@ -214,7 +217,7 @@ describe('an ssh agent’s config and record', () => {
     const source = bindingSources(peer, { peerId: 'P9' }, undefined, at)('web');
     expect(source?.name).toBe('launcher-certificate');
     const fromRecord = { peerId: got.peerId, instanceId: got.instanceId, cloud: got.cloud, identity: got.identity };
-    expect(source?.check(fromRecord)).toEqual(BOUND);
+    expect(source?.check(fromRecord)).toEqual({ ...BOUND, until: expiry });
   });
 
   it('checks ssh clouds by certificate, leaves other providers unchecked (warned once) and knows no other cloud', () => {
@@ -237,10 +240,21 @@ describe('an ssh agent’s config and record', () => {
     expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([]);
     bindingSources(config(), { peerId: 'P7' }, warn, at);
     // …or it has expired: the host must be re-provisioned.
-    bindingSources(config(), { peerId: 'P1' }, warn, () => ISSUED + 31 * DAY);
+    bindingSources(config(), { peerId: 'P1' }, warn, () => expiry + DAY);
     expect(warned.filter((w) => w.msg === 'own-certificate-refused')).toEqual([
       { msg: 'own-certificate-refused', detail: expect.stringMatching(/names peer P1/) },
       { msg: 'own-certificate-refused', detail: expect.stringMatching(/expired/) },
+    ]);
+  });
+
+  it('says at start when its own certificate expires within RENEW_WARNING, and not before', () => {
+    const warned: Record<string, unknown>[] = [];
+    const warn = (msg: string, fields: Record<string, unknown>) => warned.push({ msg, ...fields });
+    bindingSources(config(), { peerId: 'P1' }, warn, () => expiry - RENEW_WARNING);
+    expect(warned.filter((w) => w.msg === 'own-certificate-expiring')).toEqual([]);
+    bindingSources(config(), { peerId: 'P1' }, warn, () => expiry - RENEW_WARNING + 1);
+    expect(warned.filter((w) => w.msg === 'own-certificate-expiring')).toEqual([
+      { msg: 'own-certificate-expiring', expiresAt: new Date(expiry).toISOString() },
     ]);
   });
 

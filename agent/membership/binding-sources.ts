@@ -62,8 +62,14 @@ export function bindingSources(
     own &&
     sources.get(c.cloud)?.check({ peerId: self.peerId, instanceId: c.instanceId, cloud: c.cloud, identity: own });
   if (mine && mine.kind === 'unbound') warn('own-certificate-refused', { detail: mine.detail });
+  // Said at every start from a month ahead, so the operator re-provisions before peers drop us.
+  else if (mine && mine.kind === 'bound' && mine.until !== undefined && mine.until - now() < RENEW_WARNING)
+    warn('own-certificate-expiring', { expiresAt: new Date(mine.until).toISOString() });
   return (cloud) => (sources.has(cloud) ? sources.get(cloud) : noSuchCloud);
 }
+
+/** How long before its certificate expires an agent starts warning at start (ms): 30 days. */
+export const RENEW_WARNING = 30 * 86_400_000;
 
 /** A cloud's binding entry, or (configs before the table, unknown providers) just its provider. */
 type Binding = CloudBinding | { provider: string };
