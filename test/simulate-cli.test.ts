@@ -30,8 +30,10 @@ describe('poolparty simulate', () => {
     expect(lines[0]).toBe(
       `simulate web on ${SPIKE}: 2024-05-06 12:00:00 to 2024-05-06 12:40:00 UTC (40m0s, 481 evaluations every 5.0s)`,
     );
-    expect(lines).toContain('TIME      ACTION           COUNT  INSTANCES  REASON');
-    expect(lines.some((l) => /^12:\d\d:\d\d {2}expand {11}1 {6}2 {10}expand rule held for 120s$/.test(l))).toBe(true);
+    expect(lines).toContain('TIME      ACTION           COUNT  INSTANCES  POLICY        REASON');
+    expect(
+      lines.some((l) => /^12:\d\d:\d\d {2}expand {11}1 {6}2 {10}expandWhen {4}expand rule held for 120s$/.test(l)),
+    ).toBe(true);
     expect(lines.some((l) => /^12:\d\d:\d\d {2}none \(cooldown\)/.test(l))).toBe(true);
     expect(lines.find((l) => l.startsWith('instances over time: 12:00:00 2, '))).toBeDefined();
     expect(lines.find((l) => /^instance-hours: \d+(\.\d+)?$/.test(l))).toBeDefined();

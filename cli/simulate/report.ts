@@ -15,12 +15,13 @@ export function simulationText(traceFile: string, r: SimulationResult, model: Mo
     `instances ${r.bounds.min}..${r.bounds.max}; launch ${formatDuration(model.launchTimeMs)}, apply ${formatDuration(model.applyTimeMs)}, max per step ${model.maxPerStep ?? 'none'}${failures}; load ${model.load ?? 'replay'}`,
     '',
     table(
-      ['TIME', 'ACTION', 'COUNT', 'INSTANCES', 'REASON'],
+      ['TIME', 'ACTION', 'COUNT', 'INSTANCES', 'POLICY', 'REASON'],
       r.decisions.map((d) => [
         clock(d.at),
         d.blocked ? `none (${d.blocked})` : d.action,
         d.action === 'none' ? '' : String(d.count),
         String(d.instances),
+        d.policy ?? '-',
         d.reason,
       ]),
     ),

@@ -142,6 +142,7 @@ function decision(
     reason,
     instances,
     policies: step.decision.policies,
+    ...(step.decision.policy && action !== 'replace' ? { policy: step.decision.policy } : {}),
     ...(targets ? { targets: targets.map((t) => t.id) } : {}),
   };
 }

@@ -104,6 +104,7 @@ export class Recorder {
       reason: d.reason,
       instances,
       policies: d.policies ?? [],
+      ...(d.policy ? { policy: d.policy } : {}),
       ...(d.blocked ? { blocked: d.blocked } : {}),
     });
   }

@@ -43,6 +43,8 @@ export interface SimDecision {
   /** Instances counted when it decided. */
   instances: number;
   targets?: string[];
+  /** The policy whose verdict decided (expandWhen, target, steps, schedule, bounds…), when one did. */
+  policy?: string;
   /** What each policy asked for (the step function's verdicts). */
   policies: PolicyVerdict[];
 }
