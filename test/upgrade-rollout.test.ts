@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeTrial } from '../agent/upgrade/gate.ts';
 import {
   LEADER_GATE_SLACK,
+  MAX_HOLDERS,
   type MemberObservation,
   markMember,
   planUpgrade,
@@ -104,6 +105,21 @@ describe('upgrade rollout plan (pure)', () => {
     ).toMatchObject({
       peerId: 'A',
     });
+  });
+
+  it('names at most MAX_HOLDERS sources in a stage request, the leader last, however large the pool', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `P${String(i).padStart(2, '0')}`);
+    const done = ids.map((peerId) => ({ peerId, instanceId: peerId, phase: 'done' as const }));
+    const r: UpgradeRollout = {
+      ...start(),
+      members: [...start().members, ...done, { peerId: 'Z', instanceId: 'Z', phase: 'pending' }],
+    };
+    const p = planUpgrade(r, [...ids.map(upgraded), member('Z')], LEADER, 1);
+    expect(p.step).toMatchObject({ kind: 'stage', peers: ['Z'] });
+    if (p.step.kind === 'stage') {
+      expect(p.step.holders).toHaveLength(MAX_HOLDERS);
+      expect(p.step.holders.at(-1)).toBe(LEADER);
+    }
   });
 
   it('a member refusing the artifact halts it like a failed gate', () => {

@@ -48,6 +48,9 @@ export type Step =
   | { kind: 'wait' }
   | { kind: 'done' };
 
+/** Peers named as sources in one stage request. */
+export const MAX_HOLDERS = 16;
+
 /** Extra time past the member's own gate before the leader gives up on it (its restart, the rejoin). */
 export const LEADER_GATE_SLACK = 15_000;
 
@@ -92,7 +95,14 @@ export function planUpgrade(
   if (halted) return { rollout, step: { kind: 'wait' } };
   const others = members.filter((m) => m.peerId !== self);
   // Members that hold it serve it first; the leader is asked last, so it is not everyone's source.
-  const holders = [...others.filter((m) => m.phase !== 'pending' && m.phase !== 'failed').map((m) => m.peerId), self];
+  // At most MAX_HOLDERS - 1 of them: the request must fit one header line (4 kB) in any pool.
+  const holders = [
+    ...others
+      .filter((m) => m.phase !== 'pending' && m.phase !== 'failed')
+      .map((m) => m.peerId)
+      .slice(0, MAX_HOLDERS - 1),
+    self,
+  ];
   const pending = others.filter((m) => m.phase === 'pending');
   const restarting = others.filter((m) => m.phase === 'restarting');
   // Everyone else must be alive before another goes down: a member lost meanwhile counts as down.
