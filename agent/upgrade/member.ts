@@ -152,6 +152,8 @@ export class UpgradeMember {
     const verdict = verifyArtifact(bytes, signed, o.publicKey as string, o.pool);
     if (!verdict.ok) return { ok: false, error: `refused: ${verdict.detail}` };
     await o.store.activate(sha, o.running.file, o.gateMs, o.now());
+    const pruned = await o.store.prune();
+    if (pruned.length > 0) o.log('upgrade-pruned', { artifacts: pruned });
     o.log('upgrade-activated', { sha256: sha, version: verdict.manifest.version, from: o.running.file });
     return { ok: true, restart: true };
   }

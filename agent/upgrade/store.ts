@@ -96,6 +96,21 @@ export class ArtifactStore {
     return trial;
   }
 
+  /**
+   * Removes every artifact that neither symlink names: a node keeps what it runs and what it
+   * would roll back to, not every build it was ever handed. Returns the hashes removed.
+   */
+  async prune(): Promise<string[]> {
+    const keep = new Set([await this.current(), await this.previous()]);
+    const removed: string[] = [];
+    for (const sha of await this.held()) {
+      if (keep.has(this.artifactPath(sha))) continue;
+      await rm(join(this.dir, 'artifacts', sha), { recursive: true, force: true });
+      removed.push(sha);
+    }
+    return removed;
+  }
+
   /** Points `current.mjs` back at `previous.mjs`'s target (and previous at what was current). */
   async rollback(): Promise<string | null> {
     const previous = await this.previous();

@@ -1,0 +1,60 @@
+import { mkdtemp, readlink, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../agent/upgrade/store.ts';
+import type { SignedManifest } from '../shared/upgrade/manifest.ts';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const signed = (n: number): SignedManifest => ({
+  manifest: { pool: 'p', version: `v${n}`, sha256: String(n).repeat(64), size: 1, builtAt: 0, issuedAt: 0 },
+  signature: 'x',
+});
+
+describe("artifact store (a node's <dataDir>/upgrade)", () => {
+  it('keeps what runs and what it would roll back to; activation, rollback and pruning move the symlinks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pp-upgrade-store-'));
+    dirs.push(dir);
+    const store = new ArtifactStore(dir);
+    for (const n of [1, 2, 3]) await store.put(signed(n), Buffer.from(`artifact ${n}`));
+    expect(await store.held()).toEqual(['1', '2', '3'].map((c) => c.repeat(64)));
+    expect((await store.read('2'.repeat(64)))?.toString()).toBe('artifact 2');
+    expect(await store.signed('3'.repeat(64))).toEqual(signed(3));
+    expect(await store.current()).toBeNull();
+
+    // The first activation: previous is the file the process was started from.
+    const trial = await store.activate('1'.repeat(64), '/opt/poolparty/poolparty-agent.mjs', 5000, 10);
+    expect(trial).toEqual({
+      sha256: '1'.repeat(64),
+      previous: '/opt/poolparty/poolparty-agent.mjs',
+      startedAt: 10,
+      gateMs: 5000,
+    });
+    expect(await store.trial()).toEqual(trial);
+    expect(await readlink(store.currentLink)).toBe(store.artifactPath('1'.repeat(64)));
+    expect(await store.previous()).toBe('/opt/poolparty/poolparty-agent.mjs');
+
+    await store.activate('2'.repeat(64), store.artifactPath('1'.repeat(64)), 5000, 20);
+    expect(await store.previous()).toBe(store.artifactPath('1'.repeat(64)));
+    // 3 is named by neither link: pruned; 1 (previous) and 2 (current) stay.
+    expect(await store.prune()).toEqual(['3'.repeat(64)]);
+    expect(await store.held()).toEqual(['1'.repeat(64), '2'.repeat(64)]);
+
+    expect(await store.rollback()).toBe(store.artifactPath('1'.repeat(64)));
+    expect(await store.current()).toBe(store.artifactPath('1'.repeat(64)));
+    expect(await store.previous()).toBe(store.artifactPath('2'.repeat(64)));
+    await store.writeOutcome({ sha256: '2'.repeat(64), ok: false, reason: 'exited', at: 30 });
+    expect(await store.outcome()).toEqual({ sha256: '2'.repeat(64), ok: false, reason: 'exited', at: 30 });
+    await store.writeTrial(null);
+    expect(await store.trial()).toBeNull();
+  });
+
+  it('refuses a hash that is not a sha256 digest before touching the disk', async () => {
+    const store = new ArtifactStore(tmpdir());
+    expect(() => store.artifactPath('../../etc')).toThrow(/not a sha256 hex digest/);
+  });
+});
