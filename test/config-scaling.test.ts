@@ -342,6 +342,17 @@ describe('scaling policies (target, steps, schedule, metric age, warm-up)', () =
     [{ schedule: [{ cron: '0 8 * * *', min: 5, max: 3 }] }, 'schedule.0.min: min 5 is above max 3'],
     [{ maxMetricAge: 0 }, 'maxMetricAge: must be at least 1ms'],
     [{ warmup: '-1s' }, "warmup: invalid duration '-1s'"],
+    // A policy on a metric the cloud does not sample would never have a fresh sample to act on.
+    [{ target: { metric: 'queue', value: 5 } }, "target.metric: unknown metric 'queue' (known: load, cpu, mem)"],
+    [
+      {
+        steps: [
+          { above: 0.7, add: 1 },
+          { metric: 'qeue', above: 9, add: 2 },
+        ],
+      },
+      "steps.1.metric: unknown metric 'qeue' (known: load, cpu, mem)",
+    ],
   ];
   it.each(errors)('one line naming the field: %j', (scaling, expected) => {
     let message = '';

@@ -56,7 +56,13 @@ describe('scaling policies on a real local pool', () => {
     const d = await acted('an expansion for the schedule window', (x) => x.policy === 'schedule', windowStart);
     expect(d).toMatchObject({ action: 'expand', reason: expect.stringMatching(/^below min: \d < 3$/) });
     await waitFor('3 alive', () => pool.settledAt(3), { timeoutMs: 90_000, everyMs: 250 });
-    expect((await pool.leaderScaling())?.bounds).toEqual({ min: 3, max: 5 });
+    // Right after the pool grows the leader's lease counts the new members, so for a moment no
+    // node reports leading: wait for the leader's own snapshot rather than reading it once.
+    const leading = await waitFor('the leader’s /scaling', () => pool.leaderScaling(), {
+      timeoutMs: 30_000,
+      everyMs: 250,
+    });
+    expect(leading.bounds).toEqual({ min: 3, max: 5 });
   });
 
   it('target: the pool is sized by the ratio in one decision, up to max', { timeout: 180_000 }, async () => {

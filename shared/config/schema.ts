@@ -119,6 +119,15 @@ const cloudSchema = z
         ctx.addIssue({ code: 'custom', path: ['scaling', key], message: err.message });
       }
     }
+    const unknown = (metric: string) => `unknown metric '${metric}' (known: ${known.join(', ')})`;
+    if (scaling.target && !known.includes(scaling.target.metric)) {
+      ctx.addIssue({ code: 'custom', path: ['scaling', 'target', 'metric'], message: unknown(scaling.target.metric) });
+    }
+    scaling.steps.forEach((step, i) => {
+      if (!known.includes(step.metric)) {
+        ctx.addIssue({ code: 'custom', path: ['scaling', 'steps', i, 'metric'], message: unknown(step.metric) });
+      }
+    });
     return {
       instances: { min, max },
       using,
