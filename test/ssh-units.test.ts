@@ -108,6 +108,8 @@ describe('ssh using-options', () => {
       p2pPort: 8643,
       monitorPort: 9000,
       waitTimeout: 60_000,
+      // Launcher certificates are valid for a year (8760h) unless the cloud says otherwise.
+      certificateValidity: 8760 * 3_600_000,
     });
     expect(parseSshUsing({ provider: 'ssh', hosts: ['h'], waitTimeout: '2m', init: 'none' })).toMatchObject({
       waitTimeout: 120_000,
