@@ -114,6 +114,12 @@ describe('poolparty upgrade on a real local pool of 5 agents', () => {
     const good = signManifest(describeArtifact(bytes, meta), key.privateKey);
     expect(await refusal({ signed: good, bytes: flipped })).toMatch(/sha256/);
     expect(await refusal({ signed: undefined as never, bytes })).toMatch(/refused: unsigned/);
+    // A validly signed push replayed after its hour (a downgrade by a pool-key holder) is refused.
+    const old = signManifest(
+      describeArtifact(bytes, { ...meta, issuedAt: Date.now() - 2 * 3_600_000 }),
+      key.privateKey,
+    );
+    expect(await refusal({ signed: old, bytes })).toMatch(/refused: signed 120 min ago/);
     // Without the pool key nobody completes a handshake at all.
     const strangerKey = join(pool.dir, 'stranger.key');
     await writeFile(strangerKey, generatePoolKey());

@@ -1,4 +1,5 @@
 import type { Connection, Stream } from '@libp2p/interface';
+import { pushAgeProblem } from '../../shared/upgrade/freshness.ts';
 import { parseSignedManifest, verifyArtifact } from '../../shared/upgrade/manifest.ts';
 import { verifyRollback } from '../../shared/upgrade/rollback.ts';
 import { FrameReader, line, NOT_LEADER, sendAll } from '../../shared/wire/bundle-transfer.ts';
@@ -57,6 +58,8 @@ export async function acceptUpgradePush(stream: Stream, conn: Connection, o: Acc
     const verdict = verifyArtifact(bytes, parsed.signed, o.publicKey, o.pool);
     if (!verdict.ok) return await answer({ ok: false, error: `refused: ${verdict.detail}` });
     const m = verdict.manifest;
+    const stale = pushAgeProblem(m.issuedAt, Date.now());
+    if (stale) return await answer({ ok: false, error: `refused: ${stale}` });
     const busy = o.leader.inProgress();
     if (busy && busy.sha256 !== m.sha256)
       return await answer({
