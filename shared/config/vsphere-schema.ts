@@ -5,7 +5,7 @@ import { P2P_DEFAULT_PORT } from './tunables.ts';
  * The `using: vsphere({...})` options of a cloud (docs/vsphere.md): where in vCenter the pool's
  * VMs are cloned from and to. Inventory paths are relative to the datacenter's folders, as vCenter
  * shows them (`folder` and `template` under its VM folder, `cluster` and `resourcePool` under its
- * host folder, `datastore` under its datastore folder).
+ * host folder, `datastore` under its datastore folder, `network` under its network folder).
  *
  * Credentials never stay in the definition: the definition travels to every node in its agent
  * config. User info in `url` is taken out here (the output's url has none) and kept beside the
@@ -44,6 +44,13 @@ export const vsphereUsingSchema = z
     resourcePool: path('a resource pool').optional(),
     /** The datastore for the clones' disks. Default: the template's. */
     datastore: path('a datastore').optional(),
+    /**
+     * The network the clones' first network card connects to, under the datacenter's network
+     * folder: a standard network ('VM Network') or a distributed port group ('pg-render'; port
+     * groups sit in that folder beside their switch, or in its subfolders: 'prod/pg-render').
+     * Default: the template's.
+     */
+    network: path('a network').optional(),
     /** Skip TLS verification entirely (lab vCenters with self-signed certificates). Default false. */
     insecure: z.boolean().default(false),
     /** Trust exactly this certificate: its SHA-1 (as vCenter shows it) or SHA-256 fingerprint in hex. Default: none. */

@@ -151,10 +151,12 @@ export class VsphereClient {
     name: string;
     pool: MoRef;
     datastore?: MoRef;
+    deviceChange?: XmlNode[];
     extraConfig: Record<string, string>;
   }): Promise<MoRef> {
+    const location = [input.datastore ? moEl('datastore', input.datastore) : undefined, moEl('pool', input.pool)];
     const spec = el('spec', [
-      el('location', [input.datastore ? moEl('datastore', input.datastore) : undefined, moEl('pool', input.pool)]),
+      el('location', [...location, ...(input.deviceChange ?? [])]),
       el('template', 'false'),
       el('config', extraConfigNodes(input.extraConfig)),
       el('powerOn', 'false'),
@@ -200,9 +202,7 @@ export class VsphereClient {
           el('skip', 'false'),
           ...next.map((n) => el('selectSet', [el('name', n)])),
         ],
-        {
-          'xsi:type': 'TraversalSpec',
-        },
+        { 'xsi:type': 'TraversalSpec' },
       );
     const objectSet = el('objectSet', [
       moEl('obj', root),

@@ -1,7 +1,8 @@
 import type { VsphereUsingDefinition } from '../config/vsphere-schema.ts';
 import type { VsphereClient } from './vsphere-client.ts';
 import { VsphereSetupError } from './vsphere-errors.ts';
-import type { MoRef } from './vsphere-xml.ts';
+import { networkChange } from './vsphere-network.ts';
+import type { MoRef, XmlNode } from './vsphere-xml.ts';
 
 /**
  * The objects a cloud's paths name, looked up once per remoter (inventory paths are stable; a
@@ -14,6 +15,8 @@ export interface LaunchPlace {
   template: MoRef;
   pool: MoRef;
   datastore?: MoRef;
+  /** The clone's RelocateSpec deviceChange: the network card moved to `using.network`. */
+  deviceChange?: XmlNode[];
 }
 
 export class VsphereInventory {
@@ -49,9 +52,13 @@ export class VsphereInventory {
     );
     const datastore =
       u.datastore !== undefined ? await this.need(`${u.datacenter}/datastore/${u.datastore}`, 'datastore') : undefined;
+    const networkPath = u.network !== undefined ? `${u.datacenter}/network/${u.network}` : undefined;
+    const deviceChange = networkPath
+      ? [await networkChange(this.client, template, await this.need(networkPath, 'network'), networkPath)]
+      : undefined;
     const folder = (await this.poolFolder()) ?? (await this.createFolders());
     this.folder = folder;
-    return { folder, template, pool, ...(datastore ? { datastore } : {}) };
+    return { folder, template, pool, ...(datastore ? { datastore } : {}), ...(deviceChange ? { deviceChange } : {}) };
   }
 
   private async createFolders(): Promise<MoRef> {
