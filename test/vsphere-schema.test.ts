@@ -36,6 +36,7 @@ describe('vsphere clouds', () => {
       datacenter: 'Datacenter',
       folder: 'poolparty/render',
       cluster: 'Cluster-A',
+      network: 'pg-render',
       insecure: false,
       p2pPort: 8643,
     });
@@ -65,6 +66,8 @@ describe('vsphere clouds', () => {
     ],
     [{ url: 'https://vc.example.com/sdk', thumbprint: 'nope' }, 'expected a SHA-1 or SHA-256 fingerprint'],
     [{ url: 'https://vc.example.com/sdk', folder: '/abs' }, "no leading or trailing '/'"],
+    [{ url: 'https://vc.example.com/sdk', network: 'VM Network/' }, 'clouds.web.using.network'],
+    [{ url: 'https://vc.example.com/sdk', network: '' }, 'clouds.web.using.network'],
   ])('refuses %j with one line naming it', (using, expected) => {
     const err = poolError(pool(using));
     expect(err.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2);

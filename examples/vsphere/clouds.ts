@@ -27,6 +27,9 @@ export default definePool({
         cluster: 'Cluster-A',
         // Or a resource pool of the cluster instead: resourcePool: 'Cluster-A/Resources/render',
         datastore: 'vsanDatastore',
+        // The port group (or standard network, e.g. 'VM Network') under the datacenter's network
+        // folder that the clones' first network card connects to; default: the template's.
+        network: 'pg-render',
         // vCenter's certificate, if it is not signed by a CA this machine trusts (Administration >
         // Certificates, or `openssl x509 -fingerprint -sha256`): pinned, not skipped.
         thumbprint: 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
