@@ -15,10 +15,15 @@ export interface LauncherFacts {
   records?: string;
   /** The ssh launcher's public key (SPKI PEM). */
   publicKey?: string;
+  /**
+   * The pool's upgrade public key (SPKI PEM, shared/upgrade/key.ts). Carried like the table, so
+   * agents a leader launches (EC2, vsphere) can verify upgrades as the first ones can.
+   */
+  upgradeKey?: string;
 }
 
 /** A pool definition as agents carry it: with the launcher's binding table once stamped. */
-export type BoundPool = PoolDefinition & { binding?: PoolBinding };
+export type BoundPool = PoolDefinition & { binding?: PoolBinding; upgradeKey?: string };
 
 /** The table agents are given: the stamped one, else what the definition alone says. */
 export function poolBinding(pool: PoolDefinition): PoolBinding {
@@ -28,7 +33,17 @@ export function poolBinding(pool: PoolDefinition): PoolBinding {
 
 /** The definition with the launcher's table stamped on it (a copy; the input is not changed). */
 export function withBinding(pool: PoolDefinition, facts: LauncherFacts): BoundPool {
-  return { ...pool, binding: deriveBinding(pool, facts) };
+  return {
+    ...pool,
+    binding: deriveBinding(pool, facts),
+    ...(facts.upgradeKey ? { upgradeKey: facts.upgradeKey } : {}),
+  };
+}
+
+/** The upgrade public key the launcher stamped on the definition, if it did. */
+export function poolUpgradeKey(pool: PoolDefinition): string | undefined {
+  const key = (pool as BoundPool).upgradeKey;
+  return typeof key === 'string' ? key : undefined;
 }
 
 /** Clouds of a provider binding does not know are left out: their members stay unchecked. */

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { AgentBundleConfig, AgentConfig } from '../wire/agent-config.ts';
 import type { MetricSourceSpec } from '../wire/metrics.ts';
 import { toConfigure } from './configure-schema.ts';
-import { poolBinding } from './pool-binding.ts';
+import { poolBinding, poolUpgradeKey } from './pool-binding.ts';
 import type { CloudDefinition, PoolDefinition } from './schema.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
@@ -41,6 +41,8 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
   const cloud = pool.clouds[cloudName];
   if (!cloud) throw new ResolveError(`pool '${pool.name}' has no cloud '${cloudName}'`);
   const stateDir = resolve(runtime.stateDir);
+  // The launcher's own key, else the one stamped on the definition (a leader launching, an EC2 node's user data).
+  const upgradeKey = runtime.upgradeKey ?? poolUpgradeKey(pool);
   return {
     pool: pool.name,
     cloud: cloudName,
@@ -52,7 +54,7 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     monitor: { ...runtime.monitor },
     tunables: { ...cloud.agent },
     ...(runtime.bundle ? { bundle: structuredClone(runtime.bundle) } : {}),
-    ...(runtime.upgradeKey ? { upgrade: { publicKey: runtime.upgradeKey } } : {}),
+    ...(upgradeKey ? { upgrade: { publicKey: upgradeKey } } : {}),
     metrics: Object.fromEntries(
       Object.entries(cloud.metrics).map(([name, spec]) => [name, withAbsoluteFile(spec, stateDir)]),
     ),
