@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricSampler } from '../agent/metrics/sampler.ts';
 import { processRuns } from '../shared/remoter/pid.ts';
-import type { MetricSourceSpec } from '../shared/wire/metrics.ts';
+import type { MetricReading, MetricSourceSpec } from '../shared/wire/metrics.ts';
 import { waitFor } from './fixtures/wait.ts';
 
 const system = async () => ({ load: 0.123456, cpu: 12.345678, mem: 40 });
@@ -215,5 +216,60 @@ console.log(JSON.stringify(sampler.values()));
     const values = JSON.parse(out);
     expect(values).toMatchObject({ c: 1, f: 5, w: null, h: null });
     expect(values.mem).toBeGreaterThan(0);
+  });
+});
+
+describe('a counter source', () => {
+  it('publishes the per-second rate between its reads: none at first or after a reset, a failed read keeps the baseline', async () => {
+    const file = join(dir, 'requests');
+    writeFileSync(file, '100');
+    // What each read after start() finds in the file, and the clock it is stamped with.
+    const script: Array<[content: string, at: number]> = [
+      ['150', 3000],
+      ['90', 4000], // the counting process restarted
+      ['garbage', 5000],
+      ['100', 6000],
+    ];
+    let armed = false;
+    let reads = 0;
+    /** The reading as it stood when each scripted read completed, before that read was published. */
+    const seen: MetricReading[] = [];
+    // The sampler asks the clock once per completed read of the counter (the built-ins are read
+    // only during start()), so the clock is where the test advances the counter for the next read:
+    // every read sees exactly its scripted value at its scripted time, however loaded the machine.
+    const now = (): number => {
+      if (!armed) return 1000;
+      seen.push(sampler.readings().requests as MetricReading);
+      const i = reads++;
+      const next = script[i + 1];
+      if (next) writeFileSync(file, next[0]);
+      return (script[Math.min(i, script.length - 1)] as [string, number])[1];
+    };
+    const sampler = new MetricSampler({
+      sampleInterval: 60_000,
+      sources: { requests: { kind: 'file', file, every: 20, timeout: 1000, counter: true } },
+      now,
+      system,
+    });
+    try {
+      await sampler.start();
+      // The first read is only a baseline.
+      expect(sampler.readings().requests).toEqual({ value: null, sampledAt: 0 });
+      writeFileSync(file, (script[0] as [string, number])[0]);
+      armed = true;
+      // One more read past the script: the same value at the same time yields nothing either.
+      await waitFor('every scripted read', () => seen.length > script.length + 1);
+    } finally {
+      await sampler.stop();
+    }
+    expect(seen.slice(0, script.length + 1)).toEqual([
+      { value: null, sampledAt: 0 },
+      { value: 25, sampledAt: 3000 }, // (150 - 100) / 2 s
+      { value: 25, sampledAt: 3000 }, // 90 < 150: no sample, never a negative rate
+      { value: null, sampledAt: 5000, error: expect.stringContaining("not a number: 'garbage'") },
+      { value: 5, sampledAt: 6000 }, // (100 - 90) / 2 s: measured from the restarted counter across the failure
+    ]);
+    expect(sampler.readings().requests).toEqual({ value: 5, sampledAt: 6000 });
+    expect(sampler.values().requests).toBe(5);
   });
 });

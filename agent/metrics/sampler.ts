@@ -9,12 +9,16 @@ import { describeSource, readSource } from './custom.ts';
 import { MetricConfigError, MetricNameError } from './errors.ts';
 import { roundMetric } from './parse.ts';
 import { Poller, type PollResult } from './poller.ts';
+import { type CounterSample, counterRate } from './rate.ts';
 import { type SystemSample, sampleSystem } from './system.ts';
 
 export interface MetricSamplerOptions {
   /** Interval between samples of the built-ins (load, cpu, mem), ms. */
   sampleInterval: number;
-  /** Custom metrics by name, each read on its own `every` with its own `timeout`. */
+  /**
+   * Custom metrics by name, each read on its own `every` with its own `timeout`. A `counter`
+   * source publishes its per-second rate, so it stays null until its second read.
+   */
   sources: Record<string, MetricSourceSpec>;
   /** Clock for `sampledAt` (epoch ms). Default Date.now. */
   now?: () => number;
@@ -63,16 +67,14 @@ export class MetricSampler {
     for (const [name, spec] of Object.entries(opts.sources)) {
       this.latest.set(name, { value: null, sampledAt: 0 });
       const source = describeSource(spec);
+      const publish = spec.counter ? this.rateOf(name) : (result: PollResult<number>) => this.record(name, result);
       this.pollers.push(
         new Poller<number>({
           read: (signal) => readSource(spec, signal),
           every: spec.every,
           timeout: spec.timeout,
           onResult: (result) =>
-            this.record(
-              name,
-              result.ok ? result : { ok: false, error: `metric '${name}' (${source}): ${result.error}` },
-            ),
+            publish(result.ok ? result : { ok: false, error: `metric '${name}' (${source}): ${result.error}` }),
         }),
       );
     }
@@ -125,8 +127,26 @@ export class MetricSampler {
     }
   }
 
-  private record(name: string, result: PollResult<number>): void {
-    const sampledAt = this.now();
+  /**
+   * Publishes a counter's per-second rate between this node's own reads. A read that yields no
+   * rate (the first, or a counter that went down) leaves the last reading as it was; a failed
+   * read keeps the baseline, so the next good read averages over the gap.
+   */
+  private rateOf(name: string): (result: PollResult<number>) => void {
+    let last: CounterSample | undefined;
+    return (result) => {
+      if (!result.ok) {
+        this.record(name, result);
+        return;
+      }
+      const at = this.now();
+      const step = counterRate(last, { value: result.value, at });
+      last = step.last;
+      if (step.rate !== null) this.record(name, { ok: true, value: step.rate }, at);
+    };
+  }
+
+  private record(name: string, result: PollResult<number>, sampledAt = this.now()): void {
     if (result.ok) {
       this.latest.set(name, { value: roundMetric(result.value), sampledAt });
       return;

@@ -4,7 +4,7 @@ import { durationSchema as duration } from './duration-schema.ts';
 
 /**
  * A cloud's custom metric as written in clouds.ts: a shell command printing a number, a file
- * holding one, or an HTTP JSON endpoint, each with its sampling timing. Parsed into the
+ * holding one, or an HTTP JSON endpoint, each with its sampling timing and whether it is a counter. Parsed into the
  * MetricSourceSpec the agent samples (shared/wire/metric-source.ts): defaults applied, ms.
  */
 
@@ -13,14 +13,20 @@ const timing = {
   every: duration(1).default(5000),
   /** A sample taking longer than this fails: value null, error shown in /stats (ms or '2s'). Default 2000. */
   timeout: duration(1).default(2000),
+  /**
+   * The source is a counter that only grows (requests served, jobs done): what is gossiped and
+   * what rules read is its per-second rate between the agent's samples. The first sample, and one
+   * where the counter went down (a restart), yield no value. Default false.
+   */
+  counter: z.boolean({ error: 'expected true or false' }).default(false),
 };
 
 const timingSchema = z.strictObject(timing);
 
-/** Defaults of a custom metric's timing (ms): the schema's own, parsed from nothing. */
+/** Defaults of what every kind of custom metric shares (ms): the schema's own, parsed from nothing. */
 export const METRIC_DEFAULTS = Object.freeze(timingSchema.parse({}));
 
-/** Each kind's own fields; the timing is shared, so an editor shows its doc whichever kind is written. */
+/** Each kind's own fields; the timing and counter are shared, so an editor shows their doc whichever kind is written. */
 const kinds = {
   command: z.strictObject({
     /** A shell command that prints a number. */
@@ -45,7 +51,7 @@ const sources = {
   http: kinds.http.extend(timing),
 };
 
-/** A custom metric as written: exactly one of command, file, http, and its timing. */
+/** A custom metric as written: exactly one of command, file, http, its timing and counter flag. */
 export type MetricInput = z.input<(typeof kinds)[Kind]> & z.input<typeof timingSchema>;
 
 /**
@@ -70,5 +76,8 @@ export const metricSchema = z.unknown().transform((value, ctx): MetricSourceSpec
     for (const issue of r.error.issues) ctx.addIssue({ ...issue } as never);
     return z.NEVER;
   }
-  return { kind, ...r.data } as MetricSourceSpec;
+  // A gauge resolves as it did before counters existed (the wire reads an absent flag as a gauge),
+  // so a pool without counters writes the same agent config as before.
+  const { counter, ...rest } = r.data;
+  return { kind, ...rest, ...(counter ? { counter } : {}) } as MetricSourceSpec;
 }) as unknown as z.ZodType<MetricSourceSpec, MetricInput>;
