@@ -35,8 +35,12 @@ const DURATION = {
   ],
 };
 
-/** shared/config/metric-schema.ts: exactly one of command, file, http, and its timing. */
-const timing = { every: DURATION, timeout: DURATION };
+/** shared/config/metric-schema.ts: exactly one of command, file, http, and its timing and counter flag. */
+const timing = {
+  every: DURATION,
+  timeout: DURATION,
+  counter: { type: 'boolean', description: 'a counter: rules read its per-second rate' },
+};
 const source = (key: string, fields: Record<string, unknown>) => ({
   type: 'object',
   properties: { ...fields, ...timing },

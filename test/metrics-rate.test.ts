@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { parseAgentConfig } from '../agent/config.ts';
 import { counterRate } from '../agent/metrics/rate.ts';
+import { poolJsonSchema } from '../cli/json-schema.ts';
 import { parsePool } from '../shared/config/load.ts';
 import { METRIC_DEFAULTS } from '../shared/config/metric-schema.ts';
 import { resolveAgentConfig } from '../shared/config/resolve.ts';
@@ -71,6 +73,17 @@ describe("counter in a cloud's metrics", () => {
     for (const source of [{ file: 'requests' }, { command: 'echo 1' }, { http: 'http://127.0.0.1:9/x', path: 'n' }]) {
       expect(pool({ ...source, counter: true }).clouds.a?.metrics.requests).toMatchObject({ counter: true });
     }
+  });
+
+  it('is described in the JSON Schema editors validate clouds.ts with', () => {
+    const validator = z.fromJSONSchema(poolJsonSchema() as Parameters<typeof z.fromJSONSchema>[0]);
+    const raw = (metric: unknown) => ({
+      name: 'p',
+      clouds: { a: { instances: { min: 1, max: 2 }, using: { provider: 'local' }, metrics: { requests: metric } } },
+    });
+    expect(validator.safeParse(raw({ file: 'requests', counter: true })).success).toBe(true);
+    expect(validator.safeParse(raw({ command: 'echo 1', counter: false })).success).toBe(true);
+    expect(validator.safeParse(raw({ file: 'requests', counter: 'yes' })).success).toBe(false);
   });
 
   it('refuses anything but a boolean with one line naming the field', () => {
