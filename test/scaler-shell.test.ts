@@ -366,6 +366,33 @@ describe('scaler shell (fake provider, fake clock)', () => {
     ]);
   });
 
+  it('a provider whose list fails: a failed decision (an error line), said once while it repeats', async () => {
+    const provider = new FakeProvider();
+    let failing = true;
+    provider.list = async () => {
+      provider.calls.push('list');
+      if (failing) throw new Error('RequestLimitExceeded');
+      return provider.instances.filter((i) => i.state !== 'terminated');
+    };
+    const s = setup({ provider });
+    for (let i = 0; i < 3; i++) {
+      await s.scaler.step();
+      s.advance(500);
+    }
+    expect(provider.calls.filter((c) => c === 'list')).toHaveLength(3);
+    expect(s.decisions).toEqual([
+      expect.objectContaining({
+        action: 'none',
+        result: 'failed',
+        reason: 'provider list failed: RequestLimitExceeded',
+      }),
+    ]);
+    expect(provider.calls.some((c) => c.startsWith('launch'))).toBe(false);
+    failing = false;
+    await s.scaler.step();
+    expect(provider.calls.some((c) => c.startsWith('launch'))).toBe(true);
+  });
+
   it('a reconcile whose term is lost meanwhile is not counted as done and nothing is listed', async () => {
     const provider = new ReconcilingProvider();
     const s = setup({ provider });

@@ -73,7 +73,9 @@ export class Scaler {
     try {
       await this.#lead(term, now);
     } catch (err) {
-      this.#decisions.record({ at: now, term, action: 'none', count: 0, reason: `error: ${(err as Error).message}` });
+      // A failure is an error line, and said once while it repeats, not every round.
+      const reason = `error: ${(err as Error).message}`;
+      this.#decisions.recordOnChange(reason, { at: now, term, action: 'none', count: 0, reason, result: 'failed' });
     } finally {
       this.#busy = false;
       if (!this.#stepped) this.#step(null);
@@ -147,13 +149,8 @@ export class Scaler {
         (i) => i.state === 'pending' || i.state === 'running',
       );
     } catch (err) {
-      this.#decisions.record({
-        at: now,
-        term,
-        action: 'none',
-        count: 0,
-        reason: `provider list failed: ${(err as Error).message}`,
-      });
+      const reason = `provider list failed: ${(err as Error).message}`;
+      this.#decisions.recordOnChange(reason, { at: now, term, action: 'none', count: 0, reason, result: 'failed' });
       return;
     }
     const count = this.#actions.count(listed, now);
