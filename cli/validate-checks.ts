@@ -80,7 +80,10 @@ export function ruleChecks(cloud: CloudDefinition): CloudCheck[] {
     ['contractWhen', contract],
   ] as const) {
     if (!rule) continue;
-    const sources = rule.metrics.map((m) => `${m} (${custom.includes(m) ? 'defined' : 'built-in'})`);
+    const sources = rule.metrics.map(
+      (m) =>
+        `${m} (${!custom.includes(m) ? 'built-in' : cloud.metrics[m]?.counter ? 'defined; counter, per-second rate' : 'defined'})`,
+    );
     checks.push({ check: 'rules', level: 'ok', message: `${key} reads ${sources.join(', ')}` });
     if (rule.sustainMs > 0 && rule.sustainMs < s.interval) {
       checks.push({

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { parseAgentConfig } from '../agent/config.ts';
 import { counterRate } from '../agent/metrics/rate.ts';
 import { poolJsonSchema } from '../cli/json-schema.ts';
+import { ruleChecks } from '../cli/validate-checks.ts';
 import { parsePool } from '../shared/config/load.ts';
 import { METRIC_DEFAULTS } from '../shared/config/metric-schema.ts';
 import { resolveAgentConfig } from '../shared/config/resolve.ts';
@@ -53,14 +54,13 @@ describe('counterRate', () => {
   });
 });
 
-const pool = (metric: unknown) =>
-  parsePool(
-    {
-      name: 'p',
-      clouds: { a: { instances: { min: 1, max: 2 }, using: { provider: 'local' }, metrics: { requests: metric } } },
-    },
-    'p.json',
-  );
+/** A one-cloud pool as clouds.ts writes it. */
+const written = (cloud: Record<string, unknown>) => ({
+  name: 'p',
+  clouds: { a: { instances: { min: 1, max: 2 }, using: { provider: 'local' }, ...cloud } },
+});
+const requests = (metric: unknown) => written({ metrics: { requests: metric } });
+const pool = (metric: unknown) => parsePool(requests(metric), 'p.json');
 
 describe("counter in a cloud's metrics", () => {
   it('defaults to false and is accepted on every kind of source', () => {
@@ -77,13 +77,22 @@ describe("counter in a cloud's metrics", () => {
 
   it('is described in the JSON Schema editors validate clouds.ts with', () => {
     const validator = z.fromJSONSchema(poolJsonSchema() as Parameters<typeof z.fromJSONSchema>[0]);
-    const raw = (metric: unknown) => ({
-      name: 'p',
-      clouds: { a: { instances: { min: 1, max: 2 }, using: { provider: 'local' }, metrics: { requests: metric } } },
-    });
-    expect(validator.safeParse(raw({ file: 'requests', counter: true })).success).toBe(true);
-    expect(validator.safeParse(raw({ command: 'echo 1', counter: false })).success).toBe(true);
-    expect(validator.safeParse(raw({ file: 'requests', counter: 'yes' })).success).toBe(false);
+    expect(validator.safeParse(requests({ file: 'requests', counter: true })).success).toBe(true);
+    expect(validator.safeParse(requests({ command: 'echo 1', counter: false })).success).toBe(true);
+    expect(validator.safeParse(requests({ file: 'requests', counter: 'yes' })).success).toBe(false);
+  });
+
+  it("is named where poolparty validate lists a rule's metrics", () => {
+    const cloud = parsePool(
+      written({
+        metrics: { requests: { file: 'requests', counter: true }, queue: { file: 'queue' } },
+        scaling: { expandWhen: 'sum(requests) > 500 or queue > 10' },
+      }),
+      'p.json',
+    ).clouds.a;
+    expect(ruleChecks(cloud as NonNullable<typeof cloud>)[0]?.message).toBe(
+      'expandWhen reads requests (defined; counter, per-second rate), queue (defined)',
+    );
   });
 
   it('refuses anything but a boolean with one line naming the field', () => {
