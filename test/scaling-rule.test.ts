@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../agent/membership/swim/prng.ts';
 import { type Comparison, parseRule, type Rule, type RuleExpr, RuleSyntaxError } from '../shared/scaling/rule.ts';
 import { formatRule } from '../shared/scaling/rule-format.ts';
+import { seededRandom } from '../shared/seeded-random.ts';
 
 const cmp = (metric: string, op: Comparison['op'], value: number, agg: Comparison['agg'] = 'avg'): Comparison => ({
   kind: 'cmp',

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { SwimCore } from '../agent/membership/swim/core.ts';
 import { neighbourhood, Roster } from '../agent/membership/swim/overlay.ts';
-import { seededRandom } from '../agent/membership/swim/prng.ts';
 import { MemberTable } from '../agent/membership/swim/table.ts';
 import type { Update } from '../agent/membership/swim/types.ts';
+import { seededRandom } from '../shared/seeded-random.ts';
 import { coreIn, firstPing, ids, run, seen, sent, tells, told, update } from './helpers/swim.ts';
 
 describe('ring overlay', () => {

@@ -2,8 +2,8 @@ import { defaultSwimConfig, type SwimConfig } from '../../agent/membership/swim/
 import { SwimCore } from '../../agent/membership/swim/core.ts';
 import { differingBuckets, summarize } from '../../agent/membership/swim/digest.ts';
 import { Roster } from '../../agent/membership/swim/overlay.ts';
-import { seededRandom } from '../../agent/membership/swim/prng.ts';
 import type { Effect, Update } from '../../agent/membership/swim/types.ts';
+import { seededRandom } from '../../shared/seeded-random.ts';
 import { Outcomes } from './outcomes.ts';
 import { Queue, type Queued } from './queue.ts';
 import { FRAME, SIZE, Traffic } from './traffic.ts';

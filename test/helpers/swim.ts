@@ -1,8 +1,8 @@
 import { defaultSwimConfig, type SwimConfig } from '../../agent/membership/swim/config.ts';
 import { SwimCore } from '../../agent/membership/swim/core.ts';
 import { Roster } from '../../agent/membership/swim/overlay.ts';
-import { seededRandom } from '../../agent/membership/swim/prng.ts';
 import type { Effect, Update } from '../../agent/membership/swim/types.ts';
+import { seededRandom } from '../../shared/seeded-random.ts';
 
 /** Helpers for tests of the pure SWIM core (test/swim-*.test.ts). */
 

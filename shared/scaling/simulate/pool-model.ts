@@ -3,6 +3,7 @@
  * later, ready (bundle applied, verifiers passed) `applyTimeMs` after joining, or never joining
  * when the launch fails. Pure data and a seeded random source: the same seed gives the same run.
  */
+import { seededRandom } from '../../seeded-random.ts';
 
 export interface LaunchModel {
   /** From the provider accepting a launch to the agent joining the pool (ms). */
@@ -34,7 +35,7 @@ export class PoolModel {
 
   constructor(model: LaunchModel) {
     this.#model = model;
-    this.#random = seeded(model.seed);
+    this.#random = seededRandom(model.seed);
   }
 
   /** Instances that were running before the trace began: joined and ready long ago. */
@@ -78,20 +79,4 @@ export class PoolModel {
   #id(): string {
     return `sim-${++this.#next}`;
   }
-}
-
-/**
- * xorshift32, seeded: reproducible launch failures. (The membership simulator's mulberry32 lives
- * in agent/, which shared/ may not import; any decent generator does here.)
- */
-function seeded(seed: number): () => number {
-  // Zero is xorshift's one fixed point: map it elsewhere.
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
 }

@@ -1,6 +1,7 @@
 /**
  * A seeded PRNG (mulberry32): uniform in [0, 1). The core takes randomness only as an injected
- * `rand`; the simulator and tests pass this one so runs are reproducible.
+ * `rand`; the membership simulator, `poolparty simulate` and tests pass this one so runs are
+ * reproducible.
  */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
