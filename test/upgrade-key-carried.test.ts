@@ -1,4 +1,4 @@
-import { mkdtemp, readFile as readFileAsync, rm } from 'node:fs/promises';
+import { mkdtemp, readFile as readFileAsync, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -55,7 +55,8 @@ describe('the upgrade public key travels to every agent', () => {
     const config = JSON.parse(gunzipSync(Buffer.from((m?.[1] ?? '').replaceAll('\n', ''), 'base64')).toString('utf8'));
     expect(config.upgrade).toEqual({ publicKey: key.publicKeyPem });
     expect(script).not.toContain('PRIVATE KEY');
-    expect(upgradeKeyFile(stateDir).startsWith(stateDir)).toBe(true);
+    // The private half stays on the laptop, readable by its owner only.
+    expect((await stat(upgradeKeyFile(stateDir))).mode & 0o777).toBe(0o600);
   });
 
   it('a leader launching from its carried definition gives new agents the same key', async () => {
