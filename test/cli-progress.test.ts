@@ -118,7 +118,9 @@ describe('the built CLI: progress lines on stderr, no escape codes off a termina
         .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
         .join(' ');
       const res = spawnSync('script', ['-qec', cmd, '/dev/null'], {
-        env: { ...pool.env, TERM: 'xterm-256color', ...env },
+        // A CI runner sets CI (and maybe NODE_DISABLE_COLORS, FORCE_COLOR): Node then reports a
+        // 2-colour terminal even on a pty, so the coloured case starts from an environment without them.
+        env: { ...pool.env, TERM: 'xterm-256color', CI: undefined, NODE_DISABLE_COLORS: undefined, ...env },
         encoding: 'utf8',
         timeout: 60_000,
       });
@@ -131,6 +133,8 @@ describe('the built CLI: progress lines on stderr, no escape codes off a termina
     const plain = inPty({ NO_COLOR: '1' });
     expect(plain).toContain('terminate done: 0 instances of pool progress ended');
     expect(plain).not.toContain(ESC);
+    // Under a CI runner's environment a pty still gets no colour (Node reads CI as 2 colours).
+    expect(inPty({ CI: 'true', NO_COLOR: undefined, FORCE_COLOR: undefined })).not.toContain(ESC);
   });
 });
 
