@@ -28,6 +28,7 @@ import {
   toRecord,
 } from './ec2-request.ts';
 import { buildUserData } from './ec2-user-data.ts';
+import { checkLaunchTarget } from './launch-check.ts';
 import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
 
@@ -94,10 +95,7 @@ export class Ec2Remoter implements RemoterBase {
 
   async launch(req: LaunchRequest): Promise<Ec2InstanceRecord[]> {
     this.calls.refuseAfterAuthFailure();
-    if (req.cloud !== this.opts.cloud) {
-      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
-    }
-    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
+    checkLaunchTarget(req, this.opts.cloud);
     checkLaunchRequest(req.clientToken, req.tags);
     if (req.count === 0) return [];
     const userData = await this.userData();

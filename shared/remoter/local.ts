@@ -4,6 +4,7 @@ import { poolKeyFile } from '../config/resolve.ts';
 import { ensureIdentity } from '../identity.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { faultPoint } from './fault-point.ts';
+import { checkRecordedLaunch } from './launch-check.ts';
 import {
   definedOnly,
   LOCAL_REMOTER_DEFAULTS,
@@ -75,14 +76,7 @@ export class LocalRemoter implements RemoterBase {
    * anywhere in between leaves records that the next launch, terminate or reconcile settles.
    */
   async launch(req: LaunchRequest): Promise<LocalInstanceRecord[]> {
-    if (req.cloud !== this.opts.cloud) {
-      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
-    }
-    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
-    if (!req.clientToken) throw new RemoterError('a clientToken is required');
-    for (const [key, value] of Object.entries(req.tags ?? {})) {
-      if (typeof value !== 'string') throw new RemoterError(`tag '${key}' must be a string, got ${typeof value}`);
-    }
+    checkRecordedLaunch(req, this.opts.cloud);
     if (!existsSync(this.agentBin)) throw new RemoterError(`agent launcher not found: ${this.agentBin}`);
     const keyFile = poolKeyFile(resolve(this.opts.stateDir));
 

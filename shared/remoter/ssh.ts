@@ -4,6 +4,7 @@ import { loadArtifact } from '../provision/artifact.ts';
 import { deprovisionHost, type HostTarget, type ProvisionTimeouts } from '../provision/provision.ts';
 import type { HealthView } from '../wire/cluster.ts';
 import type { JsonStore } from './json-store.ts';
+import { checkRecordedLaunch } from './launch-check.ts';
 import { ensureLauncherKey, withCertificate } from './ssh-certificate.ts';
 import { type SshInstanceRecord, toRecord } from './ssh-instance.ts';
 import { SSH_REMOTER_DEFAULTS, type SshRemoterOptions, type SshRemoterTunables } from './ssh-options.ts';
@@ -75,14 +76,7 @@ export class SshRemoter implements RemoterBase {
   }
 
   async launch(req: LaunchRequest): Promise<SshInstanceRecord[]> {
-    if (req.cloud !== this.opts.cloud) {
-      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
-    }
-    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
-    if (!req.clientToken) throw new RemoterError('a clientToken is required');
-    for (const [key, value] of Object.entries(req.tags ?? {})) {
-      if (typeof value !== 'string') throw new RemoterError(`tag '${key}' must be a string, got ${typeof value}`);
-    }
+    checkRecordedLaunch(req, this.opts.cloud);
     // Before reserving anything: a missing artifact must not leave hosts 'pending'.
     const artifact =
       typeof this.opts.artifact === 'object' ? this.opts.artifact : await loadArtifact(this.opts.artifact);

@@ -5,6 +5,7 @@ import { type VsphereUsingDefinition, vsphereUrlCredentials } from '../config/vs
 import { createLogger, type Logger } from '../log.ts';
 import { agentUnitText } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
+import { checkLaunchTarget } from './launch-check.ts';
 import type {
   InstanceRecord,
   LaunchContext,
@@ -95,9 +96,7 @@ export class VsphereRemoter implements RemoterBase {
   }
 
   async launch(req: LaunchRequest): Promise<InstanceRecord[]> {
-    if (req.cloud !== this.opts.cloud)
-      throw new RemoterError(`this remoter launches into cloud '${this.opts.cloud}', not '${req.cloud}'`);
-    if (!Number.isInteger(req.count) || req.count < 0) throw new RemoterError(`invalid count ${req.count}`);
+    checkLaunchTarget(req, this.opts.cloud);
     checkLaunchTokens(req.clientToken, req.tags);
     if (req.count === 0) return [];
     const earlier = (await this.vms()).filter((vm) => vm.config[MARK.token] === req.clientToken);
