@@ -19,6 +19,10 @@ const POOL_EVENTS: ReadonlySet<string> = new Set<PoolEvent['type']>([
   'leader-stepped-down',
   'scaling-decision',
   'retiring',
+  'upgrade-started',
+  'upgrade-progress',
+  'upgrade-halted',
+  'upgrade-complete',
 ]);
 
 /** GET /leader: the leader a node follows; `self` when that node leads. */

@@ -116,6 +116,13 @@ export function eventLine(event: PoolEvent, names: ReadonlyMap<string, string> =
       return `${head}  ${shortSha(event.sha)}: ${event.reason}`;
     case 'rollout-complete':
       return `${head}  ${shortSha(event.sha)} on ${event.members} member(s)`;
+    case 'upgrade-started':
+    case 'upgrade-complete':
+      return `${head}  ${event.version} (${shortSha(event.sha)}), ${event.members} member(s)${event.type === 'upgrade-started' && event.resumed ? ', continued by a new leader' : ''}`;
+    case 'upgrade-progress':
+      return `${head}  ${who(event.peerId, event.instanceId)}  ${event.phase} ${event.version}${event.error ? `: ${event.error}` : ''}`;
+    case 'upgrade-halted':
+      return `${head}  ${who(event.peerId, event.instanceId)}  ${event.version}: ${event.reason}`;
     default:
       return `${head}  ${who(event.peerId, event.instanceId)}`;
   }

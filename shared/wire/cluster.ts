@@ -123,7 +123,34 @@ export type BundleEvent =
   | { type: 'rollout-halted'; sha: string; reason: string; at: number }
   | { type: 'rollout-complete'; sha: string; members: number; at: number };
 
-export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent | BundleEvent;
+/**
+ * The leader's agent upgrade rollout (agent/upgrade/leader.ts, docs/upgrade.md): started (or
+ * continued by a new leader: resumed), each member's phase as it changes, halted, complete.
+ */
+export type UpgradeEvent =
+  | { type: 'upgrade-started'; sha: string; version: string; members: number; resumed: boolean; at: number }
+  | {
+      type: 'upgrade-progress';
+      sha: string;
+      version: string;
+      peerId: string;
+      instanceId: string;
+      phase: 'pending' | 'staged' | 'restarting' | 'done' | 'failed';
+      error?: string;
+      at: number;
+    }
+  | {
+      type: 'upgrade-halted';
+      sha: string;
+      version: string;
+      peerId: string;
+      instanceId: string;
+      reason: string;
+      at: number;
+    }
+  | { type: 'upgrade-complete'; sha: string; version: string; members: number; at: number };
+
+export type PoolEvent = MemberEvent | LeaderEvent | ScalingEvent | BundleEvent | UpgradeEvent;
 
 /** One sample of the pool as an agent sees it, for the live page (GET /history, SSE `pool-sample`). */
 export interface PoolSample {

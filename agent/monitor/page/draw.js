@@ -79,6 +79,14 @@ function describe(e) {
       return `bundle ${e.sha.slice(0, 8)} applied on ${short(e.peerId)} in ${ago(e.durationMs)}`;
     case 'bundle-failed':
       return `bundle ${e.sha.slice(0, 8)} failed on ${short(e.peerId)} (${e.stage}): ${e.error}`;
+    case 'upgrade-started':
+      return `upgrade to ${e.version} ${e.resumed ? 'continued by this leader' : 'started'} (${e.members} members)`;
+    case 'upgrade-progress':
+      return `upgrade: ${e.instanceId} ${e.phase} ${e.version}${e.error ? `: ${e.error}` : ''}`;
+    case 'upgrade-halted':
+      return `upgrade to ${e.version} halted at ${e.instanceId}: ${e.reason}`;
+    case 'upgrade-complete':
+      return `upgrade to ${e.version} complete on ${e.members} members`;
     default:
       return e.type.startsWith('member-')
         ? `${e.type.slice(7)}: ${e.instanceId} (${short(e.peerId)})`

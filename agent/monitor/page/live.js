@@ -253,6 +253,10 @@ function connect() {
     'rollout-started',
     'rollout-halted',
     'rollout-complete',
+    'upgrade-started',
+    'upgrade-progress',
+    'upgrade-halted',
+    'upgrade-complete',
   ];
   for (const t of types)
     source.addEventListener(t, (m) => {
