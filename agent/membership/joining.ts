@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import type { LostMembers } from './reconnect.ts';
+import { sample } from './swim/probe.ts';
 
 export interface JoiningOptions {
   node: PoolNode;
@@ -22,6 +23,13 @@ export interface JoiningOptions {
   log: (msg: string, fields: Record<string, unknown>) => void;
 }
 
+/**
+ * Seeds a join round tries at most, one at a time in random order, stopping at the first that
+ * answers: its table is the whole pool, so dialling the others only adds handshakes. Random, so
+ * a storm of joiners given the same seeds spreads over them instead of queueing at the first;
+ * a few, so a round whose seeds are not listening yet (refused at once) still reaches one that is.
+ */
+export const JOIN_SEEDS_PER_ROUND = 3;
 /** First retry of the seeds not known yet (ms); each failed round doubles it, up to REJOIN_MAX_MS. */
 const REJOIN_MS = 2000;
 const REJOIN_MAX_MS = 30_000;
@@ -55,6 +63,11 @@ export function rejoinDelay(failedRounds: number, rand: number): number {
   return Math.round(base * (0.5 + rand));
 }
 
+/** The seeds one join round tries, in order: a random few of those not known yet. */
+export function joinCandidates(unknown: readonly string[], rand: () => number): string[] {
+  return sample([...unknown], JOIN_SEEDS_PER_ROUND, rand);
+}
+
 /**
  * Whether a peer's table (from a sync) lacks what we published about ourselves: no entry for
  * us on its rings, or an older record. Then our announcement was lost on its way to that peer.
@@ -71,9 +84,10 @@ export function missesUs(
 }
 
 /**
- * Joining and re-joining: pulls the table from every seed not known yet (at start, then after a
- * backoff that grows while no seed answers: seeds that came up a moment late left a bootstrap of
- * 3 agents as two pools that never met), and retries lost members one at a time (a healed
+ * Joining and re-joining: pulls the table from one seed not known yet, trying a random few in
+ * turn (joinCandidates), at start and then after a backoff that grows while no seed answers; rounds
+ * go on while any seed is unknown (seeds that came up a moment late left a bootstrap of 3 agents
+ * as two pools that never met), and retries lost members one at a time (a healed
  * partition merges when a sync lets each side learn it was declared dead). After a join, our
  * record and liveness are published again a few times: the first announcement went out before
  * any peer was subscribed, and gossipsub does not replay (receivers that have them ignore the
@@ -163,21 +177,32 @@ export class Joining {
     this.#joining = true;
     try {
       let joined = false;
-      for (const addr of this.unknownSeeds()) {
+      for (const addr of joinCandidates(this.unknownSeeds(), Math.random)) {
         if (!this.#o.running()) return;
-        try {
-          // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
-          const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(JOIN_DIAL_MS) });
-          const peer = conn.remotePeer.toString();
-          if (peer !== this.#o.self && (await this.#o.sync(peer, ''))) joined = true;
-        } catch (err) {
-          this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
+        // A table pulled from an earlier seed of this round may already hold this one.
+        if (!this.unknownSeeds().includes(addr)) continue;
+        if (await this.#joinThrough(addr)) {
+          joined = true;
+          break;
         }
       }
       this.#failedRounds = joined ? 0 : this.#failedRounds + 1;
       if (joined) for (const ms of ANNOUNCE_AFTER) this.#timers.push(setTimeout(() => this.#announce(), ms));
     } finally {
       this.#joining = false;
+    }
+  }
+
+  /** Dials one seed and pulls its whole table; false when either failed. */
+  async #joinThrough(addr: string): Promise<boolean> {
+    try {
+      // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
+      const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(JOIN_DIAL_MS) });
+      const peer = conn.remotePeer.toString();
+      return peer !== this.#o.self && (await this.#o.sync(peer, ''));
+    } catch (err) {
+      this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
+      return false;
     }
   }
 

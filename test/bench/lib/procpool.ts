@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { AGENT_NODE_FLAGS, agentNodeEnv } from '../../../shared/agent-node-flags.ts';
 import { defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
+import { sampleBootstrapPeers } from '../../../shared/remoter/bootstrap-sample.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
 import { type LoopbackBlock, P2P_PORT } from './loopback.ts';
 import { kill9, type ProcSample, rates, sampleProc, start } from './procs.ts';
@@ -57,8 +58,7 @@ export class ProcPool {
     return this.agents.filter((a) => !this.#killed.has(a.id));
   }
 
-  async #spawn(i: number, bootstrap: string[], startTimeoutMs = 240_000): Promise<ProcAgent> {
-    const ip = this.#loopback.next();
+  async #spawn(i: number, ip: string, bootstrap: string[], startTimeoutMs = 240_000): Promise<ProcAgent> {
     const config: AgentConfig = {
       pool: 'bench',
       cloud: 'web',
@@ -123,7 +123,7 @@ export class ProcPool {
   }
 
   /**
-   * Seed first, then n-1 agents at once; resolves when all have started. `onProgress` is called
+   * Seed first, then n-1 agents at once, each given a few of the agents before it as seeds; resolves when all have started. `onProgress` is called
    * every 15 s while agents are still starting: how many have, and the CPU their processes used.
    */
   async start(
@@ -133,7 +133,7 @@ export class ProcPool {
     await mkdir(this.#dir, { recursive: true });
     this.#keyFile = join(this.#dir, 'pool.key');
     await writeFile(this.#keyFile, generatePoolKey(), { mode: 0o600 });
-    const seed = await this.#spawn(0, []);
+    const seed = await this.#spawn(0, this.#loopback.next(), []);
     this.tracker.setTarget(n);
     const t0 = Date.now();
     let last = new Map<number, ProcSample>();
@@ -157,8 +157,13 @@ export class ProcPool {
       });
     }, 15_000);
     try {
+      // As the local launcher does (shared/remoter/local-start.ts): each agent is given a random
+      // few of those started before it (the seed by peer id, the others by address alone, as
+      // they have not reported theirs yet), so the joins of a storm spread over the pool.
+      const ips = Array.from({ length: n - 1 }, () => this.#loopback.next());
+      const earlier = (i: number) => [seed.multiaddr, ...ips.slice(0, i).map((ip) => `/ip4/${ip}/tcp/${P2P_PORT}`)];
       await Promise.all(
-        Array.from({ length: n - 1 }, (_, i) => this.#spawn(i + 1, [seed.multiaddr], opts.startTimeoutMs)),
+        ips.map((ip, i) => this.#spawn(i + 1, ip, sampleBootstrapPeers(earlier(i)), opts.startTimeoutMs)),
       );
     } finally {
       clearInterval(progress);

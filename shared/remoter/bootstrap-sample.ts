@@ -1,0 +1,22 @@
+/**
+ * How many bootstrap peers a locally launched agent is given: a random few of the pool's running
+ * instances. Given all of them (49 at N=50), agents spawned together all had the same oldest ones
+ * among their seeds, and a pool of 50 starting on two cores queued at those few.
+ */
+export const LOCAL_BOOTSTRAP_PEERS = 5;
+
+/**
+ * Up to `max` of `peers`, picked uniformly with `rand` (each agent a different few), in their
+ * order: all of them while there are no more than `max`. The agent tries its seeds in random
+ * order anyway (agent/membership/joining.ts).
+ */
+export function sampleBootstrapPeers(
+  peers: readonly string[],
+  max = LOCAL_BOOTSTRAP_PEERS,
+  rand: () => number = Math.random,
+): string[] {
+  if (peers.length <= max) return [...peers];
+  const keys = peers.map((_, i) => ({ i, key: rand() })).sort((a, b) => a.key - b.key);
+  const picked = new Set(keys.slice(0, max).map((k) => k.i));
+  return peers.filter((_, i) => picked.has(i));
+}
