@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { resolveAgentConfig } from '../config/resolve.ts';
 import { ensureIdentity } from '../identity.ts';
 import { ensureUpgradeKey } from '../upgrade/key.ts';
+import { sampleBootstrapPeers } from './bootstrap-sample.ts';
 import { faultPoint, withoutFaultPoint } from './fault-point.ts';
 import type { LocalRemoterOptions } from './local-options.ts';
 import { spawnAgent } from './local-process.ts';
@@ -53,7 +54,7 @@ export async function startInstances(
       dataDir,
       poolKeyFile: keyFile,
       listen: [`/ip4/${inst.address}/tcp/${inst.p2pPort}`],
-      bootstrap: [...peers],
+      bootstrap: sampleBootstrapPeers(peers),
       monitor: { host: inst.address, port: inst.monitorPort, url: inst.monitor },
       stateDir: resolve(opts.stateDir),
       ...(sha256 ? { bundle: { sha256 } } : {}),
