@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackBundle } from '../shared/bundle/index.ts';
+import { cliEnv } from './fixtures/cli-env.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
 /** `poolparty compile` and `poolparty show` through the built CLI. */
@@ -14,7 +15,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'poolparty-cli-compile-'));
-  env = { PATH: process.env.PATH, HOME: dir, POOLPARTY_STATE_DIR: join(dir, 'state') };
+  env = cliEnv(dir);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv } from './fixtures/cli-env.ts';
 import { loadedModules } from './helpers/agent-process.ts';
 
 /**
@@ -21,14 +22,7 @@ let dir: string;
 let config: string;
 
 async function loads(...args: string[]): Promise<{ code: number; stderr: string; vsphere: string[] }> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    NODE_DEBUG: 'esm,module',
-    POOLPARTY_STATE_DIR: join(dir, 'state'),
-    VSPHERE_USER: 'user',
-    VSPHERE_PASSWORD: 'pass',
-  };
+  const env = cliEnv(dir, { NODE_DEBUG: 'esm,module', VSPHERE_USER: 'user', VSPHERE_PASSWORD: 'pass' });
   const r = await run(process.execPath, [BIN, ...args], { env, maxBuffer: 256 * 1024 * 1024 }).then(
     (x) => ({ code: 0, ...x }),
     (err: { code: number; stdout: string; stderr: string }) => err,
