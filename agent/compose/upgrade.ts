@@ -3,7 +3,8 @@ import type { MonitorRoute } from '../monitor/app.ts';
 import { UpgradeService } from '../upgrade/service.ts';
 import type { Wiring } from './wiring.ts';
 
-export interface UpgradeInput extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'node' | 'leadership'> {
+export interface UpgradeInput
+  extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'node' | 'leadership' | 'events'> {
   membership: Membership;
   /** A retired agent leads no rollout. */
   retired: () => boolean;
@@ -24,17 +25,21 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     leading: () => !i.retired() && leadership.leads !== null,
     leaderPeerId: () => leadership.leader?.peerId ?? null,
     ready: i.ready,
+    // Members that left are listed with when: a graceful leave is how a member restarts into a new
+    // agent, so a leader that took over mid-rollout counts a recent one as down (rollout.ts).
     members: () =>
       [...membership.known()]
-        .filter((m) => m.record.peerId !== peerId && m.liveness.state !== 'dead' && m.liveness.state !== 'left')
+        .filter((m) => m.record.peerId !== peerId && m.liveness.state !== 'dead')
         .map((m) => ({
           peerId: m.record.peerId,
           instanceId: m.record.instanceId,
           alive: m.liveness.state === 'alive',
           version: m.record.version,
+          ...(m.liveness.state === 'left' ? { leftAt: m.liveness.since } : {}),
         })),
     now: i.now,
     log: (msg, fields) => log.info(msg, fields),
+    emit: (e) => i.events.emit(e),
   });
 }
 

@@ -1,23 +1,47 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
-import { type MemberUpgradeStatus, UPGRADE_PROTOCOL, type UpgradeRequest } from '../../shared/upgrade/protocol.ts';
+import {
+  type MemberUpgradeStatus,
+  type RolloutPlan,
+  UPGRADE_PROTOCOL,
+  type UpgradeRequest,
+} from '../../shared/upgrade/protocol.ts';
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
+import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import { rolloutEvents } from './events.ts';
 import type { UpgradeMember } from './member.ts';
+import { resumable, resumeRollout } from './resume.ts';
 import { RollbackRun } from './rollback-leader.ts';
 import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
+import type { ArtifactStore } from './store.ts';
 
 export interface UpgradeLeaderOptions {
   node: PoolNode;
   member: UpgradeMember;
+  /** This node's store: the plan it staged for, which a new leader continues. */
+  store: ArtifactStore;
   selfPeerId: string;
   selfInstanceId: string;
   leading: () => boolean;
-  /** Members other than self that take part (alive or suspect), with the version in their record. */
-  members: () => Array<{ peerId: string; instanceId: string; alive: boolean; version: string }>;
+  /**
+   * Members other than self that take part (alive or suspect) or left (with when: perhaps
+   * restarting), with the version in their record.
+   */
+  members: () => Array<{ peerId: string; instanceId: string; alive: boolean; version: string; leftAt?: number }>;
   now: () => number;
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** The rollout's progress on the live event stream (GET /events). */
+  emit?: (e: UpgradeEvent) => void;
 }
+
+const planOf = (r: UpgradeRollout): RolloutPlan => ({
+  sha256: r.sha256,
+  version: r.version,
+  startedAt: r.startedAt,
+  gateMs: r.gateMs,
+  maxUnavailable: r.maxUnavailable,
+});
 
 /** How long one request to a member may take (ms): staging includes fetching the artifact. */
 const STAGE_TIMEOUT = 120_000;
@@ -33,6 +57,8 @@ export class UpgradeLeader {
   #signed: SignedManifest | null = null;
   #busy = false;
   #rollback: RollbackRun | null = null;
+  /** A plan on disk this leader looked at and will not continue (too old, artifact gone). */
+  #declined: string | null = null;
 
   constructor(o: UpgradeLeaderOptions) {
     this.#o = o;
@@ -64,28 +90,41 @@ export class UpgradeLeader {
     return r && !r.halted && !r.completedAt ? r : null;
   }
 
-  begin(signed: SignedManifest, gateMs: number, maxUnavailable: number): void {
+  async begin(signed: SignedManifest, gateMs: number, maxUnavailable: number): Promise<void> {
+    const o = this.#o;
     const m = signed.manifest;
-    this.#signed = signed;
-    this.#rollout = {
+    const r: UpgradeRollout = {
       sha256: m.sha256,
       version: m.version,
-      startedAt: this.#o.now(),
+      startedAt: o.now(),
       gateMs,
       maxUnavailable,
-      members: [{ peerId: this.#o.selfPeerId, instanceId: this.#o.selfInstanceId, phase: 'staged' }],
+      members: [{ peerId: o.selfPeerId, instanceId: o.selfInstanceId, phase: 'staged' }],
     };
-    this.#o.log('upgrade-rollout-started', { sha256: m.sha256, version: m.version, gateMs, maxUnavailable });
+    this.#signed = signed;
+    this.#rollout = r;
+    // The leader keeps the plan too: should it lose leadership and win it back, it continues.
+    await o.store.writePlan(planOf(r));
+    o.log('upgrade-rollout-started', { sha256: m.sha256, version: m.version, gateMs, maxUnavailable });
+    o.emit?.({
+      type: 'upgrade-started',
+      sha: m.sha256,
+      version: m.version,
+      members: 1 + o.members().length,
+      resumed: false,
+      at: r.startedAt,
+    });
   }
 
   async tick(): Promise<void> {
     const o = this.#o;
-    if (this.#busy || !o.leading()) return;
-    const run = this.#rollback && !this.#rollback.finished ? this.#rollback : null;
-    const rollout = this.#rollout && !this.#rollout.halted && !this.#rollout.completedAt ? this.#rollout : null;
-    if (!run && (!rollout || !this.#signed)) return;
+    if (this.#busy) return;
+    if (!o.leading()) return this.#handOver();
     this.#busy = true;
     try {
+      if (!this.#rollout) await this.#resume();
+      const run = this.#rollback && !this.#rollback.finished ? this.#rollback : null;
+      const rollout = this.#rollout && !this.#rollout.halted && !this.#rollout.completedAt ? this.#rollout : null;
       if (run) {
         const self = async (request: unknown) => {
           const a = await o.member.answer({ type: 'rollback', request }, o.selfPeerId);
@@ -98,23 +137,90 @@ export class UpgradeLeader {
     }
   }
 
-  async #step(current: UpgradeRollout, signed: SignedManifest): Promise<void> {
+  /**
+   * No longer leading: the rollout is the next leader's, which continues it from the members'
+   * plans and status. Forgotten here, so two leaders never drive it at once, and a leadership won
+   * back starts again from what the members say rather than from what this node remembered.
+   */
+  #handOver(): void {
+    const r = this.inProgress();
+    if (r) this.#o.log('upgrade-rollout-handed-over', { sha256: r.sha256 });
+    this.#rollout = null;
+    this.#signed = null;
+    this.#declined = null;
+  }
+
+  /** Newly leading: continues the rollout this node staged for, if there is one to continue. */
+  async #resume(): Promise<void> {
     const o = this.#o;
-    const watched = new Set(current.members.filter((m) => m.phase === 'restarting').map((m) => m.peerId));
-    const seen: MemberObservation[] = await Promise.all(
-      o.members().map(async (m) => {
-        const status = watched.has(m.peerId) ? await this.#status(m.peerId) : undefined;
+    const plan = await o.store.plan();
+    if (!plan) return;
+    const key = `${plan.sha256}:${plan.startedAt}`;
+    if (this.#declined === key) return;
+    const signed = await o.store.signed(plan.sha256);
+    const why = !resumable(plan, o.now())
+      ? 'it started too long ago: push again'
+      : !signed || !(await o.store.read(plan.sha256))
+        ? 'this node no longer holds the artifact'
+        : null;
+    if (why || !signed) {
+      this.#declined = key;
+      o.log('upgrade-rollout-not-continued', { sha256: plan.sha256, why });
+      return;
+    }
+    const self = await o.member.status();
+    const seen = await this.#observe(() => true);
+    const found = resumeRollout(
+      plan,
+      { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: self.sha256 === plan.sha256 },
+      seen,
+      o.now(),
+    );
+    // Already finished or halted: noted quietly, as the leader before said so when it happened.
+    const { rollout } = planUpgrade(found, seen, o.selfPeerId, o.now());
+    if (this.#rollout) return; // a push began one meanwhile
+    this.#signed = signed;
+    this.#rollout = rollout;
+    const phases = Object.fromEntries(rollout.members.map((m) => [m.instanceId, m.phase]));
+    o.log('upgrade-rollout-continued', { sha256: plan.sha256, phases, halted: rollout.halted?.reason ?? null });
+    if (!rollout.halted && rollout.completedAt === undefined)
+      o.emit?.({
+        type: 'upgrade-started',
+        sha: plan.sha256,
+        version: plan.version,
+        members: rollout.members.length,
+        resumed: true,
+        at: o.now(),
+      });
+  }
+
+  /** Every member's record, with a status answer from those `ask` picks (not from members that left). */
+  #observe(ask: (peerId: string) => boolean): Promise<MemberObservation[]> {
+    return Promise.all(
+      this.#o.members().map(async (m) => {
+        const status = m.leftAt === undefined && ask(m.peerId) ? await this.#status(m.peerId) : undefined;
         return { ...m, ...(status ? { status } : {}) };
       }),
     );
+  }
+
+  async #step(current: UpgradeRollout, signed: SignedManifest): Promise<void> {
+    const o = this.#o;
+    const watched = new Set(current.members.filter((m) => m.phase === 'restarting').map((m) => m.peerId));
+    const seen = await this.#observe((peer) => watched.has(peer));
     const { rollout, step } = planUpgrade(current, seen, o.selfPeerId, o.now());
     let r = rollout;
+    let told = current;
     if (r.halted && !current.halted) o.log('upgrade-rollout-halted', { ...r.halted });
+    const plan = planOf(r);
     if (step.kind === 'stage') {
       const answers = await Promise.all(
         step.peers.map(
           async (peer) =>
-            [peer, await this.ask(peer, { type: 'stage', signed, holders: step.holders }, STAGE_TIMEOUT)] as const,
+            [
+              peer,
+              await this.ask(peer, { type: 'stage', signed, holders: step.holders, rollout: plan }, STAGE_TIMEOUT),
+            ] as const,
         ),
       );
       for (const [peer, a] of answers) {
@@ -132,6 +238,8 @@ export class UpgradeLeader {
       // Last: this restart hands leadership over (the graceful leave), and the gate guards it.
       r = markMember(r, o.selfPeerId, 'restarting', o.now());
       this.#rollout = r;
+      this.#tell(told, r);
+      told = r;
       o.log('upgrade-rollout-leader-last', { sha256: r.sha256 });
       const a = await o.member.answer({ type: 'activate', sha256: r.sha256 }, o.selfPeerId);
       if (a.ok && a.restart === true) o.member.restartSelf();
@@ -139,14 +247,21 @@ export class UpgradeLeader {
     } else if (step.kind === 'done' && !current.completedAt) {
       o.log('upgrade-rollout-complete', { sha256: r.sha256, members: r.members.length });
     }
+    // A push that began another rollout meanwhile (this one had ended) wins.
+    if (this.#rollout !== current && this.#rollout !== told) return;
+    this.#tell(told, r);
     this.#rollout = r;
+  }
+
+  #tell(before: UpgradeRollout, after: UpgradeRollout): void {
+    for (const e of rolloutEvents(before, after, this.#o.now())) this.#o.emit?.(e);
   }
 
   async #status(peer: string): Promise<MemberObservation['status'] | undefined> {
     const a = await this.ask(peer, { type: 'status' }, REQUEST_TIMEOUT);
     if (!a.ok) return undefined;
     const s = a as unknown as MemberUpgradeStatus;
-    return { sha256: s.sha256, ready: s.ready === true, last: s.last };
+    return { sha256: s.sha256, ready: s.ready === true, last: s.last, held: Array.isArray(s.held) ? s.held : [] };
   }
 
   /** One request to a member; a failure to reach it is an answer too (`ok: false`). */

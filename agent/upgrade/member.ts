@@ -9,6 +9,7 @@ import {
   ARTIFACT_PROTOCOL,
   type MemberUpgradeStatus,
   parseUpgradeRequest,
+  type RolloutPlan,
   type UpgradeRequest,
 } from '../../shared/upgrade/protocol.ts';
 import { verifyRollback } from '../../shared/upgrade/rollback.ts';
@@ -76,10 +77,15 @@ export class UpgradeMember {
     if (!o.publicKey) return { ok: false, error: 'this agent has no upgrade key: it refuses every upgrade' };
     if (from !== o.selfPeerId && from !== o.leader())
       return { ok: false, error: `only the leader this agent follows may ${req.type} (${from} does not lead)` };
-    if (req.type === 'stage') return this.#stageOnce(req.signed, req.holders);
+    if (req.type === 'stage') {
+      const staged = await this.#stageOnce(req.signed, req.holders);
+      if (staged.ok && req.rollout?.sha256 === staged.held) await o.store.writePlan(req.rollout as RolloutPlan);
+      return staged;
+    }
     if (req.type === 'activate') return this.#activate(req.sha256);
     const verdict = verifyRollback(req.request, o.publicKey, o.pool);
     if (!verdict.ok) return { ok: false, error: `rollback refused: ${verdict.detail}` };
+    await o.store.writePlan(null);
     const back = await o.store.rollback();
     if (!back) return { ok: false, error: 'no previous artifact to return to' };
     await o.store.writeTrial(null);

@@ -68,7 +68,7 @@ export async function acceptUpgradePush(stream: Stream, conn: Connection, o: Acc
       });
     await o.store.put(parsed.signed, Buffer.from(bytes));
     const gateMs = positive(header.gateMs) ?? o.gateMs;
-    if (!busy) o.leader.begin(parsed.signed, gateMs, positive(header.maxUnavailable) ?? o.maxUnavailable);
+    if (!busy) await o.leader.begin(parsed.signed, gateMs, positive(header.maxUnavailable) ?? o.maxUnavailable);
     o.log('upgrade-pushed', { from, sha256: m.sha256, version: m.version, bytes: bytes.length });
     await answer({ ok: true, sha256: m.sha256, version: m.version });
   } catch (err) {

@@ -16,6 +16,12 @@ export interface MemberProgress {
   restartAt?: number;
   /** Why staging or the restart failed. */
   error?: string;
+  /**
+   * Restarting on an earlier leader's order, as far as a new leader can tell (it left recently,
+   * or runs the target unconfirmed): past the gate it is dropped, not a failure — it may have
+   * left the pool for good.
+   */
+  inherited?: boolean;
 }
 
 export interface UpgradeRollout {
@@ -35,10 +41,25 @@ export interface MemberObservation {
   peerId: string;
   instanceId: string;
   alive: boolean;
+  /** When it left the pool gracefully (as a restart does); absent while it takes part. */
+  leftAt?: number;
   /** The version in its record. */
   version: string;
   /** Its status answer, when it gave one this tick. */
-  status?: { sha256: string | null; ready: boolean; last: { sha256: string; ok: boolean; reason?: string } | null };
+  status?: {
+    sha256: string | null;
+    ready: boolean;
+    last: { sha256: string; ok: boolean; reason?: string } | null;
+    held?: string[];
+  };
+}
+
+/**
+ * The observations that count: a member that left longer ago than a restart may take is gone,
+ * one that left more recently may be restarting and counts as down.
+ */
+export function current(r: Pick<UpgradeRollout, 'gateMs'>, seen: readonly MemberObservation[], now: number) {
+  return seen.filter((o) => o.leftAt === undefined || now - o.leftAt <= r.gateMs + LEADER_GATE_SLACK);
 }
 
 export type Step =
@@ -65,7 +86,15 @@ export function planUpgrade(
   self: string,
   now: number,
 ): { rollout: UpgradeRollout; step: Step } {
-  const members = r.members.map((m) => ({ ...m }));
+  seen = current(r, seen, now);
+  // A member gone from the pool (dead, or left long ago) is no longer waited for, unless this
+  // leader restarted it: its gate decides.
+  const members = r.members
+    .filter(
+      (m) =>
+        m.phase === 'restarting' || m.phase === 'done' || m.peerId === self || seen.some((o) => o.peerId === m.peerId),
+    )
+    .map((m) => ({ ...m }));
   for (const o of seen)
     if (!members.some((m) => m.peerId === o.peerId))
       members.push({ peerId: o.peerId, instanceId: o.instanceId, phase: 'pending' });
@@ -79,12 +108,17 @@ export function planUpgrade(
     }
     if (m.phase !== 'restarting') continue;
     const last = o?.status?.last;
-    const reason =
-      last && last.sha256 === r.sha256 && !last.ok
-        ? `rolled back: ${last.reason ?? 'not healthy'}`
-        : now > (m.restartAt ?? now) + r.gateMs + LEADER_GATE_SLACK
-          ? `not back on ${r.version} and ready within ${r.gateMs + LEADER_GATE_SLACK} ms`
-          : undefined;
+    const rolledBack = last && last.sha256 === r.sha256 && !last.ok;
+    const reason = rolledBack
+      ? `rolled back: ${last.reason ?? 'not healthy'}`
+      : now > (m.restartAt ?? now) + r.gateMs + LEADER_GATE_SLACK
+        ? `not back on ${r.version} and ready within ${r.gateMs + LEADER_GATE_SLACK} ms`
+        : undefined;
+    if (reason && m.inherited && !rolledBack) {
+      m.phase = 'pending';
+      m.inherited = undefined;
+      continue;
+    }
     if (reason) {
       m.phase = 'failed';
       m.error = reason;
@@ -105,9 +139,12 @@ export function planUpgrade(
   ];
   const pending = others.filter((m) => m.phase === 'pending');
   const restarting = others.filter((m) => m.phase === 'restarting');
-  // Everyone else must be alive before another goes down: a member lost meanwhile counts as down.
-  const down = others.filter((m) => !seen.find((o) => o.peerId === m.peerId)?.alive).length;
-  const slots = Math.max(0, r.maxUnavailable - restarting.length - Math.max(0, down - restarting.length));
+  // Everyone else must be alive before another goes down: a member lost meanwhile (suspect, or
+  // left recently: perhaps restarting) counts as down; a dead one is gone, the scaler's business.
+  const down = others.filter(
+    (m) => m.phase !== 'restarting' && seen.some((o) => o.peerId === m.peerId && !o.alive),
+  ).length;
+  const slots = Math.max(0, r.maxUnavailable - restarting.length - down);
   const staged = others.filter((m) => m.phase === 'staged').sort((a, b) => (a.peerId < b.peerId ? -1 : 1));
   if (pending.length > 0 && restarting.length === 0 && staged.length === 0)
     return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };

@@ -10,7 +10,7 @@ import { requestRestart } from './restart.ts';
 import { runningArtifact } from './running.ts';
 import { ArtifactStore } from './store.ts';
 
-export interface UpgradeServiceOptions extends Pick<UpgradeLeaderOptions, 'members' | 'now' | 'log'> {
+export interface UpgradeServiceOptions extends Pick<UpgradeLeaderOptions, 'members' | 'now' | 'log' | 'emit'> {
   node: PoolNode;
   pool: string;
   dataDir: string;
@@ -55,7 +55,7 @@ export class UpgradeService implements Component {
       restart: o.restart ?? requestRestart,
       log: o.log,
     });
-    this.leader = new UpgradeLeader({ ...o, member: this.member });
+    this.leader = new UpgradeLeader({ ...o, member: this.member, store: this.store });
   }
 
   async start(): Promise<void> {

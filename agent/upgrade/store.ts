@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
-import type { UpgradeOutcome } from '../../shared/upgrade/protocol.ts';
+import { parseRolloutPlan, type RolloutPlan, type UpgradeOutcome } from '../../shared/upgrade/protocol.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -138,6 +138,24 @@ export class ArtifactStore {
 
   async writeOutcome(outcome: UpgradeOutcome): Promise<void> {
     await writeAtomically(join(this.dir, 'last.json'), `${JSON.stringify(outcome)}\n`);
+  }
+
+  /** The rollout this node last staged for (what a new leader continues), or null. */
+  async plan(): Promise<RolloutPlan | null> {
+    const text = await readOrNull(join(this.dir, 'rollout.json'));
+    if (!text) return null;
+    try {
+      return parseRolloutPlan(JSON.parse(text.toString('utf8'))) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Null forgets it: after a rollback nobody may continue the rollout that was undone. */
+  async writePlan(plan: RolloutPlan | null): Promise<void> {
+    if (!plan) return rm(join(this.dir, 'rollout.json'), { force: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeAtomically(join(this.dir, 'rollout.json'), `${JSON.stringify(plan)}\n`);
   }
 
   /** Replaces a symlink atomically: a new link under another name, renamed over the old one. */

@@ -17,14 +17,47 @@ export const UPGRADE_PROTOCOL = '/poolparty/upgrade/1';
 
 /** The requests a leader sends a member. */
 export type UpgradeRequest =
-  /** Fetch the artifact from `holders` (peer ids, best first), verify it and keep it beside the current one. */
-  | { type: 'stage'; signed: unknown; holders: string[] }
+  /**
+   * Fetch the artifact from `holders` (peer ids, best first), verify it and keep it beside the
+   * current one, with the rollout it belongs to: whichever member leads next continues from it.
+   */
+  | { type: 'stage'; signed: unknown; holders: string[]; rollout?: RolloutPlan }
   /** Restart into the staged artifact `sha256` (its own signed manifest is checked again). */
   | { type: 'activate'; sha256: string }
   /** Return to the artifact run before the current one (`poolparty upgrade --rollback`). */
   | { type: 'rollback'; request: unknown }
   /** What this member runs and holds, and how its last upgrade ended. */
   | { type: 'status' };
+
+/**
+ * What a rollout was told to do (the push's choices), kept by every member that staged its
+ * artifact (`<dataDir>/upgrade/rollout.json`): a member that becomes leader mid-rollout
+ * continues it from this and from what the members report.
+ */
+export interface RolloutPlan {
+  sha256: string;
+  version: string;
+  startedAt: number;
+  gateMs: number;
+  maxUnavailable: number;
+}
+
+/** The plan a stage request carries, or undefined when it is absent or malformed. */
+export function parseRolloutPlan(v: unknown): RolloutPlan | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const p = v as Record<string, unknown>;
+  const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) > 0;
+  if (typeof p.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(p.sha256)) return undefined;
+  if (typeof p.version !== 'string' || p.version.length > 200) return undefined;
+  if (!count(p.startedAt) || !count(p.gateMs) || !count(p.maxUnavailable)) return undefined;
+  return {
+    sha256: p.sha256,
+    version: p.version,
+    startedAt: p.startedAt as number,
+    gateMs: p.gateMs as number,
+    maxUnavailable: p.maxUnavailable as number,
+  };
+}
 
 /** What a member says of itself (the `status` answer; also its own GET /upgrade). */
 export interface MemberUpgradeStatus {
@@ -71,7 +104,8 @@ export function parseUpgradeRequest(value: unknown): UpgradeRequest | string {
         !holders.every((h) => typeof h === 'string' && h.length < 128)
       )
         return 'holders: expected up to 64 peer ids';
-      return { type: 'stage', signed: v.signed, holders: holders as string[] };
+      const rollout = parseRolloutPlan(v.rollout);
+      return { type: 'stage', signed: v.signed, holders: holders as string[], ...(rollout ? { rollout } : {}) };
     }
     case 'activate':
       return typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256)
