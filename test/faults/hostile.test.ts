@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { controlTopic, type Heartbeat, type Intent, membersTopic } from '../../s
 import { FaultPool, rejected } from '../fixtures/fault-pool.ts';
 import { waitForHeldAtBound } from '../fixtures/scaling-watch.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { RSS_LIMIT_KB, rssKb } from './agent-health.ts';
 
 /**
  * A peer holding the pool key (a compromised member, a leaked key) joins a real 3-agent pool as a
@@ -23,11 +23,6 @@ import { waitFor } from '../fixtures/wait.ts';
  */
 
 const YEAR = 365 * 24 * 3600 * 1000;
-
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
-}
 
 describe('a hostile peer with the pool key (real agents)', () => {
   let pool: FaultPool;
@@ -201,7 +196,7 @@ describe('a hostile peer with the pool key (real agents)', () => {
       const rss = rssKb(inst.pid as number);
       const grew = rss - (rssBefore.get(inst.id) ?? 0);
       console.info(`hostile: ${inst.id} RSS ${rssBefore.get(inst.id)} -> ${rss} kB`);
-      expect(rss, `${inst.id} RSS kB`).toBeLessThan(300_000);
+      expect(rss, `${inst.id} RSS kB`).toBeLessThan(RSS_LIMIT_KB);
       expect(grew, `${inst.id} RSS growth kB`).toBeLessThan(80_000);
       const health = await fetch(`${inst.monitor}/health`).then((r) => r.json());
       expect(health).toMatchObject({ status: 'ok' });

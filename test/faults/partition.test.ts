@@ -2,15 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultPool } from '../fixtures/fault-pool.ts';
 import { leftoverChains, Partition, partitionUnavailable } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { agentHealth, RSS_LIMIT_KB } from './agent-health.ts';
 import { partitionCase } from './partition-case.ts';
 
 /**
  * Partitions of a real 5-agent pool (min 5, max 6) while the metric asks for growth: 2+3 and 1+4,
- * each for 10 s (shorter than replaceAfter, 20 s here) and for 30 s (longer), the leader always on
- * the minority side. Asserted on every case: the provider never lists more than max (sampled every
+ * each for 10 s (shorter than replaceAfter, 20 s here) and for 30, 45 and 120 s (longer), the
+ * leader always on the minority side. Asserted on every case: the provider never lists more than max (sampled every
  * 100 ms), no instance id is reused, no instance is terminated before replaceAfter of partition
- * (none at all in the short cases), all agents agree on one leader within 5 s of the heal, and the
- * pool is back within its bounds.
+ * (none at all in the short cases), all agents agree on one leader within 5 s of the heal, the
+ * pool is back within its bounds, and every agent answers /health with bounded RSS.
  */
 
 const skip = partitionUnavailable();
@@ -62,6 +63,11 @@ describe.skipIf(skip !== null)('partitions under expansion pressure (real agents
       expect(report.agreeMs, 'one leader after the heal (ms)').not.toBeNull();
       expect(report.agreeMs as number).toBeLessThanOrEqual(5000);
       expect(report.boundsOk, 'back within bounds').toBe(true);
+      const agents = await agentHealth(await pool.live());
+      for (const a of agents) {
+        expect(a.up, `${a.id} answers /health (${JSON.stringify(agents)})`).toBe(true);
+        expect(a.rssKb, `${a.id} RSS kB`).toBeLessThan(RSS_LIMIT_KB);
+      }
     });
   }
 
