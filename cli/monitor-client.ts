@@ -1,29 +1,17 @@
 import type { ClusterView, LeaderDetail, PoolEvent, ScalingDecision } from '../shared/wire/cluster.ts';
 import type { BundleState, RolloutAnnouncement } from '../shared/wire/heartbeat.ts';
+import { poolEventTypes } from '../shared/wire/pool-event-types.ts';
 
 /** A monitor that did not answer as expected. */
 export class MonitorError extends Error {
   override name = 'MonitorError';
 }
 
-/** Every pool event type an agent streams on GET /events (shared/wire/cluster.ts). */
-const POOL_EVENTS: ReadonlySet<string> = new Set<PoolEvent['type']>([
-  'member-joined',
-  'member-suspect',
-  'member-dead',
-  'member-left',
-  'member-recovered',
-  'member-removed',
-  'leader-elected',
-  'leader-lost',
-  'leader-stepped-down',
-  'scaling-decision',
-  'retiring',
-  'upgrade-started',
-  'upgrade-progress',
-  'upgrade-halted',
-  'upgrade-complete',
-]);
+/**
+ * The pool events the CLI's stream reader keeps (the names agents stream on GET /events, from
+ * shared/wire/pool-event-types.ts); bundle and rollout events are not followed.
+ */
+const POOL_EVENTS: ReadonlySet<string> = new Set(poolEventTypes('member', 'leader', 'scaling', 'upgrade'));
 
 /** GET /leader: the leader a node follows; `self` when that node leads. */
 export interface LeaderInfo extends LeaderDetail {

@@ -8,17 +8,31 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const dir = resolve(root, 'agent/monitor/page');
 export const ASSETS_FILE = resolve(root, 'agent/monitor/page-assets.ts');
+
+/**
+ * Every pool event type, from shared/wire/pool-event-types.ts (the one list the CLI uses too): the
+ * module is transpiled and run here, since this script runs before anything is built.
+ */
+function poolEventTypes() {
+  const source = readFileSync(resolve(root, 'shared/wire/pool-event-types.ts'), 'utf8');
+  const { code } = transformSync(source, { loader: 'ts', format: 'cjs' });
+  const module = { exports: {} };
+  new Function('module', 'exports', code)(module, module.exports);
+  return Object.keys(module.exports.POOL_EVENT_GROUPS);
+}
 
 /** The generated module's text. */
 export function pageAssets() {
   const html = readFileSync(resolve(dir, 'index.html'), 'utf8');
   const css = readFileSync(resolve(dir, 'page.css'), 'utf8');
   // One strict-mode scope for both scripts: nothing leaks onto window.
-  const js = `(() => {\n'use strict';\n${readFileSync(resolve(dir, 'draw.js'), 'utf8')}\n${readFileSync(resolve(dir, 'live.js'), 'utf8')}})();\n`;
+  const types = `const POOL_EVENT_TYPES = ${JSON.stringify(poolEventTypes())};\n`;
+  const js = `(() => {\n'use strict';\n${types}${readFileSync(resolve(dir, 'draw.js'), 'utf8')}\n${readFileSync(resolve(dir, 'live.js'), 'utf8')}})();\n`;
   if (/<\/(script|style)/i.test(js + css))
     throw new Error('the page scripts or page.css contain a closing script/style tag');
   if (!html.includes('/*CSS*/') || !html.includes('/*JS*/'))

@@ -236,29 +236,8 @@ function connect() {
     renderCharts();
     refreshSoon();
   });
-  const types = [
-    'member-joined',
-    'member-suspect',
-    'member-dead',
-    'member-left',
-    'member-recovered',
-    'member-removed',
-    'leader-elected',
-    'leader-lost',
-    'leader-stepped-down',
-    'scaling-decision',
-    'retiring',
-    'bundle-applied',
-    'bundle-failed',
-    'rollout-started',
-    'rollout-halted',
-    'rollout-complete',
-    'upgrade-started',
-    'upgrade-progress',
-    'upgrade-halted',
-    'upgrade-complete',
-  ];
-  for (const t of types)
+  // POOL_EVENT_TYPES: every pool event name, written in by scripts/embed-page.mjs from shared/wire/.
+  for (const t of POOL_EVENT_TYPES)
     source.addEventListener(t, (m) => {
       seen();
       addEvent(JSON.parse(m.data));
