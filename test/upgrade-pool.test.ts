@@ -154,6 +154,8 @@ describe('poolparty upgrade on a real local pool of 5 agents', () => {
     const r = await pool.cli('upgrade', '-c', pool.config, '--artifact', broken, '--gate', '30s', '--yes', '--json');
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.stderr).toMatch(/halted at local-\d+: rolled back: the new agent exited \(code 3\) before it was ready/);
+    // The CLI showed the rollout's events as the leader streamed them: the node that tried it.
+    expect(r.stderr).toMatch(/upgrade-progress\s+local-\d+\s+\S+\s+restarting /);
     const all = await waitFor(
       'every node back on the old version and ready',
       async () => {
@@ -188,6 +190,14 @@ describe('poolparty upgrade on a real local pool of 5 agents', () => {
     await sampler;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const m of monitors) expect((await health(m)).version).toBe(V2);
+    // Each member's restart and its return came on the leader's event stream, shown as they came.
+    const events = (JSON.parse(r.stdout) as { events: Array<{ type: string; phase?: string; instanceId?: string }> })
+      .events;
+    const told = (phase: string) =>
+      new Set(events.filter((e) => e.type === 'upgrade-progress' && e.phase === phase).map((e) => e.instanceId));
+    expect(told('restarting').size).toBeGreaterThanOrEqual(4);
+    expect(told('done').size).toBeGreaterThanOrEqual(4);
+    expect(r.stderr).toMatch(/upgrade-progress\s+local-\d+\s+\S+\s+done /);
     expect(fewest).toBeGreaterThanOrEqual(4);
     // Old and new agents were members of one pool at the same time, and a leader is elected after.
     expect([...versionsSeen].sort()).toEqual([VERSION, V2].sort());

@@ -1,3 +1,6 @@
+import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
+import { followEvents } from '../monitor-client.ts';
+import { eventLine } from '../render.ts';
 import type { UpgradeRolloutView } from './view.ts';
 
 /** One node's GET /upgrade, as the CLI reads it. */
@@ -12,6 +15,8 @@ export interface NodeUpgrade {
 export interface FollowResult {
   nodes: NodeUpgrade[];
   halted: UpgradeRolloutView['halted'] | null;
+  /** The rollout's events as the leading node streamed them (GET /events), oldest first. */
+  events: UpgradeEvent[];
 }
 
 async function readNode(monitor: string): Promise<{ node: NodeUpgrade; rollout: UpgradeRolloutView | null }> {
@@ -32,8 +37,52 @@ async function readNode(monitor: string): Promise<{ node: NodeUpgrade; rollout: 
 }
 
 /**
+ * The event stream of whichever node drives the rollout: followed from the node whose /upgrade
+ * says it leads it, and moved when another takes over (the leader restarts last, or fails over).
+ */
+class LeaderEvents {
+  readonly events: UpgradeEvent[] = [];
+  #monitor: string | null = null;
+  #stop: AbortController | null = null;
+
+  constructor(
+    readonly sha256: string,
+    readonly progress: (line: string) => void,
+  ) {}
+
+  follow(monitor: string | null): void {
+    if (monitor === null || monitor === this.#monitor) return;
+    this.close();
+    this.#monitor = monitor;
+    const stop = new AbortController();
+    this.#stop = stop;
+    void followEvents(
+      monitor,
+      (e) => {
+        if (!e.type.startsWith('upgrade-') || (e as UpgradeEvent).sha !== this.sha256) return;
+        this.events.push(e as UpgradeEvent);
+        this.progress(eventLine(e));
+      },
+      stop.signal,
+    )
+      .catch(() => undefined)
+      // The stream ended (its node restarted): the next poll picks the node leading then.
+      .finally(() => {
+        if (this.#stop === stop) this.#monitor = null;
+      });
+  }
+
+  close(): void {
+    this.#stop?.abort();
+    this.#stop = null;
+    this.#monitor = null;
+  }
+}
+
+/**
  * Polls every node's /upgrade until all run `sha256` and are ready, or a leader's rollout says it
  * halted (where and why), or the time is up (then the nodes as last seen, with halted null).
+ * Meanwhile the leading node's rollout events are shown as they come.
  */
 export async function followUpgrade(o: {
   sha256: string;
@@ -43,18 +92,25 @@ export async function followUpgrade(o: {
   progress: (line: string) => void;
 }): Promise<FollowResult & { done: boolean }> {
   const deadline = Date.now() + o.timeoutMs;
+  const stream = new LeaderEvents(o.sha256, o.progress);
   let last = '';
-  for (;;) {
-    const seen = await Promise.all(o.monitors.map(readNode));
-    const nodes = seen.map((s) => s.node);
-    const halted = seen.find((s) => s.rollout?.halted && s.rollout.sha256 === o.sha256)?.rollout?.halted ?? null;
-    if (halted) return { nodes, halted, done: false };
-    const upgraded = nodes.filter((n) => n.sha256 === o.sha256 && n.ready).length;
-    const line = `${upgraded}/${nodes.length} nodes run ${o.sha256.slice(0, 12)}`;
-    if (line !== last) o.progress(line);
-    last = line;
-    if (upgraded === nodes.length) return { nodes, halted: null, done: true };
-    if (Date.now() >= deadline) return { nodes, halted: null, done: false };
-    await new Promise((r) => setTimeout(r, o.pollMs));
+  try {
+    for (;;) {
+      const seen = await Promise.all(o.monitors.map(readNode));
+      const nodes = seen.map((s) => s.node);
+      const mine = seen.filter((s) => s.rollout?.sha256 === o.sha256);
+      stream.follow(mine.find((s) => s.rollout?.leading)?.node.monitor ?? null);
+      const halted = mine.find((s) => s.rollout?.halted)?.rollout?.halted ?? null;
+      if (halted) return { nodes, halted, done: false, events: stream.events };
+      const upgraded = nodes.filter((n) => n.sha256 === o.sha256 && n.ready).length;
+      const line = `${upgraded}/${nodes.length} nodes run ${o.sha256.slice(0, 12)}`;
+      if (line !== last) o.progress(line);
+      last = line;
+      if (upgraded === nodes.length) return { nodes, halted: null, done: true, events: stream.events };
+      if (Date.now() >= deadline) return { nodes, halted: null, done: false, events: stream.events };
+      await new Promise((r) => setTimeout(r, o.pollMs));
+    }
+  } finally {
+    stream.close();
   }
 }
