@@ -149,7 +149,7 @@ describe('systemd unit', () => {
   it("starts node with the agent's flags and environment, like every other launcher", async () => {
     const unit = await readUnitTemplate();
     expect(unit).toContain(
-      `ExecStart=/usr/bin/env node ${AGENT_NODE_FLAGS.join(' ')} /opt/poolparty/poolparty-agent.mjs --config`,
+      `ExecStart=/usr/bin/env node ${AGENT_NODE_FLAGS.join(' ')} /var/lib/poolparty/upgrade/current.mjs --config`,
     );
     for (const [k, v] of Object.entries(AGENT_NODE_ENV)) expect(unit).toContain(`\nEnvironment=${k}=${v}\n`);
   });
@@ -157,7 +157,10 @@ describe('systemd unit', () => {
   it('the unit rendered for a host (absolute node, prefixed paths) passes too', async () => {
     const layout = remoteLayout(join(dir, 'root'));
     const unit = renderUnit(await readUnitTemplate(), layout, process.execPath);
-    expect(unit).toContain(`ExecStart=${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${layout.artifact} --config`);
+    // It runs the upgrade store's stable link, made to point at the installed artifact when missing.
+    const current = `${layout.dataDir}/upgrade/current.mjs`;
+    expect(unit).toContain(`ExecStart=${process.execPath} ${AGENT_NODE_FLAGS.join(' ')} ${current} --config`);
+    expect(unit).toContain(`ln -sfn ${layout.artifact} ${current};`);
     expect(unit).toContain(`EnvironmentFile=-${layout.envFile}`);
     expect(unit).toContain(`Environment=POOLPARTY_AGENT_CONFIG=${layout.configFile}`);
     const file = join(dir, 'poolparty-agent.service');

@@ -73,6 +73,7 @@ export function renderUnit(template: string, layout: RemoteLayout, node: string)
   return template
     .replaceAll('/usr/bin/env node ', `${node} `)
     .replaceAll('/opt/poolparty/', `${layout.optDir}/`)
+    .replaceAll('/var/lib/poolparty/', `${layout.dataDir}/`)
     .replaceAll('/etc/poolparty/', `${layout.etcDir}/`);
 }
 
