@@ -87,6 +87,22 @@ export function idleMeasures(
   const per = (xs: number[]) => xs.map((x) => x / perProcess);
   const note =
     perProcess > 1 ? `per agent = per host process / ${perProcess} agents (in-process hosts; informative)` : undefined;
+  // Sampled per process: ours divided among the agents a host process runs; Serf runs one per agent.
+  const perProcessMeasure = (
+    unit: string,
+    target: string,
+    bound: number | null,
+    pick: (w: IdleWindow) => number[],
+    digits: number,
+  ): Measure =>
+    measure(
+      unit,
+      target,
+      bound,
+      summarize(per(pick(ours)), digits),
+      theirs ? summarize(pick(theirs), digits) : null,
+      note,
+    );
   return {
     wireBytesPerAgentPerS: measure(
       'B/s',
@@ -103,21 +119,19 @@ export function idleMeasures(
       one(ours.wirePacketsPerAgentPerS, 1),
       theirs ? one(theirs.wirePacketsPerAgentPerS, 1) : null,
     ),
-    cpuPctPerAgent: measure(
+    cpuPctPerAgent: perProcessMeasure(
       '% of one core',
       targets.cpu ? '<= 1 %' : 'informative (target at N=50)',
       targets.cpu ? 1 : null,
-      summarize(per(ours.cpuPct), 2),
-      theirs ? summarize(theirs.cpuPct, 2) : null,
-      note,
+      (w) => w.cpuPct,
+      2,
     ),
-    rssMbPerAgent: measure(
+    rssMbPerAgent: perProcessMeasure(
       'MB',
       targets.rss ? '<= 64 MB (idle follower)' : 'informative',
       targets.rss ? 64 : null,
-      summarize(per(ours.rssMb), 1),
-      theirs ? summarize(theirs.rssMb, 1) : null,
-      note,
+      (w) => w.rssMb,
+      1,
     ),
     connectionsPerAgent: measure(
       'connections',
