@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isSupervised, restartRequested } from './restart.ts';
 import { runningArtifact } from './running.ts';
@@ -26,8 +27,11 @@ function run(i: BootInput): Promise<number> {
  */
 export async function superviseIfUpgraded(i: BootInput): Promise<number | undefined> {
   if (isSupervised()) return undefined;
-  const current = await new ArtifactStore(i.dataDir).current();
-  if (!current || current === runningArtifact().file) return undefined;
+  const store = new ArtifactStore(i.dataDir);
+  const current = await store.current();
+  // Started from the link itself (the systemd unit execs current.mjs): nothing to supervise.
+  const target = current && (await realpath(store.currentLink).catch(() => current));
+  if (!target || target === runningArtifact().file) return undefined;
   return run(i);
 }
 
