@@ -101,7 +101,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     ...common,
     members: () => membership.known(),
     load: load.book,
-    counted: () => scaler?.counted ?? 0,
+    counted: () => (leadership.leads === null ? 0 : (scaler?.countedIn(leadership.leads) ?? 0)),
     barred: () => retirement.retired || !run.running() || control.router.stopping,
     announce: () => membership.refreshRecord(),
   });

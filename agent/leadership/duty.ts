@@ -12,7 +12,7 @@ export interface LeaderDutyOptions {
   /** Members with a record, and their liveness (self excluded). */
   members: () => Iterable<{ record: Heartbeat; liveness: MemberLiveness }>;
   load: LoadBook;
-  /** Instances the scalers counted at their last step (0 before any). */
+  /** Instances the scalers counted while acting in the term this node leads (0 before any). */
   counted: () => number;
   /** The lease window: acknowledgements older than this do not count (ms). */
   leaseTimeout: number;

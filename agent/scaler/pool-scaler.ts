@@ -45,6 +45,16 @@ export class PoolScaler {
     return sum;
   }
 
+  /** Instances counted in `term` over every cloud (the pool's size for that term's lease), or null. */
+  countedIn(term: number): number | null {
+    let sum: number | null = null;
+    for (const s of this.#all.values()) {
+      const n = s.countedIn(term);
+      if (n !== null) sum = (sum ?? 0) + n;
+    }
+    return sum;
+  }
+
   /** The shortest of the clouds' scaling intervals: how often `step` should be called (ms). */
   get interval(): number {
     return Math.min(...[...this.#all.values()].map((s) => s.interval));

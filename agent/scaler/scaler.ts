@@ -40,6 +40,8 @@ export class Scaler {
   readonly #reconciliation: Reconciliation;
   #busy = false;
   #lastCount: number | null = null;
+  /** The term #lastCount was taken in. */
+  #countTerm: number | null = null;
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
@@ -113,6 +115,15 @@ export class Scaler {
     return this.#lastCount;
   }
 
+  /**
+   * The count for the lease of `term`: only one taken while acting in that term. A count from an
+   * earlier term can be stale high (the pool shrank under another leader since), and would keep a
+   * re-elected leader from its lease for good: without the lease it never lists to correct it.
+   */
+  countedIn(term: number): number | null {
+    return this.#countTerm === term ? this.#lastCount : null;
+  }
+
   snapshot() {
     const now = this.#d.now();
     const { config, ledger, cloud } = this.#d;
@@ -155,6 +166,10 @@ export class Scaler {
     }
     const count = this.#actions.count(listed, now);
     this.#lastCount = count;
+    this.#countTerm = term;
+    // A term begun without a count of its own leases on the members it sees; the count may take
+    // that lease away, and then nothing is asked of the provider or the members this round.
+    if (d.leads() !== term) return;
 
     const orphans = this.#orphans.orphans(listed, this.#cloudMembers(), this.#actions.retiring, now);
     if (orphans.length > 0) {
