@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { text } from '../shared/remoter/vsphere-xml.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
+import { cliEnv as cliEnvIn } from './fixtures/cli-env.ts';
 import { Ec2Machines } from './fixtures/ec2-instances.ts';
+import { oneCloudPool, queueDrivenFields } from './fixtures/pool-source.ts';
 import { randomLoopbackBase } from './fixtures/procs.ts';
 import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
@@ -101,33 +103,27 @@ describe('a pool of real agents on the vsphere remoter base (vSphere simulator, 
       agentEnv: creds,
     });
     guests = new SimGuests(sim.client(), FOLDER, machines);
+    const using = JSON.stringify({
+      url: sim.url,
+      datacenter: 'DC0',
+      folder: 'pools/vpool',
+      template: 'DC0_H0_VM0',
+      cluster: 'DC0_C0',
+      thumbprint: sim.sha256,
+      p2pPort,
+    });
     await writeFile(
       config,
-      `import { definePool, vsphere } from 'poolparty';
-export default definePool({
-  name: 'vpool',
-  clouds: {
-    app: {
-      instances: { min: ${MIN}, max: ${MAX} },
-      using: vsphere({
-        url: '${sim.url}',
-        datacenter: 'DC0',
-        folder: 'pools/vpool',
-        template: 'DC0_H0_VM0',
-        cluster: 'DC0_C0',
-        thumbprint: '${sim.sha256}',
-        p2pPort: ${p2pPort},
+      oneCloudPool({
+        name: 'vpool',
+        provider: 'vsphere',
+        using,
+        min: MIN,
+        max: MAX,
+        fields: [`monitor: { port: ${monitorPort} }`, ...queueDrivenFields(queueFile, quickScaling())],
       }),
-      monitor: { port: ${monitorPort} },
-      metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
-      agent: { heartbeatInterval: '250ms' },
-      scaling: ${quickScaling()},
-    },
-  },
-});
-`,
     );
-    cliEnv = { PATH: process.env.PATH, HOME: dir, POOLPARTY_STATE_DIR: join(dir, 'laptop'), ...creds };
+    cliEnv = cliEnvIn(dir, creds, join(dir, 'laptop'));
   }, 300_000);
 
   afterAll(async () => {
