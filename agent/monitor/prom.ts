@@ -123,7 +123,10 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
   gossipBytes.inc({ direction: 'out' }, 0);
   for (const type of Object.keys(MEMBER_EVENT_TYPES)) memberEvents.inc({ type }, 0);
 
-  collectDefaultMetrics({ register: registry, prefix: 'poolparty_' });
+  // prom-client's event-loop lag histogram samples every 10 ms by default: a libuv timer that woke
+  // an idle agent 100 times a second (most of its context switches and idle CPU). Once a second
+  // still shows a stall (a 2 s stall reads as ~1-2 s of lag) at 1 wake/s.
+  collectDefaultMetrics({ register: registry, prefix: 'poolparty_', eventLoopMonitoringPrecision: 1000 });
   // prom-client names a few default gauges *_total (nodejs_active_handles_total, ...), which
   // Prometheus naming rules (and `promtool check metrics`) reserve for counters: drop them.
   for (const metric of registry.getMetricsAsArray()) {
