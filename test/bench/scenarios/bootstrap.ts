@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDist } from '../../../scripts/build.mjs';
+import { bootTimes, sampleLoad } from '../lib/boot-progress.ts';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
 import { machine } from '../lib/context.ts';
 import { LoopbackBlock } from '../lib/loopback.ts';
@@ -122,6 +123,8 @@ export default definePool({
   const { POOLPARTY_AGENT_BIN: _ignored, ...rest } = process.env;
   const env = { ...rest, POOLPARTY_AGENT_BIN: agent };
   const unhook = atExit(() => killPids(pidsWith(stateDir)));
+  // The machine is shared: the load beside the figures says what they are worth.
+  const load = sampleLoad();
   let boot: Run | null = null;
   let answers: Answer[] = [];
   let footprint: { cpuPct: number[]; rssMb: number[] } | null = null;
@@ -135,7 +138,13 @@ export default definePool({
       env,
       (BOOT_TIMEOUT_S + 60) * 1000,
     );
-    ctx.log('bootstrap', { n, code: boot.code, ms: boot.ms, stderrTail: boot.stderr.split('\n').slice(-6) });
+    ctx.log('bootstrap', {
+      n,
+      code: boot.code,
+      ms: boot.ms,
+      ...bootTimes(boot.stderr),
+      stderrTail: boot.stderr.split('\n').slice(-6),
+    });
     let monitors: string[] = [];
     try {
       monitors = (JSON.parse(boot.stdout) as { monitors: string[] }).monitors;
@@ -165,6 +174,7 @@ export default definePool({
     unhook();
     ctx.log('bootstrap-terminated', { code: terminated.code, ms: terminated.ms, killedAfter: left.length });
   }
+  const loadDuringBoot = load.stop();
   const answered = answers.filter((x) => x.ok);
   const allAlive = answered.filter((x) => x.alive === n).length;
   const ok = boot?.code === 0 && answered.length === n && allAlive === n;
@@ -180,6 +190,9 @@ export default definePool({
     detail: {
       met: ok,
       exitCode: boot?.code ?? null,
+      // Until the last agent was launched, then until every agent saw every other (s, from the CLI's start).
+      ...(boot ? bootTimes(boot.stderr) : {}),
+      load1: loadDuringBoot,
       monitorsListed: answers.length,
       monitorsAnswered: answered.length,
       monitorsSeeingAllAlive: allAlive,
