@@ -1,0 +1,197 @@
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BundleStore } from '../agent/bundle/store.ts';
+import { buildBundle } from '../shared/bundle/build.ts';
+import { configureSchema } from '../shared/config/configure-schema.ts';
+import { defaultTunables } from '../shared/config/tunables.ts';
+import { generatePoolKey } from '../shared/pool-key.ts';
+import { service } from '../shared/resources/index.ts';
+import type { AgentConfig } from '../shared/wire/agent-config.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { SystemdNamespace, systemdNamespaceUnavailable } from './helpers/systemd-namespace.ts';
+
+/**
+ * The agent's resolvers manage services from inside the hardened unit. A real systemd runs as PID 1
+ * of its own namespaces (test/helpers/systemd-namespace.ts); systemd/poolparty-agent.service is
+ * installed there unchanged and started with `systemctl start`; the agent applies, at first boot, a
+ * bundle whose only resources are two services, and the resolver (itamae, then puppet) starts,
+ * enables, stops and disables them through systemd. The services then run in their own cgroups,
+ * outside the agent's sandbox, while the agent itself runs with the unit's capability bounding
+ * set, no_new_privs and seccomp filter (read from /proc, not from the unit file).
+ */
+
+const unavailable = systemdNamespaceUnavailable();
+const UNIT = resolve('systemd/poolparty-agent.service');
+const AGENT = resolve('bin/poolparty-agent.mjs');
+/** Two units a bundle manages: one it starts and enables, one it stops and disables. */
+const A = 'poolparty-probe-a';
+const B = 'poolparty-probe-b';
+
+/** The unit's CapabilityBoundingSet as the kernel's CapBnd mask. */
+function unitCapabilityMask(): bigint {
+  const names = /^CapabilityBoundingSet=(.*)$/m.exec(readFileSync(UNIT, 'utf8'))?.[1]?.split(/\s+/) ?? [];
+  // linux/capability.h numbers of the capabilities the unit keeps today.
+  const numbers: Record<string, number> = {
+    CAP_CHOWN: 0,
+    CAP_DAC_OVERRIDE: 1,
+    CAP_DAC_READ_SEARCH: 2,
+    CAP_FOWNER: 3,
+    CAP_FSETID: 4,
+    CAP_KILL: 5,
+    CAP_SETGID: 6,
+    CAP_SETUID: 7,
+    CAP_SETPCAP: 8,
+    CAP_SETFCAP: 31,
+  };
+  return names.reduce((mask, n) => {
+    if (numbers[n] === undefined) throw new Error(`unit capability ${n}: add its number to this test`);
+    return mask | (1n << BigInt(numbers[n]));
+  }, 0n);
+}
+
+const title = 'resolvers manage services from the hardened agent unit (systemd in a namespace)';
+describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${unavailable}` : title, () => {
+  let ns: SystemdNamespace;
+  let work: string;
+
+  const systemctl = (...args: string[]) => ns.run('systemctl', args).out.trim();
+  const journal = () => ns.run('journalctl', ['--no-pager', '-o', 'cat', '-n', '60', '-u', 'poolparty-agent']).out;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'poolparty-service-manage-'));
+    ns = await SystemdNamespace.start();
+    for (const probe of [A, B])
+      writeFileSync(
+        ns.path(`/etc/systemd/system/${probe}.service`),
+        `[Unit]\nDescription=${probe}\n[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n`,
+      );
+    copyFileSync(UNIT, ns.path('/etc/systemd/system/poolparty-agent.service'));
+    mkdirSync(ns.path('/opt/poolparty'), { recursive: true });
+    // Where bootstrap installs the agent; here it loads this checkout's build.
+    writeFileSync(ns.path('/opt/poolparty/poolparty-agent.mjs'), `import ${JSON.stringify(AGENT)};\n`);
+    mkdirSync(ns.path('/etc/poolparty'), { recursive: true });
+    writeFileSync(ns.path('/etc/poolparty/pool.key'), generatePoolKey(), { mode: 0o600 });
+    expect(ns.run('systemctl', ['daemon-reload']).status).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await ns?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  /**
+   * Starts the agent unit on a config whose first-boot bundle sets `up` running and enabled and
+   * `down` stopped and disabled; resolves with GET /bundle once the apply succeeded or failed.
+   */
+  async function applyWith(resolver: 'itamae' | 'puppet', up: string, down: string) {
+    const configure = configureSchema.parse({
+      resources: [service(up, { action: 'start', enable: true }), service(down, { action: 'stop', enable: false })],
+      resolver: [resolver],
+    });
+    const bundle = await buildBundle({ pool: 'svc', cloud: 'web', definition: {}, configure, baseDir: work });
+    // A first boot: the config's bundle is applied only by a node that has applied none.
+    rmSync(ns.path('/var/lib/poolparty'), { recursive: true, force: true });
+    await new BundleStore(ns.path('/var/lib/poolparty')).put(bundle.sha256, bundle.bytes);
+    const config: AgentConfig = {
+      pool: 'svc',
+      cloud: 'web',
+      instanceId: 'systemd-ns',
+      dataDir: '/var/lib/poolparty',
+      poolKeyFile: '/etc/poolparty/pool.key',
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      bootstrap: [],
+      // The namespace has its own network: the default port cannot clash.
+      monitor: { host: '127.0.0.1', port: 8642, url: '' },
+      tunables: defaultTunables(),
+      metrics: {},
+      bundle: { sha256: bundle.sha256 },
+    };
+    writeFileSync(ns.path('/etc/poolparty/agent.json'), JSON.stringify(config));
+    // Type=notify: this returns once the agent reported READY=1.
+    const start = ns.run('systemctl', ['start', 'poolparty-agent'], 120_000);
+    expect(start.status, `${start.out}\n${journal()}`).toBe(0);
+    const view = await waitFor(
+      `the ${resolver} apply to finish`,
+      () => {
+        const r = ns.run('curl', ['-sf', 'http://127.0.0.1:8642/bundle']);
+        const v = JSON.parse(r.out) as { applied: string | null; state: string; error: string | null };
+        return v.applied === bundle.sha256 || v.state === 'failed' ? v : null;
+      },
+      { timeoutMs: 240_000, everyMs: 1000 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${journal()}`);
+    });
+    return { ...view, sha256: bundle.sha256, journal: journal() };
+  }
+
+  /** The agent process's sandbox, as the kernel sees it. */
+  function agentSandbox() {
+    const main = Number(systemctl('show', '-P', 'MainPID', 'poolparty-agent'));
+    expect(main).toBeGreaterThan(0);
+    // MainPID is the namespace's PID number, and ns.run sees the namespace's /proc.
+    const status = ns.run('cat', [`/proc/${main}/status`]).out;
+    const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1];
+    return { capBnd: BigInt(`0x${field('CapBnd')}`), noNewPrivs: field('NoNewPrivs'), seccomp: field('Seccomp') };
+  }
+
+  const RUNNING = { active: 'active', enabled: 'enabled' };
+  const STOPPED = { active: 'inactive', enabled: 'disabled' };
+  const state = (unit: string) => ({ active: systemctl('is-active', unit), enabled: systemctl('is-enabled', unit) });
+
+  /** `up` stopped and disabled, `down` running and enabled: an apply must change both. */
+  function arrange(up: string, down: string) {
+    expect(ns.run('systemctl', ['disable', '--now', up]).status).toBe(0);
+    expect(ns.run('systemctl', ['enable', '--now', down]).status).toBe(0);
+    expect(state(up)).toEqual(STOPPED);
+    expect(state(down)).toEqual(RUNNING);
+  }
+
+  async function managesServices(resolver: 'itamae' | 'puppet', up: string, down: string) {
+    arrange(up, down);
+    const view = await applyWith(resolver, up, down);
+    expect(view.applied, JSON.stringify(view)).toBe(view.sha256);
+    expect(state(up)).toEqual(RUNNING);
+    expect(state(down)).toEqual(STOPPED);
+    // The service runs under systemd, in its own cgroup, not in the agent's sandbox.
+    expect(systemctl('show', '-P', 'ControlGroup', up)).toBe(`/system.slice/${up}.service`);
+    const sandbox = agentSandbox();
+    expect(sandbox.capBnd).toBe(unitCapabilityMask());
+    expect(sandbox.noNewPrivs).toBe('1');
+    expect(sandbox.seccomp).toBe('2');
+    expect(ns.run('systemctl', ['stop', 'poolparty-agent']).status).toBe(0);
+  }
+
+  it('itamae starts and enables one service and stops and disables another', { timeout: 400_000 }, async () => {
+    await managesServices('itamae', A, B);
+  });
+
+  it('puppet does the same, the other way round', { timeout: 400_000 }, async () => {
+    await managesServices('puppet', B, A);
+  });
+
+  // What the two tests above depend on: the resolver reaches the manager over its socket. A unit
+  // that hides it (here a drop-in) fails the apply, and the services stay as they were. puppet, not
+  // itamae: itamae 1.14 exits 2 for a failed resource, which --detailed-exitcode also uses for
+  // "changed", so the agent reports that failed run as applied.
+  it('fails the apply when the unit hides the manager socket from the agent', { timeout: 400_000 }, async () => {
+    arrange(A, B);
+    const dropIn = ns.path('/run/systemd/system/poolparty-agent.service.d');
+    mkdirSync(dropIn, { recursive: true });
+    writeFileSync(join(dropIn, 'hide-manager.conf'), '[Service]\nInaccessiblePaths=/run/systemd/private\n');
+    try {
+      expect(ns.run('systemctl', ['daemon-reload']).status).toBe(0);
+      const view = await applyWith('puppet', A, B);
+      expect(view.state, JSON.stringify(view)).toBe('failed');
+      expect(view.applied).toBeNull();
+      expect(state(A)).toEqual(STOPPED);
+      expect(state(B)).toEqual(RUNNING);
+    } finally {
+      rmSync(dropIn, { recursive: true, force: true });
+      ns.run('systemctl', ['stop', 'poolparty-agent']);
+      ns.run('systemctl', ['daemon-reload']);
+    }
+  });
+});
