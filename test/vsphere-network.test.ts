@@ -1,14 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { poolSchema } from '../shared/config/schema.ts';
-import { createLogger } from '../shared/log.ts';
-import { loadRemoter } from '../shared/remoter/load.ts';
+import { describe, expect, it } from 'vitest';
 import { backingNode, firstNic, nicEdit, toNode } from '../shared/remoter/vsphere-network.ts';
-import { httpsTransport, type SoapTransport } from '../shared/remoter/vsphere-transport.ts';
+import type { SoapTransport } from '../shared/remoter/vsphere-transport.ts';
 import { list, obj, parseBody, render, text, typeOf, type XmlValue } from '../shared/remoter/vsphere-xml.ts';
-import { counting, type Simulator, startSimulator } from './vsphere-sim/sim.ts';
+import { useSimRemoters } from './vsphere-sim/remoters.ts';
+import { counting } from './vsphere-sim/sim.ts';
 
 /**
  * `using.network`: the clones' first network card moved to a standard network or a distributed
@@ -16,51 +11,17 @@ import { counting, type Simulator, startSimulator } from './vsphere-sim/sim.ts';
  * backing in govmomi's simulator (its VPX template DC0_H0_VM0 sits on port group DC0_DVPG0).
  */
 
-let sim: Simulator;
-let stateDir: string;
-const https = httpsTransport({ insecure: true }, 30_000);
 const UNIT = '[Unit]\nDescription=test unit\n[Service]\nExecStart=/bin/true\n';
-
-async function remoter(name: string, using: Record<string, unknown>, transport?: SoapTransport) {
-  const pool = poolSchema.parse({
-    name,
-    clouds: {
-      app: {
-        instances: { min: 1, max: 5 },
-        using: {
-          provider: 'vsphere',
-          url: sim.url,
-          datacenter: 'DC0',
-          folder: 'poolparty/net',
-          template: 'DC0_H0_VM0',
-          cluster: 'DC0_C0',
-          insecure: true,
-          ...using,
-        },
-      },
-    },
-  });
-  return loadRemoter({
-    pool,
-    cloud: 'app',
-    stateDir,
-    bootstrap: [],
-    vsphere: {
-      unit: UNIT,
-      env: { VSPHERE_USER: sim.user, VSPHERE_PASSWORD: sim.password },
-      log: createLogger({}, { level: 'error', write: () => {} }),
-      taskTimeoutMs: 30_000,
-      ...(transport ? { transport } : {}),
-    },
-  });
-}
+const vs = useSimRemoters({ folder: 'poolparty/net', max: 5, unit: UNIT, bootstrap: [] }, 'pp-vsphere-net-');
+const remoter = (name: string, using: Record<string, unknown>, transport?: SoapTransport) =>
+  vs.remoter(vs.pool(name, using), transport ? { transport } : {});
 
 const TEMPLATE = 'DC0/vm/DC0_H0_VM0';
 const clone = (name: string) => `DC0/vm/poolparty/net/${name}`;
 
 /** The VM's `network` references and its first card's backing, read by another session. */
 async function networkOf(path: string) {
-  const c = sim.client();
+  const c = vs.sim.client();
   const ref = await c.findByInventoryPath(path);
   if (!ref) throw new Error(`VM ${path} not found`);
   const props = await c.properties(ref, ['network', 'config.hardware.device', 'runtime.powerState']);
@@ -70,25 +31,14 @@ async function networkOf(path: string) {
 }
 
 async function refOf(path: string): Promise<string> {
-  const ref = await sim.client().findByInventoryPath(path);
+  const ref = await vs.sim.client().findByInventoryPath(path);
   if (!ref) throw new Error(`${path} not found`);
   return ref.value;
 }
 
 describe('vsphere clones on a chosen network', () => {
-  beforeAll(async () => {
-    sim = await startSimulator();
-    stateDir = await mkdtemp(join(tmpdir(), 'pp-vsphere-net-'));
-  }, 240_000);
-
-  afterAll(async () => {
-    https.close();
-    await sim?.close();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  });
-
   it("network: 'VM Network' puts the clone's card on that standard network, in the clone's own task", async () => {
-    const { send, calls } = counting(https.send);
+    const { send, calls } = counting(vs.https.send);
     const template = await networkOf(TEMPLATE);
     expect(typeOf(template.backing)).toBe('VirtualEthernetCardDistributedVirtualPortBackingInfo');
     const [vm] = await (await remoter('std', { network: 'VM Network' }, send)).launch({
@@ -126,9 +76,9 @@ describe('vsphere clones on a chosen network', () => {
     expect(typeOf(seen.backing)).toBe('VirtualEthernetCardDistributedVirtualPortBackingInfo');
     const port = obj(seen.backing.port);
     expect(text(port.portgroupKey)).toBe(pg);
-    const dvs = await sim.client().findByInventoryPath('DC0/network/DVS0');
+    const dvs = await vs.sim.client().findByInventoryPath('DC0/network/DVS0');
     if (!dvs) throw new Error('no switch');
-    expect(text(port.switchUuid)).toBe(text((await sim.client().properties(dvs, ['uuid'])).get('uuid')));
+    expect(text(port.switchUuid)).toBe(text((await vs.sim.client().properties(dvs, ['uuid'])).get('uuid')));
   });
 
   it('a network that does not exist, or is not a network, is a one-line error before anything is cloned', async () => {
@@ -136,7 +86,7 @@ describe('vsphere clones on a chosen network', () => {
       ['No Such Net', "using.network: 'DC0/network/No Such Net' does not exist in vCenter"],
       ['DVS0', "using.network: 'DC0/network/DVS0' is a DistributedVirtualSwitch, not a network"],
     ] as const) {
-      const { send, calls } = counting(https.send);
+      const { send, calls } = counting(vs.https.send);
       const r = await remoter('bad', { network }, send);
       const err = await r.launch({ cloud: 'app', count: 1, clientToken: `bad-${network}` }).then(
         () => undefined,

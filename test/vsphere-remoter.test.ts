@@ -1,17 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PoolDefinition, poolSchema } from '../shared/config/schema.ts';
-import { createLogger } from '../shared/log.ts';
-import { loadRemoter } from '../shared/remoter/load.ts';
+import { describe, expect, it } from 'vitest';
 import { VsphereConnectionError } from '../shared/remoter/vsphere-errors.ts';
 import { MARK } from '../shared/remoter/vsphere-records.ts';
-import { httpsTransport, type SoapTransport } from '../shared/remoter/vsphere-transport.ts';
 import { decodeGuestinfo } from '../shared/remoter/vsphere-user-data.ts';
 import { optionValues } from '../shared/remoter/vsphere-values.ts';
 import { list, obj, text } from '../shared/remoter/vsphere-xml.ts';
-import { counting, methodOf, type Simulator, startSimulator } from './vsphere-sim/sim.ts';
+import { useSimRemoters } from './vsphere-sim/remoters.ts';
+import { counting, methodOf } from './vsphere-sim/sim.ts';
 
 /**
  * The vsphere remoter base against govmomi's vSphere simulator (a real implementation of the
@@ -19,55 +13,16 @@ import { counting, methodOf, type Simulator, startSimulator } from './vsphere-si
  * behind the remoter's back, a launch retried after its answer was lost, and TLS policies.
  */
 
-let sim: Simulator;
-let stateDir: string;
-const https = httpsTransport({ insecure: true }, 30_000);
 const UNIT =
   '[Unit]\nDescription=test unit\n[Service]\nExecStart=/usr/bin/env node /opt/poolparty/poolparty-agent.mjs\n';
-
-function pool(name: string, using: Record<string, unknown> = {}): PoolDefinition {
-  return poolSchema.parse({
-    name,
-    clouds: {
-      app: {
-        instances: { min: 1, max: 50 },
-        using: {
-          provider: 'vsphere',
-          url: sim.url,
-          datacenter: 'DC0',
-          folder: 'poolparty/tests',
-          template: 'DC0_H0_VM0',
-          cluster: 'DC0_C0',
-          insecure: true,
-          ...using,
-        },
-      },
-    },
-  });
-}
-
-async function remoter(
-  p: PoolDefinition,
-  extra: { transport?: SoapTransport; pageSize?: number; env?: NodeJS.ProcessEnv } = {},
-) {
-  return loadRemoter({
-    pool: p,
-    cloud: 'app',
-    stateDir,
-    bootstrap: ['/ip4/127.0.0.1/tcp/8643'],
-    vsphere: {
-      unit: UNIT,
-      env: { VSPHERE_USER: sim.user, VSPHERE_PASSWORD: sim.password },
-      log: createLogger({}, { level: 'error', write: () => {} }),
-      taskTimeoutMs: 30_000,
-      ...extra,
-    },
-  });
-}
+const vs = useSimRemoters(
+  { folder: 'poolparty/tests', max: 50, unit: UNIT, bootstrap: ['/ip4/127.0.0.1/tcp/8643'] },
+  'pp-vsphere-',
+);
 
 /** The VM's extraConfig and power state, read by another session. */
 async function vmOf(name: string) {
-  const c = sim.client();
+  const c = vs.sim.client();
   const ref = await c.findByInventoryPath(`DC0/vm/poolparty/tests/${name}`);
   if (!ref) return undefined;
   const props = await c.properties(ref, ['config.extraConfig', 'runtime.powerState']);
@@ -75,19 +30,8 @@ async function vmOf(name: string) {
 }
 
 describe('vsphere remoter base against the vSphere simulator', () => {
-  beforeAll(async () => {
-    sim = await startSimulator();
-    stateDir = await mkdtemp(join(tmpdir(), 'pp-vsphere-'));
-  }, 240_000);
-
-  afterAll(async () => {
-    https.close();
-    await sim?.close();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  });
-
   it('launch clones the template into the pool folder with guestinfo and marks, and powers it on', async () => {
-    const r = await remoter(pool('web'));
+    const r = await vs.remoter(vs.pool('web'));
     const [vm, ...rest] = await r.launch({
       cloud: 'app',
       count: 1,
@@ -114,14 +58,14 @@ describe('vsphere remoter base against the vSphere simulator', () => {
     const metadata = JSON.parse(decodeGuestinfo(cfg['guestinfo.metadata'] ?? '', cfg['guestinfo.metadata.encoding']));
     expect(metadata).toEqual({ 'instance-id': vm.id, 'local-hostname': vm.id });
     // The definition nodes carry has no credential: the URL's user info never reaches guestinfo.
-    expect(script).not.toContain(sim.password);
+    expect(script).not.toContain(vs.sim.password);
     const listed = await r.list({ pool: 'web', cloud: 'app' });
     expect(listed.map((i) => i.id)).toEqual([vm.id]);
     // Powered on, no VMware Tools heartbeat yet: booting.
     expect(listed[0]).toMatchObject({ state: 'pending' });
     expect(listed[0]?.privateIp).toBeUndefined();
     // Once Tools report an address and a green heartbeat (set in the simulator as Tools would): running.
-    const c = sim.client();
+    const c = vs.sim.client();
     const ref = await c.findByInventoryPath(`DC0/vm/poolparty/tests/${vm.id}`);
     if (!ref) throw new Error('VM not found');
     await c.reconfigure(ref, { 'SET.guest.ipAddress': '127.0.0.42', 'SET.guestHeartbeatStatus': 'green' });
@@ -140,11 +84,11 @@ describe('vsphere remoter base against the vSphere simulator', () => {
   });
 
   it('lists 30+ VMs of the pool across PropertyCollector pages, and not another pool in the same folder', async () => {
-    const made = await (await remoter(pool('big'))).launch({ cloud: 'app', count: 31, clientToken: 'big-1' });
+    const made = await (await vs.remoter(vs.pool('big'))).launch({ cloud: 'app', count: 31, clientToken: 'big-1' });
     expect(made).toHaveLength(31);
-    await (await remoter(pool('other'))).launch({ cloud: 'app', count: 2, clientToken: 'other-1' });
-    const { send, calls } = counting(https.send);
-    const listed = await (await remoter(pool('big'), { transport: send, pageSize: 5 })).list({ pool: 'big' });
+    await (await vs.remoter(vs.pool('other'))).launch({ cloud: 'app', count: 2, clientToken: 'other-1' });
+    const { send, calls } = counting(vs.https.send);
+    const listed = await (await vs.remoter(vs.pool('big'), { transport: send, pageSize: 5 })).list({ pool: 'big' });
     expect(listed.map((i) => i.id).sort()).toEqual(made.map((i) => i.id).sort());
     // 31 + 2 + web's 1 VM under the folder, 5 per page: one RetrievePropertiesEx and six continuations.
     expect(calls.filter((c) => c === 'RetrievePropertiesEx')).toHaveLength(1);
@@ -152,10 +96,10 @@ describe('vsphere remoter base against the vSphere simulator', () => {
   }, 120_000);
 
   it('terminate powers off and destroys only this pool’s VMs; another pool’s are refused, gone ones skipped', async () => {
-    const r = await remoter(pool('big'));
+    const r = await vs.remoter(vs.pool('big'));
     const [a, b] = (await r.list({ pool: 'big' })).map((i) => i.id);
     if (!a || !b) throw new Error('nothing to terminate');
-    const [foreign] = (await (await remoter(pool('other'))).list({ pool: 'other' })).map((i) => i.id);
+    const [foreign] = (await (await vs.remoter(vs.pool('other'))).list({ pool: 'other' })).map((i) => i.id);
     await expect(r.terminate([a, foreign as string])).rejects.toThrow(/not this pool's and cloud's: .*other/);
     expect(await vmOf(a)).toBeDefined();
     await r.terminate([a, b]);
@@ -166,10 +110,10 @@ describe('vsphere remoter base against the vSphere simulator', () => {
   }, 60_000);
 
   it('logs in again once when its session was ended behind its back', async () => {
-    const { send, calls } = counting(https.send);
-    const r = await remoter(pool('web'), { transport: send });
+    const { send, calls } = counting(vs.https.send);
+    const r = await vs.remoter(vs.pool('web'), { transport: send });
     expect(await r.list({ pool: 'web' })).toHaveLength(1);
-    const admin = sim.client();
+    const admin = vs.sim.client();
     const sm = (await admin.serviceContent()).sessionManager;
     const props = await admin.properties(sm, ['currentSession', 'sessionList']);
     const current = text(obj(props.get('currentSession')).key);
@@ -190,7 +134,7 @@ describe('vsphere remoter base against the vSphere simulator', () => {
     let dropped = 0;
     const { send, calls } = counting(async (req) => {
       if (methodOf(req.body) === 'CloneVM_Task') armed = true;
-      const res = await https.send(req);
+      const res = await vs.https.send(req);
       // The clone finished on the server; the answer saying so is lost on the way back.
       if (armed && methodOf(req.body) === 'RetrievePropertiesEx' && />success</.test(res.body)) {
         armed = false;
@@ -199,7 +143,7 @@ describe('vsphere remoter base against the vSphere simulator', () => {
       }
       return res;
     });
-    const r = await remoter(pool('retry'), { transport: send });
+    const r = await vs.remoter(vs.pool('retry'), { transport: send });
     await expect(r.launch({ cloud: 'app', count: 1, clientToken: 'lost-1' })).rejects.toThrow(/connection reset/);
     expect(dropped).toBe(1);
     const [vm] = await r.launch({ cloud: 'app', count: 1, clientToken: 'lost-1' });
@@ -210,30 +154,33 @@ describe('vsphere remoter base against the vSphere simulator', () => {
   });
 
   it('verifies TLS: the self-signed certificate is refused unless insecure or its thumbprint is pinned', async () => {
-    const strict = await remoter(pool('web', { insecure: false }), {});
+    const strict = await vs.remoter(vs.pool('web', { insecure: false }), {});
     await expect(strict.list({ pool: 'web' })).rejects.toThrow(/cannot reach vSphere .*(self.signed|certificate)/i);
-    for (const thumbprint of [sim.sha1, sim.sha256]) {
-      const pinned = await remoter(pool('web', { insecure: false, thumbprint }));
+    for (const thumbprint of [vs.sim.sha1, vs.sim.sha256]) {
+      const pinned = await vs.remoter(vs.pool('web', { insecure: false, thumbprint }));
       expect(await pinned.list({ pool: 'web' })).toHaveLength(1);
     }
-    const wrong = await remoter(
-      pool('web', { insecure: false, thumbprint: sim.sha1.replace(/^../, sim.sha1.startsWith('00') ? '11' : '00') }),
+    const wrong = await vs.remoter(
+      vs.pool('web', {
+        insecure: false,
+        thumbprint: vs.sim.sha1.replace(/^../, vs.sim.sha1.startsWith('00') ? '11' : '00'),
+      }),
     );
     await expect(wrong.list({ pool: 'web' })).rejects.toThrow(/not the pinned thumbprint/);
   });
 
   it('bad credentials and missing inventory paths are one-line errors naming what is wrong', async () => {
-    const bad = await remoter(pool('web'), { env: { VSPHERE_USER: 'user', VSPHERE_PASSWORD: 'wrong' } });
+    const bad = await vs.remoter(vs.pool('web'), { env: { VSPHERE_USER: 'user', VSPHERE_PASSWORD: 'wrong' } });
     await expect(bad.list({ pool: 'web' })).rejects.toThrow(/^vSphere Login failed: InvalidLogin.*VSPHERE_USER/);
     // Without the variables, the user info clouds.ts gave the URL (kept beside the laptop's parse).
-    const withUserInfo = new URL(sim.url);
-    withUserInfo.username = sim.user;
-    withUserInfo.password = sim.password;
-    const fromUrl = await remoter(pool('web', { url: withUserInfo.toString() }), { env: {} });
+    const withUserInfo = new URL(vs.sim.url);
+    withUserInfo.username = vs.sim.user;
+    withUserInfo.password = vs.sim.password;
+    const fromUrl = await vs.remoter(vs.pool('web', { url: withUserInfo.toString() }), { env: {} });
     expect(await fromUrl.list({ pool: 'web' })).toHaveLength(1);
-    const none = await remoter(pool('web'), { env: {} });
+    const none = await vs.remoter(vs.pool('web'), { env: {} });
     await expect(none.list({ pool: 'web' })).rejects.toThrow(/no vCenter credentials: set VSPHERE_USER/);
-    const missing = await remoter(pool('web', { template: 'no-such-template' }));
+    const missing = await vs.remoter(vs.pool('web', { template: 'no-such-template' }));
     await expect(missing.launch({ cloud: 'app', count: 1, clientToken: 'x' })).rejects.toThrow(
       "using.template: 'DC0/vm/no-such-template' does not exist in vCenter",
     );
