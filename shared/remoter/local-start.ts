@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { resolveAgentConfig } from '../config/resolve.ts';
 import { ensureIdentity } from '../identity.ts';
-import { ensureUpgradeKey } from '../upgrade/key.ts';
 import { sampleBootstrapPeers } from './bootstrap-sample.ts';
 import { faultPoint, withoutFaultPoint } from './fault-point.ts';
 import type { LocalRemoterOptions } from './local-options.ts';
@@ -36,9 +35,6 @@ export async function startInstances(
   const bundle = await opts.bundle?.();
   const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
   const env = withoutFaultPoint(opts.env ?? process.env);
-  // The pool's first launch creates the upgrade key next to the pool key; every agent learns its
-  // public half (a local pool's laptop and nodes are one machine, so the key stays on it).
-  const upgradeKey = (await ensureUpgradeKey(resolve(opts.stateDir))).publicKeyPem;
   for (const inst of batch) {
     const dir = dirname(inst.configFile);
     const dataDir = join(dir, 'data');
@@ -58,7 +54,6 @@ export async function startInstances(
       monitor: { host: inst.address, port: inst.monitorPort, url: inst.monitor },
       stateDir: resolve(opts.stateDir),
       ...(sha256 ? { bundle: { sha256 } } : {}),
-      upgradeKey,
     });
     await writeFile(inst.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     const pid = spawnAgent({
