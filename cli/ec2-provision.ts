@@ -10,12 +10,13 @@ import type { HostKeyStatus } from '../shared/provision/known-hosts.ts';
 import { KnownHosts } from '../shared/provision/known-hosts.ts';
 import { type InitMode, type ProvisionProgress, provisionHost } from '../shared/provision/provision.ts';
 import { bootstrapPeers } from '../shared/remoter/load.ts';
+import { withLauncherBinding } from '../shared/remoter/pool-binding.ts';
 import { SshRemoterError } from '../shared/remoter/ssh.ts';
 import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { OperationError } from './command.ts';
 import { launchBundle } from './compile-cloud.ts';
 import type { PoolContext } from './context.ts';
-import { aliasHostKeys, ec2AgentConfig, ec2SshAddress, ec2SshTarget } from './ec2-ssh.ts';
+import { type AgentPaths, aliasHostKeys, ec2AgentConfig, ec2SshAddress, ec2SshTarget } from './ec2-ssh.ts';
 import { explainSshFailure, sshProgressLine } from './ssh-progress.ts';
 
 /**
@@ -67,6 +68,13 @@ export class Ec2ProvisionError extends OperationError {
   }
 }
 
+/** A host's agent config, from the launch-stamped pool: the upgrade key and table, as user data has. */
+export async function hostAgentConfig(ctx: Pick<PoolContext, 'pool' | 'stateDir'>, cloudName: string) {
+  const { pool } = await withLauncherBinding(ctx);
+  return (rec: InstanceRecord, paths: AgentPaths, peers: string[]) =>
+    ec2AgentConfig(pool, cloudName, rec, paths, peers);
+}
+
 const DEFAULT_POLL_MS = 2000;
 /** Events of the provisioner's own connection: the wait for SSH already reported them. */
 const CONNECT_EVENTS = new Set(['connecting', 'port-open', 'banner', 'host-key', 'authenticated', 'retry']);
@@ -98,6 +106,7 @@ export async function provisionEc2Instances(
 
   const artifact = typeof opts.artifact === 'object' ? opts.artifact : await loadArtifact(opts.artifact);
   const bundle = await launchBundle(ctx, cloudName, opts.progress);
+  const agentConfig = await hostAgentConfig(ctx, cloudName);
   const peers = (await opts.listAll()).filter((i) => i.state === 'pending' || i.state === 'running');
   const one = (rec: InstanceRecord) =>
     provisionOne(rec, {
@@ -105,6 +114,7 @@ export async function provisionEc2Instances(
       cloudName,
       artifact,
       bundle,
+      agentConfig,
       deadline,
       waitTimeout: ssh.waitTimeout,
       acceptNewHostKey: opts.acceptNewHostKey === true,
@@ -212,6 +222,7 @@ interface OneOptions {
   cloudName: string;
   artifact: Artifact;
   bundle: { sha256: string; bytes: Buffer } | undefined;
+  agentConfig: Awaited<ReturnType<typeof hostAgentConfig>>;
   deadline: number;
   /** ssh.waitTimeout, for messages. */
   waitTimeout: number;
@@ -263,7 +274,7 @@ async function provisionOne(rec: InstanceRecord, o: OneOptions): Promise<Ec2Prov
     onProgress: (e) => {
       if (!CONNECT_EVENTS.has(e.type)) print(e);
     },
-    agentConfig: (a) => ec2AgentConfig(o.ctx.pool, o.cloudName, rec, a.paths, o.peers),
+    agentConfig: (a) => o.agentConfig(rec, a.paths, o.peers),
   });
   return {
     instanceId: rec.id,
