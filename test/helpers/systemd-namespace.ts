@@ -6,6 +6,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmdirSync,
   statfsSync,
   writeFileSync,
@@ -186,21 +187,20 @@ export class SystemdNamespace {
     if (unavailable) throw new Error(`systemd namespace unavailable: ${unavailable}`);
     const dir = await mkdtemp(join(tmpdir(), 'poolparty-systemd-ns-'));
     closeSync(openSync(join(dir, 'console.log'), 'w'));
-    const realDirs = (paths: string[]) => [
-      ...new Set(paths.filter((p) => existsSync(p)).map((p) => spawnSync('realpath', [p]).stdout.toString().trim())),
-    ];
+    const realDirs = (paths: string[]) => [...new Set(paths.filter((p) => existsSync(p)).map((p) => realpathSync(p)))];
     const units = realDirs(['/lib/systemd/system', '/usr/lib/systemd/system']);
     const generators = realDirs(['/lib/systemd/system-generators', '/usr/lib/systemd/system-generators']);
     const script = join(dir, 'setup.sh');
     writeFileSync(script, setupScript(dir, units, generators), { mode: 0o700 });
-    // Its own cgroup, which becomes the root of the namespace's cgroup tree.
+    // Its own cgroup, which becomes the root of the namespace's cgroup tree. If this process dies
+    // without stop(), the death signals take unshare and then the namespace's PID 1 with it.
     const cgroup = join(cgroup2Mount() as string, `poolparty-test-${basename(dir)}`);
     mkdirSync(cgroup);
     const unshare = spawn(
       'sh',
       [
         '-c',
-        `echo $$ > ${q(`${cgroup}/cgroup.procs`)} && exec unshare --mount --pid --fork --uts --ipc --net --cgroup --propagation private bash ${q(script)}`,
+        `echo $$ > ${q(`${cgroup}/cgroup.procs`)} && exec setpriv --pdeathsig KILL unshare --kill-child=SIGKILL --mount --pid --fork --uts --ipc --net --cgroup --propagation private bash ${q(script)}`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -259,8 +259,12 @@ export class SystemdNamespace {
     if (this.unshare.exitCode === null && this.unshare.signalCode === null) {
       const exited = new Promise((r) => this.unshare.once('exit', r));
       // SIGKILL to a PID namespace's init kills every process in it.
-      if (this.pid > 0) process.kill(this.pid, 'SIGKILL');
-      else this.unshare.kill('SIGKILL');
+      try {
+        if (this.pid > 0) process.kill(this.pid, 'SIGKILL');
+        else this.unshare.kill('SIGKILL');
+      } catch {
+        // already gone: the exit event follows
+      }
       await exited;
     }
     await waitFor('the namespace cgroups to empty', () => removeCgroupTree(this.cgroup), { timeoutMs: 30_000 });
