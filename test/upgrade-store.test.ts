@@ -1,4 +1,4 @@
-import { mkdtemp, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,23 @@ describe("artifact store (a node's <dataDir>/upgrade)", () => {
     expect(await store.outcome()).toEqual({ sha256: '2'.repeat(64), ok: false, reason: 'exited', at: 30 });
     await store.writeTrial(null);
     expect(await store.trial()).toBeNull();
+  });
+
+  it('keeps the rollout plan a new leader continues; forgets it when told; a malformed one reads as none', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pp-upgrade-plan-'));
+    dirs.push(dir);
+    const store = new ArtifactStore(dir);
+    expect(await store.plan()).toBeNull();
+    const plan = { sha256: '4'.repeat(64), version: 'v4', startedAt: 100, gateMs: 5000, maxUnavailable: 1 };
+    await store.writePlan(plan);
+    expect(await store.plan()).toEqual(plan);
+    await writeFile(join(dir, 'upgrade', 'rollout.json'), JSON.stringify({ ...plan, gateMs: -1 }));
+    expect(await store.plan()).toBeNull();
+    await writeFile(join(dir, 'upgrade', 'rollout.json'), '{not json');
+    expect(await store.plan()).toBeNull();
+    await store.writePlan(plan);
+    await store.writePlan(null);
+    expect(await store.plan()).toBeNull();
   });
 
   it('refuses a hash that is not a sha256 digest before touching the disk', async () => {
