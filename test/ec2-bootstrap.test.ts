@@ -17,6 +17,7 @@ import type { InstanceRecord } from '../shared/remoter/types.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView, HealthView } from '../shared/wire/cluster.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
+import { cliEnv, fakeAwsEnv } from './fixtures/cli-env.ts';
 import { killMatching, pidsMatching, randomLoopbackBase, rootPidsMatching } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { canRunSshd, freePort, generateKey, Sshd } from './fixtures/sshd.ts';
@@ -170,13 +171,7 @@ describe.skipIf(!root)('poolparty bootstrap on an ec2 cloud over SSH (wire-level
         for (const pid of pidsMatching(prefix)) process.kill(pid, 'SIGKILL');
       },
     });
-    const aws = {
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_EC2: server.endpoint,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    };
+    const aws = fakeAwsEnv({ endpoint: server.endpoint });
     sshd = await Sshd.start(ip, [userKey.publicKey]);
     await appendFile(
       sshd.config,
@@ -213,15 +208,7 @@ export default definePool({
     await writeFile(config, cloud('ec2ssh', ip, sshd.port, '60s'));
     downConfig = join(dir, 'down.ts');
     await writeFile(downConfig, cloud('ec2ssh-down', downIp, downPort, '3s'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: dir,
-      POOLPARTY_STATE_DIR: stateDir,
-      POOLPARTY_ARTIFACT_DIR: artifactDir,
-      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
-      ...aws,
-    };
+    env = cliEnv(dir, { POOLPARTY_ARTIFACT_DIR: artifactDir, ...aws }, stateDir);
   }, 120_000);
 
   afterAll(async () => {

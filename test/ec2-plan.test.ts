@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../cli/commands/validate.ts';
 import type { Plan } from '../cli/plan-steps.ts';
-import type { FakeEc2Server } from './ec2-server/server.ts';
-import { type Ec2CliPool, startEc2CliPool } from './fixtures/ec2-cli-pool.ts';
+import { useEc2CliPool } from './fixtures/ec2-cli-pool.ts';
 import { runCli } from './fixtures/run-cli.ts';
 
 /**
@@ -17,56 +16,43 @@ const CLI = resolve('bin/poolparty.mjs');
 const MIN = 4;
 const SECRET = 'test-secret-never-printed';
 
-let pool: Ec2CliPool;
-let server: FakeEc2Server;
-let config: string;
-let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  pool = await startEc2CliPool({
-    name: 'ec2plan',
-    min: MIN,
-    max: 8,
-    subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
-    secretAccessKey: SECRET,
-  });
-  ({ server, config, env } = pool);
+const ec2 = useEc2CliPool({
+  name: 'ec2plan',
+  min: MIN,
+  max: 8,
+  subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+  secretAccessKey: SECRET,
 });
-
-afterAll(async () => {
-  await pool?.close();
-});
-
-const cli = (...args: string[]) => runCli([CLI, ...args], env);
+const { cli } = ec2;
 const plan = async (...args: string[]): Promise<Plan> => {
-  const res = await cli('plan', '-c', config, ...args, '--json');
+  const res = await cli('plan', '-c', ec2.config, ...args, '--json');
   expect(res.code, res.stderr).toBe(0);
   return JSON.parse(res.stdout) as Plan;
 };
 /** Calls that change the cloud; planning must make none. */
-const changes = () => server.callsOf('RunInstances').length + server.callsOf('TerminateInstances').length;
+const changes = () => ec2.server.callsOf('RunInstances').length + ec2.server.callsOf('TerminateInstances').length;
 
 describe('poolparty plan and validate on an ec2 cloud (real SDK, wire-level EC2)', () => {
   it('validate finds the region and credentials by name, never printing the secret', async () => {
-    const res = await cli('validate', '-c', config, '--json');
+    const res = await cli('validate', '-c', ec2.config, '--json');
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout) as ValidateResult;
     expect(result.valid).toBe(true);
     const find = (check: string) => result.checks.find((c) => c.check === check)?.message;
     expect(find('region')).toBe('us-east-1 (from AWS_REGION)');
     expect(find('credentials')).toBe('AWS credentials from the environment (AWS_ACCESS_KEY_ID)');
-    const human = await cli('validate', '-c', config);
+    const human = await cli('validate', '-c', ec2.config);
     expect(res.stdout + human.stdout + human.stderr).not.toContain(SECRET);
 
-    const { AWS_REGION: _region, AWS_ACCESS_KEY_ID: _id, ...without } = env;
-    const bad = await runCli([CLI, 'validate', '-c', config], without);
+    const { AWS_REGION: _region, AWS_ACCESS_KEY_ID: _id, ...without } = ec2.env;
+    const bad = await runCli([CLI, 'validate', '-c', ec2.config], without);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toContain('error  app: region: no region: set using.region, AWS_REGION');
     expect(bad.stdout).toContain('error  app: credentials: AWS_ACCESS_KEY_ID is not set beside its pair');
   });
 
   it('plans bootstrap, then terminate, each matching what the command does', async () => {
-    const foreign = server.addInstance({ 'poolparty:pool': 'other', 'poolparty:cloud': 'app' }).instanceId;
+    const foreign = ec2.server.addInstance({ 'poolparty:pool': 'other', 'poolparty:cloud': 'app' }).instanceId;
     const calls = changes();
     const empty = await plan();
     expect(empty.clouds.map((c) => [c.cloud, c.provider, c.launch, c.instances.length])).toEqual([
@@ -74,7 +60,7 @@ describe('poolparty plan and validate on an ec2 cloud (real SDK, wire-level EC2)
     ]);
     expect(changes()).toBe(calls);
 
-    const boot = await cli('bootstrap', '-c', config, '--no-wait', '--json');
+    const boot = await cli('bootstrap', '-c', ec2.config, '--no-wait', '--json');
     expect(boot.code, boot.stderr).toBe(0);
     const launched = (JSON.parse(boot.stdout) as { launched: { id: string }[] }).launched.map((i) => i.id).sort();
     expect(launched).toHaveLength(MIN);
@@ -88,7 +74,7 @@ describe('poolparty plan and validate on an ec2 cloud (real SDK, wire-level EC2)
     const ending = await plan('terminate');
     expect([...(ending.clouds[0]?.end ?? [])].sort()).toEqual(launched);
     expect(ending.clouds[0]?.end).not.toContain(foreign);
-    const human = await cli('plan', '-c', config, 'terminate');
+    const human = await cli('plan', '-c', ec2.config, 'terminate');
     expect(human.stdout.trimEnd().endsWith(`plan: terminate would end ${MIN} instance(s)`)).toBe(true);
 
     // No monitor is asked: the cloud has nothing to configure.
@@ -96,9 +82,9 @@ describe('poolparty plan and validate on an ec2 cloud (real SDK, wire-level EC2)
     expect(configure.clouds[0]?.bundle).toBeNull();
     expect(changes()).toBe(booted);
 
-    const end = await cli('terminate', '-c', config, '--yes', '--json');
+    const end = await cli('terminate', '-c', ec2.config, '--yes', '--json');
     expect(end.code, end.stderr).toBe(0);
     expect((JSON.parse(end.stdout) as { terminated: string[] }).terminated.sort()).toEqual(launched);
-    expect(server.model.instances.get(foreign)?.terminateRequestedAt).toBeUndefined();
+    expect(ec2.server.model.instances.get(foreign)?.terminateRequestedAt).toBeUndefined();
   });
 });
