@@ -12,7 +12,10 @@ export interface PartitionReport {
   lost: string[];
   /** Of those, the ones that went before replaceAfter of partition had passed. */
   early: string[];
-  /** From the heal until every live agent named the same leader (ms); null if not within 20 s. */
+  /**
+   * From the heal until every agent live at the cut (and still live) named the same leader (ms);
+   * null if not within 20 s.
+   */
   agreeMs: number | null;
   leaderAfter: string | null;
   /** Live instances after the heal settled, and whether every agent saw them all alive. */
@@ -54,9 +57,21 @@ export async function partitionCase(
   cut.heal();
   const healAt = Date.now();
 
-  const agreed = await waitFor('one leader after the heal', () => pool.agreedLeader(), {
-    timeoutMs: 20_000,
-  }).catch(() => null);
+  // The agents that lived through the cut must agree. One the majority launched meanwhile is no
+  // side of the partition: on a loaded machine it may still be starting, with no /leader yet.
+  const through = new Set(live.map((i) => i.id));
+  const agreed = await waitFor(
+    'one leader after the heal',
+    async () => {
+      const answers = [...(await pool.leaders())].filter(([id]) => through.has(id));
+      const peers = new Set(answers.map(([, l]) => l?.peerId ?? null));
+      const [only] = [...peers];
+      if (answers.length === 0 || peers.size !== 1 || !only) return null;
+      const instanceId = await pool.instanceOfPeer(only);
+      return instanceId ? { instanceId } : null;
+    },
+    { timeoutMs: 20_000 },
+  ).catch(() => null);
   const agreeMs = agreed && Date.now() - healAt;
   const leaderAfter = agreed?.instanceId ?? null;
 
