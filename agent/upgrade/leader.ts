@@ -77,7 +77,8 @@ export class UpgradeLeader {
     const o = this.#o;
     this.#rollback = new RollbackRun(
       request,
-      o.members().map((m) => m.peerId),
+      // Members that left are not returned: they are not there to answer.
+      o.members().flatMap((m) => (m.leftAt === undefined ? [m.peerId] : [])),
       gateMs,
       o.now(),
     );
@@ -110,7 +111,7 @@ export class UpgradeLeader {
       type: 'upgrade-started',
       sha: m.sha256,
       version: m.version,
-      members: 1 + o.members().length,
+      members: 1 + o.members().filter((m) => m.leftAt === undefined).length,
       resumed: false,
       at: r.startedAt,
     });
