@@ -123,7 +123,7 @@ describe('itamae and puppet apply the same resources identically', () => {
 
   it('first run: same files, contents, modes, links and command effects', async () => {
     const [i, p] = await Promise.all([applyWith(itamae, itamaeRoot()), applyWith(puppet, puppetRoot())]);
-    expect(i.result, i.log.join('\n')).toMatchObject({ ok: true, resolver: 'itamae', changed: true, exitCode: 2 });
+    expect(i.result, i.log.join('\n')).toMatchObject({ ok: true, resolver: 'itamae', changed: true, exitCode: 0 });
     expect(p.result, p.log.join('\n')).toMatchObject({ ok: true, resolver: 'puppet', changed: true, exitCode: 2 });
     expect(i.log.some((l) => l.includes('Recipe:'))).toBe(true);
     expect(p.log.some((l) => l.includes('Applied catalog'))).toBe(true);
@@ -170,6 +170,24 @@ describe('itamae and puppet apply the same resources identically', () => {
     const i = await applyWith(itamae, itamaeRoot());
     expect(i.result, i.log.join('\n')).toMatchObject({ ok: true, changed: false, exitCode: 0 });
     expect(await snapshot(itamaeRoot())).toEqual(before);
+  }, 120_000);
+
+  it('a resource that fails fails the apply, naming it, for both (itamae exits 2 for it too)', async () => {
+    for (const resolver of [itamae, puppet]) {
+      const root = join(work, `root-fail-${resolver.name}`);
+      await mkdir(root, { recursive: true });
+      const failing = [file(`${root}/before`, { content: 'x\n' }), exec('will-fail', { command: 'exit 3', cwd: root })];
+      const configure = configureSchema.parse({ resources: failing, resolver: [resolver.name] });
+      const bundle = await buildBundle({ pool: 'test', cloud: 'c', definition: {}, configure, baseDir: work });
+      const bundleDir = join(work, 'bundles', `fail-${resolver.name}-${bundle.sha256.slice(0, 12)}`);
+      await unpackBundle(bundle.bytes, bundle.sha256, bundleDir);
+      const log: string[] = [];
+      const result = await resolver.apply(bundleDir, { timeout: 120_000, onLog: (line) => log.push(line) });
+      expect(result.ok, `${resolver.name}: ${log.join('\n')}`).toBe(false);
+      expect(result.changed).toBeNull();
+      expect(result.error).toMatch(new RegExp(`^${resolver.name} `));
+      if (resolver === itamae) expect(result.error).toMatch(/: execute\[.*\] failed$/);
+    }
   }, 120_000);
 });
 

@@ -173,9 +173,8 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
   });
 
   // What the two tests above depend on: the resolver reaches the manager over its socket. A unit
-  // that hides it (here a drop-in) fails the apply, and the services stay as they were. puppet, not
-  // itamae: itamae 1.14 exits 2 for a failed resource, which --detailed-exitcode also uses for
-  // "changed", so the agent reports that failed run as applied.
+  // that hides it (here a drop-in) fails the apply, and the services stay as they were. One
+  // resolver is enough here: how each reads a failed resource is tested in resolver.test.ts.
   it('fails the apply when the unit hides the manager socket from the agent', { timeout: 400_000 }, async () => {
     arrange(A, B);
     const dropIn = ns.path('/run/systemd/system/poolparty-agent.service.d');
