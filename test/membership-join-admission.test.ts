@@ -1,7 +1,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
+import { handleSync, ownTable, pullTable } from '../agent/membership/sync.ts';
 import { createPoolNode, MAX_PENDING_INBOUND, type PoolNode } from '../agent/p2p/node.ts';
 import { classifyDialError } from '../agent/transport/channel.ts';
 import type { AgentTunables } from '../shared/config/tunables.ts';
@@ -128,4 +130,29 @@ describe('a seed in a join storm (real libp2p nodes)', () => {
       { timeoutMs: 60_000, everyMs: 250 },
     );
   }, 90_000);
+  it('an anti-entropy pull from a member that takes 8 s to answer a new handshake still gets its table', async () => {
+    const key = generatePoolKey();
+    const member = await node(key);
+    const puller = await node(key);
+    cleanups.push(
+      () => member.stop(),
+      () => puller.stop(),
+    );
+    const self = member.peerId.toString();
+    const entries = [{ id: self, incarnation: 3, state: 'alive' as const }];
+    await handleSync(
+      member,
+      { pool: 'p', self, own: () => ownTable(entries, { get: () => undefined, all: () => [] }) },
+      () => undefined,
+    );
+    const proxy = await slowProxy(portOf(member.getMultiaddrs()[0]!.toString()), 8_000);
+    cleanups.push(() => {
+      for (const s of proxy.sockets) s.destroy();
+      return new Promise((r) => proxy.server.close(r));
+    });
+    // The puller knows the member only through the slow path, as a member it has never connected to.
+    await puller.peerStore.merge(member.peerId, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${proxy.port}`)] });
+    const table = await pullTable(puller, 'p', self, { hash: 'ours differs', maxMembers: 16, held: undefined });
+    expect(table?.entries).toEqual(entries);
+  }, 60_000);
 });

@@ -40,7 +40,7 @@ const REJOIN_MAX_MS = 30_000;
  * than the seed's own limit for an inbound upgrade, so the seed never finishes one we left.
  */
 const JOIN_DIAL_MS = DIAL_MS + 5_000;
-/** How long a join's table pull may take (ms); other syncs keep sync.ts's 5 s. Same reason. */
+/** How long a join's table pull may take (ms), as long as any other (sync.ts's SYNC_OPEN_MS); the same reason. */
 export const JOIN_SYNC_MS = 20_000;
 /** At most one dial to a lost member per RECONNECT_MS. */
 const RECONNECT_MS = 1000;

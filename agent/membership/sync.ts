@@ -44,6 +44,15 @@ export function ownTable(
 }
 
 /**
+ * How long opening a sync stream may take (ms), a new connection's handshake included. It was
+ * 5 s: with fifty agents starting on two loaded cores, most anti-entropy pulls timed out while
+ * dialling (2026-12-05, load 70–90), each leaving a handshake half done on both sides, and
+ * islands of agents that had joined through one another never merged. A slow pull is harmless
+ * (nothing waits on it); an abandoned one is work thrown away.
+ */
+export const SYNC_OPEN_MS = 20_000;
+
+/**
  * Pulls `peer`'s table (null: same as ours). What we hold about the peer goes with the request:
  * if it is dead to us, it learns it and refutes.
  */
@@ -54,7 +63,7 @@ export async function pullTable(
   o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number },
 ): Promise<Table | null> {
   const stream = await node.dialProtocol(peerIdFromString(peer), syncProtocol(pool), {
-    signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
+    signal: AbortSignal.timeout(o.timeoutMs ?? SYNC_OPEN_MS),
   });
   const { held } = o;
   const push = held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
