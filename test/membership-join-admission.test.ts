@@ -76,15 +76,16 @@ describe('a seed in a join storm (real libp2p nodes)', () => {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
+  /** Two started nodes of one pool, stopped after the test. */
+  const twoNodes = async (): Promise<[PoolNode, PoolNode]> => {
+    const key = generatePoolKey();
+    const pair: [PoolNode, PoolNode] = [await node(key), await node(key)];
+    cleanups.push(...pair.map((n) => () => n.stop()));
+    return pair;
+  };
 
   it(`admits ${MAX_PENDING_INBOUND} handshakes at a time, turns the next dial away at once with no evidence of death, and admits it once they end`, async () => {
-    const key = generatePoolKey();
-    const seed = await node(key);
-    const joiner = await node(key);
-    cleanups.push(
-      () => seed.stop(),
-      () => joiner.stop(),
-    );
+    const [seed, joiner] = await twoNodes();
     const addr = seed.getMultiaddrs()[0]!;
     const held = await Promise.all(
       Array.from({ length: MAX_PENDING_INBOUND }, () => silentHandshake(portOf(addr.toString()))),
@@ -130,14 +131,9 @@ describe('a seed in a join storm (real libp2p nodes)', () => {
       { timeoutMs: 60_000, everyMs: 250 },
     );
   }, 90_000);
+
   it('an anti-entropy pull from a member that takes 8 s to answer a new handshake still gets its table', async () => {
-    const key = generatePoolKey();
-    const member = await node(key);
-    const puller = await node(key);
-    cleanups.push(
-      () => member.stop(),
-      () => puller.stop(),
-    );
+    const [member, puller] = await twoNodes();
     const self = member.peerId.toString();
     const entries = [{ id: self, incarnation: 3, state: 'alive' as const }];
     await handleSync(
