@@ -6,7 +6,8 @@ import { loadPool } from '../shared/config/load.ts';
 import { createLocalRemoter, type LocalInstanceRecord } from '../shared/remoter/local.ts';
 import type { RemoterBase } from '../shared/remoter/types.ts';
 import type { LeaderDetail, ScalingDecision } from '../shared/wire/cluster.ts';
-import { killMatching, pidsMatching, randomLoopbackBase } from './fixtures/procs.ts';
+import { localUsing, oneCloudPool, queueDrivenFields } from './fixtures/pool-source.ts';
+import { killMatching, pidsMatching } from './fixtures/procs.ts';
 import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { decisionsOf, waitForHeldAtBound } from './fixtures/scaling-watch.ts';
@@ -90,22 +91,18 @@ describe('self-scaling pool (real agents, local remoter)', () => {
     queueFile = join(dir, 'queue');
     drainedFile = join(dir, 'drained');
     await writeFile(queueFile, '0\n');
+    const scaling = quickScaling({ beforeTerminate: `{ command: 'echo "$PPID" >> ${drainedFile}', timeout: '2s' }` });
     await writeFile(
       config,
-      `import { definePool, local } from 'poolparty';
-export default definePool({
-  name: 'scale',
-  clouds: {
-    web: {
-      instances: { min: ${MIN}, max: ${MAX} },
-      using: local({ firstAddress: '${randomLoopbackBase()}' }),
-      metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
-      agent: { heartbeatInterval: '250ms' },
-      scaling: ${quickScaling({ beforeTerminate: `{ command: 'echo "$PPID" >> ${drainedFile}', timeout: '2s' }` })},
-    },
-  },
-});
-`,
+      oneCloudPool({
+        name: 'scale',
+        cloud: 'web',
+        provider: 'local',
+        using: localUsing(),
+        min: MIN,
+        max: MAX,
+        fields: queueDrivenFields(queueFile, scaling),
+      }),
     );
     remoter = createLocalRemoter({ pool: await loadPool(config), cloud: 'web', stateDir });
     const boot = await runCli(
