@@ -14,7 +14,7 @@ import { WireCounter } from '../lib/wire.ts';
  * What users pay, measured from outside, PoolParty beside Serf in the same run: one agent per
  * process, N agents started at once (seed first), then
  *   1. start → every agent sees N alive (agents' own event times; Serf: `serf members`),
- *   2. an idle window: wire bytes from the kernel (wire.ts), CPU and VmRSS per pid from /proc,
+ *   2. an idle window, SETTLE_MS after that: wire bytes from the kernel (wire.ts), CPU and VmRSS per pid from /proc,
  *      connections per agent address from /proc/net/tcp,
  *   3. kill -9 of a random non-seed agent, `kills` times: → every live agent marks it dead.
  * PoolParty runs first, then Serf on its own address block; never both at once.
@@ -33,6 +33,15 @@ interface Side {
   /** Process mode: when the agents reported started and when each saw all N alive (ms from t0). */
   timeline?: Record<string, unknown>;
 }
+
+/**
+ * Wait between "all see all" and the idle window (ms), both sides. A pool that has just converged
+ * is still joining: connections beyond an agent's budget are closed only after 30 s (neighbours'
+ * GRACE_MS), each opened or closed connection costs a handshake, identify and gossipsub
+ * subscriptions, and anti-entropy runs every 10 s. At 5 s the window held that churn (N=10 at load
+ * 44-78: 2,398 B/s, 16 packets/s per agent), not an idle pool's cost.
+ */
+const SETTLE_MS = 35_000;
 
 const empty = (): Side => ({ convergeMs: null, idle: null, killMs: [], missed: [], suspectMs: [] });
 
@@ -80,7 +89,7 @@ async function oursInProcesses(ctx: BenchContext, n: number, kills: number, wire
       ctx.log('cost-not-converged', { n, stragglers: stragglers(pool, n, t0) });
     }
     ctx.log('cost-converged', { n, ms: side.convergeMs });
-    await sleep(ctx.quick ? 2000 : 5000);
+    await sleep(ctx.quick ? 2000 : SETTLE_MS);
     side.idle = await idleWindow({
       wire,
       label: OURS,
@@ -132,7 +141,7 @@ async function serfSide(
     const conv = await serf.sampleUntil(serf.nodes, (m) => aliveCount(m) === n, n >= 50 ? 120_000 : 60_000);
     side.convergeMs = conv === null ? null : conv - t0;
     ctx.log('cost-serf-converged', { n, ms: side.convergeMs });
-    await sleep(ctx.quick ? 2000 : 5000);
+    await sleep(ctx.quick ? 2000 : SETTLE_MS);
     side.idle = await idleWindow({
       wire,
       label: SERF,
