@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentHealth, RSS_LIMIT_KB } from './faults/agent-health.ts';
 import { killDuringLaunch } from './faults/kill-launch-case.ts';
 import { partitionCase } from './faults/partition-case.ts';
 import { FaultPool } from './fixtures/fault-pool.ts';
@@ -6,8 +7,9 @@ import { Partition, partitionUnavailable } from './fixtures/partition.ts';
 
 /**
  * The fault suite's bounded sample for `npm test` (the whole suite: `npm run test:faults`): one
- * real 5-agent pool (min 5, max 6) cut 2+3 for 10 s under expansion pressure, then its leader
- * killed between spawn and record of a launch. About a minute and a half on an idle machine.
+ * real 5-agent pool (min 5, max 6) cut 2+3 for 10 s under expansion pressure (its agents then up
+ * with bounded RSS), then its leader killed between spawn and record of a launch. About a minute
+ * and a half on an idle machine.
  */
 
 const skipPartition = partitionUnavailable();
@@ -39,6 +41,10 @@ describe('fault sample (real agents)', () => {
       expect(r.agreeMs, JSON.stringify(r)).not.toBeNull();
       expect(r.agreeMs as number).toBeLessThanOrEqual(5000);
       expect(r.boundsOk, JSON.stringify(r)).toBe(true);
+      for (const a of await agentHealth(await pool.live())) {
+        expect(a.up, `${a.id} answers /health`).toBe(true);
+        expect(a.rssKb, `${a.id} RSS kB`).toBeLessThan(RSS_LIMIT_KB);
+      }
     },
     180_000,
   );
