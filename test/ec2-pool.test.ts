@@ -7,8 +7,10 @@ import { findCredential } from '../shared/remoter/ec2-credentials.ts';
 import type { ClusterView, ScalingDecision } from '../shared/wire/cluster.ts';
 import type { FakeInstance } from './ec2-server/model.ts';
 import type { FakeEc2Server } from './ec2-server/server.ts';
+import { fakeAwsEnv } from './fixtures/cli-env.ts';
 import { Ec2AgentPool } from './fixtures/ec2-agent-pool.ts';
 import type { Ec2Machines } from './fixtures/ec2-instances.ts';
+import { oneCloudPool, queueDrivenFields } from './fixtures/pool-source.ts';
 import { quickScaling } from './fixtures/quick-scaling.ts';
 import { runCli } from './fixtures/run-cli.ts';
 import { decisionsOf, waitForHeldAtBound } from './fixtures/scaling-watch.ts';
@@ -86,15 +88,8 @@ describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopbac
   let firstIp: string;
 
   beforeAll(async () => {
-    const aws = {
-      AWS_ACCESS_KEY_ID: KEY_ID,
-      AWS_SECRET_ACCESS_KEY: SECRET,
-      AWS_REGION: 'us-east-1',
-      // Nothing may reach for 169.254.169.254 or the developer's AWS files.
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    };
+    // Nothing may reach for 169.254.169.254 or the developer's AWS files.
+    const aws = fakeAwsEnv({ keyId: KEY_ID, secret: SECRET });
     // The image bakes in the single-file artifact: a leader running it has no package on disk, so
     // everything it hands a new instance (the systemd unit) must travel inside it.
     pool = await Ec2AgentPool.start({
@@ -110,21 +105,14 @@ describe('a pool of real agents on the ec2 remoter base (wire-level EC2, loopbac
     await writeFile(queueFile, '0\n');
     await writeFile(
       config,
-      `import { definePool, ec2 } from 'poolparty';
-export default definePool({
-  name: 'ec2pool',
-  clouds: {
-    app: {
-      instances: { min: ${MIN}, max: ${MAX} },
-      using: ec2(${JSON.stringify(pool.ec2Options)}),
-      monitor: { port: ${monitorPort} },
-      metrics: { queue: { file: ${JSON.stringify(queueFile)}, every: '200ms' } },
-      agent: { heartbeatInterval: '250ms' },
-      scaling: ${quickScaling()},
-    },
-  },
-});
-`,
+      oneCloudPool({
+        name: 'ec2pool',
+        provider: 'ec2',
+        using: JSON.stringify(pool.ec2Options),
+        min: MIN,
+        max: MAX,
+        fields: [`monitor: { port: ${monitorPort} }`, ...queueDrivenFields(queueFile, quickScaling())],
+      }),
     );
   }, 90_000);
 
