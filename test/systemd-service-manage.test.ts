@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { buildBundle } from '../shared/bundle/build.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
-import { service } from '../shared/resources/index.ts';
+import { pkg, type Resource, service } from '../shared/resources/index.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { SystemdNamespace, systemdNamespaceUnavailable } from './helpers/systemd-namespace.ts';
@@ -21,6 +22,10 @@ import { SystemdNamespace, systemdNamespaceUnavailable } from './helpers/systemd
  * enables, stops and disables them through systemd. The services then run in their own cgroups,
  * outside the agent's sandbox, while the agent itself runs with the unit's capability bounding
  * set, no_new_privs and seccomp filter (read from /proc, not from the unit file).
+ * The same agent installs a package with each resolver: the namespace has no network, so the
+ * package is a .deb built here and served from a `file:` apt repository known only inside the
+ * namespace's overlay (the package resource names a package, as on a real node; nothing is
+ * installed on the host).
  */
 
 const unavailable = systemdNamespaceUnavailable();
@@ -29,6 +34,11 @@ const AGENT = resolve('bin/poolparty-agent.mjs');
 /** Two units a bundle manages: one it starts and enables, one it stops and disables. */
 const A = 'poolparty-probe-a';
 const B = 'poolparty-probe-b';
+/** The package the bundles install, from the namespace's local apt repository. */
+const PKG = 'poolparty-test-pkg';
+const PKG_DIR = `/usr/local/share/${PKG}`;
+const REPO = '/srv/poolparty-test-repo';
+const REPO_LIST = '/etc/apt/sources.list.d/poolparty-test.list';
 
 /** The unit's CapabilityBoundingSet as the kernel's CapBnd mask. */
 function unitCapabilityMask(): bigint {
@@ -75,7 +85,47 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
     mkdirSync(ns.path('/etc/poolparty'), { recursive: true });
     writeFileSync(ns.path('/etc/poolparty/pool.key'), generatePoolKey(), { mode: 0o600 });
     expect(ns.run('systemctl', ['daemon-reload']).status).toBe(0);
-  }, 120_000);
+    localAptRepository();
+  }, 180_000);
+
+  /**
+   * Builds the test package (a file owned by nobody and a setuid binary, as packages ship, so the
+   * install needs the unit's chown/fowner/fsetid) and serves it from a trusted `file:` repository
+   * inside the namespace; only that source is updated, offline.
+   */
+  function localAptRepository() {
+    const src = join(work, 'pkg');
+    mkdirSync(join(src, 'DEBIAN'), { recursive: true });
+    mkdirSync(join(src, PKG_DIR), { recursive: true });
+    writeFileSync(
+      join(src, 'DEBIAN/control'),
+      `Package: ${PKG}\nVersion: 1.0\nArchitecture: all\nMaintainer: PoolParty tests <t@localhost>\nDescription: installed by the agent under its unit\n`,
+    );
+    writeFileSync(join(src, PKG_DIR, 'owned'), 'x\n');
+    chownSync(join(src, PKG_DIR, 'owned'), 65534, 65534);
+    copyFileSync('/bin/true', join(src, PKG_DIR, 'suid'));
+    chmodSync(join(src, PKG_DIR, 'suid'), 0o4755);
+    mkdirSync(ns.path(REPO), { recursive: true, mode: 0o755 });
+    // Built on the host into the test's temporary directory (no install there), served from the namespace.
+    const deb = join(work, `${PKG}_1.0_all.deb`);
+    const build = spawnSync('dpkg-deb', ['--build', src, deb], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    copyFileSync(deb, ns.path(`${REPO}/${PKG}_1.0_all.deb`));
+    const scan = ns.run('sh', ['-c', `cd ${REPO} && dpkg-scanpackages --multiversion . > Packages`]);
+    expect(scan.status, scan.out).toBe(0);
+    writeFileSync(ns.path(REPO_LIST), `deb [trusted=yes] file:${REPO} ./\n`);
+    const update = ns.run('apt-get', [
+      'update',
+      '-o',
+      `Dir::Etc::SourceList=${REPO_LIST}`,
+      '-o',
+      'Dir::Etc::SourceParts=-',
+      '-o',
+      'APT::Get::List-Cleanup=0',
+    ]);
+    expect(update.status, update.out).toBe(0);
+    expect(ns.run('apt-cache', ['policy', PKG]).out).toContain(`file:${REPO}`);
+  }
 
   afterAll(async () => {
     await ns?.stop();
@@ -83,14 +133,11 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
   });
 
   /**
-   * Starts the agent unit on a config whose first-boot bundle sets `up` running and enabled and
-   * `down` stopped and disabled; resolves with GET /bundle once the apply succeeded or failed.
+   * Starts the agent unit on a config whose first-boot bundle applies `resources` with `resolver`;
+   * resolves with GET /bundle once the apply succeeded or failed.
    */
-  async function applyWith(resolver: 'itamae' | 'puppet', up: string, down: string) {
-    const configure = configureSchema.parse({
-      resources: [service(up, { action: 'start', enable: true }), service(down, { action: 'stop', enable: false })],
-      resolver: [resolver],
-    });
+  async function applyWith(resolver: 'itamae' | 'puppet', resources: Resource[]) {
+    const configure = configureSchema.parse({ resources, resolver: [resolver] });
     const bundle = await buildBundle({ pool: 'svc', cloud: 'web', definition: {}, configure, baseDir: work });
     // A first boot: the config's bundle is applied only by a node that has applied none.
     rmSync(ns.path('/var/lib/poolparty'), { recursive: true, force: true });
@@ -151,7 +198,10 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
 
   async function managesServices(resolver: 'itamae' | 'puppet', up: string, down: string) {
     arrange(up, down);
-    const view = await applyWith(resolver, up, down);
+    const view = await applyWith(resolver, [
+      service(up, { action: 'start', enable: true }),
+      service(down, { action: 'stop', enable: false }),
+    ]);
     expect(view.applied, JSON.stringify(view)).toBe(view.sha256);
     expect(state(up)).toEqual(RUNNING);
     expect(state(down)).toEqual(STOPPED);
@@ -182,7 +232,10 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
     writeFileSync(join(dropIn, 'hide-manager.conf'), '[Service]\nInaccessiblePaths=/run/systemd/private\n');
     try {
       expect(ns.run('systemctl', ['daemon-reload']).status).toBe(0);
-      const view = await applyWith('puppet', A, B);
+      const view = await applyWith('puppet', [
+        service(A, { action: 'start', enable: true }),
+        service(B, { action: 'stop', enable: false }),
+      ]);
       expect(view.state, JSON.stringify(view)).toBe('failed');
       expect(view.applied).toBeNull();
       expect(state(A)).toEqual(STOPPED);
@@ -193,4 +246,43 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
       ns.run('systemctl', ['daemon-reload']);
     }
   });
+
+  // A case that failed half way must not leave its agent running: the next `systemctl start` would
+  // then be a no-op and that case would read the old agent's apply.
+  const stoppingAgent = async (body: () => Promise<void>) => {
+    try {
+      await body();
+    } finally {
+      ns.run('systemctl', ['stop', 'poolparty-agent']);
+    }
+  };
+
+  for (const resolver of ['itamae', 'puppet'] as const) {
+    it(`${resolver} installs a package from the namespace's apt repository`, { timeout: 400_000 }, () =>
+      stoppingAgent(async () => {
+        ns.run('dpkg', ['--purge', PKG]);
+        expect(ns.run('dpkg', ['-s', PKG]).status).not.toBe(0);
+        const view = await applyWith(resolver, [pkg(PKG)]);
+        expect(view.applied, `${JSON.stringify(view)}\n${view.journal}`).toBe(view.sha256);
+        expect(ns.run('dpkg', ['-s', PKG]).out).toMatch(/^Status: install ok installed$/m);
+        // dpkg kept what the package ships: the owner and the setuid bit need the unit's capabilities,
+        // which are all the agent (and so apt and dpkg under it) had.
+        const stat = ns.run('stat', ['-c', '%u %a', `${PKG_DIR}/owned`, `${PKG_DIR}/suid`]).out.trim();
+        expect(stat.split('\n')).toEqual(['65534 644', '0 4755']);
+        expect(agentSandbox().capBnd).toBe(unitCapabilityMask());
+      }),
+    );
+
+    it(`${resolver} fails the apply for a package no repository has`, { timeout: 400_000 }, () =>
+      stoppingAgent(async () => {
+        const view = await applyWith(resolver, [pkg('poolparty-no-such-pkg')]);
+        expect(view.state, JSON.stringify(view)).toBe('failed');
+        expect(view.applied).toBeNull();
+        // The failure is apt's, for this package, logged by this agent (not by an earlier case's).
+        const agent = systemctl('show', '-P', 'MainPID', 'poolparty-agent');
+        const log = ns.run('journalctl', ['--no-pager', '-o', 'cat', `_PID=${agent}`]).out;
+        expect(log).toContain('Unable to locate package poolparty-no-such-pkg');
+      }),
+    );
+  }
 });
