@@ -52,6 +52,9 @@ describe('upgrade rollout plan (pure)', () => {
     r = markMember(r, 'C', 'restarting', 5);
     p = planUpgrade(r, [upgraded('A'), upgraded('B'), upgraded('C')], LEADER, 6);
     expect(p.step).toEqual({ kind: 'activate-self' });
+    // Told once: while it stops, the leader's next ticks must not activate it a second time.
+    r = markMember(p.rollout, LEADER, 'restarting', 6);
+    expect(planUpgrade(r, [upgraded('A'), upgraded('B'), upgraded('C')], LEADER, 7).step).toEqual({ kind: 'wait' });
   });
 
   it('holds while another member is down, so the pool never loses more than maxUnavailable', () => {

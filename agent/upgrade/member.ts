@@ -50,6 +50,8 @@ export class UpgradeMember {
   readonly #o: MemberOptions;
   /** Staging in progress, by sha256: a repeated request waits for the same fetch. */
   readonly #staging = new Map<string, Promise<Answer>>();
+  /** Set once this process was told to restart: it takes no second activation or rollback. */
+  #leaving = false;
 
   constructor(o: MemberOptions) {
     this.#o = o;
@@ -77,6 +79,9 @@ export class UpgradeMember {
     if (!o.publicKey) return { ok: false, error: 'this agent has no upgrade key: it refuses every upgrade' };
     if (from !== o.selfPeerId && from !== o.leader())
       return { ok: false, error: `only the leader this agent follows may ${req.type} (${from} does not lead)` };
+    // A second activation while this process stops would point previous.mjs at the new artifact
+    // (losing the way back) and signal the supervisor this process has become.
+    if (this.#leaving && req.type !== 'stage') return { ok: false, error: 'restarting already' };
     if (req.type === 'stage') {
       const staged = await this.#stageOnce(req.signed, req.holders);
       if (staged.ok && req.rollout?.sha256 === staged.held) await o.store.writePlan(req.rollout as RolloutPlan);
@@ -95,6 +100,7 @@ export class UpgradeMember {
 
   /** Restarts into `current.mjs` once the answer that says so has gone out. */
   restartSelf(): void {
+    this.#leaving = true;
     setTimeout(() => this.#o.restart(), 200).unref();
   }
 

@@ -154,6 +154,8 @@ export function planUpgrade(
     return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };
   if (restarting.length > 0 || pending.length > 0 || staged.length > 0) return { rollout, step: { kind: 'wait' } };
   const leader = members.find((m) => m.peerId === self);
+  // Once told, the leader is on its way out: asking again would activate it a second time.
+  if (leader?.phase === 'restarting') return { rollout, step: { kind: 'wait' } };
   if (leader && leader.phase !== 'done') return { rollout, step: { kind: 'activate-self' } };
   return { rollout: { ...rollout, completedAt: rollout.completedAt ?? now }, step: { kind: 'done' } };
 }
