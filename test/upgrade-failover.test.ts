@@ -66,7 +66,8 @@ describe('a leader killed mid-upgrade', () => {
       },
       { timeoutMs: 60_000, everyMs: 500 },
     );
-    const leaderMonitor = monitors.find((m) => new URL(m).port === new URL(leader.monitor).port) as string;
+    // Every node serves :8642 on its own address: the host tells them apart.
+    const leaderMonitor = monitors.find((m) => new URL(m).host === new URL(leader.monitor).host) as string;
     const survivors = monitors.filter((m) => m !== leaderMonitor);
 
     // Every node's event stream, followed again whenever its node restarts.

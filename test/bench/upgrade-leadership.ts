@@ -119,7 +119,7 @@ try {
     instances: Array<{ id: string; pid: number }>;
   };
   const pid = state.instances.find((i) => i.id === victim?.instanceId)?.pid;
-  const survivors = monitors.filter((m) => victim && new URL(m).port !== new URL(victim.monitor).port);
+  const survivors = monitors.filter((m) => victim && new URL(m).host !== new URL(victim.monitor).host);
   let killedAt = 0;
   const failover = await watch(
     survivors,
