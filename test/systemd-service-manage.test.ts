@@ -10,6 +10,7 @@ import { buildBundle } from '../shared/bundle/build.ts';
 import { configureSchema } from '../shared/config/configure-schema.ts';
 import { defaultTunables } from '../shared/config/tunables.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
+import { findPackageRoot } from '../shared/remoter/package-root.ts';
 import { pkg, type Resource, service } from '../shared/resources/index.ts';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import { waitFor } from './fixtures/wait.ts';
@@ -31,7 +32,12 @@ import { SystemdNamespace, systemdNamespaceUnavailable } from './helpers/systemd
 
 const unavailable = systemdNamespaceUnavailable();
 const UNIT = resolve('systemd/poolparty-agent.service');
-const AGENT = resolve('bin/poolparty-agent.mjs');
+/**
+ * Where the namespace sees this checkout (read-only): not its host path, which may be under /tmp,
+ * hidden from the agent by its unit's PrivateTmp.
+ */
+const CHECKOUT = '/opt/poolparty-checkout';
+const AGENT = `${CHECKOUT}/bin/poolparty-agent.mjs`;
 /** Two units a bundle manages: one it starts and enables, one it stops and disables. */
 const A = 'poolparty-probe-a';
 const B = 'poolparty-probe-b';
@@ -73,7 +79,7 @@ describe.skipIf(unavailable !== null)(unavailable ? `${title} — skipped: ${una
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'poolparty-service-manage-'));
-    ns = await SystemdNamespace.start();
+    ns = await SystemdNamespace.start([{ from: findPackageRoot(), to: CHECKOUT }]);
     for (const probe of [A, B])
       writeFileSync(
         ns.path(`/etc/systemd/system/${probe}.service`),

@@ -89,7 +89,18 @@ const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * `dir` and execs the manager. `unitDirs` are the host's unit directories (deduplicated real
  * paths), each hidden behind a tmpfs holding only the units named above.
  */
-export function setupScript(dir: string, unitDirs: readonly string[], generatorDirs: readonly string[]): string {
+/** A host directory (`from`) shown read-only at `to` in the namespace. */
+export interface Bind {
+  from: string;
+  to: string;
+}
+
+export function setupScript(
+  dir: string,
+  unitDirs: readonly string[],
+  generatorDirs: readonly string[],
+  binds: readonly Bind[] = [],
+): string {
   const r = `${dir}/root`;
   const lines = [
     'set -eu',
@@ -119,6 +130,13 @@ export function setupScript(dir: string, unitDirs: readonly string[], generatorD
     ...['stdin', 'stdout', 'stderr'].map((s, i) => `ln -s /proc/self/fd/${i} ${q(`${r}/dev/${s}`)}`),
     `mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs ${q(`${r}/run`)}`,
     `mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs ${q(`${r}/tmp`)}`,
+    // Host directories shown read-only at a path of the namespace's choosing: a checkout under
+    // /tmp (as a CI clone may be) is hidden by the tmpfs above and by the unit's PrivateTmp.
+    ...binds.flatMap(({ from, to }) => [
+      `mkdir -p ${q(`${r}${to}`)}`,
+      `mount --bind ${q(from)} ${q(`${r}${to}`)}`,
+      `mount -o remount,bind,ro ${q(`${r}${to}`)}`,
+    ]),
     `mount -t tmpfs -o mode=0755 tmpfs ${q(`${r}/etc/systemd/system`)}`,
     ...generatorDirs.map((g) => `mount -t tmpfs -o mode=0755 tmpfs ${q(`${r}${g}`)}`),
     ...unitDirs.flatMap((u) => [
@@ -181,8 +199,11 @@ export class SystemdNamespace {
     private readonly unshare: ChildProcess,
   ) {}
 
-  /** Boots the manager; resolves once `systemctl is-system-running` says it has finished starting. */
-  static async start(): Promise<SystemdNamespace> {
+  /**
+   * Boots the manager; resolves once `systemctl is-system-running` says it has finished starting.
+   * `binds`: host directories to show read-only inside (e.g. the checkout under test).
+   */
+  static async start(binds: readonly Bind[] = []): Promise<SystemdNamespace> {
     const unavailable = systemdNamespaceUnavailable();
     if (unavailable) throw new Error(`systemd namespace unavailable: ${unavailable}`);
     const dir = await mkdtemp(join(tmpdir(), 'poolparty-systemd-ns-'));
@@ -191,7 +212,16 @@ export class SystemdNamespace {
     const units = realDirs(['/lib/systemd/system', '/usr/lib/systemd/system']);
     const generators = realDirs(['/lib/systemd/system-generators', '/usr/lib/systemd/system-generators']);
     const script = join(dir, 'setup.sh');
-    writeFileSync(script, setupScript(dir, units, generators), { mode: 0o700 });
+    writeFileSync(
+      script,
+      setupScript(
+        dir,
+        units,
+        generators,
+        binds.map((b) => ({ from: realpathSync(b.from), to: b.to })),
+      ),
+      { mode: 0o700 },
+    );
     // Its own cgroup, which becomes the root of the namespace's cgroup tree. If this process dies
     // without stop(), the death signals take unshare and then the namespace's PID 1 with it.
     const cgroup = join(cgroup2Mount() as string, `poolparty-test-${basename(dir)}`);
