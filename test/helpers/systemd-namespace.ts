@@ -3,11 +3,13 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   realpathSync,
   rmdirSync,
+  rmSync,
   statfsSync,
   writeFileSync,
 } from 'node:fs';
@@ -181,8 +183,39 @@ export function systemdNamespaceUnavailable(): string | null {
   for (const c of ['unshare', 'nsenter', 'setpriv', 'pivot_root', 'systemctl'])
     if (!has(c)) return `${c} is not installed (util-linux / systemd)`;
   if (!readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n')) return 'overlayfs is not available';
-  if (!cgroup2Mount()) return 'no cgroup2 hierarchy mounted (/sys/fs/cgroup or /sys/fs/cgroup/unified)';
-  return null;
+  const cgroup = cgroup2Mount();
+  if (!cgroup) return 'no cgroup2 hierarchy mounted (/sys/fs/cgroup or /sys/fs/cgroup/unified)';
+  return namespacesRefused(cgroup);
+}
+
+/**
+ * Tries what start() needs before a test relies on it: a container runner may be root with every
+ * tool installed and still refuse new namespaces, an overlay of /, or a cgroup of our own.
+ */
+function namespacesRefused(cgroup: string): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'poolparty-ns-probe-'));
+  try {
+    try {
+      mkdirSync(join(cgroup, basename(dir)));
+      rmdirSync(join(cgroup, basename(dir)));
+    } catch (err) {
+      return `cannot create a cgroup under ${cgroup}: ${(err as Error).message}`;
+    }
+    const d = q(dir);
+    const script = [
+      `mkdir ${d}/l ${d}/m`,
+      `mount -t tmpfs t ${d}/l`,
+      `mkdir ${d}/l/u ${d}/l/w`,
+      `mount -t overlay overlay -o lowerdir=/,upperdir=${dir}/l/u,workdir=${dir}/l/w ${d}/m`,
+    ].join(' && ');
+    const flags = ['--mount', '--pid', '--fork', '--uts', '--ipc', '--net', '--cgroup', '--propagation', 'private'];
+    const probe = spawnSync('unshare', [...flags, 'sh', '-c', script], { encoding: 'utf8', timeout: 10_000 });
+    if (probe.status !== 0)
+      return `namespaces or an overlay of / refused here: ${(probe.stderr || probe.error?.message || '').trim()}`;
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface RunResult {
