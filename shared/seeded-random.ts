@@ -13,3 +13,12 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Up to `count` of `pool`, picked uniformly with `rand` (shuffles `pool` in place). */
+export function sample<T>(pool: T[], count: number, rand: () => number): T[] {
+  for (let i = 0; i < Math.min(count, pool.length); i++) {
+    const j = i + Math.floor(rand() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, count);
+}

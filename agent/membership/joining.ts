@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
+import { sample } from '../../shared/seeded-random.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import type { LostMembers } from './reconnect.ts';
-import { sample } from './swim/probe.ts';
 
 export interface JoiningOptions {
   node: PoolNode;

@@ -1,3 +1,5 @@
+import { sample } from '../seeded-random.ts';
+
 /**
  * How many bootstrap peers a locally launched agent is given: a random few of the pool's running
  * instances. Given all of them (49 at N=50), agents spawned together all had the same oldest ones
@@ -16,7 +18,6 @@ export function sampleBootstrapPeers(
   rand: () => number = Math.random,
 ): string[] {
   if (peers.length <= max) return [...peers];
-  const keys = peers.map((_, i) => ({ i, key: rand() })).sort((a, b) => a.key - b.key);
-  const picked = new Set(keys.slice(0, max).map((k) => k.i));
+  const picked = new Set(sample([...peers.keys()], max, rand));
   return peers.filter((_, i) => picked.has(i));
 }

@@ -1,10 +1,11 @@
+import { sample } from '../../../shared/seeded-random.ts';
 import { Awareness } from './awareness.ts';
 import { type SwimConfig, syncIntervalFor } from './config.ts';
 import { digestOf, entryUpdate, validId, validIncarnation, wellFormed } from './digest.ts';
 import { neighbourhood, type Roster } from './overlay.ts';
 import { PeerView } from './peer-view.ts';
 import { inRing } from './precedence.ts';
-import { type ProbeContext, type ProbeOutcome, Prober, sample } from './probe.ts';
+import { type ProbeContext, type ProbeOutcome, Prober } from './probe.ts';
 import type { Suspicions } from './suspicion.ts';
 import type { MemberTable, Tombstones } from './table.ts';
 import { Tells } from './tells.ts';
