@@ -195,7 +195,7 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
     const fake = (cloud: string, interval: number, counted: number | null) =>
       ({
         interval,
-        counted,
+        countedIn: (term: number) => (term === 7 ? counted : null),
         busy: false,
         step: async () => {
           steps.push(cloud);
@@ -210,7 +210,8 @@ describe('one scaler per cloud (issue 15, item 4)', () => {
       ]),
     );
     expect(pool.interval).toBe(200);
-    expect(pool.counted).toBe(5);
+    expect(pool.countedIn(7)).toBe(5);
+    expect(pool.countedIn(8), 'no cloud counted in that term').toBeNull();
     // Ticks a little early or late, as timers do.
     for (const now of [0, 195, 410, 598, 801, 1003, 1190, 2004]) await pool.step(now);
     expect(steps.filter((c) => c === 'web')).toHaveLength(8);

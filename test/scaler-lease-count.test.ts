@@ -83,7 +83,7 @@ describe("the lease's pool size is the scaler's count in the leader's own term",
     await scaler.step();
     expect(scaler.countedIn(4)).toBe(3);
     expect(holdsLease({ ackers: 1, members: 2, listed: scaler.countedIn(4) ?? 0 })).toBe(true);
-    expect(scaler.counted, 'what /scaling shows: the latest count').toBe(3);
+    expect(scaler.snapshot().instances, 'what /scaling shows: the latest count').toBe(3);
   });
 
   it('a count that takes the lease away stops the round: nothing announced, nothing launched', async () => {

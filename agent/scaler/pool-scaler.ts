@@ -38,13 +38,6 @@ export class PoolScaler {
     return [...this.#all.values()].some((s) => s.busy);
   }
 
-  /** Instances counted at the last step over every cloud (the pool's size for the lease), or null. */
-  get counted(): number | null {
-    let sum: number | null = null;
-    for (const s of this.#all.values()) if (s.counted !== null) sum = (sum ?? 0) + s.counted;
-    return sum;
-  }
-
   /** Instances counted in `term` over every cloud (the pool's size for that term's lease), or null. */
   countedIn(term: number): number | null {
     let sum: number | null = null;

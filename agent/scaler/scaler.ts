@@ -110,11 +110,6 @@ export class Scaler {
   }
 
   /** For GET /scaling. */
-  /** Instances counted at the last step (provider listing plus unconfirmed launches), or null. */
-  get counted(): number | null {
-    return this.#lastCount;
-  }
-
   /**
    * The count for the lease of `term`: only one taken while acting in that term. A count from an
    * earlier term can be stale high (the pool shrank under another leader since), and would keep a
