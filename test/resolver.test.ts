@@ -176,7 +176,12 @@ describe('itamae and puppet apply the same resources identically', () => {
     for (const resolver of [itamae, puppet]) {
       const root = join(work, `root-fail-${resolver.name}`);
       await mkdir(root, { recursive: true });
-      const failing = [file(`${root}/before`, { content: 'x\n' }), exec('will-fail', { command: 'exit 3', cwd: root })];
+      const failing = [
+        file(`${root}/before`, { content: 'x\n' }),
+        exec('will-fail', { command: 'exit 3', cwd: root }),
+        // Puppet goes on past a failure, so it reports this one too; itamae stops at the first.
+        file(`${root}/no-such-dir/x`, { content: 'y\n' }),
+      ];
       const configure = configureSchema.parse({ resources: failing, resolver: [resolver.name] });
       const bundle = await buildBundle({ pool: 'test', cloud: 'c', definition: {}, configure, baseDir: work });
       const bundleDir = join(work, 'bundles', `fail-${resolver.name}-${bundle.sha256.slice(0, 12)}`);
@@ -187,6 +192,10 @@ describe('itamae and puppet apply the same resources identically', () => {
       expect(result.changed).toBeNull();
       expect(result.error).toMatch(new RegExp(`^${resolver.name} `));
       if (resolver === itamae) expect(result.error).toMatch(/: execute\[.*\] failed$/);
+      else
+        expect(result.error).toBe(
+          `puppet apply exited with 6 (resources failed): Exec[will-fail], File[${root}/no-such-dir/x] failed`,
+        );
     }
   }, 120_000);
 });

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { which } from '../../shared/which.ts';
+import type { LogSink } from './process.ts';
+import { PuppetFailures } from './puppet-failures.ts';
 import { onlyGeneratedRecipe, refused, runTool } from './run-tool.ts';
 import type { ApplyOptions, ApplyResult, Resolver } from './types.ts';
 
@@ -38,10 +40,18 @@ export function puppetResolver(options: PuppetOptions = {}): Resolver {
           args.push(`--${d}`, join(options.stateDir, d));
       }
       args.push(join(bundleDir, 'manifests', 'site.pp'));
-      return runTool('puppet', bin, args, bundleDir, opts, (code) =>
+      const failures = new PuppetFailures();
+      const onLog: LogSink = (line, stream) => {
+        failures.read(line);
+        opts.onLog?.(line, stream);
+      };
+      return runTool('puppet', bin, args, bundleDir, { ...opts, onLog }, (code) =>
         code === 0 || code === 2
           ? { ok: true, changed: code === 2 }
-          : { ok: false, error: `puppet apply exited with ${code}${code & 4 ? ' (resources failed)' : ''}` },
+          : {
+              ok: false,
+              error: `puppet apply exited with ${code}${code & 4 ? ' (resources failed)' : ''}${failures.describe()}`,
+            },
       );
     },
   };
