@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rolloutEvents } from '../agent/upgrade/events.ts';
-import { RESUME_WITHIN, resumable, resumeRollout } from '../agent/upgrade/resume.ts';
+import { completedAtTakeover, RESUME_WITHIN, resumable, resumeRollout } from '../agent/upgrade/resume.ts';
 import {
   LEADER_GATE_SLACK,
   type MemberObservation,
@@ -82,6 +82,30 @@ describe('a new leader continues an upgrade rollout (pure)', () => {
     expect(planUpgrade(r, [onTarget('B')], NEW, 5_000).step).toEqual({ kind: 'activate-self' });
     const all = resumeRollout(plan, { peerId: NEW, instanceId: 'i-N', runsTarget: true }, [onTarget('B')], 5_000);
     expect(planUpgrade(all, [onTarget('B')], NEW, 5_000).step).toEqual({ kind: 'done' });
+  });
+
+  it('a rollout found complete is announced when its last member came back around the takeover', () => {
+    // The leader before restarted itself last and is back (confirmed at 4_500): nobody said so yet.
+    const back = (peerId: string, at: number) =>
+      obs(peerId, {
+        version: '2',
+        status: { sha256: SHA, ready: true, last: { sha256: SHA, ok: true, at }, held: [SHA] },
+      });
+    const seen = [back('B', 2_000), back('OLD', 4_500)];
+    const r = resumeRollout(plan, { peerId: NEW, instanceId: 'i-N', runsTarget: true }, seen, 5_000);
+    expect(planUpgrade(r, seen, NEW, 5_000).step).toEqual({ kind: 'done' });
+    const outcomes = [{ sha256: SHA, ok: true, at: 1_500 }, ...seen.map((o) => o.status?.last ?? null)];
+    expect(completedAtTakeover(plan, outcomes, 5_000)).toBe(true);
+    // Back longer than a gate ago: the leader of that time saw it complete and said so.
+    const later = 4_500 + plan.gateMs + LEADER_GATE_SLACK + 1;
+    expect(completedAtTakeover(plan, outcomes, later)).toBe(false);
+    // Only confirmations of this target count: a rollback from it, or another artifact, does not.
+    const others = [
+      { sha256: SHA, ok: false, reason: 'exited', at: 4_900 },
+      { sha256: 'c'.repeat(64), ok: true, at: 4_900 },
+      null,
+    ];
+    expect(completedAtTakeover(plan, others, 5_000)).toBe(false);
   });
 
   it('continues a plan for as long as a push is good, not later', () => {

@@ -11,7 +11,7 @@ import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { rolloutEvents } from './events.ts';
 import type { UpgradeMember } from './member.ts';
-import { resumable, resumeRollout } from './resume.ts';
+import { completedAtTakeover, resumable, resumeRollout } from './resume.ts';
 import { RollbackRun } from './rollback-leader.ts';
 import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
 import type { ArtifactStore } from './store.ts';
@@ -177,13 +177,19 @@ export class UpgradeLeader {
       seen,
       o.now(),
     );
-    // Already finished or halted: noted quietly, as the leader before said so when it happened.
     const { rollout } = planUpgrade(found, seen, o.selfPeerId, o.now());
     if (this.#rollout) return; // a push began one meanwhile
     this.#signed = signed;
     this.#rollout = rollout;
     const phases = Object.fromEntries(rollout.members.map((m) => [m.instanceId, m.phase]));
     o.log('upgrade-rollout-continued', { sha256: plan.sha256, phases, halted: rollout.halted?.reason ?? null });
+    // Halted: the leader before said so when it halted. Complete: usually by the leader before
+    // coming back from its own restart, which nobody announced (resume.ts).
+    const outcomes = [self.last, ...seen.map((m) => m.status?.last ?? null)];
+    if (rollout.completedAt !== undefined && !rollout.halted && completedAtTakeover(plan, outcomes, o.now())) {
+      o.log('upgrade-rollout-complete', { sha256: rollout.sha256, members: rollout.members.length });
+      this.#tell({ ...rollout, completedAt: undefined }, rollout);
+    }
     if (!rollout.halted && rollout.completedAt === undefined)
       o.emit?.({
         type: 'upgrade-started',

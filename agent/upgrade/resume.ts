@@ -1,5 +1,11 @@
 import type { RolloutPlan } from '../../shared/upgrade/protocol.ts';
-import { current, type MemberObservation, type MemberProgress, type UpgradeRollout } from './rollout.ts';
+import {
+  current,
+  LEADER_GATE_SLACK,
+  type MemberObservation,
+  type MemberProgress,
+  type UpgradeRollout,
+} from './rollout.ts';
 
 /**
  * How long after it started a rollout may be continued by a new leader (ms): as long as a push
@@ -54,4 +60,20 @@ export function resumeRollout(
 /** Whether a plan found on disk may still be continued at `now`. */
 export function resumable(plan: RolloutPlan, now: number): boolean {
   return now - plan.startedAt <= RESUME_WITHIN && plan.startedAt <= now + 300_000;
+}
+
+type Outcome = NonNullable<MemberObservation['status']>['last'];
+
+/**
+ * Whether a rollout that a new leader finds complete on taking over is its to announce (pure):
+ * `upgrade-complete` goes out once, from the leader that first sees every member done. The leader
+ * restarts itself last, so the member that completes a rollout is usually that leader, coming
+ * back after it stopped leading: nobody has announced it, and whoever leads next must — at once if
+ * it was back before this leader took over. So a rollout whose last member confirmed the target
+ * within a gate (and its slack) of `now` is announced; one confirmed longer ago was seen complete
+ * by the leader of that time, which said so. `outcomes`: every member's last restart, this node's too.
+ */
+export function completedAtTakeover(plan: RolloutPlan, outcomes: readonly Outcome[], now: number): boolean {
+  const confirmed = outcomes.flatMap((o) => (o?.ok && o.sha256 === plan.sha256 && o.at !== undefined ? [o.at] : []));
+  return confirmed.length > 0 && now - Math.max(...confirmed) <= plan.gateMs + LEADER_GATE_SLACK;
 }

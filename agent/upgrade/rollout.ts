@@ -49,7 +49,8 @@ export interface MemberObservation {
   status?: {
     sha256: string | null;
     ready: boolean;
-    last: { sha256: string; ok: boolean; reason?: string } | null;
+    /** Its last restart into an artifact as its supervisor judged it (`at`: when, its clock). */
+    last: { sha256: string; ok: boolean; reason?: string; at?: number } | null;
     held?: string[];
   };
 }

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { UpgradeLeader, type UpgradeLeaderOptions } from '../agent/upgrade/leader.ts';
+import type { UpgradeMember } from '../agent/upgrade/member.ts';
+import { LEADER_GATE_SLACK } from '../agent/upgrade/rollout.ts';
+import type { ArtifactStore } from '../agent/upgrade/store.ts';
+import type { SignedManifest } from '../shared/upgrade/manifest.ts';
+import type { MemberUpgradeStatus, RolloutPlan, UpgradeRequest } from '../shared/upgrade/protocol.ts';
+import type { UpgradeEvent } from '../shared/wire/cluster.ts';
+
+// A node that wins leadership mid-rollout, driven through the leader's tick with in-process
+// members (their status answers) instead of libp2p: what it says on the event stream.
+const SHA = 'a'.repeat(64);
+const GATE = 60_000;
+const plan: RolloutPlan = { sha256: SHA, version: '2', startedAt: 1_000, gateMs: GATE, maxUnavailable: 1 };
+const onTarget = (at: number): MemberUpgradeStatus => ({
+  version: '2',
+  sha256: SHA,
+  held: [SHA],
+  ready: true,
+  last: { sha256: SHA, ok: true, at },
+});
+
+class FakePeers extends UpgradeLeader {
+  constructor(
+    o: UpgradeLeaderOptions,
+    readonly statuses: Map<string, MemberUpgradeStatus>,
+  ) {
+    super(o);
+  }
+  override async ask(peer: string, req: UpgradeRequest) {
+    const s = this.statuses.get(peer);
+    return req.type === 'status' && s ? { ok: true, ...s } : { ok: false, error: `unexpected ${req.type}` };
+  }
+}
+
+function takeover(statuses: Map<string, MemberUpgradeStatus>, self: MemberUpgradeStatus, now: number) {
+  const events: UpgradeEvent[] = [];
+  const logs: string[] = [];
+  const store = {
+    plan: async () => plan,
+    signed: async () => ({ manifest: { sha256: SHA } }) as unknown as SignedManifest,
+    read: async () => Buffer.from('artifact'),
+  } as unknown as ArtifactStore;
+  const member = { status: async () => self } as unknown as UpgradeMember;
+  const leader = new FakePeers(
+    {
+      node: null as never,
+      member,
+      store,
+      selfPeerId: 'N',
+      selfInstanceId: 'i-N',
+      leading: () => true,
+      members: () => [...statuses.keys()].map((p) => ({ peerId: p, instanceId: `i-${p}`, alive: true, version: '2' })),
+      now: () => now,
+      log: (msg) => logs.push(msg),
+      emit: (e) => events.push(e),
+    },
+    statuses,
+  );
+  return { leader, events, logs };
+}
+
+describe('a leader that takes over an upgrade rollout', () => {
+  it('announces the completion when the leader before came back from its own restart before the takeover', async () => {
+    // The leader before (OLD) restarted itself last and was back, confirmed, before N won
+    // leadership: nobody has said the rollout is complete.
+    const now = 100_000;
+    const peers = new Map([
+      ['B', onTarget(40_000)],
+      ['OLD', onTarget(now - 1_000)],
+    ]);
+    const { leader, events, logs } = takeover(peers, onTarget(30_000), now);
+    await leader.tick();
+    expect(events).toEqual([{ type: 'upgrade-complete', sha: SHA, version: '2', at: now, members: 3 }]);
+    expect(logs).toContain('upgrade-rollout-complete');
+    expect(leader.rollout?.completedAt).toBe(now);
+    await leader.tick();
+    expect(events).toHaveLength(1);
+  });
+
+  it('stays quiet about a rollout that was complete long before (its leader then said so)', async () => {
+    const now = 100_000 + GATE + LEADER_GATE_SLACK + 1;
+    const peers = new Map([
+      ['B', onTarget(40_000)],
+      ['OLD', onTarget(100_000)],
+    ]);
+    const { leader, events } = takeover(peers, onTarget(30_000), now);
+    await leader.tick();
+    expect(leader.rollout?.completedAt).toBe(now);
+    expect(events).toEqual([]);
+  });
+});
