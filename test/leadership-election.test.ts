@@ -45,22 +45,27 @@ describe('Leadership shell: bounded terms, lease-aware election', () => {
     expect(termLimit(0, [40])).toBe(40 + MAX_TERM_STEP); // fresh: its only peer
   });
 
-  it('a leader holding its lease keeps leading beside a hostile claim; without it, it yields after leaseTimeout', () => {
+  it('a leader holding its lease keeps leading beside a hostile claim; without it, it yields only to a higher term', () => {
     const { leadership } = setup('b', 10);
-    const hostile = record('x', { startedAt: -1e9, term: 2, leads: 2 });
+    let hostile = record('x', { startedAt: -1e9, term: 2, leads: 2 });
     leadership.step([record('c', { startedAt: 20 })], 1000);
     leadership.step([record('c', { startedAt: 20 })], 1300);
     expect(leadership.leads).toBe(1);
     let now = 1300;
     for (; now < 20_000; now += 250)
       leadership.step([record('c', { startedAt: 20 }), hostile], now, { leaseHeld: true });
-    expect(leadership.leader).toMatchObject({ peerId: 'b', term: 1 });
-    // The lease is lost (a partition): after leaseTimeout the better claim wins.
+    // It bid above the claim (terms only go up) and kept leading.
+    expect(leadership.leader).toMatchObject({ peerId: 'b', term: 3 });
+    // The lease is lost (a partition): a claim below its term never wins, however long.
     const events = [];
-    for (const end = now + 3500; now < end; now += 250)
+    for (const end = now + 10_000; now < end; now += 250)
       events.push(...leadership.step([hostile], now, { leaseHeld: false }));
+    expect(events).toEqual([]);
+    // A higher one wins after leaseTimeout.
+    hostile = record('x', { startedAt: -1e9, term: 4, leads: 4 });
+    for (const end = now + 500; now < end; now += 250) events.push(...leadership.step([hostile], now));
     expect(events.map((e) => e.type)).toEqual(['leader-stepped-down', 'leader-elected']);
-    expect(leadership.leader).toMatchObject({ peerId: 'x', term: 2 });
+    expect(leadership.leader).toMatchObject({ peerId: 'x', term: 4 });
   });
 
   it('a follower keeps a suspect leader and does not claim; a dead one is replaced after claimDelay', () => {

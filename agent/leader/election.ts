@@ -8,13 +8,19 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  * - **Stability.** A follower keeps the leader it follows while that leader is alive (or only
  *   suspect) and still claims; another member's claim — higher term or older — is followed only
  *   once that leader stops claiming. A joining node never takes over, whatever its start time.
- * - **CheckQuorum** (etcd raft). A leader that holds its quorum lease never steps down for another
- *   claim. One without it steps down for a better claim at the same term at once (two candidates
- *   raced for one new term: the older wins), for any better claim once it has not held the lease
- *   for `leaseTimeout` (a healed partition: the minority's leader yields to the majority's), and
- *   for any claim at all after 2 × `leaseTimeout` (the other claimant then holds its lease, or it
- *   would have yielded first). A hostile member claiming `term + 1` beside a leader with its lease
- *   changes nothing.
+ * - **Terms only go up** (Raft). A leader steps down only for a better claim: a higher term, or
+ *   its own term from an older member. A claim below its term never wins, however long the leader
+ *   has been without its lease: a node that joined unseen and claimed term 1 alone must not
+ *   become the leader of a pool at term 3 (it would act with the term-1 fencing tokens again).
+ * - **CheckQuorum** (etcd raft). A leader that holds its quorum lease never steps down. One
+ *   without it steps down for a better claim at the same term at once (two candidates raced for
+ *   one new term: the older wins), and for a higher term once it has not held the lease for
+ *   `leaseTimeout` (a healed partition: the minority's leader yields to the majority's).
+ * - **Re-bid.** A leader holding its lease that sees a claim above its own term claims again, one
+ *   above the highest term seen (at most once per `leaseTimeout`), so the claimant without a
+ *   lease yields to it as to any higher term: a healed minority that elected a higher term
+ *   follows the majority's leader without any term going down. A hostile member claiming
+ *   `term + 1` beside a leader with its lease moves only the term number, never the leadership.
  * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
  *   member claims, one term above the highest seen, and only once nobody has claimed for
  *   `claimDelay` (views of who died converge meanwhile) and it has listened for `settleAfter`
@@ -60,6 +66,8 @@ export interface ElectionState {
   leaseHeldAt?: number | null;
   /** Since when this node has seen no claim to follow (null: it follows or leads one). */
   noClaimSince?: number | null;
+  /** When this node last re-bid above a higher claim (null: never in this reign). */
+  rebidAt?: number | null;
 }
 
 export type { LeaderEvent };
@@ -108,7 +116,16 @@ export interface ElectionResult {
 export const DEFAULT_LEASE_TIMEOUT = 6000;
 
 export function initialElection(startedAt: number): ElectionState {
-  return { term: 0, leads: null, leader: null, startedAt, leadingSince: null, leaseHeldAt: null, noClaimSince: null };
+  return {
+    term: 0,
+    leads: null,
+    leader: null,
+    startedAt,
+    leadingSince: null,
+    leaseHeldAt: null,
+    noClaimSince: null,
+    rebidAt: null,
+  };
 }
 
 type Claim = Candidate & { leads: number };
@@ -164,27 +181,34 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   let leadingSince = leads === null ? null : (state.leadingSince ?? now);
   let leaseHeldAt = leads === null ? null : (state.leaseHeldAt ?? null);
   if (leads !== null && input.leaseHeld) leaseHeldAt = now;
+  let rebidAt = leads === null ? null : (state.rebidAt ?? null);
   const claims = alive.filter((c): c is Claim => c.leads !== undefined);
 
-  // Should we, leading, step down?
+  // Should we, leading, step down — or, holding the lease beside a higher claim, bid above it?
   if (leads !== null) {
     const mine: Claim = { peerId: self.peerId, startedAt: state.startedAt, term, leads };
     const rival = bestOf(claims);
     const withoutLease = input.leaseHeld ? 0 : now - (leaseHeldAt ?? leadingSince ?? now);
     let reason: string | null = null;
     if (input.retiring) reason = 'retiring';
-    else if (rival && !input.leaseHeld) {
+    else if (rival && better(rival, mine)) {
       const by = `claim by ${rival.peerId} at term ${rival.leads}`;
-      if (better(rival, mine) && rival.leads === leads) reason = `better ${by} (same term, older)`;
-      else if (better(rival, mine) && withoutLease >= leaseTimeout)
-        reason = `better ${by}, no lease for ${withoutLease} ms`;
-      else if (withoutLease >= 2 * leaseTimeout) reason = `${by}, no lease for ${withoutLease} ms`;
+      if (input.leaseHeld) {
+        const rested = rebidAt === null || now - rebidAt >= leaseTimeout;
+        if (rival.leads > leads && rested && Number.isSafeInteger(term + 1)) {
+          term += 1;
+          leads = term;
+          rebidAt = now;
+        }
+      } else if (rival.leads === leads) reason = `better ${by} (same term, older)`;
+      else if (withoutLease >= leaseTimeout) reason = `better ${by}, no lease for ${withoutLease} ms`;
     }
     if (reason !== null) {
       events.push({ type: 'leader-stepped-down', peerId: self.peerId, term: leads, at: now, reason });
       leads = null;
       leadingSince = null;
       leaseHeldAt = null;
+      rebidAt = null;
     }
   }
 
@@ -232,7 +256,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   }
 
   return {
-    state: { term, leads, leader, startedAt: state.startedAt, leadingSince, leaseHeldAt, noClaimSince },
+    state: { term, leads, leader, startedAt: state.startedAt, leadingSince, leaseHeldAt, noClaimSince, rebidAt },
     events,
     refused,
   };

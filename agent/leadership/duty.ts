@@ -24,6 +24,9 @@ export interface LeaderDutyOptions {
   announce: () => void;
 }
 
+/** Earlier terms of one reign whose acknowledgements still count (re-bids are rare: one per heal). */
+const REIGN_TERMS = 4;
+
 /**
  * The leader's side of the agent: one election round per tick on the membership view, and the
  * answer to "may this node act now?" — it leads, is not barred, and holds its quorum lease
@@ -33,6 +36,14 @@ export class LeaderDuty {
   readonly #o: LeaderDutyOptions;
   /** Since when the lease has been held without a break (undefined: not held). */
   #leaseSince: number | undefined;
+  /**
+   * The terms this node has led without a break, newest last (a re-bid above a higher claim adds
+   * one). Acknowledgements of an earlier one still count: they were sent to this node as leader,
+   * and a re-bid must not cost the lease until followers name the new term.
+   */
+  #reign: number[] = [];
+  /** The latest count of the reign: a re-bid's new term has none until the scalers act in it. */
+  #reignListed = 0;
 
   constructor(opts: LeaderDutyOptions) {
     this.#o = opts;
@@ -61,7 +72,12 @@ export class LeaderDuty {
     const term = o.leadership.leads;
     const leaseHeld = term !== null && this.#leaseHeld(term);
     if (term === null) this.#leaseSince = undefined;
-    for (const e of o.leadership.step(alive, o.now(), { leaseHeld, suspect })) {
+    const events = o.leadership.step(alive, o.now(), { leaseHeld, suspect });
+    if (o.leadership.leads === null) {
+      this.#reign = [];
+      this.#reignListed = 0;
+    }
+    for (const e of events) {
       o.metrics.leaderChanges.inc();
       o.emit(e);
       o.announce();
@@ -74,8 +90,10 @@ export class LeaderDuty {
     const o = this.#o;
     let members = 1;
     for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
-    const ackers = o.load.ackers(term, o.now(), o.leaseTimeout).length;
-    const held = holdsLease({ ackers, members, listed: o.counted() });
+    if (this.#reign.at(-1) !== term) this.#reign = [...this.#reign, term].slice(-REIGN_TERMS);
+    const ackers = new Set(this.#reign.flatMap((t) => o.load.ackers(t, o.now(), o.leaseTimeout))).size;
+    this.#reignListed = o.counted() || this.#reignListed;
+    const held = holdsLease({ ackers, members, listed: this.#reignListed });
     o.metrics.leaseHeld.set(held ? 1 : 0);
     if (!held) this.#leaseSince = undefined;
     else this.#leaseSince ??= o.now();
