@@ -65,12 +65,13 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'demo',
-    summary: 'bootstrap a pool, follow its membership, leader and scaling events, terminate it on Ctrl-C',
+    summary: 'bootstrap a pool, follow its events (membership, leader, scaling, bundles), terminate it on Ctrl-C',
     usage: '[-c FILE] [--cloud NAME] [--state-dir DIR] [--timeout 60s] [--drive] [--json]',
     details:
       'Prints one line per event: membership (joined, suspect, dead, left, recovered, removed), leadership\n' +
-      '(elected, lost, stepped down) and scaling (decisions, retiring nodes). Kill an agent (e.g. kill -9 <pid>\n' +
-      'from `poolparty list`) to watch the pool notice and the leader replace it.\n' +
+      '(elected, lost, stepped down), scaling (decisions, retiring nodes), bundles (applied, failed, rollouts)\n' +
+      'and agent upgrades. Kill an agent (e.g. kill -9 <pid> from `poolparty list`) to watch the pool notice\n' +
+      'and the leader replace it.\n' +
       "--drive fakes load: it writes the file metric read by the cloud's expandWhen rule (a relative path is\n" +
       "under the pool's state dir) high until the pool reaches max, then low until it is back at min.\n" +
       'With --json: the bootstrap result, then one JSON event per line.',

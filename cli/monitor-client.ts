@@ -1,6 +1,6 @@
 import type { ClusterView, LeaderDetail, PoolEvent, ScalingDecision } from '../shared/wire/cluster.ts';
 import type { BundleState, RolloutAnnouncement } from '../shared/wire/heartbeat.ts';
-import { poolEventTypes } from '../shared/wire/pool-event-types.ts';
+import { POOL_EVENT_GROUPS } from '../shared/wire/pool-event-types.ts';
 
 /** A monitor that did not answer as expected. */
 export class MonitorError extends Error {
@@ -8,10 +8,10 @@ export class MonitorError extends Error {
 }
 
 /**
- * The pool events the CLI's stream reader keeps (the names agents stream on GET /events, from
- * shared/wire/pool-event-types.ts); bundle and rollout events are not followed.
+ * The pool events the CLI's stream reader keeps: every name agents stream on GET /events (from
+ * shared/wire/pool-event-types.ts), so a new event type reaches the CLI without an edit here.
  */
-const POOL_EVENTS: ReadonlySet<string> = new Set(poolEventTypes('member', 'leader', 'scaling', 'upgrade'));
+const POOL_EVENTS: ReadonlySet<string> = new Set(Object.keys(POOL_EVENT_GROUPS));
 
 /** GET /leader: the leader a node follows; `self` when that node leads. */
 export interface LeaderInfo extends LeaderDetail {
@@ -111,8 +111,8 @@ export async function isHealthy(monitor: string, timeoutMs = 1000): Promise<bool
 }
 
 /**
- * Reads GET /events (SSE) and calls `onEvent` for each pool event (membership, leadership,
- * scaling); `hello`, unknown events and comments are skipped. Resolves when the stream ends or
+ * Reads GET /events (SSE) and calls `onEvent` for each pool event (every type of
+ * shared/wire/pool-event-types.ts); `hello`, `pool-sample`, unknown events and comments are skipped. Resolves when the stream ends or
  * `signal` aborts; rejects if it cannot connect.
  */
 export async function followEvents(

@@ -4,6 +4,7 @@ import type { PoolEvent } from '../../shared/wire/cluster.ts';
 import { type CommandHandler, type CommandIO, OperationError, optionalString } from '../command.ts';
 import { isLive, openPool, type PoolContext } from '../context.ts';
 import { drive, planDrive, removeMetric, writeMetric } from '../drive.ts';
+import { eventSource } from '../event-sources.ts';
 import { fetchCluster, followEvents, isHealthy } from '../monitor-client.ts';
 import { followAllNodes } from '../node-streams.ts';
 import { eventLine } from '../render.ts';
@@ -53,14 +54,10 @@ async function pickNode(ctx: PoolContext, avoid: string | undefined): Promise<st
 }
 
 /** Membership and leadership: every node emits them, so they are taken from one followed node. */
-const fromFollowedNode = (e: PoolEvent) => e.type.startsWith('member-') || e.type.startsWith('leader-');
+const fromFollowedNode = (e: PoolEvent) => eventSource(e) === 'followed-node';
 
-/**
- * Events only one node emits: the leader's scaling decisions (without the routine "nothing to
- * do" ones) and a node's own `retiring`. Taken from every node.
- */
-const fromEveryNode = (e: PoolEvent) =>
-  e.type === 'retiring' || (e.type === 'scaling-decision' && (e.action !== 'none' || e.blocked !== undefined));
+/** Events only one node emits (the leader's decisions, rollouts, upgrades; a node's own bundle and retiring). */
+const fromEveryNode = (e: PoolEvent) => eventSource(e) === 'every-node';
 
 /** Follows one node's events, switching nodes when the followed one goes away, until `stop` aborts. */
 async function follow(
