@@ -1,6 +1,12 @@
 import type { Command, OptionSpec } from './command.ts';
 import { BOOTSTRAP_TIMEOUT_OPTION, POOL_OPTIONS, SSH_OPTIONS } from './options.ts';
 
+/** For the commands that end instances (terminate, upgrade): skips the question. */
+const YES_OPTION: OptionSpec = { type: 'boolean', short: 'y', description: 'do not ask for confirmation' };
+
+/** For the commands that read a definition but touch no pool state (validate, simulate): no --state-dir. */
+const DEFINITION_OPTIONS = { config: POOL_OPTIONS.config, cloud: POOL_OPTIONS.cloud } as Record<string, OptionSpec>;
+
 /**
  * The command tree: the one place commands are registered. Each entry is data — name, options,
  * help — and `load`, which imports the handler's module only when that command runs: --help,
@@ -59,7 +65,7 @@ export const COMMANDS: readonly Command[] = [
     options: {
       ...POOL_OPTIONS,
       ...SSH_OPTIONS,
-      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+      yes: YES_OPTION,
     },
     load: () => import('./commands/terminate.ts'),
   },
@@ -160,7 +166,7 @@ export const COMMANDS: readonly Command[] = [
       'max-unavailable': { type: 'string', placeholder: 'N', description: 'nodes restarting at once (default 1)' },
       timeout: { type: 'string', placeholder: 'DURATION', description: 'how long to follow the rollout (default 15m)' },
       rollback: { type: 'boolean', description: 'return every node to the agent it ran before' },
-      yes: { type: 'boolean', short: 'y', description: 'do not ask for confirmation' },
+      yes: YES_OPTION,
     },
     load: () => import('./commands/upgrade.ts'),
   },
@@ -191,7 +197,7 @@ export const COMMANDS: readonly Command[] = [
       'AWS credentials would come from (names only, never a value; offline). Exit 0 when valid (warnings',
       'included), 2 when the definition is invalid.',
     ].join('\n'),
-    options: { config: POOL_OPTIONS.config, cloud: POOL_OPTIONS.cloud } as Record<string, OptionSpec>,
+    options: DEFINITION_OPTIONS,
     load: () => import('./commands/validate.ts'),
   },
   {
@@ -223,8 +229,7 @@ export const COMMANDS: readonly Command[] = [
       'second definition on the same trace and prints the actions that differ and the totals.',
     ].join('\n'),
     options: {
-      config: POOL_OPTIONS.config as OptionSpec,
-      cloud: POOL_OPTIONS.cloud as OptionSpec,
+      ...DEFINITION_OPTIONS,
       trace: { type: 'string', placeholder: 'FILE', description: 'the metric trace (.csv, .jsonl, Prometheus .json)' },
       'launch-time': { type: 'string', placeholder: 'DURATION', description: 'launch to joined (default 90s)' },
       'apply-time': { type: 'string', placeholder: 'DURATION', description: 'joined to bundle applied (default 30s)' },
