@@ -1,15 +1,15 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
 import { handleSync, ownTable, pullTable } from '../agent/membership/sync.ts';
-import { createPoolNode, MAX_PENDING_INBOUND, type PoolNode } from '../agent/p2p/node.ts';
+import { MAX_PENDING_INBOUND, type PoolNode } from '../agent/p2p/node.ts';
 import { classifyDialError } from '../agent/transport/channel.ts';
 import type { AgentTunables } from '../shared/config/tunables.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { quietLog, TestPool } from './helpers/agents.ts';
+import { startPoolNode } from './helpers/pool-node.ts';
 
 /**
  * A seed in a join storm, on real libp2p nodes: it admits a bounded number of handshakes at a
@@ -19,17 +19,7 @@ import { quietLog, TestPool } from './helpers/agents.ts';
 
 const TUNABLES: Partial<AgentTunables> = { heartbeatInterval: 500, suspectAfter: 1500, sampleInterval: 2000 };
 
-async function node(poolKey: Uint8Array): Promise<PoolNode> {
-  const n = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    poolKey,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    maxConnections: 16,
-    maxMessageBytes: 1 << 16,
-  });
-  await n.start();
-  return n;
-}
+const node = startPoolNode;
 
 function portOf(addr: string): number {
   return Number(/\/tcp\/(\d+)/.exec(addr)?.[1]);
@@ -138,7 +128,7 @@ describe('a seed in a join storm (real libp2p nodes)', () => {
     const entries = [{ id: self, incarnation: 3, state: 'alive' as const }];
     await handleSync(
       member,
-      { pool: 'p', self, own: () => ownTable(entries, { get: () => undefined, all: () => [] }) },
+      { pool: 'p', self, maxMembers: 16, own: () => ownTable(entries, { get: () => undefined, all: () => [] }) },
       () => undefined,
     );
     const proxy = await slowProxy(portOf(member.getMultiaddrs()[0]!.toString()), 8_000);

@@ -22,7 +22,7 @@ import { LostMembers } from './reconnect.ts';
 import { recordFingerprint } from './records.ts';
 import { SwimCore } from './swim/core.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
-import { handleSync, ownTable, pullTable } from './sync.ts';
+import { handleSync, ownTable, pullTable, type Table } from './sync.ts';
 import { WakeTimer } from './wake-timer.ts';
 
 export type { MembershipOptions } from './membership-options.ts';
@@ -123,8 +123,9 @@ export class Membership {
     await this.#probes.start();
     await handleSync(
       o.node,
-      { pool: o.pool, self: o.self, own: () => ownTable(this.#core.digest(), this.#members.book) },
+      { pool: o.pool, self: o.self, maxMembers: o.swim.maxMembers, own: this.#own },
       (entries) => this.#step({ type: 'sync', entries, now: o.now() }),
+      (table) => this.#merge(table),
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#scheduleTick();
@@ -247,26 +248,31 @@ export class Membership {
 
   async #sync(peer: string, hash?: string): Promise<boolean> {
     try {
-      const held = this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer); // tombstones too
-      const o = {
-        hash: hash ?? ownTable(this.#core.digest(), this.#members.book).hash,
+      const table = await pullTable(this.#o.node, this.#o.pool, peer, {
+        hash: hash ?? this.#own().hash,
         maxMembers: this.#o.swim.maxMembers,
-        held,
+        held: this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer), // tombstones too
         // A join's pull (empty hash) is the joiner's only way in: give a seed busy with a
         // storm of joiners time to serve it (joining.ts).
         ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}),
-      };
-      const table = await pullTable(this.#o.node, this.#o.pool, peer, o);
-      if (!table) return true;
-      receiveTable(this.#inbox, this.#o.self, table.records);
-      this.#step({ type: 'sync', entries: table.entries, now: this.#o.now() });
-      this.#joining.pulled(table, this.#members.book.get(this.#o.self)?.seq);
-      this.#events.arrivedAll();
+        mine: () => this.#own().table(),
+      });
+      if (table) this.#merge(table);
+      if (table) this.#joining.pulled(table, this.#members.book.get(this.#o.self)?.seq);
       return true;
     } catch (err) {
       this.#o.log('sync-failed', { peer, error: (err as Error).message });
       return false;
     }
+  }
+
+  readonly #own = () => ownTable(this.#core.digest(), this.#members.book);
+
+  /** A peer's table, pulled from it or pushed back by it: its records, then its liveness entries. */
+  #merge(table: Table): void {
+    receiveTable(this.#inbox, this.#o.self, table.records);
+    this.#step({ type: 'sync', entries: table.entries, now: this.#o.now() });
+    this.#events.arrivedAll();
   }
 
   #onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {

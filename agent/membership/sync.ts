@@ -8,13 +8,17 @@ import { syncProtocol } from '../../shared/wire/probe.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { FrameSplitter, frame } from '../transport/frames.ts';
 import { viewOf } from './swim/digest.ts';
+import { supersedes } from './swim/precedence.ts';
 import type { DigestEntry, Liveness } from './swim/types.ts';
 
 /**
  * Anti-entropy over `/poolparty/<pool>/sync/2`: the requester sends the hash of its table; the
  * responder answers "same", or with its table (liveness entries in chunks, then one record per
- * frame) and closes. Idle pools therefore exchange a hash, not a table; a joiner (empty hash)
- * gets everything.
+ * frame) and closes its side. Idle pools therefore exchange a hash, not a table; a joiner (empty
+ * hash) gets everything. A requester that says so in its request (`PUSH_BACK`) then sends, on
+ * the same stream, what it holds newer than that table (push-pull, as memberlist does): a joiner's
+ * seed learns the joiner from the join itself, and a member only a few views hold spreads with
+ * every sync that touches one of them, not only with the syncs that pull from them.
  */
 
 export interface Table {
@@ -52,37 +56,47 @@ export function ownTable(
  */
 export const SYNC_OPEN_MS = 20_000;
 
+/** Third element of a request: the requester sends back what it holds newer than the answer. */
+const PUSH_BACK = 1;
+
 /**
  * Pulls `peer`'s table (null: same as ours). What we hold about the peer goes with the request:
- * if it is dead to us, it learns it and refutes.
+ * if it is dead to us, it learns it and refutes. With `mine`, what we hold newer than the peer's
+ * table is sent back to it (push-pull).
  */
 export async function pullTable(
   node: PoolNode,
   pool: string,
   peer: string,
-  o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number },
+  o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number; mine?: () => Table },
 ): Promise<Table | null> {
   const stream = await node.dialProtocol(peerIdFromString(peer), syncProtocol(pool), {
     signal: AbortSignal.timeout(o.timeoutMs ?? SYNC_OPEN_MS),
   });
   const { held } = o;
   const push = held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
-  return requestSync(stream, o.hash, o.maxMembers, push);
+  return requestSync(stream, o.hash, o.maxMembers, push, o.mine);
 }
 
-/** Serves our table on the sync protocol; `aboutMe` gets what a requester holds about us (a dead entry: we refute). */
+/**
+ * Serves our table on the sync protocol; `aboutMe` gets what a requester holds about us (a dead
+ * entry: we refute), `onTable` what a requester pushed back after our answer.
+ */
 export function handleSync(
   node: PoolNode,
-  o: { pool: string; self: string; own: () => { hash: string; table: () => Table } },
+  o: { pool: string; self: string; maxMembers: number; own: () => { hash: string; table: () => Table } },
   aboutMe: (entries: DigestEntry[]) => void,
+  onTable: (table: Table) => void = () => undefined,
 ): Promise<void> {
   const pushed = (entries: DigestEntry[]) => {
     const mine = entries.filter((e) => e.id === o.self);
     if (mine.length > 0) aboutMe(mine);
   };
-  return node.handle(syncProtocol(o.pool), (stream) => void serveSync(stream, o.own, pushed).catch(() => undefined), {
-    maxInboundStreams: 8,
-  });
+  return node.handle(
+    syncProtocol(o.pool),
+    (stream) => void serveSync(stream, o.own, pushed, { maxMembers: o.maxMembers, onTable }).catch(() => undefined),
+    { maxInboundStreams: 8 },
+  );
 }
 
 /** Most entries a requester may push with its request (what it holds about the responder). */
@@ -97,24 +111,59 @@ export async function serveSync(
   stream: Stream,
   own: () => { hash: string; table: () => Table },
   onPushed: (entries: DigestEntry[]) => void = () => undefined,
+  back: { maxMembers: number; onTable: (table: Table) => void } = { maxMembers: 0, onTable: () => undefined },
 ): Promise<void> {
   const request = await readFrames(stream, 1, 4096);
   const asked = decodeCbor(request[0] ?? new Uint8Array());
   if (!Array.isArray(asked) || typeof asked[0] !== 'string') return void stream.abort(new Error('bad sync request'));
   if (Array.isArray(asked[1])) onPushed(entriesOf((asked[1] as unknown[]).slice(0, MAX_PUSHED)));
   const mine = own();
-  if (asked[0] === mine.hash) {
+  const same = asked[0] === mine.hash;
+  if (same) {
     await send(stream, encode([true]));
   } else {
-    const { entries, records } = mine.table();
-    await send(stream, encode([false]));
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const chunk = entries.slice(i, i + CHUNK).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
-      await send(stream, encode(['e', chunk]));
-    }
-    for (const r of records) await send(stream, encode(['r', r]));
+    await sendTable(stream, mine.table());
   }
   await stream.close().catch(() => undefined);
+  if (same || asked[2] !== PUSH_BACK || back.maxMembers <= 0) return;
+  // A requester that stalls before pushing must not hold one of our few sync streams for long.
+  const stalled = setTimeout(() => stream.abort(new Error('sync push-back timed out')), SYNC_OPEN_MS);
+  try {
+    const pushed = tableOf(await readFrames(stream, tableFrames(back.maxMembers), 16 * 1024));
+    if (pushed.entries.length > 0 || pushed.records.length > 0) back.onTable(pushed);
+  } finally {
+    clearTimeout(stalled);
+  }
+}
+
+/** A table as frames: liveness entries in chunks, then one record per frame. */
+async function sendTable(stream: Stream, { entries, records }: Table, head = true): Promise<void> {
+  if (head) await send(stream, encode([false]));
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const chunk = entries.slice(i, i + CHUNK).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
+    await send(stream, encode(['e', chunk]));
+  }
+  for (const r of records) await send(stream, encode(['r', r]));
+}
+
+/** Most frames a table of `maxMembers` takes. */
+function tableFrames(maxMembers: number): number {
+  return Math.ceil(maxMembers / CHUNK) + maxMembers;
+}
+
+function tableOf(frames: readonly Uint8Array[]): Table {
+  const table: Table = { entries: [], records: [] };
+  for (const f of frames) {
+    const v = decodeCbor(f);
+    if (!Array.isArray(v)) continue;
+    if (v[0] === 'e' && Array.isArray(v[1])) {
+      table.entries.push(...entriesOf(v[1] as unknown[]));
+    } else if (v[0] === 'r') {
+      const r = checkRecord(v[1]);
+      if (r) table.records.push(r);
+    }
+  }
+  return table;
 }
 
 function entriesOf(list: unknown[]): DigestEntry[] {
@@ -129,31 +178,44 @@ function entriesOf(list: unknown[]): DigestEntry[] {
   return out;
 }
 
-/** Client side: sends our hash, returns the peer's table (null when it matched ours). */
+/**
+ * Client side: sends our hash, returns the peer's table (null when it matched ours). With `mine`,
+ * what we hold newer than that table is sent back before we close (`newerThan`).
+ */
 export async function requestSync(
   stream: Stream,
   hash: string,
   maxMembers: number,
   push: readonly DigestEntry[] = [],
+  mine?: () => Table,
 ): Promise<Table | null> {
   const pushed = push.slice(0, MAX_PUSHED).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
-  await send(stream, encode(pushed.length > 0 ? [hash, pushed] : [hash]));
-  const frames = await readFrames(stream, 1 + Math.ceil(maxMembers / CHUNK) + maxMembers, 16 * 1024);
+  const request = mine ? [hash, pushed, PUSH_BACK] : pushed.length > 0 ? [hash, pushed] : [hash];
+  await send(stream, encode(request));
+  const frames = await readFrames(stream, 1 + tableFrames(maxMembers), 16 * 1024);
   const head = decodeCbor(frames[0] ?? new Uint8Array());
   if (!Array.isArray(head) || typeof head[0] !== 'boolean') throw new Error('bad sync answer');
-  if (head[0]) return null;
-  const table: Table = { entries: [], records: [] };
-  for (const f of frames.slice(1)) {
-    const v = decodeCbor(f);
-    if (!Array.isArray(v)) continue;
-    if (v[0] === 'e' && Array.isArray(v[1])) {
-      table.entries.push(...entriesOf(v[1] as unknown[]));
-    } else if (v[0] === 'r') {
-      const r = checkRecord(v[1]);
-      if (r) table.records.push(r);
-    }
+  if (head[0]) {
+    await stream.close().catch(() => undefined);
+    return null;
   }
+  const table = tableOf(frames.slice(1));
+  if (mine) await sendTable(stream, newerThan(mine(), table), false).catch(() => undefined);
+  await stream.close().catch(() => undefined);
   return table;
+}
+
+/**
+ * What `mine` holds that `theirs` lacks or holds older: entries that supersede theirs (SWIM
+ * precedence), records with a newer seq. Pure; what a requester pushes back after a pull.
+ */
+export function newerThan(mine: Table, theirs: Table): Table {
+  const entries = new Map(theirs.entries.map((e) => [e.id, e]));
+  const seqs = new Map(theirs.records.map((r) => [r.peerId, r.seq]));
+  return {
+    entries: mine.entries.filter((e) => supersedes(e, entries.get(e.id))),
+    records: mine.records.filter((r) => r.seq > (seqs.get(r.peerId) ?? -1)),
+  };
 }
 
 async function send(stream: Stream, payload: Uint8Array): Promise<void> {
