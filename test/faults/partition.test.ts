@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultPool } from '../fixtures/fault-pool.ts';
-import { leftoverChains, Partition, partitionUnavailable } from '../fixtures/partition.ts';
-import { waitFor } from '../fixtures/wait.ts';
+import { describe, expect, it } from 'vitest';
+import { partitionUnavailable } from '../fixtures/partition.ts';
 import { agentHealth, RSS_LIMIT_KB } from './agent-health.ts';
 import { partitionCase } from './partition-case.ts';
+import { partitionSuite, terminateLeavesNothing } from './partition-suite.ts';
 
 /**
  * Partitions of a real 5-agent pool (min 5, max 6) while the metric asks for growth: 2+3 and 1+4,
@@ -18,21 +17,7 @@ const skip = partitionUnavailable();
 if (skip) console.warn(`fault suite: partitions skipped: ${skip}`);
 
 describe.skipIf(skip !== null)('partitions under expansion pressure (real agents, iptables on lo)', () => {
-  let pool: FaultPool;
-  let cut: Partition;
-
-  beforeAll(async () => {
-    pool = await FaultPool.create({ name: 'part', min: 5, max: 6 });
-    cut = new Partition();
-    await pool.bootstrap();
-    pool.startSampler();
-  });
-
-  afterAll(async () => {
-    cut?.dispose();
-    await pool?.cleanup();
-    expect(leftoverChains()).not.toContain(cut?.chain);
-  });
+  const suite = partitionSuite({ name: 'part', min: 5, max: 6 });
 
   // The 1+4 cases once lost the isolated instance (a reaped member taken for one that never
   // joined) and agreed on a leader only after 12 s; both were fixed on 2026-12-05 (the scaler's
@@ -52,7 +37,8 @@ describe.skipIf(skip !== null)('partitions under expansion pressure (real agents
   ];
   for (const [minority, seconds, knownBug] of cases) {
     (knownBug ? it.fails : it)(`${minority}+${5 - minority} for ${seconds} s`, async () => {
-      const report = await partitionCase(pool, cut, { minority, ms: seconds * 1000, replaceAfter: 20_000 });
+      const pool = suite.pool();
+      const report = await partitionCase(pool, suite.cut(), { minority, ms: seconds * 1000, replaceAfter: 20_000 });
       console.info(`partition ${minority}+${5 - minority} ${seconds}s: ${JSON.stringify(report)}`);
       expect(pool.maxSeen, 'most instances ever listed').toBeLessThanOrEqual(6);
       expect([...pool.reused], 'instance ids reused').toEqual([]);
@@ -71,14 +57,5 @@ describe.skipIf(skip !== null)('partitions under expansion pressure (real agents
     });
   }
 
-  it('terminate leaves nothing, and no rule is left in iptables', async () => {
-    await pool.setQueue(5);
-    cut.heal();
-    expect(cut.rules()).toEqual([]);
-    const { run, pids, listed } = await pool.terminate();
-    expect(run.code, run.stderr).toBe(0);
-    expect(pids).toEqual([]);
-    expect(listed).toEqual([]);
-    await waitFor('nothing listed', async () => (await pool.live()).length === 0, { timeoutMs: 10_000 });
-  });
+  terminateLeavesNothing(suite);
 });
