@@ -109,7 +109,13 @@ describe('simulate reproduces a real pool on the same trace', () => {
     expect(sim.code, sim.stderr).toBe(0);
     const simulated = (JSON.parse(sim.stdout) as SimulateResult).result.decisions;
 
-    expect(actions(live)).toEqual(['expand 1', 'expand 1', 'contract 2', 'expand 1', 'expand 1', 'contract 2']);
+    // On a mismatch the message lists every action with its reason and count, so a failure
+    // on a loaded runner says which round acted and on what it counted.
+    const told = live
+      .filter((d) => d.action !== 'none')
+      .map((d) => `${d.action} ${d.count} term ${d.term} at ${d.instances}: ${d.reason}`)
+      .join('\n');
+    expect(actions(live), told).toEqual(['expand 1', 'expand 1', 'contract 2', 'expand 1', 'expand 1', 'contract 2']);
     expect(actions(simulated)).toEqual(actions(live));
     // Both declined to pass the bounds while the rules still held.
     for (const ds of [live, simulated]) {
