@@ -113,7 +113,10 @@ describe('simulate reproduces a real pool on the same trace', () => {
     // on a loaded runner says which round acted and on what it counted.
     const told = live
       .filter((d) => d.action !== 'none')
-      .map((d) => `${d.action} ${d.count} term ${d.term} at ${d.instances}: ${d.reason}`)
+      .map(
+        (d) =>
+          `${d.action} ${d.count} term ${d.term} at ${d.instances}: ${d.reason} → ${d.result ?? '?'} ${d.error ?? ''}`,
+      )
       .join('\n');
     expect(actions(live), told).toEqual(['expand 1', 'expand 1', 'contract 2', 'expand 1', 'expand 1', 'contract 2']);
     expect(actions(simulated)).toEqual(actions(live));
