@@ -75,6 +75,24 @@ describe('upgrade rollout plan (pure)', () => {
     });
   });
 
+  it('restarts nobody while a member has not staged: whoever leads next must hold the plan to continue it', () => {
+    // B refused the first stage request (it did not follow this leader yet): it is asked again
+    // before A goes down, and A goes once B holds the artifact and the plan.
+    let r = start();
+    const seen = [member('A'), member('B')];
+    r = markMember(planUpgrade(r, seen, LEADER, 0).rollout, 'A', 'staged', 1);
+    let p = planUpgrade(r, seen, LEADER, 2);
+    expect(p.step).toEqual({ kind: 'stage', peers: ['B'], holders: ['A', LEADER] });
+    p = planUpgrade(markMember(p.rollout, 'B', 'staged', 3), seen, LEADER, 4);
+    expect(p.step).toEqual({ kind: 'activate', peers: ['A'] });
+    // One joining while A restarts is staged once A is back, before B goes.
+    r = markMember(p.rollout, 'A', 'restarting', 4);
+    const joined = [member('A', { alive: false }), member('B'), member('C')];
+    expect(planUpgrade(r, joined, LEADER, 5).step).toEqual({ kind: 'wait' });
+    p = planUpgrade(r, [upgraded('A'), member('B'), member('C')], LEADER, 6);
+    expect(p.step).toEqual({ kind: 'stage', peers: ['C'], holders: ['A', 'B', LEADER] });
+  });
+
   it('halts pool-wide when a restarted member rolled back, naming it and why', () => {
     let r = start();
     r = {

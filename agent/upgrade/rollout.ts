@@ -126,9 +126,11 @@ export function planUpgrade(
       halted ??= { peerId: m.peerId, instanceId: m.instanceId, reason, at: now };
     }
   }
-  const rollout: UpgradeRollout = { ...r, members, ...(halted ? { halted } : {}) };
+  // One inherited as restarting that never came back and is gone from the pool is not waited for.
+  const kept = members.filter((m) => m.phase !== 'pending' || seen.some((o) => o.peerId === m.peerId));
+  const rollout: UpgradeRollout = { ...r, members: kept, ...(halted ? { halted } : {}) };
   if (halted) return { rollout, step: { kind: 'wait' } };
-  const others = members.filter((m) => m.peerId !== self);
+  const others = kept.filter((m) => m.peerId !== self);
   // Members that hold it serve it first; the leader is asked last, so it is not everyone's source.
   // At most MAX_HOLDERS - 1 of them: the request must fit one header line (4 kB) in any pool.
   const holders = [
@@ -147,14 +149,16 @@ export function planUpgrade(
   ).length;
   const slots = Math.max(0, r.maxUnavailable - restarting.length - down);
   const staged = others.filter((m) => m.phase === 'staged').sort((a, b) => (a.peerId < b.peerId ? -1 : 1));
-  if (pending.length > 0 && restarting.length === 0 && staged.length === 0)
+  // Every member stages before the next one goes down: the plan it keeps with the artifact is
+  // what lets it continue the rollout should it lead next, and a leader lost mid-rollout may be
+  // followed by any member (one that did not follow this leader yet when first asked, or joined
+  // since, would otherwise lead on with no rollout to continue).
+  if (pending.length > 0 && (slots > 0 || (restarting.length === 0 && staged.length === 0)))
     return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };
   if (staged.length > 0 && slots > 0)
     return { rollout, step: { kind: 'activate', peers: staged.slice(0, slots).map((m) => m.peerId) } };
-  if (pending.length > 0 && slots > 0)
-    return { rollout, step: { kind: 'stage', peers: pending.map((m) => m.peerId), holders } };
   if (restarting.length > 0 || pending.length > 0 || staged.length > 0) return { rollout, step: { kind: 'wait' } };
-  const leader = members.find((m) => m.peerId === self);
+  const leader = kept.find((m) => m.peerId === self);
   // Once told, the leader is on its way out: asking again would activate it a second time.
   if (leader?.phase === 'restarting') return { rollout, step: { kind: 'wait' } };
   if (leader && leader.phase !== 'done') return { rollout, step: { kind: 'activate-self' } };
