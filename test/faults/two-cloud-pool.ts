@@ -86,6 +86,21 @@ export default definePool({
     return runCli([CLI, ...args, ...paths], env, timeoutMs);
   }
 
+  /**
+   * `bootstrap --cloud` of each cloud in turn (a pool of several clouds is bootstrapped one cloud
+   * at a time; each later one joins the first), then the sampler.
+   */
+  async bootstrapAll(timeoutS: number): Promise<void> {
+    for (const cloud of this.clouds) {
+      const boot = await this.cli(
+        ['bootstrap', '--cloud', cloud, '--json', '--timeout', `${timeoutS}s`],
+        (timeoutS + 30) * 1000,
+      );
+      if (boot.code !== 0) throw new Error(`bootstrap --cloud ${cloud} exited ${boot.code}: ${boot.stderr}`);
+    }
+    this.startSampler();
+  }
+
   async setQueue(cloud: string, n: number): Promise<void> {
     await writeFile(join(this.dir, `queue-${cloud}`), `${n}\n`);
   }

@@ -37,12 +37,7 @@ describe('a pool of two clouds under faults, the leader in either (real agents)'
   beforeAll(async () => {
     pool = await TwoCloudPool.create('twoclouds', BOUNDS);
     if (!skipCut) cut = new Partition();
-    // A pool of several clouds is bootstrapped one cloud at a time; the second joins the first.
-    for (const cloud of pool.clouds) {
-      const boot = await pool.cli(['bootstrap', '--cloud', cloud, '--json', '--timeout', '120s'], 180_000);
-      if (boot.code !== 0) throw new Error(`bootstrap --cloud ${cloud} exited ${boot.code}: ${boot.stderr}`);
-    }
-    pool.startSampler();
+    await pool.bootstrapAll(120);
     await healed('both clouds at min');
   }, 300_000);
 
