@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { initialElection, stepElection } from '../agent/leader/election.ts';
+import { everyone, SETTLE, settled } from './helpers/election-pool.ts';
+
+/** Terms only go up (issue 15): no claim below a known term wins, however long a leader went without its lease. */
+describe('election terms', () => {
+  it('a leader without its lease does not step down to a claim below its term', () => {
+    // Seen in the fault suite: the leader at term 3 had had no lease for 12 s (2 × leaseTimeout);
+    // a node that had just joined, alone so far, claimed term 1 and the leader yielded to it.
+    const r = stepElection(
+      { term: 3, leads: 3, leader: { peerId: 'c', term: 3, since: 0 }, startedAt: 0, leadingSince: 0, leaseHeldAt: 0 },
+      {
+        self: { peerId: 'c' },
+        alive: [
+          { peerId: 'd', startedAt: 3, term: 3 },
+          { peerId: 'j', startedAt: 11_000, term: 1, leads: 1 },
+        ],
+        seenTerm: 0,
+        now: 12_000,
+        settleAfter: SETTLE,
+        leaseTimeout: 6000,
+      },
+    );
+    expect(r.state).toMatchObject({ term: 3, leads: 3, leader: { peerId: 'c', term: 3 } });
+    expect(r.events).toEqual([]);
+  });
+
+  it('a replacement that claimed term 1 alone never wins over the sitting leader at term 3', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    pool.down.add('a');
+    pool.run(3000);
+    pool.down.add('b');
+    pool.run(3000);
+    expect(pool.followed()).toEqual(everyone('cde', 'c@3'));
+    // The replacement joins: it sees nobody and nobody sees it for 8 s, so it claims term 1
+    // alone; meanwhile the leader has no lease (two dead members still count in the pool).
+    const joinedAt = pool.now;
+    pool.nodes.set('j', initialElection(joinedAt));
+    const cutOff = (o: string, other: string, now: number) => (o === 'j' || other === 'j') && now - joinedAt < 8000;
+    pool.view = (o, other, now) => (pool.down.has(other) || cutOff(o, other, now) ? 'gone' : 'alive');
+    pool.run(7900);
+    expect(pool.followed()).toMatchObject({ ...everyone('cde', 'c@3'), j: 'j@1' });
+    expect(pool.leaseHeld('c')).toBe(false);
+    pool.run(10_000);
+    expect(pool.leaders()).toEqual(['c']);
+    expect(pool.followed()).toEqual(everyone('cdej', 'c@3'));
+    // Its stale claim cost no term either: the only claim since it joined is its own lonely one.
+    expect(pool.claims.filter((c) => c.at >= joinedAt)).toEqual([{ peerId: 'j', term: 1, at: expect.any(Number) }]);
+  });
+
+  it('a hostile member claiming term+1, then term+5, beside a leader holding its lease moves only the term', () => {
+    const pool = settled(['a', 'b', 'c', 'x']);
+    expect(pool.leaseHeld('a')).toBe(true);
+    const from = pool.now;
+    pool.hostile.set('x', { peerId: 'x', startedAt: -1e9, term: 2, leads: 2 });
+    pool.run(3000);
+    pool.hostile.set('x', { peerId: 'x', startedAt: -1e9, term: 6, leads: 6 });
+    pool.run(10_000);
+    expect(pool.leaders()).toEqual(['a']);
+    // The leader bid above each higher claim once (terms only go up) and kept every follower.
+    expect(pool.claims.filter((c) => c.at >= from).map((c) => `${c.peerId}@${c.term}`)).toEqual(['a@3', 'a@7']);
+    expect(pool.followed()).toEqual({ a: 'a@7', b: 'a@7', c: 'a@7' });
+  });
+
+  it('partition heal: the minority leader (no lease) steps down for the majority leader, one leader within seconds', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    const minority = new Set(['a', 'b']);
+    pool.view = (o, other) => (minority.has(o) === minority.has(other) ? 'alive' : 'gone');
+    pool.run(10_000);
+    expect(pool.leaders().sort()).toEqual(['a', 'c']);
+    expect(pool.leaseHeld('a')).toBe(false);
+    expect(pool.leaseHeld('c')).toBe(true);
+    pool.view = () => 'alive';
+    const healedAt = pool.now;
+    pool.run(5000);
+    expect(pool.followed()).toEqual(everyone('abcde', 'c@2'));
+    expect(pool.claims.filter((c) => c.at >= healedAt)).toEqual([]);
+  });
+
+  it('partition heal: a minority that elected a higher term yields to the leased leader of the majority, which bids above it', () => {
+    const pool = settled(['a', 'b', 'c', 'd', 'e']);
+    const minority = new Set(['d', 'e']);
+    pool.view = (o, other) => (minority.has(o) === minority.has(other) ? 'alive' : 'gone');
+    pool.run(10_000);
+    expect(pool.followed()).toEqual({ ...everyone('abc', 'a@1'), ...everyone('de', 'd@2') });
+    pool.view = () => 'alive';
+    const healedAt = pool.now;
+    pool.run(5000);
+    expect(pool.leaders()).toEqual(['a']);
+    // The leased leader bids above the minority's term once; no term goes down.
+    expect(pool.claims.filter((c) => c.at >= healedAt)).toEqual([{ peerId: 'a', term: 3, at: expect.any(Number) }]);
+    expect(pool.followed()).toEqual(everyone('abcde', 'a@3'));
+  });
+});
