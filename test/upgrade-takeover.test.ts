@@ -20,24 +20,27 @@ const onTarget = (at: number): MemberUpgradeStatus => ({
   last: { sha256: SHA, ok: true, at },
 });
 
+type Answer = Record<string, unknown> & { ok: boolean };
+
+/** The leader with its members answering in process: `answers` per peer and request type. */
 class FakePeers extends UpgradeLeader {
   constructor(
     o: UpgradeLeaderOptions,
-    readonly statuses: Map<string, MemberUpgradeStatus>,
+    readonly answers: (peer: string, req: UpgradeRequest) => Answer,
   ) {
     super(o);
   }
   override async ask(peer: string, req: UpgradeRequest) {
-    const s = this.statuses.get(peer);
-    return req.type === 'status' && s ? { ok: true, ...s } : { ok: false, error: `unexpected ${req.type}` };
+    return this.answers(peer, req);
   }
 }
 
-function takeover(statuses: Map<string, MemberUpgradeStatus>, self: MemberUpgradeStatus, now: number) {
+function leaderOf(peers: string[], answers: FakePeers['answers'], self: MemberUpgradeStatus, now: number) {
   const events: UpgradeEvent[] = [];
   const logs: string[] = [];
   const store = {
     plan: async () => plan,
+    writePlan: async () => undefined,
     signed: async () => ({ manifest: { sha256: SHA } }) as unknown as SignedManifest,
     read: async () => Buffer.from('artifact'),
   } as unknown as ArtifactStore;
@@ -50,14 +53,22 @@ function takeover(statuses: Map<string, MemberUpgradeStatus>, self: MemberUpgrad
       selfPeerId: 'N',
       selfInstanceId: 'i-N',
       leading: () => true,
-      members: () => [...statuses.keys()].map((p) => ({ peerId: p, instanceId: `i-${p}`, alive: true, version: '2' })),
+      members: () => peers.map((p) => ({ peerId: p, instanceId: `i-${p}`, alive: true, version: '2' })),
       now: () => now,
       log: (msg) => logs.push(msg),
       emit: (e) => events.push(e),
     },
-    statuses,
+    answers,
   );
   return { leader, events, logs };
+}
+
+function takeover(statuses: Map<string, MemberUpgradeStatus>, self: MemberUpgradeStatus, now: number) {
+  const answers = (peer: string, req: UpgradeRequest): Answer => {
+    const s = statuses.get(peer);
+    return req.type === 'status' && s ? { ok: true, ...s } : { ok: false, error: `unexpected ${req.type}` };
+  };
+  return leaderOf([...statuses.keys()], answers, self, now);
 }
 
 describe('a leader that takes over an upgrade rollout', () => {
@@ -88,5 +99,40 @@ describe('a leader that takes over an upgrade rollout', () => {
     await leader.tick();
     expect(leader.rollout?.completedAt).toBe(now);
     expect(events).toEqual([]);
+  });
+});
+
+describe('a leader whose order to restart is refused', () => {
+  const signed = { manifest: { sha256: SHA, version: '2' } } as unknown as SignedManifest;
+  const old: MemberUpgradeStatus = { version: '1', sha256: null, held: [], ready: true, last: null };
+  const refusing =
+    (refusal: Answer) =>
+    (_peer: string, req: UpgradeRequest): Answer =>
+      req.type === 'stage' ? { ok: true, held: SHA } : req.type === 'activate' ? refusal : { ok: true, ...old };
+
+  it('asks again when the member follows another leader (two nodes think they lead): no halt', async () => {
+    const refusal = {
+      ok: false,
+      retry: true,
+      error: 'only the leader this agent follows may activate (N does not lead)',
+    };
+    const { leader, events, logs } = leaderOf(['A'], refusing(refusal), old, 10);
+    await leader.begin(signed, GATE, 1);
+    await leader.tick(); // stage
+    await leader.tick(); // activate: refused
+    expect(leader.rollout?.halted).toBeUndefined();
+    expect(leader.rollout?.members.find((m) => m.peerId === 'A')?.phase).toBe('staged');
+    expect(logs).toContain('upgrade-activate-retry');
+    expect(events.map((e) => e.type)).not.toContain('upgrade-halted');
+  });
+
+  it('halts when the member refuses the artifact itself', async () => {
+    const refusal = { ok: false, error: 'refused: signature does not verify' };
+    const { leader, events } = leaderOf(['A'], refusing(refusal), old, 10);
+    await leader.begin(signed, GATE, 1);
+    await leader.tick();
+    await leader.tick();
+    expect(leader.rollout?.halted).toMatchObject({ peerId: 'A', reason: 'refused: signature does not verify' });
+    expect(events.map((e) => e.type)).toContain('upgrade-halted');
   });
 });

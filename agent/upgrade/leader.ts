@@ -239,7 +239,12 @@ export class UpgradeLeader {
     } else if (step.kind === 'activate') {
       for (const peer of step.peers) {
         const a = await this.ask(peer, { type: 'activate', sha256: r.sha256 }, REQUEST_TIMEOUT);
-        r = a.ok ? markMember(r, peer, 'restarting', o.now()) : markMember(r, peer, 'failed', o.now(), String(a.error));
+        // Asked again next tick: if it did restart, it is down meanwhile and then on the target.
+        if (!a.ok && a.retry === true) o.log('upgrade-activate-retry', { peer, error: a.error });
+        else
+          r = a.ok
+            ? markMember(r, peer, 'restarting', o.now())
+            : markMember(r, peer, 'failed', o.now(), String(a.error));
       }
     } else if (step.kind === 'activate-self') {
       // Last: this restart hands leadership over (the graceful leave), and the gate guards it.
@@ -283,7 +288,7 @@ export class UpgradeLeader {
       await stream.close().catch(() => undefined);
       return { ...answer, ok: answer.ok === true };
     } catch (err) {
-      return { ok: false, error: `unreachable: ${(err as Error).message}` };
+      return { ok: false, retry: true, error: `unreachable: ${(err as Error).message}` };
     }
   }
 }

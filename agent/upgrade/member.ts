@@ -77,11 +77,17 @@ export class UpgradeMember {
     if (req.type === 'status') return { ok: true, ...(await this.status()) };
     const o = this.#o;
     if (!o.publicKey) return { ok: false, error: 'this agent has no upgrade key: it refuses every upgrade' };
+    // `retry`: the refusal says nothing of the artifact or of this member (the asker is not the
+    // leader this member follows, e.g. while two nodes each think they lead): no reason to halt.
     if (from !== o.selfPeerId && from !== o.leader())
-      return { ok: false, error: `only the leader this agent follows may ${req.type} (${from} does not lead)` };
+      return {
+        ok: false,
+        retry: true,
+        error: `only the leader this agent follows may ${req.type} (${from} does not lead)`,
+      };
     // A second activation while this process stops would point previous.mjs at the new artifact
     // (losing the way back) and signal the supervisor this process has become.
-    if (this.#leaving && req.type !== 'stage') return { ok: false, error: 'restarting already' };
+    if (this.#leaving && req.type !== 'stage') return { ok: false, retry: true, error: 'restarting already' };
     if (req.type === 'stage') {
       const staged = await this.#stageOnce(req.signed, req.holders);
       if (staged.ok && req.rollout?.sha256 === staged.held) await o.store.writePlan(req.rollout as RolloutPlan);
