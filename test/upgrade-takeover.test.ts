@@ -35,7 +35,13 @@ class FakePeers extends UpgradeLeader {
   }
 }
 
-function leaderOf(peers: string[], answers: FakePeers['answers'], self: MemberUpgradeStatus, now: number) {
+function leaderOf(
+  peers: string[],
+  answers: FakePeers['answers'],
+  self: MemberUpgradeStatus,
+  now: number,
+  acting = () => true,
+) {
   const events: UpgradeEvent[] = [];
   const logs: string[] = [];
   const store = {
@@ -53,6 +59,7 @@ function leaderOf(peers: string[], answers: FakePeers['answers'], self: MemberUp
       selfPeerId: 'N',
       selfInstanceId: 'i-N',
       leading: () => true,
+      acting,
       members: () => peers.map((p) => ({ peerId: p, instanceId: `i-${p}`, alive: true, version: '2' })),
       now: () => now,
       log: (msg) => logs.push(msg),
@@ -63,12 +70,17 @@ function leaderOf(peers: string[], answers: FakePeers['answers'], self: MemberUp
   return { leader, events, logs };
 }
 
-function takeover(statuses: Map<string, MemberUpgradeStatus>, self: MemberUpgradeStatus, now: number) {
+function takeover(
+  statuses: Map<string, MemberUpgradeStatus>,
+  self: MemberUpgradeStatus,
+  now: number,
+  acting = () => true,
+) {
   const answers = (peer: string, req: UpgradeRequest): Answer => {
     const s = statuses.get(peer);
     return req.type === 'status' && s ? { ok: true, ...s } : { ok: false, error: `unexpected ${req.type}` };
   };
-  return leaderOf([...statuses.keys()], answers, self, now);
+  return leaderOf([...statuses.keys()], answers, self, now, acting);
 }
 
 describe('a leader that takes over an upgrade rollout', () => {
@@ -87,6 +99,20 @@ describe('a leader that takes over an upgrade rollout', () => {
     expect(leader.rollout?.completedAt).toBe(now);
     await leader.tick();
     expect(events).toHaveLength(1);
+  });
+
+  it('drives nothing while it leads without its quorum lease (a node that elected itself alone)', async () => {
+    // A member back from its restart may name itself leader before it hears the pool's leader.
+    let lease = false;
+    const peers = new Map([['B', { ...onTarget(40_000), sha256: null, version: '1', last: null }]]);
+    const { leader, events } = takeover(peers, onTarget(90_000), 100_000, () => lease);
+    await leader.tick();
+    expect(leader.rollout).toBeNull();
+    expect(events).toEqual([]);
+    lease = true;
+    await leader.tick();
+    expect(leader.rollout?.sha256).toBe(SHA);
+    expect(events[0]).toMatchObject({ type: 'upgrade-started', resumed: true });
   });
 
   it('stays quiet about a rollout that was complete long before (its leader then said so)', async () => {

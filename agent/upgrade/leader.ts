@@ -24,6 +24,8 @@ export interface UpgradeLeaderOptions {
   selfPeerId: string;
   selfInstanceId: string;
   leading: () => boolean;
+  /** Leads and holds its quorum lease: a node that thinks it leads without it does not drive (default: leading). */
+  acting?: () => boolean;
   /**
    * Members other than self that take part (alive or suspect) or left (with when: perhaps
    * restarting), with the version in their record.
@@ -121,6 +123,7 @@ export class UpgradeLeader {
     const o = this.#o;
     if (this.#busy) return;
     if (!o.leading()) return this.#handOver();
+    if (o.acting && !o.acting()) return;
     this.#busy = true;
     try {
       if (!this.#rollout) await this.#resume();

@@ -10,7 +10,8 @@ import { requestRestart } from './restart.ts';
 import { runningArtifact } from './running.ts';
 import { ArtifactStore } from './store.ts';
 
-export interface UpgradeServiceOptions extends Pick<UpgradeLeaderOptions, 'members' | 'now' | 'log' | 'emit'> {
+export interface UpgradeServiceOptions
+  extends Pick<UpgradeLeaderOptions, 'members' | 'now' | 'log' | 'emit' | 'acting'> {
   node: PoolNode;
   pool: string;
   dataDir: string;
