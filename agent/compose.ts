@@ -149,6 +149,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     membership,
     retired: () => retirement.retired,
     ready: () => i.readModel().ready().ready,
+    acting: () => duty.actingTerm() !== null,
   });
   const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,

@@ -10,6 +10,8 @@ export interface UpgradeInput
   retired: () => boolean;
   /** The agent's readiness (GET /ready): the health gate of a restart. */
   ready: () => boolean;
+  /** Leads and holds its quorum lease (the duty's acting term): only then does it drive a rollout. */
+  acting: () => boolean;
 }
 
 /** The upgrade component, reading the pool through the membership and the election. */
@@ -23,6 +25,7 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     selfPeerId: peerId,
     selfInstanceId: c.instanceId,
     leading: () => !i.retired() && leadership.leads !== null,
+    acting: () => !i.retired() && i.acting(),
     leaderPeerId: () => leadership.leader?.peerId ?? null,
     ready: i.ready,
     // Members that left are listed with when: a graceful leave is how a member restarts into a new
