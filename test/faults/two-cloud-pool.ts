@@ -9,6 +9,7 @@ import { CLI, json } from '../fixtures/fault-pool.ts';
 import { killMatching, randomLoopbackBase } from '../fixtures/procs.ts';
 import { quickScaling } from '../fixtures/quick-scaling.ts';
 import { type CliRun, runCli } from '../fixtures/run-cli.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /**
  * A real local pool of two clouds for the fault suite: each cloud its own loopback range, bounds
@@ -171,11 +172,18 @@ export default definePool({
     return true;
   }
 
-  /** kill -9 of instance `id`'s agent process. */
+  /**
+   * kill -9 of instance `id`'s agent process, returning once the provider no longer lists it live:
+   * until then the pool may still look settled (nobody noticed yet), and a wait for the heal
+   * would end at once.
+   */
   async kill(id: string): Promise<void> {
     const pid = (await this.live()).find((i) => i.id === id)?.pid;
     if (!pid) throw new Error(`no live agent process for ${id}`);
     process.kill(pid, 'SIGKILL');
+    await waitFor(`${id} no longer listed live after kill -9`, async () =>
+      (await this.live()).every((i) => i.id !== id),
+    );
   }
 
   /** afterAll: stops the sampler, terminates (best effort), kills what is left, removes the dir. */
