@@ -149,7 +149,9 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     membership,
     retired: () => retirement.retired,
     ready: () => i.readModel().ready().ready,
-    acting: () => duty.actingTerm() !== null,
+    // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
+    // acknowledgements of the same term number sent to an earlier leader has lapsed by then.
+    acting: () => duty.actingTerm() !== null && duty.leaseHeldFor() >= 3 * t.loadInterval,
   });
   const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,
