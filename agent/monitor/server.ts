@@ -1,6 +1,5 @@
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { MonitorBindError } from './errors.ts';
 
@@ -37,13 +36,14 @@ export class MonitorServer {
     if (this.server) throw new Error('monitor server is already started');
     const { host, port } = this.opts;
     await new Promise<void>((resolve, reject) => {
-      // serve() calls listen() right away; bind errors arrive asynchronously as 'error'.
-      const server = serve({ fetch: this.app.fetch, hostname: host, port }, (info: AddressInfo) => {
+      const server = createServer(lazyListener(this.app, host));
+      // Bind errors arrive asynchronously as 'error'.
+      server.listen(port, host, () => {
         server.off('error', onError);
         this.server = server;
-        this.bound = { host, port: info.port };
+        this.bound = { host, port: (server.address() as AddressInfo).port };
         resolve();
-      }) as Server;
+      });
       const onError = (err: Error): void => {
         server.close();
         reject(new MonitorBindError(host, port, err));
@@ -66,4 +66,20 @@ export class MonitorServer {
       server.closeAllConnections();
     });
   }
+}
+
+type Listener = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/**
+ * @hono/node-server, loaded on the first request. Its module reads the global Request, Response and
+ * Headers (Node then loads undici, its fetch implementation) and imports node:http2: ~1.7 MB of RSS
+ * per agent (file pages of the node binary and heap), paid by every idle follower whose monitor
+ * nobody asks (BENCHMARKS.md, "RSS per idle follower: where it goes").
+ */
+function lazyListener(app: Hono, hostname: string): Listener {
+  let listener: Promise<Listener> | undefined;
+  return async (req, res) => {
+    listener ??= import('@hono/node-server').then((m) => m.getRequestListener(app.fetch, { hostname }));
+    return (await listener)(req, res);
+  };
 }
