@@ -1,5 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
+import { isoTime } from './iso-time.ts';
 
 /**
  * The one logger of the agent and the CLI, a thin layer over pino: one JSON object per line, e.g.
@@ -55,7 +56,7 @@ export function createLogger(fields: LogFields = {}, opts: LoggerOptions = {}): 
     {
       level: env.level,
       base: null,
-      timestamp: () => `,"time":"${now().toISOString()}"`,
+      timestamp: () => `,"time":"${isoTime(now())}"`,
       formatters: {
         level: (label) => ({ level: label }),
         log: (o) => plain(o) as LogFields,
