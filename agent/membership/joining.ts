@@ -42,8 +42,8 @@ const REJOIN_MAX_MS = 30_000;
 const JOIN_DIAL_MS = DIAL_MS + 5_000;
 /** How long a join's table pull may take (ms), as long as any other (sync.ts's SYNC_OPEN_MS); the same reason. */
 export const JOIN_SYNC_MS = 20_000;
-/** At most one dial to a lost member per RECONNECT_MS (`reconnect`, on the membership's ticks). */
-export const RECONNECT_MS = 1000;
+/** At most one dial to a lost member per RECONNECT_MS. */
+const RECONNECT_MS = 1000;
 /** When a joiner repeats its announcement (ms after its join sync). */
 const ANNOUNCE_AFTER = [200, 1000, 3000];
 /** Least time between two announcements asked for by a sync that found us missing (ms). */
@@ -110,6 +110,7 @@ export class Joining {
 
   start(): void {
     void this.#join().finally(() => this.#scheduleRejoin());
+    this.#timers.push(setInterval(() => void this.#reconnect(), RECONNECT_MS));
   }
 
   stop(): void {
@@ -215,12 +216,9 @@ export class Joining {
    * Tries one lost member: a sync with it merges the two views, and each side learns the other
    * declared it dead, so it refutes and its alive is flooded (a healed partition merges).
    */
-  reconnect(): void {
-    if (this.#o.running() && this.#o.lost.size > 0) void this.#reconnect();
-  }
-
   async #reconnect(): Promise<void> {
     const o = this.#o;
+    if (!o.running()) return;
     const target = o.lost.pick(o.now(), Math.random());
     if (!target || o.isAlive(target.id)) {
       if (target) o.lost.found(target.id);

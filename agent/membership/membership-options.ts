@@ -41,11 +41,6 @@ export interface MembershipOptions {
  */
 export const TICK_MAX_MS = 500;
 export const TICK_MIN_MS = 10;
-/**
- * Least time between two looks at our own record for changes (ms). Done on the core's ticks, not
- * a timer of its own: leadership, retirement and the monitor publish theirs at once
- * (refreshRecord); what is only seen here (bundle state) goes out within TICK_MAX_MS.
- */
 export const RECORD_CHECK_MS = 250;
 /** When a joiner repeats its announcement (ms after its join sync). */
 export const ANNOUNCE_AFTER = [200, 1000, 3000];

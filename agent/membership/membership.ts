@@ -4,8 +4,7 @@ import { frameToWire, type ProbeFrame, syncProtocol } from '../../shared/wire/pr
 import type { GossipChannel } from '../gossip.ts';
 import { type FramedChannel, SendError } from '../transport/channel.ts';
 import { BindingCache } from './binding-cache.ts';
-import { Chores } from './chores.ts';
-import { JOIN_SYNC_MS, Joining, RECONNECT_MS } from './joining.ts';
+import { JOIN_SYNC_MS, Joining } from './joining.ts';
 import { memberChannels } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveTable } from './member-inbox.ts';
@@ -18,13 +17,15 @@ import {
   TICK_MAX_MS,
   TICK_MIN_MS,
 } from './membership-options.ts';
-import { Connections, learnAddrs, MAINTAIN_MS } from './neighbours.ts';
+import { Connections, learnAddrs } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { recordFingerprint } from './records.ts';
 import { SwimCore } from './swim/core.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
 import { handleSync, ownTable, pullTable, type Table } from './sync.ts';
 import { WakeTimer } from './wake-timer.ts';
+
+export type { MembershipOptions } from './membership-options.ts';
 
 /**
  * The membership component: runs the pure SWIM core on the clock and carries its effects —
@@ -44,19 +45,12 @@ export class Membership {
   readonly #inbox: InboxContext;
   readonly #connections: Connections;
   #neighbours: string[] = [];
-  readonly #choreFailed = (err: unknown) => this.#o.log('membership-chore-failed', { error: (err as Error).message });
-  readonly #chores = new Chores([
-    { every: 0, run: () => this.#tickRecords() },
-    { every: RECORD_CHECK_MS, run: () => this.refreshRecord() },
-    { every: RECONNECT_MS, run: () => this.#joining.reconnect() },
-    { every: MAINTAIN_MS, run: () => this.#connections.maintain() },
-  ]);
+  #recordCheck: NodeJS.Timeout | undefined;
   readonly #tick = new WakeTimer();
   #seq: number;
   #fingerprint = '';
   #running = false;
   readonly #lost = new LostMembers(LOST);
-  readonly #own = () => ownTable(this.#core.digest(), this.#members.book);
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
@@ -135,9 +129,11 @@ export class Membership {
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#scheduleTick();
+    this.#recordCheck = setInterval(() => this.refreshRecord(), RECORD_CHECK_MS);
     this.#o.identity?.start();
     this.refreshRecord();
     this.#joining.start();
+    this.#connections.start();
   }
 
   async stop(opts: { leave: boolean; grace: number }): Promise<void> {
@@ -148,7 +144,9 @@ export class Membership {
     }
     this.#running = false;
     this.#joining.stop();
+    this.#connections.stop();
     this.#o.identity?.stop();
+    clearInterval(this.#recordCheck);
     this.#tick.clear();
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();
@@ -197,7 +195,7 @@ export class Membership {
       return;
     }
     for (const e of effects) this.#effect(e);
-    if (input.type === 'tick') this.#chores.due(input.now, this.#choreFailed);
+    if (input.type === 'tick') this.#tickRecords();
     this.#scheduleTick();
   }
 
@@ -267,6 +265,8 @@ export class Membership {
       return false;
     }
   }
+
+  readonly #own = () => ownTable(this.#core.digest(), this.#members.book);
 
   /** A peer's table, pulled from it or pushed back by it: its records, then its liveness entries. */
   #merge(table: Table): void {

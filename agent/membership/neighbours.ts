@@ -15,8 +15,8 @@ export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
   }
 }
 
-/** How often the connections are checked against the wanted set (ms; on the membership's ticks). */
-export const MAINTAIN_MS = 2000;
+/** How often the connections are checked against the wanted set (ms). */
+const MAINTAIN_MS = 2000;
 /**
  * A connection younger than this is not closed for the budget (ms): a joiner's sync with its seed,
  * or a sync with a random member, must finish on the connection it opened. Longer than a join's
@@ -29,14 +29,14 @@ const GRACE_MS = 30_000;
 /**
  * Connections to exactly the ring neighbours and the protected peers (the leader): missing ones
  * are dialled (when their record says where), others are closed past the connection budget,
- * oldest first. Checked when the neighbours change and every MAINTAIN_MS (`maintain`, on the
- * membership's ticks): peers that dial us
+ * oldest first. Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
  * (joiners, syncs, members whose view of the rings is still partial) would otherwise stay
  * connected past the budget, and a neighbour whose record came after the ring changed would
  * never be dialled.
  */
 export class Connections {
   #keep: ReadonlySet<string> = new Set();
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly o: {
@@ -48,6 +48,15 @@ export class Connections {
       now: () => number;
     },
   ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => this.maintain(), MAINTAIN_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
 
   /** The ring neighbours changed. */
   neighbours(ids: readonly string[]): void {
