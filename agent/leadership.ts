@@ -126,6 +126,11 @@ export class Leadership {
     return this.#state.leads;
   }
 
+  /** Another member claims (or claimed) the term this node leads: it must not act in it. */
+  get contested(): boolean {
+    return this.#state.contested === true;
+  }
+
   get term(): number {
     return this.#state.term;
   }

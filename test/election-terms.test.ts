@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialElection, stepElection } from '../agent/leader/election.ts';
-import { everyone, SETTLE, settled } from './helpers/election-pool.ts';
+import { everyone, Pool, SETTLE, settled } from './helpers/election-pool.ts';
 
 /** Terms only go up (issue 15): no claim below a known term wins, however long a leader went without its lease. */
 describe('election terms', () => {
@@ -90,5 +90,61 @@ describe('election terms', () => {
     // The leased leader bids above the minority's term once; no term goes down.
     expect(pool.claims.filter((c) => c.at >= healedAt)).toEqual([{ peerId: 'a', term: 3, at: expect.any(Number) }]);
     expect(pool.followed()).toEqual(everyone('abcde', 'a@3'));
+  });
+
+  /**
+   * Seen in simulate-parity: two members raced for term 1 unseen by each other; the younger had
+   * the lease and launched with token (term 1, action 1), then lost its lease when the pool grew
+   * and stepped down to the older, which went on numbering term-1 actions from 1 (it had refused
+   * the other's intents) and reused the token: its launch was a no-op. A term is acted in by one
+   * node only, whichever way the race ends.
+   */
+  describe('one leader per term', () => {
+    /**
+     * Runs the pool and returns, per term, every node that could act in it: it led the term,
+     * uncontested, holding its lease (the agent's LeaderDuty.actingTerm).
+     */
+    function actors(pool: Pool, ms: number, into = new Map<number, Set<string>>()) {
+      for (const end = pool.now + ms; pool.now < end; ) {
+        for (const [id, s] of pool.nodes)
+          if (s.leads !== null && !s.contested && !pool.down.has(id) && pool.leaseHeld(id))
+            into.set(s.leads, (into.get(s.leads) ?? new Set()).add(id));
+        pool.round();
+      }
+      return into;
+    }
+    const raced = () => {
+      // o (oldest) is cut off from y and f: it claims term 1 alone; y claims term 1 with f behind it.
+      const pool = new Pool(['o', 'y', 'f'], { claimDelay: 500, leaseTimeout: 3000 });
+      pool.now = SETTLE;
+      let cut = true;
+      pool.view = (a, b) => (cut && (a === 'o' || b === 'o') ? 'gone' : pool.down.has(b) ? 'gone' : 'alive');
+      const acted = actors(pool, 3000);
+      expect(pool.followed()).toEqual({ o: 'o@1', y: 'y@1', f: 'y@1' });
+      expect([...(acted.get(1) ?? [])]).toEqual(['y']);
+      return { pool, acted, heal: () => (cut = false) };
+    };
+
+    it('the racer holding the lease claims above the older one, which yields', () => {
+      const { pool, acted, heal } = raced();
+      heal();
+      actors(pool, 10_000, acted);
+      expect(pool.leaders()).toEqual(['y']);
+      expect(pool.followed()).toEqual(everyone('oyf', 'y@2'));
+      expect([...acted].map(([term, who]) => `${term}:${[...who]}`)).toEqual(['1:y', '2:y']);
+    });
+
+    it('the older racer that outlasts a rival which acted in its term claims above it before acting', () => {
+      const { pool, acted, heal } = raced();
+      // y loses its lease (f is gone) before it meets o: it steps down to o's older claim at term 1.
+      pool.down.add('f');
+      actors(pool, 200, acted);
+      heal();
+      actors(pool, 10_000, acted);
+      expect(pool.leaders()).toEqual(['o']);
+      expect(pool.followed()).toEqual({ o: 'o@2', y: 'o@2' });
+      expect([...(acted.get(1) ?? [])]).toEqual(['y']);
+      expect([...(acted.get(2) ?? [])]).toEqual(['o']);
+    });
   });
 });

@@ -16,9 +16,9 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  *   without it steps down for a better claim at the same term at once (two candidates raced for
  *   one new term: the older wins), and for a higher term once it has not held the lease for
  *   `leaseTimeout` (a healed partition: the minority's leader yields to the majority's).
- * - **Re-bid.** A leader holding its lease that sees a claim above its own term claims again, one
- *   above the highest term seen (at most once per `leaseTimeout`), so the claimant without a
- *   lease yields to it as to any higher term: a healed minority that elected a higher term
+ * - **Re-bid.** A leader holding its lease that sees a better claim (above its own term, or its
+ *   own term from an older member) claims again, one above the highest term seen (at most once
+ *   per `leaseTimeout`), so the claimant without a lease yields to it as to any higher term: a healed minority that elected a higher term
  *   follows the majority's leader without any term going down. A hostile member claiming
  *   `term + 1` beside a leader with its lease moves only the term number, never the leadership.
  * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
@@ -26,6 +26,10 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  *   `claimDelay` (views of who died converge meanwhile) and it has listened for `settleAfter`
  *   since it started. A leader that is only suspect is still followed: a member whose loop
  *   stalled does not cost a term. Claims are never re-asserted at a higher term.
+ * - **One leader per term.** Client tokens are (term, action number), numbered by each leader from
+ *   its own intents, so two racers for one term must never both act in it: the one with the lease
+ *   bids above the other (Re-bid); one that outlasts a rival of its term (which may have acted
+ *   with a lease) is `contested`, does not act, and claims one above first.
  * - **Bounded terms** (terms.ts): a term beyond `highest accepted + maxTermStep` or beyond the
  *   safe-integer range is ignored and reported in `refused`.
  *
@@ -68,6 +72,8 @@ export interface ElectionState {
   noClaimSince?: number | null;
   /** When this node last re-bid above a higher claim (null: never in this reign). */
   rebidAt?: number | null;
+  /** Another member claimed the term this node leads ("One leader per term"). */
+  contested?: boolean;
 }
 
 export type { LeaderEvent };
@@ -125,6 +131,7 @@ export function initialElection(startedAt: number): ElectionState {
     leaseHeldAt: null,
     noClaimSince: null,
     rebidAt: null,
+    contested: false,
   };
 }
 
@@ -182,6 +189,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   let leaseHeldAt = leads === null ? null : (state.leaseHeldAt ?? null);
   if (leads !== null && input.leaseHeld) leaseHeldAt = now;
   let rebidAt = leads === null ? null : (state.rebidAt ?? null);
+  let contested = leads === null ? false : (state.contested ?? false);
   const claims = alive.filter((c): c is Claim => c.leads !== undefined);
 
   // Should we, leading, step down — or, holding the lease beside a higher claim, bid above it?
@@ -195,10 +203,11 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
       const by = `claim by ${rival.peerId} at term ${rival.leads}`;
       if (input.leaseHeld) {
         const rested = rebidAt === null || now - rebidAt >= leaseTimeout;
-        if (rival.leads > leads && rested && Number.isSafeInteger(term + 1)) {
+        if (rested && Number.isSafeInteger(term + 1)) {
           term += 1;
           leads = term;
           rebidAt = now;
+          contested = false;
         }
       } else if (rival.leads === leads) reason = `better ${by} (same term, older)`;
       else if (withoutLease >= leaseTimeout) reason = `better ${by}, no lease for ${withoutLease} ms`;
@@ -209,6 +218,19 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
       leadingSince = null;
       leaseHeldAt = null;
       rebidAt = null;
+      contested = false;
+    }
+  }
+
+  // One leader per term: a contest outlasted (nobody claims this term or above) costs one term.
+  if (leads !== null) {
+    const current = leads;
+    if (claims.some((c) => c.leads === current)) contested = true;
+    else if (contested && !claims.some((c) => c.leads > current) && Number.isSafeInteger(term + 1)) {
+      term += 1;
+      leads = term;
+      rebidAt = now;
+      contested = false;
     }
   }
 
@@ -256,7 +278,17 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   }
 
   return {
-    state: { term, leads, leader, startedAt: state.startedAt, leadingSince, leaseHeldAt, noClaimSince, rebidAt },
+    state: {
+      term,
+      leads,
+      leader,
+      startedAt: state.startedAt,
+      leadingSince,
+      leaseHeldAt,
+      noClaimSince,
+      rebidAt,
+      contested,
+    },
     events,
     refused,
   };

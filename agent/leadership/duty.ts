@@ -57,7 +57,9 @@ export class LeaderDuty {
   /** The term this node may act in, or null. */
   actingTerm(): number | null {
     const term = this.#o.leadership.leads;
-    if (term === null || this.#o.barred()) return null;
+    // A contested term is never acted in (its tokens may be minted by the rival): the election
+    // claims above it first.
+    if (term === null || this.#o.barred() || this.#o.leadership.contested) return null;
     return this.#leaseHeld(term) ? term : null;
   }
 
