@@ -63,6 +63,7 @@ export function eventLevel(e: PoolEvent): Level {
     case 'member-dead':
     case 'leader-lost':
     case 'rollout-halted':
+    case 'upgrade-halted':
       return 'warn';
     case 'bundle-failed':
       return 'error';
