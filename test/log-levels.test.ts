@@ -37,6 +37,8 @@ describe("the agent's pool events in the log", () => {
     { type: 'bundle-applied', peerId: 'p1', sha: 'abc', resolver: 'shell', durationMs: 5, at: 5 },
     { type: 'bundle-failed', peerId: 'p1', sha: 'abc', stage: 'apply', error: 'exit 1', at: 6 },
     { type: 'rollout-halted', sha: 'abc', reason: '2 failed', at: 7 },
+    { type: 'upgrade-halted', sha: 'abc', version: '2', peerId: 'p1', instanceId: 'i-1', reason: 'rolled back', at: 8 },
+    { type: 'upgrade-complete', sha: 'abc', version: '2', members: 2, at: 9 },
   ];
 
   it('trouble is warn or error, the rest info; each decision is one line with its reason', () => {
@@ -60,6 +62,8 @@ describe("the agent's pool events in the log", () => {
       'info bundle-applied',
       'error bundle-failed',
       'warn rollout-halted',
+      'warn upgrade-halted',
+      'info upgrade-complete',
     ]);
     const decisions = lines.filter(([, msg]) => msg === 'scaling-decision').map(([, , f]) => f);
     expect(decisions.map((f) => f?.reason)).toEqual(Array(3).fill(decision.reason));
