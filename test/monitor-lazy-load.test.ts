@@ -38,7 +38,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
 async function builtins(child: ChildProcess, file: string): Promise<string[]> {
   await rm(file, { force: true });
   child.kill('SIGUSR2');
-  const text = await waitFor('the module list', () => readFile(file, 'utf8').catch(() => ''), { timeoutMs: 10_000 });
+  const text = await waitFor('the module list', () => readFile(file, 'utf8').catch(() => ''), { timeoutMs: 30_000 });
   return text.split('\n');
 }
 
@@ -57,7 +57,7 @@ describe('the monitor of an idle follower', () => {
     await writeFile(keyFile, generatePoolKey(), { mode: 0o600 });
     const agent = resolve('bin/poolparty-agent.mjs');
     const seed = start([agent, '--config', await writeLoopbackConfig(dir, 'seed', { keyFile, bootstrap: [] })]);
-    const seedStarted = (await logLine(seed, 'agent-started', 30_000)) as { listen: string[]; monitor: string };
+    const seedStarted = (await logLine(seed, 'agent-started', 60_000)) as { listen: string[]; monitor: string };
     const modulesFile = join(dir, 'follower.modules');
     const follower = start(
       [
@@ -69,7 +69,7 @@ describe('the monitor of an idle follower', () => {
       ],
       { PP_MODULES: modulesFile },
     );
-    const { monitor } = (await logLine(follower, 'agent-started', 30_000)) as { monitor: string };
+    const { monitor } = (await logLine(follower, 'agent-started', 60_000)) as { monitor: string };
     // Joined: the seed (asked over its own monitor, not the follower's) sees both.
     await waitFor(
       'the seed to see the follower',
@@ -77,7 +77,7 @@ describe('the monitor of an idle follower', () => {
         const r = await fetch(`${seedStarted.monitor}/cluster`, { signal: AbortSignal.timeout(2000) });
         return ((await r.json()) as { members: unknown[] }).members.length === 2 || null;
       },
-      { timeoutMs: 20_000 },
+      { timeoutMs: 60_000 },
     );
 
     const idle = await builtins(follower, modulesFile);
@@ -89,5 +89,5 @@ describe('the monitor of an idle follower', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ instanceId: 'f' });
     expect(await builtins(follower, modulesFile)).toContain(UNDICI);
-  }, 90_000);
+  }, 180_000);
 });
