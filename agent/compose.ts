@@ -10,13 +10,13 @@ import { buildDashboard } from './compose/dashboard.ts';
 import { buildDuty, buildLeadership } from './compose/leadership.ts';
 import { leveled, RETIREMENT_LEVELS, SCALER_LEVELS } from './compose/log-levels.ts';
 import { buildMembers } from './compose/members.ts';
-import { telemetry } from './compose/telemetry.ts';
+import { buildSampler, telemetry } from './compose/telemetry.ts';
 import { buildUpgrade, upgradeRoute } from './compose/upgrade.ts';
 import { agentViews } from './compose/views.ts';
 import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import type { Component } from './lifecycle.ts';
-import { MetricSampler } from './metrics/sampler.ts';
+import type { MetricSampler } from './metrics/sampler.ts';
 import type { HistoryRecorder } from './monitor/history.ts';
 import type { AgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
@@ -81,14 +81,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     maxMessageBytes: t.maxMessageBytes,
   });
   const leadership = buildLeadership({ config: c, peerId, startedAt: i.startedAt, log });
-  const sampler = new MetricSampler({
-    sampleInterval: t.sampleInterval,
-    sources: c.metrics,
-    onError: (metric, error) => {
-      tel.metrics.metricSourceErrors.inc({ metric });
-      log.warn('metric-source-error', { metric, error });
-    },
-  });
+  const sampler = buildSampler(c, tel, log);
   // What most groups of components are built from (compose/wiring.ts).
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
   const { membership, load } = buildMembers({
@@ -149,9 +142,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     membership,
     retired: () => retirement.retired,
     ready: () => i.readModel().ready().ready,
-    // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
-    // acknowledgements of the same term number sent to an earlier leader has lapsed by then.
-    acting: () => duty.actingTerm() !== null && duty.leaseHeldFor() >= 3 * t.loadInterval,
+    duty,
   });
   const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,

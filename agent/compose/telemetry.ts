@@ -1,4 +1,6 @@
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { EventHub } from '../events.ts';
+import { MetricSampler } from '../metrics/sampler.ts';
 import { LogThrottle } from '../monitor/log-throttle.ts';
 import { type AgentMetrics, type AgentMetricsOptions, createAgentMetrics } from '../monitor/prom.ts';
 import type { AgentLog } from '../types.ts';
@@ -45,4 +47,16 @@ export function telemetry(
     onBytes: (direction, bytes) => metrics.gossipBytes.inc({ direction }, bytes),
     onError: (name, err) => log.error('timer-failed', { component: name, error: err.message }),
   };
+}
+
+/** The node's own metric sampler (the load it gossips); a source's failure is counted and logged. */
+export function buildSampler(c: AgentConfig, tel: Telemetry, log: AgentLog): MetricSampler {
+  return new MetricSampler({
+    sampleInterval: c.tunables.sampleInterval,
+    sources: c.metrics,
+    onError: (metric, error) => {
+      tel.metrics.metricSourceErrors.inc({ metric });
+      log.warn('metric-source-error', { metric, error });
+    },
+  });
 }

@@ -1,3 +1,4 @@
+import type { LeaderDuty } from '../leadership/duty.ts';
 import type { Membership } from '../membership/membership.ts';
 import type { MonitorRoute } from '../monitor/app.ts';
 import { UpgradeService } from '../upgrade/service.ts';
@@ -10,8 +11,8 @@ export interface UpgradeInput
   retired: () => boolean;
   /** The agent's readiness (GET /ready): the health gate of a restart. */
   ready: () => boolean;
-  /** Leads and holds its quorum lease (the duty's acting term): only then does it drive a rollout. */
-  acting: () => boolean;
+  /** The leader's duty: a rollout is driven only in its acting term, with the lease held a while. */
+  duty: Pick<LeaderDuty, 'actingTerm' | 'leaseHeldFor'>;
 }
 
 /** The upgrade component, reading the pool through the membership and the election. */
@@ -25,7 +26,9 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     selfPeerId: peerId,
     selfInstanceId: c.instanceId,
     leading: () => !i.retired() && leadership.leads !== null,
-    acting: () => !i.retired() && i.acting(),
+    // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
+    // acknowledgements of the same term number sent to an earlier leader has lapsed by then.
+    acting: () => !i.retired() && i.duty.actingTerm() !== null && i.duty.leaseHeldFor() >= 3 * c.tunables.loadInterval,
     leaderPeerId: () => leadership.leader?.peerId ?? null,
     ready: i.ready,
     // Members that left are listed with when: a graceful leave is how a member restarts into a new
