@@ -146,5 +146,24 @@ describe('election terms', () => {
       expect([...(acted.get(1) ?? [])]).toEqual(['y']);
       expect([...(acted.get(2) ?? [])]).toEqual(['o']);
     });
+
+    it("a key holder that always claims the leased leader's own term does not stop it from acting", () => {
+      // Younger-looking, so the leader has no cause to bid above it (an older-looking one is
+      // bid above once per leaseTimeout, as any better claim).
+      for (const startedAt of [1e9]) {
+        const pool = settled(['a', 'b', 'c', 'x']);
+        let acting = 0;
+        let rounds = 0;
+        for (const end = pool.now + 10_000; pool.now < end; rounds++) {
+          const term = pool.nodes.get('a')?.leads ?? 0;
+          pool.hostile.set('x', { peerId: 'x', startedAt, term, leads: term });
+          const a = pool.nodes.get('a');
+          if (a?.leads !== null && !a?.contested && pool.leaseHeld('a')) acting++;
+          pool.round();
+        }
+        expect(pool.leaders()).toEqual(['a']);
+        expect(acting).toBe(rounds);
+      }
+    });
   });
 });

@@ -16,11 +16,10 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  *   without it steps down for a better claim at the same term at once (two candidates raced for
  *   one new term: the older wins), and for a higher term once it has not held the lease for
  *   `leaseTimeout` (a healed partition: the minority's leader yields to the majority's).
- * - **Re-bid.** A leader holding its lease that sees a better claim (above its own term, or its
- *   own term from an older member) claims again, one above the highest term seen (at most once
- *   per `leaseTimeout`), so the claimant without a lease yields to it as to any higher term: a healed minority that elected a higher term
- *   follows the majority's leader without any term going down. A hostile member claiming
- *   `term + 1` beside a leader with its lease moves only the term number, never the leadership.
+ * - **Re-bid.** A leader holding its lease that sees a better claim (a higher term, or its own
+ *   from an older member) claims one above the highest term seen (at most once per
+ *   `leaseTimeout`); the claimant without a lease yields to it (a healed minority, a racer). A
+ *   key holder's higher claim moves only the term number, never the leadership.
  * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
  *   member claims, one term above the highest seen, and only once nobody has claimed for
  *   `claimDelay` (views of who died converge meanwhile) and it has listened for `settleAfter`
@@ -28,13 +27,11 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  *   stalled does not cost a term. Claims are never re-asserted at a higher term.
  * - **One leader per term.** Client tokens are (term, action number), numbered by each leader from
  *   its own intents, so two racers for one term must never both act in it: the one with the lease
- *   bids above the other (Re-bid); one that outlasts a rival of its term (which may have acted
- *   with a lease) is `contested`, does not act, and claims one above first.
+ *   bids above the other (Re-bid); one that saw a rival of its term without the lease (the rival
+ *   may have acted) is `contested`, does not act, and claims one above first.
  * - **Bounded terms** (terms.ts): a term beyond `highest accepted + maxTermStep` or beyond the
  *   safe-integer range is ignored and reported in `refused`.
- *
- * Two leaders can still coexist briefly (a partition, a race); terms and the lease fence their
- * actions: scaler client tokens include the term, and only a leader with its lease acts.
+ * Two leaders can coexist briefly (a partition, a race); terms and the lease fence their actions.
  */
 
 export interface Candidate {
@@ -222,10 +219,12 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
     }
   }
 
-  // One leader per term: a contest outlasted (nobody claims this term or above) costs one term.
+  // A rival of our term seen without the lease (it may have had a majority) contests it; one term
+  // settles it. Seen with the lease, it had none: a key holder cannot stop a leased leader so.
   if (leads !== null) {
     const current = leads;
-    if (claims.some((c) => c.leads === current)) contested = true;
+    const rival = claims.some((c) => c.leads === current);
+    if (rival && !input.leaseHeld) contested = true;
     else if (contested && !claims.some((c) => c.leads > current) && Number.isSafeInteger(term + 1)) {
       term += 1;
       leads = term;
