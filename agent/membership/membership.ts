@@ -278,8 +278,7 @@ export class Membership {
   #onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
     const id = evt.detail.toString();
     this.#probes.forget(id);
-    // A neighbour's connection closing is the first sign of a kill -9: probe it now, so a refused
-    // redial turns into strong evidence within one round trip, not at its next turn.
+    // A closed neighbour connection is the first sign of a kill -9: probe now (a refused redial is evidence).
     if (this.#running && this.#neighbours.includes(id)) this.#probe(id, { t: 'ping', seq: 0 });
   };
 
