@@ -30,8 +30,3 @@ export const POOL_EVENT_GROUPS: Readonly<Record<PoolEvent['type'], PoolEventGrou
   'upgrade-halted': 'upgrade',
   'upgrade-complete': 'upgrade',
 };
-
-/** The pool event types of the given groups, in the order above. */
-export function poolEventTypes(...groups: PoolEventGroup[]): PoolEvent['type'][] {
-  return (Object.keys(POOL_EVENT_GROUPS) as PoolEvent['type'][]).filter((t) => groups.includes(POOL_EVENT_GROUPS[t]));
-}
