@@ -1,25 +1,17 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { encode as encodeCbor } from 'cborg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
+import type { PoolNode } from '../agent/p2p/node.ts';
 import { generatePoolKey, readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
 import { type Heartbeat, membersTopic } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { allAlive, TestPool } from './helpers/agents.ts';
+import { startPoolNode } from './helpers/pool-node.ts';
 
-async function rogue(poolKey: Uint8Array): Promise<PoolNode> {
-  const node = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    poolKey,
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    maxConnections: 8,
-    maxMessageBytes: 1 << 20,
-  });
-  await node.start();
-  return node;
-}
+/** A peer that speaks the agent's protocols by hand; large messages allowed so it can send oversized ones. */
+const rogue = (poolKey: Uint8Array): Promise<PoolNode> =>
+  startPoolNode(poolKey, { maxConnections: 8, maxMessageBytes: 1 << 20 });
 
 async function counter(url: string, name: string, label: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

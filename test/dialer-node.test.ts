@@ -1,9 +1,9 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPoolNode, type PoolNode } from '../agent/p2p/node.ts';
+import type { PoolNode } from '../agent/p2p/node.ts';
 import { createDialerNode } from '../cli/dialer-node.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { FrameReader, line, sendAll } from '../shared/wire/bundle-transfer.ts';
+import { startPoolNode } from './helpers/pool-node.ts';
 
 const ECHO = '/poolparty/test-echo/1';
 
@@ -15,14 +15,7 @@ describe('dialer node', () => {
   });
 
   async function member(poolKey: Uint8Array): Promise<PoolNode> {
-    const node = await createPoolNode({
-      privateKey: await generateKeyPair('Ed25519'),
-      poolKey,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      maxConnections: 8,
-      maxMessageBytes: 8192,
-    });
-    await node.start();
+    const node = await startPoolNode(poolKey, { maxConnections: 8, maxMessageBytes: 8192 });
     await node.handle(ECHO, async (stream) => {
       const header = await new FrameReader(stream).header();
       await sendAll(stream, line({ ok: true, echo: header.say }));

@@ -1,14 +1,20 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { createPoolNode, type PoolNode } from '../../agent/p2p/node.ts';
 
+/** Limits a test may set on its node; the defaults are the membership tests' (an agent's count, small messages). */
+export interface PoolNodeLimits {
+  maxConnections?: number;
+  maxMessageBytes?: number;
+}
+
 /** A started libp2p node of the agent's kind (pnet, noise, yamux, gossipsub) on a free loopback port. */
-export async function startPoolNode(poolKey: Uint8Array): Promise<PoolNode> {
+export async function startPoolNode(poolKey: Uint8Array, limits: PoolNodeLimits = {}): Promise<PoolNode> {
   const n = await createPoolNode({
     privateKey: await generateKeyPair('Ed25519'),
     poolKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    maxConnections: 16,
-    maxMessageBytes: 1 << 16,
+    maxConnections: limits.maxConnections ?? 16,
+    maxMessageBytes: limits.maxMessageBytes ?? 1 << 16,
   });
   await n.start();
   return n;
