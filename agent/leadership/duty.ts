@@ -5,6 +5,7 @@ import type { LoadBook } from '../load/book.ts';
 import type { MemberLiveness } from '../membership/swim/types.ts';
 import type { AgentMetrics } from '../monitor/prom.ts';
 import { holdsLease } from './lease.ts';
+import { extendReign, reignAckers } from './reign.ts';
 
 export interface LeaderDutyOptions {
   leadership: Leadership;
@@ -24,9 +25,6 @@ export interface LeaderDutyOptions {
   announce: () => void;
 }
 
-/** Earlier terms of one reign whose acknowledgements still count (re-bids are rare: one per heal). */
-const REIGN_TERMS = 4;
-
 /**
  * The leader's side of the agent: one election round per tick on the membership view, and the
  * answer to "may this node act now?" — it leads, is not barred, and holds its quorum lease
@@ -36,12 +34,8 @@ export class LeaderDuty {
   readonly #o: LeaderDutyOptions;
   /** Since when the lease has been held without a break (undefined: not held). */
   #leaseSince: number | undefined;
-  /**
-   * The terms this node has led without a break, newest last (a re-bid above a higher claim adds
-   * one). Acknowledgements of an earlier one still count: they were sent to this node as leader,
-   * and a re-bid must not cost the lease until followers name the new term.
-   */
-  #reign: number[] = [];
+  /** The terms this node has led without a break (reign.ts: their acknowledgements all count). */
+  #reign: readonly number[] = [];
   /** The latest count of the reign: a re-bid's new term has none until the scalers act in it. */
   #reignListed = 0;
 
@@ -76,7 +70,7 @@ export class LeaderDuty {
     if (term === null) this.#leaseSince = undefined;
     const events = o.leadership.step(alive, o.now(), { leaseHeld, suspect });
     if (o.leadership.leads === null) {
-      this.#reign = [];
+      this.#reign = extendReign(this.#reign, null);
       this.#reignListed = 0;
     }
     for (const e of events) {
@@ -92,8 +86,8 @@ export class LeaderDuty {
     const o = this.#o;
     let members = 1;
     for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
-    if (this.#reign.at(-1) !== term) this.#reign = [...this.#reign, term].slice(-REIGN_TERMS);
-    const ackers = new Set(this.#reign.flatMap((t) => o.load.ackers(t, o.now(), o.leaseTimeout))).size;
+    this.#reign = extendReign(this.#reign, term);
+    const ackers = reignAckers(this.#reign, (t) => o.load.ackers(t, o.now(), o.leaseTimeout));
     this.#reignListed = o.counted() || this.#reignListed;
     const held = holdsLease({ ackers, members, listed: this.#reignListed });
     o.metrics.leaseHeld.set(held ? 1 : 0);

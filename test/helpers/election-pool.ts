@@ -1,4 +1,5 @@
 import { type Candidate, type ElectionState, initialElection, stepElection } from '../../agent/leader/election.ts';
+import { extendReign, reignAckers } from '../../agent/leadership/reign.ts';
 
 /** settleAfter of every node of the simulated pools (ms). */
 export const SETTLE = 1000;
@@ -8,10 +9,14 @@ type Seen = 'alive' | 'suspect' | 'gone';
 /**
  * A pool where every node has its own view of the others (alive, suspect or gone), a quorum
  * lease computed from who follows whom, and optional hostile records published in place of a
- * node's own. Each round every live node steps on a snapshot of the others.
+ * node's own. Each round every live node steps on a snapshot of the others. A node following a
+ * leader acknowledges the term it names, and the acknowledgements of every term of a leader's
+ * reign count (reign.ts, as in the agent's LeaderDuty): a re-bid keeps the lease.
  */
 export class Pool {
   nodes = new Map<string, ElectionState>();
+  /** Each node's reign: the terms it led without a break, as its duty would hold them. */
+  reigns = new Map<string, readonly number[]>();
   down = new Set<string>();
   hostile = new Map<string, Candidate>();
   now = 0;
@@ -37,17 +42,25 @@ export class Pool {
     return { peerId: id, startedAt: s.startedAt, term: s.term, ...(s.leads !== null ? { leads: s.leads } : {}) };
   }
 
-  /** CheckQuorum as the agent computes it: a strict majority of the pool (self included) follows my term. */
+  /**
+   * CheckQuorum as the agent computes it: a strict majority of the pool (self included) follows
+   * me at a term of my reign.
+   */
   leaseHeld(id: string): boolean {
     const me = this.nodes.get(id) as ElectionState;
     if (me.leads === null) return false;
-    let acks = 0;
+    const reign = extendReign(this.reigns.get(id) ?? [], me.leads);
+    const acks = reignAckers(reign, (term) => this.#followers(id, term));
+    return acks > this.nodes.size / 2;
+  }
+
+  /** The live honest nodes `id` sees (itself included) that follow it at `term`. */
+  *#followers(id: string, term: number): Iterable<string> {
     for (const [other, s] of this.nodes) {
       if (this.down.has(other) || this.hostile.has(other)) continue;
       if (other !== id && this.view(id, other, this.now) === 'gone') continue;
-      if (s.leader?.peerId === id && s.leader.term === me.leads) acks++;
+      if (s.leader?.peerId === id && s.leader.term === term) yield other;
     }
-    return acks > this.nodes.size / 2;
   }
 
   round() {
@@ -68,6 +81,7 @@ export class Pool {
         leaseHeld: leases.get(id) ?? false,
       });
       this.nodes.set(id, r.state);
+      this.reigns.set(id, extendReign(this.reigns.get(id) ?? [], r.state.leads));
       this.refused += r.refused.length;
       for (const e of r.events)
         if (e.type === 'leader-elected' && e.self) this.claims.push({ peerId: id, term: e.term, at: this.now });
