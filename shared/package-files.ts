@@ -35,10 +35,20 @@ export async function agentUnitText(file?: string): Promise<string> {
 }
 
 /**
+ * The single-file artifact this code runs as (its real path: node resolves the symlink it was
+ * started by), or undefined when it runs from the package. A local-pool leader that was upgraded
+ * launches new instances from it (shared/remoter/local-agent-bin.ts).
+ */
+export function runningArtifactFile(): string | undefined {
+  return runningFromArtifact() ? fileURLToPath(import.meta.url) : undefined;
+}
+
+/**
  * Where the agent artifact and its manifest are: the artifact's own directory when this runs as
  * the artifact (an ssh-cloud leader uploads the very file it runs), else the package's build.
  */
 export function agentArtifactDir(): string {
-  if (runningFromArtifact()) return dirname(fileURLToPath(import.meta.url));
+  const running = runningArtifactFile();
+  if (running) return dirname(running);
   return join(findPackageRoot(), 'dist', 'artifact');
 }

@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { poolKeyFile } from '../config/resolve.ts';
 import { ensureIdentity } from '../identity.ts';
+import { runningArtifactFile } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { faultPoint } from './fault-point.ts';
 import { checkRecordedLaunch } from './launch-check.ts';
+import { localAgentBin } from './local-agent-bin.ts';
 import {
   definedOnly,
   LOCAL_REMOTER_DEFAULTS,
@@ -25,13 +27,12 @@ import {
 import { reserveInstances } from './local-reserve.ts';
 import { startInstances } from './local-start.ts';
 import { type LocalInstance, type LocalState, LocalStateStore } from './local-state.ts';
-import { findPackageRoot } from './package-root.ts';
 import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError } from './types.ts';
 
 /**
  * The local remoter base: every instance is a detached `node bin/poolparty-agent.mjs` process on
- * this machine with its own loopback address. State lives in `<stateDir>/local/`:
+ * this machine (an upgraded leader starts its own artifact instead: local-agent-bin.ts) with its own loopback address. State lives in `<stateDir>/local/`:
  * instances.json plus `<id>/{agent.json, data/, agent.log}` per instance.
  *
  * Records of terminated instances (terminated by us or found dead) are kept, marked
@@ -53,9 +54,14 @@ export class LocalRemoter implements RemoterBase {
   readonly dir: string;
   private readonly tunables: LocalRemoterTunables;
   private readonly store: LocalStateStore;
-  private readonly agentBin: string;
+  /** What instances are started with: found at the first launch (list and terminate need none). */
+  private agentBin: Promise<string> | undefined;
 
-  constructor(private readonly opts: LocalRemoterOptions) {
+  constructor(
+    private readonly opts: LocalRemoterOptions,
+    /** The artifact this code runs as; a test stands in for the artifact build here. */
+    private readonly running: string | undefined = runningArtifactFile(),
+  ) {
     const cloud = opts.pool.clouds[opts.cloud];
     if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
     if (cloud.using.provider !== 'local')
@@ -63,10 +69,6 @@ export class LocalRemoter implements RemoterBase {
     this.tunables = { ...LOCAL_REMOTER_DEFAULTS, ...definedOnly(opts) };
     this.dir = join(resolve(opts.stateDir), 'local');
     this.store = new LocalStateStore(this.dir, this.tunables);
-    const env = opts.env ?? process.env;
-    this.agentBin = resolve(
-      opts.agentBin ?? env.POOLPARTY_AGENT_BIN ?? join(findPackageRoot(), 'bin', 'poolparty-agent.mjs'),
-    );
   }
 
   /**
@@ -77,7 +79,18 @@ export class LocalRemoter implements RemoterBase {
    */
   async launch(req: LaunchRequest): Promise<LocalInstanceRecord[]> {
     checkRecordedLaunch(req, this.opts.cloud);
-    if (!existsSync(this.agentBin)) throw new RemoterError(`agent launcher not found: ${this.agentBin}`);
+    this.agentBin ??= localAgentBin({
+      agentBin: this.opts.agentBin,
+      env: this.opts.env ?? process.env,
+      running: this.running,
+      dir: this.dir,
+    }).then((file) => resolve(file));
+    // A failed look-up is looked up again at the next launch.
+    const agentBin = await this.agentBin.catch((err: unknown) => {
+      this.agentBin = undefined;
+      throw err;
+    });
+    if (!existsSync(agentBin)) throw new RemoterError(`agent launcher not found: ${agentBin}`);
     const keyFile = poolKeyFile(resolve(this.opts.stateDir));
 
     let failure: unknown;
@@ -97,7 +110,7 @@ export class LocalRemoter implements RemoterBase {
       await commit();
       faultPoint('after-record');
       try {
-        await startInstances(state, batch, { opts: this.opts, agentBin: this.agentBin, keyFile, commit });
+        await startInstances(state, batch, { opts: this.opts, agentBin, keyFile, commit });
       } catch (err) {
         failure = err; // keep what did start in the state, so it can be listed and terminated
         await this.settle(state);
