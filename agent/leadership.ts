@@ -8,6 +8,7 @@ import {
   type RefusedTerm,
   stepElection,
 } from './leader/election.ts';
+import { joinedThrough } from './leader/seeds.ts';
 import { acceptsTerm, MAX_TERM_STEP, termLimit } from './leader/terms.ts';
 
 export interface LeadershipOptions {
@@ -23,6 +24,13 @@ export interface LeadershipOptions {
   maxTermStep?: number;
   /** Told of every term refused (beyond the bound): the agent counts and logs them. */
   onRefused?: (r: RefusedTerm) => void;
+  /**
+   * The agent's seeds (config `bootstrap`): until one of them is seen alive, this agent claims
+   * no term for `joinWindow` after it started (leader/seeds.ts). Default none: it never waits.
+   */
+  seeds?: readonly string[];
+  /** How long a seeded agent waits for its first join before it may claim (ms). Default DEFAULT_JOIN_WINDOW. */
+  joinWindow?: number;
 }
 
 /** What one election round needs besides the alive members. */
@@ -53,6 +61,8 @@ export class Leadership {
   #state: ElectionState;
   #seenTerm = 0;
   #retiring = false;
+  /** Whether this agent has joined through a seed (latched: seeds that die later do not matter). */
+  #joined = false;
   #refused = 0;
   /** Refusals already reported ("peer:term"), so a record seen every round is reported once. */
   readonly #reported = new Set<string>();
@@ -85,6 +95,7 @@ export class Leadership {
   /** One election round over the alive members' latest records (self excluded). */
   step(alive: readonly Heartbeat[], now: number, ctx: StepContext = {}): LeaderEvent[] {
     const o = this.#o;
+    this.#joined ||= joinedThrough(o.seeds ?? [], o.selfPeerId(), alive);
     const r = stepElection(this.#state, {
       self: { peerId: o.selfPeerId() },
       alive: alive.map(candidateOf),
@@ -97,6 +108,8 @@ export class Leadership {
       leaseTimeout: o.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT,
       maxTermStep: o.maxTermStep ?? MAX_TERM_STEP,
       retiring: this.#retiring,
+      awaitingJoin: !this.#joined,
+      ...(o.joinWindow !== undefined ? { joinWindow: o.joinWindow } : {}),
     });
     this.#state = r.state;
     for (const x of r.refused) this.#refuse(x);

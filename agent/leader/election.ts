@@ -22,9 +22,9 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  *   key holder's higher claim moves only the term number, never the leadership.
  * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
  *   member claims, one term above the highest seen, and only once nobody has claimed for
- *   `claimDelay` (views of who died converge meanwhile) and it has listened for `settleAfter`
- *   since it started. A leader that is only suspect is still followed: a member whose loop
- *   stalled does not cost a term. Claims are never re-asserted at a higher term.
+ *   `claimDelay` (views of who died converge meanwhile), it has listened for `settleAfter` since
+ *   it started and, given seeds, it has joined through one (or `joinWindow` passed). A suspect
+ *   leader is still followed: a stalled loop costs no term. Claims are never re-asserted higher.
  * - **One leader per term.** Client tokens are (term, action number), numbered by each leader from
  *   its own intents, so two racers for one term must never both act in it: the one with the lease
  *   bids above the other (Re-bid); one that saw a rival of its term without the lease (the rival
@@ -79,15 +79,9 @@ export interface ElectionInput {
   self: { peerId: string };
   /** Alive members other than self. */
   alive: readonly Candidate[];
-  /**
-   * Suspect members other than self. Only the leader this node follows counts among them: it is
-   * still followed while suspect (SWIM confirms or refutes the suspicion within a bounded time).
-   */
+  /** Suspect members other than self: only the leader this node follows counts (SWIM settles it soon). */
   suspect?: readonly Candidate[];
-  /**
-   * Highest term seen in messages (control messages, records of members no longer alive), each
-   * already bounded by the shell when it arrived; here it is only checked to be a sane term.
-   */
+  /** Highest term seen in messages (control, records of the dead), bounded by the shell as each arrived. */
   seenTerm: number;
   now: number;
   settleAfter: number;
@@ -101,6 +95,9 @@ export interface ElectionInput {
   maxTermStep?: number;
   /** Set when this node must not lead (it is retiring). */
   retiring?: boolean;
+  /** Given seeds, it has seen none yet: no claim before startedAt + joinWindow (ms, DEFAULT_JOIN_WINDOW). */
+  awaitingJoin?: boolean;
+  joinWindow?: number;
 }
 
 /** A term from a peer that was ignored: beyond the accepted bound. */
@@ -117,6 +114,8 @@ export interface ElectionResult {
 
 /** Default lease timeout of the pure core (ms), the agent passes 3 × loadInterval. */
 export const DEFAULT_LEASE_TIMEOUT = 6000;
+/** How long a seeded node waits for its first join before it may claim (ms): several join rounds. */
+export const DEFAULT_JOIN_WINDOW = 30_000;
 
 export function initialElection(startedAt: number): ElectionState {
   return {
@@ -247,7 +246,8 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
     const me: Candidate = { peerId: self.peerId, startedAt: state.startedAt, term };
     const eligible = [...(input.retiring ? [] : [me]), ...alive.filter((c) => !c.retiring)];
     const oldest = eligible.reduce<Candidate | undefined>((o, c) => (!o || older(c, o) ? c : o), undefined);
-    const settled = now - state.startedAt >= input.settleAfter;
+    const joinWait = input.awaitingJoin ? (input.joinWindow ?? DEFAULT_JOIN_WINDOW) : 0;
+    const settled = now - state.startedAt >= Math.max(input.settleAfter, joinWait);
     const quiet = now - (noClaimSince ?? now) >= (input.claimDelay ?? 0);
     if (oldest?.peerId === self.peerId && settled && quiet) {
       term += 1;

@@ -1,4 +1,5 @@
 import { type Candidate, type ElectionState, initialElection, stepElection } from '../../agent/leader/election.ts';
+import { joinedThrough } from '../../agent/leader/seeds.ts';
 import { extendReign, reignAckers } from '../../agent/leadership/reign.ts';
 
 /** settleAfter of every node of the simulated pools (ms). */
@@ -17,6 +18,10 @@ export class Pool {
   nodes = new Map<string, ElectionState>();
   /** Each node's reign: the terms it led without a break, as its duty would hold them. */
   reigns = new Map<string, readonly number[]>();
+  /** Each node's seeds (peer ids): it claims nothing until it has seen one alive or joinWindow passed. */
+  seeds = new Map<string, string[]>();
+  /** Nodes that have seen a seed alive (latched, as the agent's Leadership does). */
+  joined = new Set<string>();
   down = new Set<string>();
   hostile = new Map<string, Candidate>();
   now = 0;
@@ -28,7 +33,7 @@ export class Pool {
 
   constructor(
     ids: string[],
-    readonly opts: { claimDelay: number; leaseTimeout: number },
+    readonly opts: { claimDelay: number; leaseTimeout: number; joinWindow?: number },
   ) {
     ids.forEach((id, i) => {
       this.nodes.set(id, initialElection(i));
@@ -69,9 +74,19 @@ export class Pool {
     for (const [id, state] of this.nodes) {
       if (this.down.has(id) || this.hostile.has(id)) continue;
       const others = [...snapshot.values()].filter((c) => c.peerId !== id && !this.down.has(c.peerId));
+      const alive = others.filter((c) => this.view(id, c.peerId, this.now) === 'alive');
+      const seeds = (this.seeds.get(id) ?? []).map((p) => `/p2p/${p}`);
+      if (
+        joinedThrough(
+          seeds,
+          id,
+          alive.map((c) => ({ peerId: c.peerId, addrs: [] })),
+        )
+      )
+        this.joined.add(id);
       const r = stepElection(state, {
         self: { peerId: id },
-        alive: others.filter((c) => this.view(id, c.peerId, this.now) === 'alive'),
+        alive,
         suspect: others.filter((c) => this.view(id, c.peerId, this.now) === 'suspect'),
         seenTerm: 0,
         now: this.now,
@@ -79,6 +94,8 @@ export class Pool {
         claimDelay: this.opts.claimDelay,
         leaseTimeout: this.opts.leaseTimeout,
         leaseHeld: leases.get(id) ?? false,
+        awaitingJoin: !this.joined.has(id),
+        ...(this.opts.joinWindow !== undefined ? { joinWindow: this.opts.joinWindow } : {}),
       });
       this.nodes.set(id, r.state);
       this.reigns.set(id, extendReign(this.reigns.get(id) ?? [], r.state.leads));
