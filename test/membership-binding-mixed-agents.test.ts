@@ -97,8 +97,8 @@ describe.skipIf(!root)('a pool of a local and an ssh cloud binds both clouds on 
     const locals = await local.launch({ cloud: 'loc', count: 2, clientToken: 'mix-loc' });
     const { p2pPort } = (pool.clouds.loc as { using: { p2pPort: number } }).using;
     const localAddrs = locals.map((i) => `/ip4/${i.address}/tcp/${p2pPort}/p2p/${i.peerId}`);
-    // The ssh hosts are told where the local agents are: the two clouds' launchers do not share
-    // bootstrap peers, and this pool has no other way to meet.
+    // The ssh hosts are told where the local agents are, so the pool meets at once: the local
+    // agents, started first, reach the ssh hosts named in the definition only at a later join round.
     const ssh = new SshRemoter({
       pool: name,
       cloud: 'web',

@@ -5,6 +5,7 @@ import type { MetricSourceSpec } from '../wire/metrics.ts';
 import { toConfigure } from './configure-schema.ts';
 import { poolBinding, poolUpgradeKey } from './pool-binding.ts';
 import type { CloudDefinition, PoolDefinition } from './schema.ts';
+import { withStaticSeeds } from './static-seeds.ts';
 
 /** What the launcher decides per instance; the rest of an AgentConfig comes from the pool. */
 export interface AgentRuntime {
@@ -50,7 +51,8 @@ export function resolveAgentConfig(pool: PoolDefinition, cloudName: string, runt
     dataDir: runtime.dataDir,
     poolKeyFile: runtime.poolKeyFile,
     listen: [...runtime.listen],
-    bootstrap: [...runtime.bootstrap],
+    // Plus the pool's ssh hosts: the only peers of other clouds every launcher can name (static-seeds.ts).
+    bootstrap: withStaticSeeds(pool, cloudName, runtime.bootstrap),
     monitor: { ...runtime.monitor },
     tunables: { ...cloud.agent },
     ...(runtime.bundle ? { bundle: structuredClone(runtime.bundle) } : {}),
