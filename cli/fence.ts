@@ -15,6 +15,7 @@ import { readPoolKey } from '../shared/pool-key.ts';
 import { encodeMessage } from '../shared/wire/codec.ts';
 import { controlTopic, type PoolStopping, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
 import { cliLogger, isLive, type PoolContext } from './context.ts';
+import { FENCE_DEFAULTS, type FenceOptions } from './terminate-limits.ts';
 
 /**
  * The "pool stopping" fence: before `terminate` ends anything, every leader of the pool is told to
@@ -25,26 +26,7 @@ import { cliLogger, isLive, type PoolContext } from './context.ts';
  * (agent/control.ts). Agents it cannot reach are not waited for: the sweep ends them all the same.
  */
 
-export interface FenceOptions {
-  /** The whole fence, from listing to the last publish (ms). Default 5000: terminate never waits longer. */
-  timeoutMs: number;
-  /** One dial, each target in parallel (ms). Default 2000. */
-  dialTimeoutMs: number;
-  /** Reading one monitor's /cluster for more addresses (ms). Default 1500. */
-  monitorTimeoutMs: number;
-  /** How often the notice is published (count). Default 3: a copy lost to a mesh change is resent. */
-  publishes: number;
-  /** Pause between publishes (ms). Default 250. */
-  publishEveryMs: number;
-}
-
-export const FENCE_DEFAULTS: FenceOptions = {
-  timeoutMs: 5000,
-  dialTimeoutMs: 2000,
-  monitorTimeoutMs: 1500,
-  publishes: 3,
-  publishEveryMs: 250,
-};
+export { FENCE_DEFAULTS, type FenceOptions };
 
 export interface FenceResult {
   /** Addresses tried (one per agent address known). */

@@ -8,27 +8,15 @@ import { isLive, listInstances, openPool, type PoolContext } from '../context.ts
 import { forgetAliasedHostKeys } from '../ec2-ssh.ts';
 import { timed } from '../progress.ts';
 import { explainSshFailure } from '../ssh-progress.ts';
+import { SWEEP_DEFAULTS, type SweepLimits } from '../terminate-limits.ts';
 
 export interface TerminateResult {
   pool: string;
   terminated: string[];
 }
 
-/**
- * How hard a sweep tries: a leader that was mid-launch when the sweep began may add an instance,
- * and an agent the fence (cli/fence.ts) could not reach may still heal the pool back towards
- * `min`. Every round ends everything listed, so a second round normally finds nothing.
- */
-export interface SweepLimits {
-  /** Most rounds of end-then-list (count). Default 10. */
-  rounds: number;
-  /** No round starts after this long (ms). Default 60000. */
-  timeoutMs: number;
-  /** Pause before listing again when a round left something (ms). Default 500. */
-  pauseMs: number;
-}
-
-export const SWEEP_DEFAULTS: SweepLimits = { rounds: 10, timeoutMs: 60_000, pauseMs: 500 };
+/** How hard a sweep tries: see cli/terminate-limits.ts. */
+export { SWEEP_DEFAULTS, type SweepLimits };
 
 export interface SweepResult {
   /** Ids whose terminate call succeeded. */

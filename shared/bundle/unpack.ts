@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
+import * as z from 'zod';
 import { BundleHashMismatchError, BundleTargetExistsError, BundleTooLargeError, UnsafeArchiveError } from './errors.ts';
 import { readTarGz, type TarHeader } from './tar-read.ts';
 
@@ -14,14 +15,24 @@ import { readTarGz, type TarHeader } from './tar-read.ts';
  * than `maxBytes` inflated or `maxEntries` entries.
  */
 
-export const UNPACK_DEFAULTS = { maxBytes: 256 * 1024 * 1024, maxEntries: 20_000 } as const;
+const unpackLimitsSchema = z.strictObject({
+  /** Uncompressed size limit (bytes). Default 268435456 (256 MiB). */
+  maxBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024 * 1024),
+  /** Entry count limit (count). Default 20000. */
+  maxEntries: z.number().int().min(1).default(20_000),
+});
 
-export interface UnpackOptions {
-  /** Uncompressed size limit (bytes). Default 256 MiB. */
-  maxBytes?: number;
-  /** Entry count limit. Default 20000. */
-  maxEntries?: number;
-}
+/** Defaults of the limits: the schema's own, parsed from nothing. */
+export const UNPACK_DEFAULTS: Readonly<z.output<typeof unpackLimitsSchema>> = Object.freeze(
+  unpackLimitsSchema.parse({}),
+);
+
+/** Any of the limits; an unset one keeps its default. */
+export type UnpackOptions = Partial<z.output<typeof unpackLimitsSchema>>;
 
 export interface UnpackResult {
   dir: string;

@@ -131,8 +131,16 @@ export function defaultTunables(heartbeatInterval = 1000): AgentTunables {
   return agentTunablesSchema.parse({ heartbeatInterval });
 }
 
-/** Defaults of the monitor: bind address and port. */
-export const MONITOR_DEFAULTS = { host: '0.0.0.0', port: 8642 } as const;
+/** Where an agent serves its monitor (a cloud's `monitor` block). */
+export const monitorSchema = z.strictObject({
+  /** Bind address. Default '0.0.0.0': every interface, so peers and the CLI can read it. */
+  host: z.string().min(1).default('0.0.0.0'),
+  /** TCP port. Default 8642. */
+  port: z.number().int().min(1).max(65535).default(8642),
+});
+
+/** Defaults of the monitor: the schema's own, parsed from nothing. */
+export const MONITOR_DEFAULTS: Readonly<z.output<typeof monitorSchema>> = Object.freeze(monitorSchema.parse({}));
 
 /** Default libp2p TCP port of an agent (next to the monitor's 8642). */
 export const P2P_DEFAULT_PORT = 8643;

@@ -1,9 +1,10 @@
 import type { AgentConfig } from '../wire/agent-config.ts';
 import type { HealthView } from '../wire/cluster.ts';
 import type { Artifact } from './artifact.ts';
-import type { SshProgress, SshTarget, SshTimeouts } from './connect.ts';
+import type { SshProgress, SshTarget } from './connect.ts';
 import type { HostKeyCheck, HostKeyVerifier } from './known-hosts.ts';
 import type { RemoteLayout } from './layout.ts';
+import { PROVISION_TIMEOUT_DEFAULTS, type ProvisionTimeouts } from './timeouts-schema.ts';
 
 /** What provisioning a host (provision.ts) takes, reports and returns. */
 
@@ -16,12 +17,7 @@ export interface HostTarget extends SshTarget {
   init?: InitMode | 'auto';
 }
 
-export interface ProvisionTimeouts extends SshTimeouts {
-  /** How long the started agent has to answer /health (ms). Default 30000. */
-  healthTimeout: number;
-  /** How long an old agent has to exit after SIGTERM before SIGKILL (ms). Default 15000. */
-  stopGrace: number;
-}
+export { PROVISION_TIMEOUT_DEFAULTS, type ProvisionTimeouts };
 
 export interface NodeInfo {
   path: string;
@@ -95,8 +91,6 @@ export interface ProvisionResult {
   health: HealthView;
   config: AgentConfig;
 }
-
-export const PROVISION_TIMEOUT_DEFAULTS = { healthTimeout: 30_000, stopGrace: 15_000 } as const;
 
 export type DeprovisionOptions = SessionOptions;
 

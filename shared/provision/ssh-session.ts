@@ -2,6 +2,7 @@ import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { formatDuration } from '../duration.ts';
 import { ProvisionError, RemoteFileError } from './errors.ts';
 import type { HostKeyCheck } from './known-hosts.ts';
+import { SSH_TIMEOUT_DEFAULTS, type SshTimeouts } from './timeouts-schema.ts';
 
 /**
  * An open, authenticated SSH connection (connect.ts opens it): remote commands, SFTP reads and
@@ -15,23 +16,7 @@ export interface SshTarget {
   keyFile: string;
 }
 
-export interface SshTimeouts {
-  /** Total time to wait for the host to answer SSH, across attempts (ms). Default 60000. */
-  waitTimeout: number;
-  /** One step of one attempt: TCP connect, banner, handshake+auth (ms). Default 10000. */
-  attemptTimeout: number;
-  /** Pause between attempts (ms). Default 1000. */
-  retryInterval: number;
-  /** One remote command (ms). Default 120000: uploading and starting an agent on a slow host. */
-  commandTimeout: number;
-}
-
-export const SSH_TIMEOUT_DEFAULTS: SshTimeouts = {
-  waitTimeout: 60_000,
-  attemptTimeout: 10_000,
-  retryInterval: 1000,
-  commandTimeout: 120_000,
-};
+export { SSH_TIMEOUT_DEFAULTS, type SshTimeouts };
 
 export interface ExecResult {
   code: number | null;

@@ -1,34 +1,9 @@
 import type { PoolDefinition } from '../config/schema.ts';
+import { LOCAL_REMOTER_DEFAULTS, type LocalRemoterTunables, pickDefined } from './remoter-tunables.ts';
 
-/** What the local remoter base (local.ts) is built with: its tunables and options. */
+export { LOCAL_REMOTER_DEFAULTS, type LocalRemoterTunables };
 
-export interface LocalRemoterTunables {
-  /** How long terminate waits after SIGTERM before SIGKILL (ms). Default 5000: an agent's
-   * graceful leave takes leaveGrace (500ms) plus shutdown; longer only slows `terminate`. */
-  terminateGrace: number;
-  /** How often terminate checks whether processes exited (ms). Default 100. */
-  terminatePoll: number;
-  /** Give up waiting for the state lock after this long (ms). Default 10000. */
-  lockTimeout: number;
-  /** Retry interval while another process holds the lock (ms). Default 25. */
-  lockPoll: number;
-  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
-  lockStaleAfter: number;
-  /** Most loopback addresses examined per launch (count). Default 1024. */
-  maxAddressScan: number;
-  /** Terminated records kept in instances.json (count). Default 50. */
-  keepTerminated: number;
-}
-
-export const LOCAL_REMOTER_DEFAULTS: LocalRemoterTunables = {
-  terminateGrace: 5000,
-  terminatePoll: 100,
-  lockTimeout: 10_000,
-  lockPoll: 25,
-  lockStaleAfter: 5000,
-  maxAddressScan: 1024,
-  keepTerminated: 50,
-};
+/** What the local remoter base (local.ts) is built with: its tunables (remoter-tunables.ts) and options. */
 
 export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
   pool: PoolDefinition;
@@ -54,9 +29,5 @@ export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
 
 /** The tunables `opts` sets, without the keys it leaves undefined (they keep their defaults). */
 export function definedOnly(opts: Partial<LocalRemoterTunables>): Partial<LocalRemoterTunables> {
-  const out: Partial<LocalRemoterTunables> = {};
-  for (const key of Object.keys(LOCAL_REMOTER_DEFAULTS) as (keyof LocalRemoterTunables)[]) {
-    if (opts[key] !== undefined) out[key] = opts[key];
-  }
-  return out;
+  return pickDefined(LOCAL_REMOTER_DEFAULTS, opts);
 }

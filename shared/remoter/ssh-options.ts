@@ -3,26 +3,11 @@ import type { SshUsingDefinition } from '../config/ssh-schema.ts';
 import type { Artifact } from '../provision/artifact.ts';
 import type { ProvisionProgress, ProvisionTimeouts } from '../provision/provision.ts';
 import type { AgentConfig } from '../wire/agent-config.ts';
+import { SSH_REMOTER_DEFAULTS, type SshRemoterTunables } from './remoter-tunables.ts';
 
-/** What the ssh remoter base (ssh.ts) is built with: its tunables and options. */
+export { SSH_REMOTER_DEFAULTS, type SshRemoterTunables };
 
-export interface SshRemoterTunables {
-  /** Give up waiting for the state lock after this long (ms). Default 10000. */
-  lockTimeout: number;
-  /** Retry interval while another process holds the lock (ms). Default 25. */
-  lockPoll: number;
-  /** A lock file without a readable pid older than this is stale (ms). Default 5000. */
-  lockStaleAfter: number;
-  /** `list` asks each agent's /health with this timeout (ms). Default 1500: a listing must stay quick. */
-  healthTimeout: number;
-}
-
-export const SSH_REMOTER_DEFAULTS: SshRemoterTunables = {
-  lockTimeout: 10_000,
-  lockPoll: 25,
-  lockStaleAfter: 5000,
-  healthTimeout: 1500,
-};
+/** What the ssh remoter base (ssh.ts) is built with: its tunables (remoter-tunables.ts) and options. */
 
 export interface SshRemoterOptions extends Partial<SshRemoterTunables> {
   /** The pool's name. */

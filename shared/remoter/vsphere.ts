@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { agentUnitText } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { checkLaunchTarget } from './launch-check.ts';
+import { VSPHERE_REMOTER_DEFAULTS, type VsphereRemoterTunables } from './remoter-tunables.ts';
 import type {
   InstanceRecord,
   LaunchContext,
@@ -50,7 +51,8 @@ import { guestinfo } from './vsphere-user-data.ts';
  * gave it (the laptop's parse; nodes never carry it, so a leader needs the variables).
  */
 
-export interface VsphereRemoterOptions extends LaunchContext {
+/** Its tunables (pageSize, taskTimeoutMs, terminateParallel) are documented in remoter-tunables.ts. */
+export interface VsphereRemoterOptions extends LaunchContext, Partial<VsphereRemoterTunables> {
   /** The systemd unit text. Default: <package>/systemd/poolparty-agent.service. */
   unit?: string;
   log?: Logger;
@@ -58,15 +60,9 @@ export interface VsphereRemoterOptions extends LaunchContext {
   env?: NodeJS.ProcessEnv;
   /** Another SOAP round trip (tests). */
   transport?: SoapTransport;
-  /** VMs per PropertyCollector page (maxObjects). Default 100. */
-  pageSize?: number;
-  /** A task's bound (ms). Default 600000. */
-  taskTimeoutMs?: number;
-  /** Concurrent power-off/destroy pairs in terminate (count). Default 4. */
-  terminateParallel?: number;
 }
 
-export const VSPHERE_REMOTER_DEFAULTS = { pageSize: 100, taskTimeoutMs: 600_000, terminateParallel: 4 } as const;
+export { VSPHERE_REMOTER_DEFAULTS };
 
 export function createVsphereRemoter(opts: VsphereRemoterOptions): VsphereRemoter {
   return new VsphereRemoter(opts);
