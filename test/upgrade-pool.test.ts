@@ -210,8 +210,17 @@ describe('poolparty upgrade on a real local pool of 5 agents', () => {
   it('--rollback returns every node to the agent it ran before, one at a time, leader last', {
     timeout: 400_000,
   }, async () => {
-    const r = await pool.cli('upgrade', '-c', pool.config, '--rollback', '--yes');
-    expect(r.code, r.stderr).toBe(0);
+    const r = await pool.cli('upgrade', '-c', pool.config, '--rollback', '--yes', '--json');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // Followed like an upgrade: the run's events as the leader streamed them, shown as they came.
+    const events = (JSON.parse(r.stdout) as { events: Array<{ type: string; phase?: string; instanceId?: string }> })
+      .events;
+    const returned = new Set(
+      events.filter((e) => e.type === 'upgrade-progress' && e.phase === 'done').map((e) => e.instanceId),
+    );
+    expect(returned.size).toBeGreaterThanOrEqual(4);
+    expect(events.map((e) => e.type)).toContain('upgrade-complete');
+    expect(r.stderr).toMatch(/upgrade-progress\s+local-\d+\s+\S+\s+restarting previous agent/);
     await waitFor(
       'every node back on the version before the upgrade',
       async () => (await Promise.all(monitors.map(health))).every((h) => h.version === VERSION),

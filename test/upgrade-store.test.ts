@@ -2,6 +2,7 @@ import { mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UpgradeMember } from '../agent/upgrade/member.ts';
 import { ArtifactStore } from '../agent/upgrade/store.ts';
 import type { SignedManifest } from '../shared/upgrade/manifest.ts';
 
@@ -68,6 +69,50 @@ describe("artifact store (a node's <dataDir>/upgrade)", () => {
     await store.writePlan(plan);
     await store.writePlan(null);
     expect(await store.plan()).toBeNull();
+  });
+
+  it('reads the plan again only when the file changed (a leader looks at it every tick)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pp-upgrade-plan-cache-'));
+    dirs.push(dir);
+    const store = new ArtifactStore(dir);
+    const plan = { sha256: '5'.repeat(64), version: 'v5', startedAt: 100, gateMs: 5000, maxUnavailable: 1 };
+    await store.writePlan(plan);
+    const first = await store.plan();
+    expect(first).toEqual(plan);
+    // The same parsed object: not read and parsed again.
+    expect(await store.plan()).toBe(first);
+    await store.writePlan({ ...plan, version: 'v6' });
+    const second = await store.plan();
+    expect(second).toEqual({ ...plan, version: 'v6' });
+    expect(await store.plan()).toBe(second);
+    // Another writer's file (rewritten in place) is seen too.
+    await writeFile(join(dir, 'upgrade', 'rollout.json'), JSON.stringify({ ...plan, version: 'v7!' }));
+    expect(await store.plan()).toEqual({ ...plan, version: 'v7!' });
+    await store.writePlan(null);
+    expect(await store.plan()).toBeNull();
+  });
+
+  it('a member told the rollout was announced complete notes it in its plan, from its leader only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pp-upgrade-announced-'));
+    dirs.push(dir);
+    const store = new ArtifactStore(dir);
+    const plan = { sha256: '6'.repeat(64), version: 'v6', startedAt: 100, gateMs: 5000, maxUnavailable: 1 };
+    await store.writePlan(plan);
+    const member = new UpgradeMember({
+      store,
+      publicKey: 'a key',
+      selfPeerId: 'M',
+      leader: () => 'L',
+      now: () => 777,
+    } as unknown as ConstructorParameters<typeof UpgradeMember>[0]);
+    expect(await member.answer({ type: 'announced', sha256: plan.sha256 }, 'X')).toMatchObject({ ok: false });
+    expect(await store.plan()).toEqual(plan);
+    expect(await member.answer({ type: 'announced', sha256: '7'.repeat(64) }, 'L')).toMatchObject({ ok: true });
+    expect(await store.plan()).toEqual(plan);
+    expect(await member.answer({ type: 'announced', sha256: plan.sha256 }, 'L')).toMatchObject({ ok: true });
+    expect(await store.plan()).toEqual({ ...plan, announcedAt: 777 });
+    // It survives a restart: the next process reads it from disk.
+    expect(await new ArtifactStore(dir).plan()).toEqual({ ...plan, announcedAt: 777 });
   });
 
   it('refuses a hash that is not a sha256 digest before touching the disk', async () => {

@@ -1,16 +1,12 @@
-import { peerIdFromString } from '@libp2p/peer-id';
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
-import {
-  type MemberUpgradeStatus,
-  type RolloutPlan,
-  UPGRADE_PROTOCOL,
-  type UpgradeRequest,
-} from '../../shared/upgrade/protocol.ts';
-import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
+import type { MemberUpgradeStatus, RolloutPlan, UpgradeRequest } from '../../shared/upgrade/protocol.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import { noteAnnounced } from './announce.ts';
+import { askMember } from './ask.ts';
 import { rolloutEvents } from './events.ts';
 import type { UpgradeMember } from './member.ts';
+import { stageRefusalHalts } from './refusal.ts';
 import { completedAtTakeover, resumable, resumeRollout } from './resume.ts';
 import { RollbackRun } from './rollback-leader.ts';
 import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
@@ -77,13 +73,15 @@ export class UpgradeLeader {
   /** `poolparty upgrade --rollback`: the caller verified the request; members verify it again. */
   beginRollback(request: unknown, gateMs: number): void {
     const o = this.#o;
-    this.#rollback = new RollbackRun(
+    this.#rollback = new RollbackRun({
       request,
       // Members that left are not returned: they are not there to answer.
-      o.members().flatMap((m) => (m.leftAt === undefined ? [m.peerId] : [])),
+      members: o.members().filter((m) => m.leftAt === undefined),
+      self: { peerId: o.selfPeerId, instanceId: o.selfInstanceId },
       gateMs,
-      o.now(),
-    );
+      now: o.now(),
+      ...(o.emit ? { emit: o.emit } : {}),
+    });
     o.log('upgrade-rollback-started', { members: this.#rollback.progress.queue.length });
   }
 
@@ -189,9 +187,11 @@ export class UpgradeLeader {
     // Halted: the leader before said so when it halted. Complete: usually by the leader before
     // coming back from its own restart, which nobody announced (resume.ts).
     const outcomes = [self.last, ...seen.map((m) => m.status?.last ?? null)];
-    if (rollout.completedAt !== undefined && !rollout.halted && completedAtTakeover(plan, outcomes, o.now())) {
+    const announce = plan.announcedAt === undefined && completedAtTakeover(plan, outcomes, o.now());
+    if (rollout.completedAt !== undefined && !rollout.halted && announce) {
       o.log('upgrade-rollout-complete', { sha256: rollout.sha256, members: rollout.members.length });
       this.#tell({ ...rollout, completedAt: undefined }, rollout);
+      this.#announced(rollout.sha256);
     }
     if (!rollout.halted && rollout.completedAt === undefined)
       o.emit?.({
@@ -235,8 +235,8 @@ export class UpgradeLeader {
       );
       for (const [peer, a] of answers) {
         if (a.ok) r = markMember(r, peer, 'staged', o.now());
-        // A member that refuses what the leader verified has another key, or was handed other bytes: halt.
-        else if (String(a.error).startsWith('refused')) r = markMember(r, peer, 'failed', o.now(), String(a.error));
+        // A member with another key, or none, or handed other bytes refuses for ever: halt (refusal.ts).
+        else if (stageRefusalHalts(a)) r = markMember(r, peer, 'failed', o.now(), String(a.error));
         else o.log('upgrade-stage-retry', { peer, error: a.error });
       }
     } else if (step.kind === 'activate') {
@@ -261,6 +261,7 @@ export class UpgradeLeader {
       else r = markMember(r, o.selfPeerId, 'failed', o.now(), String(a.error));
     } else if (step.kind === 'done' && !current.completedAt) {
       o.log('upgrade-rollout-complete', { sha256: r.sha256, members: r.members.length });
+      this.#announced(r.sha256);
     }
     // A push that began another rollout meanwhile (this one had ended) wins.
     if (this.#rollout !== current && this.#rollout !== told) return;
@@ -279,19 +280,15 @@ export class UpgradeLeader {
     return { sha256: s.sha256, ready: s.ready === true, last: s.last, held: Array.isArray(s.held) ? s.held : [] };
   }
 
-  /** One request to a member; a failure to reach it is an answer too (`ok: false`). */
+  /** One request to a member (this node's own member answers in process); unreachable is `ok: false`. */
   async ask(peer: string, req: UpgradeRequest, timeout: number): Promise<Record<string, unknown> & { ok: boolean }> {
     const o = this.#o;
-    if (peer === o.selfPeerId) return o.member.answer(req, o.selfPeerId);
-    try {
-      const signal = AbortSignal.timeout(timeout);
-      const stream = await o.node.dialProtocol(peerIdFromString(peer), UPGRADE_PROTOCOL, { signal });
-      await sendAll(stream, line(req as unknown as Record<string, unknown>));
-      const answer = await new FrameReader(stream).header();
-      await stream.close().catch(() => undefined);
-      return { ...answer, ok: answer.ok === true };
-    } catch (err) {
-      return { ok: false, retry: true, error: `unreachable: ${(err as Error).message}` };
-    }
+    return peer === o.selfPeerId ? o.member.answer(req, o.selfPeerId) : askMember(o.node, peer, req, timeout);
+  }
+
+  /** `upgrade-complete` went out: every member notes it, so a later leader does not repeat it. */
+  #announced(sha256: string): void {
+    const peers = [this.#o.selfPeerId, ...this.#o.members().flatMap((m) => (m.leftAt === undefined ? [m.peerId] : []))];
+    void noteAnnounced(sha256, peers, (p, req, t) => this.ask(p, req, t));
   }
 }

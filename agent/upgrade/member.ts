@@ -76,7 +76,7 @@ export class UpgradeMember {
   async answer(req: UpgradeRequest, from: string): Promise<Answer> {
     if (req.type === 'status') return { ok: true, ...(await this.status()) };
     const o = this.#o;
-    if (!o.publicKey) return { ok: false, error: 'this agent has no upgrade key: it refuses every upgrade' };
+    if (!o.publicKey) return { ok: false, error: 'refused: this agent has no upgrade key: it refuses every upgrade' };
     // `retry`: the refusal says nothing of the artifact or of this member (the asker is not the
     // leader this member follows, e.g. while two nodes each think they lead): no reason to halt.
     if (from !== o.selfPeerId && from !== o.leader())
@@ -94,6 +94,12 @@ export class UpgradeMember {
       return staged;
     }
     if (req.type === 'activate') return this.#activate(req.sha256);
+    if (req.type === 'announced') {
+      const plan = await o.store.plan();
+      if (plan?.sha256 === req.sha256 && plan.announcedAt === undefined)
+        await o.store.writePlan({ ...plan, announcedAt: o.now() });
+      return { ok: true };
+    }
     const verdict = verifyRollback(req.request, o.publicKey, o.pool);
     if (!verdict.ok) return { ok: false, error: `rollback refused: ${verdict.detail}` };
     await o.store.writePlan(null);

@@ -1,18 +1,9 @@
 import type { UpgradeRequest } from '../../shared/upgrade/protocol.ts';
+import { ROLLBACK_VERSION, rollbackId, type SignedRollback } from '../../shared/upgrade/rollback.ts';
+import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
+import { type RollbackProgress, rollbackEvents } from './events.ts';
 
 type Ask = (peer: string, req: UpgradeRequest, timeout: number) => Promise<Record<string, unknown> & { ok: boolean }>;
-
-export interface RollbackProgress {
-  startedAt: number;
-  /** Members still to return, in order (the leader is not among them: it goes last). */
-  queue: string[];
-  /** The member returning now, what it ran before, and since when. */
-  current: { peerId: string; before: string | null; at: number } | null;
-  done: string[];
-  skipped: Array<{ peerId: string; why: string }>;
-  halted?: { peerId: string; reason: string; at: number };
-  completedAt?: number;
-}
 
 /**
  * `poolparty upgrade --rollback` on the leader: one member at a time returns to its previous
@@ -22,13 +13,32 @@ export interface RollbackProgress {
  */
 export class RollbackRun {
   #p: RollbackProgress;
+  #told: RollbackProgress;
   readonly #request: unknown;
   readonly #gateMs: number;
+  readonly #who: { self: string; instanceOf: (peerId: string) => string };
+  readonly #emit: (e: UpgradeEvent) => void;
 
-  constructor(request: unknown, members: string[], gateMs: number, now: number) {
-    this.#request = request;
-    this.#gateMs = gateMs;
-    this.#p = { startedAt: now, queue: [...members].sort(), current: null, done: [], skipped: [] };
+  /** `members`: the others (the leader is `self`); the request was verified by the caller. */
+  constructor(o: {
+    request: unknown;
+    members: Array<{ peerId: string; instanceId: string }>;
+    self: { peerId: string; instanceId: string };
+    gateMs: number;
+    now: number;
+    emit?: (e: UpgradeEvent) => void;
+  }) {
+    this.#request = o.request;
+    this.#gateMs = o.gateMs;
+    const names = new Map([...o.members, o.self].map((m) => [m.peerId, m.instanceId]));
+    this.#who = { self: o.self.peerId, instanceOf: (p) => names.get(p) ?? p };
+    this.#emit = o.emit ?? (() => undefined);
+    const id = rollbackId((o.request as SignedRollback).request);
+    const queue = o.members.map((m) => m.peerId).sort();
+    this.#p = { id, startedAt: o.now, queue, current: null, done: [], skipped: [] };
+    this.#told = this.#p;
+    const members = queue.length + 1;
+    this.#emit({ type: 'upgrade-started', sha: id, version: ROLLBACK_VERSION, members, resumed: false, at: o.now });
   }
 
   get progress(): RollbackProgress {
@@ -39,8 +49,22 @@ export class RollbackRun {
     return this.#p.completedAt !== undefined || this.#p.halted !== undefined;
   }
 
-  /** One step; `self` returns when the others are done (its restart ends this run). */
+  /** One step, told on the event stream; `self` returns when the others are done (its restart ends this run). */
   async step(ask: Ask, self: (request: unknown) => Promise<void>, now: () => number): Promise<void> {
+    try {
+      await this.#step(ask, self, now);
+    } finally {
+      this.#tell(now());
+    }
+  }
+
+  /** What changed since last told, on the event stream. */
+  #tell(now: number): void {
+    for (const e of rollbackEvents(this.#told, this.#p, this.#who, now)) this.#emit(e);
+    this.#told = this.#p;
+  }
+
+  async #step(ask: Ask, self: (request: unknown) => Promise<void>, now: () => number): Promise<void> {
     const p = this.#p;
     if (this.finished) return;
     if (p.current) {
@@ -58,6 +82,7 @@ export class RollbackRun {
     const [next, ...rest] = p.queue;
     if (next === undefined) {
       this.#p = { ...p, completedAt: now() };
+      this.#tell(now()); // before this node's restart cuts its event stream
       await self(this.#request);
       return;
     }
@@ -66,6 +91,8 @@ export class RollbackRun {
     if (a.ok) {
       const was = typeof before.sha256 === 'string' ? before.sha256 : null;
       this.#p = { ...p, queue: rest, current: { peerId: next, before: was, at: now() } };
+    } else if (a.retry === true) {
+      return; // says nothing of this member (it follows another leader): asked again next tick
     } else if (String(a.error).startsWith('no previous artifact')) {
       this.#p = { ...p, queue: rest, skipped: [...p.skipped, { peerId: next, why: String(a.error) }] };
     } else this.#p = { ...p, queue: rest, halted: { peerId: next, reason: String(a.error), at: now() } };

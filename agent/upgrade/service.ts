@@ -118,7 +118,7 @@ export class UpgradeService implements Component {
       self: await this.member.status(),
       keyConfigured: this.#o.publicKey !== undefined,
       rollout: rollout ? { ...rollout, leading: this.#o.leading() } : null,
-      rollback: this.leader.rollback?.progress ?? null,
+      rollback: this.leader.rollback ? { ...this.leader.rollback.progress, leading: this.#o.leading() } : null,
     };
   }
 }

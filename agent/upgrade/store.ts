@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
 import { parseRolloutPlan, type RolloutPlan, type UpgradeOutcome } from '../../shared/upgrade/protocol.ts';
@@ -28,6 +28,8 @@ export interface Trial {
  */
 export class ArtifactStore {
   readonly dir: string;
+  /** The last plan read, and the file it was read from (plan()). */
+  #plan: { key: string; plan: RolloutPlan | null } | null = null;
 
   constructor(dataDir: string) {
     this.dir = join(dataDir, 'upgrade');
@@ -140,15 +142,29 @@ export class ArtifactStore {
     await writeAtomically(join(this.dir, 'last.json'), `${JSON.stringify(outcome)}\n`);
   }
 
-  /** The rollout this node last staged for (what a new leader continues), or null. */
+  /**
+   * The rollout this node last staged for (what a new leader continues), or null. A leader with
+   * no rollout looks at it every tick: it is read and parsed again only when the file changed
+   * (another inode, mtime or size: every write renames a new file into place), else a stat.
+   */
   async plan(): Promise<RolloutPlan | null> {
-    const text = await readOrNull(join(this.dir, 'rollout.json'));
-    if (!text) return null;
+    const file = join(this.dir, 'rollout.json');
+    const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!st) return null;
+    const key = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    if (this.#plan?.key === key) return this.#plan.plan;
+    const text = await readOrNull(file);
+    let plan: RolloutPlan | null = null;
     try {
-      return parseRolloutPlan(JSON.parse(text.toString('utf8'))) ?? null;
+      plan = text ? (parseRolloutPlan(JSON.parse(text.toString('utf8'))) ?? null) : null;
     } catch {
-      return null;
+      plan = null;
     }
+    this.#plan = { key, plan };
+    return plan;
   }
 
   /** Null forgets it: after a rollback nobody may continue the rollout that was undone. */

@@ -6,7 +6,7 @@ import { parseDuration } from '../../shared/duration.ts';
 import { ARTIFACT_FILE, MANIFEST_FILE } from '../../shared/provision/artifact.ts';
 import { readUpgradeKey } from '../../shared/upgrade/key.ts';
 import { describeArtifact, type SignedManifest, signManifest } from '../../shared/upgrade/manifest.ts';
-import { signRollback } from '../../shared/upgrade/rollback.ts';
+import { rollbackId, type SignedRollback, signRollback } from '../../shared/upgrade/rollback.ts';
 import { VERSION } from '../../shared/version.ts';
 import { artifactDir, ensureArtifact } from '../artifact.ts';
 import { NotLeaderError } from '../bundle-push.ts';
@@ -14,6 +14,7 @@ import { type CommandHandler, OperationError, type OptionValues, optionalString,
 import { isLive, listInstances, openPool, type PoolContext } from '../context.ts';
 import { DIRECT } from '../pool-reach.ts';
 import { followUpgrade } from '../upgrade/follow.ts';
+import { followRollback } from '../upgrade/follow-rollback.ts';
 import { pushUpgrade, type UpgradePush } from '../upgrade/push.ts';
 import { findLeader } from './configure.ts';
 
@@ -132,10 +133,7 @@ export const run: CommandHandler = async ({ values, io }) => {
       shouldRetry: ({ error }) => error instanceof NotLeaderError && Date.now() < leaderDeadline,
     },
   );
-  if (!target) {
-    const text = `rollback handed to the leader ${leader.instanceId}: nodes return to their previous agent one at a time`;
-    return { data: { rollback: true, leader: leader.instanceId }, text };
-  }
+  if (!target) return followRollbackTo(push, leader.instanceId, monitors, timeoutMs, io.progress);
   const result = await followUpgrade({
     sha256: target.sha256,
     monitors,
@@ -151,3 +149,22 @@ export const run: CommandHandler = async ({ values, io }) => {
   if (!result.done) throw new OperationError(`upgrade: not every node runs ${target.version} after ${timeoutMs} ms`);
   return { data, text: `every node runs ${target.version} (${target.sha256.slice(0, 12)})` };
 };
+
+/** `--rollback` after its push: followed to its end like an upgrade (events, progress, exit code). */
+async function followRollbackTo(
+  push: UpgradePush,
+  leader: string,
+  monitors: string[],
+  timeoutMs: number,
+  progress: (line: string) => void,
+): Promise<{ data: Record<string, unknown>; text: string }> {
+  const id = rollbackId((push as { rollback: SignedRollback }).rollback.request);
+  progress(`rollback ${id.slice(0, 12)} handed to the leader ${leader}: nodes return one at a time, the leader last`);
+  const result = await followRollback({ id, monitors, timeoutMs, pollMs: 500, progress });
+  if (result.halted)
+    throw new OperationError(
+      `upgrade --rollback: halted at ${result.halted.instanceId}: ${result.halted.reason} (the other nodes keep their agent)`,
+    );
+  if (!result.done) throw new OperationError(`upgrade --rollback: not finished after ${timeoutMs} ms`);
+  return { data: { rollback: true, id, leader, ...result }, text: 'every node returned to its previous agent' };
+}

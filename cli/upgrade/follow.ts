@@ -1,7 +1,7 @@
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import { followEvents } from '../monitor-client.ts';
 import { eventLine } from '../render.ts';
-import type { UpgradeRolloutView } from './view.ts';
+import type { UpgradeRollbackView, UpgradeRolloutView } from './view.ts';
 
 /** One node's GET /upgrade, as the CLI reads it. */
 export interface NodeUpgrade {
@@ -19,19 +19,36 @@ export interface FollowResult {
   events: UpgradeEvent[];
 }
 
-async function readNode(monitor: string): Promise<{ node: NodeUpgrade; rollout: UpgradeRolloutView | null }> {
+/** What following a rollout or a rollback needs: every node's monitor, the time it may take, where lines go. */
+export interface FollowOptions {
+  monitors: string[];
+  timeoutMs: number;
+  pollMs: number;
+  progress: (line: string) => void;
+}
+
+/** One node's GET /upgrade: what it runs, and the rollout or rollback it drives if it leads one. */
+export interface NodeRead {
+  node: NodeUpgrade;
+  rollout: UpgradeRolloutView | null;
+  rollback: UpgradeRollbackView | null;
+}
+
+export async function readNode(monitor: string): Promise<NodeRead> {
   try {
     const res = await fetch(`${monitor.replace(/\/$/, '')}/upgrade`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = (await res.json()) as {
       self: { version: string; sha256: string | null; ready: boolean };
       rollout: UpgradeRolloutView | null;
+      rollback?: UpgradeRollbackView | null;
     };
-    return { node: { monitor, ...body.self }, rollout: body.rollout };
+    return { node: { monitor, ...body.self }, rollout: body.rollout, rollback: body.rollback ?? null };
   } catch (err) {
     return {
       node: { monitor, version: null, sha256: null, ready: false, error: (err as Error).message },
       rollout: null,
+      rollback: null,
     };
   }
 }
@@ -40,7 +57,7 @@ async function readNode(monitor: string): Promise<{ node: NodeUpgrade; rollout: 
  * The event stream of whichever node drives the rollout: followed from the node whose /upgrade
  * says it leads it, and moved when another takes over (the leader restarts last, or fails over).
  */
-class LeaderEvents {
+export class LeaderEvents {
   readonly events: UpgradeEvent[] = [];
   #monitor: string | null = null;
   #stop: AbortController | null = null;
@@ -60,6 +77,8 @@ class LeaderEvents {
       monitor,
       (e) => {
         if (!e.type.startsWith('upgrade-') || (e as UpgradeEvent).sha !== this.sha256) return;
+        // Said once, whichever node says it: a leader that took over may repeat the completion.
+        if (e.type === 'upgrade-complete' && this.events.some((x) => x.type === e.type)) return;
         this.events.push(e as UpgradeEvent);
         this.progress(eventLine(e));
       },
@@ -84,13 +103,7 @@ class LeaderEvents {
  * halted (where and why), or the time is up (then the nodes as last seen, with halted null).
  * Meanwhile the leading node's rollout events are shown as they come.
  */
-export async function followUpgrade(o: {
-  sha256: string;
-  monitors: string[];
-  timeoutMs: number;
-  pollMs: number;
-  progress: (line: string) => void;
-}): Promise<FollowResult & { done: boolean }> {
+export async function followUpgrade(o: FollowOptions & { sha256: string }): Promise<FollowResult & { done: boolean }> {
   const deadline = Date.now() + o.timeoutMs;
   const stream = new LeaderEvents(o.sha256, o.progress);
   let last = '';

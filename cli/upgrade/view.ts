@@ -10,3 +10,14 @@ export interface UpgradeRolloutView {
   completedAt?: number;
   leading: boolean;
 }
+
+/** The leader's `--rollback` run as GET /upgrade shows it (agent/upgrade/rollback-leader.ts). */
+export interface UpgradeRollbackView {
+  id: string;
+  queue: string[];
+  current: { peerId: string } | null;
+  done: string[];
+  halted?: { peerId: string; reason: string; at: number };
+  completedAt?: number;
+  leading: boolean;
+}

@@ -27,7 +27,12 @@ export type UpgradeRequest =
   /** Return to the artifact run before the current one (`poolparty upgrade --rollback`). */
   | { type: 'rollback'; request: unknown }
   /** What this member runs and holds, and how its last upgrade ended. */
-  | { type: 'status' };
+  | { type: 'status' }
+  /**
+   * Rollout `sha256` was announced complete: noted in this member's plan, so that should it lead
+   * next it does not announce it again (agent/upgrade/announce.ts).
+   */
+  | { type: 'announced'; sha256: string };
 
 /**
  * What a rollout was told to do (the push's choices), kept by every member that staged its
@@ -40,6 +45,8 @@ export interface RolloutPlan {
   startedAt: number;
   gateMs: number;
   maxUnavailable: number;
+  /** When a leader announced it complete (`upgrade-complete`), as this member was told. */
+  announcedAt?: number;
 }
 
 /** The plan a stage request carries, or undefined when it is absent or malformed. */
@@ -56,6 +63,7 @@ export function parseRolloutPlan(v: unknown): RolloutPlan | undefined {
     startedAt: p.startedAt as number,
     gateMs: p.gateMs as number,
     maxUnavailable: p.maxUnavailable as number,
+    ...(count(p.announcedAt) ? { announcedAt: p.announcedAt as number } : {}),
   };
 }
 
@@ -108,8 +116,9 @@ export function parseUpgradeRequest(value: unknown): UpgradeRequest | string {
       return { type: 'stage', signed: v.signed, holders: holders as string[], ...(rollout ? { rollout } : {}) };
     }
     case 'activate':
+    case 'announced':
       return typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256)
-        ? { type: 'activate', sha256: v.sha256 }
+        ? { type: v.type, sha256: v.sha256 }
         : 'sha256: expected a hex digest';
     case 'rollback':
       return { type: 'rollback', request: v.request };

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { type RollbackRequest, rollbackDocument } from './protocol.ts';
 
 /** A rollback request and its base64 ed25519 signature by the pool's upgrade key. */
@@ -6,6 +6,18 @@ export interface SignedRollback {
   request: RollbackRequest;
   signature: string;
 }
+
+/**
+ * A rollback's name on the event stream and in GET /upgrade: the sha256 of its signed document.
+ * Its events carry it where an upgrade's carry the artifact's hash, so the CLI that sent it
+ * follows its own rollback's events and no other's.
+ */
+export function rollbackId(request: RollbackRequest): string {
+  return createHash('sha256').update(rollbackDocument(request), 'utf8').digest('hex');
+}
+
+/** What a rollback's events name as the version: each member returns to its own previous agent. */
+export const ROLLBACK_VERSION = 'previous agent';
 
 /** A rollback request older than this (ms) is refused: a replay must not roll the pool back later. */
 export const MAX_ROLLBACK_AGE = 10 * 60_000;
