@@ -51,19 +51,21 @@ export function sshArgv(
   stateDir: string,
   remote: string[] = [],
 ): string[] {
+  // IdentitiesOnly: offer only this key, not every key an agent holds (servers cut off after a few).
+  const options: Record<string, string> = {
+    UserKnownHostsFile: join(stateDir, 'known_hosts'),
+    StrictHostKeyChecking: 'yes',
+    IdentitiesOnly: 'yes',
+    ...(login.hostKeyAlias ? { HostKeyAlias: login.hostKeyAlias } : {}),
+  };
+  const dashO = Object.entries(options).flatMap(([name, value]) => ['-o', `${name}=${value}`]);
   return [
     'ssh',
     '-i',
     expandHome(login.keyFile),
     '-p',
     String(target.port),
-    '-o',
-    `UserKnownHostsFile=${join(stateDir, 'known_hosts')}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    ...(login.hostKeyAlias ? ['-o', `HostKeyAlias=${login.hostKeyAlias}`] : []),
+    ...dashO,
     `${login.user}@${target.host}`,
     ...remote,
   ];
