@@ -255,6 +255,8 @@ export default definePool({
     expect(res.stderr).toContain(`${instanceId}: new host key ${await sshd.fingerprint()} recorded in ${knownHosts}`);
     expect(readFileSync(knownHosts, 'utf8')).toMatch(new RegExp(`^${instanceId} ssh-ed25519 `, 'm'));
     expect(res.stderr).toContain('provisioning 1 new instance over SSH');
+    // This cloud names no identityCertificate: its members are unchecked, and bootstrap says so.
+    expect(res.stderr).toContain('cloud app: members are not checked against their instances (no identityCertificate)');
     // User data went out as well (an image with the agent baked in would start it at boot).
     expect(server.callsOf('RunInstances').filter((c) => !c.error)).toHaveLength(1);
 

@@ -84,6 +84,13 @@ export async function bootstrapPool(
   io: CommandIO,
 ): Promise<BootstrapResult> {
   const { name: cloudName, cloud } = resolveCloud(ctx.pool, cloudFlag);
+  // Said where the cloud is made, not only in each agent's log: nothing else tells the operator.
+  if (cloud.using.provider === 'ec2' && !cloud.using.identityCertificate)
+    io.progress(
+      `cloud ${cloudName}: members are not checked against their instances (no identityCertificate): ` +
+        'any holder of the pool key can claim an instance id first; set using.identityCertificate ' +
+        "to the AWS certificate of the region's instance identity documents",
+    );
   const keyFile = poolKeyFile(ctx.stateDir);
   const { created } = await ensurePoolKey(keyFile);
   if (created) io.progress(`created pool key ${keyFile}`);
