@@ -15,7 +15,7 @@
 // nothing may rely on class identity across that boundary (`instanceof` of an error a provider
 // threw, say).
 //
-// Usage: node scripts/build-artifact.mjs [--outdir DIR]
+// Usage: node scripts/build-artifact.mjs [--outdir DIR] [--no-minify]
 // The benchmarks build their agent child with buildArtifact() so they measure this very build.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { build } from 'esbuild';
+import { assertAllRewritten, codeUnitCompare } from './code-unit-compare.mjs';
 
 // Optional native or platform-specific modules that their packages require inside try/catch
 // (ssh2's compiled crypto binding and cpu-features, systeminformation's macOS sensors). Left
@@ -108,7 +109,7 @@ async function embeddedSource(path, embedded) {
       ...(transient ? { globalThis: '__ppGlobal' } : {}),
     },
     ...(transient ? { banner: { js: 'var __ppGlobal = Object.create(globalThis);' } } : {}),
-    plugins: [embedLazy(embedded)],
+    plugins: [embedLazy(embedded), codeUnitCompare()],
     logLevel: 'warning',
   });
   const code = result.outputFiles[0].contents;
@@ -146,16 +147,20 @@ const embedLazy = (embedded) => ({
 /**
  * Builds `<outdir>/<name>.mjs` from `entry` (paths relative to the package root) and its manifest
  * `<name>.json`. The bench builds its agent child (test/bench/stall-agent.ts) here too, so what it
- * measures is bundled, embedded and minified exactly like what ships.
+ * measures is bundled, embedded and minified exactly like what ships. `minify: false` is for CPU
+ * profiles only: the same code with its function names (`--no-minify` on the command line).
  */
 export async function buildArtifact({
   entry = 'agent/main.ts',
   outdir = join(root, 'dist', 'artifact'),
   name = 'poolparty-agent',
+  minify = true,
 } = {}) {
   const started = Date.now();
   const outfile = join(resolve(outdir), `${name}.mjs`);
   const embedded = {};
+  // The peer store's files the localeCompare rewrite went through: all of them, checked below.
+  const rewritten = new Set();
   await mkdir(resolve(outdir), { recursive: true });
   await build({
     absWorkingDir: root,
@@ -165,12 +170,13 @@ export async function buildArtifact({
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    minify: true,
+    minify,
     sourcemap: false,
     legalComments: 'none',
     external: optionalNative,
     define: ARTIFACT_DEFINE,
-    plugins: [embedLazy(embedded)],
+    // No localeCompare in libp2p's peer store: it pages in ICU collation (scripts/code-unit-compare.mjs).
+    plugins: [embedLazy(embedded), codeUnitCompare(rewritten)],
     // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
     // none, so give it one. __filename/__dirname for the same reason.
     banner: {
@@ -186,6 +192,7 @@ export async function buildArtifact({
     },
     logLevel: 'warning',
   });
+  assertAllRewritten(rewritten);
 
   const bytes = await readFile(outfile);
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
@@ -195,7 +202,10 @@ export async function buildArtifact({
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
-  const built = await buildArtifact({ outdir: values.outdir ?? join('dist', 'artifact') });
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, 'no-minify': { type: 'boolean' } } });
+  const built = await buildArtifact({
+    outdir: values.outdir ?? join('dist', 'artifact'),
+    minify: !values['no-minify'],
+  });
   console.log(JSON.stringify({ msg: 'built-artifact', ...built }));
 }

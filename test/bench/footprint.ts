@@ -169,12 +169,15 @@ async function measureHelp() {
   return { rssKb, heapUsedKb: heap && Math.round(heap.heapUsed / 1024), modules: parseModules(await text) };
 }
 
+/** How long an agent may take to log 'agent-started': ten starting at once on a loaded 2-core host took over 60 s. */
+const START_MS = 180_000;
+
 async function measureFollowers() {
   const keyFile = join(dir, 'pool.key');
   await writeFile(keyFile, generatePoolKey(), { mode: 0o600 });
   const config = (name: string, bootstrap: string[]) => writeLoopbackConfig(dir, name, { keyFile, bootstrap });
   const seed = run([...AGENT_NODE_FLAGS, agent, '--config', await config('seed', [])], agentNodeEnv(process.env));
-  const bootstrap = [((await logLine(seed, 'agent-started')).listen as string[])[0] as string];
+  const bootstrap = [((await logLine(seed, 'agent-started', START_MS)).listen as string[])[0] as string];
 
   const measured = await Promise.all(
     Array.from({ length: followers }, async (_, i) => {
@@ -183,7 +186,7 @@ async function measureFollowers() {
         ...env,
         PP_FOOTPRINT_MEM: memFile,
       });
-      const started = await logLine(child, 'agent-started');
+      const started = await logLine(child, 'agent-started', START_MS);
       return { child, memFile, started };
     }),
   );
