@@ -8,7 +8,7 @@ import {
   type RefusedTerm,
   stepElection,
 } from './leader/election.ts';
-import { joinedThrough } from './leader/seeds.ts';
+import { awaitingJoin, hasSeeds, joinedThrough } from './leader/seeds.ts';
 import { acceptsTerm, MAX_TERM_STEP, termLimit } from './leader/terms.ts';
 
 export interface LeadershipOptions {
@@ -61,8 +61,8 @@ export class Leadership {
   #state: ElectionState;
   #seenTerm = 0;
   #retiring = false;
-  /** Whether this agent has joined through a seed (latched: seeds that die later do not matter). */
-  #joined = false;
+  /** When this agent first saw a seed alive (latched: seeds that die later do not matter). */
+  #joinedAt: number | null = null;
   #refused = 0;
   /** Refusals already reported ("peer:term"), so a record seen every round is reported once. */
   readonly #reported = new Set<string>();
@@ -95,7 +95,9 @@ export class Leadership {
   /** One election round over the alive members' latest records (self excluded). */
   step(alive: readonly Heartbeat[], now: number, ctx: StepContext = {}): LeaderEvent[] {
     const o = this.#o;
-    this.#joined ||= joinedThrough(o.seeds ?? [], o.selfPeerId(), alive);
+    const seeds = o.seeds ?? [];
+    if (this.#joinedAt === null && joinedThrough(seeds, o.selfPeerId(), alive))
+      this.#joinedAt = hasSeeds(seeds, o.selfPeerId()) ? now : Number.NEGATIVE_INFINITY;
     const r = stepElection(this.#state, {
       self: { peerId: o.selfPeerId() },
       alive: alive.map(candidateOf),
@@ -108,7 +110,7 @@ export class Leadership {
       leaseTimeout: o.leaseTimeout ?? DEFAULT_LEASE_TIMEOUT,
       maxTermStep: o.maxTermStep ?? MAX_TERM_STEP,
       retiring: this.#retiring,
-      awaitingJoin: !this.#joined,
+      awaitingJoin: awaitingJoin(this.#joinedAt, now, o.settleAfter),
       ...(o.joinWindow !== undefined ? { joinWindow: o.joinWindow } : {}),
     });
     this.#state = r.state;

@@ -46,6 +46,24 @@ describe('election: a seeded agent claims only once joined', () => {
     expect(pool.claims.filter((c) => c.term === 1).length).toBeGreaterThan(1);
   });
 
+  it('a joiner older than the first node, joined through a later one, listens before claiming', () => {
+    // Process start order on a loaded machine: o started before f, the pool's first (no seeds).
+    // o reaches m, its seed, at 1200 and f only at 1800; f claims at 1200, unseen by o till 1800.
+    const pool = new Pool(['f', 'o', 'm'], { claimDelay: 500, leaseTimeout: 3000 });
+    const starts: Record<string, number> = { f: 200, o: 0, m: 400 };
+    for (const [id, at] of Object.entries(starts)) pool.nodes.set(id, initialElection(at));
+    pool.seeds.set('o', ['f', 'm']);
+    pool.seeds.set('m', ['f']);
+    const sees = (x: string, y: string, now: number) => {
+      const pair = [x, y].sort().join('');
+      return pair === 'mo' ? now >= 1200 : pair === 'fo' ? now >= 1800 : now >= 1000;
+    };
+    pool.view = (o, other, now) => (sees(o, other, now) ? 'alive' : 'gone');
+    pool.run(8000);
+    expect(pool.claims).toEqual([{ peerId: 'f', term: 1, at: 1200 }]);
+    expect(pool.followed()).toEqual(everyone('fom', 'f@1'));
+  });
+
   it('a lone first node (no seeds) claims as soon as it has settled', () => {
     const pool = new Pool(['a'], { claimDelay: 500, leaseTimeout: 3000 });
     pool.run(3000);
@@ -90,9 +108,10 @@ describe('seeds: when an agent has joined', () => {
     expect(leadership.leads).toBeNull();
     leadership.step([record('a', { startedAt: 5 })], 3000); // the seed, older: it is followed, not us
     expect(leadership.leads).toBeNull();
-    // The seed dies: this agent has joined, so it claims at once (it is the oldest left).
+    // The seed dies: this agent has joined, so it claims once settled after its join (the oldest left).
     leadership.step([], 3100);
-    leadership.step([], 3200);
+    expect(leadership.leads).toBeNull();
+    leadership.step([], 3500);
     expect(leadership.leads).toBe(1);
   });
 });

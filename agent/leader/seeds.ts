@@ -17,6 +17,23 @@ function seedPeer(seed: string): string | null {
   return seed.split('/p2p/')[1] ?? null;
 }
 
+/** Whether this node was given seeds other than itself (none: it is the pool's first). */
+export function hasSeeds(seeds: readonly string[], self: string): boolean {
+  return seeds.some((s) => seedPeer(s) !== self);
+}
+
+/**
+ * Whether a seeded node that joined at `joinedAt` (null: not yet) must still not claim. After its
+ * join it listens `settleAfter` more: its seed's table may be partial (the seed had not merged
+ * yet either), and a claim made meanwhile by an older member — the pool's first, given no seeds,
+ * claims once settled — must reach it first. Seen: a joiner that started before the first node
+ * (process start order on a loaded machine) joined through a later one and claimed term 1
+ * beside the first node's claim, which cost a contested term.
+ */
+export function awaitingJoin(joinedAt: number | null, now: number, settleAfter: number): boolean {
+  return joinedAt === null || now - joinedAt < settleAfter;
+}
+
 /**
  * Whether a member alive in our view shows we joined through a seed: one of the seeds by its
  * peer id, or — for a seed given as an address alone (EC2 user data), which we cannot name — any

@@ -1,5 +1,5 @@
 import { type Candidate, type ElectionState, initialElection, stepElection } from '../../agent/leader/election.ts';
-import { joinedThrough } from '../../agent/leader/seeds.ts';
+import { awaitingJoin, hasSeeds, joinedThrough } from '../../agent/leader/seeds.ts';
 import { extendReign, reignAckers } from '../../agent/leadership/reign.ts';
 
 /** settleAfter of every node of the simulated pools (ms). */
@@ -18,10 +18,10 @@ export class Pool {
   nodes = new Map<string, ElectionState>();
   /** Each node's reign: the terms it led without a break, as its duty would hold them. */
   reigns = new Map<string, readonly number[]>();
-  /** Each node's seeds (peer ids): it claims nothing until it has seen one alive or joinWindow passed. */
+  /** Each node's seeds (peer ids): it claims nothing until settled after seeing one alive, or joinWindow passed. */
   seeds = new Map<string, string[]>();
-  /** Nodes that have seen a seed alive (latched, as the agent's Leadership does). */
-  joined = new Set<string>();
+  /** When each node first saw a seed alive (latched, as the agent's Leadership does). */
+  joinedAt = new Map<string, number>();
   down = new Set<string>();
   hostile = new Map<string, Candidate>();
   now = 0;
@@ -76,14 +76,9 @@ export class Pool {
       const others = [...snapshot.values()].filter((c) => c.peerId !== id && !this.down.has(c.peerId));
       const alive = others.filter((c) => this.view(id, c.peerId, this.now) === 'alive');
       const seeds = (this.seeds.get(id) ?? []).map((p) => `/p2p/${p}`);
-      if (
-        joinedThrough(
-          seeds,
-          id,
-          alive.map((c) => ({ peerId: c.peerId, addrs: [] })),
-        )
-      )
-        this.joined.add(id);
+      const members = alive.map((c) => ({ peerId: c.peerId, addrs: [] }));
+      if (!this.joinedAt.has(id) && joinedThrough(seeds, id, members))
+        this.joinedAt.set(id, hasSeeds(seeds, id) ? this.now : Number.NEGATIVE_INFINITY);
       const r = stepElection(state, {
         self: { peerId: id },
         alive,
@@ -94,7 +89,7 @@ export class Pool {
         claimDelay: this.opts.claimDelay,
         leaseTimeout: this.opts.leaseTimeout,
         leaseHeld: leases.get(id) ?? false,
-        awaitingJoin: !this.joined.has(id),
+        awaitingJoin: awaitingJoin(this.joinedAt.get(id) ?? null, this.now, SETTLE),
         ...(this.opts.joinWindow !== undefined ? { joinWindow: this.opts.joinWindow } : {}),
       });
       this.nodes.set(id, r.state);
