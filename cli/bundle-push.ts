@@ -1,39 +1,20 @@
-import type { Stream } from '@libp2p/interface';
-import { multiaddr } from '@multiformats/multiaddr';
-import { readPoolKey } from '../shared/pool-key.ts';
-import { NOT_LEADER, PUSH_PROTOCOL, type PushAnswer, pushOver } from '../shared/wire/bundle-transfer.ts';
-import { OperationError } from './command.ts';
-import { createDialerNode } from './dialer-node.ts';
+import { PUSH_PROTOCOL, pushOver } from '../shared/wire/bundle-transfer.ts';
+import { type LeaderTarget, pushToLeader } from './leader-push.ts';
 
-/** The leader could not be reached over libp2p, or refused the bundle. */
-export class BundlePushError extends OperationError {
-  override name = 'BundlePushError';
-}
+// configure, upgrade and the tests import these from here.
+export { BundlePushError, NotLeaderError, pushToLeader } from './leader-push.ts';
 
-/** The peer asked is not (or no longer) the leader: the election moved on, ask again. */
-export class NotLeaderError extends BundlePushError {
-  override name = 'NotLeaderError';
-}
-
-export interface PushOptions {
-  /** The pool key on this machine: without it no pool member completes a handshake. */
-  poolKeyFile: string;
-  leaderPeerId: string;
-  /** The leader's listen multiaddrs (from /cluster), without /p2p. */
-  leaderAddrs: string[];
+export interface PushOptions extends LeaderTarget {
   bytes: Buffer;
   maxUnavailable?: number;
   /** The cloud the bundle configures: only its members apply it. */
   cloud?: string;
-  /** Per dial attempt (ms). */
-  dialTimeout?: number;
 }
 
 /**
- * Hands a bundle to the leader: the CLI enters the pool's private network as a short-lived,
- * dial-only peer (a fresh identity each time, the pool key for pnet), dials the leader, pushes over
- * `/poolparty/bundle-push/1` and leaves. The leader then serves the bundle to the others itself.
- * Resolves with the multiaddr the bundle went to.
+ * Hands a bundle to the leader over `/poolparty/bundle-push/1` (leader-push.ts: as a short-lived
+ * peer holding the pool key). The leader then serves the bundle to the others itself. Resolves
+ * with the multiaddr the bundle went to.
  */
 export async function pushBundle(opts: PushOptions): Promise<string> {
   return pushToLeader(opts, PUSH_PROTOCOL, 'bundle', (stream) =>
@@ -42,42 +23,4 @@ export async function pushBundle(opts: PushOptions): Promise<string> {
       ...(opts.cloud !== undefined ? { cloud: opts.cloud } : {}),
     }),
   );
-}
-
-/**
- * Dials the leader on `protocol` as a short-lived peer holding the pool key, lets `push` talk on
- * the stream, and leaves; resolves with the multiaddr it reached. A refusal is a BundlePushError
- * (NotLeaderError when the peer no longer leads) naming `what` was refused.
- */
-export async function pushToLeader(
-  opts: Pick<PushOptions, 'poolKeyFile' | 'leaderPeerId' | 'leaderAddrs' | 'dialTimeout'>,
-  protocol: string,
-  what: string,
-  push: (stream: Stream) => Promise<PushAnswer>,
-): Promise<string> {
-  if (opts.leaderAddrs.length === 0) throw new BundlePushError(`leader ${opts.leaderPeerId} announces no address`);
-  const node = await createDialerNode({ poolKey: await readPoolKey(opts.poolKeyFile) });
-  try {
-    const errors: string[] = [];
-    for (const addr of opts.leaderAddrs) {
-      const target = multiaddr(addr.includes('/p2p/') ? addr : `${addr}/p2p/${opts.leaderPeerId}`);
-      let stream: Stream;
-      try {
-        stream = await node.dialProtocol(target, protocol, { signal: AbortSignal.timeout(opts.dialTimeout ?? 10_000) });
-      } catch (err) {
-        errors.push(`${addr}: ${(err as Error).message}`);
-        continue;
-      }
-      const answer = await push(stream);
-      if (!answer.ok) {
-        const why = answer.error ?? 'unknown error';
-        const Err = answer.code === NOT_LEADER ? NotLeaderError : BundlePushError;
-        throw new Err(`the leader refused the ${what}: ${why}`);
-      }
-      return target.toString();
-    }
-    throw new BundlePushError(`cannot reach the leader ${opts.leaderPeerId}: ${errors.join('; ')}`);
-  } finally {
-    await node.stop();
-  }
 }
