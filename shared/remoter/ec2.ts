@@ -7,7 +7,6 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import type { Ec2UsingDefinition } from '../config/ec2-schema.ts';
 import { poolKeyFile } from '../config/resolve.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { agentUnitText } from '../package-files.ts';
@@ -29,6 +28,7 @@ import {
 } from './ec2-request.ts';
 import { buildUserData } from './ec2-user-data.ts';
 import { checkLaunchTarget } from './launch-check.ts';
+import { type LaunchCloud, launchCloud } from './launch-cloud.ts';
 import type { LaunchRequest, ListFilter, ReconcileReport, RemoterBase } from './types.ts';
 import { RemoterError, TAG_CLOUD, TAG_POOL } from './types.ts';
 
@@ -58,20 +58,15 @@ export function createEc2Remoter(opts: Ec2RemoterOptions): Ec2Remoter {
 export class Ec2Remoter implements RemoterBase {
   readonly provider = 'ec2';
   readonly client: EC2Client;
-  private readonly using: Ec2UsingDefinition;
-  private readonly monitorPort: number;
+  private readonly target: LaunchCloud<'ec2'>;
   private readonly tunables: Ec2RemoterTunables;
   private readonly log: Logger;
   private readonly calls: Ec2Calls;
   private unit: string | undefined;
 
   constructor(private readonly opts: Ec2RemoterOptions) {
-    const cloud = opts.pool.clouds[opts.cloud];
-    if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
-    const using = cloud.using;
-    if (using.provider !== 'ec2') throw new RemoterError(`cloud '${opts.cloud}' does not use the ec2 provider`);
-    this.using = using;
-    this.monitorPort = cloud.monitor.port;
+    this.target = launchCloud(opts, 'ec2');
+    const { using } = this.target;
     this.tunables = { ...EC2_REMOTER_DEFAULTS, ...definedOnly(opts) };
     if (this.tunables.pageSize < 5 || this.tunables.pageSize > 1000) {
       throw new RemoterError(`pageSize must be within 5..1000 (EC2 limit), got ${this.tunables.pageSize}`);
@@ -100,7 +95,8 @@ export class Ec2Remoter implements RemoterBase {
     if (req.count === 0) return [];
     const userData = await this.userData();
 
-    const subnets: (string | undefined)[] = this.using.subnetIds.length > 0 ? this.using.subnetIds : [undefined];
+    const subnets: (string | undefined)[] =
+      this.target.using.subnetIds.length > 0 ? this.target.using.subnetIds : [undefined];
     const tried: string[] = [];
     let detail = '';
     for (let round = 0; round < this.tunables.capacityRounds; round++) {
@@ -109,7 +105,7 @@ export class Ec2Remoter implements RemoterBase {
         const input = runInstancesInput({
           pool: this.opts.pool.name,
           cloud: this.opts.cloud,
-          using: this.using,
+          using: this.target.using,
           count: req.count,
           clientToken: req.clientToken,
           requestTags: req.tags ?? {},
@@ -118,7 +114,7 @@ export class Ec2Remoter implements RemoterBase {
         });
         try {
           const out = await this.calls.send('RunInstances', () => this.client.send(new RunInstancesCommand(input)));
-          const records = (out.Instances ?? []).map((i) => toRecord(i, this.monitorPort));
+          const records = (out.Instances ?? []).map((i) => toRecord(i, this.target.monitorPort));
           this.log.info('launched', { count: records.length, ids: records.map((r) => r.id), subnetId, round });
           return records;
         } catch (err) {
@@ -135,7 +131,7 @@ export class Ec2Remoter implements RemoterBase {
         }
       }
     }
-    throw new CapacityError(this.using.instanceType, tried, detail);
+    throw new CapacityError(this.target.using.instanceType, tried, detail);
   }
 
   async list(filter: ListFilter): Promise<Ec2InstanceRecord[]> {
@@ -147,7 +143,7 @@ export class Ec2Remoter implements RemoterBase {
     ];
     if (filter.cloud !== undefined) filters.push({ Name: `tag:${TAG_CLOUD}`, Values: [filter.cloud] });
     const instances = await this.calls.describe({ Filters: filters }, this.tunables.pageSize);
-    return instances.map((i) => toRecord(i, this.monitorPort));
+    return instances.map((i) => toRecord(i, this.target.monitorPort));
   }
 
   /**
@@ -217,7 +213,7 @@ export class Ec2Remoter implements RemoterBase {
     );
     if (earlier.length === req.count && ours) {
       this.log.info('client token already launched; returning that launch', { clientToken: req.clientToken });
-      return earlier.map((i) => toRecord(i, this.monitorPort));
+      return earlier.map((i) => toRecord(i, this.target.monitorPort));
     }
     throw new IdempotencyMismatchError(req.clientToken);
   }

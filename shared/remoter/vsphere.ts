@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { poolKeyFile } from '../config/resolve.ts';
-import { type VsphereUsingDefinition, vsphereUrlCredentials } from '../config/vsphere-schema.ts';
+import { vsphereUrlCredentials } from '../config/vsphere-schema.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { agentUnitText } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { checkLaunchTarget } from './launch-check.ts';
+import { type LaunchCloud, launchCloud } from './launch-cloud.ts';
 import { VSPHERE_REMOTER_DEFAULTS, type VsphereRemoterTunables } from './remoter-tunables.ts';
 import type {
   InstanceRecord,
@@ -15,7 +16,6 @@ import type {
   ReconcileReport,
   RemoterBase,
 } from './types.ts';
-import { RemoterError } from './types.ts';
 import { VsphereClient } from './vsphere-client.ts';
 import { VsphereFaultError, VsphereSetupError, VsphereTerminateRefusedError } from './vsphere-errors.ts';
 import { VsphereInventory } from './vsphere-inventory.ts';
@@ -70,20 +70,14 @@ export function createVsphereRemoter(opts: VsphereRemoterOptions): VsphereRemote
 
 export class VsphereRemoter implements RemoterBase {
   readonly provider = 'vsphere';
-  private readonly using: VsphereUsingDefinition;
-  private readonly monitorPort: number;
+  private readonly target: LaunchCloud<'vsphere'>;
   private readonly log: Logger;
   private client: VsphereClient | undefined;
   private inventory: VsphereInventory | undefined;
   private unit: string | undefined;
 
   constructor(private readonly opts: VsphereRemoterOptions) {
-    const cloud = opts.pool.clouds[opts.cloud];
-    if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
-    if (cloud.using.provider !== 'vsphere')
-      throw new RemoterError(`cloud '${opts.cloud}' does not use the vsphere provider`);
-    this.using = cloud.using;
-    this.monitorPort = cloud.monitor.port;
+    this.target = launchCloud(opts, 'vsphere');
     this.log = (opts.log ?? createLogger()).child({
       component: 'vsphere-remoter',
       pool: opts.pool.name,
@@ -109,7 +103,7 @@ export class VsphereRemoter implements RemoterBase {
 
   async list(filter: ListFilter): Promise<InstanceRecord[]> {
     if (filter.pool !== this.opts.pool.name) return [];
-    return (await this.vms(filter.cloud)).map((vm) => toRecord(vm, this.monitorPort));
+    return (await this.vms(filter.cloud)).map((vm) => toRecord(vm, this.target.monitorPort));
   }
 
   /** Every VM of the pool carries its marks from its clone on, so reconciling is adopting what is listed. */
@@ -207,7 +201,7 @@ export class VsphereRemoter implements RemoterBase {
       }
       this.log.info('powered on', { name: vm.name });
     }
-    return toRecord({ ...vm, powerState: 'poweredOn' }, this.monitorPort);
+    return toRecord({ ...vm, powerState: 'poweredOn' }, this.target.monitorPort);
   }
 
   private async destroy(vm: VmView): Promise<void> {
@@ -236,7 +230,7 @@ export class VsphereRemoter implements RemoterBase {
   private connect(): { client: VsphereClient; inventory: VsphereInventory } {
     if (!this.client || !this.inventory) {
       const env = this.opts.env ?? process.env;
-      const fromUrl = vsphereUrlCredentials(this.using);
+      const fromUrl = vsphereUrlCredentials(this.target.using);
       const user = env.VSPHERE_USER || fromUrl?.user;
       const password = env.VSPHERE_USER ? env.VSPHERE_PASSWORD : fromUrl?.password;
       if (!user || password === undefined)
@@ -244,14 +238,17 @@ export class VsphereRemoter implements RemoterBase {
           'no vCenter credentials: set VSPHERE_USER and VSPHERE_PASSWORD (or user info in using.url on the laptop)',
         );
       this.client = new VsphereClient({
-        url: this.using.url,
+        url: this.target.using.url,
         user,
         password,
-        tls: { insecure: this.using.insecure, ...(this.using.thumbprint ? { thumbprint: this.using.thumbprint } : {}) },
+        tls: {
+          insecure: this.target.using.insecure,
+          ...(this.target.using.thumbprint ? { thumbprint: this.target.using.thumbprint } : {}),
+        },
         ...(this.opts.transport ? { transport: this.opts.transport } : {}),
         taskTimeoutMs: this.opts.taskTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.taskTimeoutMs,
       });
-      this.inventory = new VsphereInventory(this.client, this.using);
+      this.inventory = new VsphereInventory(this.client, this.target.using);
     }
     return { client: this.client, inventory: this.inventory };
   }
