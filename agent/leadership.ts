@@ -25,8 +25,9 @@ export interface LeadershipOptions {
   /** Told of every term refused (beyond the bound): the agent counts and logs them. */
   onRefused?: (r: RefusedTerm) => void;
   /**
-   * The agent's seeds (config `bootstrap`): until one of them is seen alive, this agent claims
-   * no term for `joinWindow` after it started (leader/seeds.ts). Default none: it never waits.
+   * The agent's seeds (config `bootstrap`): until `settleAfter` after one of them was first seen
+   * alive, this agent claims no term, for at most `joinWindow` after it started (leader/seeds.ts).
+   * Default none: it never waits.
    */
   seeds?: readonly string[];
   /** How long a seeded agent waits for its first join before it may claim (ms). Default DEFAULT_JOIN_WINDOW. */

@@ -23,7 +23,7 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  * - **One claim per failover.** With no claim to follow, only the oldest alive, non-retiring
  *   member claims, one term above the highest seen, and only once nobody has claimed for
  *   `claimDelay` (views of who died converge meanwhile), it has listened for `settleAfter` since
- *   it started and, given seeds, it has joined through one (or `joinWindow` passed). A suspect
+ *   it started and, given seeds, since it joined through one (or `joinWindow` passed). A suspect
  *   leader is still followed: a stalled loop costs no term. Claims are never re-asserted higher.
  * - **One leader per term.** Client tokens are (term, action number), numbered by each leader from
  *   its own intents, so two racers for one term must never both act in it: the one with the lease
@@ -95,7 +95,7 @@ export interface ElectionInput {
   maxTermStep?: number;
   /** Set when this node must not lead (it is retiring). */
   retiring?: boolean;
-  /** Given seeds, it has seen none yet: no claim before startedAt + joinWindow (ms, DEFAULT_JOIN_WINDOW). */
+  /** Given seeds, not joined and settled yet (seeds.ts): no claim before startedAt + joinWindow (ms). */
   awaitingJoin?: boolean;
   joinWindow?: number;
 }
