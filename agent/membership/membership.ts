@@ -50,12 +50,14 @@ export class Membership {
   #seq: number;
   #fingerprint = '';
   #running = false;
+  #syncing: Promise<unknown> | undefined;
   readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
     this.#seq = opts.now();
-    this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now() });
+    const syncable = (id: string) => this.#members.book.get(id) !== undefined; // its record says where it listens
+    this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now(), syncable });
     this.#members = new MemberRecords({
       self: opts.self,
       selfInstance: () => opts.record().instanceId,
@@ -222,8 +224,8 @@ export class Membership {
       case 'event':
         this.#events.core(e.event, e.id, e.at);
         return;
-      case 'sync':
-        void this.#sync(e.with);
+      case 'sync': // one at a time: a follow-up (sync-schedule.ts) must not pile onto a pull slowed by load
+        if (!this.#syncing) this.#syncing = this.#sync(e.with).finally(() => (this.#syncing = undefined));
         return;
       case 'neighbours':
         this.#neighbours = e.ids;
@@ -252,8 +254,7 @@ export class Membership {
         hash: hash ?? this.#own().hash,
         maxMembers: this.#o.swim.maxMembers,
         held: this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer), // tombstones too
-        // A join's pull (empty hash) is the joiner's only way in: give a seed busy with a
-        // storm of joiners time to serve it (joining.ts).
+        // A join's pull (empty hash) is the joiner's only way in: a seed in a storm needs time.
         ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}),
         mine: () => this.#own().table(),
       });

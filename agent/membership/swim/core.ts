@@ -1,12 +1,13 @@
 import { sample } from '../../../shared/seeded-random.ts';
 import { Awareness } from './awareness.ts';
-import { type SwimConfig, syncIntervalFor } from './config.ts';
+import type { SwimConfig } from './config.ts';
 import { digestOf, entryUpdate, validId, validIncarnation, wellFormed } from './digest.ts';
 import { neighbourhood, type Roster } from './overlay.ts';
 import { PeerView } from './peer-view.ts';
 import { inRing } from './precedence.ts';
 import { type ProbeContext, type ProbeOutcome, Prober } from './probe.ts';
 import type { Suspicions } from './suspicion.ts';
+import { SyncSchedule } from './sync-schedule.ts';
 import type { MemberTable, Tombstones } from './table.ts';
 import { Tells } from './tells.ts';
 import type {
@@ -30,6 +31,8 @@ export interface SwimCoreOptions {
   incarnation?: number;
   /** A shared initial table (copy-on-write); a roster listing us alive at our incarnation means we need no announcement. */
   roster?: Roster;
+  /** Whether a member can be synced with (the shell holds its address). Default: all. */
+  syncable?: (id: string) => boolean;
 }
 
 /**
@@ -51,7 +54,7 @@ export class SwimCore {
   private readonly health: Awareness;
   private inc: number;
   private lastTick: number;
-  private nextSyncAt: number;
+  private readonly syncs: SyncSchedule;
   private announced: boolean;
   private gone = false;
   private neighbourKey = '';
@@ -78,7 +81,7 @@ export class SwimCore {
     if (!this.announced) this.table.set({ id: self, incarnation: this.inc, state: 'alive', since: now });
     this.lastTick = now;
     this.prober = new Prober(config, now, this.rand());
-    this.nextSyncAt = now + Math.floor(this.rand() * syncIntervalFor(config, this.table.size));
+    this.syncs = new SyncSchedule(config, self, opts.syncable ?? (() => true), this.rand, now, this.table.size);
   }
 
   get incarnation(): number {
@@ -97,7 +100,7 @@ export class SwimCore {
   /** The earliest time this core wants a tick (the shell may tick more often). */
   get wakeAt(): number {
     return this.view.reapWakeAt(
-      Math.min(this.prober.wakeAt, this.nextSyncAt, this.suspicions.wakeAt, this.tells.wakeAt),
+      Math.min(this.prober.wakeAt, this.syncs.wakeAt, this.suspicions.wakeAt, this.tells.wakeAt),
     );
   }
 
@@ -175,11 +178,8 @@ export class SwimCore {
     }
     this.tells.due(now, this.cfg.probeInterval, (u) => this.holds(u), out);
     this.view.lapse(now, out);
-    if (now >= this.nextSyncAt) {
-      this.nextSyncAt = now + syncIntervalFor(this.cfg, this.table.size);
-      const peer = this.near[Math.floor(this.rand() * this.near.length)];
-      if (peer !== undefined) out.push({ type: 'sync', with: peer });
-    }
+    const peer = this.syncs.due(now, this.table.size, this.near, () => this.table.liveIds());
+    if (peer !== undefined) out.push({ type: 'sync', with: peer });
     this.view.reap(now);
   }
 
@@ -258,6 +258,7 @@ export class SwimCore {
   private sync(entries: readonly DigestEntry[], now: number, out: Effect[]): void {
     if (!Array.isArray(entries)) return;
     const limit = Math.min(entries.length, this.cfg.maxMembers + this.cfg.maxTombstones);
+    const before = out.length;
     for (let i = 0; i < limit; i++) {
       const u = entryUpdate(entries[i]!, this.cfg);
       // A table carries views, not accusations: another member's suspect entry counts as alive
@@ -270,6 +271,7 @@ export class SwimCore {
         this.prober.verify(u.id);
       } else if (u) this.apply(u, now, out);
     }
+    if (out.slice(before).some((e) => e.type === 'event' && e.event === 'member-joined')) this.syncs.news(now);
   }
 
   private leave(now: number, out: Effect[]): void {

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
+import { SwimCore } from '../agent/membership/swim/core.ts';
+import { Roster } from '../agent/membership/swim/overlay.ts';
+import { pickOne, SyncSchedule } from '../agent/membership/swim/sync-schedule.ts';
+import type { Effect } from '../agent/membership/swim/types.ts';
+import { seededRandom } from '../shared/seeded-random.ts';
+import { ids } from './helpers/swim.ts';
+
+const syncsOf = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'sync' ? [e.with] : []));
+
+/** A core in a pool of `n` with only the members `syncable` accepts as anti-entropy partners. */
+function core(n: number, seed: number, syncable?: (id: string) => boolean): SwimCore {
+  const cfg = { ...defaultSwimConfig(), syncInterval: 10_000 };
+  const roster = new Roster(
+    ids(n).map((id) => ({ id, incarnation: 0, state: 'alive' as const })),
+    cfg.rings,
+    0,
+  );
+  return new SwimCore({ self: 'node-000', config: cfg, rand: seededRandom(seed), now: 0, roster, syncable });
+}
+
+/** Ticks every 100 ms over [from, to), returning the syncs asked for with their times and whether with a neighbour. */
+function syncs(c: SwimCore, from: number, to: number): { at: number; with: string; near: boolean }[] {
+  const out: { at: number; with: string; near: boolean }[] = [];
+  for (let t = from; t < to; t += 100) {
+    const near = c.neighbours();
+    for (const w of syncsOf(c.step({ type: 'tick', now: t }))) out.push({ at: t, with: w, near: near.includes(w) });
+  }
+  return out;
+}
+
+describe('anti-entropy schedule (who to sync with, and when)', () => {
+  it('syncs routinely with a ring neighbour once per interval (20 s at 40 members)', () => {
+    const c = core(40, 1);
+    const got = syncs(c, 0, 120_000);
+    expect(got.length).toBeGreaterThanOrEqual(5);
+    expect(got.length).toBeLessThanOrEqual(6);
+    for (const s of got) expect(s.near, `${s.with} at ${s.at}`).toBe(true);
+  });
+
+  it('follows a sync that brought a joiner with another within a probe interval, partner from the whole pool', () => {
+    const partners = new Set<string>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = core(40, seed);
+      syncs(c, 0, 20_000);
+      const fx = c.step({
+        type: 'sync',
+        entries: [{ id: `joiner-${seed}`, incarnation: 0, state: 'alive' }],
+        now: 20_000,
+      });
+      expect(fx.some((e) => e.type === 'event' && e.event === 'member-joined')).toBe(true);
+      const next = syncs(c, 20_000, 30_000);
+      // Within one probe interval (1 s), not the routine 10 s.
+      expect(next[0]!.at - 20_000).toBeLessThanOrEqual(1000);
+      if (!next[0]!.near) partners.add(next[0]!.with);
+      // One follow-up per piece of news: the next is routine again.
+      expect(next.length).toBe(1);
+    }
+    // Pool-wide: most follow-ups go beyond the 6 ring neighbours of 40.
+    expect(partners.size).toBeGreaterThan(8);
+  });
+
+  it('does not follow up a sync that brought nothing new', () => {
+    const [c, twin] = [core(40, 3), core(40, 3)];
+    syncs(c, 0, 20_000);
+    syncs(twin, 0, 20_000);
+    c.step({ type: 'sync', entries: [{ id: 'node-005', incarnation: 0, state: 'alive' }], now: 20_000 });
+    // The same syncs as a twin that was told nothing.
+    expect(syncs(c, 20_000, 60_000)).toEqual(syncs(twin, 20_000, 60_000));
+  });
+
+  it('never picks a member whose address it lacks; falls back to the pool when no neighbour has one', () => {
+    const withRecord = new Set(['node-017', 'node-023']);
+    const c = core(40, 4, (id) => withRecord.has(id));
+    const got = syncs(c, 0, 60_000);
+    expect(got.length).toBeGreaterThan(0);
+    for (const s of got) expect(withRecord.has(s.with)).toBe(true);
+    const none = core(40, 4, () => false);
+    expect(syncs(none, 0, 60_000)).toEqual([]);
+  });
+});
+
+describe('pickOne', () => {
+  it('picks uniformly among the accepted, never the refused', () => {
+    const rand = seededRandom(9);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 4000; i++) {
+      const id = pickOne(ids(10), (x) => x !== 'node-003', rand)!;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.has('node-003')).toBe(false);
+    expect(counts.size).toBe(9);
+    for (const n of counts.values()) expect(Math.abs(n - 4000 / 9)).toBeLessThan(100);
+    expect(pickOne([], () => true, rand)).toBeUndefined();
+  });
+
+  it('schedules the first routine sync at a random point of the interval', () => {
+    const cfg = { ...defaultSwimConfig(), syncInterval: 10_000 };
+    const at = [1, 2, 3, 4].map((s) => new SyncSchedule(cfg, 'a', () => true, seededRandom(s), 0, 5).wakeAt);
+    for (const t of at) expect(t).toBeGreaterThanOrEqual(0);
+    for (const t of at) expect(t).toBeLessThan(10_000);
+    expect(new Set(at).size).toBe(4);
+  });
+});
