@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import { sample } from '../../shared/seeded-random.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
+import { classifyDialError } from '../transport/channel.ts';
 import type { LostMembers } from './reconnect.ts';
 
 export interface JoiningOptions {
@@ -34,6 +35,12 @@ export const JOIN_SEEDS_PER_ROUND = 3;
 const REJOIN_MS = 2000;
 const REJOIN_MAX_MS = 30_000;
 /**
+ * The backoff's ceiling while we hold no other member (ms): a joiner whose every join dial timed
+ * out is in no view and nobody looks for it (2 of 40 stayed alone for 200 s under load, waiting
+ * up to 30 s between rounds). One agent's rounds are a few dials, whatever N.
+ */
+const LONELY_REJOIN_MAX_MS = 4000;
+/**
  * How long a join dial may take (ms). Fifty agents joining through one seed on two loaded cores
  * take seconds each to handshake: with 3 s every joiner gave up mid-handshake and retried, so
  * the seed spent its CPU on handshakes nobody waited for and most joiners never got in. Longer
@@ -54,12 +61,13 @@ const PULL_UNKNOWN_MAX = 1000;
 
 /**
  * The pause before the next join round (ms): doubled after each round that reached no seed, up to
- * REJOIN_MAX_MS, and jittered by ±50 % (`rand` in [0, 1)) so joiners turned away together do not
- * come back together. Seeds that came up a moment late still merge: rounds never stop while a
- * seed is unknown.
+ * REJOIN_MAX_MS (LONELY_REJOIN_MAX_MS while we hold no other member), and jittered by ±50 % (`rand`
+ * in [0, 1)) so joiners turned away together do not come back together. Seeds that came up a
+ * moment late still merge: rounds never stop while a seed is unknown.
  */
-export function rejoinDelay(failedRounds: number, rand: number): number {
-  const base = Math.min(REJOIN_MAX_MS, REJOIN_MS * 2 ** Math.min(failedRounds, 10));
+export function rejoinDelay(failedRounds: number, rand: number, lonely = false): number {
+  const most = lonely ? LONELY_REJOIN_MAX_MS : REJOIN_MAX_MS;
+  const base = Math.min(most, REJOIN_MS * 2 ** Math.min(failedRounds, 10));
   return Math.round(base * (0.5 + rand));
 }
 
@@ -154,8 +162,14 @@ export class Joining {
         const go = !this.#joining && this.unknownSeeds().length > 0;
         void (go ? this.#join() : Promise.resolve()).finally(() => this.#scheduleRejoin());
       },
-      rejoinDelay(this.#failedRounds, Math.random()),
+      rejoinDelay(this.#failedRounds, Math.random(), this.#lonely()),
     );
+  }
+
+  /** Whether we hold no other member alive: our join has not taken yet. */
+  #lonely(): boolean {
+    for (const _ of this.#o.knownAlive()) return false;
+    return true;
   }
 
   /** Seeds that are neither us nor a member we hold alive. */
@@ -224,14 +238,18 @@ export class Joining {
       if (target) o.lost.found(target.id);
       return;
     }
+    let refused = 0;
     for (const addr of target.addrs) {
       try {
         await o.node.dial(multiaddr(`${addr}/p2p/${target.id}`), { signal: AbortSignal.timeout(2_000) });
         await o.sync(target.id);
         return;
-      } catch {
+      } catch (err) {
         // Still gone (or still cut off): try again at a later turn.
+        if (classifyDialError(err) === 'refused') refused++;
       }
     }
+    // Every address answered that nothing listens: gone, not cut off (reconnect.ts).
+    if (refused > 0 && refused === target.addrs.length) o.lost.refused(target.id, o.now());
   }
 }

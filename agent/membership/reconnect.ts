@@ -6,6 +6,9 @@
  *
  * Each member is retried soon after it was lost (a healed partition should merge within
  * seconds), then rarely (a member that really died costs one refused dial per `slowEvery`).
+ * A retry its host refused (nothing listens there: the agent is gone, not cut off) moves the
+ * member to the slow rate at once, so the fast phase can last as long as a partition may (a cut
+ * is silence, not refusal) without dead members costing a dial every `fastEvery` all that time.
  */
 export interface LostOptions {
   /** Members remembered at most (the oldest go first). */
@@ -46,6 +49,12 @@ export class LostMembers {
   /** A member is back (alive again, or it left for good): stop trying it. */
   found(id: string): void {
     this.#lost.delete(id);
+  }
+
+  /** A retry of `id` was refused by its host: it died, so it is retried only every `slowEvery` from now. */
+  refused(id: string, now: number): void {
+    const l = this.#lost.get(id);
+    if (l) l.next = Math.max(l.next, now + this.#o.slowEvery);
   }
 
   /** One lost member due for a retry now (picked with `rand` in [0, 1)), and schedules its next. */
