@@ -9,10 +9,13 @@ import { type ConnectOptions, connectSsh, type SshSession } from '../shared/prov
  * reaches the pool through us.
  */
 
+/** The one address tunnels listen on. */
+const LOOPBACK = '127.0.0.1';
+
 /** One local listener and where it leads. */
 export interface Forward {
-  /** Always 127.0.0.1. */
-  localHost: string;
+  /** Only loopback listens, so the type says which address. */
+  localHost: typeof LOOPBACK;
   localPort: number;
   remoteHost: string;
   remotePort: number;
@@ -79,11 +82,11 @@ export class SshTunnel {
     this.#servers.add(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      server.listen({ host: LOOPBACK, port: 0 }, () => {
         server.off('error', reject);
         const addr = server.address();
         if (addr === null || typeof addr !== 'object') return reject(new Error('the tunnel listener has no port'));
-        const forward = { localHost: '127.0.0.1', localPort: addr.port, remoteHost: host, remotePort: port };
+        const forward: Forward = { localHost: LOOPBACK, localPort: addr.port, remoteHost: host, remotePort: port };
         this.onTunnel?.({ type: 'forward', forward, via: this.via });
         resolve(forward);
       });
@@ -95,7 +98,7 @@ export class SshTunnel {
     // Bytes that arrive before the channel opens wait in the socket's buffer (paused mode).
     sock.on('error', () => sock.destroy());
     sock.once('close', () => this.#sockets.delete(sock));
-    this.session.forwardOut(host, port, { host: sock.remoteAddress ?? '127.0.0.1', port: sock.remotePort ?? 0 }).then(
+    this.session.forwardOut(host, port, { host: sock.remoteAddress ?? LOOPBACK, port: sock.remotePort ?? 0 }).then(
       (channel) => {
         if (sock.destroyed || this.#closed) {
           channel.destroy();
