@@ -12,6 +12,8 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
     // Views of who died converge within about a probe period: one claim per failover.
     claimDelay: t.heartbeatInterval,
     leaseTimeout: 3 * t.loadInterval,
+    // A seeded agent claims nothing before its first join (leader/seeds.ts): one term-1 leader per bootstrap.
+    seeds: i.config.bootstrap,
     onRefused: (r) => i.log.warn('term-refused', { from: r.peerId, term: r.term }),
   });
 }
