@@ -150,6 +150,15 @@ describe.skipIf(!root)('an ec2 instance provisioned over SSH is bound by its ide
     await waitFor("the local leader launched the ec2 cloud's instance", () => server.model.instances.size >= 1, {
       timeoutMs: 90_000,
     });
+    // A bootstrap of the local cloud now waits for its own agents, not for that agentless
+    // instance of another cloud (cli/bootstrap-waited.ts): it timed out, and ended what it launched.
+    const again = await runCli(
+      [CLI, 'bootstrap', '-c', config, '--cloud', 'loc', '--json', '--timeout', '60s'],
+      env,
+      150_000,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { launched: unknown[] }).launched).toEqual([]);
     // Convergence of all three is the CLI's own wait: the local agents must bind the ec2 member.
     const app = await runCli(
       [CLI, 'bootstrap', '-c', config, '--cloud', 'app', '--json', '--timeout', '90s'],

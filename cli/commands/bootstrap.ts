@@ -6,6 +6,7 @@ import { ensurePoolKey } from '../../shared/pool-key.ts';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { artifactDir, ensureArtifact } from '../artifact.ts';
+import { type CloudInstance, waitedInstances } from '../bootstrap-waited.ts';
 import {
   type CommandHandler,
   type CommandIO,
@@ -96,13 +97,16 @@ export async function bootstrapPool(
   if (created) io.progress(`created pool key ${keyFile}`);
 
   // Gossip is pool-wide: every node must see the instances of every cloud of the pool.
-  const listAll = async () => {
-    const all: InstanceRecord[] = [];
+  const listClouds = async () => {
+    const all: CloudInstance[] = [];
     for (const name of Object.keys(ctx.pool.clouds)) {
-      all.push(...(await ctx.remoter(name).list({ pool: ctx.pool.name, cloud: name })));
+      const listed = await ctx.remoter(name).list({ pool: ctx.pool.name, cloud: name });
+      all.push(...listed.map((instance) => ({ cloud: name, instance })));
     }
     return all;
   };
+  const listAll = async () => (await listClouds()).map((e) => e.instance);
+  const waited = waitedInstances(listClouds, cloudName);
 
   const remoter = ctx.remoter(cloudName);
   // A leader's start, from the laptop: launches cut short are settled, stray agents ended.
@@ -142,7 +146,7 @@ export async function bootstrapPool(
       io.progress(`${running} instances of cloud ${cloudName} already running (min ${cloud.instances.min})`);
       if (overSsh) await ensureArtifact(io.progress);
     }
-    return await finish(ctx, opts, io, { cloudName, keyFile, created, listAll, before, launched, overSsh });
+    return await finish(ctx, opts, io, { cloudName, keyFile, created, listAll, waited, before, launched, overSsh });
   } catch (err) {
     if (need <= 0) throw err;
     // What this run added (and hosts it re-provisioned); instances live before it are left alone.
@@ -181,6 +185,8 @@ interface Launched {
   keyFile: string;
   created: boolean;
   listAll: () => Promise<InstanceRecord[]>;
+  /** What the convergence wait covers (bootstrap-waited.ts). */
+  waited: () => Promise<InstanceRecord[]>;
   before: InstanceRecord[];
   launched: InstanceRecord[];
   overSsh: boolean;
@@ -191,7 +197,7 @@ async function finish(
   ctx: PoolContext,
   opts: BootstrapOptions,
   io: CommandIO,
-  { cloudName, keyFile, created, listAll, before, launched, overSsh }: Launched,
+  { cloudName, keyFile, created, listAll, waited, before, launched, overSsh }: Launched,
 ): Promise<BootstrapResult> {
   const { timeoutMs, signal } = opts;
   // ec2 with `ssh`: the new instances get the agent over SSH, the running ones an upgrade in place.
@@ -210,9 +216,11 @@ async function finish(
   const live = (await listAll()).filter(isLive);
   let views = new Map<string, ClusterView>();
   if (live.length > 0 && wait) {
-    io.progress(`waiting for ${live.length} nodes to see each other (timeout ${timeoutMs / 1000}s)`);
-    views = await waitForConvergence({ list: listAll, timeoutMs, pollMs: 250, progress: io.progress, signal });
-    io.progress(`pool ${ctx.pool.name} is up: ${live.length}/${live.length} alive everywhere`);
+    const nodes = (await waited()).filter(isLive).length;
+    io.progress(`waiting for ${nodes} nodes to see each other (timeout ${timeoutMs / 1000}s)`);
+    views = await waitForConvergence({ list: waited, timeoutMs, pollMs: 250, progress: io.progress, signal });
+    const up = (await waited()).filter(isLive).length;
+    io.progress(`pool ${ctx.pool.name} is up: ${up}/${up} alive everywhere`);
   } else if (live.length > 0) {
     io.progress(`not waiting for the nodes to see each other (--no-wait): check with poolparty status`);
   }
