@@ -72,6 +72,18 @@ async function leaderWithin(monitors: string[], ms: number): Promise<Sample | nu
   return null;
 }
 
+/** The leader's member record from the first node whose view lists it. */
+async function victimOf(monitors: string[], leader: string): Promise<ClusterView['members'][number]> {
+  for (const m of monitors) {
+    const view = await fetch(`${m}/cluster`, { signal: AbortSignal.timeout(2000) })
+      .then((r) => r.json() as Promise<ClusterView>)
+      .catch(() => null);
+    const found = view?.members.find((x) => x.peerId === leader);
+    if (found) return found;
+  }
+  throw new Error(`no node lists the leader ${leader}`);
+}
+
 async function watch<T>(monitors: string[], during: Promise<T>): Promise<{ result: T; samples: Sample[] }> {
   const samples: Sample[] = [];
   let on = true;
@@ -113,24 +125,28 @@ try {
   // The rollout may end while the restarted leader's successor is still being elected.
   const leader = (await leaderWithin(monitors, 120_000))?.leader;
   if (!leader) throw new Error('no leader after the upgrade');
-  const cluster = (await (await fetch(`${monitors[0]}/cluster`)).json()) as ClusterView;
-  const victim = cluster.members.find((m) => m.peerId === leader);
+  // Any node's view will do (the first may be one still restarting). Every node serves :8642 on
+  // its own loopback address, so the host, not the port, tells the killed node from the survivors:
+  // told apart by port, the reference once watched no survivor and reported no new leader at all.
+  const victim = await victimOf(monitors, leader);
   const state = JSON.parse(await readFile(join(pool.stateDir, 'local', 'instances.json'), 'utf8')) as {
     instances: Array<{ id: string; pid: number }>;
   };
-  const pid = state.instances.find((i) => i.id === victim?.instanceId)?.pid;
-  const survivors = monitors.filter((m) => victim && new URL(m).host !== new URL(victim.monitor).host);
+  const pid = state.instances.find((i) => i.id === victim.instanceId)?.pid;
+  if (!pid) throw new Error(`no pid recorded for the leader ${victim.instanceId}`);
+  const survivors = monitors.filter((m) => new URL(m).host !== new URL(victim.monitor).host);
+  if (survivors.length !== monitors.length - 1)
+    throw new Error(`the leader's monitor ${victim.monitor} is not exactly one of ${monitors.join(', ')}`);
   let killedAt = 0;
   const failover = await watch(
     survivors,
     (async () => {
       // The group: an upgraded node is its supervisor and the agent it runs.
-      if (pid)
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          process.kill(pid, 'SIGKILL');
-        }
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        process.kill(pid, 'SIGKILL');
+      }
       killedAt = Date.now();
       while (Date.now() < killedAt + 180_000) {
         const s = await sample(survivors);
