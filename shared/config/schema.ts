@@ -10,7 +10,7 @@ import { normalizeSshUsing, SshConfigError, type SshUsingDefinition, sshUsingSch
 import {
   type AgentTunables,
   agentTunablesSchema,
-  MONITOR_DEFAULTS,
+  monitorSchema,
   RETIRED_TUNABLES,
   type TunablesInput,
 } from './tunables.ts';
@@ -40,7 +40,6 @@ const name = (what: string) =>
     .max(32, { error: `${what} must be at most 32 characters` })
     .regex(NAME, { error: `${what} may contain only lowercase letters, digits and '-' (and not start with '-')` });
 
-const port = z.number().int().min(1).max(65535);
 const count = z.number().int().min(1);
 
 const usingSchema = z.discriminatedUnion('provider', [
@@ -73,15 +72,8 @@ const cloudSchema = z
     metrics: z.record(z.string(), metricSchema).optional(),
     /** Agent tunables, each documented with its default in shared/config/tunables.ts. */
     agent: tunablesSchema.prefault({}),
-    /** Where each agent serves its monitor. */
-    monitor: z
-      .strictObject({
-        /** Bind address. Default '0.0.0.0'. */
-        host: z.string().min(1).default(MONITOR_DEFAULTS.host),
-        /** Port. Default 8642. */
-        port: port.default(MONITOR_DEFAULTS.port),
-      })
-      .prefault({}),
+    /** Where each agent serves its monitor (fields and defaults: monitorSchema in tunables.ts). */
+    monitor: monitorSchema.prefault({}),
     /** How the cloud's leader scales it; without it the leader still keeps instances.min..max. */
     scaling: scalingSchema.prefault({}),
     ...configureFields,
