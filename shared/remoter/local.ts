@@ -5,6 +5,7 @@ import { ensureIdentity } from '../identity.ts';
 import { runningArtifactFile } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { faultPoint } from './fault-point.ts';
+import { launchCloud } from './launch-cloud.ts';
 import { checkRecordedLaunch } from './launch-check.ts';
 import { localAgentBin } from './local-agent-bin.ts';
 import {
@@ -62,10 +63,7 @@ export class LocalRemoter implements RemoterBase {
     /** The artifact this code runs as; a test stands in for the artifact build here. */
     private readonly running: string | undefined = runningArtifactFile(),
   ) {
-    const cloud = opts.pool.clouds[opts.cloud];
-    if (!cloud) throw new RemoterError(`pool '${opts.pool.name}' has no cloud '${opts.cloud}'`);
-    if (cloud.using.provider !== 'local')
-      throw new RemoterError(`cloud '${opts.cloud}' does not use the local provider`);
+    launchCloud(opts, 'local');
     this.tunables = { ...LOCAL_REMOTER_DEFAULTS, ...definedOnly(opts) };
     this.dir = join(resolve(opts.stateDir), 'local');
     this.store = new LocalStateStore(this.dir, this.tunables);
