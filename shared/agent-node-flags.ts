@@ -12,13 +12,22 @@
  * `--optimize-for-size`: V8 grows the old generation less eagerly and keeps less code and feedback
  * around; about −4 MB of heap on an idle follower, idle CPU unchanged within noise.
  *
- * `--no-sparkplug`: no baseline machine code for warm functions (bytecode runs until TurboFan
- * optimizes what is really hot); −2 to −3 MB of code space and of the binary's compiler pages, idle
- * CPU unchanged within noise. `--no-opt` would save ~2 MB more but leaves hot paths (crypto,
- * codecs, a leader's load handling) interpreted, and `--lite-mode`/`--jitless` disable the
- * WebAssembly the libp2p crypto uses.
+ * `--no-sparkplug`: no baseline machine code for warm functions; −2 to −3 MB of code space and of
+ * the binary's compiler pages, idle CPU unchanged within noise.
+ *
+ * `--no-opt`: no TurboFan either, so JavaScript stays in the interpreter. An agent's hot paths are
+ * short and native or WebAssembly underneath (hashing, signatures, the noise cipher), and an idle
+ * follower kept re-optimizing and deoptimizing the same framing code: −2.2 MB RSS and less CPU on an
+ * idle follower (1.05–1.13 % vs 1.26–1.45 %), and less CPU on a leader of 10 too (1.99 % vs 3.40 %),
+ * in same-window runs (BENCHMARKS.md, "RSS and CPU per idle follower", 2026-12-06).
+ * `--lite-mode`/`--jitless` would go further but disable that WebAssembly.
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--optimize-for-size', '--no-sparkplug'];
+export const AGENT_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=2',
+  '--optimize-for-size',
+  '--no-sparkplug',
+  '--no-opt',
+];
 
 /**
  * Environment every agent process starts with, before the user's own settings (agent.env for the

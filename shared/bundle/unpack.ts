@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
-import * as z from 'zod';
 import { BundleHashMismatchError, BundleTargetExistsError, BundleTooLargeError, UnsafeArchiveError } from './errors.ts';
 import { readTarGz, type TarHeader } from './tar-read.ts';
 
@@ -15,24 +14,20 @@ import { readTarGz, type TarHeader } from './tar-read.ts';
  * than `maxBytes` inflated or `maxEntries` entries.
  */
 
-const unpackLimitsSchema = z.strictObject({
+/**
+ * The archive limits. Not configuration (nothing sets them but tests) and deliberately not a zod
+ * schema: every agent unpacks bundles, and importing zod here kept it in each agent's heap
+ * (test/agent-footprint.test.ts). test/config-sources.test.ts lists this table as exempt, why.
+ */
+export const UNPACK_DEFAULTS: Readonly<{ maxBytes: number; maxEntries: number }> = Object.freeze({
   /** Uncompressed size limit (bytes). Default 268435456 (256 MiB). */
-  maxBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(256 * 1024 * 1024),
+  maxBytes: 256 * 1024 * 1024,
   /** Entry count limit (count). Default 20000. */
-  maxEntries: z.number().int().min(1).default(20_000),
+  maxEntries: 20_000,
 });
 
-/** Defaults of the limits: the schema's own, parsed from nothing. */
-export const UNPACK_DEFAULTS: Readonly<z.output<typeof unpackLimitsSchema>> = Object.freeze(
-  unpackLimitsSchema.parse({}),
-);
-
 /** Any of the limits; an unset one keeps its default. */
-export type UnpackOptions = Partial<z.output<typeof unpackLimitsSchema>>;
+export type UnpackOptions = Partial<typeof UNPACK_DEFAULTS>;
 
 export interface UnpackResult {
   dir: string;
