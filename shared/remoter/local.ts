@@ -5,8 +5,8 @@ import { ensureIdentity } from '../identity.ts';
 import { runningArtifactFile } from '../package-files.ts';
 import { ensurePoolKey } from '../pool-key.ts';
 import { faultPoint } from './fault-point.ts';
-import { launchCloud } from './launch-cloud.ts';
 import { checkRecordedLaunch } from './launch-check.ts';
+import { launchCloud } from './launch-cloud.ts';
 import { localAgentBin } from './local-agent-bin.ts';
 import {
   definedOnly,
