@@ -12,15 +12,14 @@ const root = join(import.meta.dirname, '..');
 const FOLDERS = ['agent', 'cli', 'shared'];
 
 /**
- * Plain frozen tables kept on purpose, each with why. Both are read eagerly by every agent, and a
- * zod import there lands in the artifact's eagerly loaded code: zod (+75 KB, its global registry
- * with it) would stay in each idle follower's heap, which test/agent-footprint.test.ts forbids
- * (the agent's config is parsed by a module loaded once at start and then dropped). The upgrade
- * table converts once the agent reads those values from its parsed config. The test fails when a
- * listed table is converted and still listed, so this list only shrinks.
+ * Plain frozen tables kept on purpose, each with why. UNPACK_DEFAULTS is read eagerly by every
+ * agent, and a zod import there lands in the artifact's eagerly loaded code: zod (+75 KB, its
+ * global registry with it) would stay in each idle follower's heap, which
+ * test/agent-footprint.test.ts forbids (the agent's configurable values are its tunables, parsed
+ * by a module loaded once at start and then dropped). The test fails when a listed table is
+ * converted and still listed, so this list only shrinks.
  */
 const NOT_YET: Record<string, string> = {
-  'shared/upgrade/defaults.ts:UPGRADE_DEFAULTS': 'agent runtime: zod must stay out of the agent heap',
   'shared/bundle/unpack.ts:UNPACK_DEFAULTS': 'agent runtime, and not configuration: nothing but tests sets it',
 };
 

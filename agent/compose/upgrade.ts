@@ -25,6 +25,7 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     publicKey: c.upgrade?.publicKey,
     selfPeerId: peerId,
     selfInstanceId: c.instanceId,
+    tunables: c.tunables,
     leading: () => !i.retired() && leadership.leads !== null,
     // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
     // acknowledgements of the same term number sent to an earlier leader has lapsed by then.

@@ -1,4 +1,4 @@
-import { UPGRADE_DEFAULTS } from '../../shared/upgrade/defaults.ts';
+import type { AgentTunables } from '../../shared/config/tunables.ts';
 import { ARTIFACT_PROTOCOL, UPGRADE_PROTOCOL, UPGRADE_PUSH_PROTOCOL } from '../../shared/upgrade/protocol.ts';
 import { serveByHash } from '../content/by-hash.ts';
 import type { Component } from '../lifecycle.ts';
@@ -23,6 +23,8 @@ export interface UpgradeServiceOptions
   ready: () => boolean;
   /** Stops this agent and starts `current.mjs`; default: restart.ts (SIGTERM to itself). */
   restart?: () => void;
+  /** The agent's upgrade tunables; what a push leaves unset comes from here. */
+  tunables: Pick<AgentTunables, 'upgradeGate' | 'maxArtifactBytes' | 'upgradeTick' | 'maxUnavailable'>;
 }
 
 /**
@@ -50,8 +52,8 @@ export class UpgradeService implements Component {
       leader: o.leaderPeerId,
       selfPeerId: o.selfPeerId,
       ready: o.ready,
-      maxBytes: UPGRADE_DEFAULTS.maxArtifactBytes,
-      gateMs: UPGRADE_DEFAULTS.gateMs,
+      maxBytes: o.tunables.maxArtifactBytes,
+      gateMs: o.tunables.upgradeGate,
       now: o.now,
       restart: o.restart ?? requestRestart,
       log: o.log,
@@ -75,14 +77,14 @@ export class UpgradeService implements Component {
           publicKey: this.#o.publicKey,
           leading: this.#o.leading,
           leaderPeerId: this.#o.leaderPeerId,
-          maxBytes: UPGRADE_DEFAULTS.maxArtifactBytes,
-          gateMs: UPGRADE_DEFAULTS.gateMs,
-          maxUnavailable: UPGRADE_DEFAULTS.maxUnavailable,
+          maxBytes: this.#o.tunables.maxArtifactBytes,
+          gateMs: this.#o.tunables.upgradeGate,
+          maxUnavailable: this.#o.tunables.maxUnavailable,
           log: this.#o.log,
         }),
       { maxInboundStreams: 2 },
     );
-    this.#timer = setInterval(() => void this.tick(), UPGRADE_DEFAULTS.tickMs);
+    this.#timer = setInterval(() => void this.tick(), this.#o.tunables.upgradeTick);
     this.#timer.unref();
   }
 

@@ -89,8 +89,25 @@ const fields = {
   applyTimeout: durationSchema(1).default(600_000),
   /** Largest configuration bundle accepted from a peer or the CLI (bytes). Default 67108864 (64 MiB). */
   maxBundleBytes: count.default(64 * 1024 * 1024),
-  /** Members that may apply a new bundle at the same time in a rolling update (count). Default 1. */
+  /**
+   * Members that may apply a new bundle, or restart into a new agent, at the same time in a rolling
+   * update (count). Default 1. An upgrade push may set its own (`poolparty upgrade --max-unavailable`).
+   */
   maxUnavailable: count.default(1),
+  /**
+   * How long a member restarted into a new agent has to be ready (joined, serving, bundle applied)
+   * before its supervisor returns it to the previous artifact (ms). Default 120000: a loaded node
+   * needs tens of seconds to start and rejoin; longer only delays a rollback. An upgrade push may
+   * set its own (`poolparty upgrade --gate`).
+   */
+  upgradeGate: durationSchema(1).default(120_000),
+  /**
+   * Largest agent artifact accepted over the network (bytes). Default 268435456 (256 MiB): the
+   * artifact is ~2.5 MB, so the bound only stops a peer from filling the disk.
+   */
+  maxArtifactBytes: count.default(256 * 1024 * 1024),
+  /** How often the leader advances a rollout and a restarted agent checks its gate (ms). Default 1000. */
+  upgradeTick: durationSchema(1).default(1000),
 };
 
 /**
