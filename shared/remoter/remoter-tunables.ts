@@ -75,6 +75,10 @@ export const vsphereRemoterTunablesSchema = z.strictObject({
   taskTimeoutMs: ms.default(600_000),
   /** Concurrent power-off/destroy pairs in terminate (count). Default 4. */
   terminateParallel: count.default(4),
+  /** One SOAP request's bound (ms). Default 60000. */
+  requestTimeoutMs: ms.default(60_000),
+  /** First wait between polls of a task (ms), growing 1.5× up to 2000. Default 100. */
+  taskPollMs: ms.default(100),
 });
 export type VsphereRemoterTunables = z.output<typeof vsphereRemoterTunablesSchema>;
 export const VSPHERE_REMOTER_DEFAULTS: Readonly<VsphereRemoterTunables> = Object.freeze(

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { VSPHERE_REMOTER_DEFAULTS } from './remoter-tunables.ts';
 import { VsphereConnectionError, VsphereFaultError } from './vsphere-errors.ts';
 import { httpsTransport, type SoapTransport, type TlsPolicy } from './vsphere-transport.ts';
 import { extraConfigNodes, faultName, type ObjectContent, objectContent, sessionLost } from './vsphere-values.ts';
@@ -34,11 +35,9 @@ export interface VsphereClientOptions {
   tls?: TlsPolicy;
   /** Another round trip (tests); default https with `tls`. */
   transport?: SoapTransport;
-  /** One request's bound (ms). Default 60000. */
+  /** Bounds and polling (ms); each defaults to VSPHERE_REMOTER_DEFAULTS (remoter-tunables.ts). */
   requestTimeoutMs?: number;
-  /** A task's bound (ms). Default 600000: a full clone of a large template takes minutes. */
   taskTimeoutMs?: number;
-  /** First wait between polls of a task (ms), growing 1.5× up to 2000. Default 100. */
   taskPollMs?: number;
 }
 
@@ -67,7 +66,7 @@ export class VsphereClient {
       this.send = opts.transport;
       this.closeTransport = () => {};
     } else {
-      const t = httpsTransport(opts.tls ?? {}, opts.requestTimeoutMs ?? 60_000);
+      const t = httpsTransport(opts.tls ?? {}, opts.requestTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.requestTimeoutMs);
       this.send = t.send;
       this.closeTransport = t.close;
     }
@@ -246,9 +245,9 @@ export class VsphereClient {
 
   /** Polls a task until it succeeds (its result) or fails (its fault, as VsphereFaultError). */
   async waitTask(task: MoRef, what: string): Promise<XmlValue> {
-    const bound = this.opts.taskTimeoutMs ?? 600_000;
+    const bound = this.opts.taskTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.taskTimeoutMs;
     const started = Date.now();
-    let wait = this.opts.taskPollMs ?? 100;
+    let wait = this.opts.taskPollMs ?? VSPHERE_REMOTER_DEFAULTS.taskPollMs;
     for (;;) {
       const info = await this.properties(task, ['info.state', 'info.error', 'info.result', 'info.descriptionId']);
       const state = text(info.get('info.state'));

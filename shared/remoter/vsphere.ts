@@ -247,6 +247,8 @@ export class VsphereRemoter implements RemoterBase {
         },
         ...(this.opts.transport ? { transport: this.opts.transport } : {}),
         taskTimeoutMs: this.opts.taskTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.taskTimeoutMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs ?? VSPHERE_REMOTER_DEFAULTS.requestTimeoutMs,
+        taskPollMs: this.opts.taskPollMs ?? VSPHERE_REMOTER_DEFAULTS.taskPollMs,
       });
       this.inventory = new VsphereInventory(this.client, this.target.using);
     }
