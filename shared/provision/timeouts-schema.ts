@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SSH_DEFAULTS } from '../config/ssh-schema.ts';
 
 /**
  * Every timeout of provisioning a host over SSH, in one place with its unit and default: the
@@ -10,10 +11,10 @@ const ms = z.number().int().min(0);
 
 export const sshTimeoutsSchema = z.strictObject({
   /**
-   * Total time to wait for the host to answer SSH, across attempts (ms). Default 60000; a cloud's
-   * `waitTimeout` (shared/config/ssh-schema.ts) overrides it.
+   * Total time to wait for the host to answer SSH, across attempts (ms). Default: a cloud's own
+   * default `waitTimeout` (60000, shared/config/ssh-schema.ts), which a cloud's setting overrides.
    */
-  waitTimeout: ms.default(60_000),
+  waitTimeout: ms.default(SSH_DEFAULTS.waitTimeout),
   /** One step of one attempt: TCP connect, banner, handshake+auth (ms). Default 10000. */
   attemptTimeout: ms.default(10_000),
   /** Pause between attempts (ms). Default 1000. */
