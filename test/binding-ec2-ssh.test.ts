@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIdentity } from '../agent/membership/binding-imds.ts';
-import type { ClusterView } from '../shared/wire/cluster.ts';
+import { fetchCluster } from '../cli/monitor-client.ts';
 import { type FakeEc2Server, startEc2Server } from './ec2-server/server.ts';
 import { cliEnv, fakeAwsEnv } from './fixtures/cli-env.ts';
 import { rejected } from './fixtures/fault-pool.ts';
@@ -136,10 +136,7 @@ describe.skipIf(!root)('an ec2 instance provisioned over SSH is bound by its ide
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }, 180_000);
 
-  const cluster = (monitor: string) =>
-    fetch(`${monitor}/cluster`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.json() as Promise<ClusterView>)
-      .catch(() => null);
+  const cluster = (monitor: string) => fetchCluster(monitor).catch(() => null);
 
   it('agents of both providers count it, and refuse copies of its document', async () => {
     // A leader keeps every cloud at its min: the local one launches the ec2 instance (through the

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterView } from '../shared/wire/cluster.ts';
+import { fetchCluster } from '../cli/monitor-client.ts';
 import { cliEnv } from './fixtures/cli-env.ts';
 import { killMatching, randomLoopbackBase } from './fixtures/procs.ts';
 import { runCli } from './fixtures/run-cli.ts';
@@ -59,10 +59,7 @@ describe.skipIf(!root)('bootstrap of a local and an ssh cloud, one cloud after t
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }, 180_000);
 
-  const cluster = (monitor: string) =>
-    fetch(`${monitor}/cluster`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.json() as Promise<ClusterView>)
-      .catch(() => null);
+  const cluster = (monitor: string) => fetchCluster(monitor).catch(() => null);
 
   /** Bootstraps `first` then `second`; resolves with every instance once all four see all four alive. */
   const bootstrapBoth = async (first: string, second: string) => {

@@ -28,9 +28,8 @@ import { WakeTimer } from './wake-timer.ts';
 export type { MembershipOptions } from './membership-options.ts';
 
 /**
- * The membership component: runs the pure SWIM core on the clock and carries its effects —
- * probes on the framed probe protocol, changes and records on the members topic (gossipsub,
- * signed), anti-entropy on the sync protocol, and connections to exactly the ring neighbours.
+ * The membership component: runs the pure SWIM core on the clock and carries its effects — probes,
+ * signed changes and records on the members topic, anti-entropy, connections to the ring neighbours.
  * Records pass the binding gate (member-records.ts): only members bound to an instance the
  * provider runs are `known` to the rest of the agent, count as load reporters, or may accuse.
  */
