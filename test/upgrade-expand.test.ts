@@ -1,17 +1,15 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildArtifact } from '../scripts/build-artifact.mjs';
-import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { VERSION } from '../shared/version.ts';
 import type { ClusterView, HealthView } from '../shared/wire/cluster.ts';
-import { LocalPool } from './fixtures/local-pool.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
 
 // Issue 19: after a rollout the leader runs the upgraded artifact out of its upgrade store, with no
 // package above it. It must still launch (a lost member is replaced), and the new instance must run
 // the version the pool runs now, not the one the pool was bootstrapped with.
-let pool: LocalPool;
+let fx: UpgradePoolFixture;
 let monitors: string[] = [];
 let v2: string;
 const V2 = `${VERSION}-expand.2`;
@@ -29,35 +27,24 @@ interface Recorded {
   monitor?: string;
 }
 const recorded = async () =>
-  (JSON.parse(await readFile(join(pool.stateDir, 'local', 'instances.json'), 'utf8')) as { instances: Recorded[] })
+  (JSON.parse(await readFile(join(fx.pool.stateDir, 'local', 'instances.json'), 'utf8')) as { instances: Recorded[] })
     .instances;
 
 beforeAll(async () => {
-  pool = await LocalPool.create({ name: 'upgx', agent: 'real', cliTimeoutMs: 600_000 });
-  await writeFile(pool.config, (await readFile(pool.config, 'utf8')).replace('min: 3, max: 5', 'min: 3, max: 3'));
-  const built = await buildArtifact({ outdir: join(pool.dir, 'art') });
-  v2 = join(pool.dir, 'v2', 'poolparty-agent.mjs');
-  await mkdir(join(pool.dir, 'v2'));
-  await writeFile(v2, Buffer.concat([await readFile(built.file), Buffer.from('\n// expand test rebuild\n')]));
-  await writeFile(join(pool.dir, 'v2', 'poolparty-agent.json'), JSON.stringify({ version: V2 }));
-  const boot = await pool.cli('bootstrap', '-c', pool.config, '--json');
-  expect(boot.code, boot.stderr).toBe(0);
-  monitors = (JSON.parse(boot.stdout).instances as InstanceRecord[]).map((i) => i.monitor as string);
-  expect(monitors).toHaveLength(3);
+  fx = await UpgradePoolFixture.start({ name: 'upgx', min: 3, max: 3 });
+  monitors = fx.monitors;
+  v2 = await fx.artifact('v2', { version: V2 });
 }, 600_000);
 
 afterAll(async () => {
-  if (pool) {
-    await pool.cli('terminate', '-c', pool.config, '--yes').catch(() => undefined);
-    await pool.cleanup();
-  }
+  await fx?.stop();
 });
 
 describe('a local pool after an upgrade', () => {
   it('replaces a lost member with an agent on the upgraded version, launched by the upgraded leader', {
     timeout: 600_000,
   }, async () => {
-    const r = await pool.cli('upgrade', '-c', pool.config, '--artifact', v2, '--gate', '90s', '--yes', '--json');
+    const r = await fx.cli('upgrade', '-c', fx.pool.config, '--artifact', v2, '--gate', '90s', '--yes', '--json');
     expect(r.code, r.stdout + r.stderr).toBe(0);
     for (const m of monitors) expect((await get<HealthView>(`${m}/health`)).version).toBe(V2);
     // A member that is not the leader is lost (its supervisor and agent killed outright).

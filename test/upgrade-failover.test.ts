@@ -1,22 +1,21 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../cli/monitor-client.ts';
 import { pushUpgrade } from '../cli/upgrade/push.ts';
-import { buildArtifact } from '../scripts/build-artifact.mjs';
 import { poolKeyFile } from '../shared/config/resolve.ts';
-import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { readUpgradeKey } from '../shared/upgrade/key.ts';
 import { describeArtifact, signManifest } from '../shared/upgrade/manifest.ts';
 import { VERSION } from '../shared/version.ts';
 import type { ClusterView, PoolEvent, UpgradeEvent } from '../shared/wire/cluster.ts';
-import { LocalPool } from './fixtures/local-pool.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
 
 // The leader of a real local pool is killed (SIGKILL) once the first member of an upgrade runs
 // the new agent: the member that leads next continues the same rollout — the upgraded member is
 // not restarted again, the others follow one at a time — and no two leaders drive it at once.
-let pool: LocalPool;
+let fx: UpgradePoolFixture;
+let pool: UpgradePoolFixture['pool'];
 let monitors: string[] = [];
 let v2: string;
 const V2 = `${VERSION}-failover.2`;
@@ -33,23 +32,14 @@ const get = async <T>(url: string): Promise<T> => {
 const view = (m: string) => get<UpgradeView>(`${m}/upgrade`).catch(() => null);
 
 beforeAll(async () => {
-  pool = await LocalPool.create({ name: 'upfo', agent: 'real', cliTimeoutMs: 600_000 });
-  await writeFile(pool.config, (await readFile(pool.config, 'utf8')).replace('min: 3, max: 5', 'min: 4, max: 4'));
-  const built = await buildArtifact({ outdir: join(pool.dir, 'art') });
-  v2 = join(pool.dir, 'v2', 'poolparty-agent.mjs');
-  await mkdir(join(pool.dir, 'v2'));
-  await writeFile(v2, Buffer.concat([await readFile(built.file), Buffer.from('\n// failover test rebuild\n')]));
-  const boot = await pool.cli('bootstrap', '-c', pool.config, '--json');
-  expect(boot.code, boot.stderr).toBe(0);
-  monitors = (JSON.parse(boot.stdout) as { instances: InstanceRecord[] }).instances.map((i) => i.monitor as string);
-  expect(monitors).toHaveLength(4);
+  fx = await UpgradePoolFixture.start({ name: 'upfo', min: 4, max: 4 });
+  pool = fx.pool;
+  monitors = fx.monitors;
+  v2 = await fx.artifact('v2');
 }, 600_000);
 
 afterAll(async () => {
-  if (pool) {
-    await pool.cli('terminate', '-c', pool.config, '--yes').catch(() => undefined);
-    await pool.cleanup();
-  }
+  await fx?.stop();
 });
 
 describe('a leader killed mid-upgrade', () => {

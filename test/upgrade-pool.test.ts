@@ -4,24 +4,23 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDialerNode } from '../cli/dialer-node.ts';
 import { pushUpgrade } from '../cli/upgrade/push.ts';
-import { buildArtifact } from '../scripts/build-artifact.mjs';
 import { poolKeyFile } from '../shared/config/resolve.ts';
 import { generatePoolKey, readPoolKey } from '../shared/pool-key.ts';
-import type { InstanceRecord } from '../shared/remoter/types.ts';
 import { readUpgradeKey } from '../shared/upgrade/key.ts';
 import { describeArtifact, signManifest } from '../shared/upgrade/manifest.ts';
 import { UPGRADE_PROTOCOL } from '../shared/upgrade/protocol.ts';
 import { VERSION } from '../shared/version.ts';
 import { FrameReader, line, sendAll } from '../shared/wire/bundle-transfer.ts';
 import type { ClusterView, HealthView } from '../shared/wire/cluster.ts';
-import { LocalPool } from './fixtures/local-pool.ts';
 import { pidsMatching } from './fixtures/procs.ts';
 import { waitFor } from './fixtures/wait.ts';
+import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
 
 // A real local pool of 5 agents upgraded by `poolparty upgrade`: outsiders and bad artifacts are
 // refused by every agent, a broken artifact is rolled back on the first node and halts the
 // rollout, and a good one reaches every node one at a time with the pool never below 4 healthy.
-let pool: LocalPool;
+let fx: UpgradePoolFixture;
+let pool: UpgradePoolFixture['pool'];
 let monitors: string[] = [];
 let v2: string;
 let broken: string;
@@ -51,32 +50,17 @@ async function leader(): Promise<{ peerId: string; addrs: string[] }> {
 }
 
 beforeAll(async () => {
-  pool = await LocalPool.create({ name: 'upgr', agent: 'real', cliTimeoutMs: 600_000 });
-  // Five fixed members: no scaling moves the count while the test watches it.
-  await writeFile(pool.config, (await readFile(pool.config, 'utf8')).replace('min: 3, max: 5', 'min: 5, max: 5'));
-  // The single-file agent as `npm run build` makes it, then a rebuild told apart by its bytes and
-  // the version its manifest names, and one that exits at start.
-  const built = await buildArtifact({ outdir: join(pool.dir, 'art') });
-  v2 = join(pool.dir, 'v2', 'poolparty-agent.mjs');
-  broken = join(pool.dir, 'broken', 'poolparty-agent.mjs');
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(join(pool.dir, 'v2'));
-  await mkdir(join(pool.dir, 'broken'));
-  await writeFile(v2, Buffer.concat([await readFile(built.file), Buffer.from('\n// upgrade test rebuild\n')]));
-  await writeFile(join(pool.dir, 'v2', 'poolparty-agent.json'), JSON.stringify({ version: V2 }));
-  await writeFile(broken, 'process.exit(3);\n');
-  await writeFile(join(pool.dir, 'broken', 'poolparty-agent.json'), JSON.stringify({ version: `${VERSION}-broken` }));
-  const boot = await pool.cli('bootstrap', '-c', pool.config, '--json');
-  expect(boot.code, boot.stderr).toBe(0);
-  monitors = (JSON.parse(boot.stdout).instances as InstanceRecord[]).map((i) => i.monitor as string);
-  expect(monitors).toHaveLength(5);
+  // Five fixed members: no scaling moves the count while the test watches it. A rebuild told
+  // apart by its bytes and the version its manifest names, and an artifact that exits at start.
+  fx = await UpgradePoolFixture.start({ name: 'upgr', min: 5, max: 5 });
+  pool = fx.pool;
+  monitors = fx.monitors;
+  v2 = await fx.artifact('v2', { version: V2 });
+  broken = await fx.artifact('broken', { version: `${VERSION}-broken`, bytes: 'process.exit(3);\n' });
 }, 600_000);
 
 afterAll(async () => {
-  if (pool) {
-    await pool.cli('terminate', '-c', pool.config, '--yes').catch(() => undefined);
-    await pool.cleanup();
-  }
+  await fx?.stop();
 });
 
 describe('poolparty upgrade on a real local pool of 5 agents', () => {
