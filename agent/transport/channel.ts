@@ -49,6 +49,22 @@ export interface FramedChannelOptions {
   dialTimeout: number;
 }
 
+interface Batch {
+  parts: Uint8Array[];
+  sent: Promise<void>;
+}
+
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
 /**
  * One long-lived outbound stream per peer for a protocol of small frames, so a probe costs one
  * frame on an open connection instead of a stream negotiation. Inbound streams are read frame by
@@ -58,6 +74,8 @@ export class FramedChannel {
   readonly #o: FramedChannelOptions;
   readonly #out = new Map<string, Promise<Stream>>();
   readonly #inbound = new Set<Stream>();
+  /** Frames waiting for their peer's stream, one batch per peer. */
+  readonly #batches = new Map<string, Batch>();
   #running = false;
 
   constructor(opts: FramedChannelOptions) {
@@ -83,38 +101,70 @@ export class FramedChannel {
     this.#inbound.clear();
   }
 
-  /** Sends one frame to `peer`; rejects with a SendError saying whether the peer refused. */
-  async send(peer: string, payload: Uint8Array): Promise<void> {
-    if (!this.#running) return;
-    let pending = this.#out.get(peer);
-    if (!pending) {
-      pending = this.#o.node.dialProtocol(peerIdFromString(peer), this.#o.protocol, {
-        signal: AbortSignal.timeout(this.#o.dialTimeout),
-      });
-      this.#out.set(peer, pending);
-      pending.then(
-        (stream) => {
-          // The remote side never writes on our outbound stream; read it only to notice its end.
-          void this.#drain(peer, stream, pending as Promise<Stream>);
-        },
-        () => {
-          if (this.#out.get(peer) === pending) this.#out.delete(peer);
-        },
-      );
+  /**
+   * Sends one frame to `peer`; rejects with a SendError saying whether the peer refused. Frames
+   * sent to one peer before the stream's next turn (the same synchronous run: a tell to several
+   * members, a summary in several frames, a frame during a dial) go out as one write: each frame
+   * is otherwise its own yamux frame, noise encryption and socket write. Every send of a batch
+   * settles with that write.
+   */
+  send(peer: string, payload: Uint8Array): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    let framed: Uint8Array;
+    try {
+      framed = frame(payload);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const open = this.#batches.get(peer);
+    if (open) {
+      open.parts.push(framed);
+      return open.sent;
+    }
+    const batch: Batch = { parts: [framed], sent: Promise.resolve() };
+    this.#batches.set(peer, batch);
+    batch.sent = this.#write(peer, batch);
+    return batch.sent;
+  }
+
+  /** Writes `batch` once the stream is open (at the earliest after a microtask: the batch fills meanwhile). */
+  async #write(peer: string, batch: Batch): Promise<void> {
+    const pending = this.#stream(peer);
     let stream: Stream;
     try {
       stream = await pending;
     } catch (err) {
       throw new SendError(peer, classifyDialError(err), err);
+    } finally {
+      if (this.#batches.get(peer) === batch) this.#batches.delete(peer);
     }
     try {
-      if (!stream.send(frame(payload))) await stream.onDrain({ signal: AbortSignal.timeout(this.#o.dialTimeout) });
+      if (!stream.send(joined(batch.parts))) await stream.onDrain({ signal: AbortSignal.timeout(this.#o.dialTimeout) });
     } catch (err) {
       if (this.#out.get(peer) === pending) this.#out.delete(peer);
       stream.abort(err as Error);
       throw new SendError(peer, classifyDialError(err, true), err);
     }
+  }
+
+  /** The open (or opening) outbound stream to `peer`. */
+  #stream(peer: string): Promise<Stream> {
+    const open = this.#out.get(peer);
+    if (open) return open;
+    const pending = this.#o.node.dialProtocol(peerIdFromString(peer), this.#o.protocol, {
+      signal: AbortSignal.timeout(this.#o.dialTimeout),
+    });
+    this.#out.set(peer, pending);
+    pending.then(
+      (stream) => {
+        // The remote side never writes on our outbound stream; read it only to notice its end.
+        void this.#drain(peer, stream, pending);
+      },
+      () => {
+        if (this.#out.get(peer) === pending) this.#out.delete(peer);
+      },
+    );
+    return pending;
   }
 
   /** Drops the cached stream to `peer` (its connection closed). */
