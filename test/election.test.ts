@@ -179,7 +179,9 @@ describe('leader election', () => {
       settleAfter: SETTLE,
     });
     expect(r.state).toMatchObject({ term: 42, leads: 42 });
-    expect(r.events).toEqual([{ type: 'leader-elected', peerId: 'a', term: 42, at: 5000, self: true }]);
+    expect(r.events).toEqual([
+      { type: 'leader-elected', peerId: 'a', term: 42, at: 5000, self: true, reason: 'no-leader-heard' },
+    ]);
   });
 
   it('a retiring leader hands over to the next oldest', () => {

@@ -78,6 +78,8 @@ describe('Leadership shell: bounded terms, lease-aware election', () => {
     // Now dead (neither alive nor suspect): lost at once, claimed only after claimDelay.
     expect(leadership.step([], 5100).map((e) => e.type)).toEqual(['leader-lost']);
     expect(leadership.step([], 5200)).toEqual([]);
-    expect(leadership.step([], 5300)).toEqual([{ type: 'leader-elected', peerId: 'b', term: 2, at: 5300, self: true }]);
+    expect(leadership.step([], 5300)).toEqual([
+      { type: 'leader-elected', peerId: 'b', term: 2, at: 5300, self: true, reason: 'no-leader-heard' },
+    ]);
   });
 });

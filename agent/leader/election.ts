@@ -1,4 +1,5 @@
 import type { LeaderEvent } from '../../shared/wire/cluster.ts';
+import { bestOf, better, bounded, type Candidate, type Claim, older, type RefusedTerm } from './claims.ts';
 import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
 
 /**
@@ -34,17 +35,10 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  * Two leaders can coexist briefly (a partition, a race); terms and the lease fence their actions.
  */
 
-export interface Candidate {
-  peerId: string;
-  /** Epoch ms the member's agent started. */
-  startedAt: number;
-  /** Term this member claims to lead, if any. */
-  leads?: number;
-  /** Highest term this member has seen. */
-  term: number;
-  /** The member is retiring (being drained): it will not lead. */
-  retiring?: boolean;
-}
+export type { Candidate, RefusedTerm };
+
+/** The rule that made a node claim or follow (the `reason` of its leader-elected event). */
+export type ElectedReason = NonNullable<Extract<LeaderEvent, { type: 'leader-elected' }>['reason']>;
 
 export interface LeaderInfo {
   peerId: string;
@@ -100,12 +94,6 @@ export interface ElectionInput {
   joinWindow?: number;
 }
 
-/** A term from a peer that was ignored: beyond the accepted bound. */
-export interface RefusedTerm {
-  peerId: string | null;
-  term: number;
-}
-
 export interface ElectionResult {
   state: ElectionState;
   events: LeaderEvent[];
@@ -129,37 +117,6 @@ export function initialElection(startedAt: number): ElectionState {
     rebidAt: null,
     contested: false,
   };
-}
-
-type Claim = Candidate & { leads: number };
-
-/** Orders claims: higher term first, then older start, then smaller peer id. */
-function better(a: Claim, b: Claim): boolean {
-  if (a.leads !== b.leads) return a.leads > b.leads;
-  return older(a, b);
-}
-
-function older(a: Candidate, b: Candidate): boolean {
-  return a.startedAt !== b.startedAt ? a.startedAt < b.startedAt : a.peerId < b.peerId;
-}
-
-function bestOf(claims: readonly Claim[]): Claim | undefined {
-  return claims.reduce<Claim | undefined>((b, c) => (!b || better(c, b) ? c : b), undefined);
-}
-
-/** The candidates with every term beyond `limit` dropped (and reported). */
-function bounded(list: readonly Candidate[], limit: number, refused: RefusedTerm[]): Candidate[] {
-  return list.map((c) => {
-    const out: Candidate = { peerId: c.peerId, startedAt: c.startedAt, term: 0 };
-    if (acceptsTerm(c.term, limit)) out.term = c.term;
-    else refused.push({ peerId: c.peerId, term: c.term });
-    if (c.leads !== undefined) {
-      if (acceptsTerm(c.leads, limit)) out.leads = c.leads;
-      else refused.push({ peerId: c.peerId, term: c.leads });
-    }
-    if (c.retiring) out.retiring = true;
-    return out;
-  });
 }
 
 export function stepElection(state: ElectionState, input: ElectionInput): ElectionResult {
@@ -187,6 +144,8 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   let rebidAt = leads === null ? null : (state.rebidAt ?? null);
   let contested = leads === null ? false : (state.contested ?? false);
   const claims = alive.filter((c): c is Claim => c.leads !== undefined);
+  /** Why this node claims or follows whom it does, should that change in this step. */
+  let why: ElectedReason | null = null;
 
   // Should we, leading, step down — or, holding the lease beside a higher claim, bid above it?
   if (leads !== null) {
@@ -194,7 +153,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
     const rival = bestOf(claims);
     const withoutLease = input.leaseHeld ? 0 : now - (leaseHeldAt ?? leadingSince ?? now);
     let reason: string | null = null;
-    if (input.retiring) reason = 'retiring';
+    if (input.retiring) [reason, why] = ['retiring', 'retiring'];
     else if (rival && better(rival, mine)) {
       const by = `claim by ${rival.peerId} at term ${rival.leads}`;
       if (input.leaseHeld) {
@@ -204,9 +163,11 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
           leads = term;
           rebidAt = now;
           contested = false;
+          why = 'higher-term-seen';
         }
-      } else if (rival.leads === leads) reason = `better ${by} (same term, older)`;
-      else if (withoutLease >= leaseTimeout) reason = `better ${by}, no lease for ${withoutLease} ms`;
+      } else if (rival.leads === leads) [reason, why] = [`better ${by} (same term, older)`, 'older-claim'];
+      else if (withoutLease >= leaseTimeout)
+        [reason, why] = [`better ${by}, no lease for ${withoutLease} ms`, 'lease-expired'];
     }
     if (reason !== null) {
       events.push({ type: 'leader-stepped-down', peerId: self.peerId, term: leads, at: now, reason });
@@ -229,6 +190,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
       leads = term;
       rebidAt = now;
       contested = false;
+      why = 'contested';
     }
   }
 
@@ -237,8 +199,10 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
   if (leads !== null) follow = { peerId: self.peerId, startedAt: state.startedAt, term, leads };
   else {
     const current = state.leader?.peerId !== self.peerId ? state.leader : null;
-    const still = current && [...claims, ...suspect].find((c) => c.peerId === current.peerId && c.leads !== undefined);
-    follow = (still as Claim | undefined) ?? bestOf(claims);
+    const seen = current && [...alive, ...suspect].find((c) => c.peerId === current.peerId);
+    const still = seen?.leads !== undefined ? (seen as Claim) : undefined;
+    follow = still ?? bestOf(claims);
+    why ??= still ? 'higher-term-seen' : current && !seen ? 'leader-dead' : 'leader-claims';
   }
 
   let noClaimSince = follow ? null : (state.noClaimSince ?? now);
@@ -250,6 +214,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
     const settled = now - state.startedAt >= Math.max(input.settleAfter, joinWait);
     const quiet = now - (noClaimSince ?? now) >= (input.claimDelay ?? 0);
     if (oldest?.peerId === self.peerId && settled && quiet) {
+      why = 'no-leader-heard';
       term += 1;
       leads = term;
       leadingSince = now;
@@ -270,6 +235,7 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
         term: follow.leads,
         at: now,
         self: follow.peerId === self.peerId,
+        ...(why !== null ? { reason: why } : {}),
       });
     }
   } else if (state.leader) {

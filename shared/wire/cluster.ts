@@ -78,7 +78,30 @@ export type MemberEvent =
 
 /** Leadership changes as seen by this agent. */
 export type LeaderEvent =
-  | { type: 'leader-elected'; peerId: string; term: number; at: number; self: boolean }
+  | {
+      type: 'leader-elected';
+      peerId: string;
+      term: number;
+      at: number;
+      self: boolean;
+      /**
+       * The election rule that made this agent claim (self) or follow: no-leader-heard (no claim
+       * for claimDelay, it is the oldest: a first election or a failover), leader-dead (the leader
+       * it followed is gone, it follows the best claim), leader-claims (it follows the best claim),
+       * higher-term-seen (a re-bid above a better claim, or its leader's re-bid), contested (a
+       * claim above a contested term), lease-expired / older-claim / retiring (it led and
+       * yielded). Absent from agents older than 2026-12-06.
+       */
+      reason?:
+        | 'no-leader-heard'
+        | 'leader-dead'
+        | 'leader-claims'
+        | 'higher-term-seen'
+        | 'contested'
+        | 'lease-expired'
+        | 'older-claim'
+        | 'retiring';
+    }
   | { type: 'leader-lost'; peerId: string; term: number; at: number }
   | { type: 'leader-stepped-down'; peerId: string; term: number; at: number; reason: string };
 
