@@ -74,7 +74,8 @@ export function clusterView(o: {
     const age = load ? Math.max(0, o.now - load.at) : undefined;
     members.push(view(m.record, m.liveness.state, Math.max(0, o.now - m.lastHeard), load?.metrics ?? {}, age));
   }
-  members.sort((a, b) => a.startedAt - b.startedAt || a.peerId.localeCompare(b.peerId));
+  // Code-unit order, not localeCompare: collation would page ICU data into every agent's RSS.
+  members.sort((a, b) => a.startedAt - b.startedAt || (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
   return {
     pool: o.pool,
     self: o.selfId,

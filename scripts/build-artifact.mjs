@@ -46,7 +46,7 @@ const ARTIFACT_DEFINE = {
 /**
  * Dynamically imported modules embedded compressed (see above), by path from the package root or
  * package name, each with its name in the artifact. An embedded module's own dynamic imports of
- * these are embedded in it in turn (load.ts carries the three providers, each loaded on its own).
+ * these are embedded in it in turn (load.ts carries the four providers, each loaded on its own).
  * - agent/config.ts: the agent config's zod schema, run once at start. Embedded and TRANSIENT,
  *   zod and the schema are garbage once the config is read (about 1 MB of every agent's heap).
  * - shared/remoter/load.ts and the providers: a leader's (config schemas, AWS SDK, ssh2).
@@ -59,6 +59,7 @@ const LAZY = {
   'shared/remoter/ec2.ts': 'remoter-ec2',
   'shared/remoter/ssh.ts': 'remoter-ssh',
   'shared/remoter/local.ts': 'remoter-local',
+  'shared/remoter/vsphere.ts': 'remoter-vsphere',
   'agent/bundle/sftp-source.ts': 'sftp-source',
   systeminformation: 'systeminformation',
 };

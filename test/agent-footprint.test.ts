@@ -130,6 +130,7 @@ describe('what an idle follower loads or keeps', () => {
       'remoter-ec2',
       'remoter-local',
       'remoter-ssh',
+      'remoter-vsphere',
       'sftp-source',
       'systeminformation',
     ]);
