@@ -43,7 +43,10 @@ Options (defaults in brackets):
   --stall S        nodes whose event loop stalls for 2 s during the fault window [5]
   --join J         nodes joining during the fault window [5]
   --silent H       nodes that hang for good (silence, no refusal) during the fault window [0]
-  --probe-interval MS, --probe-timeout MS, --indirect-checks K, --tell-retransmits R
+  --unannounced    joiners' own announcements reach nobody (a startup storm): only joins and
+                   anti-entropy spread them
+  --probe-interval MS, --probe-timeout MS, --indirect-checks K, --tell-retransmits R,
+  --follow-up-interval MS
                    override the core's defaults (agent/membership/swim/config.ts)
   --json           one compact JSON line (default: indented JSON)
   --help           this text
@@ -55,6 +58,7 @@ const TUNABLE = {
   '--probe-timeout': 'probeTimeout',
   '--indirect-checks': 'indirectChecks',
   '--tell-retransmits': 'tellRetransmits',
+  '--follow-up-interval': 'followUpInterval',
 } as const;
 
 function overrides(args: Map<string, string>, num: (k: string, d: number) => number): Partial<SwimConfig> {
@@ -67,7 +71,7 @@ function main(argv: string[]): void {
   const args = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--help' || a === '--json') args.set(a, '1');
+    if (a === '--help' || a === '--json' || a === '--unannounced') args.set(a, '1');
     else if (a.startsWith('--')) args.set(a, argv[++i] ?? '');
   }
   if (args.has('--help')) {
@@ -91,6 +95,7 @@ function main(argv: string[]): void {
     stall: num('--stall', 5),
     join: num('--join', 5),
     silent: num('--silent', 0),
+    unannounced: args.has('--unannounced'),
     config: overrides(args, num),
   });
   console.log(args.has('--json') ? JSON.stringify(report) : JSON.stringify(report, null, 2));

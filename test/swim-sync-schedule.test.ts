@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { SwimCore } from '../agent/membership/swim/core.ts';
 import { Roster } from '../agent/membership/swim/overlay.ts';
-import { pickOne, SyncSchedule } from '../agent/membership/swim/sync-schedule.ts';
+import { followUpSyncs, pickOne, SyncSchedule } from '../agent/membership/swim/sync-schedule.ts';
+import { MemberTable } from '../agent/membership/swim/table.ts';
 import type { Effect } from '../agent/membership/swim/types.ts';
 import { seededRandom } from '../shared/seeded-random.ts';
 import { ids } from './helpers/swim.ts';
@@ -39,8 +40,10 @@ describe('anti-entropy schedule (who to sync with, and when)', () => {
     for (const s of got) expect(s.near, `${s.with} at ${s.at}`).toBe(true);
   });
 
-  it('follows a sync that brought a joiner with another within a probe interval, partner from the whole pool', () => {
+  it('passes a joiner on with 2⌈log₂(N + 1)⌉ follow-ups, a follow-up interval apart, partners from the whole pool', () => {
     const partners = new Set<string>();
+    const budget = followUpSyncs(41);
+    expect(budget).toBe(12);
     for (let seed = 1; seed <= 20; seed++) {
       const c = core(40, seed);
       syncs(c, 0, 20_000);
@@ -51,14 +54,24 @@ describe('anti-entropy schedule (who to sync with, and when)', () => {
       });
       expect(fx.some((e) => e.type === 'event' && e.event === 'member-joined')).toBe(true);
       const next = syncs(c, 20_000, 30_000);
-      // Within one probe interval (1 s), not the routine 10 s.
-      expect(next[0]!.at - 20_000).toBeLessThanOrEqual(1000);
-      if (!next[0]!.near) partners.add(next[0]!.with);
-      // One follow-up per piece of news: the next is routine again.
-      expect(next.length).toBe(1);
+      // Within one follow-up interval (400 ms), not the routine 10 s, then every 400 ms.
+      expect(next[0]!.at - 20_000).toBeLessThanOrEqual(400);
+      const follow = next.slice(0, budget);
+      for (let i = 1; i < follow.length; i++) expect(follow[i]!.at - follow[i - 1]!.at).toBe(400);
+      for (const s of follow) if (!s.near) partners.add(s.with);
+      // The budget, then routine again (one more at most within the 10 s window).
+      expect(next.length).toBeGreaterThanOrEqual(budget);
+      expect(next.length).toBeLessThanOrEqual(budget + 1);
     }
     // Pool-wide: most follow-ups go beyond the 6 ring neighbours of 40.
-    expect(partners.size).toBeGreaterThan(8);
+    expect(partners.size).toBeGreaterThan(25);
+  });
+
+  it('also passes on a joiner learnt from a broadcast', () => {
+    const c = core(40, 5);
+    syncs(c, 0, 20_000);
+    c.step({ type: 'update', update: { kind: 'alive', id: 'joiner-x', incarnation: 0 }, now: 20_000 });
+    expect(syncs(c, 20_000, 25_000).length).toBe(followUpSyncs(41));
   });
 
   it('does not follow up a sync that brought nothing new', () => {
@@ -78,6 +91,32 @@ describe('anti-entropy schedule (who to sync with, and when)', () => {
     for (const s of got) expect(withRecord.has(s.with)).toBe(true);
     const none = core(40, 4, () => false);
     expect(syncs(none, 0, 60_000)).toEqual([]);
+  });
+});
+
+describe('MemberTable.randomLive', () => {
+  it('draws uniformly over roster and fresh members, never one that is not live', () => {
+    const roster = new Roster(
+      ids(6).map((id) => ({ id, incarnation: 0, state: 'alive' as const })),
+      3,
+      0,
+    );
+    const t = new MemberTable(roster, 3);
+    t.set({ id: 'node-002', incarnation: 0, state: 'dead', since: 0 });
+    for (const id of ['x', 'y', 'z']) t.set({ id, incarnation: 0, state: 'alive', since: 0 });
+    t.delete('y');
+    const rand = seededRandom(4);
+    const counts = new Map<string, number>();
+    let misses = 0;
+    for (let i = 0; i < 8000; i++) {
+      const id = t.randomLive(rand);
+      if (id === undefined) misses++;
+      else counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(['node-000', 'node-001', 'node-003', 'node-004', 'node-005', 'x', 'z']);
+    // 8 slots (6 roster, 2 fresh), one of them dead: each live one ~1/8 of the draws.
+    for (const n of counts.values()) expect(Math.abs(n - 1000)).toBeLessThan(150);
+    expect(Math.abs(misses - 1000)).toBeLessThan(150);
   });
 });
 

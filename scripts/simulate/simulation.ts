@@ -25,6 +25,12 @@ export interface SimOptions {
   join: number;
   /** Nodes that hang for good (no refusal, just silence): the timeout-evidence path. */
   silent?: number;
+  /**
+   * Joiners' own announcements reach nobody, as in a startup storm (gossipsub has no mesh for a
+   * joiner yet and does not replay): only the core's own paths (its join sync, anti-entropy) can
+   * spread it. Default false (each joiner is linked into the mesh at once).
+   */
+  unannounced?: boolean;
   config?: Partial<SwimConfig>;
 }
 const MESH_LINKS = 3;
@@ -112,7 +118,7 @@ export function simulate(o: SimOptions) {
           seen.push(new Uint8Array(total));
         }
         seen[i]![node] = 1;
-        flood(node, i, -1);
+        if (!(o.unannounced && u.id === names[node] && startedAt[node]! > 0 && u.kind === 'alive')) flood(node, i, -1);
       } else if (e.type === 'tell') {
         for (const id of e.to) {
           const to = index.get(id);
@@ -200,7 +206,8 @@ export function simulate(o: SimOptions) {
         for (let i = 0; i < MESH_LINKS; i++) link(node, randomLive());
         cores[node] = new SwimCore({ self: names[node]!, config, rand: seededRandom(o.seed * 7919 + node), now });
         lastTick[node] = now;
-        const seed = randomLive();
+        let seed = randomLive();
+        while (seed === node) seed = randomLive(); // a joiner that "joined" through itself stayed unknown
         q.push(now + lat(), seed, { k: 'sync-req', from: node, summary: summarize(cores[node]!.digest()) });
         effects(node, cores[node]!.step({ type: 'tick', now }));
         return;

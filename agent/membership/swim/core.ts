@@ -7,7 +7,7 @@ import { PeerView } from './peer-view.ts';
 import { inRing } from './precedence.ts';
 import { type ProbeContext, type ProbeOutcome, Prober } from './probe.ts';
 import type { Suspicions } from './suspicion.ts';
-import { SyncSchedule } from './sync-schedule.ts';
+import { joinedSince, SyncSchedule } from './sync-schedule.ts';
 import type { MemberTable, Tombstones } from './table.ts';
 import { Tells } from './tells.ts';
 import type {
@@ -134,7 +134,9 @@ export class SwimCore {
         this.announced = true;
         out.push({ type: 'broadcast', update: { kind: 'alive', id: this.self, incarnation: this.inc } });
       }
+      const before = out.length;
       this.dispatch(input, out);
+      if (joinedSince(out, before)) this.syncs.news(input.now, this.table.size); // however it came
     }
     if (this.view.ringDirty) this.reshape(out);
     return out;
@@ -178,7 +180,7 @@ export class SwimCore {
     }
     this.tells.due(now, this.cfg.probeInterval, (u) => this.holds(u), out);
     this.view.lapse(now, out);
-    const peer = this.syncs.due(now, this.table.size, this.near, () => this.table.liveIds());
+    const peer = this.syncs.due(now, this.near, this.table);
     if (peer !== undefined) out.push({ type: 'sync', with: peer });
     this.view.reap(now);
   }
@@ -258,7 +260,6 @@ export class SwimCore {
   private sync(entries: readonly DigestEntry[], now: number, out: Effect[]): void {
     if (!Array.isArray(entries)) return;
     const limit = Math.min(entries.length, this.cfg.maxMembers + this.cfg.maxTombstones);
-    const before = out.length;
     for (let i = 0; i < limit; i++) {
       const u = entryUpdate(entries[i]!, this.cfg);
       // A table carries views, not accusations: another member's suspect entry counts as alive
@@ -271,7 +272,6 @@ export class SwimCore {
         this.prober.verify(u.id);
       } else if (u) this.apply(u, now, out);
     }
-    if (out.slice(before).some((e) => e.type === 'event' && e.event === 'member-joined')) this.syncs.news(now);
   }
 
   private leave(now: number, out: Effect[]): void {

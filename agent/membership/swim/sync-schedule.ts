@@ -1,17 +1,23 @@
 import { type SwimConfig, syncIntervalFor } from './config.ts';
+import type { Effect } from './types.ts';
 
 /**
  * When to run anti-entropy and with whom. Pure; the core owns one.
  *
  * Routine syncs run every `syncIntervalFor(N)` with a random ring neighbour: those are connected
  * already, and when views agree a sync is a hash and "same", so an idle pool pays ~100 B per
- * interval and no handshake. A sync that brought a member we did not hold ("news") is followed
- * one probe interval later by another, with a random member of the whole table — an epidemic:
- * whoever learns a joiner passes it on within a second to someone picked pool-wide, so a member
- * missed by its announcement reaches every view in O(log N) seconds instead of one ring hop per
- * sync interval (N=20 at load 2–27: 21 s median from a member's start until every view held it).
- * Follow-ups chain only while syncs keep bringing news, at most one per probe interval, so an idle
- * agent's cost is unchanged and a busy one's is bounded per agent, not per member.
+ * interval and no handshake.
+ *
+ * News — a member we did not hold, however we learnt it (its join sync, a sync, a broadcast) — is
+ * passed on like a memberlist broadcast with its retransmit budget: `followUpSyncs(N)` push-pull
+ * syncs (2⌈log₂(N + 1)⌉), one every `followUpInterval`, each with a member picked pool-wide. Every
+ * member that learns a joiner thus pushes it to log N others and the informed set doubles per
+ * round: every view holds it in O(log N) rounds. With one follow-up per piece of news (before),
+ * each newly informed member informed one more — a chain, linear in N: at N=20, 21 s median from
+ * a member's start until every view held it; at N=50 with its announcements lost, never within
+ * 15 s (test/swim-join-spread.test.ts). Fresh news renews the budget; once views agree a
+ * follow-up is a hash and "same", so a join costs each member a burst of log N syncs, and an idle
+ * member nothing more than before.
  *
  * Partners are only members `syncable` accepts (the shell: those whose record, and so address,
  * it holds): a liveness entry can arrive before the record, and a sync with such a member failed
@@ -19,7 +25,8 @@ import { type SwimConfig, syncIntervalFor } from './config.ts';
  */
 export class SyncSchedule {
   #next: number;
-  #followUp = false;
+  /** Follow-ups left (pool-wide partners, `followUpInterval` apart). */
+  #followUps = 0;
 
   constructor(
     private readonly cfg: SwimConfig,
@@ -37,27 +44,59 @@ export class SyncSchedule {
     return this.#next;
   }
 
-  /** A sync brought a member we did not hold: pass it on within a probe interval. */
-  news(now: number): void {
-    const at = now + this.cfg.probeInterval;
-    if (at < this.#next) {
-      this.#next = at;
-      this.#followUp = true;
-    }
+  /** We learnt a member we did not hold: pass it on, to `followUpSyncs(members)` members pool-wide. */
+  news(now: number, members: number): void {
+    this.#followUps = followUpSyncs(members);
+    this.#next = Math.min(this.#next, now + this.cfg.followUpInterval);
   }
 
   /**
-   * The partner of a sync due at `now` (undefined: none due, or nobody fits), scheduling the next
-   * a routine interval later. `near` are the ring neighbours, `live` every live member.
+   * The partner of a sync due at `now` (undefined: none due, or nobody fits), scheduling the next:
+   * a follow-up interval later while follow-ups are left, else a routine interval later. `near`
+   * are the ring neighbours; a follow-up draws its partner at random from the whole `table`
+   * (O(1) per draw), walking its live ids only when a few draws found none that fits.
    */
-  due(now: number, members: number, near: readonly string[], live: () => Iterable<string>): string | undefined {
+  due(now: number, near: readonly string[], table: SyncTable): string | undefined {
+    const members = table.size;
     if (now < this.#next) return undefined;
-    const wide = this.#followUp;
-    this.#next = now + syncIntervalFor(this.cfg, members);
-    this.#followUp = false;
+    const wide = this.#followUps > 0;
+    if (wide) this.#followUps--;
+    this.#next = now + (this.#followUps > 0 ? this.cfg.followUpInterval : syncIntervalFor(this.cfg, members));
     const ok = (id: string) => id !== this.self && this.syncable(id);
-    return (wide ? undefined : pickOne(near, ok, this.rand)) ?? pickOne(live(), ok, this.rand);
+    if (!wide) return pickOne(near, ok, this.rand) ?? pickOne(table.liveIds(), ok, this.rand);
+    // A few random draws find a fit at once unless most of the table does not (a shell that
+    // holds few records yet): then one walk.
+    for (let i = 0; i < RANDOM_DRAWS; i++) {
+      const id = table.randomLive(this.rand);
+      if (id !== undefined && ok(id)) return id;
+    }
+    return pickOne(table.liveIds(), ok, this.rand);
   }
+}
+
+/** What the schedule reads of the member table (table.ts). */
+export interface SyncTable {
+  readonly size: number;
+  /** A live member drawn uniformly, or undefined when the draw hit one that is not live. */
+  randomLive(rand: () => number): string | undefined;
+  liveIds(): Iterable<string>;
+}
+
+/** Whether effects from index `from` on include a member-joined event (news to pass on). */
+export function joinedSince(out: readonly Effect[], from: number): boolean {
+  for (let i = from; i < out.length; i++) {
+    const e = out[i]!;
+    if (e.type === 'event' && e.event === 'member-joined') return true;
+  }
+  return false;
+}
+
+/** Random draws before a follow-up's partner pick walks the table. */
+const RANDOM_DRAWS = 8;
+
+/** Follow-up syncs after news in a pool of `n`: 2⌈log₂(n + 1)⌉ (memberlist-like retransmit budget, λ = 2). */
+export function followUpSyncs(n: number): number {
+  return 2 * Math.ceil(Math.log2(Math.max(1, n) + 1));
 }
 
 /** One of `ids` that `ok` accepts, uniformly (reservoir sampling: one pass, no copy). */

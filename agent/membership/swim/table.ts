@@ -10,8 +10,9 @@ import type { Liveness, MemberLiveness } from './types.ts';
  */
 export class MemberTable implements RingView {
   private own = new Map<string, MemberLiveness | null>();
-  /** Ids in `own` that the roster does not hold. */
-  private fresh = new Set<string>();
+  /** Ids in `own` that the roster does not hold, in a list with each one's index (O(1) random draws). */
+  private fresh = new Map<string, number>();
+  private freshIds: string[] = [];
   private count = 0;
   private live = 0;
 
@@ -62,7 +63,7 @@ export class MemberTable implements RingView {
     if (prev === undefined) this.count++;
     this.live += (inRing(m.state) ? 1 : 0) - (prev !== undefined && inRing(prev) ? 1 : 0);
     this.own.set(m.id, m);
-    if (!this.base?.entries.has(m.id)) this.fresh.add(m.id);
+    if (!this.base?.entries.has(m.id) && !this.fresh.has(m.id)) this.fresh.set(m.id, this.freshIds.push(m.id) - 1);
     if (this.fresh.size > 64 + (this.base?.entries.size ?? 0) / 8) this.rebase();
   }
 
@@ -74,8 +75,30 @@ export class MemberTable implements RingView {
     if (this.base?.entries.has(id)) this.own.set(id, null);
     else {
       this.own.delete(id);
-      this.fresh.delete(id);
+      this.dropFresh(id);
     }
+  }
+
+  private dropFresh(id: string): void {
+    const i = this.fresh.get(id);
+    if (i === undefined) return;
+    const last = this.freshIds.pop()!;
+    if (last !== id) {
+      this.freshIds[i] = last;
+      this.fresh.set(last, i);
+    }
+    this.fresh.delete(id);
+  }
+
+  /**
+   * A live member drawn uniformly from the whole table (roster and fresh ids) in O(1); undefined
+   * when the draw hit a member that is not live (the caller draws again, or walks `liveIds`).
+   */
+  randomLive(rand: () => number): string | undefined {
+    const ring = this.base?.rings[0]?.ids ?? [];
+    const i = Math.floor(rand() * (ring.length + this.freshIds.length));
+    const id = i < ring.length ? ring[i] : this.freshIds[i - ring.length];
+    return id !== undefined && this.isLive(id) ? id : undefined;
   }
 
   *all(): Generator<MemberLiveness> {
@@ -86,12 +109,12 @@ export class MemberTable implements RingView {
         yield mine ?? { id, incarnation: e.incarnation, state: e.state, since: this.base.since };
       }
     }
-    for (const id of this.fresh) yield this.own.get(id)!;
+    for (const id of this.freshIds) yield this.own.get(id)!;
   }
 
   /** Live ids the roster does not hold. */
   *extras(): Generator<string> {
-    for (const id of this.fresh) if (inRing(this.own.get(id)!.state)) yield id;
+    for (const id of this.freshIds) if (inRing(this.own.get(id)!.state)) yield id;
   }
 
   *liveIds(): Generator<string> {
@@ -104,6 +127,7 @@ export class MemberTable implements RingView {
     this.base = new Roster(all, this.rings, 0);
     this.own = new Map(all.map((m) => [m.id, m]));
     this.fresh.clear();
+    this.freshIds = [];
   }
 }
 
