@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { dutyFixture } from './election-duty-fixture.ts';
 import { everyone, settled } from './helpers/election-pool.ts';
+import { memberRecord as record } from './helpers/records.ts';
 
 /**
  * The election's share of "one leader within 5 s of heal" (issue 15). After a 120 s partition
@@ -34,5 +36,78 @@ describe('election after a long partition heals', () => {
     expect(pool.followed()).toEqual(everyone('abcde', 'a@3'));
     expect(agreeMs).toBeLessThanOrEqual(3 * ROUND);
     expect(claims.map((c) => `${c.peerId}@${c.term}`)).toEqual(['a@3']);
+  });
+});
+
+/**
+ * The cut-off leader's own step at the heal, through LeaderDuty as the agent builds it. Load
+ * reports are the lease's acknowledgements and carry no send time: the ones its followers sent
+ * in the first seconds of the cut, before they declared it dead, were retransmitted by TCP and
+ * arrived at the heal. Taken for fresh, they gave the minority's leader (2 of 5) a lease for a
+ * moment; it re-bid one term above the majority's leader, which bid above that, and it yielded
+ * only once it had been without its lease for leaseTimeout again (seen: 1.5-2.5 s of the 4-8 s
+ * from heal to one leader after a 30 s cut, with a term per side).
+ */
+describe('the leader cut off with the minority, at the heal', () => {
+  const LEASE = 1500;
+
+  function pool() {
+    const members = ['b', 'c', 'd', 'e'].map((p, i) => record(p, { startedAt: 10 * (i + 1) }));
+    return dutyFixture({ self: 'a', members, leaseTimeout: LEASE, counted: () => 5 });
+  }
+
+  it('late acknowledgements from before the cut neither lend it a lease nor make it re-bid: it yields at once', () => {
+    const { duty, leadership, members, ack, events, at } = pool();
+    at(100);
+    duty.step();
+    ack(['b', 'c', 'd', 'e'], 1);
+    expect(duty.actingTerm()).toBe(1);
+    // Cut 2+3: only b still reaches it, and b alone is no majority of 5.
+    for (const t of [500, 1000, 1500]) {
+      at(t);
+      for (const p of ['c', 'd', 'e']) members.delete(p);
+      ack(['b'], 1);
+      duty.step();
+    }
+    for (let t = 2000; t <= 30_000; t += 500) {
+      at(t);
+      ack(['b'], 1);
+      duty.step();
+      expect(duty.actingTerm(), `acting at ${t}`).toBeNull();
+    }
+    // The heal: the majority, led by c at term 2, is back in view; d's and e's reports from
+    // before the cut arrive now (b's is fresh).
+    at(30_200);
+    members.set('c', record('c', { startedAt: 30, term: 2, leads: 2 }));
+    members.set('d', record('d', { startedAt: 40, term: 2 }));
+    members.set('e', record('e', { startedAt: 50, term: 2 }));
+    ack(['b', 'd', 'e'], 1);
+    events.length = 0;
+    duty.step();
+    expect(duty.actingTerm(), 'the minority leader acts on late acknowledgements').toBeNull();
+    expect(leadership.leads, 'it still leads (or re-bid)').toBeNull();
+    expect(
+      events.map((e) => (e.type === 'leader-elected' ? `${e.type} ${e.peerId}@${e.term} ${e.reason}` : e.type)),
+    ).toEqual(['leader-stepped-down', 'leader-elected c@2 lease-expired']);
+  });
+
+  it('a majority back for longer than leaseTimeout gives a leader its lease again', () => {
+    const { duty, members, ack, at } = pool();
+    at(100);
+    duty.step();
+    ack(['b', 'c', 'd', 'e'], 1);
+    expect(duty.actingTerm()).toBe(1);
+    for (const p of ['c', 'd', 'e']) members.delete(p);
+    at(5000);
+    expect(duty.actingTerm()).toBeNull();
+    for (const p of ['c', 'd', 'e']) members.set(p, record(p, { startedAt: 30 }));
+    for (let t = 5000; t <= 5000 + LEASE; t += 500) {
+      at(t);
+      ack(['b', 'c', 'd', 'e'], 1);
+      expect(duty.actingTerm(), `acting at ${t}`).toBeNull();
+    }
+    at(5000 + LEASE + 100);
+    ack(['b', 'c'], 1);
+    expect(duty.actingTerm()).toBe(1);
   });
 });

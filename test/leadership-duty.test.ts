@@ -1,40 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaderEvent } from '../agent/leader/election.ts';
-import { LeaderDuty } from '../agent/leadership/duty.ts';
-import { Leadership } from '../agent/leadership.ts';
-import { LoadBook } from '../agent/load/book.ts';
-import { createAgentMetrics } from '../agent/monitor/prom.ts';
-import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import { dutyFixture } from './election-duty-fixture.ts';
 import { memberRecord as record } from './helpers/records.ts';
 
-/** LeaderDuty as the agent builds it, over a settable membership view and load book on a fake clock. */
 function setup(counted: (term: number) => number = () => 0) {
-  let now = 0;
-  const members = new Map<string, Heartbeat>([
-    ['c', record('c', { startedAt: 10 })],
-    ['d', record('d', { startedAt: 20 })],
-  ]);
-  const load = new LoadBook(16);
-  const events: LeaderEvent[] = [];
-  const leadership = new Leadership({ selfPeerId: () => 'b', startedAt: 0, settleAfter: 0, leaseTimeout: 3000 });
-  const duty = new LeaderDuty({
-    leadership,
-    now: () => now,
-    members: () =>
-      [...members.values()].map((r) => ({
-        record: r,
-        liveness: { id: r.peerId, incarnation: 0, state: 'alive' as const, since: 0 },
-      })),
-    load,
-    counted: () => (leadership.leads === null ? 0 : counted(leadership.leads)),
+  const f = dutyFixture({
+    self: 'b',
+    members: [record('c', { startedAt: 10 }), record('d', { startedAt: 20 })],
     leaseTimeout: 3000,
-    barred: () => false,
-    metrics: createAgentMetrics({ membersByState: () => ({ alive: 0, suspect: 0, dead: 0, left: 0 }) }),
-    emit: (e) => events.push(e),
-    announce: () => undefined,
+    counted,
   });
-  const ack = (peer: string, term: number) => load.report(peer, { metrics: {}, at: now, term });
-  return { duty, leadership, members, ack, events, at: (t: number) => (now = t) };
+  return { ...f, ack: (peer: string, term: number) => f.ack([peer], term) };
 }
 
 describe('LeaderDuty: the lease across a re-bid', () => {

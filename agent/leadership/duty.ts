@@ -4,7 +4,7 @@ import type { Leadership } from '../leadership.ts';
 import type { LoadBook } from '../load/book.ts';
 import type { MemberLiveness } from '../membership/swim/types.ts';
 import type { AgentMetrics } from '../monitor/prom.ts';
-import { holdsLease } from './lease.ts';
+import { holdsLease, leaseCounts } from './lease.ts';
 import { extendReign, reignAckers } from './reign.ts';
 
 export interface LeaderDutyOptions {
@@ -32,8 +32,12 @@ export interface LeaderDutyOptions {
  */
 export class LeaderDuty {
   readonly #o: LeaderDutyOptions;
-  /** Since when the lease has been held without a break (undefined: not held). */
+  /** Since when the lease has counted without a break (undefined: it does not). */
   #leaseSince: number | undefined;
+  /** Since when a majority has acknowledged without a break (undefined: it does not now). */
+  #ackedSince: number | undefined;
+  /** The last time the lease counted, or when this reign began (undefined: no reign). */
+  #countedAt: number | undefined;
   /** The terms this node has led without a break (reign.ts: their acknowledgements all count). */
   #reign: readonly number[] = [];
   /** The latest count of the reign: a re-bid's new term has none until the scalers act in it. */
@@ -72,6 +76,8 @@ export class LeaderDuty {
     if (o.leadership.leads === null) {
       this.#reign = extendReign(this.#reign, null);
       this.#reignListed = 0;
+      this.#ackedSince = undefined;
+      this.#countedAt = undefined;
     }
     for (const e of events) {
       o.metrics.leaderChanges.inc();
@@ -89,7 +95,13 @@ export class LeaderDuty {
     this.#reign = extendReign(this.#reign, term);
     const ackers = reignAckers(this.#reign, (t) => o.load.ackers(t, o.now(), o.leaseTimeout));
     this.#reignListed = o.counted() || this.#reignListed;
-    const held = holdsLease({ ackers, members, listed: this.#reignListed });
+    const now = o.now();
+    const acked = holdsLease({ ackers, members, listed: this.#reignListed });
+    this.#ackedSince = acked ? (this.#ackedSince ?? now) : undefined;
+    this.#countedAt ??= now;
+    const run = { now, heldSince: this.#ackedSince ?? now, countedAt: this.#countedAt, leaseTimeout: o.leaseTimeout };
+    const held = acked && leaseCounts(run);
+    if (held) this.#countedAt = now;
     o.metrics.leaseHeld.set(held ? 1 : 0);
     if (!held) this.#leaseSince = undefined;
     else this.#leaseSince ??= o.now();

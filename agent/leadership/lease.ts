@@ -23,3 +23,27 @@ export function quorumSize(input: LeaseInput): number {
 export function holdsLease(input: LeaseInput): boolean {
   return input.ackers + 1 >= quorumSize(input);
 }
+
+/** Where a leader's lease stands at one step (epoch ms). */
+export interface LeaseRun {
+  now: number;
+  /** Since when a majority has acknowledged without a break (the current run). */
+  heldSince: number;
+  /** The last step at which the lease counted, or when this reign began if it never has. */
+  countedAt: number;
+  leaseTimeout: number;
+}
+
+/**
+ * Whether a lease a majority acknowledges now counts. After a break of `leaseTimeout` or more (a
+ * partition: the leader would already yield to a better claim), it counts only once it has been
+ * held for longer than `leaseTimeout` without a break. A follower's load report is its
+ * acknowledgement and carries no send time: at a heal, reports sent to the cut-off leader before
+ * its followers declared it dead arrive late (TCP retransmits) and look fresh for `leaseTimeout`.
+ * Seen after a 30 s cut: the minority's leader took them for a majority, re-bid one term above
+ * the majority's and yielded 1.5-2.5 s later, most of the time from heal to one leader. A lease
+ * held since the reign began, or back after a shorter break, counts at once.
+ */
+export function leaseCounts(r: LeaseRun): boolean {
+  return r.heldSince - r.countedAt < r.leaseTimeout || r.now - r.heldSince > r.leaseTimeout;
+}
