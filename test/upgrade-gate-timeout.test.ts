@@ -5,7 +5,7 @@ import type { ClusterView } from '../shared/wire/cluster.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { withReadiness } from './helpers/upgrade-artifacts.ts';
 import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
-import { getJson, type UpgradeNodeView } from './helpers/upgrade-views.ts';
+import { getJson, oneLeader, type UpgradeNodeView } from './helpers/upgrade-views.ts';
 
 // Issue 19, the health gate's timeout on real agents: an artifact that starts, joins and gossips
 // but never becomes ready. The member that tries it returns to the previous artifact by itself
@@ -32,6 +32,7 @@ describe('an upgrade to an agent that never becomes ready, on a real local pool 
   it('the member goes back by itself after the gate, the rollout halts, /upgrade says where and why', {
     timeout: 300_000,
   }, async () => {
+    await oneLeader(fx.monitors, 3);
     // Sampled all along: the new agent ran, and other members saw it alive, on its version.
     let seenAlive = false;
     let sampling = true;

@@ -1,4 +1,6 @@
 import type { MemberProgress } from '../../agent/upgrade/rollout.ts';
+import type { ClusterView } from '../../shared/wire/cluster.ts';
+import { waitFor } from '../fixtures/wait.ts';
 
 /** GET of a monitor route as JSON, bounded; throws on a refused connection or an HTTP error. */
 export async function getJson<T>(url: string): Promise<T> {
@@ -23,4 +25,24 @@ export interface UpgradeNodeView {
     halted?: { instanceId: string; reason: string };
     completedAt?: number;
   } | null;
+}
+
+/**
+ * Waits until every monitor names the same leader and sees `alive` members alive, and returns that
+ * leader's member entry. A pool just bootstrapped may still be merging islands that each elected
+ * one, and a push to a leader about to step down is lost with it.
+ */
+export function oneLeader(monitors: string[], alive: number, timeoutMs = 120_000) {
+  return waitFor(
+    `one leader named by every node, ${alive} alive`,
+    async () => {
+      const views = await Promise.all(monitors.map((m) => getJson<ClusterView>(`${m}/cluster`).catch(() => null)));
+      const named = new Set(views.map((c) => c?.leader?.peerId ?? null));
+      const c = views[0];
+      if (named.size !== 1 || !c?.leader) return null;
+      if (views.some((v) => v?.members.filter((x) => x.state === 'alive').length !== alive)) return null;
+      return c.members.find((x) => x.peerId === c.leader?.peerId) ?? null;
+    },
+    { timeoutMs, everyMs: 500 },
+  );
 }
