@@ -1,30 +1,31 @@
 /**
- * CLI start-up cost: what one `poolparty` call costs before it does anything.
- *
- *   npx tsx test/bench/cli-startup.ts [--cli FILE] [--runs N]
- *
- * --cli   the launcher to measure (default bin/poolparty.mjs, which runs dist/poolparty.mjs:
- *         build first with `node scripts/build.mjs`).
- * --runs  runs per command (default 5).
- *
+ * CLI start-up cost: what one `poolparty` call costs before it does anything (usage: HELP below).
  * Each command runs in its own process under /usr/bin/time -v, so the figures are taken outside
  * Node: wall time (elapsed) and max RSS (the kernel's peak resident set), plus user+system CPU.
  * `status --json` asks a monitor on a loopback port that was just bound and released, so the
- * connection is refused at once and the run measures start-up plus one failed fetch. Prints one
- * JSON object: { date, node, cli, runs, load, commands: { <name>: { exitCodes, wallMs, cpuMs,
- * maxRssKb } } } where each figure is { min, median, max } over the runs.
+ * connection is refused at once and the run measures start-up plus one failed fetch.
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { freePort } from '../fixtures/sshd.ts';
+import { benchArgs } from './lib/args.ts';
 
-const { values } = parseArgs({
-  options: {
-    cli: { type: 'string', default: 'bin/poolparty.mjs' },
-    runs: { type: 'string', default: '5' },
-  },
+const HELP = `npx tsx test/bench/cli-startup.ts [--cli FILE] [--runs N]   what one poolparty call costs to start
+
+Options:
+  --cli FILE   the launcher to measure (default bin/poolparty.mjs, which runs dist/poolparty.mjs:
+               build first with \`node scripts/build.mjs\`)
+  --runs N     runs per command (default 5)
+  -h, --help   this help
+
+Runs --version, --help, status --help and status --json against a refused port, each in its own
+process under /usr/bin/time -v. Prints one JSON object: { date, node, cli, runs, load, commands:
+{ <name>: { exitCodes, wallMs, cpuMs, maxRssKb } } }, each figure { min, median, max } over the runs.`;
+
+const values = benchArgs('cli-startup', HELP, {
+  cli: { type: 'string', default: 'bin/poolparty.mjs' },
+  runs: { type: 'string', default: '5' },
 });
 const cli = resolve(values.cli);
 const runs = Number(values.runs);

@@ -2,20 +2,29 @@
  * Where an idle pool's packets come from: N real agents in this process (default tunables), and a
  * count of every yamux frame they send, by kind (data, window update) and stream protocol, plus
  * every socket write (≈ one TCP segment with Nagle off) over an idle window. Diagnostic only; the
- * figures that count are the bench's (measured outside the agents).
- *
- *   npx tsx test/bench/idle-flows.ts [--n 10] [--window 20]
+ * figures that count are the bench's (measured outside the agents). Usage: HELP below.
  */
 import '../../shared/polyfill.ts';
 import { Socket } from 'node:net';
-import { parseArgs } from 'node:util';
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream';
 import { Agent } from '../../agent/agent.ts';
 import { defaultTunables } from '../../shared/config/tunables.ts';
 import { quietLog, TestPool } from '../helpers/agents.ts';
+import { benchArgs } from './lib/args.ts';
 
-const { values } = parseArgs({
-  options: { n: { type: 'string', default: '10' }, window: { type: 'string', default: '20' } },
+const HELP = `npx tsx test/bench/idle-flows.ts [--n 10] [--window 20]   where an idle pool's packets come from
+
+Options:
+  --n N         agents in this process, default tunables (default 10)
+  --window S    idle window counted, seconds (default 20)
+  -h, --help    this help
+
+Counts every yamux frame the agents send (by kind and stream protocol) and every socket write over
+the window, and prints them as JSON. Diagnostic only: the bench's figures are taken outside the agents.`;
+
+const values = benchArgs('idle-flows', HELP, {
+  n: { type: 'string', default: '10' },
+  window: { type: 'string', default: '20' },
 });
 const n = Number(values.n);
 const windowS = Number(values.window);

@@ -1,7 +1,7 @@
 import '../../shared/polyfill.ts';
-import { parseArgs } from 'node:util';
 import type { AgentLog } from '../../agent/agent.ts';
 import type { PoolEvent } from '../../shared/wire/cluster.ts';
+import { benchArgs } from './lib/args.ts';
 
 /**
  * Bench-only daemon: the same Agent as agent/main.ts, one per process, plus two things a
@@ -15,9 +15,19 @@ import type { PoolEvent } from '../../shared/wire/cluster.ts';
  * artifact embeds it, so zod is garbage once the config is read) — so its memory is main.ts's.
  */
 
-const { values } = parseArgs({
-  options: { config: { type: 'string' }, 'stall-ms': { type: 'string', default: '2000' } },
-  strict: true,
+const HELP = `bench-agent --config FILE [--stall-ms MS]   one agent for the bench's process pools (lib/procpool.ts)
+
+Options:
+  --config FILE    the agent's config file, as agent/main.ts reads it
+  --stall-ms MS    how long SIGUSR2 blocks the event loop (default 2000)
+  -h, --help       this help
+
+Prints every raw membership and leader event as a JSON line {"bench":"event",...} on stdout, and the
+membership's failures as {"bench":"log",...}. Built by the bench (test/bench/lib/build.ts).`;
+
+const values = benchArgs('bench-agent', HELP, {
+  config: { type: 'string' },
+  'stall-ms': { type: 'string', default: '2000' },
 });
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ bench: 'x', ...obj })}\n`);
 /** Membership's failures (a join dial, a table pull): kept by the harness to say why a view stayed short. */

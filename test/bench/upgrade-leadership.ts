@@ -1,21 +1,30 @@
 // How long a real local pool goes without a leader while `poolparty upgrade` rolls a rebuilt
 // agent over it (each member restarts through its gate, the leader last), beside the time a plain
 // leader failover takes (SIGKILL of the leader) on the same pool. Issue 19: "no lost leadership
-// for more than the failover time". Run: npx tsx test/bench/upgrade-leadership.ts [--n 5]
+// for more than the failover time". Usage: HELP below.
 // Prints one JSON object on stdout (with the 1-minute load average: the figures are only as quiet
 // as the machine was). No assertion: the numbers are the result.
 import '../../shared/polyfill.ts';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildArtifact } from '../../scripts/build-artifact.mjs';
 import type { InstanceRecord } from '../../shared/remoter/types.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { ClusterView } from '../../shared/wire/cluster.ts';
 import { LocalPool } from '../fixtures/local-pool.ts';
+import { benchArgs } from './lib/args.ts';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '5' } } });
+const HELP = `npx tsx test/bench/upgrade-leadership.ts [--n 5]   leaderless time of a rolling upgrade vs a failover
+
+Options:
+  --n N        agents in the local pool, one per process (default 5)
+  -h, --help   this help
+
+Starts a local pool, rolls a rebuilt agent over it with poolparty upgrade, then SIGKILLs the leader,
+sampling every monitor for a leader meanwhile. Prints one JSON object (with the 1-minute load).`;
+
+const values = benchArgs('upgrade-leadership', HELP, { n: { type: 'string', default: '5' } });
 const n = Number(values.n);
 
 /** One sample: whether some node names a leader it sees alive, and which. */
