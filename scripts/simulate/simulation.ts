@@ -82,6 +82,17 @@ export function simulate(o: SimOptions) {
     }
   };
 
+  // Each node's sync summary, kept until its table may have changed (an input that carries
+  // updates, or any event): a summary is O(N), and follow-ups after news ask for many.
+  const summaries: (number[] | undefined)[] = new Array(total);
+  const summaryOf = (node: number): number[] => {
+    const cached = summaries[node];
+    if (cached) return cached;
+    const fresh = summarize(cores[node]!.digest());
+    summaries[node] = fresh;
+    return fresh;
+  };
+
   const schedule = (node: number): void => {
     const core = cores[node]!;
     const want = Math.max(nowT, Math.min(core.wakeAt, lastTick[node]! + config.probeInterval));
@@ -101,6 +112,7 @@ export function simulate(o: SimOptions) {
   };
 
   const effects = (node: number, fx: Effect[]): void => {
+    if (fx.some((e) => e.type === 'event')) summaries[node] = undefined;
     for (const e of fx) {
       if (e.type === 'send') {
         const to = index.get(e.to);
@@ -133,8 +145,7 @@ export function simulate(o: SimOptions) {
         if (to === undefined) continue;
         syncSend(node, FRAME + SIZE.summary);
         if (state[to] === 2) q.push(nowT + 2 * lat(), node, { k: 'unreachable', id: to });
-        else if (state[to] === 1)
-          q.push(nowT + lat(), to, { k: 'sync-req', from: node, summary: summarize(cores[node]!.digest()) });
+        else if (state[to] === 1) q.push(nowT + lat(), to, { k: 'sync-req', from: node, summary: summaryOf(node) });
       }
     }
     schedule(node);
@@ -144,6 +155,7 @@ export function simulate(o: SimOptions) {
     const node = e.node;
     const core = cores[node];
     const now = nowT;
+    if (e.k !== 'tick' && e.k !== 'probe' && e.k !== 'sync-req') summaries[node] = undefined;
     switch (e.k) {
       case 'tick':
         if (e.t !== tickAt[node]) return;
@@ -172,7 +184,7 @@ export function simulate(o: SimOptions) {
       case 'sync-req': {
         // Round 2: our entries in the buckets where the summaries differ (nothing more if none).
         count(node, FRAME + SIZE.summary, 'recv');
-        const buckets = differingBuckets(summarize(core!.digest()), e.summary);
+        const buckets = differingBuckets(summaryOf(node), e.summary);
         const entries = buckets.length > 0 ? core!.digest(buckets) : [];
         syncSend(node, FRAME + SIZE.summary + SIZE.entry * entries.length);
         if (state[e.from] === 1 && buckets.length > 0)
@@ -208,7 +220,7 @@ export function simulate(o: SimOptions) {
         lastTick[node] = now;
         let seed = randomLive();
         while (seed === node) seed = randomLive(); // a joiner that "joined" through itself stayed unknown
-        q.push(now + lat(), seed, { k: 'sync-req', from: node, summary: summarize(cores[node]!.digest()) });
+        q.push(now + lat(), seed, { k: 'sync-req', from: node, summary: summaryOf(node) });
         effects(node, cores[node]!.step({ type: 'tick', now }));
         return;
       }
