@@ -5,11 +5,13 @@ import { FramedChannel } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
 import { type InboxContext, receiveFrame, receiveRecord, receiveUpdate } from './member-inbox.ts';
 import type { MembershipOptions } from './membership-options.ts';
+import { registerDigests, SyncDigests } from './sync-digest.ts';
 
 /**
  * The two ways membership traffic arrives, both into the inbox's checks: records and liveness
  * updates on the members topic (gossipsub, signed, published on change), and frames (probes, tells,
- * load reports, summaries) on the long-lived probe streams, rate-limited per peer before parsing.
+ * load reports, summaries, anti-entropy's table hash: sync-digest.ts) on the long-lived probe
+ * streams, rate-limited per peer before parsing.
  */
 export function memberChannels(
   o: MembershipOptions,
@@ -26,14 +28,18 @@ export function memberChannels(
     onReject: o.onReject,
     onBytes: o.onBytes,
   });
-  const probes = new FramedChannel({
+  const digests = new SyncDigests({ send: (to, bytes) => probes.send(to, bytes), onBytes: o.onBytes });
+  registerDigests(o.node, digests);
+  const probes: FramedChannel = new FramedChannel({
     node: o.node,
     protocol: probeProtocol(o.pool),
     now: o.now,
     // Probes are ~1/s per neighbour; load reports to a leader are 1 per member per interval.
     limit: new PeerRateLimit(50, 200),
     dialTimeout: 2_000,
-    onFrame: (from, bytes) => receiveFrame(inbox, from, bytes),
+    onFrame: (from, bytes) => {
+      if (!digests.receive(from, bytes)) receiveFrame(inbox, from, bytes);
+    },
     onReject: (from, reason) => o.onReject('frame', `${reason} from ${from}`),
   });
   return { topic, probes };

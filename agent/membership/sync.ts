@@ -10,6 +10,7 @@ import { FrameSplitter, frame } from '../transport/frames.ts';
 import { viewOf } from './swim/digest.ts';
 import { supersedes } from './swim/precedence.ts';
 import type { DigestEntry, Liveness } from './swim/types.ts';
+import { digestsOf } from './sync-digest.ts';
 
 /**
  * Anti-entropy over `/poolparty/<pool>/sync/2`: the requester sends the hash of its table; the
@@ -56,6 +57,12 @@ export function ownTable(
  */
 export const SYNC_OPEN_MS = 20_000;
 
+/**
+ * How long a peer may take to answer the hash on the probe stream (ms) before the table is pulled
+ * over `/sync/2` anyway (an older agent never answers).
+ */
+const DIGEST_MS = 2_000;
+
 /** Third element of a request: the requester sends back what it holds newer than the answer. */
 const PUSH_BACK = 1;
 
@@ -70,11 +77,18 @@ export async function pullTable(
   peer: string,
   o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number; mine?: () => Table },
 ): Promise<Table | null> {
+  const { held } = o;
+  // Agreeing views (an idle pool's every sync) are settled by the hash on the probe stream.
+  const digests = digestsOf(node);
+  const tell = held !== undefined && held.state !== 'alive';
+  // A failed ask falls through: opening /sync/2 may take longer than the probe stream's dial.
+  const asked =
+    digests && o.hash !== '' && !tell ? digests.ask(peer, o.hash, DIGEST_MS).catch(() => undefined) : undefined;
+  if ((await asked) === true) return null;
   const stream = await node.dialProtocol(peerIdFromString(peer), syncProtocol(pool), {
     signal: AbortSignal.timeout(o.timeoutMs ?? SYNC_OPEN_MS),
   });
-  const { held } = o;
-  const push = held && held.state !== 'alive' ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
+  const push = tell ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
   return requestSync(stream, o.hash, o.maxMembers, push, o.mine);
 }
 
@@ -92,6 +106,7 @@ export function handleSync(
     const mine = entries.filter((e) => e.id === o.self);
     if (mine.length > 0) aboutMe(mine);
   };
+  digestsOf(node)?.serve(() => o.own().hash);
   return node.handle(
     syncProtocol(o.pool),
     (stream) => void serveSync(stream, o.own, pushed, { maxMembers: o.maxMembers, onTable }).catch(() => undefined),
