@@ -115,12 +115,20 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
       return `+${e.at - healAt} ${e.id} ${e.msg} ${JSON.stringify(rest)}`;
     });
     const claims = events.filter((e) => e.msg === 'leader-elected' && e.fields.self === true);
+    // When the last agent began to follow the leader they all follow now (its own log): the
+    // election's share, apart from how fast the monitors answer the test's polls on a busy host.
+    const settledMs = Math.max(
+      0,
+      ...events.filter((e) => e.msg.startsWith('leader-') && e.at >= healAt).map((e) => e.at - healAt),
+    );
+    // The cut-off leader's lease runs out leaseTimeout (3 × loadInterval, 1.5 s) after the cut.
+    const leaseInCut = lease.held.filter((t) => t > cutAt + 3000);
     console.info(
-      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: lease.held.map((t) => t - healAt) })}\n${shown.join('\n')}`,
+      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, settledMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: leaseInCut.map((t) => t - healAt) })}\n${shown.join('\n')}`,
     );
 
     expect(
-      lease.held.map((t) => t - healAt),
+      leaseInCut.map((t) => t - healAt),
       'when the minority leader held its lease (ms from the heal)',
     ).toEqual([]);
     expect(after, 'the majority side keeps its leader').toBe(majorityLeader);
