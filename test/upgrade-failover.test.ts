@@ -7,9 +7,10 @@ import { poolKeyFile } from '../shared/config/resolve.ts';
 import { readUpgradeKey } from '../shared/upgrade/key.ts';
 import { describeArtifact, signManifest } from '../shared/upgrade/manifest.ts';
 import { VERSION } from '../shared/version.ts';
-import type { ClusterView, PoolEvent, UpgradeEvent } from '../shared/wire/cluster.ts';
+import type { PoolEvent, UpgradeEvent } from '../shared/wire/cluster.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
+import { oneLeader } from './helpers/upgrade-views.ts';
 
 // The leader of a real local pool is killed (SIGKILL) once the first member of an upgrade runs
 // the new agent: the member that leads next continues the same rollout — the upgraded member is
@@ -46,22 +47,7 @@ describe('a leader killed mid-upgrade', () => {
   it('the next leader continues the rollout where it was, alone', { timeout: 900_000 }, async () => {
     // One leader every node names, with all 4 alive: a pool just bootstrapped may still be merging
     // islands that each elected one, and a push to a leader about to step down is refused.
-    const leader = await waitFor(
-      'one leader named by every node, all 4 alive',
-      async () => {
-        const views = await Promise.all(monitors.map((m) => get<ClusterView>(`${m}/cluster`).catch(() => null)));
-        const named = new Set(views.map((c) => c?.leader?.peerId ?? null));
-        const c = views[0];
-        if (
-          named.size !== 1 ||
-          !c?.leader ||
-          views.some((v) => v?.members.filter((x) => x.state === 'alive').length !== 4)
-        )
-          return null;
-        return c.members.find((x) => x.peerId === c.leader?.peerId) ?? null;
-      },
-      { timeoutMs: 60_000, everyMs: 500 },
-    );
+    const leader = await oneLeader(monitors, 4, 60_000);
     // Every node serves :8642 on its own address: the host tells them apart.
     const leaderMonitor = monitors.find((m) => new URL(m).host === new URL(leader.monitor).host) as string;
     const survivors = monitors.filter((m) => m !== leaderMonitor);
