@@ -1,6 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rolloutEvents } from '../agent/upgrade/events.ts';
+import { type MemberOptions, UpgradeMember } from '../agent/upgrade/member.ts';
 import { completedAtTakeover, RESUME_WITHIN, resumable, resumeRollout } from '../agent/upgrade/resume.ts';
+import { RollbackResumer } from '../agent/upgrade/rollback-resume.ts';
 import {
   LEADER_GATE_SLACK,
   type MemberObservation,
@@ -8,7 +14,10 @@ import {
   planUpgrade,
   type UpgradeRollout,
 } from '../agent/upgrade/rollout.ts';
-import type { RolloutPlan } from '../shared/upgrade/protocol.ts';
+import { ArtifactStore } from '../agent/upgrade/store.ts';
+import type { RolloutPlan, UpgradeRequest } from '../shared/upgrade/protocol.ts';
+import { rollbackId, signRollback } from '../shared/upgrade/rollback.ts';
+import type { UpgradeEvent } from '../shared/wire/cluster.ts';
 
 // A leader that took over mid-rollout (the one before died or left) continues from the plan it
 // staged for and from what the members say: never from scratch, never two members down at once.
@@ -149,5 +158,119 @@ describe('upgrade rollout events (pure)', () => {
     expect(rolloutEvents(start, complete, 9)).toEqual([
       { type: 'upgrade-complete', sha: SHA, version: '2', at: 9, members: 2 },
     ]);
+  });
+});
+
+describe('a new leader continues a --rollback run', () => {
+  const keys = generateKeyPairSync('ed25519');
+  const publicKey = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const signed = (issuedAt: number) => signRollback({ pool: 'p', issuedAt }, keys.privateKey);
+
+  it('a member returns once per run, whoever asks, and keeps the run when told of it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pp-rollback-once-'));
+    try {
+      const store = new ArtifactStore(dir);
+      await mkdir(store.dir, { recursive: true });
+      await symlink('/new.mjs', store.currentLink);
+      await symlink('/old.mjs', store.previousLink);
+      const member = new UpgradeMember({
+        ...({ node: null, running: { file: '/new.mjs', sha256: null, version: '2' } } as never as MemberOptions),
+        store,
+        pool: 'p',
+        publicKey,
+        leader: () => 'L',
+        selfPeerId: 'M',
+        ready: () => true,
+        maxBytes: 1,
+        gateMs: 5_000,
+        now: () => 7,
+        restart: () => undefined,
+        log: () => undefined,
+      });
+      const request = signed(Date.now());
+      const id = rollbackId(request.request);
+      expect(await member.answer({ type: 'rollback', request: { hold: request, gateMs: 9_000 } }, 'L')).toEqual({
+        ok: true,
+        held: id,
+      });
+      expect(await store.current()).toBe('/new.mjs');
+      expect(await member.answer({ type: 'rollback', request }, 'L')).toMatchObject({ ok: true, restart: true });
+      expect(await store.current()).toBe('/old.mjs');
+      // Asked again by the leader that took over: it stays where it is (a second swap would re-upgrade it).
+      expect(await member.answer({ type: 'rollback', request: { hold: request, gateMs: 9_000 } }, 'L')).toMatchObject({
+        ok: true,
+      });
+      expect(await member.answer({ type: 'rollback', request }, 'L')).toEqual({ ok: true, already: true });
+      expect(await store.current()).toBe('/old.mjs');
+      expect((await member.status()).rollback).toEqual({ id, returnedAt: 7 });
+      expect(await store.rollbackNotice()).toMatchObject({ id, gateMs: 9_000, returnedAt: 7 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A leader taking over: A returned, B did not yet, R restarts (left 1 s ago); this node (N) last. */
+  async function takeOver(issuedAt: number, selfReturned = false, returned = ['A'], restarting = true) {
+    const request = signed(issuedAt);
+    const id = rollbackId(request.request);
+    const events: UpgradeEvent[] = [];
+    const back = new Set(returned);
+    const ask = async (peer: string, req: UpgradeRequest) => {
+      if (req.type === 'status')
+        return { ok: true, ready: true, sha256: null, rollback: back.has(peer) ? { id, returnedAt: 1 } : null };
+      if (req.type === 'rollback' && !('hold' in (req.request as object)))
+        if (back.has(peer)) return { ok: true, already: true };
+        else back.add(peer);
+      return { ok: true };
+    };
+    const notice = { signed: request, id, gateMs: 10_000, ...(selfReturned ? { returnedAt: 1 } : {}) };
+    const resumer = new RollbackResumer({
+      store: { rollbackNotice: async () => notice } as unknown as ArtifactStore,
+      pool: 'p',
+      publicKey,
+      self: { peerId: 'N', instanceId: 'i-N' },
+      members: () => [
+        { peerId: 'A', instanceId: 'i-A', alive: true },
+        { peerId: 'B', instanceId: 'i-B', alive: true },
+        ...(restarting ? [{ peerId: 'R', instanceId: 'i-R', alive: false, leftAt: Date.now() - 1_000 }] : []),
+        { peerId: 'D', instanceId: 'i-D', alive: false },
+      ],
+      ask,
+      now: () => Date.now(),
+      log: () => undefined,
+      emit: (e) => events.push(e),
+    });
+    return { run: await resumer.resume(), again: () => resumer.resume(), ask, back, events, id };
+  }
+
+  it('continues where the members are: the returned one is done, the restarting one awaited, this node last', async () => {
+    const { run, again, ask, back, events, id } = await takeOver(Date.now());
+    expect(run?.progress).toMatchObject({ id, done: ['A'], queue: ['B'], current: { peerId: 'R' } });
+    expect(events).toMatchObject([{ type: 'upgrade-started', sha: id, resumed: true }]);
+    expect(await again()).toBeNull(); // one look per run
+    let selfAsked = 0;
+    back.add('R'); // back from its restart
+    for (let i = 0; i < 8 && !run?.finished; i++)
+      await run?.step(
+        ask,
+        async () => void selfAsked++,
+        () => Date.now(),
+      );
+    expect(run?.progress).toMatchObject({ done: ['A', 'R', 'B'], queue: [] });
+    expect(run?.progress.completedAt).toBeDefined();
+    expect(selfAsked).toBe(1);
+    expect(events.filter((e) => e.type === 'upgrade-complete')).toHaveLength(1);
+  });
+
+  it('a run found over is shown complete and told nobody; one whose request expired is halted with why', async () => {
+    const over = await takeOver(Date.now(), true, ['A', 'B'], false);
+    expect(over.run?.progress.completedAt).toBeDefined();
+    expect(over.events).toEqual([]);
+    // Not over where a member has not returned yet, even when this node has.
+    expect((await takeOver(Date.now(), true)).run?.finished).toBe(false);
+    const expired = await takeOver(Date.now() - 11 * 60_000);
+    expect(expired.run?.progress.halted?.reason).toMatch(/^not continued by the new leader: issued too long ago/);
+    expect(expired.events.map((e) => e.type)).toEqual(['upgrade-started', 'upgrade-progress', 'upgrade-halted']);
+    expect(await (await takeOver(Date.now() - 2 * 3_600_000)).run).toBeNull();
   });
 });

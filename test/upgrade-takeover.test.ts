@@ -52,6 +52,7 @@ function leaderOf(
     writePlan: async () => undefined,
     signed: async () => ({ manifest: { sha256: SHA } }) as unknown as SignedManifest,
     read: async () => Buffer.from('artifact'),
+    rollbackNotice: async () => null,
   } as unknown as ArtifactStore;
   const member = { status: async () => self } as unknown as UpgradeMember;
   const leader = new FakePeers(

@@ -8,7 +8,8 @@ import { rolloutEvents } from './events.ts';
 import type { UpgradeMember } from './member.ts';
 import { stageRefusalHalts } from './refusal.ts';
 import { completedAtTakeover, resumable, resumeRollout } from './resume.ts';
-import { RollbackRun } from './rollback-leader.ts';
+import type { RollbackRun } from './rollback-leader.ts';
+import { RollbackResumer } from './rollback-resume.ts';
 import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
 import type { ArtifactStore } from './store.ts';
 
@@ -31,6 +32,9 @@ export interface UpgradeLeaderOptions {
   log: (msg: string, fields: Record<string, unknown>) => void;
   /** The rollout's progress on the live event stream (GET /events). */
   emit?: (e: UpgradeEvent) => void;
+  /** What a new leader verifies a `--rollback` run with before continuing it (rollback-resume.ts). */
+  pool?: string;
+  publicKey?: string | undefined;
 }
 
 const planOf = (r: UpgradeRollout): RolloutPlan => ({
@@ -57,9 +61,13 @@ export class UpgradeLeader {
   #rollback: RollbackRun | null = null;
   /** A plan on disk this leader looked at and will not continue (too old, artifact gone). */
   #declined: string | null = null;
+  /** Starts `--rollback` runs, and continues one a leader before this one drove. */
+  readonly #rollbackFound: RollbackResumer;
 
   constructor(o: UpgradeLeaderOptions) {
     this.#o = o;
+    const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId };
+    this.#rollbackFound = new RollbackResumer({ ...o, self, ask: (p, r, t) => this.ask(p, r, t) });
   }
 
   get rollout(): UpgradeRollout | null {
@@ -72,17 +80,7 @@ export class UpgradeLeader {
 
   /** `poolparty upgrade --rollback`: the caller verified the request; members verify it again. */
   beginRollback(request: unknown, gateMs: number): void {
-    const o = this.#o;
-    this.#rollback = new RollbackRun({
-      request,
-      // Members that left are not returned: they are not there to answer.
-      members: o.members().filter((m) => m.leftAt === undefined),
-      self: { peerId: o.selfPeerId, instanceId: o.selfInstanceId },
-      gateMs,
-      now: o.now(),
-      ...(o.emit ? { emit: o.emit } : {}),
-    });
-    o.log('upgrade-rollback-started', { members: this.#rollback.progress.queue.length });
+    this.#rollback = this.#rollbackFound.begin(request, gateMs);
   }
 
   /** In progress: neither complete nor halted. */
@@ -124,7 +122,9 @@ export class UpgradeLeader {
     if (o.acting && !o.acting()) return;
     this.#busy = true;
     try {
-      if (!this.#rollout) await this.#resume();
+      // A run of `--rollback` first: it forgot every member's plan, so no rollout it undid resumes.
+      if (!this.#rollout && !this.#rollback) this.#rollback = await this.#rollbackFound.resume();
+      if (!this.#rollout && !this.#rollback) await this.#resume();
       const run = this.#rollback && !this.#rollback.finished ? this.#rollback : null;
       const rollout = this.#rollout && !this.#rollout.halted && !this.#rollout.completedAt ? this.#rollout : null;
       if (run) {
@@ -150,6 +150,8 @@ export class UpgradeLeader {
     this.#rollout = null;
     this.#signed = null;
     this.#declined = null;
+    this.#rollback = null;
+    this.#rollbackFound.reset();
   }
 
   /** Newly leading: continues the rollout this node staged for, if there is one to continue. */

@@ -12,10 +12,11 @@ import {
   type RolloutPlan,
   type UpgradeRequest,
 } from '../../shared/upgrade/protocol.ts';
-import { verifyRollback } from '../../shared/upgrade/rollback.ts';
+import { rollbackId, type SignedRollback, verifyRollback } from '../../shared/upgrade/rollback.ts';
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import { pullFromPeers } from '../content/by-hash.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import { parseHold } from './rollback-notice.ts';
 import type { RunningArtifact } from './running.ts';
 import type { ArtifactStore } from './store.ts';
 
@@ -100,13 +101,34 @@ export class UpgradeMember {
         await o.store.writePlan({ ...plan, announcedAt: o.now() });
       return { ok: true };
     }
-    const verdict = verifyRollback(req.request, o.publicKey, o.pool);
+    return this.#rollback(req.request);
+  }
+
+  /**
+   * A `--rollback` run: held (told of it, kept for whoever leads next; the rollout it undoes is
+   * forgotten) or returned to the previous artifact — once per run: asked again by a new leader,
+   * a member that returned for it answers `already` and stays.
+   */
+  async #rollback(request: unknown): Promise<Answer> {
+    const o = this.#o;
+    const hold = parseHold(request);
+    const signed = (hold ? hold.hold : request) as SignedRollback;
+    const verdict = verifyRollback(signed, o.publicKey as string, o.pool);
     if (!verdict.ok) return { ok: false, error: `rollback refused: ${verdict.detail}` };
+    const id = rollbackId(signed.request);
+    const kept = await o.store.rollbackNotice();
     await o.store.writePlan(null);
+    if (hold) {
+      if (kept?.id !== id) await o.store.writeRollbackNotice({ signed, id, gateMs: hold.gateMs });
+      return { ok: true, held: id };
+    }
+    if (kept?.id === id && kept.returnedAt !== undefined) return { ok: true, already: true };
     const back = await o.store.rollback();
     if (!back) return { ok: false, error: 'no previous artifact to return to' };
     await o.store.writeTrial(null);
-    o.log('upgrade-rollback', { to: back });
+    const gateMs = kept?.id === id ? kept.gateMs : o.gateMs;
+    await o.store.writeRollbackNotice({ signed, id, gateMs, returnedAt: o.now() });
+    o.log('upgrade-rollback', { to: back, id });
     return { ok: true, restart: true, to: back };
   }
 
@@ -116,14 +138,17 @@ export class UpgradeMember {
     setTimeout(() => this.#o.restart(), 200).unref();
   }
 
-  async status(): Promise<MemberUpgradeStatus> {
+  /** `rollback`: the last `--rollback` run it was told of, and when it returned for it. */
+  async status(): Promise<MemberUpgradeStatus & { rollback: { id: string; returnedAt?: number } | null }> {
     const o = this.#o;
+    const notice = await o.store.rollbackNotice();
     return {
       version: o.running.version,
       sha256: o.running.sha256,
       held: await o.store.held(),
       ready: o.ready(),
       last: await o.store.outcome(),
+      rollback: notice ? { id: notice.id, ...(notice.returnedAt ? { returnedAt: notice.returnedAt } : {}) } : null,
     };
   }
 

@@ -5,11 +5,20 @@ import { type RollbackProgress, rollbackEvents } from './events.ts';
 
 type Ask = (peer: string, req: UpgradeRequest, timeout: number) => Promise<Record<string, unknown> & { ok: boolean }>;
 
+/** Where a new leader found a run its predecessor drove (rollback-resume.ts). */
+export interface FoundRollback {
+  startedAt: number;
+  queue: string[];
+  current: { peerId: string; at: number } | null;
+  done: string[];
+}
+
 /**
  * `poolparty upgrade --rollback` on the leader: one member at a time returns to its previous
  * artifact (each verifies the signed request itself) and must come back ready on something else
  * than it ran within the gate, or the run halts; the leader goes last. A member with no previous
- * artifact is skipped.
+ * artifact is skipped. With `hold`, every member is first told of the run (it keeps it: a new
+ * leader continues from it, `found`), as every member stages before an upgrade restarts anyone.
  */
 export class RollbackRun {
   #p: RollbackProgress;
@@ -18,6 +27,8 @@ export class RollbackRun {
   readonly #gateMs: number;
   readonly #who: { self: string; instanceOf: (peerId: string) => string };
   readonly #emit: (e: UpgradeEvent) => void;
+  /** Members (this node too) still to be told of the run before anyone returns. */
+  #unheld: string[];
 
   /** `members`: the others (the leader is `self`); the request was verified by the caller. */
   constructor(o: {
@@ -27,6 +38,8 @@ export class RollbackRun {
     gateMs: number;
     now: number;
     emit?: (e: UpgradeEvent) => void;
+    hold?: boolean;
+    found?: FoundRollback;
   }) {
     this.#request = o.request;
     this.#gateMs = o.gateMs;
@@ -35,10 +48,21 @@ export class RollbackRun {
     this.#emit = o.emit ?? (() => undefined);
     const id = rollbackId((o.request as SignedRollback).request);
     const queue = o.members.map((m) => m.peerId).sort();
-    this.#p = { id, startedAt: o.now, queue, current: null, done: [], skipped: [] };
+    const f = o.found;
+    this.#p = f
+      ? {
+          id,
+          startedAt: f.startedAt,
+          queue: [...f.queue].sort(),
+          current: f.current && { ...f.current, before: null },
+          done: f.done,
+          skipped: [],
+        }
+      : { id, startedAt: o.now, queue, current: null, done: [], skipped: [] };
     this.#told = this.#p;
-    const members = queue.length + 1;
-    this.#emit({ type: 'upgrade-started', sha: id, version: ROLLBACK_VERSION, members, resumed: false, at: o.now });
+    this.#unheld = o.hold ? [...this.#p.queue, o.self.peerId] : [];
+    const members = o.members.length + 1;
+    this.#emit({ type: 'upgrade-started', sha: id, version: ROLLBACK_VERSION, members, resumed: !!f, at: o.now });
   }
 
   get progress(): RollbackProgress {
@@ -47,6 +71,19 @@ export class RollbackRun {
 
   get finished(): boolean {
     return this.#p.completedAt !== undefined || this.#p.halted !== undefined;
+  }
+
+  /** Ends the run here, told once (a run a new leader may not continue: where and why). */
+  halt(peerId: string, reason: string, now: number): void {
+    if (this.finished) return;
+    this.#p = { ...this.#p, halted: { peerId, reason, at: now } };
+    this.#tell(now);
+  }
+
+  /** Found over on taking over (every member returned): shown complete, told nobody again. */
+  complete(now: number): void {
+    if (!this.finished) this.#p = { ...this.#p, completedAt: now };
+    this.#told = this.#p;
   }
 
   /** One step, told on the event stream; `self` returns when the others are done (its restart ends this run). */
@@ -64,12 +101,26 @@ export class RollbackRun {
     this.#told = this.#p;
   }
 
+  /**
+   * Tells every member of the run (idempotent): refused without judging the request (not reached,
+   * follows another leader) it is asked again, until the gate has passed since the start.
+   */
+  async #hold(ask: Ask, now: () => number): Promise<void> {
+    const req = { type: 'rollback' as const, request: { hold: this.#request, gateMs: this.#gateMs } };
+    const answers = await Promise.all(this.#unheld.map(async (peer) => [peer, await ask(peer, req, 5000)] as const));
+    this.#unheld = answers.flatMap(([peer, a]) => (!a.ok && a.retry === true ? [peer] : []));
+    if (now() > this.#p.startedAt + this.#gateMs) this.#unheld = [];
+  }
+
   async #step(ask: Ask, self: (request: unknown) => Promise<void>, now: () => number): Promise<void> {
-    const p = this.#p;
     if (this.finished) return;
+    if (this.#unheld.length > 0) return this.#hold(ask, now);
+    const p = this.#p;
     if (p.current) {
       const s = await ask(p.current.peerId, { type: 'status' }, 5000);
-      if (s.ok && s.ready === true && s.sha256 !== p.current.before) {
+      const returned = (s.rollback as { id?: string; returnedAt?: number } | null | undefined)?.id === p.id;
+      const back = p.current.before !== null && s.sha256 !== p.current.before;
+      if (s.ok && s.ready === true && (back || (returned && (s.rollback as { returnedAt?: number }).returnedAt))) {
         this.#p = { ...p, current: null, done: [...p.done, p.current.peerId] };
       } else if (now() > p.current.at + this.#gateMs) {
         this.#p = {
@@ -88,7 +139,9 @@ export class RollbackRun {
     }
     const before = await ask(next, { type: 'status' }, 5000);
     const a = await ask(next, { type: 'rollback', request: this.#request }, 5000);
-    if (a.ok) {
+    if (a.ok && a.already === true) {
+      this.#p = { ...p, queue: rest, done: [...p.done, next] }; // returned for this run on an earlier leader's order
+    } else if (a.ok) {
       const was = typeof before.sha256 === 'string' ? before.sha256 : null;
       this.#p = { ...p, queue: rest, current: { peerId: next, before: was, at: now() } };
     } else if (a.retry === true) {

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, writeFil
 import { join } from 'node:path';
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
 import { parseRolloutPlan, type RolloutPlan, type UpgradeOutcome } from '../../shared/upgrade/protocol.ts';
+import { parseRollbackNotice, type RollbackNotice } from './rollback-notice.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -172,6 +173,17 @@ export class ArtifactStore {
     if (!plan) return rm(join(this.dir, 'rollout.json'), { force: true });
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     await writeAtomically(join(this.dir, 'rollout.json'), `${JSON.stringify(plan)}\n`);
+  }
+
+  /** The `--rollback` run this node was told of (rollback-notice.ts), or null. */
+  async rollbackNotice(): Promise<RollbackNotice | null> {
+    const text = await readOrNull(join(this.dir, 'rollback.json'));
+    return text ? parseRollbackNotice(text.toString('utf8')) : null;
+  }
+
+  async writeRollbackNotice(notice: RollbackNotice): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeAtomically(join(this.dir, 'rollback.json'), `${JSON.stringify(notice)}\n`);
   }
 
   /** Replaces a symlink atomically: a new link under another name, renamed over the old one. */

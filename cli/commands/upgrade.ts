@@ -133,7 +133,8 @@ export const run: CommandHandler = async ({ values, io }) => {
       shouldRetry: ({ error }) => error instanceof NotLeaderError && Date.now() < leaderDeadline,
     },
   );
-  if (!target) return followRollbackTo(push, leader.instanceId, monitors, timeoutMs, io.progress);
+  const live = async () => (await listInstances(ctx)).filter(isLive).flatMap((i) => (i.monitor ? [i.monitor] : []));
+  if (!target) return followRollbackTo(push, leader.instanceId, { monitors, live }, timeoutMs, io.progress);
   const result = await followUpgrade({
     sha256: target.sha256,
     monitors,
@@ -154,13 +155,13 @@ export const run: CommandHandler = async ({ values, io }) => {
 async function followRollbackTo(
   push: UpgradePush,
   leader: string,
-  monitors: string[],
+  pool: { monitors: string[]; live: () => Promise<string[]> },
   timeoutMs: number,
   progress: (line: string) => void,
 ): Promise<{ data: Record<string, unknown>; text: string }> {
   const id = rollbackId((push as { rollback: SignedRollback }).rollback.request);
   progress(`rollback ${id.slice(0, 12)} handed to the leader ${leader}: nodes return one at a time, the leader last`);
-  const result = await followRollback({ id, monitors, timeoutMs, pollMs: 500, progress });
+  const result = await followRollback({ id, ...pool, timeoutMs, pollMs: 500, progress });
   if (result.halted)
     throw new OperationError(
       `upgrade --rollback: halted at ${result.halted.instanceId}: ${result.halted.reason} (the other nodes keep their agent)`,

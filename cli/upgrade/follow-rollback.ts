@@ -15,9 +15,11 @@ export async function followRollback(o: FollowOptions & { id: string }): Promise
   let lastSeen: { run: UpgradeRollbackView; monitor: string } | null = null;
   let finished = false;
   let last = '';
+  let monitors = o.monitors;
+  let listedAt = 0;
   try {
     for (;;) {
-      const seen = await Promise.all(o.monitors.map(readNode));
+      const seen = await Promise.all(monitors.map(readNode));
       const nodes = seen.map((s) => s.node);
       const mine = seen.flatMap((s) => (s.rollback?.id === o.id ? [s] : []));
       const run = mine.find((s) => s.rollback?.leading)?.rollback ?? mine[0]?.rollback ?? null;
@@ -42,6 +44,12 @@ export async function followRollback(o: FollowOptions & { id: string }): Promise
       if (line !== last) o.progress(line);
       last = line;
       if (finished && ready === nodes.length) return { nodes, halted: null, done: true, events: stream.events };
+      // Over, but a node does not answer: one the provider no longer runs (killed) is not waited for.
+      if (finished && o.live && Date.now() - listedAt > 5000) {
+        listedAt = Date.now();
+        const live = new Set(await o.live().catch(() => monitors));
+        monitors = monitors.filter((m) => live.has(m) || seen.some((s) => s.node.monitor === m && !s.node.error));
+      }
       if (Date.now() >= deadline) return { nodes, halted: null, done: false, events: stream.events };
       await new Promise((r) => setTimeout(r, o.pollMs));
     }

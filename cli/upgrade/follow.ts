@@ -25,6 +25,11 @@ export interface FollowOptions {
   timeoutMs: number;
   pollMs: number;
   progress: (line: string) => void;
+  /**
+   * The monitors of the pool's instances that still run, as the provider lists them: a node
+   * killed meanwhile (and never coming back) no longer holds the end of a rollback up.
+   */
+  live?: () => Promise<string[]>;
 }
 
 /** One node's GET /upgrade: what it runs, and the rollout or rollback it drives if it leads one. */
