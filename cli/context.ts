@@ -50,29 +50,26 @@ export async function openPool(values: OptionValues, cmd: string, io?: CommandIO
     }
     return b;
   };
-  return {
-    pool,
-    configFile: file,
-    stateDir,
-    clouds,
-    remoter(cloud) {
-      let r = remoters.get(cloud);
-      if (!r) {
-        const bundle = () => bundleOf(cloud);
-        r = lazyRemoter({
-          pool,
-          cloud,
-          stateDir,
-          ec2,
-          vsphere: { log: ec2.log },
-          local: { bundle },
-          ssh: { ...ssh, bundle },
-        });
-        remoters.set(cloud, r);
-      }
-      return r;
-    },
+  const remoter = (cloud: string): RemoterBase => {
+    let r = remoters.get(cloud);
+    if (!r) {
+      const bundle = () => bundleOf(cloud);
+      r = lazyRemoter({
+        pool,
+        cloud,
+        stateDir,
+        ec2,
+        vsphere: { log: ec2.log },
+        local: { bundle },
+        ssh: { ...ssh, bundle },
+        // A launch seeds its agents with the pool's other clouds too, listed by this command's remoters.
+        listCloud: (other) => remoter(other).list({ pool: pool.name, cloud: other }),
+      });
+      remoters.set(cloud, r);
+    }
+    return r;
   };
+  return { pool, configFile: file, stateDir, clouds, remoter };
 }
 
 /**

@@ -1,10 +1,10 @@
 import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
-import type { PoolDefinition } from '../config/schema.ts';
 import type { Ec2RemoterOptions } from './ec2.ts';
 import type { LocalRemoterOptions } from './local.ts';
+import { appendSeeds, bootstrapPeers, type OtherSeedsOption, otherCloudSeeds } from './pool-seeds.ts';
 import type { SshRemoterOptions } from './ssh.ts';
 import type { InstanceRecord, LaunchContext, RemoterBase } from './types.ts';
-import { RemoterError, TAG_CLOUD } from './types.ts';
+import { RemoterError } from './types.ts';
 import type { VsphereRemoterOptions } from './vsphere.ts';
 
 /**
@@ -15,8 +15,7 @@ import type { VsphereRemoterOptions } from './vsphere.ts';
  * (the CLI's) passes all three factories, already loaded.
  */
 
-/** How many bootstrap peers a new EC2 node is given by default: enough to survive a few dead ones. */
-export const EC2_BOOTSTRAP_PEERS = 5;
+export { bootstrapPeers, EC2_BOOTSTRAP_PEERS } from './pool-seeds.ts';
 
 export interface RemoterContext extends LaunchContext {
   /** Provider-specific extras (local: agentBin, grace periods…). */
@@ -29,6 +28,11 @@ export interface RemoterContext extends LaunchContext {
   vsphere?: Partial<
     Omit<VsphereRemoterOptions, 'pool' | 'cloud' | 'stateDir' | 'poolKeyFile' | 'bootstrap' | 'bundleHash'>
   >;
+  /**
+   * Lists another cloud of the pool: a few of its live instances seed the agents this remoter
+   * launches (pool-seeds.ts). Default: that cloud's own remoter, loaded when first asked (a leader).
+   */
+  listCloud?: (cloud: string) => Promise<InstanceRecord[]>;
 }
 
 /** The constructor of each provider's remoter base; `buildRemoter` calls the cloud's one only. */
@@ -77,20 +81,31 @@ export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFact
     if (!f) throw new RemoterError(`provider '${p}' is not loaded`);
     return f as RemoterFactories[P];
   };
+  // The pool's clouds this provider does not list: their live instances seed new agents too.
+  const log = ctx.ec2?.log ?? ctx.vsphere?.log;
+  const others = otherCloudSeeds(ctx.pool, ctx.cloud, ctx.listCloud ?? listThrough(ctx), {
+    ...(log ? { warn: (msg, fields) => log.warn(msg, { ...fields, launching: ctx.cloud }) } : {}),
+  });
   switch (using.provider) {
-    case 'local':
-      return factory('local')({
+    case 'local': {
+      const seeds: { now: readonly string[] } = { now: [] };
+      const opts: LocalRemoterOptions & OtherSeedsOption = {
         ...ctx.local,
         pool: ctx.pool,
         cloud: ctx.cloud,
         stateDir: ctx.stateDir,
         ...(ctx.bundleHash !== undefined ? { bundleHash: ctx.bundleHash } : {}),
-      });
+        ...(others ? { otherSeeds: () => seeds.now } : {}),
+      };
+      const local = factory('local')(opts);
+      return others ? withSeedsFetched(local, others, seeds) : local;
+    }
     case 'ec2':
     case 'vsphere': {
       // The bootstrap default lists through the remoter itself, so it is created first.
       let remoter: RemoterBase | undefined;
-      const peers = async () => (remoter ? bootstrapPeers(ctx.pool, await remoter.list({ pool: ctx.pool.name })) : []);
+      const own = async () => (remoter ? bootstrapPeers(ctx.pool, await remoter.list({ pool: ctx.pool.name })) : []);
+      const peers = others ? async () => appendSeeds(await own(), await others()) : own;
       const make = using.provider === 'ec2' ? factory('ec2') : factory('vsphere');
       remoter = make({
         ...(using.provider === 'ec2' ? ctx.ec2 : ctx.vsphere),
@@ -119,18 +134,36 @@ export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFact
   }
 }
 
+/** Lists another cloud through its own remoter, built once per cloud on first use (a leader's default). */
+function listThrough(ctx: RemoterContext): (cloud: string) => Promise<InstanceRecord[]> {
+  const built = new Map<string, Promise<RemoterBase>>();
+  return async (cloud) => {
+    let r = built.get(cloud);
+    if (!r) {
+      r = loadRemoter({ ...ctx, cloud, bootstrap: [] });
+      built.set(cloud, r);
+    }
+    return (await r).list({ pool: ctx.pool.name, cloud });
+  };
+}
+
 /**
- * Bootstrap multiaddrs from provider records: the oldest live instances with a private address
- * (oldest first: they are the likeliest to be up), each on its own cloud's p2p port. Ordered
- * deterministically, so a retried launch sends the same user data.
+ * The local remoter with the other clouds' seeds fetched before each launch, outside the state
+ * file's lock the launch takes (`seeds.now` is what local-start.ts reads under it).
  */
-export function bootstrapPeers(pool: PoolDefinition, instances: InstanceRecord[], max = EC2_BOOTSTRAP_PEERS): string[] {
-  return instances
-    .filter((i) => (i.state === 'pending' || i.state === 'running') && i.privateIp !== undefined)
-    .sort((a, b) => a.launchedAt - b.launchedAt || a.id.localeCompare(b.id))
-    .flatMap((i) => {
-      const using = pool.clouds[i.tags[TAG_CLOUD] ?? '']?.using;
-      return using ? [`/ip4/${i.privateIp}/tcp/${using.p2pPort}`] : [];
-    })
-    .slice(0, max);
+function withSeedsFetched(
+  local: RemoterBase,
+  fetch: () => Promise<string[]>,
+  seeds: { now: readonly string[] },
+): RemoterBase {
+  return {
+    provider: local.provider,
+    launch: async (req) => {
+      seeds.now = await fetch();
+      return local.launch(req);
+    },
+    list: (filter) => local.list(filter),
+    terminate: (ids) => local.terminate(ids),
+    ...(local.reconcile ? { reconcile: local.reconcile.bind(local) } : {}),
+  };
 }

@@ -8,6 +8,7 @@ import type { LocalRemoterOptions } from './local-options.ts';
 import { spawnAgent } from './local-process.ts';
 import { multiaddr } from './local-records.ts';
 import type { LocalInstance, LocalState } from './local-state.ts';
+import { appendSeeds, otherSeedsOf } from './pool-seeds.ts';
 
 /** Starting a launch's reserved instances: data dir, identity, bundle, config, then the process. */
 
@@ -35,6 +36,8 @@ export async function startInstances(
   const bundle = await opts.bundle?.();
   const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
   const env = withoutFaultPoint(opts.env ?? process.env);
+  // The pool's clouds of other providers (pool-seeds.ts): without them a local cloud never met an ec2 one.
+  const others = otherSeedsOf(opts);
   for (const inst of batch) {
     const dir = dirname(inst.configFile);
     const dataDir = join(dir, 'data');
@@ -50,7 +53,7 @@ export async function startInstances(
       dataDir,
       poolKeyFile: keyFile,
       listen: [`/ip4/${inst.address}/tcp/${inst.p2pPort}`],
-      bootstrap: sampleBootstrapPeers(peers),
+      bootstrap: appendSeeds(sampleBootstrapPeers(peers), others),
       monitor: { host: inst.address, port: inst.monitorPort, url: inst.monitor },
       stateDir: resolve(opts.stateDir),
       ...(sha256 ? { bundle: { sha256 } } : {}),
