@@ -90,7 +90,7 @@ export async function bootstrapPool(
     io.progress(
       `cloud ${cloudName}: members are not checked against their instances (no identityCertificate): ` +
         'any holder of the pool key can claim an instance id first; set using.identityCertificate ' +
-        "to the AWS certificate of the region's instance identity documents",
+        "to the region's RSA certificate for instance identity documents (docs/ec2.md)",
     );
   const keyFile = poolKeyFile(ctx.stateDir);
   const { created } = await ensurePoolKey(keyFile);
