@@ -154,8 +154,10 @@ export class InprocPool {
               min: o.scaling.min,
               max: o.scaling.max,
               config: { ...SCALING_DEFAULTS, ...o.scaling.config },
-              // Only read to build a real remoter base; the bench injects a fake one.
-              definition: { name: 'bench', clouds: {} },
+              // Read to build a real remoter base (the bench injects a fake one) and by membership
+              // binding: a claim to a cloud the pool lacks binds nobody. Its provider is no real
+              // one, so members are unchecked, as on a cloud without evidence.
+              definition: { name: 'bench', clouds: { web: { using: { provider: 'bench' } } } } as never,
               stateDir: join(o.dir, 'state'),
             },
           }
