@@ -33,8 +33,8 @@ export interface AgentScalerOptions {
 /**
  * The scalers of an agent whose config allows it to lead: one per cloud of the pool definition
  * (each with that cloud's bounds, rules, timings and provider), so the leader heals and scales
- * every cloud wherever it runs; undefined when the agent may not lead. Clouds of static SSH hosts
- * are left out: launching there needs the laptop's SSH key, which nodes never hold.
+ * every cloud wherever it runs; undefined when the agent may not lead. Clouds it cannot launch in
+ * from where it runs are left out (scalableFrom).
  */
 export function createAgentScaler(o: AgentScalerOptions): PoolScaler | undefined {
   const s = o.config.scaling;
@@ -42,9 +42,10 @@ export function createAgentScaler(o: AgentScalerOptions): PoolScaler | undefined
   const own = o.config.cloud;
   const scalers = new Map<string, Scaler>();
   const names = [own, ...Object.keys(s.definition.clouds).filter((c) => c !== own)];
+  const ownProvider = s.definition.clouds[own]?.using.provider;
   for (const cloud of names) {
     const def = s.definition.clouds[cloud];
-    if (cloud !== own && (!def || def.using.provider === 'ssh')) continue;
+    if (cloud !== own && (!def || !scalableFrom(def.using.provider, ownProvider))) continue;
     // The own cloud's block is the agent's (equal to the definition's when resolved together).
     const bounds = cloud === own || !def ? { min: s.min, max: s.max } : def.instances;
     const config = cloud === own || !def ? s.config : def.scaling;
@@ -52,6 +53,17 @@ export function createAgentScaler(o: AgentScalerOptions): PoolScaler | undefined
     scalers.set(cloud, cloudScaler(o, cloud, bounds, config, timing));
   }
   return new PoolScaler(own, scalers);
+}
+
+/**
+ * Whether a leader of a cloud of `own` provider can scale a cloud of `other`'s: not static SSH
+ * hosts (launching there needs the laptop's key), and a local cloud only from the launcher's own
+ * machine, i.e. by a leader that is a local agent itself: an EC2 leader's local remoter would read
+ * its own empty state dir and start that cloud's agents as processes on the EC2 instance.
+ */
+export function scalableFrom(other: string, own: string | undefined): boolean {
+  if (other === 'ssh') return false;
+  return other !== 'local' || own === 'local';
 }
 
 function cloudScaler(
