@@ -110,6 +110,9 @@ async function main(): Promise<number> {
     try {
       const rows = [await step.run(ctx)].flat();
       for (const r of rows) {
+        // A scenario that could not measure (a pool that never formed) is a failure too: counted,
+        // an in-process pool that formed no membership went unnoticed for a whole session.
+        if ((r as { error?: string }).error) failed++;
         out.push(r);
         process.stdout.write(`${JSON.stringify(r)}\n`);
       }
