@@ -81,4 +81,16 @@ describe('an upgrade to an agent that never becomes ready, on a real local pool 
     expect(phases).not.toContain('done');
     expect(phases).not.toContain('restarting');
   });
+  it("a push's --gate is the gate the member judges its new agent by, not its own tunable", {
+    timeout: 300_000,
+  }, async () => {
+    // Other bytes (another sha256) than the first push: a new rollout, not the halted one again.
+    const again = await fx.artifact('never-ready-2', {
+      version: NEVER,
+      bytes: Buffer.concat([withReadiness(await readFile(fx.built), 'false'), Buffer.from('\n// again\n')]),
+    });
+    const r = await fx.cli('upgrade', '-c', fx.pool.config, '--artifact', again, '--gate', '10s', '--yes', '--json');
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/halted at local-\d+: rolled back: the new agent was not ready within 10000 ms/);
+  });
 });

@@ -243,7 +243,7 @@ export class UpgradeLeader {
       }
     } else if (step.kind === 'activate') {
       for (const peer of step.peers) {
-        const a = await this.ask(peer, { type: 'activate', sha256: r.sha256 }, REQUEST_TIMEOUT);
+        const a = await this.ask(peer, { type: 'activate', sha256: r.sha256, gateMs: r.gateMs }, REQUEST_TIMEOUT);
         // Asked again next tick: if it did restart, it is down meanwhile and then on the target.
         if (!a.ok && a.retry === true) o.log('upgrade-activate-retry', { peer, error: a.error });
         else
@@ -258,7 +258,7 @@ export class UpgradeLeader {
       this.#tell(told, r);
       told = r;
       o.log('upgrade-rollout-leader-last', { sha256: r.sha256 });
-      const a = await o.member.answer({ type: 'activate', sha256: r.sha256 }, o.selfPeerId);
+      const a = await o.member.answer({ type: 'activate', sha256: r.sha256, gateMs: r.gateMs }, o.selfPeerId);
       if (a.ok && a.restart === true) o.member.restartSelf();
       else r = markMember(r, o.selfPeerId, 'failed', o.now(), String(a.error));
     } else if (step.kind === 'done' && !current.completedAt) {

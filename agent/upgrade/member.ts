@@ -94,7 +94,7 @@ export class UpgradeMember {
       if (staged.ok && req.rollout?.sha256 === staged.held) await o.store.writePlan(req.rollout as RolloutPlan);
       return staged;
     }
-    if (req.type === 'activate') return this.#activate(req.sha256);
+    if (req.type === 'activate') return this.#activate(req.sha256, req.gateMs);
     if (req.type === 'announced') {
       const plan = await o.store.plan();
       if (plan?.sha256 === req.sha256 && plan.announcedAt === undefined)
@@ -192,7 +192,7 @@ export class UpgradeMember {
     return { ok: true, held: m.sha256 };
   }
 
-  async #activate(sha: string): Promise<Answer> {
+  async #activate(sha: string, gateMs?: number): Promise<Answer> {
     const o = this.#o;
     if (o.running.sha256 === sha) return { ok: true, running: sha };
     const [bytes, signed] = await Promise.all([o.store.read(sha), o.store.signed(sha)]);
@@ -200,7 +200,11 @@ export class UpgradeMember {
     // Checked again from disk: what restarts is exactly what the key signed.
     const verdict = verifyArtifact(bytes, signed, o.publicKey as string, o.pool);
     if (!verdict.ok) return { ok: false, error: `refused: ${verdict.detail}` };
-    await o.store.activate(sha, o.running.file, o.gateMs, o.now());
+    // The rollout's gate (a push's --gate, else the leader's tunable); from a leader older than the
+    // field, the staged plan's, else this agent's own tunable.
+    const plan = gateMs === undefined ? await o.store.plan() : null;
+    const gate = gateMs ?? (plan?.sha256 === sha ? plan.gateMs : undefined) ?? o.gateMs;
+    await o.store.activate(sha, o.running.file, gate, o.now());
     const pruned = await o.store.prune();
     if (pruned.length > 0) o.log('upgrade-pruned', { artifacts: pruned });
     o.log('upgrade-activated', { sha256: sha, version: verdict.manifest.version, from: o.running.file });

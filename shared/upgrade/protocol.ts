@@ -23,7 +23,8 @@ export type UpgradeRequest =
    */
   | { type: 'stage'; signed: unknown; holders: string[]; rollout?: RolloutPlan }
   /** Restart into the staged artifact `sha256` (its own signed manifest is checked again). */
-  | { type: 'activate'; sha256: string }
+  /** gateMs: the rollout's health gate (a push's --gate); older leaders send none. */
+  | { type: 'activate'; sha256: string; gateMs?: number }
   /** Return to the artifact run before the current one (`poolparty upgrade --rollback`). */
   | { type: 'rollback'; request: unknown }
   /** What this member runs and holds, and how its last upgrade ended. */
@@ -48,6 +49,9 @@ export interface RolloutPlan {
   /** When a leader announced it complete (`upgrade-complete`), as this member was told. */
   announcedAt?: number;
 }
+
+/** The longest health gate a member accepts (ms): a day; beyond it a hung agent waits unwatched. */
+export const MAX_GATE_MS = 86_400_000;
 
 /** The plan a stage request carries, or undefined when it is absent or malformed. */
 export function parseRolloutPlan(v: unknown): RolloutPlan | undefined {
@@ -116,10 +120,13 @@ export function parseUpgradeRequest(value: unknown): UpgradeRequest | string {
       return { type: 'stage', signed: v.signed, holders: holders as string[], ...(rollout ? { rollout } : {}) };
     }
     case 'activate':
-    case 'announced':
-      return typeof v.sha256 === 'string' && /^[0-9a-f]{64}$/.test(v.sha256)
-        ? { type: v.type, sha256: v.sha256 }
-        : 'sha256: expected a hex digest';
+    case 'announced': {
+      if (typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) return 'sha256: expected a hex digest';
+      if (v.type === 'announced' || v.gateMs === undefined) return { type: v.type, sha256: v.sha256 };
+      return Number.isSafeInteger(v.gateMs) && (v.gateMs as number) > 0 && (v.gateMs as number) <= MAX_GATE_MS
+        ? { type: 'activate', sha256: v.sha256, gateMs: v.gateMs as number }
+        : `gateMs: expected whole milliseconds from 1 to ${MAX_GATE_MS}`;
+    }
     case 'rollback':
       return { type: 'rollback', request: v.request };
     case 'status':
