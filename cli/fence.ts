@@ -41,7 +41,7 @@ interface Progress {
   progress(text: string): void;
 }
 
-/** Fences the pool; never throws, never takes much longer than `timeoutMs`. */
+/** Fences the pool; never throws, never takes much longer than twice `timeoutMs` (listing, then telling). */
 export async function fencePool(
   ctx: PoolContext,
   io?: Progress,
@@ -55,12 +55,15 @@ export async function fencePool(
     log.debug('fence: no pool key, nothing was launched from here', { pool: ctx.pool.name });
     return none;
   }
-  const deadline = Date.now() + o.timeoutMs;
   const abort = AbortSignal.timeout(o.timeoutMs);
   let node: Libp2p<{ pubsub: GossipSub }> | undefined;
   const result = { ...none };
   try {
     const targets = await fenceTargets(ctx, o.monitorTimeoutMs, abort);
+    // The notice's own budget starts once the targets are known: listing them (a provider call, the
+    // local store's lock a leader may hold) once used it all, and every dial then got 0 ms: a
+    // 50-agent pool was told nothing.
+    const deadline = Date.now() + o.timeoutMs;
     result.targets = targets.length;
     if (targets.length === 0) {
       io?.progress('fence: no agent address listed; nothing to tell');

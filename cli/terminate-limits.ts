@@ -11,7 +11,7 @@ const ms = z.number().int().min(0);
 const count = z.number().int().min(1);
 
 export const fenceOptionsSchema = z.strictObject({
-  /** The whole fence, from listing to the last publish (ms). Default 5000: terminate never waits longer. */
+  /** Listing the agents' addresses, and then telling them, each at most this (ms). Default 5000. */
   timeoutMs: ms.default(5000),
   /** One dial, each target in parallel (ms). Default 2000. */
   dialTimeoutMs: ms.default(2000),
