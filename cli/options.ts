@@ -33,5 +33,6 @@ export const SSH_OPTIONS: Record<string, OptionSpec> = {
 export const BOOTSTRAP_TIMEOUT_OPTION: OptionSpec = {
   type: 'string',
   placeholder: 'DURATION',
-  description: 'how long to wait for the nodes to see each other (default 60s)',
+  description:
+    'give up waiting for the nodes to see each other after this long without progress (default 60s; 10x in all)',
 };

@@ -217,7 +217,7 @@ async function finish(
   let views = new Map<string, ClusterView>();
   if (live.length > 0 && wait) {
     const nodes = (await waited()).filter(isLive).length;
-    io.progress(`waiting for ${nodes} nodes to see each other (timeout ${timeoutMs / 1000}s)`);
+    io.progress(`waiting for ${nodes} nodes to see each other (gives up after ${timeoutMs / 1000}s without progress)`);
     views = await waitForConvergence({ list: waited, timeoutMs, pollMs: 250, progress: io.progress, signal });
     const up = (await waited()).filter(isLive).length;
     io.progress(`pool ${ctx.pool.name} is up: ${up}/${up} alive everywhere`);
