@@ -1,7 +1,7 @@
 import { poolKeyFile, resolveAgentConfig } from '../config/resolve.ts';
 import type { Ec2RemoterOptions } from './ec2.ts';
 import type { LocalRemoterOptions } from './local.ts';
-import { appendSeeds, bootstrapPeers, type OtherSeedsOption, otherCloudSeeds } from './pool-seeds.ts';
+import { appendSeeds, bootstrapPeers, otherCloudSeeds } from './pool-seeds.ts';
 import type { SshRemoterOptions } from './ssh.ts';
 import type { InstanceRecord, LaunchContext, RemoterBase } from './types.ts';
 import { RemoterError } from './types.ts';
@@ -89,7 +89,7 @@ export function buildRemoter(ctx: RemoterContext, factories: Partial<RemoterFact
   switch (using.provider) {
     case 'local': {
       const seeds: { now: readonly string[] } = { now: [] };
-      const opts: LocalRemoterOptions & OtherSeedsOption = {
+      const opts: LocalRemoterOptions = {
         ...ctx.local,
         pool: ctx.pool,
         cloud: ctx.cloud,

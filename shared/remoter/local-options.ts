@@ -1,11 +1,12 @@
 import type { PoolDefinition } from '../config/schema.ts';
+import type { OtherSeedsOption } from './pool-seeds.ts';
 import { LOCAL_REMOTER_DEFAULTS, type LocalRemoterTunables, pickDefined } from './remoter-tunables.ts';
 
 export { LOCAL_REMOTER_DEFAULTS, type LocalRemoterTunables };
 
 /** What the local remoter base (local.ts) is built with: its tunables (remoter-tunables.ts) and options. */
 
-export interface LocalRemoterOptions extends Partial<LocalRemoterTunables> {
+export interface LocalRemoterOptions extends Partial<LocalRemoterTunables>, OtherSeedsOption {
   pool: PoolDefinition;
   /** The cloud this remoter launches into (its `using` must be local()). */
   cloud: string;

@@ -8,7 +8,7 @@ import type { LocalRemoterOptions } from './local-options.ts';
 import { spawnAgent } from './local-process.ts';
 import { multiaddr } from './local-records.ts';
 import type { LocalInstance, LocalState } from './local-state.ts';
-import { appendSeeds, otherSeedsOf } from './pool-seeds.ts';
+import { appendSeeds } from './pool-seeds.ts';
 
 /** Starting a launch's reserved instances: data dir, identity, bundle, config, then the process. */
 
@@ -37,7 +37,7 @@ export async function startInstances(
   const sha256 = bundle?.sha256 ?? (typeof bundleHash === 'function' ? await bundleHash() : bundleHash);
   const env = withoutFaultPoint(opts.env ?? process.env);
   // The pool's clouds of other providers (pool-seeds.ts): without them a local cloud never met an ec2 one.
-  const others = otherSeedsOf(opts);
+  const others = opts.otherSeeds?.() ?? [];
   for (const inst of batch) {
     const dir = dirname(inst.configFile);
     const dataDir = join(dir, 'data');

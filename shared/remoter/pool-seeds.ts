@@ -123,12 +123,6 @@ export interface OtherSeedsOption {
   otherSeeds?: () => readonly string[];
 }
 
-/** The other clouds' seeds an options object carries (none when it carries no `otherSeeds`). */
-export function otherSeedsOf(opts: object): readonly string[] {
-  const f = (opts as OtherSeedsOption).otherSeeds;
-  return typeof f === 'function' ? f() : [];
-}
-
 function bounded<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
