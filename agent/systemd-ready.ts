@@ -7,7 +7,7 @@ export const READY_AT_MOST_MS = 60_000;
 
 export interface SystemdReadyOptions {
   ready: () => ReadyView;
-  /** Sends one notification (default: `systemd-notify --no-block` with the given fields). */
+  /** Sends one notification (default: `systemd-notify` with the given fields, waiting for systemd). */
   notify?: (fields: string[]) => Promise<void>;
   log: (msg: string, fields: Record<string, unknown>) => void;
   checkMs?: number;
@@ -44,9 +44,14 @@ export function notifySystemdWhenReady(o: SystemdReadyOptions): () => void {
   return () => clearTimeout(timer);
 }
 
-/** One `systemd-notify` run; --no-block skips its barrier (the message is all systemd needs). */
+/**
+ * One `systemd-notify` run, waiting on its barrier until systemd has read the message. With
+ * --no-block it exited at once, and systemd, finding the sender gone, could not place it in the
+ * unit's cgroup and dropped READY=1: once in a CI run `systemctl start` then failed on
+ * TimeoutStartSec although the agent had logged systemd-notified.
+ */
 function systemdNotify(fields: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('systemd-notify', ['--no-block', ...fields], { timeout: 5000 }, (err) => (err ? reject(err) : resolve()));
+    execFile('systemd-notify', fields, { timeout: 5000 }, (err) => (err ? reject(err) : resolve()));
   });
 }
