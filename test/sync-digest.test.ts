@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DigestEntry } from '../agent/membership/swim/types.ts';
 import { handleSync, ownTable, pullTable, type Table } from '../agent/membership/sync.ts';
-import { registerDigests, SyncDigests } from '../agent/membership/sync-digest.ts';
+import { SyncDigests } from '../agent/membership/sync-digest.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
 import { FramedChannel } from '../agent/transport/channel.ts';
 import { PeerRateLimit } from '../agent/transport/rate-limit.ts';
@@ -51,20 +51,27 @@ describe('sync digest over the probe stream (real libp2p pair)', () => {
       },
       onReject: () => undefined,
     });
-    if (digests) registerDigests(node, exchange);
     await probes.start();
     const own = () => ownTable(entries, noRecords);
-    await handleSync(node, { pool: POOL, self: node.peerId.toString(), maxMembers: 100, own }, () => undefined);
+    await handleSync(
+      node,
+      { pool: POOL, self: node.peerId.toString(), maxMembers: 100, own, ...(digests ? { digests: exchange } : {}) },
+      () => undefined,
+    );
     stops.push(() => probes.stop());
-    return { node, id: node.peerId.toString(), own, other, syncDials, exchange };
+    return { node, id: node.peerId.toString(), own, other, syncDials, exchange: digests ? exchange : undefined };
   }
 
-  const pull = (a: { node: PoolNode; own: () => { hash: string; table: () => Table } }, peer: string) =>
+  const pull = (
+    a: { node: PoolNode; own: () => { hash: string; table: () => Table }; exchange: SyncDigests | undefined },
+    peer: string,
+  ) =>
     pullTable(a.node, POOL, peer, {
       hash: a.own().hash,
       maxMembers: 100,
       held: undefined,
       mine: () => a.own().table(),
+      ...(a.exchange ? { digests: a.exchange } : {}),
     });
 
   it('agreeing views: settled by one frame each way, no sync stream', async () => {

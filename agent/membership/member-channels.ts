@@ -5,7 +5,7 @@ import { FramedChannel } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
 import { type InboxContext, receiveFrame, receiveRecord, receiveUpdate } from './member-inbox.ts';
 import type { MembershipOptions } from './membership-options.ts';
-import { registerDigests, SyncDigests } from './sync-digest.ts';
+import { SyncDigests } from './sync-digest.ts';
 
 /**
  * The two ways membership traffic arrives, both into the inbox's checks: records and liveness
@@ -16,7 +16,7 @@ import { registerDigests, SyncDigests } from './sync-digest.ts';
 export function memberChannels(
   o: MembershipOptions,
   inbox: InboxContext,
-): { topic: GossipChannel; probes: FramedChannel } {
+): { topic: GossipChannel; probes: FramedChannel; digests: SyncDigests } {
   const topic = new GossipChannel({
     pubsub: o.node.services.pubsub,
     topic: membersTopic(o.pool),
@@ -29,7 +29,6 @@ export function memberChannels(
     onBytes: o.onBytes,
   });
   const digests = new SyncDigests({ send: (to, bytes) => probes.send(to, bytes), onBytes: o.onBytes });
-  registerDigests(o.node, digests);
   const probes: FramedChannel = new FramedChannel({
     node: o.node,
     protocol: probeProtocol(o.pool),
@@ -42,5 +41,5 @@ export function memberChannels(
     },
     onReject: (from, reason) => o.onReject('frame', `${reason} from ${from}`),
   });
-  return { topic, probes };
+  return { topic, probes, digests };
 }

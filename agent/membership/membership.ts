@@ -28,10 +28,9 @@ import { WakeTimer } from './wake-timer.ts';
 export type { MembershipOptions } from './membership-options.ts';
 
 /**
- * The membership component: runs the pure SWIM core on the clock and carries its effects — probes,
- * signed changes and records on the members topic, anti-entropy, connections to the ring neighbours.
- * Records pass the binding gate (member-records.ts): only members bound to an instance the
- * provider runs are `known` to the rest of the agent, count as load reporters, or may accuse.
+ * The membership component: runs the pure SWIM core on the clock and carries its effects (probes, signed
+ * changes and records on the members topic, anti-entropy, neighbour connections). Only members bound to an
+ * instance the provider runs (member-records.ts) are `known`, count as load reporters, or may accuse.
  */
 export class Membership {
   readonly #o: MembershipOptions;
@@ -39,6 +38,7 @@ export class Membership {
   readonly #members: MemberRecords;
   readonly #probes: FramedChannel;
   readonly #topic: GossipChannel;
+  readonly #digests: ReturnType<typeof memberChannels>['digests'];
   readonly #joining: Joining;
   readonly #events: MemberEvents;
   readonly #inbox: InboxContext;
@@ -114,7 +114,7 @@ export class Membership {
         this.#events.arrived(r.peerId);
       },
     };
-    ({ topic: this.#topic, probes: this.#probes } = memberChannels(opts, this.#inbox));
+    ({ topic: this.#topic, probes: this.#probes, digests: this.#digests } = memberChannels(opts, this.#inbox));
   }
 
   async start(): Promise<void> {
@@ -124,7 +124,7 @@ export class Membership {
     await this.#probes.start();
     await handleSync(
       o.node,
-      { pool: o.pool, self: o.self, maxMembers: o.swim.maxMembers, own: this.#own },
+      { pool: o.pool, self: o.self, maxMembers: o.swim.maxMembers, own: this.#own, digests: this.#digests },
       (entries) => this.#step({ type: 'sync', entries, now: o.now() }),
       (table) => this.#merge(table),
     );
@@ -253,9 +253,9 @@ export class Membership {
         hash: hash ?? this.#own().hash,
         maxMembers: this.#o.swim.maxMembers,
         held: this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer), // tombstones too
-        // A join's pull (empty hash) is the joiner's only way in: a seed in a storm needs time.
-        ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}),
+        ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}), // a join's pull: the joiner's only way in, give it time
         mine: () => this.#own().table(),
+        digests: this.#digests,
       });
       if (table) this.#merge(table);
       if (table) this.#joining.pulled(table, this.#members.book.get(this.#o.self)?.seq);

@@ -1,6 +1,5 @@
 import { encode } from 'cborg';
 import { decodeCbor } from '../../shared/wire/codec.ts';
-import type { PoolNode } from '../p2p/node.ts';
 
 /**
  * The first step of anti-entropy, the table hash, on the long-lived probe stream instead of a
@@ -84,19 +83,4 @@ export class SyncDigests {
     this.#o.onBytes?.('out', bytes.byteLength);
     return this.#o.send(peer, bytes);
   }
-}
-
-/**
- * The digest exchange of each node's membership (memberChannels registers it, handleSync serves
- * on it, pullTable asks through it). Keyed by node so sync.ts's callers need not carry it; a node
- * without one (a test driving sync.ts alone) syncs over `/sync/2` only.
- */
-const byNode = new WeakMap<PoolNode, SyncDigests>();
-
-export function registerDigests(node: PoolNode, digests: SyncDigests): void {
-  byNode.set(node, digests);
-}
-
-export function digestsOf(node: PoolNode): SyncDigests | undefined {
-  return byNode.get(node);
 }

@@ -10,7 +10,7 @@ import { FrameSplitter, frame } from '../transport/frames.ts';
 import { viewOf } from './swim/digest.ts';
 import { supersedes } from './swim/precedence.ts';
 import type { DigestEntry, Liveness } from './swim/types.ts';
-import { digestsOf } from './sync-digest.ts';
+import type { SyncDigests } from './sync-digest.ts';
 
 /**
  * Anti-entropy over `/poolparty/<pool>/sync/2`: the requester sends the hash of its table; the
@@ -75,11 +75,18 @@ export async function pullTable(
   node: PoolNode,
   pool: string,
   peer: string,
-  o: { hash: string; maxMembers: number; held: DigestEntry | undefined; timeoutMs?: number; mine?: () => Table },
+  o: {
+    hash: string;
+    maxMembers: number;
+    held: DigestEntry | undefined;
+    timeoutMs?: number;
+    mine?: () => Table;
+    /** The hash exchange on the probe stream (sync-digest.ts); without it, always /sync/2. */
+    digests?: SyncDigests;
+  },
 ): Promise<Table | null> {
-  const { held } = o;
+  const { held, digests } = o;
   // Agreeing views (an idle pool's every sync) are settled by the hash on the probe stream.
-  const digests = digestsOf(node);
   const tell = held !== undefined && held.state !== 'alive';
   // A failed ask falls through: opening /sync/2 may take longer than the probe stream's dial.
   const asked =
@@ -98,7 +105,14 @@ export async function pullTable(
  */
 export function handleSync(
   node: PoolNode,
-  o: { pool: string; self: string; maxMembers: number; own: () => { hash: string; table: () => Table } },
+  o: {
+    pool: string;
+    self: string;
+    maxMembers: number;
+    own: () => { hash: string; table: () => Table };
+    /** Answers hash asks on the probe stream too (sync-digest.ts). */
+    digests?: SyncDigests;
+  },
   aboutMe: (entries: DigestEntry[]) => void,
   onTable: (table: Table) => void = () => undefined,
 ): Promise<void> {
@@ -106,7 +120,7 @@ export function handleSync(
     const mine = entries.filter((e) => e.id === o.self);
     if (mine.length > 0) aboutMe(mine);
   };
-  digestsOf(node)?.serve(() => o.own().hash);
+  o.digests?.serve(() => o.own().hash);
   return node.handle(
     syncProtocol(o.pool),
     (stream) => void serveSync(stream, o.own, pushed, { maxMembers: o.maxMembers, onTable }).catch(() => undefined),
