@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../shared/version.ts';
 import type { ClusterView, HealthView } from '../shared/wire/cluster.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
+import { getJson as get } from './helpers/upgrade-views.ts';
 
 // Issue 19: after a rollout the leader runs the upgraded artifact out of its upgrade store, with no
 // package above it. It must still launch (a lost member is replaced), and the new instance must run
@@ -14,21 +13,7 @@ let monitors: string[] = [];
 let v2: string;
 const V2 = `${VERSION}-expand.2`;
 
-const get = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-};
-
-interface Recorded {
-  id: string;
-  pid?: number;
-  state: string;
-  monitor?: string;
-}
-const recorded = async () =>
-  (JSON.parse(await readFile(join(fx.pool.stateDir, 'local', 'instances.json'), 'utf8')) as { instances: Recorded[] })
-    .instances;
+const recorded = () => fx.pool.recorded();
 
 beforeAll(async () => {
   fx = await UpgradePoolFixture.start({ name: 'upgx', min: 3, max: 3 });

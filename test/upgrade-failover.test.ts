@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followEvents } from '../cli/monitor-client.ts';
 import { pushUpgrade } from '../cli/upgrade/push.ts';
@@ -10,7 +9,7 @@ import { VERSION } from '../shared/version.ts';
 import type { PoolEvent, UpgradeEvent } from '../shared/wire/cluster.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
-import { oneLeader } from './helpers/upgrade-views.ts';
+import { getJson as get, oneLeader } from './helpers/upgrade-views.ts';
 
 // The leader of a real local pool is killed (SIGKILL) once the first member of an upgrade runs
 // the new agent: the member that leads next continues the same rollout — the upgraded member is
@@ -24,11 +23,6 @@ const V2 = `${VERSION}-failover.2`;
 type UpgradeView = {
   self: { version: string; sha256: string | null; ready: boolean; last: { at: number; ok: boolean } | null };
   rollout: { sha256: string; leading: boolean; halted?: unknown; completedAt?: number } | null;
-};
-const get = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
 };
 const view = (m: string) => get<UpgradeView>(`${m}/upgrade`).catch(() => null);
 
@@ -103,10 +97,7 @@ describe('a leader killed mid-upgrade', () => {
       },
       { timeoutMs: 300_000, everyMs: 300 },
     );
-    const state = JSON.parse(await readFile(join(pool.stateDir, 'local', 'instances.json'), 'utf8')) as {
-      instances: Array<{ id: string; pid: number }>;
-    };
-    const pid = state.instances.find((i) => i.id === leader.instanceId)?.pid as number;
+    const pid = (await pool.recorded()).find((i) => i.id === leader.instanceId)?.pid as number;
     process.kill(pid, 'SIGKILL');
 
     // Every survivor ends on the new agent, ready.

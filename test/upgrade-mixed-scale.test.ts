@@ -26,14 +26,7 @@ let hold: string;
 let push: RunningCli | undefined;
 const V2 = `${VERSION}-mixed.2`;
 
-interface Recorded {
-  id: string;
-  state: string;
-  monitor?: string;
-}
-const recorded = async () =>
-  (JSON.parse(await readFile(join(fx.pool.stateDir, 'local', 'instances.json'), 'utf8')) as { instances: Recorded[] })
-    .instances;
+const recorded = () => fx.pool.recorded();
 const running = async () => (await recorded()).filter((i) => i.state === 'running');
 const cluster = (m: string) => getJson<ClusterView>(`${m}/cluster`).catch(() => null);
 const aliveVersions = (c: ClusterView | null) =>

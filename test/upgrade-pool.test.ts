@@ -15,6 +15,7 @@ import type { ClusterView, HealthView } from '../shared/wire/cluster.ts';
 import { pidsMatching } from './fixtures/procs.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { UpgradePoolFixture } from './helpers/upgrade-pool-fixture.ts';
+import { getJson as get } from './helpers/upgrade-views.ts';
 
 // A real local pool of 5 agents upgraded by `poolparty upgrade`: outsiders and bad artifacts are
 // refused by every agent, a broken artifact is rolled back on the first node and halts the
@@ -26,11 +27,6 @@ let v2: string;
 let broken: string;
 const V2 = `${VERSION}-upgrade.2`;
 
-const get = async <T>(url: string): Promise<T> => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return (await res.json()) as T;
-};
 const health = (m: string) => get<HealthView>(`${m}/health`);
 const upgradeView = (m: string) =>
   get<{ self: { version: string; sha256: string | null; held: string[]; ready: boolean; last: unknown } }>(

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushUpgrade } from '../cli/upgrade/push.ts';
 import { poolKeyFile } from '../shared/config/resolve.ts';
@@ -83,10 +82,7 @@ describe('a leader killed mid-rollback', () => {
       },
       { timeoutMs: 300_000, everyMs: 300 },
     );
-    const state = JSON.parse(await readFile(join(fx.pool.stateDir, 'local', 'instances.json'), 'utf8')) as {
-      instances: Array<{ id: string; pid: number }>;
-    };
-    const pid = state.instances.find((i) => i.id === leader.instanceId)?.pid as number;
+    const pid = (await fx.pool.recorded()).find((i) => i.id === leader.instanceId)?.pid as number;
     process.kill(-pid, 'SIGKILL'); // the supervisor and the agent it runs
 
     const run = await cli;
