@@ -95,7 +95,7 @@ export function eventLine(event: PoolEvent, names: ReadonlyMap<string, string> =
     `${instanceId.padEnd(10)}  ${shortPeerId(peerId)}`;
   switch (event.type) {
     case 'leader-elected':
-      return `${head}  ${who(event.peerId)}  term ${event.term}`;
+      return `${head}  ${who(event.peerId)}  term ${event.term}${event.reason ? ` (${event.reason})` : ''}`;
     case 'leader-lost':
       return `${head}  ${who(event.peerId)}  term ${event.term}`;
     case 'leader-stepped-down':

@@ -147,6 +147,10 @@ describe('event lines', () => {
     expect(eventLine({ type: 'leader-elected', peerId: peer, term: 2, at, self: false }, names)).toBe(
       '12:34:56  leader-elected       local-1     12D3KooW…111111  term 2',
     );
+    // The election rule that fired, when the agent names it (agents since 2026-12-06 do).
+    expect(
+      eventLine({ type: 'leader-elected', peerId: peer, term: 3, at, self: false, reason: 'leader-dead' }, names),
+    ).toBe('12:34:56  leader-elected       local-1     12D3KooW…111111  term 3 (leader-dead)');
     expect(eventLine({ type: 'leader-stepped-down', peerId: peer, term: 2, at, reason: 'retiring' })).toBe(
       '12:34:56  leader-stepped-down  ?           12D3KooW…111111  term 2: retiring',
     );

@@ -67,7 +67,7 @@ function chart(title, lines, marks, summary, since) {
 function describe(e) {
   switch (e.type) {
     case 'leader-elected':
-      return `leader ${short(e.peerId)} elected, term ${e.term}${e.self ? ' (this node)' : ''}`;
+      return `leader ${short(e.peerId)} elected, term ${e.term}${e.self ? ' (this node)' : ''}${e.reason ? `: ${e.reason}` : ''}`;
     case 'leader-lost':
     case 'leader-stepped-down':
       return `${e.type.replace('leader-', 'leader ')} ${short(e.peerId)}, term ${e.term}${e.reason ? `: ${e.reason}` : ''}`;
