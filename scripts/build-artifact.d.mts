@@ -1,5 +1,6 @@
 /** Types of scripts/build-artifact.mjs for the TypeScript that imports it (the bench). */
-export function buildArtifact(opts?: { entry?: string; outdir?: string; name?: string }): Promise<{
+/** `minify: false` keeps function names, for CPU profiles only (default true: what ships). */
+export function buildArtifact(opts?: { entry?: string; outdir?: string; name?: string; minify?: boolean }): Promise<{
   file: string;
   version: string;
   sha256: string;
