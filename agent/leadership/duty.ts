@@ -23,6 +23,16 @@ export interface LeaderDutyOptions {
   emit: (e: LeaderEvent) => void;
   /** Publishes our record now (a new claim goes out at once: faster failover). */
   announce: () => void;
+  /**
+   * Told once each time this node may act in a new term (it leads, holds its lease, not barred):
+   * the agent steps its scalers then instead of at their next interval (faster failover).
+   */
+  onActing?: (term: number) => void;
+  /**
+   * Told when this node begins to follow another leader (or term): the agent sends its load report
+   * (the lease acknowledgement) then instead of at its next loadInterval (faster failover).
+   */
+  onFollow?: (leader: { peerId: string; term: number }) => void;
 }
 
 /**
@@ -42,6 +52,8 @@ export class LeaderDuty {
   #reign: readonly number[] = [];
   /** The latest count of the reign: a re-bid's new term has none until the scalers act in it. */
   #reignListed = 0;
+  /** The term onActing was last told of (null: this node is not acting). */
+  #acting: number | null = null;
 
   constructor(opts: LeaderDutyOptions) {
     this.#o = opts;
@@ -83,9 +95,14 @@ export class LeaderDuty {
       o.metrics.leaderChanges.inc();
       o.emit(e);
       o.announce();
+      if (e.type === 'leader-elected' && !e.self) o.onFollow?.({ peerId: e.peerId, term: e.term });
     }
     o.metrics.leaderTerm.set(o.leadership.leader?.term ?? 0);
     o.metrics.isLeader.set(o.leadership.leads === null ? 0 : 1);
+    // Only a leader pays for the second look at its lease (followers have no term to act in).
+    const acting = o.leadership.leads === null ? null : this.actingTerm();
+    if (acting !== null && acting !== this.#acting) o.onActing?.(acting);
+    this.#acting = acting;
   }
 
   #leaseHeld(term: number): boolean {

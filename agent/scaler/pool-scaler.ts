@@ -70,6 +70,15 @@ export class PoolScaler {
     await Promise.all(due.map(([, s]) => s.step()));
   }
 
+  /**
+   * Steps every cloud now, whatever its interval: this node has just begun to act in a term (its
+   * lease came), and waiting for the next tick would add up to a whole interval to a failover.
+   */
+  async stepNow(now: number): Promise<void> {
+    for (const cloud of this.#all.keys()) this.#lastStep.set(cloud, now);
+    await Promise.all([...this.#all.values()].map((s) => s.step()));
+  }
+
   snapshot(): PoolScalingSnapshot {
     const clouds: Record<string, CloudSnapshot> = {};
     for (const [name, s] of this.#all) clouds[name] = s.snapshot();

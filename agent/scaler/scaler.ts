@@ -42,6 +42,8 @@ export class Scaler {
   #lastCount: number | null = null;
   /** The term #lastCount was taken in. */
   #countTerm: number | null = null;
+  /** The term this scaler last found itself acting in: since when its lease held, its first step in it. */
+  #acting: { term: number; leaseSince: number; steppedAt: number } | null = null;
 
   constructor(deps: ScalerDeps) {
     this.#d = deps;
@@ -67,6 +69,8 @@ export class Scaler {
     this.#stepped = false;
     this.#orphans.remember(this.#cloudMembers(), now);
     const term = this.#d.leads();
+    if (term !== null && this.#acting?.term !== term)
+      this.#acting = { term, leaseSince: now - (this.#d.leaseHeldFor?.() ?? 0), steppedAt: now };
     if (term === null || this.#busy) {
       this.#step(null);
       return;
@@ -129,6 +133,8 @@ export class Scaler {
     return {
       cloud,
       leading: this.#d.leads() !== null,
+      // The failover bench reads when the lease came and when this scaler first stepped on it.
+      acting: this.#acting && { ...this.#acting },
       // In force: a schedule window's when one is.
       bounds: this.#last.bounds,
       instances: this.#lastCount,

@@ -20,6 +20,7 @@ export const SETUP_CONVERGE_MS = 180_000;
 export async function failoverScenario(ctx: BenchContext, n: number, reps: number): Promise<ScenarioResult> {
   const agree: number[] = [];
   const action: number[] = [];
+  const phases = Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as Record<Phase, number[]>;
   let error: string | undefined;
   let convergedMs: number | null = null;
   const pool = new InprocPool({
@@ -55,9 +56,11 @@ export async function failoverScenario(ctx: BenchContext, n: number, reps: numbe
         break;
       }
       const launch = await firstLaunch(pool, next.peerId, at, 10_000);
-      ctx.log('leader-failover', { n, rep: r, agreeMs: next.at - at, actionMs: launch && launch.at - at });
+      const timeline = await phasesOf(pool, { old, next, at, launch: launch?.at ?? null });
+      ctx.log('leader-failover', { n, rep: r, agreeMs: next.at - at, actionMs: launch && launch.at - at, timeline });
       agree.push(next.at - at);
       if (launch) action.push(launch.at - at);
+      for (const [k, v] of Object.entries(timeline)) if (v !== null) phases[k as Phase].push(v);
       leader = next;
     }
   } catch (err) {
@@ -79,9 +82,49 @@ export async function failoverScenario(ctx: BenchContext, n: number, reps: numbe
       convergedMs,
       firstAction: summarize(action),
       firstActionWhat: 'fake remoter launch() called by the new leader (count below min)',
+      // ms from the crash to each step, by the agents' own clocks (one host): where failover time goes.
+      phases: Object.fromEntries(PHASES.map((p) => [p, summarize(phases[p])])),
+      phasesWhat: PHASE_WHAT,
       anchor: 'raft 2-4 s, k8s lease 15 s, Consul lock 15-40 s',
     },
     ...(error ? { error } : {}),
+  };
+}
+
+const PHASE_WHAT = {
+  suspect: 'the first agent marks the old leader suspect',
+  deadAtNext: 'the future leader marks it dead',
+  claim: 'the future leader claims (leader-elected for itself)',
+  agree: 'every survivor follows it',
+  lease: 'its quorum lease counts (scaler snapshot acting.leaseSince)',
+  evaluate: 'its scaler first steps while acting (acting.steppedAt)',
+  launch: 'its first launch() call',
+} as const;
+type Phase = keyof typeof PHASE_WHAT;
+const PHASES = Object.keys(PHASE_WHAT) as Phase[];
+
+interface Acting {
+  acting?: { term: number; leaseSince: number; steppedAt: number } | null;
+}
+
+/** One failover's timeline: ms from the crash to each phase (null where it was not seen). */
+async function phasesOf(
+  pool: InprocPool,
+  f: { old: string; next: { peerId: string; term: number; at: number }; at: number; launch: number | null },
+): Promise<Record<Phase, number | null>> {
+  const t = pool.tracker;
+  const since = (v: number | null | undefined) => (v === null || v === undefined ? null : v - f.at);
+  const suspects = t.firstEvent(pool.alivePeers, 'member-suspect', f.old, f.at).filter((x) => x !== null);
+  const acting = ((await pool.scaling(f.next.peerId)) as Acting | null)?.acting;
+  const mine = acting && acting.term === f.next.term ? acting : null;
+  return {
+    suspect: suspects.length ? since(Math.min(...suspects)) : null,
+    deadAtNext: since(t.firstEvent([f.next.peerId], 'member-dead', f.old, f.at)[0]),
+    claim: since(t.firstEvent([f.next.peerId], 'leader-elected', f.next.peerId, f.at)[0]),
+    agree: since(f.next.at),
+    lease: since(mine?.leaseSince),
+    evaluate: since(mine?.steppedAt),
+    launch: since(f.launch),
   };
 }
 
