@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { MemberRequest } from '../agent/upgrade/ask.ts';
 import { rolloutEvents } from '../agent/upgrade/events.ts';
 import { type MemberOptions, UpgradeMember } from '../agent/upgrade/member.ts';
 import { completedAtTakeover, RESUME_WITHIN, resumable, resumeRollout } from '../agent/upgrade/resume.ts';
@@ -15,7 +16,7 @@ import {
   type UpgradeRollout,
 } from '../agent/upgrade/rollout.ts';
 import { ArtifactStore } from '../agent/upgrade/store.ts';
-import type { RolloutPlan, UpgradeRequest } from '../shared/upgrade/protocol.ts';
+import type { RolloutPlan } from '../shared/upgrade/protocol.ts';
 import { rollbackId, signRollback } from '../shared/upgrade/rollback.ts';
 import type { UpgradeEvent } from '../shared/wire/cluster.ts';
 
@@ -189,14 +190,15 @@ describe('a new leader continues a --rollback run', () => {
       });
       const request = signed(Date.now());
       const id = rollbackId(request.request);
-      expect(await member.answer({ type: 'rollback', request: { hold: request, gateMs: 9_000 } }, 'L')).toEqual({
+      expect(await member.answer({ type: 'rollback-hold', request, gateMs: 9_000 }, 'L')).toEqual({
         ok: true,
         held: id,
       });
       expect(await store.current()).toBe('/new.mjs');
       expect(await member.answer({ type: 'rollback', request }, 'L')).toMatchObject({ ok: true, restart: true });
       expect(await store.current()).toBe('/old.mjs');
-      // Asked again by the leader that took over: it stays where it is (a second swap would re-upgrade it).
+      // Asked again by the leader that took over (here one of session 11: its hold rides inside a
+      // `rollback` request): it stays where it is (a second swap would re-upgrade it).
       expect(await member.answer({ type: 'rollback', request: { hold: request, gateMs: 9_000 } }, 'L')).toMatchObject({
         ok: true,
       });
@@ -215,10 +217,10 @@ describe('a new leader continues a --rollback run', () => {
     const id = rollbackId(request.request);
     const events: UpgradeEvent[] = [];
     const back = new Set(returned);
-    const ask = async (peer: string, req: UpgradeRequest) => {
+    const ask = async (peer: string, req: MemberRequest) => {
       if (req.type === 'status')
         return { ok: true, ready: true, sha256: null, rollback: back.has(peer) ? { id, returnedAt: 1 } : null };
-      if (req.type === 'rollback' && !('hold' in (req.request as object)))
+      if (req.type === 'rollback')
         if (back.has(peer)) return { ok: true, already: true };
         else back.add(peer);
       return { ok: true };

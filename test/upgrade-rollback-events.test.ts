@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RollbackRun } from '../agent/upgrade/rollback-leader.ts';
-import type { UpgradeRequest } from '../shared/upgrade/protocol.ts';
+import type { MemberRequest } from '../agent/upgrade/ask.ts';
 import { ROLLBACK_VERSION, rollbackId, signRollback } from '../shared/upgrade/rollback.ts';
 import type { UpgradeEvent } from '../shared/wire/cluster.ts';
 
@@ -26,7 +26,7 @@ function setup(back: (peer: string) => boolean) {
     emit: (e) => events.push(e),
   });
   const sha: Record<string, string | null> = { A: 'new', B: null, C: 'new' };
-  const ask = async (peer: string, req: UpgradeRequest) => {
+  const ask = async (peer: string, req: MemberRequest) => {
     if (req.type === 'status') return { ok: true, ready: true, sha256: sha[peer] ?? null };
     if (sha[peer] === null) return { ok: false, error: 'no previous artifact to return to' };
     if (back(peer)) sha[peer] = 'old';

@@ -1,7 +1,19 @@
 import { peerIdFromString } from '@libp2p/peer-id';
-import { UPGRADE_PROTOCOL, type UpgradeRequest } from '../../shared/upgrade/protocol.ts';
+import { type MemberUpgradeStatus, UPGRADE_PROTOCOL, type UpgradeRequest } from '../../shared/upgrade/protocol.ts';
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import type { RollbackHoldRequest } from './rollback-notice.ts';
+import type { MemberObservation } from './rollout.ts';
+
+/** What a leader asks a member: the shared protocol's requests, and the rollback hold. */
+export type MemberRequest = UpgradeRequest | RollbackHoldRequest;
+
+/** One request to a member, answered (`ok: false` with `retry` when not reached). */
+export type Ask = (
+  peer: string,
+  req: MemberRequest,
+  timeout: number,
+) => Promise<Record<string, unknown> & { ok: boolean }>;
 
 /**
  * One request to a member over `/poolparty/upgrade/1`: one line out, one answer line back. A
@@ -10,7 +22,7 @@ import type { PoolNode } from '../p2p/node.ts';
 export async function askMember(
   node: PoolNode,
   peer: string,
-  req: UpgradeRequest,
+  req: MemberRequest,
   timeout: number,
 ): Promise<Record<string, unknown> & { ok: boolean }> {
   try {
@@ -23,4 +35,11 @@ export async function askMember(
   } catch (err) {
     return { ok: false, retry: true, error: `unreachable: ${(err as Error).message}` };
   }
+}
+
+/** A `status` answer as the rollout planner reads it; undefined when the member did not answer. */
+export function statusOf(a: Record<string, unknown> & { ok: boolean }): MemberObservation['status'] | undefined {
+  if (!a.ok) return undefined;
+  const s = a as unknown as MemberUpgradeStatus;
+  return { sha256: s.sha256, ready: s.ready === true, last: s.last, held: Array.isArray(s.held) ? s.held : [] };
 }

@@ -1,16 +1,22 @@
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
-import type { MemberUpgradeStatus, RolloutPlan, UpgradeRequest } from '../../shared/upgrade/protocol.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { noteAnnounced } from './announce.ts';
-import { askMember } from './ask.ts';
+import { askMember, type MemberRequest, statusOf } from './ask.ts';
 import { rolloutEvents } from './events.ts';
 import type { UpgradeMember } from './member.ts';
 import { stageRefusalHalts } from './refusal.ts';
 import { completedAtTakeover, resumable, resumeRollout } from './resume.ts';
 import type { RollbackRun } from './rollback-leader.ts';
 import { RollbackResumer } from './rollback-resume.ts';
-import { type MemberObservation, markMember, planUpgrade, type UpgradeRollout } from './rollout.ts';
+import {
+  type MemberObservation,
+  markMember,
+  planOf,
+  planUpgrade,
+  startRollout,
+  type UpgradeRollout,
+} from './rollout.ts';
 import type { ArtifactStore } from './store.ts';
 
 export interface UpgradeLeaderOptions {
@@ -37,14 +43,6 @@ export interface UpgradeLeaderOptions {
   publicKey?: string | undefined;
 }
 
-const planOf = (r: UpgradeRollout): RolloutPlan => ({
-  sha256: r.sha256,
-  version: r.version,
-  startedAt: r.startedAt,
-  gateMs: r.gateMs,
-  maxUnavailable: r.maxUnavailable,
-});
-
 /** How long one request to a member may take (ms): staging includes fetching the artifact. */
 const STAGE_TIMEOUT = 120_000;
 const REQUEST_TIMEOUT = 5_000;
@@ -58,16 +56,15 @@ export class UpgradeLeader {
   #rollout: UpgradeRollout | null = null;
   #signed: SignedManifest | null = null;
   #busy = false;
-  #rollback: RollbackRun | null = null;
   /** A plan on disk this leader looked at and will not continue (too old, artifact gone). */
   #declined: string | null = null;
-  /** Starts `--rollback` runs, and continues one a leader before this one drove. */
-  readonly #rollbackFound: RollbackResumer;
+  /** `--rollback` runs: started here, or continued from one a leader before this one drove. */
+  readonly #rollbacks: RollbackResumer;
 
   constructor(o: UpgradeLeaderOptions) {
     this.#o = o;
     const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId };
-    this.#rollbackFound = new RollbackResumer({ ...o, self, ask: (p, r, t) => this.ask(p, r, t) });
+    this.#rollbacks = new RollbackResumer({ ...o, self, ask: (p, r, t) => this.ask(p, r, t) });
   }
 
   get rollout(): UpgradeRollout | null {
@@ -75,12 +72,12 @@ export class UpgradeLeader {
   }
 
   get rollback(): RollbackRun | null {
-    return this.#rollback;
+    return this.#rollbacks.run;
   }
 
-  /** `poolparty upgrade --rollback`: the caller verified the request; members verify it again. */
-  beginRollback(request: unknown, gateMs: number): void {
-    this.#rollback = this.#rollbackFound.begin(request, gateMs);
+  /** `poolparty upgrade --rollback` (verified by the caller), idempotent per run (rollback-resume.ts). */
+  beginRollback(request: unknown, gateMs: number): Promise<'begun' | 'known'> {
+    return this.#rollbacks.submit(request, gateMs);
   }
 
   /** In progress: neither complete nor halted. */
@@ -89,17 +86,23 @@ export class UpgradeLeader {
     return r && !r.halted && !r.completedAt ? r : null;
   }
 
-  async begin(signed: SignedManifest, gateMs: number, maxUnavailable: number): Promise<void> {
+  /**
+   * A push (verified by the caller). Idempotent per artifact: the same push handed again (the CLI
+   * does, when the leader that took it is gone) continues what this node staged for.
+   */
+  async begin(signed: SignedManifest, gateMs: number, maxUnavailable: number): Promise<'begun' | 'continued'> {
     const o = this.#o;
     const m = signed.manifest;
-    const r: UpgradeRollout = {
-      sha256: m.sha256,
-      version: m.version,
-      startedAt: o.now(),
-      gateMs,
-      maxUnavailable,
-      members: [{ peerId: o.selfPeerId, instanceId: o.selfInstanceId, phase: 'staged' }],
-    };
+    const plan = await o.store.plan();
+    if (plan?.sha256 === m.sha256 && resumable(plan, o.now())) {
+      this.#rollout = null;
+      this.#declined = null;
+      await this.#resume();
+      if (this.rollout?.sha256 === m.sha256) return 'continued'; // the getter: #resume set it
+    }
+    const runsTarget = (await o.member.status()).sha256 === m.sha256;
+    const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget };
+    const r = startRollout(m, self, { gateMs, maxUnavailable, now: o.now() });
     this.#signed = signed;
     this.#rollout = r;
     // The leader keeps the plan too: should it lose leadership and win it back, it continues.
@@ -113,6 +116,7 @@ export class UpgradeLeader {
       resumed: false,
       at: r.startedAt,
     });
+    return 'begun';
   }
 
   async tick(): Promise<void> {
@@ -123,9 +127,9 @@ export class UpgradeLeader {
     this.#busy = true;
     try {
       // A run of `--rollback` first: it forgot every member's plan, so no rollout it undid resumes.
-      if (!this.#rollout && !this.#rollback) this.#rollback = await this.#rollbackFound.resume();
-      if (!this.#rollout && !this.#rollback) await this.#resume();
-      const run = this.#rollback && !this.#rollback.finished ? this.#rollback : null;
+      if (!this.#rollout && !this.#rollbacks.run) await this.#rollbacks.look();
+      if (!this.#rollout && !this.#rollbacks.run) await this.#resume();
+      const run = this.#rollbacks.run?.finished === false ? this.#rollbacks.run : null;
       const rollout = this.#rollout && !this.#rollout.halted && !this.#rollout.completedAt ? this.#rollout : null;
       if (run) {
         const self = async (request: unknown) => {
@@ -150,8 +154,7 @@ export class UpgradeLeader {
     this.#rollout = null;
     this.#signed = null;
     this.#declined = null;
-    this.#rollback = null;
-    this.#rollbackFound.reset();
+    this.#rollbacks.reset();
   }
 
   /** Newly leading: continues the rollout this node staged for, if there is one to continue. */
@@ -276,14 +279,11 @@ export class UpgradeLeader {
   }
 
   async #status(peer: string): Promise<MemberObservation['status'] | undefined> {
-    const a = await this.ask(peer, { type: 'status' }, REQUEST_TIMEOUT);
-    if (!a.ok) return undefined;
-    const s = a as unknown as MemberUpgradeStatus;
-    return { sha256: s.sha256, ready: s.ready === true, last: s.last, held: Array.isArray(s.held) ? s.held : [] };
+    return statusOf(await this.ask(peer, { type: 'status' }, REQUEST_TIMEOUT));
   }
 
   /** One request to a member (this node's own member answers in process); unreachable is `ok: false`. */
-  async ask(peer: string, req: UpgradeRequest, timeout: number): Promise<Record<string, unknown> & { ok: boolean }> {
+  async ask(peer: string, req: MemberRequest, timeout: number): Promise<Record<string, unknown> & { ok: boolean }> {
     const o = this.#o;
     return peer === o.selfPeerId ? o.member.answer(req, o.selfPeerId) : askMember(o.node, peer, req, timeout);
   }

@@ -16,7 +16,7 @@ import { rollbackId, type SignedRollback, verifyRollback } from '../../shared/up
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import { pullFromPeers } from '../content/by-hash.ts';
 import type { PoolNode } from '../p2p/node.ts';
-import { parseHold } from './rollback-notice.ts';
+import { legacyHold, parseRollbackHold, type RollbackHoldRequest, type RollbackMark } from './rollback-notice.ts';
 import type { RunningArtifact } from './running.ts';
 import type { ArtifactStore } from './store.ts';
 
@@ -61,7 +61,7 @@ export class UpgradeMember {
   async handle(stream: Stream, conn: Connection): Promise<void> {
     try {
       const raw = await new FrameReader(stream).header();
-      const req = parseUpgradeRequest(raw);
+      const req = raw.type === 'rollback-hold' ? parseRollbackHold(raw) : parseUpgradeRequest(raw);
       const from = conn.remotePeer.toString();
       const answer = typeof req === 'string' ? { ok: false, error: req } : await this.answer(req, from);
       if (!answer.ok) this.#o.log('upgrade-refused', { from, type: raw.type, error: answer.error });
@@ -74,7 +74,7 @@ export class UpgradeMember {
   }
 
   /** What to answer `req` from peer `from` (the leader itself calls this with its own peer id). */
-  async answer(req: UpgradeRequest, from: string): Promise<Answer> {
+  async answer(req: UpgradeRequest | RollbackHoldRequest, from: string): Promise<Answer> {
     if (req.type === 'status') return { ok: true, ...(await this.status()) };
     const o = this.#o;
     if (!o.publicKey) return { ok: false, error: 'refused: this agent has no upgrade key: it refuses every upgrade' };
@@ -101,7 +101,9 @@ export class UpgradeMember {
         await o.store.writePlan({ ...plan, announcedAt: o.now() });
       return { ok: true };
     }
-    return this.#rollback(req.request);
+    // A hold from a leader of session 11 rides inside a `rollback` request.
+    const hold = req.type === 'rollback-hold' ? req : legacyHold(req.request);
+    return hold ? this.#rollback(hold.request, hold.gateMs) : this.#rollback(req.request);
   }
 
   /**
@@ -109,17 +111,16 @@ export class UpgradeMember {
    * forgotten) or returned to the previous artifact — once per run: asked again by a new leader,
    * a member that returned for it answers `already` and stays.
    */
-  async #rollback(request: unknown): Promise<Answer> {
+  async #rollback(request: unknown, holdGateMs?: number): Promise<Answer> {
     const o = this.#o;
-    const hold = parseHold(request);
-    const signed = (hold ? hold.hold : request) as SignedRollback;
+    const signed = request as SignedRollback;
     const verdict = verifyRollback(signed, o.publicKey as string, o.pool);
     if (!verdict.ok) return { ok: false, error: `rollback refused: ${verdict.detail}` };
     const id = rollbackId(signed.request);
     const kept = await o.store.rollbackNotice();
     await o.store.writePlan(null);
-    if (hold) {
-      if (kept?.id !== id) await o.store.writeRollbackNotice({ signed, id, gateMs: hold.gateMs });
+    if (holdGateMs !== undefined) {
+      if (kept?.id !== id) await o.store.writeRollbackNotice({ signed, id, gateMs: holdGateMs });
       return { ok: true, held: id };
     }
     if (kept?.id === id && kept.returnedAt !== undefined) return { ok: true, already: true };
@@ -139,7 +140,7 @@ export class UpgradeMember {
   }
 
   /** `rollback`: the last `--rollback` run it was told of, and when it returned for it. */
-  async status(): Promise<MemberUpgradeStatus & { rollback: { id: string; returnedAt?: number } | null }> {
+  async status(): Promise<MemberUpgradeStatus & { rollback: RollbackMark | null }> {
     const o = this.#o;
     const notice = await o.store.rollbackNotice();
     return {

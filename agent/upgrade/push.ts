@@ -49,8 +49,9 @@ export async function acceptUpgradePush(stream: Stream, conn: Connection, o: Acc
       const busy = o.leader.inProgress();
       if (busy)
         return await answer({ ok: false, error: `an upgrade to ${busy.version} is in progress: wait for it to end` });
-      o.leader.beginRollback(header.rollback, positive(header.gateMs) ?? o.gateMs);
-      return await answer({ ok: true, rollback: true });
+      // The same request again (the CLI's, after the leader that took it went): `known`, not restarted.
+      const run = await o.leader.beginRollback(header.rollback, positive(header.gateMs) ?? o.gateMs);
+      return await answer({ ok: true, rollback: true, ...(run === 'known' ? { known: true } : {}) });
     }
     const parsed = parseSignedManifest(header.signed);
     if (!parsed.ok) return await answer({ ok: false, error: `refused: ${header.signed ? parsed.detail : 'unsigned'}` });
@@ -66,11 +67,14 @@ export async function acceptUpgradePush(stream: Stream, conn: Connection, o: Acc
         ok: false,
         error: `an upgrade to ${busy.version} (${busy.sha256.slice(0, 12)}) is in progress: one at a time`,
       });
-    await o.store.put(parsed.signed, Buffer.from(bytes));
+    // Held already (the same push again, or staged for it): kept as it is, members may be fetching it.
+    if (!(await o.store.read(m.sha256))) await o.store.put(parsed.signed, Buffer.from(bytes));
     const gateMs = positive(header.gateMs) ?? o.gateMs;
-    if (!busy) await o.leader.begin(parsed.signed, gateMs, positive(header.maxUnavailable) ?? o.maxUnavailable);
-    o.log('upgrade-pushed', { from, sha256: m.sha256, version: m.version, bytes: bytes.length });
-    await answer({ ok: true, sha256: m.sha256, version: m.version });
+    const how = busy
+      ? 'continued'
+      : await o.leader.begin(parsed.signed, gateMs, positive(header.maxUnavailable) ?? o.maxUnavailable);
+    o.log('upgrade-pushed', { from, sha256: m.sha256, version: m.version, bytes: bytes.length, how });
+    await answer({ ok: true, sha256: m.sha256, version: m.version, ...(how === 'continued' ? { known: true } : {}) });
   } catch (err) {
     await answer({ ok: false, error: (err as Error).message }).catch(() => stream.abort(err as Error));
   }

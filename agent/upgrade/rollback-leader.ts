@@ -1,9 +1,8 @@
-import type { UpgradeRequest } from '../../shared/upgrade/protocol.ts';
 import { ROLLBACK_VERSION, rollbackId, type SignedRollback } from '../../shared/upgrade/rollback.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
+import type { Ask } from './ask.ts';
 import { type RollbackProgress, rollbackEvents } from './events.ts';
-
-type Ask = (peer: string, req: UpgradeRequest, timeout: number) => Promise<Record<string, unknown> & { ok: boolean }>;
+import { rollbackMarkOf } from './rollback-notice.ts';
 
 /** Where a new leader found a run its predecessor drove (rollback-resume.ts). */
 export interface FoundRollback {
@@ -106,7 +105,7 @@ export class RollbackRun {
    * follows another leader) it is asked again, until the gate has passed since the start.
    */
   async #hold(ask: Ask, now: () => number): Promise<void> {
-    const req = { type: 'rollback' as const, request: { hold: this.#request, gateMs: this.#gateMs } };
+    const req = { type: 'rollback-hold' as const, request: this.#request, gateMs: this.#gateMs };
     const answers = await Promise.all(this.#unheld.map(async (peer) => [peer, await ask(peer, req, 5000)] as const));
     this.#unheld = answers.flatMap(([peer, a]) => (!a.ok && a.retry === true ? [peer] : []));
     if (now() > this.#p.startedAt + this.#gateMs) this.#unheld = [];
@@ -118,9 +117,9 @@ export class RollbackRun {
     const p = this.#p;
     if (p.current) {
       const s = await ask(p.current.peerId, { type: 'status' }, 5000);
-      const returned = (s.rollback as { id?: string; returnedAt?: number } | null | undefined)?.id === p.id;
+      const mark = rollbackMarkOf(s);
       const back = p.current.before !== null && s.sha256 !== p.current.before;
-      if (s.ok && s.ready === true && (back || (returned && (s.rollback as { returnedAt?: number }).returnedAt))) {
+      if (s.ok && s.ready === true && (back || (mark?.id === p.id && mark.returnedAt !== undefined))) {
         this.#p = { ...p, current: null, done: [...p.done, p.current.peerId] };
       } else if (now() > p.current.at + this.#gateMs) {
         this.#p = {

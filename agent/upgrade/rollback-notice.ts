@@ -1,3 +1,4 @@
+import { MAX_GATE_MS } from '../../shared/upgrade/protocol.ts';
 import type { SignedRollback } from '../../shared/upgrade/rollback.ts';
 
 /**
@@ -17,21 +18,50 @@ export interface RollbackNotice {
 }
 
 /**
- * How a leader tells a member of a run without returning it yet: inside the `rollback` request,
- * `{hold: signed, gateMs}` where a return carries the signed request itself. An agent older than
- * this finds no signed request there and refuses it: it is never returned out of turn.
+ * How a leader tells a member of a run without returning it yet (`/poolparty/upgrade/1`, beside
+ * the requests of shared/upgrade/protocol.ts). An agent older than this type answers it with a
+ * refusal (`type: unknown …`, no `retry`): it is not told, and it is never returned out of turn.
  */
-export interface HoldRollback {
-  hold: SignedRollback;
+export interface RollbackHoldRequest {
+  type: 'rollback-hold';
+  /** The signed request as the CLI sent it (the member verifies it with its own key). */
+  request: unknown;
+  /** The run's gate (ms): a member that leads next judges returns by it. */
   gateMs: number;
 }
 
-/** The hold inside a `rollback` request, or null when the request is a return. */
-export function parseHold(request: unknown): HoldRollback | null {
+/** A `rollback-hold` request line, or a one-line reason when it is malformed. */
+export function parseRollbackHold(v: Record<string, unknown>): RollbackHoldRequest | string {
+  const gateMs = v.gateMs;
+  if (!Number.isSafeInteger(gateMs) || (gateMs as number) <= 0 || (gateMs as number) > MAX_GATE_MS)
+    return `gateMs: expected whole milliseconds from 1 to ${MAX_GATE_MS}`;
+  return { type: 'rollback-hold', request: v.request, gateMs: gateMs as number };
+}
+
+/**
+ * The hold as leaders of session 11 sent it, inside a `rollback` request (`{hold, gateMs}` where
+ * a return carries the signed request itself), read as a `rollback-hold`; null for a return.
+ */
+export function legacyHold(request: unknown): RollbackHoldRequest | null {
   if (typeof request !== 'object' || request === null || !('hold' in request)) return null;
   const r = request as Record<string, unknown>;
-  const gateMs = Number.isSafeInteger(r.gateMs) && (r.gateMs as number) > 0 ? (r.gateMs as number) : 0;
-  return gateMs > 0 ? { hold: r.hold as SignedRollback, gateMs } : null;
+  const hold = parseRollbackHold({ request: r.hold, gateMs: r.gateMs });
+  return typeof hold === 'string' ? null : hold;
+}
+
+/** What a member's `status` answer says of the last run it was told of (its `rollback` field). */
+export interface RollbackMark {
+  id: string;
+  /** When it returned for that run (its clock); absent while it was only told. */
+  returnedAt?: number;
+}
+
+/** The `rollback` field of a `status` answer, checked; null when absent, malformed or not answered. */
+export function rollbackMarkOf(answer: Record<string, unknown>): RollbackMark | null {
+  if (answer.ok !== true || typeof answer.rollback !== 'object' || answer.rollback === null) return null;
+  const r = answer.rollback as Record<string, unknown>;
+  if (typeof r.id !== 'string') return null;
+  return { id: r.id, ...(Number.isSafeInteger(r.returnedAt) ? { returnedAt: r.returnedAt as number } : {}) };
 }
 
 /** rollback.json as written by this agent; null when unreadable (then no run is continued from it). */

@@ -1,11 +1,10 @@
-import type { UpgradeRequest } from '../../shared/upgrade/protocol.ts';
-import { verifyRollback } from '../../shared/upgrade/rollback.ts';
+import { rollbackId, type SignedRollback, verifyRollback } from '../../shared/upgrade/rollback.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
+import type { Ask } from './ask.ts';
 import { type FoundRollback, RollbackRun } from './rollback-leader.ts';
+import { rollbackMarkOf } from './rollback-notice.ts';
 import { LEADER_GATE_SLACK } from './rollout.ts';
 import type { ArtifactStore } from './store.ts';
-
-type Ask = (peer: string, req: UpgradeRequest, timeout: number) => Promise<Record<string, unknown> & { ok: boolean }>;
 
 /** A run this old (ms since its request was signed) is not shown by a new leader, even as halted. */
 const STALE_AFTER = 3_600_000;
@@ -33,13 +32,46 @@ export interface RollbackResumeOptions {
 export class RollbackResumer {
   readonly #o: RollbackResumeOptions;
   #seen: string | null = null;
+  #run: RollbackRun | null = null;
 
   constructor(o: RollbackResumeOptions) {
     this.#o = o;
   }
 
-  /** `poolparty upgrade --rollback` on this leader (the caller verified the request; members verify it again). */
-  begin(request: unknown, gateMs: number): RollbackRun {
+  /** The run this leader drives, or shows finished; null when there is none. */
+  get run(): RollbackRun | null {
+    return this.#run;
+  }
+
+  /**
+   * `poolparty upgrade --rollback` on this leader (the caller verified the request; members
+   * verify it again). Idempotent per run: the CLI hands the same signed request to a new leader
+   * when the one that took it is gone (cli/upgrade/resubmit.ts). A run this node drives or shows
+   * is kept; one it was told of is continued as a new leader continues it; only an unknown run begins.
+   */
+  async submit(request: unknown, gateMs: number): Promise<'begun' | 'known'> {
+    const id = rollbackId((request as SignedRollback).request);
+    if (this.#run?.progress.id === id) return 'known';
+    if ((await this.#o.store.rollbackNotice())?.id === id) {
+      this.#seen = null;
+      const found = await this.resume();
+      if (this.#run?.progress.id === id) return 'known'; // a tick continued it meanwhile
+      if (found) {
+        this.#run = found;
+        return 'known';
+      }
+    }
+    this.#run = this.#begin(request, gateMs);
+    return 'begun';
+  }
+
+  /** Newly leading with no run: continues the one this node was told of, if any. */
+  async look(): Promise<void> {
+    const found = await this.resume();
+    this.#run ??= found;
+  }
+
+  #begin(request: unknown, gateMs: number): RollbackRun {
     const o = this.#o;
     const run = new RollbackRun({
       request,
@@ -56,9 +88,10 @@ export class RollbackResumer {
     return run;
   }
 
-  /** Forgets what it looked at (leadership lost: a leadership won back looks again). */
+  /** Forgets the run and what it looked at (leadership lost: a leadership won back looks again). */
   reset(): void {
     this.#seen = null;
+    this.#run = null;
   }
 
   /** The run to drive (or to show, finished), or null when there is none to continue. */
@@ -74,7 +107,7 @@ export class RollbackResumer {
     const found: FoundRollback = { startedAt: now, queue: [], current: null, done: [] };
     for (const m of members) {
       const s = m.leftAt === undefined ? await o.ask(m.peerId, { type: 'status' }, 5000) : null;
-      const mine = s?.rollback as { id?: string; returnedAt?: number } | null | undefined;
+      const mine = s ? rollbackMarkOf(s) : null;
       if (s?.ok && mine?.id === notice.id && mine.returnedAt !== undefined && s.ready === true)
         found.done.push(m.peerId);
       else if (!found.current && (m.leftAt !== undefined || (s?.ok && s.ready !== true)))

@@ -1,3 +1,5 @@
+import type { RolloutPlan } from '../../shared/upgrade/protocol.ts';
+
 /**
  * The leader's side of an upgrade, pure: which member to stage, which to restart, when to halt.
  * Every member first stages the artifact (fetched from peers that hold it, verified, kept beside
@@ -34,6 +36,34 @@ export interface UpgradeRollout {
   members: MemberProgress[];
   halted?: { peerId: string; instanceId: string; reason: string; at: number };
   completedAt?: number;
+}
+
+/** What every member keeps of a rollout (rollout.json): what a new leader continues from. */
+export const planOf = (r: UpgradeRollout): RolloutPlan => ({
+  sha256: r.sha256,
+  version: r.version,
+  startedAt: r.startedAt,
+  gateMs: r.gateMs,
+  maxUnavailable: r.maxUnavailable,
+});
+
+/**
+ * A rollout a push begins (pure): the leader alone, staged (it holds the pushed artifact), or
+ * done already when it runs it (the same push handed to a leader upgraded by an earlier one).
+ */
+export function startRollout(
+  target: { sha256: string; version: string },
+  self: { peerId: string; instanceId: string; runsTarget: boolean },
+  o: { gateMs: number; maxUnavailable: number; now: number },
+): UpgradeRollout {
+  return {
+    sha256: target.sha256,
+    version: target.version,
+    startedAt: o.now,
+    gateMs: o.gateMs,
+    maxUnavailable: o.maxUnavailable,
+    members: [{ peerId: self.peerId, instanceId: self.instanceId, phase: self.runsTarget ? 'done' : 'staged' }],
+  };
 }
 
 /** What the leader sees of one member at a tick. */

@@ -114,30 +114,37 @@ export const run: CommandHandler = async ({ values, io }) => {
     io.progress(`signed ${a.file}: version ${target.version}, sha256 ${target.sha256} (${a.bytes.length} bytes)`);
     await confirm(values, io, `Upgrade the ${monitors.length} node(s) of pool ${ctx.pool.name} to ${target.version}?`);
   }
-  const leaderDeadline = Date.now() + LEADER_WAIT;
-  const leader = await pRetry(
-    async () => {
-      const found = await findLeader(monitors, DIRECT, leaderDeadline, 'upgrade');
-      io.progress(`pushing to the leader ${found.instanceId} (${found.peerId})`);
-      await pushUpgrade(
-        { poolKeyFile: poolKeyFile(ctx.stateDir), leaderPeerId: found.peerId, leaderAddrs: found.addrs },
-        push,
-      );
-      return found;
-    },
-    {
-      retries: Number.POSITIVE_INFINITY,
-      factor: 1,
-      minTimeout: 1000,
-      maxTimeout: 1000,
-      shouldRetry: ({ error }) => error instanceof NotLeaderError && Date.now() < leaderDeadline,
-    },
-  );
   const live = async () => (await listInstances(ctx)).filter(isLive).flatMap((i) => (i.monitor ? [i.monitor] : []));
-  if (!target) return followRollbackTo(push, leader.instanceId, { monitors, live }, timeoutMs, io.progress);
+  /** To whoever leads now; again (the same signed request) when the leader that took it is gone. */
+  const hand = async (to: string[]) => {
+    const leaderDeadline = Date.now() + LEADER_WAIT;
+    return pRetry(
+      async () => {
+        const found = await findLeader(to, DIRECT, leaderDeadline, 'upgrade');
+        io.progress(`pushing to the leader ${found.instanceId} (${found.peerId})`);
+        await pushUpgrade(
+          { poolKeyFile: poolKeyFile(ctx.stateDir), leaderPeerId: found.peerId, leaderAddrs: found.addrs },
+          push,
+        );
+        return found;
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        factor: 1,
+        minTimeout: 1000,
+        maxTimeout: 1000,
+        shouldRetry: ({ error }) => error instanceof NotLeaderError && Date.now() < leaderDeadline,
+      },
+    );
+  };
+  const leader = await hand(monitors);
+  const resubmit = async () => (await hand(await live())).instanceId;
+  if (!target) return followRollbackTo(push, leader.instanceId, { monitors, live, resubmit }, timeoutMs, io.progress);
   const result = await followUpgrade({
     sha256: target.sha256,
     monitors,
+    live,
+    resubmit,
     timeoutMs,
     pollMs: 500,
     progress: io.progress,
@@ -155,7 +162,7 @@ export const run: CommandHandler = async ({ values, io }) => {
 async function followRollbackTo(
   push: UpgradePush,
   leader: string,
-  pool: { monitors: string[]; live: () => Promise<string[]> },
+  pool: { monitors: string[]; live: () => Promise<string[]>; resubmit: () => Promise<string> },
   timeoutMs: number,
   progress: (line: string) => void,
 ): Promise<{ data: Record<string, unknown>; text: string }> {

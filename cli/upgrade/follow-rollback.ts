@@ -1,5 +1,5 @@
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
-import { type FollowOptions, type FollowResult, LeaderEvents, readNode } from './follow.ts';
+import { type FollowOptions, type FollowResult, LeaderEvents, readNode, resubmitterOf } from './follow.ts';
 import type { UpgradeRollbackView } from './view.ts';
 
 /**
@@ -12,6 +12,7 @@ import type { UpgradeRollbackView } from './view.ts';
 export async function followRollback(o: FollowOptions & { id: string }): Promise<FollowResult & { done: boolean }> {
   const deadline = Date.now() + o.timeoutMs;
   const stream = new LeaderEvents(o.id, o.progress);
+  const again = resubmitterOf(o);
   let lastSeen: { run: UpgradeRollbackView; monitor: string } | null = null;
   let finished = false;
   let last = '';
@@ -51,10 +52,16 @@ export async function followRollback(o: FollowOptions & { id: string }): Promise
         monitors = monitors.filter((m) => live.has(m) || seen.some((s) => s.node.monitor === m && !s.node.error));
       }
       if (Date.now() >= deadline) return { nodes, halted: null, done: false, events: stream.events };
+      // Nobody drives it (its leader died before telling any member): the same request again.
+      again?.observe(
+        mine.some((s) => s.rollback?.leading && s.rollback.completedAt === undefined),
+        finished,
+      );
       await new Promise((r) => setTimeout(r, o.pollMs));
     }
   } finally {
     stream.close();
+    await again?.settle();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import { followEvents } from '../monitor-client.ts';
 import { eventLine } from '../render.ts';
+import { type ResubmitOptions, Resubmitter } from './resubmit.ts';
 import type { UpgradeRollbackView, UpgradeRolloutView } from './view.ts';
 
 /** One node's GET /upgrade, as the CLI reads it. */
@@ -30,6 +31,46 @@ export interface FollowOptions {
    * killed meanwhile (and never coming back) no longer holds the end of a rollback up.
    */
   live?: () => Promise<string[]>;
+  /**
+   * Hands the same signed request to whoever leads now (resubmit.ts): called when no node has led
+   * the work for a while and it is not over (its leader died or stepped down before telling anyone).
+   */
+  resubmit?: ResubmitOptions['resubmit'];
+  /** How long without a node leading the work before it is handed again (ms; resubmit.ts's default). */
+  orphanedAfter?: number;
+}
+
+/** The hand-over of `o`, or null when it has none to call. */
+export function resubmitterOf(o: FollowOptions): Resubmitter | null {
+  if (!o.resubmit) return null;
+  return new Resubmitter({
+    resubmit: o.resubmit,
+    progress: o.progress,
+    ...(o.orphanedAfter !== undefined ? { orphanedAfter: o.orphanedAfter } : {}),
+  });
+}
+
+/**
+ * The monitors to read from now on: the provider's live instances (a node launched meanwhile, a
+ * replacement, is waited for too; one it no longer runs is not), at most every 5 s; `keep` those
+ * that still answer though the listing no longer names them.
+ */
+export class LiveMonitors {
+  #listedAt = 0;
+
+  constructor(
+    public monitors: string[],
+    readonly live: (() => Promise<string[]>) | undefined,
+  ) {}
+
+  async refresh(answering: (m: string) => boolean, now = Date.now()): Promise<string[]> {
+    if (!this.live || now - this.#listedAt < 5000) return this.monitors;
+    this.#listedAt = now;
+    const live = await this.live().catch(() => null);
+    if (live && live.length > 0)
+      this.monitors = [...new Set([...live, ...this.monitors.filter((m) => answering(m) && !live.includes(m))])];
+    return this.monitors;
+  }
 }
 
 /** One node's GET /upgrade: what it runs, and the rollout or rollback it drives if it leads one. */
@@ -111,13 +152,16 @@ export class LeaderEvents {
 export async function followUpgrade(o: FollowOptions & { sha256: string }): Promise<FollowResult & { done: boolean }> {
   const deadline = Date.now() + o.timeoutMs;
   const stream = new LeaderEvents(o.sha256, o.progress);
+  const again = resubmitterOf(o);
+  const pool = new LiveMonitors(o.monitors, o.live);
   let last = '';
   try {
     for (;;) {
-      const seen = await Promise.all(o.monitors.map(readNode));
+      const seen = await Promise.all(pool.monitors.map(readNode));
       const nodes = seen.map((s) => s.node);
       const mine = seen.filter((s) => s.rollout?.sha256 === o.sha256);
-      stream.follow(mine.find((s) => s.rollout?.leading)?.node.monitor ?? null);
+      const leading = mine.find((s) => s.rollout?.leading);
+      stream.follow(leading?.node.monitor ?? null);
       const halted = mine.find((s) => s.rollout?.halted)?.rollout?.halted ?? null;
       if (halted) return { nodes, halted, done: false, events: stream.events };
       const upgraded = nodes.filter((n) => n.sha256 === o.sha256 && n.ready).length;
@@ -126,9 +170,14 @@ export async function followUpgrade(o: FollowOptions & { sha256: string }): Prom
       last = line;
       if (upgraded === nodes.length) return { nodes, halted: null, done: true, events: stream.events };
       if (Date.now() >= deadline) return { nodes, halted: null, done: false, events: stream.events };
+      // Led: some node drives it. A rollout shown complete while a node is not on it (one launched
+      // meanwhile on another version) is led by nobody: handed again, it takes that node too.
+      again?.observe(leading?.rollout?.completedAt === undefined && leading !== undefined, false);
+      await pool.refresh((m) => seen.some((s) => s.node.monitor === m && !s.node.error));
       await new Promise((r) => setTimeout(r, o.pollMs));
     }
   } finally {
     stream.close();
+    await again?.settle();
   }
 }
