@@ -41,6 +41,11 @@ export interface MembershipOptions {
  */
 export const TICK_MAX_MS = 500;
 export const TICK_MIN_MS = 10;
+
+/** When to tick next: at the core's `wakeAt`, but within TICK_MIN_MS..min(TICK_MAX_MS, probeInterval) from now. */
+export function tickAt(now: number, wakeAt: number, probeInterval: number): number {
+  return Math.max(now + TICK_MIN_MS, Math.min(wakeAt, now + Math.min(TICK_MAX_MS, probeInterval)));
+}
 export const RECORD_CHECK_MS = 250;
 /** When a joiner repeats its announcement (ms after its join sync). */
 export const ANNOUNCE_AFTER = [200, 1000, 3000];

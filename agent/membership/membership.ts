@@ -9,20 +9,14 @@ import { memberChannels } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveTable } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
-import {
-  LOST,
-  type MembershipOptions,
-  RECHECK_BINDING_MS,
-  RECORD_CHECK_MS,
-  TICK_MAX_MS,
-  TICK_MIN_MS,
-} from './membership-options.ts';
+import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, tickAt } from './membership-options.ts';
 import { Connections, learnAddrs } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { recordFingerprint } from './records.ts';
 import { SwimCore } from './swim/core.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
-import { handleSync, ownTable, pullTable, type Table } from './sync.ts';
+import { handleSync, ownTable, pullTable, SYNC_OPEN_MS, type Table } from './sync.ts';
+import { SyncRunner } from './sync-runner.ts';
 import { WakeTimer } from './wake-timer.ts';
 
 export type { MembershipOptions } from './membership-options.ts';
@@ -49,7 +43,7 @@ export class Membership {
   #seq: number;
   #fingerprint = '';
   #running = false;
-  #syncing: Promise<unknown> | undefined;
+  readonly #syncs = new SyncRunner((peer) => this.#sync(peer));
   readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
@@ -144,6 +138,7 @@ export class Membership {
       await new Promise((r) => setTimeout(r, Math.min(opts.grace, 200)));
     }
     this.#running = false;
+    this.#syncs.stop();
     this.#joining.stop();
     this.#connections.stop();
     this.#o.identity?.stop();
@@ -204,8 +199,7 @@ export class Membership {
   #scheduleTick(): void {
     if (!this.#running) return;
     const now = this.#o.now();
-    const most = Math.min(TICK_MAX_MS, this.#o.swim.probeInterval);
-    const at = Math.max(now + TICK_MIN_MS, Math.min(this.#core.wakeAt, now + most));
+    const at = tickAt(now, this.#core.wakeAt, this.#o.swim.probeInterval);
     this.#tick.arm(at, now, () => this.#step({ type: 'tick', now: this.#o.now() }));
   }
 
@@ -223,8 +217,8 @@ export class Membership {
       case 'event':
         this.#events.core(e.event, e.id, e.at);
         return;
-      case 'sync': // one at a time: a follow-up (sync-schedule.ts) must not pile onto a pull slowed by load
-        if (!this.#syncing) this.#syncing = this.#sync(e.with).finally(() => (this.#syncing = undefined));
+      case 'sync': // queued, not dropped, while others run: the core counted it (sync-runner.ts)
+        this.#syncs.request(e.with);
         return;
       case 'neighbours':
         this.#neighbours = e.ids;
@@ -238,12 +232,16 @@ export class Membership {
   }
 
   #announceSelf(): void {
-    const record = this.#members.book.get(this.#o.self);
-    if (record) void this.#publish(record);
     this.#broadcast({ kind: 'alive', id: this.#o.self, incarnation: this.#core.incarnation });
   }
 
+  /**
+   * Our own alive (announcement, refutation) goes with our record: a view that gets the alive
+   * alone holds no member (member-events.ts) until a pull brings the record.
+   */
   #broadcast(update: MemberUpdate['update']): void {
+    const own = update.kind === 'alive' && update.id === this.#o.self ? this.#members.book.get(update.id) : undefined;
+    if (own) void this.#publish(own);
     void this.#publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update });
   }
 
@@ -253,7 +251,8 @@ export class Membership {
         hash: hash ?? this.#own().hash,
         maxMembers: this.#o.swim.maxMembers,
         held: this.#core.get(peer) ?? this.#core.digest().find((e) => e.id === peer), // tombstones too
-        ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : {}), // a join's pull: the joiner's only way in, give it time
+        // A join's pull is the joiner's only way in: give it time. Others give up on a wedged peer.
+        ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : { exchangeMs: SYNC_OPEN_MS }),
         mine: () => this.#own().table(),
         digests: this.#digests,
       });

@@ -79,7 +79,13 @@ export async function pullTable(
     hash: string;
     maxMembers: number;
     held: DigestEntry | undefined;
+    /** How long opening the stream may take (default SYNC_OPEN_MS). */
     timeoutMs?: number;
+    /**
+     * How long the exchange on the open stream may take; unbounded if not given (a join's pull,
+     * the joiner's only way in: on a starved machine a slow pull beats none).
+     */
+    exchangeMs?: number;
     mine?: () => Table;
     /** The hash exchange on the probe stream (sync-digest.ts); without it, always /sync/2. */
     digests?: SyncDigests;
@@ -96,7 +102,15 @@ export async function pullTable(
     signal: AbortSignal.timeout(o.timeoutMs ?? SYNC_OPEN_MS),
   });
   const push = tell ? [{ id: peer, incarnation: held.incarnation, state: held.state }] : [];
-  return requestSync(stream, o.hash, o.maxMembers, push, o.mine);
+  // A peer that accepted the stream and then stalls must not hold this sync (and one of the few
+  // that run at once: sync-runner.ts) until the stream's 120 s inactivity timeout.
+  const ms = o.exchangeMs;
+  const stalled = ms === undefined ? undefined : setTimeout(() => stream.abort(new Error('sync timed out')), ms);
+  try {
+    return await requestSync(stream, o.hash, o.maxMembers, push, o.mine);
+  } finally {
+    clearTimeout(stalled);
+  }
 }
 
 /**
