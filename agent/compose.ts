@@ -97,6 +97,9 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     counted: () => (leadership.leads === null ? 0 : (scaler?.countedIn(leadership.leads) ?? 0)),
     barred: () => retirement.retired || !run.running() || control.router.stopping,
     announce: () => membership.refreshRecord(),
+    // Failover: the scalers step as soon as the lease comes, a follower acknowledges a new leader at once.
+    onActing: () => void scaler?.stepNow(now()),
+    onFollow: () => void load.tick(),
   });
   const scaler = createAgentScaler({
     config: c,

@@ -19,7 +19,10 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
 }
 
 export interface DutyInput
-  extends Pick<LeaderDutyOptions, 'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred'>,
+  extends Pick<
+      LeaderDutyOptions,
+      'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred' | 'onActing' | 'onFollow'
+    >,
     Pick<Wiring, 'config' | 'telemetry' | 'events'> {
   /** Re-announces this node's record (its leadership claim is part of it). */
   announce: () => void;
@@ -38,5 +41,7 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     metrics: i.telemetry.metrics,
     emit: (e) => i.events.emit(e),
     announce: i.announce,
+    ...(i.onActing ? { onActing: i.onActing } : {}),
+    ...(i.onFollow ? { onFollow: i.onFollow } : {}),
   });
 }
