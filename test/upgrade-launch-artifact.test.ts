@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lutimes, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildArtifact } from '../scripts/build-artifact.mjs';
 import { parsePool } from '../shared/config/load.ts';
@@ -75,6 +75,37 @@ describe('what a local remoter launches', () => {
     expect(await localAgentBin({ env: {}, running: plain, dir, packageRoot: noPackage })).toBe(plain);
     await expect(localAgentBin({ env: {}, dir, packageRoot: noPackage })).rejects.toThrow(RemoterError);
     expect(existsSync(join(dir, 'artifacts'))).toBe(false);
+  });
+
+  it('during a --rollback it was told of and has not returned for: what it returns to', async () => {
+    const dir = join(root, 'pick3', 'local');
+    const store = join(root, 'leader', 'data', 'upgrade');
+    const old = join(root, 'old', 'poolparty-agent.mjs');
+    await mkdir(dirname(old), { recursive: true });
+    await writeFile(old, '// the agent the pool was bootstrapped with\n');
+    await symlink(running, join(store, 'current.mjs'));
+    await symlink(old, join(store, 'previous.mjs'));
+    const notice = (issuedAt: number, more: Record<string, unknown> = {}) =>
+      writeFile(join(store, 'rollback.json'), JSON.stringify({ signed: { request: { issuedAt } }, ...more }));
+    const copy = join(dir, 'artifacts', sha, 'poolparty-agent.mjs');
+    try {
+      await notice(Date.now(), { id: 'r', gateMs: 1000 });
+      // A link written at the same instant as the notice counts as before it.
+      await lutimes(join(store, 'current.mjs'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+      expect(await localAgentBin({ env: {}, running, dir })).toBe(old);
+      // Returned already (this leader then no longer runs the artifact), or the run long over: as before.
+      await notice(Date.now(), { returnedAt: 5 });
+      expect(await localAgentBin({ env: {}, running, dir })).toBe(copy);
+      await notice(Date.now() - 2 * 3_600_000);
+      expect(await localAgentBin({ env: {}, running, dir })).toBe(copy);
+      // Upgraded again since it was told (current.mjs re-pointed after the notice): the new artifact.
+      await notice(Date.now() - 120_000);
+      await lutimes(join(store, 'rollback.json'), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+      await lutimes(join(store, 'current.mjs'), new Date(), new Date());
+      expect(await localAgentBin({ env: {}, running, dir })).toBe(copy);
+    } finally {
+      for (const f of ['current.mjs', 'previous.mjs', 'rollback.json']) await rm(join(store, f), { force: true });
+    }
   });
 
   it('a remoter built as the upgraded artifact launches an agent that comes up on the new version', {

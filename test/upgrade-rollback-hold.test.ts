@@ -72,3 +72,42 @@ describe('rollback-hold', () => {
     expect(rollbackMarkOf({ ok: true })).toBeNull();
   });
 });
+
+describe('a member lost mid-rollback', () => {
+  it('is skipped (gone from the pool) instead of asked again for ever', async () => {
+    const gone = new Set<string>();
+    const back = new Set<string>();
+    const asked: string[] = [];
+    const ask = async (peer: string, req: MemberRequest) => {
+      asked.push(`${peer} ${req.type}`);
+      if (gone.has(peer)) return { ok: false, retry: true, error: 'unreachable: dial timed out' };
+      if (req.type === 'status') return { ok: true, ready: true, sha256: back.has(peer) ? null : 'new' };
+      back.add(peer);
+      return { ok: true };
+    };
+    const run = new RollbackRun({
+      request,
+      members: [
+        { peerId: 'A', instanceId: 'i-A' },
+        { peerId: 'B', instanceId: 'i-B' },
+      ],
+      self: { peerId: 'L', instanceId: 'i-L' },
+      gateMs: 60_000,
+      now: 0,
+      gone: (p) => gone.has(p),
+    });
+    gone.add('A');
+    let self = 0;
+    for (let t = 1; t < 8 && !run.finished; t++)
+      await run.step(
+        ask,
+        async () => void self++,
+        () => t,
+      );
+    expect(run.progress.skipped).toEqual([{ peerId: 'A', why: 'gone from the pool' }]);
+    expect(run.progress.done).toEqual(['B']);
+    expect(run.progress.completedAt).toBeDefined();
+    expect(asked.some((a) => a.startsWith('A '))).toBe(false);
+    expect(self).toBe(1);
+  });
+});

@@ -26,6 +26,7 @@ export class RollbackRun {
   readonly #gateMs: number;
   readonly #who: { self: string; instanceOf: (peerId: string) => string };
   readonly #emit: (e: UpgradeEvent) => void;
+  readonly #gone: (peerId: string) => boolean;
   /** Members (this node too) still to be told of the run before anyone returns. */
   #unheld: string[];
 
@@ -39,12 +40,15 @@ export class RollbackRun {
     emit?: (e: UpgradeEvent) => void;
     hold?: boolean;
     found?: FoundRollback;
+    /** Whether a member is no longer in the pool (dead, or left): skipped, not waited for. */
+    gone?: (peerId: string) => boolean;
   }) {
     this.#request = o.request;
     this.#gateMs = o.gateMs;
     const names = new Map([...o.members, o.self].map((m) => [m.peerId, m.instanceId]));
     this.#who = { self: o.self.peerId, instanceOf: (p) => names.get(p) ?? p };
     this.#emit = o.emit ?? (() => undefined);
+    this.#gone = o.gone ?? (() => false);
     const id = rollbackId((o.request as SignedRollback).request);
     const queue = o.members.map((m) => m.peerId).sort();
     const f = o.found;
@@ -130,6 +134,11 @@ export class RollbackRun {
       return;
     }
     const [next, ...rest] = p.queue;
+    // Lost meanwhile (its replacement is launched on what the pool returns to, local-rollback-target.ts).
+    if (next !== undefined && this.#gone(next)) {
+      this.#p = { ...p, queue: rest, skipped: [...p.skipped, { peerId: next, why: 'gone from the pool' }] };
+      return;
+    }
     if (next === undefined) {
       this.#p = { ...p, completedAt: now() };
       this.#tell(now()); // before this node's restart cuts its event stream

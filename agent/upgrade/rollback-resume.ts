@@ -81,11 +81,17 @@ export class RollbackResumer {
       gateMs,
       now: o.now(),
       hold: true,
+      gone: (peer) => this.#gone(peer),
       ...(o.emit ? { emit: o.emit } : {}),
     });
     this.#seen = run.progress.id;
     o.log('upgrade-rollback-started', { members: run.progress.queue.length });
     return run;
+  }
+
+  /** A member no longer taking part: dead (not listed) or left (a member returning is `current`, not asked). */
+  #gone(peerId: string): boolean {
+    return !this.#o.members().some((m) => m.peerId === peerId && m.leftAt === undefined);
   }
 
   /** Forgets the run and what it looked at (leadership lost: a leadership won back looks again). */
@@ -132,6 +138,7 @@ export class RollbackResumer {
       now,
       found,
       hold: !over,
+      gone: (peer) => this.#gone(peer),
       ...(o.emit && !over ? { emit: o.emit } : {}),
     });
     if (over) run.complete(now);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { rollbackLaunchTarget } from './local-rollback-target.ts';
 import { findPackageRoot, PackageRootError } from './package-root.ts';
 import { RemoterError } from './types.ts';
 
@@ -35,14 +36,21 @@ export function storedArtifactSha(file: string): string | null {
 }
 
 /**
- * The file to start, in this order: the caller's; a copy of the upgraded artifact this leader
- * runs; POOLPARTY_AGENT_BIN; the package's bin/poolparty-agent.mjs; the artifact this code runs as
- * (a node's /opt/poolparty file, no package). A RemoterError when there is none.
+ * The file to start, in this order: the caller's; for a leader that runs an upgraded artifact,
+ * what it returns to while a `--rollback` is under way (local-rollback-target.ts; a copy when that
+ * is a stored artifact too), else a copy of its artifact; POOLPARTY_AGENT_BIN; the package's
+ * bin/poolparty-agent.mjs; the artifact this code runs as (a node's /opt/poolparty file, no
+ * package). A RemoterError when there is none.
  */
 export async function localAgentBin(i: AgentBinInput): Promise<string> {
   if (i.agentBin !== undefined) return i.agentBin;
   const sha = i.running ? storedArtifactSha(i.running) : null;
-  if (i.running && sha) return poolCopy(i.running, sha, i.dir);
+  if (i.running && sha) {
+    const back = await rollbackLaunchTarget(i.running);
+    const backSha = back ? storedArtifactSha(back) : null;
+    if (back) return backSha ? poolCopy(back, backSha, i.dir) : back;
+    return poolCopy(i.running, sha, i.dir);
+  }
   if (i.env.POOLPARTY_AGENT_BIN) return i.env.POOLPARTY_AGENT_BIN;
   try {
     return join((i.packageRoot ?? findPackageRoot)(), 'bin', 'poolparty-agent.mjs');
