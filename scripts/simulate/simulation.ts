@@ -4,6 +4,7 @@ import { differingBuckets, summarize } from '../../agent/membership/swim/digest.
 import { Roster } from '../../agent/membership/swim/overlay.ts';
 import type { Effect, Update } from '../../agent/membership/swim/types.ts';
 import { seededRandom } from '../../shared/seeded-random.ts';
+import type { SimOptions } from './options.ts';
 import { Outcomes } from './outcomes.ts';
 import { Queue, type Queued } from './queue.ts';
 import { FRAME, SIZE, Traffic } from './traffic.ts';
@@ -14,27 +15,12 @@ import { FRAME, SIZE, Traffic } from './traffic.ts';
  * joins), then the report.
  */
 
-export interface SimOptions {
-  n: number;
-  seconds: number;
-  loss: number;
-  latency: [number, number];
-  seed: number;
-  kill: number;
-  stall: number;
-  join: number;
-  /** Nodes that hang for good (no refusal, just silence): the timeout-evidence path. */
-  silent?: number;
-  /**
-   * Joiners' own announcements reach nobody, as in a startup storm (gossipsub has no mesh for a
-   * joiner yet and does not replay): only the core's own paths (its join sync, anti-entropy) can
-   * spread it. Default false (each joiner is linked into the mesh at once).
-   */
-  unannounced?: boolean;
-  config?: Partial<SwimConfig>;
-}
 const MESH_LINKS = 3;
 const STALL_MS = 2000;
+/** How long a joiner waits on a seed that does not answer (hung) before it tries another. */
+const JOIN_TIMEOUT_MS = 2000;
+
+export type { SimOptions };
 
 export function simulate(o: SimOptions) {
   const wallStart = performance.now();
@@ -257,7 +243,16 @@ export function simulate(o: SimOptions) {
   for (let e = q.pop(); e && e.t <= T; e = q.pop()) {
     nowT = e.t;
     processed++;
-    if (state[e.node]! >= 2) continue;
+    if (state[e.node]! >= 2) {
+      // A joiner's seed is gone: refused at once (killed) or silent (hung); it tries another, as
+      // the shell's Joining does (agent/membership/joining.ts). Before, such a joiner stayed alone.
+      if (e.k === 'sync-req' && state[e.from] === 1 && cores[e.from]!.members().length === 1) {
+        let seed = randomLive();
+        while (seed === e.from) seed = randomLive();
+        q.push(nowT + (state[e.node] === 2 ? 2 * lat() : JOIN_TIMEOUT_MS), seed, e);
+      }
+      continue;
+    }
     if (e.t < busyUntil[e.node]! && e.k !== 'stall') {
       // The node's loop is blocked: the event waits (order kept: later pushes have later seqs).
       if (e.k === 'tick') {

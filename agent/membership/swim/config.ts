@@ -42,6 +42,14 @@ export interface SwimConfig {
    * has to refute before the suspecting node declares it dead. Default 3000: it must exceed a 2 s
    * event-loop stall of the suspected node plus dissemination of its refutation. Longer: fewer false
    * deaths, slower detection of silent (not refused) failures.
+   *
+   * Also how long a frame from a member itself (ping, ack, nack, ping-req on its own authenticated
+   * connection) counts as direct evidence that it is alive: a suspicion or death of it that others
+   * tell us (gossip, a told suspicion, a synced table) within that time is held back — after a
+   * healed partition the other side's deaths name the incarnation it last knew and would otherwise
+   * beat our `alive` (peer-view.ts `withholds`). A held death is applied as soon as our own check
+   * of the member fails, or once it has been silent to us this long; so a dead member is kept at
+   * most this much longer, and only by a node it spoke to itself.
    */
   suspicionMinTimeout: number;
   /**

@@ -147,8 +147,9 @@ export class SwimCore {
     if (t === 'tick') this.tick(input.now, out);
     else if (t === 'probe') this.probe(input.from, input.msg, input.now, out);
     else if (t === 'update' && wellFormed(input.update, this.cfg)) this.apply(input.update, input.now, out);
-    else if (t === 'unreachable' && (this.prober.unreachable(input.id, out) || this.subjects.includes(input.id))) {
-      this.suspect(input.id, input.evidence, input.now, out);
+    else if (t === 'unreachable') {
+      const ours = this.prober.unreachable(input.id, out) || this.subjects.includes(input.id);
+      if (ours || this.view.holding(input.id)) this.suspect(input.id, input.evidence, input.now, out);
     } else if (t === 'sync') this.sync(input.entries, input.now, out);
     else if (t === 'leave') this.leave(input.now, out);
   }
@@ -195,6 +196,7 @@ export class SwimCore {
 
   private probe(from: string, msg: ProbeMessage, now: number, out: Effect[]): void {
     if (!validId(from, this.cfg) || msg === null || typeof msg !== 'object' || !Number.isSafeInteger(msg.seq)) return;
+    this.view.heard(from, now);
     if (msg.t === 'ping') out.push({ type: 'send', to: from, msg: { t: 'ack', seq: msg.seq } });
     else if (msg.t === 'ack') this.outcome(this.prober.ack(msg.seq, out), now, out);
     else if (msg.t === 'nack') this.prober.nack(msg.seq);
@@ -210,7 +212,7 @@ export class SwimCore {
    */
   private suspect(id: string, evidence: Evidence, now: number, out: Effect[]): void {
     const m = this.table.get(id);
-    if (!m || !inRing(m.state) || id === this.self) return;
+    if (!m || !inRing(m.state) || id === this.self || this.view.corroborated(id, now, out)) return;
     const news = this.suspicions.start(id, m.incarnation, this.self, now, evidence);
     if (m.state === 'alive') this.view.change({ ...m, state: 'suspect', since: now }, 'member-suspect', out);
     if (!news) return;
@@ -230,6 +232,7 @@ export class SwimCore {
   /** Applies an update (from gossip, a sync entry, or our own verdict) by precedence. */
   private apply(u: Update, now: number, out: Effect[]): void {
     if (u.id === this.self) this.aboutSelf(u, now, out);
+    else if (this.view.withholds(u, now, out)) this.prober.verify(u.id, now);
     else this.view.learn(u, now, out);
   }
 
@@ -266,11 +269,8 @@ export class SwimCore {
       // (its observers hold the suspicion and flood the death, if it comes to that).
       if (u?.kind === 'suspect' && u.id !== this.self)
         this.apply({ kind: 'alive', id: u.id, incarnation: u.incarnation }, now, out);
-      else if (u?.kind === 'dead' && u.id !== this.self && this.view.holdsLive(u.id, u.incarnation)) {
-        // Their view, not evidence: after a healed partition each side holds the other dead at
-        // the same incarnation. Probe it ourselves; only our own failed probe makes us suspect it.
-        this.prober.verify(u.id);
-      } else if (u) this.apply(u, now, out);
+      else if (u?.kind === 'dead' && u.id !== this.self && this.view.doubts(u, out)) this.prober.verify(u.id, now);
+      else if (u) this.apply(u, now, out);
     }
   }
 

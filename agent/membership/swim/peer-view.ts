@@ -6,6 +6,12 @@ import { Suspicions } from './suspicion.ts';
 import { MemberTable, Tombstones } from './table.ts';
 import type { Effect, MemberEventType, MemberLiveness, Update } from './types.ts';
 
+/** A second-hand death we hold back: the accuser and the incarnation it names. */
+interface HeldClaim {
+  incarnation: number;
+  from: string;
+}
+
 /**
  * What this node believes of the members: the liveness table, the tombstones of the departed,
  * the suspicions and the queue of the dead and left awaiting reaping. Pure, like the core that
@@ -24,6 +30,10 @@ export class PeerView {
   private readonly cfg: SwimConfig;
   /** Dead/left ids in the order they went, with when. */
   private readonly reapQueue = new Map<string, number>();
+  /** When each live member last sent us a frame itself (direct evidence that it is alive). */
+  private readonly heardAt = new Map<string, number>();
+  /** Second-hand deaths of members we hold alive on fresh direct evidence (at most maxPending). */
+  private readonly held = new Map<string, HeldClaim>();
 
   constructor(self: string, config: SwimConfig, roster: Roster | undefined) {
     this.self = self;
@@ -33,10 +43,69 @@ export class PeerView {
     this.suspicions = Suspicions.of(config);
   }
 
-  /** The earliest `at` or reap deadline. */
+  /** The earliest of `at`, the next reap and the moment a held-back death's evidence goes stale. */
   reapWakeAt(at: number): number {
+    for (const id of this.held.keys()) at = Math.min(at, (this.heardAt.get(id) ?? 0) + this.cfg.suspicionMinTimeout);
     for (const since of this.reapQueue.values()) return Math.min(at, since + this.cfg.reapAfter);
     return at;
+  }
+
+  /** A frame from `id` itself, on its own authenticated connection: direct evidence it is alive now. */
+  heard(id: string, now: number): void {
+    if (id !== this.self && this.table.isLive(id)) this.heardAt.set(id, now);
+  }
+
+  /** Whether `id` sent us a frame itself within `suspicionMinTimeout`. */
+  private fresh(id: string, now: number): boolean {
+    const at = this.heardAt.get(id);
+    return at !== undefined && now - at < this.cfg.suspicionMinTimeout;
+  }
+
+  /**
+   * Whether to hold back a second-hand accusation (gossip, a told suspicion, a sync entry: not our
+   * own verdict) against a member we hold alive and heard from directly within
+   * `suspicionMinTimeout`: after a healed partition the other side's deaths name the incarnation it
+   * last knew, which would beat our `alive` at the same one. We tell the member (it refutes with a
+   * newer incarnation); a death is held, and applied if our own probe fails or our evidence goes
+   * stale first (`corroborated`, `lapse`). Nobody can be kept alive by it longer than that: only
+   * the member's own frames are evidence, and a dead member sends none.
+   */
+  withholds(u: Update, now: number, out: Effect[]): boolean {
+    if ((u.kind !== 'dead' && u.kind !== 'suspect') || u.from === this.self) return false;
+    const cur = this.table.get(u.id);
+    if (cur?.state !== 'alive' || !this.fresh(u.id, now)) return false;
+    if (!validIncarnation(u.incarnation, cur.incarnation, this.cfg)) return false;
+    if (!supersedes({ incarnation: u.incarnation, state: u.kind }, cur)) return false;
+    if (u.kind === 'suspect') return true; // its accuser tells the member itself
+    const held = this.held.get(u.id);
+    if (held && held.incarnation >= u.incarnation) return true;
+    if (!held && this.held.size >= this.cfg.maxPending) return false;
+    this.held.set(u.id, { incarnation: u.incarnation, from: u.from });
+    this.warn(u.id, u.incarnation, out);
+    out.push({ type: 'send', to: u.id, msg: { t: 'ping', seq: 0 } }); // a refused dial confirms at once
+    return true;
+  }
+
+  /** Whether we hold back a death of `id`. */
+  holding(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  /** Tells `id` it is accused at `incarnation`, as its own accuser would: it refutes with a newer one. */
+  warn(id: string, incarnation: number, out: Effect[]): void {
+    const update = { kind: 'suspect', id, incarnation, from: this.self, evidence: 'timeout' } as const;
+    out.push({ type: 'tell', to: [id], update });
+  }
+
+  /** Our own probe of `id` failed: a death we held back is confirmed, apply it. True if there was one. */
+  corroborated(id: string, now: number, out: Effect[]): boolean {
+    const claim = this.held.get(id);
+    if (!claim) return false;
+    this.held.delete(id);
+    const cur = this.table.get(id);
+    if (!cur || !supersedes({ incarnation: claim.incarnation, state: 'dead' }, cur)) return false;
+    this.learn({ kind: 'dead', id, ...claim }, now, out);
+    return true;
   }
 
   /** Forgets the dead and left after reapAfter, keeping a tombstone of each. */
@@ -56,7 +125,10 @@ export class PeerView {
     this.table.set(m);
     if (m.state !== 'suspect') this.suspicions.clear(m.id);
     this.reapQueue.delete(m.id);
-    if (!inRing(m.state)) this.reapQueue.set(m.id, m.since);
+    if (!inRing(m.state)) {
+      this.reapQueue.set(m.id, m.since);
+      this.heardAt.delete(m.id);
+    }
     if (event) out.push({ type: 'event', event, id: m.id, at: m.since });
   }
 
@@ -66,6 +138,11 @@ export class PeerView {
    * member sees them) missed us. A later death or suspicion still applies.
    */
   lapse(now: number, out: Effect[]): void {
+    for (const [id, claim] of [...this.held]) {
+      const cur = this.table.get(id);
+      if (!cur || !supersedes({ incarnation: claim.incarnation, state: 'dead' }, cur)) this.held.delete(id);
+      else if (!this.fresh(id, now)) this.corroborated(id, now, out);
+    }
     for (const id of [...this.suspicions.untimed()]) {
       const m = this.table.get(id);
       if (m?.state !== 'suspect') this.suspicions.clear(id);
@@ -90,10 +167,18 @@ export class PeerView {
     }
   }
 
-  /** Whether we hold `id` alive or suspect at `incarnation` or later. */
-  holdsLive(id: string, incarnation: number): boolean {
-    const m = this.table.get(id);
-    return m !== undefined && (m.state === 'alive' || m.state === 'suspect') && m.incarnation >= incarnation;
+  /**
+   * A synced table's death of a member we hold alive or suspect at that incarnation or later: their
+   * view, not evidence (after a healed partition each side holds the other dead at the same
+   * incarnation). True: the caller probes it itself, and only its own failed probe makes it
+   * suspect the member. At the same incarnation the member is told, so it refutes with a newer one
+   * that the other side will take.
+   */
+  doubts(u: Update, out: Effect[]): boolean {
+    const m = this.table.get(u.id);
+    if (!m || !inRing(m.state) || m.incarnation < u.incarnation) return false;
+    if (m.incarnation === u.incarnation) this.warn(u.id, u.incarnation, out);
+    return true;
   }
 
   /** An update about a member we hold. */

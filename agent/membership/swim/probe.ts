@@ -112,12 +112,14 @@ export class Prober {
   }
 
   /**
-   * Probes `id` at the next turn, ahead of the round-robin: another member's table says it is
-   * dead while ours says alive. A failed probe makes us suspect it ourselves; an ack keeps it.
+   * Probes `id` at the next tick if no probe of ours is in flight (else at the next turn), ahead
+   * of the round-robin: another member says it is dead while we hold it alive. A failed probe
+   * makes us suspect it ourselves; an ack keeps it.
    */
-  verify(id: string): void {
-    if (this.extra.includes(id) || this.extra.length >= this.times.maxPending) return;
+  verify(id: string, now: number): void {
+    if (this.current?.target === id || this.extra.includes(id) || this.extra.length >= this.times.maxPending) return;
     this.extra.push(id);
+    if (!this.current) this.nextAt = Math.min(this.nextAt, now);
   }
 
   /** An ack: ends our probe, or completes a relay. */
