@@ -11,6 +11,11 @@
  * --bare       start the measured followers without AGENT_NODE_FLAGS and AGENT_NODE_ENV
  *              (shared/agent-node-flags.ts): the "before" of a flag change, in the same run.
  * --flag       an extra Node.js flag for the measured followers (repeatable).
+ * --converge   seconds to wait until every follower sees all followers + 1 alive (default 0: no wait)
+ *              before the idle window starts; `converged`: the ms it took, or what each saw.
+ * --profile K  the first K followers also write a V8 CPU profile and the timer callbacks per second
+ *              by arming site, over the measured window, to --profile-dir (default
+ *              bench-results/profiles); their CPU is listed apart (`profiled`), not in the medians.
  *
  * A seed agent (alone, so it leads) starts first, as every launcher starts agents; then the
  * followers bootstrap from it on loopback with default tunables and no metrics, bundle or scaling
@@ -30,7 +35,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +52,7 @@ interface Modules {
 }
 
 interface FollowerSample {
+  profiled: boolean;
   role: string;
   rssMb: number;
   rssAnonMb: number;
@@ -62,12 +68,18 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '60' },
     bare: { type: 'boolean', default: false },
     flag: { type: 'string', multiple: true, default: [] },
+    converge: { type: 'string', default: '0' },
+    profile: { type: 'string', default: '0' },
+    'profile-dir': { type: 'string', default: 'bench-results/profiles' },
   },
 });
 const idleSeconds = Number(values.idle);
 const followers = Number(values.followers);
 if (!(idleSeconds >= 0)) throw new Error('--idle: expected a number of seconds');
 if (!(Number.isInteger(followers) && followers >= 1)) throw new Error('--followers: expected a positive integer');
+const convergeMs = Number(values.converge) * 1000;
+const profiled = Number(values.profile);
+const profileDir = resolve(values['profile-dir']);
 const flags = [...(values.bare ? [] : AGENT_NODE_FLAGS), ...values.flag];
 const env: NodeJS.ProcessEnv = values.bare ? { ...process.env } : agentNodeEnv(process.env);
 
@@ -80,6 +92,17 @@ const preload = `data:text/javascript,${encodeURIComponent(
   "import{writeFileSync as w}from'node:fs';const f=process.env.PP_FOOTPRINT_MEM;" +
     'const d=()=>w(f,JSON.stringify(process.memoryUsage()));' +
     "process.on('exit',d);process.on('SIGUSR2',d);",
+)}`;
+// --profile: SIGWINCH starts a CPU profile and counts timer callbacks by the caller that armed them;
+// SIGUSR2 (the memory read) stops and writes both.
+const profilePreload = `data:text/javascript,${encodeURIComponent(
+  "import{Session as S}from'node:inspector';import{writeFileSync as w}from'node:fs';" +
+    'const f=process.env.PP_FOOTPRINT_PROF,s=new S(),n=new Map();let on=false,t0=0;' +
+    "const site=()=>{const l=Error.stackTraceLimit;Error.stackTraceLimit=4;const k=(new Error().stack||'').split('\\n')[3]||'?';Error.stackTraceLimit=l;return k.trim()};" +
+    "for(const m of['setTimeout','setInterval','setImmediate']){const o=globalThis[m];globalThis[m]=function(fn,...a){if(typeof fn!=='function')return o.call(this,fn,...a);const k=m+' '+site();return o.call(this,function(...b){if(on)n.set(k,(n.get(k)||0)+1);return fn.apply(this,b)},...a)}}" +
+    "process.on('SIGWINCH',()=>{s.connect();s.post('Profiler.enable',()=>s.post('Profiler.start',()=>{on=true;t0=Date.now()}))});" +
+    "process.on('SIGUSR2',()=>{if(!on)return;on=false;const sec=(Date.now()-t0)/1000;s.post('Profiler.stop',(e,r)=>{if(!e)w(f+'.cpuprofile',JSON.stringify(r.profile));" +
+    "w(f+'.timers.json',JSON.stringify(Object.fromEntries([...n].sort((a,b)=>b[1]-a[1]).map(([k,v])=>[k,Math.round(v/sec*100)/100])),null,1))})});",
 )}`;
 const children = new Set<ChildProcess>();
 
@@ -114,25 +137,17 @@ async function memoryUsage(file: string): Promise<NodeJS.MemoryUsage | null> {
   return null;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const mb = (kb: number) => Math.round(kb / 102.4) / 10;
-const summary = (xs: number[]) => ({
-  median: percentile(xs, 50),
-  min: Math.min(...xs),
-  max: Math.max(...xs),
-});
+const summary = (xs: number[]) => ({ median: percentile(xs, 50), min: Math.min(...xs), max: Math.max(...xs) });
 
 function collect(stream: NodeJS.ReadableStream | null): Promise<string> {
   return new Promise((res) => {
-    let text = '';
+    const text: string[] = [];
     stream?.setEncoding?.('utf8');
-    stream?.on('data', (c: string) => {
-      text += c;
-    });
-    stream?.on('end', () => res(text));
+    stream?.on('data', (c: string) => text.push(c));
+    stream?.on('end', () => res(text.join('')));
   });
 }
 
@@ -169,6 +184,24 @@ async function measureHelp() {
   return { rssKb, heapUsedKb: heap && Math.round(heap.heapUsed / 1024), modules: parseModules(await text) };
 }
 
+const aliveIn = (url: string): Promise<number> =>
+  fetch(`${url}/cluster`)
+    .then((r) => r.json() as Promise<{ members: { state: string }[] }>)
+    .then((v) => v.members.filter((m) => m.state === 'alive').length)
+    .catch(() => 0);
+
+/** Until every monitor lists followers + 1 alive members (bounded by --converge): ms taken, or what each saw. */
+async function convergence(monitors: string[]): Promise<{ ms: number } | { seeing: number[] } | null> {
+  const t0 = Date.now();
+  let seeing: number[] = [];
+  while (convergeMs > 0 && Date.now() - t0 < convergeMs) {
+    seeing = await Promise.all(monitors.map(aliveIn));
+    if (seeing.every((s) => s === followers + 1)) return { ms: Date.now() - t0 };
+    await sleep(2000);
+  }
+  return convergeMs > 0 ? { seeing: seeing.sort((x, y) => x - y) } : null;
+}
+
 /** How long an agent may take to log 'agent-started': ten starting at once on a loaded 2-core host took over 60 s. */
 const START_MS = 180_000;
 
@@ -182,16 +215,21 @@ async function measureFollowers() {
   const measured = await Promise.all(
     Array.from({ length: followers }, async (_, i) => {
       const memFile = join(dir, `f${i}.mem`);
-      const child = run([...flags, '--import', preload, agent, '--config', await config(`f${i}`, bootstrap)], {
+      const prof = i < profiled ? ['--import', profilePreload] : [];
+      const child = run([...flags, '--import', preload, ...prof, agent, '--config', await config(`f${i}`, bootstrap)], {
         ...env,
         PP_FOOTPRINT_MEM: memFile,
+        PP_FOOTPRINT_PROF: join(profileDir, `footprint-f${i}`),
       });
       const started = await logLine(child, 'agent-started', START_MS);
       return { child, memFile, started };
     }),
   );
+  const converged = await convergence(measured.map((m) => m.started.monitor as string));
   // CPU over the idle window's second half: startup (parse, compile, join) excluded.
   await sleep((idleSeconds * 1000) / 2);
+  if (profiled > 0) await mkdir(profileDir, { recursive: true });
+  for (const m of measured.slice(0, profiled)) m.child.kill('SIGWINCH');
   const cpu0 = await Promise.all(measured.map((m) => cpuSeconds(m.child.pid as number)));
   const t0 = Date.now();
   await sleep((idleSeconds * 1000) / 2);
@@ -206,6 +244,7 @@ async function measureFollowers() {
       leader: { peerId: string } | null;
     };
     each.push({
+      profiled: i < profiled,
       role: cluster.leader?.peerId === m.started.peerId ? 'leader' : 'follower',
       rssMb: mb(r.vmRss),
       rssAnonMb: mb(r.anon),
@@ -226,10 +265,13 @@ async function measureFollowers() {
   await sleep(Math.min(idleSeconds, 5) * 1000);
   await stop(debug);
   await stop(seed);
-  const pick = (k: 'rssMb' | 'rssAnonMb' | 'rssFileMb' | 'cpuPercent') => summary(each.map((e) => e[k]));
+  const plain = each.filter((e) => !e.profiled);
+  const pick = (k: 'rssMb' | 'rssAnonMb' | 'rssFileMb' | 'cpuPercent') => summary(plain.map((e) => e[k]));
   return {
     followers: {
       n: followers,
+      converged,
+      profiled: each.filter((e) => e.profiled).map((e) => e.cpuPercent),
       rssMb: pick('rssMb'),
       rssAnonMb: pick('rssAnonMb'),
       rssFileMb: pick('rssFileMb'),
