@@ -1,5 +1,6 @@
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { LoadExchange } from '../load/exchange.ts';
+import { ec2Listings } from '../membership/binding-ec2-listers.ts';
 import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
@@ -23,6 +24,15 @@ export interface MembersInput
 export function buildMembers(i: MembersInput): { membership: Membership; load: LoadExchange } {
   const { config: c, peerId, now, log, events, telemetry: tel, leadership } = i;
   const t = c.tunables;
+  const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
+  // EC2 clouds without identityCertificate: the leader checks claims against EC2's listing.
+  const listing = ec2Listings({
+    config: c,
+    node: i.node,
+    acting: () => leadership.leads !== null,
+    now,
+    log: (msg, fields) => (msg === 'binding-listing-bound' ? log.info(msg, fields) : log.warn(msg, fields)),
+  });
   const membership: Membership = new Membership({
     node: i.node,
     pool: c.pool,
@@ -46,8 +56,8 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     },
     maxConnections: t.maxConnections,
     // Only members the provider vouches for take part (binding.ts).
-    binding: bindingSources(c, { peerId }, (msg, fields) => log.warn(msg, fields)),
-    identity: ownIdentity(c, (msg, fields) => log.warn(msg, fields)),
+    binding: bindingSources(c, { peerId }, warn, Date.now, listing),
+    identity: ownIdentity(c, warn),
   });
   const load: LoadExchange = new LoadExchange({
     self: () => peerId,

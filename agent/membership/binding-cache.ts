@@ -37,6 +37,10 @@ export class BindingCache {
   /** Peers bound by evidence that expires, and when. */
   readonly #expiring = new Map<string, number>();
   #nextExpiry = Number.POSITIVE_INFINITY;
+  /** Peers left unchecked by a source with a revision, by source, with the revision they saw. */
+  readonly #waiting = new Map<BindingSource, { revision: number; peers: Set<string> }>();
+  /** Peers whose source's revision moved since their verdict: due at the next check. */
+  readonly #moved = new Set<string>();
 
   constructor(opts: BindingCacheOptions) {
     this.#o = opts;
@@ -54,7 +58,11 @@ export class BindingCache {
     const source = this.#o.sourceFor(claim.cloud);
     const verdict = bindingVerdict(claim, source, holder());
     this.#entries.set(claim.peerId, { key, verdict, at: now });
-    if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined)) this.#retry.add(claim.peerId);
+    this.#unwait(claim.peerId);
+    const waits = verdict.kind === 'unchecked' && source?.revision !== undefined;
+    if (waits && source) this.#wait(claim.peerId, source);
+    if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined && !waits))
+      this.#retry.add(claim.peerId);
     else this.#retry.delete(claim.peerId);
     const until = verdict.kind === 'bound' ? verdict.until : undefined;
     if (until === undefined) this.#expiring.delete(claim.peerId);
@@ -79,7 +87,8 @@ export class BindingCache {
   /** Peers whose verdict is due for a re-check. */
   due(): string[] {
     const now = this.#o.now();
-    const due = [...this.#retry].filter((peer) => {
+    this.#collectMoved();
+    const due = [...this.#retry, ...this.#moved].filter((peer) => {
       const e = this.#entries.get(peer);
       return e !== undefined && this.#isDue(peer, e, now);
     });
@@ -96,9 +105,35 @@ export class BindingCache {
     this.#entries.delete(peerId);
     this.#retry.delete(peerId);
     this.#expiring.delete(peerId);
+    this.#unwait(peerId);
+  }
+
+  #wait(peer: string, source: BindingSource): void {
+    let w = this.#waiting.get(source);
+    if (!w) {
+      w = { revision: source.revision?.() ?? 0, peers: new Set() };
+      this.#waiting.set(source, w);
+    }
+    w.peers.add(peer);
+  }
+
+  #unwait(peer: string): void {
+    this.#moved.delete(peer);
+    for (const w of this.#waiting.values()) w.peers.delete(peer);
+  }
+
+  /** One revision read per waiting source, not per peer: a source that moved makes its peers due. */
+  #collectMoved(): void {
+    for (const [source, w] of this.#waiting) {
+      const revision = source.revision?.() ?? 0;
+      if (revision === w.revision) continue;
+      w.revision = revision;
+      for (const peer of w.peers) this.#moved.add(peer);
+    }
   }
 
   #isDue(peer: string, e: Entry, now: number): boolean {
+    if (this.#moved.has(peer)) return true;
     if ((this.#expiring.get(peer) ?? Number.POSITIVE_INFINITY) <= now) return true;
     return this.#retry.has(peer) && now - e.at >= this.#o.recheckAfter;
   }

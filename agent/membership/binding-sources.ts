@@ -19,7 +19,8 @@ import { launcherCertificateSource } from './binding-ssh.ts';
  *    while it names this agent itself (see ownLocalRecords); an agent of another provider reads it
  *    when its host has the file (an ssh host that is the launcher's machine), else cannot check.
  *  - ec2: the identity document, when the cloud names an `identityCertificate` (PEM), from the
- *    cloud's `accountId` when it names one.
+ *    cloud's `accountId` when it names one; without one, the provider's listing when `listing`
+ *    gives a source for the cloud (binding-ec2-listers.ts: only the leader lists).
  *  - ssh: the launcher certificate, checked with the launcher's public key.
  *  - a cloud the pool does not have: nothing can be bound to it.
  * Every other cloud is unchecked (first claim wins); `warn` is told so once per cloud, here, at
@@ -30,6 +31,8 @@ export function bindingSources(
   self: { peerId: string },
   warn: (msg: string, fields: Record<string, unknown>) => void = () => undefined,
   now: () => number = Date.now,
+  /** An ec2 cloud without identityCertificate: its listing source, or why there is none. */
+  listing?: (cloud: string) => BindingSource | string,
 ): (cloud: string) => BindingSource | undefined {
   const clouds = cloudsOf(c);
   if (!clouds) {
@@ -50,7 +53,14 @@ export function bindingSources(
   };
   const sources = new Map<string, BindingSource | undefined>();
   for (const [name, binding] of clouds) {
-    const chosen = sourceFor(c, binding, localSource, now);
+    let chosen = sourceFor(c, binding, localSource, now);
+    if (typeof chosen === 'string' && binding.provider === 'ec2' && listing) {
+      const listed = listing(name);
+      if (typeof listed !== 'string') {
+        warn('binding-by-listing', { cloud: name, why: chosen, how: "the leader checks claims against EC2's listing" });
+        chosen = listed;
+      } else chosen = `${chosen}; ${listed}`;
+    }
     if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: binding.provider, why: chosen });
     sources.set(name, typeof chosen === 'string' ? undefined : chosen);
   }

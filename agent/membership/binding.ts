@@ -14,9 +14,12 @@ import type { IdentityEvidence } from '../../shared/wire/heartbeat.ts';
  *    the claimed instance. A document can be copied, so the first live claimant of an instance
  *    keeps it (`holder`).
  *  - ssh: a launcher certificate the CLI signed, naming the peer id, valid for a window.
+ *  - EC2 without a certificate: the provider's listing, on the leader only (binding-ec2-listing.ts):
+ *    the instance is the pool's and cloud's, pending or running, and the claimant answers at its
+ *    private address.
  * Each claim is checked by the source of the claimed cloud's provider, whatever the checker runs
  * on (the pool's binding table tells every agent what each provider needs). A cloud without a
- * source (e.g. EC2 without a certificate) is `unchecked`: first claim wins, as before binding.
+ * source is `unchecked`: first claim wins, as before binding.
  */
 
 /** What a member's record claims: its peer id runs this instance of this cloud. */
@@ -42,7 +45,11 @@ export type UnboundReason =
   /** Another live member holds the instance (first claim wins; re-checked once it is gone). */
   | 'taken'
   /** The evidence is missing, does not verify, or names another instance. */
-  | 'bad-evidence';
+  | 'bad-evidence'
+  /** The provider's listing has no such instance of the pool and cloud, pending or running. */
+  | 'not-listed'
+  /** The listed instance's private address is not where the claimant answers. */
+  | 'listing-mismatch';
 
 export type Verdict =
   /** `until`: the evidence stops holding then (epoch ms; an expiring certificate), and is checked again. */
@@ -55,6 +62,12 @@ export interface BindingSource {
   /** Short name for logs ('local-record', 'ec2-identity'). */
   readonly name: string;
   check(claim: Claim): Verdict;
+  /**
+   * For a source that answers from work done elsewhere (a provider call): a number that moves
+   * whenever its answers may have changed. An `unchecked` verdict from such a source is checked
+   * again when it moves, not on a timer. Absent: `unchecked` is checked again every re-check period.
+   */
+  revision?(): number;
 }
 
 /**

@@ -1,0 +1,79 @@
+import type { RemoterBase } from '../../shared/remoter/types.ts';
+import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { PoolNode } from '../p2p/node.ts';
+import type { BindingSource } from './binding.ts';
+import { Ec2ListingSource } from './binding-ec2-listing.ts';
+import type { ListedInstance } from './binding-ec2-listing-verdict.ts';
+import { connectedFrom, locatePeer } from './binding-ec2-reach.ts';
+
+/**
+ * Builds the listing source (binding-ec2-listing.ts) of each ec2 cloud without
+ * `identityCertificate`, for bindingSources: the leader lists through the cloud's own remoter,
+ * loaded on the first listing (so a follower never loads the AWS SDK), with few retries — a
+ * throttled listing should leave members unchecked and free the request budget, not queue.
+ */
+
+/** How the listing is timed (ms). */
+export const LISTING_TIMING = {
+  /** A listing and its verdicts are reused this long. */
+  ttl: 60_000,
+  /** At most one listing per this, for every claim pending meanwhile. */
+  minInterval: 2000,
+  /** After a failed listing (throttled, refused), none for this long. */
+  retryAfter: 10_000,
+  /** How long a dial to the listed address may take. */
+  dialTimeout: 3000,
+} as const;
+
+export interface Ec2ListingsInput {
+  config: AgentConfig;
+  node: PoolNode;
+  /** Whether this agent leads now (it alone lists). */
+  acting: () => boolean;
+  now: () => number;
+  log: (msg: string, fields: Record<string, unknown>) => void;
+  timing?: Partial<typeof LISTING_TIMING>;
+}
+
+/** The listing source of `cloud`, or why the agent cannot list it (its members then stay unchecked). */
+export function ec2Listings(i: Ec2ListingsInput): (cloud: string) => BindingSource | string {
+  const t = { ...LISTING_TIMING, ...i.timing };
+  return (cloud) => {
+    const s = i.config.scaling;
+    if (!s) return 'this agent carries no pool definition, so it never leads nor lists';
+    const using = s.definition.clouds[cloud]?.using as { provider?: unknown; p2pPort?: unknown } | undefined;
+    if (using?.provider !== 'ec2') return `cloud ${cloud} is not an ec2 cloud of the pool definition`;
+    const port = using.p2pPort;
+    if (typeof port !== 'number') return `cloud ${cloud} names no p2pPort`;
+    let remoter: Promise<RemoterBase> | undefined;
+    const list = async (): Promise<ListedInstance[]> => {
+      remoter ??= import('../../shared/remoter/load.ts').then(({ loadRemoter }) =>
+        loadRemoter({
+          pool: s.definition,
+          cloud,
+          stateDir: s.stateDir,
+          poolKeyFile: i.config.poolKeyFile,
+          ec2: { maxAttempts: 2, throttleRetries: 0 },
+        }),
+      );
+      const r = await remoter.catch((err: unknown) => {
+        remoter = undefined;
+        throw err;
+      });
+      return r.list({ pool: s.definition.name, cloud });
+    };
+    return new Ec2ListingSource({
+      pool: s.definition.name,
+      cloud,
+      acting: i.acting,
+      list,
+      connectedFrom: (peerId) => connectedFrom(i.node, peerId),
+      locate: (peerId, ip) => locatePeer(i.node, peerId, ip, port, t.dialTimeout),
+      now: i.now,
+      ttl: t.ttl,
+      minInterval: t.minInterval,
+      retryAfter: t.retryAfter,
+      log: i.log,
+    });
+  };
+}
