@@ -39,22 +39,20 @@ describe('a member lost mid-rollback', () => {
     );
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const leader = await oneLeader(fx.monitors, 3);
-    const host = (m: string) => new URL(m).host;
-    const members = fx.monitors.filter((m) => host(m) !== host(leader.monitor));
 
     const cli = fx.pool.start(['upgrade', '-c', fx.pool.config, '--rollback', '--yes', '--json', '--timeout', '6m']);
-    const first = await waitFor(
-      'the first member back on the old agent',
+    // Killed once the leader counts it back (before, the leader would wait for it until its gate).
+    const records = await fx.pool.recorded();
+    const victim = await waitFor(
+      'the first member back on the old agent, counted back by the leader',
       async () => {
-        for (const m of members) if ((await view(m))?.self.sha256 === null) return m;
-        return null;
+        const run = (await get<{ rollback: { done: string[] } | null }>(`${leader.monitor}/upgrade`)).rollback;
+        return records.find((i) => i.peerId && run?.done.includes(i.peerId) && i.id !== leader.instanceId);
       },
       { timeoutMs: 300_000, everyMs: 300 },
     );
-    const records = await fx.pool.recorded();
-    const victim = records.find((i) => i.monitor && host(i.monitor) === host(first));
-    expect(victim?.pid).toBeDefined();
-    process.kill(-(victim?.pid as number), 'SIGKILL');
+    expect(victim.pid).toBeDefined();
+    process.kill(-(victim.pid as number), 'SIGKILL');
     const known = new Set(records.map((i) => i.id));
 
     const code = await cli.exited;
@@ -63,7 +61,7 @@ describe('a member lost mid-rollback', () => {
     const pool = await waitFor(
       'three instances, the lost member replaced, all on the old agent and ready',
       async () => {
-        const live = (await fx.pool.recorded()).filter((i) => i.state === 'running' && i.id !== victim?.id);
+        const live = (await fx.pool.recorded()).filter((i) => i.state === 'running' && i.id !== victim.id);
         const views = await Promise.all(live.map((i) => view(i.monitor)));
         return live.length === 3 && views.every((v) => v?.self.sha256 === null && v.self.ready) ? live : null;
       },
