@@ -28,6 +28,8 @@ interface Entry {
  * check per peer; the few verdicts that may change are kept apart and checked again every
  * `recheckAfter`, and a verdict bound only until its evidence expires is checked again then. A
  * tick compares the clock with the earliest expiry only, so it costs nothing per bound member.
+ * An `unchecked` verdict from a source with a `revision()` (an answer that comes asynchronously,
+ * binding-ec2-listing.ts) is checked again when that revision moves: one read per source per tick.
  */
 export class BindingCache {
   readonly #o: BindingCacheOptions;
