@@ -19,6 +19,10 @@ import type { Effect } from './types.ts';
  * follow-up is a hash and "same", so a join costs each member a burst of log N syncs, and an idle
  * member nothing more than before.
  *
+ * A follow-up counts against the budget when `due` returns it: the shell must carry out every sync
+ * asked for (sync-runner.ts queues those that come due while others run; it dropped them before,
+ * and on a loaded machine most of the budget went that way).
+ *
  * Partners are only members `syncable` accepts (the shell: those whose record, and so address,
  * it holds): a liveness entry can arrive before the record, and a sync with such a member failed
  * with "no valid addresses" and repaired nothing.
