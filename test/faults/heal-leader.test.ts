@@ -114,17 +114,29 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
       const { level: _l, msg: _m, at: _a, time: _t, type: _y, ...rest } = e.fields;
       return `+${e.at - healAt} ${e.id} ${e.msg} ${JSON.stringify(rest)}`;
     });
-    const claims = events.filter((e) => e.msg === 'leader-elected' && e.fields.self === true);
+    const claims = events.filter((e) => e.at >= healAt && e.msg === 'leader-elected' && e.fields.self === true);
     // When the last agent began to follow the leader they all follow now (its own log): the
     // election's share, apart from how fast the monitors answer the test's polls on a busy host.
     const settledMs = Math.max(
       0,
       ...events.filter((e) => e.msg.startsWith('leader-') && e.at >= healAt).map((e) => e.at - healAt),
     );
+    // Issue 15: the minority's deaths of the majority arrive at the heal; a majority member that
+    // heard from another itself moments ago holds them back (membership/swim/peer-view.ts). Shown,
+    // not asserted: on real agents it still happened in 1 of 3 runs (2026-12-06).
+    const side = new Set(majority.map((i) => i.id));
+    const doubted = events
+      .filter(
+        (e) =>
+          e.at >= healAt &&
+          side.has(e.id) &&
+          ((e.msg === 'member-dead' && side.has(String(e.fields.instanceId))) || e.msg === 'leader-lost'),
+      )
+      .map((e) => `+${e.at - healAt} ${e.id} ${e.msg} ${e.fields.instanceId ?? ''}`.trim());
     // The cut-off leader's lease runs out leaseTimeout (3 × loadInterval, 1.5 s) after the cut.
     const leaseInCut = lease.held.filter((t) => t > cutAt + 3000);
     console.info(
-      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, settledMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: leaseInCut.map((t) => t - healAt) })}\n${shown.join('\n')}`,
+      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, settledMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: leaseInCut.map((t) => t - healAt), majorityDoubted: doubted })}\n${shown.join('\n')}`,
     );
 
     expect(
