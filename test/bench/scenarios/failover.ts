@@ -12,6 +12,13 @@ import { summarize } from '../lib/stats.ts';
 export const SETUP_CONVERGE_MS = 180_000;
 
 /**
+ * How long after every agent follows the new leader its first launch is awaited (ms). At N=30 on a
+ * loaded machine the lease alone once took 40 s from the crash (2026-12-06): with 10 s the row
+ * had no figure for it.
+ */
+const FIRST_LAUNCH_MS = 45_000;
+
+/**
  * Leader failover: crash the leader and time (a) until every survivor follows the same new leader
  * and (b) until that leader's first action. Every agent may lead a cloud with min 1 whose (fake)
  * provider lists no instance, so any leader's first scaler step launches one: the fake remoter
@@ -55,7 +62,7 @@ export async function failoverScenario(ctx: BenchContext, n: number, reps: numbe
         ctx.log('leader-failover', { n, rep: r, agreed: null });
         break;
       }
-      const launch = await firstLaunch(pool, next.peerId, at, 10_000);
+      const launch = await firstLaunch(pool, next.peerId, at, FIRST_LAUNCH_MS);
       const timeline = await phasesOf(pool, { old, next, at, launch: launch?.at ?? null });
       ctx.log('leader-failover', { n, rep: r, agreeMs: next.at - at, actionMs: launch && launch.at - at, timeline });
       agree.push(next.at - at);
