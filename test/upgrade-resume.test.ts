@@ -38,6 +38,16 @@ const onTarget = (peerId: string) =>
 const phases = (r: UpgradeRollout) => Object.fromEntries(r.members.map((m) => [m.peerId, m.phase]));
 
 describe('a new leader continues an upgrade rollout (pure)', () => {
+  it('a leader whose own restart into the target was rolled back halts at itself, not restarting again', () => {
+    // A pool of one (a single ssh host under systemd): the leader restarts last, its supervisor
+    // returns it, and it leads again; restarting into the same artifact would loop for an hour.
+    const last = { sha256: SHA, ok: false, reason: 'the new agent exited (code 3) before it was ready', at: 4_000 };
+    const r = resumeRollout(plan, { peerId: NEW, instanceId: 'i-N', runsTarget: false, last }, [], 5_000);
+    expect(phases(r)).toEqual({ N: 'failed' });
+    expect(r.halted).toMatchObject({ instanceId: 'i-N', reason: `rolled back: ${last.reason}` });
+    expect(planUpgrade(r, [], NEW, 5_000).step.kind).not.toBe('activate-self');
+  });
+
   it('keeps what is done and staged, and restarts the next member, not the ones already upgraded', () => {
     // A was upgraded in the first batch and now leads (N); B and C hold the artifact; D never staged.
     const seen = [obs('B'), obs('C'), obs('D', { status: { sha256: null, ready: true, last: null, held: [] } })];

@@ -179,7 +179,7 @@ export class UpgradeLeader {
     const seen = await this.#observe(() => true);
     const found = resumeRollout(
       plan,
-      { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: self.sha256 === plan.sha256 },
+      { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: self.sha256 === plan.sha256, last: self.last },
       seen,
       o.now(),
     );

@@ -24,14 +24,25 @@ export const RESUME_WITHIN = 3_600_000;
  */
 export function resumeRollout(
   plan: RolloutPlan,
-  self: { peerId: string; instanceId: string; runsTarget: boolean },
+  self: { peerId: string; instanceId: string; runsTarget: boolean; last?: Outcome },
   seen: readonly MemberObservation[],
   now: number,
 ): UpgradeRollout {
+  // This node's own restart into the target failed (a leader that restarted last and came back
+  // leading, as in a pool of one): the failure that halts the rollout, not a member to restart again.
+  const selfFailed = !self.runsTarget && self.last?.sha256 === plan.sha256 && !self.last.ok;
+  const selfError = selfFailed ? `rolled back: ${self.last?.reason ?? 'not healthy'}` : undefined;
   const members: MemberProgress[] = [
-    { peerId: self.peerId, instanceId: self.instanceId, phase: self.runsTarget ? 'done' : 'staged' },
+    {
+      peerId: self.peerId,
+      instanceId: self.instanceId,
+      phase: self.runsTarget ? 'done' : selfFailed ? 'failed' : 'staged',
+      ...(selfError ? { error: selfError } : {}),
+    },
   ];
-  let halted: UpgradeRollout['halted'];
+  let halted: UpgradeRollout['halted'] = selfError
+    ? { peerId: self.peerId, instanceId: self.instanceId, reason: selfError, at: now }
+    : undefined;
   for (const o of current(plan, seen, now)) {
     const m: MemberProgress = { peerId: o.peerId, instanceId: o.instanceId, phase: 'pending' };
     const s = o.status;
