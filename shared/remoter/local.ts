@@ -55,8 +55,6 @@ export class LocalRemoter implements RemoterBase {
   readonly dir: string;
   private readonly tunables: LocalRemoterTunables;
   private readonly store: LocalStateStore;
-  /** What instances are started with: found at the first launch (list and terminate need none). */
-  private agentBin: Promise<string> | undefined;
 
   constructor(
     private readonly opts: LocalRemoterOptions,
@@ -77,17 +75,16 @@ export class LocalRemoter implements RemoterBase {
    */
   async launch(req: LaunchRequest): Promise<LocalInstanceRecord[]> {
     checkRecordedLaunch(req, this.opts.cloud);
-    this.agentBin ??= localAgentBin({
-      agentBin: this.opts.agentBin,
-      env: this.opts.env ?? process.env,
-      running: this.running,
-      dir: this.dir,
-    }).then((file) => resolve(file));
-    // A failed look-up is looked up again at the next launch.
-    const agentBin = await this.agentBin.catch((err: unknown) => {
-      this.agentBin = undefined;
-      throw err;
-    });
+    // Looked up at every launch, not once: during a --rollback a leader launches what the pool
+    // returns to (local-rollback-target.ts), whatever it launched before. A pool copy is made once.
+    const agentBin = resolve(
+      await localAgentBin({
+        agentBin: this.opts.agentBin,
+        env: this.opts.env ?? process.env,
+        running: this.running,
+        dir: this.dir,
+      }),
+    );
     if (!existsSync(agentBin)) throw new RemoterError(`agent launcher not found: ${agentBin}`);
     const keyFile = poolKeyFile(resolve(this.opts.stateDir));
 
