@@ -31,6 +31,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     node: i.node,
     acting: () => leadership.leads !== null,
     now,
+    timing: { ttl: c.tunables.bindingListingTtl },
     log: (msg, fields) => (msg === 'binding-listing-bound' ? log.info(msg, fields) : log.warn(msg, fields)),
   });
   const membership: Membership = new Membership({

@@ -14,8 +14,8 @@ import { connectedFrom, locatePeer } from './binding-ec2-reach.ts';
  */
 
 /** How the listing is timed (ms). */
-export const LISTING_TIMING = {
-  /** A listing and its verdicts are reused this long. */
+export const LISTING_TIMING: Readonly<Record<'ttl' | 'minInterval' | 'retryAfter' | 'dialTimeout', number>> = {
+  /** A listing and its verdicts are reused this long (the agent's bindingListingTtl tunable). */
   ttl: 60_000,
   /** At most one listing per this, for every claim pending meanwhile. */
   minInterval: 2000,
@@ -23,7 +23,7 @@ export const LISTING_TIMING = {
   retryAfter: 10_000,
   /** How long a dial to the listed address may take. */
   dialTimeout: 3000,
-} as const;
+};
 
 export interface Ec2ListingsInput {
   config: AgentConfig;

@@ -43,6 +43,12 @@ const fields = {
    */
   replaceAfter: durationSchema(1).default(300_000),
   /**
+   * EC2 clouds without identityCertificate: how long the leader reuses its DescribeInstances
+   * listing and each binding verdict from it (ms). Default 60000. Shorter re-checks claims sooner
+   * after an instance is stopped or terminated, for one more listing per period on the leader.
+   */
+  bindingListingTtl: durationSchema(1000).default(60_000),
+  /**
    * Rings of the membership overlay (count). Default 3. Each member is probed by one neighbour
    * per ring and keeps connections to at most 2 × rings neighbours; more rings confirm failures
    * faster for more traffic.
