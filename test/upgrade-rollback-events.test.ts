@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RollbackRun } from '../agent/upgrade/rollback-leader.ts';
 import type { MemberRequest } from '../agent/upgrade/ask.ts';
+import { RollbackRun } from '../agent/upgrade/rollback-leader.ts';
 import { ROLLBACK_VERSION, rollbackId, signRollback } from '../shared/upgrade/rollback.ts';
 import type { UpgradeEvent } from '../shared/wire/cluster.ts';
 
