@@ -74,8 +74,8 @@ function partitioned(opts: {
       } else if (e.type === 'sync' && !cut(node, e.with, at)) {
         const theirs = cores.get(e.with)!.digest();
         const mine = cores.get(node)!.digest();
-        push(at + LATENCY, node, { type: 'sync', entries: theirs, now: 0 });
-        push(at + 2 * LATENCY, e.with, { type: 'sync', entries: mine, now: 0 });
+        push(at + LATENCY, node, { type: 'sync', entries: theirs, from: e.with, now: 0 });
+        push(at + 2 * LATENCY, e.with, { type: 'sync', entries: mine, from: node, now: 0 });
       } else if (e.type === 'event') events.push({ at, by: node, event: e.event, id: e.id });
     }
   };
@@ -101,16 +101,29 @@ function partitioned(opts: {
   return { names, cores, events, run, isMajor };
 }
 
-describe('SWIM core: a healed 2+3 partition (issue 15)', () => {
-  for (const { seed, reapAfter } of [
-    { seed: 1, reapAfter: 60_000 },
-    { seed: 2, reapAfter: 60_000 },
-    { seed: 3, reapAfter: 10_000 },
-  ]) {
-    it(`no majority member marks its own side suspect or dead after the heal (seed ${seed}, reapAfter ${reapAfter} ms)`, () => {
+/**
+ * The pools: 2+3 on the default 3 rings, where every majority member is a ring neighbour of the
+ * others (ed072fa's direct evidence covers them); and pools where it is not (one ring: each member
+ * probes one successor; or 2 rings and a majority of 7), which need the accuser rule: a death whose
+ * accuser we hold dead (the other side) is that side's view (peer-view.ts `withholds`).
+ */
+const CASES = [
+  { n: 5, minority: 2, seed: 1, reapAfter: 60_000 },
+  { n: 5, minority: 2, seed: 2, reapAfter: 60_000 },
+  { n: 5, minority: 2, seed: 3, reapAfter: 10_000 },
+  { n: 7, minority: 2, seed: 1, reapAfter: 60_000, rings: 1 },
+  { n: 7, minority: 3, seed: 2, reapAfter: 10_000, rings: 1 },
+  { n: 9, minority: 2, seed: 3, reapAfter: 60_000, rings: 2 },
+];
+
+describe('SWIM core: a healed partition (issue 15)', () => {
+  for (const { n, minority, seed, reapAfter, rings } of CASES) {
+    const name = `${n - minority}+${minority}, ${rings ?? 3} ring(s), seed ${seed}, reapAfter ${reapAfter} ms`;
+    it(`no majority member marks its own side suspect or dead after the heal (${name})`, () => {
       const cutAt = 2_000;
       const healAt = 32_000;
-      const pool = partitioned({ n: 5, minority: 2, cutAt, healAt, seed, config: { reapAfter } });
+      const config = { reapAfter, ...(rings ? { rings } : {}) };
+      const pool = partitioned({ n, minority, cutAt, healAt, seed, config });
       pool.run(healAt - 100);
       // Precondition: each side gave the other up during the cut.
       for (const a of pool.names.filter(pool.isMajor)) {

@@ -10,7 +10,7 @@ export type Ev =
   | { k: 'unreachable'; id: number }
   | { k: 'sync-req'; from: number; summary: number[] }
   | { k: 'sync-resp'; from: number; entries: DigestEntry[]; buckets: number[] }
-  | { k: 'sync-final'; entries: DigestEntry[] }
+  | { k: 'sync-final'; from: number; entries: DigestEntry[] }
   | { k: 'kill' }
   | { k: 'hang' }
   | { k: 'stall' }

@@ -180,14 +180,14 @@ export function simulate(o: SimOptions) {
       case 'sync-resp': {
         count(node, FRAME + SIZE.summary + SIZE.entry * e.entries.length, 'recv');
         const mine = core!.digest(e.buckets);
-        effects(node, core!.step({ type: 'sync', entries: e.entries, now }));
+        effects(node, core!.step({ type: 'sync', entries: e.entries, from: names[e.from], now }));
         syncSend(node, FRAME + SIZE.entry * mine.length);
-        if (state[e.from] === 1) q.push(now + lat(), e.from, { k: 'sync-final', entries: mine });
+        if (state[e.from] === 1) q.push(now + lat(), e.from, { k: 'sync-final', from: node, entries: mine });
         return;
       }
       case 'sync-final':
         count(node, FRAME + SIZE.entry * e.entries.length, 'recv');
-        effects(node, core!.step({ type: 'sync', entries: e.entries, now }));
+        effects(node, core!.step({ type: 'sync', entries: e.entries, from: names[e.from], now }));
         return;
       case 'kill':
       case 'hang':

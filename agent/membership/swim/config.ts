@@ -49,7 +49,10 @@ export interface SwimConfig {
    * healed partition the other side's deaths name the incarnation it last knew and would otherwise
    * beat our `alive` (peer-view.ts `withholds`). A held death is applied as soon as our own check
    * of the member fails, or once it has been silent to us this long; so a dead member is kept at
-   * most this much longer, and only by a node it spoke to itself.
+   * most this much longer, and only by a node it spoke to itself. A death whose accuser we hold
+   * dead or left (the other side of a heal) is held whatever our evidence: the member is probed at
+   * once, and the death applied if that probe fails, or this long after it came if the member has
+   * not spoken to us since (peer-view.ts `withholds`, the accuser rule).
    */
   suspicionMinTimeout: number;
   /**

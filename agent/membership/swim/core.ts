@@ -150,7 +150,7 @@ export class SwimCore {
     else if (t === 'unreachable') {
       const ours = this.prober.unreachable(input.id, out) || this.subjects.includes(input.id);
       if (ours || this.view.holding(input.id)) this.suspect(input.id, input.evidence, input.now, out);
-    } else if (t === 'sync') this.sync(input.entries, input.now, out);
+    } else if (t === 'sync') this.sync(input.entries, input.now, out, input.from);
     else if (t === 'leave') this.leave(input.now, out);
   }
 
@@ -260,16 +260,16 @@ export class SwimCore {
     }
   }
 
-  private sync(entries: readonly DigestEntry[], now: number, out: Effect[]): void {
+  private sync(entries: readonly DigestEntry[], now: number, out: Effect[], from?: string): void {
     if (!Array.isArray(entries)) return;
     const limit = Math.min(entries.length, this.cfg.maxMembers + this.cfg.maxTombstones);
+    const theirs = from !== undefined && this.view.departed(from, now); // the other side of a heal
     for (let i = 0; i < limit; i++) {
       const u = entryUpdate(entries[i]!, this.cfg);
-      // A table carries views, not accusations: another member's suspect entry counts as alive
-      // (its observers hold the suspicion and flood the death, if it comes to that).
+      // A table carries views, not accusations: a suspect entry counts as alive (its observers hold it).
       if (u?.kind === 'suspect' && u.id !== this.self)
         this.apply({ kind: 'alive', id: u.id, incarnation: u.incarnation }, now, out);
-      else if (u?.kind === 'dead' && u.id !== this.self && this.view.doubts(u, out)) this.prober.verify(u.id, now);
+      else if (u?.kind === 'dead' && this.view.doubts(u, out, theirs)) this.prober.verify(u.id, now);
       else if (u) this.apply(u, now, out);
     }
   }

@@ -10,6 +10,11 @@ import type { Effect, MemberEventType, MemberLiveness, Update } from './types.ts
 interface HeldClaim {
   incarnation: number;
   from: string;
+  /**
+   * Set when it is held because its accuser is on the other side of a heal (`departed`): the member
+   * speaking to us drops it, and failing our own check it is applied from this time on.
+   */
+  until?: number;
 }
 
 /**
@@ -34,6 +39,8 @@ export class PeerView {
   private readonly heardAt = new Map<string, number>();
   /** Second-hand deaths of members we hold alive on fresh direct evidence (at most maxPending). */
   private readonly held = new Map<string, HeldClaim>();
+  /** Members back from dead or left (or from a tombstone), with when: still the other side for a while. */
+  private readonly returned = new Map<string, number>();
 
   constructor(self: string, config: SwimConfig, roster: Roster | undefined) {
     this.self = self;
@@ -45,14 +52,28 @@ export class PeerView {
 
   /** The earliest of `at`, the next reap and the moment a held-back death's evidence goes stale. */
   reapWakeAt(at: number): number {
-    for (const id of this.held.keys()) at = Math.min(at, (this.heardAt.get(id) ?? 0) + this.cfg.suspicionMinTimeout);
+    for (const [id, c] of this.held)
+      at = Math.min(at, Math.max((this.heardAt.get(id) ?? 0) + this.cfg.suspicionMinTimeout, c.until ?? 0));
     for (const since of this.reapQueue.values()) return Math.min(at, since + this.cfg.reapAfter);
     return at;
   }
 
   /** A frame from `id` itself, on its own authenticated connection: direct evidence it is alive now. */
   heard(id: string, now: number): void {
-    if (id !== this.self && this.table.isLive(id)) this.heardAt.set(id, now);
+    if (id === this.self || !this.table.isLive(id)) return;
+    this.heardAt.set(id, now);
+    if (this.held.get(id)?.until !== undefined) this.held.delete(id); // the other side's view, refuted by the member itself
+  }
+
+  /**
+   * Whether we hold `id` dead or left, or reaped it, or it came back from that within
+   * `suspicionMinTimeout` (its deaths made during the cut may arrive after its own refutation):
+   * after a heal, a member of the other side.
+   */
+  departed(id: string, now: number): boolean {
+    const s = this.table.state(id);
+    if (s === 'dead' || s === 'left' || (s === undefined && this.tombstones.get(id) !== undefined)) return true;
+    return now - (this.returned.get(id) ?? Number.NEGATIVE_INFINITY) < this.cfg.suspicionMinTimeout;
   }
 
   /** Whether `id` sent us a frame itself within `suspicionMinTimeout`. */
@@ -69,18 +90,29 @@ export class PeerView {
    * newer incarnation); a death is held, and applied if our own probe fails or our evidence goes
    * stale first (`corroborated`, `lapse`). Nobody can be kept alive by it longer than that: only
    * the member's own frames are evidence, and a dead member sends none.
+   *
+   * The accuser rule: an accusation by a member we hold dead or left, or that came back from it
+   * within `suspicionMinTimeout` (`departed`: the other side of a healed partition, whose deaths
+   * were made during the cut) is that side's view, whatever our
+   * evidence of the member: held the same way, dropped as soon as the member speaks to us (the
+   * caller probes it at once), applied if that probe fails, or `suspicionMinTimeout` after it
+   * arrived if the member stays silent to us. A merely suspect accuser is on our side: its word
+   * counts as before. A really dead member is declared first-hand by its observers on our side.
    */
   withholds(u: Update, now: number, out: Effect[]): boolean {
     if ((u.kind !== 'dead' && u.kind !== 'suspect') || u.from === this.self) return false;
     const cur = this.table.get(u.id);
-    if (cur?.state !== 'alive' || !this.fresh(u.id, now)) return false;
+    const theirs = this.departed(u.from, now);
+    if (!cur || (theirs ? !inRing(cur.state) : cur.state !== 'alive' || !this.fresh(u.id, now))) return false;
     if (!validIncarnation(u.incarnation, cur.incarnation, this.cfg)) return false;
+    if (theirs && u.kind === 'suspect') return true; // not even a confirmation of a suspicion of ours
     if (!supersedes({ incarnation: u.incarnation, state: u.kind }, cur)) return false;
     if (u.kind === 'suspect') return true; // its accuser tells the member itself
     const held = this.held.get(u.id);
     if (held && held.incarnation >= u.incarnation) return true;
     if (!held && this.held.size >= this.cfg.maxPending) return false;
-    this.held.set(u.id, { incarnation: u.incarnation, from: u.from });
+    const until = theirs ? { until: now + this.cfg.suspicionMinTimeout } : {};
+    this.held.set(u.id, { incarnation: u.incarnation, from: u.from, ...until });
     this.warn(u.id, u.incarnation, out);
     out.push({ type: 'send', to: u.id, msg: { t: 'ping', seq: 0 } }); // a refused dial confirms at once
     return true;
@@ -104,7 +136,7 @@ export class PeerView {
     this.held.delete(id);
     const cur = this.table.get(id);
     if (!cur || !supersedes({ incarnation: claim.incarnation, state: 'dead' }, cur)) return false;
-    this.learn({ kind: 'dead', id, ...claim }, now, out);
+    this.learn({ kind: 'dead', id, incarnation: claim.incarnation, from: claim.from }, now, out);
     return true;
   }
 
@@ -122,6 +154,7 @@ export class PeerView {
   change(m: MemberLiveness, event: MemberEventType | undefined, out: Effect[]): void {
     const before = this.table.state(m.id);
     if (before === undefined || inRing(before) !== inRing(m.state)) this.ringDirty = true;
+    if (before !== undefined && !inRing(before) && inRing(m.state)) this.returned.set(m.id, m.since);
     this.table.set(m);
     if (m.state !== 'suspect') this.suspicions.clear(m.id);
     this.reapQueue.delete(m.id);
@@ -138,10 +171,11 @@ export class PeerView {
    * member sees them) missed us. A later death or suspicion still applies.
    */
   lapse(now: number, out: Effect[]): void {
+    for (const [id, at] of this.returned) if (now - at >= this.cfg.suspicionMinTimeout) this.returned.delete(id);
     for (const [id, claim] of [...this.held]) {
       const cur = this.table.get(id);
       if (!cur || !supersedes({ incarnation: claim.incarnation, state: 'dead' }, cur)) this.held.delete(id);
-      else if (!this.fresh(id, now)) this.corroborated(id, now, out);
+      else if (!this.fresh(id, now) && now >= (claim.until ?? 0)) this.corroborated(id, now, out);
     }
     for (const id of [...this.suspicions.untimed()]) {
       const m = this.table.get(id);
@@ -162,6 +196,7 @@ export class PeerView {
     else if (u.kind === 'suspect') return;
     else if (this.table.size >= this.cfg.maxMembers) this.dropped++;
     else {
+      if (tomb !== undefined) this.returned.set(u.id, now);
       this.tombstones.delete(u.id);
       this.change({ id: u.id, incarnation: u.incarnation, state: u.kind, since: now }, 'member-joined', out);
     }
@@ -171,13 +206,15 @@ export class PeerView {
    * A synced table's death of a member we hold alive or suspect at that incarnation or later: their
    * view, not evidence (after a healed partition each side holds the other dead at the same
    * incarnation). True: the caller probes it itself, and only its own failed probe makes it
-   * suspect the member. At the same incarnation the member is told, so it refutes with a newer one
-   * that the other side will take.
+   * suspect the member. At the incarnation the member is told, so it refutes with a newer one
+   * that the other side will take. `theirs`: the table comes from a member we hold dead or left
+   * (the other side of a heal), so its deaths at a newer incarnation are doubted too.
    */
-  doubts(u: Update, out: Effect[]): boolean {
-    const m = this.table.get(u.id);
-    if (!m || !inRing(m.state) || m.incarnation < u.incarnation) return false;
-    if (m.incarnation === u.incarnation) this.warn(u.id, u.incarnation, out);
+  doubts(u: Update, out: Effect[], theirs = false): boolean {
+    const m = u.id === this.self ? undefined : this.table.get(u.id);
+    if (!m || !inRing(m.state) || !validIncarnation(u.incarnation, m.incarnation, this.cfg)) return false;
+    if (m.incarnation < u.incarnation && !theirs) return false;
+    if (u.incarnation >= m.incarnation) this.warn(u.id, u.incarnation, out);
     return true;
   }
 

@@ -64,8 +64,11 @@ export type CoreInput =
   | { type: 'update'; update: Update; now: number }
   /** The transport could not reach `id` (dial refused, connection reset). */
   | { type: 'unreachable'; id: string; evidence: Evidence; now: number }
-  /** Anti-entropy: a peer's full liveness table (on join, and periodically). */
-  | { type: 'sync'; entries: readonly DigestEntry[]; now: number }
+  /**
+   * Anti-entropy: a peer's full liveness table (on join, and periodically). `from`: that peer, if
+   * the shell knows it; a table from a member we hold dead or left is the other side's view.
+   */
+  | { type: 'sync'; entries: readonly DigestEntry[]; now: number; from?: string }
   /** This node leaves gracefully. */
   | { type: 'leave'; now: number };
 
