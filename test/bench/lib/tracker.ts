@@ -83,6 +83,24 @@ export class Tracker {
     return observers.map((id) => this.#observers.get(id)?.convergedAt ?? null);
   }
 
+  /**
+   * Why views are short, pair by pair: `missing` (observer, member) pairs among `observers` where the
+   * observer does not hold the member alive; `neverJoined`, members that hold nobody else alive
+   * and that nobody else holds alive (their join never got through, so no gossip or sync could
+   * carry them); `ofJoined`, missing pairs between two members that both joined (news that did
+   * not spread, or a member held suspect or dead).
+   */
+  missingPairs(observers: readonly string[]): { missing: number; neverJoined: string[]; ofJoined: number } {
+    const neverJoined = observers.filter((m) => this.aliveSeenBy(m) === 1 && this.seenAliveBy(observers, m) === 0);
+    const out = new Set(neverJoined);
+    const joined = observers.filter((m) => !out.has(m));
+    let missing = 0;
+    for (const m of observers) missing += observers.length - 1 - this.seenAliveBy(observers, m);
+    let ofJoined = 0;
+    for (const m of joined) ofJoined += joined.length - 1 - this.seenAliveBy(joined, m);
+    return { missing, neverJoined, ofJoined };
+  }
+
   notConverged(observers: readonly string[]): string[] {
     return observers.filter((id) => (this.#observers.get(id)?.convergedAt ?? null) === null);
   }

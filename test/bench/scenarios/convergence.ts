@@ -12,6 +12,10 @@ export interface ConvergenceRun {
   startMedianMs: number | null;
   /** Agents that had not converged at the timeout (at most 5 listed, with their alive count). */
   stragglers?: Array<{ sees: number }>;
+  /** At the timeout: agents whose join never got through, and (agent, member) pairs still missing (tracker.ts). */
+  neverJoined?: number;
+  missingPairs?: number;
+  missingOfJoined?: number;
   hostLagP99Ms?: number[];
 }
 
@@ -43,6 +47,10 @@ export async function convergeOurs(ctx: BenchContext, n: number, timeoutMs: numb
         .notConverged(pool.peers)
         .slice(0, 5)
         .map((p) => ({ sees: pool.tracker.aliveSeenBy(p) }));
+      const why = pool.tracker.missingPairs(pool.peers);
+      run.neverJoined = why.neverJoined.length;
+      run.missingPairs = why.missing;
+      run.missingOfJoined = why.ofJoined;
     }
     return run;
   } finally {
@@ -68,6 +76,7 @@ export async function convergence(ctx: BenchContext, n: number, reps: number): P
   const starts: number[] = [];
   const lags: number[][] = [];
   const stragglers: unknown[] = [];
+  const neverJoined: number[] = [];
   let failures = 0;
   for (let r = 0; r < reps; r++) {
     const run = await convergeOurs(ctx, n, 30_000);
@@ -75,6 +84,7 @@ export async function convergence(ctx: BenchContext, n: number, reps: number): P
     if (run.ms === null) failures++;
     else ours.push(run.ms);
     if (run.stragglers) stragglers.push(run.stragglers);
+    if (run.neverJoined !== undefined) neverJoined.push(run.neverJoined);
     if (run.startMedianMs !== null) starts.push(run.startMedianMs);
     if (run.hostLagP99Ms) lags.push(run.hostLagP99Ms);
     if (ctx.serf) {
@@ -96,6 +106,6 @@ export async function convergence(ctx: BenchContext, n: number, reps: number): P
     machine: machine(),
     serf: theirs,
     ratio: ratio(mine.median, theirs?.median ?? null),
-    detail: { failures, stragglers, agentStartMedianMs: summarize(starts).median, hostLagP99Ms: lags },
+    detail: { failures, stragglers, neverJoined, agentStartMedianMs: summarize(starts).median, hostLagP99Ms: lags },
   };
 }
