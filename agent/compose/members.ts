@@ -1,6 +1,8 @@
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { ec2Listings } from '../membership/binding-ec2-listers.ts';
+import { type Ec2ListingSource, MAX_REFUSED } from '../membership/binding-ec2-listing.ts';
+import { HeldRefusals } from '../membership/binding-ec2-listing-held.ts';
 import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
@@ -25,8 +27,13 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
   const { config: c, peerId, now, log, events, telemetry: tel, leadership } = i;
   const t = c.tunables;
   const warn = (msg: string, fields: Record<string, unknown>) => log.warn(msg, fields);
-  // EC2 clouds without identityCertificate: the leader checks claims against EC2's listing.
+  // EC2 clouds without identityCertificate: the leader checks claims against EC2's listing, and
+  // its followers take its refusals from its summary (binding-ec2-listing-held.ts).
+  const held = new HeldRefusals({ now });
+  const listers: Ec2ListingSource[] = [];
   const listing = ec2Listings({
+    held,
+    made: (source) => listers.push(source),
     config: c,
     node: i.node,
     acting: () => leadership.leads !== null,
@@ -69,6 +76,20 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     send: (to, frame) => membership.send(to, frame),
     memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
     maxMembers: 10_000,
+    unbound: () => (listers.length === 0 ? [] : refusedBy(listers)),
+    onVerdicts: (leader, v, interval) => {
+      held.release(v.counted);
+      const forMs = 2 * Math.max(t.bindingListingTtl, interval);
+      for (const peer of held.hold(leader, v.refused, forMs, peerId))
+        log.info('binding-leader-refused', { peerId: peer, leader: leader.peerId, term: leader.term, forMs });
+    },
   });
   return { membership, load };
+}
+
+/** Every cloud's refusals, newest first per cloud, without repeats, at most MAX_REFUSED in all. */
+function refusedBy(listers: readonly Ec2ListingSource[]): string[] {
+  const all = new Set<string>();
+  for (const l of listers) for (const id of l.refused()) all.add(id);
+  return [...all].slice(0, MAX_REFUSED);
 }

@@ -17,6 +17,17 @@ export interface LoadExchangeOptions {
   /** Members this node sees (for the summary's interval and content). */
   memberIds: () => string[];
   maxMembers: number;
+  /** Leading: the peers this node's EC2 listing refused, carried in its summary (none: no list). */
+  unbound?: () => string[];
+  /**
+   * Following: the leader's summary named `refused` as unbound and counts `counted` (its rows),
+   * and sends summaries every `interval` ms; only ever called for the leader this node follows.
+   */
+  onVerdicts?: (
+    leader: { peerId: string; term: number },
+    v: { refused: string[]; counted: string[] },
+    interval: number,
+  ) => void;
 }
 
 /**
@@ -29,6 +40,11 @@ const SUMMARY_MIN = 5_000;
 const SUMMARY_PER_MEMBER = 1_000;
 /** Room left in a frame for the CBOR headers a row measured alone does not count. */
 const SUMMARY_FRAME_BYTES = MAX_FRAME - 256;
+
+/** How often the leader sends each follower its summary in a pool of `n` members (ms). */
+export function summaryEvery(n: number): number {
+  return summaryInterval(n, SUMMARY_MIN, SUMMARY_PER_MEMBER);
+}
 
 /**
  * Load at a bounded rate: every member reports its metrics to the leader every `loadInterval`;
@@ -44,6 +60,8 @@ export class LoadExchange {
   /** When each follower last got the summary (only followers that reported recently). */
   #sentAt = new Map<string, number>();
   #summarised = 0;
+  /** The refused peers the last summaries carried (a new one is worth an early summary). */
+  #refusedSent = new Set<string>();
 
   constructor(opts: LoadExchangeOptions) {
     this.#o = opts;
@@ -72,6 +90,9 @@ export class LoadExchange {
     const leader = this.#o.leader();
     if (!leader || leader.peerId !== from || leader.term !== frame.term || from === this.#o.self()) return;
     this.onSummary({ members: frame.rows });
+    const counted = frame.rows.map((r) => r.peerId);
+    const every = summaryEvery(this.#o.memberIds().length + 1);
+    this.#o.onVerdicts?.(leader, { refused: frame.unbound ?? [], counted }, every);
   }
 
   /** The leader's summary, on a follower (also as an older leader publishes it on the control topic). */
@@ -94,11 +115,15 @@ export class LoadExchange {
     }
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
-    // A member new to the summary is worth one early summary to all (joins are rare); else each
-    // follower gets it once per interval, counted from its own last one (so sends spread out).
-    const grew = reported > this.#summarised;
+    // A member new to the summary, or a peer our listing newly refused, is worth one early summary
+    // to all (both are rare); else each follower gets it once per interval, counted from its own
+    // last one (so sends spread out).
+    const refused = o.unbound?.() ?? [];
+    const fresh = refused.some((id) => !this.#refusedSent.has(id));
+    const grew = reported > this.#summarised || fresh;
     this.#summarised = reported;
-    const interval = summaryInterval(ids.length + 1, SUMMARY_MIN, SUMMARY_PER_MEMBER);
+    this.#refusedSent = new Set(refused);
+    const interval = summaryEvery(ids.length + 1);
     const followers = this.book.ackers(leader.term, now, 3 * o.loadInterval);
     const sent = new Map<string, number>();
     const due: string[] = [];
@@ -114,6 +139,7 @@ export class LoadExchange {
       leader.term,
       summaryRows(o.self(), o.metrics(), ids, this.book, now),
       SUMMARY_FRAME_BYTES,
+      refused,
     );
     await Promise.all(due.flatMap((id) => frames.map((f) => o.send(id, f).catch(() => undefined))));
   }

@@ -26,22 +26,39 @@ export function summaryRows(
  * Splits a summary into frames of at most `maxBytes` encoded (each a self-contained set of rows),
  * so a pool of thousands still fits the probe channel's frame limit. A row is measured alone with
  * its metric names spelled out, an upper bound of what it adds to a frame that names them once.
+ * The `unbound` peer ids (the leader's listing refusals) go after the rows, split the same way,
+ * each in one frame only; none: no frame carries the list.
  */
-export function summaryFrames(term: number, rows: readonly SummaryRow[], maxBytes: number): SummaryFrame[] {
+export function summaryFrames(
+  term: number,
+  rows: readonly SummaryRow[],
+  maxBytes: number,
+  unbound: readonly string[] = [],
+): SummaryFrame[] {
   const frames: SummaryFrame[] = [];
   const overhead = encode(frameToWire({ t: 'summary', term, rows: [] })).byteLength;
   let current: SummaryRow[] = [];
+  let ids: string[] = [];
   let size = overhead;
+  const flush = () => {
+    frames.push({ t: 'summary', term, rows: current, ...(ids.length > 0 ? { unbound: ids } : {}) });
+    current = [];
+    ids = [];
+    size = overhead;
+  };
   for (const row of rows) {
     const bytes = encode([row.peerId, row.ageMs, row.metrics]).byteLength;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      frames.push({ t: 'summary', term, rows: current });
-      current = [];
-      size = overhead;
-    }
+    if (current.length > 0 && size + bytes > maxBytes) flush();
     current.push(row);
     size += bytes;
   }
-  if (current.length > 0) frames.push({ t: 'summary', term, rows: current });
+  for (const id of unbound) {
+    // The first id of a frame also pays for the table's empty-string mark (1 byte).
+    const bytes = encode(id).byteLength + (ids.length === 0 ? 1 : 0);
+    if ((current.length > 0 || ids.length > 0) && size + bytes > maxBytes) flush();
+    ids.push(id);
+    size += bytes;
+  }
+  if (current.length > 0 || ids.length > 0) flush();
   return frames;
 }

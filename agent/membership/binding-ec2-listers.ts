@@ -2,7 +2,7 @@ import type { RemoterBase } from '../../shared/remoter/types.ts';
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import type { BindingSource } from './binding.ts';
-import { Ec2ListingSource } from './binding-ec2-listing.ts';
+import { type Ec2ListingOptions, Ec2ListingSource } from './binding-ec2-listing.ts';
 import type { ListedInstance } from './binding-ec2-listing-verdict.ts';
 import { connectedFrom, locatePeer } from './binding-ec2-reach.ts';
 
@@ -33,6 +33,10 @@ export interface Ec2ListingsInput {
   now: () => number;
   log: (msg: string, fields: Record<string, unknown>) => void;
   timing?: Partial<typeof LISTING_TIMING>;
+  /** The refusals of the leader this node follows (binding-ec2-listing-held.ts), shared by every cloud's source. */
+  held?: Ec2ListingOptions['held'];
+  /** Told of each source made (the load exchange reads their refusals for the leader's summary). */
+  made?: (source: Ec2ListingSource) => void;
 }
 
 /** The listing source of `cloud`, or why the agent cannot list it (its members then stay unchecked). */
@@ -62,7 +66,7 @@ export function ec2Listings(i: Ec2ListingsInput): (cloud: string) => BindingSour
       });
       return r.list({ pool: s.definition.name, cloud });
     };
-    return new Ec2ListingSource({
+    const source = new Ec2ListingSource({
       pool: s.definition.name,
       cloud,
       acting: i.acting,
@@ -74,6 +78,9 @@ export function ec2Listings(i: Ec2ListingsInput): (cloud: string) => BindingSour
       minInterval: t.minInterval,
       retryAfter: t.retryAfter,
       log: i.log,
+      ...(i.held ? { held: i.held } : {}),
     });
+    i.made?.(source);
+    return source;
   };
 }

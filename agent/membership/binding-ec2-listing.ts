@@ -14,6 +14,10 @@ import { type ListedInstance, type Located, listedAddress, locatedVerdict } from
  * freshly launched instance is never judged by a listing from before it existed. A failed listing
  * (throttled, refused credentials) leaves claims unchecked, is logged once until one succeeds, and
  * is not tried again for `retryAfter`.
+ *
+ * The leader's refusals travel to its followers in its load summary (`refused()`); a follower
+ * (and a new leader until its own listing judges a claim) answers with what the leader it follows
+ * refused (`held`, binding-ec2-listing-held.ts) instead of `unchecked`.
  */
 
 export interface Ec2ListingOptions {
@@ -35,7 +39,12 @@ export interface Ec2ListingOptions {
   /** No listing for this long after a failed one (ms). */
   retryAfter: number;
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** The refusals of the leader this node follows, still held (binding-ec2-listing-held.ts). */
+  held?: { verdict(peerId: string): Verdict | undefined; revision(): number };
 }
+
+/** At most this many peer ids in `refused()` (the summary's bound, SUMMARY_LIMITS.unbound). */
+export const MAX_REFUSED = 256;
 
 const UNCHECKED: Verdict = { kind: 'unchecked' };
 
@@ -54,6 +63,8 @@ export class Ec2ListingSource implements BindingSource {
   readonly #locating = new Set<string>();
   /** Error names of failed listings already logged (cleared by a listing that succeeds). */
   readonly #failed = new Set<string>();
+  /** Peers whose latest verdict here is unbound, and when (oldest first). */
+  readonly #refused = new Map<string, number>();
 
   constructor(opts: Ec2ListingOptions) {
     this.#o = opts;
@@ -65,10 +76,28 @@ export class Ec2ListingSource implements BindingSource {
       this.#acting = acting;
       this.#revision++;
     }
-    return this.#revision;
+    // Either counter moving makes unchecked verdicts due; the sum of two counters that only grow does too.
+    return this.#revision + (this.#o.held?.revision() ?? 0);
   }
 
+  /** Our own verdict when it is one, else the refusal of the leader we follow, if still held. */
   check(claim: Claim): Verdict {
+    const own = this.#check(claim);
+    return own.kind === 'unchecked' ? (this.#o.held?.verdict(claim.peerId) ?? own) : own;
+  }
+
+  /** Peers this node, leading, refused within the TTL: newest first, at most MAX_REFUSED. */
+  refused(): string[] {
+    const now = this.#o.now();
+    const out: string[] = [];
+    for (const [peer, at] of [...this.#refused].reverse()) {
+      if (now - at >= this.#o.ttl || out.length >= MAX_REFUSED) break;
+      out.push(peer);
+    }
+    return this.#o.acting() ? out : [];
+  }
+
+  #check(claim: Claim): Verdict {
     const o = this.#o;
     if (!o.acting()) return UNCHECKED;
     const key = `${claim.peerId}\u0000${claim.instanceId}\u0000${claim.cloud}`;
@@ -100,6 +129,8 @@ export class Ec2ListingSource implements BindingSource {
   #store(key: string, claim: Claim, verdict: Verdict): Verdict {
     this.#verdicts.set(key, { verdict, at: this.#o.now() });
     this.#firstSeen.delete(key);
+    this.#refused.delete(claim.peerId);
+    if (verdict.kind === 'unbound') this.#refused.set(claim.peerId, this.#o.now());
     const fields = { cloud: claim.cloud, peerId: claim.peerId, instanceId: claim.instanceId };
     if (verdict.kind === 'unbound')
       this.#o.log('binding-listing-refused', { ...fields, reason: verdict.reason, detail: verdict.detail });
@@ -164,5 +195,6 @@ export class Ec2ListingSource implements BindingSource {
   #prune(now: number): void {
     for (const [key, v] of this.#verdicts) if (now - v.at >= this.#o.ttl) this.#verdicts.delete(key);
     for (const [key, at] of this.#firstSeen) if (now - at >= this.#o.ttl) this.#firstSeen.delete(key);
+    for (const [peer, at] of this.#refused) if (now - at >= this.#o.ttl) this.#refused.delete(peer);
   }
 }

@@ -17,15 +17,26 @@ export interface SummaryFrame {
   t: 'summary';
   term: number;
   rows: SummaryRow[];
+  /**
+   * Peer ids whose claim the leader's EC2 listing refused (binding-ec2-listing.ts), for followers
+   * to refuse too; absent when none (the usual case costs nothing). At most SUMMARY_LIMITS.unbound.
+   */
+  unbound?: string[];
 }
+
+/** Bounds of a summary frame's unbound list (the codec refuses a frame beyond them). */
+export const SUMMARY_LIMITS = { unbound: 256, id: 128 } as const;
 
 /** Its index in probe.ts's frame tags. */
 export const SUMMARY_TAG = 6;
-const MAX_ID = 128;
+const MAX_ID = SUMMARY_LIMITS.id;
 
 /**
  * [6, term, names, ...rows], each row [peerId, ageMs, nameIndex, value, nameIndex, value, …]: the
- * metric names once per frame, not once per member (most members gossip the same few).
+ * metric names once per frame, not once per member (most members gossip the same few). `names` is
+ * the frame's string table: the metric names, then — only when there are any — an empty string
+ * (never a metric name) and the unbound peer ids. No row refers past the metric names, so an agent
+ * that predates the list (it checks only that `names` holds strings) reads the rows and ignores it.
  */
 export function summaryToWire(f: SummaryFrame): unknown[] {
   const names: string[] = [];
@@ -42,13 +53,26 @@ export function summaryToWire(f: SummaryFrame): unknown[] {
     }
     return row;
   });
-  return [SUMMARY_TAG, f.term, names, ...rows];
+  const table = f.unbound?.length ? [...names, '', ...f.unbound] : names;
+  return [SUMMARY_TAG, f.term, table, ...rows];
+}
+
+/** Splits the string table into metric names and the unbound list; a string says what was wrong. */
+function splitTable(table: unknown): { names: string[]; unbound?: string[] } | string {
+  if (!Array.isArray(table) || table.some((n) => typeof n !== 'string')) return 'bad summary names';
+  const mark = table.indexOf('');
+  if (mark < 0) return { names: table as string[] };
+  const unbound = table.slice(mark + 1) as string[];
+  if (unbound.length > SUMMARY_LIMITS.unbound) return `more than ${SUMMARY_LIMITS.unbound} unbound peers in a summary`;
+  if (unbound.some((id) => id.length === 0 || id.length > MAX_ID)) return 'bad summary unbound peer';
+  return { names: table.slice(0, mark) as string[], ...(unbound.length > 0 ? { unbound } : {}) };
 }
 
 /** Decodes [6, term, names, ...rows] (the tag and term already checked); a string says what was wrong. */
 export function decodeSummary(term: number, v: unknown[]): SummaryFrame | string {
-  const names = v[2];
-  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) return 'bad summary names';
+  const table = splitTable(v[2]);
+  if (typeof table === 'string') return table;
+  const names = table.names;
   const rows: SummaryRow[] = [];
   for (let i = 3; i < v.length; i++) {
     const row = v[i];
@@ -69,5 +93,5 @@ export function decodeSummary(term: number, v: unknown[]): SummaryFrame | string
     if (bad) return `summary ${bad}`;
     rows.push({ peerId, ageMs: ageMs as number, metrics });
   }
-  return { t: 'summary', term, rows };
+  return { t: 'summary', term, rows, ...(table.unbound ? { unbound: table.unbound } : {}) };
 }
