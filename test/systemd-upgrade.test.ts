@@ -149,7 +149,16 @@ export default definePool({
       p.others.filter((o) => o.cmd.includes(`${target} --config`)),
       JSON.stringify(p),
     ).toHaveLength(1);
-    const view = get<UpgradeNodeView>('/upgrade');
+    // The rollout is complete once the leader runs the target; its supervisor records the trial's
+    // outcome (last.json) when it sees the new agent ready, a moment later: wait for it, bounded.
+    const view = await waitFor(
+      'the trial of the new artifact recorded as passed',
+      () => {
+        const v = get<UpgradeNodeView>('/upgrade');
+        return v.self.last ? v : null;
+      },
+      { timeoutMs: 30_000, everyMs: 250 },
+    );
     expect(view.self).toMatchObject({ version: V2, sha256: sha, ready: true, last: { sha256: sha, ok: true } });
   });
 
