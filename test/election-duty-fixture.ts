@@ -8,14 +8,16 @@ import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 /**
  * LeaderDuty as the agent builds it, on node `self` (started at 0), over a settable membership
  * view (every member alive) and load book on a fake clock. `ack` files load reports naming a term
- * now, as the followers' acknowledgements arrive. Shared by test/leadership-duty.test.ts and
- * test/election-heal.test.ts.
+ * now, as the followers' acknowledgements arrive. Shared by test/leadership-duty.test.ts,
+ * test/election-heal.test.ts and test/failover-acting.test.ts.
  */
 export function dutyFixture(o: {
   self: string;
   members: Heartbeat[];
   leaseTimeout: number;
   counted: (term: number) => number;
+  onActing?: (term: number) => void;
+  onFollow?: (leader: { peerId: string; term: number }) => void;
 }) {
   let now = 0;
   const members = new Map<string, Heartbeat>(o.members.map((r) => [r.peerId, r]));
@@ -42,9 +44,11 @@ export function dutyFixture(o: {
     metrics: createAgentMetrics({ membersByState: () => ({ alive: 0, suspect: 0, dead: 0, left: 0 }) }),
     emit: (e) => events.push(e),
     announce: () => undefined,
+    ...(o.onActing ? { onActing: o.onActing } : {}),
+    ...(o.onFollow ? { onFollow: o.onFollow } : {}),
   });
   const ack = (peers: string[], term: number) => {
     for (const p of peers) load.report(p, { metrics: {}, at: now, term });
   };
-  return { duty, leadership, members, ack, events, at: (t: number) => (now = t) };
+  return { duty, leadership, members, ack, events, now: () => now, at: (t: number) => (now = t) };
 }

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaderEvent } from '../agent/leader/election.ts';
-import { LeaderDuty } from '../agent/leadership/duty.ts';
-import { Leadership } from '../agent/leadership.ts';
-import { LoadBook } from '../agent/load/book.ts';
-import { createAgentMetrics } from '../agent/monitor/prom.ts';
 import { ActionLedger } from '../agent/scaler/ledger.ts';
 import { PoolScaler } from '../agent/scaler/pool-scaler.ts';
 import { Scaler } from '../agent/scaler/scaler.ts';
 import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { SCALING_DEFAULTS } from '../shared/scaling/config.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import { dutyFixture } from './election-duty-fixture.ts';
 import { memberRecord as record } from './helpers/records.ts';
 
 /**
@@ -19,23 +15,33 @@ import { memberRecord as record } from './helpers/records.ts';
  * (agent/compose.ts: onActing → scaler.stepNow, onFollow → load.tick), on a virtual clock.
  */
 function pool(self: string, others: Heartbeat[], interval: number) {
-  let now = 0;
-  const members = new Map(others.map((r) => [r.peerId, r]));
-  const load = new LoadBook(16);
   const launches: number[] = [];
   const follows: Array<{ peerId: string; term: number }> = [];
   const acting: number[] = [];
-  const leadership = new Leadership({ selfPeerId: () => self, startedAt: 0, settleAfter: 0, leaseTimeout: 6000 });
+  let scalers: PoolScaler | undefined;
+  const f = dutyFixture({
+    self,
+    members: others,
+    leaseTimeout: 6000,
+    counted: () => 0,
+    onActing: (term) => {
+      acting.push(term);
+      void scalers?.stepNow(f.now());
+    },
+    onFollow: (l) => follows.push(l),
+  });
+  const { duty, leadership, members, ack } = f;
+  const now = () => f.now();
   const provider: RemoterBase = {
     provider: 'fake',
     launch: async (req) => {
-      launches.push(now);
+      launches.push(now());
       return Array.from(
         { length: req.count },
         (_, i): InstanceRecord => ({
-          id: `new-${now}-${i}`,
+          id: `new-${now()}-${i}`,
           state: 'pending',
-          launchedAt: now,
+          launchedAt: now(),
           tags: {},
         }),
       );
@@ -43,28 +49,6 @@ function pool(self: string, others: Heartbeat[], interval: number) {
     list: async () => [],
     terminate: async () => undefined,
   };
-  let scalers: PoolScaler | undefined;
-  const duty: LeaderDuty = new LeaderDuty({
-    leadership,
-    now: () => now,
-    members: () =>
-      [...members.values()].map((r) => ({
-        record: r,
-        liveness: { id: r.peerId, incarnation: 0, state: 'alive' as const, since: 0 },
-      })),
-    load,
-    counted: () => 0,
-    leaseTimeout: 6000,
-    barred: () => false,
-    metrics: createAgentMetrics({ membersByState: () => ({ alive: 0, suspect: 0, dead: 0, left: 0 }) }),
-    emit: (_e: LeaderEvent) => undefined,
-    announce: () => undefined,
-    onActing: (term) => {
-      acting.push(term);
-      void scalers?.stepNow(now);
-    },
-    onFollow: (l) => follows.push(l),
-  });
   const scaler = new Scaler({
     pool: 'demo',
     cloud: 'web',
@@ -75,7 +59,7 @@ function pool(self: string, others: Heartbeat[], interval: number) {
     replaceAfter: 60_000,
     remoter: () => provider,
     ledger: new ActionLedger(),
-    now: () => now,
+    now,
     leads: () => duty.actingTerm(),
     selfPeerId: () => self,
     selfInstanceId: () => self,
@@ -86,14 +70,11 @@ function pool(self: string, others: Heartbeat[], interval: number) {
     log: () => undefined,
   });
   scalers = new PoolScaler('web', new Map([['web', scaler]]));
-  const ack = (peers: string[], term: number) => {
-    for (const p of peers) load.report(p, { metrics: {}, at: now, term });
-  };
   /** Lets the scaler's awaited provider calls run (they are promises, not timers). */
   const settle = async () => {
     for (let i = 0; i < 20; i++) await Promise.resolve();
   };
-  return { duty, leadership, members, scalers, ack, launches, follows, acting, settle, at: (t: number) => (now = t) };
+  return { duty, leadership, members, scalers, ack, launches, follows, acting, settle, at: f.at };
 }
 
 describe('failover: the new leader acts as soon as its lease comes', () => {
