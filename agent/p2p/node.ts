@@ -7,6 +7,7 @@ import { ping } from '@libp2p/ping';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { libp2pLogger } from './quiet-logger.ts';
 
 export interface PoolNodeOptions {
   privateKey: PrivateKey;
@@ -33,9 +34,11 @@ export type PoolNode = Libp2p<PoolServices>;
  * StrictSign.
  */
 export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
+  const logger = libp2pLogger();
   const node = await createLibp2p({
     privateKey: opts.privateKey,
     start: false,
+    ...(logger ? { logger } : {}),
     addresses: { listen: opts.listen },
     transports: [tcp(dialSource(opts.listen))],
     connectionProtector: preSharedKey({ psk: opts.poolKey }),
