@@ -1,13 +1,11 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { GossipSub } from '@libp2p/gossipsub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../agent/agent.ts';
 import { missesUs, rejoinDelay } from '../agent/membership/joining.ts';
-import { createPoolNode } from '../agent/p2p/node.ts';
 import type { AgentTunables } from '../shared/config/tunables.ts';
-import { generatePoolKey } from '../shared/pool-key.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { quietLog, TestPool } from './helpers/agents.ts';
+import { unstartedNode } from './helpers/pool-node.ts';
 
 /** Slower than FAST (fewer probes on a loaded machine), fast enough to converge in seconds. */
 const TUNABLES: Partial<AgentTunables> = { heartbeatInterval: 500, suspectAfter: 1500, sampleInterval: 2000 };
@@ -27,13 +25,7 @@ async function startAll(pool: TestPool, names: string[]): Promise<Agent[]> {
 
 /** The prototype every agent's gossipsub shares (the class itself is not exported), from a node never started. */
 async function gossipsubPrototype(): Promise<GossipSub> {
-  const node = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    poolKey: generatePoolKey(),
-    listen: [],
-    maxConnections: 16,
-    maxMessageBytes: 1 << 16,
-  });
+  const node = await unstartedNode();
   return Object.getPrototypeOf(node.services.pubsub) as GossipSub;
 }
 

@@ -1,8 +1,6 @@
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { describe, expect, it } from 'vitest';
-import { createPoolNode } from '../agent/p2p/node.ts';
 import { libp2pLogger } from '../agent/p2p/quiet-logger.ts';
-import { generatePoolKey } from '../shared/pool-key.ts';
+import { unstartedNode } from './helpers/pool-node.ts';
 
 describe("libp2p's logger in the agent", () => {
   it('is one silent logger without DEBUG, and every scope of it is that logger', () => {
@@ -21,13 +19,7 @@ describe("libp2p's logger in the agent", () => {
   });
 
   it.skipIf(Boolean(process.env.DEBUG))("is what the agent's node hands its components", async () => {
-    const node = await createPoolNode({
-      privateKey: await generateKeyPair('Ed25519'),
-      poolKey: generatePoolKey(),
-      listen: [],
-      maxConnections: 16,
-      maxMessageBytes: 1 << 16,
-    });
+    const node = await unstartedNode();
     const log = node.logger.forComponent('libp2p:test');
     expect(log.enabled).toBe(false);
     expect(log.newScope('x')).toBe(log);

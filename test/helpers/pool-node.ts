@@ -1,5 +1,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { createPoolNode, type PoolNode } from '../../agent/p2p/node.ts';
+import { generatePoolKey } from '../../shared/pool-key.ts';
 
 /** Limits a test may set on its node; the defaults are the membership tests' (an agent's count, small messages). */
 export interface PoolNodeLimits {
@@ -18,4 +19,15 @@ export async function startPoolNode(poolKey: Uint8Array, limits: PoolNodeLimits 
   });
   await n.start();
   return n;
+}
+
+/** The agent's libp2p node as createPoolNode builds it, never started (no socket): for its wiring. */
+export async function unstartedNode(): Promise<PoolNode> {
+  return createPoolNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    poolKey: generatePoolKey(),
+    listen: [],
+    maxConnections: 16,
+    maxMessageBytes: 1 << 16,
+  });
 }
