@@ -119,8 +119,8 @@ export class Membership {
     await handleSync(
       o.node,
       { pool: o.pool, self: o.self, maxMembers: o.swim.maxMembers, own: this.#own, digests: this.#digests },
-      (entries) => this.#step({ type: 'sync', entries, now: o.now() }),
-      (table) => this.#merge(table),
+      (entries, from) => this.#step({ type: 'sync', entries, now: o.now(), from }),
+      (table, from) => this.#merge(table, from),
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#scheduleTick();
@@ -256,7 +256,7 @@ export class Membership {
         mine: () => this.#own().table(),
         digests: this.#digests,
       });
-      if (table) this.#merge(table);
+      if (table) this.#merge(table, peer);
       if (table) this.#joining.pulled(table, this.#members.book.get(this.#o.self)?.seq);
       return true;
     } catch (err) {
@@ -267,10 +267,10 @@ export class Membership {
 
   readonly #own = () => ownTable(this.#core.digest(), this.#members.book);
 
-  /** A peer's table, pulled from it or pushed back by it: its records, then its liveness entries. */
-  #merge(table: Table): void {
+  /** `from`'s table (pulled or pushed back): records, then liveness, doubted if `from` is dead to us. */
+  #merge(table: Table, from: string): void {
     receiveTable(this.#inbox, this.#o.self, table.records);
-    this.#step({ type: 'sync', entries: table.entries, now: this.#o.now() });
+    this.#step({ type: 'sync', entries: table.entries, now: this.#o.now(), from });
     this.#events.arrivedAll();
   }
 

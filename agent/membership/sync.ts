@@ -115,7 +115,9 @@ export async function pullTable(
 
 /**
  * Serves our table on the sync protocol; `aboutMe` gets what a requester holds about us (a dead
- * entry: we refute), `onTable` what a requester pushed back after our answer.
+ * entry: we refute), `onTable` what a requester pushed back after our answer. Both are given the
+ * requester, as its connection authenticated it: a table from a member we hold dead or left is
+ * the other side's view after a heal, not evidence (swim/peer-view.ts `doubts`).
  */
 export function handleSync(
   node: PoolNode,
@@ -127,17 +129,21 @@ export function handleSync(
     /** Answers hash asks on the probe stream too (sync-digest.ts). */
     digests?: SyncDigests;
   },
-  aboutMe: (entries: DigestEntry[]) => void,
-  onTable: (table: Table) => void = () => undefined,
+  aboutMe: (entries: DigestEntry[], from: string) => void,
+  onTable: (table: Table, from: string) => void = () => undefined,
 ): Promise<void> {
-  const pushed = (entries: DigestEntry[]) => {
-    const mine = entries.filter((e) => e.id === o.self);
-    if (mine.length > 0) aboutMe(mine);
+  const serve = (stream: Stream, from: string) => {
+    const pushed = (entries: DigestEntry[]) => {
+      const mine = entries.filter((e) => e.id === o.self);
+      if (mine.length > 0) aboutMe(mine, from);
+    };
+    const back = { maxMembers: o.maxMembers, onTable: (t: Table) => onTable(t, from) };
+    return serveSync(stream, o.own, pushed, back);
   };
   o.digests?.serve(() => o.own().hash);
   return node.handle(
     syncProtocol(o.pool),
-    (stream) => void serveSync(stream, o.own, pushed, { maxMembers: o.maxMembers, onTable }).catch(() => undefined),
+    (stream, connection) => void serve(stream, connection.remotePeer.toString()).catch(() => undefined),
     { maxInboundStreams: 8 },
   );
 }
