@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { type MemberUpgradeStatus, UPGRADE_PROTOCOL, type UpgradeRequest } from '../../shared/upgrade/protocol.ts';
 import { FrameReader, line, sendAll } from '../../shared/wire/bundle-transfer.ts';
 import type { PoolNode } from '../p2p/node.ts';
-import type { RollbackHoldRequest } from './rollback-notice.ts';
+import { type RollbackHoldRequest, rollbackMarkOf } from './rollback-notice.ts';
 import type { MemberObservation } from './rollout.ts';
 
 /** What a leader asks a member: the shared protocol's requests, and the rollback hold. */
@@ -41,5 +41,13 @@ export async function askMember(
 export function statusOf(a: Record<string, unknown> & { ok: boolean }): MemberObservation['status'] | undefined {
   if (!a.ok) return undefined;
   const s = a as unknown as MemberUpgradeStatus;
-  return { sha256: s.sha256, ready: s.ready === true, last: s.last, held: Array.isArray(s.held) ? s.held : [] };
+  const returnedAt = rollbackMarkOf(a)?.returnedAt;
+  return {
+    sha256: s.sha256,
+    ready: s.ready === true,
+    last: s.last,
+    held: Array.isArray(s.held) ? s.held : [],
+    trial: typeof s.trial === 'string' ? s.trial : null,
+    ...(typeof returnedAt === 'number' ? { returnedAt } : {}),
+  };
 }

@@ -34,6 +34,16 @@ export function rolloutEvents(before: UpgradeRollout, after: UpgradeRollout, now
   return events;
 }
 
+/** `upgrade-started` of a rollout: begun by a push, or continued by a new leader (`resumed`). */
+export function startedEvent(
+  r: Pick<UpgradeRollout, 'sha256' | 'version'>,
+  members: number,
+  resumed: boolean,
+  at: number,
+): UpgradeEvent {
+  return { type: 'upgrade-started', sha: r.sha256, version: r.version, members, resumed, at };
+}
+
 /** A `--rollback` run on the leader (rollback-leader.ts), as GET /upgrade shows it. */
 export interface RollbackProgress {
   /** The rollback's name (shared/upgrade/rollback.ts): its events carry it as their `sha`. */

@@ -3,7 +3,8 @@ import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { noteAnnounced } from './announce.ts';
 import { askMember, type MemberRequest, statusOf } from './ask.ts';
-import { rolloutEvents } from './events.ts';
+import { CatchUp } from './catch-up-driver.ts';
+import { rolloutEvents, startedEvent } from './events.ts';
 import type { UpgradeMember } from './member.ts';
 import { stageRefusalHalts } from './refusal.ts';
 import { completedAtTakeover, resumable, resumeRollout } from './resume.ts';
@@ -60,11 +61,18 @@ export class UpgradeLeader {
   #declined: string | null = null;
   /** `--rollback` runs: started here, or continued from one a leader before this one drove. */
   readonly #rollbacks: RollbackResumer;
+  /** Members launched on their install after a rollout completed, taken to what the pool runs. */
+  readonly #catchUp: CatchUp;
 
   constructor(o: UpgradeLeaderOptions) {
     this.#o = o;
     const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId };
     this.#rollbacks = new RollbackResumer({ ...o, self, ask: (p, r, t) => this.ask(p, r, t) });
+    this.#catchUp = new CatchUp({ ...o, ask: (p, r, t) => this.ask(p, r, t) });
+  }
+
+  get catchUp() {
+    return this.#catchUp.view;
   }
 
   get rollout(): UpgradeRollout | null {
@@ -100,22 +108,17 @@ export class UpgradeLeader {
       await this.#resume();
       if (this.rollout?.sha256 === m.sha256) return 'continued'; // the getter: #resume set it
     }
-    const runsTarget = (await o.member.status()).sha256 === m.sha256;
-    const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget };
+    const { sha256, trial } = await o.member.status();
+    const self = { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: sha256 === m.sha256, trial };
     const r = startRollout(m, self, { gateMs, maxUnavailable, now: o.now() });
     this.#signed = signed;
     this.#rollout = r;
+    this.#catchUp.reset();
     // The leader keeps the plan too: should it lose leadership and win it back, it continues.
     await o.store.writePlan(planOf(r));
     o.log('upgrade-rollout-started', { sha256: m.sha256, version: m.version, gateMs, maxUnavailable });
-    o.emit?.({
-      type: 'upgrade-started',
-      sha: m.sha256,
-      version: m.version,
-      members: 1 + o.members().filter((m) => m.leftAt === undefined).length,
-      resumed: false,
-      at: r.startedAt,
-    });
+    const members = 1 + o.members().filter((m) => m.leftAt === undefined).length;
+    o.emit?.(startedEvent(r, members, false, r.startedAt));
     return 'begun';
   }
 
@@ -138,6 +141,7 @@ export class UpgradeLeader {
         };
         await run.step((peer, req, timeout) => this.ask(peer, req, timeout), self, o.now);
       } else if (rollout && this.#signed) await this.#step(rollout, this.#signed);
+      else if (!this.#rollbacks.run) await this.#catchUp.tick(this.#rollout);
     } finally {
       this.#busy = false;
     }
@@ -155,6 +159,7 @@ export class UpgradeLeader {
     this.#signed = null;
     this.#declined = null;
     this.#rollbacks.reset();
+    this.#catchUp.reset();
   }
 
   /** Newly leading: continues the rollout this node staged for, if there is one to continue. */
@@ -177,13 +182,9 @@ export class UpgradeLeader {
     }
     const self = await o.member.status();
     const seen = await this.#observe(() => true);
-    const found = resumeRollout(
-      plan,
-      { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: self.sha256 === plan.sha256, last: self.last },
-      seen,
-      o.now(),
-    );
-    const { rollout } = planUpgrade(found, seen, o.selfPeerId, o.now());
+    const me = { peerId: o.selfPeerId, instanceId: o.selfInstanceId, runsTarget: self.sha256 === plan.sha256 };
+    const found = resumeRollout(plan, { ...me, last: self.last, trial: self.trial }, seen, o.now());
+    const { rollout } = planUpgrade(found, [...seen, this.#selfSeen(self)], o.selfPeerId, o.now());
     if (this.#rollout) return; // a push began one meanwhile
     this.#signed = signed;
     this.#rollout = rollout;
@@ -199,14 +200,13 @@ export class UpgradeLeader {
       this.#announced(rollout.sha256);
     }
     if (!rollout.halted && rollout.completedAt === undefined)
-      o.emit?.({
-        type: 'upgrade-started',
-        sha: plan.sha256,
-        version: plan.version,
-        members: rollout.members.length,
-        resumed: true,
-        at: o.now(),
-      });
+      o.emit?.(startedEvent(rollout, rollout.members.length, true, o.now()));
+  }
+
+  /** The leader's own observation (planUpgrade counts it done once its own gate is over). */
+  #selfSeen(s: Awaited<ReturnType<UpgradeMember['status']>>): MemberObservation {
+    const status = statusOf({ ok: true, ...s }) as MemberObservation['status'];
+    return { peerId: this.#o.selfPeerId, instanceId: this.#o.selfInstanceId, alive: true, version: s.version, status };
   }
 
   /** Every member's record, with a status answer from those `ask` picks (not from members that left). */
@@ -222,7 +222,7 @@ export class UpgradeLeader {
   async #step(current: UpgradeRollout, signed: SignedManifest): Promise<void> {
     const o = this.#o;
     const watched = new Set(current.members.filter((m) => m.phase === 'restarting').map((m) => m.peerId));
-    const seen = await this.#observe((peer) => watched.has(peer));
+    const seen = [...(await this.#observe((peer) => watched.has(peer))), this.#selfSeen(await o.member.status())];
     const { rollout, step } = planUpgrade(current, seen, o.selfPeerId, o.now());
     let r = rollout;
     let told = current;

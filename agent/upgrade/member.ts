@@ -149,6 +149,7 @@ export class UpgradeMember {
       held: await o.store.held(),
       ready: o.ready(),
       last: await o.store.outcome(),
+      trial: await o.store.openTrial(),
       rollback: notice ? { id: notice.id, ...(notice.returnedAt ? { returnedAt: notice.returnedAt } : {}) } : null,
     };
   }

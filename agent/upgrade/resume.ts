@@ -2,8 +2,10 @@ import type { RolloutPlan } from '../../shared/upgrade/protocol.ts';
 import {
   current,
   LEADER_GATE_SLACK,
+  type LeaderSelf,
   type MemberObservation,
   type MemberProgress,
+  selfProgress,
   type UpgradeRollout,
 } from './rollout.ts';
 
@@ -24,7 +26,7 @@ export const RESUME_WITHIN = 3_600_000;
  */
 export function resumeRollout(
   plan: RolloutPlan,
-  self: { peerId: string; instanceId: string; runsTarget: boolean; last?: Outcome },
+  self: LeaderSelf & { last?: Outcome },
   seen: readonly MemberObservation[],
   now: number,
 ): UpgradeRollout {
@@ -33,12 +35,9 @@ export function resumeRollout(
   const selfFailed = !self.runsTarget && self.last?.sha256 === plan.sha256 && !self.last.ok;
   const selfError = selfFailed ? `rolled back: ${self.last?.reason ?? 'not healthy'}` : undefined;
   const members: MemberProgress[] = [
-    {
-      peerId: self.peerId,
-      instanceId: self.instanceId,
-      phase: self.runsTarget ? 'done' : selfFailed ? 'failed' : 'staged',
-      ...(selfError ? { error: selfError } : {}),
-    },
+    selfError
+      ? { peerId: self.peerId, instanceId: self.instanceId, phase: 'failed', error: selfError }
+      : selfProgress(plan.sha256, self, now),
   ];
   let halted: UpgradeRollout['halted'] = selfError
     ? { peerId: self.peerId, instanceId: self.instanceId, reason: selfError, at: now }

@@ -53,7 +53,7 @@ export const planOf = (r: UpgradeRollout): RolloutPlan => ({
  */
 export function startRollout(
   target: { sha256: string; version: string },
-  self: { peerId: string; instanceId: string; runsTarget: boolean },
+  self: LeaderSelf,
   o: { gateMs: number; maxUnavailable: number; now: number },
 ): UpgradeRollout {
   return {
@@ -62,8 +62,30 @@ export function startRollout(
     startedAt: o.now,
     gateMs: o.gateMs,
     maxUnavailable: o.maxUnavailable,
-    members: [{ peerId: self.peerId, instanceId: self.instanceId, phase: self.runsTarget ? 'done' : 'staged' }],
+    members: [selfProgress(target.sha256, self, o.now)],
   };
+}
+
+/** The leader as it starts or continues a rollout: whether it runs the target, and which gate is open. */
+export interface LeaderSelf {
+  peerId: string;
+  instanceId: string;
+  runsTarget: boolean;
+  /** The artifact whose gate is open on this node (store.openTrial), if any. */
+  trial?: string | null;
+}
+
+/**
+ * The leader's own entry: on the target it is done once its gate is over (its supervisor recorded
+ * the trial), restarting while that gate is open (planUpgrade counts it done when it closes);
+ * otherwise it holds the artifact, staged.
+ */
+export function selfProgress(sha256: string, self: LeaderSelf, now: number): MemberProgress {
+  const { peerId, instanceId } = self;
+  if (!self.runsTarget) return { peerId, instanceId, phase: 'staged' };
+  return self.trial === sha256
+    ? { peerId, instanceId, phase: 'restarting', restartAt: now }
+    : { peerId, instanceId, phase: 'done' };
 }
 
 /** What the leader sees of one member at a tick. */
@@ -82,6 +104,10 @@ export interface MemberObservation {
     /** Its last restart into an artifact as its supervisor judged it (`at`: when, its clock). */
     last: { sha256: string; ok: boolean; reason?: string; at?: number } | null;
     held?: string[];
+    /** The artifact whose gate is still open there (absent from older agents: taken as none). */
+    trial?: string | null;
+    /** When it last returned to its previous artifact for a `--rollback` (its clock). */
+    returnedAt?: number;
   };
 }
 
@@ -108,8 +134,10 @@ export const LEADER_GATE_SLACK = 15_000;
 
 /**
  * Folds what the leader observes into the rollout (new members join its list; a restarted member
- * that runs the target and is ready is done; one that rolled back, or overran the gate, halts it)
- * and says what to do next. `self` is the leader: it restarts last.
+ * that runs the target, is ready and whose gate is over is done; one that rolled back, or overran
+ * the gate, halts it) and says what to do next. `self` is the leader: it restarts last. `seen` may
+ * hold the leader's own observation: on the target, it is done once its own gate is over (its
+ * supervisor recorded the trial), so `upgrade-complete` never precedes that record.
  */
 export function planUpgrade(
   r: UpgradeRollout,
@@ -133,7 +161,13 @@ export function planUpgrade(
   for (const m of members) {
     const o = seen.find((x) => x.peerId === m.peerId);
     const runsTarget = o?.status?.sha256 === r.sha256 && o.version === r.version;
-    if (m.phase !== 'done' && m.phase !== 'failed' && runsTarget && o?.alive && o.status?.ready) {
+    const judged = o?.status?.trial !== r.sha256;
+    // The leader's own supervisor decides its gate (a failure ends this process): no timeout here.
+    if (m.peerId === self && runsTarget && m.phase !== 'failed') {
+      m.phase = judged ? 'done' : 'restarting';
+      continue;
+    }
+    if (m.phase !== 'done' && m.phase !== 'failed' && runsTarget && judged && o?.alive && o.status?.ready) {
       m.phase = 'done';
       continue;
     }

@@ -6,7 +6,7 @@ import type { PoolNode } from '../p2p/node.ts';
 import { UpgradeLeader, type UpgradeLeaderOptions } from './leader.ts';
 import { UpgradeMember } from './member.ts';
 import { acceptUpgradePush } from './push.ts';
-import { requestRestart } from './restart.ts';
+import { isSupervised, requestRestart } from './restart.ts';
 import { runningArtifact } from './running.ts';
 import { ArtifactStore } from './store.ts';
 
@@ -103,14 +103,25 @@ export class UpgradeService implements Component {
     }
   }
 
-  /** After a restart into a new artifact: tells the supervisor this agent is ready (the gate passes). */
+  /**
+   * After a restart into a new artifact: tells the supervisor this agent is ready (the gate
+   * passes). A confirmed trial that nobody will record (this agent runs unsupervised: its
+   * supervisor was killed after the confirmation, and systemd started current.mjs itself) is
+   * recorded here, so its gate does not stay open for good (store.openTrial).
+   */
   async #confirmTrial(): Promise<void> {
     const running = runningArtifact();
     if (!running.sha256 || !this.#o.ready()) return;
     const trial = await this.store.trial();
-    if (!trial || trial.sha256 !== running.sha256 || trial.confirmedAt !== undefined) return;
-    await this.store.writeTrial({ ...trial, confirmedAt: this.#o.now() });
-    this.#o.log('upgrade-ready', { sha256: running.sha256, version: running.version });
+    if (!trial || trial.sha256 !== running.sha256) return;
+    if (trial.confirmedAt === undefined) {
+      await this.store.writeTrial({ ...trial, confirmedAt: this.#o.now() });
+      this.#o.log('upgrade-ready', { sha256: running.sha256, version: running.version });
+    } else if (!isSupervised() && (await this.store.openTrial()) === trial.sha256) {
+      await this.store.writeOutcome({ sha256: trial.sha256, ok: true, at: this.#o.now() });
+      await this.store.writeTrial(null);
+      this.#o.log('upgrade-confirmed', { sha256: trial.sha256, unsupervised: true });
+    }
   }
 
   /** GET /upgrade: what this node runs and holds, and on the leader the rollout. */
@@ -121,6 +132,7 @@ export class UpgradeService implements Component {
       keyConfigured: this.#o.publicKey !== undefined,
       rollout: rollout ? { ...rollout, leading: this.#o.leading() } : null,
       rollback: this.leader.rollback ? { ...this.leader.rollback.progress, leading: this.#o.leading() } : null,
+      catchUp: this.leader.catchUp,
     };
   }
 }

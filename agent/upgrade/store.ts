@@ -134,6 +134,17 @@ export class ArtifactStore {
     await writeAtomically(join(this.dir, 'trial.json'), `${JSON.stringify(trial)}\n`);
   }
 
+  /**
+   * The artifact whose health gate is still open, or null: a trial that no outcome recorded since
+   * it started settles (the supervisor writes the outcome before it clears the trial).
+   */
+  async openTrial(): Promise<string | null> {
+    const trial = await this.trial();
+    if (!trial) return null;
+    const last = await this.outcome();
+    return last?.sha256 === trial.sha256 && last.at >= trial.startedAt ? null : trial.sha256;
+  }
+
   async outcome(): Promise<UpgradeOutcome | null> {
     const text = await readOrNull(join(this.dir, 'last.json'));
     return text ? (JSON.parse(text.toString('utf8')) as UpgradeOutcome) : null;

@@ -62,14 +62,15 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
       if (failure && !stopping) {
         if (!exited) await stopChild(running, exit, o.stopGraceMs ?? 15_000);
         const back = await o.store.rollback();
-        await o.store.writeTrial(null);
+        // The outcome first: a trial with its outcome recorded is over (store.openTrial).
         await o.store.writeOutcome({ sha256: trial.sha256, ok: false, reason: failure, at: now() });
+        await o.store.writeTrial(null);
         o.log('upgrade-rolled-back', { sha256: trial.sha256, reason: failure, to: back });
         continue;
       }
       if (!failure) {
-        await o.store.writeTrial(null);
         await o.store.writeOutcome({ sha256: trial.sha256, ok: true, at: now() });
+        await o.store.writeTrial(null);
         o.log('upgrade-confirmed', { sha256: trial.sha256 });
       }
     }

@@ -10,6 +10,8 @@ export interface NodeUpgrade {
   version: string | null;
   sha256: string | null;
   ready: boolean;
+  /** The artifact whose health gate is still open on it (agents older than the field say nothing). */
+  trial?: string | null;
   error?: string;
 }
 
@@ -85,7 +87,7 @@ export async function readNode(monitor: string): Promise<NodeRead> {
     const res = await fetch(`${monitor.replace(/\/$/, '')}/upgrade`, { signal: AbortSignal.timeout(2000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = (await res.json()) as {
-      self: { version: string; sha256: string | null; ready: boolean };
+      self: { version: string; sha256: string | null; ready: boolean; trial?: string | null };
       rollout: UpgradeRolloutView | null;
       rollback?: UpgradeRollbackView | null;
     };
@@ -145,7 +147,7 @@ export class LeaderEvents {
 }
 
 /**
- * Polls every node's /upgrade until all run `sha256` and are ready, or a leader's rollout says it
+ * Polls every node's /upgrade until all run `sha256`, are ready and their gates are over, or a leader's rollout says it
  * halted (where and why), or the time is up (then the nodes as last seen, with halted null).
  * Meanwhile the leading node's rollout events are shown as they come.
  */
@@ -164,7 +166,8 @@ export async function followUpgrade(o: FollowOptions & { sha256: string }): Prom
       stream.follow(leading?.node.monitor ?? null);
       const halted = mine.find((s) => s.rollout?.halted)?.rollout?.halted ?? null;
       if (halted) return { nodes, halted, done: false, events: stream.events };
-      const upgraded = nodes.filter((n) => n.sha256 === o.sha256 && n.ready).length;
+      // On it, ready, and its gate over (its supervisor recorded the trial): it stays on it.
+      const upgraded = nodes.filter((n) => n.sha256 === o.sha256 && n.ready && n.trial !== o.sha256).length;
       const line = `${upgraded}/${nodes.length} nodes run ${o.sha256.slice(0, 12)}`;
       if (line !== last) o.progress(line);
       last = line;

@@ -82,6 +82,11 @@ export interface MemberUpgradeStatus {
   ready: boolean;
   /** The outcome of the last restart into a new artifact, as the supervisor judged it. */
   last: UpgradeOutcome | null;
+  /**
+   * The artifact (sha256) whose health gate is still open: restarted into it, and its supervisor
+   * has not recorded the outcome yet. Null when none; absent from agents older than the field.
+   */
+  trial?: string | null;
 }
 
 export interface UpgradeOutcome {
