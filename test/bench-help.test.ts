@@ -13,6 +13,7 @@ const SCRIPTS = [
   ['idle-flows.ts', 'idle-flows.ts'],
   ['stall-agent.ts', 'bench-agent'],
   ['upgrade-leadership.ts', 'upgrade-leadership.ts'],
+  ['pool-key-cipher.ts', 'pool-key-cipher.ts'],
 ] as const;
 
 function bench(script: string, ...args: string[]) {

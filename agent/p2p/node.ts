@@ -4,9 +4,9 @@ import { type GossipSub, gossipsub, StrictSign } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { poolKeyProtector } from './pool-key-protector.ts';
 import { libp2pLogger } from './quiet-logger.ts';
 
 export interface PoolNodeOptions {
@@ -30,8 +30,8 @@ export type PoolServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<
 export type PoolNode = Libp2p<PoolServices>;
 
 /**
- * Creates (does not start) the agent's libp2p node: TCP + pnet + noise + yamux, gossipsub with
- * StrictSign.
+ * Creates (does not start) the agent's libp2p node: TCP + pool key (pnet v1 wire,
+ * pool-key-protector.ts) + noise + yamux, gossipsub with StrictSign.
  */
 export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
   const logger = libp2pLogger();
@@ -41,7 +41,7 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     ...(logger ? { logger } : {}),
     addresses: { listen: opts.listen },
     transports: [tcp(dialSource(opts.listen))],
-    connectionProtector: preSharedKey({ psk: opts.poolKey }),
+    connectionProtector: poolKeyProtector({ psk: opts.poolKey }),
     connectionEncrypters: [noise()],
     // No yamux keep-alive: a ping on every connection every 30 s (and its pong and ACK) was a
     // tenth of an idle agent's packets, and SWIM already probes the peers that matter.
