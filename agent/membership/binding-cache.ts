@@ -58,10 +58,12 @@ export class BindingCache {
     const now = this.#o.now();
     if (cur && cur.key === key && !this.#isDue(claim.peerId, cur, now)) return cur.verdict;
     const source = this.#o.sourceFor(claim.cloud);
-    const verdict = bindingVerdict(claim, source, holder());
+    const tookPart = cur !== undefined && cur.key === key && takesPart(cur.verdict);
+    const verdict = held(bindingVerdict(claim, source, holder()), claim, tookPart, source);
     this.#entries.set(claim.peerId, { key, verdict, at: now });
     this.#unwait(claim.peerId);
-    const waits = verdict.kind === 'unchecked' && source?.revision !== undefined;
+    const answerLater = verdict.kind === 'unchecked' || (verdict.kind === 'unbound' && verdict.reason === 'judging');
+    const waits = answerLater && source?.revision !== undefined;
     if (waits && source) this.#wait(claim.peerId, source);
     if (mayChange(verdict) || (verdict.kind === 'unchecked' && source !== undefined && !waits))
       this.#retry.add(claim.peerId);
@@ -90,7 +92,8 @@ export class BindingCache {
   due(): string[] {
     const now = this.#o.now();
     this.#collectMoved();
-    const due = [...this.#retry, ...this.#moved].filter((peer) => {
+    // A claim being judged is in both (a retry bounds its wait, the revision brings the answer).
+    const due = [...new Set([...this.#retry, ...this.#moved])].filter((peer) => {
       const e = this.#entries.get(peer);
       return e !== undefined && this.#isDue(peer, e, now);
     });
@@ -139,6 +142,20 @@ export class BindingCache {
     if ((this.#expiring.get(peer) ?? Number.POSITIVE_INFINITY) <= now) return true;
     return this.#retry.has(peer) && now - e.at >= this.#o.recheckAfter;
   }
+}
+
+/**
+ * A claim its source is still judging (the leader's first listing, a dial to the listed address)
+ * takes no part until the answer if it never took part here (unbound `judging`, re-checked when
+ * the source's revision moves and every re-check period): a key holder gains nothing by claiming
+ * just before a listing. One that took part here before (unchecked while this node followed,
+ * bound by a listing whose TTL ran out) keeps taking part meanwhile: a new leader must not drop
+ * its members from its view — and from the size its lease counts — while it first lists.
+ */
+function held(v: Verdict, claim: Claim, tookPart: boolean, source: BindingSource | undefined): Verdict {
+  if (v.kind !== 'unchecked' || !v.judging || tookPart) return v;
+  const detail = `${source?.name ?? 'its source'} has not judged ${claim.instanceId} (peer ${claim.peerId}) yet`;
+  return { kind: 'unbound', reason: 'judging', detail };
 }
 
 function keyOf(c: Claim): string {

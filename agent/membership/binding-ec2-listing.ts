@@ -6,7 +6,10 @@ import { type ListedInstance, type Located, listedAddress, locatedVerdict } from
  * checked against the provider's listing of the cloud (one DescribeInstances by the pool and cloud
  * tags for every claim pending at the time, at most one per `minInterval`) and against where the
  * claimant answers (binding-ec2-listing-verdict.ts). Answers come in asynchronously, so a claim is
- * `unchecked` until they do and the binding cache checks it again when `revision()` moves.
+ * `unchecked` and `judging` until they do and the binding cache checks it again when `revision()`
+ * moves; meanwhile the cache holds a claim that never took part on this node (binding-cache.ts),
+ * for at most `judgeWithin` from when this node, leading, first checked it: then it is plainly
+ * unchecked, logged once (`binding-listing-late`). A node that starts leading lists at once.
  *
  * A node that does not lead lists nothing (followers have no business calling EC2, and N of them
  * would spend the account's request budget the leader scales with): its members stay unchecked,
@@ -38,6 +41,8 @@ export interface Ec2ListingOptions {
   minInterval: number;
   /** No listing for this long after a failed one (ms). */
   retryAfter: number;
+  /** Longest a claim waits for this node's listing before it is unchecked (ms; default JUDGE_WITHIN_MS). */
+  judgeWithin?: number;
   log: (msg: string, fields: Record<string, unknown>) => void;
   /** The refusals of the leader this node follows, still held (binding-ec2-listing-held.ts). */
   held?: { verdict(peerId: string): Verdict | undefined; revision(): number };
@@ -46,7 +51,11 @@ export interface Ec2ListingOptions {
 /** At most this many peer ids in `refused()` (the summary's bound, SUMMARY_LIMITS.unbound). */
 export const MAX_REFUSED = 256;
 
+/** Default of `judgeWithin` (ms): a listing of one page answers in well under a second. */
+export const JUDGE_WITHIN_MS = 10_000;
+
 const UNCHECKED: Verdict = { kind: 'unchecked' };
+const JUDGING: Verdict = { kind: 'unchecked', judging: true };
 
 export class Ec2ListingSource implements BindingSource {
   readonly name = 'ec2-listing';
@@ -65,6 +74,8 @@ export class Ec2ListingSource implements BindingSource {
   readonly #failed = new Set<string>();
   /** Peers whose latest verdict here is unbound, and when (oldest first). */
   readonly #refused = new Map<string, number>();
+  /** Claims that waited longer than `judgeWithin` (logged once each; pruned with #firstSeen). */
+  readonly #late = new Set<string>();
 
   constructor(opts: Ec2ListingOptions) {
     this.#o = opts;
@@ -75,6 +86,7 @@ export class Ec2ListingSource implements BindingSource {
     if (acting !== this.#acting) {
       this.#acting = acting;
       this.#revision++;
+      if (acting) this.#want(); // a new leader lists now, not at the first claim it is asked about
     }
     // Either counter moving makes unchecked verdicts due; the sum of two counters that only grow does too.
     return this.#revision + (this.#o.held?.revision() ?? 0);
@@ -109,7 +121,8 @@ export class Ec2ListingSource implements BindingSource {
     const listing = this.#listing;
     if (!listing || listing.at < first || now - listing.at >= o.ttl) {
       this.#want();
-      return UNCHECKED;
+      // The latest listing failed: unchecked until one succeeds (binding-listing-unavailable said so).
+      return this.#failed.size > 0 ? UNCHECKED : this.#judging(key, claim, now - first);
     }
     const step = listedAddress(claim, listing.byId.get(claim.instanceId), o.pool);
     if (!step) return UNCHECKED;
@@ -117,6 +130,20 @@ export class Ec2ListingSource implements BindingSource {
     const from = o.connectedFrom(claim.peerId);
     if (from.includes(step.ip)) return this.#store(key, claim, { kind: 'bound', by: this.name });
     this.#locate(key, claim, step.ip, from);
+    return this.#judging(key, claim, now - first);
+  }
+
+  /** An answer is on its way: `judging`, unless the claim has waited `judgeWithin` already. */
+  #judging(key: string, claim: Claim, waited: number): Verdict {
+    if (waited < (this.#o.judgeWithin ?? JUDGE_WITHIN_MS)) return JUDGING;
+    if (!this.#late.has(key)) {
+      this.#late.add(key);
+      const fields = { cloud: claim.cloud, peerId: claim.peerId, instanceId: claim.instanceId, waitedMs: waited };
+      this.#o.log('binding-listing-late', {
+        ...fields,
+        effect: 'unchecked (first claim wins) until the listing answers',
+      });
+    }
     return UNCHECKED;
   }
 
@@ -195,6 +222,7 @@ export class Ec2ListingSource implements BindingSource {
   #prune(now: number): void {
     for (const [key, v] of this.#verdicts) if (now - v.at >= this.#o.ttl) this.#verdicts.delete(key);
     for (const [key, at] of this.#firstSeen) if (now - at >= this.#o.ttl) this.#firstSeen.delete(key);
+    for (const key of this.#late) if (!this.#firstSeen.has(key)) this.#late.delete(key);
     for (const [peer, at] of this.#refused) if (now - at >= this.#o.ttl) this.#refused.delete(peer);
   }
 }

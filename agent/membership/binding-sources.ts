@@ -4,6 +4,7 @@ import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { CloudBinding } from '../../shared/wire/cloud-binding.ts';
 import type { BindingSource } from './binding.ts';
 import { ec2IdentitySource } from './binding-ec2.ts';
+import { LEADER_REFUSALS } from './binding-ec2-listers.ts';
 import { OwnIdentity, readIdentity } from './binding-imds.ts';
 import { ownLocalRecords, peerLocalRecords } from './binding-local.ts';
 import { launcherCertificateSource } from './binding-ssh.ts';
@@ -20,7 +21,8 @@ import { launcherCertificateSource } from './binding-ssh.ts';
  *    when its host has the file (an ssh host that is the launcher's machine), else cannot check.
  *  - ec2: the identity document, when the cloud names an `identityCertificate` (PEM), from the
  *    cloud's `accountId` when it names one; without one, the provider's listing when `listing`
- *    gives a source for the cloud (binding-ec2-listers.ts: only the leader lists).
+ *    gives a source for the cloud (binding-ec2-listers.ts: only the leader lists), or, on an
+ *    agent that cannot list (no pool definition), the refusals of the leader it follows.
  *  - ssh: the launcher certificate, checked with the launcher's public key.
  *  - a cloud the pool does not have: nothing can be bound to it.
  * Every other cloud is unchecked (first claim wins); `warn` is told so once per cloud, here, at
@@ -56,10 +58,18 @@ export function bindingSources(
     let chosen = sourceFor(c, binding, localSource, now);
     if (typeof chosen === 'string' && binding.provider === 'ec2' && listing) {
       const listed = listing(name);
-      if (typeof listed !== 'string') {
-        warn('binding-by-listing', { cloud: name, why: chosen, how: "the leader checks claims against EC2's listing" });
+      if (typeof listed === 'string') chosen = `${chosen}; ${listed}`;
+      else {
+        const byLeader = listed.name === LEADER_REFUSALS; // this agent cannot list (binding-ec2-listers.ts)
+        warn(byLeader ? 'binding-by-leader' : 'binding-by-listing', {
+          cloud: name,
+          why: byLeader ? `${chosen}; ${(listed as { why?: string }).why}` : chosen,
+          how: byLeader
+            ? "claims the leader's EC2 listing refused are refused here too; others are unchecked (first claim wins)"
+            : "the leader checks claims against EC2's listing",
+        });
         chosen = listed;
-      } else chosen = `${chosen}; ${listed}`;
+      }
     }
     if (typeof chosen === 'string') warn('binding-unchecked', { cloud: name, provider: binding.provider, why: chosen });
     sources.set(name, typeof chosen === 'string' ? undefined : chosen);

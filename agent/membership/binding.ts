@@ -49,12 +49,21 @@ export type UnboundReason =
   /** The provider's listing has no such instance of the pool and cloud, pending or running. */
   | 'not-listed'
   /** The listed instance's private address is not where the claimant answers. */
-  | 'listing-mismatch';
+  | 'listing-mismatch'
+  /**
+   * Its source is judging the claim (the leader's EC2 listing or dial is under way) and the claim
+   * never took part here: it waits for the answer (re-checked then), not first claim wins.
+   */
+  | 'judging';
 
 export type Verdict =
   /** `until`: the evidence stops holding then (epoch ms; an expiring certificate), and is checked again. */
   | { kind: 'bound'; by: string; until?: number }
-  | { kind: 'unchecked' }
+  /**
+   * `judging`: the source will have an answer soon (its revision moves then). The binding cache
+   * holds such a claim as unbound `judging` unless it took part here before (binding-cache.ts).
+   */
+  | { kind: 'unchecked'; judging?: true }
   | { kind: 'unbound'; reason: UnboundReason; detail: string };
 
 /** What one provider says about a claim, ignoring who else claims the instance. */
@@ -86,9 +95,11 @@ export function takesPart(v: Verdict): boolean {
   return v.kind !== 'unbound';
 }
 
+const MAY_CHANGE = new Set<UnboundReason>(['no-instance', 'pending', 'taken', 'judging']);
+
 /** Whether a negative verdict may change later (the launcher records the peer id after spawning it). */
 export function mayChange(v: Verdict): boolean {
-  return v.kind === 'unbound' && (v.reason === 'no-instance' || v.reason === 'pending' || v.reason === 'taken');
+  return v.kind === 'unbound' && MAY_CHANGE.has(v.reason);
 }
 
 /** An instance as a launcher's durable record has it. */
