@@ -1,6 +1,8 @@
+import type { LeaderWindows } from '../../shared/scaling/windows.ts';
 import type { LoadSummary } from '../../shared/wire/heartbeat.ts';
 import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import { LoadBook, summaryInterval } from './book.ts';
 import { summaryFrames, summaryRows } from './summary.ts';
@@ -19,6 +21,8 @@ export interface LoadExchangeOptions {
   maxMembers: number;
   /** Leading: the peers this node's EC2 listing refused, carried in its summary (none: no list). */
   unbound?: () => string[];
+  /** Leading: its scaling rules' windows, carried in its summary (the scalers' windows()). */
+  windows?: () => RuleWindow[];
   /**
    * Following: the leader's summary named `refused` as unbound and counts `counted` (its rows),
    * and sends summaries every `interval` ms; only ever called for the leader this node follows.
@@ -62,6 +66,8 @@ export class LoadExchange {
   #summarised = 0;
   /** The refused peers the last summaries carried (a new one is worth an early summary). */
   #refusedSent = new Set<string>();
+  /** Following: the last summary from the leader followed (when it came, on this node's clock). */
+  #last: { peerId: string; term: number; at: number; every: number; windows: LeaderWindows } | null = null;
 
   constructor(opts: LoadExchangeOptions) {
     this.#o = opts;
@@ -92,7 +98,35 @@ export class LoadExchange {
     this.onSummary({ members: frame.rows });
     const counted = frame.rows.map((r) => r.peerId);
     const every = summaryEvery(this.#o.memberIds().length + 1);
+    const at = this.#o.now();
+    this.#last = { ...leader, at, every, windows: { at, windows: frame.windows ?? [] } };
     this.#o.onVerdicts?.(leader, { refused: frame.unbound ?? [], counted }, every);
+  }
+
+  /**
+   * The rule windows of the last summary from the leader this node followed (kept when it stops
+   * following it: a new leader starts its timers from them, inheritTimers in shared/scaling/windows.ts).
+   */
+  leaderWindows(): LeaderWindows | null {
+    return this.#last?.windows ?? null;
+  }
+
+  /**
+   * How much older than the leader's this node's view of others' metrics is (ms): the time since
+   * the summary of the leader it follows came, while the next is due (up to 2 intervals); else 0
+   * (leading, or the summaries stopped: then ages count in full). The scaler judges a metric's
+   * age by maxMetricAge as of that summary, as the leader did when it sent it. Why the age rule and
+   * not the interval: above ~maxMetricAge / 1 s members (58 at the defaults) the interval, N s,
+   * outlasts maxMetricAge, so every sample expired on followers between summaries and their rule
+   * windows restarted at each one; a shorter interval would cost the leader N² rows per interval,
+   * the bandwidth the interval exists to bound, while the follower's lag is by design, not silence.
+   */
+  viewLag(): number {
+    const s = this.#last;
+    const leader = this.#o.leader();
+    if (!s || !leader || leader.peerId !== s.peerId || leader.term !== s.term) return 0;
+    const since = this.#o.now() - s.at;
+    return since >= 0 && since <= 2 * s.every ? since : 0;
   }
 
   /** The leader's summary, on a follower (also as an older leader publishes it on the control topic). */
@@ -140,6 +174,7 @@ export class LoadExchange {
       summaryRows(o.self(), o.metrics(), ids, this.book, now),
       SUMMARY_FRAME_BYTES,
       refused,
+      o.windows?.() ?? [],
     );
     await Promise.all(due.flatMap((id) => frames.map((f) => o.send(id, f).catch(() => undefined))));
   }

@@ -1,6 +1,7 @@
 import { encode } from 'cborg';
 import type { MetricMap } from '../../shared/wire/metrics.ts';
 import { frameToWire, type SummaryFrame, type SummaryRow } from '../../shared/wire/probe.ts';
+import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
 import type { LoadBook } from './book.ts';
 
 /**
@@ -27,21 +28,24 @@ export function summaryRows(
  * so a pool of thousands still fits the probe channel's frame limit. A row is measured alone with
  * its metric names spelled out, an upper bound of what it adds to a frame that names them once.
  * The `unbound` peer ids (the leader's listing refusals) go after the rows, split the same way,
- * each in one frame only; none: no frame carries the list.
+ * each in one frame only; none: no frame carries the list. The leader's rule `windows` (a few
+ * dozen bytes per rule) go in every frame, so whichever frame a follower got last says them whole.
  */
 export function summaryFrames(
   term: number,
   rows: readonly SummaryRow[],
   maxBytes: number,
   unbound: readonly string[] = [],
+  windows: readonly RuleWindow[] = [],
 ): SummaryFrame[] {
   const frames: SummaryFrame[] = [];
-  const overhead = encode(frameToWire({ t: 'summary', term, rows: [] })).byteLength;
+  const carried = windows.length > 0 ? { windows: [...windows] } : {};
+  const overhead = encode(frameToWire({ t: 'summary', term, rows: [], ...carried })).byteLength;
   let current: SummaryRow[] = [];
   let ids: string[] = [];
   let size = overhead;
   const flush = () => {
-    frames.push({ t: 'summary', term, rows: current, ...(ids.length > 0 ? { unbound: ids } : {}) });
+    frames.push({ t: 'summary', term, rows: current, ...carried, ...(ids.length > 0 ? { unbound: ids } : {}) });
     current = [];
     ids = [];
     size = overhead;

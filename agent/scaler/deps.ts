@@ -1,5 +1,6 @@
 import type { RemoterBase } from '../../shared/remoter/types.ts';
 import type { ScalingConfig } from '../../shared/scaling/config.ts';
+import type { LeaderWindows } from '../../shared/scaling/windows.ts';
 import type { MemberView, ScalingDecision } from '../../shared/wire/cluster.ts';
 import type { Intent, Outcome, Retire } from '../../shared/wire/heartbeat.ts';
 import type { ActionLedger } from './ledger.ts';
@@ -31,6 +32,16 @@ export interface ScalerDeps {
    * takes over at the heal does not act on the stale view it had during the split.
    */
   leaseHeldFor?: () => number;
+  /**
+   * The rule windows of the last summary from the leader this node followed (LoadExchange's
+   * leaderWindows): when it begins to act, its timers start from them (shared/scaling/windows.ts).
+   */
+  inherited?: () => LeaderWindows | null;
+  /**
+   * How much older than the leader's this node's view of others' metrics is (LoadExchange's
+   * viewLag, ms; 0 when leading): metric ages are judged as of the leader's last summary.
+   */
+  viewLag?: () => number;
   /** Created on first use (only a leader needs the provider). */
   remoter: () => RemoterBase;
   ledger: ActionLedger;

@@ -5,7 +5,7 @@ import type { AgentConfig } from '../../shared/wire/agent-config.ts';
 import type { MemberView, PoolEvent } from '../../shared/wire/cluster.ts';
 import type { ActionLedger } from './ledger.ts';
 import { PoolScaler } from './pool-scaler.ts';
-import { type ControlDraft, Scaler } from './scaler.ts';
+import { type ControlDraft, Scaler, type ScalerDeps } from './scaler.ts';
 
 export interface AgentScalerOptions {
   config: AgentConfig;
@@ -14,6 +14,10 @@ export interface AgentScalerOptions {
   leads: () => number | null;
   /** How long this node has held its quorum lease without a break (ms); see ScalerDeps. */
   leaseHeldFor?: () => number;
+  /** The last summary's rule windows from the leader followed (LoadExchange.leaderWindows); see ScalerDeps. */
+  inherited?: ScalerDeps['inherited'];
+  /** How much this node's view of metrics lags the leader's (LoadExchange.viewLag); see ScalerDeps. */
+  viewLag?: ScalerDeps['viewLag'];
   selfPeerId: () => string;
   retireSelf: (reason: string, term: number) => void;
   members: () => MemberView[];
@@ -84,6 +88,8 @@ function cloudScaler(
     deadAfter: timing.deadAfter,
     replaceAfter: timing.replaceAfter,
     ...(o.leaseHeldFor ? { leaseHeldFor: o.leaseHeldFor } : {}),
+    ...(o.inherited ? { inherited: o.inherited } : {}),
+    ...(o.viewLag ? { viewLag: o.viewLag } : {}),
     remoter: () => {
       // Loaded on first use: only a leader needs a provider, and provider SDKs (AWS, ssh2) cost
       // an idle follower tens of MB and seconds of startup.

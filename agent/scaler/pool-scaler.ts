@@ -1,3 +1,4 @@
+import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Scaler } from './scaler.ts';
 
 type CloudSnapshot = ReturnType<Scaler['snapshot']>;
@@ -77,6 +78,11 @@ export class PoolScaler {
   async stepNow(now: number): Promise<void> {
     for (const cloud of this.#all.keys()) this.#lastStep.set(cloud, now);
     await Promise.all([...this.#all.values()].map((s) => s.step()));
+  }
+
+  /** Every cloud's rule windows, for this node's summary while it leads (agent/load/exchange.ts). */
+  windows(): RuleWindow[] {
+    return [...this.#all.values()].flatMap((s) => s.windows());
   }
 
   snapshot(): PoolScalingSnapshot {

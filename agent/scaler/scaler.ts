@@ -8,8 +8,10 @@ import {
   stepScaling,
 } from '../../shared/scaling/step.ts';
 import { chooseVictims } from '../../shared/scaling/victims.ts';
+import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { MemberView } from '../../shared/wire/cluster.ts';
 import { ActionRunner } from './actions.ts';
+import { WindowCarry } from './carry.ts';
 import { DecisionLog } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
 import { stepMembers } from './members.ts';
@@ -34,6 +36,9 @@ export class Scaler {
   #last: Pick<StepResult, 'bounds' | 'counted'> & { policies: StepDecision['policies'] };
   /** Whether this round has stepped the scaling state yet (exactly once per round). */
   #stepped = false;
+  /** When the scaling state was last stepped. */
+  #steppedAt = 0;
+  readonly #carry: WindowCarry;
   readonly #decisions: DecisionLog;
   readonly #orphans: OrphanWatch;
   readonly #actions: ActionRunner;
@@ -52,6 +57,7 @@ export class Scaler {
     this.#orphans = new OrphanWatch(deps);
     this.#actions = new ActionRunner(deps, () => this.#cloudMembers());
     this.#reconciliation = new Reconciliation(deps, this.#decisions);
+    this.#carry = new WindowCarry(deps);
   }
 
   get busy(): boolean {
@@ -71,6 +77,8 @@ export class Scaler {
     const term = this.#d.leads();
     if (term !== null && this.#acting?.term !== term)
       this.#acting = { term, leaseSince: now - (this.#d.leaseHeldFor?.() ?? 0), steppedAt: now };
+    const rules = this.#carry.timers(this.#state.rules, term !== null, now);
+    if (rules !== this.#state.rules) this.#state = { ...this.#state, rules };
     if (term === null || this.#busy) {
       this.#step(null);
       return;
@@ -98,7 +106,7 @@ export class Scaler {
     const inFlight = count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
     const result = stepScaling(this.#state, {
       now,
-      members: stepMembers(this.#cloudMembers(), now),
+      members: stepMembers(this.#cloudMembers(), now, d.viewLag?.() ?? 0),
       count,
       bounds: { min: d.min, max: d.max },
       config: d.config,
@@ -110,7 +118,13 @@ export class Scaler {
     this.#rules = result.rules;
     this.#last = { bounds: result.bounds, counted: result.counted, policies: result.decision.policies };
     this.#stepped = true;
+    this.#steppedAt = now;
     return { ...result.decision, now };
+  }
+
+  /** This cloud's rule windows as of its last step, for the summary this node sends while it leads. */
+  windows(): RuleWindow[] {
+    return this.#carry.windows(this.#state.rules, this.#steppedAt, this.#d.now());
   }
 
   /** For GET /scaling. */

@@ -55,7 +55,7 @@ export function idleRules(): RuleStatuses {
 
 // Rule texts were validated at config load; parsing each once keeps a step allocation-light.
 const parsed = new Map<string, Rule>();
-function ruleOf(text: string | null): Rule | null {
+export function ruleOf(text: string | null): Rule | null {
   if (!text) return null;
   let rule = parsed.get(text);
   if (!rule) {

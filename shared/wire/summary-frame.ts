@@ -22,10 +22,33 @@ export interface SummaryFrame {
    * to refuse too; absent when none (the usual case costs nothing). At most SUMMARY_LIMITS.unbound.
    */
   unbound?: string[];
+  /**
+   * The leader's scaling rule windows (issue 13): a new leader starts its sustain timers from the
+   * last ones its predecessor sent instead of from zero. Absent from a leader without rules or
+   * older than them. At most SUMMARY_LIMITS.windows.
+   */
+  windows?: RuleWindow[];
 }
 
-/** Bounds of a summary frame's unbound list (the codec refuses a frame beyond them). */
-export const SUMMARY_LIMITS = { unbound: 256, id: 128 } as const;
+/** One scaling rule's sustain window at the leader, as of its last evaluation before it sent it. */
+export interface RuleWindow {
+  cloud: string;
+  rule: 'expand' | 'contract';
+  /** How long the rule had held (ms); null: it did not hold. */
+  heldMs: number | null;
+  /** The rule text's fingerprint (shared/scaling/windows.ts): another rule's window is not taken. */
+  fp: string;
+}
+
+/** Bounds of a summary frame's lists (the codec refuses a frame beyond them). */
+export const SUMMARY_LIMITS = { unbound: 256, id: 128, windows: 128 } as const;
+
+/** `#<cloud> <rule> <heldMs or -> <fp>`: never a metric name (those start with a letter or _). */
+const WINDOW = /^#([a-z0-9][a-z0-9-]{0,31}) (expand|contract) (-|0|[1-9]\d{0,14}) ([0-9a-f]{8})$/;
+
+function windowText(w: RuleWindow): string {
+  return `#${w.cloud} ${w.rule} ${w.heldMs ?? '-'} ${w.fp}`;
+}
 
 /** Its index in probe.ts's frame tags. */
 export const SUMMARY_TAG = 6;
@@ -37,6 +60,8 @@ const MAX_ID = SUMMARY_LIMITS.id;
  * the frame's string table: the metric names, then — only when there are any — an empty string
  * (never a metric name) and the unbound peer ids. No row refers past the metric names, so an agent
  * that predates the list (it checks only that `names` holds strings) reads the rows and ignores it.
+ * The rule windows go between the metric names and that mark, one string each (`#web expand 25000
+ * 1a2b3c4d`): an agent before them takes them for metric names no row uses, and ignores them too.
  */
 export function summaryToWire(f: SummaryFrame): unknown[] {
   const names: string[] = [];
@@ -53,19 +78,39 @@ export function summaryToWire(f: SummaryFrame): unknown[] {
     }
     return row;
   });
-  const table = f.unbound?.length ? [...names, '', ...f.unbound] : names;
+  const table = [...names, ...(f.windows ?? []).map(windowText), ...(f.unbound?.length ? ['', ...f.unbound] : [])];
   return [SUMMARY_TAG, f.term, table, ...rows];
 }
 
-/** Splits the string table into metric names and the unbound list; a string says what was wrong. */
-function splitTable(table: unknown): { names: string[]; unbound?: string[] } | string {
+/**
+ * The rule windows among the table's names; a string says what was wrong. A `#` entry this agent
+ * cannot read (a later format) is skipped, as an agent before them skips them all.
+ */
+function readWindows(names: readonly string[]): RuleWindow[] | string {
+  const out: RuleWindow[] = [];
+  for (const n of names) {
+    if (n[0] !== '#') continue;
+    if (out.length === SUMMARY_LIMITS.windows) return `more than ${SUMMARY_LIMITS.windows} rule windows in a summary`;
+    const m = WINDOW.exec(n);
+    if (!m) continue;
+    const [, cloud, rule, held, fp] = m as unknown as [string, string, RuleWindow['rule'], string, string];
+    out.push({ cloud, rule, heldMs: held === '-' ? null : Number(held), fp });
+  }
+  return out;
+}
+
+/** Splits the string table into metric names, rule windows and the unbound list; a string says what was wrong. */
+function splitTable(table: unknown): { names: string[]; windows: RuleWindow[]; unbound?: string[] } | string {
   if (!Array.isArray(table) || table.some((n) => typeof n !== 'string')) return 'bad summary names';
   const mark = table.indexOf('');
-  if (mark < 0) return { names: table as string[] };
+  const names = (mark < 0 ? table : table.slice(0, mark)) as string[];
+  const windows = readWindows(names);
+  if (typeof windows === 'string') return windows;
+  if (mark < 0) return { names, windows };
   const unbound = table.slice(mark + 1) as string[];
   if (unbound.length > SUMMARY_LIMITS.unbound) return `more than ${SUMMARY_LIMITS.unbound} unbound peers in a summary`;
   if (unbound.some((id) => id.length === 0 || id.length > MAX_ID)) return 'bad summary unbound peer';
-  return { names: table.slice(0, mark) as string[], ...(unbound.length > 0 ? { unbound } : {}) };
+  return { names, windows, ...(unbound.length > 0 ? { unbound } : {}) };
 }
 
 /** Decodes [6, term, names, ...rows] (the tag and term already checked); a string says what was wrong. */
@@ -93,5 +138,11 @@ export function decodeSummary(term: number, v: unknown[]): SummaryFrame | string
     if (bad) return `summary ${bad}`;
     rows.push({ peerId, ageMs: ageMs as number, metrics });
   }
-  return { t: 'summary', term, rows, ...(table.unbound ? { unbound: table.unbound } : {}) };
+  return {
+    t: 'summary',
+    term,
+    rows,
+    ...(table.unbound ? { unbound: table.unbound } : {}),
+    ...(table.windows.length > 0 ? { windows: table.windows } : {}),
+  };
 }
