@@ -2,11 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import type { Stream } from '@libp2p/interface';
+import type { MessageStream, Stream } from '@libp2p/interface';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
+import { multiaddrConnectionPair } from '@libp2p/utils';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
+import { XSalsa20Stream } from '../agent/p2p/pool-key-cipher.ts';
 import { poolKeyProtector, poolKeySecret } from '../agent/p2p/pool-key-protector.ts';
 import { generatePoolKey, PoolKeyError } from '../shared/pool-key.ts';
 
@@ -125,4 +127,45 @@ describe('pool key protector', () => {
       poolKeySecret(new TextEncoder().encode(`/key/swarm/psk/1.0.0/\n/base16/\n${'zz'.repeat(32)}`)),
     ).toThrow(PoolKeyError);
   });
+
+  it("on the wire: its nonce, then XSalsa20(key, sender nonce); ciphertext in the nonce's chunk is read", async () => {
+    const file = generatePoolKey();
+    const key = poolKeySecret(file);
+    const [ours, raw] = multiaddrConnectionPair();
+    const fromRaw = received(raw);
+    const protecting = poolKeyProtector({ psk: file })().protect(ours);
+    // The raw side sends its nonce and its first ciphertext in one chunk.
+    const rawNonce = randomBytes(24);
+    const hello = new TextEncoder().encode('hello from the raw side, longer than one block of 64 bytes......');
+    raw.send(Buffer.concat([rawNonce, new XSalsa20Stream(key, rawNonce).update(hello)]));
+    const conn = await protecting;
+    const toOurs = received(conn);
+    await toOurs.atLeast(hello.byteLength);
+    expect(Buffer.from(toOurs.bytes()).equals(Buffer.from(hello))).toBe(true);
+
+    const reply = randomBytes(1000);
+    conn.send(reply);
+    await fromRaw.atLeast(24 + reply.byteLength);
+    const wire = fromRaw.bytes();
+    const ourNonce = wire.subarray(0, 24);
+    expect(Buffer.from(wire.subarray(24)).equals(reply)).toBe(false);
+    expect(Buffer.from(new XSalsa20Stream(key, ourNonce).update(wire.subarray(24))).equals(reply)).toBe(true);
+    await conn.close();
+  });
 });
+
+/** Everything a stream delivers from now on; `atLeast(n)` resolves once n bytes have come. */
+function received(stream: MessageStream) {
+  const chunks: Uint8Array[] = [];
+  let count = 0;
+  let wait: { n: number; done: () => void } | undefined;
+  stream.addEventListener('message', (evt) => {
+    chunks.push(evt.data.subarray());
+    count += evt.data.byteLength;
+    if (wait && count >= wait.n) wait.done();
+  });
+  return {
+    bytes: () => Buffer.concat(chunks),
+    atLeast: (n: number) => (count >= n ? Promise.resolve() : new Promise<void>((done) => (wait = { n, done }))),
+  };
+}
