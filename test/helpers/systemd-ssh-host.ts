@@ -19,14 +19,19 @@ const SSHD_DIR = '/etc/poolparty-test-sshd';
  * host's file system through the namespace's network (cli below) and installs the agent the way
  * it installs it on any ssh host with systemd: the real unit, enabled and started by systemctl.
  */
-export async function startNamespaceSshd(ns: SystemdNamespace, dir: string): Promise<{ keyFile: string }> {
+export async function startNamespaceSshd(
+  ns: SystemdNamespace,
+  dir: string,
+  /** Where sshd listens besides (or instead of) 127.0.0.1: '0.0.0.0' for a pool of linked namespaces. */
+  listenAddress = '127.0.0.1',
+): Promise<{ keyFile: string }> {
   const user = await generateKey(dir, 'user_key');
   mkdirSync(ns.path(SSHD_DIR), { recursive: true, mode: 0o700 });
   const hostKey = `${SSHD_DIR}/ssh_host_ed25519_key`;
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'systemd-ns', '-f', ns.path(hostKey)]);
   writeFileSync(ns.path(`${SSHD_DIR}/authorized_keys`), `${user.publicKey}\n`, { mode: 0o600 });
   // Only what provisioning needs: root by key, and SFTP for the uploads.
-  const sshdConfig = `Port 22\nListenAddress 127.0.0.1\nHostKey ${hostKey}\nAuthorizedKeysFile ${SSHD_DIR}/authorized_keys
+  const sshdConfig = `Port 22\nListenAddress ${listenAddress}\nHostKey ${hostKey}\nAuthorizedKeysFile ${SSHD_DIR}/authorized_keys
 StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nSubsystem sftp internal-sftp\n`;
   writeFileSync(ns.path(`${SSHD_DIR}/sshd_config`), sshdConfig);
   writeFileSync(
