@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { noiseCrypto } from './noise-crypto.ts';
 import { poolKeyProtector } from './pool-key-protector.ts';
 import { libp2pLogger } from './quiet-logger.ts';
 
@@ -42,7 +43,9 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
     addresses: { listen: opts.listen },
     transports: [tcp(dialSource(opts.listen))],
     connectionProtector: poolKeyProtector({ psk: opts.poolKey }),
-    connectionEncrypters: [noise()],
+    // X25519 keys kept as KeyObjects: noise's default re-imports them from DER for every DH, 7 ms
+    // of CPU per handshake side, the largest part of a seed's cost in a join storm (noise-crypto.ts).
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     // No yamux keep-alive: a ping on every connection every 30 s (and its pong and ACK) was a
     // tenth of an idle agent's packets, and SWIM already probes the peers that matter.
     streamMuxers: [yamux({ enableKeepAlive: false })],

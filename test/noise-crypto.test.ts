@@ -1,0 +1,56 @@
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
+import { multiaddr } from '@multiformats/multiaddr';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PoolNode } from '../agent/p2p/node.ts';
+import { noiseCrypto } from '../agent/p2p/noise-crypto.ts';
+import { generatePoolKey } from '../shared/pool-key.ts';
+import { waitFor } from './fixtures/wait.ts';
+import { startPoolNode } from './helpers/pool-node.ts';
+
+/**
+ * The agent's noise crypto keeps X25519 keys as KeyObjects instead of re-importing them from DER
+ * for every Diffie-Hellman: the same keys and secrets as noise's default, so agents with and
+ * without it shake hands.
+ */
+
+const hex = (b: Uint8Array | { subarray(): Uint8Array }) =>
+  Buffer.from(b instanceof Uint8Array ? b : b.subarray()).toString('hex');
+
+describe('noise crypto with KeyObjects', () => {
+  it('a key pair whose public key is the one noise derives from its private key', () => {
+    for (let i = 0; i < 20; i++) {
+      const kp = noiseCrypto.generateX25519KeyPair();
+      expect(kp.privateKey).toHaveLength(32);
+      expect(hex(kp.publicKey)).toBe(hex(defaultCrypto.generateX25519KeyPairFromSeed(kp.privateKey).publicKey));
+    }
+  });
+
+  it("the same shared secret as noise's default, from either side, also for keys it did not generate", () => {
+    for (let i = 0; i < 20; i++) {
+      const ours = noiseCrypto.generateX25519KeyPair();
+      const theirs = defaultCrypto.generateX25519KeyPair();
+      const secret = hex(noiseCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey));
+      expect(secret).toBe(hex(defaultCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey)));
+      expect(secret).toBe(hex(defaultCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey)));
+      expect(hex(noiseCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey))).toBe(secret);
+      // A copy of our key's bytes (not the array noise got) falls back to the DER import.
+      expect(hex(noiseCrypto.generateX25519SharedKey(Uint8Array.from(ours.privateKey), theirs.publicKey))).toBe(secret);
+    }
+  });
+});
+
+describe('pool nodes with it', () => {
+  const nodes: PoolNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  it('shake hands', async () => {
+    const key = generatePoolKey();
+    const [a, b] = [await startPoolNode(key), await startPoolNode(key)];
+    nodes.push(a, b);
+    const conn = await a.dial(multiaddr(b.getMultiaddrs()[0]!.toString()), { signal: AbortSignal.timeout(15_000) });
+    expect(conn.remotePeer.toString()).toBe(b.peerId.toString());
+    await waitFor('the responder to hold the connection', () => b.getConnections(a.peerId).length > 0);
+  }, 30_000);
+});
