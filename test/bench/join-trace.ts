@@ -1,0 +1,165 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { benchArgs } from './lib/args.ts';
+import { buildChildren } from './lib/build.ts';
+import { InprocPool } from './lib/inproc.ts';
+import { LoopbackBlock } from './lib/loopback.ts';
+import { installCleanup, killAll, type ProcSample, rates, sampleProc } from './lib/procs.ts';
+import { summarize } from './lib/stats.ts';
+
+/**
+ * A join storm second by second (issue 13: N agents start → every agent sees all). Starts N
+ * in-process agents as the join-convergence bench does (a seed, then N-1 at once with the seed as
+ * their only bootstrap address) and, every second until every view holds all N alive, records how
+ * many (agent, member) pairs are still missing, how many agents have not joined yet, and the host
+ * processes' CPU. Prints one JSON line; the timeline also goes to stderr as it runs.
+ */
+
+const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR]
+
+Starts N in-process agents (hosts of K agents each; the seed first, then N-1 at once through it)
+and traces the join storm second by second until every view holds all N alive.
+
+Options:
+  --n N            agents (default 50)
+  --per-host K     agents per host process (default 50)
+  --watch SECONDS  how long to wait for every view to hold all N alive (default 40)
+  --prof DIR       write a CPU profile of each host process into DIR (node --cpu-prof)
+  -h, --help       this help
+
+Prints one JSON line:
+  convergedMs   start of the N-1 → the last view holding all N alive (null: not within --watch)
+  timeline      per second: s, missing (agent, member) pairs not held alive, notJoined (agents
+                that hold nobody and nobody holds), hostCpuPct (per host, % of one core)
+  joinedMs      per joiner: start → its first member-joined event (its join answered), summarized
+  joinsBySecond joiners whose join was answered in each second
+  lastPairs     at most 12 pairs still missing at the end: observer, member (indexes, 0 = seed)
+  hostLag       per host: event-loop delay over the run (mean, p99, max ms)
+  load1         1-minute load average at the start and at the end
+Exit code 0 when every view holds all N alive within --watch, 1 otherwise, 2 on a usage error.`;
+
+const load1 = () => Number((loadavg()[0] ?? 0).toFixed(1));
+
+async function main(): Promise<number> {
+  const values = benchArgs('join-trace', HELP, {
+    n: { type: 'string', default: '50' },
+    'per-host': { type: 'string', default: '50' },
+    watch: { type: 'string', default: '40' },
+    prof: { type: 'string' },
+  });
+  const n = Number(values.n);
+  const perHost = Number(values['per-host']);
+  const watchS = Number(values.watch);
+  if (!Number.isInteger(n) || n < 2) throw new Error(`--n must be an integer >= 2, got ${values.n}`);
+  if (!Number.isInteger(perHost) || perHost < 1) throw new Error(`--per-host must be a positive integer`);
+  if (!(watchS > 0)) throw new Error(`--watch must be a positive number of seconds, got ${values.watch}`);
+  const root = resolve(import.meta.dirname, '../..');
+  const dir = await mkdtemp(join(tmpdir(), 'poolparty-join-trace-'));
+  installCleanup(() => void rm(dir, { recursive: true, force: true }));
+  // Under the repository: the host's packages are resolved from its node_modules.
+  const build = await buildChildren(root, join(root, 'bench-results', 'build'));
+  const prof = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values.prof)}`] : [];
+  const pool = new InprocPool({
+    n,
+    perHost,
+    hostScript: build.host,
+    dir: join(dir, 'pool'),
+    loopback: new LoopbackBlock(),
+    nodeFlags: prof,
+  });
+  const loadStart = load1();
+  try {
+    await pool.prepare();
+    await pool.lag();
+    let cpu: Array<ProcSample | null> = pool.hostPids.map(sampleProc);
+    const t0 = await pool.startRest();
+    const timeline: Array<{ s: number; missing: number; notJoined: number; hostCpuPct: number[] }> = [];
+    let convergedMs: number | null = null;
+    for (let s = 1; s <= watchS; s++) {
+      await new Promise((r) => setTimeout(r, t0 + s * 1000 - Date.now()));
+      await pool.poll();
+      const now = pool.hostPids.map(sampleProc);
+      const hostCpuPct = now.map((b, i) => {
+        const a = cpu[i];
+        return a && b ? Math.round(rates(a, b).cpuPct) : -1;
+      });
+      cpu = now;
+      const m = pool.tracker.missingPairs(pool.peers);
+      timeline.push({ s, missing: m.missing, notJoined: m.neverJoined.length, hostCpuPct });
+      process.stderr.write(`${s}s:${m.missing}/${m.neverJoined.length} `);
+      const at = pool.tracker.convergedAt(pool.peers);
+      if (at !== null) {
+        convergedMs = at - t0;
+        break;
+      }
+    }
+    process.stderr.write('\n');
+    const joined = joinTimes(pool, t0);
+    const result = {
+      n,
+      perHost,
+      convergedMs,
+      timeline,
+      joinedMs: summarize(joined.filter((x): x is number => x !== null)),
+      notJoined: joined.filter((x) => x === null).length,
+      joinsBySecond: bySecond(joined),
+      lastPairs: missingPairs(pool).slice(0, 12),
+      hostLag: (await pool.lag()).map((l) => ({
+        meanMs: Math.round(l.meanMs),
+        p99Ms: Math.round(l.p99Ms),
+        maxMs: Math.round(l.maxMs),
+      })),
+      load1: { start: loadStart, end: load1() },
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return convergedMs === null ? 1 : 0;
+  } finally {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Per joiner (agents 1..n-1): start → its first member-joined event (null: none yet). */
+function joinTimes(pool: InprocPool, t0: number): Array<number | null> {
+  const all = new Set(pool.peers);
+  const events = pool.tracker.eventsAbout(all, new Set(['member-joined']), 0);
+  return pool.peers.slice(1).map((id) => {
+    const own = events.filter((e) => e.by === id).map((e) => e.at);
+    return own.length > 0 ? Math.min(...own) - t0 : null;
+  });
+}
+
+function bySecond(ms: ReadonlyArray<number | null>): number[] {
+  const out: number[] = [];
+  for (const x of ms) {
+    if (x === null) continue;
+    const s = Math.max(0, Math.floor(x / 1000));
+    while (out.length <= s) out.push(0);
+    out[s] = (out[s] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** (observer, member) index pairs where the observer does not hold the member alive. */
+function missingPairs(pool: InprocPool): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  pool.peers.forEach((o, i) => {
+    pool.peers.forEach((m, j) => {
+      if (i !== j && pool.tracker.seenAliveBy([o], m) === 0) out.push([i, j]);
+    });
+  });
+  return out;
+}
+
+main().then(
+  (code) => {
+    killAll();
+    process.exit(code);
+  },
+  (err: Error) => {
+    process.stderr.write(`join-trace: ${err.message} (see --help)\n`);
+    killAll();
+    process.exit(2);
+  },
+);
