@@ -1,0 +1,196 @@
+/**
+ * What an idle pool of one-agent processes is made of, and whether it settles: N agents as the
+ * idle-cost bench starts them (lib/procpool.ts), then every --every seconds for --minutes: wire
+ * bytes and packets per agent from the kernel (iptables, lib/wire.ts), connections per agent and
+ * their churn and duplicates (/proc/net/tcp), CPU per process, membership events, and what the
+ * agents sent by kind (yamux frames by stream protocol, gossipsub RPCs; counted inside each agent
+ * by lib/flow-counter.ts: diagnostic only). Usage: HELP below. Needs root (iptables).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildArtifact } from '../../scripts/build-artifact.mjs';
+import { benchArgs } from './lib/args.ts';
+import { LoopbackBlock, P2P_PORT } from './lib/loopback.ts';
+import { ProcPool } from './lib/procpool.ts';
+import { installCleanup, type ProcSample, rates, sampleProc, sleep } from './lib/procs.ts';
+import { summarize } from './lib/stats.ts';
+import { WireCounter } from './lib/wire.ts';
+
+const HELP = `npx tsx test/bench/idle-watch.ts [--n 50] [--minutes 5] [--every 30] [--top 14]
+
+Options:
+  --n N         agents, one per process (default 50)
+  --minutes M   how long to watch after convergence (default 5)
+  --every S     seconds per printed interval (default 30)
+  --top K       kinds of sent traffic listed per interval (default 14)
+  -h, --help    this help
+
+Prints one JSON line per interval on stdout; needs root for the iptables counter.`;
+
+const values = benchArgs('idle-watch', HELP, {
+  n: { type: 'string', default: '50' },
+  minutes: { type: 'string', default: '5' },
+  every: { type: 'string', default: '30' },
+  top: { type: 'string', default: '14' },
+});
+const n = Number(values.n);
+const everyMs = Number(values.every) * 1000;
+const intervals = Math.ceil((Number(values.minutes) * 60_000) / everyMs);
+const top = Number(values.top);
+
+installCleanup();
+const dir = await mkdtemp(join(tmpdir(), 'poolparty-idle-watch-'));
+const flowsDir = join(dir, 'flows');
+process.env.PP_FLOWS_DIR = flowsDir;
+const out = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const load1 = () => Number((loadavg()[0] ?? 0).toFixed(1));
+
+const ipOf = (hex: string) => {
+  const v = Number.parseInt(hex, 16);
+  return [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255].join('.');
+};
+/** Established sockets with a local address in `ips` and the p2p port at one end, as "lip:lport>rip:rport". */
+function sockets(ips: ReadonlySet<string>): string[] {
+  const keys: string[] = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || f[3] !== '01') continue;
+    const [la, lp] = (f[1] as string).split(':') as [string, string];
+    const [ra, rp] = (f[2] as string).split(':') as [string, string];
+    const lport = Number.parseInt(lp, 16);
+    const rport = Number.parseInt(rp, 16);
+    if (!ips.has(ipOf(la)) || (lport !== P2P_PORT && rport !== P2P_PORT)) continue;
+    keys.push(`${ipOf(la)}:${lport}>${ipOf(ra)}:${rport}`);
+  }
+  return keys;
+}
+
+type Counts = Record<string, { n: number; bytes: number }>;
+function flows(): Map<string, Counts> {
+  const m = new Map<string, Counts>();
+  for (const f of readdirSync(flowsDir, { withFileTypes: true })) {
+    try {
+      m.set(f.name, (JSON.parse(readFileSync(join(flowsDir, f.name), 'utf8')) as { counts: Counts }).counts);
+    } catch {
+      // being written
+    }
+  }
+  return m;
+}
+function flowDelta(a: Map<string, Counts>, b: Map<string, Counts>, seconds: number) {
+  const sum = new Map<string, { n: number; bytes: number }>();
+  for (const [pid, counts] of b) {
+    const before = a.get(pid) ?? {};
+    for (const [k, c] of Object.entries(counts)) {
+      const s = sum.get(k) ?? { n: 0, bytes: 0 };
+      s.n += c.n - (before[k]?.n ?? 0);
+      s.bytes += c.bytes - (before[k]?.bytes ?? 0);
+      sum.set(k, s);
+    }
+  }
+  const per = b.size * seconds;
+  return Object.fromEntries(
+    [...sum]
+      .filter(([, c]) => c.n > 0)
+      .sort((x, y) => y[1].bytes - x[1].bytes || y[1].n - x[1].n)
+      .slice(0, top)
+      .map(([k, c]) => [k, { perS: Number((c.n / per).toFixed(3)), bytesPerS: Math.round(c.bytes / per) }]),
+  );
+}
+
+const loopback = new LoopbackBlock();
+const wire = WireCounter.open([{ label: 'pp', cidr: loopback.cidr, port: P2P_PORT, protocols: ['tcp'] }]);
+if (typeof wire === 'string') throw new Error(`wire counter: ${wire}`);
+await mkdir(flowsDir, { recursive: true });
+const agentFile = (
+  await buildArtifact({ entry: 'test/bench/idle-agent.ts', outdir: join(dir, 'build'), name: 'idle-agent' })
+).file;
+const pool = new ProcPool({ dir: join(dir, 'pool'), script: resolve(agentFile), loopback });
+try {
+  const t0 = await pool.start(n, { startTimeoutMs: 300_000, onProgress: (p) => out({ msg: 'starting', ...p }) });
+  const ids = pool.agents.map((a) => a.id);
+  const conv = await pool.until(() => pool.tracker.convergedAt(ids), 300_000);
+  out({
+    msg: 'converged',
+    ms: conv && conv - t0,
+    lastStartMs: Math.max(...pool.agents.map((a) => a.startedAt - t0)),
+    load1: load1(),
+  });
+  const ips = new Set(pool.agents.map((a) => a.ip));
+  const peers = new Set(pool.agents.map((a) => a.peerId));
+  const types = new Set([
+    'member-joined',
+    'member-recovered',
+    'member-suspect',
+    'member-dead',
+    'member-left',
+    'member-removed',
+    'leader-elected',
+    'leader-lost',
+    'leader-stepped-down',
+  ]);
+  let w0 = wire.read().get('pp');
+  let s0 = new Set(sockets(ips));
+  let f0 = flows();
+  let p0 = new Map<number, ProcSample | null>(pool.agents.map((a) => [a.child.pid ?? 0, sampleProc(a.child.pid ?? 0)]));
+  let at0 = Date.now();
+  for (let i = 0; i < intervals; i++) {
+    await sleep(everyMs);
+    const at = Date.now();
+    const sec = (at - at0) / 1000;
+    const w = wire.read().get('pp');
+    const s = sockets(ips);
+    const sSet = new Set(s);
+    const f = flows();
+    const cpu: number[] = [];
+    const p1 = new Map<number, ProcSample | null>();
+    for (const a of pool.agents) {
+      const pid = a.child.pid ?? 0;
+      const now = sampleProc(pid);
+      p1.set(pid, now);
+      const before = p0.get(pid);
+      if (now && before) cpu.push(rates(before, now).cpuPct);
+    }
+    const perAddr = new Map<string, number>();
+    const pairs = new Map<string, number>();
+    for (const k of s) {
+      const [l, r] = k.split('>') as [string, string];
+      const lip = l.split(':')[0] as string;
+      const rip = r.split(':')[0] as string;
+      perAddr.set(lip, (perAddr.get(lip) ?? 0) + 1);
+      const pair = [lip, rip].sort().join('-');
+      pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+    }
+    const events: Record<string, number> = {};
+    for (const e of pool.tracker.eventsAbout(peers, types, at0))
+      if (e.at < at) events[e.type] = (events[e.type] ?? 0) + 1;
+    out({
+      msg: 'interval',
+      // From convergence, or from the start when the pool never converged (see the converged line).
+      sinceS: Math.round((at - (conv ?? t0)) / 1000),
+      load1: load1(),
+      wireBytesPerAgentPerS: w && w0 ? Math.round((w.bytes - w0.bytes) / n / sec) : null,
+      wirePacketsPerAgentPerS: w && w0 ? Number(((w.packets - w0.packets) / n / sec).toFixed(1)) : null,
+      cpuPct: summarize(cpu, 2),
+      // Each TCP connection between two agents is two sockets, one per end: per agent = its ends.
+      connections: summarize([...ips].map((ip) => perAddr.get(ip) ?? 0)),
+      // Socket pairs (both ends) whose agents hold more than one TCP connection to each other.
+      duplicatePairs: [...pairs.values()].filter((c) => c > 2).length,
+      socketsOpened: s.filter((k) => !s0.has(k)).length,
+      socketsClosed: [...s0].filter((k) => !sSet.has(k)).length,
+      events,
+      sent: flowDelta(f0, f, sec),
+    });
+    w0 = w;
+    s0 = sSet;
+    f0 = f;
+    p0 = p1;
+    at0 = at;
+  }
+} finally {
+  await pool.close();
+  wire.close();
+  await rm(dir, { recursive: true, force: true });
+}
