@@ -89,6 +89,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     sampler,
     record: () => views.record(),
     retired: () => retirement.retired,
+    windows: () => scaler?.windows() ?? [],
   });
   const duty = buildDuty({
     ...common,
@@ -107,6 +108,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     now,
     leads: () => duty.actingTerm(),
     leaseHeldFor: () => duty.leaseHeldFor(),
+    inherited: () => load.leaderWindows(),
+    viewLag: () => load.viewLag(),
     selfPeerId: () => peerId,
     retireSelf: (reason, term) => void retirement.retire(reason, term),
     members: () => views.cluster().members,

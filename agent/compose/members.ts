@@ -1,3 +1,4 @@
+import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { type Electable, hubsOf } from '../leader/heir.ts';
 import { LoadExchange } from '../load/exchange.ts';
@@ -21,6 +22,8 @@ export interface MembersInput
   record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
   /** A retired agent reports load to no leader. */
   retired: () => boolean;
+  /** Leading: the scalers' rule windows, carried in the load summary (PoolScaler.windows). */
+  windows?: () => RuleWindow[];
 }
 
 /**
@@ -85,6 +88,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
     maxMembers: 10_000,
     unbound: () => (listers.length === 0 ? [] : refusedBy(listers)),
+    ...(i.windows ? { windows: i.windows } : {}),
     onVerdicts: (leader, v, interval) => {
       held.release(v.counted);
       const forMs = 2 * Math.max(t.bindingListingTtl, interval);
