@@ -118,7 +118,7 @@ export function eventLine(event: PoolEvent, names: ReadonlyMap<string, string> =
       return `${head}  ${shortSha(event.sha)} on ${event.members} member(s)`;
     case 'upgrade-started':
     case 'upgrade-complete':
-      return `${head}  ${event.version} (${shortSha(event.sha)}), ${event.members} member(s)${event.type === 'upgrade-started' && event.resumed ? ', continued by a new leader' : ''}`;
+      return `${head}  ${event.version} (${shortSha(event.sha)}), ${event.members} member(s)${event.type === 'upgrade-started' && event.resumed ? ', continued by a new leader' : ''}${event.type === 'upgrade-started' && event.reason ? `: ${event.reason}` : ''}`;
     case 'upgrade-progress':
       return `${head}  ${who(event.peerId, event.instanceId)}  ${event.phase} ${event.version}${event.error ? `: ${event.error}` : ''}`;
     case 'upgrade-halted':

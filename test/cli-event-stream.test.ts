@@ -107,4 +107,11 @@ describe("the CLI's reader of a monitor's event stream", () => {
     expect(eventSource(routine)).toBeUndefined();
     expect(eventSource({ ...routine, blocked: 'cooldown' })).toBe('every-node');
   });
+
+  it("says why an upgrade started when it was not a push (a leader's catch-up of launched members)", () => {
+    const started = SAMPLES['upgrade-started'];
+    const catchUp = { ...started, reason: 'catch-up of launched members' } as PoolEvent;
+    expect(eventLine(catchUp, new Map())).toMatch(/5 member\(s\): catch-up of launched members$/);
+    expect(eventLine(started, new Map())).toMatch(/5 member\(s\)$/);
+  });
 });

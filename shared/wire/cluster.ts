@@ -151,7 +151,16 @@ export type BundleEvent =
  * continued by a new leader: resumed), each member's phase as it changes, halted, complete.
  */
 export type UpgradeEvent =
-  | { type: 'upgrade-started'; sha: string; version: string; members: number; resumed: boolean; at: number }
+  | {
+      type: 'upgrade-started';
+      sha: string;
+      version: string;
+      members: number;
+      resumed: boolean;
+      /** Why, when it is not a push: 'catch-up of launched members' (agent/upgrade/catch-up.ts). */
+      reason?: string;
+      at: number;
+    }
   | {
       type: 'upgrade-progress';
       sha: string;

@@ -80,7 +80,7 @@ function describe(e) {
     case 'bundle-failed':
       return `bundle ${e.sha.slice(0, 8)} failed on ${short(e.peerId)} (${e.stage}): ${e.error}`;
     case 'upgrade-started':
-      return `upgrade to ${e.version} ${e.resumed ? 'continued by this leader' : 'started'} (${e.members} members)`;
+      return `upgrade to ${e.version} ${e.resumed ? 'continued by this leader' : 'started'} (${e.members} members)${e.reason ? `: ${e.reason}` : ''}`;
     case 'upgrade-progress':
       return `upgrade: ${e.instanceId} ${e.phase} ${e.version}${e.error ? `: ${e.error}` : ''}`;
     case 'upgrade-halted':
