@@ -15,6 +15,7 @@ import { benchArgs } from './lib/args.ts';
 import { LoopbackBlock, P2P_PORT } from './lib/loopback.ts';
 import { ProcPool } from './lib/procpool.ts';
 import { installCleanup, type ProcSample, rates, sampleProc, sleep } from './lib/procs.ts';
+import { POOL_EVENTS } from './lib/settle.ts';
 import { summarize } from './lib/stats.ts';
 import { WireCounter } from './lib/wire.ts';
 
@@ -120,17 +121,7 @@ try {
   });
   const ips = new Set(pool.agents.map((a) => a.ip));
   const peers = new Set(pool.agents.map((a) => a.peerId));
-  const types = new Set([
-    'member-joined',
-    'member-recovered',
-    'member-suspect',
-    'member-dead',
-    'member-left',
-    'member-removed',
-    'leader-elected',
-    'leader-lost',
-    'leader-stepped-down',
-  ]);
+  const types = POOL_EVENTS;
   let w0 = wire.read().get('pp');
   let s0 = new Set(sockets(ips));
   let f0 = flows();

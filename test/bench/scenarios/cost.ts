@@ -6,6 +6,7 @@ import { LoopbackBlock, P2P_PORT, SERF_PORT } from '../lib/loopback.ts';
 import { ProcPool } from '../lib/procpool.ts';
 import { sleep } from '../lib/procs.ts';
 import { aliveCount, SerfPool } from '../lib/serf.ts';
+import { settle } from '../lib/settle.ts';
 import { summarize } from '../lib/stats.ts';
 import { type IdleWindow, idleMeasures, idleWindow, measure } from '../lib/window.ts';
 import { WireCounter } from '../lib/wire.ts';
@@ -89,7 +90,12 @@ async function oursInProcesses(ctx: BenchContext, n: number, kills: number, wire
       ctx.log('cost-not-converged', { n, stragglers: stragglers(pool, n, t0) });
     }
     ctx.log('cost-converged', { n, ms: side.convergeMs });
-    await sleep(ctx.quick ? 2000 : SETTLE_MS);
+    if (ctx.quick) await sleep(2000);
+    else {
+      const settled = await settle(pool, conv ?? Date.now(), SETTLE_MS);
+      side.timeline.settledMs = settled;
+      ctx.log('cost-settled', { n, ...settled });
+    }
     side.idle = await idleWindow({
       wire,
       label: OURS,
