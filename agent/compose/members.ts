@@ -1,6 +1,5 @@
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
-import { type Electable, hubsOf } from '../leader/heir.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { ec2Listings } from '../membership/binding-ec2-listers.ts';
 import { type Ec2ListingSource, MAX_REFUSED } from '../membership/binding-ec2-listing.ts';
@@ -13,10 +12,7 @@ import { leveled, MEMBERSHIP_LEVELS } from './log-levels.ts';
 import type { Wiring } from './wiring.ts';
 
 export interface MembersInput
-  extends Pick<
-    Wiring,
-    'config' | 'peerId' | 'startedAt' | 'now' | 'log' | 'events' | 'node' | 'telemetry' | 'leadership'
-  > {
+  extends Pick<Wiring, 'config' | 'peerId' | 'now' | 'log' | 'events' | 'node' | 'telemetry' | 'leadership'> {
   sampler: MetricSampler;
   /** This node's record as it gossips it. */
   record: () => Omit<Heartbeat, 'seq' | 'metrics'>;
@@ -65,19 +61,15 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     onReject: tel.onReject,
     onBytes: tel.onBytes,
     log: leveled(log, MEMBERSHIP_LEVELS),
-    // The leader and its heir: their connections are in place when a failover comes (leader/heir.ts).
-    protect: () => hubsOf(electable(), leadership.leader?.peerId ?? null),
+    protect: () => {
+      const leader = leadership.leader?.peerId;
+      return leader && leader !== peerId ? [leader] : [];
+    },
     maxConnections: t.maxConnections,
     // Only members the provider vouches for take part (binding.ts).
     binding: bindingSources(c, { peerId }, warn, Date.now, listing),
     identity: ownIdentity(c, warn),
   });
-  function* electable(): Generator<Electable> {
-    yield { peerId, startedAt: i.startedAt, retiring: leadership.retiring };
-    for (const m of membership.known())
-      if (m.liveness.state === 'alive')
-        yield { peerId: m.record.peerId, startedAt: m.record.startedAt, retiring: m.record.retiring === true };
-  }
   const load: LoadExchange = new LoadExchange({
     self: () => peerId,
     now,

@@ -32,7 +32,7 @@ export function better(a: Claim, b: Claim): boolean {
   return older(a, b);
 }
 
-export function older(a: Pick<Candidate, 'peerId' | 'startedAt'>, b: Pick<Candidate, 'peerId' | 'startedAt'>): boolean {
+export function older(a: Candidate, b: Candidate): boolean {
   return a.startedAt !== b.startedAt ? a.startedAt < b.startedAt : a.peerId < b.peerId;
 }
 

@@ -16,7 +16,7 @@ export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
 }
 
 /** How often the connections are checked against the wanted set (ms). */
-export const MAINTAIN_MS = 2000;
+const MAINTAIN_MS = 2000;
 /**
  * A connection younger than this is not closed for the budget (ms): a joiner's sync with its seed,
  * or a sync with a random member, must finish on the connection it opened. Longer than a join's
@@ -24,15 +24,15 @@ export const MAINTAIN_MS = 2000;
  * well under a second): a seed that cut joiners at 10 s while a storm made their pulls slower
  * than that left them retrying for minutes.
  */
-export const GRACE_MS = 30_000;
+const GRACE_MS = 30_000;
 
 /**
- * Connections to exactly the ring neighbours and the protected peers (the pool's hubs: the leader
- * and its heir, leader/heir.ts): missing ones are dialled (when their record says where), others
- * are closed past the connection budget, oldest first. Checked when the neighbours change and
- * every MAINTAIN_MS: peers that dial us (joiners, syncs, members whose view of the rings is still
- * partial) would otherwise stay connected past the budget, and a neighbour whose record came after
- * the ring changed would never be dialled.
+ * Connections to exactly the ring neighbours and the protected peers (the leader): missing ones
+ * are dialled (when their record says where), others are closed past the connection budget,
+ * oldest first. Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
+ * (joiners, syncs, members whose view of the rings is still partial) would otherwise stay
+ * connected past the budget, and a neighbour whose record came after the ring changed would
+ * never be dialled.
  */
 export class Connections {
   #keep: ReadonlySet<string> = new Set();
@@ -41,7 +41,7 @@ export class Connections {
   constructor(
     private readonly o: {
       node: PoolNode;
-      /** Peers kept beyond the neighbours (the leader and its heir; this node too when it is one). */
+      /** Peers kept beyond the neighbours (the leader). */
       protect: () => string[];
       dialable: (id: string) => boolean;
       maxConnections: number;
@@ -72,11 +72,7 @@ export class Connections {
 
 /**
  * Dials the wanted peers not connected, and closes the oldest others that are past GRACE_MS
- * while more than `maxConnections` peers are connected. A node that is itself wanted (a hub: it
- * leads or is the heir) closes no member's connection: every member holds one to it on purpose.
- * Closing them for the budget (every one past GRACE_MS at once, as they came together) would send
- * them all back to redial it within MAINTAIN_MS, into its limit of half-open upgrades
- * (p2p/node.ts MAX_PENDING_INBOUND). Its connections stay bounded by the node's hard cap.
+ * while more than `maxConnections` peers are connected.
  */
 export function keepConnections(
   node: PoolNode,
@@ -85,20 +81,17 @@ export function keepConnections(
   maxConnections: number,
   now: number,
 ): void {
-  const self = node.peerId.toString();
-  const hub = keep.has(self);
   const opened = new Map<string, number>();
   for (const c of node.getConnections()) {
     const id = c.remotePeer.toString();
     opened.set(id, Math.min(opened.get(id) ?? Infinity, c.timeline.open));
   }
   for (const id of keep) {
-    if (id !== self && !opened.has(id) && dialable(id))
+    if (!opened.has(id) && dialable(id))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
   }
   let excess = opened.size - maxConnections;
-  const closable = (id: string, at: number) => !keep.has(id) && !(hub && dialable(id)) && now - at >= GRACE_MS;
-  const others = [...opened].filter(([id, at]) => closable(id, at)).sort((a, b) => a[1] - b[1]);
+  const others = [...opened].filter(([id, at]) => !keep.has(id) && now - at >= GRACE_MS).sort((a, b) => a[1] - b[1]);
   for (const [id] of others) {
     if (excess <= 0) break;
     excess--;
