@@ -81,7 +81,11 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
     machine: machine(),
     serf: theirs,
     ratio: ratio(mine.median, theirs?.median ?? null),
-    detail: { suspect: summarize(suspect), convergedMs, anchor: 'memberlist LAN default: >= 4 s at 10 nodes, 8-48 s at 100' },
+    detail: {
+      suspect: summarize(suspect),
+      convergedMs,
+      anchor: 'memberlist LAN default: >= 4 s at 10 nodes, 8-48 s at 100',
+    },
     ...(error ? { error } : {}),
   };
 }
