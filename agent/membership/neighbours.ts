@@ -2,7 +2,6 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { PoolNode } from '../p2p/node.ts';
-import { closeDuplicates, DUPLICATE_GRACE_MS, reattachGossip, watchDuplicates } from './duplicates.ts';
 
 /** Puts a member's record addresses in the peer store, so it can be dialled by peer id. */
 export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
@@ -38,7 +37,6 @@ const GRACE_MS = 30_000;
 export class Connections {
   #keep: ReadonlySet<string> = new Set();
   #timer: NodeJS.Timeout | undefined;
-  #unwatch: (() => void) | undefined;
 
   constructor(
     private readonly o: {
@@ -53,14 +51,11 @@ export class Connections {
 
   start(): void {
     this.#timer = setInterval(() => this.maintain(), MAINTAIN_MS);
-    this.#unwatch = watchDuplicates(this.o.node);
   }
 
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#unwatch?.();
-    this.#unwatch = undefined;
   }
 
   /** The ring neighbours changed. */
@@ -76,9 +71,8 @@ export class Connections {
 }
 
 /**
- * Dials the wanted peers not connected (nor being dialled), keeps one connection per peer
- * (duplicates.ts: both ends of a ring edge dial each other in the same round), and closes the
- * oldest others that are past GRACE_MS while more than `maxConnections` peers are connected.
+ * Dials the wanted peers not connected, and closes the oldest others that are past GRACE_MS
+ * while more than `maxConnections` peers are connected.
  */
 export function keepConnections(
   node: PoolNode,
@@ -87,19 +81,14 @@ export function keepConnections(
   maxConnections: number,
   now: number,
 ): void {
-  closeDuplicates(node, node.peerId.toString(), now, GRACE_MS);
   const opened = new Map<string, number>();
   for (const c of node.getConnections()) {
     const id = c.remotePeer.toString();
     opened.set(id, Math.min(opened.get(id) ?? Infinity, c.timeline.open));
   }
-  const dialling = new Set(node.getDialQueue().map((d) => d.peerId?.toString()));
   for (const id of keep) {
-    const at = opened.get(id);
-    if (at === undefined && !dialling.has(id) && dialable(id))
+    if (!opened.has(id) && dialable(id))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
-    // A neighbour whose gossipsub stream was on a duplicate the other end closed.
-    if (at !== undefined && now - at >= DUPLICATE_GRACE_MS) reattachGossip(node, peerIdFromString(id));
   }
   let excess = opened.size - maxConnections;
   const others = [...opened].filter(([id, at]) => !keep.has(id) && now - at >= GRACE_MS).sort((a, b) => a[1] - b[1]);
