@@ -158,7 +158,9 @@ export default definePool({
           .map((n) => n.addr)
           .sort()
           .join(' ');
-        return alive.every((s) => s === all) && new Set(views.map((c) => c.leader?.peerId)).size === 1;
+        // One leader, the same in every view (no view's leader at all is not agreement).
+        const leaders = new Set(views.map((c) => c.leader?.peerId ?? null));
+        return alive.every((s) => s === all) && leaders.size === 1 && !leaders.has(null);
       },
       { timeoutMs: 120_000, everyMs: 500 },
     );

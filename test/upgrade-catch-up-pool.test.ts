@@ -60,6 +60,21 @@ describe('members launched on their install after a rollout, on a real local poo
     expect(r.code, r.stdout + r.stderr).toBe(0);
     sha = (await upgradeOf(fx.monitors[0] as string)).self.sha256 as string;
     expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    // The upgraded leader restarts last and counts itself done only once its gate is over, so the
+    // rollout is completed by the leader after it (a resumed rollout), a moment after the CLI's exit
+    // 0. A member launched before that is taken by the resumed rollout, not by a catch-up: the
+    // catch-up is for members launched after a completed rollout.
+    await waitFor(
+      'the rollout completed on the pool',
+      async () => {
+        for (const m of monitors) {
+          const h = await getJson<{ events: PoolEvent[] }>(`${m}/history`).catch(() => null);
+          if (h?.events.some((e) => e.type === 'upgrade-complete' && e.sha === sha)) return true;
+        }
+        return null;
+      },
+      { timeoutMs: 180_000, everyMs: 1000 },
+    );
     const joined = await launchOne(3);
     const after = await waitFor(
       'the new member on the rebuild, ready, its gate over',
