@@ -11,8 +11,8 @@ import { FAST, TestPool } from './helpers/agents.ts';
  * Issue 13 on real agents (three in one process, fast tunables, a fake provider): the leader is
  * crashed (no leave) while `min(queue) > 10 for 12s` has held ~8 s; the new leader starts that rule's
  * window from the old leader's last summary (it logs scaling-windows-inherited) and launches
- * before a whole window has passed since it began to act. Needs the compose wiring of
- * /tmp/p13/ruleH-proposal-compose.md (without it nothing is inherited and no line is logged).
+ * before a whole window has passed since it began to act. Without the wiring in agent/compose.ts
+ * and compose/members.ts nothing is inherited, no line is logged and the test fails.
  */
 const WINDOW = 12_000;
 

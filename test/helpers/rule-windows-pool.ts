@@ -22,7 +22,7 @@ export interface PoolNode {
 /**
  * Rule windows across a failover, without sockets (issue 13): two real nodes, A (leads term 1)
  * and B (follows), each a LoadExchange and a Scaler wired as agent/compose.ts does (the windows,
- * inherited and viewLag options: /tmp/p13/ruleH-proposal-compose.md), and `n - 2` members that
+ * inherited and viewLag options of agent/compose.ts and compose/members.ts), and `n - 2` members that
  * only send load reports, all on one virtual clock. Every member reports `load`. Frames go through
  * the codec. `wired: false` leaves the three options out: the agent before issue 13's change.
  */
