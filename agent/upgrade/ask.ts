@@ -5,6 +5,10 @@ import type { PoolNode } from '../p2p/node.ts';
 import { type RollbackHoldRequest, rollbackMarkOf } from './rollback-notice.ts';
 import type { MemberObservation } from './rollout.ts';
 
+/** How long one request to a member may take (ms): staging includes fetching the artifact. */
+export const STAGE_TIMEOUT = 120_000;
+export const REQUEST_TIMEOUT = 5_000;
+
 /** What a leader asks a member: the shared protocol's requests, and the rollback hold. */
 export type MemberRequest = UpgradeRequest | RollbackHoldRequest;
 

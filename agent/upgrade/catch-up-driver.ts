@@ -1,7 +1,7 @@
 import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
 import type { RolloutPlan } from '../../shared/upgrade/protocol.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
-import { type Ask, statusOf } from './ask.ts';
+import { type Ask, REQUEST_TIMEOUT, STAGE_TIMEOUT, statusOf } from './ask.ts';
 import {
   type CatchUpState,
   type CatchUpStep,
@@ -32,8 +32,6 @@ export interface CatchUpOptions {
 
 /** How often a member that may still change (on its install, unknown) is asked its status again (ms). */
 export const CATCH_UP_RESCAN = 10_000;
-const STAGE_TIMEOUT = 120_000;
-const REQUEST_TIMEOUT = 5_000;
 /** Verdicts that change only with a restart (seen as left or not alive): not asked again meanwhile. */
 const SETTLED: readonly CatchUpVerdict[] = ['target', 'other-artifact', 'newer-install'];
 

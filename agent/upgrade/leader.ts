@@ -2,7 +2,7 @@ import type { SignedManifest } from '../../shared/upgrade/manifest.ts';
 import type { UpgradeEvent } from '../../shared/wire/cluster.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import { noteAnnounced } from './announce.ts';
-import { askMember, type MemberRequest, statusOf } from './ask.ts';
+import { askMember, type MemberRequest, REQUEST_TIMEOUT, STAGE_TIMEOUT, statusOf } from './ask.ts';
 import { CatchUp } from './catch-up-driver.ts';
 import { rolloutEvents, startedEvent } from './events.ts';
 import type { UpgradeMember } from './member.ts';
@@ -43,10 +43,6 @@ export interface UpgradeLeaderOptions {
   pool?: string;
   publicKey?: string | undefined;
 }
-
-/** How long one request to a member may take (ms): staging includes fetching the artifact. */
-const STAGE_TIMEOUT = 120_000;
-const REQUEST_TIMEOUT = 5_000;
 
 /**
  * The leader's rollout loop: each tick observes the members (their records and status answers),
