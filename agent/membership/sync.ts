@@ -11,6 +11,7 @@ import { viewOf } from './swim/digest.ts';
 import { supersedes } from './swim/precedence.ts';
 import type { DigestEntry, Liveness } from './swim/types.ts';
 import type { SyncDigests } from './sync-digest.ts';
+import { sendFrames } from './sync-writes.ts';
 
 /**
  * Anti-entropy over `/poolparty/<pool>/sync/2`: the requester sends the hash of its table; the
@@ -185,14 +186,18 @@ export async function serveSync(
   }
 }
 
-/** A table as frames: liveness entries in chunks, then one record per frame. */
+/**
+ * A table as frames: liveness entries in chunks, then one record per frame, written together
+ * (sync-writes.ts: a 50-member table is one write, not 51).
+ */
 async function sendTable(stream: Stream, { entries, records }: Table, head = true): Promise<void> {
-  if (head) await send(stream, encode([false]));
+  const frames = head ? [frame(encode([false]))] : [];
   for (let i = 0; i < entries.length; i += CHUNK) {
     const chunk = entries.slice(i, i + CHUNK).map((e) => [e.id, e.incarnation, STATES.indexOf(e.state)]);
-    await send(stream, encode(['e', chunk]));
+    frames.push(frame(encode(['e', chunk])));
   }
-  for (const r of records) await send(stream, encode(['r', r]));
+  for (const r of records) frames.push(frame(encode(['r', r])));
+  await sendFrames(stream, frames);
 }
 
 /** Most frames a table of `maxMembers` takes. */
