@@ -1,10 +1,11 @@
-import { membersTopic } from '../../shared/wire/heartbeat.ts';
-import { probeProtocol } from '../../shared/wire/probe.ts';
+import { type MemberUpdate, membersTopic } from '../../shared/wire/heartbeat.ts';
+import { type ProbeFrame, probeProtocol } from '../../shared/wire/probe.ts';
 import { GossipChannel } from '../gossip.ts';
-import { FramedChannel } from '../transport/channel.ts';
+import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
-import { type InboxContext, receiveFrame, receiveRecord, receiveUpdate } from './member-inbox.ts';
+import { type GossipVerdict, type InboxContext, receiveFrame, receiveRecord, receiveUpdate } from './member-inbox.ts';
 import type { MembershipOptions } from './membership-options.ts';
+import type { CoreInput, ToldUpdate } from './swim/types.ts';
 import { SyncDigests } from './sync-digest.ts';
 
 /**
@@ -24,7 +25,7 @@ export function memberChannels(
     maxMessageBytes: o.maxMessageBytes,
     isFresh: () => true,
     onMessage: (m) =>
-      m.type === 'heartbeat' ? receiveRecord(inbox, m) : m.type === 'update' ? receiveUpdate(inbox, m) : 'ignore',
+      m.type === 'heartbeat' ? receiveRecord(inbox, m) : m.type === 'update' ? topicUpdate(inbox, o.self, m) : 'ignore',
     onReject: o.onReject,
     onBytes: o.onBytes,
   });
@@ -42,4 +43,37 @@ export function memberChannels(
     onReject: (from, reason) => o.onReject('frame', `${reason} from ${from}`),
   });
   return { topic, probes, digests };
+}
+
+/**
+ * A liveness update on the members topic. A suspicion there was rerouted to its suspect (its
+ * accuser could not dial it: swim/detours.ts): checked by all, applied by the suspect alone, which
+ * refutes it to the pool; the others pass it on (an ignored message is not forwarded).
+ */
+function topicUpdate(inbox: InboxContext, self: string, m: MemberUpdate): GossipVerdict {
+  if (m.update.kind !== 'suspect') return receiveUpdate(inbox, m);
+  const ours = m.update.id === self;
+  const step = (input: CoreInput) =>
+    ours && input.type === 'update' ? inbox.step({ ...input, rerouted: true }) : undefined;
+  return receiveUpdate({ ...inbox, step }, m);
+}
+
+/**
+ * Carries a `tell` effect: the update to each recipient over the probe protocol. A send that
+ * failed but was not refused (a dial timeout mid-storm, no address) goes back to the core as
+ * `undelivered`, which may send it another way (swim/detours.ts); a refusal means nothing listens
+ * there, and nothing else would reach it either.
+ */
+export function tellEach(
+  { to, update }: { to: readonly string[]; update: ToldUpdate },
+  send: (to: string, frame: ProbeFrame) => Promise<void>,
+  step: (input: CoreInput) => void,
+  now: () => number,
+): void {
+  for (const id of to) {
+    send(id, { t: 'update', update }).catch((err: unknown) => {
+      if (err instanceof SendError && err.failure !== 'refused')
+        step({ type: 'undelivered', to: id, update, now: now() });
+    });
+  }
 }

@@ -5,7 +5,7 @@ import type { GossipChannel } from '../gossip.ts';
 import { type FramedChannel, SendError } from '../transport/channel.ts';
 import { BindingCache } from './binding-cache.ts';
 import { JOIN_SYNC_MS, Joining } from './joining.ts';
-import { memberChannels } from './member-channels.ts';
+import { memberChannels, tellEach } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveTable } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
@@ -209,10 +209,11 @@ export class Membership {
         this.#probe(e.to, e.msg);
         return;
       case 'broadcast':
+      case 'reroute': // a suspicion its suspect could not be told: only the suspect applies it (member-channels.ts)
         this.#broadcast(e.update);
         return;
       case 'tell':
-        for (const to of e.to) this.send(to, { t: 'update', update: e.update }).catch(() => undefined);
+        tellEach(e, (to, f) => this.send(to, f), this.#inbox.step, this.#o.now); // undelivered: to the core
         return;
       case 'event':
         this.#events.core(e.event, e.id, e.at);

@@ -1,8 +1,10 @@
 import { sample } from '../../../shared/seeded-random.ts';
 import { Awareness } from './awareness.ts';
 import type { SwimConfig } from './config.ts';
+import type { SwimCoreOptions } from './core-options.ts';
+import { Detours } from './detours.ts';
 import { digestOf, entryUpdate, validId, validIncarnation, wellFormed } from './digest.ts';
-import { neighbourhood, type Roster } from './overlay.ts';
+import { neighbourhood } from './overlay.ts';
 import { PeerView } from './peer-view.ts';
 import { inRing } from './precedence.ts';
 import { type ProbeContext, type ProbeOutcome, Prober } from './probe.ts';
@@ -21,19 +23,7 @@ import type {
   Update,
 } from './types.ts';
 
-export interface SwimCoreOptions {
-  self: string;
-  config: SwimConfig;
-  /** Uniform in [0, 1); the only source of randomness. */
-  rand: () => number;
-  now: number;
-  /** Our incarnation at start (a restarted agent may pass its last one). Default 0. */
-  incarnation?: number;
-  /** A shared initial table (copy-on-write); a roster listing us alive at our incarnation means we need no announcement. */
-  roster?: Roster;
-  /** Whether a member can be synced with (the shell holds its address). Default: all. */
-  syncable?: (id: string) => boolean;
-}
+export type { SwimCoreOptions } from './core-options.ts';
 
 /**
  * SWIM + Lifeguard membership over a ring overlay, as a pure state machine: the shell feeds
@@ -52,6 +42,7 @@ export class SwimCore {
   private readonly tells: Tells;
   private readonly prober: Prober;
   private readonly health: Awareness;
+  private readonly detours: Detours;
   private inc: number;
   private lastTick: number;
   private readonly syncs: SyncSchedule;
@@ -74,6 +65,7 @@ export class SwimCore {
     this.suspicions = this.view.suspicions;
     this.tells = new Tells(config.tellRetransmits, config.maxPending);
     this.health = new Awareness(config.awarenessMax);
+    this.detours = new Detours(self, config.maxMembers);
     this.inc = opts.incarnation ?? 0;
     const listed = this.table.get(self);
     this.announced = listed?.state === 'alive' && listed.incarnation === this.inc;
@@ -132,7 +124,7 @@ export class SwimCore {
     if (!this.gone) {
       if (!this.announced) {
         this.announced = true;
-        out.push({ type: 'broadcast', update: { kind: 'alive', id: this.self, incarnation: this.inc } });
+        this.detours.announce({ kind: 'alive', id: this.self, incarnation: this.inc }, out);
       }
       const before = out.length;
       this.dispatch(input, out);
@@ -146,7 +138,9 @@ export class SwimCore {
     const t = input.type;
     if (t === 'tick') this.tick(input.now, out);
     else if (t === 'probe') this.probe(input.from, input.msg, input.now, out);
-    else if (t === 'update' && wellFormed(input.update, this.cfg)) this.apply(input.update, input.now, out);
+    else if (t === 'update' && wellFormed(input.update, this.cfg))
+      this.apply(input.update, input.now, out, input.rerouted === true);
+    else if (t === 'undelivered') this.detours.undelivered(input.to, input.update, (u) => this.holds(u), out);
     else if (t === 'unreachable') {
       const ours = this.prober.unreachable(input.id, out) || this.subjects.includes(input.id);
       if (ours || this.view.holding(input.id)) this.suspect(input.id, input.evidence, input.now, out);
@@ -230,8 +224,8 @@ export class SwimCore {
   }
 
   /** Applies an update (from gossip, a sync entry, or our own verdict) by precedence. */
-  private apply(u: Update, now: number, out: Effect[]): void {
-    if (u.id === this.self) this.aboutSelf(u, now, out);
+  private apply(u: Update, now: number, out: Effect[], rerouted = false): void {
+    if (u.id === this.self) this.aboutSelf(u, now, out, rerouted);
     else if (this.view.withholds(u, now, out)) this.prober.verify(u.id, now);
     else this.view.learn(u, now, out);
   }
@@ -240,9 +234,10 @@ export class SwimCore {
    * An update about us: refute any suspicion, death or newer life we do not know of. A suspicion is
    * refuted to those who hold it (our observers and the accuser); a death or a newer life to the
    * pool. An older suspicion is answered to its accuser alone (it missed our refutation), an older
-   * death to the pool (those who took it never heard our newer incarnation).
+   * death to the pool (those who took it never heard our newer incarnation). A suspicion that came
+   * on the topic (`rerouted`: its accuser cannot dial us) is refuted to the pool, once per incarnation.
    */
-  private aboutSelf(u: Update, now: number, out: Effect[]): void {
+  private aboutSelf(u: Update, now: number, out: Effect[], rerouted: boolean): void {
     if (!validIncarnation(u.incarnation, this.inc, this.cfg)) return;
     const current = u.kind === 'alive' ? u.incarnation > this.inc : u.incarnation >= this.inc;
     if (current) {
@@ -252,7 +247,8 @@ export class SwimCore {
     } else if (u.kind === 'alive') return;
     const alive: ToldUpdate = { kind: 'alive', id: this.self, incarnation: this.inc };
     const accuser = u.kind === 'suspect' && u.from !== '' ? [u.from] : [];
-    if (u.kind !== 'suspect') out.push({ type: 'broadcast', update: alive });
+    if (u.kind !== 'suspect') this.detours.announce(alive, out);
+    else if (rerouted) this.detours.refuteOnce(alive, out);
     else if (current) this.tells.tell(alive, [...this.observers, ...accuser], now, this.cfg.probeInterval, out);
     else if (accuser.length > 0) {
       this.tells.also(this.self, accuser[0]!);

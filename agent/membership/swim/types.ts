@@ -61,7 +61,8 @@ export interface DigestEntry {
 export type CoreInput =
   | { type: 'tick'; now: number }
   | { type: 'probe'; from: string; msg: ProbeMessage; now: number }
-  | { type: 'update'; update: Update; now: number }
+  /** `rerouted`: a suspicion of us that came on the members topic (its accuser could not tell us: detours.ts). */
+  | { type: 'update'; update: Update; now: number; rerouted?: boolean }
   /** The transport could not reach `id` (dial refused, connection reset). */
   | { type: 'unreachable'; id: string; evidence: Evidence; now: number }
   /**
@@ -69,6 +70,11 @@ export type CoreInput =
    * the shell knows it; a table from a member we hold dead or left is the other side's view.
    */
   | { type: 'sync'; entries: readonly DigestEntry[]; now: number; from?: string }
+  /**
+   * A `tell` of `update` to `to` failed, and not because nothing listens there (a dial timeout
+   * mid-storm, no address): the core may send it another way (detours.ts).
+   */
+  | { type: 'undelivered'; to: string; update: ToldUpdate; now: number }
   /** This node leaves gracefully. */
   | { type: 'leave'; now: number };
 
@@ -84,6 +90,11 @@ export type Effect =
    * core re-sends it a bounded number of times while it holds (`tellRetransmits`).
    */
   | { type: 'tell'; to: string[]; update: ToldUpdate }
+  /**
+   * A suspicion whose tell could not reach its suspect: publish it once on the members topic, where
+   * the suspect alone applies it (others pass it on) and answers with its alive to the pool.
+   */
+  | { type: 'reroute'; update: Extract<Update, { kind: 'suspect' }> }
   | { type: 'event'; event: MemberEventType; id: string; at: number }
   /** Ask `with` for its table and send ours (anti-entropy); the shell answers with a `sync` input. */
   | { type: 'sync'; with: string }
