@@ -1,7 +1,8 @@
 import type { Heartbeat, MemberUpdate } from '../../shared/wire/heartbeat.ts';
 import { decodeFrame, type ProbeFrame, speakerOf } from '../../shared/wire/probe.ts';
 import type { MemberRecords } from './member-records.ts';
-import type { CoreInput } from './swim/types.ts';
+import type { CoreInput, DigestEntry } from './swim/types.ts';
+import type { Table } from './sync.ts';
 
 /** What the membership shell lends the inbound checks. */
 export interface InboxContext {
@@ -22,14 +23,15 @@ export type GossipVerdict = undefined | 'ignore' | { reject: string; detail: str
 
 /**
  * Inbound membership traffic, checked before the core sees it: a member speaks only for itself,
- * an accuser signs its own accusation, and a peer whose record the binding gate holds back
- * (member-records.ts) neither accuses, nor probes, nor reports load — a load report is also a
- * lease acknowledgement, so a key holder must not be able to lend a minority leader its quorum.
+ * an accuser signs its own accusation, and a peer whose claim the binding gate holds back or
+ * refused (member-records.ts) neither accuses, nor probes, nor syncs, nor reports load — a load
+ * report is also a lease acknowledgement, so a key holder must not be able to lend a minority
+ * leader its quorum.
  */
 
-/** A record with a refused binding, as opposed to a member we never heard of (a joiner's first message). */
+/** A peer the binding gate refuses, as opposed to a member we never heard of (a joiner's first message). */
 function refused(ctx: InboxContext, id: string): boolean {
-  return ctx.members.book.get(id) !== undefined && !ctx.members.takesPart(id);
+  return ctx.members.refused(id);
 }
 
 /** A liveness update on the members topic. */
@@ -67,6 +69,38 @@ export function receiveTable(ctx: InboxContext, self: string, records: readonly 
     if (offer.ok && offer.changed) ctx.kept(r);
     else if (!offer.ok) ctx.onReject(offer.reason, `synced record: ${offer.detail}`);
   }
+}
+
+/**
+ * A table synced from `from` (pulled from it, or pushed back after our answer; the connection
+ * authenticated it). The sender's own record is offered first (a member we had no record of binds
+ * by its table); the rest counts only if the sender then takes part. A peer the binding gate
+ * holds back or refused, or one whose claim we never saw, changes nothing in our view — no
+ * liveness, not even its own (that enters once it is bound: its gossip, its next table, as its
+ * probes and accusations do), and no one else's record.
+ */
+export function receiveSynced(ctx: InboxContext, self: string, table: Table, from: string): void {
+  const own = table.records.filter((r) => r.peerId === from);
+  const others = table.records.filter((r) => r.peerId !== from);
+  receiveTable(ctx, self, own);
+  if (!ctx.members.takesPart(from)) {
+    const ignored = `${table.entries.length} entries, ${others.length} records`;
+    if (table.entries.length > 0 || others.length > 0)
+      ctx.onReject('unbound', `synced table from ${from}, which takes no part: ${ignored} ignored`);
+    return;
+  }
+  receiveTable(ctx, self, others);
+  ctx.step({ type: 'sync', entries: table.entries, now: ctx.now(), from });
+}
+
+/**
+ * What a sync's requester holds about us (we refute a death). Refused only from a peer the binding
+ * gate refuses: a requester we hold no record of may be the other side of a long partition, whose
+ * record we reaped, telling us it holds us dead — our refutation is how its view heals.
+ */
+export function receiveAboutUs(ctx: InboxContext, entries: DigestEntry[], from: string): void {
+  if (refused(ctx, from)) ctx.onReject('unbound', `sync request from unbound ${from}`);
+  else ctx.step({ type: 'sync', entries, now: ctx.now(), from });
 }
 
 /** A frame on the probe protocol: probes, told updates, load reports. */

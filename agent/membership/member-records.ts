@@ -30,6 +30,12 @@ export class MemberRecords {
   /** When each member was last heard from (its record, alive updates, frames). */
   readonly heard = new Map<string, number>();
   readonly #o: MemberRecordsOptions;
+  /**
+   * Peers refused for good, whose record (and verdict) was dropped: still refused, or a key holder
+   * whose claim was refused could accuse and sync once its record is gone. Oldest first, at most
+   * `maxMembers`; a record of the peer that binds later (new evidence) takes it off.
+   */
+  readonly #refusedForGood = new Set<string>();
 
   constructor(opts: MemberRecordsOptions) {
     this.#o = opts;
@@ -41,14 +47,25 @@ export class MemberRecords {
     const v = this.#o.binding.check(claimOf(r), () => this.#holderOf(r.instanceId, r.peerId));
     if (v.kind === 'unbound' && v.reason === 'taken') return { ok: false, reason: 'instance-taken', detail: v.detail };
     if (v.kind === 'unbound' && !mayChange(v)) {
-      this.#drop(r.peerId);
+      this.#refuse(r.peerId);
       return { ok: false, reason: 'unbound', detail: v.detail };
     }
+    if (v.kind !== 'unbound') this.#refusedForGood.delete(r.peerId);
     return { ok: true, changed: this.book.accept(r) };
   }
 
   takesPart(id: string): boolean {
     return id === this.#o.self || this.#o.binding.takesPart(id);
+  }
+
+  /**
+   * Whether the binding gate refuses `id`: its claim is held back (no launch record yet, instance
+   * taken, being judged) or was refused for good. A peer we hold no claim of is not refused (a
+   * joiner whose record has not arrived yet); it does not take part either.
+   */
+  refused(id: string): boolean {
+    if (id === this.#o.self) return false;
+    return this.#o.binding.verdict(id)?.kind === 'unbound' || this.#refusedForGood.has(id);
   }
 
   /** Members (not us) with a record that take part, with their liveness. */
@@ -79,7 +96,7 @@ export class MemberRecords {
       const before = this.#o.binding.takesPart(id);
       const v = this.#o.binding.check(claimOf(r), () => this.#holderOf(r.instanceId, id));
       if (v.kind === 'unbound' && !mayChange(v)) {
-        this.#drop(id);
+        this.#refuse(id);
         dropped.push(r);
       } else if (!before && this.#o.binding.takesPart(id)) now.push(id);
     }
@@ -99,6 +116,16 @@ export class MemberRecords {
       if (r) gone.push(r);
     }
     return gone;
+  }
+
+  #refuse(id: string): void {
+    this.#drop(id);
+    this.#refusedForGood.delete(id); // re-inserted last: the oldest goes first
+    this.#refusedForGood.add(id);
+    for (const old of this.#refusedForGood) {
+      if (this.#refusedForGood.size <= this.#o.maxMembers) break;
+      this.#refusedForGood.delete(old);
+    }
   }
 
   #drop(id: string): void {
