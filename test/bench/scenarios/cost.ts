@@ -2,14 +2,14 @@ import { join } from 'node:path';
 import type { BenchContext, Measure, ScenarioResult } from '../lib/context.ts';
 import { machine } from '../lib/context.ts';
 import { InprocPool } from '../lib/inproc.ts';
-import { LoopbackBlock, P2P_PORT, SERF_PORT } from '../lib/loopback.ts';
-import { ProcPool } from '../lib/procpool.ts';
+import { LoopbackBlock, P2P_PORT } from '../lib/loopback.ts';
 import { sleep } from '../lib/procs.ts';
 import { aliveCount, SerfPool } from '../lib/serf.ts';
-import { settle } from '../lib/settle.ts';
 import { summarize } from '../lib/stats.ts';
 import { type IdleWindow, idleMeasures, idleWindow, measure } from '../lib/window.ts';
-import { WireCounter } from '../lib/wire.ts';
+import { oursInProcesses } from './cost-ours.ts';
+import { serfSide } from './cost-serf.ts';
+import { brief, emptySide, OURS, openWire, SERF, type Side } from './cost-side.ts';
 
 /**
  * What users pay, measured from outside, PoolParty beside Serf in the same run: one agent per
@@ -18,22 +18,10 @@ import { WireCounter } from '../lib/wire.ts';
  *   2. an idle window, SETTLE_MS after that: wire bytes from the kernel (wire.ts), CPU and VmRSS per pid from /proc,
  *      connections per agent address from /proc/net/tcp,
  *   3. kill -9 of a random non-seed agent, `kills` times: → every live agent marks it dead.
- * PoolParty runs first, then Serf on its own address block; never both at once.
+ * PoolParty runs first, then Serf on its own address block; never both at once. Our side is
+ * cost-ours.ts, Serf's cost-serf.ts, what a side holds and the wire counter they share cost-side.ts;
+ * here the sides become the scenario's rows, and the in-process idle-cost row is taken.
  */
-
-const OURS = 'pp';
-const SERF = 'serf';
-
-interface Side {
-  convergeMs: number | null;
-  idle: IdleWindow | null;
-  killMs: number[];
-  /** kills after which some live agent never marked the victim dead (within the bound). */
-  missed: Array<Record<string, unknown>>;
-  suspectMs: number[];
-  /** Process mode: when the agents reported started and when each saw all N alive (ms from t0). */
-  timeline?: Record<string, unknown>;
-}
 
 /**
  * Wait between "all see all" and the idle window (ms), both sides. A pool that has just converged
@@ -44,158 +32,7 @@ interface Side {
  */
 const SETTLE_MS = 35_000;
 
-const empty = (): Side => ({ convergeMs: null, idle: null, killMs: [], missed: [], suspectMs: [] });
-
-function openWire(ctx: BenchContext, serfBlock: LoopbackBlock): { wire: WireCounter | null; note: string } {
-  const w = WireCounter.open([
-    { label: OURS, cidr: ctx.loopback.cidr, port: P2P_PORT, protocols: ['tcp'] },
-    { label: SERF, cidr: serfBlock.cidr, port: SERF_PORT, protocols: ['tcp', 'udp'] },
-  ]);
-  if (typeof w === 'string') {
-    ctx.log('wire-skipped', { reason: w });
-    return { wire: null, note: `wire bytes not measured: ${w}` };
-  }
-  return { wire: w, note: `iptables chain ${w.chain}: INPUT -i lo, ${ctx.loopback.cidr} tcp/${P2P_PORT}` };
-}
-
-async function oursInProcesses(ctx: BenchContext, n: number, kills: number, wire: WireCounter | null): Promise<Side> {
-  const side = empty();
-  const pool = new ProcPool({
-    dir: join(ctx.dir, `cost-${n}`),
-    script: ctx.build.agent,
-    loopback: ctx.loopback,
-    nodeFlags: ctx.nodeFlags,
-  });
-  try {
-    const t0 = await pool.start(n, {
-      // Every process imports libp2p (~2 s of CPU each); on 2 shared cores 50 of them take minutes.
-      startTimeoutMs: n >= 50 ? 300_000 : 240_000,
-      onProgress: (p) => ctx.log('cost-starting', { n, ...p }),
-    });
-    const ids = pool.agents.map((a) => a.id);
-    const conv = await pool.until(() => pool.tracker.convergedAt(ids), n >= 50 ? 120_000 : 60_000);
-    side.convergeMs = conv === null ? null : conv - t0;
-    const rel = (x: number | null) => (x === null ? null : x - t0);
-    side.timeline = {
-      startedMs: summarize(pool.agents.slice(1).map((a) => a.startedAt - t0)),
-      convergedMs: summarize(
-        pool.tracker
-          .convergedTimes(ids)
-          .map(rel)
-          .filter((x): x is number => x !== null),
-      ),
-    };
-    ctx.log('cost-timeline', { n, ...side.timeline });
-    if (conv === null) {
-      ctx.log('cost-not-converged', { n, stragglers: stragglers(pool, n, t0) });
-    }
-    ctx.log('cost-converged', { n, ms: side.convergeMs });
-    if (ctx.quick) await sleep(2000);
-    else {
-      const settled = await settle(pool, conv ?? Date.now(), SETTLE_MS);
-      side.timeline.settledMs = settled;
-      ctx.log('cost-settled', { n, ...settled });
-    }
-    side.idle = await idleWindow({
-      wire,
-      label: OURS,
-      agents: n,
-      pids: pool.agents.map((a) => a.child.pid ?? 0),
-      connections: { ips: pool.agents.map((a) => a.ip), port: P2P_PORT },
-      windowMs: ctx.quick ? 10_000 : 30_000,
-    });
-    ctx.log('cost-idle', { n, ...brief(side.idle) });
-    for (let r = 0; r < kills && pool.alive.length > 2; r++) {
-      const alive = pool.alive;
-      const victim = alive[1 + Math.floor(Math.random() * (alive.length - 1))];
-      if (!victim) break;
-      const at = await pool.kill(victim);
-      const observers = pool.alive.map((a) => a.id);
-      const last = (type: string) => {
-        const times = pool.tracker.firstEvent(observers, type, victim.peerId, at);
-        return times.every((x) => x !== null) ? Math.max(...(times as number[])) : null;
-      };
-      const deadAt = await pool.until(() => last('member-dead'), 30_000);
-      const suspectAt = last('member-suspect');
-      ctx.log('cost-kill', { n, rep: r, deadMs: deadAt && deadAt - at, suspectMs: suspectAt && suspectAt - at });
-      if (deadAt !== null) side.killMs.push(deadAt - at);
-      else {
-        const times = pool.tracker.firstEvent(observers, 'member-dead', victim.peerId, at);
-        side.missed.push({ rep: r, victim: victim.id, notMarkedDeadBy: observers.filter((_, i) => times[i] === null) });
-      }
-      if (suspectAt !== null) side.suspectMs.push(suspectAt - at);
-      await sleep(2000);
-    }
-  } finally {
-    await pool.close();
-  }
-  return side;
-}
-
-async function serfSide(
-  ctx: BenchContext,
-  n: number,
-  kills: number,
-  wire: WireCounter | null,
-  block: LoopbackBlock,
-): Promise<Side> {
-  const side = empty();
-  const serf = new SerfPool(block);
-  try {
-    await serf.prepare();
-    const t0 = serf.startRest(n);
-    const conv = await serf.sampleUntil(serf.nodes, (m) => aliveCount(m) === n, n >= 50 ? 120_000 : 60_000);
-    side.convergeMs = conv === null ? null : conv - t0;
-    ctx.log('cost-serf-converged', { n, ms: side.convergeMs });
-    await sleep(ctx.quick ? 2000 : SETTLE_MS);
-    side.idle = await idleWindow({
-      wire,
-      label: SERF,
-      agents: n,
-      pids: serf.pids,
-      connections: null,
-      windowMs: ctx.quick ? 10_000 : 30_000,
-    });
-    ctx.log('cost-serf-idle', { n, ...brief(side.idle) });
-    await serf.timeKills(kills, (rep, ms, victim) => {
-      ctx.log('cost-serf-kill', { n, rep, ms });
-      if (ms !== null) side.killMs.push(ms);
-      else side.missed.push({ rep, victim });
-    });
-  } catch (err) {
-    ctx.log('serf-error', { scenario: 'cost', error: (err as Error).message });
-  } finally {
-    await serf.close();
-  }
-  return side;
-}
-
-/** Agents that see fewer than n, with how many see them and the membership failures they logged. */
-function stragglers(pool: ProcPool, n: number, t0: number) {
-  const ids = pool.agents.map((a) => a.id);
-  return pool.agents
-    .map((a) => ({
-      id: a.id,
-      sees: pool.tracker.aliveSeenBy(a.id),
-      seenBy: pool.tracker.seenAliveBy(ids, a.peerId),
-      startedMs: a.startedAt - t0,
-      failures: a.logs.length,
-      lastFailures: a.logs.slice(-3).map((l) => ({ ...l, at: (l.at as number) - t0 })),
-    }))
-    .filter((s) => s.sees < n)
-    .slice(0, 20);
-}
-
-function brief(w: IdleWindow) {
-  const med = (xs: number[]) => summarize(xs, 2).median;
-  return {
-    wireBytesPerAgentPerS: w.wireBytesPerAgentPerS && Math.round(w.wireBytesPerAgentPerS),
-    cpuPct: med(w.cpuPct),
-    rssMb: med(w.rssMb),
-    connections: w.connections && med(w.connections),
-  };
-}
-
+/** One result row: the headline measure's figures at the top, the rest under `measures`. */
 function row(
   scenario: string,
   parameters: Record<string, unknown>,
@@ -223,17 +60,17 @@ function row(
 export async function processCost(ctx: BenchContext, n: number, kills: number): Promise<ScenarioResult[]> {
   const serfBlock = new LoopbackBlock([ctx.loopback]);
   const { wire, note } = openWire(ctx, serfBlock);
-  let ours = empty();
+  let ours = emptySide();
   let theirs: Side | null = null;
   let error: string | undefined;
   try {
     try {
-      ours = await oursInProcesses(ctx, n, kills, wire);
+      ours = await oursInProcesses(ctx, n, kills, wire, SETTLE_MS);
     } catch (err) {
       error = (err as Error).message;
       ctx.log('cost-error', { n, error });
     }
-    if (ctx.serf) theirs = await serfSide(ctx, n, kills, wire, serfBlock);
+    if (ctx.serf) theirs = await serfSide(ctx, n, kills, wire, serfBlock, SETTLE_MS);
   } finally {
     wire?.close();
   }
