@@ -7,10 +7,11 @@ import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
 import { ensurePoolKey } from '../shared/pool-key.ts';
 import type { MemberEvent } from '../shared/wire/cluster.ts';
-import { type Heartbeat, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
+import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import { probeProtocol } from '../shared/wire/probe.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { startPoolNode } from './helpers/pool-node.ts';
+import { memberRecord } from './helpers/records.ts';
 
 /**
  * Issue 13, a suspicion that cannot reach its suspect: three real members on libp2p; B takes no
@@ -25,19 +26,13 @@ import { startPoolNode } from './helpers/pool-node.ts';
 const POOL = 'p';
 /** A member event and the member that saw it. */
 type Seen = MemberEvent & { by: string };
+const none = () => undefined;
+const QUIET = { maxMessageBytes: 1 << 16, onFrame: none, onReject: none, onBytes: none, log: none, maxConnections: 16 };
 
+/** Our record as gossip carries it, with the addresses we listen on (members dial them). */
 function recordOf(peerId: string, node: PoolNode): Heartbeat {
   const addrs = node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0] as string);
-  const base = {
-    v: WIRE_VERSION,
-    type: 'heartbeat',
-    peerId,
-    addrs,
-    monitor: '',
-    version: 'test',
-    startedAt: 1,
-  } as const;
-  return { ...base, instanceId: `i-${peerId.slice(-8)}`, cloud: 'web', seq: Date.now(), metrics: {} };
+  return memberRecord(peerId, { addrs, instanceId: `i-${peerId.slice(-8)}`, seq: Date.now() });
 }
 
 describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
@@ -59,14 +54,9 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
       now: Date.now,
       bootstrap,
       record: () => recordOf(self, node),
-      maxMessageBytes: 1 << 16,
-      onFrame: () => undefined,
       onEvent: (e) => events.push({ ...e, by: self }),
-      onReject: () => undefined,
-      onBytes: () => undefined,
-      log: () => undefined,
+      ...QUIET,
       protect: () => [],
-      maxConnections: 16,
     });
     await membership.start();
     stops.push(() => membership.stop({ leave: false, grace: 0 }));
