@@ -18,6 +18,8 @@
  *   summary (digest.ts: one hash per id bucket); the partner answers with its entries in the
  *   buckets that differ; the initiator merges them and sends its own entries of those buckets.
  * - A stalled node processes nothing for 2 s; everything addressed to it waits, in order.
+ * - A late node's loop turns every --late-ms on average for --late-for s: its timers and reads
+ *   wait for the next turn, timers first (simulate/late.ts).
  *
  * Byte estimates and the idle and churn windows they are counted in: simulate/traffic.ts. The
  * simulation is simulate/simulation.ts; this file is its command line.
@@ -43,6 +45,9 @@ Options (defaults in brackets):
   --stall S        nodes whose event loop stalls for 2 s during the fault window [5]
   --join J         nodes joining during the fault window [5]
   --silent H       nodes that hang for good (silence, no refusal) during the fault window [0]
+  --late L         nodes whose event loop runs late (timers and reads wait for its next turn,
+                   every --late-ms on average) for --late-for seconds from a time in the fault
+                   window [0]; --late-ms MS [800], --late-for S [20]
   --unannounced    joiners' own announcements reach nobody (a startup storm): only joins and
                    anti-entropy spread them
   --probe-interval MS, --probe-timeout MS, --indirect-checks K, --tell-retransmits R,
@@ -95,6 +100,9 @@ function main(argv: string[]): void {
     stall: num('--stall', 5),
     join: num('--join', 5),
     silent: num('--silent', 0),
+    late: num('--late', 0),
+    lateMs: num('--late-ms', 800),
+    lateSeconds: num('--late-for', 20),
     unannounced: args.has('--unannounced'),
     config: overrides(args, num),
   });

@@ -12,6 +12,12 @@ export interface SimOptions {
   join: number;
   /** Nodes that hang for good (no refusal, just silence): the timeout-evidence path. */
   silent?: number;
+  /** Nodes whose event loop runs late (simulate/late.ts) from a time in the fault window. Default 0. */
+  late?: number;
+  /** How late, on average, a late node's timers run, in ms. Default 800. */
+  lateMs?: number;
+  /** For how long a late node runs late, in s. Default 20. */
+  lateSeconds?: number;
   /**
    * Joiners' own announcements reach nobody, as in a startup storm (gossipsub has no mesh for a
    * joiner yet and does not replay): only the core's own paths (its join sync, anti-entropy) can

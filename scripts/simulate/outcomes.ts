@@ -13,6 +13,8 @@ export class Outcomes {
   private readonly joinSeen = new Map<number, Float64Array>();
   private readonly falseDeaths = new Set<string>();
   private falseSuspicions = 0;
+  private readonly lateNodes = new Set<number>();
+  private lateSuspicions = 0;
 
   constructor(
     private readonly names: string[],
@@ -23,6 +25,11 @@ export class Outcomes {
   failed(node: number, how: 'kill' | 'hang', now: number): void {
     (how === 'kill' ? this.killedAt : this.hungAt).set(node, now);
     this.deadSeen.set(node, new Float64Array(this.names.length).fill(Number.NaN));
+  }
+
+  /** `node`'s loop runs late (its own suspicions are counted apart). */
+  late(node: number): void {
+    this.lateNodes.add(node);
   }
 
   joined(node: number, now: number): void {
@@ -37,6 +44,7 @@ export class Outcomes {
     const expected = this.killedAt.has(about) || this.hungAt.has(about);
     if (e.event === 'member-dead' && !expected) this.falseDeaths.add(`${this.names[node]}→${e.id}`);
     if (e.event === 'member-suspect' && !expected) this.falseSuspicions++;
+    if (e.event === 'member-suspect' && !expected && this.lateNodes.has(node)) this.lateSuspicions++;
     const dead = this.deadSeen.get(about);
     if (dead && (e.event === 'member-dead' || e.event === 'member-left') && Number.isNaN(dead[node]!)) dead[node] = now;
     const joined = this.joinSeen.get(about);
@@ -55,6 +63,8 @@ export class Outcomes {
       falseDeaths: this.falseDeaths.size,
       falseDeathPairs: [...this.falseDeaths].slice(0, 10),
       falseSuspicionEvents: this.falseSuspicions,
+      /** Of them, raised at a late node (simulate/late.ts): mostly its own, a few told by others. */
+      lateNodeSuspicionEvents: this.lateSuspicions,
       joinConvergenceMs: rename(settle(this.joinedAt, this.joinSeen), 'unconverged'),
     };
   }

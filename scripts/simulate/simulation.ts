@@ -4,6 +4,7 @@ import { differingBuckets, summarize } from '../../agent/membership/swim/digest.
 import { Roster } from '../../agent/membership/swim/overlay.ts';
 import type { Effect, Update } from '../../agent/membership/swim/types.ts';
 import { seededRandom } from '../../shared/seeded-random.ts';
+import { LateLoops } from './late.ts';
 import type { SimOptions } from './options.ts';
 import { Outcomes } from './outcomes.ts';
 import { Queue, type Queued } from './queue.ts';
@@ -53,6 +54,7 @@ export function simulate(o: SimOptions) {
   const seen: Uint8Array[] = [];
 
   const outcomes = new Outcomes(names, index);
+  const late = new LateLoops(o.lateMs ?? 800);
   let tellsSent = 0;
   let processed = 0;
 
@@ -238,6 +240,11 @@ export function simulate(o: SimOptions) {
   for (const node of order.slice(o.kill, o.kill + o.stall)) q.push(when(), node, { k: 'stall' });
   const silent = o.silent ?? 0;
   for (const node of order.slice(o.kill + o.stall, o.kill + o.stall + silent)) q.push(when(), node, { k: 'hang' });
+  for (const node of order.slice(o.kill + o.stall + silent, o.kill + o.stall + silent + (o.late ?? 0))) {
+    const from = when();
+    late.add(node, from, from + (o.lateSeconds ?? 20) * 1000, o.seed * 7907 + node);
+    outcomes.late(node);
+  }
   for (let j = 0; j < o.join; j++) q.push(when(), o.n + j, { k: 'join' });
 
   for (let e = q.pop(); e && e.t <= T; e = q.pop()) {
@@ -253,13 +260,14 @@ export function simulate(o: SimOptions) {
       }
       continue;
     }
-    if (e.t < busyUntil[e.node]! && e.k !== 'stall') {
-      // The node's loop is blocked: the event waits (order kept: later pushes have later seqs).
+    // The node's loop is blocked (stall) or busy (late): the event waits (in order, ticks first).
+    const held = e.t < busyUntil[e.node]! && e.k !== 'stall' ? busyUntil[e.node]! : late.hold(e.node, e, e.t);
+    if (held !== undefined) {
       if (e.k === 'tick') {
         if (e.t !== tickAt[e.node]) continue;
-        tickAt[e.node] = busyUntil[e.node]!;
+        tickAt[e.node] = held;
       }
-      q.push(busyUntil[e.node]!, e.node, e);
+      q.push(held, e.node, e);
       continue;
     }
     handle(e);

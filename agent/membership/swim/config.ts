@@ -79,6 +79,13 @@ export interface SwimConfig {
    * in ms. Default 500. Probes in flight during such a gap are cancelled (their missing acks say
    * nothing about the peer) and our running suspicion timers get at least this much more time, so
    * refutations queued behind the stall are read first.
+   *
+   * Also how late our own probe timers may run, in all, before the probe they time is no evidence
+   * (probe.ts): a loop that is busy but still ticks every period runs expired timers before it
+   * reads the acks that came meanwhile. Such a probe ends without an outcome and its target is
+   * probed again at once (a few times in a row at most); helpers asked late still get their whole
+   * window. Smaller: fewer false suspicions from a busy node, slower detection of silent failures
+   * by it.
    */
   stallThreshold: number;
   /**

@@ -16,7 +16,17 @@ export interface ProbeTimes {
   probeTimeout: number;
   indirectChecks: number;
   maxPending: number;
+  /** How late (ms) our own timers may run before a probe they time is no evidence. */
+  stallThreshold: number;
 }
+
+/**
+ * Probes of one target in a row that may end as no evidence because our own timers ran late; the
+ * next late one fails as before. Each re-probe also accepts the acks of the earlier pings, so a live
+ * member has all of them (several seconds) to answer, and a persistently late node still detects a
+ * silent death, a few periods later.
+ */
+export const LATE_RETRIES = 3;
 
 /** A finished probe of ours. */
 export type ProbeOutcome =
@@ -31,6 +41,10 @@ interface Probe {
   endAt: number;
   helpers: number;
   nacks: number;
+  /** How late (ms) our tick observed this probe's timers so far. */
+  late: number;
+  /** Seqs of the earlier probes of this target that ended as no evidence: their acks count too. */
+  earlier: number[];
 }
 
 /** A `ping-req` we serve: our `ping` to `target` answers `requester`'s probe `seq`. */
@@ -65,9 +79,9 @@ export class Prober {
 
   /** The earliest time this prober wants a tick. */
   get wakeAt(): number {
-    let at = this.nextAt;
     const c = this.current;
-    if (c) at = Math.min(at, c.timeoutAt > 0 ? c.timeoutAt : c.endAt);
+    // The next probe waits for the one in flight, whose end may have moved past `nextAt`.
+    let at = c ? (c.timeoutAt > 0 ? c.timeoutAt : c.endAt) : this.nextAt;
     for (const r of this.relays.values()) at = Math.min(at, r.deadline);
     return at;
   }
@@ -82,33 +96,57 @@ export class Prober {
     let outcome: ProbeOutcome | undefined;
     const c = this.current;
     if (c && now >= c.timeoutAt && c.timeoutAt > 0) {
+      // The helpers get their whole window from when we actually ask them.
+      c.late += now - c.timeoutAt;
+      c.endAt = Math.max(c.endAt, now + c.endAt - c.timeoutAt);
       c.timeoutAt = 0;
       const helpers = ctx.helpers(c.target, this.times.indirectChecks);
       c.helpers = helpers.length;
       for (const h of helpers) out.push({ type: 'send', to: h, msg: { t: 'ping-req', seq: c.seq, target: c.target } });
     }
+    let again: string | undefined;
+    let earlier: number[] = [];
     if (c && now >= c.endAt) {
       this.current = undefined;
-      outcome = { ok: false, target: c.target, nacks: c.nacks, helpers: c.helpers };
+      c.late += now - c.endAt;
+      if (c.late > this.times.stallThreshold && c.earlier.length < LATE_RETRIES) {
+        // Our own lag, not the target's silence: ask it again, still listening for these pings.
+        again = c.target;
+        earlier = [...c.earlier, c.seq];
+        this.nextAt = Math.min(this.nextAt, now);
+      } else outcome = { ok: false, target: c.target, nacks: c.nacks, helpers: c.helpers };
     }
     if (now >= this.nextAt && !this.current) {
       this.nextAt = now + ctx.scale(this.times.probeInterval);
       const subjects = ctx.subjects;
-      if (subjects.length > 0 || this.extra.length > 0) {
-        const target = this.extra.shift() ?? subjects[this.rr++ % subjects.length]!;
-        const seq = ++this.seq;
-        this.current = {
-          seq,
-          target,
-          timeoutAt: now + ctx.scale(this.times.probeTimeout),
-          endAt: now + ctx.scale(this.times.probeInterval) - 1,
-          helpers: 0,
-          nacks: 0,
-        };
-        out.push({ type: 'send', to: target, msg: { t: 'ping', seq } });
+      if (again !== undefined || subjects.length > 0 || this.extra.length > 0) {
+        const target = again ?? this.extra.shift() ?? subjects[this.rr++ % subjects.length]!;
+        this.start(target, earlier, ctx, out);
       }
     }
     return outcome;
+  }
+
+  private start(target: string, earlier: number[], ctx: ProbeContext, out: Effect[]): void {
+    const { now } = ctx;
+    const seq = ++this.seq;
+    this.current = {
+      seq,
+      target,
+      timeoutAt: now + ctx.scale(this.times.probeTimeout),
+      endAt: now + ctx.scale(this.times.probeInterval) - 1,
+      helpers: 0,
+      nacks: 0,
+      late: 0,
+      earlier,
+    };
+    out.push({ type: 'send', to: target, msg: { t: 'ping', seq } });
+  }
+
+  /** Whether `seq` answers our probe in flight (its own ping or an earlier one of the same target). */
+  private answers(seq: number): boolean {
+    const c = this.current;
+    return c !== undefined && (c.seq === seq || c.earlier.includes(seq));
   }
 
   /**
@@ -125,7 +163,7 @@ export class Prober {
   /** An ack: ends our probe, or completes a relay. */
   ack(seq: number, out: Effect[]): ProbeOutcome | undefined {
     const c = this.current;
-    if (c && c.seq === seq) {
+    if (c && this.answers(seq)) {
       this.current = undefined;
       return { ok: true, target: c.target };
     }
@@ -138,7 +176,7 @@ export class Prober {
   }
 
   nack(seq: number): void {
-    if (this.current?.seq === seq) this.current.nacks++;
+    if (this.current && this.answers(seq)) this.current.nacks++;
   }
 
   /** Serves a ping-req: probes `target` for `requester`. */
