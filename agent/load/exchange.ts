@@ -138,15 +138,34 @@ export class LoadExchange {
     }
   }
 
+  /**
+   * Following: the load report (the lease acknowledgement) to `leader`, sent again once at once if
+   * it fails while this node still follows that leader in that term. The channel has then dropped
+   * the failed stream, so the second try opens a new one or dials anew. Issue 13: a follower with no
+   * connection to a new leader queued its report on a dial that, under load, outlasted its timeout;
+   * the report and the next interval's, which joined the same dial, were both lost, and the lease
+   * waited two loadIntervals more. A report that fails twice waits for the next tick.
+   */
+  async #report(leader: { peerId: string; term: number }): Promise<void> {
+    const o = this.#o;
+    const send = () => o.send(leader.peerId, { t: 'load', term: leader.term, metrics: o.metrics() });
+    try {
+      await send();
+    } catch (err) {
+      // Refused: nothing listens there (the leader died); membership will say so.
+      if ((err as { failure?: string }).failure === 'refused') return;
+      const now = o.leader();
+      if (now?.peerId !== leader.peerId || now.term !== leader.term) return;
+      await send().catch(() => undefined);
+    }
+  }
+
   async tick(): Promise<void> {
     const o = this.#o;
     const leader = o.leader();
     const now = o.now();
     if (!leader) return;
-    if (leader.peerId !== o.self()) {
-      await o.send(leader.peerId, { t: 'load', term: leader.term, metrics: o.metrics() }).catch(() => undefined);
-      return;
-    }
+    if (leader.peerId !== o.self()) return this.#report(leader);
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
     // A member new to the summary, or a peer our listing newly refused, is worth one early summary

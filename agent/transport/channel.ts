@@ -52,6 +52,16 @@ export interface FramedChannelOptions {
 interface Batch {
   parts: Uint8Array[];
   sent: Promise<void>;
+  /** The stream it waits for. */
+  opening?: Opening;
+}
+
+/** An outbound stream to a peer, open or opening. */
+interface Opening {
+  stream: Promise<Stream>;
+  /** When it began to open (the channel's clock). */
+  since: number;
+  settled: boolean;
 }
 
 function joined(parts: readonly Uint8Array[]): Uint8Array {
@@ -72,7 +82,7 @@ function joined(parts: readonly Uint8Array[]): Uint8Array {
  */
 export class FramedChannel {
   readonly #o: FramedChannelOptions;
-  readonly #out = new Map<string, Promise<Stream>>();
+  readonly #out = new Map<string, Opening>();
   readonly #inbound = new Set<Stream>();
   /** Frames waiting for their peer's stream, one batch per peer. */
   readonly #batches = new Map<string, Batch>();
@@ -96,7 +106,7 @@ export class FramedChannel {
     await this.#o.node.unhandle(this.#o.protocol).catch(() => undefined);
     const outs = [...this.#out.values()];
     this.#out.clear();
-    for (const s of outs) void s.then((st) => st.abort(new Error('stopping'))).catch(() => undefined);
+    for (const { stream: s } of outs) void s.then((st) => st.abort(new Error('stopping'))).catch(() => undefined);
     for (const s of this.#inbound) s.abort(new Error('stopping'));
     this.#inbound.clear();
   }
@@ -106,7 +116,11 @@ export class FramedChannel {
    * sent to one peer before the stream's next turn (the same synchronous run: a tell to several
    * members, a summary in several frames, a frame during a dial) go out as one write: each frame
    * is otherwise its own yamux frame, noise encryption and socket write. Every send of a batch
-   * settles with that write.
+   * settles with that write. A frame does not join a batch whose stream has been opening for
+   * dialTimeout or more (a dial the event loop let outlive its timeout): it goes on a new open, so
+   * one slow dial cannot take the frames of the next seconds with it (issue 13: a follower's next
+   * load report joined the dial that lost its first, and the new leader's lease waited two
+   * loadIntervals).
    */
   send(peer: string, payload: Uint8Array): Promise<void> {
     if (!this.#running) return Promise.resolve();
@@ -116,8 +130,9 @@ export class FramedChannel {
     } catch (err) {
       return Promise.reject(err);
     }
+    const now = this.#o.now();
     const open = this.#batches.get(peer);
-    if (open) {
+    if (open && !this.#late(open.opening, now)) {
       open.parts.push(framed);
       return open.sent;
     }
@@ -129,7 +144,9 @@ export class FramedChannel {
 
   /** Writes `batch` once the stream is open (at the earliest after a microtask: the batch fills meanwhile). */
   async #write(peer: string, batch: Batch): Promise<void> {
-    const pending = this.#stream(peer);
+    const opening = this.#stream(peer);
+    const pending = opening.stream;
+    batch.opening = opening;
     let stream: Stream;
     try {
       stream = await pending;
@@ -141,40 +158,54 @@ export class FramedChannel {
     try {
       if (!stream.send(joined(batch.parts))) await stream.onDrain({ signal: AbortSignal.timeout(this.#o.dialTimeout) });
     } catch (err) {
-      if (this.#out.get(peer) === pending) this.#out.delete(peer);
+      if (this.#out.get(peer) === opening) this.#out.delete(peer);
       stream.abort(err as Error);
       throw new SendError(peer, classifyDialError(err, true), err);
     }
+    // A stream a newer open replaced carried only this batch: one outbound stream per peer stays.
+    if (this.#out.get(peer) !== opening) void stream.close().catch(() => undefined);
   }
 
-  /** The open (or opening) outbound stream to `peer`. */
-  #stream(peer: string): Promise<Stream> {
+  /**
+   * The open (or opening) outbound stream to `peer`; a new one when the last has been opening for
+   * dialTimeout or more (its frames still wait for it).
+   */
+  #stream(peer: string): Opening {
+    const now = this.#o.now();
     const open = this.#out.get(peer);
-    if (open) return open;
+    if (open && !this.#late(open, now)) return open;
     const pending = this.#o.node.dialProtocol(peerIdFromString(peer), this.#o.protocol, {
       signal: AbortSignal.timeout(this.#o.dialTimeout),
     });
-    this.#out.set(peer, pending);
+    const opening: Opening = { stream: pending, since: now, settled: false };
+    this.#out.set(peer, opening);
     pending.then(
       (stream) => {
+        opening.settled = true;
         // The remote side never writes on our outbound stream; read it only to notice its end.
-        void this.#drain(peer, stream, pending);
+        void this.#drain(peer, stream, opening);
       },
       () => {
-        if (this.#out.get(peer) === pending) this.#out.delete(peer);
+        opening.settled = true;
+        if (this.#out.get(peer) === opening) this.#out.delete(peer);
       },
     );
-    return pending;
+    return opening;
+  }
+
+  /** Whether `o` is still opening after dialTimeout (its timeout fired, or is about to). */
+  #late(o: Opening | undefined, now: number): boolean {
+    return o !== undefined && !o.settled && now - o.since >= this.#o.dialTimeout;
   }
 
   /** Drops the cached stream to `peer` (its connection closed). */
   forget(peer: string): void {
-    const s = this.#out.get(peer);
+    const s = this.#out.get(peer)?.stream;
     this.#out.delete(peer);
     void s?.then((st) => st.abort(new Error('forgotten'))).catch(() => undefined);
   }
 
-  async #drain(peer: string, stream: Stream, pending: Promise<Stream>): Promise<void> {
+  async #drain(peer: string, stream: Stream, pending: Opening): Promise<void> {
     try {
       for await (const _ of stream) {
         // Nothing is expected here.
@@ -206,6 +237,9 @@ export class FramedChannel {
           this.#o.onFrame(from, f);
         }
       }
+      // The sender closed its end (its stream was replaced by a newer one): close ours, so the
+      // stream is gone on both sides.
+      void stream.close().catch(() => undefined);
     } catch {
       // The peer went away mid-stream: nothing to do.
     } finally {
