@@ -6,6 +6,7 @@ import { MemberRecords } from '../agent/membership/member-records.ts';
 import type { CoreInput, DigestEntry, MemberLiveness } from '../agent/membership/swim/types.ts';
 import type { Table } from '../agent/membership/sync.ts';
 import { type Heartbeat, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
+import { memberRecord } from './helpers/records.ts';
 
 /**
  * Issue 15: a synced table from a peer the binding gate does not let take part changes nothing in
@@ -15,19 +16,7 @@ import { type Heartbeat, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
  * neither accuse on the members topic nor have us refute on its word.
  */
 
-const record = (peerId: string, instanceId: string, seq = 1): Heartbeat => ({
-  v: WIRE_VERSION,
-  type: 'heartbeat',
-  peerId,
-  instanceId,
-  cloud: 'web',
-  addrs: [],
-  monitor: '',
-  startedAt: 1,
-  seq,
-  version: '0',
-  metrics: {},
-});
+const record = (peerId: string, instanceId: string, seq = 1) => memberRecord(peerId, { instanceId, seq });
 const entry = (id: string, incarnation: number, state: DigestEntry['state'] = 'alive') => ({ id, incarnation, state });
 const alive = (id: string): MemberLiveness => ({ id, state: 'alive', incarnation: 0, since: 0 }) as MemberLiveness;
 
