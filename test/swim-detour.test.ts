@@ -43,9 +43,11 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
     const answer = b.step({ type: 'update', update: suspicion, now: 10, rerouted: true });
     expect(told(answer)).toEqual([{ kind: 'alive', id: p.to, incarnation: 1 }]);
     expect(tells(answer)).toEqual([]);
-    // A second accuser's rerouted suspicion at the same incarnation: that broadcast already answers it.
+    // A late accuser's rerouted suspicion at the old incarnation: not broadcast again, told to it alone.
     const other = { ...suspicion, from: 'node-017' };
-    expect(told(b.step({ type: 'update', update: other, now: 20, rerouted: true }))).toEqual([]);
+    const again = b.step({ type: 'update', update: other, now: 20, rerouted: true });
+    expect(told(again)).toEqual([]);
+    expect(tells(again)).toEqual([{ type: 'tell', to: ['node-017'], update: told(answer)[0] }]);
 
     // The broadcast reaches the accuser before its 12 s timer: the suspect is alive, never declared.
     expect(seen(a.step(update(told(answer)[0]!, at + 4000)))).toEqual([`member-recovered:${p.to}`]);

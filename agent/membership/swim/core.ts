@@ -248,7 +248,8 @@ export class SwimCore {
     const alive: ToldUpdate = { kind: 'alive', id: this.self, incarnation: this.inc };
     const accuser = u.kind === 'suspect' && u.from !== '' ? [u.from] : [];
     if (u.kind !== 'suspect') this.detours.announce(alive, out);
-    else if (rerouted) this.detours.refuteOnce(alive, out);
+    else if (rerouted && this.detours.refuteOnce(alive, out))
+      return; // else tell the late accuser itself
     else if (current) this.tells.tell(alive, [...this.observers, ...accuser], now, this.cfg.probeInterval, out);
     else if (accuser.length > 0) {
       this.tells.also(this.self, accuser[0]!);

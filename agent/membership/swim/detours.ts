@@ -33,10 +33,11 @@ export class Detours {
     else if (u.id === this.self) this.refuteOnce(u, out);
   }
 
-  /** A suspicion of us that came on the topic (its accuser could not dial us): refute to the pool. */
-  refuteOnce(alive: Alive, out: Effect[]): void {
-    if (alive.incarnation === this.aloud) return; // that broadcast reaches every accuser
+  /** Refutes to the pool, unless we already did at this incarnation; whether it did. */
+  refuteOnce(alive: Alive, out: Effect[]): boolean {
+    if (alive.incarnation === this.aloud) return false;
     this.announce(alive, out);
+    return true;
   }
 
   /** Our alive to the pool (join, restart, refuting a death or a rerouted suspicion). */
