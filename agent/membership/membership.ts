@@ -7,7 +7,7 @@ import { BindingCache } from './binding-cache.ts';
 import { JOIN_SYNC_MS, Joining } from './joining.ts';
 import { memberChannels, tellEach } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
-import { type InboxContext, receiveTable } from './member-inbox.ts';
+import { type InboxContext, receiveAboutUs, receiveSynced } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
 import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, tickAt } from './membership-options.ts';
 import { Connections, learnAddrs } from './neighbours.ts';
@@ -119,7 +119,7 @@ export class Membership {
     await handleSync(
       o.node,
       { pool: o.pool, self: o.self, maxMembers: o.swim.maxMembers, own: this.#own, digests: this.#digests },
-      (entries, from) => this.#step({ type: 'sync', entries, now: o.now(), from }),
+      (entries, from) => receiveAboutUs(this.#inbox, entries, from),
       (table, from) => this.#merge(table, from),
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
@@ -268,10 +268,9 @@ export class Membership {
 
   readonly #own = () => ownTable(this.#core.digest(), this.#members.book);
 
-  /** `from`'s table (pulled or pushed back): records, then liveness, doubted if `from` is dead to us. */
+  /** `from`'s table (pulled or pushed back), if `from` takes part: records, then liveness, doubted if it is dead to us. */
   #merge(table: Table, from: string): void {
-    receiveTable(this.#inbox, this.#o.self, table.records);
-    this.#step({ type: 'sync', entries: table.entries, now: this.#o.now(), from });
+    receiveSynced(this.#inbox, this.#o.self, table, from);
     this.#events.arrivedAll();
   }
 
