@@ -21,12 +21,24 @@
  * idle follower (1.05–1.13 % vs 1.26–1.45 %), and less CPU on a leader of 10 too (1.99 % vs 3.40 %),
  * in same-window runs (BENCHMARKS.md, "RSS and CPU per idle follower", 2026-12-06).
  * `--lite-mode`/`--jitless` would go further but disable that WebAssembly.
+ *
+ * `--compact-on-every-full-gc`: an idle follower's RSS grows with its connections and the traffic
+ * on them (about +0.4 MB per connection over 21 followers of three pools), not with live per-peer
+ * state: heap snapshots of one follower in a pool of 10 and one of 50 (13 and 17 connections) held
+ * the same ~22 MB of live objects. The growth is old-space pages left part empty by every frame's
+ * garbage (committed 4–4.3 MB above used); V8 compacts only the most fragmented pages, and its
+ * memory reducer, which would, does not run while an agent allocates steadily. Compacting on
+ * every full GC returns them (≤ 0.7 MB above used): 65.3–71.9 MB vs 70.8–73.0 MB per follower with
+ * 13–21 connections, same pools, idle CPU unchanged within noise (BENCHMARKS.md, "RSS per idle
+ * follower grows with its connections", 2026-12-06; `test/bench/memory-probe.ts --mixed 6
+ * --variant=FLAGS` measures it). A full GC evacuates its live pages: a few ms on a ~20 MB heap.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=2',
   '--optimize-for-size',
   '--no-sparkplug',
   '--no-opt',
+  '--compact-on-every-full-gc',
 ];
 
 /**
