@@ -26,10 +26,11 @@
  * on them (about +0.4 MB per connection over 21 followers of three pools), not with live per-peer
  * state: heap snapshots of one follower in a pool of 10 and one of 50 (13 and 17 connections) held
  * the same ~22 MB of live objects. The growth is old-space pages left part empty by every frame's
- * garbage (committed 4–4.3 MB above used); V8 compacts only the most fragmented pages, and its
+ * garbage (committed up to 4–7 MB above used); V8 compacts only the most fragmented pages, and its
  * memory reducer, which would, does not run while an agent allocates steadily. Compacting on
- * every full GC returns them (≤ 0.7 MB above used): 65.3–71.9 MB vs 70.8–73.0 MB per follower with
- * 13–21 connections, same pools, idle CPU unchanged within noise (BENCHMARKS.md, "RSS per idle
+ * every full GC returns them (≤ 0.7 MB above used): median 67.7 MB (65.3–71.9) vs 70.9 (69.9–73.0)
+ * per follower with 13–21 connections, 7 of each in three pools, idle CPU unchanged within noise;
+ * garbage made since the last full GC still counts (BENCHMARKS.md, "RSS per idle
  * follower grows with its connections", 2026-12-06; `test/bench/memory-probe.ts --mixed 6
  * --variant=FLAGS` measures it). A full GC evacuates its live pages: a few ms on a ~20 MB heap.
  */
