@@ -1,7 +1,10 @@
+import type { Connection } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { PoolNode } from '../p2p/node.ts';
+import { DialOrder } from './dial-order.ts';
+import { duplicatesToClose } from './duplicates.ts';
 
 /** Puts a member's record addresses in the peer store, so it can be dialled by peer id. */
 export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
@@ -28,7 +31,8 @@ const GRACE_MS = 30_000;
 
 /**
  * Connections to exactly the ring neighbours and the protected peers (the leader): missing ones
- * are dialled (when their record says where), others are closed past the connection budget,
+ * are dialled (when their record says where; of the two ends of a new ring edge, the smaller peer
+ * id first: dial-order.ts), a peer's duplicate connections are closed (duplicates.ts), others are closed past the connection budget,
  * oldest first. Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
  * (joiners, syncs, members whose view of the rings is still partial) would otherwise stay
  * connected past the budget, and a neighbour whose record came after the ring changed would
@@ -37,6 +41,7 @@ const GRACE_MS = 30_000;
 export class Connections {
   #keep: ReadonlySet<string> = new Set();
   #timer: NodeJS.Timeout | undefined;
+  readonly #order: DialOrder;
 
   constructor(
     private readonly o: {
@@ -46,8 +51,12 @@ export class Connections {
       dialable: (id: string) => boolean;
       maxConnections: number;
       now: () => number;
+      /** How long the larger peer id of a new edge waits before it dials (ms; dial-order.ts). */
+      dialDeferMs?: number;
     },
-  ) {}
+  ) {
+    this.#order = new DialOrder(o.node.peerId.toString(), o.dialDeferMs);
+  }
 
   start(): void {
     this.#timer = setInterval(() => this.maintain(), MAINTAIN_MS);
@@ -65,14 +74,18 @@ export class Connections {
   }
 
   maintain(): void {
-    const keep = new Set([...this.#keep, ...this.o.protect()]);
-    keepConnections(this.o.node, keep, this.o.dialable, this.o.maxConnections, this.o.now());
+    // The leader does not want our connection (it keeps only its own neighbours): we dial it at once.
+    const urgent = new Set(this.o.protect());
+    const keep = new Set([...this.#keep, ...urgent]);
+    keepConnections(this.o.node, keep, this.o.dialable, this.o.maxConnections, this.o.now(), this.#order, urgent);
   }
 }
 
 /**
- * Dials the wanted peers not connected, and closes the oldest others that are past GRACE_MS
- * while more than `maxConnections` peers are connected.
+ * Dials the wanted peers not connected nor being dialled (but for `urgent` ones, the larger peer
+ * id of a pair only after `order`'s wait: dial-order.ts), closes a peer's duplicate connections that carry nothing of
+ * their own (duplicates.ts), and closes the oldest other peers that are past GRACE_MS while more
+ * than `maxConnections` peers are connected.
  */
 export function keepConnections(
   node: PoolNode,
@@ -80,14 +93,23 @@ export function keepConnections(
   dialable: (id: string) => boolean,
   maxConnections: number,
   now: number,
+  order: DialOrder,
+  urgent: ReadonlySet<string> = new Set(),
 ): void {
   const opened = new Map<string, number>();
+  const byPeer = new Map<string, Connection[]>();
   for (const c of node.getConnections()) {
     const id = c.remotePeer.toString();
     opened.set(id, Math.min(opened.get(id) ?? Infinity, c.timeline.open));
+    byPeer.set(id, [...(byPeer.get(id) ?? []), c]);
   }
-  for (const id of keep) {
-    if (!opened.has(id) && dialable(id))
+  for (const conns of byPeer.values())
+    for (const c of duplicatesToClose(conns, now)) void c.close().catch((err: Error) => c.abort(err));
+  const dialling = new Set(node.getDialQueue().map((d) => d.peerId?.toString()));
+  const waiting = new Set([...keep].filter((id) => !opened.has(id)));
+  order.retain(waiting);
+  for (const id of waiting) {
+    if (!dialling.has(id) && dialable(id) && (urgent.has(id) || order.due(id, now)))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
   }
   let excess = opened.size - maxConnections;
