@@ -66,6 +66,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
       return leader && leader !== peerId ? [leader] : [];
     },
     maxConnections: t.maxConnections,
+    dialDeferMs: t.dialDefer,
     // Only members the provider vouches for take part (binding.ts).
     binding: bindingSources(c, { peerId }, warn, Date.now, listing),
     identity: ownIdentity(c, warn),

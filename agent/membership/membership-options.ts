@@ -26,6 +26,8 @@ export interface MembershipOptions {
   /** Peers whose connections are kept beyond the neighbours (the leader). */
   protect: () => string[];
   maxConnections: number;
+  /** The larger peer id's wait for the other end's dial of a new ring edge (ms, dial-order.ts). */
+  dialDeferMs?: number;
   /** Who vouches for a cloud's members (binding.ts); undefined: nobody is checked (first claim wins). */
   binding?: (cloud: string) => BindingSource | undefined;
   /** EC2 members: our identity document, carried in our record (binding-imds.ts). */

@@ -93,6 +93,7 @@ export class Membership {
       protect: opts.protect,
       dialable: (id) => this.#members.book.get(id) !== undefined,
       maxConnections: opts.maxConnections,
+      dialDeferMs: opts.dialDeferMs,
       now: opts.now,
     });
     this.#inbox = {

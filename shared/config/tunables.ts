@@ -75,6 +75,12 @@ const fields = {
    */
   maxConnections: count.default(16),
   /**
+   * How long the end with the larger peer id of a new ring edge waits for the other end's dial
+   * before dialling itself (ms; agent/membership/dial-order.ts): one connection per edge instead of
+   * a crossed pair, and an edge only one end sees still forms. Default 5000.
+   */
+  dialDefer: durationSchema(1).default(5000),
+  /**
    * Largest gossip message accepted, in bytes. Default 262144: the leader's load summary lists
    * every member (~40 B each). Larger messages are rejected and counted.
    */
