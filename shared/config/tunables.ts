@@ -75,9 +75,9 @@ const fields = {
    */
   maxConnections: count.default(16),
   /**
-   * How long the end with the larger peer id of a new ring edge waits for the other end's dial
-   * before dialling itself (ms; agent/membership/dial-order.ts): one connection per edge instead of
-   * a crossed pair, and an edge only one end sees still forms. Default 5000.
+   * How long the larger peer id of a new ring edge waits for the other end's dial before dialling
+   * itself (ms). One connection per edge instead of a crossed pair (agent/membership/dial-order.ts);
+   * an edge only one end sees still forms. Default 5000.
    */
   dialDefer: durationSchema(1).default(5000),
   /**
