@@ -29,6 +29,8 @@ interface ProcAgent {
 }
 
 const MAX_LOGS = 200;
+/** Lines of an agent's stdout kept to print if it exits unasked. */
+const TAIL_LINES = 20;
 
 /**
  * One agent per process (test/bench/stall-agent.ts, built as the artifact is: lib/build.ts), started
@@ -40,6 +42,7 @@ export class ProcPool {
   readonly tracker = new Tracker();
   readonly agents: ProcAgent[] = [];
   readonly #killed = new Set<string>();
+  #closing = false;
   readonly #dir: string;
   readonly #script: string;
   readonly #loopback: LoopbackBlock;
@@ -90,6 +93,13 @@ export class ProcPool {
     };
     this.agents.push(agent);
     this.tracker.add(agent.id);
+    // An agent must never die on its own: say so, with its last log lines, if one exits unasked.
+    const tail: string[] = [];
+    child.once('exit', (code, signal) => {
+      if (this.#killed.has(agent.id) || this.#closing) return;
+      const line = { msg: 'agent-exited', id: agent.id, code, signal, at: Date.now(), lastLines: tail };
+      process.stderr.write(`${JSON.stringify(line)}\n`);
+    });
     const started = new Promise<void>((resolve, reject) => {
       // 50 Node processes starting at once on 2 shared cores take a while.
       const t = setTimeout(
@@ -98,6 +108,7 @@ export class ProcPool {
       );
       child.once('exit', (code) => reject(new Error(`agent ${i} exited (${code})`)));
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        if (tail.push(line.slice(0, 500)) > TAIL_LINES) tail.shift();
         let msg: Record<string, unknown>;
         try {
           msg = JSON.parse(line);
@@ -209,6 +220,7 @@ export class ProcPool {
 
   /** SIGTERM (the agent leaves and exits, writing its CPU profile if asked), SIGKILL after 3 s. */
   async close(): Promise<void> {
+    this.#closing = true;
     await Promise.all(
       this.agents.map(async (a) => {
         if (a.child.exitCode !== null || a.child.signalCode !== null) return;
