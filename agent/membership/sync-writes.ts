@@ -1,4 +1,5 @@
 import type { Stream } from '@libp2p/interface';
+import { joined } from '../transport/frames.ts';
 
 /**
  * Frames of a sync, written in as few writes as possible. Every `stream.send` is its own yamux
@@ -24,8 +25,7 @@ export function writesOf(frames: readonly Uint8Array[], max = WRITE_BYTES): Uint
   let batch: Uint8Array[] = [];
   let size = 0;
   const flush = () => {
-    if (batch.length === 1) writes.push(batch[0] as Uint8Array);
-    else if (batch.length > 1) writes.push(Buffer.concat(batch, size));
+    if (batch.length > 0) writes.push(joined(batch));
     batch = [];
     size = 0;
   };

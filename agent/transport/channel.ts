@@ -1,7 +1,7 @@
 import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PoolNode } from '../p2p/node.ts';
-import { FrameSplitter, frame } from './frames.ts';
+import { FrameSplitter, frame, joined } from './frames.ts';
 import type { PeerRateLimit } from './rate-limit.ts';
 import { lazyWindowUpdates } from './yamux-window.ts';
 
@@ -62,17 +62,6 @@ interface Opening {
   /** When it began to open (the channel's clock). */
   since: number;
   settled: boolean;
-}
-
-function joined(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 /**

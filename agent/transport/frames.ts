@@ -5,6 +5,18 @@
 
 export const MAX_FRAME = 16 * 1024;
 
+/** Frames (or any byte runs) as one buffer for one write; a single one as it is. */
+export function joined(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
 export function frame(payload: Uint8Array): Uint8Array {
   if (payload.byteLength > MAX_FRAME) throw new RangeError(`frame of ${payload.byteLength} bytes exceeds ${MAX_FRAME}`);
   const out = new Uint8Array(2 + payload.byteLength);
