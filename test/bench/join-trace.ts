@@ -95,6 +95,28 @@ async function main(): Promise<number> {
       }
     }
     process.stderr.write('\n');
+    const everyone = new Set(pool.peers);
+    const count = (type: string) => pool.tracker.eventsAbout(everyone, new Set([type]), t0).length;
+    const storm = { memberDead: count('member-dead'), memberSuspect: count('member-suspect') };
+    // Then a crash (as the failure-detection bench does: its address refuses) on the loaded host.
+    // The non-seed member the most views hold alive (a random one is often held by nobody yet).
+    const heldBy = (m: string) => pool.tracker.seenAliveBy(pool.alivePeers, m);
+    const victim = pool.alivePeers.slice(1).reduce((a, b) => (heldBy(b) > heldBy(a) ? b : a));
+    const holders = pool.alivePeers.filter((o) => o !== victim && pool.tracker.seenAliveBy([o], victim) === 1);
+    const crashAt = await pool.crash([victim]);
+    const lastOf = (type: string) => {
+      const times = pool.tracker.firstEvent(holders, type, victim, crashAt);
+      return times.every((x) => x !== null) ? Math.max(...(times as number[])) : null;
+    };
+    const deadAt = await pool.until(() => lastOf('member-dead'), 30_000);
+    const heard = pool.tracker.firstEvent(holders, 'member-dead', victim, crashAt).filter((x) => x !== null);
+    const crash = {
+      holders: holders.length,
+      deadMs: deadAt && deadAt - crashAt,
+      suspectMs: (lastOf('member-suspect') ?? Number.NaN) - crashAt,
+      deadSeenBy: heard.length,
+      medianDeadMs: summarize(heard.map((x) => (x as number) - crashAt)),
+    };
     const joined = joinTimes(pool, t0);
     const result = {
       n,
@@ -111,6 +133,8 @@ async function main(): Promise<number> {
         maxMs: Math.round(l.maxMs),
       })),
       load1: { start: loadStart, end: load1() },
+      storm,
+      crash,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return convergedMs === null ? 1 : 0;
