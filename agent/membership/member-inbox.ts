@@ -26,19 +26,15 @@ export type GossipVerdict = undefined | 'ignore' | { reject: string; detail: str
  * an accuser signs its own accusation, and a peer whose claim the binding gate holds back or
  * refused (member-records.ts) neither accuses, nor probes, nor syncs, nor reports load — a load
  * report is also a lease acknowledgement, so a key holder must not be able to lend a minority
- * leader its quorum.
+ * leader its quorum. A peer the binding gate refuses (`members.refused`) differs from a member we
+ * never heard of (a joiner's first message).
  */
-
-/** A peer the binding gate refuses, as opposed to a member we never heard of (a joiner's first message). */
-function refused(ctx: InboxContext, id: string): boolean {
-  return ctx.members.refused(id);
-}
 
 /** A liveness update on the members topic. */
 export function receiveUpdate(ctx: InboxContext, m: MemberUpdate): GossipVerdict {
   const u = m.update;
   if (speakerOf(u) !== m.peerId) return { reject: 'spoofed', detail: `${u.kind} about ${u.id} signed by ${m.peerId}` };
-  if (refused(ctx, m.peerId)) return { reject: 'unbound', detail: `${u.kind} about ${u.id} from unbound ${m.peerId}` };
+  if (ctx.members.refused(m.peerId)) return { reject: 'unbound', detail: `${u.kind} about ${u.id} from unbound ${m.peerId}` };
   if (u.kind === 'alive') ctx.members.heard.set(m.peerId, ctx.now());
   ctx.step({ type: 'update', update: u, now: ctx.now() });
   return undefined;
@@ -99,7 +95,7 @@ export function receiveSynced(ctx: InboxContext, self: string, table: Table, fro
  * record we reaped, telling us it holds us dead — our refutation is how its view heals.
  */
 export function receiveAboutUs(ctx: InboxContext, entries: DigestEntry[], from: string): void {
-  if (refused(ctx, from)) ctx.onReject('unbound', `sync request from unbound ${from}`);
+  if (ctx.members.refused(from)) ctx.onReject('unbound', `sync request from unbound ${from}`);
   else ctx.step({ type: 'sync', entries, now: ctx.now(), from });
 }
 
@@ -111,7 +107,7 @@ export function receiveFrame(ctx: InboxContext, from: string, bytes: Uint8Array)
     ctx.onReject('frame', `${f} from ${from}`);
     return;
   }
-  if (refused(ctx, from)) {
+  if (ctx.members.refused(from)) {
     ctx.onReject('unbound', `${f.t} frame from unbound ${from}`);
     return;
   }
