@@ -34,7 +34,8 @@ export type GossipVerdict = undefined | 'ignore' | { reject: string; detail: str
 export function receiveUpdate(ctx: InboxContext, m: MemberUpdate): GossipVerdict {
   const u = m.update;
   if (speakerOf(u) !== m.peerId) return { reject: 'spoofed', detail: `${u.kind} about ${u.id} signed by ${m.peerId}` };
-  if (ctx.members.refused(m.peerId)) return { reject: 'unbound', detail: `${u.kind} about ${u.id} from unbound ${m.peerId}` };
+  if (ctx.members.refused(m.peerId))
+    return { reject: 'unbound', detail: `${u.kind} about ${u.id} from unbound ${m.peerId}` };
   if (u.kind === 'alive') ctx.members.heard.set(m.peerId, ctx.now());
   ctx.step({ type: 'update', update: u, now: ctx.now() });
   return undefined;
