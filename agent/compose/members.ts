@@ -1,6 +1,11 @@
+import type { PrivateKey } from '@libp2p/interface';
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { LoadExchange } from '../load/exchange.ts';
+import { RelayDown } from '../load/relay-down.ts';
+import { signWith, Verifier } from '../load/relay-sign.ts';
+import { RelayTreeCache } from '../load/relay-tree.ts';
+import { RelayUp } from '../load/relay-up.ts';
 import { ec2Listings } from '../membership/binding-ec2-listers.ts';
 import { type Ec2ListingSource, MAX_REFUSED } from '../membership/binding-ec2-listing.ts';
 import { HeldRefusals } from '../membership/binding-ec2-listing-held.ts';
@@ -20,7 +25,12 @@ export interface MembersInput
   retired: () => boolean;
   /** Leading: the scalers' rule windows, carried in the load summary (PoolScaler.windows). */
   windows?: () => RuleWindow[];
+  /** This agent's identity key, to sign its relayed load reports (default: the libp2p node's). */
+  privateKey?: PrivateKey;
 }
+
+/** Members whose load the exchange keeps (and relays hold reports of). */
+const MAX_MEMBERS = 10_000;
 
 /**
  * Membership (SWIM over the ring, records, sync) and the load exchange that rides its probe
@@ -55,16 +65,15 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     maxMessageBytes: t.maxMessageBytes,
     onFrame: (from, frame) => load.onReport(from, frame),
     onEvent: (e) => {
-      if (e.type === 'member-removed') load.book.forget(e.peerId);
+      if (e.type === 'member-removed') load.forget(e.peerId);
       events.emit(e);
     },
     onReject: tel.onReject,
     onBytes: tel.onBytes,
     log: leveled(log, MEMBERSHIP_LEVELS),
-    protect: () => {
-      const leader = leadership.leader?.peerId;
-      return leader && leader !== peerId ? [leader] : [];
-    },
+    // The leader is no longer kept connected by every follower: load reports reach it up the
+    // relay tree over ring connections (issue 13).
+    protect: () => [],
     maxConnections: t.maxConnections,
     dialDeferMs: t.dialDefer,
     // Only members the provider vouches for take part (binding.ts).
@@ -78,8 +87,9 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     leader: () => (i.retired() ? null : leadership.leader),
     metrics: () => i.sampler.values(),
     send: (to, frame) => membership.send(to, frame),
+    ...relayTree(i, membership),
     memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
-    maxMembers: 10_000,
+    maxMembers: MAX_MEMBERS,
     unbound: () => (listers.length === 0 ? [] : refusedBy(listers)),
     ...(i.windows ? { windows: i.windows } : {}),
     onVerdicts: (leader, v, interval) => {
@@ -90,6 +100,38 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     },
   });
   return { membership, load };
+}
+
+/** Load reports up and summaries down the tree over the ring overlay (agent/load/relay-*.ts). */
+function relayTree(i: MembersInput, membership: Membership): { relay: RelayUp; down: RelayDown } {
+  const t = i.config.tunables;
+  const tree = new RelayTreeCache(t.rings, i.peerId);
+  const live = () => {
+    const ids = [i.peerId];
+    for (const m of membership.known())
+      if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') ids.push(m.record.peerId);
+    return ids;
+  };
+  // The libp2p node holds the key it was created with (compose.ts may pass it instead).
+  const key = i.privateKey ?? (i.node as unknown as { components: { privateKey: PrivateKey } }).components.privateKey;
+  const signing = { self: i.peerId, now: i.now, sign: signWith(key), verifier: new Verifier() };
+  const relay = new RelayUp({
+    ...signing,
+    relayDelay: t.relayDelay,
+    maxMembers: MAX_MEMBERS,
+    // The lease's window (compose/leadership.ts): a relayed report older than that never counts.
+    leaseTimeout: 3 * t.loadInterval,
+    parent: (leader) => tree.get(live(), leader.peerId).parent ?? leader.peerId,
+    isMember: (id) => membership.record(id) !== undefined,
+    send: (to, frame) => membership.send(to, frame),
+    debug: (msg, fields) => i.log.debug(msg, fields),
+  });
+  const down = new RelayDown({
+    ...signing,
+    children: (leader) => tree.get(live(), leader.peerId).children,
+    send: (to, frame) => membership.send(to, frame),
+  });
+  return { relay, down };
 }
 
 /** Every cloud's refusals, newest first per cloud, without repeats, at most MAX_REFUSED in all. */

@@ -1,10 +1,13 @@
 import type { LeaderWindows } from '../../shared/scaling/windows.ts';
 import type { LoadSummary } from '../../shared/wire/heartbeat.ts';
 import type { MetricMap } from '../../shared/wire/metrics.ts';
-import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import type { ProbeFrame, SealedSummary } from '../../shared/wire/probe.ts';
+import type { SignedReport } from '../../shared/wire/relay-report.ts';
 import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import { LoadBook, summaryInterval } from './book.ts';
+import type { RelayDown } from './relay-down.ts';
+import type { RelayUp } from './relay-up.ts';
 import { summaryFrames, summaryRows } from './summary.ts';
 
 export interface LoadExchangeOptions {
@@ -27,6 +30,17 @@ export interface LoadExchangeOptions {
    * Following: the leader's summary named `refused` as unbound and counts `counted` (its rows),
    * and sends summaries every `interval` ms; only ever called for the leader this node follows.
    */
+  /**
+   * Reports up the relay tree (relay-up.ts): following, this node's report goes to its tree parent
+   * signed, and what its children send it goes on; leading, relayed reports count once checked.
+   * Absent: every report goes to the leader directly (the previous release's way).
+   */
+  relay?: RelayUp;
+  /**
+   * The leader's summary down the relay tree, sealed (relay-down.ts); members whose reports come
+   * unsigned (the previous release) still get it point to point. Absent: point to point to all.
+   */
+  down?: RelayDown;
   onVerdicts?: (
     leader: { peerId: string; term: number },
     v: { refused: string[]; counted: string[] },
@@ -81,6 +95,7 @@ export class LoadExchange {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#o.relay?.stop();
   }
 
   /**
@@ -90,17 +105,45 @@ export class LoadExchange {
   onReport(from: string, frame: ProbeFrame): void {
     if (frame.t === 'load') {
       this.book.report(from, { metrics: frame.metrics, at: this.#o.now(), term: frame.term });
+      if (frame.relayed) this.#relayed(frame.relayed, frame.hop ?? 0);
       return;
     }
     if (frame.t !== 'summary') return;
     const leader = this.#o.leader();
-    if (!leader || leader.peerId !== from || leader.term !== frame.term || from === this.#o.self()) return;
+    if (!leader || leader.term !== frame.term || leader.peerId === this.#o.self()) return;
+    if (frame.seal) void this.#sealed(frame, leader);
+    else if (leader.peerId === from) this.#take(frame, leader);
+  }
+
+  /** A summary sealed by the leader, from whichever member passed it on. */
+  async #sealed(frame: SealedSummary, leader: { peerId: string; term: number }): Promise<void> {
+    if (!this.#o.down || !(await this.#o.down.take(frame, leader))) return;
+    const now = this.#o.leader();
+    if (now?.peerId === leader.peerId && now.term === leader.term) this.#take(frame, leader);
+  }
+
+  #take(frame: SealedSummary, leader: { peerId: string; term: number }): void {
     this.onSummary({ members: frame.rows });
     const counted = frame.rows.map((r) => r.peerId);
     const every = summaryEvery(this.#o.memberIds().length + 1);
     const at = this.#o.now();
     this.#last = { ...leader, at, every, windows: { at, windows: frame.windows ?? [] } };
     this.#o.onVerdicts?.(leader, { refused: frame.unbound ?? [], counted }, every);
+  }
+
+  /** A member was removed: its metrics and the last seq taken from it go. */
+  forget(peer: string): void {
+    this.book.forget(peer);
+    this.#o.relay?.forget(peer);
+  }
+
+  /** Reports relayed up the tree: counted when this node leads, else sent on towards the leader. */
+  #relayed(reports: readonly SignedReport[], hop: number): void {
+    const relay = this.#o.relay;
+    const leader = this.#o.leader();
+    if (!relay || !leader) return;
+    if (leader.peerId === this.#o.self()) void relay.accept(reports, this.book);
+    else relay.hold(reports, hop, leader);
   }
 
   /**
@@ -165,7 +208,7 @@ export class LoadExchange {
     const leader = o.leader();
     const now = o.now();
     if (!leader) return;
-    if (leader.peerId !== o.self()) return this.#report(leader);
+    if (leader.peerId !== o.self()) return o.relay ? o.relay.report(leader, o.metrics()) : this.#report(leader);
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
     // A member new to the summary, or a peer our listing newly refused, is worth one early summary
@@ -177,7 +220,11 @@ export class LoadExchange {
     this.#summarised = reported;
     this.#refusedSent = new Set(refused);
     const interval = summaryEvery(ids.length + 1);
-    const followers = this.book.ackers(leader.term, now, 3 * o.loadInterval);
+    // With the tree, point to point only to followers whose reports come unsigned (previous release).
+    const followers = this.book
+      .ackers(leader.term, now, 3 * o.loadInterval)
+      .filter((id) => !o.down || !o.relay?.signs(id));
+    const sealed = o.down?.due(leader, interval, grew) ?? false;
     const sent = new Map<string, number>();
     const due: string[] = [];
     for (const id of followers) {
@@ -187,7 +234,7 @@ export class LoadExchange {
     }
     for (const id of due) sent.set(id, now);
     this.#sentAt = sent;
-    if (due.length === 0) return;
+    if (due.length === 0 && !sealed) return;
     const frames = summaryFrames(
       leader.term,
       summaryRows(o.self(), o.metrics(), ids, this.book, now),
@@ -195,6 +242,9 @@ export class LoadExchange {
       refused,
       o.windows?.() ?? [],
     );
-    await Promise.all(due.flatMap((id) => frames.map((f) => o.send(id, f).catch(() => undefined))));
+    await Promise.all([
+      ...(sealed ? [o.down?.publish(leader, frames)] : []),
+      ...due.flatMap((id) => frames.map((f) => o.send(id, f).catch(() => undefined))),
+    ]);
   }
 }

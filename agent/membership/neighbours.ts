@@ -30,7 +30,8 @@ const MAINTAIN_MS = 2000;
 const GRACE_MS = 30_000;
 
 /**
- * Connections to exactly the ring neighbours and the protected peers (the leader): missing ones
+ * Connections to exactly the ring neighbours and the protected peers (none since issue 13: load
+ * reports reach the leader up the relay tree, agent/load/relay-tree.ts): missing ones
  * are dialled (when their record says where; of the two ends of a new ring edge, the smaller peer
  * id first: dial-order.ts), a peer's duplicate connections are closed (duplicates.ts), others are closed past the connection budget,
  * oldest first. Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
@@ -46,7 +47,7 @@ export class Connections {
   constructor(
     private readonly o: {
       node: PoolNode;
-      /** Peers kept beyond the neighbours (the leader). */
+      /** Peers kept beyond the neighbours (none today; the leader was one before the relay tree). */
       protect: () => string[];
       dialable: (id: string) => boolean;
       maxConnections: number;
@@ -74,7 +75,7 @@ export class Connections {
   }
 
   maintain(): void {
-    // The leader does not want our connection (it keeps only its own neighbours): we dial it at once.
+    // A protected peer may not want our connection (it keeps only its own neighbours): dialled at once.
     const urgent = new Set(this.o.protect());
     const keep = new Set([...this.#keep, ...urgent]);
     keepConnections(this.o.node, keep, this.o.dialable, this.o.maxConnections, this.o.now(), this.#order, urgent);

@@ -37,6 +37,13 @@ const fields = {
    */
   loadInterval: durationSchema(1).default(2000),
   /**
+   * How long a member that relays load reports up the tree to the leader gathers its children's
+   * reports before sending them on in one frame (ms). Default 50. Each hop adds up to this to a
+   * report's way (the tree is ~4 hops deep at 50 members, ~6 at 1000), so a new leader's lease
+   * waits a few times this longer; shorter sends more, smaller frames.
+   */
+  relayDelay: durationSchema(1).default(50),
+  /**
    * A member unreachable for this long is replaced even though the provider still lists its
    * instance as running (ms). Default 300000 (5 min): a partition shorter than this never costs a
    * healthy machine; an instance the provider reports gone is replaced after deadAfter.

@@ -1,6 +1,7 @@
 import { checkMetrics, decodeCbor } from './codec.ts';
 import type { MetricMap } from './metrics.ts';
-import { decodeSummary, type SummaryFrame, summaryToWire } from './summary-frame.ts';
+import { decodeRelayed, openSeal, relayedToWire, type SignedReport, type SummarySeal } from './relay-report.ts';
+import { decodeSummary, SUMMARY_TAG, type SummaryFrame, summaryToWire } from './summary-frame.ts';
 import type { Evidence, Update } from './swim.ts';
 
 export type { SummaryFrame, SummaryRow } from './summary-frame.ts';
@@ -16,20 +17,31 @@ export type ProbeFrame =
   | { t: 'ack'; seq: number }
   | { t: 'ping-req'; seq: number; target: string }
   | { t: 'nack'; seq: number }
-  /** A member's metrics for the leader; `term` is the leader term it follows (its lease ack). */
-  | { t: 'load'; term: number; metrics: MetricMap }
+  /**
+   * A member's metrics for the leader; `term` is the leader term it follows (its lease ack). Sent
+   * up the relay tree (agent/load/relay-tree.ts), it also carries signed reports of members below
+   * it (`relayed`, the sender's own among them) and the relays they passed (`hop`); an agent of
+   * the previous release reads only the first three fields, so it counts the sender's report.
+   */
+  | { t: 'load'; term: number; metrics: MetricMap; hop?: number; relayed?: SignedReport[] }
   /**
    * A suspicion or a refutation told point to point. Only these two kinds travel here (dead, left
    * and joins go on the members topic, signed), and the receiver accepts one only from the member
    * that speaks for it (`speakerOf`): the accuser of a suspicion, the member itself for its life.
    */
   | { t: 'update'; update: ToldUpdate }
-  /** The leader's summary of every member's metrics, for a member that follows it (summary-frame.ts). */
-  | SummaryFrame;
+  /**
+   * The leader's summary of every member's metrics, for a member that follows it (summary-frame.ts);
+   * with `seal`, signed by the leader and relayed down the tree (tag 7, relay-report.ts).
+   */
+  | SealedSummary;
+
+export type SealedSummary = SummaryFrame & { seal?: SummarySeal };
 
 export type ToldUpdate = Extract<Update, { kind: 'alive' | 'suspect' }>;
 
-const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load', 'update', 'summary'] as const;
+const TAGS = ['ping', 'ack', 'ping-req', 'nack', 'load', 'update', 'summary', 'sealed'] as const;
+const SEALED_TAG = 7;
 const MAX_ID = 128;
 const EVIDENCE: readonly Evidence[] = ['timeout', 'refused'];
 
@@ -55,9 +67,9 @@ export function frameToWire(f: ProbeFrame): unknown[] {
     case 'ping-req':
       return [2, f.seq, f.target];
     case 'load':
-      return [4, f.term, f.metrics];
+      return f.relayed ? [4, f.term, f.metrics, f.hop ?? 0, relayedToWire(f.relayed)] : [4, f.term, f.metrics];
     case 'summary':
-      return summaryToWire(f);
+      return f.seal ? [SEALED_TAG, f.term, f.seal.inner, f.seal.sig, f.seal.hop] : summaryToWire(f);
     case 'update': {
       const u = f.update;
       return u.kind === 'alive'
@@ -78,6 +90,15 @@ function decodeUpdate(incarnation: number, v: unknown[]): ProbeFrame | string {
   return { t: 'update', update: { kind: 'suspect', id, incarnation, from, evidence: ev } };
 }
 
+/** [7, term, inner, sig, hop]: a summary the leader sealed (its signature is checked by the receiver). */
+function decodeSealed(term: number, v: unknown[]): ProbeFrame | string {
+  const opened = openSeal(term, v);
+  if (typeof opened === 'string') return opened;
+  if (opened.wire[0] !== SUMMARY_TAG) return 'sealed summary body is not a summary';
+  const summary = decodeSummary(term, opened.wire);
+  return typeof summary === 'string' ? `sealed ${summary}` : { ...summary, seal: opened.seal };
+}
+
 /** Decodes one frame; a string says what was wrong (the frame is dropped, the peer counted). */
 export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
   const v = decodeCbor(bytes);
@@ -91,6 +112,8 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
       return decodeUpdate(n, v);
     case 'summary':
       return decodeSummary(n, v);
+    case 'sealed':
+      return decodeSealed(n, v);
     case 'ping':
       return { t: 'ping', seq: n };
     case 'ack':
@@ -103,7 +126,10 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
     default: {
       const bad = checkMetrics(b);
       if (bad) return `load ${bad}`;
-      return { t: 'load', term: n, metrics: b as MetricMap };
+      if (v.length <= 3) return { t: 'load', term: n, metrics: b as MetricMap };
+      const r = decodeRelayed(v[3], v[4]);
+      if (typeof r === 'string') return r;
+      return { t: 'load', term: n, metrics: b as MetricMap, ...r };
     }
   }
 }

@@ -1,0 +1,178 @@
+import type { MetricMap } from '../../shared/wire/metrics.ts';
+import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import { RELAY_LIMITS, relayedBytes, reportBody, type SignedReport } from '../../shared/wire/relay-report.ts';
+import { MAX_FRAME } from '../transport/frames.ts';
+import type { LoadBook } from './book.ts';
+import type { Leader, RelaySigning } from './relay-sign.ts';
+
+/**
+ * How far a relayed report's `at` (the origin's wall clock) may be from the leader's (ms). A report
+ * counts on the leader until at + leaseTimeout, its `at` capped at the leader's now, so a relay
+ * that holds reports back extends no lease past sample time + leaseTimeout + this skew.
+ */
+export const RELAY_CLOCK_SKEW = 1_000;
+/** Room for the frame's own fields (tag, term, the relay's metrics, hop) beside the reports. */
+const FRAME_BYTES = MAX_FRAME - 1_024;
+
+/** `now` is the wall clock: report times are compared across members. */
+export interface RelayUpOptions extends RelaySigning {
+  /** How long a relay gathers its children's reports before it sends them on in one frame (ms). */
+  relayDelay: number;
+  /** Reports a relay holds at once (one per origin), and origins whose seq the leader keeps. */
+  maxMembers: number;
+  /** A relayed report older than this (plus RELAY_CLOCK_SKEW) never counts (ms). */
+  leaseTimeout: number;
+  /** This node's parent in the tree rooted at `leader` (the leader itself when adjacent). */
+  parent: (leader: Leader) => string;
+  /** Whether `id` is a member this node knows (a report from any other key is not counted). */
+  isMember: (id: string) => boolean;
+  send: (to: string, frame: ProbeFrame) => Promise<void>;
+  debug?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * Load reports up the relay tree (relay-tree.ts). A follower signs its report and sends it to its
+ * parent; a relay gathers what reaches it for `relayDelay` and sends it on verbatim, one report per
+ * origin (the newest), in as few frames as fit; the leader checks each report before it counts as
+ * that member's lease acknowledgement: a known member, its own signature, a seq above the last one
+ * taken from it, a time within the lease window of the leader's clock.
+ */
+export class RelayUp {
+  readonly #o: RelayUpOptions;
+  /** Seeded from the wall clock, so a restarted agent's reports still rise. */
+  #seq: number;
+  readonly #pending = new Map<string, SignedReport>();
+  #pendingHop = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Leading: the highest seq taken from each origin. */
+  readonly #highest = new Map<string, number>();
+  /** This node's metrics as last reported: the direct part of a frame that only relays. */
+  #metrics: MetricMap = {};
+
+  constructor(opts: RelayUpOptions) {
+    this.#o = opts;
+    this.#seq = opts.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending.clear();
+  }
+
+  forget(peer: string): void {
+    this.#highest.delete(peer);
+    this.#pending.delete(peer);
+  }
+
+  /** Leading: whether `origin`'s signed reports have reached this node (it runs this release). */
+  signs(origin: string): boolean {
+    return this.#highest.has(origin);
+  }
+
+  /** This node's report for `leader`, signed. */
+  async own(leader: Leader, metrics: MetricMap): Promise<SignedReport> {
+    const r = { origin: this.#o.self, term: leader.term, seq: ++this.#seq, at: this.#o.now(), metrics };
+    const body = reportBody(r);
+    return { ...r, body, sig: await this.#o.sign(body) };
+  }
+
+  /**
+   * Following: sends this node's report (and what it holds of others') to its parent; if that send
+   * fails, to the leader directly for this round: a broken tree costs a dial, never a lease.
+   */
+  async report(leader: Leader, metrics: MetricMap): Promise<void> {
+    this.#metrics = metrics;
+    const own = await this.own(leader, metrics);
+    const held = this.#take();
+    await this.#sendUp(leader, metrics, [own, ...held.reports], held.hop);
+  }
+
+  /** Following: reports a child sent, to send on within relayDelay. */
+  hold(reports: readonly SignedReport[], hop: number, leader: Leader): void {
+    for (const r of reports) {
+      if (r.origin === this.#o.self) continue;
+      const cur = this.#pending.get(r.origin);
+      if (cur ? cur.seq >= r.seq : this.#pending.size >= this.#o.maxMembers) continue;
+      this.#pending.set(r.origin, r);
+    }
+    this.#pendingHop = Math.max(this.#pendingHop, hop + 1);
+    if (this.#timer || this.#pending.size === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const held = this.#take();
+      if (held.reports.length > 0) void this.#sendUp(leader, this.#metrics, held.reports, held.hop);
+    }, this.#o.relayDelay);
+  }
+
+  /**
+   * Leading: the relayed reports that count, recorded in `book` (at their own time, capped at now).
+   * Returns how many counted.
+   */
+  async accept(reports: readonly SignedReport[], book: LoadBook): Promise<number> {
+    const o = this.#o;
+    let counted = 0;
+    for (const r of reports) {
+      if (r.origin === o.self || !o.isMember(r.origin)) continue;
+      const now = o.now();
+      if (r.at > now + RELAY_CLOCK_SKEW || now - r.at > o.leaseTimeout + RELAY_CLOCK_SKEW) continue;
+      if ((this.#highest.get(r.origin) ?? -1) >= r.seq) continue;
+      if (!(await o.verifier.verify(r.origin, r.body, r.sig))) continue;
+      // Checked again: another frame may have taken a later one while this one was verified.
+      if ((this.#highest.get(r.origin) ?? -1) >= r.seq) continue;
+      if (!this.#highest.has(r.origin) && this.#highest.size >= o.maxMembers) continue;
+      this.#highest.set(r.origin, r.seq);
+      book.report(r.origin, { metrics: r.metrics, at: Math.min(r.at, now), term: r.term });
+      counted++;
+    }
+    return counted;
+  }
+
+  #take(): { reports: SignedReport[]; hop: number } {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const reports = [...this.#pending.values()];
+    const hop = this.#pendingHop;
+    this.#pending.clear();
+    this.#pendingHop = 0;
+    return { reports, hop };
+  }
+
+  async #sendUp(leader: Leader, metrics: MetricMap, reports: SignedReport[], hop: number): Promise<void> {
+    const o = this.#o;
+    if (hop > RELAY_LIMITS.hops) {
+      o.debug?.('load-relay-dropped', { reason: 'hops', hop, reports: reports.length });
+      return;
+    }
+    const parent = o.parent(leader);
+    for (const batch of batches(reports)) {
+      const frame: ProbeFrame = { t: 'load', term: leader.term, metrics, hop, relayed: batch };
+      try {
+        await o.send(parent, frame);
+      } catch (err) {
+        if (parent === leader.peerId) continue;
+        o.debug?.('load-relay-parent-failed', { parent, leader: leader.peerId, error: (err as Error).message });
+        await o.send(leader.peerId, frame).catch(() => undefined);
+      }
+    }
+  }
+}
+
+/** Reports cut into frames that fit the probe channel (at most RELAY_LIMITS.reports each). */
+export function batches(reports: readonly SignedReport[]): SignedReport[][] {
+  const out: SignedReport[][] = [];
+  let cur: SignedReport[] = [];
+  let size = 0;
+  for (const r of reports) {
+    const bytes = relayedBytes(r);
+    if (cur.length > 0 && (size + bytes > FRAME_BYTES || cur.length >= RELAY_LIMITS.reports)) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(r);
+    size += bytes;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
