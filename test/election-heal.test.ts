@@ -56,12 +56,21 @@ describe('the leader cut off with the minority, at the heal', () => {
     return dutyFixture({ self: 'a', members, leaseTimeout: LEASE, counted: () => 5 });
   }
 
+  /** The pool with a leading at term 1 and holding its lease: every follower acknowledged. */
+  function leading() {
+    const f = pool();
+    f.at(100);
+    f.duty.step();
+    f.ack(['b', 'c', 'd', 'e'], 1);
+    expect(f.duty.actingTerm()).toBe(1);
+    return f;
+  }
+
+  const shown = (events: { type: string; peerId?: string; term?: number; reason?: string }[]) =>
+    events.map((e) => (e.type === 'leader-elected' ? `${e.type} ${e.peerId}@${e.term} ${e.reason}` : e.type));
+
   it('late acknowledgements from before the cut neither lend it a lease nor make it re-bid: it yields at once', () => {
-    const { duty, leadership, members, ack, events, at } = pool();
-    at(100);
-    duty.step();
-    ack(['b', 'c', 'd', 'e'], 1);
-    expect(duty.actingTerm()).toBe(1);
+    const { duty, leadership, members, ack, events, at } = leading();
     // Cut 2+3: only b still reaches it, and b alone is no majority of 5.
     for (const t of [500, 1000, 1500]) {
       at(t);
@@ -86,17 +95,44 @@ describe('the leader cut off with the minority, at the heal', () => {
     duty.step();
     expect(duty.actingTerm(), 'the minority leader acts on late acknowledgements').toBeNull();
     expect(leadership.leads, 'it still leads (or re-bid)').toBeNull();
-    expect(
-      events.map((e) => (e.type === 'leader-elected' ? `${e.type} ${e.peerId}@${e.term} ${e.reason}` : e.type)),
-    ).toEqual(['leader-stepped-down', 'leader-elected c@2 lease-expired']);
+    expect(shown(events)).toEqual(['leader-stepped-down', 'leader-elected c@2 lease-expired']);
+  });
+
+  it('two old followers whose late bursts of reports arrive half a second apart lend it no lease: it yields', () => {
+    const { duty, leadership, members, ack, events, at } = leading();
+    // Cut 2+3 for 30 s: b still reaches it and reports every 500 ms; c, d and e reap it and it them.
+    for (const p of ['c', 'd', 'e']) members.delete(p);
+    const acted: number[] = [];
+    const tick = (t: number) => {
+      at(t);
+      if (t % 500 === 0) ack(['b'], 1);
+      duty.step();
+      if (duty.actingTerm() !== null) acted.push(t);
+    };
+    for (let t = 200; t <= 30_000; t += 100) tick(t);
+    // The heal, as traced on real agents (2026-12-06). The majority is back in view, its leader c's
+    // claim (term 2) not yet in our record of c. The reports d and e sent us in the first seconds
+    // of the cut arrive now, each follower's in one burst of ~100 ms at its own moment (its
+    // connection's next retransmit): d's at +0.4 s, e's at +0.9 s. Each looks fresh for
+    // leaseTimeout; with b's, either burst is a majority, and the two cover 2.1 s without a break.
+    for (const p of ['c', 'd', 'e']) members.set(p, record(p, { startedAt: 10 * (p.charCodeAt(0) - 96), term: 2 }));
+    events.length = 0;
+    acted.length = 0;
+    for (let t = 30_100; t <= 33_000; t += 100) {
+      at(t);
+      if (t === 30_500 || t === 30_600) ack(['d'], 1);
+      if (t === 31_000 || t === 31_100) ack(['e'], 1);
+      // c's record with its claim reaches us 2 s after the heal.
+      if (t === 32_100) members.set('c', record('c', { startedAt: 30, term: 2, leads: 2 }));
+      tick(t);
+    }
+    expect(acted, 'when the cut-off leader could act after the heal').toEqual([]);
+    expect(shown(events)).toEqual(['leader-stepped-down', 'leader-elected c@2 lease-expired']);
+    expect(leadership.leads).toBeNull();
   });
 
   it('a majority back for longer than leaseTimeout gives a leader its lease again', () => {
-    const { duty, members, ack, at } = pool();
-    at(100);
-    duty.step();
-    ack(['b', 'c', 'd', 'e'], 1);
-    expect(duty.actingTerm()).toBe(1);
+    const { duty, members, ack, at } = leading();
     for (const p of ['c', 'd', 'e']) members.delete(p);
     at(5000);
     expect(duty.actingTerm()).toBeNull();

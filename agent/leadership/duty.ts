@@ -4,8 +4,8 @@ import type { Leadership } from '../leadership.ts';
 import type { LoadBook } from '../load/book.ts';
 import type { MemberLiveness } from '../membership/swim/types.ts';
 import type { AgentMetrics } from '../monitor/prom.ts';
-import { holdsLease, leaseCounts } from './lease.ts';
-import { extendReign, reignAckers } from './reign.ts';
+import { ackRuns, countedAckers, holdsLease } from './lease.ts';
+import { extendReign, reignAckerIds } from './reign.ts';
 
 export interface LeaderDutyOptions {
   leadership: Leadership;
@@ -44,8 +44,8 @@ export class LeaderDuty {
   readonly #o: LeaderDutyOptions;
   /** Since when the lease has counted without a break (undefined: it does not). */
   #leaseSince: number | undefined;
-  /** Since when a majority has acknowledged without a break (undefined: it does not now). */
-  #ackedSince: number | undefined;
+  /** When each acknowledging peer's run without a break began (lease.ts ackRuns). */
+  #runs: ReadonlyMap<string, number> = new Map();
   /** The last time the lease counted, or when this reign began (undefined: no reign). */
   #countedAt: number | undefined;
   /** The terms this node has led without a break (reign.ts: their acknowledgements all count). */
@@ -88,7 +88,7 @@ export class LeaderDuty {
     if (o.leadership.leads === null) {
       this.#reign = extendReign(this.#reign, null);
       this.#reignListed = 0;
-      this.#ackedSince = undefined;
+      this.#runs = new Map();
       this.#countedAt = undefined;
     }
     for (const e of events) {
@@ -110,14 +110,17 @@ export class LeaderDuty {
     let members = 1;
     for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
     this.#reign = extendReign(this.#reign, term);
-    const ackers = reignAckers(this.#reign, (t) => o.load.ackers(t, o.now(), o.leaseTimeout));
-    this.#reignListed = o.counted() || this.#reignListed;
     const now = o.now();
-    const acked = holdsLease({ ackers, members, listed: this.#reignListed });
-    this.#ackedSince = acked ? (this.#ackedSince ?? now) : undefined;
+    const acking = reignAckerIds(
+      this.#reign,
+      (t) => o.load.ackers(t, now, o.leaseTimeout),
+      (p) => o.load.get(p)?.at ?? now,
+    );
+    this.#runs = ackRuns(this.#runs, acking);
+    this.#reignListed = o.counted() || this.#reignListed;
     this.#countedAt ??= now;
-    const run = { now, heldSince: this.#ackedSince ?? now, countedAt: this.#countedAt, leaseTimeout: o.leaseTimeout };
-    const held = acked && leaseCounts(run);
+    const ackers = countedAckers(this.#runs, acking, this.#countedAt, o.leaseTimeout);
+    const held = holdsLease({ ackers, members, listed: this.#reignListed });
     if (held) this.#countedAt = now;
     o.metrics.leaseHeld.set(held ? 1 : 0);
     if (!held) this.#leaseSince = undefined;

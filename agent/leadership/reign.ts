@@ -21,9 +21,21 @@ export function extendReign(reign: readonly number[], term: number | null): read
   return [...reign, term].slice(-REIGN_TERMS);
 }
 
-/** How many distinct peers acknowledged any term of the reign (`ackers(term)` lists one term's). */
+/**
+ * The distinct peers that acknowledged any term of the reign, each with the arrival of its latest
+ * acknowledgement (`ackers(term)` lists one term's peers, `arrived(peer)` when its report came).
+ */
+export function reignAckerIds(
+  reign: readonly number[],
+  ackers: (term: number) => Iterable<string>,
+  arrived: (peer: string) => number,
+): Map<string, number> {
+  const peers = new Map<string, number>();
+  for (const t of reign) for (const p of ackers(t)) peers.set(p, arrived(p));
+  return peers;
+}
+
+/** How many distinct peers acknowledged any term of the reign. */
 export function reignAckers(reign: readonly number[], ackers: (term: number) => Iterable<string>): number {
-  const peers = new Set<string>();
-  for (const t of reign) for (const p of ackers(t)) peers.add(p);
-  return peers.size;
+  return reignAckerIds(reign, ackers, () => 0).size;
 }
