@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { bySecond, joinPhases } from './join-phases.ts';
 import { benchArgs } from './lib/args.ts';
 import { buildChildren } from './lib/build.ts';
 import { InprocPool } from './lib/inproc.ts';
@@ -31,7 +32,12 @@ Options:
 Prints one JSON line:
   convergedMs   start of the N-1 → the last view holding all N alive (null: not within --watch)
   timeline      per second: s, missing (agent, member) pairs not held alive, notJoined (agents
-                that hold nobody and nobody holds), hostCpuPct (per host, % of one core)
+                that hold nobody and nobody holds), hostCpuPct (per host, % of one core),
+                conns (connected peers summed over agents; an edge counts at both ends), connsMax
+  phases        the critical path per joiner (join-phases.ts), median/p90/max ms after the start:
+                pulled (seed answered, table merged), seedHolds (the seed holds it), heardByHalf,
+                heardByAll (the last other agent holds it), spread (heardByAll - pulled);
+                seedAdmitsBySecond, notHeardByAll
   joinedMs      per joiner: start → its first member-joined event (its join answered), summarized
   joinsBySecond joiners whose join was answered in each second
   lastPairs     at most 12 pairs still missing at the end: observer, member (indexes, 0 = seed)
@@ -74,7 +80,14 @@ async function main(): Promise<number> {
     await pool.lag();
     let cpu: Array<ProcSample | null> = pool.hostPids.map(sampleProc);
     const t0 = await pool.startRest();
-    const timeline: Array<{ s: number; missing: number; notJoined: number; hostCpuPct: number[] }> = [];
+    const timeline: Array<{
+      s: number;
+      missing: number;
+      notJoined: number;
+      hostCpuPct: number[];
+      conns: number;
+      connsMax: number;
+    }> = [];
     let convergedMs: number | null = null;
     for (let s = 1; s <= watchS; s++) {
       await new Promise((r) => setTimeout(r, t0 + s * 1000 - Date.now()));
@@ -86,7 +99,16 @@ async function main(): Promise<number> {
       });
       cpu = now;
       const m = pool.tracker.missingPairs(pool.peers);
-      timeline.push({ s, missing: m.missing, notJoined: m.neverJoined.length, hostCpuPct });
+      const c = await pool.connections();
+      const conns = c.reduce((a, b) => a + b, 0);
+      timeline.push({
+        s,
+        missing: m.missing,
+        notJoined: m.neverJoined.length,
+        hostCpuPct,
+        conns,
+        connsMax: Math.max(...c),
+      });
       process.stderr.write(`${s}s:${m.missing}/${m.neverJoined.length} `);
       const at = pool.tracker.convergedAt(pool.peers);
       if (at !== null) {
@@ -97,6 +119,7 @@ async function main(): Promise<number> {
     process.stderr.write('\n');
     const everyone = new Set(pool.peers);
     const count = (type: string) => pool.tracker.eventsAbout(everyone, new Set([type]), t0).length;
+    const phases = joinPhases(pool.tracker, pool.peers, t0);
     const storm = { memberDead: count('member-dead'), memberSuspect: count('member-suspect') };
     // Then a crash (as the failure-detection bench does: its address refuses) on the loaded host.
     // The non-seed member the most views hold alive (a random one is often held by nobody yet).
@@ -126,6 +149,7 @@ async function main(): Promise<number> {
       joinedMs: summarize(joined.filter((x): x is number => x !== null)),
       notJoined: joined.filter((x) => x === null).length,
       joinsBySecond: bySecond(joined),
+      phases,
       lastPairs: missingPairs(pool).slice(0, 12),
       hostLag: (await pool.lag()).map((l) => ({
         meanMs: Math.round(l.meanMs),
@@ -152,17 +176,6 @@ function joinTimes(pool: InprocPool, t0: number): Array<number | null> {
     const own = events.filter((e) => e.by === id).map((e) => e.at);
     return own.length > 0 ? Math.min(...own) - t0 : null;
   });
-}
-
-function bySecond(ms: ReadonlyArray<number | null>): number[] {
-  const out: number[] = [];
-  for (const x of ms) {
-    if (x === null) continue;
-    const s = Math.max(0, Math.floor(x / 1000));
-    while (out.length <= s) out.push(0);
-    out[s] = (out[s] ?? 0) + 1;
-  }
-  return out;
 }
 
 /** (observer, member) index pairs where the observer does not hold the member alive. */
