@@ -168,4 +168,16 @@ describe('a relay', () => {
     const own = await r.own({ peerId: nodes.leader.id, term: TERM }, { cpu: 1 });
     expect(await l.relay.accept([own], l.ex.book)).toBe(1);
   });
+
+  it('reports for a leader it does not follow yet wait for its own next report (a failover loses no round)', async () => {
+    vi.useFakeTimers();
+    const sent: Array<{ to: string; frame: ProbeFrame }> = [];
+    const r = relayUp(nodes.relay, { send: async (to, frame) => void sent.push({ to, frame }) });
+    r.hold([await fromOrigin(1)], 0, null);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toHaveLength(0);
+    await r.report({ peerId: nodes.leader.id, term: TERM }, { cpu: 1 });
+    const f = sent[0]!.frame as Extract<ProbeFrame, { t: 'load' }>;
+    expect(f.relayed?.map((x) => x.origin)).toEqual([nodes.relay.id, nodes.origin.id]);
+  });
 });

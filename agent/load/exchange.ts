@@ -137,13 +137,17 @@ export class LoadExchange {
     this.#o.relay?.forget(peer);
   }
 
-  /** Reports relayed up the tree: counted when this node leads, else sent on towards the leader. */
+  /**
+   * Reports relayed up the tree: counted when this node leads, else sent on towards the leader;
+   * reports naming a later term than the leader this node follows (or none) wait for its next
+   * report, sent as soon as it follows the new leader: a failover loses no round.
+   */
   #relayed(reports: readonly SignedReport[], hop: number): void {
     const relay = this.#o.relay;
+    if (!relay) return;
     const leader = this.#o.leader();
-    if (!relay || !leader) return;
-    if (leader.peerId === this.#o.self()) void relay.accept(reports, this.book);
-    else relay.hold(reports, hop, leader);
+    if (leader?.peerId === this.#o.self()) void relay.accept(reports, this.book);
+    else relay.hold(reports, hop, leader && reports.every((r) => r.term <= leader.term) ? leader : null);
   }
 
   /**

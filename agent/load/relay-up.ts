@@ -88,8 +88,12 @@ export class RelayUp {
     await this.#sendUp(leader, metrics, [own, ...held.reports], held.hop);
   }
 
-  /** Following: reports a child sent, to send on within relayDelay. */
-  hold(reports: readonly SignedReport[], hop: number, leader: Leader): void {
+  /**
+   * Following: reports a child sent, to send on within relayDelay. With no `leader` (a child that
+   * follows a leader this node has not seen yet, at a failover) they wait for this node's next
+   * report, which goes out as soon as it follows that leader (LeaderDuty's onFollow).
+   */
+  hold(reports: readonly SignedReport[], hop: number, leader: Leader | null): void {
     for (const r of reports) {
       if (r.origin === this.#o.self) continue;
       const cur = this.#pending.get(r.origin);
@@ -97,7 +101,7 @@ export class RelayUp {
       this.#pending.set(r.origin, r);
     }
     this.#pendingHop = Math.max(this.#pendingHop, hop + 1);
-    if (this.#timer || this.#pending.size === 0) return;
+    if (!leader || this.#timer || this.#pending.size === 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const held = this.#take();
