@@ -7,8 +7,9 @@ import { Partition, partitionUnavailable } from './fixtures/partition.ts';
 
 /**
  * The fault suite's bounded sample for `npm test` (the whole suite: `npm run test:faults`): one
- * real 5-agent pool (min 5, max 6) cut 2+3 for 10 s under expansion pressure (its agents then up
- * with bounded RSS), then its leader killed between spawn and record of a launch. About a minute
+ * real 5-agent pool (min 5, max 6) cut 2+3 for 10 s under expansion pressure (one leader within
+ * 5 s of the heal by the agents' own logs, the poll's time printed; its agents then up with
+ * bounded RSS), then its leader killed between spawn and record of a launch. About a minute
  * and a half on an idle machine.
  */
 
@@ -38,8 +39,12 @@ describe('fault sample (real agents)', () => {
       expect(pool.maxSeen).toBeLessThanOrEqual(6);
       expect([...pool.reused]).toEqual([]);
       expect(r.lost, JSON.stringify(r)).toEqual([]);
+      console.info(`faults-ci 2+3 10s: ${JSON.stringify(r)}`);
+      // One leader after the heal by the poll (within 20 s), and within 5 s by the agents' own
+      // logs: the monitors' answers to the poll lag their agents by 2.5–3.5 s at load 50–80.
       expect(r.agreeMs, JSON.stringify(r)).not.toBeNull();
-      expect(r.agreeMs as number).toBeLessThanOrEqual(5000);
+      expect(r.settledMs, `one leader by the agents' logs: ${JSON.stringify(r)}`).not.toBeNull();
+      expect(r.settledMs as number, JSON.stringify(r)).toBeLessThanOrEqual(5000);
       expect(r.boundsOk, JSON.stringify(r)).toBe(true);
       for (const a of await agentHealth(await pool.live())) {
         expect(a.up, `${a.id} answers /health`).toBe(true);
