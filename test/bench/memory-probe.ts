@@ -3,7 +3,8 @@
  * idle-cost bench starts them (lib/procpool.ts, the artifact build of stall-agent.ts), then after
  * convergence and --idle seconds, for every follower: VmRSS, RssAnon and RssFile (/proc/PID/status)
  * and its connections (/proc/net/tcp); for the first --probe followers also process.memoryUsage(),
- * V8's heap spaces and /proc/PID/smaps_rollup, read through a preload on SIGWINCH; with --snapshot
+ * V8's heap spaces, its GCs during the idle window (count and ms by kind), the number of Node builtins
+ * it loaded and /proc/PID/smaps_rollup, read through a preload on SIGWINCH; with --snapshot
  * DIR the first probed follower writes a V8 heap snapshot there (SIGURG), for
  * test/bench/heap-summary.ts. Usage: HELP below.
  */
@@ -16,6 +17,7 @@ import { buildArtifact } from '../../scripts/build-artifact.mjs';
 import { benchArgs } from './lib/args.ts';
 import { LoopbackBlock, P2P_PORT } from './lib/loopback.ts';
 import { MixedPool } from './lib/mixed-pool.ts';
+import { privateMaps } from './lib/private-maps.ts';
 import { ProcPool } from './lib/procpool.ts';
 import { installCleanup, rates, sampleProc, sleep } from './lib/procs.ts';
 import { summarize } from './lib/stats.ts';
@@ -60,11 +62,16 @@ const memDir = join(dir, 'mem');
 await mkdir(memDir, { recursive: true });
 const snapDir = values.snapshot ? resolve(values.snapshot) : '';
 if (snapDir) await mkdir(snapDir, { recursive: true });
-// SIGWINCH: memoryUsage and heap spaces to $PP_MEM_DIR/<pid>.json; SIGURG: a heap snapshot to $PP_SNAP_DIR.
+// SIGWINCH: memoryUsage, heap spaces, GCs so far ([count, ms] by kind: 1 scavenge, 4 mark-compact, 8
+// incremental marking, 16 weak callbacks; node:perf_hooks, which prom-client loads in the agent
+// anyway) and the number of Node builtins loaded to $PP_MEM_DIR/<pid>.json; SIGURG: a heap snapshot
+// to $PP_SNAP_DIR.
 const preload = `data:text/javascript,${encodeURIComponent(
-  "import{writeFileSync as w}from'node:fs';import v from'node:v8';const d=process.env.PP_MEM_DIR;" +
+  "import{writeFileSync as w}from'node:fs';import v from'node:v8';import{PerformanceObserver as P}from'node:perf_hooks';" +
+    'const d=process.env.PP_MEM_DIR;const g={};new P((l)=>{for(const e of l.getEntries()){const k=e.detail?.kind??0;' +
+    'const c=(g[k]??=[0,0]);c[0]++;c[1]+=e.duration}}).observe({entryTypes:["gc"]});' +
     "process.on('SIGWINCH',()=>w(d+'/'+process.pid+'.json',JSON.stringify({mem:process.memoryUsage()," +
-    'spaces:v.getHeapSpaceStatistics(),heap:v.getHeapStatistics()})));' +
+    'spaces:v.getHeapSpaceStatistics(),heap:v.getHeapStatistics(),gc:g,builtins:process.moduleLoadList})));' +
     "process.on('SIGURG',()=>{v.writeHeapSnapshot(process.env.PP_SNAP_DIR+'/n'+process.env.PP_N+'-'+process.pid+'.heapsnapshot');" +
     "w(d+'/'+process.pid+'.snap','')});",
 )}`;
@@ -105,14 +112,36 @@ async function waitFile(file: string, ms: number): Promise<string | null> {
   return null;
 }
 
+const rssOf = (pid: number) => kbFields(readFileSync(`/proc/${pid}/status`, 'utf8')).VmRSS ?? 0;
+const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)).toFixed(1));
+
 interface Measured {
   id: string;
   ip: string;
   child: { pid?: number | undefined; kill(signal: NodeJS.Signals): boolean };
 }
+interface Inside {
+  mem: Record<string, number>;
+  spaces: Array<{ space_name: string; space_used_size: number; physical_space_size: number }>;
+  heap: Record<string, number>;
+  gc: Record<string, [number, number]>;
+  builtins: string[];
+}
 
-/** One row per measured agent; the first `probe` also read from inside (and the first snapshotted). */
-async function measure(agents: Measured[]): Promise<Array<Record<string, unknown>>> {
+/** What the preload reports from inside `a` now (null if it did not answer in 10 s). */
+async function inside(a: Measured): Promise<Inside | null> {
+  const file = join(memDir, `${a.child.pid ?? 0}.json`);
+  a.child.kill('SIGWINCH');
+  const j = await waitFile(file, 10_000);
+  await rm(file, { force: true });
+  return j ? (JSON.parse(j) as Inside) : null;
+}
+
+/**
+ * One row per measured agent; the first `probe` also read from inside (and the first snapshotted),
+ * their GCs counted since `gc0` (the start of the idle window).
+ */
+async function measure(agents: Measured[], gc0: Map<string, Inside['gc']>): Promise<Array<Record<string, unknown>>> {
   const conns = connectionsByIp();
   const each = [];
   for (const [i, a] of agents.entries()) {
@@ -126,14 +155,8 @@ async function measure(agents: Measured[]): Promise<Array<Record<string, unknown
       connections: conns.get(a.ip) ?? 0,
     };
     if (i < probe) {
-      a.child.kill('SIGWINCH');
-      const j = await waitFile(join(memDir, `${pid}.json`), 10_000);
-      if (j) {
-        const d = JSON.parse(j) as {
-          mem: Record<string, number>;
-          spaces: Array<{ space_name: string; space_used_size: number; physical_space_size: number }>;
-          heap: Record<string, number>;
-        };
+      const d = await inside(a);
+      if (d) {
         row.memoryUsageMb = Object.fromEntries(Object.entries(d.mem).map(([k, v]) => [k, mb(v / 1024)]));
         row.heapSpacesUsedPhysMb = Object.fromEntries(
           d.spaces
@@ -141,6 +164,14 @@ async function measure(agents: Measured[]): Promise<Array<Record<string, unknown
             .map((s) => [s.space_name, [mb(s.space_used_size / 1024), mb(s.physical_space_size / 1024)]]),
         );
         row.mallocedMb = mb((d.heap.malloced_memory ?? 0) / 1024);
+        const before = gc0.get(a.id) ?? {};
+        row.idleGcCountMs = Object.fromEntries(
+          Object.entries(d.gc).map(([k, [c, ms]]) => [
+            k,
+            [c - (before[k]?.[0] ?? 0), Math.round(ms - (before[k]?.[1] ?? 0))],
+          ]),
+        );
+        row.builtins = i === 0 ? d.builtins : d.builtins.length;
       }
       const r = kbFields(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
       row.smapsRollupMb = {
@@ -150,6 +181,7 @@ async function measure(agents: Measured[]): Promise<Array<Record<string, unknown
         Private_Dirty: r.Private_Dirty,
         Shared_Clean: r.Shared_Clean,
       };
+      row.privateKb = privateMaps(pid);
       if (i === 0 && snapDir) {
         a.child.kill('SIGURG');
         await waitFile(join(memDir, `${pid}.snap`), 120_000);
@@ -206,7 +238,14 @@ try {
   const seen = seenNow();
   const loadAtConv = load1();
   const cpu0 = new Map(pool.agents.map((a) => [a.id, sampleProc(a.child.pid ?? 0)]));
-  await sleep(Number(values.idle) * 1000);
+  const gc0 = new Map<string, Inside['gc']>();
+  for (const a of pool.agents as Measured[]) gc0.set(a.id, (await inside(a))?.gc ?? {});
+  // VmRSS every 5 s over the idle window: its mean is less at the mercy of when the last GC ran.
+  const rssSeries = new Map<string, number[]>(pool.agents.map((a) => [a.id, []]));
+  const idleEnd = Date.now() + Number(values.idle) * 1000;
+  for (; Date.now() < idleEnd; await sleep(Math.min(5000, idleEnd - Date.now()))) {
+    for (const a of pool.agents) rssSeries.get(a.id)?.push(rssOf(a.child.pid ?? 0));
+  }
   const cpuPct = new Map(
     pool.agents.map((a) => {
       const [x, y] = [cpu0.get(a.id), sampleProc(a.child.pid ?? 0)];
@@ -217,9 +256,10 @@ try {
   const followers = (pool.agents as Measured[]).filter(
     (a) => !leaders.has((a as unknown as { peerId: string }).peerId),
   );
-  const each: Array<Record<string, unknown>> = (await measure(followers)).map((r) => ({
+  const each: Array<Record<string, unknown>> = (await measure(followers, gc0)).map((r) => ({
     ...r,
     cpuPct: cpuPct.get(r.id as string),
+    rssIdleMeanMb: mean(rssSeries.get(r.id as string) ?? []),
     flags: ((pool.agents.find((a) => a.id === r.id) as { flags?: string[] }).flags ?? [])
       .filter((f) => f !== '--import' && !f.startsWith('data:'))
       .join(' '),
@@ -243,6 +283,7 @@ try {
       followers: {
         n: followers.length,
         rssMb: col('rssMb'),
+        rssIdleMeanMb: col('rssIdleMeanMb'),
         anonMb: col('anonMb'),
         fileMb: col('fileMb'),
         connections: col('connections'),
