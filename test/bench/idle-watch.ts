@@ -7,7 +7,7 @@
  * by lib/flow-counter.ts: diagnostic only). Usage: HELP below. Needs root (iptables).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildArtifact } from '../../scripts/build-artifact.mjs';
@@ -19,22 +19,29 @@ import { POOL_EVENTS } from './lib/settle.ts';
 import { summarize } from './lib/stats.ts';
 import { WireCounter } from './lib/wire.ts';
 
-const HELP = `npx tsx test/bench/idle-watch.ts [--n 50] [--minutes 5] [--every 30] [--top 14]
+const HELP = `npx tsx test/bench/idle-watch.ts [--n 50] [--minutes 5] [--every 30] [--top 14] [--wait 300] [--logs DIR]
 
 Options:
   --n N         agents, one per process (default 50)
   --minutes M   how long to watch after convergence (default 5)
   --every S     seconds per printed interval (default 30)
   --top K       kinds of sent traffic listed per interval (default 14)
+  --wait S      longest wait for every agent to see all N alive before watching (default 300)
+  --logs DIR    keep each agent's stdout in DIR/p<i>.log, and write the /cluster view of every
+                agent listed as short (below) to DIR/p<i>-cluster-<interval>.json
   -h, --help    this help
 
-Prints one JSON line per interval on stdout; needs root for the iptables counter.`;
+Prints one JSON line per interval on stdout; needs root for the iptables counter. Each interval
+lists as short every agent with fewer than 5 connections (N-1 below N=6), or that sees fewer than N members
+alive, or that fewer than N-1 others see alive (its connections, views, CPU and accept queue).`;
 
 const values = benchArgs('idle-watch', HELP, {
   n: { type: 'string', default: '50' },
   minutes: { type: 'string', default: '5' },
   every: { type: 'string', default: '30' },
   top: { type: 'string', default: '14' },
+  wait: { type: 'string', default: '300' },
+  logs: { type: 'string' },
 });
 const n = Number(values.n);
 const everyMs = Number(values.every) * 1000;
@@ -66,6 +73,22 @@ function sockets(ips: ReadonlySet<string>): string[] {
     keys.push(`${ipOf(la)}:${lport}>${ipOf(ra)}:${rport}`);
   }
   return keys;
+}
+
+/**
+ * Connections waiting in each agent's accept queue (its p2p listener's rx_queue in /proc/net/tcp):
+ * a dial the agent has not accepted yet, abandoned ones included (the dialer closed: CLOSE-WAIT).
+ */
+function acceptQueues(ips: ReadonlySet<string>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || f[3] !== '0A') continue;
+    const [la, lp] = (f[1] as string).split(':') as [string, string];
+    if (!ips.has(ipOf(la)) || Number.parseInt(lp, 16) !== P2P_PORT) continue;
+    m.set(ipOf(la), Number.parseInt((f[4] as string).split(':')[1] ?? '0', 16));
+  }
+  return m;
 }
 
 type Counts = Record<string, { n: number; bytes: number }>;
@@ -101,6 +124,41 @@ function flowDelta(a: Map<string, Counts>, b: Map<string, Counts>, seconds: numb
   );
 }
 
+/** Fewer connections than this makes an agent short (its ring neighbours alone are more, or all others in a small pool). */
+const FEW_CONNECTIONS = Math.min(5, n - 1);
+
+/**
+ * Agents cut off from the pool: few connections, a short view, or held alive by few others;
+ * with --logs, each one's /cluster view is kept.
+ */
+async function shortAgents(
+  perAddr: ReadonlyMap<string, number>,
+  cpuOf: ReadonlyMap<string, number>,
+  queues: ReadonlyMap<string, number>,
+  interval: number,
+) {
+  const ids = pool.agents.map((a) => a.id);
+  const found = pool.agents
+    .map((a) => ({
+      a,
+      conns: perAddr.get(a.ip) ?? 0,
+      sees: pool.tracker.aliveSeenBy(a.id),
+      seenBy: pool.tracker.seenAliveBy(ids, a.peerId),
+    }))
+    .filter((s) => s.conns < FEW_CONNECTIONS || s.sees < n || s.seenBy < n - 1);
+  const dir = logDir;
+  if (dir !== undefined)
+    await Promise.all(
+      found.map(async ({ a }) => {
+        const view = await fetch(`${a.monitor}/cluster`, { signal: AbortSignal.timeout(5000) })
+          .then((r) => r.text())
+          .catch((err: Error) => JSON.stringify({ error: err.message }));
+        await writeFile(join(dir, `${a.id}-cluster-${interval}.json`), view);
+      }),
+    );
+  return found.map(({ a, ...s }) => ({ id: a.id, ...s, cpuPct: cpuOf.get(a.id) ?? null, queued: queues.get(a.ip) }));
+}
+
 const loopback = new LoopbackBlock();
 const wire = WireCounter.open([{ label: 'pp', cidr: loopback.cidr, port: P2P_PORT, protocols: ['tcp'] }]);
 if (typeof wire === 'string') throw new Error(`wire counter: ${wire}`);
@@ -108,11 +166,12 @@ await mkdir(flowsDir, { recursive: true });
 const agentFile = (
   await buildArtifact({ entry: 'test/bench/idle-agent.ts', outdir: join(dir, 'build'), name: 'idle-agent' })
 ).file;
-const pool = new ProcPool({ dir: join(dir, 'pool'), script: resolve(agentFile), loopback });
+const logDir = values.logs === undefined ? undefined : resolve(values.logs);
+const pool = new ProcPool({ dir: join(dir, 'pool'), script: resolve(agentFile), loopback, logDir });
 try {
   const t0 = await pool.start(n, { startTimeoutMs: 300_000, onProgress: (p) => out({ msg: 'starting', ...p }) });
   const ids = pool.agents.map((a) => a.id);
-  const conv = await pool.until(() => pool.tracker.convergedAt(ids), 300_000);
+  const conv = await pool.until(() => pool.tracker.convergedAt(ids), Number(values.wait) * 1000);
   out({
     msg: 'converged',
     ms: conv && conv - t0,
@@ -135,15 +194,17 @@ try {
     const s = sockets(ips);
     const sSet = new Set(s);
     const f = flows();
-    const cpu: number[] = [];
+    const cpuOf = new Map<string, number>();
     const p1 = new Map<number, ProcSample | null>();
     for (const a of pool.agents) {
       const pid = a.child.pid ?? 0;
       const now = sampleProc(pid);
       p1.set(pid, now);
       const before = p0.get(pid);
-      if (now && before) cpu.push(rates(before, now).cpuPct);
+      if (now && before) cpuOf.set(a.id, rates(before, now).cpuPct);
     }
+    const cpu = [...cpuOf.values()];
+    const queues = acceptQueues(ips);
     const perAddr = new Map<string, number>();
     const pairs = new Map<string, number>();
     for (const k of s) {
@@ -172,6 +233,9 @@ try {
       socketsOpened: s.filter((k) => !s0.has(k)).length,
       socketsClosed: [...s0].filter((k) => !sSet.has(k)).length,
       events,
+      // Dials waiting to be accepted per agent (a full queue, 511, turns every new dial away).
+      acceptQueue: summarize([...ips].map((ip) => queues.get(ip) ?? 0)),
+      short: await shortAgents(perAddr, cpuOf, queues, i),
       sent: flowDelta(f0, f, sec),
     });
     w0 = w;

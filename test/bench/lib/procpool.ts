@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +48,13 @@ export class ProcPool {
   readonly #script: string;
   readonly #loopback: LoopbackBlock;
   readonly #flags: string[];
+  readonly #logDir: string | undefined;
   #keyFile = '';
 
-  constructor(opts: { dir: string; script: string; loopback: LoopbackBlock; nodeFlags?: string[] }) {
+  /** `logDir`: each agent's whole stdout is also written to `<logDir>/p<i>.log` (kept after close). */
+  constructor(opts: { dir: string; script: string; loopback: LoopbackBlock; nodeFlags?: string[]; logDir?: string }) {
     this.#dir = opts.dir;
+    this.#logDir = opts.logDir;
     this.#script = opts.script;
     this.#loopback = opts.loopback;
     // What ships: every agent process runs with these and AGENT_NODE_ENV (shared/agent-node-flags.ts).
@@ -95,7 +99,9 @@ export class ProcPool {
     this.tracker.add(agent.id);
     // An agent must never die on its own: say so, with its last log lines, if one exits unasked.
     const tail: string[] = [];
+    const log = this.#logFile(agent.id);
     child.once('exit', (code, signal) => {
+      log?.end(`${JSON.stringify({ bench: 'exit', code, signal, at: Date.now() })}\n`);
       if (this.#killed.has(agent.id) || this.#closing) return;
       const line = { msg: 'agent-exited', id: agent.id, code, signal, at: Date.now(), lastLines: tail };
       process.stderr.write(`${JSON.stringify(line)}\n`);
@@ -109,6 +115,7 @@ export class ProcPool {
       child.once('exit', (code) => reject(new Error(`agent ${i} exited (${code})`)));
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         if (tail.push(line.slice(0, 500)) > TAIL_LINES) tail.shift();
+        log?.write(`${line}\n`);
         let msg: Record<string, unknown>;
         try {
           msg = JSON.parse(line);
@@ -133,6 +140,13 @@ export class ProcPool {
     return agent;
   }
 
+  #logFile(id: string): WriteStream | undefined {
+    if (this.#logDir === undefined) return undefined;
+    const file = createWriteStream(join(this.#logDir, `${id}.log`), { flags: 'a' });
+    file.on('error', () => undefined);
+    return file;
+  }
+
   /**
    * Seed first, then n-1 agents at once, each given a few of the agents before it as seeds; resolves when all have started. `onProgress` is called
    * every 15 s while agents are still starting: how many have, and the CPU their processes used.
@@ -142,6 +156,7 @@ export class ProcPool {
     opts: { startTimeoutMs?: number; onProgress?: (p: Record<string, unknown>) => void } = {},
   ): Promise<number> {
     await mkdir(this.#dir, { recursive: true });
+    if (this.#logDir !== undefined) await mkdir(this.#logDir, { recursive: true });
     this.#keyFile = join(this.#dir, 'pool.key');
     await writeFile(this.#keyFile, generatePoolKey(), { mode: 0o600 });
     const seed = await this.#spawn(0, this.#loopback.next(), []);
