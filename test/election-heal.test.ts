@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { initialElection, stepElection } from '../agent/leader/election.ts';
 import { dutyFixture } from './election-duty-fixture.ts';
 import { everyone, settled } from './helpers/election-pool.ts';
 import { memberRecord as record } from './helpers/records.ts';
@@ -145,5 +146,30 @@ describe('the leader cut off with the minority, at the heal', () => {
     at(5000 + LEASE + 100);
     ack(['b', 'c'], 1);
     expect(duty.actingTerm()).toBe(1);
+  });
+});
+
+/**
+ * The old leader's companion on the minority side, once the old leader stepped down: traced at
+ * load 56 (2026-12-06), the majority's leader was suspect in its view for 2.5 s after the heal,
+ * and it went without a leader (no acknowledgements; the oldest claims a term when leaderless).
+ */
+describe('the minority follower at the heal', () => {
+  it('follows the majority leader while only suspect in its view, rather than none', () => {
+    const b = { peerId: 'b' };
+    let state = initialElection(20);
+    const step = (alive: Parameters<typeof stepElection>[1]['alive'], suspect: typeof alive, now: number) => {
+      const r = stepElection(state, { self: b, alive, suspect, seenTerm: 0, now, settleAfter: 0, claimDelay: 250 });
+      state = r.state;
+      return r.events.map((e) => `${e.type} ${e.peerId}@${e.term}`);
+    };
+    expect(step([{ peerId: 'a', startedAt: 10, term: 1, leads: 1 }], [], 1000)).toEqual(['leader-elected a@1']);
+    // a stepped down (term 2, no claim); c leads term 2 but is suspect in b's view.
+    const a = { peerId: 'a', startedAt: 10, term: 2 };
+    const c = { peerId: 'c', startedAt: 30, term: 2, leads: 2 };
+    expect(step([a], [c], 2000)).toEqual(['leader-elected c@2']);
+    expect(step([a], [c], 3000)).toEqual([]);
+    expect(step([a, c], [], 4000)).toEqual([]);
+    expect(state.leads).toBeNull();
   });
 });

@@ -9,6 +9,8 @@ import { acceptsTerm, MAX_TERM, MAX_TERM_STEP, termLimit } from './terms.ts';
  * - **Stability.** A follower keeps the leader it follows while that leader is alive (or only
  *   suspect) and still claims; another member's claim — higher term or older — is followed only
  *   once that leader stops claiming. A joining node never takes over, whatever its start time.
+ *   With no alive member claiming, a suspect member's claim is followed (a healed pool's new
+ *   leader is often suspect for a moment in the views of the old leader's followers).
  * - **Terms only go up** (Raft). A leader steps down only for a better claim: a higher term, or
  *   its own term from an older member. A claim below its term never wins, however long the leader
  *   has been without its lease: a node that joined unseen and claimed term 1 alone must not
@@ -201,7 +203,10 @@ export function stepElection(state: ElectionState, input: ElectionInput): Electi
     const current = state.leader?.peerId !== self.peerId ? state.leader : null;
     const seen = current && [...alive, ...suspect].find((c) => c.peerId === current.peerId);
     const still = seen?.leads !== undefined ? (seen as Claim) : undefined;
-    follow = still ?? bestOf(claims);
+    // With no alive claim, a suspect member's (SWIM settles it soon): leaderless, a node would
+    // stop acknowledging and, if oldest, claim a term of its own.
+    const suspected = suspect.filter((c): c is Claim => c.leads !== undefined);
+    follow = still ?? bestOf(claims) ?? bestOf(suspected);
     why ??= still ? 'higher-term-seen' : current && !seen ? 'leader-dead' : 'leader-claims';
   }
 
