@@ -33,6 +33,15 @@
  * garbage made since the last full GC still counts (BENCHMARKS.md, "RSS per idle
  * follower grows with its connections", 2026-12-06; `test/bench/memory-probe.ts --mixed 6
  * --variant=FLAGS` measures it). A full GC evacuates its live pages: a few ms on a ~20 MB heap.
+ *
+ * Tried against these in the same pools and not kept (BENCHMARKS.md, "An idle follower's RSS is
+ * garbage between GCs", 2026-12-06; N=24–50, loads 16–80): `--single-threaded` (mean RSS not lower,
+ * idle CPU perhaps 0.1–0.3 % lower, within noise), `--heap-growing-percent=10` (one more
+ * mark-compact a minute at most, RSS within noise), `--v8-pool-size=1` with UV_THREADPOOL_SIZE=1
+ * (thread stacks and arenas are 0.3–0.5 MB in all), and an artifact that loads node:http2 and
+ * node:https only on use (RssFile unchanged). What is left above a follower's ~62 MB floor is garbage
+ * between mark-compacts (old space and dead Buffers' backing stores in malloc), which only a GC
+ * takes back.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=2',

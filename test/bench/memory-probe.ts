@@ -64,14 +64,14 @@ const snapDir = values.snapshot ? resolve(values.snapshot) : '';
 if (snapDir) await mkdir(snapDir, { recursive: true });
 // SIGWINCH: memoryUsage, heap spaces, GCs so far ([count, ms] by kind: 1 scavenge, 4 mark-compact, 8
 // incremental marking, 16 weak callbacks; node:perf_hooks, which prom-client loads in the agent
-// anyway) and the number of Node builtins loaded to $PP_MEM_DIR/<pid>.json; SIGURG: a heap snapshot
+// anyway) and the Node builtins loaded to $PP_MEM_DIR/<pid>.json (renamed into place whole); SIGURG: a heap snapshot
 // to $PP_SNAP_DIR.
 const preload = `data:text/javascript,${encodeURIComponent(
-  "import{writeFileSync as w}from'node:fs';import v from'node:v8';import{PerformanceObserver as P}from'node:perf_hooks';" +
+  "import{writeFileSync as w,renameSync as r}from'node:fs';import v from'node:v8';import{PerformanceObserver as P}from'node:perf_hooks';" +
     'const d=process.env.PP_MEM_DIR;const g={};new P((l)=>{for(const e of l.getEntries()){const k=e.detail?.kind??0;' +
     'const c=(g[k]??=[0,0]);c[0]++;c[1]+=e.duration}}).observe({entryTypes:["gc"]});' +
-    "process.on('SIGWINCH',()=>w(d+'/'+process.pid+'.json',JSON.stringify({mem:process.memoryUsage()," +
-    'spaces:v.getHeapSpaceStatistics(),heap:v.getHeapStatistics(),gc:g,builtins:process.moduleLoadList})));' +
+    "process.on('SIGWINCH',()=>{const f=d+'/'+process.pid;w(f+'.part',JSON.stringify({mem:process.memoryUsage()," +
+    "spaces:v.getHeapSpaceStatistics(),heap:v.getHeapStatistics(),gc:g,builtins:process.moduleLoadList}));r(f+'.part',f+'.json')});" +
     "process.on('SIGURG',()=>{v.writeHeapSnapshot(process.env.PP_SNAP_DIR+'/n'+process.env.PP_N+'-'+process.pid+'.heapsnapshot');" +
     "w(d+'/'+process.pid+'.snap','')});",
 )}`;
