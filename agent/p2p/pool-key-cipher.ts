@@ -1,4 +1,5 @@
 import { hsalsa, salsa20 } from '@noble/ciphers/salsa.js';
+import { LITTLE_ENDIAN, salsa20Blocks } from './salsa20-blocks.ts';
 
 /**
  * XSalsa20 as a stream cipher: one direction of a pool-key connection. Every byte written is XORed
@@ -58,10 +59,14 @@ function bytesOf(w: Uint32Array): Uint8Array {
 export class XSalsa20Stream {
   readonly #subkey: Uint8Array;
   readonly #nonce: Uint8Array;
+  /** The subkey and nonce as words, for salsa20-blocks.ts (keystream ahead). */
+  readonly #keyWords: Uint32Array;
+  readonly #nonceWords: Uint32Array;
   /** Counter of the next block to generate. */
   #block: number;
   /** Keystream generated ahead: bytes [#used, #end) are not yet spent; they end at block #block. */
   readonly #keystream = new Uint8Array(AHEAD_BLOCKS * BLOCK);
+  readonly #keystreamWords = new Uint32Array(this.#keystream.buffer);
   #used = 0;
   #end = 0;
 
@@ -73,6 +78,8 @@ export class XSalsa20Stream {
     hsalsa(SIGMA, words(key), words(nonce.subarray(0, 16)), subkey);
     this.#subkey = bytesOf(subkey);
     this.#nonce = nonce.slice(16, NONCE_BYTES);
+    this.#keyWords = subkey;
+    this.#nonceWords = words(this.#nonce);
     this.#block = firstBlock;
   }
 
@@ -131,7 +138,8 @@ export class XSalsa20Stream {
     const blocks = Math.min(AHEAD_BLOCKS, MAX_BLOCKS - this.#block);
     this.#reserve(Math.max(blocks, 1));
     const len = blocks * BLOCK;
-    salsa20(this.#subkey, this.#nonce, ZEROS.subarray(0, len), this.#keystream.subarray(0, len), this.#block);
+    if (LITTLE_ENDIAN) salsa20Blocks(this.#keyWords, this.#nonceWords, this.#block, blocks, this.#keystreamWords);
+    else salsa20(this.#subkey, this.#nonce, ZEROS.subarray(0, len), this.#keystream.subarray(0, len), this.#block);
     this.#block += blocks;
     this.#used = 0;
     this.#end = len;
