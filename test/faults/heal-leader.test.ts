@@ -134,7 +134,7 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
     // Issue 15: the minority's deaths of the majority arrive at the heal; a majority member that
     // heard from another itself moments ago holds them back (membership/swim/peer-view.ts). Shown,
     // not asserted: on real agents it happened in 1 of 6 runs before the sync binding gate
-    // (c35ce58), in none of 18 since (2026-12-06); POOLPARTY_KEEP_LOGS keeps the logs to trace it.
+    // (c35ce58), in none of 23 since (2026-12-06); POOLPARTY_KEEP_LOGS keeps the logs to trace it.
     const side = new Set(majority.map((i) => i.id));
     const doubted = events
       .filter(
