@@ -6,8 +6,9 @@
  * connections, each with its own noise handshake, identify and gossipsub subscriptions (issue 13:
  * "≤ 16 connections per agent" counts TCP connections). Now the smaller peer id dials at once and
  * the larger one only if no connection to the peer came within this. Longer than the smaller
- * end's dial (keepConnections gives it 3 s) plus the usual skew between two members learning one
- * change; shorter than anything waiting on the edge: the observer's probes dial their subject
+ * end's dial usually takes plus the usual skew between two members learning one change (on a
+ * starved machine keepConnections lets that dial run DIAL_MS, 20 s, so the larger end may dial
+ * too; duplicates.ts closes the probe-only duplicate that then arises); shorter than anything waiting on the edge: the observer's probes dial their subject
  * themselves, so only the subject's side of an edge the other end does not see yet waits this
  * (and MAINTAIN_MS more at most). Longer: fewer duplicates under load, edges seen by one end form
  * later; shorter: the reverse. Default 5000.

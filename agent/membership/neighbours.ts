@@ -2,7 +2,7 @@ import type { Connection } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
-import type { PoolNode } from '../p2p/node.ts';
+import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import { DialOrder } from './dial-order.ts';
 import { duplicatesToClose } from './duplicates.ts';
 
@@ -109,9 +109,13 @@ export function keepConnections(
   const dialling = new Set(node.getDialQueue().map((d) => d.peerId?.toString()));
   const waiting = new Set([...keep].filter((id) => !opened.has(id)));
   order.retain(waiting);
+  // A dial runs its full DIAL_MS, not one round: the next round finds it in the dial queue and
+  // waits for it, and a probe's short open joins it. Abandoned at 3 s, as it was, no edge to an
+  // agent slower than that to accept ever formed, and each abandoned dial lengthened the queue
+  // the next one waited in (test/membership-slow-handshake.test.ts).
   for (const id of waiting) {
     if (!dialling.has(id) && dialable(id) && (urgent.has(id) || order.due(id, now)))
-      void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+      void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(DIAL_MS) }).catch(() => undefined);
   }
   let excess = opened.size - maxConnections;
   const others = [...opened].filter(([id, at]) => !keep.has(id) && now - at >= GRACE_MS).sort((a, b) => a[1] - b[1]);
