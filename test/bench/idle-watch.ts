@@ -29,6 +29,7 @@ Options:
   --wait S      longest wait for every agent to see all N alive before watching (default 300)
   --logs DIR    keep each agent's stdout in DIR/p<i>.log, and write the /cluster view of every
                 agent listed as short (below) to DIR/p<i>-cluster-<interval>.json
+                (PP_BENCH_LOG_ALL=1 puts every agent log line there, not only failures)
   -h, --help    this help
 
 Prints one JSON line per interval on stdout; needs root for the iptables counter. Each interval

@@ -32,8 +32,10 @@ const values = benchArgs('bench-agent', HELP, {
 const out = (obj: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ bench: 'x', ...obj })}\n`);
 /** Membership's failures (a join dial, a table pull): kept by the harness to say why a view stayed short. */
 const FAILURES = new Set(['join-dial-failed', 'sync-failed', 'members-publish-failed', 'membership-core-error']);
+/** PP_BENCH_LOG_ALL=1: every log line, not only failures (for a harness keeping each agent's log: procpool.ts logDir). */
+const ALL = process.env.PP_BENCH_LOG_ALL === '1';
 const failure = (msg: string, fields?: Record<string, unknown>) => {
-  if (FAILURES.has(msg)) out({ bench: 'log', msg, at: Date.now(), ...fields });
+  if (ALL || FAILURES.has(msg)) out({ bench: 'log', msg, at: Date.now(), ...fields });
 };
 const quiet: AgentLog = { debug: failure, info: failure, warn: failure, error: failure };
 
