@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LoadExchange } from '../agent/load/exchange.ts';
 import { signWith, Verifier } from '../agent/load/relay-sign.ts';
 import { RELAY_CLOCK_SKEW, RelayUp } from '../agent/load/relay-up.ts';
+import { SendError } from '../agent/transport/channel.ts';
 import type { ProbeFrame } from '../shared/wire/probe.ts';
 import { reportBody, type SignedReport } from '../shared/wire/relay-report.ts';
 
@@ -167,6 +168,20 @@ describe('a relay', () => {
     const l = leaderExchange();
     const own = await r.own({ peerId: nodes.leader.id, term: TERM }, { cpu: 1 });
     expect(await l.relay.accept([own], l.ex.book)).toBe(1);
+  });
+
+  it('a report to the leader as its parent is sent once more when it fails, not when the leader refused', async () => {
+    for (const failure of ['timeout', 'refused'] as const) {
+      const sent: string[] = [];
+      const r = relayUp(nodes.origin, {
+        send: async (to) => {
+          sent.push(to);
+          if (sent.length === 1) throw new SendError(to, failure, new Error(failure));
+        },
+      });
+      await r.report({ peerId: nodes.leader.id, term: TERM }, { cpu: 1 });
+      expect(sent).toEqual(failure === 'timeout' ? [nodes.leader.id, nodes.leader.id] : [nodes.leader.id]);
+    }
   });
 
   it('reports for a leader it does not follow yet wait for its own next report (a failover loses no round)', async () => {

@@ -4,6 +4,7 @@ import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame, SealedSummary } from '../../shared/wire/probe.ts';
 import type { SignedReport } from '../../shared/wire/relay-report.ts';
 import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
+import { isRefused } from '../transport/channel.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import { LoadBook, summaryInterval } from './book.ts';
 import type { RelayDown } from './relay-down.ts';
@@ -200,7 +201,7 @@ export class LoadExchange {
       await send();
     } catch (err) {
       // Refused: nothing listens there (the leader died); membership will say so.
-      if ((err as { failure?: string }).failure === 'refused') return;
+      if (isRefused(err)) return;
       const now = o.leader();
       if (now?.peerId !== leader.peerId || now.term !== leader.term) return;
       await send().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
 import { RELAY_LIMITS, relayedBytes, reportBody, type SignedReport } from '../../shared/wire/relay-report.ts';
+import { isRefused } from '../transport/channel.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import type { LoadBook } from './book.ts';
 import type { Leader, RelaySigning } from './relay-sign.ts';
@@ -154,8 +155,11 @@ export class RelayUp {
       try {
         await o.send(parent, frame);
       } catch (err) {
-        if (parent === leader.peerId) continue;
-        o.debug?.('load-relay-parent-failed', { parent, leader: leader.peerId, error: (err as Error).message });
+        // To the leader once more (a fresh stream or dial; a report to the leader lost to one slow
+        // dial cost the lease two loadIntervals, exchange.ts) unless it refused: it is gone.
+        if (parent === leader.peerId && isRefused(err)) continue;
+        if (parent !== leader.peerId)
+          o.debug?.('load-relay-parent-failed', { parent, leader: leader.peerId, error: (err as Error).message });
         await o.send(leader.peerId, frame).catch(() => undefined);
       }
     }

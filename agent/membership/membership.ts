@@ -2,7 +2,7 @@ import { encode } from 'cborg';
 import { type Heartbeat, type MemberUpdate, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
 import { frameToWire, type ProbeFrame, syncProtocol } from '../../shared/wire/probe.ts';
 import type { GossipChannel } from '../gossip.ts';
-import { type FramedChannel, SendError } from '../transport/channel.ts';
+import { type FramedChannel, isRefused } from '../transport/channel.ts';
 import { BindingCache } from './binding-cache.ts';
 import { JOIN_SYNC_MS, Joining } from './joining.ts';
 import { memberChannels, tellEach } from './member-channels.ts';
@@ -285,8 +285,7 @@ export class Membership {
   /** Sends; a refused dial (nothing listens there: the process is gone) is evidence at once. */
   #probe(to: string, frame: ProbeFrame): void {
     this.send(to, frame).catch((err: unknown) => {
-      if (err instanceof SendError && err.failure === 'refused')
-        this.#step({ type: 'unreachable', id: to, evidence: 'refused', now: this.#o.now() });
+      if (isRefused(err)) this.#step({ type: 'unreachable', id: to, evidence: 'refused', now: this.#o.now() });
     });
   }
 

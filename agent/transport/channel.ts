@@ -28,6 +28,11 @@ export function classifyDialError(err: unknown, established = false, depth = 0):
   return 'other';
 }
 
+/** Whether a send failed because nothing listens at the peer (its process is gone): evidence, never worth a resend. */
+export function isRefused(err: unknown): boolean {
+  return err instanceof SendError && err.failure === 'refused';
+}
+
 export class SendError extends Error {
   override name = 'SendError';
   readonly failure: DialFailure;
