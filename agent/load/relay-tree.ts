@@ -1,4 +1,4 @@
-import { ringHash } from '../membership/swim/overlay.ts';
+import { ringOrder } from '../membership/swim/overlay.ts';
 
 /**
  * The tree load reports go up and the leader's summaries come down (issue 13): a BFS tree over
@@ -31,8 +31,7 @@ export function overlayGraph(ids: readonly string[], rings: number): Map<string,
     return graph;
   }
   for (let r = 0; r < rings; r++) {
-    const hs = new Map(ids.map((id) => [id, ringHash(r, id)]));
-    const order = [...ids].sort((a, b) => hs.get(a)! - hs.get(b)! || (a < b ? -1 : 1));
+    const order = ringOrder(ids, r).ids;
     for (let i = 0; i < order.length; i++) link(order[i]!, order[(i + 1) % order.length]!);
   }
   return graph;

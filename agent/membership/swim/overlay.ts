@@ -21,6 +21,13 @@ interface Ring {
   ids: string[];
 }
 
+/** Ring `ring` over `ids`: sorted by (hash, id). The relay tree (agent/load/relay-tree.ts) walks the same order. */
+export function ringOrder(ids: readonly string[], ring: number): Ring {
+  const hs = ids.map((id) => ringHash(ring, id));
+  const order = ids.map((_, i) => i).sort((a, b) => hs[a]! - hs[b]! || (ids[a]! < ids[b]! ? -1 : 1));
+  return { hashes: Uint32Array.from(order, (i) => hs[i]!), ids: order.map((i) => ids[i]!) };
+}
+
 /**
  * A frozen liveness table with its rings sorted once. Cores built from the same roster share it and
  * copy on write (see table.ts): a simulator can run 10,000 cores over one 10,000-member roster,
@@ -40,11 +47,7 @@ export class Roster {
     for (const e of entries) map.set(e.id, e);
     this.entries = map;
     const ids = [...map.keys()];
-    this.rings = Array.from({ length: rings }, (_, r) => {
-      const hs = ids.map((id) => ringHash(r, id));
-      const order = ids.map((_, i) => i).sort((a, b) => hs[a]! - hs[b]! || (ids[a]! < ids[b]! ? -1 : 1));
-      return { hashes: Uint32Array.from(order, (i) => hs[i]!), ids: order.map((i) => ids[i]!) };
-    });
+    this.rings = Array.from({ length: rings }, (_, r) => ringOrder(ids, r));
   }
 }
 
