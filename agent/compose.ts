@@ -87,6 +87,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const { membership, load } = buildMembers({
     ...common,
     sampler,
+    privateKey: i.privateKey,
     record: () => views.record(),
     retired: () => retirement.retired,
     windows: () => scaler?.windows() ?? [],

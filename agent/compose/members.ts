@@ -25,8 +25,8 @@ export interface MembersInput
   retired: () => boolean;
   /** Leading: the scalers' rule windows, carried in the load summary (PoolScaler.windows). */
   windows?: () => RuleWindow[];
-  /** This agent's identity key, to sign its relayed load reports (default: the libp2p node's). */
-  privateKey?: PrivateKey;
+  /** This agent's identity key (its peer id's), to sign its relayed load reports and summaries. */
+  privateKey: PrivateKey;
 }
 
 /** Members whose load the exchange keeps (and relays hold reports of). */
@@ -112,9 +112,7 @@ function relayTree(i: MembersInput, membership: Membership): { relay: RelayUp; d
       if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') ids.push(m.record.peerId);
     return ids;
   };
-  // The libp2p node holds the key it was created with (compose.ts may pass it instead).
-  const key = i.privateKey ?? (i.node as unknown as { components: { privateKey: PrivateKey } }).components.privateKey;
-  const signing = { self: i.peerId, now: i.now, sign: signWith(key), verifier: new Verifier() };
+  const signing = { self: i.peerId, now: i.now, sign: signWith(i.privateKey), verifier: new Verifier() };
   const relay = new RelayUp({
     ...signing,
     relayDelay: t.relayDelay,
