@@ -7,11 +7,12 @@
  * by lib/flow-counter.ts: diagnostic only). Usage: HELP below. Needs root (iptables).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildArtifact } from '../../scripts/build-artifact.mjs';
 import { benchArgs } from './lib/args.ts';
+import { kernelState, looksWedged, wedgeReport } from './lib/kernel-state.ts';
 import { LoopbackBlock, P2P_PORT } from './lib/loopback.ts';
 import { ProcPool } from './lib/procpool.ts';
 import { installCleanup, type ProcSample, rates, sampleProc, sleep } from './lib/procs.ts';
@@ -145,9 +146,20 @@ async function shortAgents(
       conns: perAddr.get(a.ip) ?? 0,
       sees: pool.tracker.aliveSeenBy(a.id),
       seenBy: pool.tracker.seenAliveBy(ids, a.peerId),
+      cpuPct: cpuOf.get(a.id) ?? null,
+      queued: queues.get(a.ip),
+      ...kernelState(a.child.pid ?? 0),
     }))
     .filter((s) => s.conns < FEW_CONNECTIONS || s.sees < n || s.seenBy < n - 1);
+  // A wedged agent's /proc first, before the /cluster request below touches it.
+  const wedged = found.filter(looksWedged).map(({ a }) => ({ a, report: wedgeReport(a.child.pid ?? 0) }));
   const dir = logDir;
+  for (const { a, report } of wedged) {
+    const lastLines = dir === undefined ? [] : await lastLinesOf(join(dir, `${a.id}.log`), 30);
+    const file = dir === undefined ? undefined : join(dir, `${a.id}-wedge-${interval}.json`);
+    if (file) await writeFile(file, JSON.stringify({ id: a.id, ...report, lastLines }, null, 1));
+    else out({ msg: 'wedge', id: a.id, ...report });
+  }
   if (dir !== undefined)
     await Promise.all(
       found.map(async ({ a }) => {
@@ -157,35 +169,14 @@ async function shortAgents(
         await writeFile(join(dir, `${a.id}-cluster-${interval}.json`), view);
       }),
     );
-  return found.map(({ a, ...s }) => ({
-    id: a.id,
-    ...s,
-    cpuPct: cpuOf.get(a.id) ?? null,
-    queued: queues.get(a.ip),
-    ...kernelState(a.child.pid ?? 0),
-  }));
+  const calls = new Map(wedged.map(({ a, report }) => [a.id, report.call]));
+  return found.map(({ a, ...s }) => ({ id: a.id, ...s, ...(calls.has(a.id) ? { wedged: calls.get(a.id) } : {}) }));
 }
 
-/**
- * Where the kernel holds a process: its state letter (R, S, D, T stopped, Z), the wait channel and
- * the system call it is in. Two quiet N=30/50 runs had an agent at 0 % CPU that ignored SIGTERM
- * and let its accept queue fill (session 15, isoA): blocked in a call (a write to a full pipe?) or
- * stopped; these say which.
- */
-function kernelState(pid: number): { state?: string; wchan?: string; syscall?: string } {
-  const read = (f: string) => {
-    try {
-      return readFileSync(`/proc/${pid}/${f}`, 'utf8').trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const stat = read('stat');
-  return {
-    state: stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[0],
-    wchan: read('wchan'),
-    syscall: read('syscall'),
-  };
+/** The last `k` lines of a log file ([] if unreadable). */
+async function lastLinesOf(file: string, k: number): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-k);
 }
 
 const loopback = new LoopbackBlock();
