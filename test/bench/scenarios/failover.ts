@@ -64,7 +64,15 @@ export async function failoverScenario(ctx: BenchContext, n: number, reps: numbe
       }
       const launch = await firstLaunch(pool, next.peerId, at, FIRST_LAUNCH_MS);
       const timeline = await phasesOf(pool, { old, next, at, launch: launch?.at ?? null });
-      ctx.log('leader-failover', { n, rep: r, agreeMs: next.at - at, actionMs: launch && launch.at - at, timeline });
+      const spread = spreadOf(pool, old, next.peerId, at);
+      ctx.log('leader-failover', {
+        n,
+        rep: r,
+        agreeMs: next.at - at,
+        actionMs: launch && launch.at - at,
+        timeline,
+        spread,
+      });
       agree.push(next.at - at);
       if (launch) action.push(launch.at - at);
       for (const [k, v] of Object.entries(timeline)) if (v !== null) phases[k as Phase].push(v);
@@ -132,6 +140,26 @@ async function phasesOf(
     lease: since(mine?.leaseSince),
     evaluate: since(mine?.steppedAt),
     launch: since(f.launch),
+  };
+}
+
+/**
+ * How the survivors' views moved (ms from the crash; median and last of the survivors): when each
+ * marked the old leader dead, and when each followed the new leader, so the log shows whether
+ * "every survivor follows" waits for the death or for the claim to spread.
+ */
+function spreadOf(pool: InprocPool, old: string, next: string, at: number) {
+  const t = pool.tracker;
+  const others = pool.alivePeers.filter((p) => p !== next);
+  const of = (xs: Array<number | null>) => {
+    const s = xs.filter((x): x is number => x !== null).map((x) => x - at);
+    const { median, p90, max } = summarize(s);
+    return { seen: s.length, median, p90, max };
+  };
+  return {
+    survivors: others.length,
+    dead: of(t.firstEvent(others, 'member-dead', old, at)),
+    follow: of(t.firstEvent(others, 'leader-elected', next, at)),
   };
 }
 
