@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist } from '../../scripts/build.mjs';
 import { benchArgs } from './lib/args.ts';
+import { wedgeReport } from './lib/kernel-state.ts';
 import { LoopbackBlock, P2P_PORT } from './lib/loopback.ts';
 import { MixedPool } from './lib/mixed-pool.ts';
 import { ProcPool } from './lib/procpool.ts';
@@ -29,9 +30,10 @@ Options:
   --n N         agents, one per process (default 10)
   --mixed K     only K agents are processes, joining N-K in-process agents last (lib/mixed-pool.ts):
                 all K are followers; for an N the machine cannot start as processes
-  --b DIR       with --mixed: odd-numbered processes run the agent built from the repository at DIR
-                (B), even ones this one's (A): an A/B in one pool and one window
+  --b DIR       odd-numbered processes run the agent built from the repository at DIR (B), even
+                ones this one's (A): an A/B in one pool and one window (CPU and mean RSS of each)
   --profile K   followers profiled (default 2; 0 for an A/B)
+  --flags F     extra node flags for every process, space-separated (e.g. --expose-gc for a B that needs it)
   --converge S  longest wait for every agent to see all (default 150); the window starts anyway
   --settle S    seconds idle after every agent sees all, before the window (default 30)
   --window S    seconds profiled (default 60)
@@ -51,6 +53,7 @@ const values = benchArgs('idle-profile', HELP, {
   window: { type: 'string', default: '60' },
   out: { type: 'string', default: 'bench-results/profiles' },
   minify: { type: 'boolean', default: false },
+  flags: { type: 'string', default: '' },
 });
 const n = Number(values.n);
 const k = Number(values.profile);
@@ -119,7 +122,7 @@ if (values.b) {
   );
   script = select;
 }
-const flags = ['--import', preload];
+const flags = ['--import', preload, ...(values.flags as string).split(' ').filter(Boolean)];
 let pool: ProcPool | MixedPool;
 if (mixed > 0) {
   const hostDir = join(here, 'bench-results', 'build'); // beside node_modules: the host leaves packages external
@@ -147,7 +150,20 @@ try {
   const loadStart = load1();
   const events0 = ids.map((id) => pool.tracker.aliveSeenBy(id));
   for (const a of profiled) a.child.kill('SIGWINCH');
-  await sleep(windowS * 1000 + 11_000);
+  // VmRSS every 5 s over the window: its mean (the value at one moment swings by MBs with the last GC).
+  const rssSum = new Map<number, { mb: number; k: number }>();
+  for (const end = Date.now() + windowS * 1000 + 11_000; Date.now() < end; ) {
+    for (const p of pids(agents)) {
+      const mb = (sampleProc(p)?.rssBytes ?? 0) / 2 ** 20;
+      const r = rssSum.get(p) ?? { mb: 0, k: 0 };
+      if (mb > 0) rssSum.set(p, { mb: r.mb + mb, k: r.k + 1 });
+    }
+    await sleep(Math.min(5000, Math.max(0, end - Date.now())));
+  }
+  const rssOf = (pid: number) => {
+    const r = rssSum.get(pid);
+    return r && r.k > 0 ? Number((r.mb / r.k).toFixed(2)) : null;
+  };
   const p1 = sample();
   const w1 = wire.read().get('pp');
   const cpuOf = (pid: number) => {
@@ -173,14 +189,19 @@ try {
     variant: variant(a),
     role: leaders.has(a.peerId) ? 'leader' : profiled.includes(a) ? 'profiled' : 'follower',
     cpuPct: cpuOf(a.child.pid ?? 0),
+    rssMeanMb: rssOf(a.child.pid ?? 0),
     connections: conns[i],
     sees: pool.tracker.aliveSeenBy(a.id),
   }));
-  const plain = (v: string) =>
+  const plain = (v: string, k: 'cpuPct' | 'rssMeanMb' = 'cpuPct') =>
     summarize(
-      each.filter((e) => e.role === 'follower' && e.variant === v && e.cpuPct !== null).map((e) => e.cpuPct as number),
+      each.filter((e) => e.role === 'follower' && e.variant === v && e[k] !== null).map((e) => e[k] as number),
       3,
     );
+  // An agent that did nothing over the window is wedged, not idle: /proc says where it is held.
+  const wedged = each
+    .filter((e) => e.cpuPct !== null && e.cpuPct < 0.2)
+    .map((e) => ({ id: e.id, ...wedgeReport(agents.find((a) => a.id === e.id)?.child.pid ?? 0) }));
   out({
     msg: 'window',
     n,
@@ -189,6 +210,8 @@ try {
     seenBefore: events0,
     wireBytesPerProcessPerS: w0 && w1 ? Math.round((w1.bytes - w0.bytes) / n / sec) : null,
     followersCpuPct: values.b ? { A: plain('A'), B: plain('B') } : plain('A'),
+    followersRssMeanMb: values.b ? { A: plain('A', 'rssMeanMb'), B: plain('B', 'rssMeanMb') } : plain('A', 'rssMeanMb'),
+    wedged,
     each,
     sentPerS: values.b
       ? Object.fromEntries(['A', 'B'].map((v) => [v, sentOf(followers.find((a) => variant(a) === v)?.child.pid ?? 0)]))
