@@ -33,6 +33,8 @@ Options:
   --b DIR       odd-numbered processes run the agent built from the repository at DIR (B), even
                 ones this one's (A): an A/B in one pool and one window (CPU and mean RSS of each)
   --profile K   followers profiled (default 2; 0 for an A/B)
+  --alloc B     also record what the profiled followers allocate, garbage included (V8's sampling
+                heap profiler, one sample per B bytes, e.g. 4096): DIR/idle-n<N>-<pid>.heapprofile
   --flags F     extra node flags for every process, space-separated (e.g. --expose-gc for a B that needs it)
   --converge S  longest wait for every agent to see all (default 150); the window starts anyway
   --settle S    seconds idle after every agent sees all, before the window (default 30)
@@ -54,6 +56,7 @@ const values = benchArgs('idle-profile', HELP, {
   out: { type: 'string', default: 'bench-results/profiles' },
   minify: { type: 'boolean', default: false },
   flags: { type: 'string', default: '' },
+  alloc: { type: 'string', default: '0' },
 });
 const n = Number(values.n);
 const k = Number(values.profile);
@@ -63,17 +66,20 @@ const outDir = resolve(values.out as string);
 /**
  * Loaded before the agent in every process, idle until SIGWINCH: then for PP_PROF_S seconds a CPU
  * profile, timer callbacks by arming line (setInterval's recorded always, setTimeout's while on),
- * GCs by kind and the process's CPU; written to PP_PROF_DIR/idle-n<N>-<pid>.
+ * GCs by kind and the process's CPU, and with PP_PROF_ALLOC=B (bytes) an allocation profile that keeps
+ * the samples of collected objects; written to PP_PROF_DIR/idle-n<N>-<pid>.
  */
 const preload = `data:text/javascript,${encodeURIComponent(
   "import{Session}from'node:inspector';import{writeFileSync as w}from'node:fs';import{PerformanceObserver as P}from'node:perf_hooks';" +
-    'const dir=process.env.PP_PROF_DIR,tag=process.env.PP_PROF_TAG,sec=Number(process.env.PP_PROF_S),s=new Session(),n=new Map(),gc=new Map();let on=false;' +
+    'const dir=process.env.PP_PROF_DIR,tag=process.env.PP_PROF_TAG,sec=Number(process.env.PP_PROF_S),alloc=Number(process.env.PP_PROF_ALLOC),s=new Session(),n=new Map(),gc=new Map();let on=false;' +
     "const site=()=>{const l=Error.stackTraceLimit;Error.stackTraceLimit=5;const k=(new Error().stack||'').split('\\n').slice(3,5).map(x=>x.trim()).join(' < ');Error.stackTraceLimit=l;return k};" +
     'const T=globalThis.setTimeout;' +
     "for(const m of['setTimeout','setInterval','setImmediate']){const o=globalThis[m];globalThis[m]=function(fn,...a){if(typeof fn!=='function')return o.call(this,fn,...a);const k=m==='setInterval'||on?m+' '+site():m+' (armed before)';return o.call(this,function(...b){if(on)n.set(k,(n.get(k)||0)+1);return fn.apply(this,b)},...a)}}" +
     "new P(l=>{if(!on)return;for(const e of l.getEntries()){const k=String(e.detail?.kind??e.kind);const g=gc.get(k)||{n:0,ms:0};g.n++;g.ms+=e.duration;gc.set(k,g)}}).observe({entryTypes:['gc']});" +
     "process.on('SIGWINCH',()=>{if(on)return;s.connect();s.post('Profiler.enable',()=>s.post('Profiler.start',()=>{on=true;const c0=process.cpuUsage(),t0=Date.now();" +
+    "if(alloc)s.post('HeapProfiler.enable',()=>s.post('HeapProfiler.startSampling',{samplingInterval:alloc,includeObjectsCollectedByMajorGC:true,includeObjectsCollectedByMinorGC:true}));" +
     "T(()=>{on=false;const c=process.cpuUsage(c0),el=(Date.now()-t0)/1000;s.post('Profiler.stop',(e,r)=>{const f=dir+'/idle-n'+tag+'-'+process.pid;if(!e)w(f+'.cpuprofile',JSON.stringify(r.profile));" +
+    "if(alloc)s.post('HeapProfiler.stopSampling',(e,r)=>{if(!e)w(f+'.heapprofile',JSON.stringify(r.profile))});" +
     "w(f+'.json',JSON.stringify({seconds:el,cpuPct:(c.user+c.system)/el/1e4,gc:Object.fromEntries([...gc].map(([k,v])=>[k,{perS:v.n/el,msPerS:v.ms/el}])),timers:Object.fromEntries([...n].sort((a,b)=>b[1]-a[1]).map(([k,v])=>[k,Math.round(v/el*100)/100]))},null,1))})},sec*1000)}))});",
 )}`;
 
@@ -84,6 +90,7 @@ process.env.PP_FLOWS_DIR = flowsDir;
 process.env.PP_PROF_DIR = outDir;
 process.env.PP_PROF_TAG = String(n);
 process.env.PP_PROF_S = String(windowS);
+process.env.PP_PROF_ALLOC = String(values.alloc);
 const out = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const load1 = () => Number((loadavg()[0] ?? 0).toFixed(1));
 const flowsOf = (pid: number): Record<string, { n: number; bytes: number }> => {
