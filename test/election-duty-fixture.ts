@@ -9,7 +9,7 @@ import type { Heartbeat } from '../shared/wire/heartbeat.ts';
  * LeaderDuty as the agent builds it, on node `self` (started at 0), over a settable membership
  * view (every member alive) and load book on a fake clock. `ack` files load reports naming a term
  * now, as the followers' acknowledgements arrive. Shared by test/leadership-duty.test.ts,
- * test/election-heal.test.ts and test/failover-acting.test.ts.
+ * test/election-heal.test.ts, test/failover-acting.test.ts and test/leadership-tell-followers.test.ts.
  */
 export function dutyFixture(o: {
   self: string;
@@ -18,6 +18,8 @@ export function dutyFixture(o: {
   counted: (term: number) => number;
   onActing?: (term: number) => void;
   onFollow?: (leader: { peerId: string; term: number }) => void;
+  announce?: () => void;
+  tellFollowers?: (peers: string[]) => void;
 }) {
   let now = 0;
   const members = new Map<string, Heartbeat>(o.members.map((r) => [r.peerId, r]));
@@ -43,9 +45,10 @@ export function dutyFixture(o: {
     barred: () => false,
     metrics: createAgentMetrics({ membersByState: () => ({ alive: 0, suspect: 0, dead: 0, left: 0 }) }),
     emit: (e) => events.push(e),
-    announce: () => undefined,
+    announce: o.announce ?? (() => undefined),
     ...(o.onActing ? { onActing: o.onActing } : {}),
     ...(o.onFollow ? { onFollow: o.onFollow } : {}),
+    ...(o.tellFollowers ? { tellFollowers: o.tellFollowers } : {}),
   });
   const ack = (peers: string[], term: number) => {
     for (const p of peers) load.report(p, { metrics: {}, at: now, term });

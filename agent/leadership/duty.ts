@@ -33,6 +33,13 @@ export interface LeaderDutyOptions {
    * (the lease acknowledgement) then instead of at its next loadInterval (faster failover).
    */
   onFollow?: (leader: { peerId: string; term: number }) => void;
+  /**
+   * Told once per step-down, after `announce`, with the peers that acknowledged a term of the
+   * reign within the lease window: the agent pushes our record (its claim gone) to them point to
+   * point (membership.pushRecord). A follower keeps following while our record still claims; by
+   * gossip alone the cut-off leader's companion saw the step-down 2–4.4 s late at a heal.
+   */
+  tellFollowers?: (peers: string[]) => void;
 }
 
 /**
@@ -85,6 +92,8 @@ export class LeaderDuty {
     const leaseHeld = term !== null && this.#leaseHeld(term);
     if (term === null) this.#leaseSince = undefined;
     const events = o.leadership.step(alive, o.now(), { leaseHeld, suspect });
+    // Before the reign is forgotten: who followed it.
+    const followers = events.some((e) => e.type === 'leader-stepped-down') ? this.#reignAckers() : [];
     if (o.leadership.leads === null) {
       this.#reign = extendReign(this.#reign, null);
       this.#reignListed = 0;
@@ -97,12 +106,26 @@ export class LeaderDuty {
       o.announce();
       if (e.type === 'leader-elected' && !e.self) o.onFollow?.({ peerId: e.peerId, term: e.term });
     }
+    if (followers.length > 0) o.tellFollowers?.(followers);
     o.metrics.leaderTerm.set(o.leadership.leader?.term ?? 0);
     o.metrics.isLeader.set(o.leadership.leads === null ? 0 : 1);
     // Only a leader pays for the second look at its lease (followers have no term to act in).
     const acting = o.leadership.leads === null ? null : this.actingTerm();
     if (acting !== null && acting !== this.#acting) o.onActing?.(acting);
     this.#acting = acting;
+  }
+
+  /** The peers that acknowledged a term of the reign within the lease window. */
+  #reignAckers(): string[] {
+    const o = this.#o;
+    const now = o.now();
+    return [
+      ...reignAckerIds(
+        this.#reign,
+        (t) => o.load.ackers(t, now, o.leaseTimeout),
+        () => now,
+      ).keys(),
+    ];
   }
 
   #leaseHeld(term: number): boolean {

@@ -5,14 +5,15 @@ import { FramedChannel, SendError } from '../transport/channel.ts';
 import { PeerRateLimit } from '../transport/rate-limit.ts';
 import { type GossipVerdict, type InboxContext, receiveFrame, receiveRecord, receiveUpdate } from './member-inbox.ts';
 import type { MembershipOptions } from './membership-options.ts';
+import { receivePushedRecord } from './record-push.ts';
 import type { CoreInput, ToldUpdate } from './swim/types.ts';
 import { SyncDigests } from './sync-digest.ts';
 
 /**
  * The two ways membership traffic arrives, both into the inbox's checks: records and liveness
  * updates on the members topic (gossipsub, signed, published on change), and frames (probes, tells,
- * load reports, summaries, anti-entropy's table hash: sync-digest.ts) on the long-lived probe
- * streams, rate-limited per peer before parsing.
+ * load reports, summaries, anti-entropy's table hash: sync-digest.ts, a member's own record pushed
+ * to us: record-push.ts) on the long-lived probe streams, rate-limited per peer before parsing.
  */
 export function memberChannels(
   o: MembershipOptions,
@@ -38,7 +39,7 @@ export function memberChannels(
     limit: new PeerRateLimit(50, 200),
     dialTimeout: 2_000,
     onFrame: (from, bytes) => {
-      if (!digests.receive(from, bytes)) receiveFrame(inbox, from, bytes);
+      if (!digests.receive(from, bytes) && !receivePushedRecord(inbox, from, bytes)) receiveFrame(inbox, from, bytes);
     },
     onReject: (from, reason) => o.onReject('frame', `${reason} from ${from}`),
   });

@@ -1,5 +1,5 @@
 import { encode } from 'cborg';
-import { type Heartbeat, type MemberUpdate, WIRE_VERSION } from '../../shared/wire/heartbeat.ts';
+import type { Heartbeat, MemberUpdate } from '../../shared/wire/heartbeat.ts';
 import { frameToWire, type ProbeFrame, syncProtocol } from '../../shared/wire/probe.ts';
 import type { GossipChannel } from '../gossip.ts';
 import { type FramedChannel, isRefused } from '../transport/channel.ts';
@@ -12,7 +12,7 @@ import { MemberRecords } from './member-records.ts';
 import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, tickAt } from './membership-options.ts';
 import { Connections, learnAddrs } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
-import { recordFingerprint } from './records.ts';
+import { OwnRecord } from './record-push.ts';
 import { SwimCore } from './swim/core.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
 import { handleSync, ownTable, pullTable, SYNC_OPEN_MS, type Table } from './sync.ts';
@@ -40,15 +40,13 @@ export class Membership {
   #neighbours: string[] = [];
   #recordCheck: NodeJS.Timeout | undefined;
   readonly #tick = new WakeTimer();
-  #seq: number;
-  #fingerprint = '';
+  readonly #record: OwnRecord;
   #running = false;
   readonly #syncs = new SyncRunner((peer) => this.#sync(peer));
   readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
     this.#o = opts;
-    this.#seq = opts.now();
     const syncable = (id: string) => this.#members.book.get(id) !== undefined; // its record says where it listens
     this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now(), syncable });
     this.#members = new MemberRecords({
@@ -110,6 +108,7 @@ export class Membership {
       },
     };
     ({ topic: this.#topic, probes: this.#probes, digests: this.#digests } = memberChannels(opts, this.#inbox));
+    this.#record = new OwnRecord(opts, this.#members.book, this.#topic, this.#probes);
   }
 
   async start(): Promise<void> {
@@ -153,15 +152,12 @@ export class Membership {
 
   /** Publishes our record if anything but metrics changed since the last one. */
   refreshRecord(): void {
-    if (!this.#running) return;
-    const identity = this.#o.identity?.current;
-    const base = { ...this.#o.record(), ...(identity ? { identity } : {}) };
-    const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
-    if (fp === this.#fingerprint) return;
-    this.#fingerprint = fp;
-    const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
-    this.#members.book.accept(record);
-    void this.#publish(record);
+    if (this.#running) this.#record.refresh();
+  }
+
+  /** Sends our record, refreshed, to `peers` point to point now (a leader's step-down: record-push.ts). */
+  pushRecord(peers: Iterable<string>): void {
+    if (this.#running) this.#record.push(peers);
   }
 
   /** Sends a frame to a peer over the probe protocol (load reports). */
@@ -229,10 +225,6 @@ export class Membership {
     }
   }
 
-  async #publish(msg: Heartbeat | MemberUpdate): Promise<void> {
-    await this.#topic.publish(msg).catch((err: Error) => this.#o.log('members-publish-failed', { error: err.message }));
-  }
-
   #announceSelf(): void {
     this.#broadcast({ kind: 'alive', id: this.#o.self, incarnation: this.#core.incarnation });
   }
@@ -243,8 +235,8 @@ export class Membership {
    */
   #broadcast(update: MemberUpdate['update']): void {
     const own = update.kind === 'alive' && update.id === this.#o.self ? this.#members.book.get(update.id) : undefined;
-    if (own) void this.#publish(own);
-    void this.#publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update });
+    if (own) void this.#record.publish(own);
+    void this.#record.publishUpdate(update);
   }
 
   async #sync(peer: string, hash?: string): Promise<boolean> {
