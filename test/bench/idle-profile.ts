@@ -36,6 +36,7 @@ Options:
   --alloc B     also record what the profiled followers allocate, garbage included (V8's sampling
                 heap profiler, one sample per B bytes, e.g. 4096): DIR/idle-n<N>-<pid>.heapprofile
   --flags F     extra node flags for every process, space-separated (e.g. --expose-gc for a B that needs it)
+  --b-flags F   extra node flags for the odd-numbered processes only (B): an A/B of flags (all processes)
   --converge S  longest wait for every agent to see all (default 150); the window starts anyway
   --settle S    seconds idle after every agent sees all, before the window (default 30)
   --window S    seconds profiled (default 60)
@@ -57,6 +58,7 @@ const values = benchArgs('idle-profile', HELP, {
   minify: { type: 'boolean', default: false },
   flags: { type: 'string', default: '' },
   alloc: { type: 'string', default: '0' },
+  'b-flags': { type: 'string', default: '' },
 });
 const n = Number(values.n);
 const k = Number(values.profile);
@@ -137,8 +139,13 @@ if (mixed > 0) {
   const hostScript = join(hostDir, 'bench-host-idle-profile.mjs');
   const opts = { n, k: mixed, perHost: 13, hostScript, script, loopback, nodeFlags: () => flags };
   pool = new MixedPool({ ...opts, dir: join(dir, 'pool') });
-} else pool = new ProcPool({ dir: join(dir, 'pool'), script, loopback, nodeFlags: flags });
-const variant = (a: Agent) => (values.b ? (Number(a.id.slice(1)) % 2 ? 'B' : 'A') : 'A');
+} else {
+  const bFlags = (values['b-flags'] as string).split(' ').filter(Boolean);
+  const flagsOf = (i: number) => (i % 2 ? bFlags : []);
+  pool = new ProcPool({ dir: join(dir, 'pool'), script, loopback, nodeFlags: flags, flagsOf });
+}
+const ab = Boolean(values.b) || Boolean(values['b-flags']);
+const variant = (a: Agent) => (ab ? (Number(a.id.slice(1)) % 2 ? 'B' : 'A') : 'A');
 try {
   const t0 = pool instanceof ProcPool ? await pool.start(n, { startTimeoutMs: 300_000 }) : await pool.start();
   const agents = pool.agents as Agent[];
@@ -216,11 +223,11 @@ try {
     load1: [loadStart, load1()],
     seenBefore: events0,
     wireBytesPerProcessPerS: w0 && w1 ? Math.round((w1.bytes - w0.bytes) / n / sec) : null,
-    followersCpuPct: values.b ? { A: plain('A'), B: plain('B') } : plain('A'),
-    followersRssMeanMb: values.b ? { A: plain('A', 'rssMeanMb'), B: plain('B', 'rssMeanMb') } : plain('A', 'rssMeanMb'),
+    followersCpuPct: ab ? { A: plain('A'), B: plain('B') } : plain('A'),
+    followersRssMeanMb: ab ? { A: plain('A', 'rssMeanMb'), B: plain('B', 'rssMeanMb') } : plain('A', 'rssMeanMb'),
     wedged,
     each,
-    sentPerS: values.b
+    sentPerS: ab
       ? Object.fromEntries(['A', 'B'].map((v) => [v, sentOf(followers.find((a) => variant(a) === v)?.child.pid ?? 0)]))
       : undefined,
     profiled: profiled.map((a) => {

@@ -49,10 +49,22 @@ export class ProcPool {
   readonly #loopback: LoopbackBlock;
   readonly #flags: string[];
   readonly #logDir: string | undefined;
+  readonly #flagsOf: (i: number) => string[];
   #keyFile = '';
 
-  /** `logDir`: each agent's whole stdout is also written to `<logDir>/p<i>.log` (kept after close). */
-  constructor(opts: { dir: string; script: string; loopback: LoopbackBlock; nodeFlags?: string[]; logDir?: string }) {
+  /**
+   * `logDir`: each agent's whole stdout is also written to `<logDir>/p<i>.log` (kept after close).
+   * `flagsOf`: extra node flags for agent i (after nodeFlags): an A/B of flags in one pool.
+   */
+  constructor(opts: {
+    dir: string;
+    script: string;
+    loopback: LoopbackBlock;
+    nodeFlags?: string[];
+    logDir?: string;
+    flagsOf?: (i: number) => string[];
+  }) {
+    this.#flagsOf = opts.flagsOf ?? (() => []);
     this.#dir = opts.dir;
     this.#logDir = opts.logDir;
     this.#script = opts.script;
@@ -80,7 +92,7 @@ export class ProcPool {
     };
     const file = join(this.#dir, `agent-${i}.json`);
     await writeFile(file, JSON.stringify(config));
-    const child = start('node', [...this.#flags, this.#script, '--config', file], {
+    const child = start('node', [...this.#flags, ...this.#flagsOf(i), this.#script, '--config', file], {
       env: agentNodeEnv(process.env),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
