@@ -102,6 +102,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     // Failover: the scalers step as soon as the lease comes, a follower acknowledges a new leader at once.
     onActing: () => void scaler?.stepNow(now()),
     onFollow: () => void load.tick(),
+    // A step-down goes to those who followed us at once, not when gossip brings it (record-push.ts).
+    tellFollowers: (peers) => membership.pushRecord(peers),
   });
   const scaler = createAgentScaler({
     config: c,

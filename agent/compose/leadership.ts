@@ -21,7 +21,7 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
 export interface DutyInput
   extends Pick<
       LeaderDutyOptions,
-      'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred' | 'onActing' | 'onFollow'
+      'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred' | 'onActing' | 'onFollow' | 'tellFollowers'
     >,
     Pick<Wiring, 'config' | 'telemetry' | 'events'> {
   /** Re-announces this node's record (its leadership claim is part of it). */
@@ -43,5 +43,6 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     announce: i.announce,
     ...(i.onActing ? { onActing: i.onActing } : {}),
     ...(i.onFollow ? { onFollow: i.onFollow } : {}),
+    ...(i.tellFollowers ? { tellFollowers: i.tellFollowers } : {}),
   });
 }
