@@ -42,6 +42,8 @@ Options:
   --window S    seconds profiled (default 60)
   --out DIR     where profiles and the JSON go (default bench-results/profiles)
   --minify      profile the minified artifact (function names lost)
+  --plain       with --profile 0: the agents as the idle-cost bench runs them (no profiling preload,
+                no flow counter, which add ~7 MB of RSS and some CPU): for A/B figures
   -h, --help    this help
 
 Writes DIR/idle-n<N>-<pid>.{cpuprofile,json} per profiled follower; prints one JSON line.`;
@@ -59,9 +61,13 @@ const values = benchArgs('idle-profile', HELP, {
   flags: { type: 'string', default: '' },
   alloc: { type: 'string', default: '0' },
   'b-flags': { type: 'string', default: '' },
+  plain: { type: 'boolean', default: false },
 });
 const n = Number(values.n);
 const k = Number(values.profile);
+/** --plain: the agent as the idle-cost bench runs it (no preload, no flow counter): RSS and CPU comparable to its figures. */
+const plain = Boolean(values.plain);
+if (plain && (k > 0 || Number(values.alloc) > 0)) throw new Error('--plain records nothing: use it with --profile 0');
 const windowS = Number(values.window);
 const outDir = resolve(values.out as string);
 
@@ -107,7 +113,8 @@ async function agentOf(root: string, name: string): Promise<string> {
   const mod = (await import(join(root, 'scripts', 'build-artifact.mjs'))) as {
     buildArtifact: (o: Record<string, unknown>) => Promise<{ file: string }>;
   };
-  const opts = { entry: 'test/bench/idle-agent.ts', outdir: join(dir, 'build'), name, minify: Boolean(values.minify) };
+  const entry = plain ? 'test/bench/stall-agent.ts' : 'test/bench/idle-agent.ts';
+  const opts = { entry, outdir: join(dir, 'build'), name, minify: Boolean(values.minify) };
   return resolve((await mod.buildArtifact(opts)).file);
 }
 
@@ -131,7 +138,7 @@ if (values.b) {
   );
   script = select;
 }
-const flags = ['--import', preload, ...(values.flags as string).split(' ').filter(Boolean)];
+const flags = [...(plain ? [] : ['--import', preload]), ...(values.flags as string).split(' ').filter(Boolean)];
 let pool: ProcPool | MixedPool;
 if (mixed > 0) {
   const hostDir = join(here, 'bench-results', 'build'); // beside node_modules: the host leaves packages external
