@@ -42,8 +42,8 @@ Options:
   --window S    seconds profiled (default 60)
   --out DIR     where profiles and the JSON go (default bench-results/profiles)
   --minify      profile the minified artifact (function names lost)
-  --plain       with --profile 0: the agents as the idle-cost bench runs them (no profiling preload,
-                no flow counter, which add ~7 MB of RSS and some CPU): for A/B figures
+  --plain       with --profile 0: the agents as the idle-cost bench runs them (minified, no profiling
+                preload, no flow counter; unminified source alone adds MBs of RSS): for A/B figures
   -h, --help    this help
 
 Writes DIR/idle-n<N>-<pid>.{cpuprofile,json} per profiled follower; prints one JSON line.`;
@@ -114,7 +114,7 @@ async function agentOf(root: string, name: string): Promise<string> {
     buildArtifact: (o: Record<string, unknown>) => Promise<{ file: string }>;
   };
   const entry = plain ? 'test/bench/stall-agent.ts' : 'test/bench/idle-agent.ts';
-  const opts = { entry, outdir: join(dir, 'build'), name, minify: Boolean(values.minify) };
+  const opts = { entry, outdir: join(dir, 'build'), name, minify: Boolean(values.minify) || plain };
   return resolve((await mod.buildArtifact(opts)).file);
 }
 
