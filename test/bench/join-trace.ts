@@ -17,7 +17,7 @@ import { summarize } from './lib/stats.ts';
  * processes' CPU. Prints one JSON line; the timeline also goes to stderr as it runs.
  */
 
-const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR]
+const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash]
 
 Starts N in-process agents (hosts of K agents each; the seed first, then N-1 at once through it)
 and traces the join storm second by second until every view holds all N alive.
@@ -27,6 +27,7 @@ Options:
   --per-host K     agents per host process (default 50)
   --watch SECONDS  how long to wait for every view to hold all N alive (default 40)
   --prof DIR       write a CPU profile of each host process into DIR (node --cpu-prof)
+  --no-crash       end after the storm (no crash of a member afterwards: crash is null)
   -h, --help       this help
 
 Prints one JSON line:
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
     'per-host': { type: 'string', default: '50' },
     watch: { type: 'string', default: '40' },
     prof: { type: 'string' },
+    'no-crash': { type: 'boolean', default: false },
   });
   const n = Number(values.n);
   const perHost = Number(values['per-host']);
@@ -121,25 +123,7 @@ async function main(): Promise<number> {
     const count = (type: string) => pool.tracker.eventsAbout(everyone, new Set([type]), t0).length;
     const phases = joinPhases(pool.tracker, pool.peers, t0);
     const storm = { memberDead: count('member-dead'), memberSuspect: count('member-suspect') };
-    // Then a crash (as the failure-detection bench does: its address refuses) on the loaded host.
-    // The non-seed member the most views hold alive (a random one is often held by nobody yet).
-    const heldBy = (m: string) => pool.tracker.seenAliveBy(pool.alivePeers, m);
-    const victim = pool.alivePeers.slice(1).reduce((a, b) => (heldBy(b) > heldBy(a) ? b : a));
-    const holders = pool.alivePeers.filter((o) => o !== victim && pool.tracker.seenAliveBy([o], victim) === 1);
-    const crashAt = await pool.crash([victim]);
-    const lastOf = (type: string) => {
-      const times = pool.tracker.firstEvent(holders, type, victim, crashAt);
-      return times.every((x) => x !== null) ? Math.max(...(times as number[])) : null;
-    };
-    const deadAt = await pool.until(() => lastOf('member-dead'), 30_000);
-    const heard = pool.tracker.firstEvent(holders, 'member-dead', victim, crashAt).filter((x) => x !== null);
-    const crash = {
-      holders: holders.length,
-      deadMs: deadAt && deadAt - crashAt,
-      suspectMs: (lastOf('member-suspect') ?? Number.NaN) - crashAt,
-      deadSeenBy: heard.length,
-      medianDeadMs: summarize(heard.map((x) => (x as number) - crashAt)),
-    };
+    const crash = values['no-crash'] ? null : await crashAfter(pool);
     const joined = joinTimes(pool, t0);
     const result = {
       n,
@@ -166,6 +150,32 @@ async function main(): Promise<number> {
     await pool.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A crash after the storm (as the failure-detection bench does: its address refuses) on the
+ * loaded host: how long until every agent that held the victim alive marks it dead.
+ */
+async function crashAfter(pool: InprocPool) {
+  // Then a crash (as the failure-detection bench does: its address refuses) on the loaded host.
+  // The non-seed member the most views hold alive (a random one is often held by nobody yet).
+  const heldBy = (m: string) => pool.tracker.seenAliveBy(pool.alivePeers, m);
+  const victim = pool.alivePeers.slice(1).reduce((a, b) => (heldBy(b) > heldBy(a) ? b : a));
+  const holders = pool.alivePeers.filter((o) => o !== victim && pool.tracker.seenAliveBy([o], victim) === 1);
+  const crashAt = await pool.crash([victim]);
+  const lastOf = (type: string) => {
+    const times = pool.tracker.firstEvent(holders, type, victim, crashAt);
+    return times.every((x) => x !== null) ? Math.max(...(times as number[])) : null;
+  };
+  const deadAt = await pool.until(() => lastOf('member-dead'), 30_000);
+  const heard = pool.tracker.firstEvent(holders, 'member-dead', victim, crashAt).filter((x) => x !== null);
+  return {
+    holders: holders.length,
+    deadMs: deadAt && deadAt - crashAt,
+    suspectMs: (lastOf('member-suspect') ?? Number.NaN) - crashAt,
+    deadSeenBy: heard.length,
+    medianDeadMs: summarize(heard.map((x) => (x as number) - crashAt)),
+  };
 }
 
 /** Per joiner (agents 1..n-1): start → its first member-joined event (null: none yet). */
