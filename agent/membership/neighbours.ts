@@ -5,6 +5,7 @@ import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import { DialOrder } from './dial-order.ts';
 import { duplicatesToClose } from './duplicates.ts';
+import { busy, surplusToClose } from './surplus.ts';
 
 /** Puts a member's record addresses in the peer store, so it can be dialled by peer id. */
 export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
@@ -21,7 +22,8 @@ export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
 /** How often the connections are checked against the wanted set (ms). */
 const MAINTAIN_MS = 2000;
 /**
- * A connection younger than this is not closed for the budget (ms): a joiner's sync with its seed,
+ * A connection younger than this is not closed for the budget (ms) while it carries a stream of
+ * its own (surplus.ts; an idle one goes at SURPLUS_GRACE_MS): a joiner's sync with its seed,
  * or a sync with a random member, must finish on the connection it opened. Longer than a join's
  * dial and table pull together (joining.ts: 15 s + 20 s is the worst case; both usually take
  * well under a second): a seed that cut joiners at 10 s while a storm made their pulls slower
@@ -34,7 +36,7 @@ const GRACE_MS = 30_000;
  * reports reach the leader up the relay tree, agent/load/relay-tree.ts): missing ones
  * are dialled (when their record says where; of the two ends of a new ring edge, the smaller peer
  * id first: dial-order.ts), a peer's duplicate connections are closed (duplicates.ts), others are closed past the connection budget,
- * oldest first. Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
+ * oldest first, as soon as they carry nothing (surplus.ts). Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
  * (joiners, syncs, members whose view of the rings is still partial) would otherwise stay
  * connected past the budget, and a neighbour whose record came after the ring changed would
  * never be dialled.
@@ -85,8 +87,8 @@ export class Connections {
 /**
  * Dials the wanted peers not connected nor being dialled (but for `urgent` ones, the larger peer
  * id of a pair only after `order`'s wait: dial-order.ts), closes a peer's duplicate connections that carry nothing of
- * their own (duplicates.ts), and closes the oldest other peers that are past GRACE_MS while more
- * than `maxConnections` peers are connected.
+ * their own (duplicates.ts), and closes the oldest other peers while more than `maxConnections`
+ * peers are connected: idle ones past SURPLUS_GRACE_MS, any past GRACE_MS (surplus.ts).
  */
 export function keepConnections(
   node: PoolNode,
@@ -117,11 +119,7 @@ export function keepConnections(
     if (!dialling.has(id) && dialable(id) && (urgent.has(id) || order.due(id, now)))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(DIAL_MS) }).catch(() => undefined);
   }
-  let excess = opened.size - maxConnections;
-  const others = [...opened].filter(([id, at]) => !keep.has(id) && now - at >= GRACE_MS).sort((a, b) => a[1] - b[1]);
-  for (const [id] of others) {
-    if (excess <= 0) break;
-    excess--;
+  const peers = [...opened].map(([id, at]) => ({ id, opened: at, busy: busy(byPeer.get(id) ?? []) }));
+  for (const id of surplusToClose(peers, keep, maxConnections, now, GRACE_MS))
     void node.hangUp(peerIdFromString(id)).catch(() => undefined);
-  }
 }
