@@ -9,8 +9,9 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
     selfPeerId: () => i.peerId,
     startedAt: i.startedAt,
     settleAfter: t.suspectAfter,
-    // Views of who died converge within about a probe period: one claim per failover.
-    claimDelay: t.heartbeatInterval,
+    // One election tick: a claim waits for the other members' claims of this step, not for a
+    // probe period (1 s of every failover, issue 13). A second claimant costs a term, never safety.
+    claimDelay: Math.floor(t.heartbeatInterval / 4),
     leaseTimeout: 3 * t.loadInterval,
     // A seeded agent claims nothing before its first join (leader/seeds.ts): one term-1 leader per bootstrap.
     seeds: i.config.bootstrap,
