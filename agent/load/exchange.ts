@@ -42,6 +42,11 @@ export interface LoadExchangeOptions {
    * unsigned (the previous release) still get it point to point. Absent: point to point to all.
    */
   down?: RelayDown;
+  /**
+   * A member (alive or suspect) that claims `term`, if this node knows one: at a failover, reports
+   * naming the new leader's term go on up the tree rooted at it before this node follows it.
+   */
+  claimant?: (term: number) => string | undefined;
   onVerdicts?: (
     leader: { peerId: string; term: number },
     v: { refused: string[]; counted: string[] },
@@ -139,16 +144,28 @@ export class LoadExchange {
   }
 
   /**
-   * Reports relayed up the tree: counted when this node leads, else sent on towards the leader;
-   * reports naming a later term than the leader this node follows (or none) wait for its next
-   * report, sent as soon as it follows the new leader: a failover loses no round.
+   * Reports relayed up the tree: counted when this node leads, else sent on towards the leader.
+   * Reports naming a later term than the leader this node follows (or none) go on up the tree
+   * rooted at that term's claimant when this node knows it (a failover: its children followed the
+   * new leader first; the frame still names the term this node follows, so it acknowledges
+   * nothing it does not follow), else wait for its next report, sent as soon as it follows the new
+   * leader: a failover loses no round.
    */
   #relayed(reports: readonly SignedReport[], hop: number): void {
     const relay = this.#o.relay;
     if (!relay) return;
     const leader = this.#o.leader();
-    if (leader?.peerId === this.#o.self()) void relay.accept(reports, this.book);
-    else relay.hold(reports, hop, leader && reports.every((r) => r.term <= leader.term) ? leader : null);
+    if (leader?.peerId === this.#o.self()) {
+      void relay.accept(reports, this.book);
+      return;
+    }
+    const term = Math.max(0, ...reports.map((r) => r.term));
+    if (leader && term <= leader.term) {
+      relay.hold(reports, hop, leader);
+      return;
+    }
+    const claimant = this.#o.claimant?.(term);
+    relay.hold(reports, hop, claimant ? { peerId: claimant, term } : null, leader?.term ?? 0);
   }
 
   /**

@@ -90,11 +90,14 @@ export class RelayUp {
   }
 
   /**
-   * Following: reports a child sent, to send on within relayDelay. With no `leader` (a child that
-   * follows a leader this node has not seen yet, at a failover) they wait for this node's next
-   * report, which goes out as soon as it follows that leader (LeaderDuty's onFollow).
+   * Following: reports a child sent, to send on within relayDelay up the tree rooted at `leader`.
+   * With no `leader` (a child that follows a leader this node has not seen claim yet, at a
+   * failover) they wait for this node's next report, which goes out as soon as it follows that
+   * leader (LeaderDuty's onFollow). `ownTerm` is the term this node itself follows: the frame's
+   * direct part names it, so a relay that passes on a new leader's reports before it follows that
+   * leader is not counted as acknowledging it (default: `leader`'s term).
    */
-  hold(reports: readonly SignedReport[], hop: number, leader: Leader | null): void {
+  hold(reports: readonly SignedReport[], hop: number, leader: Leader | null, ownTerm = leader?.term ?? 0): void {
     for (const r of reports) {
       if (r.origin === this.#o.self) continue;
       const cur = this.#pending.get(r.origin);
@@ -106,7 +109,7 @@ export class RelayUp {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const held = this.#take();
-      if (held.reports.length > 0) void this.#sendUp(leader, this.#metrics, held.reports, held.hop);
+      if (held.reports.length > 0) void this.#sendUp(leader, this.#metrics, held.reports, held.hop, ownTerm);
     }, this.#o.relayDelay);
   }
 
@@ -143,7 +146,14 @@ export class RelayUp {
     return { reports, hop };
   }
 
-  async #sendUp(leader: Leader, metrics: MetricMap, reports: SignedReport[], hop: number): Promise<void> {
+  /** `ownTerm`: the term this node follows, named by the frame's direct part (its own acknowledgement). */
+  async #sendUp(
+    leader: Leader,
+    metrics: MetricMap,
+    reports: SignedReport[],
+    hop: number,
+    ownTerm = leader.term,
+  ): Promise<void> {
     const o = this.#o;
     if (hop > RELAY_LIMITS.hops) {
       o.debug?.('load-relay-dropped', { reason: 'hops', hop, reports: reports.length });
@@ -151,7 +161,7 @@ export class RelayUp {
     }
     const parent = o.parent(leader);
     for (const batch of batches(reports)) {
-      const frame: ProbeFrame = { t: 'load', term: leader.term, metrics, hop, relayed: batch };
+      const frame: ProbeFrame = { t: 'load', term: ownTerm, metrics, hop, relayed: batch };
       try {
         await o.send(parent, frame);
       } catch (err) {
