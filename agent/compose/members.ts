@@ -91,6 +91,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     memberIds: () => [...membership.known()].filter((m) => m.liveness.state !== 'left').map((m) => m.record.peerId),
     maxMembers: MAX_MEMBERS,
     unbound: () => (listers.length === 0 ? [] : refusedBy(listers)),
+    claimant: (term) => claimantOf(membership, term),
     ...(i.windows ? { windows: i.windows } : {}),
     onVerdicts: (leader, v, interval) => {
       held.release(v.counted);
@@ -137,4 +138,12 @@ function refusedBy(listers: readonly Ec2ListingSource[]): string[] {
   const all = new Set<string>();
   for (const l of listers) for (const id of l.refused()) all.add(id);
   return [...all].slice(0, MAX_REFUSED);
+}
+
+/** An alive or suspect member whose record claims `term` (a new leader this node may not follow yet). */
+function claimantOf(membership: Membership, term: number): string | undefined {
+  for (const m of membership.known())
+    if (m.record.leads === term && (m.liveness.state === 'alive' || m.liveness.state === 'suspect'))
+      return m.record.peerId;
+  return undefined;
 }
