@@ -4,7 +4,11 @@ import { machine } from '../lib/context.ts';
 import { ProcPool } from '../lib/procpool.ts';
 import { type ProcSample, rates, sampleProc, sleep } from '../lib/procs.ts';
 import { SerfPool } from '../lib/serf.ts';
+import { settle } from '../lib/settle.ts';
 import { percentile, ratio, type Summary, summarize } from '../lib/stats.ts';
+
+/** How long after convergence a full run's idle window may start at the earliest (cost.ts's SETTLE_MS). */
+const IDLE_AFTER_MS = 35_000;
 
 interface Footprint {
   rssMb: number[];
@@ -54,13 +58,19 @@ export async function processScenarios(ctx: BenchContext, n: number, reps: numbe
   const stallDetail: unknown[] = [];
   const killDead: number[] = [];
   let error: string | undefined;
+  let settled: { ms: number; quiet: boolean } | null = null;
   try {
     const t0 = await pool.start(n);
     const ids = pool.agents.map((a) => a.id);
     const conv = await pool.until(() => pool.tracker.convergedAt(ids), 45_000);
     ctx.log('process-pool-converged', { n, ms: conv && conv - t0 });
     if (conv === null) throw new Error(`process pool of ${n} did not converge within 45 s`);
-    await sleep(settleMs);
+    // A full run waits as idle-cost does (35 s, then a quiet pool): 5 s after convergence the
+    // join's follow-up syncs and extra connections were still running (idle CPU 2.4 % here against
+    // idle-cost's 0.97 % for the same N in the same run; 1.7 % after 21 s, 2026-12-07). Quick
+    // keeps CI short.
+    if (ctx.quick) await sleep(settleMs);
+    else settled = await settle(pool, conv, IDLE_AFTER_MS);
     ours = await window(
       pool.agents.map((a) => a.child.pid ?? 0),
       windowMs,
@@ -129,7 +139,7 @@ export async function processScenarios(ctx: BenchContext, n: number, reps: numbe
     machine: machine(),
     ...(error ? { error } : {}),
   };
-  const params = { n, mode: 'process', windowMs, settleMs };
+  const params = { n, mode: 'process', windowMs, settleMs, ...(settled ? { settled } : {}) };
   const row = (
     scenario: string,
     target: string,
