@@ -69,11 +69,17 @@ export async function agreementByLog(
 /**
  * With POOLPARTY_KEEP_LOGS=<dir>, copies every agent's log to `<dir>/<id>.log` and `meta` to
  * `<dir>/meta.json` before the pool's directory is removed: the trace of a heal that went wrong
- * (who acknowledged whom, who declared whom dead) is in those logs and nowhere else.
+ * (who acknowledged whom, who declared whom dead) is in those logs and nowhere else. `sub`: a
+ * folder of its own under that dir (one per case of a file with several).
  */
-export async function keepLogs(instances: readonly { id: string; logFile: string }[], meta: object): Promise<void> {
-  const dir = process.env.POOLPARTY_KEEP_LOGS;
-  if (!dir) return;
+export async function keepLogs(
+  instances: readonly { id: string; logFile: string }[],
+  meta: object,
+  sub = '',
+): Promise<void> {
+  const root = process.env.POOLPARTY_KEEP_LOGS;
+  if (!root) return;
+  const dir = join(root, sub);
   await mkdir(dir, { recursive: true });
   for (const i of instances) await copyFile(i.logFile, join(dir, `${i.id}.log`)).catch(() => undefined);
   await writeFile(join(dir, 'meta.json'), `${JSON.stringify(meta)}\n`);

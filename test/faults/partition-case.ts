@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import type { Partition } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
-import { agreementByLog } from './leader-log.ts';
+import { agreementByLog, keepLogs } from './leader-log.ts';
 
 /** What one partition case observed (the test file asserts on it and prints it). */
 export interface PartitionReport {
@@ -107,6 +107,10 @@ export async function partitionCase(
     healAt,
   );
   const early = lost.filter((id) => (pool.lastLive.get(id) ?? 0) - cutAt < c.replaceAfter);
+  // POOLPARTY_KEEP_LOGS: every agent's log of the case (who ended a lost instance, and why).
+  const logged = [...live, ...(await pool.live()).filter((i) => !through.has(i.id))];
+  const meta = { cutAt, healAt, minority: minority.map((i) => i.id), lost, early };
+  await keepLogs(logged, meta, `${c.minority}+${live.length - c.minority}-${c.ms / 1000}s`);
   const expands = (await pool.decisions()).filter(
     (d) => d.action === 'expand' && d.result === 'ok' && d.at >= cutAt && d.at <= healAt,
   );
