@@ -159,7 +159,8 @@ export class LoadExchange {
       void relay.accept(reports, this.book);
       return;
     }
-    const term = Math.max(0, ...reports.map((r) => r.term));
+    let term = 0;
+    for (const r of reports) if (r.term > term) term = r.term;
     if (leader && term <= leader.term) {
       relay.hold(reports, hop, leader);
       return;

@@ -104,7 +104,9 @@ export function keepConnections(
   for (const c of node.getConnections()) {
     const id = c.remotePeer.toString();
     opened.set(id, Math.min(opened.get(id) ?? Infinity, c.timeline.open));
-    byPeer.set(id, [...(byPeer.get(id) ?? []), c]);
+    const conns = byPeer.get(id);
+    if (conns) conns.push(c);
+    else byPeer.set(id, [c]);
   }
   for (const conns of byPeer.values())
     for (const c of duplicatesToClose(conns, now)) void c.close().catch((err: Error) => c.abort(err));
@@ -119,6 +121,8 @@ export function keepConnections(
     if (!dialling.has(id) && dialable(id) && (urgent.has(id) || order.due(id, now)))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(DIAL_MS) }).catch(() => undefined);
   }
+  // Within the budget nothing closes: no need to look at every connection's streams.
+  if (opened.size <= maxConnections) return;
   const peers = [...opened].map(([id, at]) => ({ id, opened: at, busy: busy(byPeer.get(id) ?? []) }));
   for (const id of surplusToClose(peers, keep, maxConnections, now, GRACE_MS))
     void node.hangUp(peerIdFromString(id)).catch(() => undefined);
