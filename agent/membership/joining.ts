@@ -139,7 +139,10 @@ export class Joining {
   /** A sync with `peer` returned its table: if our announcement never reached it, announce again. */
   pulled(table: Parameters<typeof missesUs>[2], ownSeq: number | undefined): void {
     const now = this.#o.now();
-    if (!this.#o.running() || now - this.#lastAnnounce < REANNOUNCE_MS) return;
+    // A join round's own pull (the seed answered before our announcement went out): the round
+    // announces us once it ends (#announceAt). Announcing here too sent every joiner's alive and
+    // record twice, 0.2-0.3 s apart, to the whole pool (join storm of 100, session 17).
+    if (!this.#o.running() || this.#joining || now - this.#lastAnnounce < REANNOUNCE_MS) return;
     if (!missesUs(this.#o.self, ownSeq, table)) return;
     this.#lastAnnounce = now;
     this.#o.announce();

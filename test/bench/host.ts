@@ -20,6 +20,19 @@ import type {
  */
 
 const quiet: AgentLog = { debug() {}, info() {}, warn() {}, error() {} };
+/**
+ * PP_BENCH_LOG=<regex>: agent log lines whose message matches go to stderr as JSON (with the
+ * agent's index and the host's clock), to trace one mechanism in a pool run without every line.
+ */
+const logMatch = process.env.PP_BENCH_LOG ? new RegExp(process.env.PP_BENCH_LOG) : undefined;
+function logFor(index: number): AgentLog {
+  if (!logMatch) return quiet;
+  const line = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    if (logMatch.test(msg))
+      process.stderr.write(`${JSON.stringify({ t: Date.now(), agent: index, level, msg, ...fields })}\n`);
+  };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
 const agents: Agent[] = [];
 const events: RawEvent[] = [];
 const launches: LaunchRecord[] = [];
@@ -69,7 +82,7 @@ async function startOne(config: HostRequest & { op: 'start' }, i: number): Promi
   const index = agents.length;
   let agent: Agent | undefined;
   const remoter = config.fake ? new FakeRemoter(config.fake, index, () => agent?.peerId ?? '') : undefined;
-  agent = new Agent(cfg, { log: quiet, ...(remoter ? { remoter } : {}) });
+  agent = new Agent(cfg, { log: logFor(index), ...(remoter ? { remoter } : {}) });
   agents.push(agent);
   const hub = agent.events;
   const emit = hub.emit.bind(hub);

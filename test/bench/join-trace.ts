@@ -17,7 +17,7 @@ import { summarize } from './lib/stats.ts';
  * processes' CPU. Prints one JSON line; the timeline also goes to stderr as it runs.
  */
 
-const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash]
+const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash] [--seed-alone]
 
 Starts N in-process agents (hosts of K agents each; the seed first, then N-1 at once through it)
 and traces the join storm second by second until every view holds all N alive.
@@ -28,6 +28,11 @@ Options:
   --watch SECONDS  how long to wait for every view to hold all N alive (default 40)
   --prof DIR       write a CPU profile of each host process into DIR (node --cpu-prof)
   --no-crash       end after the storm (no crash of a member afterwards: crash is null)
+  --seed-alone     the seed in a host process of its own, the N-1 joiners in the others
+                   (whether the seed's event loop is what holds the storm back)
+
+Environment: PP_BENCH_LOG=<regex> makes every bench host print the agent log lines whose message
+matches to stderr, one JSON object each (e.g. PP_BENCH_LOG='join-dial|sync-failed').
   -h, --help       this help
 
 Prints one JSON line:
@@ -55,6 +60,7 @@ async function main(): Promise<number> {
     watch: { type: 'string', default: '40' },
     prof: { type: 'string' },
     'no-crash': { type: 'boolean', default: false },
+    'seed-alone': { type: 'boolean', default: false },
   });
   const n = Number(values.n);
   const perHost = Number(values['per-host']);
@@ -75,6 +81,7 @@ async function main(): Promise<number> {
     dir: join(dir, 'pool'),
     loopback: new LoopbackBlock(),
     nodeFlags: prof,
+    seedAlone: values['seed-alone'],
   });
   const loadStart = load1();
   try {
@@ -128,6 +135,7 @@ async function main(): Promise<number> {
     const result = {
       n,
       perHost,
+      seedAlone: values['seed-alone'],
       convergedMs,
       timeline,
       joinedMs: summarize(joined.filter((x): x is number => x !== null)),

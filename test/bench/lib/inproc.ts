@@ -33,6 +33,8 @@ export interface InprocPoolOptions {
   fake?: FakeRemoterSpec;
   /** Extra node flags for host processes (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** The seed gets a host process of its own (the others share the rest): is the seed's loop the limit? */
+  seedAlone?: boolean;
 }
 
 class Host {
@@ -171,7 +173,7 @@ export class InprocPool {
     await mkdir(o.dir, { recursive: true });
     this.#keyFile = join(o.dir, 'pool.key');
     await writeFile(this.#keyFile, generatePoolKey(), { mode: 0o600 });
-    const hosts = Math.ceil(o.n / o.perHost);
+    const hosts = o.seedAlone ? 1 + Math.ceil((o.n - 1) / o.perHost) : Math.ceil(o.n / o.perHost);
     for (let h = 0; h < hosts; h++) {
       this.#hosts.push(new Host(o.hostScript, o.nodeFlags ?? []));
       this.#index.push([]);
@@ -186,8 +188,9 @@ export class InprocPool {
     const seed = this.#seedAddr();
     const perHost: AgentConfig[][] = this.#hosts.map(() => []);
     for (let i = 1; i < o.n; i++) {
-      // Host 0 already holds the seed; fill hosts evenly.
-      (perHost[i % this.#hosts.length] as AgentConfig[]).push(this.config(i, [seed]));
+      // Host 0 already holds the seed; fill hosts evenly (all but host 0 when the seed is alone).
+      const h = o.seedAlone ? 1 + (i % (this.#hosts.length - 1)) : i % this.#hosts.length;
+      (perHost[h] as AgentConfig[]).push(this.config(i, [seed]));
     }
     this.tracker.setTarget(o.n);
     const t0 = Date.now();
