@@ -17,6 +17,7 @@ import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import type { Component } from './lifecycle.ts';
 import type { MetricSampler } from './metrics/sampler.ts';
+import { metricsReply } from './monitor/app.ts';
 import type { HistoryRecorder } from './monitor/history.ts';
 import type { AgentMetrics } from './monitor/prom.ts';
 import { MonitorServer } from './monitor/server.ts';
@@ -156,6 +157,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,
     port: c.monitor.port,
+    plain: { '/metrics': metricsReply(tel.metrics.registry) },
   });
   const views = agentViews({
     ...common,

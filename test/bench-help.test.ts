@@ -14,6 +14,8 @@ const SCRIPTS = [
   ['stall-agent.ts', 'bench-agent'],
   ['upgrade-leadership.ts', 'upgrade-leadership.ts'],
   ['pool-key-cipher.ts', 'pool-key-cipher.ts'],
+  ['metrics-render.ts', 'metrics-render'],
+  ['metrics-scrape.ts', 'metrics-scrape'],
 ] as const;
 
 function bench(script: string, ...args: string[]) {

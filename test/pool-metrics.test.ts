@@ -108,6 +108,36 @@ describe('pool metrics', () => {
     expect(promtoolCheck(text).status).toBe(0);
   });
 
+  it('reads the cluster view and the scalers once per scrape, and afresh at the next', async () => {
+    const calls = { cluster: 0, scaling: 0 };
+    let load = 0.5;
+    const registry = new Registry();
+    registerPoolMetrics(registry, {
+      pool: 'shop',
+      cloud: 'web',
+      instanceId: 'w1',
+      cluster: () => {
+        calls.cluster++;
+        return { pool: 'shop', self: 'peer-w1', leader: null, members: [memberView('w1', 'web', 'alive', { load })] };
+      },
+      scaling: () => {
+        calls.scaling++;
+        return { web: webScaling };
+      },
+      leads: () => true,
+      subscribe: () => () => undefined,
+    });
+    expect(await registry.metrics()).toContain(
+      'poolparty_member_metric{cloud="web",instance_id="w1",metric="load"} 0.5',
+    );
+    expect(calls).toEqual({ cluster: 1, scaling: 1 });
+    load = 0.25;
+    expect(await registry.metrics()).toContain(
+      'poolparty_member_metric{cloud="web",instance_id="w1",metric="load"} 0.25',
+    );
+    expect(calls).toEqual({ cluster: 2, scaling: 2 });
+  });
+
   it('names a decision outcome: the result when acted, blocked, or idle', () => {
     expect(decisionOutcome({ action: 'contract', result: 'failed' })).toBe('failed');
     expect(decisionOutcome({ action: 'expand', blocked: 'cooldown' })).toBe('blocked');

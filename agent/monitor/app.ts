@@ -1,7 +1,9 @@
 import { type Context, Hono } from 'hono';
+import type { Registry } from 'prom-client';
 import { createLogger } from '../../shared/log.ts';
 import { HttpError } from './errors.ts';
 import { PAGE_HTML, PAGE_SCRIPT_HASH, PAGE_STYLE_HASH } from './page-assets.ts';
+import type { PlainRoute } from './server.ts';
 import type { MonitorSource } from './source.ts';
 import { type EventStreamOptions, eventStreamHandler } from './sse.ts';
 
@@ -58,10 +60,20 @@ export function monitorRoutes(source: MonitorSource, opts: EventStreamOptions = 
       method: 'GET',
       path: '/metrics',
       description: 'Prometheus metrics of this agent',
-      handler: async (c) =>
-        c.body(await source.registry.metrics(), 200, { 'Content-Type': source.registry.contentType }),
+      handler: async (c) => {
+        const { body, contentType } = await metricsReply(source.registry)();
+        return c.body(body, 200, { 'Content-Type': contentType });
+      },
     },
   ];
+}
+
+/**
+ * GET /metrics's answer: the app's route and the monitor server's plain path (server.ts, which
+ * serves scrapes without loading the Hono adapter) both send this, so they cannot drift apart.
+ */
+export function metricsReply(registry: Registry): PlainRoute {
+  return async () => ({ body: await registry.metrics(), contentType: registry.contentType });
 }
 
 /**

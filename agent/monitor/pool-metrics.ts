@@ -38,6 +38,9 @@ const STATES: MemberState[] = ['alive', 'suspect', 'dead', 'left'];
  */
 export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): () => void {
   const registers = [registry];
+  // Nine gauges read the scalers' snapshots and two the cluster view: once per scrape is enough.
+  const cluster = perRender(() => s.cluster());
+  const scaling = perRender(() => s.scaling());
   new Gauge({
     name: 'poolparty_build_info',
     help: 'Always 1; the labels say which agent build runs here and for which pool, cloud and instance.',
@@ -56,8 +59,8 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
     collect() {
       this.reset();
       const counts = new Map<string, Record<MemberState, number>>();
-      for (const c of Object.keys(s.scaling() ?? {})) counts.set(c, { alive: 0, suspect: 0, dead: 0, left: 0 });
-      for (const m of s.cluster().members) {
+      for (const c of Object.keys(scaling() ?? {})) counts.set(c, { alive: 0, suspect: 0, dead: 0, left: 0 });
+      for (const m of cluster().members) {
         const row = counts.get(m.cloud) ?? { alive: 0, suspect: 0, dead: 0, left: 0 };
         row[m.state]++;
         counts.set(m.cloud, row);
@@ -73,7 +76,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
       registers,
       collect() {
         this.reset();
-        for (const [cloud, v] of Object.entries(s.scaling() ?? {})) {
+        for (const [cloud, v] of Object.entries(scaling() ?? {})) {
           const value = pick(v);
           if (value !== null) this.set({ cloud }, value);
         }
@@ -99,7 +102,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
       registers,
       collect() {
         this.reset();
-        for (const [cloud, v] of Object.entries(s.scaling() ?? {}))
+        for (const [cloud, v] of Object.entries(scaling() ?? {}))
           for (const rule of ['expand', 'contract'] as const) {
             const r = v.rules[rule];
             if (r) this.set({ cloud, rule }, value(r));
@@ -124,7 +127,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
       registers,
       collect() {
         this.reset();
-        for (const [cloud, v] of Object.entries(s.scaling() ?? {}))
+        for (const [cloud, v] of Object.entries(scaling() ?? {}))
           for (const rule of ['expand', 'contract'] as const)
             for (const t of v.rules[rule]?.terms ?? []) {
               const value = pick(t);
@@ -151,7 +154,7 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
     collect() {
       this.reset();
       if (!s.leads()) return;
-      for (const m of s.cluster().members) {
+      for (const m of cluster().members) {
         if (m.state !== 'alive' && m.state !== 'suspect') continue;
         for (const [metric, value] of Object.entries(m.metrics))
           if (typeof value === 'number' && Number.isFinite(value))
@@ -197,6 +200,23 @@ export function registerPoolMetrics(registry: Registry, s: PoolMetricsSource): (
       applyDuration.observe(e.durationMs / 1000);
     } else if (e.type === 'bundle-failed') applies.inc({ outcome: 'failed' });
   });
+}
+
+/**
+ * `read`, called once per render however many gauges ask: prom-client runs every metric's collect()
+ * in one synchronous pass (registry.metrics() maps them into promises), so the value is dropped on
+ * the next microtask and the following scrape reads afresh.
+ */
+export function perRender<T>(read: () => T): () => T {
+  let held: { value: T } | undefined;
+  return () => {
+    if (held) return held.value;
+    held = { value: read() };
+    queueMicrotask(() => {
+      held = undefined;
+    });
+    return held.value;
+  };
 }
 
 /** A decision's outcome for the metrics: what an alert keys on. */
