@@ -143,6 +143,7 @@ export class Membership {
     this.#connections.stop();
     this.#o.identity?.stop();
     clearInterval(this.#recordCheck);
+    this.#record.stop();
     this.#tick.clear();
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();

@@ -26,6 +26,19 @@ import { type RecordBook, recordFingerprint } from './records.ts';
  */
 const TAG = 18;
 
+/**
+ * A record whose only change is `term` is published this long after the change (ms, uniform in
+ * the range), not within RECORD_CHECK_MS. At a failover every follower's term changes in the same
+ * second: N records of N deliveries each (~2,400 signed messages at N=50) held a shared bench
+ * host's event loop 1–2 s behind for 4 s, just while the new leader waited for a majority's load
+ * reports (issue 13). Nothing waits for a follower's term: claims and step-downs (`leads`) still
+ * go at once and carry the term themselves, the lease counts load reports, not records, and a
+ * member that missed a claim learns its term from the claimant's record, a control message of the
+ * term, or this record a few seconds later (election.ts reads `term` for the next claim's number
+ * and the bound of terms.ts, neither of which a delay of seconds can break).
+ */
+export const TERM_ONLY_DELAY_MS: readonly [number, number] = [2000, 8000];
+
 export class OwnRecord {
   readonly #o: MembershipOptions;
   readonly #book: RecordBook;
@@ -33,6 +46,9 @@ export class OwnRecord {
   readonly #probes: FramedChannel;
   #seq: number;
   #fingerprint = '';
+  /** The last published record's fingerprint with `term` left out: tells a change of term alone. */
+  #termless = '';
+  #deferred: NodeJS.Timeout | undefined;
 
   constructor(o: MembershipOptions, book: RecordBook, topic: GossipChannel, probes: FramedChannel) {
     this.#o = o;
@@ -52,16 +68,35 @@ export class OwnRecord {
     return this.publish({ v: WIRE_VERSION, type: 'update', peerId: this.#o.self, seq: ++this.#seq, update });
   }
 
-  /** Publishes our record if anything but metrics changed since the last one. */
-  refresh(): void {
+  /**
+   * Publishes our record if anything but metrics changed since the last one: at once, or, when
+   * only `term` changed and `now` is unset, after TERM_ONLY_DELAY_MS (with whatever changed by then).
+   */
+  refresh(now = false): void {
     const identity = this.#o.identity?.current;
     const base = { ...this.#o.record(), ...(identity ? { identity } : {}) };
     const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
     if (fp === this.#fingerprint) return;
+    const termless = recordFingerprint({ ...base, term: 0 } as Omit<Heartbeat, 'seq'>);
+    if (!now && termless === this.#termless) {
+      if (this.#deferred === undefined) {
+        const [lo, hi] = TERM_ONLY_DELAY_MS;
+        this.#deferred = setTimeout(() => this.refresh(true), lo + Math.random() * (hi - lo));
+      }
+      return;
+    }
+    this.stop();
     this.#fingerprint = fp;
+    this.#termless = termless;
     const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
     this.#book.accept(record);
     void this.publish(record);
+  }
+
+  /** Drops a deferred publication (the agent stops). */
+  stop(): void {
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
   }
 
   /**
@@ -70,7 +105,7 @@ export class OwnRecord {
    * fails leaves the record to gossip and anti-entropy, as before.
    */
   push(peers: Iterable<string>): number {
-    this.refresh();
+    this.refresh(true);
     const own = this.#book.get(this.#o.self);
     if (!own) return 0;
     const bytes = encode([TAG, own]);
