@@ -44,6 +44,7 @@ describe.skipIf(skip !== null)('partitions under expansion pressure (real agents
       console.info(`partition ${minority}+${5 - minority} ${seconds}s: ${JSON.stringify(report)}`);
       expect(pool.maxSeen, 'most instances ever listed').toBeLessThanOrEqual(6);
       expect([...pool.reused], 'instance ids reused').toEqual([]);
+      expect(report.unsided, 'launched during the cut on neither side of it').toEqual([]);
       expect(report.early, 'terminated before replaceAfter of partition').toEqual([]);
       if (seconds * 1000 < 20_000) expect(report.lost, 'healthy instances lost to a short partition').toEqual([]);
       // Only the minority's instances may go, and only in a partition longer than replaceAfter.
