@@ -68,9 +68,10 @@ export async function partitionCase(
   // (2026-12-07): members flapped dead/alive ~3 times a second for all of a 120 s cut and nothing
   // was replaced, so the cases longer than replaceAfter never tested replacement.
   const spare = await nextAddresses(pool, SPARE);
+  const sides: [string[], string[]] = [addr(minority), [...addr(majority), ...spare]];
   await pool.setQueue(50);
   const cutAt = Date.now();
-  cut.cut(addr(minority), [...addr(majority), ...spare]);
+  cut.cut(...sides);
   // The partition's length is the fault being injected, not a wait for an outcome.
   await sleep(c.ms);
   cut.heal();
@@ -123,7 +124,7 @@ export async function partitionCase(
   const expands = (await pool.decisions()).filter(
     (d) => d.action === 'expand' && d.result === 'ok' && d.at >= cutAt && d.at <= healAt,
   );
-  const sided = new Set([...addr(live), ...spare]);
+  const sided = new Set(sides.flat());
   const unsided = (await pool.listAll())
     .filter((i) => i.launchedAt >= cutAt && i.launchedAt <= healAt && !sided.has(i.address))
     .map((i) => `${i.id}@${i.address}`);
