@@ -16,6 +16,7 @@ const SCRIPTS = [
   ['pool-key-cipher.ts', 'pool-key-cipher.ts'],
   ['metrics-render.ts', 'metrics-render'],
   ['metrics-scrape.ts', 'metrics-scrape'],
+  ['accept-rate.ts', 'accept-rate'],
 ] as const;
 
 function bench(script: string, ...args: string[]) {

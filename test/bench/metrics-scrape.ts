@@ -32,7 +32,7 @@ import { buildArtifact } from '../../scripts/build-artifact.mjs';
 import { benchArgs } from './lib/args.ts';
 import { LoopbackBlock } from './lib/loopback.ts';
 import { ProcPool } from './lib/procpool.ts';
-import { installCleanup, sleep } from './lib/procs.ts';
+import { installCleanup, sampleProc, sleep } from './lib/procs.ts';
 import { percentile } from './lib/stats.ts';
 
 const HELP = `metrics-scrape [--n 10] [--rounds 8] [--gap 15] [--settle 20] [--agent FILE]
@@ -71,12 +71,6 @@ function cpuNs(pid: number): number {
     }
   }
   return ns;
-}
-
-/** VmRSS of `pid` in MB (one decimal), after the reads: the monitor's code is loaded by then. */
-function rssMb(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return Math.round(kb / 102.4) / 10;
 }
 
 interface Read {
@@ -177,7 +171,8 @@ try {
     });
     last = now;
   }
-  const rss = agents.map((a) => rssMb(a.pid));
+  // VmRSS after the reads: the monitor's code is loaded by then (MB, one decimal).
+  const rss = agents.map((a) => Math.round((sampleProc(a.pid)?.rssBytes ?? 0) / 104_857.6) / 10);
   const leads = last.map((x) => x.leads);
   const firstLeader = first.filter((x) => x.leads).map((x) => x.cpuNs);
   const firstFollower = first.filter((x) => !x.leads).map((x) => x.cpuNs);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nextLoopback, parseLoopback } from '../../shared/remoter/address.ts';
+import { allocateAddresses, parseLoopback } from '../../shared/remoter/address.ts';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import type { Partition } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
@@ -150,18 +150,14 @@ export async function partitionCase(
 const SPARE = 6;
 
 /**
- * The `n` addresses the local provider hands out next: it takes the lowest free ones upward from
- * the cloud's first address (local-reserve.ts), which is the lowest address it ever gave.
+ * The `n` addresses the local provider hands out next: it allocates (allocateAddresses) the lowest
+ * free ones upward from the cloud's first address, which is the lowest address it ever gave. Ports
+ * are not probed: a spare too many costs nothing.
  */
 async function nextAddresses(pool: FaultPool, n: number): Promise<string[]> {
-  const all = await pool.listAll();
-  const held = new Set((await pool.live()).map((i) => i.address));
   const key = (a: string) => parseLoopback(a).reduce((k, p) => k * 256 + p, 0);
-  let a: string | undefined = all.map((i) => i.address).sort((x, y) => key(x) - key(y))[0];
-  const out: string[] = [];
-  for (let scanned = 0; a !== undefined && out.length < n && scanned < 256; scanned++) {
-    if (!held.has(a)) out.push(a);
-    a = nextLoopback(a);
-  }
-  return out;
+  const [first] = (await pool.listAll()).map((i) => i.address).sort((x, y) => key(x) - key(y));
+  if (first === undefined) return [];
+  const taken = new Set((await pool.live()).map((i) => i.address));
+  return allocateAddresses({ first, count: n, taken, ports: [], maxScan: 256 });
 }

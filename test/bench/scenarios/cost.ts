@@ -5,6 +5,7 @@ import { InprocPool } from '../lib/inproc.ts';
 import { LoopbackBlock, P2P_PORT } from '../lib/loopback.ts';
 import { sleep } from '../lib/procs.ts';
 import { aliveCount, SerfPool } from '../lib/serf.ts';
+import { IDLE_SETTLE_MS } from '../lib/settle.ts';
 import { summarize } from '../lib/stats.ts';
 import { type IdleWindow, idleMeasures, idleWindow, measure } from '../lib/window.ts';
 import { oursInProcesses } from './cost-ours.ts';
@@ -15,7 +16,7 @@ import { brief, emptySide, OURS, openWire, SERF, type Side } from './cost-side.t
  * What users pay, measured from outside, PoolParty beside Serf in the same run: one agent per
  * process, N agents started at once (seed first), then
  *   1. start → every agent sees N alive (agents' own event times; Serf: `serf members`),
- *   2. an idle window, SETTLE_MS after that: wire bytes from the kernel (wire.ts), CPU and VmRSS per pid from /proc,
+ *   2. an idle window, IDLE_SETTLE_MS after that: wire bytes from the kernel (wire.ts), CPU and VmRSS per pid from /proc,
  *      connections per agent address from /proc/net/tcp,
  *   3. kill -9 of a random non-seed agent, `kills` times: → every live agent marks it dead.
  * PoolParty runs first, then Serf on its own address block; never both at once. Our side is
@@ -30,7 +31,6 @@ import { brief, emptySide, OURS, openWire, SERF, type Side } from './cost-side.t
  * subscriptions, and anti-entropy runs every 10 s. At 5 s the window held that churn (N=10 at load
  * 44-78: 2,398 B/s, 16 packets/s per agent), not an idle pool's cost.
  */
-const SETTLE_MS = 35_000;
 
 /** One result row: the headline measure's figures at the top, the rest under `measures`. */
 function row(
@@ -65,12 +65,12 @@ export async function processCost(ctx: BenchContext, n: number, kills: number): 
   let error: string | undefined;
   try {
     try {
-      ours = await oursInProcesses(ctx, n, kills, wire, SETTLE_MS);
+      ours = await oursInProcesses(ctx, n, kills, wire, IDLE_SETTLE_MS);
     } catch (err) {
       error = (err as Error).message;
       ctx.log('cost-error', { n, error });
     }
-    if (ctx.serf) theirs = await serfSide(ctx, n, kills, wire, serfBlock, SETTLE_MS);
+    if (ctx.serf) theirs = await serfSide(ctx, n, kills, wire, serfBlock, IDLE_SETTLE_MS);
   } finally {
     wire?.close();
   }

@@ -4,11 +4,8 @@ import { machine } from '../lib/context.ts';
 import { ProcPool } from '../lib/procpool.ts';
 import { type ProcSample, rates, sampleProc, sleep } from '../lib/procs.ts';
 import { SerfPool } from '../lib/serf.ts';
-import { settle } from '../lib/settle.ts';
+import { IDLE_SETTLE_MS, settle } from '../lib/settle.ts';
 import { percentile, ratio, type Summary, summarize } from '../lib/stats.ts';
-
-/** How long after convergence a full run's idle window may start at the earliest (cost.ts's SETTLE_MS). */
-const IDLE_AFTER_MS = 35_000;
 
 interface Footprint {
   rssMb: number[];
@@ -71,7 +68,7 @@ export async function processScenarios(ctx: BenchContext, n: number, reps: numbe
     // idle-cost's 0.97 % for the same N in the same run; 1.7 % after 21 s, 2026-12-07). Quick
     // keeps CI short.
     if (ctx.quick) await sleep(settleMs);
-    else settled = await settle(pool, conv, IDLE_AFTER_MS);
+    else settled = await settle(pool, conv, IDLE_SETTLE_MS);
     ours = await window(
       pool.agents.map((a) => a.child.pid ?? 0),
       windowMs,
