@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildDist } from '../../../scripts/build.mjs';
 import { bootTimes, sampleLoad } from '../lib/boot-progress.ts';
@@ -24,6 +24,9 @@ import { summarize } from '../lib/stats.ts';
 
 /** How long `poolparty bootstrap` may wait for the pool (s). */
 const BOOT_TIMEOUT_S = 600;
+
+/** Lines of each agent's log kept when a bootstrap fails. */
+const LOG_TAIL = 400;
 
 interface Run {
   code: number | null;
@@ -74,6 +77,21 @@ function killPids(pids: number[]): void {
       // gone
     }
   }
+}
+
+/** Each agent's last LOG_TAIL log lines, copied from `stateDir` into `dest`; `dest`, or null if none. */
+async function keepAgentLogs(stateDir: string, dest: string): Promise<string | null> {
+  const local = join(stateDir, 'local');
+  const ids = await readdir(local).catch(() => [] as string[]);
+  let kept = 0;
+  for (const id of ids) {
+    const text = await readFile(join(local, id, 'agent.log'), 'utf8').catch(() => null);
+    if (text === null) continue;
+    await mkdir(dest, { recursive: true });
+    await writeFile(join(dest, `${id}.log`), `${text.trimEnd().split('\n').slice(-LOG_TAIL).join('\n')}\n`);
+    kept++;
+  }
+  return kept > 0 ? dest : null;
 }
 
 async function buildCli(root: string): Promise<{ cli: string; agent: string }> {
@@ -145,12 +163,15 @@ export default definePool({
       ...bootTimes(boot.stderr),
       stderrTail: boot.stderr.split('\n').slice(-6),
     });
+    // A failed bootstrap prints an error object under --json, without `monitors`.
     let monitors: string[] = [];
     try {
-      monitors = (JSON.parse(boot.stdout) as { monitors: string[] }).monitors;
+      monitors = (JSON.parse(boot.stdout) as { monitors?: string[] }).monitors ?? [];
     } catch {
-      error = `bootstrap exited ${boot.code}: ${boot.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`;
+      // no JSON at all: the error below quotes stderr's tail
     }
+    if (boot.code !== 0)
+      error = `bootstrap exited ${boot.code}: ${boot.stderr.split('\n').filter(Boolean).slice(-3).join(' | ')}`;
     answers = await Promise.all(monitors.map(askMonitor));
     // What the 50 agents cost once up: CPU and VmRSS per agent process over 10 s.
     const pids = pidsWith(`${stateDir}/local/`);
@@ -178,6 +199,10 @@ export default definePool({
   const answered = answers.filter((x) => x.ok);
   const allAlive = answered.filter((x) => x.alive === n).length;
   const ok = boot?.code === 0 && answered.length === n && allAlive === n;
+  // The scratch dir goes with the run: a failed bootstrap's agent logs are the only account of it.
+  const keptLogs = ok
+    ? null
+    : await keepAgentLogs(stateDir, join(ctx.root, 'bench-results', `bootstrap-${n}-${Date.now()}`));
   return {
     scenario: 'bootstrap',
     parameters: { n, mode: 'process (local remoter)', command: `poolparty bootstrap --timeout ${BOOT_TIMEOUT_S}s` },
@@ -201,6 +226,7 @@ export default definePool({
       cpuPctPerAgent: footprint && summarize(footprint.cpuPct, 2),
       rssMbPerAgent: footprint && summarize(footprint.rssMb, 1),
       terminate: { code: terminated?.code ?? null, ms: terminated?.ms ?? null },
+      ...(keptLogs ? { keptLogs } : {}),
     },
     ...(error ? { error } : ok ? {} : { error: 'bootstrap did not bring up every monitor with all members alive' }),
   };
