@@ -1,6 +1,7 @@
 import { fstatSync } from 'node:fs';
 import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import { isoTime } from './iso-time.ts';
+import { type LogSink, nonBlockingSink } from './log-stdout.ts';
 
 /**
  * The one logger of the agent and the CLI, a thin layer over pino: one JSON object per line, e.g.
@@ -8,8 +9,9 @@ import { isoTime } from './iso-time.ts';
  * Fields given to createLogger/child are on every line; per-call fields come after them (and win
  * when JSON.parse meets a key twice).
  *
- * Lines are written synchronously (no transport, no worker thread, no buffer): tests kill agents
- * with SIGKILL and the line that explains why an agent stopped must be on disk when it dies.
+ * Lines are written at once (no transport, no worker thread): tests kill agents with SIGKILL and
+ * the line that explains why an agent stopped must be on disk when it dies. A reader that is full
+ * (a pipe, the journal's socket) queues them instead of stopping the process (log-stdout.ts).
  *
  * When stdout is the journal (an agent under systemd), each line starts with its syslog priority,
  * `<7>` trace and debug, `<6>` info, `<4>` warn, `<3>` error, `<2>` fatal. journald's stdout
@@ -101,12 +103,16 @@ export function levelFromEnv(env: NodeJS.ProcessEnv): { level: LogLevel; invalid
   return named ? { level: 'info', invalid: env.POOLPARTY_LOG_LEVEL as string } : { level };
 }
 
-let stdoutStream: DestinationStream | undefined;
+let stdoutSink: LogSink | undefined;
 
-/** One synchronous writer on fd 1 for every logger of the process. */
+/** One writer on fd 1 for every logger of the process; what it still holds is handed over at exit. */
 function stdout(): DestinationStream {
-  stdoutStream ??= pino.destination({ fd: 1, sync: true });
-  return stdoutStream;
+  if (!stdoutSink) {
+    const sink = nonBlockingSink(1);
+    process.once('exit', () => sink.flushSync());
+    stdoutSink = sink;
+  }
+  return stdoutSink;
 }
 
 /**

@@ -102,6 +102,8 @@ describe('synchronous writes', () => {
     });
   }
 
+  // A reader that reads is waited for (shared/log-stdout.ts); one that takes nothing for a second
+  // is not: test/log-stdout.test.ts.
   it('a process killed with SIGKILL right after logging has written every line (a pipe fuller than its buffer)', async () => {
     const n = 2000; // about 500 kB: the pipe's 64 kB buffer fills many times over
     const lines = (await logThenKill(n, 'pipe')).split('\n').filter(Boolean);
