@@ -102,6 +102,8 @@ export interface WedgeReport {
   /** fd → target; for fds 0–2 that are pipes or sockets, who holds the other end (who should read it), and what is queued. */
   fds: Record<string, string | undefined>;
   pipes: Record<string, string[]>;
+  /** Every thread's native stack (gdb, when installed): which lock a thread in futex waits on, held by whom. */
+  backtrace?: string;
 }
 
 const STATUS_KEYS =
@@ -153,7 +155,27 @@ export function wedgeReport(pid: number): WedgeReport {
     }),
     fds,
     pipes,
+    backtrace: nativeStacks(pid),
   };
+}
+
+/**
+ * `thread apply all bt` of a live process by gdb (attached, then detached: the process goes on as
+ * it was); undefined without gdb. The kernel's view ends at the system call: a main thread in
+ * futex (session 18: p15 of an idle pool of 50, 0.1 % CPU, FUTEX_WAIT on a contended mutex while
+ * every V8 worker waited on its condition variable) needs the user-space frames to say which lock.
+ */
+function nativeStacks(pid: number): string | undefined {
+  try {
+    return execFileSync('gdb', ['-p', String(pid), '-batch', '-nx', '-ex', 'thread apply all bt 40'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    const out = (err as { stdout?: string }).stdout;
+    return out ? out : undefined;
+  }
 }
 
 /**
