@@ -93,6 +93,10 @@ describe('kill -9 of an EC2 leader at random points of a launch, RunInstances an
       interval: '250ms',
       // A machine's boot on a loaded 2-core host can pass 30 s: a slow boot is no fault under test.
       joinTimeout: '120s',
+      // Short, as the fault pools': at its default (30 s) deadAfter + deadGrace, not replaceAfter,
+      // decided when the dead leader's instance went (31.0-31.5 s after the kill, 2026-12-07), and
+      // the replaceAfter check below could not fail.
+      deadGrace: '1s',
     };
     // replaceAfter short enough for a test; reapAfter below it, as the defaults' ratio.
     const agent = { heartbeatInterval: '250ms', replaceAfter: `${REPLACE_AFTER_MS}ms`, reapAfter: '4s' };

@@ -5,6 +5,7 @@ import type { LocalInstanceRecord } from '../../shared/remoter/local.ts';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import { partitionUnavailable } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { launchesDuring, nextAddresses, unsided } from './cut-sides.ts';
 import { agreementByLog, keepLogs } from './leader-log.ts';
 import { partitionSuite, terminateLeavesNothing } from './partition-suite.ts';
 
@@ -96,11 +97,12 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
       ...live.filter((i) => i.id !== leader.instanceId).slice(0, 1),
     ];
     const majority = live.filter((i) => !minority.includes(i));
+    // The next addresses the provider hands out go with the majority (cut-sides.ts): nothing asks
+    // for a launch here, but one on neither side would make the cut no partition.
+    const spare = await nextAddresses(await pool.listAll());
+    const sides: [string[], string[]] = [minority.map((i) => i.address), [...majority.map((i) => i.address), ...spare]];
     const cutStart = Date.now();
-    suite.cut().cut(
-      minority.map((i) => i.address),
-      majority.map((i) => i.address),
-    );
+    suite.cut().cut(...sides);
     // The rules are in effect once cut() returns: at load 20 the iptables calls took 1.6 s, and the
     // cut-off leader's lease rightly lasted leaseTimeout from there, not from their start.
     const cutAt = Date.now();
@@ -111,6 +113,7 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
     const majorityLeader = await agreed(pool, new Set(majority.map((i) => i.id)));
     suite.cut().heal();
     const healAt = Date.now();
+    const launched = launchesDuring(await pool.listAll(), sides, cutStart, healAt);
     const ids = new Set(live.map((i) => i.id));
     const after = await waitFor('one leader after the heal', () => agreed(pool, ids), {
       timeoutMs: 20_000,
@@ -147,13 +150,14 @@ describe.skipIf(skip !== null)(`heal after a ${CUT_S} s 2+3 partition (real agen
     // The cut-off leader's lease runs out leaseTimeout (3 × loadInterval, 1.5 s) after the cut.
     const leaseInCut = lease.held.filter((t) => t > cutAt + 3000);
     console.info(
-      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, settledMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: leaseInCut.map((t) => t - healAt), majorityDoubted: doubted })}\n${shown.join('\n')}`,
+      `heal ${CUT_S}s 2+3: ${JSON.stringify({ agreeMs, settledMs, minority: minority.map((i) => i.id), leaderBefore: leader.instanceId, majorityLeader, leaderAfter: after, minorityLeaseAt: leaseInCut.map((t) => t - healAt), majorityDoubted: doubted, launchedInCut: launched })}\n${shown.join('\n')}`,
     );
 
     expect(
       leaseInCut.map((t) => t - healAt),
       'when the minority leader held its lease (ms from the heal)',
     ).toEqual([]);
+    expect(unsided(launched), 'launched during the cut on neither side of it').toEqual([]);
     expect(after, 'the majority side keeps its leader').toBe(majorityLeader);
     expect(byLog.leader, `one leader by the agents' logs: ${byLog.agents.join(', ')}`).not.toBeNull();
     expect(

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allocateAddresses, parseLoopback } from '../../shared/remoter/address.ts';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import type { Partition } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { launchesDuring, nextAddresses, unsided } from './cut-sides.ts';
 import { agreementByLog, keepLogs } from './leader-log.ts';
 
 /** What one partition case observed (the test file asserts on it and prints it). */
@@ -36,6 +36,8 @@ export interface PartitionReport {
   expandsDuringCut: number;
   /** Instances launched while cut whose address the cut left on neither side (they relay across it). */
   unsided: string[];
+  /** Every instance launched while cut, `id@address:side` (a replacement may get a cut-off address back). */
+  launchedInCut: string[];
   maxSeen: number;
 }
 
@@ -62,12 +64,9 @@ export async function partitionCase(
   const majority = live.filter((i) => !minority.includes(i));
   const addr = (xs: typeof live) => xs.map((i) => i.address);
 
-  // The addresses the next launches will get go with the majority: on neither side, an instance
-  // the minority leader launches in its last second of lease (it always does: the metric rises
-  // just before the cut) reaches both sides and relays between them. It did in every case read
-  // (2026-12-07): members flapped dead/alive ~3 times a second for all of a 120 s cut and nothing
-  // was replaced, so the cases longer than replaceAfter never tested replacement.
-  const spare = await nextAddresses(pool, SPARE);
+  // The addresses the next launches will get go with the majority (cut-sides.ts): the minority
+  // leader launches in its last second of lease, as the metric rises just before the cut.
+  const spare = await nextAddresses(await pool.listAll());
   const sides: [string[], string[]] = [addr(minority), [...addr(majority), ...spare]];
   await pool.setQueue(50);
   const cutAt = Date.now();
@@ -124,10 +123,8 @@ export async function partitionCase(
   const expands = (await pool.decisions()).filter(
     (d) => d.action === 'expand' && d.result === 'ok' && d.at >= cutAt && d.at <= healAt,
   );
-  const sided = new Set(sides.flat());
-  const unsided = (await pool.listAll())
-    .filter((i) => i.launchedAt >= cutAt && i.launchedAt <= healAt && !sided.has(i.address))
-    .map((i) => `${i.id}@${i.address}`);
+  const launched = launchesDuring(await pool.listAll(), sides, cutAt, healAt);
+  const side = ['minority', 'majority'];
   return {
     minorityIds: minority.map((i) => i.id),
     majorityIds: majority.map((i) => i.id),
@@ -141,23 +138,8 @@ export async function partitionCase(
     liveAfter: after.size,
     boundsOk,
     expandsDuringCut: expands.length,
-    unsided,
+    unsided: unsided(launched),
+    launchedInCut: launched.map((l) => `${l.id}@${l.address}:${l.side === null ? 'neither' : side[l.side]}`),
     maxSeen: pool.maxSeen,
   };
-}
-
-/** Addresses set aside for launches during a cut: more than max - min, for ports found busy. */
-const SPARE = 6;
-
-/**
- * The `n` addresses the local provider hands out next: it allocates (allocateAddresses) the lowest
- * free ones upward from the cloud's first address, which is the lowest address it ever gave. Ports
- * are not probed: a spare too many costs nothing.
- */
-async function nextAddresses(pool: FaultPool, n: number): Promise<string[]> {
-  const key = (a: string) => parseLoopback(a).reduce((k, p) => k * 256 + p, 0);
-  const [first] = (await pool.listAll()).map((i) => i.address).sort((x, y) => key(x) - key(y));
-  if (first === undefined) return [];
-  const taken = new Set((await pool.live()).map((i) => i.address));
-  return allocateAddresses({ first, count: n, taken, ports: [], maxScan: 256 });
 }

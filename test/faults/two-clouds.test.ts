@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leftoverChains, Partition, partitionUnavailable } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
 import { agentHealth, RSS_LIMIT_KB } from './agent-health.ts';
+import { launchesDuring, nextAddresses, unsided } from './cut-sides.ts';
 import { agreementByLog } from './leader-log.ts';
 import { TwoCloudPool } from './two-cloud-pool.ts';
 
@@ -71,14 +72,19 @@ describe('a pool of two clouds under faults, the leader in either (real agents)'
       const live = await pool.live();
       const alone = live.find((i) => i.cloud === target) as (typeof live)[number];
       const rest = live.filter((i) => i.id !== alone.id);
-      cut.cut(
-        [alone.address],
-        rest.map((i) => i.address),
-      );
+      // The addresses each cloud's provider hands out next go with the rest (cut-sides.ts).
+      const all = await pool.listAll();
+      const spare = (await Promise.all(pool.clouds.map((c) => nextAddresses(all.filter((i) => i.cloud === c))))).flat();
+      const sides: [string[], string[]] = [[alone.address], [...rest.map((i) => i.address), ...spare]];
+      const cutAt = Date.now();
+      cut.cut(...sides);
       // The partition's length is the fault being injected, not a wait for an outcome.
       await new Promise((r) => setTimeout(r, CUT_MS));
       cut.heal();
       const healAt = Date.now();
+      const launched = launchesDuring(await pool.listAll(), sides, cutAt, healAt);
+      step.launchedInCut = launched;
+      expect(unsided(launched), 'launched during the cut on neither side of it').toEqual([]);
       const after = await leader();
       // Printed: the poll of the monitors, whose answers lag their agents by seconds under load.
       step.agreeMs = Date.now() - healAt;
