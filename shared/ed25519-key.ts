@@ -20,7 +20,12 @@ export async function ensureEd25519Key(file: string, error: KeyErrorFactory): Pr
   const existing = await readEd25519Key(file, error);
   if (existing) return existing;
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // Encoded inside the key-generation job: exporting the generated KeyObject can deadlock Node 20
+  // (agent/p2p/noise-crypto.ts says how).
+  const pem = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
   // Written whole under another name, then linked: a reader never sees half a key, and link
   // fails if another creator got there first.
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;

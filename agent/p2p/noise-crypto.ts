@@ -1,4 +1,4 @@
-import { createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomFillSync } from 'node:crypto';
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 
@@ -12,18 +12,34 @@ import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
  */
 const generated = new WeakMap<Uint8Array, KeyObject>();
 
+/** A PKCS#8 X25519 private key is these 16 bytes, then the 32 raw ones (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
 /**
  * Noise's node crypto with X25519 keys kept as KeyObjects and the peer's public key imported as a
  * JWK (noise's `crypto` option; the cipher, hash and HKDF are noise's own). The handshake and what
  * goes on the wire are unchanged: noise sees the raw 32-byte keys, as before.
+ *
+ * A key pair is not made by generateKeyPairSync: on Node 20 (20.20.2 here) exporting a KeyObject
+ * holds that key's mutex while it allocates the result, the allocation may run a GC, and the GC
+ * finalizes the finished key-generation job, whose destructor takes the same mutex — the main
+ * thread waits on itself for good (gdb: KeyObjectHandle::ExportJWK → GC →
+ * ~KeyGenJob<NidKeyPairGenTraits> → pthread_mutex_lock). A loop of generateKeyPairSync('x25519')
+ * and export() hung within 500 ms every time; agents hung this way at 0 % CPU, deaf to SIGTERM, in
+ * pools of 50 (the "wedged" agents of BENCHMARKS.md sessions 14–18). Random bytes imported as
+ * PKCS#8 make no job at all (100,000 in a row, 0.37 ms each with both exports).
  */
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,
   generateX25519KeyPair() {
-    const { publicKey, privateKey } = generateKeyPairSync('x25519');
-    const raw = base64url(privateKey.export({ format: 'jwk' }).d);
+    const raw = randomFillSync(new Uint8Array(32));
+    const privateKey = createPrivateKey({
+      key: Buffer.concat([X25519_PKCS8_PREFIX, raw]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     generated.set(raw, privateKey);
-    return { publicKey: base64url(publicKey.export({ format: 'jwk' }).x), privateKey: raw };
+    return { publicKey: base64url(createPublicKey(privateKey).export({ format: 'jwk' }).x), privateKey: raw };
   },
   generateX25519SharedKey(privateKey, publicKey) {
     const own = privateKey instanceof Uint8Array ? generated.get(privateKey) : undefined;
