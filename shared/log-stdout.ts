@@ -8,10 +8,11 @@ import { isoTime } from './iso-time.ts';
  * a file (tests SIGKILL agents and the line that explains why must be there). When the reader is
  * a pipe or a socket that is full — the journal's stream socket while journald lags, a harness that
  * reads slowly — the write fails with EAGAIN. pino's own sync destination (sonic-boom) then sleeps
- * 100 ms in Atomics.wait and tries again, for as long as the reader stays behind: the agent's main
- * thread sat in futex, it answered no probe, no monitor request, not even SIGTERM, and its pool
- * declared it dead (the "wedged" agents of BENCHMARKS.md sessions 14–18; a child whose stdout
- * is not read shows it in 3 s). Here a write still waits for a reader that is reading (a line
+ * 100 ms in Atomics.wait and tries again, for as long as the reader stays behind: the main thread
+ * sits in futex and answers no probe, no monitor request, not even SIGTERM, and its pool would
+ * declare it dead (a child whose stdout is not read: no loop turn in 1.5 s, test/log-stdout.test.ts;
+ * the "wedged" agents of BENCHMARKS.md sessions 14–18 were another cause, agent/p2p/noise-crypto.ts).
+ * Here a write still waits for a reader that is reading (a line
  * SIGKILL follows reaches a live reader), but only while the reader takes something at least every
  * LOG_BLOCK_MS; then the lines wait in a bounded queue and are written when the reader takes them
  * again, without blocking. Past the bound they are dropped, counted, and the count is logged once
@@ -87,8 +88,9 @@ export function nonBlockingSink(
       dropped = 0;
       since = null;
       // Past the bound on purpose: the queue is empty, and this line is what tells of the loss.
-      queue.push(Buffer.from(line));
-      queued += queue[0]?.length ?? 0;
+      const report = Buffer.from(line);
+      queue.push(report);
+      queued += report.length;
       return drain(waitMs);
     }
     since = null;
