@@ -51,7 +51,6 @@ describe('a record pushed point to point', () => {
       onEvent: none,
       onReject: (reason, detail) => rejects.push(`${reason}: ${detail}`),
       ...QUIET,
-      protect: () => [],
     });
     await membership.start();
     stops.push(() => membership.stop({ leave: false, grace: 0 }));

@@ -56,7 +56,6 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
       record: () => recordOf(self, node),
       onEvent: (e) => events.push({ ...e, by: self }),
       ...QUIET,
-      protect: () => [],
     });
     await membership.start();
     stops.push(() => membership.stop({ leave: false, grace: 0 }));

@@ -87,7 +87,6 @@ describe('a synced table from a peer that does not take part changes nothing (is
       onReject: (reason, detail) => rejects.push(`${reason}: ${detail}`),
       onBytes: () => undefined,
       log: () => undefined,
-      protect: () => [],
       maxConnections: 16,
       binding: () => source,
     });

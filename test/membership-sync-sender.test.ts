@@ -81,7 +81,6 @@ describe('the shell passes a synced table’s sender to the core (issue 15)', ()
       onReject: () => undefined,
       onBytes: () => undefined,
       log: () => undefined,
-      protect: () => [],
       maxConnections: 16,
     });
     await membership.start();

@@ -95,9 +95,11 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
 
 describe('the shell reports a tell it could not deliver', () => {
   const u: ToldUpdate = { kind: 'alive', id: 'x', incarnation: 1 };
-  const outcome = async (failure: 'timeout' | 'other' | 'refused' | undefined) => {
+  const faults: string[] = [];
+  const outcome = async (failure: 'timeout' | 'other' | 'refused' | 'defect' | undefined) => {
     const steps: CoreInput[] = [];
     const send = async () => {
+      if (failure === 'defect') throw new TypeError('x is undefined');
       if (failure) throw new SendError('peer-a', failure, new Error(failure));
     };
     tellEach(
@@ -105,6 +107,7 @@ describe('the shell reports a tell it could not deliver', () => {
       send,
       (i) => steps.push(i),
       () => 42,
+      (to, err) => faults.push(`${to}: ${(err as Error).message}`),
     );
     await new Promise((r) => setTimeout(r, 0));
     return steps;
@@ -115,5 +118,11 @@ describe('the shell reports a tell it could not deliver', () => {
     expect(await outcome('other')).toHaveLength(1);
     expect(await outcome('refused')).toEqual([]);
     expect(await outcome(undefined)).toEqual([]);
+    expect(faults).toEqual([]);
+  });
+
+  it('a throw that is not a send failure is reported as a fault, not taken as undelivered', async () => {
+    expect(await outcome('defect')).toEqual([]);
+    expect(faults).toEqual(['peer-a: x is undefined']);
   });
 });

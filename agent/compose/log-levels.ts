@@ -33,7 +33,12 @@ const hookResult: LevelOf = (_msg, f) => (f.ok === false || f.timedOut === true 
 
 /** Membership (agent/membership/): a failed sync is retried at the next probe; a failed join dial is not. */
 export const MEMBERSHIP_LEVELS = byName(
-  { 'membership-core-error': 'error', 'members-publish-failed': 'warn', 'join-dial-failed': 'warn' },
+  {
+    'membership-core-error': 'error',
+    'tell-failed': 'error',
+    'members-publish-failed': 'warn',
+    'join-dial-failed': 'warn',
+  },
   'debug',
 );
 

@@ -71,9 +71,6 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     onReject: tel.onReject,
     onBytes: tel.onBytes,
     log: leveled(log, MEMBERSHIP_LEVELS),
-    // The leader is no longer kept connected by every follower: load reports reach it up the
-    // relay tree over ring connections (issue 13).
-    protect: () => [],
     maxConnections: t.maxConnections,
     dialDeferMs: t.dialDefer,
     // Only members the provider vouches for take part (binding.ts).

@@ -117,15 +117,14 @@ export class LeaderDuty {
 
   /** The peers that acknowledged a term of the reign within the lease window. */
   #reignAckers(): string[] {
+    const now = this.#o.now();
+    return [...this.#reignAcking(now, () => now).keys()];
+  }
+
+  /** Those peers, each with `arrived(peer)`: the step-down's list and the lease read the same window. */
+  #reignAcking(now: number, arrived: (peer: string) => number): Map<string, number> {
     const o = this.#o;
-    const now = o.now();
-    return [
-      ...reignAckerIds(
-        this.#reign,
-        (t) => o.load.ackers(t, now, o.leaseTimeout),
-        () => now,
-      ).keys(),
-    ];
+    return reignAckerIds(this.#reign, (t) => o.load.ackers(t, now, o.leaseTimeout), arrived);
   }
 
   #leaseHeld(term: number): boolean {
@@ -134,11 +133,7 @@ export class LeaderDuty {
     for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
     this.#reign = extendReign(this.#reign, term);
     const now = o.now();
-    const acking = reignAckerIds(
-      this.#reign,
-      (t) => o.load.ackers(t, now, o.leaseTimeout),
-      (p) => o.load.get(p)?.at ?? now,
-    );
+    const acking = this.#reignAcking(now, (p) => o.load.get(p)?.at ?? now);
     this.#runs = ackRuns(this.#runs, acking);
     this.#reignListed = o.counted() || this.#reignListed;
     this.#countedAt ??= now;

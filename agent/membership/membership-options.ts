@@ -23,8 +23,6 @@ export interface MembershipOptions {
   onReject: (reason: string, detail: string) => void;
   onBytes: (direction: 'in' | 'out', bytes: number) => void;
   log: (msg: string, fields: Record<string, unknown>) => void;
-  /** Peers whose connections are kept beyond the neighbours (the leader). */
-  protect: () => string[];
   maxConnections: number;
   /** The larger peer id's wait for the other end's dial of a new ring edge (ms, dial-order.ts). */
   dialDeferMs?: number;

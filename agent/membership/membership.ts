@@ -88,7 +88,6 @@ export class Membership {
     });
     this.#connections = new Connections({
       node: opts.node,
-      protect: opts.protect,
       dialable: (id) => this.#members.book.get(id) !== undefined,
       maxConnections: opts.maxConnections,
       dialDeferMs: opts.dialDeferMs,
@@ -210,8 +209,14 @@ export class Membership {
       case 'reroute': // a suspicion its suspect could not be told: only the suspect applies it (member-channels.ts)
         this.#broadcast(e.update);
         return;
-      case 'tell':
-        tellEach(e, (to, f) => this.send(to, f), this.#inbox.step, this.#o.now); // undelivered: to the core
+      case 'tell': // undelivered: to the core
+        tellEach(
+          e,
+          (to, f) => this.send(to, f),
+          this.#inbox.step,
+          this.#o.now,
+          (to, err) => this.#o.log('tell-failed', { peer: to, error: (err as Error).message }),
+        );
         return;
       case 'event':
         this.#events.core(e.event, e.id, e.at);

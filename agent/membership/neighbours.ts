@@ -32,9 +32,8 @@ const MAINTAIN_MS = 2000;
 const GRACE_MS = 30_000;
 
 /**
- * Connections to exactly the ring neighbours and the protected peers (none since issue 13: load
- * reports reach the leader up the relay tree, agent/load/relay-tree.ts): missing ones
- * are dialled (when their record says where; of the two ends of a new ring edge, the smaller peer
+ * Connections to exactly the ring neighbours (the leader is not kept connected since issue 13:
+ * load reports reach it up the relay tree, agent/load/relay-tree.ts): missing ones are dialled (when their record says where; of the two ends of a new ring edge, the smaller peer
  * id first: dial-order.ts), a peer's duplicate connections are closed (duplicates.ts), others are closed past the connection budget,
  * oldest first, as soon as they carry nothing (surplus.ts). Checked when the neighbours change and every MAINTAIN_MS: peers that dial us
  * (joiners, syncs, members whose view of the rings is still partial) would otherwise stay
@@ -49,8 +48,6 @@ export class Connections {
   constructor(
     private readonly o: {
       node: PoolNode;
-      /** Peers kept beyond the neighbours (none today; the leader was one before the relay tree). */
-      protect: () => string[];
       dialable: (id: string) => boolean;
       maxConnections: number;
       now: () => number;
@@ -77,16 +74,13 @@ export class Connections {
   }
 
   maintain(): void {
-    // A protected peer may not want our connection (it keeps only its own neighbours): dialled at once.
-    const urgent = new Set(this.o.protect());
-    const keep = new Set([...this.#keep, ...urgent]);
-    keepConnections(this.o.node, keep, this.o.dialable, this.o.maxConnections, this.o.now(), this.#order, urgent);
+    keepConnections(this.o.node, this.#keep, this.o.dialable, this.o.maxConnections, this.o.now(), this.#order);
   }
 }
 
 /**
- * Dials the wanted peers not connected nor being dialled (but for `urgent` ones, the larger peer
- * id of a pair only after `order`'s wait: dial-order.ts), closes a peer's duplicate connections that carry nothing of
+ * Dials the wanted peers not connected nor being dialled (the larger peer id of a pair only
+ * after `order`'s wait: dial-order.ts), closes a peer's duplicate connections that carry nothing of
  * their own (duplicates.ts), and closes the oldest other peers while more than `maxConnections`
  * peers are connected: idle ones past SURPLUS_GRACE_MS, any past GRACE_MS (surplus.ts).
  */
@@ -97,7 +91,6 @@ export function keepConnections(
   maxConnections: number,
   now: number,
   order: DialOrder,
-  urgent: ReadonlySet<string> = new Set(),
 ): void {
   const opened = new Map<string, number>();
   const byPeer = new Map<string, Connection[]>();
@@ -118,7 +111,7 @@ export function keepConnections(
   // agent slower than that to accept ever formed, and each abandoned dial lengthened the queue
   // the next one waited in (test/membership-slow-handshake.test.ts).
   for (const id of waiting) {
-    if (!dialling.has(id) && dialable(id) && (urgent.has(id) || order.due(id, now)))
+    if (!dialling.has(id) && dialable(id) && order.due(id, now))
       void node.dial(peerIdFromString(id), { signal: AbortSignal.timeout(DIAL_MS) }).catch(() => undefined);
   }
   // Within the budget nothing closes: no need to look at every connection's streams.
