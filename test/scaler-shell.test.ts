@@ -213,6 +213,35 @@ describe('scaler shell (fake provider, fake clock)', () => {
     expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toHaveLength(1);
   });
 
+  it("acts at once when the provider lists a dead leader's in-flight launch under its token", async () => {
+    // The EC2 kill rounds whose leader died before RunInstances answered: the launch was listed and
+    // adopted, and the next leader still waited intentTimeout (60 s) before its cloud could act.
+    const s = setup({ min: 3, max: 4 });
+    s.deps.ledger.intent(intentRecord({ peerId: 'p-dead', token: 'pp-1-1-x', at: 1_000_000 }));
+    const rec = (id: string, tags: Record<string, string> = {}) => ({
+      id,
+      state: 'running' as const,
+      launchedAt: 0,
+      tags,
+    });
+    s.provider.instances = [rec('i-1'), rec('i-9', { 'poolparty:token': 'pp-1-1-y' })];
+    s.joinAll(0.5);
+    s.setLeads(2);
+    await s.scaler.step();
+    // Listed under another token only: the dead leader's launch may still be on its way.
+    expect(s.decisions.at(-1)).toMatchObject({ action: 'none', blocked: 'in-flight' });
+    s.provider.instances.push(rec('i-8', { 'poolparty:token': 'pp-1-1-x' }));
+    s.joinAll(0.5);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toHaveLength(0);
+    expect(s.decisions.at(-1)?.blocked).toBeUndefined();
+    // Below min now (i-9 gone): healed at once, the adopted i-8 counted.
+    s.provider.instances = s.provider.instances.filter((i) => i.id !== 'i-9');
+    s.joinAll(0.5);
+    await s.scaler.step();
+    expect(s.provider.calls.filter((c) => c.startsWith('launch'))).toHaveLength(1);
+  });
+
   it('drains the victim (retire) before terminating it, and never picks itself while others exist', async () => {
     const s = setup({ config: { drainTimeout: 0 } });
     s.provider.instances = ['i-1', 'i-2', 'i-3'].map((id) => ({ id, state: 'running', launchedAt: 0, tags: {} }));

@@ -14,6 +14,7 @@ import { ActionRunner } from './actions.ts';
 import { WindowCarry } from './carry.ts';
 import { DecisionLog } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
+import { listedDone } from './ledger.ts';
 import { stepMembers } from './members.ts';
 import { OrphanWatch } from './orphans.ts';
 import { Reconciliation } from './reconcile.ts';
@@ -100,10 +101,11 @@ export class Scaler {
    * Steps the scaling state on the members as they are now; `count` null when this round does
    * not decide (not leading, or stopped before counting). Timers advance either way.
    */
-  #step(count: number | null): StepDecision & { now: number } {
+  #step(count: number | null, listed: InstanceRecord[] = []): StepDecision & { now: number } {
     const d = this.#d;
     const now = d.now();
-    const inFlight = count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
+    const inFlight =
+      count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout, listedDone(listed));
     const result = stepScaling(this.#state, {
       now,
       members: stepMembers(this.#cloudMembers(), now, d.viewLag?.() ?? 0),
@@ -199,7 +201,7 @@ export class Scaler {
       return;
     }
 
-    const decision = this.#step(count);
+    const decision = this.#step(count, listed);
     now = decision.now;
     if (decision.action === 'none') {
       this.#recordNone(now, term, decision, count);
