@@ -8,6 +8,7 @@ import { type AgentParts, composeAgent } from './compose.ts';
 import { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import { Lifecycle } from './lifecycle.ts';
+import type { SwimCounts } from './membership/swim/counts.ts';
 import type { HistoryRecorder } from './monitor/history.ts';
 import { type ReadyView, readiness } from './monitor/readiness.ts';
 import { ActionLedger } from './scaler/ledger.ts';
@@ -72,6 +73,11 @@ export class Agent {
 
   get history(): HistoryRecorder | undefined {
     return this.#parts?.history;
+  }
+
+  /** What the membership core did so far (swim/counts.ts), once started. */
+  get swimCounts(): SwimCounts | undefined {
+    return this.#parts?.swimCounts();
   }
 
   get retired(): boolean {

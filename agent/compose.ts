@@ -16,6 +16,7 @@ import { agentViews } from './compose/views.ts';
 import type { EventHub } from './events.ts';
 import type { Leadership } from './leadership.ts';
 import type { Component } from './lifecycle.ts';
+import type { SwimCounts } from './membership/swim/counts.ts';
 import type { MetricSampler } from './metrics/sampler.ts';
 import { metricsReply } from './monitor/app.ts';
 import type { HistoryRecorder } from './monitor/history.ts';
@@ -63,6 +64,8 @@ export interface AgentParts {
   publishControl: ControlPublish;
   /** Announces a graceful leave (before the components stop). */
   leave(grace: number): Promise<void>;
+  /** What the membership core did so far (benchmarks). */
+  swimCounts(): SwimCounts;
 }
 
 /**
@@ -207,5 +210,6 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     cluster: views.cluster,
     publishControl: control.publish,
     leave: (grace: number) => membership.stop({ leave: true, grace }),
+    swimCounts: () => membership.counts,
   };
 }

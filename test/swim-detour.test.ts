@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tellEach } from '../agent/membership/member-channels.ts';
 import type { CoreInput, Effect, ToldUpdate } from '../agent/membership/swim/types.ts';
 import { SendError } from '../agent/transport/channel.ts';
-import { coreIn, firstPing, ids, run, seen, tells, told, update } from './helpers/swim.ts';
+import { coreIn, firstPing, ids, run, seen, silent, tells, told, update } from './helpers/swim.ts';
 
 const members = ids(40);
 const rerouted = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'reroute' ? [e.update] : []));
@@ -17,7 +17,7 @@ const undelivered = (to: string, u: ToldUpdate, now: number): CoreInput => ({
 function accuse() {
   const a = coreIn('node-000', members);
   const p = firstPing(a);
-  const fx = run(a, p.at + 100, p.at + 1100);
+  const fx = silent(a, p.at + 100, p.at + 1100);
   const told0 = tells(fx).find((t) => t.update.kind === 'suspect')!;
   const suspicion = told0.update as Extract<ToldUpdate, { kind: 'suspect' }>;
   return { a, p, suspicion, recipients: told0.to, at: p.at + 1100 };
@@ -107,7 +107,7 @@ describe('the shell reports a tell it could not deliver', () => {
       send,
       (i) => steps.push(i),
       () => 42,
-      (to, err) => faults.push(`${to}: ${(err as Error).message}`),
+      (msg, f) => faults.push(`${msg} ${f.peer}: ${f.error}`),
     );
     await new Promise((r) => setTimeout(r, 0));
     return steps;
@@ -123,6 +123,6 @@ describe('the shell reports a tell it could not deliver', () => {
 
   it('a throw that is not a send failure is reported as a fault, not taken as undelivered', async () => {
     expect(await outcome('defect')).toEqual([]);
-    expect(faults).toEqual(['peer-a: x is undefined']);
+    expect(faults).toEqual(['tell-failed peer-a: x is undefined']);
   });
 });

@@ -16,7 +16,8 @@ const LINK_MS = 20;
  * Drives `core` as a busy loop does: each tick fires `lag` ms after the time the core asked for
  * (and at least every probe interval, like the shell), and the frames that arrived meanwhile are
  * read only after it (Node runs expired timers before it polls the sockets). Members in `dead`
- * never answer; every other member acks a ping, and a helper relays the ack of a ping-req.
+ * never answer; every other member acks a ping, and a helper relays the ack of a ping-req, or
+ * answers a nack after its own probe timeout (400 ms) when the target is dead.
  */
 function busyLoop(core: SwimCore, lag: number, until: number, dead: ReadonlySet<string>) {
   const inbox: { at: number; input: CoreInput }[] = [];
@@ -25,19 +26,27 @@ function busyLoop(core: SwimCore, lag: number, until: number, dead: ReadonlySet<
     for (const e of out) fx.push({ at, e });
     for (const s of sent(out)) {
       const target = s.msg.t === 'ping' ? s.to : s.msg.t === 'ping-req' ? s.msg.target : undefined;
-      if (target === undefined || dead.has(target)) continue;
+      if (target === undefined) continue;
+      if (dead.has(target)) {
+        const nack = { type: 'probe' as const, from: s.to, msg: { t: 'nack' as const, seq: s.msg.seq }, now: 0 };
+        if (s.msg.t === 'ping-req') inbox.push({ at: at + 400 + 2 * LINK_MS, input: nack });
+        continue;
+      }
       const rtt = s.msg.t === 'ping' ? 2 * LINK_MS : 4 * LINK_MS;
       inbox.push({ at: at + rtt, input: { type: 'probe', from: s.to, msg: { t: 'ack', seq: s.msg.seq }, now: 0 } });
     }
   };
+  let next = 0; // the next tick
   for (let now = 0; now < until; ) {
-    take(now, core.step({ type: 'tick', now }));
+    if (now >= next) take(now, core.step({ type: 'tick', now }));
     const ready = inbox.filter((m) => m.at <= now);
     for (const m of ready) {
       inbox.splice(inbox.indexOf(m), 1);
       take(now, core.step({ ...m.input, now } as CoreInput));
     }
-    now = Math.max(now + 1, Math.min(core.wakeAt, now + 1000) + lag);
+    if (now >= next || lag === 0) next = Math.max(now + 1, Math.min(core.wakeAt, now + 1000) + lag);
+    // An idle loop (lag 0) reads each frame when it comes; a busy one only at its next turn.
+    now = lag === 0 ? Math.min(next, ...inbox.map((m) => m.at)) : next;
   }
   return fx;
 }

@@ -64,18 +64,18 @@ function topicUpdate(inbox: InboxContext, self: string, m: MemberUpdate): Gossip
  * failed but was not refused (a dial timeout mid-storm, no address) goes back to the core as
  * `undelivered`, which may send it another way (swim/detours.ts); a refusal means nothing listens
  * there, and nothing else would reach it either. Anything else thrown is a defect, not the
- * network: reported, never swallowed.
+ * network: logged as 'tell-failed', never swallowed.
  */
 export function tellEach(
   { to, update }: { to: readonly string[]; update: ToldUpdate },
   send: (to: string, frame: ProbeFrame) => Promise<void>,
   step: (input: CoreInput) => void,
   now: () => number,
-  fault: (to: string, err: unknown) => void,
+  log: (msg: string, fields: Record<string, unknown>) => void,
 ): void {
   for (const id of to) {
     send(id, { t: 'update', update }).catch((err: unknown) => {
-      if (!(err instanceof SendError)) fault(id, err);
+      if (!(err instanceof SendError)) log('tell-failed', { peer: id, error: (err as Error).message });
       else if (err.failure !== 'refused') step({ type: 'undelivered', to: id, update, now: now() });
     });
   }

@@ -14,6 +14,7 @@ import { Connections, learnAddrs } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { OwnRecord } from './record-push.ts';
 import { SwimCore } from './swim/core.ts';
+import type { SwimCounts } from './swim/counts.ts';
 import type { CoreInput, Effect, MemberLiveness } from './swim/types.ts';
 import { handleSync, ownTable, pullTable, SYNC_OPEN_MS, type Table } from './sync.ts';
 import { SyncRunner } from './sync-runner.ts';
@@ -172,6 +173,11 @@ export class Membership {
     return this.#members.takesPart(id) ? this.#members.book.get(id) : undefined;
   }
 
+  /** What the membership core did so far (swim/counts.ts: benchmarks read it). */
+  get counts(): SwimCounts {
+    return this.#core.counts;
+  }
+
   /** Other members that have a record and take part, with their liveness. */
   known(): Generator<{ record: Heartbeat; liveness: MemberLiveness; lastHeard: number }> {
     return this.#members.known(this.#core.members());
@@ -210,13 +216,7 @@ export class Membership {
         this.#broadcast(e.update);
         return;
       case 'tell': // undelivered: to the core
-        tellEach(
-          e,
-          (to, f) => this.send(to, f),
-          this.#inbox.step,
-          this.#o.now,
-          (to, err) => this.#o.log('tell-failed', { peer: to, error: (err as Error).message }),
-        );
+        tellEach(e, (to, f) => this.send(to, f), this.#inbox.step, this.#o.now, this.#o.log);
         return;
       case 'event':
         this.#events.core(e.event, e.id, e.at);

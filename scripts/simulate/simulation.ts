@@ -1,5 +1,6 @@
 import { defaultSwimConfig, type SwimConfig } from '../../agent/membership/swim/config.ts';
 import { SwimCore } from '../../agent/membership/swim/core.ts';
+import { addCounts } from '../../agent/membership/swim/counts.ts';
 import { differingBuckets, summarize } from '../../agent/membership/swim/digest.ts';
 import { Roster } from '../../agent/membership/swim/overlay.ts';
 import type { Effect, Update } from '../../agent/membership/swim/types.ts';
@@ -291,6 +292,7 @@ export function simulate(o: SimOptions) {
     syncBytesShareIdleChurn: traffic.syncShare(),
     updatesFlooded: updates.length,
     updatesTold: tellsSent,
+    counts: cores.flatMap((c) => (c ? [c.counts] : [])).reduce(addCounts),
     eventsProcessed: processed,
     wallClockMs: Math.round(performance.now() - wallStart),
   };

@@ -1,6 +1,7 @@
 import '../../shared/polyfill.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Agent, type AgentLog } from '../../agent/agent.ts';
+import { addCounts } from '../../agent/membership/swim/counts.ts';
 import type { InstanceRecord, LaunchRequest, RemoterBase } from '../../shared/remoter/types.ts';
 import type { PoolEvent } from '../../shared/wire/cluster.ts';
 import type {
@@ -115,6 +116,8 @@ async function handle(req: HostRequest): Promise<unknown> {
     }
     case 'connections':
       return agents.map((a) => a.connectedPeers().length);
+    case 'swim': // summed over this host's agents (swim/counts.ts)
+      return agents.flatMap((a) => a.swimCounts ?? []).reduce(addCounts);
     case 'lag': {
       const out = { meanMs: lag.mean / 1e6, p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
       lag.reset();

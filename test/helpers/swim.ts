@@ -34,6 +34,22 @@ export function run(core: SwimCore, from: number, to: number): Effect[] {
   return out;
 }
 
+/**
+ * Ticks every 100 ms over [from, to) while the member probed is silent: each helper asked to probe
+ * it (ping-req) answers at once that it cannot reach it either (nack), as live helpers do.
+ */
+export function silent(core: SwimCore, from: number, to: number): Effect[] {
+  const out: Effect[] = [];
+  for (let t = from; t < to; t += 100) {
+    const fx = core.step({ type: 'tick', now: t });
+    out.push(...fx);
+    for (const s of sent(fx))
+      if (s.msg.t === 'ping-req')
+        out.push(...core.step({ type: 'probe', from: s.to, msg: { t: 'nack', seq: s.msg.seq }, now: t }));
+  }
+  return out;
+}
+
 /** Ticks until the core pings someone; returns the target, seq and time. */
 export function firstPing(core: SwimCore, from = 0): { to: string; seq: number; at: number } {
   for (let t = from; t < from + 5000; t += 100) {

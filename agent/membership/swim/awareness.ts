@@ -6,11 +6,14 @@
  */
 export class Awareness {
   private value = 0;
+  /** The highest score reached (counted for benchmarks: counts.ts). */
+  peak = 0;
 
   constructor(private readonly max: number) {}
 
   apply(delta: number): void {
     this.value = Math.min(this.max, Math.max(0, this.value + delta));
+    this.peak = Math.max(this.peak, this.value);
   }
 
   get score(): number {

@@ -127,7 +127,7 @@ export interface SwimConfig {
   maxIdLength: number;
   /**
    * Capacity of the member table (all states, self included). Default 10000. Past it, updates and
-   * sync entries about unknown ids are dropped (counted in `SwimCore.dropped`); known members still
+   * sync entries about unknown ids are dropped (counted in `SwimCore.counts.dropped`); known members still
    * change state, and a dropped member is learnt at a later sync once reaping frees room.
    */
   maxMembers: number;

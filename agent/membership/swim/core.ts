@@ -2,6 +2,7 @@ import { sample } from '../../../shared/seeded-random.ts';
 import { Awareness } from './awareness.ts';
 import type { SwimConfig } from './config.ts';
 import type { SwimCoreOptions } from './core-options.ts';
+import { countsOf, type SwimCounts } from './counts.ts';
 import { Detours } from './detours.ts';
 import { digestOf, entryUpdate, validId, validIncarnation, wellFormed } from './digest.ts';
 import { neighbourhood } from './overlay.ts';
@@ -80,13 +81,13 @@ export class SwimCore {
     return this.inc;
   }
 
-  /** Unknown members refused because the table was full. */
-  get dropped(): number {
-    return this.view.dropped;
-  }
-
   get awareness(): number {
     return this.health.score;
+  }
+
+  /** What this core did so far, for benchmarks (counts.ts). */
+  get counts(): SwimCounts {
+    return countsOf(this.prober, this.suspicions, this.detours, this.health, this.view, this.inc);
   }
 
   /** The earliest time this core wants a tick (the shell may tick more often). */
@@ -153,6 +154,7 @@ export class SwimCore {
       now,
       subjects: this.subjects,
       scale: (ms) => this.health.scale(ms),
+      slower: () => this.health.apply(1),
       helpers: (target, count) =>
         sample(
           this.near.filter((id) => id !== target),

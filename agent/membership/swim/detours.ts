@@ -17,6 +17,8 @@ export class Detours {
   private readonly rerouted = new Map<string, number>();
   /** Our incarnation last announced to the pool. */
   private aloud = -1;
+  /** Suspicions rerouted and our alives flooded so far (counts.ts). */
+  readonly counts = { rerouted: 0, floods: 0 };
 
   constructor(
     private readonly self: string,
@@ -43,6 +45,7 @@ export class Detours {
   /** Our alive to the pool (join, restart, refuting a death or a rerouted suspicion). */
   announce(alive: Alive, out: Effect[]): void {
     this.aloud = alive.incarnation;
+    this.counts.floods++;
     out.push({ type: 'broadcast', update: alive });
   }
 
@@ -52,6 +55,7 @@ export class Detours {
     this.rerouted.delete(u.id);
     if (this.rerouted.size >= this.cap) this.rerouted.delete(this.rerouted.keys().next().value as string);
     this.rerouted.set(u.id, u.incarnation);
+    this.counts.rerouted++;
     out.push({ type: 'reroute', update: u });
   }
 }

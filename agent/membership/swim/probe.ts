@@ -9,6 +9,8 @@ export interface ProbeContext {
   helpers(target: string, count: number): string[];
   /** A duration scaled by local health. */
   scale(ms: number): number;
+  /** We may be the slow one: worse local health, so longer windows from now on (awareness.ts). */
+  slower(): void;
 }
 
 export interface ProbeTimes {
@@ -21,10 +23,11 @@ export interface ProbeTimes {
 }
 
 /**
- * Probes of one target in a row that may end as no evidence because our own timers ran late; the
- * next late one fails as before. Each re-probe also accepts the acks of the earlier pings, so a live
- * member has all of them (several seconds) to answer, and a persistently late node still detects a
- * silent death, a few periods later.
+ * Probes of one target in a row that may end as no evidence — because our own timers ran late, or
+ * because no helper we asked answered at all (each such one widens our windows: awareness) — before
+ * the next one fails as before. Each re-probe also accepts the acks of the earlier pings, so a live
+ * member has all of them (several seconds) to answer, and a persistently late or starved node still
+ * detects a silent death, a few periods later.
  */
 export const LATE_RETRIES = 3;
 
@@ -68,6 +71,14 @@ export class Prober {
   private readonly relays = new Map<number, Relay>();
   /** Members to probe before the round-robin resumes (a view we must check, not believe). */
   private readonly extra: string[] = [];
+  /** How our probes ended (counts.ts). */
+  readonly counts = {
+    probesFailed: 0,
+    probesFailedNoNack: 0,
+    probesLate: 0,
+    probesLateCounted: 0,
+    probesUnconfirmed: 0,
+  };
 
   constructor(
     private readonly times: ProbeTimes,
@@ -109,12 +120,20 @@ export class Prober {
     if (c && now >= c.endAt) {
       this.current = undefined;
       c.late += now - c.endAt;
-      if (c.late > this.times.stallThreshold && c.earlier.length < LATE_RETRIES) {
+      // Helpers asked and none answered, not even a nack: they, and so we, may be the slow ones
+      // (a starved host's own probes of live members fail so, with no one else's word against them).
+      const unconfirmed = c.helpers > 0 && c.nacks === 0;
+      if ((c.late > this.times.stallThreshold || unconfirmed) && c.earlier.length < LATE_RETRIES) {
         // Our own lag, not the target's silence: ask it again, still listening for these pings.
         again = c.target;
         earlier = [...c.earlier, c.seq];
         this.nextAt = Math.min(this.nextAt, now);
-      } else outcome = { ok: false, target: c.target, nacks: c.nacks, helpers: c.helpers };
+        if (c.late > this.times.stallThreshold) this.counts.probesLate++;
+        else {
+          this.counts.probesUnconfirmed++;
+          ctx.slower(); // the re-probe waits longer
+        }
+      } else outcome = this.failed(c);
     }
     if (now >= this.nextAt && !this.current) {
       this.nextAt = now + ctx.scale(this.times.probeInterval);
@@ -125,6 +144,14 @@ export class Prober {
       }
     }
     return outcome;
+  }
+
+  private failed(c: Probe): ProbeOutcome {
+    const n = this.counts;
+    n.probesFailed++;
+    if (c.nacks === 0) n.probesFailedNoNack++;
+    if (c.late > this.times.stallThreshold) n.probesLateCounted++;
+    return { ok: false, target: c.target, nacks: c.nacks, helpers: c.helpers };
   }
 
   private start(target: string, earlier: number[], ctx: ProbeContext, out: Effect[]): void {

@@ -80,6 +80,8 @@ export class Suspicion {
 export class Suspicions {
   private readonly map = new Map<string, Suspicion>();
   private readonly timed = new Set<string>();
+  /** Suspicions this node started itself, and its timers that ran out (counts.ts). */
+  readonly counts = { suspected: 0, suspectedRefused: 0, declaredDead: 0 };
 
   constructor(private readonly bounds: SuspicionBounds) {}
 
@@ -102,9 +104,12 @@ export class Suspicions {
   /** This node suspects `id` itself. True if the deadline moved (new or stronger evidence): tell the pool. */
   start(id: string, incarnation: number, self: string, now: number, evidence: Evidence): boolean {
     const s = this.of(id, incarnation);
+    const had = s.timed;
     const before = s.deadline();
     s.start(self, now, evidence);
     this.timed.add(id);
+    if (!had) this.counts.suspected++;
+    if (evidence === 'refused' && s.deadline() !== before) this.counts.suspectedRefused++;
     return s.deadline() !== before;
   }
 
@@ -130,6 +135,7 @@ export class Suspicions {
       const s = this.map.get(id)!;
       if (s.deadline() <= now) out.push([id, s.incarnation]);
     }
+    this.counts.declaredDead += out.length;
     return out;
   }
 

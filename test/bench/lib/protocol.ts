@@ -46,7 +46,8 @@ export type HostRequest =
   | { op: 'launches' }
   | { op: 'scaling'; peerId: string }
   | { op: 'connections' }
-  | { op: 'lag' };
+  | { op: 'lag' }
+  | { op: 'swim' };
 
 export type HostMessage = { id: number; req: HostRequest };
 export type HostReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
