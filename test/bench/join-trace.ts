@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { addCounts, type SwimCounts } from '../../agent/membership/swim/counts.ts';
 import { bySecond, joinPhases } from './join-phases.ts';
 import { benchArgs } from './lib/args.ts';
 import { buildChildren } from './lib/build.ts';
@@ -11,15 +12,16 @@ import { summarize } from './lib/stats.ts';
 
 /**
  * A join storm second by second (issue 13: N agents start → every agent sees all). Starts N
- * in-process agents as the join-convergence bench does (a seed, then N-1 at once with the seed as
- * their only bootstrap address) and, every second until every view holds all N alive, records how
- * many (agent, member) pairs are still missing, how many agents have not joined yet, and the host
+ * in-process agents as the join-convergence bench does (a seed, then N-1 at once, each with a few
+ * of the agents before it as bootstrap addresses, or the seed alone with --one-seed) and, every
+ * second until every view holds all N alive, records how many (agent, member) pairs are still missing, how many agents have not joined yet, and the host
  * processes' CPU. Prints one JSON line; the timeline also goes to stderr as it runs.
  */
 
-const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash] [--seed-alone]
+const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash] [--seed-alone] [--one-seed]
 
-Starts N in-process agents (hosts of K agents each; the seed first, then N-1 at once through it)
+Starts N in-process agents (hosts of K agents each; the seed first, then N-1 at once, each given a
+random few of the agents before it as the local launcher gives them: the seed and earlier joiners)
 and traces the join storm second by second until every view holds all N alive.
 
 Options:
@@ -30,6 +32,7 @@ Options:
   --no-crash       end after the storm (no crash of a member afterwards: crash is null)
   --seed-alone     the seed in a host process of its own, the N-1 joiners in the others
                    (whether the seed's event loop is what holds the storm back)
+  --one-seed       every joiner's only bootstrap address is the seed (the bench before session 19)
 
 Environment: PP_BENCH_LOG=<regex> makes every bench host print the agent log lines whose message
 matches to stderr, one JSON object each (e.g. PP_BENCH_LOG='join-dial|sync-failed').
@@ -49,6 +52,11 @@ Prints one JSON line:
   lastPairs     at most 12 pairs still missing at the end: observer, member (indexes, 0 = seed)
   hostLag       per host: event-loop delay over the run (mean, p99, max ms)
   load1         1-minute load average at the start and at the end
+  storm         member-dead and member-suspect events after the start, over every view
+  swim          the membership cores' counters summed over all agents at the storm's end
+                (agent/membership/swim/counts.ts): probes failed (no nack, late), suspicions
+                started, deaths declared, suspicions rerouted to the topic, alives flooded,
+                incarnation (the sum = refutations) and awarenessPeak (summed)
 Exit code 0 when every view holds all N alive within --watch, 1 otherwise, 2 on a usage error.`;
 
 const load1 = () => Number((loadavg()[0] ?? 0).toFixed(1));
@@ -61,6 +69,7 @@ async function main(): Promise<number> {
     prof: { type: 'string' },
     'no-crash': { type: 'boolean', default: false },
     'seed-alone': { type: 'boolean', default: false },
+    'one-seed': { type: 'boolean', default: false },
   });
   const n = Number(values.n);
   const perHost = Number(values['per-host']);
@@ -82,6 +91,7 @@ async function main(): Promise<number> {
     loopback: new LoopbackBlock(),
     nodeFlags: prof,
     seedAlone: values['seed-alone'],
+    oneSeed: values['one-seed'],
   });
   const loadStart = load1();
   try {
@@ -130,12 +140,14 @@ async function main(): Promise<number> {
     const count = (type: string) => pool.tracker.eventsAbout(everyone, new Set([type]), t0).length;
     const phases = joinPhases(pool.tracker, pool.peers, t0);
     const storm = { memberDead: count('member-dead'), memberSuspect: count('member-suspect') };
+    const swim = (await pool.ask<SwimCounts>({ op: 'swim' })).reduce(addCounts);
     const crash = values['no-crash'] ? null : await crashAfter(pool);
     const joined = joinTimes(pool, t0);
     const result = {
       n,
       perHost,
       seedAlone: values['seed-alone'],
+      oneSeed: values['one-seed'],
       convergedMs,
       timeline,
       joinedMs: summarize(joined.filter((x): x is number => x !== null)),
@@ -150,6 +162,7 @@ async function main(): Promise<number> {
       })),
       load1: { start: loadStart, end: load1() },
       storm,
+      swim,
       crash,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AgentTunables, defaultTunables } from '../../../shared/config/tunables.ts';
 import { generatePoolKey } from '../../../shared/pool-key.ts';
+import { sampleBootstrapPeers } from '../../../shared/remoter/bootstrap-sample.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../../../shared/scaling/config.ts';
 import type { AgentConfig } from '../../../shared/wire/agent-config.ts';
 import type { MetricSourceSpec } from '../../../shared/wire/metrics.ts';
@@ -35,6 +36,20 @@ export interface InprocPoolOptions {
   nodeFlags?: string[];
   /** The seed gets a host process of its own (the others share the rest): is the seed's loop the limit? */
   seedAlone?: boolean;
+  /** Every joiner's only bootstrap address is the seed (before session 19; Serf's bench still joins so). */
+  oneSeed?: boolean;
+}
+
+/**
+ * The bootstrap addresses of joiner `i` (1..n-1), as the local launcher picks them
+ * (shared/remoter/local-start.ts): a random few of the agents started before it — the seed and
+ * joiners 1..i-1, whose addresses are known before they listen (fixed port). Given the seed alone,
+ * every joiner's first connection queued at one listener: libuv accepts one connection per
+ * listener per loop turn, and the seed's loop is shared with its host's other agents (sessions
+ * 17-19). A joiner whose seeds are not listening yet is refused at once and tries the next.
+ */
+export function joinerSeeds(seed: string, earlierIps: readonly string[], rand: () => number = Math.random): string[] {
+  return sampleBootstrapPeers([seed, ...earlierIps.map((ip) => `/ip4/${ip}/tcp/${P2P_PORT}`)], undefined, rand);
 }
 
 class Host {
@@ -106,7 +121,7 @@ class Host {
 /**
  * N in-process agents spread over host processes of `perHost` agents each, each agent on its own
  * loopback address with ports chosen by the OS. The first agent (the seed) starts alone; the
- * others start together with the seed as their only bootstrap address.
+ * others start together, each with a launcher's few of the agents before it as bootstrap (joinerSeeds).
  */
 export class InprocPool {
   readonly tracker = new Tracker();
@@ -190,7 +205,9 @@ export class InprocPool {
     for (let i = 1; i < o.n; i++) {
       // Host 0 already holds the seed; fill hosts evenly (all but host 0 when the seed is alone).
       const h = o.seedAlone ? 1 + (i % (this.#hosts.length - 1)) : i % this.#hosts.length;
-      (perHost[h] as AgentConfig[]).push(this.config(i, [seed]));
+      // this.ips holds the seed's and joiners 1..i-1's addresses (config order).
+      const seeds = o.oneSeed ? [seed] : joinerSeeds(seed, this.ips.slice(1));
+      (perHost[h] as AgentConfig[]).push(this.config(i, seeds));
     }
     this.tracker.setTarget(o.n);
     const t0 = Date.now();
