@@ -14,6 +14,7 @@ import { type ReadyView, readiness } from './monitor/readiness.ts';
 import { ActionLedger } from './scaler/ledger.ts';
 import type { PoolScaler } from './scaler/pool-scaler.ts';
 import type { ControlDraft } from './scaler/scaler.ts';
+import { armSettleGc } from './settle-gc.ts';
 import type { AgentDeps, AgentLog } from './types.ts';
 import { agentVersion } from './upgrade/running.ts';
 
@@ -36,6 +37,8 @@ export class Agent {
   #peerId = '';
   #startedAt = 0;
   #running = false;
+  /** Disarms the one GC after start (settle-gc.ts). */
+  #disarmGc: () => void = () => {};
 
   constructor(config: AgentConfig, deps: AgentDeps) {
     this.config = config;
@@ -113,6 +116,7 @@ export class Agent {
     });
     await this.#lifecycle.start(this.#parts.components);
     this.#running = true;
+    this.#disarmGc = armSettleGc();
     log.info('agent-started', {
       peerId,
       pool: c.pool,
@@ -128,6 +132,7 @@ export class Agent {
   async stop(opts: { leave?: boolean } = {}): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#disarmGc();
     if (opts.leave !== false && !this.retired) await this.#parts?.leave(this.config.tunables.leaveGrace);
     this.events.flush();
     await this.#lifecycle.stop();

@@ -34,6 +34,18 @@
  * follower grows with its connections", 2026-12-06; `test/bench/memory-probe.ts --mixed 6
  * --variant=FLAGS` measures it). A full GC evacuates its live pages: a few ms on a ~20 MB heap.
  *
+ * `--bytecode-old-age=1`: V8 drops a function's bytecode (recompiled from the kept source on its next
+ * call) once it has not run between two full GCs, instead of five. An idle follower makes few full
+ * GCs (the memory reducer's two or three ~10 s after start, then none for minutes at N=3, about one a
+ * minute at N=50), so at five the bytecode of start-up (config, wiring, the join) stays for good:
+ * −1.9 to −2.3 MB of V8 heap and RSS per idle follower at N=3, idle CPU unchanged within noise
+ * (BENCHMARKS.md, session 19, "bytecode age"). A function used less often than once per full-GC
+ * interval pays a lazy compile again (tens of µs to a few ms) when it next runs.
+ *
+ * `--expose-gc`: for agent/settle-gc.ts's one full GC a minute after start, which makes that drop
+ * happen in a small pool too (after the memory reducer's GCs ~10 s in, it may see no full GC for
+ * many minutes). Nothing else calls `gc`.
+ *
  * Tried against these in the same pools and not kept (BENCHMARKS.md, "An idle follower's RSS is
  * garbage between GCs", 2026-12-06; N=24–50, loads 16–80): `--single-threaded` (mean RSS not lower,
  * idle CPU perhaps 0.1–0.3 % lower, within noise), `--heap-growing-percent=10` (one more
@@ -49,6 +61,8 @@ export const AGENT_NODE_FLAGS: readonly string[] = [
   '--no-sparkplug',
   '--no-opt',
   '--compact-on-every-full-gc',
+  '--bytecode-old-age=1',
+  '--expose-gc',
 ];
 
 /**
