@@ -14,8 +14,9 @@ import { summarize } from './lib/stats.ts';
  * A join storm second by second (issue 13: N agents start → every agent sees all). Starts N
  * in-process agents as the join-convergence bench does (a seed, then N-1 at once, each with a few
  * of the agents before it as bootstrap addresses, or the seed alone with --one-seed) and, every
- * second until every view holds all N alive, records how many (agent, member) pairs are still missing, how many agents have not joined yet, and the host
- * processes' CPU. Prints one JSON line; the timeline also goes to stderr as it runs.
+ * second until every view holds all N alive, records how many (agent, member) pairs are still
+ * missing, how many agents have not joined yet, and the host processes' CPU. Prints one JSON line;
+ * the timeline also goes to stderr as it runs.
  */
 
 const HELP = `npx tsx test/bench/join-trace.ts [--n N] [--per-host K] [--watch SECONDS] [--prof DIR] [--no-crash] [--seed-alone] [--one-seed]
