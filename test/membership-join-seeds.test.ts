@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JOIN_STAGGER_MS } from '../agent/membership/join-race.ts';
 import { JOIN_SEEDS_PER_ROUND, Joining, joinCandidates } from '../agent/membership/joining.ts';
 import { LostMembers } from '../agent/membership/reconnect.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
@@ -140,5 +141,68 @@ describe('a join round (fake node)', () => {
     expect(dialled).toContain(live);
     expect(dialled.indexOf(live)).toBe(dialled.length - 1);
     expect(synced).toEqual([{ peer: 'peer-live', hash: '' }]);
+  });
+});
+
+describe('a join round with a silent seed (fake node)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('dials the next seed after JOIN_STAGGER_MS, joins through it and aborts the silent dial', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    const seeds = addrs(2);
+    const [silent, live] = seeds as [string, string];
+    const dialled: string[] = [];
+    const aborted: string[] = [];
+    const synced: string[] = [];
+    const known = new Set<string>();
+    const node = {
+      dial: (ma: { toString(): string }, opts: { signal: AbortSignal }) => {
+        const addr = ma.toString();
+        dialled.push(addr);
+        if (addr === live) return Promise.resolve({ remotePeer: { toString: () => 'peer-live' } });
+        return new Promise((_, reject) =>
+          opts.signal.addEventListener('abort', () => {
+            aborted.push(addr);
+            reject(new Error('aborted'));
+          }),
+        );
+      },
+    } as unknown as PoolNode;
+    const failures: string[] = [];
+    const joining = new Joining({
+      node,
+      self: 'me',
+      bootstrap: seeds,
+      now: () => Date.now(),
+      running: () => true,
+      ownAddrs: () => [],
+      knownAlive: () => [...known].map((id) => ({ id, addrs: [] })),
+      isAlive: (id) => known.has(id),
+      lost: new LostMembers({ max: 10, keepFor: 60_000, fastEvery: 1000, fastFor: 10_000, slowEvery: 5000 }),
+      sync: async (peer) => {
+        synced.push(peer);
+        for (const s of seeds) known.add(s.split('/p2p/')[1] as string);
+        return true;
+      },
+      announce: () => undefined,
+      log: (msg, fields) => {
+        if (msg === 'join-dial-failed') failures.push(fields.addr as string);
+      },
+    });
+    // The silent seed first: with rand 0 the round keeps the seeds in their order.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+    joining.start();
+    random.mockRestore();
+    await vi.advanceTimersByTimeAsync(JOIN_STAGGER_MS - 1);
+    expect(dialled).toEqual([silent]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(dialled).toEqual([silent, live]);
+    expect(synced).toEqual(['peer-live']);
+    expect(aborted).toEqual([silent]);
+    // Aborted because another seed answered: not a failure to report.
+    expect(failures).toEqual([]);
+    joining.stop();
   });
 });

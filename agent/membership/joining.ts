@@ -2,6 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { sample } from '../../shared/seeded-random.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import { classifyDialError } from '../transport/channel.ts';
+import { firstToAnswer } from './join-race.ts';
 import type { LostMembers } from './reconnect.ts';
 
 export interface JoiningOptions {
@@ -25,8 +26,9 @@ export interface JoiningOptions {
 }
 
 /**
- * Seeds a join round tries at most, one at a time in random order, stopping at the first that
- * answers: its table is the whole pool, so dialling the others only adds handshakes. Random, so
+ * Seeds a join round tries at most, one at a time in random order (the next one also when the
+ * last is silent for JOIN_STAGGER_MS, join-race.ts), stopping at the first that answers: its
+ * table is the whole pool, so dialling the others only adds handshakes. Random, so
  * a storm of joiners given the same seeds spreads over them instead of queueing at the first;
  * a few, so a round whose seeds are not listening yet (refused at once) still reaches one that is.
  */
@@ -201,15 +203,24 @@ export class Joining {
   async #join(): Promise<void> {
     this.#joining = true;
     try {
+      let left = joinCandidates(this.unknownSeeds(), Math.random);
+      const failed = new Set<string>();
       let joined = false;
-      for (const addr of joinCandidates(this.unknownSeeds(), Math.random)) {
-        if (!this.#o.running()) return;
-        // A table pulled from an earlier seed of this round may already hold this one.
-        if (!this.unknownSeeds().includes(addr)) continue;
-        if (await this.#joinThrough(addr)) {
-          joined = true;
-          break;
-        }
+      // Each pass drops its winner and the dials that failed: at most JOIN_SEEDS_PER_ROUND passes.
+      while (!joined && left.length > 0 && this.#o.running()) {
+        // A table pulled from an earlier seed of this round may already hold some of them.
+        const unknown = new Set(this.unknownSeeds());
+        left = left.filter((addr) => unknown.has(addr) && !failed.has(addr));
+        const won = await firstToAnswer(left, (addr, signal) =>
+          this.#dial(addr, signal).catch((err: unknown) => {
+            // Aborted because another seed answered: still worth a try if that one's sync fails.
+            if (!signal.aborted) failed.add(addr);
+            throw err;
+          }),
+        );
+        if (!won) break;
+        left = left.filter((addr) => addr !== won.item);
+        joined = won.value !== this.#o.self && (await this.#o.sync(won.value, ''));
       }
       this.#failedRounds = joined ? 0 : this.#failedRounds + 1;
       if (joined) this.#announceAt(0);
@@ -218,16 +229,16 @@ export class Joining {
     }
   }
 
-  /** Dials one seed and pulls its whole table; false when either failed. */
-  async #joinThrough(addr: string): Promise<boolean> {
+  /** Dials one seed; resolves with its peer id. A dial aborted because another seed answered is not logged. */
+  async #dial(addr: string, signal: AbortSignal): Promise<string> {
     try {
       // Seeds may name no peer id (EC2 user data knows only an address): take it from the connection.
-      const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.timeout(JOIN_DIAL_MS) });
-      const peer = conn.remotePeer.toString();
-      return peer !== this.#o.self && (await this.#o.sync(peer, ''));
+      const timeout = AbortSignal.timeout(JOIN_DIAL_MS);
+      const conn = await this.#o.node.dial(multiaddr(addr), { signal: AbortSignal.any([signal, timeout]) });
+      return conn.remotePeer.toString();
     } catch (err) {
-      this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
-      return false;
+      if (!signal.aborted) this.#o.log('join-dial-failed', { addr, error: (err as Error).message });
+      throw err;
     }
   }
 
