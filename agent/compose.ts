@@ -108,6 +108,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     onFollow: () => void load.tick(),
     // A step-down goes to those who followed us at once, not when gossip brings it (record-push.ts).
     tellFollowers: (peers) => membership.pushRecord(peers),
+    // A claim goes to the members next in line at once too: a follower's term is not published.
+    tellSuccessors: (peers) => membership.pushRecord(peers),
   });
   const scaler = createAgentScaler({
     config: c,

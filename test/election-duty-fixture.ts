@@ -20,6 +20,7 @@ export function dutyFixture(o: {
   onFollow?: (leader: { peerId: string; term: number }) => void;
   announce?: () => void;
   tellFollowers?: (peers: string[]) => void;
+  tellSuccessors?: (peers: string[]) => void;
 }) {
   let now = 0;
   const members = new Map<string, Heartbeat>(o.members.map((r) => [r.peerId, r]));
@@ -49,6 +50,7 @@ export function dutyFixture(o: {
     ...(o.onActing ? { onActing: o.onActing } : {}),
     ...(o.onFollow ? { onFollow: o.onFollow } : {}),
     ...(o.tellFollowers ? { tellFollowers: o.tellFollowers } : {}),
+    ...(o.tellSuccessors ? { tellSuccessors: o.tellSuccessors } : {}),
   });
   const ack = (peers: string[], term: number) => {
     for (const p of peers) load.report(p, { metrics: {}, at: now, term });

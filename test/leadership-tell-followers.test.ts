@@ -90,3 +90,52 @@ describe('LeaderDuty: a step-down is told to the reign’s followers', () => {
     expect(tells()).toEqual([]);
   });
 });
+
+describe('LeaderDuty: a claim is told to the members next in line', () => {
+  function line() {
+    const log: string[] = [];
+    const f = dutyFixture({
+      self: 'b',
+      members: [
+        record('e', { startedAt: 30 }),
+        record('r', { startedAt: 5, retiring: true }),
+        record('c', { startedAt: 10 }),
+        record('d', { startedAt: 20 }),
+      ],
+      leaseTimeout: 3000,
+      counted: () => 0,
+      announce: () => log.push('announce'),
+      tellSuccessors: (peers) => log.push(`next ${peers.join(',')}`),
+    });
+    return { ...f, log, nexts: () => log.filter((l) => l.startsWith('next')) };
+  }
+
+  it('once per claim, after the announcement, to the two oldest that may lead', () => {
+    const { duty, leadership, members, ack, at, log, nexts } = line();
+    at(100);
+    duty.step();
+    expect(leadership.leads).toBe(1);
+    expect(log).toEqual(['announce', 'next c,d']);
+    ack(['c', 'd', 'e'], 1);
+    for (const t of [300, 500, 700]) {
+      at(t);
+      duty.step();
+    }
+    expect(nexts()).toEqual(['next c,d']);
+    // A re-bid is a claim of a new term: told again.
+    members.set('x', record('x', { startedAt: -5, term: 2, leads: 2 }));
+    at(900);
+    duty.step();
+    expect(leadership.leads).toBe(3);
+    expect(nexts()).toEqual(['next c,d', 'next x,c']);
+  });
+
+  it('a follower tells nobody', () => {
+    const { duty, leadership, members, at, nexts } = line();
+    members.set('a', record('a', { startedAt: -1, term: 1, leads: 1 }));
+    at(100);
+    duty.step();
+    expect(leadership.leader).toMatchObject({ peerId: 'a', term: 1 });
+    expect(nexts()).toEqual([]);
+  });
+});

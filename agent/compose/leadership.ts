@@ -22,7 +22,16 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
 export interface DutyInput
   extends Pick<
       LeaderDutyOptions,
-      'leadership' | 'now' | 'members' | 'load' | 'counted' | 'barred' | 'onActing' | 'onFollow' | 'tellFollowers'
+      | 'leadership'
+      | 'now'
+      | 'members'
+      | 'load'
+      | 'counted'
+      | 'barred'
+      | 'onActing'
+      | 'onFollow'
+      | 'tellFollowers'
+      | 'tellSuccessors'
     >,
     Pick<Wiring, 'config' | 'telemetry' | 'events'> {
   /** Re-announces this node's record (its leadership claim is part of it). */
@@ -45,5 +54,6 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     ...(i.onActing ? { onActing: i.onActing } : {}),
     ...(i.onFollow ? { onFollow: i.onFollow } : {}),
     ...(i.tellFollowers ? { tellFollowers: i.tellFollowers } : {}),
+    ...(i.tellSuccessors ? { tellSuccessors: i.tellSuccessors } : {}),
   });
 }

@@ -40,7 +40,18 @@ export interface LeaderDutyOptions {
    * gossip alone the cut-off leader's companion saw the step-down 2–4.4 s late at a heal.
    */
   tellFollowers?: (peers: string[]) => void;
+  /**
+   * Told once per claim of ours (a re-bid included), after `announce`, with the members next in
+   * line (the SUCCESSORS oldest alive, not retiring): the agent pushes our record to them point to
+   * point. Whoever claims after us numbers its term from its own view, and a follower's new term
+   * is not published (record-push.ts): had it missed our claim's one gossip delivery, it would
+   * claim our term again until a sync brought it (test/election-missed-claim.test.ts).
+   */
+  tellSuccessors?: (peers: string[]) => void;
 }
+
+/** How many members next in line a claim is pushed to: the next claimant, and one more should it die too. */
+export const SUCCESSORS = 2;
 
 /**
  * The leader's side of the agent: one election round per tick on the membership view, and the
@@ -107,6 +118,7 @@ export class LeaderDuty {
       if (e.type === 'leader-elected' && !e.self) o.onFollow?.({ peerId: e.peerId, term: e.term });
     }
     if (followers.length > 0) o.tellFollowers?.(followers);
+    if (events.some((e) => e.type === 'leader-elected' && e.self)) o.tellSuccessors?.(this.#successors());
     o.metrics.leaderTerm.set(o.leadership.leader?.term ?? 0);
     o.metrics.isLeader.set(o.leadership.leads === null ? 0 : 1);
     // Only a leader pays for the second look at its lease (followers have no term to act in).
@@ -125,6 +137,17 @@ export class LeaderDuty {
   #reignAcking(now: number, arrived: (peer: string) => number): Map<string, number> {
     const o = this.#o;
     return reignAckerIds(this.#reign, (t) => o.load.ackers(t, now, o.leaseTimeout), arrived);
+  }
+
+  /** The SUCCESSORS oldest alive members that may lead (election.ts orders age by start, then peer id). */
+  #successors(): string[] {
+    const line: Heartbeat[] = [];
+    for (const m of this.#o.members()) if (m.liveness.state === 'alive' && !m.record.retiring) line.push(m.record);
+    const older = (a: Heartbeat, b: Heartbeat) => a.startedAt - b.startedAt || (a.peerId < b.peerId ? -1 : 1);
+    return line
+      .sort(older)
+      .slice(0, SUCCESSORS)
+      .map((r) => r.peerId);
   }
 
   #leaseHeld(term: number): boolean {

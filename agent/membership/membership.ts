@@ -143,7 +143,6 @@ export class Membership {
     this.#connections.stop();
     this.#o.identity?.stop();
     clearInterval(this.#recordCheck);
-    this.#record.stop();
     this.#tick.clear();
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();
@@ -257,7 +256,7 @@ export class Membership {
         digests: this.#digests,
       });
       if (table) this.#merge(table, peer);
-      if (table) this.#joining.pulled(table, this.#members.book.get(this.#o.self)?.seq);
+      if (table) this.#joining.pulled(table, this.#record.publishedSeq);
       return true;
     } catch (err) {
       this.#o.log('sync-failed', { peer, error: (err as Error).message });

@@ -8,8 +8,8 @@ import type { MembershipOptions } from './membership-options.ts';
 import { type RecordBook, recordFingerprint } from './records.ts';
 
 /**
- * Our own record: published on the members topic when a field other than metrics changes (with
- * the seq our liveness updates share), and pushed point to point to given peers on demand. Gossip reaches a member once the mesh (or the
+ * Our own record: published on the members topic when a field other than metrics and term changes
+ * (with the seq our liveness updates share), and pushed point to point to given peers on demand. Gossip reaches a member once the mesh (or the
  * publisher's view of who subscribes) includes it, and anti-entropy every ~10 s; a leader that
  * steps down cannot wait for either, because whoever follows it keeps doing so while its record
  * still claims (the election's stability rule): the companion of a cut-off leader saw the
@@ -27,18 +27,17 @@ import { type RecordBook, recordFingerprint } from './records.ts';
 const TAG = 18;
 
 /**
- * A record whose only change is `term` is published this long after the change (ms, uniform in
- * the range), not within RECORD_CHECK_MS. At a failover every follower's term changes in the same
- * second: N records of N deliveries each (~2,400 signed messages at N=50) held a shared bench
- * host's event loop 1–2 s behind for 4 s, just while the new leader waited for a majority's load
- * reports (issue 13). Nothing waits for a follower's term: claims and step-downs (`leads`) still
- * go at once and carry the term themselves, the lease counts load reports, not records, and a
- * member that missed a claim learns its term from the claimant's record, a control message of the
- * term, or this record a few seconds later (election.ts reads `term` for the next claim's number
- * and the bound of terms.ts, neither of which a delay of seconds can break).
+ * A change of `term` alone is kept in our book (a new seq) but not published: anti-entropy syncs
+ * carry it (our table's hash changes), and so does our next publication of anything else (a claim,
+ * a step-down, another field, a refutation's alive) and a push. At a failover every follower's
+ * term changes in the same second: published at once, N records of N deliveries each (~2,400
+ * signed messages at N=50) held a shared bench host's loop 1–3 s behind just while the new leader
+ * waited for a majority's load reports; published 2–8 s later (7d54bf0) they landed in the next
+ * failover instead (issue 13). Only the election reads a follower's term: the next claim's number
+ * (a claimant's own record carries it in `leads`, pushed to the members next in line too: duty.ts
+ * `tellSuccessors`) and the anchor of terms.ts (the lower median of the members' terms), which
+ * lags only by the failovers of one anti-entropy spread (minutes) against a step of 16.
  */
-export const TERM_ONLY_DELAY_MS: readonly [number, number] = [2000, 8000];
-
 export class OwnRecord {
   readonly #o: MembershipOptions;
   readonly #book: RecordBook;
@@ -48,7 +47,7 @@ export class OwnRecord {
   #fingerprint = '';
   /** The last published record's fingerprint with `term` left out: tells a change of term alone. */
   #termless = '';
-  #deferred: NodeJS.Timeout | undefined;
+  #publishedSeq: number | undefined;
 
   constructor(o: MembershipOptions, book: RecordBook, topic: GossipChannel, probes: FramedChannel) {
     this.#o = o;
@@ -60,6 +59,7 @@ export class OwnRecord {
 
   /** Publishes a message of ours on the members topic: a record as it was kept, or a liveness update. */
   async publish(msg: Heartbeat | MemberUpdate): Promise<void> {
+    if (msg.type === 'heartbeat') this.#publishedSeq = Math.max(this.#publishedSeq ?? msg.seq, msg.seq);
     await this.#topic.publish(msg).catch((err: Error) => this.#o.log('members-publish-failed', { error: err.message }));
   }
 
@@ -69,34 +69,31 @@ export class OwnRecord {
   }
 
   /**
-   * Publishes our record if anything but metrics changed since the last one: at once, or, when
-   * only `term` changed and `now` is unset, after TERM_ONLY_DELAY_MS (with whatever changed by then).
+   * Keeps our record in the book if anything but metrics changed since the last one, and publishes
+   * it unless only `term` changed since the last publication (see above: syncs carry that).
    */
-  refresh(now = false): void {
+  refresh(): void {
     const identity = this.#o.identity?.current;
     const base = { ...this.#o.record(), ...(identity ? { identity } : {}) };
     const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
     if (fp === this.#fingerprint) return;
-    const termless = recordFingerprint({ ...base, term: 0 } as Omit<Heartbeat, 'seq'>);
-    if (!now && termless === this.#termless) {
-      if (this.#deferred === undefined) {
-        const [lo, hi] = TERM_ONLY_DELAY_MS;
-        this.#deferred = setTimeout(() => this.refresh(true), lo + Math.random() * (hi - lo));
-      }
-      return;
-    }
-    this.stop();
     this.#fingerprint = fp;
-    this.#termless = termless;
     const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
     this.#book.accept(record);
+    const termless = recordFingerprint({ ...base, term: 0 } as Omit<Heartbeat, 'seq'>);
+    if (termless === this.#termless) return;
+    this.#termless = termless;
     void this.publish(record);
   }
 
-  /** Drops a deferred publication (the agent stops). */
-  stop(): void {
-    clearTimeout(this.#deferred);
-    this.#deferred = undefined;
+  /**
+   * The seq of the last record we published (undefined: none yet). A sync whose table holds an
+   * older one of ours re-announces us (joining.ts `pulled`); one that holds only an older *term*
+   * (our book's newer seq, not published) must not, or every sync after a failover re-floods our
+   * record and alive (measured: first action 7-19 s at N=50).
+   */
+  get publishedSeq(): number | undefined {
+    return this.#publishedSeq;
   }
 
   /**
@@ -105,7 +102,7 @@ export class OwnRecord {
    * fails leaves the record to gossip and anti-entropy, as before.
    */
   push(peers: Iterable<string>): number {
-    this.refresh(true);
+    this.refresh();
     const own = this.#book.get(this.#o.self);
     if (!own) return 0;
     const bytes = encode([TAG, own]);
