@@ -55,18 +55,29 @@ describe('the seeds one join round tries', () => {
   });
 });
 
-/** A Joining over a fake node whose dial answers per address: 'refuse' throws, else the peer id. */
-function joiningWith(seeds: string[], answer: (addr: string) => 'refuse' | string) {
+/**
+ * A Joining over a fake node whose dial answers per address: 'refuse' throws, 'silent' never
+ * answers (rejects only when aborted, as a dial to a host that drops packets), else the peer id.
+ */
+function joiningWith(seeds: string[], answer: (addr: string) => 'refuse' | 'silent' | string) {
   const dialled: string[] = [];
+  const aborted: string[] = [];
   const synced: Array<{ peer: string; hash: string | undefined }> = [];
   const failures: string[] = [];
   const known = new Set<string>();
   const node = {
-    dial: async (ma: { toString(): string }) => {
+    dial: async (ma: { toString(): string }, opts: { signal: AbortSignal }) => {
       const addr = ma.toString();
       dialled.push(addr);
       const a = answer(addr);
       if (a === 'refuse') throw new Error('connect ECONNREFUSED');
+      if (a === 'silent')
+        return new Promise((_, reject) =>
+          opts.signal.addEventListener('abort', () => {
+            aborted.push(addr);
+            reject(new Error('aborted'));
+          }),
+        );
       return { remotePeer: { toString: () => a } };
     },
   } as unknown as PoolNode;
@@ -91,7 +102,7 @@ function joiningWith(seeds: string[], answer: (addr: string) => 'refuse' | strin
       if (msg === 'join-dial-failed') failures.push(fields.addr as string);
     },
   });
-  return { joining, dialled, synced, failures };
+  return { joining, dialled, aborted, synced, failures };
 }
 
 /** Lets a round whose dials answer at once run to its end. */
@@ -153,44 +164,9 @@ describe('a join round with a silent seed (fake node)', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
     const seeds = addrs(2);
     const [silent, live] = seeds as [string, string];
-    const dialled: string[] = [];
-    const aborted: string[] = [];
-    const synced: string[] = [];
-    const known = new Set<string>();
-    const node = {
-      dial: (ma: { toString(): string }, opts: { signal: AbortSignal }) => {
-        const addr = ma.toString();
-        dialled.push(addr);
-        if (addr === live) return Promise.resolve({ remotePeer: { toString: () => 'peer-live' } });
-        return new Promise((_, reject) =>
-          opts.signal.addEventListener('abort', () => {
-            aborted.push(addr);
-            reject(new Error('aborted'));
-          }),
-        );
-      },
-    } as unknown as PoolNode;
-    const failures: string[] = [];
-    const joining = new Joining({
-      node,
-      self: 'me',
-      bootstrap: seeds,
-      now: () => Date.now(),
-      running: () => true,
-      ownAddrs: () => [],
-      knownAlive: () => [...known].map((id) => ({ id, addrs: [] })),
-      isAlive: (id) => known.has(id),
-      lost: new LostMembers({ max: 10, keepFor: 60_000, fastEvery: 1000, fastFor: 10_000, slowEvery: 5000 }),
-      sync: async (peer) => {
-        synced.push(peer);
-        for (const s of seeds) known.add(s.split('/p2p/')[1] as string);
-        return true;
-      },
-      announce: () => undefined,
-      log: (msg, fields) => {
-        if (msg === 'join-dial-failed') failures.push(fields.addr as string);
-      },
-    });
+    const { joining, dialled, aborted, synced, failures } = joiningWith(seeds, (a) =>
+      a === live ? 'peer-live' : 'silent',
+    );
     // The silent seed first: with rand 0 the round keeps the seeds in their order.
     const random = vi.spyOn(Math, 'random').mockReturnValue(0);
     joining.start();
@@ -199,7 +175,7 @@ describe('a join round with a silent seed (fake node)', () => {
     expect(dialled).toEqual([silent]);
     await vi.advanceTimersByTimeAsync(1);
     expect(dialled).toEqual([silent, live]);
-    expect(synced).toEqual(['peer-live']);
+    expect(synced).toEqual([{ peer: 'peer-live', hash: '' }]);
     expect(aborted).toEqual([silent]);
     // Aborted because another seed answered: not a failure to report.
     expect(failures).toEqual([]);

@@ -32,7 +32,7 @@ export function better(a: Claim, b: Claim): boolean {
   return older(a, b);
 }
 
-export function older(a: Candidate, b: Candidate): boolean {
+export function older(a: Pick<Candidate, 'startedAt' | 'peerId'>, b: Pick<Candidate, 'startedAt' | 'peerId'>): boolean {
   return a.startedAt !== b.startedAt ? a.startedAt < b.startedAt : a.peerId < b.peerId;
 }
 

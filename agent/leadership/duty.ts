@@ -1,5 +1,6 @@
 import type { LeaderEvent } from '../../shared/wire/cluster.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import { older } from '../leader/claims.ts';
 import type { Leadership } from '../leadership.ts';
 import type { LoadBook } from '../load/book.ts';
 import type { MemberLiveness } from '../membership/swim/types.ts';
@@ -139,13 +140,12 @@ export class LeaderDuty {
     return reignAckerIds(this.#reign, (t) => o.load.ackers(t, now, o.leaseTimeout), arrived);
   }
 
-  /** The SUCCESSORS oldest alive members that may lead (election.ts orders age by start, then peer id). */
+  /** The SUCCESSORS oldest alive members that may lead, in the election's order of age (claims.ts). */
   #successors(): string[] {
     const line: Heartbeat[] = [];
     for (const m of this.#o.members()) if (m.liveness.state === 'alive' && !m.record.retiring) line.push(m.record);
-    const older = (a: Heartbeat, b: Heartbeat) => a.startedAt - b.startedAt || (a.peerId < b.peerId ? -1 : 1);
     return line
-      .sort(older)
+      .sort((a, b) => (older(a, b) ? -1 : 1))
       .slice(0, SUCCESSORS)
       .map((r) => r.peerId);
   }
