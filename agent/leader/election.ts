@@ -77,7 +77,7 @@ export interface ElectionInput {
   alive: readonly Candidate[];
   /** Suspect members other than self: only the leader this node follows counts (SWIM settles it soon). */
   suspect?: readonly Candidate[];
-  /** Highest term seen in messages (control, records of the dead), bounded by the shell as each arrived. */
+  /** Highest term seen in control messages (intents, retire requests), bounded by the shell as each arrived. */
   seenTerm: number;
   now: number;
   settleAfter: number;

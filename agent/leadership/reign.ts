@@ -34,8 +34,3 @@ export function reignAckerIds(
   for (const t of reign) for (const p of ackers(t)) peers.set(p, arrived(p));
   return peers;
 }
-
-/** How many distinct peers acknowledged any term of the reign. */
-export function reignAckers(reign: readonly number[], ackers: (term: number) => Iterable<string>): number {
-  return reignAckerIds(reign, ackers, () => 0).size;
-}

@@ -1,6 +1,6 @@
 import { type Candidate, type ElectionState, initialElection, stepElection } from '../../agent/leader/election.ts';
 import { awaitingJoin, hasSeeds, joinedThrough } from '../../agent/leader/seeds.ts';
-import { extendReign, reignAckers } from '../../agent/leadership/reign.ts';
+import { extendReign, reignAckerIds } from '../../agent/leadership/reign.ts';
 
 /** settleAfter of every node of the simulated pools (ms). */
 export const SETTLE = 1000;
@@ -55,7 +55,7 @@ export class Pool {
     const me = this.nodes.get(id) as ElectionState;
     if (me.leads === null) return false;
     const reign = extendReign(this.reigns.get(id) ?? [], me.leads);
-    const acks = reignAckers(reign, (term) => this.#followers(id, term));
+    const acks = reignAckerIds(reign, (term) => this.#followers(id, term), () => 0).size;
     return acks > this.nodes.size / 2;
   }
 
