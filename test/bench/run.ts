@@ -8,8 +8,13 @@ import type { BenchContext, ScenarioResult } from './lib/context.ts';
 import { machine } from './lib/context.ts';
 import { LoopbackBlock } from './lib/loopback.ts';
 import { installCleanup, killAll, liveChildren } from './lib/procs.ts';
+import { quietMachine } from './lib/quiet.ts';
 import { SerfPool } from './lib/serf.ts';
 import { PLAN, type Step } from './plan.ts';
+
+/** Longest wait for a quiet machine before each scenario (ms): full run, and --quick (CI). */
+const QUIET_WAIT_MS = 60_000;
+const QUIET_WAIT_QUICK_MS = 10_000;
 
 const HELP = `npm run bench [-- options]   benchmarks of PoolParty beside Serf (see BENCHMARKS.md)
 
@@ -106,10 +111,13 @@ async function main(): Promise<number> {
     (s: Step) => (!only || only.has(s.scenario)) && (!sizes || sizes.has(s.parameters.n as number)),
   );
   for (const step of selected) {
+    const quiet = await quietMachine(args.quick ? QUIET_WAIT_QUICK_MS : QUIET_WAIT_MS);
+    log('machine-quiet', { scenario: step.scenario, parameters: step.parameters, ...quiet });
     const t = Date.now();
     try {
       const rows = [await step.run(ctx)].flat();
       for (const r of rows) {
+        r.startBusy = quiet.busy;
         // A scenario that could not measure (a pool that never formed) is a failure too: counted,
         // an in-process pool that formed no membership went unnoticed for a whole session.
         if ((r as { error?: string }).error) failed++;
@@ -118,7 +126,12 @@ async function main(): Promise<number> {
       }
     } catch (err) {
       failed++;
-      const r = { scenario: step.scenario, parameters: step.parameters, error: (err as Error).message };
+      const r = {
+        scenario: step.scenario,
+        parameters: step.parameters,
+        startBusy: quiet.busy,
+        error: (err as Error).message,
+      };
       out.push(r as ScenarioResult);
       process.stdout.write(`${JSON.stringify(r)}\n`);
     }

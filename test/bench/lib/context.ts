@@ -61,6 +61,8 @@ export interface ScenarioResult extends Summary {
   unit: string;
   target: string;
   machine: Machine;
+  /** Busy fraction of all cores in the second before the scenario started (quiet.ts). */
+  startBusy?: number;
   /** Serf measured in the same run, same N, same loopback; null when there is no counterpart. */
   serf: Summary | null;
   /** ours / serf on the medians. */
