@@ -1,8 +1,9 @@
-import type { InstanceRecord } from '../../shared/remoter/types.ts';
+import { type InstanceRecord, TAG_TOKEN } from '../../shared/remoter/types.ts';
 import type { MemberView } from '../../shared/wire/cluster.ts';
 import type { Intent, Outcome } from '../../shared/wire/heartbeat.ts';
 import type { DecisionDraft } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
+import { listedDone } from './ledger.ts';
 import { clientToken } from './token.ts';
 
 type ActionDeps = Pick<
@@ -131,6 +132,45 @@ export class ActionRunner {
       result: ok ? 'ok' : 'failed',
       ...(error ? { error } : {}),
     };
+  }
+
+  /**
+   * Settles earlier leaders' actions that have no outcome (their leader died between the provider
+   * call and the outcome) but that the listing shows done (ledger.listedDone): records an outcome
+   * for each in our term and announces it, once. "Done" must outlive the listing that showed it:
+   * when a later contraction or replacement ended the launched instance, the intent was in flight
+   * again until intentTimeout, for this leader and for every member that led after it (EC2
+   * kill-launch round 5: the third leader's cloud, below min, waited 18 s more: settle 40 s, not 22).
+   * The outcome's term is ours (members count control messages only from their leader's term);
+   * its token and action number name the earlier leader's action.
+   */
+  async settleListed(term: number, listed: InstanceRecord[]): Promise<void> {
+    const d = this.#d;
+    const now = d.now();
+    const done = listedDone(listed);
+    for (const { intent, outcome } of d.ledger.entries()) {
+      if (outcome || intent.cloud !== d.cloud || intent.kind === 'replace') continue;
+      if (now - intent.at >= d.config.intentTimeout || !done(intent)) continue;
+      const instanceIds =
+        intent.kind === 'expand'
+          ? listed.filter((i) => i.tags[TAG_TOKEN] === intent.token).map((i) => i.id)
+          : intent.targets;
+      const settled: Omit<Outcome, 'seq' | 'peerId'> = {
+        v: 2,
+        type: 'outcome',
+        term,
+        cloud: d.cloud,
+        action: intent.action,
+        kind: intent.kind,
+        token: intent.token,
+        ok: true,
+        instanceIds,
+        at: now,
+      };
+      d.ledger.outcome({ ...settled, seq: 0, peerId: d.selfPeerId() });
+      d.log('scaling-settled', { kind: intent.kind, token: intent.token, term: intent.term, instanceIds, by: term });
+      await d.publish(settled).catch(() => undefined);
+    }
   }
 
   /** Asks each victim to drain and leave, then waits (bounded) until they are gone from the view. */

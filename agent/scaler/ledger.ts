@@ -62,11 +62,11 @@ export class ActionLedger {
     return last;
   }
 
-  /** The newest intent of this cloud without an outcome, younger than `timeout`, not `done` (listedDone). */
-  inFlight(cloud: string, now: number, timeout: number, done: (i: Intent) => boolean = () => false): Intent | null {
+  /** The newest intent of this cloud without an outcome, younger than `timeout`. */
+  inFlight(cloud: string, now: number, timeout: number): Intent | null {
     let found: Intent | null = null;
     for (const { intent, outcome } of this.#entries.values()) {
-      if (intent.cloud !== cloud || outcome || now - intent.at >= timeout || done(intent)) continue;
+      if (intent.cloud !== cloud || outcome || now - intent.at >= timeout) continue;
       if (intent.kind === 'replace') continue;
       if (!found || intent.at > found.at) found = intent;
     }
@@ -101,6 +101,8 @@ export class ActionLedger {
  * flight, and the next leader waited intentTimeout (60 s) for it before acting on its cloud
  * although the launch was listed and adopted: settleMs 63 s against 22 s in the EC2 kill rounds
  * whose leader died before the answer (issue 15, 2026-12-07). A launch not listed yet still waits.
+ * The leader records and announces an outcome for each (ActionRunner.settleListed), so the action
+ * stays done once its instances are ended later.
  */
 export function listedDone(listed: readonly InstanceRecord[]): (i: Intent) => boolean {
   const byToken = new Map<string, number>();

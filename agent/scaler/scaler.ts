@@ -14,7 +14,6 @@ import { ActionRunner } from './actions.ts';
 import { WindowCarry } from './carry.ts';
 import { DecisionLog } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
-import { listedDone } from './ledger.ts';
 import { stepMembers } from './members.ts';
 import { OrphanWatch } from './orphans.ts';
 import { Reconciliation } from './reconcile.ts';
@@ -101,11 +100,10 @@ export class Scaler {
    * Steps the scaling state on the members as they are now; `count` null when this round does
    * not decide (not leading, or stopped before counting). Timers advance either way.
    */
-  #step(count: number | null, listed: InstanceRecord[] = []): StepDecision & { now: number } {
+  #step(count: number | null): StepDecision & { now: number } {
     const d = this.#d;
     const now = d.now();
-    const inFlight =
-      count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout, listedDone(listed));
+    const inFlight = count === null ? null : d.ledger.inFlight(d.cloud, now, d.config.intentTimeout);
     const result = stepScaling(this.#state, {
       now,
       members: stepMembers(this.#cloudMembers(), now, d.viewLag?.() ?? 0),
@@ -187,6 +185,8 @@ export class Scaler {
     // A term begun without a count of its own leases on the members it sees; the count may take
     // that lease away, and then nothing is asked of the provider or the members this round.
     if (d.leads() !== term) return;
+    // Before deciding: an earlier leader's action the listing shows done no longer blocks this cloud.
+    await this.#actions.settleListed(term, listed);
 
     const orphans = this.#orphans.orphans(listed, this.#cloudMembers(), this.#actions.retiring, now);
     if (orphans.length > 0) {
@@ -201,7 +201,7 @@ export class Scaler {
       return;
     }
 
-    const decision = this.#step(count, listed);
+    const decision = this.#step(count);
     now = decision.now;
     if (decision.action === 'none') {
       this.#recordNone(now, term, decision, count);

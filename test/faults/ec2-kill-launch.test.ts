@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,9 @@ describe('kill -9 of an EC2 leader at random points of a launch, RunInstances an
   let orphan: string | undefined;
   let maxLive = 0;
   const rounds: Round[] = [];
+  /** Each round's epoch marks, for POOLPARTY_KEEP_LOGS (the agents' logs carry epoch times). */
+  const marks: { round: number; from: number; killedAt?: number; settledAt: number }[] = [];
+  let lastMarks = { from: 0, settledAt: 0 };
 
   const kill = (id: string) => {
     pool.machines.machines.get(id)?.agent?.kill('SIGKILL');
@@ -115,6 +118,25 @@ describe('kill -9 of an EC2 leader at random points of a launch, RunInstances an
 
   afterAll(async () => {
     console.info(`ec2 kill-launch seed ${SEED}, rounds: ${JSON.stringify(rounds)}`);
+    // POOLPARTY_KEEP_LOGS: every machine's boot and agent log, before close removes the pool's dir.
+    const keep = process.env.POOLPARTY_KEEP_LOGS;
+    if (keep && pool) {
+      const dir = join(keep, 'ec2');
+      await mkdir(dir, { recursive: true });
+      const from = join(pool.dir, 'machines');
+      for (const f of (await readdir(from).catch(() => [])).filter((f) => f.endsWith('.log'))) {
+        await copyFile(join(from, f), join(dir, f)).catch(() => undefined);
+      }
+      const instances = [...pool.server.model.instances.values()].map((i) => ({
+        id: i.instanceId,
+        ip: i.privateIp,
+        token: i.clientToken,
+        launchedAt: i.launchedAt,
+        terminateRequestedAt: i.terminateRequestedAt,
+      }));
+      const runs = pool.server.callsOf('RunInstances').map((c) => ({ token: c.params.ClientToken, error: c.error }));
+      await writeFile(join(dir, 'meta.json'), `${JSON.stringify({ seed: SEED, rounds, marks, instances, runs })}\n`);
+    }
     await pool?.close();
   }, 60_000);
 
@@ -173,6 +195,7 @@ describe('kill -9 of an EC2 leader at random points of a launch, RunInstances an
     });
     await settle(MAX, `back to ${MAX} with an agent on each`);
     const settledAt = Date.now();
+    lastMarks = { from, ...(killedAt ? { killedAt } : {}), settledAt };
     const gone = [...pool.server.model.instances.values()].filter(
       (i): i is FakeInstance & { terminateRequestedAt: number } =>
         i.terminateRequestedAt !== undefined && i.terminateRequestedAt >= from,
@@ -202,6 +225,7 @@ describe('kill -9 of an EC2 leader at random points of a launch, RunInstances an
     it(`round ${n + 1}: the leader dies ${plan.point} (+${plan.delayMs} ms), ${plan.drops} answers lost`, async () => {
       const r = await killRound(plan);
       rounds.push(r);
+      marks.push({ round: n + 1, ...lastMarks });
       const seen = `seed ${SEED} round ${n + 1}: ${JSON.stringify(r)}`;
       console.info(seen);
       expect(r.terminated, `only the dead leader’s instance is replaced (${seen})`).toEqual([r.victim]);

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { ActionLedger } from '../agent/scaler/ledger.ts';
+import { type ControlDraft, type DecisionRecord, Scaler } from '../agent/scaler/scaler.ts';
+import { type InstanceRecord, type RemoterBase, TAG_TOKEN } from '../shared/remoter/types.ts';
+import { SCALING_DEFAULTS } from '../shared/scaling/config.ts';
+import type { MemberView } from '../shared/wire/cluster.ts';
+import type { Intent, Outcome } from '../shared/wire/heartbeat.ts';
+import { intentRecord } from './helpers/records.ts';
+
+/**
+ * A dead leader's launch that the provider listed under its token is done for good, not only
+ * while that listing lasts. Found by the EC2 kill-launch fault test (seed 3199153677, round 5,
+ * 2026-12-07): round 4's leader died at RunInstances; the next leader saw the launch listed
+ * (ledger.listedDone) and went on, then contracted that very instance at the start of round 5 and
+ * died; with the instance no longer listed the intent, still without an outcome, was in flight
+ * again, and the third leader's cloud — below min after the dead leader's replacement — waited
+ * for it until intentTimeout: settle 40 s against 22 s.
+ */
+
+const NOW = 1_000_000;
+const DEAD_INTENT = intentRecord({ peerId: 'p-dead', term: 1, action: 1, token: 'pp-1-1-x', at: NOW - 5000 });
+
+function rec(id: string, token?: string): InstanceRecord {
+  return { id, state: 'running', launchedAt: 0, tags: token ? { [TAG_TOKEN]: token } : {} };
+}
+
+function member(id: string): MemberView {
+  return {
+    peerId: `p-${id}`,
+    instanceId: id,
+    cloud: 'web',
+    state: 'alive',
+    addrs: [],
+    monitor: '',
+    lastSeenMs: 0,
+    startedAt: 0,
+    version: '0',
+    metrics: { load: 0.5 },
+  };
+}
+
+/** A leader of cloud 'web' (min 3, max 4) in `term` over `listed`; its members are what is listed. */
+function leaderOver(term: number, ledger: ActionLedger) {
+  const p = { listed: [] as InstanceRecord[], launches: 0 };
+  const remoter: RemoterBase = {
+    provider: 'fake',
+    list: async () => p.listed,
+    launch: async () => {
+      p.launches++;
+      return [];
+    },
+    terminate: async () => {},
+  };
+  const published: ControlDraft[] = [];
+  const decisions: DecisionRecord[] = [];
+  const scaler = new Scaler({
+    pool: 'p',
+    cloud: 'web',
+    min: 3,
+    max: 4,
+    config: { ...SCALING_DEFAULTS, expandWhen: 'load > 0.8 for 1s', contractWhen: 'load < 0.1 for 1s' },
+    deadAfter: 5000,
+    replaceAfter: 60_000,
+    remoter: () => remoter,
+    ledger,
+    now: () => NOW,
+    leads: () => term,
+    selfPeerId: () => `p-leader-${term}`,
+    selfInstanceId: () => 'i-1',
+    retireSelf: () => {},
+    members: () => p.listed.map((i) => member(i.id)),
+    publish: async (m) => {
+      published.push(m);
+    },
+    onDecision: (d) => decisions.push(d),
+    log: () => {},
+  });
+  return { scaler, p, published, decisions };
+}
+
+describe("a dead leader's listed launch stays done", () => {
+  it('when its instance is ended later, the leader that saw it listed does not wait for it again', async () => {
+    const ledger = new ActionLedger();
+    ledger.intent(DEAD_INTENT);
+    const l = leaderOver(2, ledger);
+    l.p.listed = [rec('i-1'), rec('i-2'), rec('i-8', 'pp-1-1-x')];
+    await l.scaler.step();
+    expect(l.decisions.at(-1)?.blocked).toBeUndefined();
+    // i-8 contracted (or replaced) since: 2 < min 3, healed at once.
+    l.p.listed = [rec('i-1'), rec('i-2')];
+    await l.scaler.step();
+    expect(l.decisions.at(-1), 'not waiting for pp-1-1-x').toMatchObject({
+      action: 'expand',
+      reason: 'below min: 2 < 3',
+    });
+    expect(l.p.launches).toBe(1);
+  });
+
+  it('nor does the next leader, which never saw it listed', async () => {
+    const first = new ActionLedger();
+    first.intent(DEAD_INTENT);
+    const a = leaderOver(2, first);
+    a.p.listed = [rec('i-1'), rec('i-2'), rec('i-8', 'pp-1-1-x')];
+    await a.scaler.step();
+    // A member that followed a: it got the dead leader's intent and whatever a announced.
+    const ledger = new ActionLedger();
+    ledger.intent(DEAD_INTENT);
+    for (const m of a.published) {
+      if (m.type === 'intent')
+        ledger.intent({ ...(m as Omit<Intent, 'seq' | 'peerId'>), seq: 1, peerId: 'p-leader-2' });
+      if (m.type === 'outcome')
+        ledger.outcome({ ...(m as Omit<Outcome, 'seq' | 'peerId'>), seq: 1, peerId: 'p-leader-2' });
+    }
+    // a ended i-8 and died; that member now leads term 3, below min.
+    const b = leaderOver(3, ledger);
+    b.p.listed = [rec('i-1'), rec('i-2')];
+    await b.scaler.step();
+    expect(b.decisions.at(-1), 'not waiting for pp-1-1-x').toMatchObject({
+      action: 'expand',
+      reason: 'below min: 2 < 3',
+    });
+    expect(b.p.launches).toBe(1);
+  });
+
+  it('a launch never listed still waits (intentTimeout), as before', async () => {
+    const ledger = new ActionLedger();
+    ledger.intent(DEAD_INTENT);
+    const l = leaderOver(2, ledger);
+    l.p.listed = [rec('i-1'), rec('i-2')];
+    await l.scaler.step();
+    expect(l.decisions.at(-1)).toMatchObject({ action: 'none', blocked: 'in-flight' });
+    expect(l.p.launches).toBe(0);
+    expect(l.published).toEqual([]);
+  });
+});
