@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { holdsLease } from '../agent/leadership/lease.ts';
-import { ActionLedger } from '../agent/scaler/ledger.ts';
-import { Scaler, type ScalerDeps } from '../agent/scaler/scaler.ts';
-import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
-import { SCALING_DEFAULTS } from '../shared/scaling/config.ts';
+import type { InstanceRecord } from '../shared/remoter/types.ts';
+import { fakeWebScaler } from './helpers/fake-scaler.ts';
 
 /**
  * The pool size a leader's quorum lease is counted against comes from the scaler's last provider
@@ -18,54 +16,11 @@ function instances(n: number): InstanceRecord[] {
   return Array.from({ length: n }, (_, k) => ({ id: `i-${k + 1}`, state: 'running', launchedAt: 0, tags: {} }));
 }
 
-/** A scaler of cloud 'web' (min 3, max 4) over a provider listing `listed`, leading as `leads` says. */
-function scalerOver(
-  provider: { listed: InstanceRecord[]; launches: number; onList?: () => void },
-  leads: () => number | null,
-) {
-  const remoter: RemoterBase = {
-    provider: 'fake',
-    list: async () => {
-      provider.onList?.();
-      return provider.listed;
-    },
-    launch: async () => {
-      provider.launches++;
-      return [];
-    },
-    terminate: async () => {},
-  };
-  const published: string[] = [];
-  const deps: ScalerDeps = {
-    pool: 'p',
-    cloud: 'web',
-    min: 3,
-    max: 4,
-    config: { ...SCALING_DEFAULTS, expandWhen: 'load > 0.8 for 1s', contractWhen: 'load < 0.1 for 1s' },
-    deadAfter: 5000,
-    replaceAfter: 60_000,
-    remoter: () => remoter,
-    ledger: new ActionLedger(),
-    now: () => 1_000_000,
-    leads,
-    selfPeerId: () => 'p-1',
-    selfInstanceId: () => 'i-1',
-    retireSelf: () => {},
-    members: () => [],
-    publish: async (m) => {
-      published.push(m.type);
-    },
-    onDecision: () => {},
-    log: () => {},
-  };
-  return { scaler: new Scaler(deps), published };
-}
-
 describe("the lease's pool size is the scaler's count in the leader's own term", () => {
   it('a count from an earlier term does not count for a new one, so a re-elected leader regains its lease', async () => {
     const provider = { listed: instances(4), launches: 0 };
     let term: number | null = 3;
-    const { scaler } = scalerOver(provider, () => term);
+    const { scaler } = fakeWebScaler(provider, () => term);
     await scaler.step();
     expect(scaler.countedIn(3)).toBe(4);
 
@@ -89,7 +44,7 @@ describe("the lease's pool size is the scaler's count in the leader's own term",
   it('a count that takes the lease away stops the round: nothing announced, nothing launched', async () => {
     let held = true;
     const provider = { listed: instances(1), launches: 0, onList: () => (held = false) };
-    const { scaler, published } = scalerOver(provider, () => (held ? 5 : null));
+    const { scaler, published } = fakeWebScaler(provider, () => (held ? 5 : null));
     await scaler.step(); // 1 listed, min 3: it would launch 2 on a lease it still held
     expect(scaler.countedIn(5)).toBe(1);
     expect(published).toEqual([]);

@@ -12,7 +12,7 @@ import type {
 } from '../shared/remoter/types.ts';
 import { SCALING_DEFAULTS, type ScalingConfig } from '../shared/scaling/config.ts';
 import type { MemberView } from '../shared/wire/cluster.ts';
-import { intentRecord } from './helpers/records.ts';
+import { intentRecord, memberView } from './helpers/records.ts';
 
 /** A provider fake that records calls and can be told to list fewer instances (lag). */
 class FakeProvider implements RemoterBase {
@@ -50,22 +50,6 @@ class ReconcilingProvider extends FakeProvider {
     if (this.failWith) throw new Error(this.failWith);
     return this.report;
   }
-}
-
-function member(id: string, over: Partial<MemberView> = {}): MemberView {
-  return {
-    peerId: `p-${id}`,
-    instanceId: id,
-    cloud: 'web',
-    state: 'alive',
-    addrs: [],
-    monitor: '',
-    lastSeenMs: 0,
-    startedAt: 0,
-    version: '0',
-    metrics: { load: 0.5 },
-    ...over,
-  };
 }
 
 function setup<P extends FakeProvider = FakeProvider>(
@@ -133,7 +117,7 @@ function setup<P extends FakeProvider = FakeProvider>(
     joinAll: (load: number) => {
       members = provider.instances
         .filter((i) => i.state !== 'terminated')
-        .map((i) => member(i.id, { metrics: { load } }));
+        .map((i) => memberView(i.id, { metrics: { load } }));
     },
   };
 }
@@ -193,7 +177,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
   it('does nothing while not leading, but keeps rule sustain warm', async () => {
     const s = setup();
     s.setLeads(null);
-    s.setMembers([member('i-1', { metrics: { load: 0.95 } })]);
+    s.setMembers([memberView('i-1', { metrics: { load: 0.95 } })]);
     await s.scaler.step();
     s.advance(3000);
     await s.scaler.step();
@@ -245,7 +229,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
   it('drains the victim (retire) before terminating it, and never picks itself while others exist', async () => {
     const s = setup({ config: { drainTimeout: 0 } });
     s.provider.instances = ['i-1', 'i-2', 'i-3'].map((id) => ({ id, state: 'running', launchedAt: 0, tags: {} }));
-    s.setMembers(['i-1', 'i-2', 'i-3'].map((id, n) => member(id, { metrics: { load: 0.05 + n / 100 } })));
+    s.setMembers(['i-1', 'i-2', 'i-3'].map((id, n) => memberView(id, { metrics: { load: 0.05 + n / 100 } })));
     await s.scaler.step();
     s.advance(2500);
     await s.scaler.step();
@@ -258,8 +242,8 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.provider.instances = ['i-1', 'i-2'].map((id) => ({ id, state: 'running', launchedAt: 0, tags: {} }));
     // i-2 is too young to retire; the leader (i-1) is old enough.
     s.setMembers([
-      member('i-1', { metrics: { load: 0.01 } }),
-      member('i-2', { metrics: { load: 0.01 }, startedAt: 1_000_000 }),
+      memberView('i-1', { metrics: { load: 0.01 } }),
+      memberView('i-2', { metrics: { load: 0.01 }, startedAt: 1_000_000 }),
     ]);
     await s.scaler.step();
     s.advance(2500);
@@ -278,9 +262,9 @@ describe('scaler shell (fake provider, fake clock)', () => {
     ];
     s.provider.instances.push({ id: 'i-left', state: 'running', launchedAt: 0, tags: {} });
     s.setMembers([
-      member('i-1'),
-      member('i-dead', { state: 'dead', lastSeenMs: 61_000 }),
-      member('i-left', { state: 'left', lastSeenMs: 40_000 }),
+      memberView('i-1'),
+      memberView('i-dead', { state: 'dead', lastSeenMs: 61_000 }),
+      memberView('i-left', { state: 'left', lastSeenMs: 40_000 }),
     ]);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-ghost,i-dead,i-left');
@@ -294,10 +278,10 @@ describe('scaler shell (fake provider, fake clock)', () => {
       { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
       { id: 'i-cut-off', state: 'running', launchedAt: 0, tags: {} },
     ];
-    s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 45_000 })]);
+    s.setMembers([memberView('i-1'), memberView('i-cut-off', { state: 'dead', lastSeenMs: 45_000 })]);
     await s.scaler.step();
     expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
-    s.setMembers([member('i-1'), member('i-cut-off', { state: 'dead', lastSeenMs: 61_000 })]);
+    s.setMembers([memberView('i-1'), memberView('i-cut-off', { state: 'dead', lastSeenMs: 61_000 })]);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-cut-off');
   });
@@ -313,7 +297,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
       { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
       { id: 'i-other-side', state: 'running', launchedAt: 0, tags: {} },
     ];
-    s.setMembers([member('i-1'), member('i-other-side', { state: 'dead', lastSeenMs: 90_000 })]);
+    s.setMembers([memberView('i-1'), memberView('i-other-side', { state: 'dead', lastSeenMs: 90_000 })]);
     await s.scaler.step();
     expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
     heldFor = 61_000;
@@ -332,7 +316,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
       { id: 'i-1', state: 'running', launchedAt: 0, tags: {} },
       { id: 'i-reaped-elsewhere', state: 'running', launchedAt: 0, tags: {} },
     ];
-    s.setMembers([member('i-1')]);
+    s.setMembers([memberView('i-1')]);
     await s.scaler.step();
     expect(s.provider.calls.filter((c) => c.startsWith('terminate'))).toEqual([]);
     heldFor = 61_000;
@@ -345,7 +329,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
     provider.report = { adopted: ['i-7'], cleared: ['i-8'], strays: ['i-9'] };
     provider.instances = [{ id: 'i-7', state: 'running', launchedAt: 0, tags: {} }];
     const s = setup({ provider, config: { expandWhen: null, contractWhen: null } });
-    s.setMembers([member('i-7')]);
+    s.setMembers([memberView('i-7')]);
     await s.scaler.step();
     await s.scaler.step();
     expect(provider.calls.slice(0, 2)).toEqual(['reconcile demo/web', 'list']);
@@ -456,11 +440,11 @@ describe('scaler shell (fake provider, fake clock)', () => {
       { id: 'i-ghost', state: 'running', launchedAt: 0, tags: {} },
     ];
     s.setLeads(null); // a follower remembers too, so a new leader knows who was a member
-    s.setMembers([member('i-1'), member('i-cut-off')]);
+    s.setMembers([memberView('i-1'), memberView('i-cut-off')]);
     await s.scaler.step();
     // Partitioned away, declared dead, then reaped from the view (reapAfter is shorter than replaceAfter).
     s.advance(10_000);
-    s.setMembers([member('i-1')]);
+    s.setMembers([memberView('i-1')]);
     s.setLeads(1);
     await s.scaler.step();
     expect(s.provider.calls).toContain('terminate i-ghost'); // never a member: the joinTimeout rule
@@ -497,8 +481,8 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.provider.instances = [{ id: 'i-1', state: 'running', launchedAt: 0, tags: {} }];
     // Stale (reports stopped 6 s ago) and warming (started 1 s ago, no bundle): neither counts.
     s.setMembers([
-      member('i-1', { metrics: { load: 0.95 }, metricsAgeMs: 6000, startedAt: 0 }),
-      member('i-2', { metrics: { load: 0.95 }, startedAt: 999_000 }),
+      memberView('i-1', { metrics: { load: 0.95 }, metricsAgeMs: 6000, startedAt: 0 }),
+      memberView('i-2', { metrics: { load: 0.95 }, startedAt: 999_000 }),
     ]);
     await s.scaler.step();
     s.advance(3000);
@@ -508,8 +492,8 @@ describe('scaler shell (fake provider, fake clock)', () => {
     // Its bundle applied and verified, the new member counts before its warm-up is over.
     const ready = { applied: 'a'.repeat(64), state: 'ok' as const };
     s.setMembers([
-      member('i-1', { metricsAgeMs: 6000 }),
-      member('i-2', { metrics: { load: 0.95 }, startedAt: 999_000, bundle: ready }),
+      memberView('i-1', { metricsAgeMs: 6000 }),
+      memberView('i-2', { metrics: { load: 0.95 }, startedAt: 999_000, bundle: ready }),
     ]);
     await s.scaler.step();
     expect(s.scaler.snapshot().rules.expand?.holds).toBe(true);

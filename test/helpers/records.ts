@@ -1,3 +1,4 @@
+import type { MemberView } from '../../shared/wire/cluster.ts';
 import type { Heartbeat, Intent } from '../../shared/wire/heartbeat.ts';
 
 /** A member's record as gossip carries it: a valid heartbeat of `peerId` with `over` applied. */
@@ -34,6 +35,23 @@ export function intentRecord(over: Partial<Intent> = {}): Intent {
     targets: [],
     reason: 'r',
     at: 1000,
+    ...over,
+  };
+}
+
+/** A member as the scaler sees it: alive in cloud 'web', instance `id`, load 0.5, `over` applied. */
+export function memberView(id: string, over: Partial<MemberView> = {}): MemberView {
+  return {
+    peerId: `p-${id}`,
+    instanceId: id,
+    cloud: 'web',
+    state: 'alive',
+    addrs: [],
+    monitor: '',
+    lastSeenMs: 0,
+    startedAt: 0,
+    version: '0',
+    metrics: { load: 0.5 },
     ...over,
   };
 }
