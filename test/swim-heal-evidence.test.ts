@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SwimCore } from '../agent/membership/swim/core.ts';
 import { coreIn, ids, run, seen, sent, tells, told, update } from './helpers/swim.ts';
 
 /**
@@ -34,6 +35,29 @@ describe('SWIM core: a death told by others about a member we just heard from', 
     const fx = core.step({ type: 'unreachable', id: other, evidence: 'refused', now: 250 });
     expect(core.get(other)?.state).toBe('dead');
     expect(seen(fx)).toContain(`member-dead:${other}`);
+  });
+
+  it('is applied at once when a dial of ours was refused since the member last spoke (a killed neighbour)', () => {
+    // A member we do not probe (not ours to suspect on a refused dial): one of those that probe us.
+    const notOurs = (core: SwimCore, accuser: string) => {
+      core.step({ type: 'tick', now: 0 });
+      return core.neighbours().find((id) => !core.probed().includes(id) && id !== accuser) as string;
+    };
+    const { core, accuser } = pool();
+    const x = notOurs(core, accuser);
+    const dead = (now: number) => update({ kind: 'dead', id: x, incarnation: 0, from: accuser }, now);
+    core.step({ type: 'probe', from: x, msg: { t: 'ping', seq: 9 }, now: 100 });
+    // Its connection closed and the shell's ping was refused: no suspicion of ours, but no vouching either.
+    core.step({ type: 'unreachable', id: x, evidence: 'refused', now: 150 });
+    expect(core.get(x)?.state).toBe('alive');
+    expect(seen(core.step(dead(200)))).toContain(`member-dead:${x}`);
+    // A frame from it after the refusal vouches for it again: that death is held back.
+    const b = pool();
+    const y = notOurs(b.core, b.accuser);
+    b.core.step({ type: 'unreachable', id: y, evidence: 'refused', now: 100 });
+    b.core.step({ type: 'probe', from: y, msg: { t: 'ping', seq: 9 }, now: 150 });
+    b.core.step(update({ kind: 'dead', id: y, incarnation: 0, from: b.accuser }, 200));
+    expect(b.core.get(y)?.state).toBe('alive');
   });
 
   it('is applied once the member is silent for suspicionMinTimeout (a hung process)', () => {

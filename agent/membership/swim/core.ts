@@ -145,6 +145,7 @@ export class SwimCore {
     else if (t === 'unreachable') {
       const ours = this.prober.unreachable(input.id, out) || this.subjects.includes(input.id);
       if (ours || this.view.holding(input.id)) this.suspect(input.id, input.evidence, input.now, out);
+      else this.view.refused(input.id); // nothing listens there: its last frames no longer vouch for it
     } else if (t === 'sync') this.sync(input.entries, input.now, out, input.from);
     else if (t === 'leave') this.leave(input.now, out);
   }

@@ -118,6 +118,16 @@ export class PeerView {
     return true;
   }
 
+  /**
+   * A dial of `id` was refused after its last frame to us (its host says nothing listens: the
+   * neighbour whose connection just closed was killed). Those frames no longer vouch for it, so a
+   * death of it that others tell us is applied, not held back for a check that has already failed:
+   * the victim's other neighbours took one more refused dial after the gossip (kill -9, N=50).
+   */
+  refused(id: string): void {
+    this.heardAt.delete(id);
+  }
+
   /** Whether we hold back a death of `id`. */
   holding(id: string): boolean {
     return this.held.has(id);
