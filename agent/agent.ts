@@ -139,6 +139,28 @@ export class Agent {
     this.#deps.log.info('agent-stopped', { peerId: this.#peerId, left: opts.leave !== false });
   }
 
+  /**
+   * Dies as a kill -9 looks to its peers, for agents that share a process (benchmarks, tests):
+   * every connection is reset and the listener closed before anything else runs, so peers read
+   * the end at once and a redial is refused, and nothing more is sent (no leave, no stream or
+   * pubsub goodbyes; the stopped dial queue refuses the components' last dials). `stop({ leave:
+   * false })` is no crash: it stops the membership first and closes the node last, so for that
+   * while the agent is connected but answers no probe.
+   */
+  async crash(): Promise<void> {
+    const node = this.#parts?.node;
+    if (!this.#running || !node) return;
+    this.#running = false;
+    this.#disarmGc();
+    for (const c of node.getConnections()) c.abort(new Error('crashed'));
+    // libp2p stops its transports (listener closed, inbound sockets destroyed) and its dial queue
+    // within this turn's microtasks, before any timer or socket callback of ours can run.
+    const closed = node.stop();
+    await this.#lifecycle.stop();
+    await closed;
+    this.#deps.log.info('agent-stopped', { peerId: this.#peerId, left: false, crashed: true });
+  }
+
   /** Drains this node before its instance is terminated (hooks, hand-over, leave). */
   async retire(reason: string, term: number): Promise<void> {
     await this.#parts?.retirement.retire(reason, term);

@@ -103,9 +103,11 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'events':
       return events.slice(req.from);
     case 'crash': {
-      // stop({ leave: false }): no leave announcement, heartbeats simply stop — a crash to its peers.
+      // agent.crash(): as peers see a kill -9 (sockets reset, address refuses, nothing more sent).
+      // 'stop' is the bench's crash before session 20, stop({ leave: false }): the membership
+      // stops answering while the node stays connected, and the node closes last.
       const victims = agents.filter((a) => req.peerIds.includes(a.peerId));
-      await Promise.all(victims.map((a) => a.stop({ leave: false })));
+      await Promise.all(victims.map((a) => (req.how === 'stop' ? a.stop({ leave: false }) : a.crash())));
       return victims.length;
     }
     case 'launches':

@@ -42,7 +42,8 @@ export interface FakeRemoterSpec {
 export type HostRequest =
   | { op: 'start'; configs: AgentConfig[]; fake?: FakeRemoterSpec }
   | { op: 'events'; from: number }
-  | { op: 'crash'; peerIds: string[] }
+  /** `how`: 'kill' (default) as peers see a kill -9 (agent.crash()); 'stop': stop({ leave: false }). */
+  | { op: 'crash'; peerIds: string[]; how?: 'kill' | 'stop' }
   | { op: 'launches' }
   | { op: 'scaling'; peerId: string }
   | { op: 'connections' }

@@ -1,21 +1,23 @@
 import { join } from 'node:path';
 import type { BenchContext, ScenarioResult } from '../lib/context.ts';
 import { machine } from '../lib/context.ts';
+import { untilHostsQuiet } from '../lib/host-lag.ts';
 import { InprocPool } from '../lib/inproc.ts';
 import { SerfPool } from '../lib/serf.ts';
 import { ratio, summarize } from '../lib/stats.ts';
 import { SETUP_CONVERGE_MS } from './failover.ts';
 
 /**
- * Failure detection: in a converged pool, crash one agent (no leave: its libp2p node stops, so
- * its address refuses connections, as after kill -9) and time until every other agent marks it
- * dead. The pool is reused across repetitions: each one crashes
+ * Failure detection: in a converged pool, crash one agent as peers see a kill -9 (agent.crash():
+ * its connections reset, its address refuses, nothing more is sent) and time until every other
+ * agent marks it dead. The pool is reused across repetitions: each one crashes
  * a different non-seed agent, so repetition r runs with n - r agents.
  */
 export async function failureDetection(ctx: BenchContext, n: number, reps: number): Promise<ScenarioResult> {
   const dead: number[] = [];
   const suspect: number[] = [];
   const serfFailed: number[] = [];
+  const settled: Array<{ waitedMs: number; p99Ms: number[] }> = [];
   let error: string | undefined;
   let convergedMs: number | null = null;
   const pool = new InprocPool({
@@ -37,6 +39,8 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
     if (conv === null) throw new Error(`pool of ${n} did not converge within ${SETUP_CONVERGE_MS / 1000} s`);
     for (let r = 0; r < reps; r++) {
       const victim = pool.alivePeers[1 + Math.floor(Math.random() * (pool.alivePeers.length - 1))] as string;
+      const quiet = await untilHostsQuiet(pool); // detection, not the hosts' backlog after forming (host-lag.ts)
+      settled.push(quiet);
       const at = await pool.crash([victim]);
       const observers = pool.alivePeers;
       const all = (type: string) => {
@@ -50,6 +54,8 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
         rep: r,
         deadMs: deadAt && deadAt - at,
         suspectMs: suspectAt && suspectAt - at,
+        settleMs: quiet.waitedMs,
+        hostLagP99Ms: quiet.p99Ms,
       });
       if (deadAt !== null) dead.push(deadAt - at);
       if (suspectAt !== null) suspect.push(suspectAt - at);
@@ -69,7 +75,7 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
       reps,
       mode: 'in-process',
       perHost: ctx.perHost,
-      crash: 'agent.stop({leave:false})',
+      crash: 'agent.crash()',
       // SWIM defaults (agent/membership/swim-config.ts from shared/config/tunables.ts).
       probeIntervalMs: 1000,
       refusedSuspicionMs: 500,
@@ -83,6 +89,8 @@ export async function failureDetection(ctx: BenchContext, n: number, reps: numbe
     ratio: ratio(mine.median, theirs?.median ?? null),
     detail: {
       suspect: summarize(suspect),
+      // Per crash: how long the hosts took to be quiet first, and their loop delay p99 then (host-lag.ts).
+      settled,
       convergedMs,
       anchor: 'memberlist LAN default: >= 4 s at 10 nodes, 8-48 s at 100',
     },
