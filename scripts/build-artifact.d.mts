@@ -8,3 +8,5 @@ export function buildArtifact(opts?: { entry?: string; outdir?: string; name?: s
   embedded: Record<string, { bytes: number; compressed: number }>;
   ms: number;
 }>;
+/** `bytes` as a double-quoted JavaScript string literal of one Latin-1 character per byte. */
+export function latin1Literal(bytes: Uint8Array): string;

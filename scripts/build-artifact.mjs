@@ -8,7 +8,8 @@
 // the AWS SDK and ssh2, the SFTP bundle source, the config parser) are what the agent imports
 // dynamically and only a leader, a node fetching its bundle over SFTP, or the start ever needs.
 // Each is bundled on its own as self-contained CommonJS, brotli-compressed and embedded as a
-// base64 string; the agent's `import()` of it evaluates it on first use
+// string of one character per byte (Latin-1; base64 inside another embedded module); the agent's
+// `import()` of it evaluates it on first use
 // (scripts/embedded-module.mjs). An idle follower runs the config parser once, garbage afterwards,
 // and never parses or runs the others: its heap holds their compressed text only. An embedded
 // module carries its own copy of the shared code it uses (config schemas, pool key helpers), so
@@ -73,6 +74,20 @@ const LAZY = {
  */
 const TRANSIENT = new Set(['agent/config.ts']);
 
+/**
+ * Noise's WebAssembly cipher and hash, which the agent's noise crypto does not use
+ * (agent/p2p/noise-crypto.ts seals with node:crypto), resolve to scripts/no-wasm-crypto.mjs: noise
+ * imports them at load and would compile them, and allocate their memories, in every agent.
+ */
+const noWasmCrypto = {
+  name: 'no-wasm-crypto',
+  setup(b) {
+    b.onResolve({ filter: /^@chainsafe\/as-(chacha20poly1305|sha256)$/ }, () => ({
+      path: join(root, 'scripts', 'no-wasm-crypto.mjs'),
+    }));
+  },
+};
+
 /** The names `path` exports (an ES module build's metafile lists them; the CommonJS one does not). */
 async function exportNames(path) {
   const result = await build({
@@ -89,7 +104,7 @@ async function exportNames(path) {
   return Object.values(result.metafile.outputs)[0].exports;
 }
 
-/** One LAZY module as a minified CommonJS bundle, brotli-compressed, base64; its sizes go to `embedded`. */
+/** One LAZY module as a minified CommonJS bundle, brotli-compressed; its sizes go to `embedded`. */
 async function embeddedSource(path, embedded) {
   const transient = TRANSIENT.has(path);
   const result = await build({
@@ -110,7 +125,7 @@ async function embeddedSource(path, embedded) {
       ...(transient ? { globalThis: '__ppGlobal' } : {}),
     },
     ...(transient ? { banner: { js: 'var __ppGlobal = Object.create(globalThis);' } } : {}),
-    plugins: [embedLazy(embedded), codeUnitCompare()],
+    plugins: [embedLazy(embedded), codeUnitCompare(), noWasmCrypto],
     logLevel: 'warning',
   });
   const code = result.outputFiles[0].contents;
@@ -118,11 +133,37 @@ async function embeddedSource(path, embedded) {
     params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: code.length },
   });
   embedded[LAZY[path]] = { bytes: code.length, compressed: packed.length };
-  return packed.toString('base64');
+  return packed;
 }
 
-/** The esbuild plugin that embeds LAZY modules (their sizes go to `embedded`). */
-const embedLazy = (embedded) => ({
+/**
+ * `bytes` as a JavaScript string literal of one Latin-1 character per byte. V8 keeps the artifact's
+ * whole source for as long as the agent runs (it compiles functions lazily from it), so every
+ * embedded module's text costs each agent its length in heap: one character per byte here against
+ * base64's four per three (−0.33 MB for the 1 MB of modules). Only the characters a double-quoted
+ * literal may not hold raw are escaped; every character is below U+0100, so the file, UTF-8 on
+ * disk, is still read into a one-byte string (a character above U+00FF would double the whole
+ * source: esbuild's own output stays ASCII).
+ */
+export function latin1Literal(bytes) {
+  const escapes = { 0: '\\x00', 10: '\\n', 13: '\\r', 34: '\\"', 92: '\\\\' };
+  let out = '"';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    const chunk = bytes.subarray(i, i + 8192);
+    out += String.fromCharCode(...chunk).replace(/[\0\n\r"\\]/g, (c) => escapes[c.charCodeAt(0)]);
+  }
+  return `${out}"`;
+}
+
+/** Where the artifact's build puts each top-level embedded module's literal (latin1Literal) after esbuild. */
+const placeholder = (name) => `@@poolparty-embedded:${name}@@`;
+
+/**
+ * The esbuild plugin that embeds LAZY modules (their sizes go to `embedded`). With `latin1` (a Map,
+ * the artifact's own build) a module's compressed bytes go into it and its call holds a
+ * placeholder that buildArtifact replaces with latin1Literal; in an embedded module, base64.
+ */
+const embedLazy = (embedded, latin1) => ({
   name: 'embed-lazy',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
@@ -134,7 +175,7 @@ const embedLazy = (embedded) => ({
       contents: [
         `const { loadEmbedded } = require(${JSON.stringify(join(root, 'scripts', 'embedded-module.mjs'))});`,
         // __ppArtifactUrl: the banner's import.meta.url (import.meta here would make this an ES module).
-        `const load = () => loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${JSON.stringify(await embeddedSource(args.path, embedded))}, __ppArtifactUrl);`,
+        `const load = () => loadEmbedded(${JSON.stringify(LAZY[args.path])}, ${await blobArg(args.path, embedded, latin1)}, __ppArtifactUrl, ${JSON.stringify(latin1 ? 'latin1' : 'base64')});`,
         TRANSIENT.has(args.path)
           ? `for (const k of ${JSON.stringify(await exportNames(args.path))}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`
           : 'module.exports = load();',
@@ -144,6 +185,14 @@ const embedLazy = (embedded) => ({
     }));
   },
 });
+
+/** The blob argument of one embedded module's loadEmbedded call (see embedLazy). */
+async function blobArg(path, embedded, latin1) {
+  const packed = await embeddedSource(path, embedded);
+  if (!latin1) return JSON.stringify(packed.toString('base64'));
+  latin1.set(LAZY[path], packed);
+  return JSON.stringify(placeholder(LAZY[path]));
+}
 
 /**
  * Builds `<outdir>/<name>.mjs` from `entry` (paths relative to the package root) and its manifest
@@ -160,6 +209,7 @@ export async function buildArtifact({
   const started = Date.now();
   const outfile = join(resolve(outdir), `${name}.mjs`);
   const embedded = {};
+  const latin1 = new Map();
   // The peer store's files the localeCompare rewrite went through: all of them, checked below.
   const rewritten = new Set();
   await mkdir(resolve(outdir), { recursive: true });
@@ -177,7 +227,7 @@ export async function buildArtifact({
     external: optionalNative,
     define: ARTIFACT_DEFINE,
     // No localeCompare in libp2p's peer store: it pages in ICU collation (scripts/code-unit-compare.mjs).
-    plugins: [embedLazy(embedded), codeUnitCompare(rewritten)],
+    plugins: [embedLazy(embedded, latin1), codeUnitCompare(rewritten), noWasmCrypto],
     // CommonJS dependencies (systeminformation, prom-client, ssh2) call require(); an ESM bundle has
     // none, so give it one. __filename/__dirname for the same reason.
     banner: {
@@ -194,6 +244,14 @@ export async function buildArtifact({
     logLevel: 'warning',
   });
   assertAllRewritten(rewritten);
+  let text = await readFile(outfile, 'utf8');
+  for (const [name, packed] of latin1) {
+    const quoted = JSON.stringify(placeholder(name));
+    const at = text.indexOf(quoted);
+    if (at < 0 || text.includes(quoted, at + 1)) throw new Error(`embedded module ${name}: not one placeholder`);
+    text = `${text.slice(0, at)}${latin1Literal(packed)}${text.slice(at + quoted.length)}`;
+  }
+  await writeFile(outfile, text, 'utf8');
 
   const bytes = await readFile(outfile);
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));

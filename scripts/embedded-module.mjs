@@ -10,14 +10,15 @@ import { constants, runInThisContext } from 'node:vm';
 import { brotliDecompressSync } from 'node:zlib';
 
 /**
- * The exports of embedded module `name`, whose CommonJS source is `blob` (base64 of brotli), run
+ * The exports of embedded module `name`, whose CommonJS source is `blob` (brotli, as a string of
+ * `encoding`: 'latin1' in the artifact itself, one character per byte, 'base64' nested), run
  * as if it were the artifact at `artifactUrl` itself: its require, __filename, __dirname and
  * import.meta.url (the build defines that as __ppImportMetaUrl) are the artifact's, as they were
  * when the module was part of the artifact's main bundle. __ppArtifactUrl is what the modules
  * embedded in this one pass back here.
  */
-export function loadEmbedded(name, blob, artifactUrl) {
-  const source = brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8');
+export function loadEmbedded(name, blob, artifactUrl, encoding = 'base64') {
+  const source = brotliDecompressSync(Buffer.from(blob, encoding)).toString('utf8');
   const file = fileURLToPath(artifactUrl);
   const wrapper = runInThisContext(
     `(function (exports, require, module, __filename, __dirname, __ppImportMetaUrl, __ppArtifactUrl) {${source}\n})`,

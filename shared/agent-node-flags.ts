@@ -16,11 +16,12 @@
  * the binary's compiler pages, idle CPU unchanged within noise.
  *
  * `--no-opt`: no TurboFan either, so JavaScript stays in the interpreter. An agent's hot paths are
- * short and native or WebAssembly underneath (hashing, signatures, the noise cipher), and an idle
+ * short and native underneath (hashing, signatures, the noise cipher: OpenSSL), and an idle
  * follower kept re-optimizing and deoptimizing the same framing code: −2.2 MB RSS and less CPU on an
  * idle follower (1.05–1.13 % vs 1.26–1.45 %), and less CPU on a leader of 10 too (1.99 % vs 3.40 %),
  * in same-window runs (BENCHMARKS.md, "RSS and CPU per idle follower", 2026-12-06).
- * `--lite-mode`/`--jitless` would go further but disable that WebAssembly.
+ * `--lite-mode`/`--jitless` would go further but disable WebAssembly, which node's own fetch needs
+ * (undici's HTTP parser: custom metrics, the EC2 instance metadata, verifiers).
  *
  * `--compact-on-every-full-gc`: an idle follower's RSS grows with its connections and the traffic
  * on them (about +0.4 MB per connection over 21 followers of three pools), not with live per-peer

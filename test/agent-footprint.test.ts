@@ -93,12 +93,22 @@ async function snapshot(dir: string): Promise<string> {
   );
 }
 
-/** The modules embedded in `text` (the artifact's, or an embedded module's), nested ones too: name → blob and source. */
+/**
+ * The modules embedded in `text` (the artifact's, or an embedded module's), nested ones too: name →
+ * blob (base64) and source. The artifact's own are string literals of one Latin-1 character per
+ * byte (scripts/build-artifact.mjs, latin1Literal), nested ones base64.
+ */
 function embedded(text: string, out = new Map<string, { blob: string; source: string }>()) {
-  for (const m of text.matchAll(/\("([a-z0-9-]+)","([A-Za-z0-9+/=]{100,})",/g)) {
-    const [, name, blob] = m as unknown as [string, string, string];
-    const source = brotliDecompressSync(Buffer.from(blob, 'base64')).toString('utf8');
-    out.set(name, { blob, source });
+  const call = /\("([a-z0-9-]+)","((?:[^"\\]|\\[\s\S])*)",__ppArtifactUrl,"(latin1|base64)"\)/g;
+  const escaped = { x00: '\0', n: '\n', r: '\r', '"': '"', '\\': '\\' } as Record<string, string>;
+  for (const m of text.matchAll(call)) {
+    const [, name, literal, encoding] = m as unknown as [string, string, string, 'latin1' | 'base64'];
+    const bytes = Buffer.from(
+      literal.replace(/\\(x00|n|r|"|\\)/g, (_, e: string) => escaped[e] as string),
+      encoding,
+    );
+    const source = brotliDecompressSync(bytes).toString('utf8');
+    out.set(name, { blob: bytes.toString('base64'), source });
     embedded(source, out);
   }
   return out;

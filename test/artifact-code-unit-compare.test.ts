@@ -17,19 +17,33 @@ import { logLine, stopProcess, writeLoopbackConfig } from './helpers/agent-proce
  * agent (issue 13, RSS per idle follower). The build fails if a file no longer holds the expected
  * call; the built artifact holds the rewrite; and two agents of it form a pool without one
  * localeCompare call, which a preload that reports every call shows.
+ *
+ * The same build leaves out noise's WebAssembly cipher and hash (scripts/no-wasm-crypto.mjs; the
+ * agent seals with node:crypto, agent/p2p/noise-crypto.ts): the artifact holds the stand-in, and
+ * the two agents' handshakes and traffic compile none of its own, which the preload reports too.
  */
 
 type Rewrite = { find: string; count: number; replace: string };
 const TABLE = LOCALE_COMPARE_REWRITES as Record<string, Rewrite[]>;
 const run = promisify(execFile);
 
-/** Preload: every localeCompare call writes one stderr line with its stack (the real one still answers). */
-const REPORT_LOCALE_COMPARE = `data:text/javascript,${encodeURIComponent(
+/** Preload: every localeCompare call and every WebAssembly compile writes one stderr line with its stack (the real one still answers). */
+const REPORT_CALLS = `data:text/javascript,${encodeURIComponent(
   'const real = String.prototype.localeCompare;' +
     'String.prototype.localeCompare = function (...a) {' +
     ' process.stderr.write("LOCALE-COMPARE " + JSON.stringify(new Error().stack) + "\\n");' +
-    ' return real.apply(this, a); };',
+    ' return real.apply(this, a); };' +
+    // Every way to compile or instantiate WebAssembly from JavaScript.
+    'for (const k of ["Module", "Instance", "compile", "instantiate", "validate"]) {' +
+    ' const f = WebAssembly[k];' +
+    ' const report = () => process.stderr.write("WEBASSEMBLY " + k + " " + JSON.stringify(new Error().stack) + "\\n");' +
+    ' WebAssembly[k] = new Proxy(f, {' +
+    '  construct(t, a, n) { report(); return Reflect.construct(t, a, n); },' +
+    '  apply(t, self, a) { report(); return Reflect.apply(t, self, a); } }); }',
 )}`;
+
+/** Where node's bundled undici runs, in a stack. */
+const UNDICI = 'node:internal/deps/undici/';
 
 let dir: string;
 let artifact: string;
@@ -77,7 +91,14 @@ describe('the localeCompare rewrite', () => {
     expect(/\(\((\w+),(\w+)\)=>\1<\2\?-1:\1>\2\?1:0\)\(\w+\.multiaddr\.toString\(\)/.test(text)).toBe(true);
   });
 
-  it('two agents of the artifact form a pool without calling localeCompare', async () => {
+  it("the built artifact holds the stand-in for noise's WebAssembly crypto, not the modules", async () => {
+    const text = await readFile(artifact, 'utf8');
+    expect(text.includes('NoWasmCryptoError')).toBe(true);
+    expect(text.includes('new WebAssembly.Module(')).toBe(false);
+    expect(text.includes('new WebAssembly.Instance(')).toBe(false);
+  });
+
+  it('two agents of the artifact form a pool without calling localeCompare or compiling WebAssembly', async () => {
     const keyFile = join(dir, 'pool.key');
     await writeFile(keyFile, generatePoolKey(), { mode: 0o600 });
     const stderr: string[] = ['', ''];
@@ -85,7 +106,7 @@ describe('the localeCompare rewrite', () => {
       const config = await writeLoopbackConfig(dir, `n${i}`, { keyFile, bootstrap, heartbeatInterval: 200 });
       const child = spawn(
         process.execPath,
-        [...AGENT_NODE_FLAGS, '--import', REPORT_LOCALE_COMPARE, artifact, '--config', config],
+        [...AGENT_NODE_FLAGS, '--import', REPORT_CALLS, artifact, '--config', config],
         {
           cwd: dir,
           env: agentNodeEnv(process.env),
@@ -117,7 +138,9 @@ describe('the localeCompare rewrite', () => {
       stderr
         .join('')
         .split('\n')
-        .filter((l) => l.startsWith('LOCALE-COMPARE')),
+        // Node's own fetch (undici, loaded by the monitor's first request, which this test makes)
+        // compiles its HTTP parser: WebAssembly, but not the artifact's.
+        .filter((l) => l.startsWith('LOCALE-COMPARE') || (l.startsWith('WEBASSEMBLY') && !l.includes(UNDICI))),
     ).toEqual([]);
   }, 180_000);
 });

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
-import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
+import { asCrypto, defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { multiaddr } from '@multiformats/multiaddr';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolNode } from '../agent/p2p/node.ts';
 import { noiseCrypto } from '../agent/p2p/noise-crypto.ts';
+// @ts-expect-error: a plain .mjs module of the build, without type declarations
+import * as noWasm from '../scripts/no-wasm-crypto.mjs';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { startPoolNode } from './helpers/pool-node.ts';
@@ -52,6 +54,41 @@ describe('noise crypto with KeyObjects', () => {
       // A copy of our key's bytes (not the array noise got) falls back to the DER import.
       expect(hex(noiseCrypto.generateX25519SharedKey(Uint8Array.from(ours.privateKey), theirs.publicKey))).toBe(secret);
     }
+  });
+});
+
+describe('the cipher by node:crypto at every size (no WebAssembly in the artifact)', () => {
+  const key = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
+  const nonce = Uint8Array.from({ length: 12 }, (_, i) => 200 - i);
+  const ad = Uint8Array.from([1, 2, 3]);
+  // Around the 1,200 bytes under which noise's default used its WebAssembly cipher.
+  const sizes = [0, 1, 15, 16, 17, 63, 180, 1199, 1200, 1201, 4096];
+
+  it("seals every size as noise's WebAssembly cipher does, and each opens what the other sealed", () => {
+    for (const size of sizes) {
+      const plain = Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
+      const ours = noiseCrypto.chaCha20Poly1305Encrypt(plain, nonce, ad, key);
+      const wasm = asCrypto.chaCha20Poly1305Encrypt(plain, nonce, ad, key);
+      expect(hex(ours)).toBe(hex(wasm));
+      const sealed = Uint8Array.from(Buffer.from(hex(wasm), 'hex'));
+      expect(hex(noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, key))).toBe(hex(plain));
+      expect(hex(asCrypto.chaCha20Poly1305Decrypt(Uint8Array.from(sealed), nonce, ad, key))).toBe(hex(plain));
+    }
+  });
+
+  it('rejects a frame whose tag does not match', () => {
+    const sealed = Uint8Array.from(
+      Buffer.from(hex(noiseCrypto.chaCha20Poly1305Encrypt(new Uint8Array(40), nonce, ad, key)), 'hex'),
+    );
+    sealed[3] = (sealed[3] ?? 0) ^ 1;
+    expect(() => noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, key)).toThrow();
+  });
+
+  it("the artifact's stand-in for the WebAssembly modules loads as noise loads them, and fails loudly if used", () => {
+    const cipher = new noWasm.ChaCha20Poly1305(noWasm.newInstance());
+    expect(() => cipher.seal(key, nonce, new Uint8Array(1), ad)).toThrow(noWasm.NoWasmCryptoError);
+    expect(() => cipher.open(key, nonce, new Uint8Array(17), ad)).toThrow(noWasm.NoWasmCryptoError);
+    expect(() => noWasm.digest(new Uint8Array(1))).toThrow(noWasm.NoWasmCryptoError);
   });
 });
 

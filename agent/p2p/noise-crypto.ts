@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject, randomFillSync } from 'node:crypto';
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise';
-import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
+import { defaultCrypto, nodeCrypto } from '@chainsafe/libp2p-noise/crypto';
 
 /**
  * Our X25519 private keys (the static key and each handshake's ephemeral key) as the KeyObjects
@@ -31,6 +31,16 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
  */
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,
+  // ChaCha20-Poly1305 by node:crypto (OpenSSL) at every size. Noise's default seals frames under
+  // 1,200 bytes, which is nearly all of an idle agent's, with its WebAssembly cipher
+  // (@chainsafe/as-chacha20poly1305): compiling and tiering that module up pages V8's WebAssembly
+  // and optimizing compilers into every agent, and its instance keeps its own memory — about 5 MB
+  // of an idle follower's RSS (BENCHMARKS.md, session 20, "noise without WebAssembly"). OpenSSL
+  // costs ~10–20 µs more per small frame (a few frames a second at idle). The bytes on the wire
+  // are the same, so agents of either kind talk. The artifact leaves the WebAssembly modules out
+  // (scripts/no-wasm-crypto.mjs); noise's SHA-256 is node:crypto's already.
+  chaCha20Poly1305Encrypt: nodeCrypto.chaCha20Poly1305Encrypt,
+  chaCha20Poly1305Decrypt: nodeCrypto.chaCha20Poly1305Decrypt,
   generateX25519KeyPair() {
     const raw = randomFillSync(new Uint8Array(32));
     const privateKey = createPrivateKey({
