@@ -17,6 +17,7 @@ const SCRIPTS = [
   ['metrics-render.ts', 'metrics-render'],
   ['metrics-scrape.ts', 'metrics-scrape'],
   ['accept-rate.ts', 'accept-rate'],
+  ['ed25519-cost.ts', 'ed25519-cost.ts'],
 ] as const;
 
 function bench(script: string, ...args: string[]) {

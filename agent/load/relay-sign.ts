@@ -1,5 +1,6 @@
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { keyObjectSigner } from '../p2p/ed25519-keys.ts';
 
 /**
  * Signatures on relayed load reports and summaries, with the agent's libp2p identity key
@@ -21,7 +22,9 @@ export interface RelaySigning {
 export type Leader = { peerId: string; term: number };
 
 export function signWith(key: PrivateKey): Sign {
-  return async (bytes) => key.sign(bytes);
+  // Imported once (ed25519-keys.ts): a load report is signed every loadInterval.
+  const signer = keyObjectSigner(key);
+  return async (bytes) => signer.sign(bytes);
 }
 
 /** Peer ids whose public keys are kept (parsing one costs ~10-20 µs; a pool is bounded anyway). */

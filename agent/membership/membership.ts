@@ -5,12 +5,13 @@ import type { GossipChannel } from '../gossip.ts';
 import { type FramedChannel, isRefused } from '../transport/channel.ts';
 import { BindingCache } from './binding-cache.ts';
 import { JOIN_SYNC_MS, Joining } from './joining.ts';
+import { AddrLearner } from './learned-addrs.ts';
 import { memberChannels, tellEach } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveAboutUs, receiveSynced } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
 import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, tickAt } from './membership-options.ts';
-import { Connections, learnAddrs } from './neighbours.ts';
+import { Connections } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { OwnRecord } from './record-push.ts';
 import { SwimCore } from './swim/core.ts';
@@ -94,6 +95,7 @@ export class Membership {
       dialDeferMs: opts.dialDeferMs,
       now: opts.now,
     });
+    const addrs = new AddrLearner({ node: opts.node, self: opts.self, max: opts.swim.maxMembers, now: opts.now });
     this.#inbox = {
       now: opts.now,
       unknown: (id) => this.#joining.heardFrom(id),
@@ -103,7 +105,7 @@ export class Membership {
       onReject: opts.onReject,
       onBytes: opts.onBytes,
       kept: (r) => {
-        learnAddrs(opts.node, opts.self, r);
+        addrs.learn(r);
         this.#events.arrived(r.peerId);
       },
     };

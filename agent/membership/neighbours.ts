@@ -1,23 +1,9 @@
 import type { Connection } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr } from '@multiformats/multiaddr';
-import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import { DialOrder } from './dial-order.ts';
 import { duplicatesToClose } from './duplicates.ts';
 import { busy, surplusToClose } from './surplus.ts';
-
-/** Puts a member's record addresses in the peer store, so it can be dialled by peer id. */
-export function learnAddrs(node: PoolNode, self: string, r: Heartbeat): void {
-  if (r.peerId === self || r.addrs.length === 0) return;
-  try {
-    void node.peerStore
-      .merge(peerIdFromString(r.peerId), { multiaddrs: r.addrs.map((a) => multiaddr(a)) })
-      .catch(() => undefined);
-  } catch {
-    // A malformed address in a valid-looking record: the member stays undialable.
-  }
-}
 
 /** How often the connections are checked against the wanted set (ms). */
 const MAINTAIN_MS = 2000;

@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { installKeyObjectVerify, keyObjectSigner } from './ed25519-keys.ts';
 import { noiseCrypto } from './noise-crypto.ts';
 import { poolKeyProtector } from './pool-key-protector.ts';
 import { libp2pLogger } from './quiet-logger.ts';
@@ -36,8 +37,10 @@ export type PoolNode = Libp2p<PoolServices>;
  */
 export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
   const logger = libp2pLogger();
+  // Ed25519 keys imported once, not for every signature checked or made (ed25519-keys.ts).
+  installKeyObjectVerify();
   const node = await createLibp2p({
-    privateKey: opts.privateKey,
+    privateKey: keyObjectSigner(opts.privateKey),
     start: false,
     ...(logger ? { logger } : {}),
     addresses: { listen: opts.listen },
