@@ -55,7 +55,11 @@ export class Pool {
     const me = this.nodes.get(id) as ElectionState;
     if (me.leads === null) return false;
     const reign = extendReign(this.reigns.get(id) ?? [], me.leads);
-    const acks = reignAckerIds(reign, (term) => this.#followers(id, term), () => 0).size;
+    const acks = reignAckerIds(
+      reign,
+      (term) => this.#followers(id, term),
+      () => 0,
+    ).size;
     return acks > this.nodes.size / 2;
   }
 
