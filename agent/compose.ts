@@ -7,7 +7,7 @@ import { buildBundles } from './compose/bundles.ts';
 import { agentComponents, runFlag } from './compose/components.ts';
 import { buildControl, type ControlPublish } from './compose/control.ts';
 import { buildDashboard } from './compose/dashboard.ts';
-import { buildDuty, buildLeadership } from './compose/leadership.ts';
+import { buildDuty, buildLeadership, buildStepClock } from './compose/leadership.ts';
 import { leveled, RETIREMENT_LEVELS, SCALER_LEVELS } from './compose/log-levels.ts';
 import { buildMembers } from './compose/members.ts';
 import { buildSampler, telemetry } from './compose/telemetry.ts';
@@ -88,6 +88,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const sampler = buildSampler(c, tel, log);
   // What most groups of components are built from (compose/wiring.ts).
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
+  // When the duty below steps: on a change of the membership view, and on a beat while time moves it.
+  const election = buildStepClock(common, () => duty.step(), tel.onError);
   const { membership, load } = buildMembers({
     ...common,
     sampler,
@@ -95,6 +97,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     record: () => views.record(),
     retired: () => retirement.retired,
     windows: () => scaler?.windows() ?? [],
+    onViewChange: () => election.poke(),
   });
   const duty = buildDuty({
     ...common,
@@ -192,7 +195,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     membership,
     load,
     monitor,
-    duty,
+    election,
     scaler,
   });
   components.push(dashboard.history, upgrade);

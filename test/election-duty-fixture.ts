@@ -15,6 +15,8 @@ export function dutyFixture(o: {
   self: string;
   members: Heartbeat[];
   leaseTimeout: number;
+  /** The election's claimDelay (ms; default 0). */
+  claimDelay?: number;
   counted: (term: number) => number;
   onActing?: (term: number) => void;
   onFollow?: (leader: { peerId: string; term: number }) => void;
@@ -31,6 +33,7 @@ export function dutyFixture(o: {
     startedAt: 0,
     settleAfter: 0,
     leaseTimeout: o.leaseTimeout,
+    ...(o.claimDelay !== undefined ? { claimDelay: o.claimDelay } : {}),
   });
   const duty = new LeaderDuty({
     leadership,

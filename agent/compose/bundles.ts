@@ -46,7 +46,11 @@ export function buildBundles(i: BundlesInput): BundleManager {
         timeout: t.applyTimeout,
         onLog: ({ source, stream, line }) => log.info('configure-log', { source, stream, line }),
       }),
-    emit: (e) => i.events.emit(e),
+    // An apply's outcome goes into our record at once (a rollout grants the next member on it).
+    emit: (e) => {
+      i.events.emit(e);
+      membership.refreshRecord();
+    },
     log: leveled(log, BUNDLE_LEVELS),
     maxBytes: t.maxBundleBytes,
     maxUnavailable: t.maxUnavailable,

@@ -1,6 +1,6 @@
 import type { BundleManager } from '../bundle/manager.ts';
 import type { GossipChannel } from '../gossip.ts';
-import type { LeaderDuty } from '../leadership/duty.ts';
+import type { StepClock } from '../leadership/step-clock.ts';
 import { type Component, component, ticker } from '../lifecycle.ts';
 import type { LoadExchange } from '../load/exchange.ts';
 import type { Membership } from '../membership/membership.ts';
@@ -45,7 +45,8 @@ export interface ComponentsInput extends Pick<Wiring, 'config' | 'now' | 'node'>
   membership: Membership;
   load: LoadExchange;
   monitor: MonitorServer;
-  duty: LeaderDuty;
+  /** When the election steps (leadership/step-clock.ts): on a change of the view, and on a beat while time moves it. */
+  election: StepClock;
   scaler: PoolScaler | undefined;
 }
 
@@ -60,7 +61,7 @@ function startable(name: string, part: { start(): void | Promise<void>; stop(): 
 
 /** The agent's components in start order (stopped in reverse), and the timers that drive them. */
 export function agentComponents(i: ComponentsInput): Component[] {
-  const { config: c, sampler, node, bundles, control, membership, load, monitor, duty, scaler, onError } = i;
+  const { config: c, sampler, node, bundles, control, membership, load, monitor, scaler, onError } = i;
   const t = c.tunables;
   return [
     startable('sampler', sampler),
@@ -84,8 +85,23 @@ export function agentComponents(i: ComponentsInput): Component[] {
       },
       () => monitor.stop(),
     ),
-    ticker('election', Math.min(250, Math.max(50, Math.floor(t.heartbeatInterval / 4))), () => duty.step(), onError),
-    ticker('bundles', Math.min(1000, t.heartbeatInterval), () => bundles.tick(), onError),
+    startable('election', i.election),
+    // The agent's 1 s beat: the bundles tick, our record's fields without a hook of their own
+    // (addresses, identity, a term alone; its own 250 ms timer was 4 of an idle agent's ~22
+    // wake-ups a second) and the election's backstop round (a follower's view changes poke it).
+    ticker(
+      'bundles',
+      Math.min(1000, t.heartbeatInterval),
+      () => {
+        i.election.beat();
+        try {
+          bundles.tick();
+        } finally {
+          membership.refreshRecord();
+        }
+      },
+      onError,
+    ),
     // Every cloud's scaler on its own interval: ticks at the shortest, each steps when due.
     ...(scaler && c.scaling ? [ticker('scaling', scaler.interval, () => scaler.step(i.now()), onError)] : []),
   ];

@@ -1,4 +1,5 @@
 import { LeaderDuty, type LeaderDutyOptions } from '../leadership/duty.ts';
+import { StepClock } from '../leadership/step-clock.ts';
 import { Leadership } from '../leadership.ts';
 import type { Wiring } from './wiring.ts';
 
@@ -55,5 +56,27 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     ...(i.onFollow ? { onFollow: i.onFollow } : {}),
     ...(i.tellFollowers ? { tellFollowers: i.tellFollowers } : {}),
     ...(i.tellSuccessors ? { tellSuccessors: i.tellSuccessors } : {}),
+  });
+}
+
+/**
+ * When the duty steps: at heartbeatInterval / 4 (the old ticker's beat, at most 250 ms) while
+ * this node leads or follows nobody; a follower of a live leader when poked (a change of its
+ * view, and the agent's 1 s beat as a backstop: compose/components.ts), at most one round per
+ * half beat (step-clock.ts).
+ */
+export function buildStepClock(
+  i: Pick<Wiring, 'config' | 'now' | 'leadership'>,
+  step: () => void,
+  onError: (name: string, err: Error) => void,
+): StepClock {
+  const fastMs = Math.min(250, Math.max(50, Math.floor(i.config.tunables.heartbeatInterval / 4)));
+  return new StepClock({
+    step,
+    urgent: () => i.leadership.leads !== null || i.leadership.leader === null,
+    now: i.now,
+    fastMs,
+    minGapMs: Math.floor(fastMs / 2),
+    onError: (err) => onError('election', err),
   });
 }

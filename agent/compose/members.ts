@@ -27,6 +27,8 @@ export interface MembersInput
   windows?: () => RuleWindow[];
   /** This agent's identity key (its peer id's), to sign its relayed load reports and summaries. */
   privateKey: PrivateKey;
+  /** A member event or a member's record arrived: the election steps on it (leadership/step-clock.ts). */
+  onViewChange?: () => void;
 }
 
 /** Members whose load the exchange keeps (and relays hold reports of). */
@@ -67,7 +69,9 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     onEvent: (e) => {
       if (e.type === 'member-removed') load.forget(e.peerId);
       events.emit(e);
+      i.onViewChange?.();
     },
+    ...(i.onViewChange ? { onRecord: i.onViewChange } : {}),
     onReject: tel.onReject,
     onBytes: tel.onBytes,
     log: leveled(log, MEMBERSHIP_LEVELS),

@@ -20,6 +20,8 @@ export interface MembershipOptions {
   /** Frames that are not probes (load reports) go here. */
   onFrame: (from: string, frame: ProbeFrame) => void;
   onEvent: (e: MemberEvent) => void;
+  /** A member's record was kept (a claim or a step-down may be in it: the election steps on it). */
+  onRecord?: (r: Heartbeat) => void;
   onReject: (reason: string, detail: string) => void;
   onBytes: (direction: 'in' | 'out', bytes: number) => void;
   log: (msg: string, fields: Record<string, unknown>) => void;
@@ -46,7 +48,6 @@ export const TICK_MIN_MS = 10;
 export function tickAt(now: number, wakeAt: number, probeInterval: number): number {
   return Math.max(now + TICK_MIN_MS, Math.min(wakeAt, now + Math.min(TICK_MAX_MS, probeInterval)));
 }
-export const RECORD_CHECK_MS = 250;
 /** When a joiner repeats its announcement (ms after its join sync). */
 export const ANNOUNCE_AFTER = [200, 1000, 3000];
 /** A member not bound yet (its launch not recorded yet) is checked again this often (ms). */

@@ -10,7 +10,7 @@ import { memberChannels, tellEach } from './member-channels.ts';
 import { MemberEvents } from './member-events.ts';
 import { type InboxContext, receiveAboutUs, receiveSynced } from './member-inbox.ts';
 import { MemberRecords } from './member-records.ts';
-import { LOST, type MembershipOptions, RECHECK_BINDING_MS, RECORD_CHECK_MS, tickAt } from './membership-options.ts';
+import { LOST, type MembershipOptions, RECHECK_BINDING_MS, tickAt } from './membership-options.ts';
 import { Connections } from './neighbours.ts';
 import { LostMembers } from './reconnect.ts';
 import { OwnRecord } from './record-push.ts';
@@ -40,7 +40,6 @@ export class Membership {
   readonly #inbox: InboxContext;
   readonly #connections: Connections;
   #neighbours: string[] = [];
-  #recordCheck: NodeJS.Timeout | undefined;
   readonly #tick = new WakeTimer();
   readonly #record: OwnRecord;
   #running = false;
@@ -107,6 +106,7 @@ export class Membership {
       kept: (r) => {
         addrs.learn(r);
         this.#events.arrived(r.peerId);
+        opts.onRecord?.(r);
       },
     };
     ({ topic: this.#topic, probes: this.#probes, digests: this.#digests } = memberChannels(opts, this.#inbox));
@@ -126,7 +126,6 @@ export class Membership {
     );
     o.node.addEventListener('peer:disconnect', this.#onDisconnect);
     this.#scheduleTick();
-    this.#recordCheck = setInterval(() => this.refreshRecord(), RECORD_CHECK_MS);
     this.#o.identity?.start();
     this.refreshRecord();
     this.#joining.start();
@@ -144,7 +143,6 @@ export class Membership {
     this.#joining.stop();
     this.#connections.stop();
     this.#o.identity?.stop();
-    clearInterval(this.#recordCheck);
     this.#tick.clear();
     this.#o.node.removeEventListener('peer:disconnect', this.#onDisconnect);
     this.#topic.stop();
@@ -152,7 +150,11 @@ export class Membership {
     await this.#o.node.unhandle(syncProtocol(this.#o.pool)).catch(() => undefined);
   }
 
-  /** Publishes our record if anything but metrics changed since the last one. */
+  /**
+   * Publishes our record if anything but metrics changed since the last one. Called by whoever
+   * changes a field (a claim, a bundle's state, a retirement) and once a second by the bundles
+   * beat for the rest (addresses, identity, a term alone): no timer of its own (compose/components.ts).
+   */
   refreshRecord(): void {
     if (this.#running) this.#record.refresh();
   }

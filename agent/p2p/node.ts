@@ -97,7 +97,10 @@ export async function createPoolNode(opts: PoolNodeOptions): Promise<PoolNode> {
         // (broken IWANT promises, easy to incur under event-loop lag) pruned healthy peers for
         // good and collapsed the mesh in benchmarks; colocation penalties would punish a local
         // pool, whose members all share one IP.
-        scoreParams: { behaviourPenaltyWeight: 0, IPColocationFactorWeight: 0 },
+        // With no topic scored and these weights 0 every score is 0: the score's 1 s decay beat
+        // (one wake-up a second) only drops disconnected peers' stats after an hour and old
+        // delivery records (2 min), which 10 s apart does as well.
+        scoreParams: { behaviourPenaltyWeight: 0, IPColocationFactorWeight: 0, decayInterval: SCORE_DECAY_MS },
         // Without a fast id, gossipsub verifies the Ed25519 signature of every duplicate copy
         // before noticing it has seen the message: a quarter of all CPU at 25 agents. The key
         // includes the signature, so a forged copy cannot shadow the genuine one.
@@ -124,6 +127,9 @@ function dialSource(listen: string[]): Parameters<typeof tcp>[0] {
 function b64(bytes: Uint8Array | undefined): string {
   return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') : '';
 }
+
+/** How often gossipsub's peer score decays and forgets (ms; its default 1,000). */
+export const SCORE_DECAY_MS = 10_000;
 
 /** Cheap duplicate key of a raw gossipsub message: sender, sequence number and signature. */
 function fastMessageId(msg: {

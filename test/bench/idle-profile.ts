@@ -193,6 +193,12 @@ try {
     const b = p1.get(pid);
     return a && b ? Number(rates(a, b).cpuPct.toFixed(3)) : null;
   };
+  const wakeupsOf = (pid: number) => {
+    const a = p0.get(pid);
+    const b = p1.get(pid);
+    const r = a && b ? rates(a, b).wakeupsPerS : null;
+    return r === null ? null : Number(r.toFixed(2));
+  };
   const sec = windowS + 11;
   const sentOf = (pid: number) => {
     const before = f0.get(pid) ?? {};
@@ -211,11 +217,12 @@ try {
     variant: variant(a),
     role: leaders.has(a.peerId) ? 'leader' : profiled.includes(a) ? 'profiled' : 'follower',
     cpuPct: cpuOf(a.child.pid ?? 0),
+    wakeupsPerS: wakeupsOf(a.child.pid ?? 0),
     rssMeanMb: rssOf(a.child.pid ?? 0),
     connections: conns[i],
     sees: pool.tracker.aliveSeenBy(a.id),
   }));
-  const plain = (v: string, k: 'cpuPct' | 'rssMeanMb' = 'cpuPct') =>
+  const plain = (v: string, k: 'cpuPct' | 'rssMeanMb' | 'wakeupsPerS' = 'cpuPct') =>
     summarize(
       each.filter((e) => e.role === 'follower' && e.variant === v && e[k] !== null).map((e) => e[k] as number),
       3,
@@ -232,6 +239,9 @@ try {
     seenBefore: events0,
     wireBytesPerProcessPerS: w0 && w1 ? Math.round((w1.bytes - w0.bytes) / n / sec) : null,
     followersCpuPct: ab ? { A: plain('A'), B: plain('B') } : plain('A'),
+    followersWakeupsPerS: ab
+      ? { A: plain('A', 'wakeupsPerS'), B: plain('B', 'wakeupsPerS') }
+      : plain('A', 'wakeupsPerS'),
     followersRssMeanMb: ab ? { A: plain('A', 'rssMeanMb'), B: plain('B', 'rssMeanMb') } : plain('A', 'rssMeanMb'),
     wedged,
     each,

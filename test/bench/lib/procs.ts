@@ -96,6 +96,11 @@ export interface ProcSample {
   rssBytes: number;
   /** Bytes the process wrote (syscalls: sockets, pipes, files), from /proc/<pid>/io. */
   wcharBytes: number | null;
+  /**
+   * The main thread's voluntary context switches (/proc/<pid>/status): each time the event loop
+   * blocked and was woken (a timer, a socket), so their rate is its wake-ups per second.
+   */
+  wakeups: number | null;
   atMs: number;
 }
 
@@ -108,9 +113,13 @@ export function sampleProc(pid: number): ProcSample | null {
     const utime = Number(f[11]);
     const stime = Number(f[12]);
     let rssBytes = Number(f[21]) * PAGE;
+    let wakeups: number | null = null;
     try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
       if (m) rssBytes = Number(m[1]) * 1024;
+      const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status);
+      if (v) wakeups = Number(v[1]);
     } catch {
       // stat's rss field (pages) stands in
     }
@@ -122,18 +131,22 @@ export function sampleProc(pid: number): ProcSample | null {
     } catch {
       wchar = null;
     }
-    return { cpuS: (utime + stime) / TICKS, rssBytes, wcharBytes: wchar, atMs: Date.now() };
+    return { cpuS: (utime + stime) / TICKS, rssBytes, wcharBytes: wchar, wakeups, atMs: Date.now() };
   } catch {
     return null;
   }
 }
 
-/** CPU % of one core and bytes written per second between two samples of the same process. */
-export function rates(a: ProcSample, b: ProcSample): { cpuPct: number; wcharPerS: number | null } {
+/** CPU % of one core, bytes written and wake-ups per second between two samples of the same process. */
+export function rates(
+  a: ProcSample,
+  b: ProcSample,
+): { cpuPct: number; wcharPerS: number | null; wakeupsPerS: number | null } {
   const dt = (b.atMs - a.atMs) / 1000;
   return {
     cpuPct: dt > 0 ? ((b.cpuS - a.cpuS) / dt) * 100 : 0,
     wcharPerS: a.wcharBytes !== null && b.wcharBytes !== null && dt > 0 ? (b.wcharBytes - a.wcharBytes) / dt : null,
+    wakeupsPerS: a.wakeups !== null && b.wakeups !== null && dt > 0 ? (b.wakeups - a.wakeups) / dt : null,
   };
 }
 
