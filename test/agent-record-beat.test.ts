@@ -6,7 +6,7 @@ import { defaultTunables } from '../shared/config/tunables.ts';
 
 /**
  * Our record has no timer of its own (it was checked every 250 ms, 4 of an idle agent's ~22
- * wake-ups a second): whoever changes a field refreshes it, and the bundles beat looks once a
+ * wake-ups a second): whoever changes a field refreshes it, and the agent's beat looks once a
  * second for the fields without a hook (addresses, identity, a term alone).
  */
 beforeEach(() => {
@@ -41,8 +41,7 @@ describe("the agent's beats", () => {
       () => calls.push('tick'),
       { name: 'x', start: () => undefined, stop: () => undefined, beat: () => calls.push('election') },
     );
-    // The manager's own component is named 'bundles' too; its beat is the ticker after it.
-    const beat = list.filter((c) => c.name === 'bundles').at(-1);
+    const beat = list.find((c) => c.name === 'beat');
     beat?.start();
     vi.advanceTimersByTime(2999);
     expect(calls).toEqual(['election', 'tick', 'record', 'election', 'tick', 'record']);

@@ -10,11 +10,12 @@ const SLOW = 1000;
 const GAP = 125;
 
 /**
- * Node `b` driven as the agent drives it: by the step clock ('clock') or by the fixed 250 ms
- * ticker it replaces ('ticker'), on fake time. `poke` is what a member event or a kept record
- * does in the agent (compose/members.ts onViewChange).
+ * Node `b` on fake time, driven as the agent drives it ('beat': the step clock, whose backstop is
+ * the agent's 1 s beat, compose/components.ts) or by the fixed 250 ms ticker it replaced
+ * ('ticker'). `poke` is what a member event or a kept record does in the agent
+ * (compose/members.ts onViewChange).
  */
-function node(drive: 'clock' | 'ticker' | 'beat', members: Heartbeat[]) {
+function node(drive: 'ticker' | 'beat', members: Heartbeat[]) {
   const f = dutyFixture({ self: 'b', members, leaseTimeout: 6000, claimDelay: FAST, counted: () => 0 });
   let rounds = 0;
   const step = () => {
@@ -27,7 +28,6 @@ function node(drive: 'clock' | 'ticker' | 'beat', members: Heartbeat[]) {
     urgent: () => f.leadership.leads !== null || f.leadership.leader === null,
     now: () => Date.now(),
     fastMs: FAST,
-    ...(drive === 'clock' ? { slowMs: SLOW } : {}),
     minGapMs: GAP,
     onError: (err) => {
       throw err;
@@ -35,9 +35,10 @@ function node(drive: 'clock' | 'ticker' | 'beat', members: Heartbeat[]) {
   });
   let ticker: NodeJS.Timeout | undefined;
   if (drive === 'ticker') ticker = setInterval(step, FAST);
-  else clock.start();
-  // As the agent runs it: no slow beat of its own, its 1 s beat calls beat() (compose/components.ts).
-  if (drive === 'beat') ticker = setInterval(() => clock.beat(), SLOW);
+  else {
+    clock.start();
+    ticker = setInterval(() => clock.beat(), SLOW);
+  }
   return {
     ...f,
     poke: () => clock.poke(),
@@ -73,7 +74,7 @@ describe('StepClock: the election steps on a change of the view', () => {
   it("a leader's death: the next in line claims claimDelay after the event, never later than with the 250 ms ticker", () => {
     for (const death of [1000, 1001, 1060, 1124, 1200, 1249, 1250, 1313, 2999]) {
       vi.setSystemTime(0);
-      const now = node('clock', led());
+      const now = node('beat', led());
       const old = node('ticker', led());
       vi.advanceTimersByTime(death);
       expect(now.leadership.leader?.peerId).toBe('a');
@@ -87,8 +88,8 @@ describe('StepClock: the election steps on a change of the view', () => {
       const at = { now: now.events.at(-1)?.at ?? 0, old: old.events.at(-1)?.at ?? 0 };
       expect(now.leadership.leads).toBe(2);
       expect(at.now).toBeLessThanOrEqual(at.old);
-      // A round within GAP before the death (the backstop's) delays the poke's round to GAP after it.
-      const lastRound = Math.floor((death - FAST) / SLOW) * SLOW + FAST;
+      // A round within GAP before the death (the agent's beat's) delays the poke's round to GAP after it.
+      const lastRound = Math.floor(death / SLOW) * SLOW;
       expect(at.now).toBe(Math.max(death, lastRound + GAP) + FAST);
       now.stop();
       old.stop();
@@ -96,7 +97,7 @@ describe('StepClock: the election steps on a change of the view', () => {
   });
 
   it("a new leader's claim is followed when its record arrives, not at the next beat", () => {
-    const n = node('clock', led());
+    const n = node('beat', led());
     vi.advanceTimersByTime(1500);
     n.members.set('a', record('a', { startedAt: -10, term: 1 })); // a stepped down (retiring)...
     n.members.set('c', record('c', { startedAt: 10, term: 2, leads: 2 })); // ...and c claimed term 2
@@ -106,20 +107,7 @@ describe('StepClock: the election steps on a change of the view', () => {
     n.stop();
   });
 
-  it('a follower of a live leader steps once a second; a leader and a leaderless node 4 times', () => {
-    const follower = node('clock', led());
-    vi.advanceTimersByTime(10_249);
-    expect(follower.rounds()).toBe(10); // at 250 ms (it follows a), then each second: 1250 … 9250
-    follower.stop();
-    vi.setSystemTime(0);
-    const leader = node('clock', [record('c', { startedAt: 10 }), record('d', { startedAt: 20 })]);
-    vi.advanceTimersByTime(10_000);
-    expect(leader.leadership.leads).toBe(1);
-    expect(leader.rounds()).toBe(40);
-    leader.stop();
-  });
-
-  it("without a slow beat of its own, a follower steps on the agent's beat only, in that same wake-up", () => {
+  it("a follower of a live leader steps on the agent's beat only, in that same wake-up", () => {
     const n = node('beat', led());
     vi.advanceTimersByTime(10_000);
     // 250 ms (it follows a), then the agent's beat at 1000, 2000, … 10000
@@ -137,7 +125,7 @@ describe('StepClock: the election steps on a change of the view', () => {
   });
 
   it('the beat runs no round within GAP of the last one', () => {
-    const n = node('clock', led());
+    const n = node('beat', led());
     vi.advanceTimersByTime(250); // round 1 at 250
     vi.advanceTimersByTime(100); // 350
     n.beat();
@@ -159,7 +147,7 @@ describe('StepClock: the election steps on a change of the view', () => {
   });
 
   it('a burst of changes is one round, no sooner than GAP after the last; none after stop', () => {
-    const n = node('clock', led());
+    const n = node('beat', led());
     vi.advanceTimersByTime(300); // rounds: 250
     expect(n.rounds()).toBe(1);
     for (let i = 0; i < 10; i++) n.poke();
@@ -188,7 +176,6 @@ describe('StepClock: the election steps on a change of the view', () => {
       urgent: () => true,
       now: () => Date.now(),
       fastMs: FAST,
-      slowMs: SLOW,
       minGapMs: GAP,
       onError: (err) => errors.push(err.message),
     });

@@ -90,7 +90,7 @@ export function agentComponents(i: ComponentsInput): Component[] {
     // (addresses, identity, a term alone; its own 250 ms timer was 4 of an idle agent's ~22
     // wake-ups a second) and the election's backstop round (a follower's view changes poke it).
     ticker(
-      'bundles',
+      'beat',
       Math.min(1000, t.heartbeatInterval),
       () => {
         i.election.beat();

@@ -8,11 +8,6 @@ export interface StepClockOptions {
   now: () => number;
   /** The beat while `urgent` (ms): the old fixed ticker's, heartbeatInterval / 4. */
   fastMs: number;
-  /**
-   * The beat otherwise (ms): a backstop only, every change of the view pokes a round. Absent: no
-   * beat of its own (the agent pokes it from its 1 s beat instead: one wake-up fewer a second).
-   */
-  slowMs?: number;
   /** A poke this soon after the last round waits for that much to have passed (ms): a burst of changes is one round. */
   minGapMs: number;
   onError: (err: Error) => void;
@@ -26,8 +21,8 @@ export interface StepClockOptions {
  * pokes a round at once (coalesced: never closer than `minGapMs` to the last), and the beat runs
  * at `fastMs` only while time alone moves the outcome — this node leads (its lease ages, a
  * rival's claim waits out leaseTimeout, a re-bid rests) or follows nobody (claimDelay,
- * settleAfter and the join window run out) — and otherwise at `slowMs`, or at the agent's own
- * beat (`beat`), as a backstop. A leader's death is acted on at the event instead of the next
+ * settleAfter and the join window run out) — and otherwise not at all: the agent's own 1 s beat
+ * calls `beat` as a backstop (no timer of its own: one wake-up fewer a second). A leader's death is acted on at the event instead of the next
  * beat; the claim follows `fastMs` later, as before.
  */
 export class StepClock {
@@ -78,7 +73,6 @@ export class StepClock {
       o.onError(err as Error);
     }
     const now = o.now();
-    const next = o.urgent() ? o.fastMs : o.slowMs;
-    if (next !== undefined) this.#timer.arm(now + next, now, () => this.#round());
+    if (o.urgent()) this.#timer.arm(now + o.fastMs, now, () => this.#round());
   }
 }

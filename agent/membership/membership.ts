@@ -152,7 +152,7 @@ export class Membership {
 
   /**
    * Publishes our record if anything but metrics changed since the last one. Called by whoever
-   * changes a field (a claim, a bundle's state, a retirement) and once a second by the bundles
+   * changes a field (a claim, a bundle's state, a retirement) and once a second by the agent's
    * beat for the rest (addresses, identity, a term alone): no timer of its own (compose/components.ts).
    */
   refreshRecord(): void {
