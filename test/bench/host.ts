@@ -104,10 +104,8 @@ async function handle(req: HostRequest): Promise<unknown> {
       return events.slice(req.from);
     case 'crash': {
       // agent.crash(): as peers see a kill -9 (sockets reset, address refuses, nothing more sent).
-      // 'stop' is the bench's crash before session 20, stop({ leave: false }): the membership
-      // stops answering while the node stays connected, and the node closes last.
       const victims = agents.filter((a) => req.peerIds.includes(a.peerId));
-      await Promise.all(victims.map((a) => (req.how === 'stop' ? a.stop({ leave: false }) : a.crash())));
+      await Promise.all(victims.map((a) => a.crash()));
       return victims.length;
     }
     case 'launches':

@@ -263,14 +263,14 @@ export class InprocPool {
     );
   }
 
-  /** Crashes agents as peers see a kill -9 ('stop': stop({ leave: false })); returns the epoch ms it was issued. */
-  async crash(peerIds: string[], how: 'kill' | 'stop' = 'kill'): Promise<number> {
+  /** Crashes agents as peers see a kill -9 (agent.crash()); returns the epoch ms it was issued. */
+  async crash(peerIds: string[]): Promise<number> {
     const at = Date.now();
     for (const p of peerIds) this.#crashed.add(p);
     await Promise.all(
       this.#hosts.map((host, h) => {
         const mine = peerIds.filter((p) => (this.#index[h] as string[]).includes(p));
-        return mine.length ? host.request({ op: 'crash', peerIds: mine, how }) : undefined;
+        return mine.length ? host.request({ op: 'crash', peerIds: mine }) : undefined;
       }),
     );
     return at;

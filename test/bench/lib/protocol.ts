@@ -42,8 +42,7 @@ export interface FakeRemoterSpec {
 export type HostRequest =
   | { op: 'start'; configs: AgentConfig[]; fake?: FakeRemoterSpec }
   | { op: 'events'; from: number }
-  /** `how`: 'kill' (default) as peers see a kill -9 (agent.crash()); 'stop': stop({ leave: false }). */
-  | { op: 'crash'; peerIds: string[]; how?: 'kill' | 'stop' }
+  | { op: 'crash'; peerIds: string[] }
   | { op: 'launches' }
   | { op: 'scaling'; peerId: string }
   | { op: 'connections' }
