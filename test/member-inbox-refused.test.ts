@@ -117,3 +117,29 @@ describe('a peer refused for good stays refused once its record is dropped', () 
     expect(members.refused('GONE')).toBe(false);
   });
 });
+
+/**
+ * KNOWN DEFECT (issue 15, found in session 20; `it.fails` until fixed): a member that holds the
+ * pool key and is bound to its own instance can rewrite another member's record through
+ * anti-entropy. receiveSynced keeps the other members' records of a synced table after the binding
+ * check alone (peer id <-> instance), which the genuine record and a forgery share; nothing shows
+ * that the record's content came from its member (gossip has gossipsub's envelope signature, a
+ * synced table has none). A forged record at the highest seq is never replaced by the member's own
+ * (newest seq wins) and anti-entropy spreads it: monitor URL, addresses, `retiring`, `leads`, the
+ * bundle state. The fix: records signed by their member, checked on every path (gossip, sync,
+ * push), with a cache of checked signatures. When that lands this test passes: drop `.fails`.
+ */
+describe('a synced table cannot speak for a third member', () => {
+  it.fails("another member's record with content its member never signed is not kept", () => {
+    const { ctx, members } = inbox();
+    const forged = memberRecord('P1', {
+      instanceId: 'local-1',
+      seq: Number.MAX_SAFE_INTEGER,
+      monitor: 'http://forged',
+      retiring: true,
+    });
+    // P2, bound and a member, syncs us its own record and a forged one of P1 (which we hold at seq 1).
+    receiveSynced(ctx, 'SELF', { entries: [], records: [record('P2', 'local-2'), forged] }, 'P2');
+    expect(members.book.get('P1')?.monitor).not.toBe('http://forged');
+  });
+});

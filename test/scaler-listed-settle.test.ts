@@ -42,13 +42,24 @@ function expectHealed(l: ReturnType<typeof leaderOver>): void {
   expect(l.p.launches).toBe(1);
 }
 
+/** A ledger holding the dead leader's intent, as every member's does. */
+function ledgerWithDeadIntent(): ActionLedger {
+  const ledger = new ActionLedger();
+  ledger.intent(DEAD_INTENT);
+  return ledger;
+}
+
+/** The term-2 leader after one round over a listing that shows the dead leader's launch (i-8). */
+async function sawItListed() {
+  const l = leaderOver(2, ledgerWithDeadIntent());
+  l.p.listed = [rec('i-1'), rec('i-2'), rec('i-8', 'pp-1-1-x')];
+  await l.scaler.step();
+  return l;
+}
+
 describe("a dead leader's listed launch stays done", () => {
   it('when its instance is ended later, the leader that saw it listed does not wait for it again', async () => {
-    const ledger = new ActionLedger();
-    ledger.intent(DEAD_INTENT);
-    const l = leaderOver(2, ledger);
-    l.p.listed = [rec('i-1'), rec('i-2'), rec('i-8', 'pp-1-1-x')];
-    await l.scaler.step();
+    const l = await sawItListed();
     expect(l.decisions.at(-1)?.blocked).toBeUndefined();
     // i-8 contracted (or replaced) since: 2 < min 3, healed at once.
     l.p.listed = [rec('i-1'), rec('i-2')];
@@ -57,14 +68,9 @@ describe("a dead leader's listed launch stays done", () => {
   });
 
   it('nor does the next leader, which never saw it listed', async () => {
-    const first = new ActionLedger();
-    first.intent(DEAD_INTENT);
-    const a = leaderOver(2, first);
-    a.p.listed = [rec('i-1'), rec('i-2'), rec('i-8', 'pp-1-1-x')];
-    await a.scaler.step();
+    const a = await sawItListed();
     // A member that followed a: it got the dead leader's intent and whatever a announced.
-    const ledger = new ActionLedger();
-    ledger.intent(DEAD_INTENT);
+    const ledger = ledgerWithDeadIntent();
     for (const m of a.published) {
       if (m.type === 'intent')
         ledger.intent({ ...(m as Omit<Intent, 'seq' | 'peerId'>), seq: 1, peerId: 'p-leader-2' });
@@ -79,9 +85,7 @@ describe("a dead leader's listed launch stays done", () => {
   });
 
   it('a launch never listed still waits (intentTimeout), as before', async () => {
-    const ledger = new ActionLedger();
-    ledger.intent(DEAD_INTENT);
-    const l = leaderOver(2, ledger);
+    const l = leaderOver(2, ledgerWithDeadIntent());
     l.p.listed = [rec('i-1'), rec('i-2')];
     await l.scaler.step();
     expect(l.decisions.at(-1)).toMatchObject({ action: 'none', blocked: 'in-flight' });
