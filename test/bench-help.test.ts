@@ -11,6 +11,7 @@ const SCRIPTS = [
   ['run.ts', 'npm run bench'],
   ['cli-startup.ts', 'cli-startup.ts'],
   ['idle-flows.ts', 'idle-flows.ts'],
+  ['idle-verifies.ts', 'idle-verifies.ts'],
   ['stall-agent.ts', 'bench-agent'],
   ['upgrade-leadership.ts', 'upgrade-leadership.ts'],
   ['pool-key-cipher.ts', 'pool-key-cipher.ts'],

@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launcherRecordSource } from '../agent/membership/binding.ts';
 import { BindingCache } from '../agent/membership/binding-cache.ts';
-import { type InboxContext, receiveAboutUs, receiveSynced, receiveUpdate } from '../agent/membership/member-inbox.ts';
+import {
+  type InboxContext,
+  receiveAboutUs,
+  receiveRecord,
+  receiveSynced,
+  receiveUpdate,
+} from '../agent/membership/member-inbox.ts';
 import { MemberRecords } from '../agent/membership/member-records.ts';
+import { RecordSignatures, signedRecord } from '../agent/membership/record-signatures.ts';
 import type { CoreInput, DigestEntry, MemberLiveness } from '../agent/membership/swim/types.ts';
 import type { Table } from '../agent/membership/sync.ts';
 import { type Heartbeat, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
@@ -16,7 +24,15 @@ import { memberRecord } from './helpers/records.ts';
  * neither accuse on the members topic nor have us refute on its word.
  */
 
+/** A stand-in for a member's Ed25519 key over the same bytes: sha512(peer id, bytes), 64 bytes. */
+const fakeSign = (peerId: string) => (bytes: Uint8Array) =>
+  new Uint8Array(createHash('sha512').update(peerId).update(bytes).digest());
+const fakeVerify = (peer: string, bytes: Uint8Array, sig: Uint8Array) =>
+  Buffer.from(fakeSign(peer)(bytes)).equals(Buffer.from(sig));
 const record = (peerId: string, instanceId: string, seq = 1) => memberRecord(peerId, { instanceId, seq });
+/** `peerId`'s record as its member signed it. */
+const signed = (peerId: string, instanceId: string, seq = 1, over: Partial<Heartbeat> = {}) =>
+  signedRecord(memberRecord(peerId, { instanceId, seq, ...over }), fakeSign(peerId));
 const entry = (id: string, incarnation: number, state: DigestEntry['state'] = 'alive') => ({ id, incarnation, state });
 const alive = (id: string): MemberLiveness => ({ id, state: 'alive', incarnation: 0, since: 0 }) as MemberLiveness;
 
@@ -37,6 +53,7 @@ function inbox(maxMembers = 100) {
     now: () => 0,
     liveness: alive,
     binding: new BindingCache({ sourceFor: () => source, now: () => 0, recheckAfter: 2000 }),
+    signatures: new RecordSignatures(fakeVerify),
   });
   const steps: CoreInput[] = [];
   const rejects: string[] = [];
@@ -53,10 +70,10 @@ function inbox(maxMembers = 100) {
   return { ctx, members, steps, rejects, launched };
 }
 
-/** `from`'s table: P1 dead one incarnation up, Z (launched, unknown to us) alive, and Z's record. */
+/** `from`'s table: P1 dead one incarnation up, Z (launched, unknown to us) alive, and Z's record (signed by Z). */
 const hostileTable = (from: Heartbeat | undefined): Table => ({
   entries: [entry('P1', 1, 'dead'), entry('Z', 0)],
-  records: [...(from ? [from] : []), record('Z', 'local-3')],
+  records: [...(from ? [from] : []), signed('Z', 'local-3')],
 });
 
 describe('a synced table counts only from a member that takes part (issue 15)', () => {
@@ -119,27 +136,71 @@ describe('a peer refused for good stays refused once its record is dropped', () 
 });
 
 /**
- * KNOWN DEFECT (issue 15, found in session 20; `it.fails` until fixed): a member that holds the
- * pool key and is bound to its own instance can rewrite another member's record through
- * anti-entropy. receiveSynced keeps the other members' records of a synced table after the binding
- * check alone (peer id <-> instance), which the genuine record and a forgery share; nothing shows
- * that the record's content came from its member (gossip has gossipsub's envelope signature, a
- * synced table has none). A forged record at the highest seq is never replaced by the member's own
- * (newest seq wins) and anti-entropy spreads it: monitor URL, addresses, `retiring`, `leads`, the
- * bundle state. The fix: records signed by their member, checked on every path (gossip, sync,
- * push), with a cache of checked signatures. When that lands this test passes: drop `.fails`.
+ * Issue 15 (found in session 20, closed in session 21): a member that holds the pool key and is
+ * bound to its own instance could rewrite another member's record through anti-entropy — the
+ * binding check alone (peer id <-> instance) passes a forgery too, and a forged record at the
+ * highest seq is never replaced by the member's own. Records now carry their member's signature,
+ * checked on every path before the binding gate (record-signatures.ts).
  */
 describe('a synced table cannot speak for a third member', () => {
-  it.fails("another member's record with content its member never signed is not kept", () => {
+  const forgedP1 = { instanceId: 'local-1', seq: Number.MAX_SAFE_INTEGER, monitor: 'http://forged', retiring: true };
+
+  it("another member's record with content its member never signed is not kept", () => {
     const { ctx, members } = inbox();
-    const forged = memberRecord('P1', {
-      instanceId: 'local-1',
-      seq: Number.MAX_SAFE_INTEGER,
-      monitor: 'http://forged',
-      retiring: true,
-    });
+    const forged = memberRecord('P1', forgedP1);
     // P2, bound and a member, syncs us its own record and a forged one of P1 (which we hold at seq 1).
     receiveSynced(ctx, 'SELF', { entries: [], records: [record('P2', 'local-2'), forged] }, 'P2');
     expect(members.book.get('P1')?.monitor).not.toBe('http://forged');
+  });
+
+  it('a forgery signed by the relay, or with a genuine signature on altered content, is refused and counted', () => {
+    const { ctx, members, rejects } = inbox();
+    const byP2 = signedRecord(memberRecord('P1', forgedP1), fakeSign('P2'));
+    const altered = { ...signed('P1', 'local-1', 7), monitor: 'http://forged' };
+    receiveSynced(ctx, 'SELF', { entries: [], records: [record('P2', 'local-2'), byP2, altered] }, 'P2');
+    expect(members.book.get('P1')?.seq).toBe(1);
+    expect(rejects).toEqual(['signature', 'signature']);
+    // A forged record is refused before the binding gate: P1 is not refused for the claim it never made.
+    receiveSynced(ctx, 'SELF', { entries: [], records: [memberRecord('P1', { instanceId: 'local-8', seq: 9 })] }, 'P2');
+    expect(members.refused('P1')).toBe(false);
+  });
+
+  it('a record its member signed, relayed by a third member, is kept', () => {
+    const { ctx, members, rejects } = inbox();
+    receiveSynced(ctx, 'SELF', { entries: [], records: [record('P2', 'local-2'), signed('P1', 'local-1', 5)] }, 'P2');
+    expect(members.book.get('P1')?.seq).toBe(5);
+    expect(rejects).toEqual([]);
+  });
+
+  it('an older record its member signed, replayed, does not replace the newer one', () => {
+    const { ctx, members } = inbox();
+    const table = (r: Heartbeat): Table => ({ entries: [], records: [record('P2', 'local-2'), r] });
+    receiveSynced(ctx, 'SELF', table(signed('P1', 'local-1', 5, { monitor: 'http://new' })), 'P2');
+    receiveSynced(ctx, 'SELF', table(signed('P1', 'local-1', 3, { monitor: 'http://old', retiring: true })), 'P2');
+    expect(members.book.get('P1')).toMatchObject({ seq: 5, monitor: 'http://new' });
+    // Its seq is signed: the old content under a newer seq does not verify.
+    receiveSynced(ctx, 'SELF', table({ ...signed('P1', 'local-1', 3, { monitor: 'http://old' }), seq: 6 }), 'P2');
+    expect(members.book.get('P1')).toMatchObject({ seq: 5, monitor: 'http://new' });
+  });
+
+  it('an unsigned record (an older agent): kept from its member, refused when a third peer relays it', () => {
+    const { ctx, members, rejects } = inbox();
+    receiveSynced(ctx, 'SELF', { entries: [], records: [record('P2', 'local-2'), record('Z', 'local-3')] }, 'P2');
+    expect(members.book.get('Z')).toBeUndefined();
+    expect(rejects).toEqual(['unsigned']);
+    receiveSynced(ctx, 'SELF', { entries: [], records: [record('Z', 'local-3')] }, 'Z');
+    expect(members.book.get('Z')).toBeDefined();
+    expect(receiveRecord(ctx, record('P2', 'local-2', 2))).toBeUndefined(); // on gossip: its publisher
+    expect(members.book.get('P2')?.seq).toBe(2);
+  });
+
+  it('each version is verified once: repeats of a forgery and records no newer than held cost no check', () => {
+    const { ctx, members, rejects } = inbox();
+    const byP2 = signedRecord(memberRecord('P1', forgedP1), fakeSign('P2'));
+    const table: Table = { entries: [], records: [signed('P2', 'local-2', 4), byP2, signed('Z', 'local-3', 2)] };
+    for (let i = 0; i < 3; i++) receiveSynced(ctx, 'SELF', table, 'P2');
+    // P2's and Z's records once each (kept, then no newer), the forgery once (remembered as failed).
+    expect(members.signatures.verified).toBe(3);
+    expect(rejects).toEqual(['signature', 'signature', 'signature']);
   });
 });

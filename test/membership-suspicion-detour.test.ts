@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Membership } from '../agent/membership/membership.ts';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
+import { ed25519Signer } from '../agent/p2p/ed25519-keys.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
 import { ensurePoolKey } from '../shared/pool-key.ts';
 import type { MemberEvent } from '../shared/wire/cluster.ts';
@@ -42,7 +44,8 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
   });
 
   async function member(key: Uint8Array, events: Seen[], bootstrap: string[]) {
-    const node = await startPoolNode(key);
+    const privateKey = await generateKeyPair('Ed25519');
+    const node = await startPoolNode(key, { privateKey });
     stops.push(async () => node.stop());
     const self = node.peerId.toString();
     const membership = new Membership({
@@ -54,6 +57,8 @@ describe('a suspicion whose tell cannot reach the suspect (issue 13)', () => {
       now: Date.now,
       bootstrap,
       record: () => recordOf(self, node),
+      // Signed as an agent signs it: C learns B's record from A's table only (B takes no probes).
+      signRecord: ed25519Signer(privateKey),
       onEvent: (e) => events.push({ ...e, by: self }),
       ...QUIET,
     });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launcherRecordSource } from '../agent/membership/binding.ts';
@@ -15,7 +16,7 @@ import type { MemberEvent } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { startPoolNode } from './helpers/pool-node.ts';
-import { memberRecord } from './helpers/records.ts';
+import { memberRecord, signedBy } from './helpers/records.ts';
 import { RoguePeer } from './helpers/rogue-peer.ts';
 
 /**
@@ -35,7 +36,11 @@ function recordOf(peerId: string, instanceId: string, node?: PoolNode): Heartbea
   return memberRecord(peerId, { instanceId, addrs, version: 'test', startedAt: 1, seq: Date.now() });
 }
 
-const newPeerId = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+/** A peer id that never runs, and its key: a relayed record of it must carry its signature (I4). */
+async function newPeer(): Promise<{ id: string; key: PrivateKey }> {
+  const key = await generateKeyPair('Ed25519');
+  return { id: peerIdFromPrivateKey(key).toString(), key };
+}
 
 describe('a synced table from a peer that does not take part changes nothing (issue 15)', () => {
   const stops: (() => Promise<unknown>)[] = [];
@@ -61,7 +66,9 @@ describe('a synced table from a peer that does not take part changes nothing (is
       () => x.stop(),
     );
     await r.answerProbes();
-    const [self, yId, z] = [m.peerId.toString(), y.peerId.toString(), await newPeerId()];
+    const { id: z, key: zKey } = await newPeer();
+    const [self, yId] = [m.peerId.toString(), y.peerId.toString()];
+    const zRecord = signedBy(zKey, recordOf(z, 'i-z'));
     const launched = new Map<string, LaunchedInstance>(
       [
         ['i-m', self],
@@ -104,7 +111,7 @@ describe('a synced table from a peer that does not take part changes nothing (is
     // X claims an instance the launcher never made: held back. Its table: R dead, Z alive.
     const hostile = (own: Heartbeat): Table => ({
       entries: [entry(r.peerId, 1, 'dead'), entry(z, 0)],
-      records: [own, recordOf(z, 'i-z')],
+      records: [own, zRecord],
     });
     await push(x.node, hostile(recordOf(x.peerId, 'i-x', x.node)));
     // M merged X's table (Z appears) or refused it (says so): either way it is done with it.
@@ -114,7 +121,7 @@ describe('a synced table from a peer that does not take part changes nothing (is
     expect(state(z)).toBeUndefined();
     expect(events.filter((e) => e.type !== 'member-joined')).toEqual([]);
 
-    await push(y, { entries: [entry(yId, 0), entry(z, 0)], records: [recordOf(yId, 'i-y', y), recordOf(z, 'i-z')] });
+    await push(y, { entries: [entry(yId, 0), entry(z, 0)], records: [recordOf(yId, 'i-y', y), zRecord] });
     await waitFor('M took Z from Y’s table', () => state(z) === 'alive');
     expect(state(r.peerId)).toBe('alive');
   }, 40_000);

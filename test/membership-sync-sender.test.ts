@@ -14,6 +14,7 @@ import type { MemberEvent } from '../shared/wire/cluster.ts';
 import { type Heartbeat, WIRE_VERSION } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
 import { startPoolNode } from './helpers/pool-node.ts';
+import { signedBy } from './helpers/records.ts';
 import { RoguePeer } from './helpers/rogue-peer.ts';
 
 /**
@@ -57,7 +58,8 @@ describe('the shell passes a synced table’s sender to the core (issue 15)', ()
     const dir = await mkdtemp(join(tmpdir(), 'poolparty-sync-sender-'));
     stops.push(() => rm(dir, { recursive: true, force: true }));
     const { key } = await ensurePoolKey(join(dir, 'pool.key'));
-    const [m, b] = [await startPoolNode(key), await startPoolNode(key)];
+    const bKey = await generateKeyPair('Ed25519'); // R relays B's record: B signs it (I4)
+    const [m, b] = [await startPoolNode(key), await startPoolNode(key, { privateKey: bKey })];
     stops.push(
       async () => m.stop(),
       async () => b.stop(),
@@ -95,7 +97,7 @@ describe('the shell passes a synced table’s sender to the core (issue 15)', ()
       await r.node.dial(m.getMultiaddrs()[0]!);
       await pullTable(r.node, POOL, self, { hash: 'x', maxMembers: 16, held: undefined, mine: () => t });
     };
-    const records = [recordOf(r.peerId, r.node), recordOf(bId, b)];
+    const records = [recordOf(r.peerId, r.node), signedBy(bKey, recordOf(bId, b))];
     await push({ entries: [entry(r.peerId, 0), entry(bId, 0)], records });
     await waitFor('M holds R and B', () => [...membership.known()].length === 2);
     await push({ entries: [entry(r.peerId, 0), entry(bId, 1, 'dead')], records });
@@ -106,8 +108,9 @@ describe('the shell passes a synced table’s sender to the core (issue 15)', ()
 
   /** The other side's table: R dead one incarnation up, and Z, a member M never heard of. */
   async function otherSide(r: string): Promise<{ table: Table; z: string }> {
-    const z = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
-    return { z, table: { entries: [entry(r, 1, 'dead'), entry(z, 0)], records: [recordOf(z)] } };
+    const zKey = await generateKeyPair('Ed25519');
+    const z = peerIdFromPrivateKey(zKey).toString();
+    return { z, table: { entries: [entry(r, 1, 'dead'), entry(z, 0)], records: [signedBy(zKey, recordOf(z))] } };
   }
 
   it('pulled from a member we hold dead (reconnect after a heal): its deaths are doubted', async () => {

@@ -13,6 +13,7 @@ import { bindingSources, ownIdentity } from '../membership/binding-sources.ts';
 import { Membership } from '../membership/membership.ts';
 import { swimConfigOf } from '../membership/swim-config.ts';
 import type { MetricSampler } from '../metrics/sampler.ts';
+import { ed25519Signer } from '../p2p/ed25519-keys.ts';
 import { leveled, MEMBERSHIP_LEVELS } from './log-levels.ts';
 import type { Wiring } from './wiring.ts';
 
@@ -80,6 +81,8 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     // Only members the provider vouches for take part (binding.ts).
     binding: bindingSources(c, { peerId }, warn, Date.now, listing),
     identity: ownIdentity(c, warn),
+    // Our record carries our signature, so members may relay it in their sync tables (I4).
+    ...signer(i.privateKey),
   });
   const load: LoadExchange = new LoadExchange({
     self: () => peerId,
@@ -147,4 +150,10 @@ function claimantOf(membership: Membership, term: number): string | undefined {
     if (m.record.leads === term && (m.liveness.state === 'alive' || m.liveness.state === 'suspect'))
       return m.record.peerId;
   return undefined;
+}
+
+/** The record signer of `key`, as an option (none for a key that is not Ed25519). */
+function signer(key: PrivateKey): { signRecord?: (bytes: Uint8Array) => Uint8Array } {
+  const sign = ed25519Signer(key);
+  return sign ? { signRecord: sign } : {};
 }

@@ -45,8 +45,8 @@ export function receiveUpdate(ctx: InboxContext, m: MemberUpdate): GossipVerdict
  * A record on the members topic. One instance, one member, bound by the provider: a key holder
  * must not get a healthy instance terminated as its own, nor add members the provider never launched.
  */
-export function receiveRecord(ctx: InboxContext, m: Heartbeat): GossipVerdict {
-  const offer = ctx.members.offer(m);
+export function receiveRecord(ctx: InboxContext, m: Heartbeat, from = m.peerId): GossipVerdict {
+  const offer = ctx.members.offer(m, from);
   if (!offer.ok) return { reject: offer.reason, detail: offer.detail };
   if (!offer.changed) {
     if ((ctx.members.book.get(m.peerId)?.seq ?? 0) > m.seq)
@@ -58,11 +58,15 @@ export function receiveRecord(ctx: InboxContext, m: Heartbeat): GossipVerdict {
   return undefined;
 }
 
-/** Records pulled from a peer's table (sync). */
-export function receiveTable(ctx: InboxContext, self: string, records: readonly Heartbeat[]): void {
+/**
+ * Records of a table synced from `from`: each is checked against its member's signature, as on
+ * every path. An unsigned one (an older agent's) is kept only as `from`'s own: one relayed for a
+ * third member is refused and counted (member-records.ts, record-signatures.ts).
+ */
+export function receiveTable(ctx: InboxContext, self: string, records: readonly Heartbeat[], from: string): void {
   for (const r of records) {
     if (r.peerId === self) continue;
-    const offer = ctx.members.offer(r);
+    const offer = ctx.members.offer(r, from);
     if (offer.ok && offer.changed) ctx.kept(r);
     else if (!offer.ok) ctx.onReject(offer.reason, `synced record: ${offer.detail}`);
   }
@@ -79,14 +83,14 @@ export function receiveTable(ctx: InboxContext, self: string, records: readonly 
 export function receiveSynced(ctx: InboxContext, self: string, table: Table, from: string): void {
   const own = table.records.filter((r) => r.peerId === from);
   const others = table.records.filter((r) => r.peerId !== from);
-  receiveTable(ctx, self, own);
+  receiveTable(ctx, self, own, from);
   if (!ctx.members.takesPart(from)) {
     const ignored = `${table.entries.length} entries, ${others.length} records`;
     if (table.entries.length > 0 || others.length > 0)
       ctx.onReject('unbound', `synced table from ${from}, which takes no part: ${ignored} ignored`);
     return;
   }
-  receiveTable(ctx, self, others);
+  receiveTable(ctx, self, others, from);
   ctx.step({ type: 'sync', entries: table.entries, now: ctx.now(), from });
 }
 

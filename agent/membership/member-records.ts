@@ -1,6 +1,7 @@
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import { type Claim, mayChange } from './binding.ts';
 import type { BindingCache } from './binding-cache.ts';
+import { RecordSignatures } from './record-signatures.ts';
 import { RecordBook } from './records.ts';
 import type { MemberLiveness } from './swim/types.ts';
 
@@ -14,6 +15,8 @@ export interface MemberRecordsOptions {
   now: () => number;
   liveness: (id: string) => MemberLiveness | undefined;
   binding: BindingCache;
+  /** Checks records against their member's signature (default: Ed25519 by peer id, remembered). */
+  signatures?: RecordSignatures;
 }
 
 export type Offer = { ok: true; changed: boolean } | { ok: false; reason: string; detail: string };
@@ -27,6 +30,7 @@ export type Offer = { ok: true; changed: boolean } | { ok: false; reason: string
  */
 export class MemberRecords {
   readonly book: RecordBook;
+  readonly signatures: RecordSignatures;
   /** When each member was last heard from (its record, alive updates, frames). */
   readonly heard = new Map<string, number>();
   readonly #o: MemberRecordsOptions;
@@ -40,10 +44,20 @@ export class MemberRecords {
   constructor(opts: MemberRecordsOptions) {
     this.#o = opts;
     this.book = new RecordBook(opts.maxMembers);
+    this.signatures = opts.signatures ?? new RecordSignatures();
   }
 
-  /** Checks `r`'s binding and keeps it if newer; what to tell the sender when refused. */
-  offer(r: Heartbeat): Offer {
+  /**
+   * Keeps `r` if it is newer, signed by its member (or sent by it: record-signatures.ts) and its
+   * claim binds; what to tell the sender when refused. `from` is the authenticated sender (the
+   * gossip publisher, the connection's peer). A record no newer than the one held changes nothing
+   * and is not checked; the signature is checked before the binding gate, so a record its member
+   * never signed cannot get that member refused either (a forged claim of a terminated instance).
+   */
+  offer(r: Heartbeat, from = r.peerId): Offer {
+    if ((this.book.get(r.peerId)?.seq ?? -1) >= r.seq) return { ok: true, changed: false };
+    const forged = this.signatures.check(r, from);
+    if (forged) return { ok: false, ...forged };
     const v = this.#o.binding.check(claimOf(r), () => this.#holderOf(r.instanceId, r.peerId));
     if (v.kind === 'unbound' && v.reason === 'taken') return { ok: false, reason: 'instance-taken', detail: v.detail };
     if (v.kind === 'unbound' && !mayChange(v)) {

@@ -32,6 +32,11 @@ export interface MembershipOptions {
   binding?: (cloud: string) => BindingSource | undefined;
   /** EC2 members: our identity document, carried in our record (binding-imds.ts). */
   identity?: OwnIdentity;
+  /**
+   * Signs our record with our peer id's key (record-signatures.ts); without it our record goes
+   * unsigned, as an agent of the release before session 21 sends it: others keep it only from us.
+   */
+  signRecord?: (bytes: Uint8Array) => Uint8Array;
 }
 
 /**

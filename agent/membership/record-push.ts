@@ -5,6 +5,7 @@ import type { GossipChannel } from '../gossip.ts';
 import type { FramedChannel } from '../transport/channel.ts';
 import { type InboxContext, receiveRecord } from './member-inbox.ts';
 import type { MembershipOptions } from './membership-options.ts';
+import { signedRecord } from './record-signatures.ts';
 import { type RecordBook, recordFingerprint } from './records.ts';
 
 /**
@@ -78,7 +79,8 @@ export class OwnRecord {
     const fp = recordFingerprint(base as Omit<Heartbeat, 'seq'>);
     if (fp === this.#fingerprint) return;
     this.#fingerprint = fp;
-    const record: Heartbeat = { ...base, seq: ++this.#seq, metrics: {} };
+    // Signed once per change, not per send: a synced table relays it as it is (record-signatures.ts).
+    const record = signedRecord({ ...base, seq: ++this.#seq, metrics: {} }, this.#o.signRecord);
     this.#book.accept(record);
     const termless = recordFingerprint({ ...base, term: 0 } as Omit<Heartbeat, 'seq'>);
     if (termless === this.#termless) return;
@@ -127,7 +129,7 @@ export function receivePushedRecord(inbox: InboxContext, from: string, bytes: Ui
   if (!r) inbox.onReject('frame', `bad pushed record from ${from}`);
   else if (r.peerId !== from) inbox.onReject('spoofed', `record of ${r.peerId} pushed by ${from}`);
   else {
-    const verdict = receiveRecord(inbox, r);
+    const verdict = receiveRecord(inbox, r, from);
     if (verdict !== undefined && verdict !== 'ignore') inbox.onReject(verdict.reject, verdict.detail);
   }
   return true;

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { publicKeyFromRaw } from '@libp2p/crypto/keys';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 
 /**
  * Ed25519 signatures with the keys held as KeyObjects. @libp2p/crypto 5 (on Node: node:crypto)
@@ -63,15 +64,7 @@ export function installKeyObjectVerify(): void {
  */
 export function keyObjectSigner(key: PrivateKey): PrivateKey {
   if (key.type !== 'Ed25519') return key;
-  const own = createPrivateKey({
-    format: 'jwk',
-    key: {
-      kty: 'OKP',
-      crv: 'Ed25519',
-      d: Buffer.from(key.raw.subarray(0, 32)).toString('base64url'),
-      x: Buffer.from(key.publicKey.raw).toString('base64url'),
-    },
-  });
+  const own = privateKeyObject(key);
   const signer = Object.create(Object.getPrototypeOf(key) as object) as PrivateKey;
   return Object.assign(signer, key, {
     sign(message: Bytes, options?: { signal?: AbortSignal }): Uint8Array {
@@ -79,4 +72,49 @@ export function keyObjectSigner(key: PrivateKey): PrivateKey {
       return sign(null, bytesOf(message), own);
     },
   });
+}
+
+function privateKeyObject(key: PrivateKey): KeyObject {
+  const x = Buffer.from(key.publicKey.raw).toString('base64url');
+  const d = Buffer.from(key.raw.subarray(0, 32)).toString('base64url');
+  return createPrivateKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', d, x } });
+}
+
+/**
+ * A synchronous Ed25519 signer of `key` (imported once), for what is signed inside the membership's
+ * synchronous paths (a member's own record: membership/record-signatures.ts). Undefined for a key
+ * of another type: nothing is signed, as by an agent of the previous release.
+ */
+export function ed25519Signer(key: PrivateKey): ((bytes: Uint8Array) => Uint8Array) | undefined {
+  if (key.type !== 'Ed25519') return undefined;
+  const own = privateKeyObject(key);
+  return (bytes) => sign(null, bytes, own);
+}
+
+/** Each peer id's Ed25519 public key (null: the id carries none), kept like `publicKeys`. */
+const peerKeys = new Map<string, KeyObject | null>();
+
+/**
+ * Whether `sig` is `peer`'s Ed25519 signature of `bytes`, with the key its peer id carries (parsed
+ * and imported once while kept). False for a peer id that carries no Ed25519 key, a signature of
+ * another length, or anything node:crypto refuses: a peer's bytes never throw here.
+ */
+export function verifyByPeerId(peer: string, bytes: Uint8Array, sig: Uint8Array): boolean {
+  if (sig.byteLength !== 64) return false;
+  let key = peerKeys.get(peer);
+  if (key === undefined) {
+    try {
+      const pub = peerIdFromString(peer).publicKey;
+      key = pub?.type === 'Ed25519' ? publicKeyObject(pub.raw) : null;
+    } catch {
+      key = null;
+    }
+    if (peerKeys.size >= MAX_KEYS) peerKeys.clear();
+    peerKeys.set(peer, key);
+  }
+  try {
+    return key !== null && verify(null, bytes, key, sig);
+  } catch {
+    return false;
+  }
 }

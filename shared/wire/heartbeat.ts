@@ -53,6 +53,12 @@ export interface Heartbeat {
    * served them; ssh members: the launcher certificate the CLI signed (launcher-certificate.ts).
    */
   identity?: IdentityEvidence;
+  /**
+   * The member's own Ed25519 signature (its peer id's key) over the record's other fields
+   * (record-signature.ts `recordBody`): lets a record relayed in another member's sync table be
+   * checked against its member. Absent from records of agents before session 21 (see I4).
+   */
+  sig?: Uint8Array;
 }
 
 export interface IdentityEvidence {

@@ -31,6 +31,7 @@ import {
   WIRE_VERSION,
   type WireMessage,
 } from './heartbeat.ts';
+import { RECORD_SIG_BYTES } from './record-signature.ts';
 import type { Update } from './swim.ts';
 
 /**
@@ -79,6 +80,14 @@ const IDENTITY: Fields<IdentityEvidence> = {
   signature: bounded(IDENTITY_LIMITS.signature),
 };
 
+/** A record's signature: exactly an Ed25519 signature's bytes (checked against its member elsewhere). */
+const sig: Check = (v, key) => {
+  const b = v[key];
+  return b instanceof Uint8Array && b.byteLength === RECORD_SIG_BYTES
+    ? undefined
+    : `${key}: expected ${RECORD_SIG_BYTES} bytes`;
+};
+
 const HEARTBEAT: Fields<Heartbeat> = {
   peerId: str,
   instanceId: str,
@@ -98,6 +107,7 @@ const HEARTBEAT: Fields<Heartbeat> = {
   bundleReport: opt(object(BUNDLE_REPORT)),
   rollout: opt(object(ROLLOUT)),
   identity: opt(object(IDENTITY)),
+  sig: opt(sig),
 };
 
 // Membership updates, the leader's control messages and summaries.

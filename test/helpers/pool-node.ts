@@ -1,4 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import { createPoolNode, type PoolNode } from '../../agent/p2p/node.ts';
 import { generatePoolKey } from '../../shared/pool-key.ts';
 
@@ -6,12 +7,14 @@ import { generatePoolKey } from '../../shared/pool-key.ts';
 export interface PoolNodeLimits {
   maxConnections?: number;
   maxMessageBytes?: number;
+  /** The node's identity key (default: a new one), for a test that signs as this node. */
+  privateKey?: PrivateKey;
 }
 
 /** A started libp2p node of the agent's kind (pnet, noise, yamux, gossipsub) on a free loopback port. */
 export async function startPoolNode(poolKey: Uint8Array, limits: PoolNodeLimits = {}): Promise<PoolNode> {
   const n = await createPoolNode({
-    privateKey: await generateKeyPair('Ed25519'),
+    privateKey: limits.privateKey ?? (await generateKeyPair('Ed25519')),
     poolKey,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     maxConnections: limits.maxConnections ?? 16,

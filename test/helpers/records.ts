@@ -1,3 +1,6 @@
+import type { PrivateKey } from '@libp2p/interface';
+import { signedRecord } from '../../agent/membership/record-signatures.ts';
+import { ed25519Signer } from '../../agent/p2p/ed25519-keys.ts';
 import type { MemberView } from '../../shared/wire/cluster.ts';
 import type { Heartbeat, Intent } from '../../shared/wire/heartbeat.ts';
 
@@ -17,6 +20,11 @@ export function memberRecord(peerId: string, over: Partial<Heartbeat> = {}): Hea
     metrics: {},
     ...over,
   };
+}
+
+/** `r` signed by `key`, its member's identity key, as the member's agent signs its own (I4). */
+export function signedBy(key: PrivateKey, r: Heartbeat): Heartbeat {
+  return signedRecord(r, ed25519Signer(key));
 }
 
 /** A leader's intent as the control topic carries it: an expansion by one in term 1, `over` applied. */
