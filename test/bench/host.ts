@@ -4,6 +4,7 @@ import { Agent, type AgentLog } from '../../agent/agent.ts';
 import { addCounts } from '../../agent/membership/swim/counts.ts';
 import type { InstanceRecord, LaunchRequest, RemoterBase } from '../../shared/remoter/types.ts';
 import type { PoolEvent } from '../../shared/wire/cluster.ts';
+import { windowDelay } from './lib/host-lag.ts';
 import type {
   FakeRemoterSpec,
   HostMessage,
@@ -38,8 +39,10 @@ const agents: Agent[] = [];
 const events: RawEvent[] = [];
 const launches: LaunchRecord[] = [];
 const started = Date.now();
-const lag = monitorEventLoopDelay({ resolution: 20 });
+const LAG_RESOLUTION_MS = 20;
+const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
 lag.enable();
+let lagSince = performance.now();
 
 /** A provider fake: lists a fixed number of running instances and records every launch. */
 class FakeRemoter implements RemoterBase {
@@ -119,8 +122,10 @@ async function handle(req: HostRequest): Promise<unknown> {
     case 'swim': // summed over this host's agents (swim/counts.ts)
       return agents.flatMap((a) => a.swimCounts ?? []).reduce(addCounts);
     case 'lag': {
-      const out = { meanMs: lag.mean / 1e6, p99Ms: lag.percentile(99) / 1e6, maxMs: lag.max / 1e6 };
+      const now = performance.now();
+      const out = windowDelay(lag, now - lagSince, LAG_RESOLUTION_MS);
       lag.reset();
+      lagSince = now;
       return out;
     }
   }

@@ -24,4 +24,36 @@ export async function untilHostsQuiet(
   }
 }
 
+/** What a host reads from its `monitorEventLoopDelay` histogram (values in ns). */
+export interface DelayHistogram {
+  count: number;
+  mean: number;
+  max: number;
+  percentile(p: number): number;
+}
+
+/**
+ * A host's loop delay over one window (ms), from its histogram, the window's length and the
+ * histogram's resolution. The histogram drops the first interval after a reset, so a block that
+ * starts as the window opens leaves no sample of its own: a loop blocked for the whole window
+ * read p99 0, the quietest of all, and untilHostsQuiet() crashed in it (issue 13: the in-process
+ * crash rows at N=50 and 100 that took 7-9 s reported p99 0). The time the samples do not cover,
+ * less two resolutions (the dropped first interval and the tail since the last sample), was
+ * spent blocked: it bounds the window's worst delay from below.
+ */
+export function windowDelay(
+  h: DelayHistogram,
+  windowMs: number,
+  resolutionMs: number,
+): { meanMs: number; p99Ms: number; maxMs: number } {
+  const covered = h.count > 0 ? (h.count * h.mean) / 1e6 : 0;
+  const blocked = Math.max(0, windowMs - covered - 2 * resolutionMs);
+  if (h.count === 0) return { meanMs: blocked, p99Ms: blocked, maxMs: blocked };
+  return {
+    meanMs: h.mean / 1e6,
+    p99Ms: Math.max(h.percentile(99) / 1e6, blocked),
+    maxMs: Math.max(h.max / 1e6, blocked),
+  };
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
