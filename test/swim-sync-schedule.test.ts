@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { SwimCore } from '../agent/membership/swim/core.ts';
 import { Roster } from '../agent/membership/swim/overlay.ts';
-import { followUpSyncs, pickOne, SyncSchedule } from '../agent/membership/swim/sync-schedule.ts';
+import { FAR_EVERY, followUpSyncs, pickOne, SyncSchedule } from '../agent/membership/swim/sync-schedule.ts';
 import { MemberTable } from '../agent/membership/swim/table.ts';
 import type { Effect } from '../agent/membership/swim/types.ts';
 import { seededRandom } from '../shared/seeded-random.ts';
@@ -11,14 +11,14 @@ import { ids } from './helpers/swim.ts';
 const syncsOf = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'sync' ? [e.with] : []));
 
 /** A core in a pool of `n` with only the members `syncable` accepts as anti-entropy partners. */
-function core(n: number, seed: number, syncable?: (id: string) => boolean): SwimCore {
+function core(n: number, seed: number, syncable?: (id: string) => boolean, connected?: () => string[]): SwimCore {
   const cfg = { ...defaultSwimConfig(), syncInterval: 10_000 };
   const roster = new Roster(
     ids(n).map((id) => ({ id, incarnation: 0, state: 'alive' as const })),
     cfg.rings,
     0,
   );
-  return new SwimCore({ self: 'node-000', config: cfg, rand: seededRandom(seed), now: 0, roster, syncable });
+  return new SwimCore({ self: 'node-000', config: cfg, rand: seededRandom(seed), now: 0, roster, syncable, connected });
 }
 
 /** Ticks every 100 ms over [from, to), returning the syncs asked for with their times and whether with a neighbour. */
@@ -65,6 +65,37 @@ describe('anti-entropy schedule (who to sync with, and when)', () => {
     }
     // Pool-wide: most follow-ups go beyond the 6 ring neighbours of 40.
     expect(partners.size).toBeGreaterThan(25);
+  });
+
+  it('sends follow-ups to connected members, every FAR_EVERY-th pool-wide', () => {
+    const linked = ['node-011', 'node-022', 'node-033'];
+    const c = core(40, 6, undefined, () => ['node-000', ...linked]);
+    syncs(c, 0, 20_000);
+    c.step({ type: 'update', update: { kind: 'alive', id: 'joiner-x', incarnation: 0 }, now: 20_000 });
+    const follow = syncs(c, 20_000, 25_000);
+    expect(follow.length).toBe(followUpSyncs(41));
+    follow.forEach((s, i) => {
+      if ((i + 1) % FAR_EVERY !== 0) expect(linked, `follow-up ${i}`).toContain(s.with);
+    });
+    // The pool-wide ones reach beyond the connections (never ourselves).
+    const far = follow.filter((_, i) => (i + 1) % FAR_EVERY === 0).map((s) => s.with);
+    expect(far.length).toBe(Math.floor(follow.length / FAR_EVERY));
+    expect(far.some((id) => !linked.includes(id))).toBe(true);
+    expect(far).not.toContain('node-000');
+  });
+
+  it('draws pool-wide when no connected member fits', () => {
+    const c = core(
+      40,
+      7,
+      (id) => id !== 'node-011',
+      () => ['node-011'],
+    );
+    syncs(c, 0, 20_000);
+    c.step({ type: 'update', update: { kind: 'alive', id: 'joiner-y', incarnation: 0 }, now: 20_000 });
+    const follow = syncs(c, 20_000, 25_000);
+    expect(follow.length).toBe(followUpSyncs(41));
+    expect(follow.map((s) => s.with)).not.toContain('node-011');
   });
 
   it('also passes on a joiner learnt from a broadcast', () => {
@@ -136,7 +167,7 @@ describe('pickOne', () => {
 
   it('schedules the first routine sync at a random point of the interval', () => {
     const cfg = { ...defaultSwimConfig(), syncInterval: 10_000 };
-    const at = [1, 2, 3, 4].map((s) => new SyncSchedule(cfg, 'a', () => true, seededRandom(s), 0, 5).wakeAt);
+    const at = [1, 2, 3, 4].map((s) => new SyncSchedule(cfg, 'a', {}, seededRandom(s), 0, 5).wakeAt);
     for (const t of at) expect(t).toBeGreaterThanOrEqual(0);
     for (const t of at) expect(t).toBeLessThan(10_000);
     expect(new Set(at).size).toBe(4);

@@ -49,7 +49,8 @@ export class Membership {
   constructor(opts: MembershipOptions) {
     this.#o = opts;
     const syncable = (id: string) => this.#members.book.get(id) !== undefined; // its record says where it listens
-    this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now(), syncable });
+    const partners = { syncable, connected: () => opts.node.getConnections().map((c) => c.remotePeer.toString()) };
+    this.#core = new SwimCore({ self: opts.self, config: opts.swim, rand: Math.random, now: opts.now(), ...partners });
     this.#members = new MemberRecords({
       self: opts.self,
       selfInstance: () => opts.record().instanceId,
@@ -77,7 +78,7 @@ export class Membership {
       isAlive: (id) => this.#core.get(id)?.state === 'alive',
       lost: this.#lost,
       sync: (peer, hash) => this.#sync(peer, hash),
-      announce: () => this.#announceSelf(),
+      announce: () => this.#broadcast({ kind: 'alive', id: opts.self, incarnation: this.#core.incarnation }),
       log: opts.log,
     });
     this.#events = new MemberEvents({
@@ -232,10 +233,6 @@ export class Membership {
         this.#connections.neighbours(e.ids);
         return;
     }
-  }
-
-  #announceSelf(): void {
-    this.#broadcast({ kind: 'alive', id: this.#o.self, incarnation: this.#core.incarnation });
   }
 
   /**

@@ -14,4 +14,10 @@ export interface SwimCoreOptions {
   roster?: Roster;
   /** Whether a member can be synced with (the shell holds its address). Default: all. */
   syncable?: (id: string) => boolean;
+  /**
+   * Members the shell holds a connection to. Most follow-up syncs go to one of them
+   * (sync-schedule.ts): a sync with any other member costs both sides a handshake. Default: none
+   * (every follow-up draws pool-wide).
+   */
+  connected?: () => Iterable<string>;
 }

@@ -74,7 +74,7 @@ export class SwimCore {
     if (!this.announced) this.table.set({ id: self, incarnation: this.inc, state: 'alive', since: now });
     this.lastTick = now;
     this.prober = new Prober(config, now, this.rand());
-    this.syncs = new SyncSchedule(config, self, opts.syncable ?? (() => true), this.rand, now, this.table.size);
+    this.syncs = new SyncSchedule(config, self, opts, this.rand, now, this.table.size);
   }
 
   get incarnation(): number {
