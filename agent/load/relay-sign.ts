@@ -1,6 +1,5 @@
-import type { PrivateKey, PublicKey } from '@libp2p/interface';
-import { peerIdFromString } from '@libp2p/peer-id';
-import { keyObjectSigner } from '../p2p/ed25519-keys.ts';
+import type { PrivateKey } from '@libp2p/interface';
+import { keyObjectSigner, verifyByPeerId } from '../p2p/ed25519-keys.ts';
 
 /**
  * Signatures on relayed load reports and summaries, with the agent's libp2p identity key
@@ -27,34 +26,13 @@ export function signWith(key: PrivateKey): Sign {
   return async (bytes) => signer.sign(bytes);
 }
 
-/** Peer ids whose public keys are kept (parsing one costs ~10-20 µs; a pool is bounded anyway). */
-const MAX_KEYS = 20_000;
-
-/** Checks signatures by peer id; a peer id that carries no ed25519 key never verifies. */
+/**
+ * Checks signatures by peer id; a peer id that carries no ed25519 key never verifies. The key each
+ * peer id carries is parsed and imported once, in the same table member records are checked with
+ * (ed25519-keys.ts verifyByPeerId).
+ */
 export class Verifier {
-  readonly #keys = new Map<string, PublicKey | null>();
-
   async verify(peer: string, bytes: Uint8Array, sig: Uint8Array): Promise<boolean> {
-    const key = this.#key(peer);
-    if (!key) return false;
-    try {
-      return await key.verify(bytes, sig);
-    } catch {
-      return false;
-    }
-  }
-
-  #key(peer: string): PublicKey | null {
-    let key = this.#keys.get(peer);
-    if (key !== undefined) return key;
-    try {
-      key = peerIdFromString(peer).publicKey ?? null;
-    } catch {
-      key = null;
-    }
-    if (key?.type !== 'Ed25519') key = null;
-    if (this.#keys.size >= MAX_KEYS) this.#keys.clear();
-    this.#keys.set(peer, key);
-    return key;
+    return verifyByPeerId(peer, bytes, sig);
   }
 }
