@@ -63,31 +63,28 @@ export function installKeyObjectVerify(): void {
  * public key and peer id) with only `sign` overridden; keys of other types are returned as they are.
  */
 export function keyObjectSigner(key: PrivateKey): PrivateKey {
-  if (key.type !== 'Ed25519') return key;
-  const own = privateKeyObject(key);
+  const signBytes = ed25519Signer(key);
+  if (!signBytes) return key;
   const signer = Object.create(Object.getPrototypeOf(key) as object) as PrivateKey;
   return Object.assign(signer, key, {
     sign(message: Bytes, options?: { signal?: AbortSignal }): Uint8Array {
       options?.signal?.throwIfAborted();
-      return sign(null, bytesOf(message), own);
+      return signBytes(bytesOf(message));
     },
   });
 }
 
-function privateKeyObject(key: PrivateKey): KeyObject {
-  const x = Buffer.from(key.publicKey.raw).toString('base64url');
-  const d = Buffer.from(key.raw.subarray(0, 32)).toString('base64url');
-  return createPrivateKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', d, x } });
-}
-
 /**
  * A synchronous Ed25519 signer of `key` (imported once), for what is signed inside the membership's
- * synchronous paths (a member's own record: membership/record-signatures.ts). Undefined for a key
- * of another type: nothing is signed, as by an agent of the previous release.
+ * synchronous paths (a member's own record: membership/record-signatures.ts) and behind
+ * keyObjectSigner. Undefined for a key of another type: nothing is signed, as by an agent of the
+ * previous release.
  */
 export function ed25519Signer(key: PrivateKey): ((bytes: Uint8Array) => Uint8Array) | undefined {
   if (key.type !== 'Ed25519') return undefined;
-  const own = privateKeyObject(key);
+  const x = Buffer.from(key.publicKey.raw).toString('base64url');
+  const d = Buffer.from(key.raw.subarray(0, 32)).toString('base64url');
+  const own = createPrivateKey({ format: 'jwk', key: { kty: 'OKP', crv: 'Ed25519', d, x } });
   return (bytes) => sign(null, bytes, own);
 }
 
