@@ -7,7 +7,7 @@ import { buildBundles } from './compose/bundles.ts';
 import { agentComponents, runFlag } from './compose/components.ts';
 import { buildControl, type ControlPublish } from './compose/control.ts';
 import { buildDashboard } from './compose/dashboard.ts';
-import { buildDuty, buildLeadership, buildStepClock } from './compose/leadership.ts';
+import { buildDuty, buildLeadership, buildStepClock, buildWaitOut } from './compose/leadership.ts';
 import { leveled, RETIREMENT_LEVELS, SCALER_LEVELS } from './compose/log-levels.ts';
 import { buildMembers } from './compose/members.ts';
 import { buildSampler, telemetry } from './compose/telemetry.ts';
@@ -90,6 +90,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
   // When the duty below steps: on a change of the membership view, and on a beat while time moves it.
   const election = buildStepClock(common, () => duty.step(), tel.onError);
+  // No acknowledgement of a new leader (nor its own count as one) before the last one's lease is over.
+  const waitOut = buildWaitOut(common);
   const { membership, load } = buildMembers({
     ...common,
     sampler,
@@ -98,9 +100,11 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     retired: () => retirement.retired,
     windows: () => scaler?.windows() ?? [],
     onViewChange: () => election.poke(),
+    waitOut,
   });
   const duty = buildDuty({
     ...common,
+    waitOut,
     members: () => membership.known(),
     load: load.book,
     counted: () => (leadership.leads === null ? 0 : (scaler?.countedIn(leadership.leads) ?? 0)),

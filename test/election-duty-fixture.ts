@@ -23,6 +23,11 @@ export function dutyFixture(o: {
   announce?: () => void;
   tellFollowers?: (peers: string[]) => void;
   tellSuccessors?: (peers: string[]) => void;
+  /** The follower promise's hooks (leadership/wait-out.ts); default: the leader always counts itself. */
+  selfCounts?: () => boolean;
+  ackWait?: number;
+  /** The acting window (ms; default: leaseTimeout, as before it existed). */
+  actWindow?: number;
 }) {
   let now = 0;
   const members = new Map<string, Heartbeat>(o.members.map((r) => [r.peerId, r]));
@@ -54,6 +59,9 @@ export function dutyFixture(o: {
     ...(o.onFollow ? { onFollow: o.onFollow } : {}),
     ...(o.tellFollowers ? { tellFollowers: o.tellFollowers } : {}),
     ...(o.tellSuccessors ? { tellSuccessors: o.tellSuccessors } : {}),
+    ...(o.selfCounts ? { selfCounts: o.selfCounts } : {}),
+    ...(o.ackWait !== undefined ? { ackWait: o.ackWait } : {}),
+    ...(o.actWindow !== undefined ? { actWindow: o.actWindow } : {}),
   });
   const ack = (peers: string[], term: number) => {
     for (const p of peers) load.report(p, { metrics: {}, at: now, term });

@@ -39,6 +39,17 @@ describe('relayed load frames', () => {
     });
   });
 
+  it('the direct part’s sample time (issue 15) goes sixth: a previous release reads the first five', () => {
+    const at = 1_700_000_000_123;
+    const f: ProbeFrame = { t: 'load', term: 3, metrics: { cpu: 0.2 }, hop: 1, relayed: [report('a')], at };
+    const wire = frameToWire(f);
+    expect(wire.slice(0, 5)).toEqual(frameToWire({ ...f, at: undefined }));
+    expect((roundTrip(f) as Extract<ProbeFrame, { t: 'load' }>).at).toBe(at);
+    // Without relayed reports (a node with no relay tree): an empty list before it, read as none.
+    expect(frameToWire({ t: 'load', term: 3, metrics: {}, at })).toEqual([4, 3, {}, 0, [], at]);
+    expect(roundTrip({ t: 'load', term: 3, metrics: {}, at })).toEqual({ t: 'load', term: 3, metrics: {}, at });
+  });
+
   const bad = (rest: unknown[]) => decodeFrame(encode([4, 3, { cpu: 1 }, ...rest]));
   it.each([
     ['a hop count past the bound', [RELAY_LIMITS.hops + 1, []], 'relayed through more than 16 hops'],
@@ -56,6 +67,8 @@ describe('relayed load frames', () => {
     ['a body with a bad origin', [0, [[encode(['', 3, 1, 5, {}]), sig]]], 'bad relayed report origin'],
     ['a body with bad metrics', [0, [[encode(['a', 3, 1, 5, 'x']), sig]]], 'relayed report'],
     ['a pair that is not a pair', [0, [[report('a').body]]], 'relayed report is not [body, sig]'],
+    ['a sample time that is not a time', [0, [], -1], 'bad load sample time'],
+    ['a sample time past the safe integers', [0, [], 2 ** 53], 'bad load sample time'],
   ])('%s is refused with a reason', (_, rest, reason) => {
     const r = bad(rest);
     expect(typeof r).toBe('string');

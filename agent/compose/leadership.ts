@@ -1,6 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { LeaderDuty, type LeaderDutyOptions } from '../leadership/duty.ts';
+import { actWindow } from '../leadership/lease.ts';
 import { StepClock } from '../leadership/step-clock.ts';
+import { WaitOut } from '../leadership/wait-out.ts';
 import { Leadership } from '../leadership.ts';
+import { RELAY_CLOCK_SKEW } from '../load/relay-up.ts';
 import type { Wiring } from './wiring.ts';
 
 /** The election's state on this node, timed from the agent's tunables. */
@@ -20,6 +24,18 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
   });
 }
 
+/**
+ * The follower's promise (leadership/wait-out.ts), shared by the load reports (what each names)
+ * and the duty (when the leader counts itself): the acting window + RELAY_CLOCK_SKEW, on the
+ * monotonic clock (a wall clock stepped forward would cut the wait short).
+ */
+export function buildWaitOut(i: Pick<Wiring, 'config'>): WaitOut {
+  return new WaitOut({
+    clock: () => performance.now(),
+    waitMs: actWindow(i.config.tunables.loadInterval) + RELAY_CLOCK_SKEW,
+  });
+}
+
 export interface DutyInput
   extends Pick<
       LeaderDutyOptions,
@@ -34,9 +50,10 @@ export interface DutyInput
       | 'tellFollowers'
       | 'tellSuccessors'
     >,
-    Pick<Wiring, 'config' | 'telemetry' | 'events'> {
+    Pick<Wiring, 'config' | 'peerId' | 'telemetry' | 'events'> {
   /** Re-announces this node's record (its leadership claim is part of it). */
   announce: () => void;
+  waitOut: WaitOut;
 }
 
 /** The leader's duty: election rounds, the acting term and the quorum lease. */
@@ -48,7 +65,10 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     load: i.load,
     counted: i.counted,
     leaseTimeout: 3 * i.config.tunables.loadInterval,
+    actWindow: actWindow(i.config.tunables.loadInterval),
     barred: i.barred,
+    selfCounts: () => i.waitOut.left(i.peerId) === 0,
+    ackWait: i.waitOut.waitMs,
     metrics: i.telemetry.metrics,
     emit: (e) => i.events.emit(e),
     announce: i.announce,

@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface';
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
+import type { WaitOut } from '../leadership/wait-out.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { RelayDown } from '../load/relay-down.ts';
 import { signWith, Verifier } from '../load/relay-sign.ts';
@@ -30,6 +31,8 @@ export interface MembersInput
   privateKey: PrivateKey;
   /** A member event or a member's record arrived: the election steps on it (leadership/step-clock.ts). */
   onViewChange?: () => void;
+  /** The follower's promise: what each load report may name (leadership/wait-out.ts). */
+  waitOut: WaitOut;
 }
 
 /** Members whose load the exchange keeps (and relays hold reports of). */
@@ -96,6 +99,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     maxMembers: MAX_MEMBERS,
     unbound: () => (listers.length === 0 ? [] : refusedBy(listers)),
     claimant: (term) => claimantOf(membership, term),
+    waitOut: i.waitOut,
     ...(i.windows ? { windows: i.windows } : {}),
     onVerdicts: (leader, v, interval) => {
       held.release(v.counted);

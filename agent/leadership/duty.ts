@@ -5,7 +5,7 @@ import type { Leadership } from '../leadership.ts';
 import type { LoadBook } from '../load/book.ts';
 import type { MemberLiveness } from '../membership/swim/types.ts';
 import type { AgentMetrics } from '../monitor/prom.ts';
-import { ackRuns, countedAckers, holdsLease } from './lease.ts';
+import { ackRuns, countedAckers, freshAcks, holdsLease } from './lease.ts';
 import { extendReign, reignAckerIds } from './reign.ts';
 
 export interface LeaderDutyOptions {
@@ -20,6 +20,24 @@ export interface LeaderDutyOptions {
   leaseTimeout: number;
   /** Whether this node must not act: retired, stopping, or the pool is being terminated. */
   barred: () => boolean;
+  /**
+   * Acting needs a majority whose acknowledgements were sampled within this window (ms, ≤
+   * leaseTimeout; lease.ts actWindow). The lease itself (what the election's yield rules read) keeps
+   * leaseTimeout. Default: leaseTimeout.
+   */
+  actWindow?: number;
+  /**
+   * Whether this node may count itself towards acting now: it has waited out the last other leader
+   * it acknowledged (wait-out.ts), as a follower would before acknowledging it. Default: always.
+   */
+  selfCounts?: () => boolean;
+  /**
+   * How late a new reign's first acknowledgements come by design (ms): each follower first waits
+   * out the leader it acknowledged before (wait-out.ts), up to actWindow + RELAY_CLOCK_SKEW.
+   * Acknowledgements whose run begins within leaseTimeout of the reign's start plus this count at
+   * once (lease.ts ackCounts), not after a run of leaseTimeout more. Default 0.
+   */
+  ackWait?: number;
   metrics: AgentMetrics;
   emit: (e: LeaderEvent) => void;
   /** Publishes our record now (a new claim goes out at once: faster failover). */
@@ -89,7 +107,7 @@ export class LeaderDuty {
     // A contested term is never acted in (its tokens may be minted by the rival): the election
     // claims above it first.
     if (term === null || this.#o.barred() || this.#o.leadership.contested) return null;
-    return this.#leaseHeld(term) ? term : null;
+    return this.#lease(term).acts ? term : null;
   }
 
   step(): void {
@@ -101,7 +119,7 @@ export class LeaderDuty {
       else if (m.liveness.state === 'suspect') suspect.push(m.record);
     }
     const term = o.leadership.leads;
-    const leaseHeld = term !== null && this.#leaseHeld(term);
+    const leaseHeld = term !== null && this.#lease(term).held;
     if (term === null) this.#leaseSince = undefined;
     const events = o.leadership.step(alive, o.now(), { leaseHeld, suspect });
     // Before the reign is forgotten: who followed it.
@@ -150,7 +168,13 @@ export class LeaderDuty {
       .map((r) => r.peerId);
   }
 
-  #leaseHeld(term: number): boolean {
+  /**
+   * The lease (a strict majority acknowledged the reign within leaseTimeout: the election reads it)
+   * and whether this node may act (a strict majority within actWindow, itself counted only past its
+   * wait-out): the window a follower's promise covers (wait-out.ts), so two leaders never act on
+   * the same acknowledgements.
+   */
+  #lease(term: number): { held: boolean; acts: boolean } {
     const o = this.#o;
     let members = 1;
     for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
@@ -159,13 +183,24 @@ export class LeaderDuty {
     const acking = this.#reignAcking(now, (p) => o.load.get(p)?.at ?? now);
     this.#runs = ackRuns(this.#runs, acking);
     this.#reignListed = o.counted() || this.#reignListed;
-    this.#countedAt ??= now;
+    // A new reign counts as if its lease had counted once its followers' wait-outs end.
+    this.#countedAt ??= now + (o.ackWait ?? 0);
+    const size = { members, listed: this.#reignListed };
     const ackers = countedAckers(this.#runs, acking, this.#countedAt, o.leaseTimeout);
-    const held = holdsLease({ ackers, members, listed: this.#reignListed });
+    const held = holdsLease({ ackers, ...size });
+    const window = o.actWindow ?? o.leaseTimeout;
+    const fresh = window < o.leaseTimeout ? freshAcks(acking, now - window) : acking;
+    const acts =
+      held &&
+      holdsLease({
+        ackers: fresh === acking ? ackers : countedAckers(this.#runs, fresh, this.#countedAt, o.leaseTimeout),
+        ...size,
+        self: o.selfCounts?.() ?? true,
+      });
     if (held) this.#countedAt = now;
     o.metrics.leaseHeld.set(held ? 1 : 0);
     if (!held) this.#leaseSince = undefined;
     else this.#leaseSince ??= o.now();
-    return held;
+    return { held, acts };
   }
 }

@@ -13,15 +13,39 @@ export interface LeaseInput {
   members: number;
   /** Instances the providers list for the pool (0 when not known yet). */
   listed: number;
+  /**
+   * Whether the leader counts itself: when acting, not until it has waited out the last other
+   * leader it acknowledged (wait-out.ts), as a follower would before acknowledging it. Default true.
+   */
+  self?: boolean;
+}
+
+/**
+ * The window of acknowledgements a leader acts on (ms): loadInterval plus half of it, at least 1 s,
+ * never above the lease (3 × loadInterval). A live follower reports every loadInterval and relays
+ * forward within relayDelay, so a live majority is always that fresh and a late report only delays
+ * an action. It is what a follower waits out before it acknowledges another leader (plus
+ * RELAY_CLOCK_SKEW): the shorter it is, the sooner a failover acts (issue 13: ≤ 4 s), while the
+ * lease, which only keeps a leader leading, stays long enough to ride out a missed report or two.
+ */
+export function actWindow(loadInterval: number): number {
+  return Math.min(3 * loadInterval, loadInterval + Math.max(loadInterval / 2, 1_000));
+}
+
+/** The acknowledgements in `acking` sampled at `since` or later (peer → sample time). */
+export function freshAcks(acking: ReadonlyMap<string, number>, since: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [p, at] of acking) if (at >= since) out.set(p, at);
+  return out;
 }
 
 export function quorumSize(input: LeaseInput): number {
   return Math.floor(Math.max(input.members, input.listed, 1) / 2) + 1;
 }
 
-/** Whether the leader (counted as one) holds a majority. */
+/** Whether the leader (counted as one unless `self` is false) holds a majority. */
 export function holdsLease(input: LeaseInput): boolean {
-  return input.ackers + 1 >= quorumSize(input);
+  return input.ackers + (input.self === false ? 0 : 1) >= quorumSize(input);
 }
 
 /**
@@ -47,7 +71,10 @@ export interface AckRun {
   since: number;
   /** When its latest arrived. */
   last: number;
-  /** The last step at which the lease counted, or when this reign began if it never has. */
+  /**
+   * The last step at which the lease counted, or, if it never has, when this reign began plus the
+   * followers' wait-out (LeaderDuty's ackWait: their first acknowledgements come that late by design).
+   */
   countedAt: number;
   leaseTimeout: number;
 }
@@ -57,7 +84,8 @@ export interface AckRun {
  * the lease counted, or less than `leaseTimeout` after it last did, counts at once; after a longer
  * break (a partition: the leader would already yield to a better claim) only once its
  * acknowledgements have kept arriving for longer than `leaseTimeout`. A follower's load report is
- * its acknowledgement and carries no send time. At a heal the reports each old follower sent to
+ * its acknowledgement; a previous release's carries no sample time and is taken as sent when it
+ * arrived (this release's are stamped at their sample time, so a late one never counts). At a heal the reports each old follower sent to
  * the cut-off leader in the seconds before it declared it dead arrive together, ~30 s late (its
  * connection's next retransmit), each burst within ~100 ms and each follower's at its own moment
  * (traced, 2026-12-06: bursts at +1.57 and +2.06 s, at +0.11, +0.34 and +0.48 s after the heal).

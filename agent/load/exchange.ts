@@ -4,11 +4,13 @@ import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame, SealedSummary } from '../../shared/wire/probe.ts';
 import type { SignedReport } from '../../shared/wire/relay-report.ts';
 import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
+import type { WaitOut } from '../leadership/wait-out.ts';
 import { isRefused } from '../transport/channel.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import { LoadBook, summaryInterval } from './book.ts';
+import { ReportNaming } from './naming.ts';
 import type { RelayDown } from './relay-down.ts';
-import type { RelayUp } from './relay-up.ts';
+import type { Named, RelayUp } from './relay-up.ts';
 import { summaryFrames, summaryRows } from './summary.ts';
 
 export interface LoadExchangeOptions {
@@ -47,6 +49,12 @@ export interface LoadExchangeOptions {
    * naming the new leader's term go on up the tree rooted at it before this node follows it.
    */
   claimant?: (term: number) => string | undefined;
+  /**
+   * The follower's promise (leadership/wait-out.ts): a report names a leader's term only once this
+   * node has waited out the last other leader it acknowledged (naming.ts). Absent: every report
+   * names the leader followed (tests of other parts).
+   */
+  waitOut?: WaitOut;
   onVerdicts?: (
     leader: { peerId: string; term: number },
     v: { refused: string[]; counted: string[] },
@@ -88,10 +96,13 @@ export class LoadExchange {
   #refusedSent = new Set<string>();
   /** Following: the last summary from the leader followed (when it came, on this node's clock). */
   #last: { peerId: string; term: number; at: number; every: number; windows: LeaderWindows } | null = null;
+  /** Following: what each report names, and the one due when a wait-out ends. */
+  readonly #naming: ReportNaming;
 
   constructor(opts: LoadExchangeOptions) {
     this.#o = opts;
     this.book = new LoadBook(opts.maxMembers);
+    this.#naming = new ReportNaming({ ...opts, report: () => void this.tick() });
   }
 
   start(): void {
@@ -101,6 +112,7 @@ export class LoadExchange {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#naming.stop();
     this.#o.relay?.stop();
   }
 
@@ -110,7 +122,9 @@ export class LoadExchange {
    */
   onReport(from: string, frame: ProbeFrame): void {
     if (frame.t === 'load') {
-      this.book.report(from, { metrics: frame.metrics, at: this.#o.now(), term: frame.term });
+      // Stamped at its sample time (capped at arrival): a frame held back in transit stretches no lease.
+      const now = this.#o.now();
+      this.book.report(from, { metrics: frame.metrics, at: Math.min(now, frame.at ?? now), term: frame.term });
       if (frame.relayed) this.#relayed(frame.relayed, frame.hop ?? 0);
       return;
     }
@@ -147,8 +161,8 @@ export class LoadExchange {
    * Reports relayed up the tree: counted when this node leads, else sent on towards the leader.
    * Reports naming a later term than the leader this node follows (or none) go on up the tree
    * rooted at that term's claimant when this node knows it (a failover: its children followed the
-   * new leader first; the frame still names the term this node follows, so it acknowledges
-   * nothing it does not follow), else wait for its next report, sent as soon as it follows the new
+   * new leader first; the frame still names the term this node follows, or none while it waits
+   * out another leader, so it acknowledges nothing it does not follow), else wait for its next report, sent as soon as it follows the new
    * leader: a failover loses no round.
    */
   #relayed(reports: readonly SignedReport[], hop: number): void {
@@ -161,12 +175,14 @@ export class LoadExchange {
     }
     let term = 0;
     for (const r of reports) if (r.term > term) term = r.term;
+    // The frame's direct part names what this node itself may name when it goes.
+    const own = () => this.#naming.named(this.#o.leader());
     if (leader && term <= leader.term) {
-      relay.hold(reports, hop, leader);
+      relay.hold(reports, hop, leader, own);
       return;
     }
     const claimant = this.#o.claimant?.(term);
-    relay.hold(reports, hop, claimant ? { peerId: claimant, term } : null, leader?.term ?? 0);
+    relay.hold(reports, hop, claimant ? { peerId: claimant, term } : null, own);
   }
 
   /**
@@ -212,9 +228,10 @@ export class LoadExchange {
    * the report and the next interval's, which joined the same dial, were both lost, and the lease
    * waited two loadIntervals more. A report that fails twice waits for the next tick.
    */
-  async #report(leader: { peerId: string; term: number }): Promise<void> {
+  async #report(leader: { peerId: string; term: number }, named: Named): Promise<void> {
     const o = this.#o;
-    const send = () => o.send(leader.peerId, { t: 'load', term: leader.term, metrics: o.metrics() });
+    const metrics = o.metrics();
+    const send = () => o.send(leader.peerId, { t: 'load', term: named.term, at: named.at, metrics });
     try {
       await send();
     } catch (err) {
@@ -231,7 +248,10 @@ export class LoadExchange {
     const leader = o.leader();
     const now = o.now();
     if (!leader) return;
-    if (leader.peerId !== o.self()) return o.relay ? o.relay.report(leader, o.metrics()) : this.#report(leader);
+    if (leader.peerId !== o.self()) {
+      const named = this.#naming.named(leader);
+      return o.relay ? o.relay.report(leader, o.metrics(), named) : this.#report(leader, named);
+    }
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
     // A member new to the summary, or a peer our listing newly refused, is worth one early summary

@@ -15,6 +15,16 @@ export const RELAY_CLOCK_SKEW = 1_000;
 /** Room for the frame's own fields (tag, term, the relay's metrics, hop) beside the reports. */
 const FRAME_BYTES = MAX_FRAME - 1_024;
 
+/**
+ * The direct part of a load frame: the term this node names (its own lease acknowledgement; 0:
+ * none, as while it waits out another leader's lease, leadership/wait-out.ts) and when it was
+ * sampled (wall clock, ms).
+ */
+export interface Named {
+  term: number;
+  at: number;
+}
+
 /** `now` is the wall clock: report times are compared across members. */
 export interface RelayUpOptions extends RelaySigning {
   /** How long a relay gathers its children's reports before it sends them on in one frame (ms). */
@@ -71,9 +81,9 @@ export class RelayUp {
     return this.#highest.has(origin);
   }
 
-  /** This node's report for `leader`, signed. */
-  async own(leader: Leader, metrics: MetricMap): Promise<SignedReport> {
-    const r = { origin: this.#o.self, term: leader.term, seq: ++this.#seq, at: this.#o.now(), metrics };
+  /** This node's report for `leader`, signed, naming `named`'s term at its time. */
+  async own(leader: Leader, metrics: MetricMap, named = this.#naming(leader)): Promise<SignedReport> {
+    const r = { origin: this.#o.self, term: named.term, seq: ++this.#seq, at: named.at, metrics };
     const body = reportBody(r);
     return { ...r, body, sig: await this.#o.sign(body) };
   }
@@ -81,23 +91,33 @@ export class RelayUp {
   /**
    * Following: sends this node's report (and what it holds of others') to its parent; if that send
    * fails, to the leader directly for this round: a broken tree costs a dial, never a lease.
+   * `named`: the term the report names (default `leader`'s) and its sample time.
    */
-  async report(leader: Leader, metrics: MetricMap): Promise<void> {
+  async report(leader: Leader, metrics: MetricMap, named = this.#naming(leader)): Promise<void> {
     this.#metrics = metrics;
-    const own = await this.own(leader, metrics);
+    const own = await this.own(leader, metrics, named);
     const held = this.#take();
-    await this.#sendUp(leader, metrics, [own, ...held.reports], held.hop);
+    await this.#sendUp(leader, metrics, [own, ...held.reports], held.hop, named);
+  }
+
+  #naming(leader: Leader | null): Named {
+    return { term: leader?.term ?? 0, at: this.#o.now() };
   }
 
   /**
    * Following: reports a child sent, to send on within relayDelay up the tree rooted at `leader`.
    * With no `leader` (a child that follows a leader this node has not seen claim yet, at a
    * failover) they wait for this node's next report, which goes out as soon as it follows that
-   * leader (LeaderDuty's onFollow). `ownTerm` is the term this node itself follows: the frame's
-   * direct part names it, so a relay that passes on a new leader's reports before it follows that
-   * leader is not counted as acknowledging it (default: `leader`'s term).
+   * leader (LeaderDuty's onFollow). `own` says, when the frame goes, what its direct part names:
+   * the term this node itself follows (sampled then), so a relay that passes on a new leader's
+   * reports before it follows that leader is not counted as acknowledging it (default: `leader`'s).
    */
-  hold(reports: readonly SignedReport[], hop: number, leader: Leader | null, ownTerm = leader?.term ?? 0): void {
+  hold(
+    reports: readonly SignedReport[],
+    hop: number,
+    leader: Leader | null,
+    own: () => Named = () => this.#naming(leader),
+  ): void {
     for (const r of reports) {
       if (r.origin === this.#o.self) continue;
       const cur = this.#pending.get(r.origin);
@@ -109,7 +129,7 @@ export class RelayUp {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const held = this.#take();
-      if (held.reports.length > 0) void this.#sendUp(leader, this.#metrics, held.reports, held.hop, ownTerm);
+      if (held.reports.length > 0) void this.#sendUp(leader, this.#metrics, held.reports, held.hop, own());
     }, this.#o.relayDelay);
   }
 
@@ -146,14 +166,8 @@ export class RelayUp {
     return { reports, hop };
   }
 
-  /** `ownTerm`: the term this node follows, named by the frame's direct part (its own acknowledgement). */
-  async #sendUp(
-    leader: Leader,
-    metrics: MetricMap,
-    reports: SignedReport[],
-    hop: number,
-    ownTerm = leader.term,
-  ): Promise<void> {
+  /** `named`: what the frame's direct part names (this node's own acknowledgement) and when. */
+  async #sendUp(leader: Leader, metrics: MetricMap, reports: SignedReport[], hop: number, named: Named): Promise<void> {
     const o = this.#o;
     if (hop > RELAY_LIMITS.hops) {
       o.debug?.('load-relay-dropped', { reason: 'hops', hop, reports: reports.length });
@@ -161,7 +175,7 @@ export class RelayUp {
     }
     const parent = o.parent(leader);
     for (const batch of batches(reports)) {
-      const frame: ProbeFrame = { t: 'load', term: ownTerm, metrics, hop, relayed: batch };
+      const frame: ProbeFrame = { t: 'load', term: named.term, at: named.at, metrics, hop, relayed: batch };
       try {
         await o.send(parent, frame);
       } catch (err) {

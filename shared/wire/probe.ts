@@ -22,8 +22,11 @@ export type ProbeFrame =
    * up the relay tree (agent/load/relay-tree.ts), it also carries signed reports of members below
    * it (`relayed`, the sender's own among them) and the relays they passed (`hop`); an agent of
    * the previous release reads only the first three fields, so it counts the sender's report.
+   * `at`: when the sender sampled the frame's direct part (its wall clock, ms); the leader stamps
+   * that acknowledgement at min(arrival, at), so a frame held back in transit stretches no lease
+   * past its sample time (agent/leadership/wait-out.ts). Absent (previous releases): at arrival.
    */
-  | { t: 'load'; term: number; metrics: MetricMap; hop?: number; relayed?: SignedReport[] }
+  | { t: 'load'; term: number; metrics: MetricMap; hop?: number; relayed?: SignedReport[]; at?: number }
   /**
    * A suspicion or a refutation told point to point. Only these two kinds travel here (dead, left
    * and joins go on the members topic, signed), and the receiver accepts one only from the member
@@ -66,8 +69,12 @@ export function frameToWire(f: ProbeFrame): unknown[] {
       return [TAGS.indexOf(f.t), f.seq];
     case 'ping-req':
       return [2, f.seq, f.target];
-    case 'load':
-      return f.relayed ? [4, f.term, f.metrics, f.hop ?? 0, relayedToWire(f.relayed)] : [4, f.term, f.metrics];
+    case 'load': {
+      // [4, term, metrics, hop, relayed, at]: a previous release reads the first five.
+      const at = f.at === undefined ? [] : [f.at];
+      if (!f.relayed && at.length === 0) return [4, f.term, f.metrics];
+      return [4, f.term, f.metrics, f.hop ?? 0, relayedToWire(f.relayed ?? []), ...at];
+    }
     case 'summary':
       return f.seal ? [SEALED_TAG, f.term, f.seal.inner, f.seal.sig, f.seal.hop] : summaryToWire(f);
     case 'update': {
@@ -129,7 +136,16 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
       if (v.length <= 3) return { t: 'load', term: n, metrics: b as MetricMap };
       const r = decodeRelayed(v[3], v[4]);
       if (typeof r === 'string') return r;
-      return { t: 'load', term: n, metrics: b as MetricMap, ...r };
+      const at = v[5];
+      if (at !== undefined && (!Number.isSafeInteger(at) || (at as number) < 0)) return 'bad load sample time';
+      const relayed = r.relayed.length > 0 ? r : {};
+      return {
+        t: 'load',
+        term: n,
+        metrics: b as MetricMap,
+        ...relayed,
+        ...(at !== undefined ? { at: at as number } : {}),
+      };
     }
   }
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultPool } from '../fixtures/fault-pool.ts';
 import type { Partition } from '../fixtures/partition.ts';
 import { waitFor } from '../fixtures/wait.ts';
+import { actedByLog, actingRuns, interleaving } from './acting-order.ts';
 import { launchesDuring, nextAddresses, unsided } from './cut-sides.ts';
 import { agreementByLog, keepLogs } from './leader-log.ts';
 
@@ -39,6 +40,13 @@ export interface PartitionReport {
   /** Every instance launched while cut, `id@address:side` (a replacement may get a cut-off address back). */
   launchedInCut: string[];
   maxSeen: number;
+  /**
+   * Who acted on the provider from 5 s before the cut to the end of the case, each agent's run
+   * relative to the cut (acting-order.ts), and the first A, B, A breach of one acting leader at a
+   * time (null: none).
+   */
+  acting: string[];
+  interleaved: string | null;
 }
 
 /**
@@ -120,6 +128,7 @@ export async function partitionCase(
   const logged = [...live, ...(await pool.live()).filter((i) => !through.has(i.id))];
   const meta = { cutAt, healAt, minority: minority.map((i) => i.id), lost, early };
   await keepLogs(logged, meta, `${c.minority}+${live.length - c.minority}-${c.ms / 1000}s`);
+  const acted = await actedByLog(logged, cutAt - 5_000);
   const expands = (await pool.decisions()).filter(
     (d) => d.action === 'expand' && d.result === 'ok' && d.at >= cutAt && d.at <= healAt,
   );
@@ -141,5 +150,7 @@ export async function partitionCase(
     unsided: unsided(launched),
     launchedInCut: launched.map((l) => `${l.id}@${l.address}:${l.side === null ? 'neither' : side[l.side]}`),
     maxSeen: pool.maxSeen,
+    acting: actingRuns(acted, cutAt),
+    interleaved: interleaving(acted, cutAt),
   };
 }
