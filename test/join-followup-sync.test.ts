@@ -129,4 +129,28 @@ describe('SyncRunner bookkeeping', () => {
     await new Promise((r) => setImmediate(r));
     expect(started).toEqual(['a', 'c']);
   });
+
+  it('tells each sync whether a request for it passed news on (a follow-up skips the hash ask)', async () => {
+    const started: [string, boolean][] = [];
+    const ends: (() => void)[] = [];
+    const runner = new SyncRunner((peer, news) => {
+      started.push([peer, news]);
+      return new Promise<void>((r) => ends.push(r));
+    }, 1);
+    runner.request('a', true);
+    runner.request('b'); // routine, queued
+    runner.request('b', true); // a follow-up to the partner already queued: it carries news now
+    runner.request('c'); // routine
+    for (const name of ['b', 'c']) {
+      ends.shift()?.();
+      await waitFor(`${name} to start`, () => started.some(([p]) => p === name));
+    }
+    expect(started).toEqual([
+      ['a', true],
+      ['b', true],
+      ['c', false],
+    ]);
+    runner.stop();
+    ends.shift()?.();
+  });
 });

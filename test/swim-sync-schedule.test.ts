@@ -84,6 +84,22 @@ describe('anti-entropy schedule (who to sync with, and when)', () => {
     expect(far).not.toContain('node-000');
   });
 
+  it('marks follow-ups as news and routine syncs not (the shell skips the hash ask for news)', () => {
+    const c = core(40, 8);
+    const routine = c
+      .step({ type: 'tick', now: 0 })
+      .concat(...[1, 2, 3].map((k) => c.step({ type: 'tick', now: k * 10_000 })));
+    const asked = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'sync' ? [e.news] : []));
+    expect(asked(routine).length).toBeGreaterThan(0);
+    expect(asked(routine)).not.toContain(true);
+    c.step({ type: 'update', update: { kind: 'alive', id: 'joiner-n', incarnation: 0 }, now: 40_000 });
+    const after: boolean[] = [];
+    for (let t = 40_000; t < 60_000; t += 100) after.push(...asked(c.step({ type: 'tick', now: t })));
+    // The budget's syncs are news; the routine ones after it are not.
+    expect(after.slice(0, followUpSyncs(41))).toEqual(Array(followUpSyncs(41)).fill(true));
+    expect(after.slice(followUpSyncs(41))).not.toContain(true);
+  });
+
   it('draws pool-wide when no connected member fits', () => {
     const c = core(
       40,

@@ -43,7 +43,7 @@ export class Membership {
   readonly #tick = new WakeTimer();
   readonly #record: OwnRecord;
   #running = false;
-  readonly #syncs = new SyncRunner((peer) => this.#sync(peer));
+  readonly #syncs = new SyncRunner((peer, news) => this.#sync(peer, undefined, news));
   readonly #lost = new LostMembers(LOST);
 
   constructor(opts: MembershipOptions) {
@@ -226,7 +226,7 @@ export class Membership {
         this.#events.core(e.event, e.id, e.at);
         return;
       case 'sync': // queued, not dropped, while others run: the core counted it (sync-runner.ts)
-        this.#syncs.request(e.with);
+        this.#syncs.request(e.with, e.news);
         return;
       case 'neighbours':
         this.#neighbours = e.ids;
@@ -245,7 +245,8 @@ export class Membership {
     void this.#record.publishUpdate(update);
   }
 
-  async #sync(peer: string, hash?: string): Promise<boolean> {
+  /** `news`: a follow-up; its tables almost surely differ, so no hash ask first (sync-runner.ts). */
+  async #sync(peer: string, hash?: string, news = false): Promise<boolean> {
     try {
       const table = await pullTable(this.#o.node, this.#o.pool, peer, {
         hash: hash ?? this.#own().hash,
@@ -254,7 +255,7 @@ export class Membership {
         // A join's pull is the joiner's only way in: give it time. Others give up on a wedged peer.
         ...(hash === '' ? { timeoutMs: JOIN_SYNC_MS } : { exchangeMs: SYNC_OPEN_MS }),
         mine: () => this.#own().table(),
-        digests: this.#digests,
+        digests: news ? undefined : this.#digests,
       });
       if (table) this.#merge(table, peer);
       if (table) this.#joining.pulled(table, this.#record.publishedSeq);

@@ -179,7 +179,7 @@ export class SwimCore {
     this.tells.due(now, this.cfg.probeInterval, (u) => this.holds(u), out);
     this.view.lapse(now, out);
     const peer = this.syncs.due(now, this.near, this.table);
-    if (peer !== undefined) out.push({ type: 'sync', with: peer });
+    if (peer !== undefined) out.push({ type: 'sync', with: peer, news: this.syncs.followUp });
     this.view.reap(now);
   }
 

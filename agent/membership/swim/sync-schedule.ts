@@ -43,6 +43,7 @@ export class SyncSchedule {
   #followUps = 0;
   /** Follow-ups asked for so far (every FAR_EVERY-th draws pool-wide). */
   #wide = 0;
+  #followUp = false;
 
   constructor(
     private readonly cfg: SwimConfig,
@@ -58,6 +59,14 @@ export class SyncSchedule {
   /** When the next sync is due. */
   get wakeAt(): number {
     return this.#next;
+  }
+
+  /**
+   * Whether the partner `due` last returned is a follow-up's: it passes news on, so the two tables
+   * almost surely differ and the shell skips the hash ask (membership.ts).
+   */
+  get followUp(): boolean {
+    return this.#followUp;
   }
 
   /** We learnt a member we did not hold: pass it on, to `followUpSyncs(members)` members pool-wide. */
@@ -76,6 +85,7 @@ export class SyncSchedule {
     const members = table.size;
     if (now < this.#next) return undefined;
     const wide = this.#followUps > 0;
+    this.#followUp = wide;
     if (wide) this.#followUps--;
     this.#next = now + (this.#followUps > 0 ? this.cfg.followUpInterval : syncIntervalFor(this.cfg, members));
     const ok = (id: string) => id !== this.self && (this.partners.syncable?.(id) ?? true);

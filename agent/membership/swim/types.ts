@@ -96,7 +96,10 @@ export type Effect =
    */
   | { type: 'reroute'; update: Extract<Update, { kind: 'suspect' }> }
   | { type: 'event'; event: MemberEventType; id: string; at: number }
-  /** Ask `with` for its table and send ours (anti-entropy); the shell answers with a `sync` input. */
-  | { type: 'sync'; with: string }
+  /**
+   * Ask `with` for its table and send ours (anti-entropy); the shell answers with a `sync` input.
+   * `news`: a follow-up passing on a member we learnt (sync-schedule.ts), not a routine check.
+   */
+  | { type: 'sync'; with: string; news: boolean }
   /** The set of peers this node probes or is probed by changed: keep connections to exactly these. */
   | { type: 'neighbours'; ids: string[] };
