@@ -2,6 +2,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { AgentConfig } from '../shared/wire/agent-config.ts';
 import type { ClusterView } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
+import { Beat } from './beat.ts';
 import type { BundleManager } from './bundle/manager.ts';
 import { buildBundles } from './compose/bundles.ts';
 import { agentComponents, runFlag } from './compose/components.ts';
@@ -85,7 +86,10 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     maxMessageBytes: t.maxMessageBytes,
   });
   const leadership = buildLeadership({ config: c, peerId, startedAt: i.startedAt, log });
-  const sampler = buildSampler(c, tel, log);
+  // One timer for the agent's periodic work of whole seconds (agent/beat.ts): a timer of its own
+  // for each woke an idle agent at its own moment.
+  const beat = new Beat(Math.min(1000, t.heartbeatInterval), (err) => tel.onError('beat', err));
+  const sampler = buildSampler(c, tel, log, beat.repeat);
   // What most groups of components are built from (compose/wiring.ts).
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };
   // When the duty below steps: on a change of the membership view, and on a beat while time moves it.
@@ -101,6 +105,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     windows: () => scaler?.windows() ?? [],
     onViewChange: () => election.poke(),
     waitOut,
+    repeat: beat.repeat,
   });
   const duty = buildDuty({
     ...common,
@@ -165,6 +170,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     retired: () => retirement.retired,
     ready: () => i.readModel().ready().ready,
     duty,
+    repeat: beat.repeat,
   });
   const monitor = new MonitorServer(buildMonitor(i.readModel(), tel.metrics.registry, [upgradeRoute(upgrade)]), {
     host: c.monitor.host,
@@ -187,6 +193,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     cluster: views.cluster,
     scaling: () => scaler?.snapshot().clouds,
     leads: () => duty.actingTerm() !== null,
+    repeat: beat.repeat,
   });
 
   const components = agentComponents({
@@ -201,6 +208,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     monitor,
     election,
     scaler,
+    repeat: beat.repeat,
   });
   components.push(dashboard.history, upgrade);
   return {

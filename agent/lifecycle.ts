@@ -1,3 +1,5 @@
+import { ownTimer, type Repeat } from './beat.ts';
+
 /**
  * One lifecycle for every long-lived part of an agent (as js-libp2p's Startable): a component
  * owns its timers, sockets and handlers, and stop releases exactly what start took. The
@@ -43,14 +45,18 @@ export class Lifecycle {
   }
 }
 
-/** A component that runs `fn` every `ms`; an error (or rejection) is reported, never thrown. */
+/**
+ * A component that runs `fn` every `ms` (on its own timer, or on `repeat`'s: the agent's beat); an
+ * error (or rejection) is reported, never thrown.
+ */
 export function ticker(
   name: string,
   ms: number,
   fn: () => unknown,
   onError: (name: string, err: Error) => void,
+  repeat: Repeat = ownTimer,
 ): Component {
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   const run = () => {
     try {
       const r = fn();
@@ -62,11 +68,11 @@ export function ticker(
   return {
     name,
     start: () => {
-      timer = setInterval(run, ms);
+      cancel = repeat(ms, run);
     },
     stop: () => {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      cancel?.();
+      cancel = undefined;
     },
   };
 }

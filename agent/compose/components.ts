@@ -1,3 +1,4 @@
+import type { Repeat } from '../beat.ts';
 import type { BundleManager } from '../bundle/manager.ts';
 import type { GossipChannel } from '../gossip.ts';
 import type { StepClock } from '../leadership/step-clock.ts';
@@ -47,6 +48,8 @@ export interface ComponentsInput extends Pick<Wiring, 'config' | 'now' | 'node'>
   monitor: MonitorServer;
   /** When the election steps (leadership/step-clock.ts): on a change of the view, and on a beat while time moves it. */
   election: StepClock;
+  /** The agent's shared timer (agent/beat.ts); without it the beat has a timer of its own. */
+  repeat?: Repeat;
   scaler: PoolScaler | undefined;
 }
 
@@ -101,6 +104,7 @@ export function agentComponents(i: ComponentsInput): Component[] {
         }
       },
       onError,
+      i.repeat,
     ),
     // Every cloud's scaler on its own interval: ticks at the shortest, each steps when due.
     ...(scaler && c.scaling ? [ticker('scaling', scaler.interval, () => scaler.step(i.now()), onError)] : []),

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { ClusterView, PoolEvent } from '../../shared/wire/cluster.ts';
+import type { Repeat } from '../beat.ts';
 import { HistoryRecorder } from '../monitor/history.ts';
 import { type CloudScalingView, registerPoolMetrics } from '../monitor/pool-metrics.ts';
 import type { Wiring } from './wiring.ts';
@@ -10,6 +11,8 @@ export interface DashboardInput extends Pick<Wiring, 'config' | 'now' | 'events'
   /** Every cloud's scaler snapshot (undefined: this agent may not lead). */
   scaling: () => Record<string, CloudScalingView> | undefined;
   leads: () => boolean;
+  /** The agent's shared timer (agent/beat.ts). */
+  repeat?: Repeat;
 }
 
 /**
@@ -28,5 +31,7 @@ export function buildDashboard(i: DashboardInput): { history: HistoryRecorder } 
     leads: i.leads,
     subscribe,
   });
-  return { history: new HistoryRecorder({ now: i.now, cluster: i.cluster, scaling: i.scaling, subscribe }) };
+  return {
+    history: new HistoryRecorder({ now: i.now, cluster: i.cluster, scaling: i.scaling, subscribe, repeat: i.repeat }),
+  };
 }

@@ -2,6 +2,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { WaitOut } from '../leadership/wait-out.ts';
+import type { Repeat } from '../beat.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { RelayDown } from '../load/relay-down.ts';
 import { signWith, Verifier } from '../load/relay-sign.ts';
@@ -33,6 +34,8 @@ export interface MembersInput
   onViewChange?: () => void;
   /** The follower's promise: what each load report may name (leadership/wait-out.ts). */
   waitOut: WaitOut;
+  /** The agent's shared timer (agent/beat.ts). */
+  repeat?: Repeat;
 }
 
 /** Members whose load the exchange keeps (and relays hold reports of). */
@@ -81,6 +84,7 @@ export function buildMembers(i: MembersInput): { membership: Membership; load: L
     log: leveled(log, MEMBERSHIP_LEVELS),
     maxConnections: t.maxConnections,
     dialDeferMs: t.dialDefer,
+    repeat: i.repeat,
     // Only members the provider vouches for take part (binding.ts).
     binding: bindingSources(c, { peerId }, warn, Date.now, listing),
     identity: ownIdentity(c, warn),

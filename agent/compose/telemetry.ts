@@ -1,4 +1,5 @@
 import type { AgentConfig } from '../../shared/wire/agent-config.ts';
+import type { Repeat } from '../beat.ts';
 import type { EventHub } from '../events.ts';
 import { MetricSampler } from '../metrics/sampler.ts';
 import { LogThrottle } from '../monitor/log-throttle.ts';
@@ -50,9 +51,10 @@ export function telemetry(
 }
 
 /** The node's own metric sampler (the load it gossips); a source's failure is counted and logged. */
-export function buildSampler(c: AgentConfig, tel: Telemetry, log: AgentLog): MetricSampler {
+export function buildSampler(c: AgentConfig, tel: Telemetry, log: AgentLog, repeat?: Repeat): MetricSampler {
   return new MetricSampler({
     sampleInterval: c.tunables.sampleInterval,
+    repeat,
     sources: c.metrics,
     onError: (metric, error) => {
       tel.metrics.metricSourceErrors.inc({ metric });

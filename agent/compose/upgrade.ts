@@ -1,3 +1,4 @@
+import type { Repeat } from '../beat.ts';
 import type { LeaderDuty } from '../leadership/duty.ts';
 import type { Membership } from '../membership/membership.ts';
 import type { MonitorRoute } from '../monitor/app.ts';
@@ -13,6 +14,8 @@ export interface UpgradeInput
   ready: () => boolean;
   /** The leader's duty: a rollout is driven only in its acting term, with the lease held a while. */
   duty: Pick<LeaderDuty, 'actingTerm' | 'leaseHeldFor'>;
+  /** The agent's shared timer (agent/beat.ts). */
+  repeat?: Repeat;
 }
 
 /** The upgrade component, reading the pool through the membership and the election. */
@@ -26,6 +29,7 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     selfPeerId: peerId,
     selfInstanceId: c.instanceId,
     tunables: c.tunables,
+    repeat: i.repeat,
     leading: () => !i.retired() && leadership.leads !== null,
     // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
     // acknowledgements of the same term number sent to an earlier leader has lapsed by then.

@@ -1,9 +1,9 @@
 import { multiaddr } from '@multiformats/multiaddr';
 import { sample } from '../../shared/seeded-random.ts';
+import { ownTimer, type Repeat } from '../beat.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
-import { classifyDialError } from '../transport/channel.ts';
 import { firstToAnswer } from './join-race.ts';
-import type { LostMembers } from './reconnect.ts';
+import { type LostMembers, retryLost } from './reconnect.ts';
 
 export interface JoiningOptions {
   node: PoolNode;
@@ -23,6 +23,8 @@ export interface JoiningOptions {
   /** Publishes our record and liveness (again). */
   announce: () => void;
   log: (msg: string, fields: Record<string, unknown>) => void;
+  /** The lost-member retry's timer (agent/beat.ts); default its own. */
+  repeat?: Repeat;
 }
 
 /**
@@ -115,6 +117,7 @@ export function missesUs(
 export class Joining {
   readonly #o: JoiningOptions;
   #timers: NodeJS.Timeout[] = [];
+  #stopRetry: (() => void) | undefined;
   #rejoin: NodeJS.Timeout | undefined;
   #joining = false;
   #failedRounds = 0;
@@ -128,10 +131,11 @@ export class Joining {
 
   start(): void {
     void this.#join().finally(() => this.#scheduleRejoin());
-    this.#timers.push(setInterval(() => void this.#reconnect(), RECONNECT_MS));
+    this.#stopRetry = (this.#o.repeat ?? ownTimer)(RECONNECT_MS, () => void retryLost(this.#o));
   }
 
   stop(): void {
+    this.#stopRetry?.();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     clearTimeout(this.#rejoin);
@@ -268,32 +272,5 @@ export class Joining {
     if (!this.#o.running()) return;
     this.#lastAnnounce = this.#o.now();
     this.#o.announce();
-  }
-
-  /**
-   * Tries one lost member: a sync with it merges the two views, and each side learns the other
-   * declared it dead, so it refutes and its alive is flooded (a healed partition merges).
-   */
-  async #reconnect(): Promise<void> {
-    const o = this.#o;
-    if (!o.running()) return;
-    const target = o.lost.pick(o.now(), Math.random());
-    if (!target || o.isAlive(target.id)) {
-      if (target) o.lost.found(target.id);
-      return;
-    }
-    let refused = 0;
-    for (const addr of target.addrs) {
-      try {
-        await o.node.dial(multiaddr(`${addr}/p2p/${target.id}`), { signal: AbortSignal.timeout(2_000) });
-        await o.sync(target.id);
-        return;
-      } catch (err) {
-        // Still gone (or still cut off): try again at a later turn.
-        if (classifyDialError(err) === 'refused') refused++;
-      }
-    }
-    // Every address answered that nothing listens: gone, not cut off (reconnect.ts).
-    if (refused > 0 && refused === target.addrs.length) o.lost.refused(target.id, o.now());
   }
 }

@@ -1,6 +1,7 @@
 import type { MemberEvent } from '../../shared/wire/cluster.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
+import type { Repeat } from '../beat.ts';
 import type { PoolNode } from '../p2p/node.ts';
 import type { BindingSource } from './binding.ts';
 import type { OwnIdentity } from './binding-imds.ts';
@@ -28,6 +29,8 @@ export interface MembershipOptions {
   maxConnections: number;
   /** The larger peer id's wait for the other end's dial of a new ring edge (ms, dial-order.ts). */
   dialDeferMs?: number;
+  /** The timer of the lost-member retry and the neighbours' upkeep (agent/beat.ts); default their own. */
+  repeat?: Repeat;
   /** Who vouches for a cloud's members (binding.ts); undefined: nobody is checked (first claim wins). */
   binding?: (cloud: string) => BindingSource | undefined;
   /** EC2 members: our identity document, carried in our record (binding-imds.ts). */

@@ -80,6 +80,7 @@ export class Membership {
       sync: (peer, hash) => this.#sync(peer, hash),
       announce: () => this.#broadcast({ kind: 'alive', id: opts.self, incarnation: this.#core.incarnation }),
       log: opts.log,
+      repeat: opts.repeat,
     });
     this.#events = new MemberEvents({
       record: (id) => this.record(id),
@@ -94,6 +95,7 @@ export class Membership {
       maxConnections: opts.maxConnections,
       dialDeferMs: opts.dialDeferMs,
       now: opts.now,
+      repeat: opts.repeat,
     });
     const addrs = new AddrLearner({ node: opts.node, self: opts.self, max: opts.swim.maxMembers, now: opts.now });
     this.#inbox = {

@@ -1,5 +1,6 @@
 import type { Connection } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { ownTimer, type Repeat } from '../beat.ts';
 import { DIAL_MS, type PoolNode } from '../p2p/node.ts';
 import { DialOrder } from './dial-order.ts';
 import { duplicatesToClose } from './duplicates.ts';
@@ -28,7 +29,7 @@ const GRACE_MS = 30_000;
  */
 export class Connections {
   #keep: ReadonlySet<string> = new Set();
-  #timer: NodeJS.Timeout | undefined;
+  #cancel: (() => void) | undefined;
   readonly #order: DialOrder;
 
   constructor(
@@ -39,18 +40,20 @@ export class Connections {
       now: () => number;
       /** How long the larger peer id of a new edge waits before it dials (ms; dial-order.ts). */
       dialDeferMs?: number;
+      /** The MAINTAIN_MS timer (agent/beat.ts); default its own. */
+      repeat?: Repeat;
     },
   ) {
     this.#order = new DialOrder(o.node.peerId.toString(), o.dialDeferMs);
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.maintain(), MAINTAIN_MS);
+    this.#cancel = (this.o.repeat ?? ownTimer)(MAINTAIN_MS, () => this.maintain());
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
   }
 
   /** The ring neighbours changed. */

@@ -1,8 +1,13 @@
+import { multiaddr } from '@multiformats/multiaddr';
+import type { PoolNode } from '../p2p/node.ts';
+import { classifyDialError } from '../transport/channel.ts';
+
 /**
  * Members this node lost (declared dead), with where they listened, so it can try them again:
  * after a partition heals, each side holds the other dead and nobody probes a dead member, so
  * without retrying them the two views never merge (seen in the fault suite: a 2+3 split stayed
- * split for good). Serf's reconnect does the same. Pure and bounded.
+ * split for good). Serf's reconnect does the same. LostMembers is pure and bounded; retryLost
+ * (below) is one retry.
  *
  * Each member is retried soon after it was lost (a healed partition should merge within
  * seconds), then rarely (a member that really died costs one refused dial per `slowEvery`).
@@ -74,4 +79,41 @@ export class LostMembers {
   get size(): number {
     return this.#lost.size;
   }
+}
+
+/** What one retry of a lost member reads and does (Joining's options). */
+export interface RetryLostInput {
+  node: Pick<PoolNode, 'dial'>;
+  lost: LostMembers;
+  now: () => number;
+  running: () => boolean;
+  isAlive: (id: string) => boolean;
+  /** Pulls the table from a peer (and pushes what we hold about it). */
+  sync: (peer: string) => Promise<boolean>;
+}
+
+/**
+ * Tries one lost member: a sync with it merges the two views, and each side learns the other
+ * declared it dead, so it refutes and its alive is flooded (a healed partition merges).
+ */
+export async function retryLost(o: RetryLostInput): Promise<void> {
+  if (!o.running()) return;
+  const target = o.lost.pick(o.now(), Math.random());
+  if (!target || o.isAlive(target.id)) {
+    if (target) o.lost.found(target.id);
+    return;
+  }
+  let refused = 0;
+  for (const addr of target.addrs) {
+    try {
+      await o.node.dial(multiaddr(`${addr}/p2p/${target.id}`), { signal: AbortSignal.timeout(2_000) });
+      await o.sync(target.id);
+      return;
+    } catch (err) {
+      // Still gone (or still cut off): try again at a later turn.
+      if (classifyDialError(err) === 'refused') refused++;
+    }
+  }
+  // Every address answered that nothing listens: gone, not cut off.
+  if (refused > 0 && refused === target.addrs.length) o.lost.refused(target.id, o.now());
 }

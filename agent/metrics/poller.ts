@@ -1,3 +1,4 @@
+import { ownTimer, type Repeat } from '../beat.ts';
 import { MetricStoppedError, MetricTimeoutError } from './errors.ts';
 import { oneLine } from './parse.ts';
 
@@ -12,6 +13,8 @@ export interface PollerOptions<T> {
   timeout: number;
   /** Receives every result; never called after stop(). */
   onResult: (result: PollResult<T>) => void;
+  /** The interval's timer (agent/beat.ts); default its own. */
+  repeat?: Repeat;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface PollerOptions<T> {
  */
 export class Poller<T> {
   private readonly opts: PollerOptions<T>;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private cancel: (() => void) | undefined;
   /** The read in progress; cleared only when it has really settled, not when it timed out. */
   private inFlight: { controller: AbortController; settled: Promise<void> } | undefined;
   private stopped = false;
@@ -32,8 +35,8 @@ export class Poller<T> {
 
   /** Starts the interval. The first tick comes after `every`; call sample() for one now. */
   start(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.sample(), this.opts.every);
+    if (this.cancel || this.stopped) return;
+    this.cancel = (this.opts.repeat ?? ownTimer)(this.opts.every, () => void this.sample());
   }
 
   /**
@@ -77,8 +80,8 @@ export class Poller<T> {
    */
   async stop(grace = 1000): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancel?.();
+    this.cancel = undefined;
     const inFlight = this.inFlight;
     if (!inFlight) return;
     inFlight.controller.abort(new MetricStoppedError('sampler stopped'));

@@ -5,6 +5,7 @@ import {
   type MetricReading,
   type MetricSourceSpec,
 } from '../../shared/wire/metrics.ts';
+import type { Repeat } from '../beat.ts';
 import { describeSource, readSource } from './custom.ts';
 import { MetricConfigError, MetricNameError } from './errors.ts';
 import { roundMetric } from './parse.ts';
@@ -26,6 +27,8 @@ export interface MetricSamplerOptions {
   onError?: (metric: string, error: string) => void;
   /** Samples the built-ins. Default: agent/metrics/system.ts. */
   system?: () => Promise<SystemSample>;
+  /** The pollers' timer (agent/beat.ts); default one of their own each. */
+  repeat?: Repeat;
 }
 
 /**
@@ -59,6 +62,7 @@ export class MetricSampler {
       new Poller<SystemSample>({
         read: () => system(),
         every: opts.sampleInterval,
+        repeat: opts.repeat,
         timeout: Math.max(opts.sampleInterval, MIN_SYSTEM_TIMEOUT),
         onResult: (result) => this.recordSystem(result),
       }),
@@ -72,6 +76,7 @@ export class MetricSampler {
         new Poller<number>({
           read: (signal) => readSource(spec, signal),
           every: spec.every,
+          repeat: opts.repeat,
           timeout: spec.timeout,
           onResult: (result) =>
             publish(result.ok ? result : { ok: false, error: `metric '${name}' (${source}): ${result.error}` }),

@@ -1,4 +1,5 @@
 import type { ClusterView, PoolEvent, PoolSample } from '../../shared/wire/cluster.ts';
+import { ownTimer, type Repeat } from '../beat.ts';
 import type { CloudScalingView } from './pool-metrics.ts';
 
 /**
@@ -80,6 +81,8 @@ export interface HistoryRecorderOptions {
   scaling: () => Record<string, CloudScalingView> | undefined;
   subscribe: (listener: (e: PoolEvent) => void) => () => void;
   every?: number;
+  /** The sampling timer (agent/beat.ts); default its own, unref'd. */
+  repeat?: Repeat;
 }
 
 /**
@@ -91,7 +94,7 @@ export class HistoryRecorder {
   readonly history = new PoolHistory();
   readonly #o: HistoryRecorderOptions;
   readonly #listeners = new Set<(s: PoolSample) => void>();
-  #timer: NodeJS.Timeout | undefined;
+  #cancel: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(o: HistoryRecorderOptions) {
@@ -101,13 +104,15 @@ export class HistoryRecorder {
   start(): void {
     this.#unsubscribe = this.#o.subscribe((e) => this.history.addEvent(e));
     this.sample();
-    this.#timer = setInterval(() => this.sample(), this.#o.every ?? SAMPLE_EVERY);
-    this.#timer.unref();
+    const every = this.#o.every ?? SAMPLE_EVERY;
+    this.#cancel = this.#o.repeat
+      ? this.#o.repeat(every, () => this.sample())
+      : ownTimer(every, () => this.sample(), true);
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }

@@ -1,5 +1,6 @@
 import type { AgentTunables } from '../../shared/config/tunables.ts';
 import { ARTIFACT_PROTOCOL, UPGRADE_PROTOCOL, UPGRADE_PUSH_PROTOCOL } from '../../shared/upgrade/protocol.ts';
+import { ownTimer, type Repeat } from '../beat.ts';
 import { serveByHash } from '../content/by-hash.ts';
 import type { Component } from '../lifecycle.ts';
 import type { PoolNode } from '../p2p/node.ts';
@@ -25,6 +26,8 @@ export interface UpgradeServiceOptions
   restart?: () => void;
   /** The agent's upgrade tunables; what a push leaves unset comes from here. */
   tunables: Pick<AgentTunables, 'upgradeGate' | 'maxArtifactBytes' | 'upgradeTick' | 'maxUnavailable'>;
+  /** The tick's timer (agent/beat.ts); default its own, unref'd. */
+  repeat?: Repeat;
 }
 
 /**
@@ -38,7 +41,7 @@ export class UpgradeService implements Component {
   readonly member: UpgradeMember;
   readonly leader: UpgradeLeader;
   readonly #o: UpgradeServiceOptions;
-  #timer: NodeJS.Timeout | null = null;
+  #cancel: (() => void) | undefined;
 
   constructor(o: UpgradeServiceOptions) {
     this.#o = o;
@@ -84,13 +87,15 @@ export class UpgradeService implements Component {
         }),
       { maxInboundStreams: 2 },
     );
-    this.#timer = setInterval(() => void this.tick(), this.#o.tunables.upgradeTick);
-    this.#timer.unref();
+    const tick = () => void this.tick();
+    this.#cancel = this.#o.repeat
+      ? this.#o.repeat(this.#o.tunables.upgradeTick, tick)
+      : ownTimer(this.#o.tunables.upgradeTick, tick, true);
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#cancel?.();
+    this.#cancel = undefined;
     await this.#o.node.unhandle([ARTIFACT_PROTOCOL, UPGRADE_PROTOCOL, UPGRADE_PUSH_PROTOCOL]).catch(() => undefined);
   }
 
