@@ -107,6 +107,7 @@ export class Agent {
       privateKey,
       poolKey,
       startedAt: this.#startedAt,
+      restarted: !created,
       now: this.#now,
       log,
       events: this.events,

@@ -37,6 +37,8 @@ export interface ComposeInput {
   privateKey: PrivateKey;
   poolKey: Uint8Array;
   startedAt: number;
+  /** This agent's identity existed before this start (a restart, not a new instance). */
+  restarted?: boolean;
   now: () => number;
   log: AgentLog;
   events: EventHub;
@@ -95,7 +97,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   // When the duty below steps: on a change of the membership view, and on a beat while time moves it.
   const election = buildStepClock(common, () => duty.step(), tel.onError);
   // No acknowledgement of a new leader (nor its own count as one) before the last one's lease is over.
-  const waitOut = buildWaitOut(common);
+  const waitOut = buildWaitOut({ ...common, restarted: i.restarted === true });
   const { membership, load } = buildMembers({
     ...common,
     sampler,

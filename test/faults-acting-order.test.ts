@@ -62,4 +62,46 @@ describe('one acting leader at a time, by the agents’ logs', () => {
     expect(acted.map((a) => a.id)).toEqual(['local-1', 'local-1', 'local-4', 'local-4']);
     expect(interleaving(acted, CUT)).toBeNull();
   });
+
+  it('an intent whose action was then fenced called no provider: not an action after the new leader’s', async () => {
+    const fencedIntent = JSON.stringify({
+      level: 30,
+      time: new Date(CUT + 2_700).toISOString(),
+      msg: 'scaling-intent',
+      kind: 'expand',
+      term: 1,
+      token: 't-1-7',
+    });
+    // Its step began while acting (+900), stalled, and the fence's recheck refused the launch.
+    const fencedDecision = JSON.stringify({
+      level: 30,
+      time: new Date(CUT + 2_800).toISOString(),
+      type: 'scaling-decision',
+      at: CUT + 900,
+      action: 'expand',
+      term: 1,
+      token: 't-1-7',
+      result: 'failed',
+      error: 'term 1 is no longer ours: action fenced',
+    });
+    const logs = await agents({
+      'local-1': [decision(CUT - 3_000), fencedIntent, fencedDecision],
+      'local-4': [decision(CUT + 2_600, 'none', 2)],
+    });
+    const acted = await actedByLog(logs, CUT - 5_000);
+    expect(acted.map((a) => [a.id, a.at - CUT, a.what])).toEqual([
+      ['local-1', -3_000, 'none@1'],
+      ['local-1', 900, 'expand@1'],
+      ['local-4', 2_600, 'none@2'],
+    ]);
+    expect(interleaving(acted, CUT)).toBeNull();
+    // The same intent not fenced (it reached the provider) is the breach.
+    const unfenced = await agents({
+      'local-1': [decision(CUT - 3_000), fencedIntent],
+      'local-4': [decision(CUT + 2_600, 'none', 2)],
+    });
+    expect(interleaving(await actedByLog(unfenced, CUT - 5_000), CUT)).toBe(
+      'local-1 acted at +2700 ms (intent expand@1) after local-4 had at +2600 ms (none@2)',
+    );
+  });
 });

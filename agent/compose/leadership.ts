@@ -29,10 +29,13 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
  * and the duty (when the leader counts itself): the acting window + RELAY_CLOCK_SKEW, on the
  * monotonic clock (a wall clock stepped forward would cut the wait short).
  */
-export function buildWaitOut(i: Pick<Wiring, 'config'>): WaitOut {
+export function buildWaitOut(i: Pick<Wiring, 'config'> & { restarted?: boolean }): WaitOut {
+  const clock = () => performance.now();
   return new WaitOut({
-    clock: () => performance.now(),
+    clock,
     waitMs: actWindow(i.config.tunables.loadInterval) + RELAY_CLOCK_SKEW,
+    // A restart forgets whom the previous run acknowledged: wait from the start as if it were another leader.
+    ...(i.restarted ? { since: clock() } : {}),
   });
 }
 

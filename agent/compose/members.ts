@@ -1,8 +1,8 @@
 import type { PrivateKey } from '@libp2p/interface';
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
-import type { WaitOut } from '../leadership/wait-out.ts';
 import type { Repeat } from '../beat.ts';
+import type { WaitOut } from '../leadership/wait-out.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { RelayDown } from '../load/relay-down.ts';
 import { signWith, Verifier } from '../load/relay-sign.ts';

@@ -13,15 +13,21 @@
  * stopped leading (it yields only without its lease, or retiring, when it is barred from acting
  * anyway: leader/election.ts). The lease (leaseTimeout, what the election's yield rules read) is
  * longer and not exclusive: it keeps a leader leading, never lets it act.
+ * The promise lives in memory: a restarted agent (its identity existed) waits from its start as
+ * if it had acknowledged another leader then (WaitOutOptions.since), since its previous run's last
+ * report still counts for its leader (systemd restarts it 2 s after a crash, at once on `restart`).
  *
  * The cost: a failover's first action waits until actWindow + skew after the majority's last
  * reports naming the old leader (its followers keep naming it until they see it dead or a new
  * claim): 4 s at the defaults (loadInterval 2 s), where the lease's 6 s + skew made it ~7 s.
  */
 
-/** The last leader this node acknowledged, and when (this node's monotonic clock, ms). */
+/**
+ * The last leader this node acknowledged, and when (this node's monotonic clock, ms). `peerId` null:
+ * not known, as at the start of a restarted agent, whose previous run may have acknowledged anyone.
+ */
 export interface Acked {
-  peerId: string;
+  peerId: string | null;
   at: number;
 }
 
@@ -41,15 +47,23 @@ export interface WaitOutOptions {
   clock: () => number;
   /** actWindow + RELAY_CLOCK_SKEW (ms). */
   waitMs: number;
+  /**
+   * A restarted agent (its identity existed): the clock at its start. Its previous run's reports
+   * may still count for their leader until their sample time + the wait, and the promise lives in
+   * memory only, so it names no leader (nor counts itself) until `since` + waitMs. Absent: a new
+   * instance, which never acknowledged anyone.
+   */
+  since?: number;
 }
 
 /** This node's promise: whom it acknowledged last, and whether it may acknowledge a leader now. */
 export class WaitOut {
   readonly #o: WaitOutOptions;
-  #last: Acked | null = null;
+  #last: Acked | null;
 
   constructor(opts: WaitOutOptions) {
     this.#o = opts;
+    this.#last = opts.since === undefined ? null : { peerId: null, at: opts.since };
   }
 
   get waitMs(): number {

@@ -17,23 +17,34 @@ export interface Acted {
   what: string;
 }
 
-/** Every decision and intent in the logs of `instances` at or after `from` (epoch ms), oldest first. */
+/**
+ * Every decision and intent in the logs of `instances` at or after `from` (epoch ms), oldest first.
+ * An intent whose action was then fenced (its decision, same token, failed with "fenced") called no
+ * provider: it is left out. Its line is written before the fence's recheck, so a step that began
+ * while acting and stalled past the window would otherwise read as an action after it.
+ */
 export async function actedByLog(
   instances: readonly { id: string; logFile: string }[],
   from: number,
 ): Promise<Acted[]> {
   const out: Acted[] = [];
   for (const i of instances) {
+    const lines: Record<string, unknown>[] = [];
     for (const text of (await readFile(i.logFile, 'utf8').catch(() => '')).split('\n')) {
       if (!text.includes('"scaling-decision"') && !text.includes('"scaling-intent"')) continue;
-      let f: Record<string, unknown>;
       try {
-        f = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
+        lines.push(JSON.parse(text) as Record<string, unknown>);
+      } catch {}
+    }
+    const fenced = new Set(
+      lines
+        .filter((f) => (f.msg ?? f.type) === 'scaling-decision' && String(f.error ?? '').includes('fenced'))
+        .map((f) => f.token),
+    );
+    for (const f of lines) {
       const msg = String(f.msg ?? f.type);
       if (msg !== 'scaling-decision' && msg !== 'scaling-intent') continue;
+      if (msg === 'scaling-intent' && f.token !== undefined && fenced.has(f.token)) continue;
       const at = Number(f.at ?? Date.parse(String(f.time ?? '')));
       const kind = msg === 'scaling-intent' ? `intent ${String(f.kind)}` : String(f.action);
       if (at >= from) out.push({ id: i.id, at, what: `${kind}@${String(f.term)}` });
