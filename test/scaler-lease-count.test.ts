@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { holdsLease } from '../agent/leadership/lease.ts';
-import type { InstanceRecord } from '../shared/remoter/types.ts';
+import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { fakeWebScaler } from './helpers/fake-scaler.ts';
 
 /**
@@ -49,5 +49,50 @@ describe("the lease's pool size is the scaler's count in the leader's own term",
     expect(scaler.countedIn(5)).toBe(1);
     expect(published).toEqual([]);
     expect(provider.launches).toBe(0);
+  });
+
+  it('a new term counts before its leader-start reconcile: a count that takes the lease away ends no stray', async () => {
+    // Fault suite, session 22: a member cut off alone (everyone else dead in its view) claimed and
+    // held a lease of one, and reconciled (which may end strays) before any count told it of 6.
+    let held = true;
+    let reconciles = 0;
+    const lists: boolean[] = [];
+    const remoter: RemoterBase = {
+      provider: 'fake',
+      list: async () => {
+        lists.push(held);
+        held = false; // 5 listed: a majority of one no more
+        return instances(5);
+      },
+      launch: async () => [],
+      terminate: async () => {},
+      reconcile: async () => {
+        reconciles++;
+        return { adopted: [], cleared: [], strays: ['i-9'] };
+      },
+    };
+    const lone = fakeWebScaler({ listed: [], launches: 0 }, () => (held ? 2 : null), { remoter: () => remoter });
+    await lone.scaler.step();
+    expect(lists).toEqual([true]);
+    expect(reconciles).toBe(0);
+    expect(lone.scaler.countedIn(2)).toBe(5);
+    expect(lone.decisions).toEqual([]);
+
+    // The same first step where the count keeps the lease: counted, reconciled, counted again.
+    held = true;
+    lists.length = 0;
+    const kept = fakeWebScaler({ listed: [], launches: 0 }, () => 3, {
+      remoter: () => ({
+        ...remoter,
+        list: async () => {
+          lists.push(true);
+          return instances(3);
+        },
+      }),
+    });
+    await kept.scaler.step();
+    expect(reconciles).toBe(1);
+    expect(lists).toEqual([true, true]);
+    expect(kept.decisions[0]?.reason).toContain('ended strays i-9');
   });
 });

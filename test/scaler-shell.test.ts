@@ -324,7 +324,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
     expect(s.provider.calls).toContain('terminate i-reaped-elsewhere');
   });
 
-  it('reconciles once per term before it first lists, and records what it found', async () => {
+  it('counts, then reconciles once per term before the listing it acts on, and records what it found', async () => {
     const provider = new ReconcilingProvider();
     provider.report = { adopted: ['i-7'], cleared: ['i-8'], strays: ['i-9'] };
     provider.instances = [{ id: 'i-7', state: 'running', launchedAt: 0, tags: {} }];
@@ -332,7 +332,8 @@ describe('scaler shell (fake provider, fake clock)', () => {
     s.setMembers([memberView('i-7')]);
     await s.scaler.step();
     await s.scaler.step();
-    expect(provider.calls.slice(0, 2)).toEqual(['reconcile demo/web', 'list']);
+    // The first listing is the count its lease needs (a lone member's lease of one ends there).
+    expect(provider.calls.slice(0, 3)).toEqual(['list', 'reconcile demo/web', 'list']);
     expect(provider.calls.filter((c) => c.startsWith('reconcile'))).toHaveLength(1);
     expect(s.decisions[0]).toMatchObject({ action: 'none', term: 1, targets: ['i-9'] });
     expect(s.decisions[0]?.reason).toMatch(/adopted i-7; cleared i-8; ended strays i-9/);
@@ -363,14 +364,14 @@ describe('scaler shell (fake provider, fake clock)', () => {
     await s.scaler.step();
     s.advance(500);
     await s.scaler.step();
-    expect(provider.calls).toEqual(['reconcile demo/web', 'reconcile demo/web']);
+    expect(provider.calls).toEqual(['list', 'reconcile demo/web', 'reconcile demo/web']);
     expect(s.decisions).toHaveLength(1);
     expect(s.decisions[0]).toMatchObject({ action: 'none', result: 'failed' });
     expect(s.decisions[0]?.reason).toMatch(/reconcile failed: state file locked/);
     provider.failWith = null;
     s.advance(500);
     await s.scaler.step();
-    expect(provider.calls.slice(2)).toEqual([
+    expect(provider.calls.slice(3)).toEqual([
       'reconcile demo/web',
       'list',
       'publish intent',
@@ -406,7 +407,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
     expect(provider.calls.some((c) => c.startsWith('launch'))).toBe(true);
   });
 
-  it('a reconcile whose term is lost meanwhile is not counted as done and nothing is listed', async () => {
+  it('a reconcile whose term is lost meanwhile is not counted as done and nothing more is listed', async () => {
     const provider = new ReconcilingProvider();
     const s = setup({ provider });
     provider.reconcile = async (filter) => {
@@ -415,7 +416,7 @@ describe('scaler shell (fake provider, fake clock)', () => {
       return provider.report;
     };
     await s.scaler.step();
-    expect(provider.calls).toEqual(['reconcile demo/web']);
+    expect(provider.calls).toEqual(['list', 'reconcile demo/web']);
   });
 
   it("the agent's lazy remoter forwards reconcile (and answers an empty report for a provider without one)", async () => {

@@ -14,6 +14,7 @@ import { ActionRunner } from './actions.ts';
 import { WindowCarry } from './carry.ts';
 import { DecisionLog } from './decisions.ts';
 import type { ScalerDeps } from './deps.ts';
+import { listLive } from './listing.ts';
 import { stepMembers } from './members.ts';
 import { OrphanWatch } from './orphans.ts';
 import { Reconciliation } from './reconcile.ts';
@@ -165,26 +166,27 @@ export class Scaler {
     };
   }
 
+  /** Lists the cloud and keeps the count for `term`'s lease; null: failed, or the count took the lease. */
+  async #list(term: number, now: number): Promise<InstanceRecord[] | null> {
+    const listed = await listLive(this.#d, this.#decisions, term, now);
+    if (!listed) return null;
+    this.#lastCount = this.#actions.count(listed, now);
+    this.#countTerm = term;
+    return this.#d.leads() === term ? listed : null;
+  }
+
   async #lead(term: number, started: number): Promise<void> {
     const d = this.#d;
     let now = started;
+    // A term begun without a count of its own leases on the members it sees (a node cut off alone,
+    // the others dead in its view, is a majority of one); the count may take that lease away. So
+    // the first step counts before the leader-start reconcile, which may end strays (fault suite,
+    // session 22: a lone minority member reconciled on such a lease).
+    if (this.#countTerm !== term && d.remoter().reconcile && !(await this.#list(term, now))) return;
     if (!(await this.#reconciliation.due(term, now))) return;
-    let listed: InstanceRecord[];
-    try {
-      listed = (await d.remoter().list({ pool: d.pool, cloud: d.cloud })).filter(
-        (i) => i.state === 'pending' || i.state === 'running',
-      );
-    } catch (err) {
-      const reason = `provider list failed: ${(err as Error).message}`;
-      this.#decisions.recordOnChange(reason, { at: now, term, action: 'none', count: 0, reason, result: 'failed' });
-      return;
-    }
-    const count = this.#actions.count(listed, now);
-    this.#lastCount = count;
-    this.#countTerm = term;
-    // A term begun without a count of its own leases on the members it sees; the count may take
-    // that lease away, and then nothing is asked of the provider or the members this round.
-    if (d.leads() !== term) return;
+    const listed = await this.#list(term, now);
+    if (!listed) return;
+    const count = this.#lastCount ?? 0;
     // Before deciding: an earlier leader's action the listing shows done no longer blocks this cloud.
     await this.#actions.settleListed(term, listed);
 
