@@ -94,7 +94,7 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     const log = this.#deps.log;
-    this.#startedAt = this.#now();
+    this.#startedAt = this.#deps.startedAt ?? this.#now();
     const [{ privateKey, peerId, created }, poolKey] = await Promise.all([
       ensureIdentity(c.dataDir),
       readPoolKey(c.poolKeyFile),
@@ -126,6 +126,7 @@ export class Agent {
       listen: this.multiaddrs,
       monitor: this.monitorUrl,
       version: agentVersion(),
+      startedAt: this.#startedAt,
     });
   }
 

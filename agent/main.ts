@@ -3,6 +3,7 @@ import '../shared/polyfill.ts';
 // The leader may load the AWS SDK; its multi-line 'Node < 22' notice would break JSON logs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../shared/log.ts';
 import { VERSION } from '../shared/version.ts';
@@ -66,7 +67,14 @@ async function main(): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error('unhandled-rejection', { error: String(reason) }));
   process.on('uncaughtException', (err) => log.error('uncaught-exception', { error: err.message, stack: err.stack }));
 
-  const agent = new Agent(config, { log: log.child({ instance: config.instanceId }) });
+  // Its age is when the process started, not when its modules had loaded: a bootstrap spawns the
+  // agents in order, each seeded with the ones before it, but loading took 0.2–1.4 s on a loaded
+  // machine, so a later agent often counted as older than the pool's first. Older, joined through
+  // a seed and blind to the first node's claim, it claimed term 1 beside it. With the
+  // spawn order as the age order, the oldest of agents cut off from the first node has no seed
+  // among them, never joins, and claims nothing (leader/seeds.ts).
+  const startedAt = Math.floor(performance.timeOrigin);
+  const agent = new Agent(config, { log: log.child({ instance: config.instanceId }), startedAt });
   try {
     await agent.start();
   } catch (err) {

@@ -13,6 +13,11 @@ export interface AgentDeps {
   /** Epoch ms. */
   now?: () => number;
   /**
+   * When this agent's process started (epoch ms): its age in the election (leader/claims.ts
+   * `older`). Default: now(), when start() is called.
+   */
+  startedAt?: number;
+  /**
    * Provider override (tests): the own cloud's, or one per cloud of the pool; default: each
    * cloud's remoter base from config.scaling.definition.
    */
