@@ -47,10 +47,16 @@ export class ActionRunner {
   /** The provider's listing plus launches it does not list yet. */
   count(listed: InstanceRecord[], now: number): number {
     const ids = new Set(listed.map((i) => i.id));
-    // Forget launches once listed, or after joinTimeout (then the orphan rule owns them).
+    // Forget launches once listed, once any leader's termination of them succeeded (the ledger's
+    // outcomes: a leader re-elected after another ended its launch counted it above max and
+    // terminated a healthy instance, fault suite session 22), or after joinTimeout (then the
+    // orphan rule owns them).
+    const ended = new Set<string>();
+    for (const { intent, outcome } of this.#d.ledger.entries())
+      if (intent.kind !== 'expand' && outcome?.ok) for (const id of outcome.instanceIds) ended.add(id);
     for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
       const u = this.#unconfirmed[i] as Unconfirmed;
-      if (ids.has(u.id) || now - u.at > this.#d.config.joinTimeout) this.#unconfirmed.splice(i, 1);
+      if (ids.has(u.id) || ended.has(u.id) || now - u.at > this.#d.config.joinTimeout) this.#unconfirmed.splice(i, 1);
     }
     return listed.length + this.#unconfirmed.length;
   }
