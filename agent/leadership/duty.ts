@@ -176,11 +176,17 @@ export class LeaderDuty {
    */
   #lease(term: number): { held: boolean; acts: boolean } {
     const o = this.#o;
-    let members = 1;
-    for (const m of o.members()) if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') members++;
     this.#reign = extendReign(this.#reign, term);
     const now = o.now();
     const acking = this.#reignAcking(now, (p) => o.load.get(p)?.at ?? now);
+    // The pool counts every peer whose acknowledgement counts, not only those alive or suspect in
+    // the view: one that left (or is dead but not yet removed) may still have acknowledged, and a
+    // majority of a pool that leaves it out is none (finding L: a lone minority member claimed as
+    // its old leader left, which acknowledged it at once, 1 of a pool of 1).
+    const pool = new Set(acking.keys());
+    for (const m of o.members())
+      if (m.liveness.state === 'alive' || m.liveness.state === 'suspect') pool.add(m.record.peerId);
+    const members = 1 + pool.size;
     this.#runs = ackRuns(this.#runs, acking);
     this.#reignListed = o.counted() || this.#reignListed;
     // A new reign counts as if its lease had counted once its followers' wait-outs end.
