@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { LeaderDuty, type LeaderDutyOptions } from '../leadership/duty.ts';
-import { actWindow } from '../leadership/lease.ts';
+import { actWindow, leaseTimeout } from '../leadership/lease.ts';
 import { StepClock } from '../leadership/step-clock.ts';
 import { WaitOut } from '../leadership/wait-out.ts';
 import { Leadership } from '../leadership.ts';
@@ -17,7 +17,7 @@ export function buildLeadership(i: Pick<Wiring, 'config' | 'peerId' | 'startedAt
     // One election tick: a claim waits for the other members' claims of this step, not for a
     // probe period (1 s of every failover, issue 13). A second claimant costs a term, never safety.
     claimDelay: Math.floor(t.heartbeatInterval / 4),
-    leaseTimeout: 3 * t.loadInterval,
+    leaseTimeout: leaseTimeout(t.loadInterval),
     // A seeded agent claims nothing before its first join (leader/seeds.ts): one term-1 leader per bootstrap.
     seeds: i.config.bootstrap,
     onRefused: (r) => i.log.warn('term-refused', { from: r.peerId, term: r.term }),
@@ -67,7 +67,7 @@ export function buildDuty(i: DutyInput): LeaderDuty {
     members: i.members,
     load: i.load,
     counted: i.counted,
-    leaseTimeout: 3 * i.config.tunables.loadInterval,
+    leaseTimeout: leaseTimeout(i.config.tunables.loadInterval),
     actWindow: actWindow(i.config.tunables.loadInterval),
     barred: i.barred,
     selfCounts: () => i.waitOut.left(i.peerId) === 0,

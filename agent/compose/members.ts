@@ -2,6 +2,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { RuleWindow } from '../../shared/scaling/windows.ts';
 import type { Heartbeat } from '../../shared/wire/heartbeat.ts';
 import type { Repeat } from '../beat.ts';
+import { leaseTimeout } from '../leadership/lease.ts';
 import type { WaitOut } from '../leadership/wait-out.ts';
 import { LoadExchange } from '../load/exchange.ts';
 import { RelayDown } from '../load/relay-down.ts';
@@ -131,7 +132,7 @@ function relayTree(i: MembersInput, membership: Membership): { relay: RelayUp; d
     relayDelay: t.relayDelay,
     maxMembers: MAX_MEMBERS,
     // The lease's window (compose/leadership.ts): a relayed report older than that never counts.
-    leaseTimeout: 3 * t.loadInterval,
+    leaseTimeout: leaseTimeout(t.loadInterval),
     parent: (leader) => tree.get(live(), leader.peerId).parent ?? leader.peerId,
     isMember: (id) => membership.record(id) !== undefined,
     send: (to, frame) => membership.send(to, frame),

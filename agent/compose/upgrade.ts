@@ -1,5 +1,6 @@
 import type { Repeat } from '../beat.ts';
 import type { LeaderDuty } from '../leadership/duty.ts';
+import { leaseTimeout } from '../leadership/lease.ts';
 import type { Membership } from '../membership/membership.ts';
 import type { MonitorRoute } from '../monitor/app.ts';
 import { UpgradeService } from '../upgrade/service.ts';
@@ -33,7 +34,8 @@ export function buildUpgrade(i: UpgradeInput): UpgradeService {
     leading: () => !i.retired() && leadership.leads !== null,
     // Held for a whole lease window (3 load intervals, as buildDuty): a lease that rests only on
     // acknowledgements of the same term number sent to an earlier leader has lapsed by then.
-    acting: () => !i.retired() && i.duty.actingTerm() !== null && i.duty.leaseHeldFor() >= 3 * c.tunables.loadInterval,
+    acting: () =>
+      !i.retired() && i.duty.actingTerm() !== null && i.duty.leaseHeldFor() >= leaseTimeout(c.tunables.loadInterval),
     leaderPeerId: () => leadership.leader?.peerId ?? null,
     ready: i.ready,
     // Members that left are listed with when: a graceful leave is how a member restarts into a new

@@ -29,7 +29,15 @@ export interface LeaseInput {
  * lease, which only keeps a leader leading, stays long enough to ride out a missed report or two.
  */
 export function actWindow(loadInterval: number): number {
-  return Math.min(3 * loadInterval, loadInterval + Math.max(loadInterval / 2, 1_000));
+  return Math.min(leaseTimeout(loadInterval), loadInterval + Math.max(loadInterval / 2, 1_000));
+}
+
+/**
+ * The lease window (ms): acknowledgements older than three load reports do not keep a leader
+ * leading, so one or two missed reports never cost it its lease.
+ */
+export function leaseTimeout(loadInterval: number): number {
+  return 3 * loadInterval;
 }
 
 /** The acknowledgements in `acking` sampled at `since` or later (peer → sample time). */

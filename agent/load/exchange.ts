@@ -4,6 +4,7 @@ import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame, SealedSummary } from '../../shared/wire/probe.ts';
 import type { SignedReport } from '../../shared/wire/relay-report.ts';
 import type { RuleWindow } from '../../shared/wire/summary-frame.ts';
+import { leaseTimeout } from '../leadership/lease.ts';
 import type { WaitOut } from '../leadership/wait-out.ts';
 import { isRefused } from '../transport/channel.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
@@ -265,7 +266,7 @@ export class LoadExchange {
     const interval = summaryEvery(ids.length + 1);
     // With the tree, point to point only to followers whose reports come unsigned (previous release).
     const followers = this.book
-      .ackers(leader.term, now, 3 * o.loadInterval)
+      .ackers(leader.term, now, leaseTimeout(o.loadInterval))
       .filter((id) => !o.down || !o.relay?.signs(id));
     const sealed = o.down?.due(leader, interval, grew) ?? false;
     const sent = new Map<string, number>();

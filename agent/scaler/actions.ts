@@ -52,8 +52,9 @@ export class ActionRunner {
     // terminated a healthy instance, fault suite session 22), or after joinTimeout (then the
     // orphan rule owns them).
     const ended = new Set<string>();
-    for (const { intent, outcome } of this.#d.ledger.entries())
-      if (intent.kind !== 'expand' && outcome?.ok) for (const id of outcome.instanceIds) ended.add(id);
+    if (this.#unconfirmed.length > 0)
+      for (const { intent, outcome } of this.#d.ledger.entries())
+        if (intent.kind !== 'expand' && outcome?.ok) for (const id of outcome.instanceIds) ended.add(id);
     for (let i = this.#unconfirmed.length - 1; i >= 0; i--) {
       const u = this.#unconfirmed[i] as Unconfirmed;
       if (ids.has(u.id) || ended.has(u.id) || now - u.at > this.#d.config.joinTimeout) this.#unconfirmed.splice(i, 1);
