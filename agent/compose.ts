@@ -79,6 +79,8 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const { config: c, peerId, now, log, events } = i;
   const t = c.tunables;
   const run = runFlag();
+  // Set when the agent begins its graceful leave (SIGTERM): from then on it neither claims nor acts.
+  let leaving = false;
   const tel = telemetry(log, events, () => views.countByState(), now);
   const node = await createPoolNode({
     privateKey: i.privateKey,
@@ -115,7 +117,7 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     members: () => membership.known(),
     load: load.book,
     counted: () => (leadership.leads === null ? 0 : (scaler?.countedIn(leadership.leads) ?? 0)),
-    barred: () => retirement.retired || !run.running() || control.router.stopping,
+    barred: () => leaving || retirement.retired || !run.running() || control.router.stopping,
     announce: () => membership.refreshRecord(),
     // Failover: the scalers step as soon as the lease comes, a follower acknowledges a new leader at once.
     onActing: () => void scaler?.stepNow(now()),
@@ -228,7 +230,14 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
     record: views.record,
     cluster: views.cluster,
     publishControl: control.publish,
-    leave: (grace: number) => membership.stop({ leave: true, grace }),
+    leave: (grace: number) => {
+      // The components run on through the leave (up to 200 ms, then each stops in turn): an agent
+      // told to stop had claimed a term and acted in that time (finding L). Its election stops
+      // here (no claim, no step-down churn: its record says it left), and it is barred from acting.
+      leaving = true;
+      election.stop();
+      return membership.stop({ leave: true, grace });
+    },
     swimCounts: () => membership.counts,
   };
 }
