@@ -1,9 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent } from '../agent/agent.ts';
-import { parsePool } from '../shared/config/load.ts';
-import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { FAST, quietLog, TestPool } from './helpers/agents.ts';
+import { TestPool } from './helpers/agents.ts';
+import { startListedAgents } from './helpers/listed-pool.ts';
 
 /**
  * Issue 15, finding L's shutdown half: an agent told to stop (SIGTERM: `stop({ leave: true })`)
@@ -20,44 +18,10 @@ afterEach(async () => {
   pool = undefined;
 });
 
-async function startPool(names: string[]): Promise<Agent[]> {
-  pool = await TestPool.create();
-  const definition = parsePool(
-    {
-      name: pool.pool,
-      clouds: {
-        web: { instances: { min: 1, max: 5 }, using: { provider: 'local' }, scaling: { interval: '200ms' } },
-      },
-    },
-    'clouds.json',
-  );
-  const def = definition.clouds.web;
-  if (!def) throw new Error('web');
-  const instances: InstanceRecord[] = names.map((id) => ({ id, state: 'running', launchedAt: Date.now(), tags: {} }));
-  const remoter: RemoterBase = {
-    provider: 'fake',
-    launch: async () => [],
-    list: async () => instances,
-    terminate: async () => undefined,
-  };
-  const agents: Agent[] = [];
-  for (const name of names) {
-    const config = pool.config(
-      name,
-      { scaling: { min: 1, max: 5, config: def.scaling, definition, stateDir: pool.dir } },
-      { ...FAST, loadInterval: 500 },
-    );
-    const agent = new Agent(config, { log: quietLog, remoter: () => remoter });
-    await agent.start();
-    pool.agents.push(agent);
-    agents.push(agent);
-  }
-  return agents;
-}
-
 describe('an agent told to stop does not act during its leave', () => {
   it('a leader that may act stops acting the moment its leave begins', async () => {
-    const [lone] = await startPool(['w-1']);
+    pool = await TestPool.create();
+    const [lone] = await startListedAgents(pool, ['w-1'], { min: 1, max: 5, tunables: { loadInterval: 500 } });
     if (!lone) throw new Error('agent');
     await waitFor('the lone agent acting', () => lone.scaler?.snapshot().leading === true, { timeoutMs: 20_000 });
     const stopped = lone.stop({ leave: true });

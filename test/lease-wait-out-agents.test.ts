@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent } from '../agent/agent.ts';
 import { actWindow } from '../agent/leadership/lease.ts';
 import { RELAY_CLOCK_SKEW } from '../agent/load/relay-up.ts';
-import { parsePool } from '../shared/config/load.ts';
-import type { InstanceRecord, RemoterBase } from '../shared/remoter/types.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { FAST, quietLog, TestPool } from './helpers/agents.ts';
+import { TestPool } from './helpers/agents.ts';
+import { startListedAgents } from './helpers/listed-pool.ts';
 
 /**
  * Issue 15 on real agents (three libp2p agents on loopback in one process, a fake provider that
@@ -33,44 +31,11 @@ describe('a crashed leader: the new leader waits out the old one before it acts'
       const LEASE = 3 * LOAD_INTERVAL;
       const WAIT = actWindow(LOAD_INTERVAL) + RELAY_CLOCK_SKEW;
       pool = await TestPool.create();
-      const definition = parsePool(
-        {
-          name: pool.pool,
-          clouds: {
-            web: { instances: { min: 3, max: 5 }, using: { provider: 'local' }, scaling: { interval: '200ms' } },
-          },
-        },
-        'clouds.json',
-      );
-      const def = definition.clouds.web;
-      if (!def) throw new Error('web');
-      const names = ['w-1', 'w-2', 'w-3'];
-      const instances: InstanceRecord[] = names.map((id) => ({
-        id,
-        state: 'running',
-        launchedAt: Date.now(),
-        tags: {},
-      }));
-      const remoter: RemoterBase = {
-        provider: 'fake',
-        launch: async () => [],
-        list: async () => instances,
-        terminate: async () => undefined,
-      };
-      const agents: Agent[] = [];
-      for (const name of names) {
-        const config = pool.config(
-          name,
-          {
-            scaling: { min: 3, max: 5, config: def.scaling, definition, stateDir: pool.dir },
-          },
-          { ...FAST, loadInterval: LOAD_INTERVAL },
-        );
-        const agent = new Agent(config, { log: quietLog, remoter: () => remoter });
-        await agent.start();
-        pool.agents.push(agent);
-        agents.push(agent);
-      }
+      const agents = await startListedAgents(pool, ['w-1', 'w-2', 'w-3'], {
+        min: 3,
+        max: 5,
+        tunables: { loadInterval: LOAD_INTERVAL },
+      });
       const acting = (term: number) => agents.find((a) => (a.scaler?.snapshot().acting?.term ?? 0) > term);
       const old = await waitFor('a leader acting', () => acting(0), { timeoutMs: 30_000 });
       const oldTerm = old.scaler?.snapshot().acting?.term ?? 0;
