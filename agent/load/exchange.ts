@@ -124,8 +124,10 @@ export class LoadExchange {
   onReport(from: string, frame: ProbeFrame): void {
     if (frame.t === 'load') {
       // Stamped at its sample time (capped at arrival): a frame held back in transit stretches no lease.
+      // Naming another leader (issue 15: another claimant of its term), it is metrics, no acknowledgement.
       const now = this.#o.now();
-      this.book.report(from, { metrics: frame.metrics, at: Math.min(now, frame.at ?? now), term: frame.term });
+      const term = frame.leader === undefined || frame.leader === this.#o.self() ? frame.term : 0;
+      this.book.report(from, { metrics: frame.metrics, at: Math.min(now, frame.at ?? now), term });
       if (frame.relayed) this.#relayed(frame.relayed, frame.hop ?? 0);
       return;
     }
@@ -139,6 +141,7 @@ export class LoadExchange {
   /** A summary sealed by the leader, from whichever member passed it on. */
   async #sealed(frame: SealedSummary, leader: { peerId: string; term: number }): Promise<void> {
     if (!this.#o.down || !(await this.#o.down.take(frame, leader))) return;
+    this.#o.relay?.sealFrom(leader.peerId, frame.seal?.binds === true);
     const now = this.#o.leader();
     if (now?.peerId === leader.peerId && now.term === leader.term) this.#take(frame, leader);
   }
@@ -232,7 +235,7 @@ export class LoadExchange {
   async #report(leader: { peerId: string; term: number }, named: Named): Promise<void> {
     const o = this.#o;
     const metrics = o.metrics();
-    const send = () => o.send(leader.peerId, { t: 'load', term: named.term, at: named.at, metrics });
+    const send = () => o.send(leader.peerId, { t: 'load', ...named, metrics });
     try {
       await send();
     } catch (err) {

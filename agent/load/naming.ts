@@ -31,7 +31,7 @@ export class ReportNaming {
     const o = this.#o;
     const at = o.now();
     if (!leader || leader.peerId === o.self()) return { term: 0, at };
-    if (!o.waitOut || o.waitOut.name(leader.peerId)) return { term: leader.term, at };
+    if (!o.waitOut || o.waitOut.name(leader.peerId)) return { term: leader.term, at, leader: leader.peerId };
     if (!this.#wake)
       this.#wake = setTimeout(() => {
         this.#wake = undefined;

@@ -49,7 +49,8 @@ export class RelayDown {
     const sealed = await Promise.all(
       frames.map(async (f): Promise<SealedSummary> => {
         const inner = sealInner(leader.term, at, summaryToWire(f));
-        return { ...f, seal: { inner, sig: await this.#o.sign(inner), at, hop: 0 } };
+        // binds: this leader counts reports bound to it (relay-report.ts), so its followers may bind.
+        return { ...f, seal: { inner, sig: await this.#o.sign(inner), at, hop: 0, binds: true } };
       }),
     );
     await this.#fanOut(leader, sealed);

@@ -1,6 +1,12 @@
 import type { MetricMap } from '../../shared/wire/metrics.ts';
 import type { ProbeFrame } from '../../shared/wire/probe.ts';
-import { RELAY_LIMITS, relayedBytes, reportBody, type SignedReport } from '../../shared/wire/relay-report.ts';
+import {
+  boundBytes,
+  RELAY_LIMITS,
+  relayedBytes,
+  reportBody,
+  type SignedReport,
+} from '../../shared/wire/relay-report.ts';
 import { isRefused } from '../transport/channel.ts';
 import { MAX_FRAME } from '../transport/frames.ts';
 import type { LoadBook } from './book.ts';
@@ -17,12 +23,14 @@ const FRAME_BYTES = MAX_FRAME - 1_024;
 
 /**
  * The direct part of a load frame: the term this node names (its own lease acknowledgement; 0:
- * none, as while it waits out another leader's lease, leadership/wait-out.ts) and when it was
- * sampled (wall clock, ms).
+ * none, as while it waits out another leader's lease, leadership/wait-out.ts), the leader whose
+ * term it is (issue 15: the frame's parent may be another member, even another claimant of that
+ * term) and when it was sampled (wall clock, ms).
  */
 export interface Named {
   term: number;
   at: number;
+  leader?: string;
 }
 
 /** `now` is the wall clock: report times are compared across members. */
@@ -57,6 +65,15 @@ export class RelayUp {
   #timer: NodeJS.Timeout | undefined;
   /** Leading: the highest seq taken from each origin. */
   readonly #highest = new Map<string, number>();
+  /** Leading: whether each origin's last counted report was bound to this node (false: plain): which check goes first. */
+  readonly #bound = new Map<string, boolean>();
+  /** Following: a leader's seal said it counts bound reports; reports are bound since (but see #plainFor). */
+  #binds = false;
+  /**
+   * Following: the leader whose own seal, in the term followed, came without the flag (a previous
+   * release's leader, as after a rollback, or a relay that strips it): reports to it are plain.
+   */
+  #plainFor: string | null = null;
   /** This node's metrics as last reported: the direct part of a frame that only relays. */
   #metrics: MetricMap = {};
 
@@ -73,7 +90,26 @@ export class RelayUp {
 
   forget(peer: string): void {
     this.#highest.delete(peer);
+    this.#bound.delete(peer);
     this.#pending.delete(peer);
+  }
+
+  /**
+   * Following: a seal of the leader followed, verified as its own in its term, said whether the
+   * leader counts reports bound to it (relay-report.ts SummarySeal.binds). Once one said so, this
+   * node binds every report for as long as it runs — except to a leader whose latest seal did not
+   * say so: a previous release checks only plain reports. Before the first flagged seal it signs
+   * plain, so a fresh pool's first reports, before its first summary, are plain.
+   */
+  sealFrom(leader: string, binds: boolean): void {
+    if (binds) this.#binds = true;
+    if (binds && this.#plainFor === leader) this.#plainFor = null;
+    else if (!binds) this.#plainFor = leader;
+  }
+
+  /** Following: whether this node binds its reports to `leader`. */
+  bindsTo(leader: string): boolean {
+    return this.#binds && this.#plainFor !== leader;
   }
 
   /** Leading: whether `origin`'s signed reports have reached this node (it runs this release). */
@@ -81,11 +117,15 @@ export class RelayUp {
     return this.#highest.has(origin);
   }
 
-  /** This node's report for `leader`, signed, naming `named`'s term at its time. */
+  /** This node's report for `leader`, signed (bound to it when bindsTo), naming `named`'s term at its time. */
   async own(leader: Leader, metrics: MetricMap, named = this.#naming(leader)): Promise<SignedReport> {
     const r = { origin: this.#o.self, term: named.term, seq: ++this.#seq, at: named.at, metrics };
     const body = reportBody(r);
-    return { ...r, body, sig: await this.#o.sign(body) };
+    return {
+      ...r,
+      body,
+      sig: await this.#o.sign(this.bindsTo(leader.peerId) ? boundBytes(body, leader.peerId) : body),
+    };
   }
 
   /**
@@ -101,7 +141,7 @@ export class RelayUp {
   }
 
   #naming(leader: Leader | null): Named {
-    return { term: leader?.term ?? 0, at: this.#o.now() };
+    return leader ? { term: leader.term, at: this.#o.now(), leader: leader.peerId } : { term: 0, at: this.#o.now() };
   }
 
   /**
@@ -134,8 +174,8 @@ export class RelayUp {
   }
 
   /**
-   * Leading: the relayed reports that count, recorded in `book` (at their own time, capped at now).
-   * Returns how many counted.
+   * Leading: the relayed reports that count, recorded in `book` (at their own time, capped at now):
+   * signed by their origin bound to this node, or plain (#verify). Returns how many counted.
    */
   async accept(reports: readonly SignedReport[], book: LoadBook): Promise<number> {
     const o = this.#o;
@@ -145,15 +185,35 @@ export class RelayUp {
       const now = o.now();
       if (r.at > now + RELAY_CLOCK_SKEW || now - r.at > o.leaseTimeout + RELAY_CLOCK_SKEW) continue;
       if ((this.#highest.get(r.origin) ?? -1) >= r.seq) continue;
-      if (!(await o.verifier.verify(r.origin, r.body, r.sig))) continue;
+      const bound = await this.#verify(r);
+      if (bound === null) continue;
       // Checked again: another frame may have taken a later one while this one was verified.
       if ((this.#highest.get(r.origin) ?? -1) >= r.seq) continue;
       if (!this.#highest.has(r.origin) && this.#highest.size >= o.maxMembers) continue;
       this.#highest.set(r.origin, r.seq);
+      this.#bound.set(r.origin, bound);
       book.report(r.origin, { metrics: r.metrics, at: Math.min(r.at, now), term: r.term });
       counted++;
     }
     return counted;
+  }
+
+  /**
+   * Whether `r` is its origin's, for this node (issue 15): true, bound to this node; false, plain
+   * (a previous release, an origin before its first flagged seal or since a restart, or under a
+   * relay that strips the flag); null, neither — a report bound to another leader, even in this
+   * term, never counts here. A plain report still counts after its origin bound one: refusing it
+   * would only cost a restarted follower its acknowledgement and its metrics here until its first
+   * flagged seal, and a plain signature can only come from an origin not binding now. One check
+   * for a report that counts, as before: the kind its origin sent last goes first (bound for an
+   * origin not seen yet); a second only when that fails.
+   */
+  async #verify(r: SignedReport): Promise<boolean | null> {
+    const o = this.#o;
+    const bound = () => o.verifier.verify(r.origin, boundBytes(r.body, o.self), r.sig);
+    const plain = () => o.verifier.verify(r.origin, r.body, r.sig);
+    if (this.#bound.get(r.origin) === false) return (await plain()) ? false : (await bound()) ? true : null;
+    return (await bound()) ? true : (await plain()) ? false : null;
   }
 
   #take(): { reports: SignedReport[]; hop: number } {
@@ -175,7 +235,7 @@ export class RelayUp {
     }
     const parent = o.parent(leader);
     for (const batch of batches(reports)) {
-      const frame: ProbeFrame = { t: 'load', term: named.term, at: named.at, metrics, hop, relayed: batch };
+      const frame: ProbeFrame = { t: 'load', ...named, metrics, hop, relayed: batch };
       try {
         await o.send(parent, frame);
       } catch (err) {

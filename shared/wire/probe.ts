@@ -25,8 +25,19 @@ export type ProbeFrame =
    * `at`: when the sender sampled the frame's direct part (its wall clock, ms); the leader stamps
    * that acknowledgement at min(arrival, at), so a frame held back in transit stretches no lease
    * past its sample time (agent/leadership/wait-out.ts). Absent (previous releases): at arrival.
+   * `leader` (issue 15): the peer id of the leader whose term the direct part names (the frame goes
+   * to a tree parent that may not be that leader); a leader books a direct part naming another
+   * leader as no acknowledgement (term 0). Absent (previous releases): the term alone counts.
    */
-  | { t: 'load'; term: number; metrics: MetricMap; hop?: number; relayed?: SignedReport[]; at?: number }
+  | {
+      t: 'load';
+      term: number;
+      metrics: MetricMap;
+      hop?: number;
+      relayed?: SignedReport[];
+      at?: number;
+      leader?: string;
+    }
   /**
    * A suspicion or a refutation told point to point. Only these two kinds travel here (dead, left
    * and joins go on the members topic, signed), and the receiver accepts one only from the member
@@ -70,13 +81,19 @@ export function frameToWire(f: ProbeFrame): unknown[] {
     case 'ping-req':
       return [2, f.seq, f.target];
     case 'load': {
-      // [4, term, metrics, hop, relayed, at]: a previous release reads the first five.
-      const at = f.at === undefined ? [] : [f.at];
-      if (!f.relayed && at.length === 0) return [4, f.term, f.metrics];
-      return [4, f.term, f.metrics, f.hop ?? 0, relayedToWire(f.relayed ?? []), ...at];
+      // [4, term, metrics, hop, relayed, at, leader]: previous releases read the first three, five
+      // or six. This release always sends `at` with `leader`; were it missing, 0 stands in for it:
+      // a sample time past every lease, so the frame's direct part acknowledges nothing.
+      const tail = f.leader !== undefined ? [f.at ?? 0, f.leader] : f.at !== undefined ? [f.at] : [];
+      if (!f.relayed && tail.length === 0) return [4, f.term, f.metrics];
+      return [4, f.term, f.metrics, f.hop ?? 0, relayedToWire(f.relayed ?? []), ...tail];
     }
-    case 'summary':
-      return f.seal ? [SEALED_TAG, f.term, f.seal.inner, f.seal.sig, f.seal.hop] : summaryToWire(f);
+    case 'summary': {
+      const s = f.seal;
+      if (!s) return summaryToWire(f);
+      // [7, term, inner, sig, hop, 1]: a previous release reads the first five.
+      return [SEALED_TAG, f.term, s.inner, s.sig, s.hop, ...(s.binds ? [1] : [])];
+    }
     case 'update': {
       const u = f.update;
       return u.kind === 'alive'
@@ -97,7 +114,7 @@ function decodeUpdate(incarnation: number, v: unknown[]): ProbeFrame | string {
   return { t: 'update', update: { kind: 'suspect', id, incarnation, from, evidence: ev } };
 }
 
-/** [7, term, inner, sig, hop]: a summary the leader sealed (its signature is checked by the receiver). */
+/** [7, term, inner, sig, hop, flags?]: a summary the leader sealed (its signature is checked by the receiver). */
 function decodeSealed(term: number, v: unknown[]): ProbeFrame | string {
   const opened = openSeal(term, v);
   if (typeof opened === 'string') return opened;
@@ -136,8 +153,10 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
       if (v.length <= 3) return { t: 'load', term: n, metrics: b as MetricMap };
       const r = decodeRelayed(v[3], v[4]);
       if (typeof r === 'string') return r;
-      const at = v[5];
+      const [at, leader] = [v[5], v[6]];
       if (at !== undefined && (!Number.isSafeInteger(at) || (at as number) < 0)) return 'bad load sample time';
+      if (leader !== undefined && (typeof leader !== 'string' || leader.length === 0 || leader.length > MAX_ID))
+        return 'bad load leader';
       const relayed = r.relayed.length > 0 ? r : {};
       return {
         t: 'load',
@@ -145,6 +164,7 @@ export function decodeFrame(bytes: Uint8Array): ProbeFrame | string {
         metrics: b as MetricMap,
         ...relayed,
         ...(at !== undefined ? { at: at as number } : {}),
+        ...(leader !== undefined ? { leader } : {}),
       };
     }
   }

@@ -19,7 +19,11 @@ export interface SignedReport {
   /** When the origin sampled the metrics, on its wall clock (epoch ms). */
   at: number;
   metrics: MetricMap;
-  /** cbor([origin, term, seq, at, metrics]): what `sig` signs, forwarded verbatim. */
+  /**
+   * cbor([origin, term, seq, at, metrics]), forwarded verbatim. `sig` signs it plain (a previous
+   * release, or before the origin saw that leaders read bound reports) or bound to the leader it
+   * follows: boundBytes(body, leader). Which, the body does not say: only that leader's check tells.
+   */
   body: Uint8Array;
   sig: Uint8Array;
 }
@@ -40,6 +44,28 @@ export const RELAY_LIMITS = {
 /** The bytes a member signs for its report. */
 export function reportBody(r: Pick<SignedReport, 'origin' | 'term' | 'seq' | 'at' | 'metrics'>): Uint8Array {
   return encode([r.origin, r.term, r.seq, r.at, r.metrics]);
+}
+
+/**
+ * Opens what a bound report's signature covers: never a plain body's first byte (a CBOR array of
+ * five, 0x85), nor what this key signs elsewhere (member records and seals are CBOR arrays too,
+ * libp2p's own signatures start with their own text), so no signature can pass in the other role.
+ */
+const BOUND_TAG = new TextEncoder().encode('poolparty/report-for-leader/1');
+
+/**
+ * The bytes a report bound to `leader` is signed over (issue 15): the tag, the body, a NUL (never
+ * in a peer id) and the leader's peer id. The body stays the previous release's five fields (its
+ * decoder drops a frame whose body has any other shape); the leader is in the signature's domain,
+ * so a report bound to one leader verifies at no other, in any term.
+ */
+export function boundBytes(body: Uint8Array, leader: string): Uint8Array {
+  const id = new TextEncoder().encode(leader);
+  const out = new Uint8Array(BOUND_TAG.byteLength + body.byteLength + 1 + id.byteLength);
+  out.set(BOUND_TAG, 0);
+  out.set(body, BOUND_TAG.byteLength);
+  out.set(id, BOUND_TAG.byteLength + body.byteLength + 1);
+  return out;
 }
 
 const isBytes = (x: unknown): x is Uint8Array => x instanceof Uint8Array;
@@ -96,6 +122,15 @@ export interface SummarySeal {
   sig: Uint8Array;
   at: number;
   hop: number;
+  /**
+   * The sealing leader counts reports bound to it (boundBytes; every leader of this release says
+   * so): a member that takes such a seal binds its reports from then on. Outside the signature
+   * (`inner` keeps the previous release's three fields), so a relay can strip it (its subtree
+   * signs plain, as before) or add it (its subtree binds early: a leader of the previous release
+   * then counts none of their relayed reports, the harm of a relay that drops them, which a relay
+   * can do anyway, but lasting while those processes run).
+   */
+  binds?: boolean;
 }
 
 /** Largest sealed summary (the summary frames are cut to fit the probe channel's 16 kB). */
@@ -105,16 +140,22 @@ export function sealInner(term: number, at: number, summaryWire: unknown[]): Uin
   return encode([term, at, summaryWire]);
 }
 
-/** [7, term, inner, sig, hop] → the seal and the summary's wire array; a string says what was wrong. */
+/**
+ * [7, term, inner, sig, hop, flags] → the seal and the summary's wire array; a string says what was
+ * wrong. `flags` (absent before issue 15, which a previous release never reads): bit 0 is `binds`;
+ * other bits are left to later releases and ignored.
+ */
 export function openSeal(term: number, v: unknown[]): { seal: SummarySeal; wire: unknown[] } | string {
-  const [, , inner, sig, hop] = v;
+  const [, , inner, sig, hop, flags] = v;
   if (!isBytes(inner) || inner.byteLength > MAX_INNER) return 'bad sealed summary';
   if (!isBytes(sig) || sig.byteLength !== RELAY_LIMITS.sig) return 'bad sealed summary signature';
   if (!isCount(hop) || hop > RELAY_LIMITS.hops) return 'bad sealed summary hop count';
+  if (flags !== undefined && !isCount(flags)) return 'bad sealed summary flags';
   const d = decodeCbor(inner);
   if (!Array.isArray(d) || d.length !== 3) return 'sealed summary is not [term, at, summary]';
   const [t, at, wire] = d as [unknown, unknown, unknown];
   if (t !== term || !isCount(at)) return 'sealed summary term or time does not match';
   if (!Array.isArray(wire) || wire[1] !== term) return 'sealed summary body is not a summary of its term';
-  return { seal: { inner, sig, at, hop }, wire };
+  const binds = flags !== undefined && flags % 2 === 1;
+  return { seal: { inner, sig, at, hop, ...(binds ? { binds } : {}) }, wire };
 }

@@ -1,9 +1,10 @@
 /**
  * Ed25519 checks and signatures per agent per second: N real agents in this process (default
  * tunables), every node:crypto verify and sign they make counted, those over a member record's
- * signed bytes (shared/wire/record-signature.ts) apart, while the pool forms and over an idle
- * window after it. Counts calls, not time (test/bench/ed25519-cost.ts times one). Diagnostic, for
- * an A/B of record signatures (issue 15, I4). Starts N agents: run it under the pool lock.
+ * signed bytes (shared/wire/record-signature.ts) and over relayed load reports apart, while the
+ * pool forms and over an idle window after it. Counts calls, not time (test/bench/ed25519-cost.ts
+ * times one). Diagnostic, for an A/B of record signatures (issue 15, I4) and of reports bound to
+ * their leader (issue 15). Starts N agents: run it under the pool lock.
  * Usage: HELP below.
  */
 import crypto from 'node:crypto';
@@ -20,7 +21,9 @@ Options:
   -h, --help    this help
 
 Prints one JSON line: load, converge time, and for the forming phase and the idle window the
-verify and sign calls per agent per second, all and those over member records.`;
+verify and sign calls per agent per second, all, those over member records, and the checks of
+relayed load reports (reportVerify; reportBound: over bytes bound to a leader; reportFailed: those
+that did not verify).`;
 
 const values = benchArgs('idle-verifies', HELP, {
   n: { type: 'string', default: '10' },
@@ -33,19 +36,50 @@ if (![n, settleS, windowS].every((v) => Number.isInteger(v) && v > 0)) {
   process.exit(2);
 }
 
-type Tally = { verify: number; sign: number; recordVerify: number; recordSign: number };
-const zero = (): Tally => ({ verify: 0, sign: 0, recordVerify: 0, recordSign: 0 });
+type Tally = {
+  verify: number;
+  sign: number;
+  recordVerify: number;
+  recordSign: number;
+  reportVerify: number;
+  reportBound: number;
+  reportFailed: number;
+};
+const zero = (): Tally => ({
+  verify: 0,
+  sign: 0,
+  recordVerify: 0,
+  recordSign: 0,
+  reportVerify: 0,
+  reportBound: 0,
+  reportFailed: 0,
+});
 let tally = zero();
 
 /** A record's signed bytes open with cbor(['poolparty/record/2', …]): array(2), text(18), 'p'. */
 const isRecord = (d: unknown) => d instanceof Uint8Array && d[0] === 0x82 && d[1] === 0x72 && d[2] === 0x70;
+/**
+ * A relayed load report's signed bytes: cbor([origin, …]) (array(5), then the origin as a text of
+ * 24-255 bytes), or bound to a leader (issue 15: they open with this tag; reportBound). reportFailed:
+ * those a check refused (a leader checks a report of unknown kind as bound first, then plain).
+ */
+const BOUND = Buffer.from('poolparty/report-for-leader/1');
+const isBound = (d: Uint8Array) =>
+  Buffer.from(d.buffer, d.byteOffset, d.byteLength).subarray(0, BOUND.length).equals(BOUND);
+const isReport = (d: unknown) => d instanceof Uint8Array && ((d[0] === 0x85 && d[1] === 0x78) || isBound(d));
 
 // Every check and signature goes through node:crypto (agent/p2p/ed25519-keys.ts): counted there.
 const orig = { verify: crypto.verify, sign: crypto.sign };
 crypto.verify = ((...a: Parameters<typeof crypto.verify>) => {
   tally.verify++;
   if (isRecord(a[1])) tally.recordVerify++;
-  return (orig.verify as (...x: unknown[]) => boolean)(...a);
+  const ok = (orig.verify as (...x: unknown[]) => boolean)(...a);
+  if (isReport(a[1])) {
+    tally.reportVerify++;
+    if (isBound(a[1] as Uint8Array)) tally.reportBound++;
+    if (!ok) tally.reportFailed++;
+  }
+  return ok;
 }) as typeof crypto.verify;
 crypto.sign = ((...a: Parameters<typeof crypto.sign>) => {
   tally.sign++;
