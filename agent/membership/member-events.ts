@@ -10,6 +10,8 @@ export interface MemberEventsOptions {
   lost: LostMembers;
   now: () => number;
   emit: (e: MemberEvent) => void;
+  /** Pulls a member's table now (a sync with it). */
+  pull: (id: string) => void;
 }
 
 /**
@@ -43,6 +45,16 @@ export class MemberEvents {
     const r = this.#o.record(id);
     if (r && this.#pending.delete(id))
       this.#announce({ type: 'member-joined', peerId: id, instanceId: r.instanceId, at: this.#o.now() });
+  }
+
+  /**
+   * A member bound only now (its launch recorded after it joined): a join the core told is announced
+   * now; one it never told (the member's tables were ignored while it took no part, member-inbox.ts)
+   * is pulled at once, not left out until the member's next sync, ~10 s on (finding K, session 23).
+   */
+  bound(id: string): void {
+    if (this.#pending.has(id) || this.#joined.has(id)) this.arrived(id);
+    else this.#o.pull(id);
   }
 
   /** After a table pull: every join that waited for a record. */

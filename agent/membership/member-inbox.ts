@@ -84,6 +84,9 @@ export function receiveSynced(ctx: InboxContext, self: string, table: Table, fro
   const own = table.records.filter((r) => r.peerId === from);
   const others = table.records.filter((r) => r.peerId !== from);
   receiveTable(ctx, self, own, from);
+  // Heard from (the connection authenticated it): a held-back record is kept reapAfter, as a gossiped
+  // one, so the re-check that binds it (its launch recorded later) still finds it.
+  if (ctx.members.book.get(from)) ctx.members.heard.set(from, ctx.now());
   if (!ctx.members.takesPart(from)) {
     const ignored = `${table.entries.length} entries, ${others.length} records`;
     if (table.entries.length > 0 || others.length > 0)

@@ -21,8 +21,6 @@ import { handleSync, ownTable, pullTable, SYNC_OPEN_MS, type Table } from './syn
 import { SyncRunner } from './sync-runner.ts';
 import { WakeTimer } from './wake-timer.ts';
 
-export type { MembershipOptions } from './membership-options.ts';
-
 /**
  * The membership component: runs the pure SWIM core on the clock and carries its effects (probes, signed
  * changes and records on the members topic, anti-entropy, neighbour connections). Only members bound to an
@@ -88,6 +86,7 @@ export class Membership {
       lost: this.#lost,
       now: opts.now,
       emit: opts.onEvent,
+      pull: (id) => this.#syncs.request(id, true),
     });
     this.#connections = new Connections({
       node: opts.node,
@@ -293,7 +292,7 @@ export class Membership {
   /** Re-checks bindings that may change, and forgets records the core no longer has. */
   #tickRecords(): void {
     const { joined, dropped } = this.#members.recheck();
-    for (const id of joined) this.#events.arrived(id);
+    for (const id of joined) this.#events.bound(id);
     this.#events.removed([...dropped, ...this.#members.reap()]);
   }
 }
