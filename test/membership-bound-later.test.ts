@@ -1,17 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launcherRecordSource } from '../agent/membership/binding.ts';
 import { Membership } from '../agent/membership/membership.ts';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { handleSync, pullTable, type Table } from '../agent/membership/sync.ts';
-import type { PoolNode } from '../agent/p2p/node.ts';
-import { ensurePoolKey } from '../shared/pool-key.ts';
-import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { startPoolNode } from './helpers/pool-node.ts';
-import { memberRecord } from './helpers/records.ts';
+import { recordOf, startNodePair } from './helpers/node-pair.ts';
 
 /**
  * A member whose launch is recorded after its first sync (finding K, session 23): a leader killed
@@ -24,11 +17,6 @@ import { memberRecord } from './helpers/records.ts';
 
 const POOL = 'p';
 
-function recordOf(peerId: string, instanceId: string, node: PoolNode): Heartbeat {
-  const addrs = node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0] as string);
-  return memberRecord(peerId, { instanceId, addrs, version: 'test', startedAt: 1, seq: Date.now() });
-}
-
 describe('a member recorded after its first sync (finding K)', () => {
   const stops: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
@@ -36,14 +24,7 @@ describe('a member recorded after its first sync (finding K)', () => {
   });
 
   it('is held alive within a binding re-check of its launch being recorded, not at its next sync', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'poolparty-bound-later-'));
-    stops.push(() => rm(dir, { recursive: true, force: true }));
-    const { key } = await ensurePoolKey(join(dir, 'pool.key'));
-    const [m, y] = [await startPoolNode(key), await startPoolNode(key)];
-    stops.push(
-      async () => m.stop(),
-      async () => y.stop(),
-    );
+    const { m, y } = await startNodePair('poolparty-bound-later-', stops);
     const [self, yId] = [m.peerId.toString(), y.peerId.toString()];
     // Y answers syncs with its own table, as an agent does; it sends nothing unasked after its join.
     const yTable: Table = {

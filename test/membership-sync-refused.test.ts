@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
@@ -11,12 +9,11 @@ import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import type { DigestEntry } from '../agent/membership/swim/types.ts';
 import { pullTable, type Table } from '../agent/membership/sync.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
-import { ensurePoolKey } from '../shared/pool-key.ts';
 import type { MemberEvent } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { startPoolNode } from './helpers/pool-node.ts';
-import { memberRecord, signedBy } from './helpers/records.ts';
+import { recordOf, startNodePair } from './helpers/node-pair.ts';
+import { signedBy } from './helpers/records.ts';
 import { RoguePeer } from './helpers/rogue-peer.ts';
 
 /**
@@ -31,11 +28,6 @@ import { RoguePeer } from './helpers/rogue-peer.ts';
 const POOL = 'p';
 const entry = (id: string, incarnation: number, state: DigestEntry['state'] = 'alive') => ({ id, incarnation, state });
 
-function recordOf(peerId: string, instanceId: string, node?: PoolNode): Heartbeat {
-  const addrs = node ? node.getMultiaddrs().map((a) => a.toString().split('/p2p/')[0] as string) : [];
-  return memberRecord(peerId, { instanceId, addrs, version: 'test', startedAt: 1, seq: Date.now() });
-}
-
 /** A peer id that never runs, and its key: a relayed record of it must carry its signature (I4). */
 async function newPeer(): Promise<{ id: string; key: PrivateKey }> {
   const key = await generateKeyPair('Ed25519');
@@ -49,14 +41,7 @@ describe('a synced table from a peer that does not take part changes nothing (is
   });
 
   it('a refused peer’s table neither kills a live member nor adds one; a bound peer’s does add', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'poolparty-sync-refused-'));
-    stops.push(() => rm(dir, { recursive: true, force: true }));
-    const { key } = await ensurePoolKey(join(dir, 'pool.key'));
-    const [m, y] = [await startPoolNode(key), await startPoolNode(key)];
-    stops.push(
-      async () => m.stop(),
-      async () => y.stop(),
-    );
+    const { dir, m, y } = await startNodePair('poolparty-sync-refused-', stops);
     const [r, x] = [
       await RoguePeer.start(POOL, join(dir, 'pool.key')),
       await RoguePeer.start(POOL, join(dir, 'pool.key')),
