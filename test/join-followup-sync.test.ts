@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DigestEntry } from '../agent/membership/swim/types.ts';
 import { handleSync, ownTable, pullTable, type Table } from '../agent/membership/sync.ts';
-import { SyncRunner } from '../agent/membership/sync-runner.ts';
+import { SYNCS_AT_ONCE, SyncRunner } from '../agent/membership/sync-runner.ts';
 import type { PoolNode } from '../agent/p2p/node.ts';
 import { generatePoolKey } from '../shared/pool-key.ts';
 import { syncProtocol } from '../shared/wire/probe.ts';
@@ -91,10 +91,11 @@ describe('follow-up syncs on real libp2p nodes', () => {
     for (const p of [w1, w2, m1, m2]) await a.dial(p.getMultiaddrs()[0]!);
     const learnt = new Set<string>();
     const pull = puller(a, 1_500);
+    // Two slots, so the two wedged peers fill them (the default has more: SYNCS_AT_ONCE).
     const runner = new SyncRunner(async (peer) => {
       const t = await pull(peer);
       for (const e of t?.entries ?? []) learnt.add(e.id);
-    });
+    }, 2);
     // Two slow pulls first (the wedged peers), then two follow-ups come due while they run.
     for (const p of [w1, w2, m1, m2]) runner.request(p.peerId.toString());
     await waitFor('both follow-ups to have pulled their news', () => news.every((id) => learnt.has(id)), {
@@ -106,6 +107,19 @@ describe('follow-up syncs on real libp2p nodes', () => {
 });
 
 describe('SyncRunner bookkeeping', () => {
+  it('runs SYNCS_AT_ONCE syncs at once by default and queues the next', () => {
+    const started: string[] = [];
+    const runner = new SyncRunner((peer) => {
+      started.push(peer);
+      return new Promise<void>(() => undefined);
+    });
+    const peers = Array.from({ length: SYNCS_AT_ONCE + 1 }, (_, i) => `p${i}`);
+    for (const p of peers) runner.request(p, true);
+    expect(started).toEqual(peers.slice(0, SYNCS_AT_ONCE));
+    expect(runner.pending).toEqual({ running: SYNCS_AT_ONCE, queued: 1 });
+    runner.stop();
+  });
+
   it('queues a partner once, lets the newest request in when full, and runs nothing after stop', async () => {
     const started: string[] = [];
     const ends = new Map<string, () => void>();

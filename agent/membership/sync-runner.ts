@@ -8,8 +8,8 @@
  * came due meanwhile was spent without a sync (N=20 at load 79: 13 of 17 due syncs dropped per
  * agent), so news spread as a chain again. Queued, each asked-for sync happens; a partner already
  * queued is not queued twice, and when the queue is full the oldest request gives way to the
- * newest (it carries the freshest news). A second slot keeps one slow pull from holding back the
- * follow-ups to members we are already connected to.
+ * newest (it carries the freshest news). More than one slot keeps one slow pull from holding back
+ * the follow-ups to members we are already connected to (SYNCS_AT_ONCE).
  *
  * Each request says whether it passes news on (a follow-up, `news`) and the sync is told so: a
  * follow-up skips the table-hash ask on the probe stream and opens `/sync/2` at once. The ask
@@ -78,8 +78,16 @@ export class SyncRunner {
   }
 }
 
-/** Syncs the core asked for that run at once. */
-export const SYNCS_AT_ONCE = 2;
+/**
+ * Syncs the core asked for that run at once. A sync in a join storm is mostly waiting: loop turns
+ * of two busy hosts (hash ask, stream, table, push-back: ~4-7 s at 50 agents per host), while its
+ * CPU is a few ms of decoding and merging. With 2, a follow-up waited longer for a slot than it
+ * ran (7-20 s) and views filled at ~0.2 syncs per agent per second, though the core asks for 2.5
+ * after news. 4, alternated against 2 on the same machine (in-process, 50 per host, session 23):
+ * every view held all N after a median 21.8 s against 24.0 s at N=50 (5 runs each) and 33.6 s
+ * against 45.8 s at N=100 (6 and 4 runs). Costs nothing when idle: routine syncs come one per interval.
+ */
+export const SYNCS_AT_ONCE = 4;
 /**
  * Syncs that may wait for a slot: about one news budget at N=100 (followUpSyncs: 14); more would
  * only be stale by the time they ran.
