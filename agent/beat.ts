@@ -30,10 +30,18 @@ interface Task {
 export class Beat {
   readonly #tasks = new Set<Task>();
   #timer: NodeJS.Timeout | undefined;
+  /** When the beat last ran (the clock's ms; undefined: not since its timer started). */
+  #last: number | undefined;
 
+  /**
+   * `onLag`: told at each beat how late it ran (ms beyond `ms` since the previous one): the agent's
+   * event-loop lag gauge, measured by a timer that runs anyway rather than by a wake-up of its own.
+   */
   constructor(
     readonly ms: number,
     private readonly onError: (err: Error) => void,
+    private readonly onLag?: (ms: number) => void,
+    private readonly clock: () => number = () => performance.now(),
   ) {}
 
   readonly repeat: Repeat = (ms, fn) => {
@@ -46,10 +54,14 @@ export class Beat {
       if (this.#tasks.size > 0) return;
       clearInterval(this.#timer);
       this.#timer = undefined;
+      this.#last = undefined;
     };
   };
 
   #run(): void {
+    const now = this.clock();
+    if (this.#last !== undefined) this.onLag?.(Math.max(0, now - this.#last - this.ms));
+    this.#last = now;
     for (const task of [...this.#tasks]) {
       if (--task.left > 0 || !this.#tasks.has(task)) continue;
       task.left = task.every;

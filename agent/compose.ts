@@ -22,6 +22,7 @@ import type { MetricSampler } from './metrics/sampler.ts';
 import { metricsReply } from './monitor/app.ts';
 import type { HistoryRecorder } from './monitor/history.ts';
 import type { AgentMetrics } from './monitor/prom.ts';
+import { RecentMax } from './monitor/recent-max.ts';
 import { MonitorServer } from './monitor/server.ts';
 import { createPoolNode, type PoolNode } from './p2p/node.ts';
 import { Retirement } from './retirement.ts';
@@ -47,6 +48,9 @@ export interface ComposeInput {
   /** What the monitor serves: the agent facade (built before the parts exist, read after). */
   readModel: () => AgentReadModel;
 }
+
+/** Beats the loop-lag gauge keeps its worst of (15 s at the 1 s beat: a scrape interval). */
+const LAG_BEATS = 15;
 
 /** The parts of a running agent, and the few functions the facade answers with. */
 export interface AgentParts {
@@ -92,7 +96,13 @@ export async function composeAgent(i: ComposeInput): Promise<AgentParts> {
   const leadership = buildLeadership({ config: c, peerId, startedAt: i.startedAt, log });
   // One timer for the agent's periodic work of whole seconds (agent/beat.ts): a timer of its own
   // for each woke an idle agent at its own moment.
-  const beat = new Beat(Math.min(1000, t.heartbeatInterval), (err) => tel.onError('beat', err));
+  // The loop-lag gauge: the worst beat of the last LAG_BEATS (monitor/recent-max.ts).
+  const lagWindow = new RecentMax(LAG_BEATS);
+  const beat = new Beat(
+    Math.min(1000, t.heartbeatInterval),
+    (err) => tel.onError('beat', err),
+    (lag) => tel.metrics.eventLoopLag.set(lagWindow.add(lag) / 1000),
+  );
   const sampler = buildSampler(c, tel, log, beat.repeat);
   // What most groups of components are built from (compose/wiring.ts).
   const common = { config: c, peerId, startedAt: i.startedAt, now, log, events, node, leadership, telemetry: tel };

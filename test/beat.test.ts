@@ -87,4 +87,21 @@ describe('Beat', () => {
     t.stop();
     expect(vi.getTimerCount()).toBe(0);
   });
+
+  it('tells how late each beat ran beyond its period (the event-loop lag gauge), from the second on', () => {
+    const lags: number[] = [];
+    const beat = new Beat(
+      1000,
+      () => undefined,
+      (ms) => lags.push(ms),
+      () => Date.now(),
+    );
+    beat.repeat(1000, () => undefined);
+    vi.advanceTimersByTime(2000);
+    expect(lags).toEqual([0]);
+    // A stalled loop: the next beat fires 700 ms late (fake timers run it when time is advanced).
+    vi.setSystemTime(Date.now() + 700);
+    vi.advanceTimersByTime(1000);
+    expect(lags).toEqual([0, 700]);
+  });
 });

@@ -68,7 +68,7 @@ export function createAgentMetrics(opts: AgentMetricsOptions): AgentMetrics {
   });
   const eventLoopLag = new Gauge({
     name: 'poolparty_event_loop_lag_seconds',
-    help: 'Most recently measured delay of the agent event loop beyond its expected timer tick.',
+    help: 'Largest delay of the agent beat (1 s timer) beyond its period over its last 15 beats: a stalled event loop.',
     registers,
   });
   const metricSourceErrors = new Counter({
