@@ -272,6 +272,8 @@ export class LoadExchange {
       .ackers(leader.term, now, leaseTimeout(o.loadInterval))
       .filter((id) => !o.down || !o.relay?.signs(id));
     const sealed = o.down?.due(leader, interval, grew) ?? false;
+    // It takes none of its own flagged seals: it learns here to bind once it follows (issue 15).
+    if (sealed) o.relay?.sealFrom(o.self(), true);
     const sent = new Map<string, number>();
     const due: string[] = [];
     for (const id of followers) {

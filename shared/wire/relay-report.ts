@@ -128,7 +128,7 @@ export interface SummarySeal {
    * (`inner` keeps the previous release's three fields), so a relay can strip it (its subtree
    * signs plain, as before) or add it (its subtree binds early: a leader of the previous release
    * then counts none of their relayed reports, the harm of a relay that drops them, which a relay
-   * can do anyway, but lasting while those processes run).
+   * can do anyway, until an unflagged seal of that leader reaches them: RelayUp.sealFrom).
    */
   binds?: boolean;
 }
