@@ -96,9 +96,12 @@ describe('a relayed report bound to a leader', () => {
     expect((await b.take(plain)).counted).toBe(1);
     expect(b.acks()).toEqual([nodes.m.id]);
     expect((await a.take(await report({ to: nodes.a }))).counted).toBe(1);
-    // M restarted (it signs plain until its first flagged seal): it still counts, by its term.
+    expect(a.relay.takeRebind()).toBe(false);
+    // M restarted (it signs plain until its first flagged seal): it still counts, by its term,
+    // and A is told to seal early so that M binds again; B, where M never bound, is not.
     expect((await a.take(await report())).counted).toBe(1);
     expect((await b.take(await report())).counted).toBe(1);
+    expect([a.relay.takeRebind(), a.relay.takeRebind(), b.relay.takeRebind()]).toEqual([true, false, false]);
   });
 
   it('a report bound to it but altered, signed by another key or bound to another does not count', async () => {

@@ -258,12 +258,12 @@ export class LoadExchange {
     }
     const ids = o.memberIds();
     const reported = ids.filter((id) => this.book.get(id)).length;
-    // A member new to the summary, or a peer our listing newly refused, is worth one early summary
-    // to all (both are rare); else each follower gets it once per interval, counted from its own
+    // A member new to the summary, a peer our listing newly refused, or a restarted follower (to
+    // bind again) is worth one early summary to all (all rare); else each follower gets it once per interval, counted from its own
     // last one (so sends spread out).
     const refused = o.unbound?.() ?? [];
     const fresh = refused.some((id) => !this.#refusedSent.has(id));
-    const grew = reported > this.#summarised || fresh;
+    const grew = reported > this.#summarised || fresh || (o.relay?.takeRebind() ?? false);
     this.#summarised = reported;
     this.#refusedSent = new Set(refused);
     const interval = summaryEvery(ids.length + 1);

@@ -67,6 +67,8 @@ export class RelayUp {
   readonly #highest = new Map<string, number>();
   /** Leading: whether each origin's last counted report was bound to this node (false: plain): which check goes first. */
   readonly #bound = new Map<string, boolean>();
+  /** Leading: an origin that had bound sent a plain report since the last takeRebind. */
+  #rebind = false;
   /** Following: a leader's seal said it counts bound reports; reports are bound since (but see #plainFor). */
   #binds = false;
   /**
@@ -110,6 +112,17 @@ export class RelayUp {
   /** Following: whether this node binds its reports to `leader`. */
   bindsTo(leader: string): boolean {
     return this.#binds && this.#plainFor !== leader;
+  }
+
+  /**
+   * Leading: whether an origin that had bound its reports sent a plain one since the last call (a
+   * restart: it signs plain until a flagged seal reaches it, which otherwise comes only at the next
+   * summary interval, up to N s). The exchange seals early then.
+   */
+  takeRebind(): boolean {
+    const r = this.#rebind;
+    this.#rebind = false;
+    return r;
   }
 
   /** Leading: whether `origin`'s signed reports have reached this node (it runs this release). */
@@ -191,6 +204,8 @@ export class RelayUp {
       if ((this.#highest.get(r.origin) ?? -1) >= r.seq) continue;
       if (!this.#highest.has(r.origin) && this.#highest.size >= o.maxMembers) continue;
       this.#highest.set(r.origin, r.seq);
+      // Plain after bound: the origin restarted; an early seal makes it bind again (issue 15).
+      if (!bound && this.#bound.get(r.origin)) this.#rebind = true;
       this.#bound.set(r.origin, bound);
       book.report(r.origin, { metrics: r.metrics, at: Math.min(r.at, now), term: r.term });
       counted++;
