@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launcherRecordSource } from '../agent/membership/binding.ts';
-import { Membership } from '../agent/membership/membership.ts';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import { handleSync, pullTable, type Table } from '../agent/membership/sync.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { recordOf, startNodePair } from './helpers/node-pair.ts';
+import { recordOf, startBoundMembership, startNodePair } from './helpers/node-pair.ts';
 
 /**
  * A member whose launch is recorded after its first sync (finding K, session 23): a leader killed
@@ -41,26 +40,9 @@ describe('a member recorded after its first sync (finding K)', () => {
     ]);
     const source = launcherRecordSource(() => launched);
     const rejects: string[] = [];
-    const membership = new Membership({
-      node: m,
-      pool: POOL,
-      self,
-      // No anti-entropy of M's own within the test: only a pull upon binding can bring Y in.
-      swim: { ...defaultSwimConfig(), probeInterval: 600_000, syncInterval: 600_000 },
-      now: Date.now,
-      bootstrap: [],
-      record: () => recordOf(self, 'i-m', m),
-      maxMessageBytes: 1 << 16,
-      onFrame: () => undefined,
-      onEvent: () => undefined,
-      onReject: (reason, detail) => rejects.push(`${reason}: ${detail}`),
-      onBytes: () => undefined,
-      log: () => undefined,
-      maxConnections: 16,
-      binding: () => source,
-    });
-    await membership.start();
-    stops.push(() => membership.stop({ leave: false, grace: 0 }));
+    // No anti-entropy of M's own within the test: only a pull upon binding can bring Y in.
+    const swim = { ...defaultSwimConfig(), probeInterval: 600_000, syncInterval: 600_000 };
+    const membership = await startBoundMembership(m, { pool: POOL, self, swim, source, rejects }, stops);
     const alive = () => [...membership.known()].some((k) => k.record.peerId === yId && k.liveness.state === 'alive');
 
     // Y's join sync, before its launch is recorded: its table takes no part.

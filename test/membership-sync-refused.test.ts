@@ -4,7 +4,6 @@ import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launcherRecordSource } from '../agent/membership/binding.ts';
-import { Membership } from '../agent/membership/membership.ts';
 import { defaultSwimConfig } from '../agent/membership/swim/config.ts';
 import type { DigestEntry } from '../agent/membership/swim/types.ts';
 import { pullTable, type Table } from '../agent/membership/sync.ts';
@@ -12,7 +11,7 @@ import type { PoolNode } from '../agent/p2p/node.ts';
 import type { MemberEvent } from '../shared/wire/cluster.ts';
 import type { Heartbeat } from '../shared/wire/heartbeat.ts';
 import { waitFor } from './fixtures/wait.ts';
-import { recordOf, startNodePair } from './helpers/node-pair.ts';
+import { recordOf, startBoundMembership, startNodePair } from './helpers/node-pair.ts';
 import { signedBy } from './helpers/records.ts';
 import { RoguePeer } from './helpers/rogue-peer.ts';
 
@@ -65,25 +64,9 @@ describe('a synced table from a peer that does not take part changes nothing (is
     const source = launcherRecordSource(() => launched);
     const events: MemberEvent[] = [];
     const rejects: string[] = [];
-    const membership = new Membership({
-      node: m,
-      pool: POOL,
-      self,
-      swim: { ...defaultSwimConfig(), probeInterval: 600_000 }, // M probes nobody: R is not heard from lately
-      now: Date.now,
-      bootstrap: [],
-      record: () => recordOf(self, 'i-m', m),
-      maxMessageBytes: 1 << 16,
-      onFrame: () => undefined,
-      onEvent: (e) => events.push(e),
-      onReject: (reason, detail) => rejects.push(`${reason}: ${detail}`),
-      onBytes: () => undefined,
-      log: () => undefined,
-      maxConnections: 16,
-      binding: () => source,
-    });
-    await membership.start();
-    stops.push(() => membership.stop({ leave: false, grace: 0 }));
+    const swim = { ...defaultSwimConfig(), probeInterval: 600_000 }; // M probes nobody: R is not heard from lately
+    const onEvent = (e: MemberEvent) => events.push(e);
+    const membership = await startBoundMembership(m, { pool: POOL, self, swim, source, rejects, onEvent }, stops);
     const push = async (from: PoolNode, t: Table) => {
       await from.dial(m.getMultiaddrs()[0]!);
       await pullTable(from, POOL, self, { hash: 'x', maxMembers: 16, held: undefined, mine: () => t });
