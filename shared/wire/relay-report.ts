@@ -51,7 +51,8 @@ export function reportBody(r: Pick<SignedReport, 'origin' | 'term' | 'seq' | 'at
  * five, 0x85), nor what this key signs elsewhere (member records and seals are CBOR arrays too,
  * libp2p's own signatures start with their own text), so no signature can pass in the other role.
  */
-const BOUND_TAG = new TextEncoder().encode('poolparty/report-for-leader/1');
+const utf8 = new TextEncoder();
+const BOUND_TAG = utf8.encode('poolparty/report-for-leader/1');
 
 /**
  * The bytes a report bound to `leader` is signed over (issue 15): the tag, the body, a NUL (never
@@ -60,7 +61,7 @@ const BOUND_TAG = new TextEncoder().encode('poolparty/report-for-leader/1');
  * so a report bound to one leader verifies at no other, in any term.
  */
 export function boundBytes(body: Uint8Array, leader: string): Uint8Array {
-  const id = new TextEncoder().encode(leader);
+  const id = utf8.encode(leader);
   const out = new Uint8Array(BOUND_TAG.byteLength + body.byteLength + 1 + id.byteLength);
   out.set(BOUND_TAG, 0);
   out.set(body, BOUND_TAG.byteLength);
